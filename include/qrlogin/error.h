@@ -1,0 +1,81 @@
+/*
+ * qrlogin/error.h - the one error enum of qrlogin.
+ *
+ * Every failure anywhere in qrlogin (server, simulator, tests) is a qrl_err.
+ * One X-macro table gives, for each error: the C name, the stable wire code
+ * sent in JSON ("code"), an English description for logs, and the Vietnamese
+ * message shown to citizens. The wire codes never change once published; add
+ * new errors at the end of the table.
+ *
+ * This header depends on libc only.
+ */
+#ifndef QRLOGIN_ERROR_H
+#define QRLOGIN_ERROR_H
+
+/* XX(NAME, "wire_code", "English for logs", "Tiếng Việt cho công dân") */
+#define QRL_ERRNO_MAP(XX)                                                        \
+  XX(OK, "ok", "success", "Thành công.")                                          \
+  XX(NOMEM, "internal", "out of memory", "Hệ thống đang bận, vui lòng thử lại sau.") \
+  XX(INTERNAL, "internal", "internal error", "Hệ thống đang bận, vui lòng thử lại sau.") \
+  XX(DB, "internal", "database error", "Hệ thống đang bận, vui lòng thử lại sau.") \
+  XX(CRYPTO, "internal", "cryptography error", "Hệ thống đang bận, vui lòng thử lại sau.") \
+  XX(IO, "io_error", "input/output error", "Lỗi đọc/ghi dữ liệu.")                  \
+  XX(INVAL, "invalid_argument", "invalid argument", "Tham số không hợp lệ.")        \
+  XX(BAD_JSON, "bad_json", "message is not valid JSON", "Dữ liệu gửi lên không đúng định dạng JSON.") \
+  XX(BAD_MESSAGE, "bad_message", "message field missing or invalid", "Dữ liệu gửi lên thiếu hoặc sai trường thông tin.") \
+  XX(UNKNOWN_TYPE, "unknown_type", "unknown message type", "Loại yêu cầu không được hỗ trợ.") \
+  XX(FRAME_TOO_BIG, "frame_too_big", "message exceeds the size limit", "Dữ liệu gửi lên vượt quá kích thước cho phép.") \
+  XX(BAD_ORIGIN, "bad_origin", "origin not allowed", "Nguồn truy cập không được phép.") \
+  XX(INVALID_ID, "invalid_citizen_id", "citizen ID must be 12 digits", "Số định danh cá nhân phải gồm 12 chữ số.") \
+  XX(BAD_CREDENTIALS, "bad_credentials", "wrong ID or password", "Số định danh cá nhân hoặc mật khẩu không đúng.") \
+  XX(SESSION_INVALID, "session_invalid", "app session missing, expired or revoked", "Phiên đăng nhập ứng dụng đã hết hạn. Vui lòng đăng nhập lại ứng dụng VNeID.") \
+  XX(WRONG_DEVICE, "wrong_device", "request not from the account's current device", "Tài khoản đang được đăng nhập trên thiết bị khác.") \
+  XX(BAD_DEVICE_KEY, "bad_device_key", "device public key is not a valid P-256 point", "Khoá thiết bị không hợp lệ.") \
+  XX(LEVEL_TOO_LOW, "level_too_low", "account level too low for this login", "Tài khoản định danh điện tử mức 1 không sử dụng được chức năng này. Vui lòng nâng cấp lên tài khoản mức 2.") \
+  XX(NOT_PERMITTED, "web_login_not_permitted", "web-login permission is off", "Tài khoản của bạn không có quyền đăng nhập trên cổng thông tin định danh điện tử. Vui lòng cập nhật lại quyền trên thiết bị") \
+  XX(BAD_PASSCODE_FORMAT, "bad_passcode_format", "passcode must be 6 digits", "Mã bảo vệ phải gồm 6 chữ số.") \
+  XX(WRONG_PASSCODE, "wrong_passcode", "wrong passcode", "Mã bảo vệ không đúng.")   \
+  XX(LOCKED, "locked", "too many wrong passcodes; temporarily locked", "Bạn đã nhập sai mã bảo vệ quá 5 lần. Tài khoản tạm khoá trong 15 phút.") \
+  XX(BAD_QR, "bad_qr", "not a qrlogin QR code", "Mã QR không hợp lệ.")            \
+  XX(CHALLENGE_UNKNOWN, "challenge_unknown", "no such login challenge", "Mã QR không tồn tại hoặc đã bị huỷ.") \
+  XX(CHALLENGE_EXPIRED, "challenge_expired", "login challenge expired", "Mã QR đã hết hạn. Vui lòng lấy mã mới trên trang đăng nhập.") \
+  XX(CHALLENGE_USED, "challenge_used", "login challenge already used", "Mã QR đã được sử dụng.") \
+  XX(CHALLENGE_DECLINED, "challenge_declined", "login challenge was declined", "Yêu cầu đăng nhập đã bị từ chối.") \
+  XX(CHALLENGE_CANCELLED, "challenge_cancelled", "browser left; challenge cancelled", "Trang đăng nhập đã đóng, yêu cầu bị huỷ.") \
+  XX(CHALLENGE_OTHER_ACCOUNT, "challenge_other_account", "challenge was scanned by another account", "Mã QR đã được quét bởi tài khoản khác.") \
+  XX(CHALLENGE_NOT_SCANNED, "challenge_not_scanned", "confirm before scan", "Vui lòng quét mã QR trước khi xác nhận.") \
+  XX(BAD_SIGNATURE, "bad_signature", "device signature does not verify", "Chữ ký của thiết bị không hợp lệ.") \
+  XX(STALE_TIMESTAMP, "stale_timestamp", "signed timestamp outside the allowed window", "Thời gian trên thiết bị không đúng.") \
+  XX(CODE_INVALID, "code_invalid", "completion code unknown, used, expired or not bound to this browser", "Mã hoàn tất đăng nhập không hợp lệ hoặc đã hết hạn.") \
+  XX(NOT_AUTHENTICATED, "not_authenticated", "no valid web session", "Bạn chưa đăng nhập.") \
+  XX(NOT_FOUND, "not_found", "not found", "Không tìm thấy trang.")                  \
+  XX(METHOD, "method_not_allowed", "method not allowed", "Phương thức không được hỗ trợ.") \
+  XX(RATE_LIMITED, "rate_limited", "too many requests", "Bạn thao tác quá nhanh, vui lòng thử lại sau.") \
+  XX(UNAVAILABLE, "unavailable", "server busy or shutting down", "Hệ thống đang bận, vui lòng thử lại sau.") \
+  XX(NETWORK, "network_error", "cannot reach the server", "Không kết nối được tới máy chủ.") \
+  XX(PROTOCOL, "protocol_error", "unexpected reply from peer", "Máy chủ trả lời không đúng giao thức.") \
+  XX(NOT_LOGGED_IN, "not_logged_in", "the app is not logged in", "Ứng dụng chưa đăng nhập. Vui lòng đăng nhập.") \
+  XX(DECLINED_BY_USER, "declined", "the user declined", "Bạn đã từ chối đăng nhập.")
+
+/* The error type. QRL_OK is zero; every other value is a failure. */
+typedef enum qrl_err {
+#define QRL_ERR_ENUM(name, code, en, vi) QRL_##name,
+  QRL_ERRNO_MAP(QRL_ERR_ENUM)
+#undef QRL_ERR_ENUM
+  QRL_ERR__COUNT
+} qrl_err;
+
+/* Returns the English description of err for logs; never NULL. */
+const char *qrl_strerror(qrl_err err);
+
+/* Returns the stable machine-readable wire code ("bad_json"); never NULL. */
+const char *qrl_err_code(qrl_err err);
+
+/* Returns the Vietnamese message for citizens (UTF-8); never NULL. */
+const char *qrl_err_message_vi(qrl_err err);
+
+/* Returns the error whose wire code is code, or QRL_PROTOCOL if none is.
+ * Several internal errors share "internal"; that maps back to QRL_INTERNAL. */
+qrl_err qrl_err_from_code(const char *code);
+
+#endif /* QRLOGIN_ERROR_H */

@@ -1,0 +1,174 @@
+/*
+ * accounts.h - citizens, devices, permissions and sessions in SQLite.
+ *
+ * The account store of qrlogind: one qrl_db is one SQLite connection to the
+ * database file (WAL mode); every worker thread opens its own. Opening creates
+ * the schema and migrates older versions (PRAGMA user_version). The functions
+ * here are the account operations the login flow needs, each one transaction,
+ * each audited: app login on a device (one device at a time), app-session
+ * checks, the "Đăng nhập trên website" permission guarded by the passcode
+ * (attempt-limited), completion of a web login (one-time code bound to the
+ * browser), the code-for-cookie exchange, web sessions and logout.
+ *
+ * Secrets are never stored: passwords and passcodes as scrypt strings, tokens
+ * and codes as SHA-256. Functions that verify a password or passcode are slow
+ * by design (scrypt) and must run off the event-loop thread.
+ *
+ * Not here: challenges (memory, see challenge.h), sockets, JSON.
+ * Depends on helpers (crypto, b64), protocol.h and SQLite.
+ */
+#ifndef QRLOGIN_ACCOUNTS_H
+#define QRLOGIN_ACCOUNTS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "qrlogin/error.h"
+#include "qrlogin/protocol.h"
+
+typedef struct qrl_db qrl_db;
+
+/* Tunables of the account rules; qrl_acct_policy_default() gives production
+ * values. */
+typedef struct qrl_acct_policy {
+  int hash_cost_log2;          /* scrypt log2(N) for new hashes: 15 */
+  int passcode_max_failures;   /* wrong passcodes before lock: 5 */
+  int64_t passcode_lock_secs;  /* lock duration: 900 */
+  int64_t app_session_secs;    /* app session lifetime: 30 days */
+  int64_t web_session_secs;    /* web session lifetime: 8 hours */
+  int64_t code_secs;           /* completion code lifetime: 60 */
+} qrl_acct_policy;
+
+/* Returns the production defaults listed in qrl_acct_policy. */
+qrl_acct_policy qrl_acct_policy_default(void);
+
+/* A citizen as the login flow sees it (no secrets). */
+typedef struct qrl_citizen {
+  char id[QRL_CITIZEN_ID_LEN + 1];
+  char full_name[128];
+  int level;     /* 1 or 2 */
+  char phone[16];
+  int web_login; /* "Đăng nhập trên website" granted: 0 or 1 */
+} qrl_citizen;
+
+/* What an app session token stands for. */
+typedef struct qrl_app_auth {
+  qrl_citizen citizen;
+  int64_t device_id;
+  uint8_t device_pub[QRL_PUBKEY_BYTES]; /* the device's P-256 public point */
+  uint8_t session_hash[32];             /* SHA-256 of the app session token */
+} qrl_app_auth;
+
+/* A live web session, as the portal page sees it. */
+typedef struct qrl_web_session {
+  qrl_citizen citizen;
+  char method[16]; /* "qr" */
+  int64_t created_at;
+} qrl_web_session;
+
+/* Context of a request, for the audit trail. Strings may be NULL. */
+typedef struct qrl_req_ctx {
+  const char *ip;
+  const char *user_agent;
+  int64_t now; /* unix seconds */
+} qrl_req_ctx;
+
+/* Opens (creating if needed) the database at path, sets WAL mode, foreign
+ * keys and a busy timeout, and creates or migrates the schema. On success
+ * *out is a new handle the caller frees with qrl_db_close(). */
+qrl_err qrl_db_open(const char *path, qrl_db **out);
+
+/* Closes db; NULL-safe. */
+void qrl_db_close(qrl_db *db);
+
+/* Adds a citizen. Hashes password and passcode with pol->hash_cost_log2 (slow).
+ * Returns QRL_OK, QRL_INVALID_ID, QRL_BAD_PASSCODE_FORMAT, QRL_INVAL (level not
+ * 1 or 2, empty name or password), QRL_BAD_MESSAGE (ID already exists) or
+ * QRL_DB. Nothing is written on failure. */
+qrl_err qrl_db_add_citizen(qrl_db *db, const qrl_acct_policy *pol,
+                           const char *id, const char *full_name, int level,
+                           const char *phone, const char *password,
+                           const char *passcode, int web_login, int64_t now);
+
+/* Adds the demo citizens if they are absent (idempotent):
+ * Nguyễn Văn An 001099012345 level 2, web-login off; Trần Thị Bình
+ * 079199001234 level 1; both password MatKhau@2024, passcode 123456. */
+qrl_err qrl_db_seed_demo(qrl_db *db, const qrl_acct_policy *pol, int64_t now);
+
+/* Reads citizen id into *out. Returns QRL_OK or QRL_NOT_FOUND. */
+qrl_err qrl_db_get_citizen(qrl_db *db, const char *id, qrl_citizen *out);
+
+/* Appends an audit row: event name ("app_login", "scan", "confirm",
+ * "set_permission", "web_login", "bad_frame", ...), the outcome as an error
+ * (QRL_OK for success; stored as its wire code), optional citizen and device,
+ * and a short detail (never a secret). */
+qrl_err qrl_db_audit(qrl_db *db, const char *event, qrl_err outcome,
+                     const char *citizen_id, int64_t device_id,
+                     const char *detail, const qrl_req_ctx *rc);
+
+/* App login on a device: checks the ID format, the password (the same time is
+ * spent for an unknown ID as for a wrong password), and the public key; then
+ * registers the device as the citizen's only device (revoking earlier devices
+ * and their app sessions) and opens an app session. Writes the new session
+ * token (QRL_SESSION_B64LEN chars + NUL) to token and the citizen to *who.
+ * Returns QRL_OK, QRL_INVALID_ID, QRL_BAD_CREDENTIALS, QRL_BAD_DEVICE_KEY or
+ * QRL_DB. Slow (scrypt). Audited. */
+qrl_err qrl_acct_app_login(qrl_db *db, const qrl_acct_policy *pol,
+                           const char *id, const char *password,
+                           const uint8_t pub[QRL_PUBKEY_BYTES],
+                           const char *device_name, const qrl_req_ctx *rc,
+                           char token[QRL_SESSION_B64LEN + 1], qrl_citizen *who);
+
+/* Resolves an app session token. Returns QRL_OK (fills *out),
+ * QRL_SESSION_INVALID (unknown, expired or revoked) or QRL_WRONG_DEVICE (the
+ * session's device is no longer the citizen's device). Fast. */
+qrl_err qrl_acct_app_auth(qrl_db *db, const qrl_acct_policy *pol,
+                          const char *token, int64_t now, qrl_app_auth *out);
+
+/* Turns the web-login permission on or off for auth's citizen, after checking
+ * the passcode: a locked account gets QRL_LOCKED (even with the right
+ * passcode); a wrong one counts a failure and gets QRL_WRONG_PASSCODE, or
+ * QRL_LOCKED when it reaches pol->passcode_max_failures (then locked for
+ * pol->passcode_lock_secs); the right one resets the count. Malformed passcode:
+ * QRL_BAD_PASSCODE_FORMAT (not counted). Slow (scrypt). Audited. On success
+ * auth->citizen.web_login is updated. */
+qrl_err qrl_acct_set_web_login(qrl_db *db, const qrl_acct_policy *pol,
+                               qrl_app_auth *auth, int on, const char *passcode,
+                               const qrl_req_ctx *rc);
+
+/* Completes a QR web login for auth's citizen: creates a pending web session
+ * holding a new one-time completion code (QRL_SESSION_B64LEN chars) bound to
+ * SHA-256 of the browser binding secret, revokes the app session that confirmed
+ * (the phone is logged out), and audits. Writes the code to code. */
+qrl_err qrl_acct_complete_web_login(qrl_db *db, const qrl_acct_policy *pol,
+                                    const qrl_app_auth *auth,
+                                    const char *binding, const char *method,
+                                    const qrl_req_ctx *rc,
+                                    char code[QRL_SESSION_B64LEN + 1]);
+
+/* Exchanges a completion code and its browser binding secret for a web
+ * session token (a new random token, distinct from the code). The code works
+ * once, within pol->code_secs. Returns QRL_OK (token written, *out filled) or
+ * QRL_CODE_INVALID. Audited. */
+qrl_err qrl_acct_exchange_code(qrl_db *db, const qrl_acct_policy *pol,
+                               const char *code, const char *binding,
+                               const qrl_req_ctx *rc,
+                               char token[QRL_SESSION_B64LEN + 1],
+                               qrl_web_session *out);
+
+/* Resolves a web session token. Returns QRL_OK or QRL_NOT_AUTHENTICATED. */
+qrl_err qrl_acct_web_session(qrl_db *db, const qrl_acct_policy *pol,
+                             const char *token, int64_t now,
+                             qrl_web_session *out);
+
+/* Ends a web session server-side. Unknown tokens are not an error. Audited. */
+qrl_err qrl_acct_web_logout(qrl_db *db, const char *token, const qrl_req_ctx *rc);
+
+/* Ends an app session server-side (the phone's own logout). Audited. */
+qrl_err qrl_acct_app_logout(qrl_db *db, const char *token, const qrl_req_ctx *rc);
+
+/* Counts audit rows with this event and outcome (either may be NULL for any);
+ * for tests and the admin view. Returns the count, or -1 on error. */
+long qrl_db_audit_count(qrl_db *db, const char *event, const char *outcome);
+
+#endif /* QRLOGIN_ACCOUNTS_H */

@@ -1,0 +1,78 @@
+/*
+ * store.h - where live challenges are kept, and how their events get out.
+ *
+ * An interface (a table of functions) so that a shared store - Redis with
+ * pub/sub, for several qrlogind processes - can replace the in-memory one
+ * without touching protocol code. The contract every implementation keeps:
+ *   - apply() runs a transition atomically: no two applies on one challenge
+ *     interleave, so "consumed exactly once" holds across processes;
+ *   - after a transition that changed the state, the store delivers the event
+ *     to the sink (in the process that owns the affected sockets);
+ *   - terminal challenges are kept for `linger` seconds, so that late requests
+ *     get "used"/"expired" rather than "unknown", then dropped.
+ * Depends on challenge.h only.
+ */
+#ifndef QRLOGIN_STORE_H
+#define QRLOGIN_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "challenge.h"
+
+typedef struct qrl_store qrl_store;
+
+/* Receives every state change: c is the challenge after the change, prev its
+ * state before. Called synchronously from apply/sweep/cancel on the caller's
+ * thread. */
+typedef void (*qrl_store_sink)(void *ud, const qrl_challenge *c,
+                               qrl_chal_state prev);
+
+/* A transition to run under the store's lock: changes *c and returns QRL_OK, or
+ * returns an error and leaves *c as it was. */
+typedef qrl_err (*qrl_store_fn)(qrl_challenge *c, void *arg);
+
+/* The operations. Implementations fill one of these. */
+typedef struct qrl_store_ops {
+  /* Adds a copy of c. QRL_RATE_LIMITED if the store holds its maximum of live
+   * challenges, QRL_INVAL if the id exists. */
+  qrl_err (*put)(qrl_store *s, const qrl_challenge *c);
+  /* Copies challenge id into *out. QRL_CHALLENGE_UNKNOWN if absent. */
+  qrl_err (*get)(qrl_store *s, const char *id, qrl_challenge *out);
+  /* Runs fn(challenge, arg) atomically; on QRL_OK saves it and, if the state
+   * changed, emits the event. Copies the result to *out (may be NULL) in both
+   * cases. QRL_CHALLENGE_UNKNOWN if absent. */
+  qrl_err (*apply)(qrl_store *s, const char *id, qrl_store_fn fn, void *arg,
+                   qrl_challenge *out);
+  /* Expires every live challenge past its expiry (emitting events) and drops
+   * terminal ones older than linger. Returns how many expired. */
+  size_t (*sweep)(qrl_store *s, int64_t now);
+  /* Number of live (non-terminal) challenges. */
+  size_t (*live)(qrl_store *s);
+  void (*destroy)(qrl_store *s);
+} qrl_store_ops;
+
+/* The common head of every store. */
+struct qrl_store {
+  const qrl_store_ops *ops;
+  qrl_store_sink sink;
+  void *sink_ud;
+};
+
+/* Makes the in-memory store: at most max_live live challenges, terminal ones
+ * kept linger seconds. Events go to sink(sink_ud, ...). Returns NULL on
+ * allocation failure. Free with qrl_store_free(). */
+qrl_store *qrl_store_mem_new(size_t max_live, int64_t linger,
+                             qrl_store_sink sink, void *sink_ud);
+
+/* Thin wrappers over ops, so callers read naturally. */
+qrl_err qrl_store_put(qrl_store *s, const qrl_challenge *c);
+qrl_err qrl_store_get(qrl_store *s, const char *id, qrl_challenge *out);
+qrl_err qrl_store_apply(qrl_store *s, const char *id, qrl_store_fn fn,
+                        void *arg, qrl_challenge *out);
+size_t qrl_store_sweep(qrl_store *s, int64_t now);
+size_t qrl_store_live(qrl_store *s);
+/* Destroys s; NULL-safe. */
+void qrl_store_free(qrl_store *s);
+
+#endif /* QRLOGIN_STORE_H */
