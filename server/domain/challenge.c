@@ -1,0 +1,140 @@
+/*
+ * challenge.c - the QR login challenge state machine.
+ *
+ * Pure transitions on a qrl_challenge: no I/O, no clock, no locks. The store
+ * runs them atomically and publishes the resulting events; the glue turns
+ * phone requests into calls here. Signature checks happen before decide().
+ *
+ *   PENDING ──scan──► SCANNED ──confirm──► COMPLETED (consumed)
+ *      │                 │  └───decline──► DECLINED
+ *      └──────ttl──────► EXPIRED ◄──ttl────┘
+ *   PENDING/SCANNED ──browser gone / new code──► CANCELLED
+ *
+ *   from      event            to         function                 refusal (state unchanged)
+ *   PENDING   scan             SCANNED    qrl_challenge_scan       EXPIRED if past ttl
+ *   SCANNED   scan (same acct) SCANNED    qrl_challenge_scan       OTHER_ACCOUNT if another
+ *   SCANNED   confirm          COMPLETED  qrl_challenge_decide     OTHER_ACCOUNT, EXPIRED
+ *   SCANNED   decline          DECLINED   qrl_challenge_decide     OTHER_ACCOUNT, EXPIRED
+ *   PENDING   confirm/decline  -          qrl_challenge_decide     NOT_SCANNED
+ *   live      ttl              EXPIRED    qrl_challenge_expire     -
+ *   live      cancel           CANCELLED  qrl_challenge_cancel     -
+ *   terminal  anything         -          (all)                    USED / DECLINED / EXPIRED / CANCELLED
+ */
+#include "challenge.h"
+
+#include <string.h>
+
+#include "crypto.h"
+
+static void copy_str(char *dst, size_t cap, const char *src) {
+  size_t n = src ? strlen(src) : 0;
+  if (n >= cap) n = cap - 1;
+  if (n) memcpy(dst, src, n);
+  dst[n] = '\0';
+}
+
+const char *qrl_chal_state_name(qrl_chal_state state) {
+  switch (state) {
+  case QRL_CHAL_PENDING: return "pending";
+  case QRL_CHAL_SCANNED: return "scanned";
+  case QRL_CHAL_COMPLETED: return "completed";
+  case QRL_CHAL_DECLINED: return "declined";
+  case QRL_CHAL_EXPIRED: return "expired";
+  case QRL_CHAL_CANCELLED: return "cancelled";
+  }
+  return "unknown";
+}
+
+int qrl_chal_state_terminal(qrl_chal_state state) {
+  return state != QRL_CHAL_PENDING && state != QRL_CHAL_SCANNED;
+}
+
+qrl_err qrl_challenge_state_error(qrl_chal_state state) {
+  switch (state) {
+  case QRL_CHAL_PENDING:
+  case QRL_CHAL_SCANNED: return QRL_OK;
+  case QRL_CHAL_COMPLETED: return QRL_CHALLENGE_USED;
+  case QRL_CHAL_DECLINED: return QRL_CHALLENGE_DECLINED;
+  case QRL_CHAL_EXPIRED: return QRL_CHALLENGE_EXPIRED;
+  case QRL_CHAL_CANCELLED: return QRL_CHALLENGE_CANCELLED;
+  }
+  return QRL_INTERNAL;
+}
+
+qrl_err qrl_challenge_init(qrl_challenge *c, const char *portal_name,
+                           const char *portal_origin, const char *browser_ip,
+                           const char *browser_ua, uint64_t browser_conn,
+                           int64_t now, int64_t ttl) {
+  qrl_err rc;
+
+  memset(c, 0, sizeof(*c));
+  rc = qrl_random_token(QRL_TOKEN_BYTES, c->id, sizeof(c->id));
+  if (rc) goto out;
+  rc = qrl_random_token(QRL_TOKEN_BYTES, c->secret, sizeof(c->secret));
+  if (rc) goto out;
+  rc = qrl_random_token(QRL_TOKEN_BYTES, c->binding, sizeof(c->binding));
+  if (rc) goto out;
+  copy_str(c->portal_name, sizeof(c->portal_name), portal_name);
+  copy_str(c->portal_origin, sizeof(c->portal_origin), portal_origin);
+  copy_str(c->browser_ip, sizeof(c->browser_ip), browser_ip);
+  copy_str(c->browser_ua, sizeof(c->browser_ua), browser_ua);
+  c->browser_conn = browser_conn;
+  c->created_at = now;
+  c->expires_at = now + ttl;
+  c->state = QRL_CHAL_PENDING;
+out:
+  if (rc) memset(c, 0, sizeof(*c));
+  return rc;
+}
+
+/* Is the scanner (citizen_id, device_id) the one recorded on c? */
+static int same_scanner(const qrl_challenge *c, const char *citizen_id,
+                        int64_t device_id) {
+  return strcmp(c->citizen_id, citizen_id) == 0 && c->device_id == device_id;
+}
+
+qrl_err qrl_challenge_scan(qrl_challenge *c, const char *citizen_id,
+                           int64_t device_id, uint64_t phone_conn, int64_t now) {
+  qrl_err rc = qrl_challenge_state_error(c->state);
+
+  if (rc) return rc;
+  if (now >= c->expires_at) return QRL_CHALLENGE_EXPIRED;
+  if (c->state == QRL_CHAL_SCANNED) {
+    if (!same_scanner(c, citizen_id, device_id))
+      return QRL_CHALLENGE_OTHER_ACCOUNT;
+    c->phone_conn = phone_conn; /* the same phone, maybe a new socket */
+    return QRL_OK;
+  }
+  copy_str(c->citizen_id, sizeof(c->citizen_id), citizen_id);
+  c->device_id = device_id;
+  c->phone_conn = phone_conn;
+  c->scanned_at = now;
+  c->state = QRL_CHAL_SCANNED;
+  return QRL_OK;
+}
+
+qrl_err qrl_challenge_decide(qrl_challenge *c, const char *citizen_id,
+                             int64_t device_id, qrl_decision decision,
+                             int64_t now) {
+  qrl_err rc = qrl_challenge_state_error(c->state);
+
+  if (rc) return rc;
+  if (c->state == QRL_CHAL_PENDING) return QRL_CHALLENGE_NOT_SCANNED;
+  if (!same_scanner(c, citizen_id, device_id)) return QRL_CHALLENGE_OTHER_ACCOUNT;
+  if (now >= c->expires_at) return QRL_CHALLENGE_EXPIRED;
+  c->state = decision == QRL_DECISION_CONFIRM ? QRL_CHAL_COMPLETED
+                                              : QRL_CHAL_DECLINED;
+  return QRL_OK;
+}
+
+int qrl_challenge_expire(qrl_challenge *c, int64_t now) {
+  if (qrl_chal_state_terminal(c->state) || now < c->expires_at) return 0;
+  c->state = QRL_CHAL_EXPIRED;
+  return 1;
+}
+
+int qrl_challenge_cancel(qrl_challenge *c) {
+  if (qrl_chal_state_terminal(c->state)) return 0;
+  c->state = QRL_CHAL_CANCELLED;
+  return 1;
+}

@@ -1,0 +1,171 @@
+/*
+ * config.c - parses qrlogind's long options into a qrl_config and validates
+ * each value. Does not open files or sockets: that is the server's job.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void qrl_config_defaults(qrl_config *cfg, const char *web_dir_default) {
+  memset(cfg, 0, sizeof(*cfg));
+  cfg->port = 8080;
+  cfg->bind = "127.0.0.1";
+  cfg->db_path = "qrlogin.db";
+  cfg->web_dir = web_dir_default;
+  cfg->challenge_ttl = 120;
+  cfg->hash_cost = 15;
+  cfg->workers = 2;
+  cfg->required_level = 2;
+  cfg->portal_name = "Cổng Dịch vụ công quốc gia";
+  cfg->max_challenges = 100000;
+}
+
+void qrl_config_usage(void *stream, const char *prog) {
+  FILE *f = stream;
+  fprintf(f,
+          "Usage: %s [OPTIONS]\n"
+          "QR cross-device login server (HTTP + websockets on one port).\n\n"
+          "  --port N             TCP port (default 8080; 0 picks a free one)\n"
+          "  --bind ADDR          address to listen on (default 127.0.0.1)\n"
+          "  --db PATH            SQLite database file (default ./qrlogin.db)\n"
+          "  --web DIR            directory of the login page (default: the source web/)\n"
+          "  --origin URL         allowed browser Origin, exact (repeatable);\n"
+          "                       without it an Origin must equal http://<Host>\n"
+          "  --challenge-ttl S    seconds a QR code stays valid (default 120, 10..3600)\n"
+          "  --portal-name NAME   the relying portal's name shown on the phone\n"
+          "  --required-level N   account level QR web login needs (1 or 2; default 2)\n"
+          "  --workers N          worker threads for hashing and database work (default 2)\n"
+          "  --hash-cost N        scrypt cost log2(N) for new hashes (10..20, default 15)\n"
+          "  --max-challenges N   live QR codes at most (default 100000)\n"
+          "  --demo               seed demo citizens; the page shows the QR text\n"
+          "  --help               this text\n\n"
+          "Prints \"qrlogind: listening on http://ADDR:PORT/\" once ready; exits 0\n"
+          "after a clean shutdown on SIGINT or SIGTERM.\n",
+          prog);
+}
+
+/* Parses s as a base-10 integer in [lo, hi] into *out. Returns 0 or -1. */
+static int parse_int(const char *s, long lo, long hi, long *out) {
+  char *end = NULL;
+  long v;
+
+  errno = 0;
+  v = strtol(s, &end, 10);
+  if (errno || end == s || *end != '\0' || v < lo || v > hi) return -1;
+  *out = v;
+  return 0;
+}
+
+static int origin_ok(const char *s) {
+  size_t n = strlen(s);
+  if (n == 0 || n > 127) return 0;
+  if (strncmp(s, "http://", 7) != 0 && strncmp(s, "https://", 8) != 0) return 0;
+  if (s[n - 1] == '/') return 0; /* an Origin never ends in '/' */
+  return strpbrk(s, " \t\r\n") == NULL;
+}
+
+enum {
+  OPT_PORT = 1000, OPT_BIND, OPT_DB, OPT_WEB, OPT_ORIGIN, OPT_TTL, OPT_DEMO,
+  OPT_HASH, OPT_WORKERS, OPT_LEVEL, OPT_PORTAL, OPT_MAXCH, OPT_HELP
+};
+
+qrl_err qrl_config_parse(qrl_config *cfg, int argc, char **argv, int *want_help) {
+  static const struct option opts[] = {
+      {"port", required_argument, NULL, OPT_PORT},
+      {"bind", required_argument, NULL, OPT_BIND},
+      {"db", required_argument, NULL, OPT_DB},
+      {"web", required_argument, NULL, OPT_WEB},
+      {"origin", required_argument, NULL, OPT_ORIGIN},
+      {"challenge-ttl", required_argument, NULL, OPT_TTL},
+      {"demo", no_argument, NULL, OPT_DEMO},
+      {"hash-cost", required_argument, NULL, OPT_HASH},
+      {"workers", required_argument, NULL, OPT_WORKERS},
+      {"required-level", required_argument, NULL, OPT_LEVEL},
+      {"portal-name", required_argument, NULL, OPT_PORTAL},
+      {"max-challenges", required_argument, NULL, OPT_MAXCH},
+      {"help", no_argument, NULL, OPT_HELP},
+      {NULL, 0, NULL, 0}};
+  const char *prog = argc > 0 ? argv[0] : "qrlogind";
+  const char *what = NULL;
+  long v;
+  int c;
+
+  *want_help = 0;
+  opterr = 0;
+  optind = 1;
+  while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
+    switch (c) {
+    case OPT_PORT:
+      if (parse_int(optarg, 0, 65535, &v)) { what = "--port wants 0..65535"; goto bad; }
+      cfg->port = (int)v;
+      break;
+    case OPT_BIND:
+      if (!*optarg || strlen(optarg) > 63) { what = "--bind wants an address"; goto bad; }
+      cfg->bind = optarg;
+      break;
+    case OPT_DB:
+      if (!*optarg) { what = "--db wants a file path"; goto bad; }
+      cfg->db_path = optarg;
+      break;
+    case OPT_WEB:
+      if (!*optarg) { what = "--web wants a directory"; goto bad; }
+      cfg->web_dir = optarg;
+      break;
+    case OPT_ORIGIN:
+      if (!origin_ok(optarg)) {
+        what = "--origin wants scheme://host[:port], e.g. https://dichvucong.gov.vn";
+        goto bad;
+      }
+      if (cfg->norigins == QRL_MAX_ORIGINS) { what = "too many --origin (16 at most)"; goto bad; }
+      cfg->origins[cfg->norigins++] = optarg;
+      break;
+    case OPT_TTL:
+      if (parse_int(optarg, 1, 3600, &v)) { what = "--challenge-ttl wants 1..3600 seconds"; goto bad; }
+      cfg->challenge_ttl = v;
+      break;
+    case OPT_DEMO: cfg->demo = 1; break;
+    case OPT_HASH:
+      if (parse_int(optarg, 10, 20, &v)) { what = "--hash-cost wants 10..20"; goto bad; }
+      cfg->hash_cost = (int)v;
+      break;
+    case OPT_WORKERS:
+      if (parse_int(optarg, 1, 64, &v)) { what = "--workers wants 1..64"; goto bad; }
+      cfg->workers = (int)v;
+      break;
+    case OPT_LEVEL:
+      if (parse_int(optarg, 1, 2, &v)) { what = "--required-level wants 1 or 2"; goto bad; }
+      cfg->required_level = (int)v;
+      break;
+    case OPT_PORTAL:
+      if (!*optarg || strlen(optarg) > 90) { what = "--portal-name wants 1..90 bytes"; goto bad; }
+      cfg->portal_name = optarg;
+      break;
+    case OPT_MAXCH:
+      if (parse_int(optarg, 1, 10000000, &v)) { what = "--max-challenges wants 1..10000000"; goto bad; }
+      cfg->max_challenges = (size_t)v;
+      break;
+    case OPT_HELP: *want_help = 1; return QRL_OK;
+    case ':':
+      fprintf(stderr, "%s: option %s needs a value\n", prog, argv[optind - 1]);
+      goto usage;
+    default:
+      fprintf(stderr, "%s: unknown option %s\n", prog, argv[optind - 1]);
+      goto usage;
+    }
+  }
+  if (optind < argc) {
+    fprintf(stderr, "%s: unexpected argument '%s'\n", prog, argv[optind]);
+    goto usage;
+  }
+  return QRL_OK;
+bad:
+  fprintf(stderr, "%s: invalid value '%s': %s\n", prog, optarg, what);
+usage:
+  fprintf(stderr, "Try '%s --help'.\n", prog);
+  return QRL_INVAL;
+}

@@ -1,0 +1,45 @@
+/*
+ * config.h - qrlogind's settings and their command-line parsing.
+ *
+ * Long options only (getopt_long); every value is validated and a bad one is
+ * named in the error. Not here: reading files or the environment.
+ * Depends on libc and protocol.h.
+ */
+#ifndef QRLOGIN_CONFIG_H
+#define QRLOGIN_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "qrlogin/error.h"
+
+#define QRL_MAX_ORIGINS 16
+
+typedef struct qrl_config {
+  int port;                /* 8080; 0 = any free port */
+  const char *bind;        /* "127.0.0.1"; not owned (points into argv) */
+  const char *db_path;     /* "qrlogin.db" in the working directory */
+  const char *web_dir;     /* the web/ directory to serve */
+  const char *origins[QRL_MAX_ORIGINS]; /* exact Origin allowlist */
+  size_t norigins;         /* 0: Origin must equal http://<Host> */
+  int64_t challenge_ttl;   /* seconds a QR code lives: 120 */
+  int demo;                /* seed demo citizens, show payloads on the page */
+  int hash_cost;           /* scrypt log2(N) for new hashes: 15 */
+  int workers;             /* worker threads: 2 */
+  int required_level;      /* account level QR web login needs: 2 */
+  const char *portal_name; /* the relying portal's display name */
+  size_t max_challenges;   /* live challenges at most: 100000 */
+} qrl_config;
+
+/* Fills cfg with the defaults; web_dir_default is the compiled-in web/ path. */
+void qrl_config_defaults(qrl_config *cfg, const char *web_dir_default);
+
+/* Parses argv into cfg. Returns QRL_OK; QRL_INVAL after printing the problem
+ * and a usage hint to stderr; or sets *want_help (and returns QRL_OK) for
+ * --help. cfg's strings point into argv. */
+qrl_err qrl_config_parse(qrl_config *cfg, int argc, char **argv, int *want_help);
+
+/* Prints the --help text to stream f (a FILE *). */
+void qrl_config_usage(void *f, const char *prog);
+
+#endif /* QRLOGIN_CONFIG_H */

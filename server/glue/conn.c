@@ -1,0 +1,191 @@
+/*
+ * conn.c - the connection registry, outgoing queues and incoming reassembly.
+ * Everything here runs on the event-loop thread.
+ */
+#include "conn.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+struct qrl_outmsg {
+  qrl_outmsg *next;
+  size_t len;
+  unsigned char buf[]; /* LWS_PRE + len */
+};
+
+qrl_err qrl_conns_init(qrl_conns *reg) {
+  memset(reg, 0, sizeof(*reg));
+  reg->nbuckets = 256;
+  reg->buckets = calloc(reg->nbuckets, sizeof(*reg->buckets));
+  reg->next_id = 1;
+  return reg->buckets ? QRL_OK : QRL_NOMEM;
+}
+
+void qrl_conns_free(qrl_conns *reg) {
+  free(reg->buckets);
+  memset(reg, 0, sizeof(*reg));
+}
+
+static size_t bucket_of(const qrl_conns *reg, uint64_t id) {
+  return (size_t)((id * 0x9E3779B97F4A7C15ULL) >> 32) & (reg->nbuckets - 1);
+}
+
+static void grow(qrl_conns *reg) {
+  size_t n = reg->nbuckets * 2;
+  qrl_conn **nb = calloc(n, sizeof(*nb));
+  if (!nb) return; /* keep the old table: longer chains, still correct */
+  for (size_t i = 0; i < reg->nbuckets; i++) {
+    qrl_conn *c = reg->buckets[i];
+    while (c) {
+      qrl_conn *next = c->hnext;
+      size_t b = (size_t)((c->id * 0x9E3779B97F4A7C15ULL) >> 32) & (n - 1);
+      c->hnext = nb[b];
+      nb[b] = c;
+      c = next;
+    }
+  }
+  free(reg->buckets);
+  reg->buckets = nb;
+  reg->nbuckets = n;
+}
+
+qrl_err qrl_conn_register(qrl_conns *reg, qrl_conn *c, struct lws *wsi,
+                          qrl_conn_kind kind) {
+  size_t b;
+
+  if (c->id) return QRL_OK;
+  if (reg->count + 1 > reg->nbuckets * 2) grow(reg);
+  c->id = reg->next_id++;
+  c->wsi = wsi;
+  c->kind = kind;
+  b = bucket_of(reg, c->id);
+  c->hnext = reg->buckets[b];
+  reg->buckets[b] = c;
+  reg->count++;
+  return QRL_OK;
+}
+
+qrl_conn *qrl_conn_find(qrl_conns *reg, uint64_t id) {
+  qrl_conn *c;
+  if (!id || !reg->buckets) return NULL;
+  for (c = reg->buckets[bucket_of(reg, id)]; c; c = c->hnext)
+    if (c->id == id) return c;
+  return NULL;
+}
+
+void qrl_conn_release(qrl_conns *reg, qrl_conn *c) {
+  qrl_outmsg *m = c->out_head;
+
+  if (c->id && reg->buckets) {
+    qrl_conn **p = &reg->buckets[bucket_of(reg, c->id)];
+    while (*p && *p != c) p = &(*p)->hnext;
+    if (*p) {
+      *p = c->hnext;
+      reg->count--;
+    }
+  }
+  while (m) {
+    qrl_outmsg *next = m->next;
+    free(m);
+    m = next;
+  }
+  c->out_head = c->out_tail = NULL;
+  c->out_count = c->out_bytes = 0;
+  free(c->rx);
+  free(c->body);
+  free(c->resp);
+  free(c->resp_cookie);
+  c->rx = c->body = c->resp = c->resp_cookie = NULL;
+  c->id = 0;
+}
+
+static void copy_hdr(struct lws *wsi, enum lws_token_indexes tok, char *dst,
+                     size_t cap) {
+  int n = lws_hdr_total_length(wsi, tok);
+  dst[0] = '\0';
+  if (n <= 0 || (size_t)n >= cap) return; /* absent or too long: treat as none */
+  if (lws_hdr_copy(wsi, dst, (int)cap, tok) < 0) dst[0] = '\0';
+}
+
+void qrl_conn_capture_headers(qrl_conn *c, struct lws *wsi) {
+  lws_get_peer_simple(wsi, c->ip, sizeof(c->ip));
+  copy_hdr(wsi, WSI_TOKEN_ORIGIN, c->origin, sizeof(c->origin));
+  /* A User-Agent longer than we keep is cut, not dropped. */
+  {
+    char ua[512];
+    int n = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_USER_AGENT);
+    c->ua[0] = '\0';
+    if (n > 0 && lws_hdr_copy(wsi, ua, sizeof(ua), WSI_TOKEN_HTTP_USER_AGENT) > 0) {
+      size_t k = strlen(ua);
+      if (k >= sizeof(c->ua)) k = sizeof(c->ua) - 1;
+      memcpy(c->ua, ua, k);
+      c->ua[k] = '\0';
+    }
+  }
+}
+
+qrl_err qrl_conn_send(qrl_conn *c, const char *text, size_t len) {
+  qrl_outmsg *m;
+
+  if (!c->wsi) return QRL_NETWORK;
+  if (c->out_count >= QRL_OUTQ_MAX_MSGS ||
+      c->out_bytes + len > QRL_OUTQ_MAX_BYTES) {
+    lwsl_warn("conn %llu: peer not reading; dropping it\n",
+              (unsigned long long)c->id);
+    lws_set_timeout(c->wsi, PENDING_TIMEOUT_KILLED_BY_PARENT, LWS_TO_KILL_ASYNC);
+    return QRL_UNAVAILABLE;
+  }
+  m = malloc(sizeof(*m) + LWS_PRE + len);
+  if (!m) return QRL_NOMEM;
+  m->next = NULL;
+  m->len = len;
+  memcpy(m->buf + LWS_PRE, text, len);
+  if (c->out_tail) c->out_tail->next = m;
+  else c->out_head = m;
+  c->out_tail = m;
+  c->out_count++;
+  c->out_bytes += len;
+  lws_callback_on_writable(c->wsi);
+  return QRL_OK;
+}
+
+int qrl_conn_write_one(qrl_conn *c) {
+  qrl_outmsg *m = c->out_head;
+  int n;
+
+  if (!m) return 0;
+  n = lws_write(c->wsi, m->buf + LWS_PRE, m->len, LWS_WRITE_TEXT);
+  c->out_head = m->next;
+  if (!c->out_head) c->out_tail = NULL;
+  c->out_count--;
+  c->out_bytes -= m->len;
+  free(m);
+  if (n < 0) return -1;
+  if (c->out_head) lws_callback_on_writable(c->wsi);
+  return 0;
+}
+
+void qrl_conn_rx_reset(qrl_conn *c) {
+  free(c->rx);
+  c->rx = NULL;
+  c->rx_len = 0;
+  c->rx_overflow = 0;
+}
+
+int qrl_conn_rx(qrl_conn *c, struct lws *wsi, const void *in, size_t len) {
+  if (lws_is_first_fragment(wsi)) qrl_conn_rx_reset(c);
+  if (c->rx_len + len > QRL_MAX_MESSAGE ||
+      lws_remaining_packet_payload(wsi) > QRL_MAX_MESSAGE - c->rx_len - len) {
+    qrl_conn_rx_reset(c);
+    return -1;
+  }
+  if (!c->rx) {
+    c->rx = malloc(QRL_MAX_MESSAGE + 1);
+    if (!c->rx) return -1;
+  }
+  memcpy(c->rx + c->rx_len, in, len);
+  c->rx_len += len;
+  c->rx[c->rx_len] = '\0';
+  if (lws_is_final_fragment(wsi) && !lws_remaining_packet_payload(wsi)) return 1;
+  return 0;
+}

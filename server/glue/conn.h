@@ -1,0 +1,103 @@
+/*
+ * conn.h - per-connection state shared by the HTTP, browser and phone
+ * protocols, and the registry that finds a connection by id.
+ *
+ * A qrl_conn is lws's per-session data (lws allocates and frees it). Work
+ * that finishes later (a worker job, a store event) refers to a connection
+ * by its 64-bit id, never by pointer: if the connection closed meanwhile the
+ * lookup fails and the result is dropped. Outgoing messages are queued and
+ * written one per WRITEABLE callback; a peer that does not read is cut off
+ * when its queue passes a bound, so a slow reader cannot grow server memory.
+ * Incoming websocket fragments are reassembled here up to QRL_MAX_MESSAGE.
+ * Depends on lws.
+ */
+#ifndef QRLOGIN_CONN_H
+#define QRLOGIN_CONN_H
+
+#include <libwebsockets.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "qrlogin/error.h"
+#include "qrlogin/protocol.h"
+
+typedef enum qrl_conn_kind {
+  QRL_CONN_HTTP,
+  QRL_CONN_BROWSER,
+  QRL_CONN_PHONE
+} qrl_conn_kind;
+
+typedef struct qrl_outmsg qrl_outmsg;
+
+/* Most queued outgoing messages / bytes before a connection is dropped. */
+#define QRL_OUTQ_MAX_MSGS 32
+#define QRL_OUTQ_MAX_BYTES (64 * 1024)
+
+typedef struct qrl_conn {
+  uint64_t id; /* 0 until registered */
+  struct lws *wsi;
+  qrl_conn_kind kind;
+  struct qrl_conn *hnext; /* registry chain */
+  qrl_outmsg *out_head, *out_tail; /* owned */
+  size_t out_count, out_bytes;
+  char *rx;     /* owned: reassembly buffer, allocated on the first fragment */
+  size_t rx_len;
+  int rx_overflow;
+  char ip[48];
+  char ua[160];
+  char origin[128];
+  char challenge[QRL_TOKEN_B64LEN + 1]; /* browser: its live challenge */
+  /* HTTP request state */
+  char path[32];
+  int method_post;
+  char *body; /* owned */
+  size_t body_len;
+  char cookie[QRL_SESSION_B64LEN + 1];
+  int http_status;
+  char *resp;        /* owned: response body */
+  char *resp_cookie; /* owned: Set-Cookie value */
+  int resp_ready;
+} qrl_conn;
+
+/* The registry: connection id -> live qrl_conn. One per server. */
+typedef struct qrl_conns {
+  qrl_conn **buckets; /* owned */
+  size_t nbuckets;
+  size_t count;
+  uint64_t next_id;
+} qrl_conns;
+
+/* Initialises reg. Returns QRL_OK or QRL_NOMEM. */
+qrl_err qrl_conns_init(qrl_conns *reg);
+/* Frees reg's table (the connections belong to lws). */
+void qrl_conns_free(qrl_conns *reg);
+
+/* Gives c a fresh id, binds it to wsi and kind, and adds it to reg. */
+qrl_err qrl_conn_register(qrl_conns *reg, qrl_conn *c, struct lws *wsi,
+                          qrl_conn_kind kind);
+/* Removes c from reg and frees its queues and buffers. Safe if c was never
+ * registered. */
+void qrl_conn_release(qrl_conns *reg, qrl_conn *c);
+/* Returns the live connection with id, or NULL. */
+qrl_conn *qrl_conn_find(qrl_conns *reg, uint64_t id);
+
+/* Copies the peer address, User-Agent and Origin of wsi into c. Call in
+ * FILTER_PROTOCOL_CONNECTION or HTTP (the headers are gone later). */
+void qrl_conn_capture_headers(qrl_conn *c, struct lws *wsi);
+
+/* Queues len bytes of text (copied) for c and asks for a WRITEABLE callback.
+ * If the queue is over its bound the connection is closed instead. */
+qrl_err qrl_conn_send(qrl_conn *c, const char *text, size_t len);
+
+/* Writes the first queued message; call from SERVER_WRITEABLE. Returns 0, or
+ * -1 if the connection must close. */
+int qrl_conn_write_one(qrl_conn *c);
+
+/* Appends a received websocket fragment. Returns 1 when a whole message is in
+ * c->rx (c->rx_len bytes, NUL-terminated), 0 if more fragments follow, or -1
+ * if the message is over QRL_MAX_MESSAGE (then close with 1009). */
+int qrl_conn_rx(qrl_conn *c, struct lws *wsi, const void *in, size_t len);
+/* Forgets the reassembled message. */
+void qrl_conn_rx_reset(qrl_conn *c);
+
+#endif /* QRLOGIN_CONN_H */

@@ -1,0 +1,138 @@
+/*
+ * server.h - the qrlogind server context and the task plumbing between the
+ * event loop and the worker threads.
+ *
+ * One qrl_server per process, reached from any lws callback through the
+ * context user pointer (no globals). It owns the libuv loop that lws runs on,
+ * the challenge store, the connection registry and the worker pool. Slow work
+ * (scrypt, SQLite) is a qrl_task: its run() goes to a worker thread with that
+ * thread's own database handle; its done() comes back on the loop thread,
+ * where it looks its connection up by id (it may have closed) and answers.
+ * Depends on domain, helpers, lws and libuv.
+ */
+#ifndef QRLOGIN_SERVER_H
+#define QRLOGIN_SERVER_H
+
+#include <libwebsockets.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "accounts.h"
+#include "challenge.h"
+#include "config.h"
+#include "conn.h"
+#include "crypto.h"
+#include "jsonio.h"
+#include "store.h"
+#include "workq.h"
+
+typedef struct qrl_server {
+  const qrl_config *cfg; /* not owned */
+  qrl_acct_policy pol;
+  uv_loop_t loop;
+  uv_signal_t sig_int, sig_term;
+  uv_timer_t sweep;
+  uv_async_t wake; /* workers -> loop: finished tasks are waiting */
+  struct lws_context *ctx;
+  struct lws_vhost *vhost;
+  qrl_store *store; /* owned */
+  qrl_workq *wq;    /* owned */
+  qrl_conns conns;
+  int stopping;
+} qrl_server;
+
+typedef struct qrl_task qrl_task;
+
+/* A unit of slow work with everything its handlers need. One struct serves
+ * every request kind; each uses the fields it names. */
+struct qrl_task {
+  qrl_job job; /* first: a qrl_task is a qrl_job */
+  qrl_server *srv;
+  uint64_t conn_id; /* who to answer; 0 for fire-and-forget */
+  void (*run)(qrl_db *db, qrl_task *t);   /* worker thread */
+  void (*done)(qrl_server *srv, qrl_task *t, qrl_conn *c); /* loop; c may be NULL */
+  qrl_err rc;
+  const char *req; /* request type, static string */
+  char ip[48];
+  char ua[160];
+  int64_t now;
+  /* inputs */
+  char session[QRL_SESSION_B64LEN + 1]; /* app session or web session token */
+  char citizen_id[QRL_CITIZEN_ID_LEN + 4];
+  char password[129];
+  char passcode[QRL_PASSCODE_LEN + 1];
+  char device_name[65];
+  uint8_t pub[QRL_PUBKEY_BYTES];
+  int value;
+  qrl_challenge chal;
+  int64_t ts;
+  uint8_t sig[QRL_SIG_MAX];
+  size_t siglen;
+  qrl_decision decision;
+  char code[QRL_SESSION_B64LEN + 1];
+  char binding[QRL_TOKEN_B64LEN + 1];
+  /* outputs */
+  char token[QRL_SESSION_B64LEN + 1];
+  qrl_app_auth auth;
+  qrl_citizen who;
+  qrl_web_session web;
+  /* audit-only tasks */
+  char event[32];
+  qrl_err outcome;
+  char detail[96];
+};
+
+/* Allocates a zeroed task for connection c (may be NULL) with the request
+ * context (ip, user agent, time) filled in. NULL on allocation failure. */
+qrl_task *qrl_task_new(qrl_server *srv, qrl_conn *c, const char *req);
+
+/* Hands t to a worker. On QRL_OK the pool owns t until t->done runs, after
+ * which the server frees it (done must not). On failure t is freed here. */
+qrl_err qrl_task_submit(qrl_task *t);
+
+/* Appends an audit row from the loop thread (written by a worker). */
+void qrl_server_audit(qrl_server *srv, qrl_conn *c, const char *event,
+                      qrl_err outcome, const char *citizen_id,
+                      const char *detail);
+
+/* Returns the server that owns wsi. */
+qrl_server *qrl_server_of(struct lws *wsi);
+
+/* Returns 1 if origin is allowed for a request to host: in the --origin
+ * allowlist if one was given, else equal to "http://" host. */
+int qrl_server_origin_allowed(const qrl_server *srv, const char *origin,
+                              const char *host);
+
+/* Current unix time in seconds. */
+int64_t qrl_now(void);
+
+/* Runs qrlogind with cfg until SIGINT/SIGTERM. Returns the process exit
+ * status: 0 after a clean shutdown. */
+int qrl_server_run(const qrl_config *cfg);
+
+/* The protocol callbacks (http.c, ws_browser.c, ws_phone.c). */
+int qrl_reject_callback(struct lws *wsi, enum lws_callback_reasons reason,
+                        void *user, void *in, size_t len);
+int qrl_http_callback(struct lws *wsi, enum lws_callback_reasons reason,
+                      void *user, void *in, size_t len);
+int qrl_browser_callback(struct lws *wsi, enum lws_callback_reasons reason,
+                         void *user, void *in, size_t len);
+int qrl_phone_callback(struct lws *wsi, enum lws_callback_reasons reason,
+                       void *user, void *in, size_t len);
+
+/* Store event sink (ws_browser.c): pushes state changes to the browser. */
+void qrl_browser_on_event(void *srv, const qrl_challenge *c,
+                          qrl_chal_state prev);
+
+/* Shared by both websocket protocols: checks the upgrade's Origin. A missing
+ * Origin is refused when required is 1. Returns 0 to accept, -1 to refuse. */
+int qrl_ws_filter_origin(qrl_server *srv, qrl_conn *c, struct lws *wsi,
+                         int required);
+
+/* Sends the error message for err in answer to request type req on c. */
+void qrl_send_error(qrl_conn *c, qrl_err err, const char *req);
+
+/* Sends cJSON object o (deleted here) on c. */
+void qrl_send_json(qrl_conn *c, cJSON *o);
+
+#endif /* QRLOGIN_SERVER_H */

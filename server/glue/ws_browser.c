@@ -1,0 +1,164 @@
+/*
+ * ws_browser.c - the browser's websocket (subprotocol qrlogin.browser.v1).
+ *
+ * On connect the socket gets a fresh challenge (QR modules, binding secret,
+ * expiry); "new_challenge" replaces it. The store's events about a socket's
+ * challenge are pushed to that socket only: scanned, declined, expired. The
+ * completion (with its one-time code) is pushed by ws_phone.c after the
+ * session is written. Closing the socket cancels its live challenge.
+ * Not here: anything the phone does.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "jsonio.h"
+#include "qr.h"
+#include "server.h"
+
+static qrl_err cancel_fn(qrl_challenge *ch, void *arg) {
+  (void)arg;
+  return qrl_challenge_cancel(ch) ? QRL_OK : qrl_challenge_state_error(ch->state);
+}
+
+static void cancel_current(qrl_server *srv, qrl_conn *c) {
+  if (!c->challenge[0]) return;
+  qrl_store_apply(srv->store, c->challenge, cancel_fn, NULL, NULL);
+  c->challenge[0] = '\0';
+}
+
+/* Mints a challenge for browser socket c and sends it. */
+static qrl_err send_new_challenge(qrl_server *srv, qrl_conn *c) {
+  char payload[QRL_QR_PAYLOAD_LEN + 1], bits[512];
+  qrl_challenge ch;
+  qrl_qr qr = {0, 0, NULL};
+  cJSON *o = NULL, *q, *portal;
+  qrl_err rc;
+
+  cancel_current(srv, c);
+  rc = qrl_challenge_init(&ch, srv->cfg->portal_name, c->origin, c->ip, c->ua,
+                          c->id, qrl_now(), srv->cfg->challenge_ttl);
+  if (rc) goto out;
+  rc = qrl_qr_payload_format(ch.id, ch.secret, payload, sizeof(payload));
+  if (rc) goto out;
+  rc = qrl_qr_encode(payload, strlen(payload), &qr);
+  if (rc) goto out;
+  rc = qrl_qr_bits_b64(&qr, bits, sizeof(bits));
+  if (rc) goto out;
+  rc = qrl_store_put(srv->store, &ch);
+  if (rc) goto out;
+  memcpy(c->challenge, ch.id, sizeof(c->challenge));
+
+  rc = QRL_NOMEM;
+  o = qrl_json_msg(QRL_MSG_CHALLENGE);
+  if (!o) goto out;
+  cJSON_AddStringToObject(o, "id", ch.id);
+  q = cJSON_AddObjectToObject(o, "qr");
+  portal = cJSON_AddObjectToObject(o, "portal");
+  if (!q || !portal) goto out;
+  cJSON_AddStringToObject(q, "payload", payload);
+  cJSON_AddNumberToObject(q, "version", qr.version);
+  cJSON_AddNumberToObject(q, "size", qr.width);
+  cJSON_AddStringToObject(q, "bits", bits);
+  cJSON_AddStringToObject(o, "binding", ch.binding);
+  cJSON_AddNumberToObject(o, "expires_in", (double)srv->cfg->challenge_ttl);
+  cJSON_AddStringToObject(portal, "name", ch.portal_name);
+  cJSON_AddStringToObject(portal, "origin", ch.portal_origin);
+  cJSON_AddBoolToObject(o, "demo", srv->cfg->demo);
+  qrl_send_json(c, o);
+  o = NULL;
+  rc = QRL_OK;
+out:
+  cJSON_Delete(o);
+  qrl_qr_free(&qr);
+  OPENSSL_cleanse(&ch, sizeof(ch));
+  return rc;
+}
+
+void qrl_browser_on_event(void *arg, const qrl_challenge *ch,
+                          qrl_chal_state prev) {
+  qrl_server *srv = arg;
+  const char *type = NULL;
+  qrl_conn *c;
+  cJSON *o;
+
+  (void)prev;
+  if (srv->stopping) return;
+  switch (ch->state) {
+  case QRL_CHAL_SCANNED: type = QRL_MSG_SCANNED; break;
+  case QRL_CHAL_DECLINED: type = QRL_MSG_DECLINED; break;
+  case QRL_CHAL_EXPIRED: type = QRL_MSG_EXPIRED; break;
+  default: return; /* completed: pushed with its code by ws_phone.c */
+  }
+  c = qrl_conn_find(&srv->conns, ch->browser_conn);
+  if (!c || c->kind != QRL_CONN_BROWSER || strcmp(c->challenge, ch->id) != 0)
+    return;
+  o = qrl_json_msg(type);
+  if (!o) return;
+  cJSON_AddStringToObject(o, "id", ch->id);
+  qrl_send_json(c, o);
+}
+
+static void handle_message(qrl_server *srv, qrl_conn *c, struct lws *wsi) {
+  cJSON *msg = NULL;
+  const char *type = NULL;
+  qrl_err rc;
+
+  if (lws_frame_is_binary(wsi)) {
+    rc = QRL_BAD_JSON;
+    goto fail;
+  }
+  rc = qrl_json_parse_request(c->rx, c->rx_len, &msg, &type);
+  if (rc) goto fail;
+  if (strcmp(type, QRL_MSG_NEW_CHALLENGE) == 0) {
+    rc = send_new_challenge(srv, c);
+    if (rc) goto fail;
+    goto out;
+  }
+  rc = QRL_UNKNOWN_TYPE;
+fail:
+  qrl_send_error(c, rc, type);
+  qrl_server_audit(srv, c, "browser_message", rc, NULL, type);
+out:
+  cJSON_Delete(msg);
+}
+
+int qrl_browser_callback(struct lws *wsi, enum lws_callback_reasons reason,
+                         void *user, void *in, size_t len) {
+  qrl_conn *c = user;
+  qrl_server *srv = qrl_server_of(wsi);
+  qrl_err rc;
+
+  switch (reason) {
+  case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
+    return qrl_ws_filter_origin(srv, c, wsi, 1);
+  case LWS_CALLBACK_ESTABLISHED:
+    qrl_conn_register(&srv->conns, c, wsi, QRL_CONN_BROWSER);
+    rc = send_new_challenge(srv, c);
+    if (rc) qrl_send_error(c, rc, NULL);
+    return 0;
+  case LWS_CALLBACK_RECEIVE:
+    switch (qrl_conn_rx(c, wsi, in, len)) {
+    case -1:
+      qrl_server_audit(srv, c, "browser_message", QRL_FRAME_TOO_BIG, NULL, NULL);
+      lws_close_reason(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE,
+                       (unsigned char *)"too big", 7);
+      return -1;
+    case 1:
+      handle_message(srv, c, wsi);
+      qrl_conn_rx_reset(c);
+      break;
+    default:
+      break;
+    }
+    return 0;
+  case LWS_CALLBACK_SERVER_WRITEABLE:
+    return qrl_conn_write_one(c);
+  case LWS_CALLBACK_CLOSED:
+    if (!srv->stopping) cancel_current(srv, c);
+    qrl_conn_release(&srv->conns, c);
+    return 0;
+  default:
+    break;
+  }
+  return 0;
+}

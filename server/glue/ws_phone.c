@@ -1,0 +1,465 @@
+/*
+ * ws_phone.c - the phone's websocket (subprotocol qrlogin.phone.v1).
+ *
+ * Turns phone requests into account work on a worker (app session checks,
+ * scrypt) and challenge transitions on the loop (the store), in that order:
+ *
+ *   login          worker: password, device, app session
+ *   status         worker: app session
+ *   scan           worker: app session -> loop: level, permission, PENDING->SCANNED
+ *   set_permission worker: app session, passcode (attempt-limited)
+ *   confirm        worker: app session, signature -> loop: SCANNED->COMPLETED
+ *                  -> worker: web session + code, app session revoked
+ *                  -> loop: "completed" to the owning browser, "logout" to phone
+ *   decline        worker: app session, signature -> loop: SCANNED->DECLINED
+ *   logout         worker: app session revoked
+ *
+ * Every request is validated before any work; a refusal names its error and
+ * changes nothing. Not here: the browser's socket (ws_browser.c).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "b64.h"
+#include "jsonio.h"
+#include "server.h"
+
+/* ---- challenge transitions run under the store ---------------------------- */
+
+typedef struct scan_arg {
+  const char *secret;
+  const qrl_app_auth *auth;
+  uint64_t phone_conn;
+  int64_t now;
+} scan_arg;
+
+static qrl_err scan_fn(qrl_challenge *ch, void *arg) {
+  scan_arg *a = arg;
+  /* The QR's secret proves the phone saw this QR: a wrong one is "unknown". */
+  if (!qrl_ct_equal(ch->secret, a->secret, QRL_TOKEN_B64LEN))
+    return QRL_CHALLENGE_UNKNOWN;
+  return qrl_challenge_scan(ch, a->auth->citizen.id, a->auth->device_id,
+                            a->phone_conn, a->now);
+}
+
+typedef struct decide_arg {
+  const qrl_app_auth *auth;
+  qrl_decision decision;
+  int64_t now;
+} decide_arg;
+
+static qrl_err decide_fn(qrl_challenge *ch, void *arg) {
+  decide_arg *a = arg;
+  return qrl_challenge_decide(ch, a->auth->citizen.id, a->auth->device_id,
+                              a->decision, a->now);
+}
+
+/* ---- answers -------------------------------------------------------------- */
+
+static void reply_account(qrl_conn *c, const char *type, const qrl_citizen *who,
+                          const char *session) {
+  cJSON *o = qrl_json_msg(type);
+  if (!o) return;
+  if (session) cJSON_AddStringToObject(o, "session", session);
+  qrl_json_add_account(o, who);
+  qrl_send_json(c, o);
+}
+
+static void reply_challenge(qrl_conn *c, const char *type, const char *id) {
+  cJSON *o = qrl_json_msg(type);
+  if (!o) return;
+  cJSON_AddStringToObject(o, "challenge", id);
+  qrl_send_json(c, o);
+}
+
+/* ---- login / status / logout ---------------------------------------------- */
+
+static void login_run(qrl_db *db, qrl_task *t) {
+  qrl_req_ctx rc = {t->ip, t->ua, t->now};
+  t->rc = qrl_acct_app_login(db, &t->srv->pol, t->citizen_id, t->password,
+                             t->pub, t->device_name[0] ? t->device_name : NULL,
+                             &rc, t->token, &t->who);
+}
+
+static void login_done(qrl_server *srv, qrl_task *t, qrl_conn *c) {
+  (void)srv;
+  if (!c) return;
+  if (t->rc) qrl_send_error(c, t->rc, t->req);
+  else reply_account(c, "login_ok", &t->who, t->token);
+}
+
+static void auth_run(qrl_db *db, qrl_task *t) {
+  t->rc = qrl_acct_app_auth(db, &t->srv->pol, t->session, t->now, &t->auth);
+}
+
+static void status_done(qrl_server *srv, qrl_task *t, qrl_conn *c) {
+  (void)srv;
+  if (!c) return;
+  if (t->rc) qrl_send_error(c, t->rc, t->req);
+  else reply_account(c, "status_ok", &t->auth.citizen, NULL);
+}
+
+static void logout_run(qrl_db *db, qrl_task *t) {
+  qrl_req_ctx rc = {t->ip, t->ua, t->now};
+  t->rc = qrl_acct_app_auth(db, &t->srv->pol, t->session, t->now, &t->auth);
+  if (!t->rc) t->rc = qrl_acct_app_logout(db, t->session, &rc);
+}
+
+static void logout_done(qrl_server *srv, qrl_task *t, qrl_conn *c) {
+  cJSON *o;
+  (void)srv;
+  if (!c) return;
+  if (t->rc) {
+    qrl_send_error(c, t->rc, t->req);
+    return;
+  }
+  o = qrl_json_msg("logout_ok");
+  if (o) qrl_send_json(c, o);
+}
+
+/* ---- scan ----------------------------------------------------------------- */
+
+static void scan_done(qrl_server *srv, qrl_task *t, qrl_conn *c) {
+  qrl_challenge ch;
+  scan_arg a = {t->chal.secret, &t->auth, t->conn_id, qrl_now()};
+  cJSON *o, *p, *b;
+  qrl_err rc = t->rc;
+
+  if (!c) return;
+  if (rc) goto fail;
+  if (t->auth.citizen.level < srv->cfg->required_level) {
+    rc = QRL_LEVEL_TOO_LOW;
+    goto fail;
+  }
+  if (!t->auth.citizen.web_login) {
+    rc = QRL_NOT_PERMITTED;
+    goto fail;
+  }
+  rc = qrl_store_apply(srv->store, t->chal.id, scan_fn, &a, &ch);
+  if (rc) goto fail;
+  o = qrl_json_msg("scan_ok");
+  if (!o) return;
+  cJSON_AddStringToObject(o, "challenge", ch.id);
+  p = cJSON_AddObjectToObject(o, "portal");
+  b = cJSON_AddObjectToObject(o, "browser");
+  if (p) {
+    cJSON_AddStringToObject(p, "name", ch.portal_name);
+    cJSON_AddStringToObject(p, "origin", ch.portal_origin);
+  }
+  if (b) {
+    cJSON_AddStringToObject(b, "ip", ch.browser_ip);
+    cJSON_AddStringToObject(b, "user_agent", ch.browser_ua);
+  }
+  cJSON_AddNumberToObject(o, "created_at", (double)ch.created_at);
+  cJSON_AddNumberToObject(o, "expires_in", (double)(ch.expires_at - a.now));
+  qrl_json_add_account(o, &t->auth.citizen);
+  qrl_send_json(c, o);
+  qrl_server_audit(srv, c, "scan", QRL_OK, t->auth.citizen.id, NULL);
+  return;
+fail:
+  qrl_send_error(c, rc, t->req);
+  qrl_server_audit(srv, c, "scan", rc,
+                   t->auth.citizen.id[0] ? t->auth.citizen.id : NULL, NULL);
+}
+
+/* ---- set_permission ------------------------------------------------------- */
+
+static void setperm_run(qrl_db *db, qrl_task *t) {
+  qrl_req_ctx rc = {t->ip, t->ua, t->now};
+  t->rc = qrl_acct_app_auth(db, &t->srv->pol, t->session, t->now, &t->auth);
+  if (!t->rc)
+    t->rc = qrl_acct_set_web_login(db, &t->srv->pol, &t->auth, t->value,
+                                   t->passcode, &rc);
+}
+
+static void setperm_done(qrl_server *srv, qrl_task *t, qrl_conn *c) {
+  (void)srv;
+  if (!c) return;
+  if (t->rc) qrl_send_error(c, t->rc, t->req);
+  else reply_account(c, "set_permission_ok", &t->auth.citizen, NULL);
+}
+
+/* ---- confirm / decline ---------------------------------------------------- */
+
+/* Worker: the app session, then the signature over the canonical string. */
+static void decide_run(qrl_db *db, qrl_task *t) {
+  char msg[512];
+  size_t mlen;
+  int64_t skew = t->ts - t->now;
+
+  t->rc = qrl_acct_app_auth(db, &t->srv->pol, t->session, t->now, &t->auth);
+  if (t->rc) return;
+  if (skew > QRL_SIGN_SKEW || skew < -QRL_SIGN_SKEW) {
+    t->rc = QRL_STALE_TIMESTAMP;
+    return;
+  }
+  t->rc = qrl_sign_string(t->chal.id, t->chal.secret, t->chal.portal_origin,
+                          t->auth.citizen.id, t->ts, t->decision, msg,
+                          sizeof(msg), &mlen);
+  if (t->rc) return;
+  t->rc = qrl_ec_verify(t->auth.device_pub, msg, mlen, t->sig, t->siglen);
+  if (t->rc == QRL_BAD_DEVICE_KEY) t->rc = QRL_BAD_SIGNATURE;
+}
+
+static void complete_run(qrl_db *db, qrl_task *t) {
+  qrl_req_ctx rc = {t->ip, t->ua, t->now};
+  t->rc = qrl_acct_complete_web_login(db, &t->srv->pol, &t->auth,
+                                      t->chal.binding, "qr", &rc, t->code);
+}
+
+/* Loop: the completion is recorded; tell the browser and log the phone out. */
+static void complete_done(qrl_server *srv, qrl_task *t, qrl_conn *c) {
+  qrl_conn *b = qrl_conn_find(&srv->conns, t->chal.browser_conn);
+  cJSON *o;
+
+  if (b && b->kind == QRL_CONN_BROWSER) {
+    if (t->rc) {
+      qrl_send_error(b, t->rc, NULL);
+    } else if ((o = qrl_json_msg(QRL_MSG_COMPLETED))) {
+      cJSON_AddStringToObject(o, "id", t->chal.id);
+      cJSON_AddStringToObject(o, "code", t->code);
+      qrl_send_json(b, o);
+    }
+  }
+  if (!c) return; /* the phone left; its app session is revoked anyway */
+  if (t->rc) {
+    qrl_send_error(c, t->rc, "confirm");
+    return;
+  }
+  reply_challenge(c, "confirm_ok", t->chal.id);
+  if ((o = qrl_json_msg(QRL_MSG_LOGOUT))) {
+    cJSON_AddStringToObject(o, "reason", "web_login_completed");
+    cJSON_AddStringToObject(o, "message", "Đã tự động đăng xuất khỏi ứng dụng VNeID");
+    qrl_send_json(c, o);
+  }
+}
+
+static void decide_done(qrl_server *srv, qrl_task *t, qrl_conn *c) {
+  decide_arg a = {&t->auth, t->decision, qrl_now()};
+  const char *event = t->decision == QRL_DECISION_CONFIRM ? "confirm" : "decline";
+  qrl_task *next;
+  qrl_err rc = t->rc;
+
+  if (!rc) rc = qrl_store_apply(srv->store, t->chal.id, decide_fn, &a, &t->chal);
+  qrl_server_audit(srv, c, event, rc,
+                   t->auth.citizen.id[0] ? t->auth.citizen.id : NULL, NULL);
+  if (rc) {
+    if (c) qrl_send_error(c, rc, t->req);
+    return;
+  }
+  if (t->decision == QRL_DECISION_DECLINE) {
+    if (c) reply_challenge(c, "decline_ok", t->chal.id);
+    return;
+  }
+  /* Consumed exactly once (above); now write the web session. */
+  next = qrl_task_new(srv, c, "confirm");
+  if (!next) goto fail;
+  next->conn_id = t->conn_id;
+  next->chal = t->chal;
+  next->auth = t->auth;
+  next->run = complete_run;
+  next->done = complete_done;
+  if (qrl_task_submit(next) == QRL_OK) return;
+fail:
+  /* The challenge is spent but no session was made: fail closed. */
+  {
+    qrl_conn *b = qrl_conn_find(&srv->conns, t->chal.browser_conn);
+    if (b) qrl_send_error(b, QRL_UNAVAILABLE, NULL);
+    if (c) qrl_send_error(c, QRL_UNAVAILABLE, t->req);
+  }
+}
+
+/* ---- dispatch ------------------------------------------------------------- */
+
+static qrl_err copy_session(qrl_task *t, const cJSON *msg) {
+  const char *s;
+  qrl_err rc = qrl_json_str(msg, "session", QRL_SESSION_B64LEN, &s);
+  if (rc) return rc;
+  if (strlen(s) != QRL_SESSION_B64LEN) return QRL_SESSION_INVALID;
+  memcpy(t->session, s, QRL_SESSION_B64LEN + 1);
+  return QRL_OK;
+}
+
+static qrl_err prep_login(qrl_task *t, const cJSON *msg) {
+  const char *id, *pw, *key, *name;
+  qrl_err rc;
+
+  if ((rc = qrl_json_str(msg, "id", 32, &id))) return rc;
+  if ((rc = qrl_json_str(msg, "password", 128, &pw))) return rc;
+  if ((rc = qrl_json_str(msg, "device_key", 128, &key))) return rc;
+  if ((rc = qrl_json_str_opt(msg, "device_name", 64, &name))) return rc;
+  if (!qrl_citizen_id_valid(id, strlen(id))) return QRL_INVALID_ID;
+  if (qrl_b64url_decode(key, strlen(key), t->pub, sizeof(t->pub)) !=
+      QRL_PUBKEY_BYTES)
+    return QRL_BAD_DEVICE_KEY;
+  snprintf(t->citizen_id, sizeof(t->citizen_id), "%s", id);
+  snprintf(t->password, sizeof(t->password), "%s", pw);
+  if (name) snprintf(t->device_name, sizeof(t->device_name), "%s", name);
+  t->run = login_run;
+  t->done = login_done;
+  return QRL_OK;
+}
+
+static qrl_err prep_scan(qrl_task *t, const cJSON *msg) {
+  qrl_qr_payload qp;
+  const char *qr;
+  qrl_err rc;
+
+  if ((rc = copy_session(t, msg))) return rc;
+  if ((rc = qrl_json_str(msg, "qr", 256, &qr))) return rc;
+  if ((rc = qrl_qr_payload_parse(qr, strlen(qr), &qp))) return rc;
+  memcpy(t->chal.id, qp.id, sizeof(t->chal.id));
+  memcpy(t->chal.secret, qp.secret, sizeof(t->chal.secret));
+  t->run = auth_run;
+  t->done = scan_done;
+  return QRL_OK;
+}
+
+static qrl_err prep_setperm(qrl_task *t, const cJSON *msg) {
+  const char *perm, *pc;
+  qrl_err rc;
+
+  if ((rc = copy_session(t, msg))) return rc;
+  if ((rc = qrl_json_str(msg, "permission", 32, &perm))) return rc;
+  if (strcmp(perm, QRL_PERM_WEB_LOGIN) != 0) return QRL_BAD_MESSAGE;
+  if ((rc = qrl_json_bool(msg, "value", &t->value))) return rc;
+  if ((rc = qrl_json_str(msg, "passcode", 16, &pc))) return QRL_BAD_PASSCODE_FORMAT;
+  if (!qrl_passcode_valid(pc, strlen(pc))) return QRL_BAD_PASSCODE_FORMAT;
+  memcpy(t->passcode, pc, QRL_PASSCODE_LEN + 1);
+  t->run = setperm_run;
+  t->done = setperm_done;
+  return QRL_OK;
+}
+
+static qrl_err prep_decide(qrl_server *srv, qrl_task *t, const cJSON *msg,
+                           qrl_decision d) {
+  const char *id, *sig;
+  long long ts;
+  long n;
+  qrl_err rc;
+
+  if ((rc = copy_session(t, msg))) return rc;
+  if ((rc = qrl_json_str(msg, "challenge", QRL_TOKEN_B64LEN, &id))) return rc;
+  if ((rc = qrl_json_int(msg, "ts", 0, 4102444800.0, &ts))) return rc;
+  if ((rc = qrl_json_str(msg, "sig", 128, &sig))) return rc;
+  n = qrl_b64url_decode(sig, strlen(sig), t->sig, sizeof(t->sig));
+  if (n <= 0) return QRL_BAD_SIGNATURE;
+  t->siglen = (size_t)n;
+  t->ts = ts;
+  t->decision = d;
+  /* A copy of the challenge: its secret and origin are what was signed. */
+  if ((rc = qrl_store_get(srv->store, id, &t->chal))) return rc;
+  if ((rc = qrl_challenge_state_error(t->chal.state))) return rc;
+  t->run = decide_run;
+  t->done = decide_done;
+  return QRL_OK;
+}
+
+static void logout_prep(qrl_task *t) {
+  t->run = logout_run;
+  t->done = logout_done;
+}
+
+static void handle_message(qrl_server *srv, qrl_conn *c, struct lws *wsi) {
+  cJSON *msg = NULL;
+  const char *type = NULL;
+  qrl_task *t = NULL;
+  qrl_err rc;
+
+  if (lws_frame_is_binary(wsi)) {
+    rc = QRL_BAD_JSON;
+    goto fail;
+  }
+  rc = qrl_json_parse_request(c->rx, c->rx_len, &msg, &type);
+  if (rc) goto fail;
+  if (strcmp(type, QRL_MSG_LOGIN) && strcmp(type, QRL_MSG_STATUS) &&
+      strcmp(type, QRL_MSG_SCAN) && strcmp(type, QRL_MSG_SET_PERMISSION) &&
+      strcmp(type, QRL_MSG_CONFIRM) && strcmp(type, QRL_MSG_DECLINE) &&
+      strcmp(type, QRL_MSG_LOGOUT)) {
+    rc = QRL_UNKNOWN_TYPE;
+    goto fail;
+  }
+  /* req must outlive msg: use the protocol's own constant strings. */
+  t = qrl_task_new(srv, c, NULL);
+  if (!t) {
+    rc = QRL_NOMEM;
+    goto fail;
+  }
+  if (!strcmp(type, QRL_MSG_LOGIN)) {
+    t->req = QRL_MSG_LOGIN;
+    rc = prep_login(t, msg);
+  } else if (!strcmp(type, QRL_MSG_STATUS)) {
+    t->req = QRL_MSG_STATUS;
+    rc = copy_session(t, msg);
+    t->run = auth_run;
+    t->done = status_done;
+  } else if (!strcmp(type, QRL_MSG_SCAN)) {
+    t->req = QRL_MSG_SCAN;
+    rc = prep_scan(t, msg);
+  } else if (!strcmp(type, QRL_MSG_SET_PERMISSION)) {
+    t->req = QRL_MSG_SET_PERMISSION;
+    rc = prep_setperm(t, msg);
+  } else if (!strcmp(type, QRL_MSG_CONFIRM)) {
+    t->req = QRL_MSG_CONFIRM;
+    rc = prep_decide(srv, t, msg, QRL_DECISION_CONFIRM);
+  } else if (!strcmp(type, QRL_MSG_DECLINE)) {
+    t->req = QRL_MSG_DECLINE;
+    rc = prep_decide(srv, t, msg, QRL_DECISION_DECLINE);
+  } else {
+    t->req = QRL_MSG_LOGOUT;
+    rc = copy_session(t, msg);
+    logout_prep(t);
+  }
+  if (rc) goto fail;
+  rc = qrl_task_submit(t);
+  t = NULL; /* submitted or freed */
+  if (rc) goto fail;
+  goto out;
+fail:
+  qrl_send_error(c, rc, type);
+  qrl_server_audit(srv, c, type ? type : "phone_message", rc, NULL, NULL);
+out:
+  if (t) {
+    OPENSSL_cleanse(t, sizeof(*t));
+    free(t);
+  }
+  cJSON_Delete(msg);
+}
+
+int qrl_phone_callback(struct lws *wsi, enum lws_callback_reasons reason,
+                       void *user, void *in, size_t len) {
+  qrl_conn *c = user;
+  qrl_server *srv = qrl_server_of(wsi);
+
+  switch (reason) {
+  case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
+    /* A phone app sends no Origin; a web page always does, and must pass. */
+    return qrl_ws_filter_origin(srv, c, wsi, 0);
+  case LWS_CALLBACK_ESTABLISHED:
+    qrl_conn_register(&srv->conns, c, wsi, QRL_CONN_PHONE);
+    return 0;
+  case LWS_CALLBACK_RECEIVE:
+    switch (qrl_conn_rx(c, wsi, in, len)) {
+    case -1:
+      qrl_server_audit(srv, c, "phone_message", QRL_FRAME_TOO_BIG, NULL, NULL);
+      lws_close_reason(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE,
+                       (unsigned char *)"too big", 7);
+      return -1;
+    case 1:
+      handle_message(srv, c, wsi);
+      qrl_conn_rx_reset(c);
+      break;
+    default:
+      break;
+    }
+    return 0;
+  case LWS_CALLBACK_SERVER_WRITEABLE:
+    return qrl_conn_write_one(c);
+  case LWS_CALLBACK_CLOSED:
+    qrl_conn_release(&srv->conns, c);
+    return 0;
+  default:
+    break;
+  }
+  return 0;
+}
