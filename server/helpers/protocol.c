@@ -1,1 +1,116 @@
-/* placeholder: being written */
+/*
+ * protocol.c - the pure functions of the wire contract: QR payload format and
+ * parse, the canonical signed string, ID and passcode shapes, and the
+ * simulator's exit code for each error. No I/O, no allocation.
+ */
+#include "qrlogin/protocol.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+static int b64url_char(char ch) {
+  return (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
+         (ch >= '0' && ch <= '9') || ch == '-' || ch == '_';
+}
+
+static int token_ok(const char *s, size_t len) {
+  if (len != QRL_TOKEN_B64LEN) return 0;
+  for (size_t i = 0; i < len; i++)
+    if (!b64url_char(s[i])) return 0;
+  return 1;
+}
+
+qrl_err qrl_qr_payload_format(const char *id, const char *secret, char *out,
+                              size_t outlen) {
+  if (!id || !secret || !out || outlen < QRL_QR_PAYLOAD_LEN + 1) return QRL_INVAL;
+  if (!token_ok(id, strlen(id)) || !token_ok(secret, strlen(secret))) return QRL_INVAL;
+  snprintf(out, outlen, "%s%s.%s", QRL_QR_PREFIX, id, secret);
+  return QRL_OK;
+}
+
+qrl_err qrl_qr_payload_parse(const char *text, size_t len, qrl_qr_payload *out) {
+  const size_t plen = sizeof(QRL_QR_PREFIX) - 1;
+  const char *id, *secret;
+
+  if (!text || len != QRL_QR_PAYLOAD_LEN) return QRL_BAD_QR;
+  if (memcmp(text, QRL_QR_PREFIX, plen) != 0) return QRL_BAD_QR;
+  id = text + plen;
+  if (id[QRL_TOKEN_B64LEN] != '.') return QRL_BAD_QR;
+  secret = id + QRL_TOKEN_B64LEN + 1;
+  if (!token_ok(id, QRL_TOKEN_B64LEN) || !token_ok(secret, QRL_TOKEN_B64LEN))
+    return QRL_BAD_QR;
+  memcpy(out->id, id, QRL_TOKEN_B64LEN);
+  out->id[QRL_TOKEN_B64LEN] = '\0';
+  memcpy(out->secret, secret, QRL_TOKEN_B64LEN);
+  out->secret[QRL_TOKEN_B64LEN] = '\0';
+  return QRL_OK;
+}
+
+static int field_ok(const char *s) { return s && *s && !strchr(s, '\n'); }
+
+qrl_err qrl_sign_string(const char *id, const char *secret, const char *origin,
+                        const char *citizen_id, int64_t ts, qrl_decision decision,
+                        char *out, size_t outlen, size_t *len) {
+  int n;
+
+  if (!field_ok(id) || !field_ok(secret) || !field_ok(origin) ||
+      !field_ok(citizen_id) || !out || !len)
+    return QRL_INVAL;
+  n = snprintf(out, outlen, "qrlogin.confirm.v1\n%s\n%s\n%s\n%s\n%" PRId64 "\n%s",
+               id, secret, origin, citizen_id, ts,
+               decision == QRL_DECISION_CONFIRM ? "confirm" : "decline");
+  if (n < 0 || (size_t)n >= outlen) return QRL_NOMEM;
+  *len = (size_t)n;
+  return QRL_OK;
+}
+
+int qrl_citizen_id_valid(const char *s, size_t len) {
+  int province;
+
+  if (!s || len != QRL_CITIZEN_ID_LEN) return 0;
+  for (size_t i = 0; i < len; i++)
+    if (s[i] < '0' || s[i] > '9') return 0;
+  province = (s[0] - '0') * 100 + (s[1] - '0') * 10 + (s[2] - '0');
+  return province >= 1 && province <= 96;
+}
+
+int qrl_passcode_valid(const char *s, size_t len) {
+  if (!s || len != QRL_PASSCODE_LEN) return 0;
+  for (size_t i = 0; i < len; i++)
+    if (s[i] < '0' || s[i] > '9') return 0;
+  return 1;
+}
+
+int qrl_sim_exit_for(qrl_err err) {
+  switch (err) {
+  case QRL_OK: return QRL_EXIT_OK;
+  case QRL_INVAL: return QRL_EXIT_USAGE;
+  case QRL_DECLINED_BY_USER:
+  case QRL_CHALLENGE_DECLINED: return QRL_EXIT_DECLINED;
+  case QRL_CHALLENGE_EXPIRED:
+  case QRL_CHALLENGE_USED:
+  case QRL_CHALLENGE_CANCELLED:
+  case QRL_CHALLENGE_UNKNOWN:
+  case QRL_CHALLENGE_OTHER_ACCOUNT:
+  case QRL_CHALLENGE_NOT_SCANNED: return QRL_EXIT_EXPIRED;
+  case QRL_NOT_PERMITTED:
+  case QRL_LEVEL_TOO_LOW: return QRL_EXIT_NOT_PERMITTED;
+  case QRL_WRONG_PASSCODE: return QRL_EXIT_WRONG_PASSCODE;
+  case QRL_LOCKED: return QRL_EXIT_LOCKED;
+  case QRL_SESSION_INVALID:
+  case QRL_WRONG_DEVICE:
+  case QRL_NOT_LOGGED_IN: return QRL_EXIT_NOT_LOGGED_IN;
+  case QRL_NETWORK:
+  case QRL_PROTOCOL:
+  case QRL_INTERNAL:
+  case QRL_NOMEM:
+  case QRL_DB:
+  case QRL_CRYPTO:
+  case QRL_UNAVAILABLE:
+  case QRL_IO: return QRL_EXIT_NETWORK;
+  case QRL_BAD_CREDENTIALS:
+  case QRL_INVALID_ID: return QRL_EXIT_BAD_CREDENTIALS;
+  default: return QRL_EXIT_REFUSED;
+  }
+}
