@@ -114,7 +114,7 @@ static void task_done(qrl_job *job) {
     if (t->conn_id) c = qrl_conn_find(&srv->conns, t->conn_id);
     if (c || !t->conn_id) t->done(srv, t, c);
   }
-  OPENSSL_cleanse(t, sizeof(*t)); /* passwords, passcodes, tokens */
+  qrl_cleanse(t, sizeof(*t)); /* passwords, passcodes, tokens */
   free(t);
 }
 
@@ -137,7 +137,7 @@ qrl_task *qrl_task_new(qrl_server *srv, qrl_conn *c, const char *req) {
 qrl_err qrl_task_submit(qrl_task *t) {
   qrl_err rc = t->srv->stopping ? QRL_UNAVAILABLE : qrl_workq_submit(t->srv->wq, &t->job);
   if (rc) {
-    OPENSSL_cleanse(t, sizeof(*t));
+    qrl_cleanse(t, sizeof(*t));
     free(t);
   }
   return rc;

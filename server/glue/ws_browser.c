@@ -70,7 +70,7 @@ static qrl_err send_new_challenge(qrl_server *srv, qrl_conn *c) {
 out:
   cJSON_Delete(o);
   qrl_qr_free(&qr);
-  OPENSSL_cleanse(&ch, sizeof(ch));
+  qrl_cleanse(&ch, sizeof(ch));
   return rc;
 }
 

@@ -420,7 +420,7 @@ fail:
   qrl_server_audit(srv, c, type ? type : "phone_message", rc, NULL, NULL);
 out:
   if (t) {
-    OPENSSL_cleanse(t, sizeof(*t));
+    qrl_cleanse(t, sizeof(*t));
     free(t);
   }
   cJSON_Delete(msg);

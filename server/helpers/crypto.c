@@ -54,6 +54,8 @@ void qrl_hmac_sha256(const uint8_t *key, size_t keylen, const void *data,
     memset(out, 0, QRL_SHA256_LEN);
 }
 
+void qrl_cleanse(void *p, size_t len) { OPENSSL_cleanse(p, len); }
+
 int qrl_ct_equal(const void *a, const void *b, size_t len) {
   return CRYPTO_memcmp(a, b, len) == 0;
 }

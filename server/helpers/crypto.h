@@ -40,6 +40,10 @@ void qrl_sha256(const void *data, size_t len, uint8_t out[QRL_SHA256_LEN]);
 void qrl_hmac_sha256(const uint8_t *key, size_t keylen, const void *data,
                      size_t len, uint8_t out[QRL_SHA256_LEN]);
 
+/* Overwrites len bytes at p with zeros in a way the compiler keeps (for
+ * passwords, passcodes and tokens in memory about to be freed). */
+void qrl_cleanse(void *p, size_t len);
+
 /* Returns 1 if the len bytes at a and b are equal, else 0, in time that
  * depends only on len. */
 int qrl_ct_equal(const void *a, const void *b, size_t len);
