@@ -227,8 +227,11 @@ static int cmd_login(sim_ctx *ctx, cmd_args *a) {
   } else {
     if (gethostname(host, sizeof(host))) host[0] = '\0';
     host[sizeof(host) - 1] = '\0';
-    snprintf(devname, sizeof(devname), "vneid-sim%s%s", host[0] ? "@" : "",
-             host);
+    /* "vneid-sim@" is 10 bytes; keep the host part within the rest so the
+     * name is never silently cut in the middle. */
+    host[SIM_DEVICE_NAME_MAX - 10] = '\0';
+    snprintf(devname, sizeof(devname), "vneid-sim%s%.*s", host[0] ? "@" : "",
+             (int)(SIM_DEVICE_NAME_MAX - 10), host);
   }
   if ((rc = sim_connect(ctx, &ws))) {
     ex = sim_fail(ctx, rc, 0);
