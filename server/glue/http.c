@@ -298,6 +298,12 @@ int qrl_http_callback(struct lws *wsi, enum lws_callback_reasons reason,
   switch (reason) {
   case LWS_CALLBACK_HTTP: {
     size_t n = len < sizeof(c->path) ? len : 0;
+    /* lws 4.1.6 hands a GET the whole URI ("/api/me") but a POST only the
+     * part under the mount ("/session"): route on the part under /api. */
+    if (n >= 5 && memcmp(in, "/api/", 5) == 0) {
+      in = (char *)in + 4;
+      n -= 4;
+    }
     if (!c->id) qrl_conn_register(&srv->conns, c, wsi, QRL_CONN_HTTP);
     qrl_conn_capture_headers(c, wsi);
     read_cookie(wsi, c);

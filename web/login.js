@@ -1,0 +1,207 @@
+/* qrlogin — portal login page.
+ *
+ * Speaks the browser subprotocol (docs/protocol.md): on connect the server
+ * sends a `challenge` with the QR modules; it then pushes `scanned`,
+ * `declined`, `expired` or `completed` for that challenge only. On
+ * `completed` the page trades the one-time code (plus the binding secret that
+ * never left this page) for an HttpOnly session cookie and goes to the portal.
+ */
+'use strict';
+
+(function () {
+  var SUBPROTOCOL = 'qrlogin.browser.v1';
+  var QUIET = 4; /* modules of white border the QR spec asks for */
+
+  var TEXT = {
+    connecting: 'Đang tạo mã QR…',
+    ready: 'Mở ứng dụng VNeID và quét mã QR này.',
+    scanned: 'Đã quét — vui lòng xác nhận đăng nhập trên điện thoại.',
+    declined: 'Bạn đã từ chối đăng nhập trên điện thoại.',
+    expired: 'Mã QR đã hết hạn. Bấm “Lấy mã mới” để tiếp tục.',
+    completing: 'Đã xác nhận — đang đăng nhập…',
+    reconnecting: 'Mất kết nối tới máy chủ — đang kết nối lại…',
+    failed: 'Không đăng nhập được. Vui lòng lấy mã mới và thử lại.',
+    expiresIn: 'Mã hết hạn sau ',
+    overlayScanned: 'Đã quét',
+    overlayExpired: 'Hết hạn',
+    overlayDeclined: 'Đã từ chối'
+  };
+
+  var el = function (id) { return document.getElementById(id); };
+  var ws = null;
+  var current = null;   /* the live challenge message */
+  var deadline = 0;     /* ms since epoch */
+  var ticker = 0;
+  var retryMs = 500;
+  var retryTimer = 0;
+  var wanted = false;   /* the QR panel is open: keep a socket */
+  var done = false;     /* completion received: never reconnect */
+
+  function setState(state, text) {
+    el('qr-box').dataset.state = state;
+    el('status').textContent = text;
+    var overlay = { scanned: TEXT.overlayScanned, expired: TEXT.overlayExpired,
+                    declined: TEXT.overlayDeclined }[state] || '';
+    el('qr-overlay').textContent = overlay;
+    el('new-code').hidden = !(state === 'expired' || state === 'declined' ||
+                              state === 'failed');
+    if (state !== 'ready' && state !== 'scanned') stopCountdown();
+  }
+
+  /* base64url (no padding) → bytes */
+  function b64urlBytes(s) {
+    var b64 = s.replace(/-/g, '+').replace(/_/g, '/');
+    while (b64.length % 4) b64 += '=';
+    var bin = atob(b64);
+    var out = new Uint8Array(bin.length);
+    for (var i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+    return out;
+  }
+
+  /* Draws the server-rendered modules (row-major, MSB first) with whole
+   * device pixels per module so the code stays crisp at any size. */
+  function drawQr(qr) {
+    var canvas = el('qr');
+    var size = qr.size;
+    var bits = b64urlBytes(qr.bits);
+    var total = size + 2 * QUIET;
+    var cssPx = canvas.clientWidth || 330;
+    var scale = Math.max(2, Math.floor(cssPx * (window.devicePixelRatio || 1) / total));
+    canvas.width = canvas.height = total * scale;
+    var g = canvas.getContext('2d');
+    g.fillStyle = '#fff';
+    g.fillRect(0, 0, canvas.width, canvas.height);
+    g.fillStyle = '#000';
+    for (var y = 0; y < size; y++) {
+      for (var x = 0; x < size; x++) {
+        var n = y * size + x;
+        if (bits[n >> 3] & (0x80 >> (n & 7)))
+          g.fillRect((x + QUIET) * scale, (y + QUIET) * scale, scale, scale);
+      }
+    }
+    if (current && current.demo) {
+      el('demo-png').href = canvas.toDataURL('image/png');
+    }
+  }
+
+  function stopCountdown() {
+    if (ticker) clearInterval(ticker);
+    ticker = 0;
+    el('countdown').textContent = '';
+  }
+
+  function tick() {
+    var left = Math.max(0, Math.round((deadline - Date.now()) / 1000));
+    var m = Math.floor(left / 60), s = left % 60;
+    el('countdown').textContent = TEXT.expiresIn + m + ':' + (s < 10 ? '0' : '') + s;
+    if (left === 0) setState('expired', TEXT.expired); /* the server agrees */
+  }
+
+  function onChallenge(msg) {
+    current = msg;
+    deadline = Date.now() + msg.expires_in * 1000;
+    if (msg.portal && msg.portal.name) {
+      el('portal-name').textContent = msg.portal.name;
+    }
+    el('demo').hidden = !msg.demo;
+    el('demo-payload').textContent = msg.demo ? msg.qr.payload : '';
+    drawQr(msg.qr);
+    setState('ready', TEXT.ready);
+    stopCountdown();
+    tick();
+    ticker = setInterval(tick, 1000);
+  }
+
+  function exchange(code) {
+    setState('completing', TEXT.completing);
+    fetch('/api/session', {
+      method: 'POST',
+      credentials: 'same-origin',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ code: code, binding: current.binding })
+    }).then(function (r) {
+      return r.json().then(function (body) { return { ok: r.ok, body: body }; });
+    }).then(function (res) {
+      if (!res.ok) throw new Error(res.body.message || TEXT.failed);
+      window.location.assign(res.body.redirect || '/portal.html');
+    }).catch(function (e) {
+      done = false;
+      setState('failed', e.message || TEXT.failed);
+    });
+  }
+
+  function onMessage(ev) {
+    var msg;
+    try { msg = JSON.parse(ev.data); } catch (e) { return; }
+    if (msg.type === 'challenge') { onChallenge(msg); return; }
+    if (msg.type === 'error') {
+      setState('failed', msg.message || TEXT.failed);
+      return;
+    }
+    if (!current || msg.id !== current.id) return; /* a stale push */
+    switch (msg.type) {
+    case 'scanned': setState('scanned', TEXT.scanned); break;
+    case 'declined': setState('declined', TEXT.declined); break;
+    case 'expired': setState('expired', TEXT.expired); break;
+    case 'completed':
+      done = true;
+      exchange(msg.code);
+      break;
+    }
+  }
+
+  function connect() {
+    if (retryTimer) { clearTimeout(retryTimer); retryTimer = 0; }
+    var scheme = window.location.protocol === 'https:' ? 'wss://' : 'ws://';
+    var sock = new WebSocket(scheme + window.location.host + '/', SUBPROTOCOL);
+    ws = sock;
+    sock.onopen = function () { retryMs = 500; };
+    sock.onmessage = onMessage;
+    sock.onclose = function () {
+      if (ws !== sock) return;
+      ws = null;
+      if (!wanted || done) return;
+      current = null;
+      setState('connecting', TEXT.reconnecting);
+      retryTimer = setTimeout(connect, retryMs);
+      retryMs = Math.min(retryMs * 2, 10000);
+    };
+  }
+
+  function newCode() {
+    if (ws && ws.readyState === WebSocket.OPEN) {
+      setState('connecting', TEXT.connecting);
+      ws.send(JSON.stringify({ type: 'new_challenge' }));
+    } else {
+      setState('connecting', TEXT.connecting);
+      connect();
+    }
+  }
+
+  function open() {
+    wanted = true;
+    el('chooser').hidden = true;
+    el('qr-panel').hidden = false;
+    setState('connecting', TEXT.connecting);
+    connect();
+    el('qr-title').focus();
+  }
+
+  function close() {
+    wanted = false;
+    if (ws) { var s = ws; ws = null; s.close(1000); }
+    if (retryTimer) { clearTimeout(retryTimer); retryTimer = 0; }
+    current = null;
+    stopCountdown();
+    el('qr-panel').hidden = true;
+    el('chooser').hidden = false;
+    el('choose-vneid').focus();
+  }
+
+  document.addEventListener('DOMContentLoaded', function () {
+    el('choose-vneid').addEventListener('click', open);
+    el('new-code').addEventListener('click', newCode);
+    el('back').addEventListener('click', close);
+    if (window.location.hash === '#vneid') open();
+  });
+})();
