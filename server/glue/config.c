@@ -36,7 +36,7 @@ void qrl_config_usage(void *stream, const char *prog) {
           "  --web DIR            directory of the login page (default: the source web/)\n"
           "  --origin URL         allowed browser Origin, exact (repeatable);\n"
           "                       without it an Origin must equal http://<Host>\n"
-          "  --challenge-ttl S    seconds a QR code stays valid (default 120, 10..3600)\n"
+          "  --challenge-ttl S    seconds a QR code stays valid (default 120, 1..3600)\n"
           "  --portal-name NAME   the relying portal's name shown on the phone\n"
           "  --required-level N   account level QR web login needs (1 or 2; default 2)\n"
           "  --workers N          worker threads for hashing and database work (default 2)\n"

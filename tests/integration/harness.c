@@ -1,0 +1,495 @@
+/*
+ * harness.c - see harness.h. Child processes are started with fork + exec so
+ * that the child can ask the kernel to kill it if the test dies first
+ * (PR_SET_PDEATHSIG); exits are awaited on a pidfd with poll, never by
+ * sleeping.
+ */
+#define _GNU_SOURCE
+#include "harness.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "b64.h"
+#include "crypto.h"
+
+#ifndef QRLOGIND_PATH
+#error "QRLOGIND_PATH must be defined by the build"
+#endif
+
+static int64_t now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int left_ms(int64_t deadline) {
+  int64_t d = deadline - now_ms();
+  return d < 0 ? 0 : (int)d;
+}
+
+static int pidfd_of(pid_t pid) {
+  return (int)syscall(SYS_pidfd_open, pid, 0);
+}
+
+/* Waits for pid (via pidfd if we have one) up to timeout_ms. Returns the exit
+ * status, 128+signal, or -1 on timeout (the child is then killed). */
+static int wait_child(pid_t pid, int pidfd, int timeout_ms) {
+  int status = 0;
+  if (pidfd >= 0) {
+    struct pollfd p = {.fd = pidfd, .events = POLLIN};
+    if (poll(&p, 1, timeout_ms) == 0) {
+      fprintf(stderr, "harness: pid %d did not exit in %d ms, killing it\n",
+              (int)pid, timeout_ms);
+      kill(pid, SIGKILL);
+      waitpid(pid, &status, 0);
+      return -1;
+    }
+  }
+  if (waitpid(pid, &status, 0) < 0) return -1;
+  if (WIFEXITED(status)) return WEXITSTATUS(status);
+  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+  return -1;
+}
+
+/* In the child, after fork: die with the parent. */
+static void child_setup(void) {
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+}
+
+void qrl_h_path(const qrl_h_server *s, const char *name, char *out, size_t n) {
+  snprintf(out, n, "%s/%s", s->dir, name);
+}
+
+int qrl_h_start(qrl_h_server *s, const char *const *extra) {
+  const char *argv[48];
+  int n = 0, out[2] = {-1, -1}, logfd = -1;
+  char logpath[300], line[256];
+  size_t got = 0;
+  int64_t deadline;
+
+  memset(s, 0, sizeof(*s));
+  s->pid = -1;
+  s->pidfd = s->out_fd = -1;
+  snprintf(s->dir, sizeof(s->dir), "/tmp/qrl-it-XXXXXX");
+  if (!mkdtemp(s->dir)) {
+    perror("harness: mkdtemp");
+    return -1;
+  }
+  qrl_h_path(s, "qrlogin.db", s->db, sizeof(s->db));
+  qrl_h_path(s, "server.log", logpath, sizeof(logpath));
+
+  argv[n++] = QRLOGIND_PATH;
+  argv[n++] = "--port";
+  argv[n++] = "0";
+  argv[n++] = "--bind";
+  argv[n++] = "127.0.0.1";
+  argv[n++] = "--db";
+  argv[n++] = s->db;
+  argv[n++] = "--web";
+  argv[n++] = QRL_WEB_DIR;
+  argv[n++] = "--demo";
+  argv[n++] = "--hash-cost";
+  argv[n++] = "10";
+  for (int i = 0; extra && extra[i] && n < 46; i++) argv[n++] = extra[i];
+  argv[n] = NULL;
+
+  if (pipe2(out, O_CLOEXEC) < 0) return -1;
+  logfd = open(logpath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (logfd < 0) goto fail;
+  s->pid = fork();
+  if (s->pid < 0) goto fail;
+  if (s->pid == 0) {
+    child_setup();
+    dup2(out[1], STDOUT_FILENO);
+    dup2(logfd, STDERR_FILENO);
+    execv(argv[0], (char *const *)argv);
+    _exit(127);
+  }
+  close(out[1]);
+  close(logfd);
+  out[1] = logfd = -1;
+  s->out_fd = out[0];
+  s->pidfd = pidfd_of(s->pid);
+
+  /* Wait for "qrlogind: listening on http://127.0.0.1:PORT/\n". */
+  deadline = now_ms() + QRL_H_TIMEOUT_MS;
+  for (;;) {
+    struct pollfd p = {.fd = s->out_fd, .events = POLLIN};
+    ssize_t r;
+    char *nl, *colon;
+    if (poll(&p, 1, left_ms(deadline)) <= 0) {
+      fprintf(stderr, "harness: qrlogind did not report listening in time\n");
+      goto fail_child;
+    }
+    r = read(s->out_fd, line + got, sizeof(line) - 1 - got);
+    if (r <= 0) {
+      fprintf(stderr, "harness: qrlogind exited before listening\n");
+      goto fail_child;
+    }
+    got += (size_t)r;
+    line[got] = '\0';
+    if (!(nl = strchr(line, '\n'))) {
+      if (got == sizeof(line) - 1) goto fail_child;
+      continue;
+    }
+    *nl = '\0';
+    colon = strrchr(line, ':');
+    if (!strstr(line, "listening on http://") || !colon) goto fail_child;
+    s->port = atoi(colon + 1);
+    break;
+  }
+  if (s->port <= 0) goto fail_child;
+  snprintf(s->http, sizeof(s->http), "http://127.0.0.1:%d", s->port);
+  snprintf(s->ws, sizeof(s->ws), "ws://127.0.0.1:%d/", s->port);
+  return 0;
+
+fail_child:
+  qrl_h_dump_log(s);
+  kill(s->pid, SIGKILL);
+  wait_child(s->pid, s->pidfd, QRL_H_TIMEOUT_MS);
+  s->pid = -1;
+fail:
+  if (out[0] >= 0) close(out[0]);
+  if (out[1] >= 0) close(out[1]);
+  if (logfd >= 0) close(logfd);
+  if (s->pidfd >= 0) close(s->pidfd);
+  s->out_fd = s->pidfd = -1;
+  return -1;
+}
+
+static int rm_entry(const char *path, const struct stat *sb, int flag,
+                    struct FTW *ftw) {
+  (void)sb;
+  (void)flag;
+  (void)ftw;
+  return remove(path);
+}
+
+int qrl_h_stop(qrl_h_server *s) {
+  int status = -1;
+  if (s->pid > 0) {
+    kill(s->pid, SIGTERM);
+    status = wait_child(s->pid, s->pidfd, QRL_H_TIMEOUT_MS);
+    if (status != 0) {
+      fprintf(stderr, "harness: qrlogind exit status %d\n", status);
+      qrl_h_dump_log(s);
+    }
+  }
+  if (s->out_fd >= 0) close(s->out_fd);
+  if (s->pidfd >= 0) close(s->pidfd);
+  s->out_fd = s->pidfd = -1;
+  s->pid = -1;
+  if (s->dir[0] && !getenv("QRL_KEEP_TMP"))
+    nftw(s->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+  return status;
+}
+
+void qrl_h_dump_log(const qrl_h_server *s) {
+  char path[300], buf[4096];
+  size_t n;
+  FILE *f;
+  qrl_h_path(s, "server.log", path, sizeof(path));
+  if (!(f = fopen(path, "r"))) return;
+  fprintf(stderr, "---- qrlogind log (%s) ----\n", path);
+  while ((n = fread(buf, 1, sizeof(buf), f)) > 0) fwrite(buf, 1, n, stderr);
+  fprintf(stderr, "---- end of log ----\n");
+  fclose(f);
+}
+
+/* ---- vneid-sim ----------------------------------------------------------- */
+
+int qrl_h_sim(const qrl_h_server *s, const char *home, const char *input,
+              cJSON **out, ...) {
+  const char *argv[40];
+  char homedir[300], *buf = NULL;
+  size_t len = 0, cap = 0;
+  int n = 0, o[2] = {-1, -1}, in[2] = {-1, -1}, pidfd, rc;
+  pid_t pid;
+  va_list ap;
+  const char *a;
+  int64_t deadline = now_ms() + 3 * QRL_H_TIMEOUT_MS;
+
+  if (out) *out = NULL;
+  qrl_h_path(s, home, homedir, sizeof(homedir));
+  argv[n++] = VNEID_SIM_PATH;
+  argv[n++] = "--json";
+  argv[n++] = "--server";
+  argv[n++] = s->ws;
+  argv[n++] = "--home";
+  argv[n++] = homedir;
+  va_start(ap, out);
+  while ((a = va_arg(ap, const char *)) && n < 38) argv[n++] = a;
+  va_end(ap);
+  argv[n] = NULL;
+
+  if (pipe2(o, O_CLOEXEC) < 0 || pipe2(in, O_CLOEXEC) < 0) return -1;
+  pid = fork();
+  if (pid < 0) return -1;
+  if (pid == 0) {
+    child_setup();
+    dup2(o[1], STDOUT_FILENO);
+    dup2(in[0], STDIN_FILENO);
+    execv(argv[0], (char *const *)argv);
+    _exit(127);
+  }
+  close(o[1]);
+  close(in[0]);
+  pidfd = pidfd_of(pid);
+  if (input) {
+    ssize_t w = write(in[1], input, strlen(input));
+    (void)w;
+  }
+  close(in[1]);
+  for (;;) {
+    struct pollfd p = {.fd = o[0], .events = POLLIN};
+    ssize_t r;
+    if (poll(&p, 1, left_ms(deadline)) <= 0) break;
+    if (len + 1024 > cap) {
+      char *nb = realloc(buf, cap = cap ? cap * 2 : 4096);
+      if (!nb) break;
+      buf = nb;
+    }
+    r = read(o[0], buf + len, cap - len - 1);
+    if (r <= 0) break;
+    len += (size_t)r;
+  }
+  close(o[0]);
+  rc = wait_child(pid, pidfd, left_ms(deadline) + 1000);
+  if (pidfd >= 0) close(pidfd);
+  if (buf) buf[len] = '\0';
+  fprintf(stderr, "  sim");
+  for (int i = 6; i < n; i++) fprintf(stderr, " %s", argv[i]);
+  fprintf(stderr, " -> exit %d %s", rc, buf ? buf : "\n");
+  if (out && buf) *out = cJSON_Parse(buf);
+  free(buf);
+  return rc;
+}
+
+/* ---- websockets ---------------------------------------------------------- */
+
+const char *qrl_h_type(const cJSON *m) {
+  return qrl_h_str(m, "type");
+}
+
+const char *qrl_h_str(const cJSON *m, const char *name) {
+  const cJSON *v = cJSON_GetObjectItemCaseSensitive(m, name);
+  return cJSON_IsString(v) ? v->valuestring : "";
+}
+
+const char *qrl_h_errcode(const cJSON *m) {
+  return strcmp(qrl_h_type(m), "error") == 0 ? qrl_h_str(m, "code") : "";
+}
+
+cJSON *qrl_h_recv(qrl_wsc *c, int timeout_ms) {
+  char *msg = NULL;
+  cJSON *j;
+  if (!c || qrl_wsc_recv(c, timeout_ms, &msg, NULL) != QRL_OK) return NULL;
+  j = cJSON_Parse(msg);
+  if (!j) fprintf(stderr, "harness: not JSON: %s\n", msg);
+  free(msg);
+  return j;
+}
+
+cJSON *qrl_h_expect(qrl_wsc *c, const char *type, int timeout_ms) {
+  cJSON *m = qrl_h_recv(c, timeout_ms);
+  char *text;
+  if (!m) {
+    fprintf(stderr, "harness: expected \"%s\", got nothing\n", type);
+    return NULL;
+  }
+  if (strcmp(qrl_h_type(m), type) == 0) return m;
+  text = cJSON_PrintUnformatted(m);
+  fprintf(stderr, "harness: expected \"%s\", got %s\n", type, text);
+  free(text);
+  cJSON_Delete(m);
+  return NULL;
+}
+
+cJSON *qrl_h_call(qrl_wsc *c, const char *json) {
+  if (!c || qrl_wsc_send_text(c, json) != QRL_OK) return NULL;
+  return qrl_h_recv(c, QRL_H_TIMEOUT_MS);
+}
+
+qrl_wsc *qrl_h_browser(const qrl_h_server *s, cJSON **challenge) {
+  qrl_wsc *c = NULL;
+  int status = 0;
+  *challenge = NULL;
+  if (qrl_wsc_connect(s->ws, QRL_SUBPROTO_BROWSER, s->http, QRL_H_TIMEOUT_MS,
+                      &c, &status) != QRL_OK) {
+    fprintf(stderr, "harness: browser connect refused (HTTP %d)\n", status);
+    return NULL;
+  }
+  if (!(*challenge = qrl_h_expect(c, "challenge", QRL_H_TIMEOUT_MS))) {
+    qrl_wsc_free(c);
+    return NULL;
+  }
+  return c;
+}
+
+qrl_wsc *qrl_h_phone_socket(const qrl_h_server *s) {
+  qrl_wsc *c = NULL;
+  int status = 0;
+  if (qrl_wsc_connect(s->ws, QRL_SUBPROTO_PHONE, NULL, QRL_H_TIMEOUT_MS, &c,
+                      &status) != QRL_OK) {
+    fprintf(stderr, "harness: phone connect refused (HTTP %d)\n", status);
+    return NULL;
+  }
+  return c;
+}
+
+int qrl_h_challenge_payload(const cJSON *challenge, qrl_qr_payload *out) {
+  const cJSON *qr = cJSON_GetObjectItemCaseSensitive(challenge, "qr");
+  const char *p = qrl_h_str(qr, "payload");
+  return qrl_qr_payload_parse(p, strlen(p), out) == QRL_OK ? 0 : -1;
+}
+
+/* ---- the raw phone ------------------------------------------------------- */
+
+int qrl_h_phone_login(const qrl_h_server *s, qrl_h_phone *p, const char *id,
+                      const char *password, char err[64]) {
+  char pub[128], req[512];
+  cJSON *ans, *acc;
+  int rc = -1;
+
+  memset(p, 0, sizeof(*p));
+  if (err) err[0] = '\0';
+  if (qrl_ec_keygen(p->priv, p->pub) != QRL_OK ||
+      qrl_b64url_encode(p->pub, sizeof(p->pub), pub, sizeof(pub)) < 0)
+    return -1;
+  if (!(p->ws = qrl_h_phone_socket(s))) return -1;
+  snprintf(req, sizeof(req),
+           "{\"type\":\"login\",\"id\":\"%s\",\"password\":\"%s\","
+           "\"device_key\":\"%s\",\"device_name\":\"harness\"}",
+           id, password, pub);
+  ans = qrl_h_call(p->ws, req);
+  if (strcmp(qrl_h_type(ans), "login_ok") == 0) {
+    acc = cJSON_GetObjectItemCaseSensitive(ans, "account");
+    snprintf(p->session, sizeof(p->session), "%s", qrl_h_str(ans, "session"));
+    snprintf(p->citizen, sizeof(p->citizen), "%s", qrl_h_str(acc, "id"));
+    rc = p->session[0] && p->citizen[0] ? 0 : -1;
+  } else if (err) {
+    snprintf(err, 64, "%s", qrl_h_errcode(ans));
+  }
+  cJSON_Delete(ans);
+  return rc;
+}
+
+cJSON *qrl_h_phone_call(qrl_h_phone *p, const char *type, const char *fields) {
+  char req[2048];
+  snprintf(req, sizeof(req), "{\"type\":\"%s\",\"session\":\"%s\"%s%s}", type,
+           p->session, fields ? "," : "", fields ? fields : "");
+  return qrl_h_call(p->ws, req);
+}
+
+cJSON *qrl_h_phone_decide(qrl_h_phone *p, const char *id, const char *secret,
+                          const char *origin, int64_t ts, qrl_decision d) {
+  char msg[512], fields[512], sigb64[160];
+  uint8_t sig[QRL_SIG_MAX];
+  size_t msglen = 0, siglen = 0;
+
+  if (qrl_sign_string(id, secret, origin, p->citizen, ts, d, msg, sizeof(msg),
+                      &msglen) != QRL_OK ||
+      qrl_ec_sign(p->priv, msg, msglen, sig, &siglen) != QRL_OK ||
+      qrl_b64url_encode(sig, siglen, sigb64, sizeof(sigb64)) < 0)
+    return NULL;
+  snprintf(fields, sizeof(fields),
+           "\"challenge\":\"%s\",\"ts\":%lld,\"sig\":\"%s\"", id, (long long)ts,
+           sigb64);
+  return qrl_h_phone_call(p, d == QRL_DECISION_CONFIRM ? "confirm" : "decline",
+                          fields);
+}
+
+void qrl_h_phone_close(qrl_h_phone *p) {
+  qrl_wsc_free(p->ws);
+  p->ws = NULL;
+  qrl_cleanse(p->priv, sizeof(p->priv));
+}
+
+/* ---- HTTP ---------------------------------------------------------------- */
+
+int qrl_h_http(const qrl_h_server *s, const char *method, const char *path,
+               const char *origin, const char *cookie, const char *body,
+               char **resp, char set_cookie[512]) {
+  struct sockaddr_in a = {.sin_family = AF_INET};
+  char req[4096], *buf = NULL, *hdr_end, *p;
+  size_t len = 0, cap = 0, blen = body ? strlen(body) : 0, want = 0;
+  int fd, status = -1, n;
+  int64_t deadline = now_ms() + QRL_H_TIMEOUT_MS;
+
+  if (resp) *resp = NULL;
+  if (set_cookie) set_cookie[0] = '\0';
+  n = snprintf(req, sizeof(req),
+               "%s %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nConnection: close\r\n"
+               "%s%s%s%s%s%s"
+               "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n",
+               method, path, s->port, origin ? "Origin: " : "",
+               origin ? origin : "", origin ? "\r\n" : "",
+               cookie ? "Cookie: " : "", cookie ? cookie : "",
+               cookie ? "\r\n" : "", blen);
+  if (n < 0 || (size_t)n >= sizeof(req)) return -1;
+  a.sin_port = htons((uint16_t)s->port);
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0) return -1;
+  if (connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0 ||
+      write(fd, req, (size_t)n) != n ||
+      (blen && write(fd, body, blen) != (ssize_t)blen)) {
+    close(fd);
+    return -1;
+  }
+  for (;;) {
+    struct pollfd pf = {.fd = fd, .events = POLLIN};
+    ssize_t r;
+    if (poll(&pf, 1, left_ms(deadline)) <= 0) break;
+    if (len + 2048 > cap) {
+      char *nb = realloc(buf, cap = cap ? cap * 2 : 8192);
+      if (!nb) break;
+      buf = nb;
+    }
+    r = read(fd, buf + len, cap - len - 1);
+    if (r <= 0) break;
+    len += (size_t)r;
+    buf[len] = '\0';
+    if ((hdr_end = strstr(buf, "\r\n\r\n"))) {
+      char *cl = strcasestr(buf, "\r\ncontent-length:");
+      if (cl && cl < hdr_end) {
+        want = (size_t)(hdr_end + 4 - buf) + strtoul(cl + 17, NULL, 10);
+        if (len >= want) break;
+      }
+    }
+  }
+  close(fd);
+  if (!buf || len < 12 || strncmp(buf, "HTTP/1.1 ", 9) != 0) {
+    free(buf);
+    return -1;
+  }
+  buf[len] = '\0';
+  status = atoi(buf + 9);
+  hdr_end = strstr(buf, "\r\n\r\n");
+  if (set_cookie && hdr_end && (p = strcasestr(buf, "\r\nset-cookie:")) &&
+      p < hdr_end) {
+    char *e;
+    p += 13;
+    while (*p == ' ') p++;
+    e = strstr(p, "\r\n");
+    snprintf(set_cookie, 512, "%.*s", (int)(e - p), p);
+  }
+  if (resp && hdr_end) *resp = strdup(hdr_end + 4);
+  free(buf);
+  return status;
+}

@@ -1,0 +1,144 @@
+/*
+ * harness.h - integration test harness: a real qrlogind, real sockets.
+ *
+ * qrl_h_start() spawns the built qrlogind on a free port (--port 0) bound to
+ * 127.0.0.1, with a fresh temporary directory holding its SQLite database,
+ * and waits (poll on its stdout, no sleeps) for the "listening on" line.
+ * qrl_h_stop() sends SIGTERM, waits for the exit on a pidfd and returns the
+ * exit status, which a clean shutdown makes 0.
+ *
+ * On top of that: the real vneid-sim run as a child process, websocket
+ * clients for the browser and phone subprotocols (mobile-sim/ws_client.h), a
+ * raw phone (device key, login, signed confirm) for the scenarios the
+ * simulator refuses to produce, and a minimal HTTP/1.1 client.
+ *
+ * Every function that can fail prints why to stderr, so a failed ASSERT in a
+ * test comes with the server's side of the story.
+ */
+#ifndef QRL_TEST_HARNESS_H
+#define QRL_TEST_HARNESS_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <cjson/cJSON.h>
+
+#include "qrlogin/protocol.h"
+#include "test.h"
+#include "ws_client.h"
+
+#define QRL_H_TIMEOUT_MS 10000 /* default wait for any single event */
+
+typedef struct qrl_h_server {
+  pid_t pid;
+  int pidfd;
+  int out_fd;               /* the server's stdout (read end) */
+  int port;
+  char dir[256];            /* temporary directory, removed by stop */
+  char db[300];             /* dir/qrlogin.db */
+  char http[64];            /* "http://127.0.0.1:PORT" (also the Origin) */
+  char ws[64];              /* "ws://127.0.0.1:PORT/" */
+} qrl_h_server;
+
+/* Starts qrlogind with --demo --hash-cost 10 and the extra arguments in argv
+ * (NULL-terminated, may be NULL). Returns 0 on success. */
+int qrl_h_start(qrl_h_server *s, const char *const *extra);
+
+/* SIGTERM, wait, clean up the directory. Returns the exit status (0 after a
+ * clean shutdown), 128+signal if killed, or -1 if it did not exit in time. */
+int qrl_h_stop(qrl_h_server *s);
+
+/* Prints the server's log (stderr, kept in dir/server.log) to stderr. */
+void qrl_h_dump_log(const qrl_h_server *s);
+
+/* Runs vneid-sim --json --server <ws> --home <dir>/<home> ARGS... with stdin
+ * from input (NULL: /dev/null). Returns the exit code (or -1) and, if out is
+ * not NULL, the parsed JSON it printed (caller frees with cJSON_Delete). The
+ * argument list ends with NULL. */
+int qrl_h_sim(const qrl_h_server *s, const char *home, const char *input,
+              cJSON **out, ...);
+
+/* Connects a browser socket with the page's Origin and reads the first
+ * `challenge`. Returns the client (caller frees) and the message in *challenge
+ * (caller frees), or NULL. */
+qrl_wsc *qrl_h_browser(const qrl_h_server *s, cJSON **challenge);
+
+/* Connects a phone socket (no Origin). NULL on failure. */
+qrl_wsc *qrl_h_phone_socket(const qrl_h_server *s);
+
+/* Waits for the next message and parses it; NULL on timeout/close/garbage. */
+cJSON *qrl_h_recv(qrl_wsc *c, int timeout_ms);
+
+/* Like qrl_h_recv, but NULL (with a message) unless its "type" is type. */
+cJSON *qrl_h_expect(qrl_wsc *c, const char *type, int timeout_ms);
+
+/* Sends the JSON text and returns the next message (the answer). */
+cJSON *qrl_h_call(qrl_wsc *c, const char *json);
+
+/* The "type" / string field of a message ("" if absent). */
+const char *qrl_h_type(const cJSON *m);
+const char *qrl_h_str(const cJSON *m, const char *name);
+
+/* The "code" of an error message, or "" if m is not an error. */
+const char *qrl_h_errcode(const cJSON *m);
+
+/* A phone that speaks the protocol directly (its own device key). */
+typedef struct qrl_h_phone {
+  qrl_wsc *ws;
+  uint8_t priv[32];
+  uint8_t pub[65];
+  char citizen[QRL_CITIZEN_ID_LEN + 1];
+  char session[QRL_SESSION_B64LEN + 1];
+} qrl_h_phone;
+
+/* Makes a key, connects and logs in. Returns 0, or the error's answer code
+ * copied into err (if not NULL) and -1. */
+int qrl_h_phone_login(const qrl_h_server *s, qrl_h_phone *p, const char *id,
+                      const char *password, char err[64]);
+
+/* Sends {type, session, ...fields} where fields is a JSON object's inner text
+ * (e.g. "\"qr\":\"QRL1...\"", or NULL) and returns the answer. */
+cJSON *qrl_h_phone_call(qrl_h_phone *p, const char *type, const char *fields);
+
+/* Signs decision for (id, secret, origin) at ts with the phone's key and sends
+ * confirm/decline. Returns the answer. */
+cJSON *qrl_h_phone_decide(qrl_h_phone *p, const char *id, const char *secret,
+                          const char *origin, int64_t ts, qrl_decision d);
+
+void qrl_h_phone_close(qrl_h_phone *p);
+
+/* Extracts id and secret from a browser `challenge` message's QR payload. */
+int qrl_h_challenge_payload(const cJSON *challenge, qrl_qr_payload *out);
+
+/* One HTTP/1.1 request to the server (Connection: close). origin and cookie
+ * ("name=value") and body may be NULL. Returns the status code or -1; the
+ * body in *resp (caller frees; may be NULL) and the Set-Cookie value in
+ * set_cookie (if not NULL; "" if none). */
+int qrl_h_http(const qrl_h_server *s, const char *method, const char *path,
+               const char *origin, const char *cookie, const char *body,
+               char **resp, char set_cookie[512]);
+
+/* The temp directory path joined with name (static buffer per call site is
+ * the caller's: writes into out). */
+void qrl_h_path(const qrl_h_server *s, const char *name, char *out, size_t n);
+
+/* A test case with its own server: SERVER_TEST(name, "--flag", "value", NULL)
+ * { ...body using `s`... }. The body's failure dumps the server log; a server
+ * that does not exit 0 on SIGTERM fails the case. */
+#define SERVER_TEST(name, ...)                                                \
+  static int body_##name(qrl_h_server *s);                                    \
+  TEST(name) {                                                                \
+    static const char *const extra_[] = {__VA_ARGS__};                        \
+    qrl_h_server srv_;                                                        \
+    int r_, st_;                                                              \
+    if (qrl_h_start(&srv_, extra_)) TEST_FAIL_("qrlogind did not start");     \
+    r_ = body_##name(&srv_);                                                  \
+    if (r_) qrl_h_dump_log(&srv_);                                            \
+    st_ = qrl_h_stop(&srv_);                                                  \
+    if (r_) return r_;                                                        \
+    if (st_ != 0) TEST_FAIL_("qrlogind exit status %d, want 0", st_);         \
+    return 0;                                                                 \
+  }                                                                           \
+  static int body_##name(qrl_h_server *s)
+
+#endif /* QRL_TEST_HARNESS_H */

@@ -1,0 +1,364 @@
+/*
+ * test_qr_login.c - the citizen's QR login, end to end, against a real
+ * qrlogind: a browser websocket, the real vneid-sim (scanning a PNG made from
+ * the modules the browser received), the HTTP code exchange and the portal
+ * API, plus the account rules around it (permission, level, passcode lock,
+ * one device at a time, credentials).
+ */
+#include <sqlite3.h>
+#include <time.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "b64.h"
+#include "harness.h"
+#include "qr.h"
+
+#define AN "001099012345"
+#define BINH "079199001234"
+#define PW "MatKhau@2024"
+
+/* Writes the QR the browser would draw (its modules, as sent) to a PNG. */
+static int browser_qr_png(const qrl_h_server *s, const cJSON *challenge,
+                          const char *name, char *path, size_t n) {
+  const cJSON *qr = cJSON_GetObjectItemCaseSensitive(challenge, "qr");
+  const char *bits = qrl_h_str(qr, "bits");
+  int size = cJSON_GetObjectItemCaseSensitive(qr, "size")->valueint;
+  uint8_t packed[512];
+  long len = qrl_b64url_decode(bits, strlen(bits), packed, sizeof(packed));
+  qrl_qr q = {.version = 0, .width = size, .modules = NULL};
+  int rc = -1;
+
+  if (size < 21 || len != (size * size + 7) / 8) return -1;
+  if (!(q.modules = calloc((size_t)size * (size_t)size, 1))) return -1;
+  for (int i = 0; i < size * size; i++)
+    q.modules[i] = (packed[i / 8] >> (7 - i % 8)) & 1;
+  qrl_h_path(s, name, path, n);
+  rc = qrl_qr_write_png(&q, 6, 4, path) == QRL_OK ? 0 : -1;
+  free(q.modules);
+  return rc;
+}
+
+/* Counts audit rows with this event and outcome, reading the live database
+ * file (WAL lets a reader in while the server writes). */
+static int audit_rows(const qrl_h_server *s, const char *event,
+                      const char *outcome) {
+  sqlite3 *db = NULL;
+  sqlite3_stmt *st = NULL;
+  int n = -1;
+  if (sqlite3_open_v2(s->db, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
+      sqlite3_prepare_v2(db,
+                         "SELECT count(*) FROM audit WHERE event=?1 AND outcome=?2",
+                         -1, &st, NULL) == SQLITE_OK) {
+    sqlite3_bind_text(st, 1, event, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, outcome, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) == SQLITE_ROW) n = sqlite3_column_int(st, 0);
+  }
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+  return n;
+}
+
+/* The whole story of the demo: permission off → "Cập nhật" → grant with the
+ * passcode → confirm → browser logged in, phone logged out. */
+SERVER_TEST(citizen_logs_in_by_scanning_the_page_qr, NULL) {
+  cJSON *ch = NULL, *m = NULL, *out = NULL, *acc;
+  qrl_wsc *br = qrl_h_browser(s, &ch);
+  char png[300], body[256], cookie[512], cookie_pair[128], *resp = NULL;
+  const char *payload, *code, *binding;
+
+  ASSERT_TRUE(br != NULL);
+  payload = qrl_h_str(cJSON_GetObjectItemCaseSensitive(ch, "qr"), "payload");
+  binding = qrl_h_str(ch, "binding");
+  ASSERT_TRUE(strlen(payload) <= 80);
+  ASSERT_EQ_INT(strlen(binding), QRL_TOKEN_B64LEN);
+  ASSERT_TRUE(strstr(payload, binding) == NULL); /* binding never in the QR */
+  ASSERT_EQ_INT(cJSON_GetObjectItemCaseSensitive(ch, "expires_in")->valueint, 120);
+  ASSERT_EQ_INT(browser_qr_png(s, ch, "qr.png", png, sizeof(png)), 0);
+
+  ASSERT_EQ_INT(qrl_h_sim(s, "an", NULL, &out, "login", "--id", AN,
+                          "--password", PW, NULL), 0);
+  acc = cJSON_GetObjectItemCaseSensitive(out, "account");
+  ASSERT_EQ_STR(qrl_h_str(acc, "full_name"), "Nguyễn Văn An");
+  ASSERT_TRUE(cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(acc, "web_login")));
+  cJSON_Delete(out);
+
+  /* Permission off: without --grant the simulator stops at the message. */
+  ASSERT_EQ_INT(qrl_h_sim(s, "an", NULL, &out, "scan", "--image", png, "--yes",
+                          NULL), 5);
+  ASSERT_EQ_STR(qrl_h_str(out, "code"), "web_login_not_permitted");
+  ASSERT_EQ_STR(qrl_h_str(out, "message"),
+                "Tài khoản của bạn không có quyền đăng nhập trên cổng thông tin "
+                "định danh điện tử. Vui lòng cập nhật lại quyền trên thiết bị");
+  cJSON_Delete(out);
+
+  /* "Cập nhật": grant with the passcode, then the login goes on. */
+  ASSERT_EQ_INT(qrl_h_sim(s, "an", NULL, &out, "scan", "--image", png, "--yes",
+                          "--grant", "--passcode", "123456", NULL), 0);
+  cJSON_Delete(out);
+
+  /* The browser saw the scan and then the completion, nothing else. */
+  m = qrl_h_expect(br, "scanned", QRL_H_TIMEOUT_MS);
+  ASSERT_TRUE(m != NULL);
+  ASSERT_EQ_STR(qrl_h_str(m, "id"), qrl_h_str(ch, "id"));
+  cJSON_Delete(m);
+  m = qrl_h_expect(br, "completed", QRL_H_TIMEOUT_MS);
+  ASSERT_TRUE(m != NULL);
+  code = qrl_h_str(m, "code");
+  ASSERT_EQ_INT(strlen(code), QRL_SESSION_B64LEN);
+
+  /* The phone app was logged out by the server. */
+  ASSERT_EQ_INT(qrl_h_sim(s, "an", NULL, NULL, "status", NULL), 8);
+
+  /* The page trades the code (and its binding) for the session cookie. */
+  snprintf(body, sizeof(body), "{\"code\":\"%s\",\"binding\":\"%s\"}", code,
+           binding);
+  ASSERT_EQ_INT(qrl_h_http(s, "POST", "/api/session", s->http, NULL, body,
+                           &resp, cookie), 200);
+  ASSERT_TRUE(strstr(resp, "/portal.html") != NULL);
+  free(resp);
+  ASSERT_TRUE(strncmp(cookie, "qrl_session=", 12) == 0);
+  ASSERT_TRUE(strstr(cookie, "HttpOnly") != NULL);
+  ASSERT_TRUE(strstr(cookie, "SameSite=Strict") != NULL);
+  snprintf(cookie_pair, sizeof(cookie_pair), "%.*s",
+           (int)strcspn(cookie, ";"), cookie);
+
+  /* A code works once. */
+  ASSERT_EQ_INT(qrl_h_http(s, "POST", "/api/session", s->http, NULL, body,
+                           &resp, NULL), 400);
+  ASSERT_TRUE(strstr(resp, "code_invalid") != NULL);
+  free(resp);
+  cJSON_Delete(m);
+
+  /* The portal greets the citizen by full name. */
+  ASSERT_EQ_INT(qrl_h_http(s, "GET", "/api/me", NULL, cookie_pair, NULL, &resp,
+                           NULL), 200);
+  ASSERT_TRUE(strstr(resp, "Nguyễn Văn An") != NULL);
+  ASSERT_TRUE(strstr(resp, "\"method\":\"qr\"") != NULL);
+  free(resp);
+
+  /* Đăng xuất ends the web session. */
+  ASSERT_EQ_INT(qrl_h_http(s, "POST", "/api/logout", s->http, cookie_pair,
+                           NULL, &resp, cookie), 200);
+  free(resp);
+  ASSERT_EQ_INT(qrl_h_http(s, "GET", "/api/me", NULL, cookie_pair, NULL, &resp,
+                           NULL), 401);
+  ASSERT_TRUE(strstr(resp, "not_authenticated") != NULL);
+  free(resp);
+
+  /* Every step left its audit row. */
+  ASSERT_TRUE(audit_rows(s, "app_login", "ok") >= 1);
+  ASSERT_TRUE(audit_rows(s, "set_permission", "ok") >= 1);
+  ASSERT_TRUE(audit_rows(s, "web_login", "ok") >= 1);
+
+  cJSON_Delete(ch);
+  qrl_wsc_free(br);
+  return 0;
+}
+
+/* The same flow at the protocol level: the refusal leaves the challenge as it
+ * was, set_permission validates the passcode, confirm pushes logout and the
+ * app session is dead server-side afterwards. */
+SERVER_TEST(permission_off_then_granted_with_passcode, NULL) {
+  cJSON *ch = NULL, *m;
+  qrl_wsc *br = qrl_h_browser(s, &ch);
+  qrl_h_phone ph;
+  qrl_qr_payload qp;
+  char f[256], err[64];
+
+  ASSERT_TRUE(br != NULL);
+  ASSERT_EQ_INT(qrl_h_challenge_payload(ch, &qp), 0);
+  ASSERT_EQ_INT(qrl_h_phone_login(s, &ph, AN, PW, err), 0);
+  snprintf(f, sizeof(f), "\"qr\":\"%s\"",
+           qrl_h_str(cJSON_GetObjectItemCaseSensitive(ch, "qr"), "payload"));
+
+  m = qrl_h_phone_call(&ph, "scan", f);
+  ASSERT_EQ_STR(qrl_h_errcode(m), "web_login_not_permitted");
+  ASSERT_EQ_STR(qrl_h_str(m, "req"), "scan");
+  cJSON_Delete(m);
+
+  m = qrl_h_phone_call(&ph, "set_permission",
+                       "\"permission\":\"web_login\",\"value\":true,"
+                       "\"passcode\":\"12a456\"");
+  ASSERT_EQ_STR(qrl_h_errcode(m), "bad_passcode_format");
+  cJSON_Delete(m);
+  m = qrl_h_phone_call(&ph, "set_permission",
+                       "\"permission\":\"web_login\",\"value\":true,"
+                       "\"passcode\":\"654321\"");
+  ASSERT_EQ_STR(qrl_h_errcode(m), "wrong_passcode");
+  cJSON_Delete(m);
+  m = qrl_h_phone_call(&ph, "set_permission",
+                       "\"permission\":\"web_login\",\"value\":true,"
+                       "\"passcode\":\"123456\"");
+  ASSERT_EQ_STR(qrl_h_type(m), "set_permission_ok");
+  ASSERT_TRUE(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(
+      cJSON_GetObjectItemCaseSensitive(m, "account"), "web_login")));
+  cJSON_Delete(m);
+
+  m = qrl_h_phone_call(&ph, "scan", f);
+  ASSERT_EQ_STR(qrl_h_type(m), "scan_ok");
+  ASSERT_EQ_STR(qrl_h_str(cJSON_GetObjectItemCaseSensitive(m, "portal"), "origin"),
+                s->http);
+  ASSERT_EQ_STR(qrl_h_str(cJSON_GetObjectItemCaseSensitive(m, "browser"), "ip"),
+                "127.0.0.1");
+  cJSON_Delete(m);
+  /* The refused scan pushed nothing: the first push is this scan. */
+  m = qrl_h_expect(br, "scanned", QRL_H_TIMEOUT_MS);
+  ASSERT_TRUE(m != NULL);
+  cJSON_Delete(m);
+
+  m = qrl_h_phone_decide(&ph, qp.id, qp.secret, s->http, (int64_t)time(NULL),
+                         QRL_DECISION_CONFIRM);
+  ASSERT_EQ_STR(qrl_h_type(m), "confirm_ok");
+  cJSON_Delete(m);
+  m = qrl_h_expect(ph.ws, "logout", QRL_H_TIMEOUT_MS);
+  ASSERT_TRUE(m != NULL);
+  ASSERT_EQ_STR(qrl_h_str(m, "reason"), "web_login_completed");
+  cJSON_Delete(m);
+  m = qrl_h_expect(br, "completed", QRL_H_TIMEOUT_MS);
+  ASSERT_TRUE(m != NULL);
+  cJSON_Delete(m);
+
+  /* Revoked server-side: the old token is refused, also on a new socket. */
+  m = qrl_h_phone_call(&ph, "status", NULL);
+  ASSERT_EQ_STR(qrl_h_errcode(m), "session_invalid");
+  cJSON_Delete(m);
+  qrl_wsc_free(ph.ws);
+  ph.ws = qrl_h_phone_socket(s);
+  m = qrl_h_phone_call(&ph, "status", NULL);
+  ASSERT_EQ_STR(qrl_h_errcode(m), "session_invalid");
+  cJSON_Delete(m);
+
+  qrl_h_phone_close(&ph);
+  cJSON_Delete(ch);
+  qrl_wsc_free(br);
+  return 0;
+}
+
+/* Level 1 cannot log in on the web by QR; the challenge is untouched. */
+SERVER_TEST(level_one_account_is_refused, NULL) {
+  cJSON *ch = NULL, *out = NULL, *m;
+  qrl_wsc *br = qrl_h_browser(s, &ch);
+  const char *payload;
+
+  ASSERT_TRUE(br != NULL);
+  payload = qrl_h_str(cJSON_GetObjectItemCaseSensitive(ch, "qr"), "payload");
+  ASSERT_EQ_INT(qrl_h_sim(s, "binh", NULL, NULL, "login", "--id", BINH,
+                          "--password", PW, NULL), 0);
+  ASSERT_EQ_INT(qrl_h_sim(s, "binh", NULL, &out, "scan", payload, "--yes",
+                          "--grant", "--passcode", "123456", NULL), 5);
+  ASSERT_EQ_STR(qrl_h_str(out, "code"), "level_too_low");
+  ASSERT_TRUE(strstr(qrl_h_str(out, "message"), "mức 2") != NULL);
+  cJSON_Delete(out);
+  ASSERT_TRUE(audit_rows(s, "scan", "level_too_low") >= 1);
+
+  /* An (level 2) can still use the same QR: the browser's first push is
+   * An's scan. */
+  ASSERT_EQ_INT(qrl_h_sim(s, "an", NULL, NULL, "login", "--id", AN,
+                          "--password", PW, NULL), 0);
+  ASSERT_EQ_INT(qrl_h_sim(s, "an", NULL, NULL, "scan", payload, "--no",
+                          "--grant", "--passcode", "123456", NULL), 3);
+  m = qrl_h_expect(br, "scanned", QRL_H_TIMEOUT_MS);
+  ASSERT_TRUE(m != NULL);
+  cJSON_Delete(m);
+  m = qrl_h_expect(br, "declined", QRL_H_TIMEOUT_MS);
+  ASSERT_TRUE(m != NULL);
+  cJSON_Delete(m);
+
+  cJSON_Delete(ch);
+  qrl_wsc_free(br);
+  return 0;
+}
+
+/* Five wrong passcodes lock the permission change for 15 minutes; the right
+ * passcode does not open the lock. */
+SERVER_TEST(wrong_passcode_five_times_locks, NULL) {
+  cJSON *out = NULL;
+  ASSERT_EQ_INT(qrl_h_sim(s, "an", NULL, NULL, "login", "--id", AN,
+                          "--password", PW, NULL), 0);
+  for (int i = 0; i < 4; i++) {
+    ASSERT_EQ_INT(qrl_h_sim(s, "an", NULL, &out, "settings", "web-login", "on",
+                            "--passcode", "000000", NULL), 6);
+    ASSERT_EQ_STR(qrl_h_str(out, "code"), "wrong_passcode");
+    cJSON_Delete(out);
+  }
+  ASSERT_EQ_INT(qrl_h_sim(s, "an", NULL, &out, "settings", "web-login", "on",
+                          "--passcode", "000000", NULL), 7);
+  ASSERT_EQ_STR(qrl_h_str(out, "code"), "locked");
+  cJSON_Delete(out);
+  ASSERT_EQ_INT(qrl_h_sim(s, "an", NULL, &out, "settings", "web-login", "on",
+                          "--passcode", "123456", NULL), 7);
+  cJSON_Delete(out);
+  /* Still off. */
+  ASSERT_EQ_INT(qrl_h_sim(s, "an", NULL, &out, "status", NULL), 0);
+  ASSERT_TRUE(cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(
+      cJSON_GetObjectItemCaseSensitive(out, "account"), "web_login")));
+  cJSON_Delete(out);
+  ASSERT_TRUE(audit_rows(s, "set_permission", "wrong_passcode") >= 4);
+  ASSERT_TRUE(audit_rows(s, "set_permission", "locked") >= 2);
+  return 0;
+}
+
+/* A new device login replaces the old device and ends its session. */
+SERVER_TEST(one_device_at_a_time, NULL) {
+  qrl_h_phone a, b;
+  char err[64];
+  cJSON *m;
+
+  ASSERT_EQ_INT(qrl_h_phone_login(s, &a, AN, PW, err), 0);
+  m = qrl_h_phone_call(&a, "status", NULL);
+  ASSERT_EQ_STR(qrl_h_type(m), "status_ok");
+  cJSON_Delete(m);
+  ASSERT_EQ_INT(qrl_h_phone_login(s, &b, AN, PW, err), 0);
+  ASSERT_NE_STR(a.session, b.session);
+  m = qrl_h_phone_call(&a, "status", NULL);
+  ASSERT_TRUE(strcmp(qrl_h_errcode(m), "session_invalid") == 0 ||
+              strcmp(qrl_h_errcode(m), "wrong_device") == 0);
+  cJSON_Delete(m);
+  m = qrl_h_phone_call(&b, "status", NULL);
+  ASSERT_EQ_STR(qrl_h_type(m), "status_ok");
+  cJSON_Delete(m);
+  qrl_h_phone_close(&a);
+  qrl_h_phone_close(&b);
+  return 0;
+}
+
+/* An unknown ID and a wrong password get the same answer; malformed input is
+ * named. */
+SERVER_TEST(credentials_are_checked_without_telling_which_was_wrong, NULL) {
+  qrl_h_phone p;
+  char e1[64], e2[64], e3[64];
+  cJSON *m, *out = NULL;
+  qrl_wsc *ws;
+
+  ASSERT_EQ_INT(qrl_h_phone_login(s, &p, "001099099999", PW, e1), -1);
+  qrl_h_phone_close(&p);
+  ASSERT_EQ_INT(qrl_h_phone_login(s, &p, AN, "MatKhau@2025", e2), -1);
+  qrl_h_phone_close(&p);
+  ASSERT_EQ_STR(e1, "bad_credentials");
+  ASSERT_EQ_STR(e2, "bad_credentials");
+  ASSERT_EQ_INT(qrl_h_phone_login(s, &p, "12345", PW, e3), -1);
+  qrl_h_phone_close(&p);
+  ASSERT_EQ_STR(e3, "invalid_citizen_id");
+
+  ws = qrl_h_phone_socket(s);
+  ASSERT_TRUE(ws != NULL);
+  m = qrl_h_call(ws, "{\"type\":\"login\",\"id\":\"" AN "\",\"password\":\"" PW
+                     "\",\"device_key\":\"AAAA\"}");
+  ASSERT_EQ_STR(qrl_h_errcode(m), "bad_device_key");
+  cJSON_Delete(m);
+  qrl_wsc_free(ws);
+
+  ASSERT_EQ_INT(qrl_h_sim(s, "x", NULL, &out, "login", "--id", AN,
+                          "--password", "sai", NULL), 10);
+  ASSERT_EQ_STR(qrl_h_str(out, "code"), "bad_credentials");
+  cJSON_Delete(out);
+  ASSERT_TRUE(audit_rows(s, "app_login", "bad_credentials") >= 3);
+  return 0;
+}
+
+TEST_MAIN(citizen_logs_in_by_scanning_the_page_qr,
+          permission_off_then_granted_with_passcode,
+          level_one_account_is_refused, wrong_passcode_five_times_locks,
+          one_device_at_a_time,
+          credentials_are_checked_without_telling_which_was_wrong)
