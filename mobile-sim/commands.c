@@ -13,6 +13,7 @@
  */
 #include "commands.h"
 
+#include <ctype.h>
 #include <getopt.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -761,14 +762,37 @@ void sim_help(FILE *f, const char *command) {
       f);
 }
 
+/* ws://HOST[:PORT][/PATH] or wss://...: a scheme the client speaks, a
+ * non-empty host and, if given, a port in 1..65535. */
+static int server_url_valid(const char *url) {
+  const char *h, *p;
+  size_t hl;
+  if (!strncmp(url, "ws://", 5)) h = url + 5;
+  else if (!strncmp(url, "wss://", 6)) h = url + 6;
+  else return 0;
+  hl = strcspn(h, ":/");
+  if (hl == 0 || hl > 253) return 0;
+  for (size_t i = 0; i < hl; i++)
+    if (!isalnum((unsigned char)h[i]) && h[i] != '.' && h[i] != '-') return 0;
+  p = h + hl;
+  if (*p == ':') {
+    char *end;
+    long port = strtol(p + 1, &end, 10);
+    if (end == p + 1 || port < 1 || port > 65535 || (*end && *end != '/'))
+      return 0;
+  }
+  return 1;
+}
+
 int sim_global_option(sim_ctx *ctx, int opt, const char *arg) {
   char *end = NULL;
   long v;
   switch (opt) {
   case SIM_OPT_SERVER:
-    if (!arg[0] || !strstr(arg, "://")) {
+    if (!server_url_valid(arg)) {
       sim_usage_error(ctx, QRL_INVAL,
-                      "bad --server '%s': expected ws://HOST:PORT", arg);
+                      "bad --server '%s': expected ws://HOST[:PORT] or "
+                      "wss://HOST[:PORT]", arg);
       return -1;
     }
     ctx->server = arg;

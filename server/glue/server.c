@@ -48,6 +48,7 @@ int qrl_ws_filter_origin(qrl_server *srv, qrl_conn *c, struct lws *wsi,
   if (!c->origin[0] && lws_hdr_total_length(wsi, WSI_TOKEN_ORIGIN) > 0) {
     /* present but longer than we keep: never allowed */
     qrl_server_audit(srv, c, "ws_upgrade", QRL_BAD_ORIGIN, NULL, "origin too long");
+    lws_return_http_status(wsi, HTTP_STATUS_FORBIDDEN, NULL);
     return -1;
   }
   if (!c->origin[0] && !required) return 0;
@@ -55,6 +56,9 @@ int qrl_ws_filter_origin(qrl_server *srv, qrl_conn *c, struct lws *wsi,
   lwsl_notice("refused websocket upgrade from %s: origin '%s'\n", c->ip,
               c->origin);
   qrl_server_audit(srv, c, "ws_upgrade", QRL_BAD_ORIGIN, NULL, c->origin);
+  /* Answer 403 instead of just dropping the socket, so that a client can
+   * tell "refused" from "network trouble". */
+  lws_return_http_status(wsi, HTTP_STATUS_FORBIDDEN, NULL);
   return -1;
 }
 

@@ -271,6 +271,9 @@ fail:
 
 /* ---- dispatch ------------------------------------------------------------- */
 
+/* Each prep_* checks the request's shape (bad_message, bad_qr, ...) before
+ * the session, so a malformed request is named as such whoever sends it. */
+
 static qrl_err copy_session(qrl_task *t, const cJSON *msg) {
   const char *s;
   qrl_err rc = qrl_json_str(msg, "session", QRL_SESSION_B64LEN, &s);
@@ -305,9 +308,9 @@ static qrl_err prep_scan(qrl_task *t, const cJSON *msg) {
   const char *qr;
   qrl_err rc;
 
-  if ((rc = copy_session(t, msg))) return rc;
   if ((rc = qrl_json_str(msg, "qr", 256, &qr))) return rc;
   if ((rc = qrl_qr_payload_parse(qr, strlen(qr), &qp))) return rc;
+  if ((rc = copy_session(t, msg))) return rc;
   memcpy(t->chal.id, qp.id, sizeof(t->chal.id));
   memcpy(t->chal.secret, qp.secret, sizeof(t->chal.secret));
   t->run = auth_run;
@@ -319,12 +322,12 @@ static qrl_err prep_setperm(qrl_task *t, const cJSON *msg) {
   const char *perm, *pc;
   qrl_err rc;
 
-  if ((rc = copy_session(t, msg))) return rc;
   if ((rc = qrl_json_str(msg, "permission", 32, &perm))) return rc;
   if (strcmp(perm, QRL_PERM_WEB_LOGIN) != 0) return QRL_BAD_MESSAGE;
   if ((rc = qrl_json_bool(msg, "value", &t->value))) return rc;
   if ((rc = qrl_json_str(msg, "passcode", 16, &pc))) return QRL_BAD_PASSCODE_FORMAT;
   if (!qrl_passcode_valid(pc, strlen(pc))) return QRL_BAD_PASSCODE_FORMAT;
+  if ((rc = copy_session(t, msg))) return rc;
   memcpy(t->passcode, pc, QRL_PASSCODE_LEN + 1);
   t->run = setperm_run;
   t->done = setperm_done;
@@ -338,13 +341,13 @@ static qrl_err prep_decide(qrl_server *srv, qrl_task *t, const cJSON *msg,
   long n;
   qrl_err rc;
 
-  if ((rc = copy_session(t, msg))) return rc;
   if ((rc = qrl_json_str(msg, "challenge", QRL_TOKEN_B64LEN, &id))) return rc;
   if ((rc = qrl_json_int(msg, "ts", 0, 4102444800.0, &ts))) return rc;
   if ((rc = qrl_json_str(msg, "sig", 128, &sig))) return rc;
   n = qrl_b64url_decode(sig, strlen(sig), t->sig, sizeof(t->sig));
   if (n <= 0) return QRL_BAD_SIGNATURE;
   t->siglen = (size_t)n;
+  if ((rc = copy_session(t, msg))) return rc;
   t->ts = ts;
   t->decision = d;
   /* A copy of the challenge: its secret and origin are what was signed. */

@@ -1,0 +1,286 @@
+/*
+ * test_hostile.c - bad input at every door: websocket upgrades from foreign
+ * origins or with the wrong subprotocol, malformed and oversized frames, bad
+ * HTTP requests, bad command lines. Each gets its specific refusal, and the
+ * server keeps serving (and still exits 0 on SIGTERM: see SERVER_TEST).
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+#define EVIL "http://evil.example"
+
+static int refused_status(const qrl_h_server *s, const char *proto,
+                          const char *origin) {
+  qrl_wsc *c = NULL;
+  int status = 0;
+  if (qrl_wsc_connect(s->ws, proto, origin, QRL_H_TIMEOUT_MS, &c, &status) ==
+      QRL_OK) {
+    qrl_wsc_free(c);
+    return 101;
+  }
+  return status;
+}
+
+/* The server is still fine: a browser gets a fresh challenge. */
+static int still_serving(const qrl_h_server *s) {
+  cJSON *ch = NULL;
+  qrl_wsc *br = qrl_h_browser(s, &ch);
+  int ok = br && ch;
+  cJSON_Delete(ch);
+  qrl_wsc_free(br);
+  return ok;
+}
+
+SERVER_TEST(upgrades_from_foreign_origins_are_refused, NULL) {
+  char self_https[80], other_port[80];
+  snprintf(self_https, sizeof(self_https), "https://127.0.0.1:%d", s->port);
+  snprintf(other_port, sizeof(other_port), "http://127.0.0.1:%d", s->port + 1);
+
+  ASSERT_EQ_INT(refused_status(s, QRL_SUBPROTO_BROWSER, EVIL), 403);
+  ASSERT_EQ_INT(refused_status(s, QRL_SUBPROTO_BROWSER, NULL), 403);
+  ASSERT_EQ_INT(refused_status(s, QRL_SUBPROTO_BROWSER, "null"), 403);
+  ASSERT_EQ_INT(refused_status(s, QRL_SUBPROTO_BROWSER, other_port), 403);
+  ASSERT_EQ_INT(refused_status(s, QRL_SUBPROTO_BROWSER, self_https), 403);
+  /* A web page cannot speak the phone protocol either. */
+  ASSERT_EQ_INT(refused_status(s, QRL_SUBPROTO_PHONE, EVIL), 403);
+  /* The page's own origin and a phone without Origin are let in. */
+  ASSERT_EQ_INT(refused_status(s, QRL_SUBPROTO_BROWSER, s->http), 101);
+  ASSERT_EQ_INT(refused_status(s, QRL_SUBPROTO_PHONE, NULL), 101);
+  ASSERT_TRUE(still_serving(s));
+  return 0;
+}
+
+SERVER_TEST(allowlisted_origin_replaces_the_host_rule, "--origin",
+            "https://dichvucong.example", NULL) {
+  ASSERT_EQ_INT(refused_status(s, QRL_SUBPROTO_BROWSER,
+                               "https://dichvucong.example"), 101);
+  ASSERT_EQ_INT(refused_status(s, QRL_SUBPROTO_BROWSER, s->http), 403);
+  ASSERT_EQ_INT(refused_status(s, QRL_SUBPROTO_BROWSER,
+                               "https://dichvucong.example.evil.example"), 403);
+  return 0;
+}
+
+SERVER_TEST(missing_or_unknown_subprotocol_is_refused, NULL) {
+  ASSERT_NE_INT(refused_status(s, NULL, s->http), 101);
+  ASSERT_NE_INT(refused_status(s, "qrlogin.browser.v0", s->http), 101);
+  ASSERT_NE_INT(refused_status(s, "qrlogin.phone.v2", NULL), 101);
+  ASSERT_NE_INT(refused_status(s, "http", NULL), 101);
+  ASSERT_TRUE(still_serving(s));
+  return 0;
+}
+
+/* Each malformed frame is answered with its code; the socket stays usable. */
+SERVER_TEST(malformed_phone_frames_get_specific_errors, NULL) {
+  static const struct {
+    const char *frame, *code;
+  } cases[] = {
+      {"not json", "bad_json"},
+      {"", "bad_json"},
+      {"[1,2,3]", "bad_json"},
+      {"\"scan\"", "bad_json"},
+      {"{\"type\":", "bad_json"},
+      {"{}", "bad_message"},
+      {"{\"type\":5}", "bad_message"},
+      {"{\"type\":\"dance\"}", "unknown_type"},
+      {"{\"type\":\"challenge\"}", "unknown_type"},
+      {"{\"type\":\"scan\"}", "bad_message"},
+      {"{\"type\":\"scan\",\"session\":\"x\",\"qr\":\"QRL1.a.b\"}", "bad_qr"},
+      {"{\"type\":\"scan\",\"session\":\"x\",\"qr\":"
+       "\"QRL1.AAAAAAAAAAAAAAAAAAAAAA.AAAAAAAAAAAAAAAAAAAAAA\"}", "session_invalid"},
+      {"{\"type\":\"status\",\"session\":"
+       "\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\"}", "session_invalid"},
+      {"{\"type\":\"login\",\"id\":\"001099012345\"}", "bad_message"},
+      {"{\"type\":\"login\",\"id\":\"0010990123456789\",\"password\":\"x\","
+       "\"device_key\":\"AAAA\"}", "invalid_citizen_id"},
+      {"{\"type\":\"confirm\",\"session\":\"x\",\"challenge\":\"y\",\"ts\":\"now\","
+       "\"sig\":\"z\"}", "bad_message"},
+  };
+  qrl_wsc *ph = qrl_h_phone_socket(s);
+  cJSON *m;
+  ASSERT_TRUE(ph != NULL);
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    m = qrl_h_call(ph, cases[i].frame);
+    if (strcmp(qrl_h_errcode(m), cases[i].code) != 0) {
+      char *t = cJSON_PrintUnformatted(m);
+      fprintf(stderr, "  frame %s -> %s, want %s\n", cases[i].frame,
+              t ? t : "(nothing)", cases[i].code);
+      free(t);
+      cJSON_Delete(m);
+      TEST_FAIL_("wrong answer to a malformed frame");
+    }
+    /* Every error carries a Vietnamese message. */
+    ASSERT_TRUE(strlen(qrl_h_str(m, "message")) > 0);
+    cJSON_Delete(m);
+  }
+  /* A binary frame is not a JSON text message. */
+  ASSERT_EQ_INT(qrl_wsc_send(ph, "\x01\x02\x03", 3, 1), QRL_OK);
+  m = qrl_h_recv(ph, QRL_H_TIMEOUT_MS);
+  ASSERT_EQ_STR(qrl_h_errcode(m), "bad_json");
+  cJSON_Delete(m);
+  qrl_wsc_free(ph);
+  ASSERT_TRUE(still_serving(s));
+  return 0;
+}
+
+SERVER_TEST(malformed_browser_frames_get_specific_errors, NULL) {
+  cJSON *ch = NULL, *m;
+  qrl_wsc *br = qrl_h_browser(s, &ch);
+  ASSERT_TRUE(br != NULL);
+  m = qrl_h_call(br, "{{{{");
+  ASSERT_EQ_STR(qrl_h_errcode(m), "bad_json");
+  cJSON_Delete(m);
+  m = qrl_h_call(br, "{\"type\":\"scan\",\"qr\":\"x\"}"); /* a phone message */
+  ASSERT_EQ_STR(qrl_h_errcode(m), "unknown_type");
+  cJSON_Delete(m);
+  /* The challenge survived all that. */
+  m = qrl_h_call(br, "{\"type\":\"new_challenge\"}");
+  ASSERT_EQ_STR(qrl_h_type(m), "challenge");
+  cJSON_Delete(m);
+  cJSON_Delete(ch);
+  qrl_wsc_free(br);
+  return 0;
+}
+
+/* Over 4096 bytes: closed with 1009, on either protocol. */
+SERVER_TEST(oversized_frames_close_with_1009, NULL) {
+  size_t big = 1024 * 1024;
+  char *junk = malloc(big);
+  cJSON *ch = NULL;
+  qrl_wsc *ph = qrl_h_phone_socket(s), *br;
+  int code;
+  ASSERT_TRUE(junk != NULL && ph != NULL);
+  memset(junk, 'a', big);
+  junk[0] = '{';
+  /* Just over the limit. */
+  ASSERT_EQ_INT(qrl_wsc_send(ph, junk, QRL_MAX_MESSAGE + 1, 0), QRL_OK);
+  ASSERT_TRUE(qrl_wsc_wait_closed(ph, QRL_H_TIMEOUT_MS));
+  ASSERT_EQ_INT(qrl_wsc_close_code(ph), 1009);
+  qrl_wsc_free(ph);
+
+  br = qrl_h_browser(s, &ch);
+  ASSERT_TRUE(br != NULL);
+  ASSERT_EQ_INT(qrl_wsc_send(br, junk, QRL_MAX_MESSAGE + 1, 0), QRL_OK);
+  ASSERT_TRUE(qrl_wsc_wait_closed(br, QRL_H_TIMEOUT_MS));
+  ASSERT_EQ_INT(qrl_wsc_close_code(br), 1009);
+  qrl_wsc_free(br);
+  cJSON_Delete(ch);
+
+  /* A megabyte: the server closes as soon as 4096 bytes are in. The client
+   * is still writing, so TCP may reset the connection before the client
+   * reads the close frame (the kernel discards unread data on close); a
+   * 1009 or a reset are both the server refusing, anything else is not. */
+  ph = qrl_h_phone_socket(s);
+  ASSERT_TRUE(ph != NULL);
+  (void)qrl_wsc_send(ph, junk, big, 0);
+  ASSERT_TRUE(qrl_wsc_wait_closed(ph, QRL_H_TIMEOUT_MS));
+  code = qrl_wsc_close_code(ph);
+  ASSERT_TRUE(code == 1009 || code == -1);
+  qrl_wsc_free(ph);
+  free(junk);
+  ASSERT_TRUE(still_serving(s));
+  return 0;
+}
+
+SERVER_TEST(bad_http_requests_get_clear_errors, NULL) {
+  char *resp = NULL, big[20000];
+  /* Foreign Origin on a state-changing POST. */
+  ASSERT_EQ_INT(qrl_h_http(s, "POST", "/api/session", EVIL, NULL,
+                           "{\"code\":\"x\",\"binding\":\"y\"}", &resp, NULL),
+                403);
+  ASSERT_TRUE(strstr(resp, "bad_origin") != NULL);
+  free(resp);
+  ASSERT_EQ_INT(qrl_h_http(s, "POST", "/api/logout", NULL, NULL, NULL, &resp,
+                           NULL), 403);
+  free(resp);
+  ASSERT_EQ_INT(qrl_h_http(s, "POST", "/api/session", s->http, NULL, "nope",
+                           &resp, NULL), 400);
+  ASSERT_TRUE(strstr(resp, "bad_json") != NULL);
+  free(resp);
+  ASSERT_EQ_INT(qrl_h_http(s, "POST", "/api/session", s->http, NULL,
+                           "{\"code\":42}", &resp, NULL), 400);
+  ASSERT_TRUE(strstr(resp, "bad_message") != NULL);
+  free(resp);
+  ASSERT_EQ_INT(qrl_h_http(s, "POST", "/api/session", s->http, NULL,
+                           "{\"code\":\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\","
+                           "\"binding\":\"AAAAAAAAAAAAAAAAAAAAAA\"}",
+                           &resp, NULL), 400);
+  ASSERT_TRUE(strstr(resp, "code_invalid") != NULL);
+  free(resp);
+  ASSERT_EQ_INT(qrl_h_http(s, "GET", "/api/session", NULL, NULL, NULL, &resp,
+                           NULL), 405);
+  free(resp);
+  ASSERT_EQ_INT(qrl_h_http(s, "GET", "/api/nothing", NULL, NULL, NULL, &resp,
+                           NULL), 404);
+  free(resp);
+  ASSERT_EQ_INT(qrl_h_http(s, "GET", "/api/me", NULL,
+                           "qrl_session=forged-forged-forged", NULL, &resp,
+                           NULL), 401);
+  free(resp);
+  memset(big, 'x', sizeof(big) - 1);
+  big[sizeof(big) - 1] = '\0';
+  ASSERT_EQ_INT(qrl_h_http(s, "POST", "/api/session", s->http, NULL, big,
+                           &resp, NULL), 413);
+  free(resp);
+  /* The page itself is served with a strict CSP. */
+  ASSERT_EQ_INT(qrl_h_http(s, "GET", "/", NULL, NULL, NULL, &resp, NULL), 200);
+  ASSERT_TRUE(strstr(resp, "Tài khoản Định danh điện tử cấp bởi Bộ Công an") !=
+              NULL);
+  free(resp);
+  ASSERT_TRUE(still_serving(s));
+  return 0;
+}
+
+/* Runs a program with arguments; returns its exit status. Output goes to
+ * /dev/null: only the status is under test here. */
+static int run_status(const char *const *argv) {
+  pid_t pid = fork();
+  int st = 0;
+  if (pid == 0) {
+    FILE *f = freopen("/dev/null", "w", stdout);
+    (void)f;
+    execv(argv[0], (char *const *)argv);
+    _exit(127);
+  }
+  if (pid < 0 || waitpid(pid, &st, 0) < 0) return -1;
+  return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+TEST(bad_command_lines_exit_2) {
+  const char *const a1[] = {QRLOGIND_PATH, "--bogus", NULL};
+  const char *const a2[] = {QRLOGIND_PATH, "--port", "70000", NULL};
+  const char *const a3[] = {QRLOGIND_PATH, "--port", "80x", NULL};
+  const char *const a4[] = {QRLOGIND_PATH, "--challenge-ttl", "0", NULL};
+  const char *const a5[] = {QRLOGIND_PATH, "--origin", "not a url", NULL};
+  const char *const a6[] = {QRLOGIND_PATH, "stray", NULL};
+  const char *const h[] = {QRLOGIND_PATH, "--help", NULL};
+  const char *const s1[] = {VNEID_SIM_PATH, "fly", NULL};
+  const char *const s2[] = {VNEID_SIM_PATH, "login", "--id", "1", NULL};
+  const char *const s3[] = {VNEID_SIM_PATH, "settings", "web-login", "maybe", NULL};
+  const char *const s4[] = {VNEID_SIM_PATH, "--server", "ftp://x", "status", NULL};
+  const char *const s5[] = {VNEID_SIM_PATH, "scan", NULL};
+  ASSERT_EQ_INT(run_status(a1), 2);
+  ASSERT_EQ_INT(run_status(a2), 2);
+  ASSERT_EQ_INT(run_status(a3), 2);
+  ASSERT_EQ_INT(run_status(a4), 2);
+  ASSERT_EQ_INT(run_status(a5), 2);
+  ASSERT_EQ_INT(run_status(a6), 2);
+  ASSERT_EQ_INT(run_status(h), 0);
+  ASSERT_EQ_INT(run_status(s1), 2);
+  ASSERT_EQ_INT(run_status(s2), 2);
+  ASSERT_EQ_INT(run_status(s3), 2);
+  ASSERT_EQ_INT(run_status(s4), 2);
+  ASSERT_EQ_INT(run_status(s5), 2);
+  return 0;
+}
+
+TEST_MAIN(upgrades_from_foreign_origins_are_refused,
+          allowlisted_origin_replaces_the_host_rule,
+          missing_or_unknown_subprotocol_is_refused,
+          malformed_phone_frames_get_specific_errors,
+          malformed_browser_frames_get_specific_errors,
+          oversized_frames_close_with_1009, bad_http_requests_get_clear_errors,
+          bad_command_lines_exit_2)
