@@ -318,6 +318,7 @@ int qrl_http_callback(struct lws *wsi, enum lws_callback_reasons reason,
     return 0;
   }
   case LWS_CALLBACK_HTTP_BODY:
+    if (!len) return 0; /* lws passes in == NULL for an empty body */
     if (c->body_len + len > QRL_MAX_BODY) {
       if (c->body_len <= QRL_MAX_BODY) respond_error(c, QRL_FRAME_TOO_BIG);
       c->body_len = QRL_MAX_BODY + 1; /* ignore the rest */

@@ -272,6 +272,10 @@ static int run_loop(qrl_server *srv) {
   printf("qrlogind: listening on http://%s:%d/\n", srv->cfg->bind, port);
   fflush(stdout);
   uv_run(&srv->loop, UV_RUN_DEFAULT);
+  /* With a foreign loop, lws 4.1.6 finishes tearing the context down only
+   * when destroyed a second time, after its handles have closed. */
+  lws_context_destroy(srv->ctx);
+  srv->ctx = NULL;
   return 0;
 }
 
