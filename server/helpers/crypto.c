@@ -94,7 +94,8 @@ qrl_err qrl_hash_secret(const char *secret, size_t len, int cost_log2,
   qrl_err rc;
   int n;
 
-  if (cost_log2 < 1 || cost_log2 > 20 || !out) return QRL_INVAL;
+  if (cost_log2 < QRL_HASH_COST_MIN || cost_log2 > QRL_HASH_COST_MAX || !out)
+    return QRL_INVAL;
   rc = qrl_random(salt, sizeof(salt));
   if (rc) goto out;
   rc = scrypt_raw(secret, len, salt, sizeof(salt), cost_log2, hash);
@@ -118,7 +119,7 @@ qrl_err qrl_verify_secret(const char *secret, size_t len, const char *stored) {
   if (!stored || strncmp(stored, "$scrypt$ln=", 11) != 0) return QRL_INVAL;
   p = stored + 11;
   ln = strtol(p, &end, 10);
-  if (end == p || ln < 1 || ln > 20 || strncmp(end, ",r=8,p=1$", 9) != 0)
+  if (end == p || ln < QRL_HASH_COST_MIN || ln > QRL_HASH_COST_MAX || strncmp(end, ",r=8,p=1$", 9) != 0)
     return QRL_INVAL;
   salt64 = end + 9;
   hash64 = strchr(salt64, '$');

@@ -21,6 +21,11 @@
 #define QRL_PRIVKEY_BYTES 32
 /* Longest DER ECDSA P-256 signature. */
 #define QRL_SIG_MAX 72
+/* The scrypt cost range (log2 N) accepted for hashing and verifying: below
+ * 2^10 a hash is too cheap to be worth storing. */
+#define QRL_HASH_COST_MIN 10
+#define QRL_HASH_COST_MAX 20
+
 /* Longest string qrl_hash_secret() produces, with NUL. */
 #define QRL_HASH_STR_MAX 128
 
@@ -51,7 +56,8 @@ int qrl_ct_equal(const void *a, const void *b, size_t len);
 /* Hashes a secret (password or passcode) with scrypt and a random 16-byte salt
  * into a self-describing string "$scrypt$ln=<log2 N>,r=<r>,p=<p>$<salt>$<hash>"
  * (base64url fields), NUL-terminated in out (outlen >= QRL_HASH_STR_MAX).
- * cost_log2 is log2(N): 15 in production (about 50 ms, 32 MiB), lower in tests.
+ * cost_log2 is log2(N), QRL_HASH_COST_MIN..MAX: 15 in production (about
+ * 50-100 ms, 32 MiB), 10 in tests. Returns QRL_OK, QRL_INVAL or QRL_CRYPTO.
  * Slow by design: never call it on the event-loop thread. */
 qrl_err qrl_hash_secret(const char *secret, size_t len, int cost_log2,
                         char *out, size_t outlen);
