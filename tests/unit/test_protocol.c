@@ -1,0 +1,141 @@
+/*
+ * test_protocol.c - the public contract of include/qrlogin/: the QR payload
+ * format, the canonical signed string, the ID and passcode validators and
+ * the simulator's exit codes.
+ */
+#include <string.h>
+
+#include "qrlogin/error.h"
+#include "qrlogin/protocol.h"
+#include "test.h"
+
+#define ID22 "QOdpmjAlNdeB7ZiGPkfBMA"
+#define SE22 "aImKioOpMJ73G2jhysTyGw"
+
+TEST(qr_payload_roundtrip_fits_the_budget) {
+  char out[QRL_QR_PAYLOAD_LEN + 1];
+  qrl_qr_payload p;
+  ASSERT_ERR(qrl_qr_payload_format(ID22, SE22, out, sizeof(out)), QRL_OK);
+  ASSERT_EQ_STR(out, "QRL1." ID22 "." SE22);
+  ASSERT_EQ_INT(strlen(out), QRL_QR_PAYLOAD_LEN);
+  ASSERT_TRUE(QRL_QR_PAYLOAD_LEN <= 80);
+  ASSERT_ERR(qrl_qr_payload_parse(out, strlen(out), &p), QRL_OK);
+  ASSERT_EQ_STR(p.id, ID22);
+  ASSERT_EQ_STR(p.secret, SE22);
+  /* Too small a buffer, malformed parts. */
+  ASSERT_TRUE(qrl_qr_payload_format(ID22, SE22, out, QRL_QR_PAYLOAD_LEN) != QRL_OK);
+  ASSERT_ERR(qrl_qr_payload_format("short", SE22, out, sizeof(out)), QRL_INVAL);
+  ASSERT_ERR(qrl_qr_payload_format(ID22, "QOdpmjAlNdeB7ZiGPkfB+A", out, sizeof(out)),
+             QRL_INVAL);
+  return 0;
+}
+
+TEST(qr_payload_parse_refuses_everything_else) {
+  static const char *const bad[] = {
+      "",
+      "QRL1.",
+      "QRL2." ID22 "." SE22,
+      "qrl1." ID22 "." SE22,
+      "QRL1." ID22 SE22,
+      "QRL1." ID22 "." SE22 ".",
+      "QRL1." ID22 "." SE22 "A",
+      " QRL1." ID22 "." SE22,
+      "QRL1." ID22 "." SE22 "\n",
+      "QRL1." ID22 ".aImKioOpMJ73G2jhysTyG",
+      "QRL1." ID22 ".aImKioOpMJ73G2jhysTy/w",
+      "QRL1." ID22 ".aImKioOpMJ73G2jhysTy=w",
+      "https://dichvucong.gov.vn/login?QRL1." ID22 "." SE22,
+  };
+  qrl_qr_payload p;
+  for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+    if (qrl_qr_payload_parse(bad[i], strlen(bad[i]), &p) != QRL_BAD_QR)
+      TEST_FAIL_("accepted \"%s\"", bad[i]);
+  /* A NUL inside the given length is not the end of the text. */
+  ASSERT_ERR(qrl_qr_payload_parse("QRL1." ID22 "\0" SE22, QRL_QR_PAYLOAD_LEN, &p),
+             QRL_BAD_QR);
+  return 0;
+}
+
+/* The exact bytes both sides sign: any field change changes them. */
+TEST(sign_string_is_canonical) {
+  char a[512], b[512];
+  size_t la = 0, lb = 0;
+  ASSERT_ERR(qrl_sign_string(ID22, SE22, "https://dichvucong.gov.vn", "001099012345",
+                             1795365332, QRL_DECISION_CONFIRM, a, sizeof(a), &la),
+             QRL_OK);
+  ASSERT_EQ_STR(a, "qrlogin.confirm.v1\n" ID22 "\n" SE22
+                   "\nhttps://dichvucong.gov.vn\n001099012345\n1795365332\nconfirm");
+  ASSERT_EQ_INT(la, strlen(a));
+  ASSERT_ERR(qrl_sign_string(ID22, SE22, "https://dichvucong.gov.vn", "001099012345",
+                             1795365332, QRL_DECISION_DECLINE, b, sizeof(b), &lb),
+             QRL_OK);
+  ASSERT_TRUE(strcmp(a, b) != 0);
+  ASSERT_TRUE(strcmp(b + lb - 8, "\ndecline") == 0);
+  ASSERT_ERR(qrl_sign_string(ID22, SE22, "https://dichvucong.gov.vn", "001099012345",
+                             1795365333, QRL_DECISION_CONFIRM, b, sizeof(b), &lb),
+             QRL_OK);
+  ASSERT_TRUE(strcmp(a, b) != 0);
+  ASSERT_ERR(qrl_sign_string(ID22, SE22, "https://evil.example", "001099012345",
+                             1795365332, QRL_DECISION_CONFIRM, b, sizeof(b), &lb),
+             QRL_OK);
+  ASSERT_TRUE(strcmp(a, b) != 0);
+  /* A newline inside a field could forge another field: refused. */
+  ASSERT_ERR(qrl_sign_string(ID22, SE22, "https://a\n001099012345", "001099012345",
+                             1, QRL_DECISION_CONFIRM, b, sizeof(b), &lb),
+             QRL_INVAL);
+  ASSERT_ERR(qrl_sign_string(ID22, SE22, "", "001099012345", 1,
+                             QRL_DECISION_CONFIRM, b, sizeof(b), &lb),
+             QRL_INVAL);
+  ASSERT_ERR(qrl_sign_string(ID22, SE22, "https://dichvucong.gov.vn", "001099012345",
+                             1795365332, QRL_DECISION_CONFIRM, b, 20, &lb),
+             QRL_NOMEM);
+  return 0;
+}
+
+TEST(citizen_id_validator) {
+  ASSERT_TRUE(qrl_citizen_id_valid("001099012345", 12));
+  ASSERT_TRUE(qrl_citizen_id_valid("079199001234", 12));
+  ASSERT_TRUE(qrl_citizen_id_valid("096299999999", 12));
+  ASSERT_FALSE(qrl_citizen_id_valid("00109901234", 11));
+  ASSERT_FALSE(qrl_citizen_id_valid("0010990123456", 13));
+  ASSERT_FALSE(qrl_citizen_id_valid("00109901234a", 12));
+  ASSERT_FALSE(qrl_citizen_id_valid("000099012345", 12)); /* province 000 */
+  ASSERT_FALSE(qrl_citizen_id_valid("097099012345", 12)); /* province 097 */
+  ASSERT_FALSE(qrl_citizen_id_valid("", 0));
+  ASSERT_FALSE(qrl_citizen_id_valid("001099012345", 11));
+  ASSERT_FALSE(qrl_citizen_id_valid("-01099012345", 12));
+  return 0;
+}
+
+TEST(passcode_validator) {
+  ASSERT_TRUE(qrl_passcode_valid("123456", 6));
+  ASSERT_TRUE(qrl_passcode_valid("000000", 6));
+  ASSERT_FALSE(qrl_passcode_valid("12345", 5));
+  ASSERT_FALSE(qrl_passcode_valid("1234567", 7));
+  ASSERT_FALSE(qrl_passcode_valid("12a456", 6));
+  ASSERT_FALSE(qrl_passcode_valid(" 12345", 6));
+  ASSERT_FALSE(qrl_passcode_valid("", 0));
+  return 0;
+}
+
+TEST(simulator_exit_codes) {
+  ASSERT_EQ_INT(qrl_sim_exit_for(QRL_OK), QRL_EXIT_OK);
+  ASSERT_EQ_INT(qrl_sim_exit_for(QRL_DECLINED_BY_USER), QRL_EXIT_DECLINED);
+  ASSERT_EQ_INT(qrl_sim_exit_for(QRL_CHALLENGE_EXPIRED), QRL_EXIT_EXPIRED);
+  ASSERT_EQ_INT(qrl_sim_exit_for(QRL_CHALLENGE_USED), QRL_EXIT_EXPIRED);
+  ASSERT_EQ_INT(qrl_sim_exit_for(QRL_CHALLENGE_CANCELLED), QRL_EXIT_EXPIRED);
+  ASSERT_EQ_INT(qrl_sim_exit_for(QRL_NOT_PERMITTED), QRL_EXIT_NOT_PERMITTED);
+  ASSERT_EQ_INT(qrl_sim_exit_for(QRL_LEVEL_TOO_LOW), QRL_EXIT_NOT_PERMITTED);
+  ASSERT_EQ_INT(qrl_sim_exit_for(QRL_WRONG_PASSCODE), QRL_EXIT_WRONG_PASSCODE);
+  ASSERT_EQ_INT(qrl_sim_exit_for(QRL_LOCKED), QRL_EXIT_LOCKED);
+  ASSERT_EQ_INT(qrl_sim_exit_for(QRL_SESSION_INVALID), QRL_EXIT_NOT_LOGGED_IN);
+  ASSERT_EQ_INT(qrl_sim_exit_for(QRL_NOT_LOGGED_IN), QRL_EXIT_NOT_LOGGED_IN);
+  ASSERT_EQ_INT(qrl_sim_exit_for(QRL_NETWORK), QRL_EXIT_NETWORK);
+  ASSERT_EQ_INT(qrl_sim_exit_for(QRL_BAD_CREDENTIALS), QRL_EXIT_BAD_CREDENTIALS);
+  ASSERT_EQ_INT(qrl_sim_exit_for(QRL_BAD_SIGNATURE), QRL_EXIT_REFUSED);
+  return 0;
+}
+
+TEST_MAIN(qr_payload_roundtrip_fits_the_budget, qr_payload_parse_refuses_everything_else,
+          sign_string_is_canonical, citizen_id_validator, passcode_validator,
+          simulator_exit_codes)
