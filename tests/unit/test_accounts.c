@@ -1,0 +1,273 @@
+/*
+ * test_accounts.c - the SQLite account rules, on a real database file in a
+ * temporary directory, with the clock passed in: app login and one device at
+ * a time, the passcode attempt limit and lock expiry, completing a web login
+ * (phone logged out, code bound to the browser, one-time, short-lived), web
+ * sessions, audit rows, persistence and idempotent migration.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "accounts.h"
+#include "crypto.h"
+#include "test.h"
+
+#define AN "001099012345"
+#define BINH "079199001234"
+#define PW "MatKhau@2024"
+#define T0 1790000000
+#define BINDING "AAAAAAAAAAAAAAAAAAAAAA"
+#define BINDING2 "BBBBBBBBBBBBBBBBBBBBBB"
+
+typedef struct fixture {
+  char dir[64];
+  char path[128];
+  qrl_db *db;
+  qrl_acct_policy pol;
+} fixture;
+
+static int open_fixture(fixture *f) {
+  memset(f, 0, sizeof(*f));
+  snprintf(f->dir, sizeof(f->dir), "/tmp/qrl-test-acct-XXXXXX");
+  if (!mkdtemp(f->dir)) return -1;
+  snprintf(f->path, sizeof(f->path), "%s/accounts.db", f->dir);
+  f->pol = qrl_acct_policy_default();
+  f->pol.hash_cost_log2 = QRL_HASH_COST_MIN;
+  if (qrl_db_open(f->path, &f->db)) return -1;
+  return qrl_db_seed_demo(f->db, &f->pol, T0) ? -1 : 0;
+}
+
+static void close_fixture(fixture *f) {
+  char p[160];
+  qrl_db_close(f->db);
+  f->db = NULL;
+  snprintf(p, sizeof(p), "%s-wal", f->path);
+  unlink(p);
+  snprintf(p, sizeof(p), "%s-shm", f->path);
+  unlink(p);
+  unlink(f->path);
+  rmdir(f->dir);
+}
+
+static qrl_req_ctx at(int64_t now) {
+  qrl_req_ctx rc = {"127.0.0.1", "test", now};
+  return rc;
+}
+
+/* Logs in on a fresh device key; returns the token in tok. */
+static qrl_err login(fixture *f, const char *id, const char *pw, int64_t now,
+                     char tok[QRL_SESSION_B64LEN + 1]) {
+  uint8_t priv[QRL_PRIVKEY_BYTES], pub[QRL_PUBKEY_BYTES];
+  qrl_req_ctx rc = at(now);
+  qrl_citizen who;
+  if (qrl_ec_keygen(priv, pub)) return QRL_CRYPTO;
+  return qrl_acct_app_login(f->db, &f->pol, id, pw, pub, "test", &rc, tok, &who);
+}
+
+TEST(demo_seed_is_there_and_idempotent) {
+  fixture f;
+  qrl_citizen c;
+  ASSERT_EQ_INT(open_fixture(&f), 0);
+  ASSERT_ERR(qrl_db_get_citizen(f.db, AN, &c), QRL_OK);
+  ASSERT_EQ_STR(c.full_name, "Nguyễn Văn An");
+  ASSERT_EQ_INT(c.level, 2);
+  ASSERT_EQ_INT(c.web_login, 0);
+  ASSERT_EQ_STR(c.phone, "0912345678");
+  ASSERT_ERR(qrl_db_get_citizen(f.db, BINH, &c), QRL_OK);
+  ASSERT_EQ_STR(c.full_name, "Trần Thị Bình");
+  ASSERT_EQ_INT(c.level, 1);
+  ASSERT_ERR(qrl_db_seed_demo(f.db, &f.pol, T0), QRL_OK);
+  ASSERT_EQ_INT(qrl_db_audit_count(f.db, "citizen_added", "ok"), 2);
+  close_fixture(&f);
+  return 0;
+}
+
+TEST(app_login_checks_credentials_the_same_way) {
+  fixture f;
+  char tok[QRL_SESSION_B64LEN + 1];
+  qrl_app_auth a;
+  ASSERT_EQ_INT(open_fixture(&f), 0);
+  ASSERT_ERR(login(&f, AN, "wrong", T0, tok), QRL_BAD_CREDENTIALS);
+  ASSERT_ERR(login(&f, "001099099999", PW, T0, tok), QRL_BAD_CREDENTIALS);
+  ASSERT_ERR(login(&f, "12345", PW, T0, tok), QRL_INVALID_ID);
+  ASSERT_ERR(login(&f, AN, PW, T0, tok), QRL_OK);
+  ASSERT_EQ_INT(strlen(tok), QRL_SESSION_B64LEN);
+  ASSERT_ERR(qrl_acct_app_auth(f.db, &f.pol, tok, T0 + 1, &a), QRL_OK);
+  ASSERT_EQ_STR(a.citizen.id, AN);
+  /* Expiry of the app session. */
+  ASSERT_ERR(qrl_acct_app_auth(f.db, &f.pol, tok, T0 + f.pol.app_session_secs + 1, &a),
+             QRL_SESSION_INVALID);
+  ASSERT_ERR(qrl_acct_app_auth(f.db, &f.pol, "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+                               T0, &a),
+             QRL_SESSION_INVALID);
+  ASSERT_EQ_INT(qrl_db_audit_count(f.db, "app_login", "bad_credentials"), 2);
+  ASSERT_EQ_INT(qrl_db_audit_count(f.db, "app_login", "ok"), 1);
+  {
+    uint8_t bad[QRL_PUBKEY_BYTES] = {0x04};
+    qrl_req_ctx rc = at(T0);
+    qrl_citizen who;
+    ASSERT_ERR(qrl_acct_app_login(f.db, &f.pol, AN, PW, bad, "x", &rc, tok, &who),
+               QRL_BAD_DEVICE_KEY);
+  }
+  close_fixture(&f);
+  return 0;
+}
+
+TEST(one_device_at_a_time) {
+  fixture f;
+  char t1[QRL_SESSION_B64LEN + 1], t2[QRL_SESSION_B64LEN + 1];
+  qrl_app_auth a;
+  qrl_err e;
+  ASSERT_EQ_INT(open_fixture(&f), 0);
+  ASSERT_ERR(login(&f, AN, PW, T0, t1), QRL_OK);
+  ASSERT_ERR(login(&f, AN, PW, T0 + 5, t2), QRL_OK);
+  e = qrl_acct_app_auth(f.db, &f.pol, t1, T0 + 6, &a);
+  ASSERT_TRUE(e == QRL_SESSION_INVALID || e == QRL_WRONG_DEVICE);
+  ASSERT_ERR(qrl_acct_app_auth(f.db, &f.pol, t2, T0 + 6, &a), QRL_OK);
+  close_fixture(&f);
+  return 0;
+}
+
+TEST(passcode_limit_locks_then_lock_expires) {
+  fixture f;
+  char tok[QRL_SESSION_B64LEN + 1];
+  qrl_app_auth a;
+  qrl_req_ctx rc = at(T0);
+  ASSERT_EQ_INT(open_fixture(&f), 0);
+  ASSERT_ERR(login(&f, AN, PW, T0, tok), QRL_OK);
+  ASSERT_ERR(qrl_acct_app_auth(f.db, &f.pol, tok, T0, &a), QRL_OK);
+  ASSERT_ERR(qrl_acct_set_web_login(f.db, &f.pol, &a, 1, "12345", &rc),
+             QRL_BAD_PASSCODE_FORMAT);
+  /* A right passcode in between resets the count. */
+  for (int i = 0; i < 4; i++)
+    ASSERT_ERR(qrl_acct_set_web_login(f.db, &f.pol, &a, 1, "000000", &rc),
+               QRL_WRONG_PASSCODE);
+  ASSERT_ERR(qrl_acct_set_web_login(f.db, &f.pol, &a, 0, "123456", &rc), QRL_OK);
+  for (int i = 0; i < 4; i++)
+    ASSERT_ERR(qrl_acct_set_web_login(f.db, &f.pol, &a, 1, "000000", &rc),
+               QRL_WRONG_PASSCODE);
+  ASSERT_ERR(qrl_acct_set_web_login(f.db, &f.pol, &a, 1, "000000", &rc), QRL_LOCKED);
+  ASSERT_ERR(qrl_acct_set_web_login(f.db, &f.pol, &a, 1, "123456", &rc), QRL_LOCKED);
+  ASSERT_EQ_INT(a.citizen.web_login, 0);
+  /* 15 minutes later the right passcode works. */
+  rc = at(T0 + f.pol.passcode_lock_secs - 1);
+  ASSERT_ERR(qrl_acct_set_web_login(f.db, &f.pol, &a, 1, "123456", &rc), QRL_LOCKED);
+  rc = at(T0 + f.pol.passcode_lock_secs + 1);
+  ASSERT_ERR(qrl_acct_set_web_login(f.db, &f.pol, &a, 1, "123456", &rc), QRL_OK);
+  ASSERT_EQ_INT(a.citizen.web_login, 1);
+  {
+    qrl_citizen c;
+    ASSERT_ERR(qrl_db_get_citizen(f.db, AN, &c), QRL_OK);
+    ASSERT_EQ_INT(c.web_login, 1);
+  }
+  ASSERT_EQ_INT(qrl_db_audit_count(f.db, "set_permission", "wrong_passcode"), 8);
+  ASSERT_EQ_INT(qrl_db_audit_count(f.db, "set_permission", "locked"), 3);
+  close_fixture(&f);
+  return 0;
+}
+
+TEST(completion_logs_the_phone_out_and_the_code_is_one_time_and_bound) {
+  fixture f;
+  char tok[QRL_SESSION_B64LEN + 1], code[QRL_SESSION_B64LEN + 1],
+      web[QRL_SESSION_B64LEN + 1], web2[QRL_SESSION_B64LEN + 1];
+  qrl_app_auth a;
+  qrl_web_session ws;
+  qrl_req_ctx rc = at(T0);
+  ASSERT_EQ_INT(open_fixture(&f), 0);
+  ASSERT_ERR(login(&f, AN, PW, T0, tok), QRL_OK);
+  ASSERT_ERR(qrl_acct_app_auth(f.db, &f.pol, tok, T0, &a), QRL_OK);
+  ASSERT_ERR(qrl_acct_complete_web_login(f.db, &f.pol, &a, BINDING, "qr", &rc, code),
+             QRL_OK);
+  ASSERT_EQ_INT(strlen(code), QRL_SESSION_B64LEN);
+  /* The phone is logged out. */
+  ASSERT_ERR(qrl_acct_app_auth(f.db, &f.pol, tok, T0 + 1, &a), QRL_SESSION_INVALID);
+  /* Another browser's binding: refused, and the code is not burnt. */
+  ASSERT_ERR(qrl_acct_exchange_code(f.db, &f.pol, code, BINDING2, &rc, web, &ws),
+             QRL_CODE_INVALID);
+  ASSERT_ERR(qrl_acct_exchange_code(f.db, &f.pol, code, BINDING, &rc, web, &ws), QRL_OK);
+  ASSERT_EQ_STR(ws.citizen.full_name, "Nguyễn Văn An");
+  ASSERT_EQ_STR(ws.method, "qr");
+  ASSERT_NE_STR(web, code);
+  /* Once only. */
+  ASSERT_ERR(qrl_acct_exchange_code(f.db, &f.pol, code, BINDING, &rc, web2, &ws),
+             QRL_CODE_INVALID);
+  ASSERT_ERR(qrl_acct_web_session(f.db, &f.pol, web, T0 + 10, &ws), QRL_OK);
+  ASSERT_ERR(qrl_acct_web_session(f.db, &f.pol, web, T0 + f.pol.web_session_secs + 1, &ws),
+             QRL_NOT_AUTHENTICATED);
+  ASSERT_ERR(qrl_acct_web_logout(f.db, web, &rc), QRL_OK);
+  ASSERT_ERR(qrl_acct_web_session(f.db, &f.pol, web, T0 + 11, &ws), QRL_NOT_AUTHENTICATED);
+  ASSERT_ERR(qrl_acct_web_logout(f.db, web, &rc), QRL_OK); /* idempotent */
+  ASSERT_EQ_INT(qrl_db_audit_count(f.db, "web_login", "ok"), 1);
+  ASSERT_EQ_INT(qrl_db_audit_count(f.db, "code_exchange", "code_invalid"), 2);
+  close_fixture(&f);
+  return 0;
+}
+
+TEST(completion_code_expires) {
+  fixture f;
+  char tok[QRL_SESSION_B64LEN + 1], code[QRL_SESSION_B64LEN + 1], web[QRL_SESSION_B64LEN + 1];
+  qrl_app_auth a;
+  qrl_web_session ws;
+  qrl_req_ctx rc = at(T0);
+  ASSERT_EQ_INT(open_fixture(&f), 0);
+  ASSERT_ERR(login(&f, AN, PW, T0, tok), QRL_OK);
+  ASSERT_ERR(qrl_acct_app_auth(f.db, &f.pol, tok, T0, &a), QRL_OK);
+  ASSERT_ERR(qrl_acct_complete_web_login(f.db, &f.pol, &a, BINDING, "qr", &rc, code),
+             QRL_OK);
+  rc = at(T0 + f.pol.code_secs + 1);
+  ASSERT_ERR(qrl_acct_exchange_code(f.db, &f.pol, code, BINDING, &rc, web, &ws),
+             QRL_CODE_INVALID);
+  close_fixture(&f);
+  return 0;
+}
+
+TEST(app_logout_ends_the_session) {
+  fixture f;
+  char tok[QRL_SESSION_B64LEN + 1];
+  qrl_app_auth a;
+  qrl_req_ctx rc = at(T0);
+  ASSERT_EQ_INT(open_fixture(&f), 0);
+  ASSERT_ERR(login(&f, BINH, PW, T0, tok), QRL_OK);
+  ASSERT_ERR(qrl_acct_app_logout(f.db, tok, &rc), QRL_OK);
+  ASSERT_ERR(qrl_acct_app_auth(f.db, &f.pol, tok, T0, &a), QRL_SESSION_INVALID);
+  close_fixture(&f);
+  return 0;
+}
+
+/* Data survives a reopen; opening again does not re-migrate or duplicate. */
+TEST(persists_across_reopen) {
+  fixture f;
+  char tok[QRL_SESSION_B64LEN + 1];
+  qrl_app_auth a;
+  long audits;
+  ASSERT_EQ_INT(open_fixture(&f), 0);
+  ASSERT_ERR(login(&f, AN, PW, T0, tok), QRL_OK);
+  audits = qrl_db_audit_count(f.db, NULL, NULL);
+  ASSERT_TRUE(audits >= 3);
+  qrl_db_close(f.db);
+  ASSERT_ERR(qrl_db_open(f.path, &f.db), QRL_OK);
+  ASSERT_ERR(qrl_acct_app_auth(f.db, &f.pol, tok, T0 + 1, &a), QRL_OK);
+  ASSERT_EQ_INT(qrl_db_audit_count(f.db, NULL, NULL), audits);
+  ASSERT_ERR(qrl_db_seed_demo(f.db, &f.pol, T0), QRL_OK);
+  ASSERT_EQ_INT(qrl_db_audit_count(f.db, "citizen_added", NULL), 2);
+  close_fixture(&f);
+  /* A file that is not a database is refused, not clobbered. */
+  {
+    qrl_db *db = NULL;
+    FILE *fp = fopen("/tmp/qrl-test-notadb", "w");
+    ASSERT_TRUE(fp != NULL);
+    fputs("definitely not sqlite, just text long enough to have a header....", fp);
+    fclose(fp);
+    ASSERT_TRUE(qrl_db_open("/tmp/qrl-test-notadb", &db) != QRL_OK);
+    qrl_db_close(db);
+    unlink("/tmp/qrl-test-notadb");
+  }
+  return 0;
+}
+
+TEST_MAIN(demo_seed_is_there_and_idempotent, app_login_checks_credentials_the_same_way,
+          one_device_at_a_time, passcode_limit_locks_then_lock_expires,
+          completion_logs_the_phone_out_and_the_code_is_one_time_and_bound,
+          completion_code_expires, app_logout_ends_the_session, persists_across_reopen)
