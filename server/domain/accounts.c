@@ -18,12 +18,13 @@
 
 #include "b64.h"
 #include "crypto.h"
+#include "uuid.h"
 
 struct qrl_db {
   sqlite3 *h;
 };
 
-#define SCHEMA_VERSION 1
+#define SCHEMA_VERSION 2
 
 static const char schema_v1[] =
     "CREATE TABLE citizens("
@@ -148,6 +149,12 @@ static void token_hash(const char *token, uint8_t out[QRL_SHA256_LEN]) {
   qrl_sha256(token, strlen(token), out);
 }
 
+/* v2: the flow id of a QR login on audit rows and web sessions. */
+static const char schema_v2[] =
+    "ALTER TABLE audit ADD COLUMN flow TEXT;"
+    "CREATE INDEX audit_flow ON audit(flow) WHERE flow IS NOT NULL;"
+    "ALTER TABLE web_sessions ADD COLUMN flow TEXT;";
+
 /* ---- open / migrate ------------------------------------------------------- */
 
 qrl_err qrl_db_open(const char *path, qrl_db **out) {
@@ -178,7 +185,11 @@ qrl_err qrl_db_open(const char *path, qrl_db **out) {
     rollback(db);
     goto out;
   }
-  /* Later versions migrate here: if (version < 2) { ... } */
+  if (version < 2 && (exec(db, schema_v2) || exec(db, "PRAGMA user_version=2"))) {
+    rollback(db);
+    goto out;
+  }
+  /* Later versions migrate here: if (version < 3) { ... } */
   rc = commit(db);
 out:
   if (rc) qrl_db_close(db);
@@ -199,7 +210,7 @@ qrl_err qrl_db_audit(qrl_db *db, const char *event, qrl_err outcome,
                      const char *detail, const qrl_req_ctx *rc) {
   sqlite3_stmt *st = prep(db,
       "INSERT INTO audit(at, event, outcome, citizen_id, device_id, ip,"
-      " user_agent, detail) VALUES(?,?,?,?,?,?,?,?)");
+      " user_agent, detail, flow) VALUES(?,?,?,?,?,?,?,?,?)");
   if (!st) return QRL_DB;
   sqlite3_bind_int64(st, 1, rc ? rc->now : 0);
   bind_text(st, 2, event);
@@ -210,6 +221,7 @@ qrl_err qrl_db_audit(qrl_db *db, const char *event, qrl_err outcome,
   bind_text(st, 6, rc ? rc->ip : NULL);
   bind_text(st, 7, rc ? rc->user_agent : NULL);
   bind_text(st, 8, detail);
+  bind_text(st, 9, rc ? rc->flow : NULL);
   return run(st);
 }
 
@@ -300,7 +312,7 @@ qrl_err qrl_db_add_citizen(qrl_db *db, const qrl_acct_policy *pol,
   }
   rc = run(st);
   if (!rc) {
-    qrl_req_ctx c = {NULL, NULL, now};
+    qrl_req_ctx c = {NULL, NULL, now, NULL};
     rc = qrl_db_audit(db, "citizen_added", QRL_OK, id, 0, NULL, &c);
   }
   if (!rc) rc = commit(db);
@@ -655,8 +667,8 @@ qrl_err qrl_acct_complete_web_login(qrl_db *db, const qrl_acct_policy *pol,
   err = app_auth_hash(db, auth->session_hash, rc->now, &now_auth);
   if (err) goto out;
   st = prep(db, "INSERT INTO web_sessions(citizen_id, method, code_hash,"
-                " binding_hash, code_expires_at, created_at, ip, user_agent)"
-                " VALUES(?,?,?,?,?,?,?,?)");
+                " binding_hash, code_expires_at, created_at, ip, user_agent, flow)"
+                " VALUES(?,?,?,?,?,?,?,?,?)");
   if (st) {
     bind_text(st, 1, auth->citizen.id);
     bind_text(st, 2, method ? method : "qr");
@@ -666,6 +678,7 @@ qrl_err qrl_acct_complete_web_login(qrl_db *db, const qrl_acct_policy *pol,
     sqlite3_bind_int64(st, 6, rc->now);
     bind_text(st, 7, rc->ip);
     bind_text(st, 8, rc->user_agent);
+    bind_text(st, 9, rc->flow);
   }
   if ((err = run(st))) goto out;
   /* The phone that confirmed is logged out. */
@@ -693,7 +706,8 @@ qrl_err qrl_acct_exchange_code(qrl_db *db, const qrl_acct_policy *pol,
   sqlite3_stmt *st;
   int64_t row = 0;
   qrl_err err = QRL_CODE_INVALID;
-  char citizen[QRL_CITIZEN_ID_LEN + 1] = "";
+  char citizen[QRL_CITIZEN_ID_LEN + 1] = "", flow[QRL_UUID_STRLEN + 1] = "";
+  qrl_req_ctx arc = *rc; /* audited under the login's flow id */
 
   memset(out, 0, sizeof(*out));
   if (!code || !binding || strlen(code) != QRL_SESSION_B64LEN) goto audit;
@@ -705,7 +719,7 @@ qrl_err qrl_acct_exchange_code(qrl_db *db, const qrl_acct_policy *pol,
   }
   st = prep(db, "SELECT w.id, w.binding_hash, w.code_expires_at, w.code_used_at,"
                 " w.revoked_at, w.method, w.created_at, " 
-                "c.id, c.full_name, c.level, c.phone, c.web_login"
+                "c.id, c.full_name, c.level, c.phone, c.web_login, w.flow"
                 " FROM web_sessions w JOIN citizens c ON c.id = w.citizen_id"
                 " WHERE w.code_hash = ?");
   if (!st) {
@@ -713,7 +727,14 @@ qrl_err qrl_acct_exchange_code(qrl_db *db, const qrl_acct_policy *pol,
     goto tx_out;
   }
   bind_blob(st, 1, ch, sizeof(ch));
-  if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_bytes(st, 1) == QRL_SHA256_LEN &&
+  if (sqlite3_step(st) != SQLITE_ROW) {
+    sqlite3_finalize(st);
+    goto tx_out;
+  }
+  /* A known code, even refused (replayed, wrong browser, late), is audited
+   * under its login's flow id: that is where a replay shows up. */
+  copy_col(st, 12, flow, sizeof(flow));
+  if (sqlite3_column_bytes(st, 1) == QRL_SHA256_LEN &&
       qrl_ct_equal(sqlite3_column_blob(st, 1), bh, QRL_SHA256_LEN) &&
       sqlite3_column_int64(st, 2) > rc->now &&
       sqlite3_column_type(st, 3) == SQLITE_NULL &&
@@ -742,7 +763,8 @@ tx_out:
   if (err) rollback(db);
   else if ((err = commit(db))) rollback(db);
 audit:
-  qrl_db_audit(db, "code_exchange", err, citizen[0] ? citizen : NULL, 0, NULL, rc);
+  if (flow[0]) arc.flow = flow;
+  qrl_db_audit(db, "code_exchange", err, citizen[0] ? citizen : NULL, 0, NULL, &arc);
   if (err) {
     memset(token, 0, QRL_SESSION_B64LEN + 1);
     memset(out, 0, sizeof(*out));

@@ -70,7 +70,8 @@ typedef struct qrl_web_session {
 typedef struct qrl_req_ctx {
   const char *ip;
   const char *user_agent;
-  int64_t now; /* unix seconds */
+  int64_t now;      /* unix seconds */
+  const char *flow; /* the QR login's flow id (uuid.h), if the request has one */
 } qrl_req_ctx;
 
 /* Opens (creating if needed) the database at path, sets WAL mode, foreign

@@ -74,6 +74,8 @@ qrl_err qrl_challenge_init(qrl_challenge *c, const char *portal_name,
   if (rc) goto out;
   rc = qrl_random_token(QRL_TOKEN_BYTES, c->binding, sizeof(c->binding));
   if (rc) goto out;
+  rc = qrl_uuid_v4(c->flow);
+  if (rc) goto out;
   copy_str(c->portal_name, sizeof(c->portal_name), portal_name);
   copy_str(c->portal_origin, sizeof(c->portal_origin), portal_origin);
   copy_str(c->browser_ip, sizeof(c->browser_ip), browser_ip);

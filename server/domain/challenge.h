@@ -16,6 +16,7 @@
 
 #include "qrlogin/error.h"
 #include "qrlogin/protocol.h"
+#include "uuid.h"
 
 typedef enum qrl_chal_state {
   QRL_CHAL_PENDING,   /* shown as a QR, not scanned yet */
@@ -37,6 +38,7 @@ typedef struct qrl_challenge {
   char id[QRL_TOKEN_B64LEN + 1];      /* public, in the QR */
   char secret[QRL_TOKEN_B64LEN + 1];  /* in the QR; signed by the phone */
   char binding[QRL_TOKEN_B64LEN + 1]; /* the browser's only; never in the QR */
+  char flow[QRL_UUID_STRLEN + 1];     /* audit correlation id (not secret) */
   char portal_name[96];
   char portal_origin[128];
   char browser_ip[48];
@@ -53,7 +55,7 @@ typedef struct qrl_challenge {
 } qrl_challenge;
 
 /* Makes a new PENDING challenge with fresh random id, secret and binding
- * (128 bits each, CSPRNG). Strings are copied (truncated to fit); NULL means
+ * (128 bits each, CSPRNG) and a new flow id (UUID v4). Strings are copied (truncated to fit); NULL means
  * empty. Returns QRL_OK or QRL_CRYPTO. */
 qrl_err qrl_challenge_init(qrl_challenge *c, const char *portal_name,
                            const char *portal_origin, const char *browser_ip,

@@ -99,7 +99,7 @@ static void respond_error(qrl_conn *c, qrl_err err) {
 /* ---- tasks ---------------------------------------------------------------- */
 
 static void exchange_run(qrl_db *db, qrl_task *t) {
-  qrl_req_ctx rc = {t->ip, t->ua, t->now};
+  qrl_req_ctx rc = qrl_task_ctx(t);
   t->rc = qrl_acct_exchange_code(db, &t->srv->pol, t->code, t->binding, &rc,
                                  t->token, &t->web);
 }
@@ -147,7 +147,7 @@ static void me_done(qrl_server *srv, qrl_task *t, qrl_conn *c) {
 }
 
 static void logout_run(qrl_db *db, qrl_task *t) {
-  qrl_req_ctx rc = {t->ip, t->ua, t->now};
+  qrl_req_ctx rc = qrl_task_ctx(t);
   t->rc = qrl_acct_web_logout(db, t->session, &rc);
 }
 
@@ -188,7 +188,7 @@ static void route(qrl_server *srv, struct lws *wsi, qrl_conn *c) {
       return;
     }
     if (!origin_ok(srv, wsi, c)) {
-      qrl_server_audit(srv, c, "http_post", QRL_BAD_ORIGIN, NULL, c->origin);
+      qrl_server_audit(srv, c, "http_post", QRL_BAD_ORIGIN, NULL, c->origin, NULL);
       respond_error(c, QRL_BAD_ORIGIN);
       return;
     }

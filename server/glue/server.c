@@ -47,7 +47,7 @@ int qrl_ws_filter_origin(qrl_server *srv, qrl_conn *c, struct lws *wsi,
     lws_hdr_copy(wsi, host, sizeof(host), WSI_TOKEN_HOST);
   if (!c->origin[0] && lws_hdr_total_length(wsi, WSI_TOKEN_ORIGIN) > 0) {
     /* present but longer than we keep: never allowed */
-    qrl_server_audit(srv, c, "ws_upgrade", QRL_BAD_ORIGIN, NULL, "origin too long");
+    qrl_server_audit(srv, c, "ws_upgrade", QRL_BAD_ORIGIN, NULL, "origin too long", NULL);
     lws_return_http_status(wsi, HTTP_STATUS_FORBIDDEN, NULL);
     return -1;
   }
@@ -55,7 +55,7 @@ int qrl_ws_filter_origin(qrl_server *srv, qrl_conn *c, struct lws *wsi,
   if (qrl_server_origin_allowed(srv, c->origin, host)) return 0;
   lwsl_notice("refused websocket upgrade from %s: origin '%s'\n", c->ip,
               c->origin);
-  qrl_server_audit(srv, c, "ws_upgrade", QRL_BAD_ORIGIN, NULL, c->origin);
+  qrl_server_audit(srv, c, "ws_upgrade", QRL_BAD_ORIGIN, NULL, c->origin, NULL);
   /* Answer 403 instead of just dropping the socket, so that a client can
    * tell "refused" from "network trouble". */
   lws_return_http_status(wsi, HTTP_STATUS_FORBIDDEN, NULL);
@@ -148,14 +148,21 @@ qrl_err qrl_task_submit(qrl_task *t) {
 }
 
 static void audit_run(qrl_db *db, qrl_task *t) {
-  qrl_req_ctx rc = {t->ip, t->ua, t->now};
+  qrl_req_ctx rc = qrl_task_ctx(t);
   qrl_db_audit(db, t->event, t->outcome, t->citizen_id[0] ? t->citizen_id : NULL,
                0, t->detail[0] ? t->detail : NULL, &rc);
 }
 
+qrl_req_ctx qrl_task_ctx(const qrl_task *t) {
+  qrl_req_ctx rc = {t->ip, t->ua, t->now, NULL};
+  if (t->flow[0]) rc.flow = t->flow;
+  else if (t->chal.flow[0]) rc.flow = t->chal.flow;
+  return rc;
+}
+
 void qrl_server_audit(qrl_server *srv, qrl_conn *c, const char *event,
                       qrl_err outcome, const char *citizen_id,
-                      const char *detail) {
+                      const char *detail, const char *flow) {
   qrl_task *t = qrl_task_new(srv, c, NULL);
   if (!t) return;
   t->conn_id = 0; /* nothing to answer */
@@ -164,6 +171,7 @@ void qrl_server_audit(qrl_server *srv, qrl_conn *c, const char *event,
   t->outcome = outcome;
   if (citizen_id) snprintf(t->citizen_id, sizeof(t->citizen_id), "%s", citizen_id);
   if (detail) snprintf(t->detail, sizeof(t->detail), "%s", detail);
+  if (flow) snprintf(t->flow, sizeof(t->flow), "%s", flow);
   if (qrl_task_submit(t)) lwsl_warn("audit row lost: %s\n", event);
 }
 

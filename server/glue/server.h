@@ -77,6 +77,7 @@ struct qrl_task {
   qrl_citizen who;
   qrl_web_session web;
   /* audit-only tasks */
+  char flow[QRL_UUID_STRLEN + 1]; /* the login's flow id, if known */
   char event[32];
   qrl_err outcome;
   char detail[96];
@@ -90,10 +91,15 @@ qrl_task *qrl_task_new(qrl_server *srv, qrl_conn *c, const char *req);
  * which the server frees it (done must not). On failure t is freed here. */
 qrl_err qrl_task_submit(qrl_task *t);
 
-/* Appends an audit row from the loop thread (written by a worker). */
+/* The audit context of t: its ip, user agent, time, and flow id (t->flow,
+ * else that of the challenge it carries, else none). */
+qrl_req_ctx qrl_task_ctx(const qrl_task *t);
+
+/* Appends an audit row from the loop thread (written by a worker). flow is
+ * the QR login's flow id, or NULL. */
 void qrl_server_audit(qrl_server *srv, qrl_conn *c, const char *event,
                       qrl_err outcome, const char *citizen_id,
-                      const char *detail);
+                      const char *detail, const char *flow);
 
 /* Returns the server that owns wsi. */
 qrl_server *qrl_server_of(struct lws *wsi);

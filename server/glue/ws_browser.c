@@ -117,7 +117,7 @@ static void handle_message(qrl_server *srv, qrl_conn *c, struct lws *wsi) {
   rc = QRL_UNKNOWN_TYPE;
 fail:
   qrl_send_error(c, rc, type);
-  qrl_server_audit(srv, c, "browser_message", rc, NULL, type);
+  qrl_server_audit(srv, c, "browser_message", rc, NULL, type, NULL);
 out:
   cJSON_Delete(msg);
 }
@@ -139,7 +139,7 @@ int qrl_browser_callback(struct lws *wsi, enum lws_callback_reasons reason,
   case LWS_CALLBACK_RECEIVE:
     switch (qrl_conn_rx(c, wsi, in, len)) {
     case -1:
-      qrl_server_audit(srv, c, "browser_message", QRL_FRAME_TOO_BIG, NULL, NULL);
+      qrl_server_audit(srv, c, "browser_message", QRL_FRAME_TOO_BIG, NULL, NULL, NULL);
       lws_close_reason(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE,
                        (unsigned char *)"too big", 7);
       return -1;

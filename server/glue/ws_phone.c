@@ -75,7 +75,7 @@ static void reply_challenge(qrl_conn *c, const char *type, const char *id) {
 /* ---- login / status / logout ---------------------------------------------- */
 
 static void login_run(qrl_db *db, qrl_task *t) {
-  qrl_req_ctx rc = {t->ip, t->ua, t->now};
+  qrl_req_ctx rc = qrl_task_ctx(t);
   t->rc = qrl_acct_app_login(db, &t->srv->pol, t->citizen_id, t->password,
                              t->pub, t->device_name[0] ? t->device_name : NULL,
                              &rc, t->token, &t->who);
@@ -100,7 +100,7 @@ static void status_done(qrl_server *srv, qrl_task *t, qrl_conn *c) {
 }
 
 static void logout_run(qrl_db *db, qrl_task *t) {
-  qrl_req_ctx rc = {t->ip, t->ua, t->now};
+  qrl_req_ctx rc = qrl_task_ctx(t);
   t->rc = qrl_acct_app_auth(db, &t->srv->pol, t->session, t->now, &t->auth);
   if (!t->rc) t->rc = qrl_acct_app_logout(db, t->session, &rc);
 }
@@ -154,18 +154,21 @@ static void scan_done(qrl_server *srv, qrl_task *t, qrl_conn *c) {
   cJSON_AddNumberToObject(o, "expires_in", (double)(ch.expires_at - a.now));
   qrl_json_add_account(o, &t->auth.citizen);
   qrl_send_json(c, o);
-  qrl_server_audit(srv, c, "scan", QRL_OK, t->auth.citizen.id, NULL);
+  qrl_server_audit(srv, c, "scan", QRL_OK, t->auth.citizen.id, NULL, ch.flow);
   return;
 fail:
   qrl_send_error(c, rc, t->req);
+  /* A refused scan of a live QR is part of that login's story too. */
+  if (qrl_store_get(srv->store, t->chal.id, &ch)) ch.flow[0] = '\0';
   qrl_server_audit(srv, c, "scan", rc,
-                   t->auth.citizen.id[0] ? t->auth.citizen.id : NULL, NULL);
+                   t->auth.citizen.id[0] ? t->auth.citizen.id : NULL, NULL,
+                   ch.flow[0] ? ch.flow : NULL);
 }
 
 /* ---- set_permission ------------------------------------------------------- */
 
 static void setperm_run(qrl_db *db, qrl_task *t) {
-  qrl_req_ctx rc = {t->ip, t->ua, t->now};
+  qrl_req_ctx rc = qrl_task_ctx(t);
   t->rc = qrl_acct_app_auth(db, &t->srv->pol, t->session, t->now, &t->auth);
   if (!t->rc)
     t->rc = qrl_acct_set_web_login(db, &t->srv->pol, &t->auth, t->value,
@@ -202,7 +205,7 @@ static void decide_run(qrl_db *db, qrl_task *t) {
 }
 
 static void complete_run(qrl_db *db, qrl_task *t) {
-  qrl_req_ctx rc = {t->ip, t->ua, t->now};
+  qrl_req_ctx rc = qrl_task_ctx(t);
   t->rc = qrl_acct_complete_web_login(db, &t->srv->pol, &t->auth,
                                       t->chal.binding, "qr", &rc, t->code);
 }
@@ -242,7 +245,8 @@ static void decide_done(qrl_server *srv, qrl_task *t, qrl_conn *c) {
 
   if (!rc) rc = qrl_store_apply(srv->store, t->chal.id, decide_fn, &a, &t->chal);
   qrl_server_audit(srv, c, event, rc,
-                   t->auth.citizen.id[0] ? t->auth.citizen.id : NULL, NULL);
+                   t->auth.citizen.id[0] ? t->auth.citizen.id : NULL, NULL,
+                   t->chal.flow[0] ? t->chal.flow : NULL);
   if (rc) {
     if (c) qrl_send_error(c, rc, t->req);
     return;
@@ -420,7 +424,7 @@ static void handle_message(qrl_server *srv, qrl_conn *c, struct lws *wsi) {
   goto out;
 fail:
   qrl_send_error(c, rc, type);
-  qrl_server_audit(srv, c, type ? type : "phone_message", rc, NULL, NULL);
+  qrl_server_audit(srv, c, type ? type : "phone_message", rc, NULL, NULL, NULL);
 out:
   if (t) {
     qrl_cleanse(t, sizeof(*t));
@@ -444,7 +448,7 @@ int qrl_phone_callback(struct lws *wsi, enum lws_callback_reasons reason,
   case LWS_CALLBACK_RECEIVE:
     switch (qrl_conn_rx(c, wsi, in, len)) {
     case -1:
-      qrl_server_audit(srv, c, "phone_message", QRL_FRAME_TOO_BIG, NULL, NULL);
+      qrl_server_audit(srv, c, "phone_message", QRL_FRAME_TOO_BIG, NULL, NULL, NULL);
       lws_close_reason(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE,
                        (unsigned char *)"too big", 7);
       return -1;

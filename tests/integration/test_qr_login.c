@@ -59,6 +59,33 @@ static int audit_rows(const qrl_h_server *s, const char *event,
   return n;
 }
 
+static int query_int(const qrl_h_server *s, const char *sql, const char *arg) {
+  sqlite3 *db = NULL;
+  sqlite3_stmt *st = NULL;
+  int n = -1;
+  if (sqlite3_open_v2(s->db, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
+      sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK) {
+    if (arg) sqlite3_bind_text(st, 1, arg, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) == SQLITE_ROW) n = sqlite3_column_int(st, 0);
+  }
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+  return n;
+}
+
+/* Rows of this event that carry a well-formed flow id. */
+static int flow_rows(const qrl_h_server *s, const char *event) {
+  return query_int(s,
+                   "SELECT count(*) FROM audit WHERE event=?1 AND flow LIKE "
+                   "'________-____-4___-____-____________'",
+                   event);
+}
+
+static int distinct_flows(const qrl_h_server *s) {
+  return query_int(s, "SELECT count(DISTINCT flow) FROM audit WHERE flow IS NOT NULL",
+                   NULL);
+}
+
 /* The whole story of the demo: permission off → "Cập nhật" → grant with the
  * passcode → confirm → browser logged in, phone logged out. */
 SERVER_TEST(citizen_logs_in_by_scanning_the_page_qr, NULL) {
@@ -146,10 +173,17 @@ SERVER_TEST(citizen_logs_in_by_scanning_the_page_qr, NULL) {
   ASSERT_TRUE(strstr(resp, "not_authenticated") != NULL);
   free(resp);
 
-  /* Every step left its audit row. */
+  /* Every step left its audit row, and the rows of this one login share its
+   * flow id: the refused scans, the scan, the confirm, the web session and the
+   * code exchanges (the good one and the replay). */
   ASSERT_TRUE(audit_rows(s, "app_login", "ok") >= 1);
   ASSERT_TRUE(audit_rows(s, "set_permission", "ok") >= 1);
   ASSERT_TRUE(audit_rows(s, "web_login", "ok") >= 1);
+  ASSERT_EQ_INT(flow_rows(s, "scan"), 3); /* refused twice (permission off), then ok */
+  ASSERT_EQ_INT(flow_rows(s, "confirm"), 1);
+  ASSERT_EQ_INT(flow_rows(s, "web_login"), 1);
+  ASSERT_EQ_INT(flow_rows(s, "code_exchange"), 2);
+  ASSERT_EQ_INT(distinct_flows(s), 1);
 
   cJSON_Delete(ch);
   qrl_wsc_free(br);

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sqlite3.h>
 #include <unistd.h>
 
 #include "accounts.h"
@@ -52,7 +53,7 @@ static void close_fixture(fixture *f) {
 }
 
 static qrl_req_ctx at(int64_t now) {
-  qrl_req_ctx rc = {"127.0.0.1", "test", now};
+  qrl_req_ctx rc = {"127.0.0.1", "test", now, NULL};
   return rc;
 }
 
@@ -267,7 +268,66 @@ TEST(persists_across_reopen) {
   return 0;
 }
 
+/* A database left at schema v1 by an older qrlogind is migrated in place on
+ * open: data kept, the v2 columns added, user_version bumped, once. */
+TEST(migrates_a_v1_database) {
+  fixture f;
+  sqlite3 *raw = NULL;
+  sqlite3_stmt *st = NULL;
+  char tok[QRL_SESSION_B64LEN + 1], code[QRL_SESSION_B64LEN + 1];
+  qrl_app_auth a;
+  qrl_req_ctx rc = at(T0);
+  int version = -1, has_flow = 0;
+
+  ASSERT_EQ_INT(open_fixture(&f), 0);
+  ASSERT_ERR(login(&f, AN, PW, T0, tok), QRL_OK);
+  qrl_db_close(f.db);
+  /* Turn it back into v1 (SQLite >= 3.35 can drop columns). */
+  ASSERT_EQ_INT(sqlite3_open(f.path, &raw), SQLITE_OK);
+  ASSERT_EQ_INT(sqlite3_exec(raw,
+                             "DROP INDEX audit_flow;"
+                             "ALTER TABLE audit DROP COLUMN flow;"
+                             "ALTER TABLE web_sessions DROP COLUMN flow;"
+                             "PRAGMA user_version=1;",
+                             NULL, NULL, NULL),
+                SQLITE_OK);
+  sqlite3_close(raw);
+
+  ASSERT_ERR(qrl_db_open(f.path, &f.db), QRL_OK);
+  ASSERT_ERR(qrl_acct_app_auth(f.db, &f.pol, tok, T0 + 1, &a), QRL_OK);
+  rc.flow = "3f2b8c1e-9d4a-4b7e-8a6f-0c1d2e3f4a5b";
+  ASSERT_ERR(qrl_acct_complete_web_login(f.db, &f.pol, &a, BINDING, "qr", &rc, code),
+             QRL_OK);
+  qrl_db_close(f.db);
+  f.db = NULL;
+
+  ASSERT_EQ_INT(sqlite3_open(f.path, &raw), SQLITE_OK);
+  ASSERT_EQ_INT(sqlite3_prepare_v2(raw, "PRAGMA user_version", -1, &st, NULL), SQLITE_OK);
+  if (sqlite3_step(st) == SQLITE_ROW) version = sqlite3_column_int(st, 0);
+  sqlite3_finalize(st);
+  ASSERT_EQ_INT(sqlite3_prepare_v2(raw,
+                                   "SELECT count(*) FROM audit WHERE event='web_login'"
+                                   " AND flow='3f2b8c1e-9d4a-4b7e-8a6f-0c1d2e3f4a5b'",
+                                   -1, &st, NULL),
+                SQLITE_OK);
+  if (sqlite3_step(st) == SQLITE_ROW) has_flow = sqlite3_column_int(st, 0);
+  sqlite3_finalize(st);
+  sqlite3_close(raw);
+  ASSERT_EQ_INT(version, 2);
+  ASSERT_EQ_INT(has_flow, 1);
+
+  /* A database from a newer qrlogind is refused, not downgraded. */
+  ASSERT_EQ_INT(sqlite3_open(f.path, &raw), SQLITE_OK);
+  ASSERT_EQ_INT(sqlite3_exec(raw, "PRAGMA user_version=99", NULL, NULL, NULL), SQLITE_OK);
+  sqlite3_close(raw);
+  ASSERT_TRUE(qrl_db_open(f.path, &f.db) != QRL_OK);
+  f.db = NULL;
+  close_fixture(&f);
+  return 0;
+}
+
 TEST_MAIN(demo_seed_is_there_and_idempotent, app_login_checks_credentials_the_same_way,
           one_device_at_a_time, passcode_limit_locks_then_lock_expires,
           completion_logs_the_phone_out_and_the_code_is_one_time_and_bound,
-          completion_code_expires, app_logout_ends_the_session, persists_across_reopen)
+          completion_code_expires, app_logout_ends_the_session, persists_across_reopen,
+          migrates_a_v1_database)
