@@ -397,20 +397,29 @@ cJSON *qrl_h_phone_call(qrl_h_phone *p, const char *type, const char *fields) {
   return qrl_h_call(p->ws, req);
 }
 
-cJSON *qrl_h_phone_decide(qrl_h_phone *p, const char *id, const char *secret,
-                          const char *origin, int64_t ts, qrl_decision d) {
-  char msg[512], fields[512], sigb64[160];
+int qrl_h_sign_fields(const qrl_h_phone *p, const char *id, const char *secret,
+                      const char *origin, int64_t ts, qrl_decision d,
+                      char *fields, size_t n) {
+  char msg[512], sigb64[160];
   uint8_t sig[QRL_SIG_MAX];
   size_t msglen = 0, siglen = 0;
+  int w;
 
   if (qrl_sign_string(id, secret, origin, p->citizen, ts, d, msg, sizeof(msg),
                       &msglen) != QRL_OK ||
       qrl_ec_sign(p->priv, msg, msglen, sig, &siglen) != QRL_OK ||
       qrl_b64url_encode(sig, siglen, sigb64, sizeof(sigb64)) < 0)
+    return -1;
+  w = snprintf(fields, n, "\"challenge\":\"%s\",\"ts\":%lld,\"sig\":\"%s\"", id,
+               (long long)ts, sigb64);
+  return w > 0 && (size_t)w < n ? 0 : -1;
+}
+
+cJSON *qrl_h_phone_decide(qrl_h_phone *p, const char *id, const char *secret,
+                          const char *origin, int64_t ts, qrl_decision d) {
+  char fields[512];
+  if (qrl_h_sign_fields(p, id, secret, origin, ts, d, fields, sizeof(fields)))
     return NULL;
-  snprintf(fields, sizeof(fields),
-           "\"challenge\":\"%s\",\"ts\":%lld,\"sig\":\"%s\"", id, (long long)ts,
-           sigb64);
   return qrl_h_phone_call(p, d == QRL_DECISION_CONFIRM ? "confirm" : "decline",
                           fields);
 }

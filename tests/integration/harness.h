@@ -100,8 +100,14 @@ int qrl_h_phone_login(const qrl_h_server *s, qrl_h_phone *p, const char *id,
  * (e.g. "\"qr\":\"QRL1...\"", or NULL) and returns the answer. */
 cJSON *qrl_h_phone_call(qrl_h_phone *p, const char *type, const char *fields);
 
-/* Signs decision for (id, secret, origin) at ts with the phone's key and sends
- * confirm/decline. Returns the answer. */
+/* Signs decision for (id, secret, origin) at ts with the phone's key and
+ * writes the request's fields ("challenge":…,"ts":…,"sig":…) to fields.
+ * Returns 0, or -1 if signing failed or n is too small. */
+int qrl_h_sign_fields(const qrl_h_phone *p, const char *id, const char *secret,
+                      const char *origin, int64_t ts, qrl_decision d,
+                      char *fields, size_t n);
+
+/* Signs as above and sends confirm/decline. Returns the answer. */
 cJSON *qrl_h_phone_decide(qrl_h_phone *p, const char *id, const char *secret,
                           const char *origin, int64_t ts, qrl_decision d);
 

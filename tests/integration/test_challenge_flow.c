@@ -8,7 +8,6 @@
 #include <string.h>
 #include <time.h>
 
-#include "b64.h"
 #include "crypto.h"
 #include "harness.h"
 
@@ -133,10 +132,7 @@ SERVER_TEST(challenge_is_consumed_exactly_once, NULL) {
   qrl_wsc *br = qrl_h_browser(s, &ch);
   qrl_h_phone p, p2;
   qrl_qr_payload qp;
-  char msg[512], f[512], sigb64[160];
-  uint8_t sig[QRL_SIG_MAX];
-  size_t mlen = 0, slen = 0;
-  int64_t ts = now_s();
+  char fields[512], f[640];
   int oks = 0;
 
   ASSERT_TRUE(br != NULL);
@@ -146,15 +142,11 @@ SERVER_TEST(challenge_is_consumed_exactly_once, NULL) {
   ASSERT_EQ_STR(qrl_h_type(m), "scan_ok");
   cJSON_Delete(m);
 
-  ASSERT_ERR(qrl_sign_string(qp.id, qp.secret, s->http, AN, ts,
-                             QRL_DECISION_CONFIRM, msg, sizeof(msg), &mlen),
-             QRL_OK);
-  ASSERT_ERR(qrl_ec_sign(p.priv, msg, mlen, sig, &slen), QRL_OK);
-  ASSERT_TRUE(qrl_b64url_encode(sig, slen, sigb64, sizeof(sigb64)) > 0);
-  snprintf(f, sizeof(f),
-           "{\"type\":\"confirm\",\"session\":\"%s\",\"challenge\":\"%s\","
-           "\"ts\":%lld,\"sig\":\"%s\"}",
-           p.session, qp.id, (long long)ts, sigb64);
+  ASSERT_EQ_INT(qrl_h_sign_fields(&p, qp.id, qp.secret, s->http, now_s(),
+                                  QRL_DECISION_CONFIRM, fields, sizeof(fields)),
+                0);
+  snprintf(f, sizeof(f), "{\"type\":\"confirm\",\"session\":\"%s\",%s}",
+           p.session, fields);
   ASSERT_EQ_INT(qrl_wsc_send_text(p.ws, f), QRL_OK);
   ASSERT_EQ_INT(qrl_wsc_send_text(p.ws, f), QRL_OK);
   /* Three messages arrive: confirm_ok, the logout push, and an error for the
@@ -217,29 +209,19 @@ SERVER_TEST(bad_signatures_are_refused_and_change_nothing, NULL) {
                          QRL_DECISION_CONFIRM);
   ASSERT_EQ_STR(qrl_h_errcode(m), "bad_signature");
   cJSON_Delete(m);
-  /* Signed "decline" but sent as confirm: sign the decline string and swap. */
-  {
-    char msg[512], sigb64[160];
-    uint8_t sig[QRL_SIG_MAX];
-    size_t mlen = 0, slen = 0;
-    int64_t ts = now_s();
-    ASSERT_ERR(qrl_sign_string(qp.id, qp.secret, s->http, AN, ts,
-                               QRL_DECISION_DECLINE, msg, sizeof(msg), &mlen),
-               QRL_OK);
-    ASSERT_ERR(qrl_ec_sign(p.priv, msg, mlen, sig, &slen), QRL_OK);
-    ASSERT_TRUE(qrl_b64url_encode(sig, slen, sigb64, sizeof(sigb64)) > 0);
-    snprintf(f, sizeof(f), "\"challenge\":\"%s\",\"ts\":%lld,\"sig\":\"%s\"",
-             qp.id, (long long)ts, sigb64);
-    m = qrl_h_phone_call(&p, "confirm", f);
-    ASSERT_EQ_STR(qrl_h_errcode(m), "bad_signature");
-    cJSON_Delete(m);
-    /* Not DER at all. */
-    snprintf(f, sizeof(f), "\"challenge\":\"%s\",\"ts\":%lld,\"sig\":\"AAAA\"",
-             qp.id, (long long)ts);
-    m = qrl_h_phone_call(&p, "confirm", f);
-    ASSERT_EQ_STR(qrl_h_errcode(m), "bad_signature");
-    cJSON_Delete(m);
-  }
+  /* Signed "decline" but sent as confirm. */
+  ASSERT_EQ_INT(qrl_h_sign_fields(&p, qp.id, qp.secret, s->http, now_s(),
+                                  QRL_DECISION_DECLINE, f, sizeof(f)),
+                0);
+  m = qrl_h_phone_call(&p, "confirm", f);
+  ASSERT_EQ_STR(qrl_h_errcode(m), "bad_signature");
+  cJSON_Delete(m);
+  /* Not DER at all. */
+  snprintf(f, sizeof(f), "\"challenge\":\"%s\",\"ts\":%lld,\"sig\":\"AAAA\"",
+           qp.id, (long long)now_s());
+  m = qrl_h_phone_call(&p, "confirm", f);
+  ASSERT_EQ_STR(qrl_h_errcode(m), "bad_signature");
+  cJSON_Delete(m);
   /* A replayed (old) timestamp, correctly signed. */
   m = qrl_h_phone_decide(&p, qp.id, qp.secret, s->http, now_s() - 3600,
                          QRL_DECISION_CONFIRM);
