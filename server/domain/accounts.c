@@ -1,7 +1,7 @@
 /*
- * accounts.c - the account store in SQLite: schema and migrations, citizens,
- * devices (one at a time), app sessions, the web-login permission behind the
- * passcode, completion codes, web sessions and the audit trail.
+ * accounts.c - the VNeID identities in SQLite: citizens, devices (one at a
+ * time), app sessions, the web-login permission behind the passcode,
+ * completion codes and web sessions. Schema and audit live in db.c.
  *
  * Every operation is one transaction. Secrets never reach the file: passwords
  * and passcodes are scrypt strings, tokens and codes SHA-256 digests. Failed
@@ -18,69 +18,8 @@
 
 #include "b64.h"
 #include "crypto.h"
+#include "sql.h"
 #include "uuid.h"
-
-struct qrl_db {
-  sqlite3 *h;
-};
-
-#define SCHEMA_VERSION 2
-
-static const char schema_v1[] =
-    "CREATE TABLE citizens("
-    " id TEXT PRIMARY KEY CHECK(length(id) = 12),"
-    " full_name TEXT NOT NULL,"
-    " level INTEGER NOT NULL CHECK(level IN (1, 2)),"
-    " phone TEXT,"
-    " password_hash TEXT NOT NULL,"
-    " passcode_hash TEXT NOT NULL,"
-    " web_login INTEGER NOT NULL DEFAULT 0,"
-    " passcode_failures INTEGER NOT NULL DEFAULT 0,"
-    " passcode_locked_until INTEGER NOT NULL DEFAULT 0,"
-    " created_at INTEGER NOT NULL,"
-    " updated_at INTEGER NOT NULL);"
-    "CREATE TABLE devices("
-    " id INTEGER PRIMARY KEY,"
-    " citizen_id TEXT NOT NULL REFERENCES citizens(id),"
-    " pubkey BLOB NOT NULL,"
-    " name TEXT,"
-    " created_at INTEGER NOT NULL,"
-    " revoked_at INTEGER);"
-    "CREATE INDEX devices_citizen ON devices(citizen_id);"
-    "CREATE TABLE app_sessions("
-    " token_hash BLOB PRIMARY KEY,"
-    " citizen_id TEXT NOT NULL REFERENCES citizens(id),"
-    " device_id INTEGER NOT NULL REFERENCES devices(id),"
-    " created_at INTEGER NOT NULL,"
-    " expires_at INTEGER NOT NULL,"
-    " revoked_at INTEGER,"
-    " revoke_reason TEXT);"
-    "CREATE INDEX app_sessions_device ON app_sessions(device_id);"
-    "CREATE TABLE web_sessions("
-    " id INTEGER PRIMARY KEY,"
-    " citizen_id TEXT NOT NULL REFERENCES citizens(id),"
-    " method TEXT NOT NULL,"
-    " code_hash BLOB NOT NULL UNIQUE,"
-    " binding_hash BLOB NOT NULL,"
-    " code_expires_at INTEGER NOT NULL,"
-    " code_used_at INTEGER,"
-    " token_hash BLOB UNIQUE,"
-    " created_at INTEGER NOT NULL,"
-    " expires_at INTEGER,"
-    " revoked_at INTEGER,"
-    " ip TEXT,"
-    " user_agent TEXT);"
-    "CREATE TABLE audit("
-    " id INTEGER PRIMARY KEY,"
-    " at INTEGER NOT NULL,"
-    " event TEXT NOT NULL,"
-    " outcome TEXT NOT NULL,"
-    " citizen_id TEXT,"
-    " device_id INTEGER,"
-    " ip TEXT,"
-    " user_agent TEXT,"
-    " detail TEXT);"
-    "CREATE INDEX audit_citizen ON audit(citizen_id, at);";
 
 /* A scrypt string no password matches; verified against for unknown IDs so
  * that they cost the same time as a wrong password. Made at first use. */
@@ -103,139 +42,8 @@ qrl_acct_policy qrl_acct_policy_default(void) {
   return p;
 }
 
-/* ---- small SQLite helpers ------------------------------------------------- */
-
-static int exec(qrl_db *db, const char *sql) {
-  return sqlite3_exec(db->h, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
-}
-
-static sqlite3_stmt *prep(qrl_db *db, const char *sql) {
-  sqlite3_stmt *st = NULL;
-  if (sqlite3_prepare_v2(db->h, sql, -1, &st, NULL) != SQLITE_OK) {
-    fprintf(stderr, "qrlogin db: %s: %s\n", sqlite3_errmsg(db->h), sql);
-    return NULL;
-  }
-  return st;
-}
-
-static void bind_text(sqlite3_stmt *st, int i, const char *s) {
-  if (s) sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT);
-  else sqlite3_bind_null(st, i);
-}
-
-static void bind_blob(sqlite3_stmt *st, int i, const void *b, size_t n) {
-  sqlite3_bind_blob(st, i, b, (int)n, SQLITE_TRANSIENT);
-}
-
-/* Runs a statement that returns no rows, then finalizes it. */
-static qrl_err run(sqlite3_stmt *st) {
-  int r;
-  if (!st) return QRL_DB;
-  r = sqlite3_step(st);
-  sqlite3_finalize(st);
-  return r == SQLITE_DONE ? QRL_OK : QRL_DB;
-}
-
-static int begin(qrl_db *db) { return exec(db, "BEGIN IMMEDIATE"); }
-static qrl_err commit(qrl_db *db) { return exec(db, "COMMIT") ? QRL_DB : QRL_OK; }
-static void rollback(qrl_db *db) { exec(db, "ROLLBACK"); }
-
-static void copy_col(sqlite3_stmt *st, int col, char *dst, size_t cap) {
-  const unsigned char *s = sqlite3_column_text(st, col);
-  snprintf(dst, cap, "%s", s ? (const char *)s : "");
-}
-
 static void token_hash(const char *token, uint8_t out[QRL_SHA256_LEN]) {
   qrl_sha256(token, strlen(token), out);
-}
-
-/* v2: the flow id of a QR login on audit rows and web sessions. */
-static const char schema_v2[] =
-    "ALTER TABLE audit ADD COLUMN flow TEXT;"
-    "CREATE INDEX audit_flow ON audit(flow) WHERE flow IS NOT NULL;"
-    "ALTER TABLE web_sessions ADD COLUMN flow TEXT;";
-
-/* ---- open / migrate ------------------------------------------------------- */
-
-qrl_err qrl_db_open(const char *path, qrl_db **out) {
-  qrl_db *db = calloc(1, sizeof(*db));
-  sqlite3_stmt *st = NULL;
-  int version = -1;
-  qrl_err rc = QRL_DB;
-
-  *out = NULL;
-  if (!db) return QRL_NOMEM;
-  if (sqlite3_open_v2(path, &db->h, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-                                        SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK)
-    goto out;
-  sqlite3_busy_timeout(db->h, 5000);
-  if (exec(db, "PRAGMA journal_mode=WAL") || exec(db, "PRAGMA synchronous=NORMAL") ||
-      exec(db, "PRAGMA foreign_keys=ON"))
-    goto out;
-  if (begin(db)) goto out;
-  st = prep(db, "PRAGMA user_version");
-  if (st && sqlite3_step(st) == SQLITE_ROW) version = sqlite3_column_int(st, 0);
-  sqlite3_finalize(st);
-  if (version < 0 || version > SCHEMA_VERSION) {
-    rollback(db);
-    fprintf(stderr, "qrlogin db: %s has unknown schema version %d\n", path, version);
-    goto out;
-  }
-  if (version < 1 && (exec(db, schema_v1) || exec(db, "PRAGMA user_version=1"))) {
-    rollback(db);
-    goto out;
-  }
-  if (version < 2 && (exec(db, schema_v2) || exec(db, "PRAGMA user_version=2"))) {
-    rollback(db);
-    goto out;
-  }
-  /* Later versions migrate here: if (version < 3) { ... } */
-  rc = commit(db);
-out:
-  if (rc) qrl_db_close(db);
-  else *out = db;
-  return rc;
-}
-
-void qrl_db_close(qrl_db *db) {
-  if (!db) return;
-  sqlite3_close(db->h);
-  free(db);
-}
-
-/* ---- audit ---------------------------------------------------------------- */
-
-qrl_err qrl_db_audit(qrl_db *db, const char *event, qrl_err outcome,
-                     const char *citizen_id, int64_t device_id,
-                     const char *detail, const qrl_req_ctx *rc) {
-  sqlite3_stmt *st = prep(db,
-      "INSERT INTO audit(at, event, outcome, citizen_id, device_id, ip,"
-      " user_agent, detail, flow) VALUES(?,?,?,?,?,?,?,?,?)");
-  if (!st) return QRL_DB;
-  sqlite3_bind_int64(st, 1, rc ? rc->now : 0);
-  bind_text(st, 2, event);
-  bind_text(st, 3, qrl_err_code(outcome));
-  bind_text(st, 4, citizen_id);
-  if (device_id) sqlite3_bind_int64(st, 5, device_id);
-  else sqlite3_bind_null(st, 5);
-  bind_text(st, 6, rc ? rc->ip : NULL);
-  bind_text(st, 7, rc ? rc->user_agent : NULL);
-  bind_text(st, 8, detail);
-  bind_text(st, 9, rc ? rc->flow : NULL);
-  return run(st);
-}
-
-long qrl_db_audit_count(qrl_db *db, const char *event, const char *outcome) {
-  sqlite3_stmt *st = prep(db,
-      "SELECT count(*) FROM audit WHERE (?1 IS NULL OR event = ?1)"
-      " AND (?2 IS NULL OR outcome = ?2)");
-  long n = -1;
-  if (!st) return -1;
-  bind_text(st, 1, event);
-  bind_text(st, 2, outcome);
-  if (sqlite3_step(st) == SQLITE_ROW) n = (long)sqlite3_column_int64(st, 0);
-  sqlite3_finalize(st);
-  return n;
 }
 
 /* ---- citizens ------------------------------------------------------------- */
@@ -243,19 +51,19 @@ long qrl_db_audit_count(qrl_db *db, const char *event, const char *outcome) {
 #define CITIZEN_COLS "id, full_name, level, phone, web_login"
 
 static void read_citizen(sqlite3_stmt *st, int col, qrl_citizen *c) {
-  copy_col(st, col, c->id, sizeof(c->id));
-  copy_col(st, col + 1, c->full_name, sizeof(c->full_name));
+  qrl_sql_copy_col(st, col, c->id, sizeof(c->id));
+  qrl_sql_copy_col(st, col + 1, c->full_name, sizeof(c->full_name));
   c->level = sqlite3_column_int(st, col + 2);
-  copy_col(st, col + 3, c->phone, sizeof(c->phone));
+  qrl_sql_copy_col(st, col + 3, c->phone, sizeof(c->phone));
   c->web_login = sqlite3_column_int(st, col + 4) != 0;
 }
 
 qrl_err qrl_db_get_citizen(qrl_db *db, const char *id, qrl_citizen *out) {
-  sqlite3_stmt *st = prep(db, "SELECT " CITIZEN_COLS " FROM citizens WHERE id = ?");
+  sqlite3_stmt *st = qrl_sql_prep(db, "SELECT " CITIZEN_COLS " FROM citizens WHERE id = ?");
   qrl_err rc = QRL_NOT_FOUND;
   int r;
   if (!st) return QRL_DB;
-  bind_text(st, 1, id);
+  qrl_sql_bind_text(st, 1, id);
   r = sqlite3_step(st);
   if (r == SQLITE_ROW) {
     read_citizen(st, 0, out);
@@ -289,35 +97,35 @@ qrl_err qrl_db_add_citizen(qrl_db *db, const qrl_acct_policy *pol,
     rc = qrl_hash_secret(passcode, strlen(passcode), pol->hash_cost_log2,
                          pc_hash, sizeof(pc_hash));
   if (rc) return rc;
-  if (begin(db)) return QRL_DB;
+  if (qrl_sql_begin(db)) return QRL_DB;
   rc = qrl_db_get_citizen(db, id, &existing);
   if (rc == QRL_OK) {
     rc = QRL_BAD_MESSAGE;
     goto out;
   }
   if (rc != QRL_NOT_FOUND) goto out;
-  st = prep(db, "INSERT INTO citizens(id, full_name, level, phone, password_hash,"
+  st = qrl_sql_prep(db, "INSERT INTO citizens(id, full_name, level, phone, password_hash,"
                 " passcode_hash, web_login, created_at, updated_at)"
                 " VALUES(?,?,?,?,?,?,?,?,?)");
   if (st) {
-    bind_text(st, 1, id);
-    bind_text(st, 2, full_name);
+    qrl_sql_bind_text(st, 1, id);
+    qrl_sql_bind_text(st, 2, full_name);
     sqlite3_bind_int(st, 3, level);
-    bind_text(st, 4, phone);
-    bind_text(st, 5, pw_hash);
-    bind_text(st, 6, pc_hash);
+    qrl_sql_bind_text(st, 4, phone);
+    qrl_sql_bind_text(st, 5, pw_hash);
+    qrl_sql_bind_text(st, 6, pc_hash);
     sqlite3_bind_int(st, 7, web_login ? 1 : 0);
     sqlite3_bind_int64(st, 8, now);
     sqlite3_bind_int64(st, 9, now);
   }
-  rc = run(st);
+  rc = qrl_sql_run(st);
   if (!rc) {
     qrl_req_ctx c = {NULL, NULL, now, NULL};
     rc = qrl_db_audit(db, "citizen_added", QRL_OK, id, 0, NULL, &c);
   }
-  if (!rc) rc = commit(db);
+  if (!rc) rc = qrl_sql_commit(db);
 out:
-  if (rc) rollback(db);
+  if (rc) qrl_sql_rollback(db);
   return rc;
 }
 
@@ -353,13 +161,13 @@ static qrl_err get_secret(qrl_db *db, const char *id, const char *col,
 
   snprintf(sql, sizeof(sql), "SELECT " CITIZEN_COLS ", %s FROM citizens WHERE id = ?",
            col);
-  st = prep(db, sql);
+  st = qrl_sql_prep(db, sql);
   if (!st) return QRL_DB;
-  bind_text(st, 1, id);
+  qrl_sql_bind_text(st, 1, id);
   r = sqlite3_step(st);
   if (r == SQLITE_ROW) {
     read_citizen(st, 0, c);
-    copy_col(st, 5, hash, cap);
+    qrl_sql_copy_col(st, 5, hash, cap);
     rc = QRL_OK;
   } else if (r != SQLITE_DONE) {
     rc = QRL_DB;
@@ -406,50 +214,50 @@ qrl_err qrl_acct_app_login(qrl_db *db, const qrl_acct_policy *pol,
     goto audit;
   token_hash(token, th);
 
-  if (begin(db)) {
+  if (qrl_sql_begin(db)) {
     err = QRL_DB;
     goto audit;
   }
   in_tx = 1;
   /* One device at a time: the new one replaces every earlier one. */
-  st = prep(db, "UPDATE app_sessions SET revoked_at = ?1,"
+  st = qrl_sql_prep(db, "UPDATE app_sessions SET revoked_at = ?1,"
                 " revoke_reason = 'replaced_by_new_device'"
                 " WHERE citizen_id = ?2 AND revoked_at IS NULL");
   if (st) {
     sqlite3_bind_int64(st, 1, rc->now);
-    bind_text(st, 2, id);
+    qrl_sql_bind_text(st, 2, id);
   }
-  if ((err = run(st))) goto audit;
-  st = prep(db, "UPDATE devices SET revoked_at = ?1 WHERE citizen_id = ?2"
+  if ((err = qrl_sql_run(st))) goto audit;
+  st = qrl_sql_prep(db, "UPDATE devices SET revoked_at = ?1 WHERE citizen_id = ?2"
                 " AND revoked_at IS NULL");
   if (st) {
     sqlite3_bind_int64(st, 1, rc->now);
-    bind_text(st, 2, id);
+    qrl_sql_bind_text(st, 2, id);
   }
-  if ((err = run(st))) goto audit;
-  st = prep(db, "INSERT INTO devices(citizen_id, pubkey, name, created_at)"
+  if ((err = qrl_sql_run(st))) goto audit;
+  st = qrl_sql_prep(db, "INSERT INTO devices(citizen_id, pubkey, name, created_at)"
                 " VALUES(?,?,?,?)");
   if (st) {
-    bind_text(st, 1, id);
-    bind_blob(st, 2, pub, QRL_PUBKEY_BYTES);
-    bind_text(st, 3, device_name);
+    qrl_sql_bind_text(st, 1, id);
+    qrl_sql_bind_blob(st, 2, pub, QRL_PUBKEY_BYTES);
+    qrl_sql_bind_text(st, 3, device_name);
     sqlite3_bind_int64(st, 4, rc->now);
   }
-  if ((err = run(st))) goto audit;
-  device_id = sqlite3_last_insert_rowid(db->h);
-  st = prep(db, "INSERT INTO app_sessions(token_hash, citizen_id, device_id,"
+  if ((err = qrl_sql_run(st))) goto audit;
+  device_id = sqlite3_last_insert_rowid(qrl_sql_handle(db));
+  st = qrl_sql_prep(db, "INSERT INTO app_sessions(token_hash, citizen_id, device_id,"
                 " created_at, expires_at) VALUES(?,?,?,?,?)");
   if (st) {
-    bind_blob(st, 1, th, sizeof(th));
-    bind_text(st, 2, id);
+    qrl_sql_bind_blob(st, 1, th, sizeof(th));
+    qrl_sql_bind_text(st, 2, id);
     sqlite3_bind_int64(st, 3, device_id);
     sqlite3_bind_int64(st, 4, rc->now);
     sqlite3_bind_int64(st, 5, rc->now + pol->app_session_secs);
   }
-  err = run(st);
+  err = qrl_sql_run(st);
 audit:
   if (in_tx && err) {
-    rollback(db);
+    qrl_sql_rollback(db);
     in_tx = 0;
   }
   /* Audited in the same transaction on success, on its own on failure. */
@@ -457,9 +265,9 @@ audit:
     qrl_err aerr = qrl_db_audit(db, "app_login", err,
                                 who->id[0] ? who->id : NULL, device_id, NULL, rc);
     if (in_tx) {
-      if (!aerr) aerr = commit(db);
+      if (!aerr) aerr = qrl_sql_commit(db);
       if (aerr) {
-        rollback(db);
+        qrl_sql_rollback(db);
         err = QRL_DB;
       }
     }
@@ -475,7 +283,7 @@ audit:
 /* Resolves a session by its hash inside or outside a transaction. */
 static qrl_err app_auth_hash(qrl_db *db, const uint8_t th[QRL_SHA256_LEN],
                              int64_t now, qrl_app_auth *out) {
-  sqlite3_stmt *st = prep(db,
+  sqlite3_stmt *st = qrl_sql_prep(db,
       "SELECT c.id, c.full_name, c.level, c.phone, c.web_login, d.id, d.pubkey,"
       " d.revoked_at, s.revoked_at, s.expires_at"
       " FROM app_sessions s JOIN devices d ON d.id = s.device_id"
@@ -484,7 +292,7 @@ static qrl_err app_auth_hash(qrl_db *db, const uint8_t th[QRL_SHA256_LEN],
   int r;
 
   if (!st) return QRL_DB;
-  bind_blob(st, 1, th, QRL_SHA256_LEN);
+  qrl_sql_bind_blob(st, 1, th, QRL_SHA256_LEN);
   r = sqlite3_step(st);
   if (r == SQLITE_ROW) {
     if (sqlite3_column_type(st, 8) != SQLITE_NULL ||
@@ -520,15 +328,15 @@ qrl_err qrl_acct_app_auth(qrl_db *db, const qrl_acct_policy *pol,
 
 static qrl_err revoke_app_session(qrl_db *db, const uint8_t th[QRL_SHA256_LEN],
                                   int64_t now, const char *reason) {
-  sqlite3_stmt *st = prep(db, "UPDATE app_sessions SET revoked_at = ?1,"
+  sqlite3_stmt *st = qrl_sql_prep(db, "UPDATE app_sessions SET revoked_at = ?1,"
                               " revoke_reason = ?2 WHERE token_hash = ?3"
                               " AND revoked_at IS NULL");
   if (st) {
     sqlite3_bind_int64(st, 1, now);
-    bind_text(st, 2, reason);
-    bind_blob(st, 3, th, QRL_SHA256_LEN);
+    qrl_sql_bind_text(st, 2, reason);
+    qrl_sql_bind_blob(st, 3, th, QRL_SHA256_LEN);
   }
-  return run(st);
+  return qrl_sql_run(st);
 }
 
 qrl_err qrl_acct_app_logout(qrl_db *db, const char *token, const qrl_req_ctx *rc) {
@@ -538,13 +346,13 @@ qrl_err qrl_acct_app_logout(qrl_db *db, const char *token, const qrl_req_ctx *rc
 
   if (!token || strlen(token) != QRL_SESSION_B64LEN) return QRL_SESSION_INVALID;
   token_hash(token, th);
-  if (begin(db)) return QRL_DB;
+  if (qrl_sql_begin(db)) return QRL_DB;
   err = app_auth_hash(db, th, rc->now, &auth);
   if (!err) err = revoke_app_session(db, th, rc->now, "app_logout");
   if (!err) err = qrl_db_audit(db, "app_logout", QRL_OK, auth.citizen.id,
                                auth.device_id, NULL, rc);
-  if (!err) err = commit(db);
-  if (err) rollback(db);
+  if (!err) err = qrl_sql_commit(db);
+  if (err) qrl_sql_rollback(db);
   return err;
 }
 
@@ -575,19 +383,19 @@ qrl_err qrl_acct_set_web_login(qrl_db *db, const qrl_acct_policy *pol,
   qrl_cleanse(hash, sizeof(hash));
   if (verr != QRL_OK && verr != QRL_BAD_CREDENTIALS) return QRL_INTERNAL;
 
-  if (begin(db)) return QRL_DB;
+  if (qrl_sql_begin(db)) return QRL_DB;
   {
     qrl_app_auth now_auth;
     err = app_auth_hash(db, auth->session_hash, rc->now, &now_auth);
     if (err) goto done;
   }
-  st = prep(db, "SELECT passcode_failures, passcode_locked_until FROM citizens"
+  st = qrl_sql_prep(db, "SELECT passcode_failures, passcode_locked_until FROM citizens"
                 " WHERE id = ?");
   if (!st) {
     err = QRL_DB;
     goto done;
   }
-  bind_text(st, 1, auth->citizen.id);
+  qrl_sql_bind_text(st, 1, auth->citizen.id);
   if (sqlite3_step(st) == SQLITE_ROW) {
     failures = sqlite3_column_int(st, 0);
     locked_until = sqlite3_column_int64(st, 1);
@@ -608,38 +416,38 @@ qrl_err qrl_acct_set_web_login(qrl_db *db, const qrl_acct_policy *pol,
       locked_until = 0;
       err = QRL_WRONG_PASSCODE;
     }
-    st = prep(db, "UPDATE citizens SET passcode_failures = ?1,"
+    st = qrl_sql_prep(db, "UPDATE citizens SET passcode_failures = ?1,"
                   " passcode_locked_until = ?2, updated_at = ?3 WHERE id = ?4");
     if (st) {
       sqlite3_bind_int(st, 1, err == QRL_LOCKED ? 0 : failures);
       sqlite3_bind_int64(st, 2, locked_until);
       sqlite3_bind_int64(st, 3, rc->now);
-      bind_text(st, 4, auth->citizen.id);
+      qrl_sql_bind_text(st, 4, auth->citizen.id);
     }
-    if (run(st)) err = QRL_DB;
+    if (qrl_sql_run(st)) err = QRL_DB;
     goto done;
   }
-  st = prep(db, "UPDATE citizens SET web_login = ?1, passcode_failures = 0,"
+  st = qrl_sql_prep(db, "UPDATE citizens SET web_login = ?1, passcode_failures = 0,"
                 " passcode_locked_until = 0, updated_at = ?2 WHERE id = ?3");
   if (st) {
     sqlite3_bind_int(st, 1, on ? 1 : 0);
     sqlite3_bind_int64(st, 2, rc->now);
-    bind_text(st, 3, auth->citizen.id);
+    qrl_sql_bind_text(st, 3, auth->citizen.id);
   }
-  err = run(st);
+  err = qrl_sql_run(st);
   if (!err) auth->citizen.web_login = on ? 1 : 0;
 done:
   /* Counted failures are committed together with their audit row. */
   if (err == QRL_OK || err == QRL_WRONG_PASSCODE || err == QRL_LOCKED) {
     qrl_err e2 = qrl_db_audit(db, "set_permission", err, auth->citizen.id,
                               auth->device_id, detail, rc);
-    if (!e2) e2 = commit(db);
+    if (!e2) e2 = qrl_sql_commit(db);
     if (e2) {
-      rollback(db);
+      qrl_sql_rollback(db);
       err = QRL_DB;
     }
   } else {
-    rollback(db);
+    qrl_sql_rollback(db);
     qrl_db_audit(db, "set_permission", err, auth->citizen.id, auth->device_id,
                  detail, rc);
   }
@@ -663,24 +471,24 @@ qrl_err qrl_acct_complete_web_login(qrl_db *db, const qrl_acct_policy *pol,
   if (err) return err;
   token_hash(code, ch);
   qrl_sha256(binding, strlen(binding), bh);
-  if (begin(db)) return QRL_DB;
+  if (qrl_sql_begin(db)) return QRL_DB;
   err = app_auth_hash(db, auth->session_hash, rc->now, &now_auth);
   if (err) goto out;
-  st = prep(db, "INSERT INTO web_sessions(citizen_id, method, code_hash,"
+  st = qrl_sql_prep(db, "INSERT INTO web_sessions(citizen_id, method, code_hash,"
                 " binding_hash, code_expires_at, created_at, ip, user_agent, flow)"
                 " VALUES(?,?,?,?,?,?,?,?,?)");
   if (st) {
-    bind_text(st, 1, auth->citizen.id);
-    bind_text(st, 2, method ? method : "qr");
-    bind_blob(st, 3, ch, sizeof(ch));
-    bind_blob(st, 4, bh, sizeof(bh));
+    qrl_sql_bind_text(st, 1, auth->citizen.id);
+    qrl_sql_bind_text(st, 2, method ? method : "qr");
+    qrl_sql_bind_blob(st, 3, ch, sizeof(ch));
+    qrl_sql_bind_blob(st, 4, bh, sizeof(bh));
     sqlite3_bind_int64(st, 5, rc->now + pol->code_secs);
     sqlite3_bind_int64(st, 6, rc->now);
-    bind_text(st, 7, rc->ip);
-    bind_text(st, 8, rc->user_agent);
-    bind_text(st, 9, rc->flow);
+    qrl_sql_bind_text(st, 7, rc->ip);
+    qrl_sql_bind_text(st, 8, rc->user_agent);
+    qrl_sql_bind_text(st, 9, rc->flow);
   }
-  if ((err = run(st))) goto out;
+  if ((err = qrl_sql_run(st))) goto out;
   /* The phone that confirmed is logged out. */
   if ((err = revoke_app_session(db, auth->session_hash, rc->now,
                                 "web_login_completed")))
@@ -688,10 +496,10 @@ qrl_err qrl_acct_complete_web_login(qrl_db *db, const qrl_acct_policy *pol,
   if ((err = qrl_db_audit(db, "web_login", QRL_OK, auth->citizen.id,
                           auth->device_id, method, rc)))
     goto out;
-  err = commit(db);
+  err = qrl_sql_commit(db);
 out:
   if (err) {
-    rollback(db);
+    qrl_sql_rollback(db);
     memset(code, 0, QRL_SESSION_B64LEN + 1);
   }
   return err;
@@ -713,11 +521,11 @@ qrl_err qrl_acct_exchange_code(qrl_db *db, const qrl_acct_policy *pol,
   if (!code || !binding || strlen(code) != QRL_SESSION_B64LEN) goto audit;
   token_hash(code, ch);
   qrl_sha256(binding, strlen(binding), bh);
-  if (begin(db)) {
+  if (qrl_sql_begin(db)) {
     err = QRL_DB;
     goto audit;
   }
-  st = prep(db, "SELECT w.id, w.binding_hash, w.code_expires_at, w.code_used_at,"
+  st = qrl_sql_prep(db, "SELECT w.id, w.binding_hash, w.code_expires_at, w.code_used_at,"
                 " w.revoked_at, w.method, w.created_at, " 
                 "c.id, c.full_name, c.level, c.phone, c.web_login, w.flow"
                 " FROM web_sessions w JOIN citizens c ON c.id = w.citizen_id"
@@ -726,21 +534,21 @@ qrl_err qrl_acct_exchange_code(qrl_db *db, const qrl_acct_policy *pol,
     err = QRL_DB;
     goto tx_out;
   }
-  bind_blob(st, 1, ch, sizeof(ch));
+  qrl_sql_bind_blob(st, 1, ch, sizeof(ch));
   if (sqlite3_step(st) != SQLITE_ROW) {
     sqlite3_finalize(st);
     goto tx_out;
   }
   /* A known code, even refused (replayed, wrong browser, late), is audited
    * under its login's flow id: that is where a replay shows up. */
-  copy_col(st, 12, flow, sizeof(flow));
+  qrl_sql_copy_col(st, 12, flow, sizeof(flow));
   if (sqlite3_column_bytes(st, 1) == QRL_SHA256_LEN &&
       qrl_ct_equal(sqlite3_column_blob(st, 1), bh, QRL_SHA256_LEN) &&
       sqlite3_column_int64(st, 2) > rc->now &&
       sqlite3_column_type(st, 3) == SQLITE_NULL &&
       sqlite3_column_type(st, 4) == SQLITE_NULL) {
     row = sqlite3_column_int64(st, 0);
-    copy_col(st, 5, out->method, sizeof(out->method));
+    qrl_sql_copy_col(st, 5, out->method, sizeof(out->method));
     read_citizen(st, 7, &out->citizen);
     memcpy(citizen, out->citizen.id, sizeof(citizen));
   }
@@ -749,19 +557,19 @@ qrl_err qrl_acct_exchange_code(qrl_db *db, const qrl_acct_policy *pol,
   if ((err = qrl_random_token(QRL_SESSION_BYTES, token, QRL_SESSION_B64LEN + 1)))
     goto tx_out;
   token_hash(token, th);
-  st = prep(db, "UPDATE web_sessions SET code_used_at = ?1, token_hash = ?2,"
+  st = qrl_sql_prep(db, "UPDATE web_sessions SET code_used_at = ?1, token_hash = ?2,"
                 " expires_at = ?3 WHERE id = ?4");
   if (st) {
     sqlite3_bind_int64(st, 1, rc->now);
-    bind_blob(st, 2, th, sizeof(th));
+    qrl_sql_bind_blob(st, 2, th, sizeof(th));
     sqlite3_bind_int64(st, 3, rc->now + pol->web_session_secs);
     sqlite3_bind_int64(st, 4, row);
   }
-  err = run(st);
+  err = qrl_sql_run(st);
   out->created_at = rc->now;
 tx_out:
-  if (err) rollback(db);
-  else if ((err = commit(db))) rollback(db);
+  if (err) qrl_sql_rollback(db);
+  else if ((err = qrl_sql_commit(db))) qrl_sql_rollback(db);
 audit:
   if (flow[0]) arc.flow = flow;
   qrl_db_audit(db, "code_exchange", err, citizen[0] ? citizen : NULL, 0, NULL, &arc);
@@ -783,17 +591,17 @@ qrl_err qrl_acct_web_session(qrl_db *db, const qrl_acct_policy *pol,
   memset(out, 0, sizeof(*out));
   if (!token || strlen(token) != QRL_SESSION_B64LEN) return rc;
   token_hash(token, th);
-  st = prep(db, "SELECT c.id, c.full_name, c.level, c.phone, c.web_login,"
+  st = qrl_sql_prep(db, "SELECT c.id, c.full_name, c.level, c.phone, c.web_login,"
                 " w.method, w.code_used_at FROM web_sessions w"
                 " JOIN citizens c ON c.id = w.citizen_id"
                 " WHERE w.token_hash = ? AND w.revoked_at IS NULL"
                 " AND w.expires_at > ?");
   if (!st) return QRL_DB;
-  bind_blob(st, 1, th, sizeof(th));
+  qrl_sql_bind_blob(st, 1, th, sizeof(th));
   sqlite3_bind_int64(st, 2, now);
   if (sqlite3_step(st) == SQLITE_ROW) {
     read_citizen(st, 0, &out->citizen);
-    copy_col(st, 5, out->method, sizeof(out->method));
+    qrl_sql_copy_col(st, 5, out->method, sizeof(out->method));
     out->created_at = sqlite3_column_int64(st, 6);
     rc = QRL_OK;
   }
@@ -810,13 +618,13 @@ qrl_err qrl_acct_web_logout(qrl_db *db, const char *token, const qrl_req_ctx *rc
   if (!token || strlen(token) != QRL_SESSION_B64LEN) return QRL_OK;
   token_hash(token, th);
   if (qrl_acct_web_session(db, NULL, token, rc->now, &ws) != QRL_OK) return QRL_OK;
-  st = prep(db, "UPDATE web_sessions SET revoked_at = ?1 WHERE token_hash = ?2"
+  st = qrl_sql_prep(db, "UPDATE web_sessions SET revoked_at = ?1 WHERE token_hash = ?2"
                 " AND revoked_at IS NULL");
   if (st) {
     sqlite3_bind_int64(st, 1, rc->now);
-    bind_blob(st, 2, th, sizeof(th));
+    qrl_sql_bind_blob(st, 2, th, sizeof(th));
   }
-  err = run(st);
+  err = qrl_sql_run(st);
   qrl_db_audit(db, "web_logout", err, ws.citizen.id, 0, NULL, rc);
   return err;
 }

@@ -24,9 +24,9 @@
 #include <stdint.h>
 
 #include "qrlogin/error.h"
+#include "db.h"
 #include "qrlogin/protocol.h"
 
-typedef struct qrl_db qrl_db;
 
 /* Tunables of the account rules; qrl_acct_policy_default() gives production
  * values. */
@@ -66,21 +66,7 @@ typedef struct qrl_web_session {
   int64_t created_at;
 } qrl_web_session;
 
-/* Context of a request, for the audit trail. Strings may be NULL. */
-typedef struct qrl_req_ctx {
-  const char *ip;
-  const char *user_agent;
-  int64_t now;      /* unix seconds */
-  const char *flow; /* the QR login's flow id (uuid.h), if the request has one */
-} qrl_req_ctx;
 
-/* Opens (creating if needed) the database at path, sets WAL mode, foreign
- * keys and a busy timeout, and creates or migrates the schema. On success
- * *out is a new handle the caller frees with qrl_db_close(). */
-qrl_err qrl_db_open(const char *path, qrl_db **out);
-
-/* Closes db; NULL-safe. */
-void qrl_db_close(qrl_db *db);
 
 /* Adds a citizen. Hashes password and passcode with pol->hash_cost_log2 (slow).
  * Returns QRL_OK, QRL_INVALID_ID, QRL_BAD_PASSCODE_FORMAT, QRL_INVAL (level not
@@ -99,13 +85,6 @@ qrl_err qrl_db_seed_demo(qrl_db *db, const qrl_acct_policy *pol, int64_t now);
 /* Reads citizen id into *out. Returns QRL_OK or QRL_NOT_FOUND. */
 qrl_err qrl_db_get_citizen(qrl_db *db, const char *id, qrl_citizen *out);
 
-/* Appends an audit row: event name ("app_login", "scan", "confirm",
- * "set_permission", "web_login", "bad_frame", ...), the outcome as an error
- * (QRL_OK for success; stored as its wire code), optional citizen and device,
- * and a short detail (never a secret). */
-qrl_err qrl_db_audit(qrl_db *db, const char *event, qrl_err outcome,
-                     const char *citizen_id, int64_t device_id,
-                     const char *detail, const qrl_req_ctx *rc);
 
 /* App login on a device: checks the ID format, the password (the same time is
  * spent for an unknown ID as for a wrong password), and the public key; then
@@ -168,8 +147,5 @@ qrl_err qrl_acct_web_logout(qrl_db *db, const char *token, const qrl_req_ctx *rc
 /* Ends an app session server-side (the phone's own logout). Audited. */
 qrl_err qrl_acct_app_logout(qrl_db *db, const char *token, const qrl_req_ctx *rc);
 
-/* Counts audit rows with this event and outcome (either may be NULL for any);
- * for tests and the admin view. Returns the count, or -1 on error. */
-long qrl_db_audit_count(qrl_db *db, const char *event, const char *outcome);
 
 #endif /* QRLOGIN_ACCOUNTS_H */

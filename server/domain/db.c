@@ -1,0 +1,212 @@
+/*
+ * db.c - the qrlogin database file: opening (WAL, foreign keys, busy
+ * timeout), the schema and its migrations keyed on PRAGMA user_version, the
+ * audit trail, and the small SQLite helpers the domain modules share (sql.h).
+ */
+#include "db.h"
+
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sql.h"
+
+struct qrl_db {
+  sqlite3 *h;
+};
+
+sqlite3 *qrl_sql_handle(qrl_db *db) { return db->h; }
+
+/* ---- helpers (sql.h) ------------------------------------------------------ */
+
+int qrl_sql_exec(qrl_db *db, const char *sql) {
+  return sqlite3_exec(db->h, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
+}
+
+sqlite3_stmt *qrl_sql_prep(qrl_db *db, const char *sql) {
+  sqlite3_stmt *st = NULL;
+  if (sqlite3_prepare_v2(db->h, sql, -1, &st, NULL) != SQLITE_OK) {
+    fprintf(stderr, "qrlogin db: %s: %s\n", sqlite3_errmsg(db->h), sql);
+    return NULL;
+  }
+  return st;
+}
+
+void qrl_sql_bind_text(sqlite3_stmt *st, int i, const char *s) {
+  if (s) sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT);
+  else sqlite3_bind_null(st, i);
+}
+
+void qrl_sql_bind_blob(sqlite3_stmt *st, int i, const void *b, size_t n) {
+  sqlite3_bind_blob(st, i, b, (int)n, SQLITE_TRANSIENT);
+}
+
+/* Runs a statement that returns no rows, then finalizes it. */
+qrl_err qrl_sql_run(sqlite3_stmt *st) {
+  int r;
+  if (!st) return QRL_DB;
+  r = sqlite3_step(st);
+  sqlite3_finalize(st);
+  return r == SQLITE_DONE ? QRL_OK : QRL_DB;
+}
+
+int qrl_sql_begin(qrl_db *db) { return qrl_sql_exec(db, "BEGIN IMMEDIATE"); }
+qrl_err qrl_sql_commit(qrl_db *db) { return qrl_sql_exec(db, "COMMIT") ? QRL_DB : QRL_OK; }
+void qrl_sql_rollback(qrl_db *db) { qrl_sql_exec(db, "ROLLBACK"); }
+
+void qrl_sql_copy_col(sqlite3_stmt *st, int col, char *dst, size_t cap) {
+  const unsigned char *s = sqlite3_column_text(st, col);
+  snprintf(dst, cap, "%s", s ? (const char *)s : "");
+}
+
+/* ---- schema --------------------------------------------------------------- */
+
+#define SCHEMA_VERSION 2
+
+/* v1: identities, devices, sessions, audit. */
+static const char schema_v1[] =
+    "CREATE TABLE citizens("
+    " id TEXT PRIMARY KEY CHECK(length(id) = 12),"
+    " full_name TEXT NOT NULL,"
+    " level INTEGER NOT NULL CHECK(level IN (1, 2)),"
+    " phone TEXT,"
+    " password_hash TEXT NOT NULL,"
+    " passcode_hash TEXT NOT NULL,"
+    " web_login INTEGER NOT NULL DEFAULT 0,"
+    " passcode_failures INTEGER NOT NULL DEFAULT 0,"
+    " passcode_locked_until INTEGER NOT NULL DEFAULT 0,"
+    " created_at INTEGER NOT NULL,"
+    " updated_at INTEGER NOT NULL);"
+    "CREATE TABLE devices("
+    " id INTEGER PRIMARY KEY,"
+    " citizen_id TEXT NOT NULL REFERENCES citizens(id),"
+    " pubkey BLOB NOT NULL,"
+    " name TEXT,"
+    " created_at INTEGER NOT NULL,"
+    " revoked_at INTEGER);"
+    "CREATE INDEX devices_citizen ON devices(citizen_id);"
+    "CREATE TABLE app_sessions("
+    " token_hash BLOB PRIMARY KEY,"
+    " citizen_id TEXT NOT NULL REFERENCES citizens(id),"
+    " device_id INTEGER NOT NULL REFERENCES devices(id),"
+    " created_at INTEGER NOT NULL,"
+    " expires_at INTEGER NOT NULL,"
+    " revoked_at INTEGER,"
+    " revoke_reason TEXT);"
+    "CREATE INDEX app_sessions_device ON app_sessions(device_id);"
+    "CREATE TABLE web_sessions("
+    " id INTEGER PRIMARY KEY,"
+    " citizen_id TEXT NOT NULL REFERENCES citizens(id),"
+    " method TEXT NOT NULL,"
+    " code_hash BLOB NOT NULL UNIQUE,"
+    " binding_hash BLOB NOT NULL,"
+    " code_expires_at INTEGER NOT NULL,"
+    " code_used_at INTEGER,"
+    " token_hash BLOB UNIQUE,"
+    " created_at INTEGER NOT NULL,"
+    " expires_at INTEGER,"
+    " revoked_at INTEGER,"
+    " ip TEXT,"
+    " user_agent TEXT);"
+    "CREATE TABLE audit("
+    " id INTEGER PRIMARY KEY,"
+    " at INTEGER NOT NULL,"
+    " event TEXT NOT NULL,"
+    " outcome TEXT NOT NULL,"
+    " citizen_id TEXT,"
+    " device_id INTEGER,"
+    " ip TEXT,"
+    " user_agent TEXT,"
+    " detail TEXT);"
+    "CREATE INDEX audit_citizen ON audit(citizen_id, at);";
+
+/* v2: the flow id of a QR login on audit rows and web sessions. */
+static const char schema_v2[] =
+    "ALTER TABLE audit ADD COLUMN flow TEXT;"
+    "CREATE INDEX audit_flow ON audit(flow) WHERE flow IS NOT NULL;"
+    "ALTER TABLE web_sessions ADD COLUMN flow TEXT;";
+
+/* ---- open / migrate ------------------------------------------------------- */
+
+qrl_err qrl_db_open(const char *path, qrl_db **out) {
+  qrl_db *db = calloc(1, sizeof(*db));
+  sqlite3_stmt *st = NULL;
+  int version = -1;
+  qrl_err rc = QRL_DB;
+
+  *out = NULL;
+  if (!db) return QRL_NOMEM;
+  if (sqlite3_open_v2(path, &db->h, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+                                        SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK)
+    goto out;
+  sqlite3_busy_timeout(db->h, 5000);
+  if (qrl_sql_exec(db, "PRAGMA journal_mode=WAL") || qrl_sql_exec(db, "PRAGMA synchronous=NORMAL") ||
+      qrl_sql_exec(db, "PRAGMA foreign_keys=ON"))
+    goto out;
+  if (qrl_sql_begin(db)) goto out;
+  st = qrl_sql_prep(db, "PRAGMA user_version");
+  if (st && sqlite3_step(st) == SQLITE_ROW) version = sqlite3_column_int(st, 0);
+  sqlite3_finalize(st);
+  if (version < 0 || version > SCHEMA_VERSION) {
+    qrl_sql_rollback(db);
+    fprintf(stderr, "qrlogin db: %s has unknown schema version %d\n", path, version);
+    goto out;
+  }
+  if (version < 1 && (qrl_sql_exec(db, schema_v1) || qrl_sql_exec(db, "PRAGMA user_version=1"))) {
+    qrl_sql_rollback(db);
+    goto out;
+  }
+  if (version < 2 && (qrl_sql_exec(db, schema_v2) || qrl_sql_exec(db, "PRAGMA user_version=2"))) {
+    qrl_sql_rollback(db);
+    goto out;
+  }
+  /* Later versions migrate here: if (version < 3) { ... } */
+  rc = qrl_sql_commit(db);
+out:
+  if (rc) qrl_db_close(db);
+  else *out = db;
+  return rc;
+}
+
+void qrl_db_close(qrl_db *db) {
+  if (!db) return;
+  sqlite3_close(db->h);
+  free(db);
+}
+
+/* ---- audit ---------------------------------------------------------------- */
+
+qrl_err qrl_db_audit(qrl_db *db, const char *event, qrl_err outcome,
+                     const char *citizen_id, int64_t device_id,
+                     const char *detail, const qrl_req_ctx *rc) {
+  sqlite3_stmt *st = qrl_sql_prep(db,
+      "INSERT INTO audit(at, event, outcome, citizen_id, device_id, ip,"
+      " user_agent, detail, flow) VALUES(?,?,?,?,?,?,?,?,?)");
+  if (!st) return QRL_DB;
+  sqlite3_bind_int64(st, 1, rc ? rc->now : 0);
+  qrl_sql_bind_text(st, 2, event);
+  qrl_sql_bind_text(st, 3, qrl_err_code(outcome));
+  qrl_sql_bind_text(st, 4, citizen_id);
+  if (device_id) sqlite3_bind_int64(st, 5, device_id);
+  else sqlite3_bind_null(st, 5);
+  qrl_sql_bind_text(st, 6, rc ? rc->ip : NULL);
+  qrl_sql_bind_text(st, 7, rc ? rc->user_agent : NULL);
+  qrl_sql_bind_text(st, 8, detail);
+  qrl_sql_bind_text(st, 9, rc ? rc->flow : NULL);
+  return qrl_sql_run(st);
+}
+
+long qrl_db_audit_count(qrl_db *db, const char *event, const char *outcome) {
+  sqlite3_stmt *st = qrl_sql_prep(db,
+      "SELECT count(*) FROM audit WHERE (?1 IS NULL OR event = ?1)"
+      " AND (?2 IS NULL OR outcome = ?2)");
+  long n = -1;
+  if (!st) return -1;
+  qrl_sql_bind_text(st, 1, event);
+  qrl_sql_bind_text(st, 2, outcome);
+  if (sqlite3_step(st) == SQLITE_ROW) n = (long)sqlite3_column_int64(st, 0);
+  sqlite3_finalize(st);
+  return n;
+}
+

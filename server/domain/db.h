@@ -1,0 +1,49 @@
+/*
+ * db.h - the qrlogin database file (SQLite, WAL) and its audit trail.
+ *
+ * One qrl_db is one connection: open one per thread (each worker has its
+ * own). Opening creates the schema or migrates an older one (PRAGMA
+ * user_version) in one transaction; a file from a newer qrlogind is refused.
+ * The domain modules on top: accounts.h (VNeID identities and sessions),
+ * otp.h (ID + password + SMS OTP logins), legacy.h (portal accounts, dossiers,
+ * the population register, linking, organizations).
+ * Depends on SQLite and helpers.
+ */
+#ifndef QRLOGIN_DB_H
+#define QRLOGIN_DB_H
+
+#include <stdint.h>
+
+#include "qrlogin/error.h"
+
+typedef struct qrl_db qrl_db;
+
+/* Context of a request, for the audit trail. Strings may be NULL. */
+typedef struct qrl_req_ctx {
+  const char *ip;
+  const char *user_agent;
+  int64_t now;      /* unix seconds */
+  const char *flow; /* the QR login's flow id (uuid.h), if the request has one */
+} qrl_req_ctx;
+
+/* Opens (creating if needed) the database at path, sets WAL mode, foreign
+ * keys and a busy timeout, and creates or migrates the schema. On success
+ * *out is a new handle the caller frees with qrl_db_close(). */
+qrl_err qrl_db_open(const char *path, qrl_db **out);
+
+/* Closes db; NULL-safe. */
+void qrl_db_close(qrl_db *db);
+
+/* Appends an audit row: event name ("app_login", "scan", "confirm",
+ * "set_permission", "web_login", "bad_frame", ...), the outcome as an error
+ * (QRL_OK for success; stored as its wire code), optional citizen and device,
+ * and a short detail (never a secret). */
+qrl_err qrl_db_audit(qrl_db *db, const char *event, qrl_err outcome,
+                     const char *citizen_id, int64_t device_id,
+                     const char *detail, const qrl_req_ctx *rc);
+
+/* Counts audit rows with this event and outcome (either may be NULL for any);
+ * for tests and the admin view. Returns the count, or -1 on error. */
+long qrl_db_audit_count(qrl_db *db, const char *event, const char *outcome);
+
+#endif /* QRLOGIN_DB_H */
