@@ -55,7 +55,17 @@
   XX(NETWORK, "network_error", "cannot reach the server", "Không kết nối được tới máy chủ.") \
   XX(PROTOCOL, "protocol_error", "unexpected reply from peer", "Máy chủ trả lời không đúng giao thức.") \
   XX(NOT_LOGGED_IN, "not_logged_in", "the app is not logged in", "Ứng dụng chưa đăng nhập. Vui lòng đăng nhập.") \
-  XX(DECLINED_BY_USER, "declined", "the user declined", "Bạn đã từ chối đăng nhập.")
+  XX(DECLINED_BY_USER, "declined", "the user declined", "Bạn đã từ chối đăng nhập.") \
+  XX(BAD_PASSWORD_FORMAT, "bad_password_format", "password must be 8 to 20 characters", "Mật khẩu phải gồm từ 8 đến 20 ký tự.") \
+  XX(INVALID_USERNAME, "invalid_username", "username is not well-formed", "Tên đăng nhập không hợp lệ.") \
+  XX(OTP_WRONG, "otp_wrong", "wrong one-time code", "Mã OTP không đúng. Vui lòng kiểm tra tin nhắn và nhập lại.") \
+  XX(OTP_VOID, "otp_void", "too many wrong one-time codes; the code is void", "Bạn đã nhập sai mã OTP quá 5 lần. Mã không còn hiệu lực, vui lòng đăng nhập lại.") \
+  XX(OTP_EXPIRED, "otp_expired", "one-time code expired", "Mã OTP đã hết hạn. Vui lòng bấm “Gửi lại mã”.") \
+  XX(OTP_INVALID, "otp_invalid", "no such login attempt, or already used", "Phiên xác thực OTP không hợp lệ hoặc đã được sử dụng. Vui lòng đăng nhập lại.") \
+  XX(NO_PHONE, "no_phone", "the account has no registered phone number", "Tài khoản chưa có số điện thoại đăng ký để nhận mã OTP. Vui lòng liên hệ bộ phận hỗ trợ.") \
+  XX(LEGACY_CLOSED, "legacy_login_closed", "citizens log in with VNeID since the cutover", "Công dân không còn đăng nhập bằng tài khoản do Cổng Dịch vụ công cấp. Vui lòng đăng nhập bằng tài khoản định danh điện tử VNeID (“Tài khoản Định danh điện tử cấp bởi Bộ Công an”).") \
+  XX(POPULATION_MISMATCH, "population_mismatch", "the details do not match the national population database", "Thông tin không khớp với CSDL Quốc gia về dân cư. Vui lòng kiểm tra lại số định danh cá nhân, họ tên và ngày sinh.") \
+  XX(FORBIDDEN, "forbidden", "not allowed for this account", "Tài khoản này không thực hiện được thao tác này.")
 
 /* The error type. QRL_OK is zero; every other value is a failure. */
 typedef enum qrl_err {

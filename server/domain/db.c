@@ -62,7 +62,6 @@ void qrl_sql_copy_col(sqlite3_stmt *st, int col, char *dst, size_t cap) {
 
 /* ---- schema --------------------------------------------------------------- */
 
-#define SCHEMA_VERSION 2
 
 /* v1: identities, devices, sessions, audit. */
 static const char schema_v1[] =
@@ -127,9 +126,108 @@ static const char schema_v2[] =
     "CREATE INDEX audit_flow ON audit(flow) WHERE flow IS NOT NULL;"
     "ALTER TABLE web_sessions ADD COLUMN flow TEXT;";
 
+/* v3: the second login path and the account model of the portal: the
+ * simulated national population register, portal-issued accounts (legacy
+ * citizens and organizations) with their dossiers and VNeID links, ID/username
+ * + password + SMS OTP login attempts, the demo SMS network, and web sessions
+ * that belong to a citizen or to a portal account. */
+static const char schema_v3[] =
+    "ALTER TABLE citizens ADD COLUMN dob TEXT;"
+    "CREATE TABLE population("
+    " id TEXT PRIMARY KEY CHECK(length(id) = 12),"
+    " full_name TEXT NOT NULL,"
+    " dob TEXT NOT NULL);"
+    "CREATE TABLE portal_accounts("
+    " id INTEGER PRIMARY KEY,"
+    " username TEXT NOT NULL UNIQUE,"
+    " kind TEXT NOT NULL CHECK(kind IN ('citizen', 'organization')),"
+    " display_name TEXT NOT NULL,"
+    " password_hash TEXT NOT NULL,"
+    " phone TEXT,"
+    " dob TEXT,"
+    " citizen_id TEXT,"
+    " id_verified_at INTEGER,"
+    " linked_citizen TEXT REFERENCES citizens(id),"
+    " linked_at INTEGER,"
+    " created_at INTEGER NOT NULL);"
+    "CREATE INDEX portal_accounts_citizen ON portal_accounts(citizen_id);"
+    "CREATE INDEX portal_accounts_linked ON portal_accounts(linked_citizen);"
+    "CREATE TABLE dossiers("
+    " id TEXT PRIMARY KEY,"
+    " account_id INTEGER NOT NULL REFERENCES portal_accounts(id),"
+    " title TEXT NOT NULL,"
+    " status TEXT NOT NULL,"
+    " submitted_at INTEGER NOT NULL,"
+    " updated_at INTEGER NOT NULL);"
+    "CREATE INDEX dossiers_account ON dossiers(account_id);"
+    "CREATE TABLE otp_logins("
+    " id INTEGER PRIMARY KEY,"
+    " attempt_hash BLOB NOT NULL UNIQUE,"
+    " citizen_id TEXT REFERENCES citizens(id),"
+    " portal_account INTEGER REFERENCES portal_accounts(id),"
+    " phone TEXT NOT NULL,"
+    " otp_mac BLOB NOT NULL,"
+    " created_at INTEGER NOT NULL,"
+    " expires_at INTEGER NOT NULL,"
+    " sends INTEGER NOT NULL DEFAULT 1,"
+    " last_sent_at INTEGER NOT NULL,"
+    " failures INTEGER NOT NULL DEFAULT 0,"
+    " used_at INTEGER,"
+    " void_at INTEGER,"
+    " ip TEXT,"
+    " CHECK ((citizen_id IS NULL) != (portal_account IS NULL)));"
+    "CREATE INDEX otp_logins_phone ON otp_logins(phone, last_sent_at);"
+    "CREATE TABLE sms_sim("
+    " id INTEGER PRIMARY KEY,"
+    " at INTEGER NOT NULL,"
+    " phone TEXT NOT NULL,"
+    " text TEXT NOT NULL);"
+    "CREATE INDEX sms_sim_phone ON sms_sim(phone, id);"
+    /* web_sessions: citizen_id becomes optional (rebuild: SQLite cannot drop
+     * a NOT NULL) and a portal account can own a session instead. */
+    "CREATE TABLE web_sessions_v3("
+    " id INTEGER PRIMARY KEY,"
+    " citizen_id TEXT REFERENCES citizens(id),"
+    " portal_account INTEGER REFERENCES portal_accounts(id),"
+    " method TEXT NOT NULL,"
+    " code_hash BLOB UNIQUE,"
+    " binding_hash BLOB,"
+    " code_expires_at INTEGER,"
+    " code_used_at INTEGER,"
+    " token_hash BLOB UNIQUE,"
+    " created_at INTEGER NOT NULL,"
+    " expires_at INTEGER,"
+    " revoked_at INTEGER,"
+    " ip TEXT,"
+    " user_agent TEXT,"
+    " flow TEXT,"
+    " CHECK ((citizen_id IS NULL) != (portal_account IS NULL)));"
+    "INSERT INTO web_sessions_v3(id, citizen_id, method, code_hash, binding_hash,"
+    " code_expires_at, code_used_at, token_hash, created_at, expires_at,"
+    " revoked_at, ip, user_agent, flow)"
+    " SELECT id, citizen_id, method, code_hash, binding_hash, code_expires_at,"
+    " code_used_at, token_hash, created_at, expires_at, revoked_at, ip,"
+    " user_agent, flow FROM web_sessions;"
+    "DROP TABLE web_sessions;"
+    "ALTER TABLE web_sessions_v3 RENAME TO web_sessions;"
+    "CREATE INDEX web_sessions_citizen ON web_sessions(citizen_id);";
+
+static const struct {
+  int version;
+  const char *sql;
+} migrations[] = {{1, schema_v1}, {2, schema_v2}, {3, schema_v3}};
+
+#define SCHEMA_VERSION QRL_DB_SCHEMA_VERSION
+_Static_assert(sizeof(migrations) / sizeof(migrations[0]) == SCHEMA_VERSION,
+               "one migration per schema version");
+
 /* ---- open / migrate ------------------------------------------------------- */
 
 qrl_err qrl_db_open(const char *path, qrl_db **out) {
+  return qrl_db_open_version(path, SCHEMA_VERSION, out);
+}
+
+qrl_err qrl_db_open_version(const char *path, int target, qrl_db **out) {
   qrl_db *db = calloc(1, sizeof(*db));
   sqlite3_stmt *st = NULL;
   int version = -1;
@@ -148,20 +246,22 @@ qrl_err qrl_db_open(const char *path, qrl_db **out) {
   st = qrl_sql_prep(db, "PRAGMA user_version");
   if (st && sqlite3_step(st) == SQLITE_ROW) version = sqlite3_column_int(st, 0);
   sqlite3_finalize(st);
-  if (version < 0 || version > SCHEMA_VERSION) {
+  if (version < 0 || version > SCHEMA_VERSION || target > SCHEMA_VERSION) {
     qrl_sql_rollback(db);
     fprintf(stderr, "qrlogin db: %s has unknown schema version %d\n", path, version);
     goto out;
   }
-  if (version < 1 && (qrl_sql_exec(db, schema_v1) || qrl_sql_exec(db, "PRAGMA user_version=1"))) {
-    qrl_sql_rollback(db);
-    goto out;
+  for (size_t i = 0; i < sizeof(migrations) / sizeof(migrations[0]); i++) {
+    char bump[40];
+    if (version >= migrations[i].version || migrations[i].version > target) continue;
+    snprintf(bump, sizeof(bump), "PRAGMA user_version=%d", migrations[i].version);
+    if (qrl_sql_exec(db, migrations[i].sql) || qrl_sql_exec(db, bump)) {
+      fprintf(stderr, "qrlogin db: migration to v%d failed: %s\n",
+              migrations[i].version, sqlite3_errmsg(db->h));
+      qrl_sql_rollback(db);
+      goto out;
+    }
   }
-  if (version < 2 && (qrl_sql_exec(db, schema_v2) || qrl_sql_exec(db, "PRAGMA user_version=2"))) {
-    qrl_sql_rollback(db);
-    goto out;
-  }
-  /* Later versions migrate here: if (version < 3) { ... } */
   rc = qrl_sql_commit(db);
 out:
   if (rc) qrl_db_close(db);

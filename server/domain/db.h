@@ -31,6 +31,13 @@ typedef struct qrl_req_ctx {
  * *out is a new handle the caller frees with qrl_db_close(). */
 qrl_err qrl_db_open(const char *path, qrl_db **out);
 
+/* Like qrl_db_open(), but migrates no further than schema version target:
+ * for testing each migration on a database made by an older release. */
+qrl_err qrl_db_open_version(const char *path, int target, qrl_db **out);
+
+/* The schema version qrl_db_open() migrates to. */
+#define QRL_DB_SCHEMA_VERSION 3
+
 /* Closes db; NULL-safe. */
 void qrl_db_close(qrl_db *db);
 

@@ -268,8 +268,9 @@ TEST(persists_across_reopen) {
   return 0;
 }
 
-/* A database left at schema v1 by an older qrlogind is migrated in place on
- * open: data kept, the v2 columns added, user_version bumped, once. */
+/* A database made by the first release (schema v1), with a citizen and a
+ * finished QR web session in it, is migrated in place on open: data kept,
+ * user_version bumped, the later columns usable. */
 TEST(migrates_a_v1_database) {
   fixture f;
   sqlite3 *raw = NULL;
@@ -277,23 +278,37 @@ TEST(migrates_a_v1_database) {
   char tok[QRL_SESSION_B64LEN + 1], code[QRL_SESSION_B64LEN + 1];
   qrl_app_auth a;
   qrl_req_ctx rc = at(T0);
-  int version = -1, has_flow = 0;
+  int version = -1, sessions = -1, has_flow = 0;
 
-  ASSERT_EQ_INT(open_fixture(&f), 0);
-  ASSERT_ERR(login(&f, AN, PW, T0, tok), QRL_OK);
+  memset(&f, 0, sizeof(f));
+  snprintf(f.dir, sizeof(f.dir), "/tmp/qrl-test-acct-XXXXXX");
+  ASSERT_TRUE(mkdtemp(f.dir) != NULL);
+  snprintf(f.path, sizeof(f.path), "%s/accounts.db", f.dir);
+  f.pol = qrl_acct_policy_default();
+  f.pol.hash_cost_log2 = QRL_HASH_COST_MIN;
+  ASSERT_ERR(qrl_db_open_version(f.path, 1, &f.db), QRL_OK);
   qrl_db_close(f.db);
-  /* Turn it back into v1 (SQLite >= 3.35 can drop columns). */
-  ASSERT_EQ_INT(sqlite3_open(f.path, &raw), SQLITE_OK);
-  ASSERT_EQ_INT(sqlite3_exec(raw,
-                             "DROP INDEX audit_flow;"
-                             "ALTER TABLE audit DROP COLUMN flow;"
-                             "ALTER TABLE web_sessions DROP COLUMN flow;"
-                             "PRAGMA user_version=1;",
-                             NULL, NULL, NULL),
-                SQLITE_OK);
-  sqlite3_close(raw);
+  /* A citizen and a web session row, as v1 wrote them (today's code writes
+   * columns v1 did not have, so the rows are made by hand). */
+  {
+    char pw[QRL_HASH_STR_MAX], pc[QRL_HASH_STR_MAX], sql[1024];
+    ASSERT_ERR(qrl_hash_secret(PW, strlen(PW), QRL_HASH_COST_MIN, pw, sizeof(pw)), QRL_OK);
+    ASSERT_ERR(qrl_hash_secret("123456", 6, QRL_HASH_COST_MIN, pc, sizeof(pc)), QRL_OK);
+    snprintf(sql, sizeof(sql),
+             "INSERT INTO citizens(id, full_name, level, phone, password_hash,"
+             " passcode_hash, created_at, updated_at) VALUES('" AN "',"
+             " 'Nguyễn Văn An', 2, '0912345678', '%s', '%s', 1, 1);"
+             "INSERT INTO web_sessions(citizen_id, method, code_hash,"
+             " binding_hash, code_expires_at, created_at)"
+             " VALUES('" AN "', 'qr', x'01', x'02', 1, 1);",
+             pw, pc);
+    ASSERT_EQ_INT(sqlite3_open(f.path, &raw), SQLITE_OK);
+    ASSERT_EQ_INT(sqlite3_exec(raw, sql, NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(raw);
+  }
 
   ASSERT_ERR(qrl_db_open(f.path, &f.db), QRL_OK);
+  ASSERT_ERR(login(&f, AN, PW, T0, tok), QRL_OK);
   ASSERT_ERR(qrl_acct_app_auth(f.db, &f.pol, tok, T0 + 1, &a), QRL_OK);
   rc.flow = "3f2b8c1e-9d4a-4b7e-8a6f-0c1d2e3f4a5b";
   ASSERT_ERR(qrl_acct_complete_web_login(f.db, &f.pol, &a, BINDING, "qr", &rc, code),
@@ -312,9 +327,15 @@ TEST(migrates_a_v1_database) {
                 SQLITE_OK);
   if (sqlite3_step(st) == SQLITE_ROW) has_flow = sqlite3_column_int(st, 0);
   sqlite3_finalize(st);
+  ASSERT_EQ_INT(sqlite3_prepare_v2(raw, "SELECT count(*) FROM web_sessions", -1, &st,
+                                   NULL),
+                SQLITE_OK);
+  if (sqlite3_step(st) == SQLITE_ROW) sessions = sqlite3_column_int(st, 0);
+  sqlite3_finalize(st);
   sqlite3_close(raw);
-  ASSERT_EQ_INT(version, 2);
+  ASSERT_EQ_INT(version, QRL_DB_SCHEMA_VERSION);
   ASSERT_EQ_INT(has_flow, 1);
+  ASSERT_EQ_INT(sessions, 2); /* the v1 row survived the table rebuild */
 
   /* A database from a newer qrlogind is refused, not downgraded. */
   ASSERT_EQ_INT(sqlite3_open(f.path, &raw), SQLITE_OK);
