@@ -18,6 +18,7 @@
 
 #include "b64.h"
 #include "crypto.h"
+#include "legacy.h"
 #include "sql.h"
 #include "uuid.h"
 
@@ -176,12 +177,34 @@ static qrl_err get_secret(qrl_db *db, const char *id, const char *col,
   return rc;
 }
 
+qrl_err qrl_acct_check_password(qrl_db *db, const qrl_acct_policy *pol,
+                                const char *id, const char *password,
+                                qrl_citizen *who) {
+  char hash[QRL_HASH_STR_MAX];
+  qrl_err err;
+
+  memset(who, 0, sizeof(*who));
+  if (!password || !*password) return QRL_BAD_CREDENTIALS;
+  err = get_secret(db, id, "password_hash", hash, sizeof(hash), who);
+  if (err == QRL_NOT_FOUND) {
+    dummy_verify(pol, password); /* same cost as a wrong password */
+    return QRL_BAD_CREDENTIALS;
+  }
+  if (err) return err;
+  err = qrl_verify_secret(password, strlen(password), hash);
+  qrl_cleanse(hash, sizeof(hash));
+  if (err) {
+    memset(who, 0, sizeof(*who));
+    return err == QRL_BAD_CREDENTIALS ? QRL_BAD_CREDENTIALS : QRL_INTERNAL;
+  }
+  return QRL_OK;
+}
+
 qrl_err qrl_acct_app_login(qrl_db *db, const qrl_acct_policy *pol,
                            const char *id, const char *password,
                            const uint8_t pub[QRL_PUBKEY_BYTES],
                            const char *device_name, const qrl_req_ctx *rc,
                            char token[QRL_SESSION_B64LEN + 1], qrl_citizen *who) {
-  char hash[QRL_HASH_STR_MAX];
   uint8_t th[QRL_SHA256_LEN];
   sqlite3_stmt *st;
   int64_t device_id = 0;
@@ -193,22 +216,7 @@ qrl_err qrl_acct_app_login(qrl_db *db, const qrl_acct_policy *pol,
     err = QRL_INVALID_ID;
     goto audit;
   }
-  if (!password || !*password) {
-    err = QRL_BAD_CREDENTIALS;
-    goto audit;
-  }
-  err = get_secret(db, id, "password_hash", hash, sizeof(hash), who);
-  if (err == QRL_NOT_FOUND) {
-    dummy_verify(pol, password); /* same cost as a wrong password */
-    err = QRL_BAD_CREDENTIALS;
-    goto audit;
-  }
-  if (err) goto audit;
-  err = qrl_verify_secret(password, strlen(password), hash);
-  if (err) {
-    err = err == QRL_BAD_CREDENTIALS ? QRL_BAD_CREDENTIALS : QRL_INTERNAL;
-    goto audit;
-  }
+  if ((err = qrl_acct_check_password(db, pol, id, password, who))) goto audit;
   if ((err = qrl_ec_pub_check(pub, QRL_PUBKEY_BYTES))) goto audit;
   if ((err = qrl_random_token(QRL_SESSION_BYTES, token, QRL_SESSION_B64LEN + 1)))
     goto audit;
@@ -272,7 +280,6 @@ audit:
       }
     }
   }
-  qrl_cleanse(hash, sizeof(hash));
   if (err) {
     memset(token, 0, QRL_SESSION_B64LEN + 1);
     if (err != QRL_OK) memset(who, 0, sizeof(*who));
@@ -489,6 +496,8 @@ qrl_err qrl_acct_complete_web_login(qrl_db *db, const qrl_acct_policy *pol,
     qrl_sql_bind_text(st, 9, rc->flow);
   }
   if ((err = qrl_sql_run(st))) goto out;
+  /* A verified legacy portal account of this citizen becomes theirs. */
+  if ((err = qrl_legacy_link(db, auth->citizen.id, rc, NULL))) goto out;
   /* The phone that confirmed is logged out. */
   if ((err = revoke_app_session(db, auth->session_hash, rc->now,
                                 "web_login_completed")))
@@ -586,27 +595,65 @@ qrl_err qrl_acct_web_session(qrl_db *db, const qrl_acct_policy *pol,
   uint8_t th[QRL_SHA256_LEN];
   sqlite3_stmt *st;
   qrl_err rc = QRL_NOT_AUTHENTICATED;
+  int64_t portal = 0;
 
   (void)pol;
   memset(out, 0, sizeof(*out));
   if (!token || strlen(token) != QRL_SESSION_B64LEN) return rc;
   token_hash(token, th);
-  st = qrl_sql_prep(db, "SELECT c.id, c.full_name, c.level, c.phone, c.web_login,"
-                " w.method, w.code_used_at FROM web_sessions w"
-                " JOIN citizens c ON c.id = w.citizen_id"
+  st = qrl_sql_prep(db, "SELECT w.citizen_id, w.portal_account, w.method,"
+                " w.code_used_at, w.created_at FROM web_sessions w"
                 " WHERE w.token_hash = ? AND w.revoked_at IS NULL"
                 " AND w.expires_at > ?");
   if (!st) return QRL_DB;
   qrl_sql_bind_blob(st, 1, th, sizeof(th));
   sqlite3_bind_int64(st, 2, now);
   if (sqlite3_step(st) == SQLITE_ROW) {
-    read_citizen(st, 0, &out->citizen);
-    qrl_sql_copy_col(st, 5, out->method, sizeof(out->method));
-    out->created_at = sqlite3_column_int64(st, 6);
+    qrl_sql_copy_col(st, 0, out->citizen.id, sizeof(out->citizen.id));
+    portal = sqlite3_column_int64(st, 1);
+    qrl_sql_copy_col(st, 2, out->method, sizeof(out->method));
+    /* QR sessions start when the code is exchanged; OTP ones when made. */
+    out->created_at = sqlite3_column_type(st, 3) == SQLITE_NULL
+                          ? sqlite3_column_int64(st, 4)
+                          : sqlite3_column_int64(st, 3);
     rc = QRL_OK;
   }
   sqlite3_finalize(st);
+  if (rc) return rc;
+  if (out->citizen.id[0]) rc = qrl_db_get_citizen(db, out->citizen.id, &out->citizen);
+  else rc = qrl_portal_get(db, portal, &out->portal);
+  if (rc == QRL_NOT_FOUND) rc = QRL_NOT_AUTHENTICATED;
+  if (rc) memset(out, 0, sizeof(*out));
   return rc;
+}
+
+qrl_err qrl_acct_open_web_session(qrl_db *db, const qrl_acct_policy *pol,
+                                  const char *citizen_id, int64_t portal_account,
+                                  const char *method, const qrl_req_ctx *rc,
+                                  char token[QRL_SESSION_B64LEN + 1]) {
+  uint8_t th[QRL_SHA256_LEN];
+  sqlite3_stmt *st;
+  qrl_err err = qrl_random_token(QRL_SESSION_BYTES, token, QRL_SESSION_B64LEN + 1);
+  if (err) return err;
+  token_hash(token, th);
+  st = qrl_sql_prep(db, "INSERT INTO web_sessions(citizen_id, portal_account, method,"
+                        " token_hash, created_at, expires_at, ip, user_agent, flow)"
+                        " VALUES(?,?,?,?,?,?,?,?,?)");
+  if (st) {
+    qrl_sql_bind_text(st, 1, citizen_id);
+    if (portal_account) sqlite3_bind_int64(st, 2, portal_account);
+    else sqlite3_bind_null(st, 2);
+    qrl_sql_bind_text(st, 3, method);
+    qrl_sql_bind_blob(st, 4, th, sizeof(th));
+    sqlite3_bind_int64(st, 5, rc->now);
+    sqlite3_bind_int64(st, 6, rc->now + pol->web_session_secs);
+    qrl_sql_bind_text(st, 7, rc->ip);
+    qrl_sql_bind_text(st, 8, rc->user_agent);
+    qrl_sql_bind_text(st, 9, rc->flow);
+  }
+  err = qrl_sql_run(st);
+  if (err) memset(token, 0, QRL_SESSION_B64LEN + 1);
+  return err;
 }
 
 qrl_err qrl_acct_web_logout(qrl_db *db, const char *token, const qrl_req_ctx *rc) {
@@ -625,6 +672,7 @@ qrl_err qrl_acct_web_logout(qrl_db *db, const char *token, const qrl_req_ctx *rc
     qrl_sql_bind_blob(st, 2, th, sizeof(th));
   }
   err = qrl_sql_run(st);
-  qrl_db_audit(db, "web_logout", err, ws.citizen.id, 0, NULL, rc);
+  qrl_db_audit(db, "web_logout", err, ws.citizen.id[0] ? ws.citizen.id : NULL, 0,
+               ws.portal.id ? ws.portal.username : NULL, rc);
   return err;
 }

@@ -59,10 +59,25 @@ typedef struct qrl_app_auth {
   uint8_t session_hash[32];             /* SHA-256 of the app session token */
 } qrl_app_auth;
 
-/* A live web session, as the portal page sees it. */
+/* A portal-issued account (before VNeID: citizens; still: organizations). */
+typedef struct qrl_portal_account {
+  int64_t id;             /* 0: none */
+  char username[65];
+  char kind[16];          /* "citizen" or "organization" */
+  char display_name[128];
+  char phone[16];
+  char dob[11];           /* YYYY-MM-DD, citizens */
+  char citizen_id[QRL_CITIZEN_ID_LEN + 1]; /* as declared; may be empty */
+  int id_verified;        /* checked against the population register */
+  char linked_citizen[QRL_CITIZEN_ID_LEN + 1]; /* the VNeID identity, if linked */
+} qrl_portal_account;
+
+/* A live web session, as the portal page sees it: a VNeID citizen's
+ * (citizen.id set) or a portal account's (portal.id set). */
 typedef struct qrl_web_session {
   qrl_citizen citizen;
-  char method[16]; /* "qr" */
+  qrl_portal_account portal;
+  char method[16]; /* "qr", "password_otp", "portal_otp" */
   int64_t created_at;
 } qrl_web_session;
 
@@ -85,6 +100,13 @@ qrl_err qrl_db_seed_demo(qrl_db *db, const qrl_acct_policy *pol, int64_t now);
 /* Reads citizen id into *out. Returns QRL_OK or QRL_NOT_FOUND. */
 qrl_err qrl_db_get_citizen(qrl_db *db, const char *id, qrl_citizen *out);
 
+
+/* Checks a citizen's ID + password, spending the same work for an unknown ID
+ * as for a wrong password. QRL_OK (fills *who), QRL_BAD_CREDENTIALS, QRL_DB.
+ * The ID must already be well-formed. Slow (scrypt). Not audited. */
+qrl_err qrl_acct_check_password(qrl_db *db, const qrl_acct_policy *pol,
+                                const char *id, const char *password,
+                                qrl_citizen *who);
 
 /* App login on a device: checks the ID format, the password (the same time is
  * spent for an unknown ID as for a wrong password), and the public key; then
@@ -136,7 +158,20 @@ qrl_err qrl_acct_exchange_code(qrl_db *db, const qrl_acct_policy *pol,
                                char token[QRL_SESSION_B64LEN + 1],
                                qrl_web_session *out);
 
-/* Resolves a web session token. Returns QRL_OK or QRL_NOT_AUTHENTICATED. */
+/* Opens a web session for a citizen (citizen_id) or a portal account
+ * (portal_account != 0) directly (the OTP paths, where the browser itself
+ * proved the login); writes the new token. Call inside the caller's
+ * transaction. Returns QRL_OK, QRL_CRYPTO or QRL_DB. */
+qrl_err qrl_acct_open_web_session(qrl_db *db, const qrl_acct_policy *pol,
+                                  const char *citizen_id, int64_t portal_account,
+                                  const char *method, const qrl_req_ctx *rc,
+                                  char token[QRL_SESSION_B64LEN + 1]);
+
+/* Reads portal account id into *out. QRL_OK or QRL_NOT_FOUND (legacy.c). */
+qrl_err qrl_portal_get(qrl_db *db, int64_t id, qrl_portal_account *out);
+
+/* Resolves a web session token (a citizen's or a portal account's). Returns
+ * QRL_OK or QRL_NOT_AUTHENTICATED. */
 qrl_err qrl_acct_web_session(qrl_db *db, const qrl_acct_policy *pol,
                              const char *token, int64_t now,
                              qrl_web_session *out);
