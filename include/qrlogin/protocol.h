@@ -60,6 +60,8 @@
 #define QRL_MSG_CONFIRM "confirm"
 #define QRL_MSG_DECLINE "decline"
 #define QRL_MSG_LOGOUT "logout" /* server -> phone push; also phone -> server */
+#define QRL_MSG_SMS_INBOX "sms_inbox" /* demo mobile network: read + subscribe */
+#define QRL_MSG_SMS "sms"             /* server -> phone push (demo) */
 
 /* The permission name for "Đăng nhập trên website". */
 #define QRL_PERM_WEB_LOGIN "web_login"

@@ -27,8 +27,12 @@ qrl_err qrl_otp_policy_default(qrl_otp_policy *p) {
 }
 
 int qrl_password_format_ok(const char *pw) {
-  size_t n = pw ? strlen(pw) : 0;
-  return n >= 8 && n <= 20;
+  size_t chars = 0;
+  if (!pw || strlen(pw) > 80) return 0;
+  /* Characters, not bytes: count the bytes that start a UTF-8 sequence. */
+  for (const unsigned char *p = (const unsigned char *)pw; *p; p++)
+    if ((*p & 0xC0) != 0x80) chars++;
+  return chars >= 8 && chars <= 20;
 }
 
 /* A uniform 6-digit code: reject 32-bit draws above the largest multiple of

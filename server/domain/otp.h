@@ -54,8 +54,8 @@ typedef struct qrl_otp_sent {
   char username[65];
 } qrl_otp_sent;
 
-/* Returns 1 if pw has an acceptable length for a password (8..20 bytes of
- * UTF-8, no NUL). */
+/* Returns 1 if pw has an acceptable length for a password: 8..20 characters
+ * (UTF-8 code points; 80 bytes at most). */
 int qrl_password_format_ok(const char *pw);
 
 /* Starts a VNeID ID + password login: checks the ID format, the password

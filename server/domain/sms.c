@@ -118,8 +118,10 @@ qrl_sms_gateway *qrl_sms_sim_new(qrl_err *err) {
 
 qrl_err qrl_sms_sim_inbox(qrl_db *db, const char *phone, int64_t after,
                           qrl_sms *out, size_t cap, size_t *n) {
-  sqlite3_stmt *st = qrl_sql_prep(db, "SELECT id, at, text FROM sms_sim WHERE phone = ?"
-                                      " AND id > ? ORDER BY id LIMIT ?");
+  /* The newest cap messages after `after`, oldest first. */
+  sqlite3_stmt *st = qrl_sql_prep(db, "SELECT id, at, text FROM (SELECT id, at, text"
+                                      " FROM sms_sim WHERE phone = ? AND id > ?"
+                                      " ORDER BY id DESC LIMIT ?) ORDER BY id");
   *n = 0;
   if (!st) return QRL_DB;
   qrl_sql_bind_text(st, 1, phone);

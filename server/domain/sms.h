@@ -46,7 +46,7 @@ typedef struct qrl_sms {
   char text[321];
 } qrl_sms;
 
-/* Messages to phone with id > after, oldest first, at most cap. */
+/* The newest (at most cap) messages to phone with id > after, oldest first. */
 qrl_err qrl_sms_sim_inbox(qrl_db *db, const char *phone, int64_t after,
                           qrl_sms *out, size_t cap, size_t *n);
 

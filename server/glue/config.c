@@ -23,6 +23,9 @@ void qrl_config_defaults(qrl_config *cfg, const char *web_dir_default) {
   cfg->required_level = 2;
   cfg->portal_name = "Cổng Dịch vụ công quốc gia";
   cfg->max_challenges = 100000;
+  cfg->password_level = 2;
+  cfg->cutover = 1719766800; /* 2024-07-01 00:00 +07:00 */
+  cfg->sms_outbox = "sms-outbox.log";
 }
 
 void qrl_config_usage(void *stream, const char *prog) {
@@ -42,7 +45,16 @@ void qrl_config_usage(void *stream, const char *prog) {
           "  --workers N          worker threads for hashing and database work (default 2)\n"
           "  --hash-cost N        scrypt cost log2(N) for new hashes (10..20, default 15)\n"
           "  --max-challenges N   live QR codes at most (default 100000)\n"
-          "  --demo               seed demo citizens; the page shows the QR text\n"
+          "  --password-level N   account level the ID + password + OTP login needs\n"
+          "                       (1 or 2; default 2)\n"
+          "  --cutover DATE       from this day (YYYY-MM-DD, Vietnam time) citizens can no\n"
+          "                       longer log in with portal-issued accounts (default\n"
+          "                       2024-07-01); organizations still can\n"
+          "  --sms-outbox PATH    append every SMS sent to this file (default\n"
+          "                       ./sms-outbox.log; it holds one-time codes: mode 0600)\n"
+          "  --demo               seed demo citizens, portal accounts and dossiers; the\n"
+          "                       page shows the QR text; SMS also go to the simulated\n"
+          "                       mobile network (vneid-sim inbox)\n"
           "  --help               this text\n\n"
           "Prints \"qrlogind: listening on http://ADDR:PORT/\" once ready; exits 0\n"
           "after a clean shutdown on SIGINT or SIGTERM.\n",
@@ -71,12 +83,38 @@ static int origin_ok(const char *s) {
 
 enum {
   OPT_PORT = 1000, OPT_BIND, OPT_DB, OPT_WEB, OPT_ORIGIN, OPT_TTL, OPT_DEMO,
-  OPT_HASH, OPT_WORKERS, OPT_LEVEL, OPT_PORTAL, OPT_MAXCH, OPT_HELP
+  OPT_HASH, OPT_WORKERS, OPT_LEVEL, OPT_PORTAL, OPT_MAXCH, OPT_HELP,
+  OPT_PWLEVEL, OPT_CUTOVER, OPT_OUTBOX
 };
+
+/* Parses "YYYY-MM-DD" as midnight in Vietnam (UTC+7, no DST) into *out. */
+static int parse_date(const char *s, int64_t *out) {
+  int y, m, d;
+  char tail;
+  static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  int64_t days;
+  if (strlen(s) != 10 || sscanf(s, "%4d-%2d-%2d%c", &y, &m, &d, &tail) != 3) return -1;
+  if (y < 2000 || y > 2100 || m < 1 || m > 12 || d < 1 || d > mdays[m - 1]) return -1;
+  if (m == 2 && d == 29 && !((y % 4 == 0 && y % 100 != 0) || y % 400 == 0)) return -1;
+  /* Days from 1970-01-01 (civil-from-days, Howard Hinnant's algorithm). */
+  {
+    int yy = y - (m <= 2);
+    int era = yy / 400;
+    int yoe = yy - era * 400;
+    int doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    int doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    days = (int64_t)era * 146097 + doe - 719468;
+  }
+  *out = days * 86400 - 7 * 3600;
+  return 0;
+}
 
 qrl_err qrl_config_parse(qrl_config *cfg, int argc, char **argv, int *want_help) {
   static const struct option opts[] = {
       {"port", required_argument, NULL, OPT_PORT},
+      {"password-level", required_argument, NULL, OPT_PWLEVEL},
+      {"cutover", required_argument, NULL, OPT_CUTOVER},
+      {"sms-outbox", required_argument, NULL, OPT_OUTBOX},
       {"bind", required_argument, NULL, OPT_BIND},
       {"db", required_argument, NULL, OPT_DB},
       {"web", required_argument, NULL, OPT_WEB},
@@ -148,6 +186,20 @@ qrl_err qrl_config_parse(qrl_config *cfg, int argc, char **argv, int *want_help)
     case OPT_MAXCH:
       if (parse_int(optarg, 1, 10000000, &v)) { what = "--max-challenges wants 1..10000000"; goto bad; }
       cfg->max_challenges = (size_t)v;
+      break;
+    case OPT_PWLEVEL:
+      if (parse_int(optarg, 1, 2, &v)) { what = "--password-level wants 1 or 2"; goto bad; }
+      cfg->password_level = (int)v;
+      break;
+    case OPT_CUTOVER:
+      if (parse_date(optarg, &cfg->cutover)) {
+        what = "--cutover wants a date YYYY-MM-DD (2000..2100)";
+        goto bad;
+      }
+      break;
+    case OPT_OUTBOX:
+      if (!*optarg) { what = "--sms-outbox wants a file path"; goto bad; }
+      cfg->sms_outbox = optarg;
       break;
     case OPT_HELP: *want_help = 1; return QRL_OK;
     case ':':

@@ -29,6 +29,10 @@ typedef struct qrl_config {
   int required_level;      /* account level QR web login needs: 2 */
   const char *portal_name; /* the relying portal's display name */
   size_t max_challenges;   /* live challenges at most: 100000 */
+  int password_level;      /* level the ID + password + OTP path needs: 2 */
+  int64_t cutover;         /* unix time legacy citizen logins end:
+                              2024-07-01 00:00 Vietnam time */
+  const char *sms_outbox;  /* append-only SMS outbox file: "sms-outbox.log" */
 } qrl_config;
 
 /* Fills cfg with the defaults; web_dir_default is the compiled-in web/ path. */

@@ -47,6 +47,7 @@ typedef struct qrl_conn {
   char ua[160];
   char origin[128];
   char challenge[QRL_TOKEN_B64LEN + 1]; /* browser: its live challenge */
+  char sms_phone[16]; /* phone (demo): the number whose SMS it receives */
   /* HTTP request state */
   char path[32];
   int method_post;

@@ -14,10 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "http.h"
 #include "jsonio.h"
-#include "server.h"
 
-#define QRL_COOKIE_NAME "qrl_session"
 #define QRL_MAX_BODY 4096
 
 int qrl_reject_callback(struct lws *wsi, enum lws_callback_reasons reason,
@@ -62,7 +61,7 @@ static void read_cookie(struct lws *wsi, qrl_conn *c) {
 }
 
 /* Prepares the response; it is written on the next HTTP_WRITEABLE. */
-static void respond(qrl_conn *c, int status, char *body, const char *cookie) {
+void qrl_http_respond(qrl_conn *c, int status, char *body, const char *cookie) {
   free(c->resp);
   free(c->resp_cookie);
   c->http_status = status;
@@ -72,11 +71,17 @@ static void respond(qrl_conn *c, int status, char *body, const char *cookie) {
   lws_callback_on_writable(c->wsi);
 }
 
-static int status_for(qrl_err err) {
+int qrl_http_status_for(qrl_err err) {
   switch (err) {
   case QRL_OK: return 200;
-  case QRL_NOT_AUTHENTICATED: return 401;
-  case QRL_BAD_ORIGIN: return 403;
+  case QRL_NOT_AUTHENTICATED:
+  case QRL_BAD_CREDENTIALS: return 401;
+  case QRL_BAD_ORIGIN:
+  case QRL_LEVEL_TOO_LOW:
+  case QRL_LEGACY_CLOSED:
+  case QRL_FORBIDDEN: return 403;
+  case QRL_NO_PHONE:
+  case QRL_POPULATION_MISMATCH: return 409;
   case QRL_NOT_FOUND: return 404;
   case QRL_METHOD: return 405;
   case QRL_FRAME_TOO_BIG: return 413;
@@ -87,13 +92,25 @@ static int status_for(qrl_err err) {
   }
 }
 
-static void respond_error(qrl_conn *c, qrl_err err) {
-  cJSON *o = cJSON_CreateObject();
+void qrl_http_error(qrl_conn *c, qrl_err err, cJSON *extra) {
+  cJSON *o = extra ? extra : cJSON_CreateObject();
   if (o) {
     cJSON_AddStringToObject(o, "code", qrl_err_code(err));
     cJSON_AddStringToObject(o, "message", qrl_err_message_vi(err));
   }
-  respond(c, status_for(err), qrl_json_take_print(o), NULL);
+  qrl_http_respond(c, qrl_http_status_for(err), qrl_json_take_print(o), NULL);
+}
+
+void qrl_http_json(qrl_conn *c, cJSON *o, const char *token) {
+  char cookie[160];
+  if (token && token[0])
+    snprintf(cookie, sizeof(cookie),
+             QRL_COOKIE_NAME "=%s; HttpOnly; SameSite=Strict; Path=/", token);
+  qrl_http_respond(c, 200, qrl_json_take_print(o), token && token[0] ? cookie : NULL);
+}
+
+static void respond_error(qrl_conn *c, qrl_err err) {
+  qrl_http_error(c, err, NULL);
 }
 
 /* ---- tasks ---------------------------------------------------------------- */
@@ -105,7 +122,6 @@ static void exchange_run(qrl_db *db, qrl_task *t) {
 }
 
 static void exchange_done(qrl_server *srv, qrl_task *t, qrl_conn *c) {
-  char cookie[160];
   cJSON *o;
 
   (void)srv;
@@ -114,22 +130,51 @@ static void exchange_done(qrl_server *srv, qrl_task *t, qrl_conn *c) {
     respond_error(c, t->rc);
     return;
   }
-  snprintf(cookie, sizeof(cookie),
-           QRL_COOKIE_NAME "=%s; HttpOnly; SameSite=Strict; Path=/", t->token);
   o = cJSON_CreateObject();
   if (o) {
     cJSON_AddBoolToObject(o, "ok", 1);
     cJSON_AddStringToObject(o, "redirect", "/portal.html");
   }
-  respond(c, 200, qrl_json_take_print(o), cookie);
+  qrl_http_json(c, o, t->token);
 }
 
 static void me_run(qrl_db *db, qrl_task *t) {
   t->rc = qrl_acct_web_session(db, &t->srv->pol, t->session, t->now, &t->web);
+  if (!t->rc)
+    t->rc = qrl_dossiers_for(db, &t->web, t->dossiers,
+                             sizeof(t->dossiers) / sizeof(t->dossiers[0]), &t->ndossiers);
+  if (!t->rc && t->web.citizen.id[0])
+    t->rc = qrl_legacy_link_state(db, t->web.citizen.id, &t->link);
+}
+
+/* 001099012345 -> 0010****2345 */
+static void mask_id(const char *id, char out[QRL_CITIZEN_ID_LEN + 1]) {
+  if (strlen(id) != QRL_CITIZEN_ID_LEN) {
+    out[0] = '\0';
+    return;
+  }
+  snprintf(out, QRL_CITIZEN_ID_LEN + 1, "%.4s****%s", id, id + 8);
+}
+
+static const char *link_message(qrl_link_state s) {
+  switch (s) {
+  case QRL_LINK_LINKED:
+    return "Tài khoản cũ của bạn trên Cổng Dịch vụ công quốc gia đã được liên kết: "
+           "các hồ sơ đã nộp trước đây hiển thị dưới đây.";
+  case QRL_LINK_UNVERIFIED:
+    return "Có tài khoản cũ trên Cổng Dịch vụ công quốc gia khai báo số định danh cá "
+           "nhân của bạn nhưng chưa được xác thực với CSDL Quốc gia về dân cư, nên chưa "
+           "được liên kết và các hồ sơ cũ không hiển thị ở đây. Để liên kết, chủ tài "
+           "khoản cũ cần chọn “Cập nhật từ CSDL Quốc gia về dân cư” (hoặc liên hệ bộ "
+           "phận hỗ trợ của Cổng để xác thực), sau đó đăng nhập lại bằng VNeID.";
+  default:
+    return "";
+  }
 }
 
 static void me_done(qrl_server *srv, qrl_task *t, qrl_conn *c) {
-  cJSON *o;
+  cJSON *o, *arr, *acc;
+  const qrl_web_session *w = &t->web;
 
   (void)srv;
   if (!c) return;
@@ -137,13 +182,47 @@ static void me_done(qrl_server *srv, qrl_task *t, qrl_conn *c) {
     respond_error(c, t->rc);
     return;
   }
-  o = cJSON_CreateObject();
-  if (o) {
-    qrl_json_add_account(o, &t->web.citizen);
-    cJSON_AddStringToObject(o, "method", t->web.method);
-    cJSON_AddNumberToObject(o, "login_at", (double)t->web.created_at);
+  if (!(o = cJSON_CreateObject())) return;
+  if (w->citizen.id[0]) {
+    static const char *const states[] = {"none", "linked", "unverified"};
+    cJSON *link;
+    cJSON_AddStringToObject(o, "kind", "citizen");
+    qrl_json_add_account(o, &w->citizen);
+    if ((link = cJSON_AddObjectToObject(o, "link"))) {
+      cJSON_AddStringToObject(link, "status", states[t->link]);
+      cJSON_AddStringToObject(link, "message", link_message(t->link));
+    }
+  } else {
+    int legacy = strcmp(w->portal.kind, "citizen") == 0;
+    cJSON_AddStringToObject(o, "kind", legacy ? "legacy_citizen" : "organization");
+    if ((acc = cJSON_AddObjectToObject(o, "account"))) {
+      cJSON_AddStringToObject(acc, "username", w->portal.username);
+      cJSON_AddStringToObject(acc, "display_name", w->portal.display_name);
+      cJSON_AddStringToObject(acc, "kind", legacy ? "legacy_citizen" : "organization");
+      if (legacy) {
+        char masked[QRL_CITIZEN_ID_LEN + 1];
+        mask_id(w->portal.citizen_id, masked);
+        cJSON_AddStringToObject(acc, "citizen_id", masked);
+        cJSON_AddBoolToObject(acc, "id_verified", w->portal.id_verified);
+      }
+    }
+    cJSON_AddBoolToObject(o, "can_verify_id", legacy && !w->portal.id_verified);
   }
-  respond(c, 200, qrl_json_take_print(o), NULL);
+  cJSON_AddStringToObject(o, "method", w->method);
+  cJSON_AddNumberToObject(o, "login_at", (double)w->created_at);
+  if ((arr = cJSON_AddArrayToObject(o, "dossiers"))) {
+    for (size_t i = 0; i < t->ndossiers; i++) {
+      cJSON *d = cJSON_CreateObject();
+      if (!d) break;
+      cJSON_AddStringToObject(d, "id", t->dossiers[i].id);
+      cJSON_AddStringToObject(d, "title", t->dossiers[i].title);
+      cJSON_AddStringToObject(d, "status", t->dossiers[i].status);
+      cJSON_AddNumberToObject(d, "submitted_at", (double)t->dossiers[i].submitted_at);
+      cJSON_AddNumberToObject(d, "updated_at", (double)t->dossiers[i].updated_at);
+      cJSON_AddItemToArray(arr, d);
+    }
+  }
+  qrl_http_json(c, o, NULL);
 }
 
 static void logout_run(qrl_db *db, qrl_task *t) {
@@ -158,11 +237,11 @@ static void logout_done(qrl_server *srv, qrl_task *t, qrl_conn *c) {
     respond_error(c, t->rc);
     return;
   }
-  respond(c, 200, strdup("{\"ok\":true}"),
+  qrl_http_respond(c, 200, strdup("{\"ok\":true}"),
           QRL_COOKIE_NAME "=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0");
 }
 
-static void submit_or_fail(qrl_conn *c, qrl_task *t) {
+void qrl_http_submit(qrl_conn *c, qrl_task *t) {
   qrl_err rc = qrl_task_submit(t);
   if (rc) respond_error(c, rc);
 }
@@ -176,40 +255,44 @@ static int origin_ok(qrl_server *srv, struct lws *wsi, qrl_conn *c) {
   return qrl_server_origin_allowed(srv, c->origin, host);
 }
 
-/* A GET, or a POST whose body has arrived: act on it. */
+/* A GET, or a POST whose body has arrived: act on it. Every POST is
+ * state-changing and must come from an allowed Origin (CSRF). */
 static void route(qrl_server *srv, struct lws *wsi, qrl_conn *c) {
+  static const char *const posts[] = {"/session",      "/logout",
+                                      "/otp/start",    "/otp/verify",
+                                      "/otp/resend",   "/portal/start",
+                                      "/portal/verify-id"};
   qrl_task *t = NULL;
   cJSON *body = NULL;
   const char *code, *binding;
+  int is_post = 0;
 
-  if (strcmp(c->path, "/session") == 0 || strcmp(c->path, "/logout") == 0) {
-    if (!c->method_post) {
-      respond_error(c, QRL_METHOD);
-      return;
-    }
-    if (!origin_ok(srv, wsi, c)) {
-      qrl_server_audit(srv, c, "http_post", QRL_BAD_ORIGIN, NULL, c->origin, NULL);
-      respond_error(c, QRL_BAD_ORIGIN);
-      return;
-    }
-  } else if (strcmp(c->path, "/me") == 0) {
-    if (c->method_post) {
-      respond_error(c, QRL_METHOD);
-      return;
-    }
-  } else {
+  for (size_t i = 0; i < sizeof(posts) / sizeof(posts[0]); i++)
+    if (strcmp(c->path, posts[i]) == 0) is_post = 1;
+  if (!is_post && strcmp(c->path, "/me") != 0) {
     respond_error(c, QRL_NOT_FOUND);
     return;
   }
-
-  if (strcmp(c->path, "/session") == 0) {
-    qrl_err rc;
+  if (is_post != c->method_post) {
+    respond_error(c, QRL_METHOD);
+    return;
+  }
+  if (is_post && !origin_ok(srv, wsi, c)) {
+    qrl_server_audit(srv, c, "http_post", QRL_BAD_ORIGIN, NULL, c->origin, NULL);
+    respond_error(c, QRL_BAD_ORIGIN);
+    return;
+  }
+  if (is_post && strcmp(c->path, "/logout") != 0) {
     body = c->body ? cJSON_ParseWithLength(c->body, c->body_len) : NULL;
     if (!cJSON_IsObject(body)) {
       respond_error(c, QRL_BAD_JSON);
       goto out;
     }
-    rc = qrl_json_str(body, "code", QRL_SESSION_B64LEN, &code);
+  }
+  if (qrl_http_otp_route(srv, c, c->path, body)) goto out;
+
+  if (strcmp(c->path, "/session") == 0) {
+    qrl_err rc = qrl_json_str(body, "code", QRL_SESSION_B64LEN, &code);
     if (!rc) rc = qrl_json_str(body, "binding", QRL_TOKEN_B64LEN, &binding);
     if (rc) {
       respond_error(c, rc);
@@ -224,14 +307,14 @@ static void route(qrl_server *srv, struct lws *wsi, qrl_conn *c) {
     snprintf(t->binding, sizeof(t->binding), "%s", binding);
     t->run = exchange_run;
     t->done = exchange_done;
-    submit_or_fail(c, t);
+    qrl_http_submit(c, t);
     goto out;
   }
 
   /* /me and /logout need the session cookie. */
   if (!c->cookie[0]) {
     if (strcmp(c->path, "/logout") == 0)
-      respond(c, 200, strdup("{\"ok\":true}"), NULL);
+      qrl_http_respond(c, 200, strdup("{\"ok\":true}"), NULL);
     else
       respond_error(c, QRL_NOT_AUTHENTICATED);
     goto out;
@@ -249,7 +332,7 @@ static void route(qrl_server *srv, struct lws *wsi, qrl_conn *c) {
     t->run = logout_run;
     t->done = logout_done;
   }
-  submit_or_fail(c, t);
+  qrl_http_submit(c, t);
 out:
   cJSON_Delete(body);
 }

@@ -187,6 +187,42 @@ static void on_wake(uv_async_t *h) {
 static void on_sweep(uv_timer_t *h) {
   qrl_server *srv = h->data;
   qrl_store_sweep(srv->store, qrl_now());
+  qrl_rl_sweep(srv->rl, qrl_now());
+}
+
+qrl_err qrl_server_send_sms(qrl_db *db, qrl_task *t, const qrl_otp_sent *sent) {
+  qrl_server *srv = t->srv;
+  qrl_err rc = QRL_UNAVAILABLE;
+  if (qrl_sms_otp_text("Cong Dich vu cong quoc gia", sent->code,
+                       srv->opol.ttl_secs / 60, t->sms_text, sizeof(t->sms_text)))
+    return QRL_INTERNAL;
+  for (size_t i = 0; i < srv->nsms; i++) {
+    int64_t id = 0;
+    qrl_err e = srv->sms[i]->send(srv->sms[i], db, sent->phone, t->sms_text, t->now, &id);
+    if (e) {
+      fprintf(stderr, "qrlogind: SMS gateway %s failed: %s\n", srv->sms[i]->name,
+              qrl_strerror(e));
+      continue;
+    }
+    if (id) t->sms_id = id;
+    rc = QRL_OK;
+  }
+  return rc;
+}
+
+void qrl_server_push_sms(qrl_server *srv, const qrl_task *t) {
+  if (!t->sms_id) return;
+  for (size_t b = 0; b < srv->conns.nbuckets; b++) {
+    for (qrl_conn *c = srv->conns.buckets[b]; c; c = c->hnext) {
+      cJSON *o;
+      if (c->kind != QRL_CONN_PHONE || strcmp(c->sms_phone, t->otp.phone) != 0) continue;
+      if (!(o = qrl_json_msg("sms"))) continue;
+      cJSON_AddNumberToObject(o, "id", (double)t->sms_id);
+      cJSON_AddNumberToObject(o, "at", (double)t->now);
+      cJSON_AddStringToObject(o, "text", t->sms_text);
+      qrl_send_json(c, o);
+    }
+  }
 }
 
 static void on_signal(uv_signal_t *h, int signum) {
@@ -305,12 +341,27 @@ int qrl_server_run(const qrl_config *cfg) {
             qrl_strerror(err));
     goto out;
   }
-  if (cfg->demo && (err = qrl_db_seed_demo(db, &srv->pol, qrl_now()))) {
+  if (cfg->demo && ((err = qrl_db_seed_demo(db, &srv->pol, qrl_now())) ||
+                    (err = qrl_legacy_seed_demo(db, &srv->pol, qrl_now())))) {
     fprintf(stderr, "qrlogind: cannot seed demo data: %s\n", qrl_strerror(err));
     goto out;
   }
   qrl_db_close(db);
   db = NULL;
+  if ((err = qrl_otp_policy_default(&srv->opol))) goto out;
+  srv->opol.password_level = cfg->password_level;
+  srv->opol.cutover = cfg->cutover;
+  if (!(srv->rl = qrl_rl_new(200000))) goto out;
+  if (!(srv->sms[srv->nsms++] = qrl_sms_outbox_new(cfg->sms_outbox, &err))) {
+    srv->nsms--;
+    fprintf(stderr, "qrlogind: cannot open the SMS outbox %s: %s\n", cfg->sms_outbox,
+            qrl_strerror(err));
+    goto out;
+  }
+  if (cfg->demo && !(srv->sms[srv->nsms++] = qrl_sms_sim_new(&err))) {
+    srv->nsms--;
+    goto out;
+  }
 
   if (qrl_conns_init(&srv->conns)) goto out;
   srv->store = qrl_store_mem_new(cfg->max_challenges, 300, qrl_browser_on_event, srv);
@@ -359,6 +410,9 @@ out:
     }
     qrl_workq_free(srv->wq);
     qrl_store_free(srv->store);
+    qrl_rl_free(srv->rl);
+    for (size_t i = 0; i < srv->nsms; i++) srv->sms[i]->free(srv->sms[i]);
+    qrl_cleanse(&srv->opol, sizeof(srv->opol));
     qrl_conns_free(&srv->conns);
     free(srv);
   }

@@ -23,6 +23,10 @@
 #include "conn.h"
 #include "crypto.h"
 #include "jsonio.h"
+#include "legacy.h"
+#include "otp.h"
+#include "ratelimit.h"
+#include "sms.h"
 #include "store.h"
 #include "workq.h"
 
@@ -38,6 +42,10 @@ typedef struct qrl_server {
   qrl_store *store; /* owned */
   qrl_workq *wq;    /* owned */
   qrl_conns conns;
+  qrl_otp_policy opol;       /* holds the OTP pepper */
+  qrl_ratelimit *rl;         /* owned; loop thread only */
+  qrl_sms_gateway *sms[2];   /* owned: the outbox, and the demo network */
+  size_t nsms;
   int stopping;
 } qrl_server;
 
@@ -76,6 +84,21 @@ struct qrl_task {
   qrl_app_auth auth;
   qrl_citizen who;
   qrl_web_session web;
+  /* ID/username + password + OTP */
+  char username[65];
+  char otp_code[17]; /* as typed: validated (and counted) by otp.c */
+  qrl_otp_sent otp;
+  char sms_text[321];
+  int64_t sms_id;
+  int64_t retry_in;
+  int left;
+  /* sms_inbox */
+  qrl_sms inbox[20];
+  size_t ninbox;
+  /* /api/me */
+  qrl_dossier dossiers[32];
+  size_t ndossiers;
+  qrl_link_state link;
   /* audit-only tasks */
   char flow[QRL_UUID_STRLEN + 1]; /* the login's flow id, if known */
   char event[32];
@@ -115,6 +138,13 @@ int64_t qrl_now(void);
 /* Runs qrlogind with cfg until SIGINT/SIGTERM. Returns the process exit
  * status: 0 after a clean shutdown. */
 int qrl_server_run(const qrl_config *cfg);
+
+/* Sends an OTP text through every gateway (worker thread). QRL_OK if at least
+ * one took it; fills t->sms_text and t->sms_id (the demo network's id). */
+qrl_err qrl_server_send_sms(qrl_db *db, qrl_task *t, const qrl_otp_sent *sent);
+
+/* Pushes t's SMS to simulators subscribed to its phone (loop thread; demo). */
+void qrl_server_push_sms(qrl_server *srv, const qrl_task *t);
 
 /* The protocol callbacks (http.c, ws_browser.c, ws_phone.c). */
 int qrl_reject_callback(struct lws *wsi, enum lws_callback_reasons reason,

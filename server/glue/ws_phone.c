@@ -362,6 +362,57 @@ static qrl_err prep_decide(qrl_server *srv, qrl_task *t, const cJSON *msg,
   return QRL_OK;
 }
 
+/* ---- the demo SMS network -------------------------------------------------- */
+
+static void inbox_run(qrl_db *db, qrl_task *t) {
+  t->rc = qrl_sms_sim_inbox(db, t->otp.phone, t->sms_id, t->inbox,
+                            sizeof(t->inbox) / sizeof(t->inbox[0]), &t->ninbox);
+}
+
+static void inbox_done(qrl_server *srv, qrl_task *t, qrl_conn *c) {
+  cJSON *o, *arr;
+  (void)srv;
+  if (!c) return;
+  if (t->rc) {
+    qrl_send_error(c, t->rc, t->req);
+    return;
+  }
+  /* From now on new messages to this number are pushed to this socket. */
+  snprintf(c->sms_phone, sizeof(c->sms_phone), "%s", t->otp.phone);
+  if (!(o = qrl_json_msg("sms_inbox_ok"))) return;
+  cJSON_AddStringToObject(o, "phone", t->otp.phone);
+  if ((arr = cJSON_AddArrayToObject(o, "messages"))) {
+    for (size_t i = 0; i < t->ninbox; i++) {
+      cJSON *m = cJSON_CreateObject();
+      if (!m) break;
+      cJSON_AddNumberToObject(m, "id", (double)t->inbox[i].id);
+      cJSON_AddNumberToObject(m, "at", (double)t->inbox[i].at);
+      cJSON_AddStringToObject(m, "text", t->inbox[i].text);
+      cJSON_AddItemToArray(arr, m);
+    }
+  }
+  qrl_send_json(c, o);
+}
+
+/* The simulated mobile network exists only in demo mode: in production SMS
+ * go to a real provider and nobody can read them here. */
+static qrl_err prep_inbox(qrl_server *srv, qrl_task *t, const cJSON *msg) {
+  const char *phone;
+  long long after = 0;
+  qrl_err rc;
+  if (!srv->cfg->demo) return QRL_UNKNOWN_TYPE;
+  if ((rc = qrl_json_str(msg, "phone", 15, &phone))) return rc;
+  if (!qrl_phone_valid(phone)) return QRL_BAD_MESSAGE;
+  if (cJSON_GetObjectItemCaseSensitive(msg, "after") &&
+      (rc = qrl_json_int(msg, "after", 0, 9007199254740991.0, &after)))
+    return rc;
+  snprintf(t->otp.phone, sizeof(t->otp.phone), "%s", phone);
+  t->sms_id = after;
+  t->run = inbox_run;
+  t->done = inbox_done;
+  return QRL_OK;
+}
+
 static void logout_prep(qrl_task *t) {
   t->run = logout_run;
   t->done = logout_done;
@@ -382,7 +433,7 @@ static void handle_message(qrl_server *srv, qrl_conn *c, struct lws *wsi) {
   if (strcmp(type, QRL_MSG_LOGIN) && strcmp(type, QRL_MSG_STATUS) &&
       strcmp(type, QRL_MSG_SCAN) && strcmp(type, QRL_MSG_SET_PERMISSION) &&
       strcmp(type, QRL_MSG_CONFIRM) && strcmp(type, QRL_MSG_DECLINE) &&
-      strcmp(type, QRL_MSG_LOGOUT)) {
+      strcmp(type, QRL_MSG_LOGOUT) && strcmp(type, QRL_MSG_SMS_INBOX)) {
     rc = QRL_UNKNOWN_TYPE;
     goto fail;
   }
@@ -409,6 +460,9 @@ static void handle_message(qrl_server *srv, qrl_conn *c, struct lws *wsi) {
   } else if (!strcmp(type, QRL_MSG_CONFIRM)) {
     t->req = QRL_MSG_CONFIRM;
     rc = prep_decide(srv, t, msg, QRL_DECISION_CONFIRM);
+  } else if (!strcmp(type, QRL_MSG_SMS_INBOX)) {
+    t->req = QRL_MSG_SMS_INBOX;
+    rc = prep_inbox(srv, t, msg);
   } else if (!strcmp(type, QRL_MSG_DECLINE)) {
     t->req = QRL_MSG_DECLINE;
     rc = prep_decide(srv, t, msg, QRL_DECISION_DECLINE);

@@ -1,0 +1,287 @@
+/*
+ * http_otp.c - the second login path over HTTP (docs/protocol.md):
+ *
+ *   POST /api/otp/start        {"id","password"}        -> attempt + SMS
+ *   POST /api/portal/start     {"username","password"}  -> attempt + SMS
+ *   POST /api/otp/verify       {"attempt","otp"}        -> session cookie
+ *   POST /api/otp/resend       {"attempt"}              -> a new code
+ *   POST /api/portal/verify-id {"citizen_id"} + cookie  -> ID verified
+ *
+ * The throttles that must treat unknown IDs like real ones live here, in
+ * memory on the loop thread (ratelimit.h): failed passwords per IP and per
+ * ID/username, wrong codes per IP, SMS per IP. The ones tied to stored
+ * state (per attempt, per phone) are in otp.c. Slow work goes to workers.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "http.h"
+
+/* Throttle rules: hits allowed per window (seconds). */
+#define PW_IP_LIMIT 20
+#define PW_KEY_LIMIT 5
+#define PW_WINDOW 900
+#define OTP_IP_LIMIT 30
+#define OTP_WINDOW 900
+#define SMS_IP_LIMIT 10
+#define SMS_WINDOW 3600
+
+static void key(char *out, size_t n, const char *kind, const char *v) {
+  snprintf(out, n, "%s:%s", kind, v);
+}
+
+/* Refuses with rate_limited (and retry_in) if key is over limit. */
+static int throttled(qrl_server *srv, qrl_conn *c, const char *k, int limit,
+                     int64_t window) {
+  int64_t retry = 0;
+  cJSON *o;
+  if (qrl_rl_allowed(srv->rl, k, qrl_now(), limit, window, &retry)) return 0;
+  o = cJSON_CreateObject();
+  if (o) cJSON_AddNumberToObject(o, "retry_in", (double)(retry > 0 ? retry : window));
+  qrl_http_error(c, QRL_RATE_LIMITED, o);
+  qrl_server_audit(srv, c, "throttled", QRL_RATE_LIMITED, NULL, k, NULL);
+  return 1;
+}
+
+static void count(qrl_server *srv, const char *k, int limit, int64_t window) {
+  if (qrl_rl_hit(srv->rl, k, qrl_now(), limit, window) < 0)
+    lwsl_notice("throttle: %s over its limit\n", k);
+}
+
+/* ---- start (citizen ID or portal username) -------------------------------- */
+
+static void start_run(qrl_db *db, qrl_task *t) {
+  qrl_req_ctx rc = qrl_task_ctx(t);
+  if (t->username[0])
+    t->rc = qrl_otp_start_portal(db, &t->srv->pol, &t->srv->opol, t->username,
+                                 t->password, &rc, &t->otp);
+  else
+    t->rc = qrl_otp_start_citizen(db, &t->srv->pol, &t->srv->opol, t->citizen_id,
+                                  t->password, &rc, &t->otp);
+  qrl_cleanse(t->password, sizeof(t->password));
+  if (!t->rc) t->rc = qrl_server_send_sms(db, t, &t->otp);
+  qrl_cleanse(t->otp.code, sizeof(t->otp.code));
+}
+
+static cJSON *sent_json(const qrl_task *t) {
+  cJSON *o = cJSON_CreateObject();
+  if (!o) return NULL;
+  cJSON_AddStringToObject(o, "attempt", t->otp.attempt);
+  cJSON_AddStringToObject(o, "phone", t->otp.phone_masked);
+  cJSON_AddNumberToObject(o, "expires_in", t->otp.expires_in);
+  cJSON_AddNumberToObject(o, "resend_in", t->otp.resend_in);
+  cJSON_AddNumberToObject(o, "digits", QRL_OTP_DIGITS);
+  return o;
+}
+
+static void start_done(qrl_server *srv, qrl_task *t, qrl_conn *c) {
+  char kid[96], kip[96], ksms[96];
+  key(kid, sizeof(kid), t->username[0] ? "pw:user" : "pw:id",
+      t->username[0] ? t->username : t->citizen_id);
+  key(kip, sizeof(kip), "pw:ip", t->ip);
+  key(ksms, sizeof(ksms), "sms:ip", t->ip);
+  if (t->rc == QRL_BAD_CREDENTIALS) {
+    count(srv, kid, PW_KEY_LIMIT, PW_WINDOW);
+    count(srv, kip, PW_IP_LIMIT, PW_WINDOW);
+  } else if (!t->rc) {
+    qrl_rl_reset(srv->rl, kid);
+    count(srv, ksms, SMS_IP_LIMIT, SMS_WINDOW);
+    qrl_server_push_sms(srv, t);
+  }
+  if (!c) return;
+  if (t->rc) qrl_http_error(c, t->rc, NULL);
+  else qrl_http_json(c, sent_json(t), NULL);
+}
+
+static void start(qrl_server *srv, qrl_conn *c, const cJSON *body, int portal) {
+  const char *who, *pw;
+  char kid[96], kip[96], ksms[96];
+  qrl_task *t;
+  qrl_err rc;
+
+  rc = qrl_json_str(body, portal ? "username" : "id", 64, &who);
+  if (!rc) rc = qrl_json_str(body, "password", 128, &pw);
+  if (rc) {
+    qrl_http_error(c, rc, NULL);
+    return;
+  }
+  /* Malformed input is named before anything is looked up or counted. */
+  if (portal ? !qrl_portal_username_valid(who)
+             : !qrl_citizen_id_valid(who, strlen(who))) {
+    qrl_http_error(c, portal ? QRL_INVALID_USERNAME : QRL_INVALID_ID, NULL);
+    return;
+  }
+  if (!qrl_password_format_ok(pw)) {
+    qrl_http_error(c, QRL_BAD_PASSWORD_FORMAT, NULL);
+    return;
+  }
+  key(kid, sizeof(kid), portal ? "pw:user" : "pw:id", who);
+  key(kip, sizeof(kip), "pw:ip", c->ip);
+  key(ksms, sizeof(ksms), "sms:ip", c->ip);
+  if (throttled(srv, c, kip, PW_IP_LIMIT, PW_WINDOW) ||
+      throttled(srv, c, kid, PW_KEY_LIMIT, PW_WINDOW) ||
+      throttled(srv, c, ksms, SMS_IP_LIMIT, SMS_WINDOW))
+    return;
+  if (!(t = qrl_task_new(srv, c, portal ? "portal_start" : "otp_start"))) {
+    qrl_http_error(c, QRL_NOMEM, NULL);
+    return;
+  }
+  if (portal) snprintf(t->username, sizeof(t->username), "%s", who);
+  else snprintf(t->citizen_id, sizeof(t->citizen_id), "%s", who);
+  snprintf(t->password, sizeof(t->password), "%s", pw);
+  t->run = start_run;
+  t->done = start_done;
+  qrl_http_submit(c, t);
+}
+
+/* ---- resend ---------------------------------------------------------------- */
+
+static void resend_run(qrl_db *db, qrl_task *t) {
+  qrl_req_ctx rc = qrl_task_ctx(t);
+  t->rc = qrl_otp_resend(db, &t->srv->opol, t->binding, &rc, &t->otp, &t->retry_in);
+  if (!t->rc) t->rc = qrl_server_send_sms(db, t, &t->otp);
+  qrl_cleanse(t->otp.code, sizeof(t->otp.code));
+}
+
+static void resend_done(qrl_server *srv, qrl_task *t, qrl_conn *c) {
+  char ksms[96];
+  cJSON *o;
+  if (!t->rc) {
+    key(ksms, sizeof(ksms), "sms:ip", t->ip);
+    count(srv, ksms, SMS_IP_LIMIT, SMS_WINDOW);
+    qrl_server_push_sms(srv, t);
+  }
+  if (!c) return;
+  if (t->rc) {
+    o = NULL;
+    if (t->rc == QRL_RATE_LIMITED && (o = cJSON_CreateObject()))
+      cJSON_AddNumberToObject(o, "retry_in", (double)t->retry_in);
+    qrl_http_error(c, t->rc, o);
+    return;
+  }
+  if ((o = cJSON_CreateObject())) {
+    cJSON_AddNumberToObject(o, "expires_in", t->otp.expires_in);
+    cJSON_AddNumberToObject(o, "resend_in", t->otp.resend_in);
+  }
+  qrl_http_json(c, o, NULL);
+}
+
+/* ---- verify ---------------------------------------------------------------- */
+
+static void verify_run(qrl_db *db, qrl_task *t) {
+  qrl_req_ctx rc = qrl_task_ctx(t);
+  t->rc = qrl_otp_verify(db, &t->srv->pol, &t->srv->opol, t->binding, t->otp_code, &rc,
+                         t->token, &t->web, &t->left);
+  qrl_cleanse(t->otp_code, sizeof(t->otp_code));
+}
+
+static void verify_done(qrl_server *srv, qrl_task *t, qrl_conn *c) {
+  char kip[96];
+  cJSON *o;
+  if (t->rc == QRL_OTP_WRONG || t->rc == QRL_OTP_VOID) {
+    key(kip, sizeof(kip), "otp:ip", t->ip);
+    count(srv, kip, OTP_IP_LIMIT, OTP_WINDOW);
+  }
+  if (!c) return;
+  if (t->rc) {
+    o = NULL;
+    if (t->rc == QRL_OTP_WRONG && (o = cJSON_CreateObject()))
+      cJSON_AddNumberToObject(o, "attempts_left", t->left);
+    qrl_http_error(c, t->rc, o);
+    return;
+  }
+  if ((o = cJSON_CreateObject())) {
+    cJSON_AddBoolToObject(o, "ok", 1);
+    cJSON_AddStringToObject(o, "redirect", "/portal.html");
+  }
+  qrl_http_json(c, o, t->token);
+}
+
+/* ---- "Cập nhật từ CSDL Quốc gia về dân cư" -------------------------------- */
+
+static void verify_id_run(qrl_db *db, qrl_task *t) {
+  qrl_req_ctx rc = qrl_task_ctx(t);
+  t->rc = qrl_acct_web_session(db, &t->srv->pol, t->session, t->now, &t->web);
+  if (!t->rc && !t->web.portal.id) t->rc = QRL_FORBIDDEN;
+  if (!t->rc) t->rc = qrl_portal_verify_id(db, t->web.portal.id, t->citizen_id, &rc);
+}
+
+static void verify_id_done(qrl_server *srv, qrl_task *t, qrl_conn *c) {
+  cJSON *o;
+  (void)srv;
+  if (!c) return;
+  if (t->rc) {
+    qrl_http_error(c, t->rc, NULL);
+    return;
+  }
+  if ((o = cJSON_CreateObject())) cJSON_AddBoolToObject(o, "ok", 1);
+  qrl_http_json(c, o, NULL);
+}
+
+/* ---- routing --------------------------------------------------------------- */
+
+/* Reads {"attempt"} (and "otp" when want_code) into t. */
+static qrl_err read_attempt(const cJSON *body, qrl_task *t, int want_code) {
+  const char *a, *code;
+  qrl_err rc = qrl_json_str(body, "attempt", QRL_TOKEN_B64LEN, &a);
+  if (rc) return rc;
+  snprintf(t->binding, sizeof(t->binding), "%s", a);
+  if (!want_code) return QRL_OK;
+  /* Any string up to 16 chars; a malformed code is a wrong code (otp.c). */
+  if ((rc = qrl_json_str(body, "otp", 16, &code))) return rc;
+  snprintf(t->otp_code, sizeof(t->otp_code), "%s", code);
+  return QRL_OK;
+}
+
+int qrl_http_otp_route(qrl_server *srv, qrl_conn *c, const char *path,
+                       const cJSON *body) {
+  qrl_task *t;
+  qrl_err rc;
+  char kip[96];
+
+  if (strcmp(path, "/otp/start") == 0 || strcmp(path, "/portal/start") == 0) {
+    start(srv, c, body, path[1] == 'p');
+    return 1;
+  }
+  if (strcmp(path, "/otp/verify") && strcmp(path, "/otp/resend") &&
+      strcmp(path, "/portal/verify-id"))
+    return 0;
+  if (strcmp(path, "/otp/verify") == 0) {
+    key(kip, sizeof(kip), "otp:ip", c->ip);
+    if (throttled(srv, c, kip, OTP_IP_LIMIT, OTP_WINDOW)) return 1;
+  }
+  if (strcmp(path, "/otp/resend") == 0) {
+    key(kip, sizeof(kip), "sms:ip", c->ip);
+    if (throttled(srv, c, kip, SMS_IP_LIMIT, SMS_WINDOW)) return 1;
+  }
+  if (!(t = qrl_task_new(srv, c, path + 1))) {
+    qrl_http_error(c, QRL_NOMEM, NULL);
+    return 1;
+  }
+  if (strcmp(path, "/portal/verify-id") == 0) {
+    const char *id;
+    if (!c->cookie[0]) rc = QRL_NOT_AUTHENTICATED;
+    else rc = qrl_json_str(body, "citizen_id", 16, &id);
+    if (!rc && !qrl_citizen_id_valid(id, strlen(id))) rc = QRL_INVALID_ID;
+    if (!rc) {
+      snprintf(t->citizen_id, sizeof(t->citizen_id), "%s", id);
+      memcpy(t->session, c->cookie, sizeof(t->session));
+      t->run = verify_id_run;
+      t->done = verify_id_done;
+    }
+  } else {
+    int verify = strcmp(path, "/otp/verify") == 0;
+    rc = read_attempt(body, t, verify);
+    t->run = verify ? verify_run : resend_run;
+    t->done = verify ? verify_done : resend_done;
+  }
+  if (rc) {
+    qrl_http_error(c, rc, NULL);
+    qrl_cleanse(t, sizeof(*t));
+    free(t);
+    return 1;
+  }
+  qrl_http_submit(c, t);
+  return 1;
+}
