@@ -42,7 +42,9 @@ enum cmd_opt_bit {
   CO_IMAGE = 1 << 4,
   CO_YES = 1 << 5,
   CO_NO = 1 << 6,
-  CO_GRANT = 1 << 7
+  CO_GRANT = 1 << 7,
+  CO_PHONE = 1 << 8,
+  CO_WAIT = 1 << 9
 };
 
 enum cmd_opt_id {
@@ -53,12 +55,15 @@ enum cmd_opt_id {
   OPT_IMAGE,
   OPT_YES,
   OPT_NO,
-  OPT_GRANT
+  OPT_GRANT,
+  OPT_PHONE,
+  OPT_WAIT
 };
 
 /* Parsed command arguments; strings point into argv. */
 typedef struct cmd_args {
-  const char *id, *password, *device_name, *passcode, *image;
+  const char *id, *password, *device_name, *passcode, *image, *phone;
+  int wait_s; /* inbox --wait: seconds, 0 = do not wait */
   int yes, no, grant;
   const char *pos[4];
   int npos;
@@ -88,6 +93,8 @@ static const struct option cmd_longopts[] = {
     {"yes", no_argument, NULL, OPT_YES},
     {"no", no_argument, NULL, OPT_NO},
     {"grant", no_argument, NULL, OPT_GRANT},
+    {"phone", required_argument, NULL, OPT_PHONE},
+    {"wait", required_argument, NULL, OPT_WAIT},
     {NULL, 0, NULL, 0}};
 
 /* ---- shared steps -------------------------------------------------------- */
@@ -680,6 +687,89 @@ out:
   return ex;
 }
 
+/* ---- inbox (the demo mobile network) ---------------------------------------- */
+
+/* The last run of 6 digits in text: the OTP, for scripts. "" if none. */
+static void otp_in(const char *text, char out[7]) {
+  out[0] = '\0';
+  for (const char *p = text; *p; p++) {
+    size_t n = strspn(p, "0123456789");
+    if (n == 6) {
+      memcpy(out, p, 6);
+      out[6] = '\0';
+    }
+    if (n) p += n - 1;
+  }
+}
+
+static void say_sms(sim_ctx *ctx, const cJSON *m, cJSON *arr, char otp[7]) {
+  const char *text = sim_json_str(m, "text");
+  const cJSON *at = cJSON_GetObjectItemCaseSensitive(m, "at");
+  char when[32] = "";
+  if (!text) return;
+  if (cJSON_IsNumber(at)) {
+    time_t t = (time_t)at->valuedouble;
+    struct tm tm;
+    if (localtime_r(&t, &tm)) strftime(when, sizeof(when), "%H:%M:%S %d/%m/%Y", &tm);
+  }
+  sim_say(ctx, "[%s] %s\n", when, text);
+  otp_in(text, otp);
+  if (arr) {
+    cJSON *d = cJSON_Duplicate(m, 1);
+    cJSON_DeleteItemFromObjectCaseSensitive(d, "type"); /* pushes carry one */
+    if (d) cJSON_AddItemToArray(arr, d);
+  }
+}
+
+static int cmd_inbox(sim_ctx *ctx, cmd_args *a) {
+  qrl_wsc *ws = NULL;
+  cJSON *req = NULL, *reply = NULL, *push = NULL, *arr = NULL;
+  const cJSON *msgs, *m;
+  char otp[7] = "";
+  int ex = 0;
+  qrl_err rc;
+
+  if (!a->phone)
+    return sim_usage_error(ctx, QRL_INVAL, "inbox needs --phone NUMBER (10 digits)");
+  if ((rc = sim_connect(ctx, &ws))) {
+    ex = sim_fail(ctx, rc, 0);
+    goto out;
+  }
+  if (!(req = cmd_req(QRL_MSG_SMS_INBOX, NULL)) ||
+      !cJSON_AddStringToObject(req, "phone", a->phone)) {
+    ex = sim_fail(ctx, QRL_NOMEM, 0);
+    goto out;
+  }
+  if ((rc = sim_request(ctx, ws, req, &reply))) {
+    ex = sim_fail(ctx, rc, 0);
+    goto out;
+  }
+  if (ctx->json) arr = cJSON_AddArrayToObject(ctx->out, "messages");
+  msgs = cJSON_GetObjectItemCaseSensitive(reply, "messages");
+  if (!cJSON_GetArraySize(msgs)) sim_say(ctx, "Không có tin nhắn nào tới %s.\n", a->phone);
+  cJSON_ArrayForEach(m, msgs) say_sms(ctx, m, arr, otp);
+  if (a->wait_s > 0) {
+    /* Subscribed: the server pushes the next message to this number. */
+    rc = sim_wait_push(ctx, ws, QRL_MSG_SMS, a->wait_s * 1000, &push);
+    if (rc) {
+      sim_say(ctx, "Không có tin nhắn mới trong %d giây.\n", a->wait_s);
+      ex = sim_fail(ctx, rc == QRL_UNAVAILABLE ? QRL_UNAVAILABLE : rc, 0);
+      goto out;
+    }
+    say_sms(ctx, push, arr, otp);
+  }
+  if (ctx->json) {
+    cJSON_AddStringToObject(ctx->out, "phone", a->phone);
+    if (otp[0]) cJSON_AddStringToObject(ctx->out, "otp", otp);
+  }
+out:
+  cJSON_Delete(req);
+  cJSON_Delete(reply);
+  cJSON_Delete(push);
+  qrl_wsc_free(ws);
+  return ex;
+}
+
 /* ---- the table, help, dispatch ------------------------------------------- */
 
 static const cmd_def cmd_table[] = {
@@ -711,6 +801,12 @@ static const cmd_def cmd_table[] = {
     {"logout", cmd_logout, 0, 0, 0,
      "Usage: vneid-sim [GLOBAL] logout\n"
      "  Logs the app out on the server and forgets the session.\n"},
+    {"inbox", cmd_inbox, CO_PHONE | CO_WAIT, 0, 0,
+     "Usage: vneid-sim [GLOBAL] inbox --phone NUMBER [--wait SECONDS]\n"
+     "  The SMS received by this phone number on the demo mobile network\n"
+     "  (qrlogind --demo), e.g. the one-time code of an ID + password login.\n"
+     "  --wait S   then wait up to S seconds for the next message (exit 9 if\n"
+     "             none comes). With --json the latest code is in \"otp\".\n"},
 };
 
 static const cmd_def *cmd_find(const char *name) {
@@ -740,6 +836,7 @@ void sim_help(FILE *f, const char *command) {
       "  scan PAYLOAD | --image FILE    scan a login QR code and confirm it\n"
       "  settings web-login on|off      set \"Đăng nhập trên website\"\n"
       "  logout                         log the app out\n"
+      "  inbox --phone N [--wait S]     SMS to a number (demo mobile network)\n"
       "  help [COMMAND]                 this text, or a command's usage\n"
       "\n"
       "Global options (also accepted after the command):\n"
@@ -828,6 +925,8 @@ static int cmd_parse(sim_ctx *ctx, const cmd_def *def, int argc, char **argv,
   } bits[] = {{OPT_ID, CO_ID, "--id"},
               {OPT_PASSWORD, CO_PASSWORD, "--password"},
               {OPT_DEVICE_NAME, CO_DEVICE_NAME, "--device-name"},
+              {OPT_PHONE, CO_PHONE, "--phone"},
+              {OPT_WAIT, CO_WAIT, "--wait"},
               {OPT_PASSCODE, CO_PASSCODE, "--passcode"},
               {OPT_IMAGE, CO_IMAGE, "--image"},
               {OPT_YES, CO_YES, "--yes"},
@@ -877,6 +976,22 @@ static int cmd_parse(sim_ctx *ctx, const cmd_def *def, int argc, char **argv,
     case OPT_YES: a->yes = 1; break;
     case OPT_NO: a->no = 1; break;
     case OPT_GRANT: a->grant = 1; break;
+    case OPT_PHONE:
+      if (strlen(optarg) != 10 || optarg[0] != '0' ||
+          strspn(optarg, "0123456789") != 10)
+        return sim_usage_error(ctx, QRL_INVAL,
+                               "bad --phone '%s': 10 digits starting with 0", optarg);
+      a->phone = optarg;
+      break;
+    case OPT_WAIT: {
+      char *end = NULL;
+      long v = strtol(optarg, &end, 10);
+      if (!optarg[0] || *end || v < 1 || v > 3600)
+        return sim_usage_error(ctx, QRL_INVAL, "bad --wait '%s': 1 to 3600 seconds",
+                               optarg);
+      a->wait_s = (int)v;
+      break;
+    }
     default: break;
     }
   }
