@@ -26,6 +26,7 @@ void qrl_config_defaults(qrl_config *cfg, const char *web_dir_default) {
   cfg->password_level = 2;
   cfg->cutover = 1719766800; /* 2024-07-01 00:00 +07:00 */
   cfg->sms_outbox = "sms-outbox.log";
+  cfg->otp_ttl = 300;
 }
 
 void qrl_config_usage(void *stream, const char *prog) {
@@ -50,6 +51,7 @@ void qrl_config_usage(void *stream, const char *prog) {
           "  --cutover DATE       from this day (YYYY-MM-DD, Vietnam time) citizens can no\n"
           "                       longer log in with portal-issued accounts (default\n"
           "                       2024-07-01); organizations still can\n"
+          "  --otp-ttl S          seconds a one-time code stays valid (default 300, 1..3600)\n"
           "  --sms-outbox PATH    append every SMS sent to this file (default\n"
           "                       ./sms-outbox.log; it holds one-time codes: mode 0600)\n"
           "  --demo               seed demo citizens, portal accounts and dossiers; the\n"
@@ -84,7 +86,7 @@ static int origin_ok(const char *s) {
 enum {
   OPT_PORT = 1000, OPT_BIND, OPT_DB, OPT_WEB, OPT_ORIGIN, OPT_TTL, OPT_DEMO,
   OPT_HASH, OPT_WORKERS, OPT_LEVEL, OPT_PORTAL, OPT_MAXCH, OPT_HELP,
-  OPT_PWLEVEL, OPT_CUTOVER, OPT_OUTBOX
+  OPT_PWLEVEL, OPT_CUTOVER, OPT_OUTBOX, OPT_OTPTTL
 };
 
 /* Parses "YYYY-MM-DD" as midnight in Vietnam (UTC+7, no DST) into *out. */
@@ -115,6 +117,7 @@ qrl_err qrl_config_parse(qrl_config *cfg, int argc, char **argv, int *want_help)
       {"password-level", required_argument, NULL, OPT_PWLEVEL},
       {"cutover", required_argument, NULL, OPT_CUTOVER},
       {"sms-outbox", required_argument, NULL, OPT_OUTBOX},
+      {"otp-ttl", required_argument, NULL, OPT_OTPTTL},
       {"bind", required_argument, NULL, OPT_BIND},
       {"db", required_argument, NULL, OPT_DB},
       {"web", required_argument, NULL, OPT_WEB},
@@ -196,6 +199,10 @@ qrl_err qrl_config_parse(qrl_config *cfg, int argc, char **argv, int *want_help)
         what = "--cutover wants a date YYYY-MM-DD (2000..2100)";
         goto bad;
       }
+      break;
+    case OPT_OTPTTL:
+      if (parse_int(optarg, 1, 3600, &v)) { what = "--otp-ttl wants 1..3600 seconds"; goto bad; }
+      cfg->otp_ttl = (int)v;
       break;
     case OPT_OUTBOX:
       if (!*optarg) { what = "--sms-outbox wants a file path"; goto bad; }

@@ -33,6 +33,7 @@ typedef struct qrl_config {
   int64_t cutover;         /* unix time legacy citizen logins end:
                               2024-07-01 00:00 Vietnam time */
   const char *sms_outbox;  /* append-only SMS outbox file: "sms-outbox.log" */
+  int otp_ttl;             /* seconds a one-time code stays valid: 300 */
 } qrl_config;
 
 /* Fills cfg with the defaults; web_dir_default is the compiled-in web/ path. */

@@ -194,7 +194,7 @@ qrl_err qrl_server_send_sms(qrl_db *db, qrl_task *t, const qrl_otp_sent *sent) {
   qrl_server *srv = t->srv;
   qrl_err rc = QRL_UNAVAILABLE;
   if (qrl_sms_otp_text("Cong Dich vu cong quoc gia", sent->code,
-                       srv->opol.ttl_secs / 60, t->sms_text, sizeof(t->sms_text)))
+                       (srv->opol.ttl_secs + 59) / 60, t->sms_text, sizeof(t->sms_text)))
     return QRL_INTERNAL;
   for (size_t i = 0; i < srv->nsms; i++) {
     int64_t id = 0;
@@ -351,6 +351,7 @@ int qrl_server_run(const qrl_config *cfg) {
   if ((err = qrl_otp_policy_default(&srv->opol))) goto out;
   srv->opol.password_level = cfg->password_level;
   srv->opol.cutover = cfg->cutover;
+  srv->opol.ttl_secs = cfg->otp_ttl;
   if (!(srv->rl = qrl_rl_new(200000))) goto out;
   if (!(srv->sms[srv->nsms++] = qrl_sms_outbox_new(cfg->sms_outbox, &err))) {
     srv->nsms--;

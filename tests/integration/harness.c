@@ -79,7 +79,7 @@ void qrl_h_path(const qrl_h_server *s, const char *name, char *out, size_t n) {
 int qrl_h_start(qrl_h_server *s, const char *const *extra) {
   const char *argv[48];
   int n = 0, out[2] = {-1, -1}, logfd = -1;
-  char logpath[300], line[256];
+  char logpath[300], line[256], outbox[300];
   size_t got = 0;
   int64_t deadline;
 
@@ -93,6 +93,7 @@ int qrl_h_start(qrl_h_server *s, const char *const *extra) {
   }
   qrl_h_path(s, "qrlogin.db", s->db, sizeof(s->db));
   qrl_h_path(s, "server.log", logpath, sizeof(logpath));
+  qrl_h_path(s, "sms-outbox.log", outbox, sizeof(outbox));
 
   argv[n++] = QRLOGIND_PATH;
   argv[n++] = "--port";
@@ -106,6 +107,8 @@ int qrl_h_start(qrl_h_server *s, const char *const *extra) {
   argv[n++] = "--demo";
   argv[n++] = "--hash-cost";
   argv[n++] = "10";
+  argv[n++] = "--sms-outbox";
+  argv[n++] = outbox;
   for (int i = 0; extra && extra[i] && n < 46; i++) argv[n++] = extra[i];
   argv[n] = NULL;
 
@@ -501,4 +504,66 @@ int qrl_h_http(const qrl_h_server *s, const char *method, const char *path,
   if (resp && hdr_end) *resp = strdup(hdr_end + 4);
   free(buf);
   return status;
+}
+
+/* ---- ID/username + password + OTP ---------------------------------------- */
+
+int qrl_h_otp_code(const qrl_h_server *s, const char *phone, char code[7]) {
+  cJSON *out = NULL;
+  int rc;
+  code[0] = '\0';
+  rc = qrl_h_sim(s, "inbox", NULL, &out, "inbox", "--phone", phone, NULL);
+  if (rc == 0) snprintf(code, 7, "%s", qrl_h_str(out, "otp"));
+  cJSON_Delete(out);
+  return rc == 0 && strlen(code) == 6 ? 0 : -1;
+}
+
+int qrl_h_otp_start(const qrl_h_server *s, const char *path, const char *field,
+                    const char *who, const char *password, char attempt[23],
+                    char **resp) {
+  char body[512];
+  char *r = NULL;
+  int st;
+  cJSON *j;
+  attempt[0] = '\0';
+  snprintf(body, sizeof(body), "{\"%s\":\"%s\",\"password\":\"%s\"}", field, who,
+           password);
+  st = qrl_h_http(s, "POST", path, s->http, NULL, body, &r, NULL);
+  if (st == 200 && (j = cJSON_Parse(r))) {
+    snprintf(attempt, 23, "%s", qrl_h_str(j, "attempt"));
+    cJSON_Delete(j);
+  }
+  if (resp) *resp = r;
+  else free(r);
+  return st;
+}
+
+int qrl_h_otp_verify(const qrl_h_server *s, const char *attempt, const char *code,
+                     char cookie[128], char **resp) {
+  char body[256], set[512];
+  int st;
+  if (cookie) cookie[0] = '\0';
+  snprintf(body, sizeof(body), "{\"attempt\":\"%s\",\"otp\":\"%s\"}", attempt, code);
+  st = qrl_h_http(s, "POST", "/api/otp/verify", s->http, NULL, body, resp, set);
+  if (cookie && st == 200) snprintf(cookie, 128, "%.*s", (int)strcspn(set, ";"), set);
+  return st;
+}
+
+int qrl_h_otp_login(const qrl_h_server *s, const char *path, const char *field,
+                    const char *who, const char *password, const char *phone,
+                    char cookie[128]) {
+  char attempt[23], code[7];
+  int st = qrl_h_otp_start(s, path, field, who, password, attempt, NULL);
+  if (st != 200) return st;
+  if (qrl_h_otp_code(s, phone, code)) return -1;
+  return qrl_h_otp_verify(s, attempt, code, cookie, NULL);
+}
+
+cJSON *qrl_h_me(const qrl_h_server *s, const char *cookie) {
+  char *r = NULL;
+  cJSON *j = NULL;
+  if (qrl_h_http(s, "GET", "/api/me", NULL, cookie, NULL, &r, NULL) == 200)
+    j = cJSON_Parse(r);
+  free(r);
+  return j;
 }

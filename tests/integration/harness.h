@@ -124,6 +124,31 @@ int qrl_h_http(const qrl_h_server *s, const char *method, const char *path,
                const char *origin, const char *cookie, const char *body,
                char **resp, char set_cookie[512]);
 
+/* The latest one-time code SMS'd to phone on the demo network (read with
+ * the real `vneid-sim inbox`). Returns 0 or -1. */
+int qrl_h_otp_code(const qrl_h_server *s, const char *phone, char code[7]);
+
+/* POSTs path ("/api/otp/start" or "/api/portal/start") with {field: who,
+ * "password"}. Returns the status; the attempt (on 200) in attempt; the body
+ * in *resp if resp is not NULL (caller frees). */
+int qrl_h_otp_start(const qrl_h_server *s, const char *path, const char *field,
+                    const char *who, const char *password, char attempt[23],
+                    char **resp);
+
+/* POSTs /api/otp/verify. Returns the status; on 200 the cookie pair
+ * ("qrl_session=…") in cookie (if not NULL); the body in *resp if not NULL. */
+int qrl_h_otp_verify(const qrl_h_server *s, const char *attempt, const char *code,
+                     char cookie[128], char **resp);
+
+/* The whole second login path: start, read the SMS, verify. Returns the
+ * status of the step that failed, or of verify (200). */
+int qrl_h_otp_login(const qrl_h_server *s, const char *path, const char *field,
+                    const char *who, const char *password, const char *phone,
+                    char cookie[128]);
+
+/* GET /api/me with cookie; the parsed body on 200, else NULL. */
+cJSON *qrl_h_me(const qrl_h_server *s, const char *cookie);
+
 /* The temp directory path joined with name (static buffer per call site is
  * the caller's: writes into out). */
 void qrl_h_path(const qrl_h_server *s, const char *name, char *out, size_t n);
