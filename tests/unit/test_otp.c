@@ -1,0 +1,240 @@
+/*
+ * test_otp.c - the password + SMS code rules on a real database file, with
+ * the clock in the test's hands: code format and uniqueness, storage (never
+ * the code itself), expiry, wrong-code limit, resend timing and caps, the
+ * per-phone hourly cap, the cutover for legacy citizen accounts.
+ */
+#include <sqlite3.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "crypto.h"
+#include "legacy.h"
+#include "otp.h"
+#include "test.h"
+
+#define AN "001099012345"
+#define PW "MatKhau@2024"
+#define T0 1790000000 /* after the default cutover */
+
+typedef struct fx {
+  char dir[64], path[128];
+  qrl_db *db;
+  qrl_acct_policy ap;
+  qrl_otp_policy op;
+} fx;
+
+static int fx_open(fx *f) {
+  memset(f, 0, sizeof(*f));
+  snprintf(f->dir, sizeof(f->dir), "/tmp/qrl-test-otp-XXXXXX");
+  if (!mkdtemp(f->dir)) return -1;
+  snprintf(f->path, sizeof(f->path), "%s/otp.db", f->dir);
+  f->ap = qrl_acct_policy_default();
+  f->ap.hash_cost_log2 = QRL_HASH_COST_MIN;
+  if (qrl_otp_policy_default(&f->op)) return -1;
+  if (qrl_db_open(f->path, &f->db) || qrl_db_seed_demo(f->db, &f->ap, T0) ||
+      qrl_legacy_seed_demo(f->db, &f->ap, T0))
+    return -1;
+  return 0;
+}
+
+static void fx_close(fx *f) {
+  char p[160];
+  qrl_db_close(f->db);
+  snprintf(p, sizeof(p), "%s-wal", f->path);
+  unlink(p);
+  snprintf(p, sizeof(p), "%s-shm", f->path);
+  unlink(p);
+  unlink(f->path);
+  rmdir(f->dir);
+}
+
+static qrl_req_ctx at(int64_t now) {
+  qrl_req_ctx rc = {"10.0.0.1", "test", now, NULL};
+  return rc;
+}
+
+static qrl_err verify(fx *f, const char *attempt, const char *code, int64_t now,
+                      int *left) {
+  char token[QRL_SESSION_B64LEN + 1];
+  qrl_web_session ws;
+  qrl_req_ctx rc = at(now);
+  return qrl_otp_verify(f->db, &f->ap, &f->op, attempt, code, &rc, token, &ws, left);
+}
+
+TEST(codes_are_six_digits_and_stored_only_as_a_mac) {
+  fx f;
+  qrl_otp_sent s;
+  qrl_req_ctx rc = at(T0);
+  sqlite3_stmt *st;
+  int seen_same = 0;
+  char first[7];
+  ASSERT_EQ_INT(fx_open(&f), 0);
+  f.op.phone_sends_per_hour = 1000;
+  for (int i = 0; i < 30; i++) {
+    ASSERT_ERR(qrl_otp_start_citizen(f.db, &f.ap, &f.op, AN, PW, &rc, &s), QRL_OK);
+    ASSERT_EQ_INT(strlen(s.code), 6);
+    ASSERT_EQ_INT(strspn(s.code, "0123456789"), 6);
+    ASSERT_EQ_STR(s.phone, "0912345678");
+    ASSERT_EQ_STR(s.phone_masked, "09******78");
+    if (i == 0) memcpy(first, s.code, 7);
+    else if (!strcmp(first, s.code)) seen_same++;
+  }
+  ASSERT_TRUE(seen_same < 3); /* 30 draws from 10^6 */
+  /* Neither the last code nor its attempt token appears anywhere in the
+   * table, in any encoding the row could hold it. */
+  {
+    sqlite3 *raw = NULL;
+    int hits = -1;
+    ASSERT_EQ_INT(sqlite3_open(f.path, &raw), SQLITE_OK);
+    ASSERT_EQ_INT(sqlite3_prepare_v2(raw,
+                                     "SELECT count(*) FROM otp_logins WHERE"
+                                     " instr(hex(otp_mac), hex(?1)) OR"
+                                     " instr(hex(attempt_hash), hex(?2)) OR"
+                                     " instr(hex(otp_mac), hex(?2))",
+                                     -1, &st, NULL),
+                  SQLITE_OK);
+    sqlite3_bind_text(st, 1, s.code, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, s.attempt, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) == SQLITE_ROW) hits = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(raw);
+    ASSERT_EQ_INT(hits, 0);
+  }
+  fx_close(&f);
+  return 0;
+}
+
+TEST(right_code_once_wrong_codes_counted_and_void_at_five) {
+  fx f;
+  qrl_otp_sent s;
+  qrl_req_ctx rc = at(T0);
+  int left = -1;
+  char wrong[7];
+  ASSERT_EQ_INT(fx_open(&f), 0);
+  ASSERT_ERR(qrl_otp_start_citizen(f.db, &f.ap, &f.op, AN, PW, &rc, &s), QRL_OK);
+  snprintf(wrong, sizeof(wrong), "%s", s.code);
+  wrong[0] = wrong[0] == '9' ? '0' : (char)(wrong[0] + 1);
+  ASSERT_ERR(verify(&f, s.attempt, wrong, T0 + 1, &left), QRL_OTP_WRONG);
+  ASSERT_EQ_INT(left, 4);
+  ASSERT_ERR(verify(&f, s.attempt, s.code, T0 + 2, &left), QRL_OK);
+  ASSERT_ERR(verify(&f, s.attempt, s.code, T0 + 3, &left), QRL_OTP_INVALID);
+
+  ASSERT_ERR(qrl_otp_start_citizen(f.db, &f.ap, &f.op, AN, PW, &rc, &s), QRL_OK);
+  for (int i = 0; i < 4; i++) ASSERT_ERR(verify(&f, s.attempt, "", T0 + 1, &left), QRL_OTP_WRONG);
+  ASSERT_ERR(verify(&f, s.attempt, "000000x", T0 + 1, &left), QRL_OTP_VOID);
+  ASSERT_ERR(verify(&f, s.attempt, s.code, T0 + 1, &left), QRL_OTP_VOID);
+  ASSERT_ERR(verify(&f, "AAAAAAAAAAAAAAAAAAAAAA", s.code, T0 + 1, &left), QRL_OTP_INVALID);
+  ASSERT_ERR(verify(&f, "short", s.code, T0 + 1, &left), QRL_OTP_INVALID);
+  fx_close(&f);
+  return 0;
+}
+
+TEST(code_expires_after_its_ttl) {
+  fx f;
+  qrl_otp_sent s;
+  qrl_req_ctx rc = at(T0);
+  int left;
+  ASSERT_EQ_INT(fx_open(&f), 0);
+  ASSERT_ERR(qrl_otp_start_citizen(f.db, &f.ap, &f.op, AN, PW, &rc, &s), QRL_OK);
+  ASSERT_ERR(verify(&f, s.attempt, s.code, T0 + 300, &left), QRL_OTP_EXPIRED);
+  ASSERT_ERR(qrl_otp_start_citizen(f.db, &f.ap, &f.op, AN, PW, &rc, &s), QRL_OK);
+  ASSERT_ERR(verify(&f, s.attempt, s.code, T0 + 299, &left), QRL_OK);
+  fx_close(&f);
+  return 0;
+}
+
+/* A resend waits a minute, replaces the code (the old one stops working),
+ * restarts the clock, keeps the wrong-code count, and stops after 5 sends. */
+TEST(resend_timing_replacement_and_cap) {
+  fx f;
+  qrl_otp_sent s, r;
+  qrl_req_ctx rc = at(T0);
+  int64_t retry = 0;
+  int left;
+  char old[7];
+  ASSERT_EQ_INT(fx_open(&f), 0);
+  ASSERT_ERR(qrl_otp_start_citizen(f.db, &f.ap, &f.op, AN, PW, &rc, &s), QRL_OK);
+  memcpy(old, s.code, 7);
+  rc = at(T0 + 30);
+  ASSERT_ERR(qrl_otp_resend(f.db, &f.op, s.attempt, &rc, &r, &retry), QRL_RATE_LIMITED);
+  ASSERT_EQ_INT(retry, 30);
+  ASSERT_ERR(verify(&f, s.attempt, "999999", T0 + 31, &left), strcmp(old, "999999")
+                                                                   ? QRL_OTP_WRONG
+                                                                   : QRL_OK);
+  rc = at(T0 + 60);
+  ASSERT_ERR(qrl_otp_resend(f.db, &f.op, s.attempt, &rc, &r, &retry), QRL_OK);
+  ASSERT_EQ_STR(r.attempt, s.attempt);
+  if (strcmp(old, r.code) != 0)
+    ASSERT_ERR(verify(&f, s.attempt, old, T0 + 61, &left), QRL_OTP_WRONG);
+  ASSERT_EQ_INT(left, 3); /* two wrong so far: they keep counting */
+  /* Resent at T0+60: valid until T0+360, not T0+300. */
+  ASSERT_ERR(verify(&f, s.attempt, r.code, T0 + 330, &left), QRL_OK);
+
+  ASSERT_ERR(qrl_otp_start_citizen(f.db, &f.ap, &f.op, AN, PW, &rc, &s), QRL_OK);
+  for (int i = 1; i < 5; i++) {
+    rc = at(T0 + 60 + 60 * i);
+    ASSERT_ERR(qrl_otp_resend(f.db, &f.op, s.attempt, &rc, &r, &retry), QRL_OK);
+  }
+  rc = at(T0 + 60 + 60 * 5);
+  ASSERT_ERR(qrl_otp_resend(f.db, &f.op, s.attempt, &rc, &r, &retry), QRL_RATE_LIMITED);
+  fx_close(&f);
+  return 0;
+}
+
+/* At most 10 codes to one phone number an hour, whatever the attempts. */
+TEST(phone_hourly_cap) {
+  fx f;
+  qrl_otp_sent s;
+  qrl_req_ctx rc = at(T0);
+  ASSERT_EQ_INT(fx_open(&f), 0);
+  for (int i = 0; i < 10; i++)
+    ASSERT_ERR(qrl_otp_start_citizen(f.db, &f.ap, &f.op, AN, PW, &rc, &s), QRL_OK);
+  ASSERT_ERR(qrl_otp_start_citizen(f.db, &f.ap, &f.op, AN, PW, &rc, &s), QRL_RATE_LIMITED);
+  ASSERT_EQ_STR(s.attempt, "");
+  rc = at(T0 + 3601);
+  ASSERT_ERR(qrl_otp_start_citizen(f.db, &f.ap, &f.op, AN, PW, &rc, &s), QRL_OK);
+  fx_close(&f);
+  return 0;
+}
+
+/* The cutover: a legacy citizen account works the day before, not the day
+ * of; an organization works on both; a code sent before the cutover cannot
+ * be used after it. */
+TEST(cutover_for_legacy_citizens_only) {
+  fx f;
+  qrl_otp_sent s;
+  qrl_req_ctx rc;
+  int left;
+  ASSERT_EQ_INT(fx_open(&f), 0);
+  f.op.cutover = T0 + 100;
+  rc = at(T0);
+  ASSERT_ERR(qrl_otp_start_portal(f.db, &f.ap, &f.op, "nguyenvanan", PW, &rc, &s), QRL_OK);
+  ASSERT_ERR(verify(&f, s.attempt, s.code, T0 + 100, &left), QRL_LEGACY_CLOSED);
+  rc = at(T0 + 100);
+  ASSERT_ERR(qrl_otp_start_portal(f.db, &f.ap, &f.op, "nguyenvanan", PW, &rc, &s),
+             QRL_LEGACY_CLOSED);
+  ASSERT_ERR(qrl_otp_start_portal(f.db, &f.ap, &f.op, "nguyenvanan", "WrongPass1", &rc, &s),
+             QRL_BAD_CREDENTIALS);
+  ASSERT_ERR(qrl_otp_start_portal(f.db, &f.ap, &f.op, "0101234567", PW, &rc, &s), QRL_OK);
+  ASSERT_ERR(verify(&f, s.attempt, s.code, T0 + 101, &left), QRL_OK);
+  fx_close(&f);
+  return 0;
+}
+
+TEST(password_format) {
+  ASSERT_TRUE(qrl_password_format_ok("12345678"));
+  ASSERT_TRUE(qrl_password_format_ok("12345678901234567890"));
+  ASSERT_FALSE(qrl_password_format_ok("1234567"));
+  ASSERT_FALSE(qrl_password_format_ok("123456789012345678901"));
+  ASSERT_TRUE(qrl_password_format_ok("mậtkhẩuđđ"));   /* 9 characters, 15 bytes */
+  ASSERT_FALSE(qrl_password_format_ok("mậtkhẩu"));    /* 7 characters */
+  ASSERT_FALSE(qrl_password_format_ok(NULL));
+  return 0;
+}
+
+TEST_MAIN(codes_are_six_digits_and_stored_only_as_a_mac,
+          right_code_once_wrong_codes_counted_and_void_at_five, code_expires_after_its_ttl,
+          resend_timing_replacement_and_cap, phone_hourly_cap,
+          cutover_for_legacy_citizens_only, password_format)

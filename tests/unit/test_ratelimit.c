@@ -1,0 +1,103 @@
+/*
+ * test_ratelimit.c - the in-memory throttle: limits per key and window,
+ * windows that end, resets, sweeping, a full table that fails closed, and
+ * many keys with deletions (the backward-shift delete keeps lookups right).
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "ratelimit.h"
+#include "test.h"
+
+TEST(limit_per_key_and_window) {
+  qrl_ratelimit *rl = qrl_rl_new(100);
+  int64_t retry = 0;
+  ASSERT_TRUE(rl != NULL);
+  ASSERT_EQ_INT(qrl_rl_hit(rl, "pw:id:1", 1000, 3, 60), 2);
+  ASSERT_EQ_INT(qrl_rl_hit(rl, "pw:id:1", 1001, 3, 60), 1);
+  ASSERT_EQ_INT(qrl_rl_hit(rl, "pw:id:1", 1002, 3, 60), 0);
+  ASSERT_TRUE(!qrl_rl_allowed(rl, "pw:id:1", 1003, 3, 60, &retry));
+  ASSERT_EQ_INT(retry, 57);
+  ASSERT_EQ_INT(qrl_rl_hit(rl, "pw:id:1", 1003, 3, 60), -1); /* refused, not counted */
+  /* Other keys are independent. */
+  ASSERT_TRUE(qrl_rl_allowed(rl, "pw:id:2", 1003, 3, 60, NULL));
+  ASSERT_EQ_INT(qrl_rl_hit(rl, "pw:id:2", 1003, 3, 60), 2);
+  /* The window ends. */
+  ASSERT_TRUE(!qrl_rl_allowed(rl, "pw:id:1", 1059, 3, 60, NULL));
+  ASSERT_TRUE(qrl_rl_allowed(rl, "pw:id:1", 1060, 3, 60, NULL));
+  ASSERT_EQ_INT(qrl_rl_hit(rl, "pw:id:1", 1060, 3, 60), 2);
+  qrl_rl_free(rl);
+  return 0;
+}
+
+TEST(reset_and_sweep) {
+  qrl_ratelimit *rl = qrl_rl_new(100);
+  ASSERT_TRUE(rl != NULL);
+  qrl_rl_hit(rl, "a", 0, 1, 10);
+  qrl_rl_hit(rl, "b", 5, 1, 10);
+  ASSERT_TRUE(!qrl_rl_allowed(rl, "a", 1, 1, 10, NULL));
+  qrl_rl_reset(rl, "a");
+  ASSERT_TRUE(qrl_rl_allowed(rl, "a", 1, 1, 10, NULL));
+  ASSERT_EQ_INT(qrl_rl_sweep(rl, 12), 1);  /* "b" lives until 15 */
+  ASSERT_EQ_INT(qrl_rl_sweep(rl, 15), 0);
+  qrl_rl_free(rl);
+  return 0;
+}
+
+/* Full of live keys: a new key is refused (fail closed), old keys still
+ * work, and room comes back when windows end. */
+TEST(full_table_fails_closed) {
+  qrl_ratelimit *rl = qrl_rl_new(8);
+  char k[16];
+  ASSERT_TRUE(rl != NULL);
+  for (int i = 0; i < 8; i++) {
+    snprintf(k, sizeof(k), "k%d", i);
+    ASSERT_TRUE(qrl_rl_hit(rl, k, 100, 5, 10) >= 0);
+  }
+  ASSERT_EQ_INT(qrl_rl_hit(rl, "new", 100, 5, 10), -1);
+  ASSERT_TRUE(qrl_rl_hit(rl, "k3", 100, 5, 10) >= 0);
+  ASSERT_TRUE(qrl_rl_hit(rl, "new", 110, 5, 10) >= 0); /* expired ones swept */
+  qrl_rl_free(rl);
+  return 0;
+}
+
+/* Thousands of keys, half deleted in a scattered order: every survivor is
+ * still found with its count, every deleted one is gone. */
+TEST(many_keys_with_deletions) {
+  enum { N = 5000 };
+  qrl_ratelimit *rl = qrl_rl_new(N);
+  char k[32];
+  ASSERT_TRUE(rl != NULL);
+  for (int i = 0; i < N; i++) {
+    snprintf(k, sizeof(k), "ip:10.0.%d.%d", i / 256, i % 256);
+    ASSERT_EQ_INT(qrl_rl_hit(rl, k, 0, 2, 1000), 1);
+  }
+  for (int i = 0; i < N; i += 2) {
+    snprintf(k, sizeof(k), "ip:10.0.%d.%d", i / 256, i % 256);
+    qrl_rl_reset(rl, k);
+  }
+  for (int i = 0; i < N; i++) {
+    snprintf(k, sizeof(k), "ip:10.0.%d.%d", i / 256, i % 256);
+    /* deleted keys start again at 1 left; survivors have 0 left */
+    ASSERT_EQ_INT(qrl_rl_hit(rl, k, 1, 2, 1000), i % 2 ? 0 : 1);
+  }
+  qrl_rl_free(rl);
+  return 0;
+}
+
+TEST(bad_keys_are_refused) {
+  qrl_ratelimit *rl = qrl_rl_new(4);
+  char big[200];
+  memset(big, 'x', sizeof(big) - 1);
+  big[sizeof(big) - 1] = '\0';
+  ASSERT_EQ_INT(qrl_rl_hit(rl, big, 0, 5, 10), -1);
+  ASSERT_EQ_INT(qrl_rl_hit(rl, NULL, 0, 5, 10), -1);
+  ASSERT_FALSE(qrl_rl_allowed(rl, big, 0, 5, 10, NULL));
+  ASSERT_EQ_INT(qrl_rl_hit(rl, "k", 0, 0, 10), -1);
+  qrl_rl_free(rl);
+  ASSERT_TRUE(qrl_rl_new(0) == NULL);
+  return 0;
+}
+
+TEST_MAIN(limit_per_key_and_window, reset_and_sweep, full_table_fails_closed,
+          many_keys_with_deletions, bad_keys_are_refused)
