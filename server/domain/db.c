@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "crypto.h"
 #include "sql.h"
 
 struct qrl_db {
@@ -212,10 +213,21 @@ static const char schema_v3[] =
     "ALTER TABLE web_sessions_v3 RENAME TO web_sessions;"
     "CREATE INDEX web_sessions_citizen ON web_sessions(citizen_id);";
 
+/* v4: the audit trail becomes append-only and hash-chained: each row keeps
+ * the hash of the row before it and its own (see qrl_db_audit_verify). Rows
+ * written before v4 stay as they were, outside the chain. */
+static const char schema_v4[] =
+    "ALTER TABLE audit ADD COLUMN prev_hash BLOB;"
+    "ALTER TABLE audit ADD COLUMN row_hash BLOB;"
+    "CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit"
+    " BEGIN SELECT RAISE(ABORT, 'audit is append-only'); END;"
+    "CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit"
+    " BEGIN SELECT RAISE(ABORT, 'audit is append-only'); END;";
+
 static const struct {
   int version;
   const char *sql;
-} migrations[] = {{1, schema_v1}, {2, schema_v2}, {3, schema_v3}};
+} migrations[] = {{1, schema_v1}, {2, schema_v2}, {3, schema_v3}, {4, schema_v4}};
 
 #define SCHEMA_VERSION QRL_DB_SCHEMA_VERSION
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == SCHEMA_VERSION,
@@ -277,24 +289,109 @@ void qrl_db_close(qrl_db *db) {
 
 /* ---- audit ---------------------------------------------------------------- */
 
+/* The bytes a row's hash covers: each field as "<length>:<bytes>;" ("-;"
+ * for NULL), in column order, after the previous row's hash. */
+static void chain_hash(const uint8_t prev[QRL_SHA256_LEN], int64_t at,
+                       const char *const text[8], int64_t device_id,
+                       uint8_t out[QRL_SHA256_LEN]) {
+  char buf[4096];
+  size_t n = 0;
+  memcpy(buf, prev, QRL_SHA256_LEN);
+  n = QRL_SHA256_LEN;
+  n += (size_t)snprintf(buf + n, sizeof(buf) - n, "%lld;%lld;", (long long)at,
+                        (long long)device_id);
+  for (int i = 0; i < 8 && n < sizeof(buf); i++) {
+    if (!text[i]) n += (size_t)snprintf(buf + n, sizeof(buf) - n, "-;");
+    else n += (size_t)snprintf(buf + n, sizeof(buf) - n, "%zu:%s;", strlen(text[i]), text[i]);
+  }
+  if (n > sizeof(buf)) n = sizeof(buf);
+  qrl_sha256(buf, n, out);
+}
+
+/* The row_hash of the newest chained row, or zeros if there is none. */
+static qrl_err chain_head(qrl_db *db, uint8_t head[QRL_SHA256_LEN]) {
+  sqlite3_stmt *st = qrl_sql_prep(db, "SELECT row_hash FROM audit WHERE row_hash IS NOT"
+                                      " NULL ORDER BY id DESC LIMIT 1");
+  memset(head, 0, QRL_SHA256_LEN);
+  if (!st) return QRL_DB;
+  if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_bytes(st, 0) == QRL_SHA256_LEN)
+    memcpy(head, sqlite3_column_blob(st, 0), QRL_SHA256_LEN);
+  sqlite3_finalize(st);
+  return QRL_OK;
+}
+
 qrl_err qrl_db_audit(qrl_db *db, const char *event, qrl_err outcome,
                      const char *citizen_id, int64_t device_id,
                      const char *detail, const qrl_req_ctx *rc) {
-  sqlite3_stmt *st = qrl_sql_prep(db,
+  const char *text[8] = {event, qrl_err_code(outcome), citizen_id,
+                         rc ? rc->ip : NULL, rc ? rc->user_agent : NULL, detail,
+                         rc ? rc->flow : NULL, NULL};
+  uint8_t prev[QRL_SHA256_LEN], hash[QRL_SHA256_LEN];
+  int64_t at = rc ? rc->now : 0;
+  int own_tx = sqlite3_get_autocommit(db->h);
+  sqlite3_stmt *st;
+  qrl_err err;
+
+  /* Reading the head and appending must not interleave with another
+   * writer: inside the caller's transaction, or one of our own. */
+  if (own_tx && qrl_sql_begin(db)) return QRL_DB;
+  if ((err = chain_head(db, prev))) goto out;
+  chain_hash(prev, at, text, device_id, hash);
+  st = qrl_sql_prep(db,
       "INSERT INTO audit(at, event, outcome, citizen_id, device_id, ip,"
-      " user_agent, detail, flow) VALUES(?,?,?,?,?,?,?,?,?)");
+      " user_agent, detail, flow, prev_hash, row_hash) VALUES(?,?,?,?,?,?,?,?,?,?,?)");
+  if (st) {
+    sqlite3_bind_int64(st, 1, at);
+    qrl_sql_bind_text(st, 2, text[0]);
+    qrl_sql_bind_text(st, 3, text[1]);
+    qrl_sql_bind_text(st, 4, text[2]);
+    if (device_id) sqlite3_bind_int64(st, 5, device_id);
+    else sqlite3_bind_null(st, 5);
+    qrl_sql_bind_text(st, 6, text[3]);
+    qrl_sql_bind_text(st, 7, text[4]);
+    qrl_sql_bind_text(st, 8, text[5]);
+    qrl_sql_bind_text(st, 9, text[6]);
+    qrl_sql_bind_blob(st, 10, prev, sizeof(prev));
+    qrl_sql_bind_blob(st, 11, hash, sizeof(hash));
+  }
+  err = qrl_sql_run(st);
+out:
+  if (own_tx) {
+    if (!err) err = qrl_sql_commit(db);
+    if (err) qrl_sql_rollback(db);
+  }
+  return err;
+}
+
+qrl_err qrl_db_audit_verify(qrl_db *db, int64_t *rows, int64_t *bad_id) {
+  sqlite3_stmt *st = qrl_sql_prep(db,
+      "SELECT id, at, event, outcome, citizen_id, device_id, ip, user_agent, detail,"
+      " flow, prev_hash, row_hash FROM audit WHERE row_hash IS NOT NULL ORDER BY id");
+  uint8_t expect[QRL_SHA256_LEN], hash[QRL_SHA256_LEN];
+  qrl_err err = QRL_OK;
+
+  *rows = 0;
+  *bad_id = 0;
+  memset(expect, 0, sizeof(expect));
   if (!st) return QRL_DB;
-  sqlite3_bind_int64(st, 1, rc ? rc->now : 0);
-  qrl_sql_bind_text(st, 2, event);
-  qrl_sql_bind_text(st, 3, qrl_err_code(outcome));
-  qrl_sql_bind_text(st, 4, citizen_id);
-  if (device_id) sqlite3_bind_int64(st, 5, device_id);
-  else sqlite3_bind_null(st, 5);
-  qrl_sql_bind_text(st, 6, rc ? rc->ip : NULL);
-  qrl_sql_bind_text(st, 7, rc ? rc->user_agent : NULL);
-  qrl_sql_bind_text(st, 8, detail);
-  qrl_sql_bind_text(st, 9, rc ? rc->flow : NULL);
-  return qrl_sql_run(st);
+  while (sqlite3_step(st) == SQLITE_ROW) {
+    const char *text[8];
+    for (int i = 0; i < 7; i++) text[i] = (const char *)sqlite3_column_text(st, 2 + (i < 3 ? i : i + 1));
+    text[7] = NULL;
+    chain_hash(expect, sqlite3_column_int64(st, 1), text, sqlite3_column_int64(st, 5), hash);
+    if (sqlite3_column_bytes(st, 10) != QRL_SHA256_LEN ||
+        sqlite3_column_bytes(st, 11) != QRL_SHA256_LEN ||
+        memcmp(sqlite3_column_blob(st, 10), expect, QRL_SHA256_LEN) != 0 ||
+        memcmp(sqlite3_column_blob(st, 11), hash, QRL_SHA256_LEN) != 0) {
+      *bad_id = sqlite3_column_int64(st, 0);
+      err = QRL_INTERNAL;
+      break;
+    }
+    memcpy(expect, hash, sizeof(expect));
+    (*rows)++;
+  }
+  sqlite3_finalize(st);
+  return err;
 }
 
 long qrl_db_audit_count(qrl_db *db, const char *event, const char *outcome) {

@@ -36,7 +36,7 @@ qrl_err qrl_db_open(const char *path, qrl_db **out);
 qrl_err qrl_db_open_version(const char *path, int target, qrl_db **out);
 
 /* The schema version qrl_db_open() migrates to. */
-#define QRL_DB_SCHEMA_VERSION 3
+#define QRL_DB_SCHEMA_VERSION 4
 
 /* Closes db; NULL-safe. */
 void qrl_db_close(qrl_db *db);
@@ -48,6 +48,14 @@ void qrl_db_close(qrl_db *db);
 qrl_err qrl_db_audit(qrl_db *db, const char *event, qrl_err outcome,
                      const char *citizen_id, int64_t device_id,
                      const char *detail, const qrl_req_ctx *rc);
+
+/* Checks the audit hash chain from its first chained row: every row's
+ * prev_hash is the row before's row_hash and its row_hash matches its
+ * content. Returns QRL_OK with the number of rows checked in *rows, or
+ * QRL_INTERNAL with the first broken row's id in *bad_id (QRL_DB on a read
+ * error). The chain shows edits and deletions inside it; to notice rows cut
+ * off the end, keep the head hash elsewhere too. */
+qrl_err qrl_db_audit_verify(qrl_db *db, int64_t *rows, int64_t *bad_id);
 
 /* Counts audit rows with this event and outcome (either may be NULL for any);
  * for tests and the admin view. Returns the count, or -1 on error. */
