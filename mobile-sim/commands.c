@@ -84,6 +84,7 @@ static const struct option cmd_longopts[] = {
     {"home", required_argument, NULL, SIM_OPT_HOME},
     {"json", no_argument, NULL, SIM_OPT_JSON},
     {"timeout", required_argument, NULL, SIM_OPT_TIMEOUT},
+    {"ca", required_argument, NULL, SIM_OPT_CA},
     {"help", no_argument, NULL, SIM_OPT_HELP},
     {"id", required_argument, NULL, OPT_ID},
     {"password", required_argument, NULL, OPT_PASSWORD},
@@ -849,6 +850,7 @@ void sim_help(FILE *f, const char *command) {
       "                 "
       "{\"ok\":false,\"code\":...,\"message\":...,\"exit\":N}\n"
       "  --timeout MS   network waits in milliseconds (default 10000)\n"
+      "  --ca FILE      trust these CA certificates (PEM) for a wss:// server\n"
       "  --help         this text; COMMAND --help for a command's usage\n"
       "\n"
       "Exit codes: 0 ok, 2 usage, 3 declined, 4 challenge expired/used/\n"
@@ -902,6 +904,13 @@ int sim_global_option(sim_ctx *ctx, int opt, const char *arg) {
     ctx->home_opt = arg;
     return 0;
   case SIM_OPT_JSON: ctx->json = 1; return 0;
+  case SIM_OPT_CA:
+    if (!arg[0] || access(arg, R_OK) != 0) {
+      sim_usage_error(ctx, QRL_INVAL, "bad --ca '%s': a readable PEM file", arg);
+      return -1;
+    }
+    ctx->ca_file = arg;
+    return 0;
   case SIM_OPT_TIMEOUT:
     v = strtol(arg, &end, 10);
     if (!arg[0] || *end || v < 1 || v > 600000) {

@@ -28,6 +28,7 @@
 typedef struct sim_ctx {
   const char *server;      /* server URL; not owned (argv or the default) */
   const char *home_opt;    /* --home value or NULL; not owned */
+  const char *ca_file;     /* --ca: PEM CA certificates for wss://; not owned */
   char home[SIM_PATH_MAX]; /* resolved state directory */
   int json;                /* 1: one JSON object on stdout */
   int timeout_ms;          /* network waits */
@@ -49,6 +50,7 @@ enum sim_global_opt {
   SIM_OPT_HOME,
   SIM_OPT_JSON,
   SIM_OPT_TIMEOUT,
+  SIM_OPT_CA,
   SIM_OPT_HELP
 };
 

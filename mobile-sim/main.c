@@ -22,6 +22,7 @@ static const struct option main_longopts[] = {
     {"home", required_argument, NULL, SIM_OPT_HOME},
     {"json", no_argument, NULL, SIM_OPT_JSON},
     {"timeout", required_argument, NULL, SIM_OPT_TIMEOUT},
+    {"ca", required_argument, NULL, SIM_OPT_CA},
     {"help", no_argument, NULL, SIM_OPT_HELP},
     {NULL, 0, NULL, 0}};
 

@@ -55,8 +55,8 @@ qrl_err sim_connect(sim_ctx *ctx, qrl_wsc **out) {
   char what[128];
   qrl_err rc;
 
-  rc = qrl_wsc_connect(ctx->server, QRL_SUBPROTO_PHONE, NULL, ctx->timeout_ms,
-                       out, &status);
+  rc = qrl_wsc_connect_ca(ctx->server, QRL_SUBPROTO_PHONE, NULL, ctx->ca_file,
+                          ctx->timeout_ms, out, &status);
   if (rc == QRL_OK) goto out;
   if (rc == QRL_INVAL) {
     net_detail(ctx, "bad server URL", NULL);

@@ -27,6 +27,12 @@ qrl_err qrl_wsc_connect(const char *url, const char *subprotocol,
                         const char *origin, int timeout_ms, qrl_wsc **out,
                         int *http_status);
 
+/* Like qrl_wsc_connect(), for wss:// URLs trusting the CA certificates in
+ * ca_file (PEM) instead of the system's (NULL: the system's). */
+qrl_err qrl_wsc_connect_ca(const char *url, const char *subprotocol,
+                           const char *origin, const char *ca_file, int timeout_ms,
+                           qrl_wsc **out, int *http_status);
+
 /* Sends len bytes of data as one text message (binary if binary is 1).
  * Any size: large messages are written in pieces as the socket allows.
  * Returns QRL_OK or QRL_NETWORK if the connection is closed. */

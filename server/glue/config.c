@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 void qrl_config_defaults(qrl_config *cfg, const char *web_dir_default) {
   memset(cfg, 0, sizeof(*cfg));
@@ -54,6 +55,9 @@ void qrl_config_usage(void *stream, const char *prog) {
           "  --otp-ttl S          seconds a one-time code stays valid (default 300, 1..3600)\n"
           "  --sms-outbox PATH    append every SMS sent to this file (default\n"
           "                       ./sms-outbox.log; it holds one-time codes: mode 0600)\n"
+          "  --tls-cert PEM       serve HTTPS and wss:// with this certificate chain\n"
+          "  --tls-key PEM        ... and this private key (both or neither); adds HSTS\n"
+          "                       and Secure cookies\n"
           "  --demo               seed demo citizens, portal accounts and dossiers; the\n"
           "                       page shows the QR text; SMS also go to the simulated\n"
           "                       mobile network (vneid-sim inbox)\n"
@@ -86,7 +90,7 @@ static int origin_ok(const char *s) {
 enum {
   OPT_PORT = 1000, OPT_BIND, OPT_DB, OPT_WEB, OPT_ORIGIN, OPT_TTL, OPT_DEMO,
   OPT_HASH, OPT_WORKERS, OPT_LEVEL, OPT_PORTAL, OPT_MAXCH, OPT_HELP,
-  OPT_PWLEVEL, OPT_CUTOVER, OPT_OUTBOX, OPT_OTPTTL
+  OPT_PWLEVEL, OPT_CUTOVER, OPT_OUTBOX, OPT_OTPTTL, OPT_CERT, OPT_KEY
 };
 
 /* Parses "YYYY-MM-DD" as midnight in Vietnam (UTC+7, no DST) into *out. */
@@ -118,6 +122,8 @@ qrl_err qrl_config_parse(qrl_config *cfg, int argc, char **argv, int *want_help)
       {"cutover", required_argument, NULL, OPT_CUTOVER},
       {"sms-outbox", required_argument, NULL, OPT_OUTBOX},
       {"otp-ttl", required_argument, NULL, OPT_OTPTTL},
+      {"tls-cert", required_argument, NULL, OPT_CERT},
+      {"tls-key", required_argument, NULL, OPT_KEY},
       {"bind", required_argument, NULL, OPT_BIND},
       {"db", required_argument, NULL, OPT_DB},
       {"web", required_argument, NULL, OPT_WEB},
@@ -200,6 +206,16 @@ qrl_err qrl_config_parse(qrl_config *cfg, int argc, char **argv, int *want_help)
         goto bad;
       }
       break;
+    case OPT_CERT:
+    case OPT_KEY:
+      if (!*optarg || access(optarg, R_OK) != 0) {
+        what = c == OPT_CERT ? "--tls-cert wants a readable PEM file"
+                             : "--tls-key wants a readable PEM file";
+        goto bad;
+      }
+      if (c == OPT_CERT) cfg->tls_cert = optarg;
+      else cfg->tls_key = optarg;
+      break;
     case OPT_OTPTTL:
       if (parse_int(optarg, 1, 3600, &v)) { what = "--otp-ttl wants 1..3600 seconds"; goto bad; }
       cfg->otp_ttl = (int)v;
@@ -219,6 +235,10 @@ qrl_err qrl_config_parse(qrl_config *cfg, int argc, char **argv, int *want_help)
   }
   if (optind < argc) {
     fprintf(stderr, "%s: unexpected argument '%s'\n", prog, argv[optind]);
+    goto usage;
+  }
+  if (!cfg->tls_cert != !cfg->tls_key) {
+    fprintf(stderr, "%s: --tls-cert and --tls-key go together\n", prog);
     goto usage;
   }
   return QRL_OK;

@@ -34,6 +34,8 @@ typedef struct qrl_config {
                               2024-07-01 00:00 Vietnam time */
   const char *sms_outbox;  /* append-only SMS outbox file: "sms-outbox.log" */
   int otp_ttl;             /* seconds a one-time code stays valid: 300 */
+  const char *tls_cert;    /* PEM certificate chain: serve https/wss (with key) */
+  const char *tls_key;     /* PEM private key */
 } qrl_config;
 
 /* Fills cfg with the defaults; web_dir_default is the compiled-in web/ path. */

@@ -105,7 +105,8 @@ void qrl_http_json(qrl_conn *c, cJSON *o, const char *token) {
   char cookie[160];
   if (token && token[0])
     snprintf(cookie, sizeof(cookie),
-             QRL_COOKIE_NAME "=%s; HttpOnly; SameSite=Strict; Path=/", token);
+             QRL_COOKIE_NAME "=%s; HttpOnly; SameSite=Strict; Path=/%s", token,
+             qrl_server_of(c->wsi)->cfg->tls_cert ? "; Secure" : "");
   qrl_http_respond(c, 200, qrl_json_take_print(o), token && token[0] ? cookie : NULL);
 }
 

@@ -33,7 +33,8 @@ int qrl_server_origin_allowed(const qrl_server *srv, const char *origin,
     return 0;
   }
   if (!host || !*host) return 0;
-  if (snprintf(self, sizeof(self), "http://%s", host) >= (int)sizeof(self))
+  if (snprintf(self, sizeof(self), "%s://%s", srv->cfg->tls_cert ? "https" : "http",
+               host) >= (int)sizeof(self))
     return 0;
   return strcmp(origin, self) == 0;
 }
@@ -298,6 +299,12 @@ static int run_loop(qrl_server *srv) {
                  LWS_SERVER_OPTION_VALIDATE_UTF8 |
                  LWS_SERVER_OPTION_DISABLE_IPV6;
   info.pcontext = &srv->ctx;
+  if (srv->cfg->tls_cert) {
+    /* STS: browsers stick to https for this host (HSTS, half a year). */
+    info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT | LWS_SERVER_OPTION_STS;
+    info.ssl_cert_filepath = srv->cfg->tls_cert;
+    info.ssl_private_key_filepath = srv->cfg->tls_key;
+  }
 
   srv->ctx = lws_create_context(&info);
   if (!srv->ctx) {
@@ -313,7 +320,8 @@ static int run_loop(qrl_server *srv) {
     lws_context_destroy(srv->ctx);
     return 1;
   }
-  printf("qrlogind: listening on http://%s:%d/\n", srv->cfg->bind, port);
+  printf("qrlogind: listening on %s://%s:%d/\n", srv->cfg->tls_cert ? "https" : "http",
+         srv->cfg->bind, port);
   fflush(stdout);
   uv_run(&srv->loop, UV_RUN_DEFAULT);
   /* With a foreign loop, lws 4.1.6 finishes tearing the context down only

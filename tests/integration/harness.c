@@ -25,6 +25,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+
 #include "b64.h"
 #include "crypto.h"
 
@@ -153,13 +157,21 @@ int qrl_h_start(qrl_h_server *s, const char *const *extra) {
     }
     *nl = '\0';
     colon = strrchr(line, ':');
-    if (!strstr(line, "listening on http://") || !colon) goto fail_child;
+    if ((!strstr(line, "listening on http://") && !strstr(line, "listening on https://")) ||
+        !colon)
+      goto fail_child;
+    s->tls = strstr(line, "https://") != NULL;
     s->port = atoi(colon + 1);
     break;
   }
   if (s->port <= 0) goto fail_child;
-  snprintf(s->http, sizeof(s->http), "http://127.0.0.1:%d", s->port);
-  snprintf(s->ws, sizeof(s->ws), "ws://127.0.0.1:%d/", s->port);
+  snprintf(s->http, sizeof(s->http), "%s://127.0.0.1:%d", s->tls ? "https" : "http",
+           s->port);
+  snprintf(s->ws, sizeof(s->ws), "%s://127.0.0.1:%d/", s->tls ? "wss" : "ws", s->port);
+  /* TLS tests pass --tls-cert: that self-signed certificate is the CA. */
+  for (int i = 0; s->tls && extra && extra[i]; i++)
+    if (!strcmp(extra[i], "--tls-cert") && extra[i + 1])
+      snprintf(s->ca, sizeof(s->ca), "%s", extra[i + 1]);
   return 0;
 
 fail_child:
@@ -234,6 +246,10 @@ int qrl_h_sim(const qrl_h_server *s, const char *home, const char *input,
   argv[n++] = "--json";
   argv[n++] = "--server";
   argv[n++] = s->ws;
+  if (s->tls) {
+    argv[n++] = "--ca";
+    argv[n++] = s->ca;
+  }
   argv[n++] = "--home";
   argv[n++] = homedir;
   va_start(ap, out);
@@ -333,7 +349,8 @@ qrl_wsc *qrl_h_browser(const qrl_h_server *s, cJSON **challenge) {
   qrl_wsc *c = NULL;
   int status = 0;
   *challenge = NULL;
-  if (qrl_wsc_connect(s->ws, QRL_SUBPROTO_BROWSER, s->http, QRL_H_TIMEOUT_MS,
+  if (qrl_wsc_connect_ca(s->ws, QRL_SUBPROTO_BROWSER, s->http, s->tls ? s->ca : NULL,
+                         QRL_H_TIMEOUT_MS,
                       &c, &status) != QRL_OK) {
     fprintf(stderr, "harness: browser connect refused (HTTP %d)\n", status);
     return NULL;
@@ -348,7 +365,8 @@ qrl_wsc *qrl_h_browser(const qrl_h_server *s, cJSON **challenge) {
 qrl_wsc *qrl_h_phone_socket(const qrl_h_server *s) {
   qrl_wsc *c = NULL;
   int status = 0;
-  if (qrl_wsc_connect(s->ws, QRL_SUBPROTO_PHONE, NULL, QRL_H_TIMEOUT_MS, &c,
+  if (qrl_wsc_connect_ca(s->ws, QRL_SUBPROTO_PHONE, NULL, s->tls ? s->ca : NULL,
+                         QRL_H_TIMEOUT_MS, &c,
                       &status) != QRL_OK) {
     fprintf(stderr, "harness: phone connect refused (HTTP %d)\n", status);
     return NULL;
@@ -435,16 +453,69 @@ void qrl_h_phone_close(qrl_h_phone *p) {
 
 /* ---- HTTP ---------------------------------------------------------------- */
 
-int qrl_h_http(const qrl_h_server *s, const char *method, const char *path,
-               const char *origin, const char *cookie, const char *body,
-               char **resp, char set_cookie[512]) {
+/* A connection that is plain TCP or TLS (verified against s->ca). */
+typedef struct hconn {
+  int fd;
+  SSL_CTX *ctx;
+  SSL *ssl;
+} hconn;
+
+static void hconn_close(hconn *h) {
+  if (h->ssl) {
+    SSL_shutdown(h->ssl);
+    SSL_free(h->ssl);
+  }
+  SSL_CTX_free(h->ctx);
+  if (h->fd >= 0) close(h->fd);
+}
+
+static int hconn_open(const qrl_h_server *s, hconn *h) {
   struct sockaddr_in a = {.sin_family = AF_INET};
+  memset(h, 0, sizeof(*h));
+  a.sin_port = htons((uint16_t)s->port);
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if ((h->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0) return -1;
+  if (connect(h->fd, (struct sockaddr *)&a, sizeof(a)) < 0) return -1;
+  if (!s->tls) return 0;
+  if (!(h->ctx = SSL_CTX_new(TLS_client_method())) ||
+      SSL_CTX_load_verify_locations(h->ctx, s->ca, NULL) != 1)
+    return -1;
+  SSL_CTX_set_verify(h->ctx, SSL_VERIFY_PEER, NULL);
+  if (!(h->ssl = SSL_new(h->ctx))) return -1;
+  X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(h->ssl), "127.0.0.1");
+  SSL_set_fd(h->ssl, h->fd);
+  if (SSL_connect(h->ssl) != 1) {
+    fprintf(stderr, "harness: TLS handshake failed (verify result %ld)\n",
+            SSL_get_verify_result(h->ssl));
+    return -1;
+  }
+  return 0;
+}
+
+static int hconn_write(hconn *h, const void *p, size_t n) {
+  if (h->ssl) return SSL_write(h->ssl, p, (int)n) == (int)n ? 0 : -1;
+  return write(h->fd, p, n) == (ssize_t)n ? 0 : -1;
+}
+
+static ssize_t hconn_read(hconn *h, void *p, size_t n, int64_t deadline) {
+  struct pollfd pf = {.fd = h->fd, .events = POLLIN};
+  if (!(h->ssl && SSL_pending(h->ssl)) && poll(&pf, 1, left_ms(deadline)) <= 0)
+    return -1;
+  if (h->ssl) return SSL_read(h->ssl, p, (int)n);
+  return read(h->fd, p, n);
+}
+
+int qrl_h_http_ex(const qrl_h_server *s, const char *method, const char *path,
+                  const char *origin, const char *cookie, const char *body,
+                  char **resp, char set_cookie[512], char **headers) {
   char req[4096], *buf = NULL, *hdr_end, *p;
   size_t len = 0, cap = 0, blen = body ? strlen(body) : 0, want = 0;
-  int fd, status = -1, n;
+  int status = -1, n;
   int64_t deadline = now_ms() + QRL_H_TIMEOUT_MS;
+  hconn h;
 
   if (resp) *resp = NULL;
+  if (headers) *headers = NULL;
   if (set_cookie) set_cookie[0] = '\0';
   n = snprintf(req, sizeof(req),
                "%s %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nConnection: close\r\n"
@@ -455,25 +526,19 @@ int qrl_h_http(const qrl_h_server *s, const char *method, const char *path,
                cookie ? "Cookie: " : "", cookie ? cookie : "",
                cookie ? "\r\n" : "", blen);
   if (n < 0 || (size_t)n >= sizeof(req)) return -1;
-  a.sin_port = htons((uint16_t)s->port);
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0) return -1;
-  if (connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0 ||
-      write(fd, req, (size_t)n) != n ||
-      (blen && write(fd, body, blen) != (ssize_t)blen)) {
-    close(fd);
+  if (hconn_open(s, &h) || hconn_write(&h, req, (size_t)n) ||
+      (blen && hconn_write(&h, body, blen))) {
+    hconn_close(&h);
     return -1;
   }
   for (;;) {
-    struct pollfd pf = {.fd = fd, .events = POLLIN};
     ssize_t r;
-    if (poll(&pf, 1, left_ms(deadline)) <= 0) break;
     if (len + 2048 > cap) {
       char *nb = realloc(buf, cap = cap ? cap * 2 : 8192);
       if (!nb) break;
       buf = nb;
     }
-    r = read(fd, buf + len, cap - len - 1);
+    r = hconn_read(&h, buf + len, cap - len - 1, deadline);
     if (r <= 0) break;
     len += (size_t)r;
     buf[len] = '\0';
@@ -485,7 +550,7 @@ int qrl_h_http(const qrl_h_server *s, const char *method, const char *path,
       }
     }
   }
-  close(fd);
+  hconn_close(&h);
   if (!buf || len < 12 || strncmp(buf, "HTTP/1.1 ", 9) != 0) {
     free(buf);
     return -1;
@@ -501,9 +566,60 @@ int qrl_h_http(const qrl_h_server *s, const char *method, const char *path,
     e = strstr(p, "\r\n");
     snprintf(set_cookie, 512, "%.*s", (int)(e - p), p);
   }
+  if (headers && hdr_end) *headers = strndup(buf, (size_t)(hdr_end - buf));
   if (resp && hdr_end) *resp = strdup(hdr_end + 4);
   free(buf);
   return status;
+}
+
+int qrl_h_http(const qrl_h_server *s, const char *method, const char *path,
+               const char *origin, const char *cookie, const char *body,
+               char **resp, char set_cookie[512]) {
+  return qrl_h_http_ex(s, method, path, origin, cookie, body, resp, set_cookie, NULL);
+}
+
+/* ---- a certificate for TLS tests ------------------------------------------ */
+
+int qrl_h_make_cert(const char *dir, char cert[300], char key[300]) {
+  EVP_PKEY *pk = EVP_EC_gen("P-256");
+  X509 *x = X509_new();
+  X509_NAME *name;
+  X509_EXTENSION *ext = NULL;
+  X509V3_CTX v3;
+  FILE *f;
+  int rc = -1;
+
+  snprintf(cert, 300, "%s/cert.pem", dir);
+  snprintf(key, 300, "%s/key.pem", dir);
+  if (!pk || !x) goto out;
+  X509_set_version(x, 2);
+  ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
+  X509_gmtime_adj(X509_getm_notBefore(x), -60);
+  X509_gmtime_adj(X509_getm_notAfter(x), 86400);
+  X509_set_pubkey(x, pk);
+  name = X509_get_subject_name(x);
+  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)"127.0.0.1",
+                             -1, -1, 0);
+  X509_set_issuer_name(x, name);
+  X509V3_set_ctx(&v3, x, x, NULL, NULL, 0);
+  if (!(ext = X509V3_EXT_conf_nid(NULL, &v3, NID_subject_alt_name, "IP:127.0.0.1")) ||
+      !X509_add_ext(x, ext, -1))
+    goto out;
+  X509_EXTENSION_free(ext);
+  ext = X509V3_EXT_conf_nid(NULL, &v3, NID_basic_constraints, "critical,CA:TRUE");
+  if (!ext || !X509_add_ext(x, ext, -1) || !X509_sign(x, pk, EVP_sha256())) goto out;
+  if (!(f = fopen(cert, "w"))) goto out;
+  PEM_write_X509(f, x);
+  fclose(f);
+  if (!(f = fopen(key, "w"))) goto out;
+  PEM_write_PrivateKey(f, pk, NULL, NULL, 0, NULL, NULL);
+  fclose(f);
+  rc = 0;
+out:
+  X509_EXTENSION_free(ext);
+  X509_free(x);
+  EVP_PKEY_free(pk);
+  return rc;
 }
 
 /* ---- ID/username + password + OTP ---------------------------------------- */

@@ -38,6 +38,8 @@ typedef struct qrl_h_server {
   char db[300];             /* dir/qrlogin.db */
   char http[64];            /* "http://127.0.0.1:PORT" (also the Origin) */
   char ws[64];              /* "ws://127.0.0.1:PORT/" */
+  int tls;                  /* serving https/wss (--tls-cert given) */
+  char ca[300];             /* then: the certificate to trust */
 } qrl_h_server;
 
 /* Starts qrlogind with --demo --hash-cost 10 and the extra arguments in argv
@@ -148,6 +150,16 @@ int qrl_h_otp_login(const qrl_h_server *s, const char *path, const char *field,
 
 /* GET /api/me with cookie; the parsed body on 200, else NULL. */
 cJSON *qrl_h_me(const qrl_h_server *s, const char *cookie);
+
+/* qrl_h_http() that also returns the response headers in *headers (caller
+ * frees; may be NULL). Speaks TLS when the server does. */
+int qrl_h_http_ex(const qrl_h_server *s, const char *method, const char *path,
+                  const char *origin, const char *cookie, const char *body,
+                  char **resp, char set_cookie[512], char **headers);
+
+/* Makes a self-signed P-256 certificate for 127.0.0.1 (also its own CA) and
+ * its key in dir; writes their paths. 0 or -1. */
+int qrl_h_make_cert(const char *dir, char cert[300], char key[300]);
 
 /* The temp directory path joined with name (static buffer per call site is
  * the caller's: writes into out). */
