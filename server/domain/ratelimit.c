@@ -1,7 +1,8 @@
 /*
- * ratelimit.c - see ratelimit.h. Open addressing with linear probing over a
- * power-of-two table at most half full; deletion by backward shift so probes
- * never need tombstones.
+ * ratelimit.c - see ratelimit.h. Token buckets: a key holds up to `limit`
+ * tokens and earns them back at limit/window per second; a hit spends one.
+ * Open addressing with linear probing over a power-of-two table at most half
+ * full; deletion by backward shift so probes never need tombstones.
  */
 #include "ratelimit.h"
 
@@ -12,10 +13,16 @@
 
 typedef struct slot {
   char key[KEY_MAX]; /* "" = empty */
-  int64_t start;     /* window start */
-  int64_t end;       /* window end (start + window) */
-  int hits;
+  double tokens;     /* as of `last` */
+  int64_t last;      /* when tokens was computed */
+  int64_t full_at;   /* when the bucket is full again: droppable */
 } slot;
+
+/* Tokens in s at now for this rule. */
+static double level(const slot *s, int64_t now, int limit, int64_t window) {
+  double t = s->tokens + (double)(now - s->last) * (double)limit / (double)window;
+  return t > limit ? limit : t;
+}
 
 struct qrl_ratelimit {
   slot *slots;
@@ -89,12 +96,19 @@ int qrl_rl_allowed(qrl_ratelimit *rl, const char *key, int64_t now, int limit,
                    int64_t window, int64_t *retry_in) {
   int found;
   size_t i;
-  (void)window;
+  double t;
   if (retry_in) *retry_in = 0;
-  if (!key || strlen(key) >= KEY_MAX) return 0;
+  if (!key || strlen(key) >= KEY_MAX || limit <= 0 || window <= 0) return 0;
   i = find(rl, key, &found);
-  if (!found || rl->slots[i].end <= now || rl->slots[i].hits < limit) return 1;
-  if (retry_in) *retry_in = rl->slots[i].end - now;
+  if (!found) return 1;
+  t = level(&rl->slots[i], now, limit, window);
+  if (t >= 1.0) return 1;
+  /* Seconds until one whole token has been earned back. */
+  if (retry_in) {
+    double secs = (1.0 - t) * (double)window / (double)limit;
+    *retry_in = (int64_t)secs + ((double)(int64_t)secs < secs);
+    if (*retry_in < 1) *retry_in = 1;
+  }
   return 0;
 }
 
@@ -103,7 +117,8 @@ int qrl_rl_hit(qrl_ratelimit *rl, const char *key, int64_t now, int limit,
   int found;
   size_t i;
   slot *s;
-  if (!key || strlen(key) >= KEY_MAX || limit <= 0) return -1;
+  double t;
+  if (!key || strlen(key) >= KEY_MAX || limit <= 0 || window <= 0) return -1;
   i = find(rl, key, &found);
   if (!found) {
     if (rl->used >= rl->max_keys) {
@@ -114,17 +129,18 @@ int qrl_rl_hit(qrl_ratelimit *rl, const char *key, int64_t now, int limit,
     s = &rl->slots[i];
     memset(s, 0, sizeof(*s));
     strcpy(s->key, key);
+    s->tokens = limit;
+    s->last = now;
     rl->used++;
   }
   s = &rl->slots[i];
-  if (!found || s->end <= now) {
-    s->start = now;
-    s->end = now + window;
-    s->hits = 0;
-  }
-  if (s->hits >= limit) return -1;
-  s->hits++;
-  return limit - s->hits;
+  t = level(s, now, limit, window);
+  if (t < 1.0) return -1;
+  s->tokens = t - 1.0;
+  s->last = now;
+  /* Full again after (limit - tokens) tokens' worth of time. */
+  s->full_at = now + (int64_t)((limit - s->tokens) * (double)window / (double)limit) + 1;
+  return (int)s->tokens;
 }
 
 void qrl_rl_reset(qrl_ratelimit *rl, const char *key) {
@@ -139,7 +155,7 @@ size_t qrl_rl_sweep(qrl_ratelimit *rl, int64_t now) {
   size_t i = 0;
   while (i < rl->cap) {
     /* remove_at may shift a later entry into i: look at i again then. */
-    if (rl->slots[i].key[0] && rl->slots[i].end <= now) remove_at(rl, i);
+    if (rl->slots[i].key[0] && rl->slots[i].full_at <= now) remove_at(rl, i);
     else i++;
   }
   return rl->used;

@@ -1,6 +1,6 @@
 /*
- * test_ratelimit.c - the in-memory throttle: limits per key and window,
- * windows that end, resets, sweeping, a full table that fails closed, and
+ * test_ratelimit.c - the in-memory token buckets: bursts, the sustained
+ * rate, refills that never overflow, resets, sweeping, a full table that fails closed, and
  * many keys with deletions (the backward-shift delete keeps lookups right).
  */
 #include <stdio.h>
@@ -9,23 +9,41 @@
 #include "ratelimit.h"
 #include "test.h"
 
-TEST(limit_per_key_and_window) {
+/* 3 per 60 s: a burst of 3, then one token every 20 s. */
+TEST(burst_then_steady_rate) {
   qrl_ratelimit *rl = qrl_rl_new(100);
   int64_t retry = 0;
   ASSERT_TRUE(rl != NULL);
   ASSERT_EQ_INT(qrl_rl_hit(rl, "pw:id:1", 1000, 3, 60), 2);
-  ASSERT_EQ_INT(qrl_rl_hit(rl, "pw:id:1", 1001, 3, 60), 1);
-  ASSERT_EQ_INT(qrl_rl_hit(rl, "pw:id:1", 1002, 3, 60), 0);
-  ASSERT_TRUE(!qrl_rl_allowed(rl, "pw:id:1", 1003, 3, 60, &retry));
-  ASSERT_EQ_INT(retry, 57);
-  ASSERT_EQ_INT(qrl_rl_hit(rl, "pw:id:1", 1003, 3, 60), -1); /* refused, not counted */
+  ASSERT_EQ_INT(qrl_rl_hit(rl, "pw:id:1", 1000, 3, 60), 1);
+  ASSERT_EQ_INT(qrl_rl_hit(rl, "pw:id:1", 1000, 3, 60), 0);
+  ASSERT_TRUE(!qrl_rl_allowed(rl, "pw:id:1", 1001, 3, 60, &retry));
+  ASSERT_TRUE(retry >= 19 && retry <= 20);
+  ASSERT_EQ_INT(qrl_rl_hit(rl, "pw:id:1", 1001, 3, 60), -1); /* refused, costs nothing */
   /* Other keys are independent. */
-  ASSERT_TRUE(qrl_rl_allowed(rl, "pw:id:2", 1003, 3, 60, NULL));
-  ASSERT_EQ_INT(qrl_rl_hit(rl, "pw:id:2", 1003, 3, 60), 2);
-  /* The window ends. */
-  ASSERT_TRUE(!qrl_rl_allowed(rl, "pw:id:1", 1059, 3, 60, NULL));
-  ASSERT_TRUE(qrl_rl_allowed(rl, "pw:id:1", 1060, 3, 60, NULL));
-  ASSERT_EQ_INT(qrl_rl_hit(rl, "pw:id:1", 1060, 3, 60), 2);
+  ASSERT_TRUE(qrl_rl_allowed(rl, "pw:id:2", 1001, 3, 60, NULL));
+  ASSERT_EQ_INT(qrl_rl_hit(rl, "pw:id:2", 1001, 3, 60), 2);
+  /* One token back after 20 s, not before. */
+  ASSERT_TRUE(!qrl_rl_allowed(rl, "pw:id:1", 1019, 3, 60, NULL));
+  ASSERT_EQ_INT(qrl_rl_hit(rl, "pw:id:1", 1020, 3, 60), 0);
+  ASSERT_EQ_INT(qrl_rl_hit(rl, "pw:id:1", 1021, 3, 60), -1);
+  /* A long pause refills to the burst, never beyond. */
+  ASSERT_EQ_INT(qrl_rl_hit(rl, "pw:id:1", 5000, 3, 60), 2);
+  qrl_rl_free(rl);
+  return 0;
+}
+
+/* A steady stream at the sustained rate is never refused; one faster is. */
+TEST(sustained_rate) {
+  qrl_ratelimit *rl = qrl_rl_new(10);
+  int refused = 0;
+  ASSERT_TRUE(rl != NULL);
+  for (int64_t t = 0; t < 600; t += 6) /* 10 per minute */
+    if (qrl_rl_hit(rl, "k", t, 10, 60) < 0) refused++;
+  ASSERT_EQ_INT(refused, 0);
+  for (int64_t t = 600; t < 1200; t += 3) /* 20 per minute */
+    if (qrl_rl_hit(rl, "k", t, 10, 60) < 0) refused++;
+  ASSERT_TRUE(refused >= 90 && refused <= 110);
   qrl_rl_free(rl);
   return 0;
 }
@@ -38,8 +56,8 @@ TEST(reset_and_sweep) {
   ASSERT_TRUE(!qrl_rl_allowed(rl, "a", 1, 1, 10, NULL));
   qrl_rl_reset(rl, "a");
   ASSERT_TRUE(qrl_rl_allowed(rl, "a", 1, 1, 10, NULL));
-  ASSERT_EQ_INT(qrl_rl_sweep(rl, 12), 1);  /* "b" lives until 15 */
-  ASSERT_EQ_INT(qrl_rl_sweep(rl, 15), 0);
+  ASSERT_EQ_INT(qrl_rl_sweep(rl, 12), 1);  /* "b" is full again at 16 */
+  ASSERT_EQ_INT(qrl_rl_sweep(rl, 16), 0);
   qrl_rl_free(rl);
   return 0;
 }
@@ -99,5 +117,5 @@ TEST(bad_keys_are_refused) {
   return 0;
 }
 
-TEST_MAIN(limit_per_key_and_window, reset_and_sweep, full_table_fails_closed,
+TEST_MAIN(burst_then_steady_rate, sustained_rate, reset_and_sweep, full_table_fails_closed,
           many_keys_with_deletions, bad_keys_are_refused)
