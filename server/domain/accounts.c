@@ -372,7 +372,7 @@ qrl_err qrl_acct_set_web_login(qrl_db *db, const qrl_acct_policy *pol,
   qrl_citizen c;
   sqlite3_stmt *st;
   int64_t locked_until = 0;
-  int failures = 0;
+  int failures = 0, locks = 0;
   qrl_err err, verr;
 
   snprintf(detail, sizeof(detail), "web_login=%s", on ? "on" : "off");
@@ -396,8 +396,8 @@ qrl_err qrl_acct_set_web_login(qrl_db *db, const qrl_acct_policy *pol,
     err = app_auth_hash(db, auth->session_hash, rc->now, &now_auth);
     if (err) goto done;
   }
-  st = qrl_sql_prep(db, "SELECT passcode_failures, passcode_locked_until FROM citizens"
-                " WHERE id = ?");
+  st = qrl_sql_prep(db, "SELECT passcode_failures, passcode_locked_until, passcode_locks"
+                " FROM citizens WHERE id = ?");
   if (!st) {
     err = QRL_DB;
     goto done;
@@ -406,6 +406,7 @@ qrl_err qrl_acct_set_web_login(qrl_db *db, const qrl_acct_policy *pol,
   if (sqlite3_step(st) == SQLITE_ROW) {
     failures = sqlite3_column_int(st, 0);
     locked_until = sqlite3_column_int64(st, 1);
+    locks = sqlite3_column_int(st, 2);
   }
   sqlite3_finalize(st);
   if (locked_until > rc->now) {
@@ -415,27 +416,33 @@ qrl_err qrl_acct_set_web_login(qrl_db *db, const qrl_acct_policy *pol,
   if (locked_until && locked_until <= rc->now) failures = 0; /* lock served */
   if (verr == QRL_BAD_CREDENTIALS) {
     failures++;
-    /* At the limit: lock, and start counting afresh once the lock ends. */
+    /* At the limit: lock, and start counting afresh once the lock ends. Each
+     * lock in a row lasts twice the one before (15 min, 30 min, ... 16 h),
+     * until a right passcode clears the record. */
     if (failures >= pol->passcode_max_failures) {
-      locked_until = rc->now + pol->passcode_lock_secs;
+      locked_until = rc->now + (pol->passcode_lock_secs << (locks < 6 ? locks : 6));
+      locks++;
       err = QRL_LOCKED;
     } else {
       locked_until = 0;
       err = QRL_WRONG_PASSCODE;
     }
     st = qrl_sql_prep(db, "UPDATE citizens SET passcode_failures = ?1,"
-                  " passcode_locked_until = ?2, updated_at = ?3 WHERE id = ?4");
+                  " passcode_locked_until = ?2, updated_at = ?3, passcode_locks = ?5"
+                  " WHERE id = ?4");
     if (st) {
       sqlite3_bind_int(st, 1, err == QRL_LOCKED ? 0 : failures);
       sqlite3_bind_int64(st, 2, locked_until);
       sqlite3_bind_int64(st, 3, rc->now);
       qrl_sql_bind_text(st, 4, auth->citizen.id);
+      sqlite3_bind_int(st, 5, locks);
     }
     if (qrl_sql_run(st)) err = QRL_DB;
     goto done;
   }
   st = qrl_sql_prep(db, "UPDATE citizens SET web_login = ?1, passcode_failures = 0,"
-                " passcode_locked_until = 0, updated_at = ?2 WHERE id = ?3");
+                " passcode_locked_until = 0, passcode_locks = 0, updated_at = ?2"
+                " WHERE id = ?3");
   if (st) {
     sqlite3_bind_int(st, 1, on ? 1 : 0);
     sqlite3_bind_int64(st, 2, rc->now);

@@ -33,7 +33,8 @@
 typedef struct qrl_acct_policy {
   int hash_cost_log2;          /* scrypt log2(N) for new hashes: 15 */
   int passcode_max_failures;   /* wrong passcodes before lock: 5 */
-  int64_t passcode_lock_secs;  /* lock duration: 900 */
+  int64_t passcode_lock_secs;  /* first lock: 900; each next one in a row doubles
+                                  (up to 64x) until a right passcode */
   int64_t app_session_secs;    /* app session lifetime: 30 days */
   int64_t web_session_secs;    /* web session lifetime: 8 hours */
   int64_t code_secs;           /* completion code lifetime: 60 */

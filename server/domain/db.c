@@ -224,10 +224,15 @@ static const char schema_v4[] =
     "CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit"
     " BEGIN SELECT RAISE(ABORT, 'audit is append-only'); END;";
 
+/* v5: passcode locks in a row, for locks that grow (accounts.c). */
+static const char schema_v5[] =
+    "ALTER TABLE citizens ADD COLUMN passcode_locks INTEGER NOT NULL DEFAULT 0;";
+
 static const struct {
   int version;
   const char *sql;
-} migrations[] = {{1, schema_v1}, {2, schema_v2}, {3, schema_v3}, {4, schema_v4}};
+} migrations[] = {{1, schema_v1}, {2, schema_v2}, {3, schema_v3}, {4, schema_v4},
+                  {5, schema_v5}};
 
 #define SCHEMA_VERSION QRL_DB_SCHEMA_VERSION
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == SCHEMA_VERSION,

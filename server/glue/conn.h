@@ -48,6 +48,9 @@ typedef struct qrl_conn {
   char origin[128];
   char challenge[QRL_TOKEN_B64LEN + 1]; /* browser: its live challenge */
   char sms_phone[16]; /* phone (demo): the number whose SMS it receives */
+  double msg_tokens;  /* message budget (server.c) */
+  int64_t msg_last;
+  int msg_strikes;
   /* HTTP request state */
   char path[32];
   int method_post;

@@ -191,6 +191,37 @@ static void on_sweep(uv_timer_t *h) {
   qrl_rl_sweep(srv->rl, qrl_now());
 }
 
+int qrl_server_throttle(qrl_server *srv, qrl_conn *c, const char *kind,
+                        const char *value, int limit, int window) {
+  char key[96];
+  snprintf(key, sizeof(key), "%s:%s", kind, value);
+  if (qrl_rl_hit(srv->rl, key, qrl_now(), limit, window) >= 0) return 1;
+  lwsl_notice("throttled: %s\n", key);
+  qrl_server_audit(srv, c, "throttled", QRL_RATE_LIMITED, NULL, kind, NULL);
+  return 0;
+}
+
+int qrl_server_socket_budget(qrl_server *srv, qrl_conn *c, struct lws *wsi) {
+  int64_t now = qrl_now();
+  double t = c->msg_tokens + (double)(now - c->msg_last) * QRL_RL_SOCKET_MSGS /
+                                 QRL_RL_MINT_WINDOW;
+  if (!c->msg_last) t = QRL_RL_SOCKET_MSGS; /* a new socket starts full */
+  if (t > QRL_RL_SOCKET_MSGS) t = QRL_RL_SOCKET_MSGS;
+  c->msg_last = now;
+  if (t >= 1.0) {
+    c->msg_tokens = t - 1.0;
+    return 1;
+  }
+  c->msg_tokens = t;
+  if (++c->msg_strikes > QRL_RL_SOCKET_STRIKES) {
+    qrl_server_audit(srv, c, "socket_flood", QRL_RATE_LIMITED, NULL, NULL, NULL);
+    lws_close_reason(wsi, LWS_CLOSE_STATUS_POLICY_VIOLATION, (unsigned char *)"flood", 5);
+    return -1;
+  }
+  qrl_send_error(c, QRL_RATE_LIMITED, NULL);
+  return 0;
+}
+
 qrl_err qrl_server_send_sms(qrl_db *db, qrl_task *t, const qrl_otp_sent *sent) {
   qrl_server *srv = t->srv;
   qrl_err rc = QRL_UNAVAILABLE;

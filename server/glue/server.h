@@ -139,6 +139,24 @@ int64_t qrl_now(void);
  * status: 0 after a clean shutdown. */
 int qrl_server_run(const qrl_config *cfg);
 
+/* Throttle rules of the websockets (token buckets, ratelimit.h): tokens per
+ * window in seconds. */
+#define QRL_RL_MINT_IP 30      /* QR codes minted per IP ... */
+#define QRL_RL_MINT_WINDOW 60  /* ... per minute */
+#define QRL_RL_PHONE_ACCT 20   /* scans, confirms, declines per account ... */
+#define QRL_RL_PHONE_WINDOW 60 /* ... per minute */
+#define QRL_RL_SOCKET_MSGS 60  /* messages per socket per minute */
+#define QRL_RL_SOCKET_STRIKES 10 /* refused messages before the socket is closed */
+
+/* Spends a token of "<kind>:<value>" from srv->rl. 1 if allowed; else 0 and
+ * the refusal is logged and audited. */
+int qrl_server_throttle(qrl_server *srv, qrl_conn *c, const char *kind,
+                        const char *value, int limit, int window);
+
+/* Per-socket message budget: 1 if the message may be handled. Closes the
+ * socket (1008) after too many refusals; returns -1 then. */
+int qrl_server_socket_budget(qrl_server *srv, qrl_conn *c, struct lws *wsi);
+
 /* Sends an OTP text through every gateway (worker thread). QRL_OK if at least
  * one took it; fills t->sms_text and t->sms_id (the demo network's id). */
 qrl_err qrl_server_send_sms(qrl_db *db, qrl_task *t, const qrl_otp_sent *sent);

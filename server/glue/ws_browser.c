@@ -34,6 +34,10 @@ static qrl_err send_new_challenge(qrl_server *srv, qrl_conn *c) {
   cJSON *o = NULL, *q, *portal;
   qrl_err rc;
 
+  /* A page that reloads in a loop (or a script minting codes to relay)
+   * gets a few codes a minute per IP, not an unbounded stream. */
+  if (!qrl_server_throttle(srv, c, "mint:ip", c->ip, QRL_RL_MINT_IP, QRL_RL_MINT_WINDOW))
+    return QRL_RATE_LIMITED;
   cancel_current(srv, c);
   rc = qrl_challenge_init(&ch, srv->cfg->portal_name, c->origin, c->ip, c->ua,
                           c->id, qrl_now(), srv->cfg->challenge_ttl);
@@ -143,10 +147,13 @@ int qrl_browser_callback(struct lws *wsi, enum lws_callback_reasons reason,
       lws_close_reason(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE,
                        (unsigned char *)"too big", 7);
       return -1;
-    case 1:
-      handle_message(srv, c, wsi);
+    case 1: {
+      int ok = qrl_server_socket_budget(srv, c, wsi);
+      if (ok > 0) handle_message(srv, c, wsi);
       qrl_conn_rx_reset(c);
+      if (ok < 0) return -1;
       break;
+    }
     default:
       break;
     }

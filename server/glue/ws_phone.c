@@ -127,6 +127,11 @@ static void scan_done(qrl_server *srv, qrl_task *t, qrl_conn *c) {
 
   if (!c) return;
   if (rc) goto fail;
+  if (!qrl_server_throttle(srv, c, "phone:acct", t->auth.citizen.id, QRL_RL_PHONE_ACCT,
+                           QRL_RL_PHONE_WINDOW)) {
+    rc = QRL_RATE_LIMITED;
+    goto fail;
+  }
   if (t->auth.citizen.level < srv->cfg->required_level) {
     rc = QRL_LEVEL_TOO_LOW;
     goto fail;
@@ -243,6 +248,9 @@ static void decide_done(qrl_server *srv, qrl_task *t, qrl_conn *c) {
   qrl_task *next;
   qrl_err rc = t->rc;
 
+  if (!rc && !qrl_server_throttle(srv, c, "phone:acct", t->auth.citizen.id,
+                                  QRL_RL_PHONE_ACCT, QRL_RL_PHONE_WINDOW))
+    rc = QRL_RATE_LIMITED;
   if (!rc) rc = qrl_store_apply(srv->store, t->chal.id, decide_fn, &a, &t->chal);
   qrl_server_audit(srv, c, event, rc,
                    t->auth.citizen.id[0] ? t->auth.citizen.id : NULL, NULL,
@@ -506,10 +514,13 @@ int qrl_phone_callback(struct lws *wsi, enum lws_callback_reasons reason,
       lws_close_reason(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE,
                        (unsigned char *)"too big", 7);
       return -1;
-    case 1:
-      handle_message(srv, c, wsi);
+    case 1: {
+      int ok = qrl_server_socket_budget(srv, c, wsi);
+      if (ok > 0) handle_message(srv, c, wsi);
       qrl_conn_rx_reset(c);
+      if (ok < 0) return -1;
       break;
+    }
     default:
       break;
     }

@@ -89,6 +89,7 @@ int qrl_h_start(qrl_h_server *s, const char *const *extra) {
 
   memset(s, 0, sizeof(*s));
   s->pid = -1;
+  s->exit_status = -1;
   s->pidfd = s->out_fd = -1;
   snprintf(s->dir, sizeof(s->dir), "/tmp/qrl-it-XXXXXX");
   if (!mkdtemp(s->dir)) {
@@ -196,13 +197,12 @@ static int rm_entry(const char *path, const struct stat *sb, int flag,
   return remove(path);
 }
 
-int qrl_h_stop(qrl_h_server *s) {
-  int status = -1;
+int qrl_h_settle(qrl_h_server *s) {
   if (s->pid > 0) {
     kill(s->pid, SIGTERM);
-    status = wait_child(s->pid, s->pidfd, QRL_H_TIMEOUT_MS);
-    if (status != 0) {
-      fprintf(stderr, "harness: qrlogind exit status %d\n", status);
+    s->exit_status = wait_child(s->pid, s->pidfd, QRL_H_TIMEOUT_MS);
+    if (s->exit_status != 0) {
+      fprintf(stderr, "harness: qrlogind exit status %d\n", s->exit_status);
       qrl_h_dump_log(s);
     }
   }
@@ -210,6 +210,11 @@ int qrl_h_stop(qrl_h_server *s) {
   if (s->pidfd >= 0) close(s->pidfd);
   s->out_fd = s->pidfd = -1;
   s->pid = -1;
+  return s->exit_status;
+}
+
+int qrl_h_stop(qrl_h_server *s) {
+  int status = qrl_h_settle(s);
   if (s->dir[0] && !getenv("QRL_KEEP_TMP"))
     nftw(s->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
   return status;

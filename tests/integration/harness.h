@@ -39,6 +39,7 @@ typedef struct qrl_h_server {
   char http[64];            /* "http://127.0.0.1:PORT" (also the Origin) */
   char ws[64];              /* "ws://127.0.0.1:PORT/" */
   int tls;                  /* serving https/wss (--tls-cert given) */
+  int exit_status;          /* after qrl_h_settle(): how it exited */
   char ca[300];             /* then: the certificate to trust */
 } qrl_h_server;
 
@@ -49,6 +50,12 @@ int qrl_h_start(qrl_h_server *s, const char *const *extra);
 /* SIGTERM, wait, clean up the directory. Returns the exit status (0 after a
  * clean shutdown), 128+signal if killed, or -1 if it did not exit in time. */
 int qrl_h_stop(qrl_h_server *s);
+
+/* Stops the server (SIGTERM, clean shutdown) but keeps its directory: once
+ * it has exited every queued write (audit rows are written by workers after
+ * the answer went out) is in the database, which the test may then read.
+ * Returns the exit status; qrl_h_stop() later just cleans up. */
+int qrl_h_settle(qrl_h_server *s);
 
 /* Prints the server's log (stderr, kept in dir/server.log) to stderr. */
 void qrl_h_dump_log(const qrl_h_server *s);

@@ -169,6 +169,38 @@ TEST(passcode_limit_locks_then_lock_expires) {
   return 0;
 }
 
+/* Locks in a row grow: 15 min, then 30, then 60; a right passcode clears the
+ * record and the next lock is 15 min again. */
+TEST(passcode_locks_grow_until_a_right_passcode) {
+  fixture f;
+  char tok[QRL_SESSION_B64LEN + 1];
+  qrl_app_auth a;
+  qrl_req_ctx rc;
+  int64_t t = T0, lock = 0;
+  ASSERT_EQ_INT(open_fixture(&f), 0);
+  ASSERT_ERR(login(&f, AN, PW, T0, tok), QRL_OK);
+  ASSERT_ERR(qrl_acct_app_auth(f.db, &f.pol, tok, T0, &a), QRL_OK);
+  for (int round = 0; round < 3; round++) {
+    rc = at(t);
+    for (int i = 0; i < 4; i++)
+      ASSERT_ERR(qrl_acct_set_web_login(f.db, &f.pol, &a, 1, "000000", &rc),
+                 QRL_WRONG_PASSCODE);
+    ASSERT_ERR(qrl_acct_set_web_login(f.db, &f.pol, &a, 1, "000000", &rc), QRL_LOCKED);
+    lock = f.pol.passcode_lock_secs << round;
+    rc = at(t + lock - 1);
+    ASSERT_ERR(qrl_acct_set_web_login(f.db, &f.pol, &a, 1, "123456", &rc), QRL_LOCKED);
+    t += lock;
+  }
+  rc = at(t);
+  ASSERT_ERR(qrl_acct_set_web_login(f.db, &f.pol, &a, 1, "123456", &rc), QRL_OK);
+  for (int i = 0; i < 5; i++)
+    qrl_acct_set_web_login(f.db, &f.pol, &a, 1, "000000", &rc);
+  rc = at(t + f.pol.passcode_lock_secs);
+  ASSERT_ERR(qrl_acct_set_web_login(f.db, &f.pol, &a, 0, "123456", &rc), QRL_OK);
+  close_fixture(&f);
+  return 0;
+}
+
 TEST(completion_logs_the_phone_out_and_the_code_is_one_time_and_bound) {
   fixture f;
   char tok[QRL_SESSION_B64LEN + 1], code[QRL_SESSION_B64LEN + 1],
@@ -349,6 +381,7 @@ TEST(migrates_a_v1_database) {
 
 TEST_MAIN(demo_seed_is_there_and_idempotent, app_login_checks_credentials_the_same_way,
           one_device_at_a_time, passcode_limit_locks_then_lock_expires,
+          passcode_locks_grow_until_a_right_passcode,
           completion_logs_the_phone_out_and_the_code_is_one_time_and_bound,
           completion_code_expires, app_logout_ends_the_session, persists_across_reopen,
           migrates_a_v1_database)
