@@ -688,3 +688,59 @@ cJSON *qrl_h_me(const qrl_h_server *s, const char *cookie) {
   free(r);
   return j;
 }
+
+/* ---- a raw websocket, for what a library client would not do -------------- */
+
+int qrl_h_raw_ws(const qrl_h_server *s, const char *proto) {
+  hconn h;
+  char req[512], buf[1024];
+  size_t got = 0;
+  int n;
+  int64_t deadline = now_ms() + QRL_H_TIMEOUT_MS;
+  if (s->tls) return -1;
+  n = snprintf(req, sizeof(req),
+               "GET / HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nUpgrade: websocket\r\n"
+               "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+               "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: %s\r\n\r\n",
+               s->port, proto);
+  if (hconn_open(s, &h) || hconn_write(&h, req, (size_t)n)) {
+    hconn_close(&h);
+    return -1;
+  }
+  while (got < sizeof(buf) - 1) {
+    ssize_t r = hconn_read(&h, buf + got, sizeof(buf) - 1 - got, deadline);
+    if (r <= 0) break;
+    got += (size_t)r;
+    buf[got] = '\0';
+    if (strstr(buf, "\r\n\r\n")) break;
+  }
+  if (got < 12 || strncmp(buf, "HTTP/1.1 101", 12) != 0) {
+    hconn_close(&h);
+    return -1;
+  }
+  return h.fd; /* plain TCP: nothing else to keep */
+}
+
+size_t qrl_h_ws_frame(const char *text, uint8_t *out, size_t cap) {
+  size_t len = strlen(text), n = 0;
+  static const uint8_t mask[4] = {0x12, 0x34, 0x56, 0x78};
+  if (len > 125 || cap < len + 6) return 0;
+  out[n++] = 0x81;                 /* FIN, text */
+  out[n++] = 0x80 | (uint8_t)len; /* masked (clients must), short length */
+  memcpy(out + n, mask, 4);
+  n += 4;
+  for (size_t i = 0; i < len; i++) out[n++] = (uint8_t)text[i] ^ mask[i % 4];
+  return n;
+}
+
+int qrl_h_wait_eof(int fd, int timeout_ms) {
+  char buf[4096];
+  int64_t deadline = now_ms() + timeout_ms;
+  for (;;) {
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    ssize_t r;
+    if (poll(&p, 1, left_ms(deadline)) <= 0) return 0;
+    r = read(fd, buf, sizeof(buf));
+    if (r <= 0) return 1; /* EOF or reset: the server hung up */
+  }
+}

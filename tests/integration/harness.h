@@ -168,6 +168,18 @@ int qrl_h_http_ex(const qrl_h_server *s, const char *method, const char *path,
  * its key in dir; writes their paths. 0 or -1. */
 int qrl_h_make_cert(const char *dir, char cert[300], char key[300]);
 
+/* Opens a websocket by hand (plain TCP only) with subprotocol proto and no
+ * Origin; returns the socket after the 101, or -1. Caller closes it. For
+ * behaviour a library client would never show (sending without reading). */
+int qrl_h_raw_ws(const qrl_h_server *s, const char *proto);
+
+/* Writes a masked, final text frame of text (at most 125 bytes) to out.
+ * Returns its length, or 0 if it does not fit. */
+size_t qrl_h_ws_frame(const char *text, uint8_t *out, size_t cap);
+
+/* Reads and discards until the peer closes (1) or timeout_ms passes (0). */
+int qrl_h_wait_eof(int fd, int timeout_ms);
+
 /* The temp directory path joined with name (static buffer per call site is
  * the caller's: writes into out). */
 void qrl_h_path(const qrl_h_server *s, const char *name, char *out, size_t n);

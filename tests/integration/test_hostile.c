@@ -234,6 +234,68 @@ SERVER_TEST(bad_http_requests_get_clear_errors, NULL) {
   return 0;
 }
 
+/* A socket that floods gets rate_limited answers, then is closed (1008);
+ * another client is served all the while. */
+SERVER_TEST(socket_flood_is_throttled_then_closed, NULL) {
+  qrl_wsc *ph = qrl_h_phone_socket(s);
+  int answered = 0, limited = 0;
+  cJSON *m;
+  ASSERT_TRUE(ph != NULL);
+  /* One at a time: 60 in budget, 10 refused, the 71st closes the socket. */
+  for (int i = 0; i < 71; i++) {
+    if (qrl_wsc_send_text(ph, "{\"type\":\"dance\"}") != QRL_OK) break;
+    if (i == 70) break;
+    m = qrl_h_recv(ph, QRL_H_TIMEOUT_MS);
+    if (!strcmp(qrl_h_errcode(m), "unknown_type")) answered++;
+    else if (!strcmp(qrl_h_errcode(m), "rate_limited")) limited++;
+    cJSON_Delete(m);
+  }
+  ASSERT_TRUE(qrl_wsc_wait_closed(ph, QRL_H_TIMEOUT_MS));
+  ASSERT_EQ_INT(qrl_wsc_close_code(ph), 1008);
+  if (answered < 60 || answered > 61) TEST_FAIL_("answered %d", answered);
+  ASSERT_EQ_INT(answered + limited, 70);
+  qrl_wsc_free(ph);
+  ASSERT_TRUE(still_serving(s));
+  return 0;
+}
+
+/* A client that sends without reading cannot make the server queue without
+ * bound: 50 requests in one write, never a byte read back - past 32 unsent
+ * answers the server drops it, and serves others meanwhile. */
+SERVER_TEST(peer_that_does_not_read_is_dropped, NULL) {
+  uint8_t frames[50 * 32];
+  size_t n = 0;
+  int fd = qrl_h_raw_ws(s, QRL_SUBPROTO_PHONE);
+  ASSERT_TRUE(fd >= 0);
+  for (int i = 0; i < 50; i++)
+    n += qrl_h_ws_frame("{\"type\":\"dance\"}", frames + n, sizeof(frames) - n);
+  ASSERT_EQ_INT(write(fd, frames, n), n);
+  ASSERT_TRUE(still_serving(s));
+  ASSERT_TRUE(qrl_h_wait_eof(fd, QRL_H_TIMEOUT_MS));
+  close(fd);
+  return 0;
+}
+
+/* New codes from one IP come at a bounded rate. */
+SERVER_TEST(minting_is_throttled_per_ip, NULL) {
+  cJSON *ch = NULL, *m;
+  qrl_wsc *br = qrl_h_browser(s, &ch);
+  int minted = 1, limited = 0;
+  ASSERT_TRUE(br != NULL);
+  cJSON_Delete(ch);
+  for (int i = 0; i < 40; i++) {
+    m = qrl_h_call(br, "{\"type\":\"new_challenge\"}");
+    ASSERT_TRUE(m != NULL);
+    if (!strcmp(qrl_h_type(m), "challenge")) minted++;
+    else if (!strcmp(qrl_h_errcode(m), "rate_limited")) limited++;
+    cJSON_Delete(m);
+  }
+  ASSERT_TRUE(minted >= 30 && minted <= 31);
+  ASSERT_EQ_INT(minted + limited, 41);
+  qrl_wsc_free(br);
+  return 0;
+}
+
 /* Runs a program with arguments; returns its exit status. Output goes to
  * /dev/null: only the status is under test here. */
 static int run_status(const char *const *argv) {
@@ -283,4 +345,6 @@ TEST_MAIN(upgrades_from_foreign_origins_are_refused,
           malformed_phone_frames_get_specific_errors,
           malformed_browser_frames_get_specific_errors,
           oversized_frames_close_with_1009, bad_http_requests_get_clear_errors,
+          socket_flood_is_throttled_then_closed, peer_that_does_not_read_is_dropped,
+          minting_is_throttled_per_ip,
           bad_command_lines_exit_2)
