@@ -178,30 +178,83 @@
     }
   }
 
-  function open() {
-    wanted = true;
-    el('chooser').hidden = true;
-    el('qr-panel').hidden = false;
-    setState('connecting', TEXT.connecting);
-    connect();
-    el('qr-title').focus();
+  /* ---- navigation: chooser, the VNeID tabs, the portal form -------------- */
+
+  var PANELS = ['chooser', 'vneid-panel', 'portal-panel', 'otp-panel'];
+
+  function showPanel(id) {
+    PANELS.forEach(function (p) { el(p).hidden = p !== id; });
+    el('back').hidden = id === 'chooser';
+    if (id !== 'vneid-panel' || el('tab-qr').getAttribute('aria-selected') !== 'true')
+      stopQr();
   }
 
-  function close() {
+  function startQr() {
+    wanted = true;
+    done = false;
+    setState('connecting', TEXT.connecting);
+    if (!ws) connect();
+  }
+
+  function stopQr() {
     wanted = false;
     if (ws) { var s = ws; ws = null; s.close(1000); }
     if (retryTimer) { clearTimeout(retryTimer); retryTimer = 0; }
     current = null;
     stopCountdown();
-    el('qr-panel').hidden = true;
-    el('chooser').hidden = false;
+  }
+
+  function selectTab(tab) {
+    var qr = tab === 'qr';
+    el('tab-qr').setAttribute('aria-selected', qr ? 'true' : 'false');
+    el('tab-pw').setAttribute('aria-selected', qr ? 'false' : 'true');
+    el('tab-qr').tabIndex = qr ? 0 : -1;
+    el('tab-pw').tabIndex = qr ? -1 : 0;
+    el('qr-panel').hidden = !qr;
+    el('pw-panel').hidden = qr;
+    /* The socket (and its QR code) lives only while the QR is on screen. */
+    if (qr) startQr(); else stopQr();
+  }
+
+  function tabKeys(ev) {
+    if (ev.key !== 'ArrowLeft' && ev.key !== 'ArrowRight' &&
+        ev.key !== 'Home' && ev.key !== 'End') return;
+    ev.preventDefault();
+    var toQr = ev.key === 'Home' ||
+      (ev.key !== 'End' && el('tab-qr').getAttribute('aria-selected') !== 'true');
+    selectTab(toQr ? 'qr' : 'pw');
+    el(toQr ? 'tab-qr' : 'tab-pw').focus();
+  }
+
+  function openVneid() {
+    showPanel('vneid-panel');
+    selectTab('qr');
+    el('vneid-title').focus();
+  }
+
+  function openPortal() {
+    showPanel('portal-panel');
+    el('portal-title').focus();
+  }
+
+  function back() {
+    showPanel('chooser');
     el('choose-vneid').focus();
   }
 
+  /* For otp.js: the OTP step replaces the form it came from. */
+  window.QRL = { showPanel: showPanel, back: back };
+
   document.addEventListener('DOMContentLoaded', function () {
-    el('choose-vneid').addEventListener('click', open);
+    el('choose-vneid').addEventListener('click', openVneid);
+    el('choose-portal').addEventListener('click', openPortal);
+    el('tab-qr').addEventListener('click', function () { selectTab('qr'); });
+    el('tab-pw').addEventListener('click', function () { selectTab('pw'); });
+    el('tab-qr').addEventListener('keydown', tabKeys);
+    el('tab-pw').addEventListener('keydown', tabKeys);
     el('new-code').addEventListener('click', newCode);
-    el('back').addEventListener('click', close);
-    if (window.location.hash === '#vneid') open();
+    el('back').addEventListener('click', back);
+    if (window.location.hash === '#vneid') openVneid();
+    else if (window.location.hash === '#portal') openPortal();
   });
 })();
