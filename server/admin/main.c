@@ -1,0 +1,298 @@
+/*
+ * main.c - qrlogin-admin: operator commands on a qrlogin database.
+ *
+ *   qrlogin-admin [--db PATH] [--hash-cost N] GROUP ACTION [ARGS]
+ *
+ * Exit status: 0 done, 1 refused (the message names why; nothing was
+ * written), 2 usage error.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "admin.h"
+#include "legacy.h"
+#include "otp.h"
+#include "sms.h"
+
+#define EX_REFUSED 1
+#define EX_USAGE 2
+
+static const char usage_text[] =
+    "Usage: qrlogin-admin [--db PATH] [--hash-cost N] GROUP ACTION [ARGS]\n"
+    "Operator commands on a qrlogin database (default ./qrlogin.db; it must\n"
+    "exist). Every change is audited; a refused command writes nothing.\n\n"
+    "  citizen add --id ID --name NAME --level 1|2 --phone 0XXXXXXXXX\n"
+    "              --password PW --passcode NNNNNN [--web-login on|off]\n"
+    "  citizen list\n"
+    "  citizen show ID\n"
+    "  citizen set-level ID 1|2\n"
+    "  citizen set-password ID --password PW   (also ends the app sessions)\n"
+    "  citizen set-passcode ID --passcode NNNNNN\n"
+    "  citizen unlock ID                       (clears passcode failures and locks)\n"
+    "  device list ID\n"
+    "  device revoke DEVICE_ID                 (and its app sessions)\n"
+    "  session list ID\n"
+    "  session revoke ID                       (every app and web session)\n"
+    "  audit show ID [--limit N]               (newest first, default 50)\n"
+    "  audit verify                            (checks the hash chain)\n"
+    "  portal verify-id USERNAME CITIZEN_ID    (support: check a portal account's\n"
+    "                                           ID against the population register)\n\n"
+    "Exit status: 0 done, 1 refused, 2 usage error.\n";
+
+__attribute__((format(printf, 1, 2))) static int usage_error(const char *fmt, ...) {
+  va_list ap;
+  fprintf(stderr, "qrlogin-admin: ");
+  va_start(ap, fmt);
+  vfprintf(stderr, fmt, ap);
+  va_end(ap);
+  fprintf(stderr, "\nTry 'qrlogin-admin --help'.\n");
+  return EX_USAGE;
+}
+
+static int refused(qrl_err err, const char *what) {
+  fprintf(stderr, "qrlogin-admin: %s: %s (%s)\n", what, qrl_strerror(err),
+          qrl_err_code(err));
+  return EX_REFUSED;
+}
+
+static int parse_long(const char *s, long lo, long hi, long *out) {
+  char *end = NULL;
+  errno = 0;
+  *out = strtol(s, &end, 10);
+  return !errno && end != s && !*end && *out >= lo && *out <= hi ? 0 : -1;
+}
+
+static int valid_id(const char *id) {
+  return id && qrl_citizen_id_valid(id, strlen(id));
+}
+
+typedef struct opts {
+  const char *id, *name, *phone, *password, *passcode, *web_login;
+  long level, limit;
+} opts;
+
+/* Parses the action's --options (argv after GROUP ACTION) into o and leaves
+ * the positional arguments at argv[optind..]. */
+static int parse_opts(int argc, char **argv, opts *o) {
+  static const struct option lo[] = {
+      {"id", required_argument, NULL, 'i'},       {"name", required_argument, NULL, 'n'},
+      {"level", required_argument, NULL, 'l'},    {"phone", required_argument, NULL, 'p'},
+      {"password", required_argument, NULL, 'w'}, {"passcode", required_argument, NULL, 'c'},
+      {"web-login", required_argument, NULL, 'o'}, {"limit", required_argument, NULL, 'm'},
+      {NULL, 0, NULL, 0}};
+  int c;
+  opterr = 0;
+  optind = 0; /* 0, not 1: glibc then forgets main()'s "+" (stop at operands) */
+  while ((c = getopt_long(argc, argv, ":", lo, NULL)) != -1) {
+    switch (c) {
+    case 'i': o->id = optarg; break;
+    case 'n': o->name = optarg; break;
+    case 'l':
+      if (parse_long(optarg, 1, 2, &o->level)) return usage_error("--level wants 1 or 2, not '%s'", optarg);
+      break;
+    case 'p': o->phone = optarg; break;
+    case 'w': o->password = optarg; break;
+    case 'c': o->passcode = optarg; break;
+    case 'o':
+      if (strcmp(optarg, "on") && strcmp(optarg, "off"))
+        return usage_error("--web-login wants on or off, not '%s'", optarg);
+      o->web_login = optarg;
+      break;
+    case 'm':
+      if (parse_long(optarg, 1, 100000, &o->limit)) return usage_error("--limit wants 1..100000, not '%s'", optarg);
+      break;
+    case ':': return usage_error("option %s needs a value", argv[optind - 1]);
+    default: return usage_error("unknown option %s", argv[optind - 1]);
+    }
+  }
+  return 0;
+}
+
+static int run(qrl_db *db, const qrl_acct_policy *pol, const char *group,
+               const char *action, int argc, char **argv) {
+  opts o = {0};
+  int64_t now = (int64_t)time(NULL);
+  int npos, ex;
+  char **pos;
+  qrl_err err;
+
+  if ((ex = parse_opts(argc, argv, &o))) return ex;
+  pos = argv + optind;
+  npos = argc - optind;
+#define NEED(n, what)                                                        \
+  do {                                                                       \
+    if (npos != (n)) return usage_error("%s", what);                         \
+  } while (0)
+#define NEED_ID(s)                                                           \
+  do {                                                                       \
+    if (!valid_id(s)) return usage_error("'%s' is not a 12-digit citizen ID", (s) ? (s) : ""); \
+  } while (0)
+
+  if (!strcmp(group, "citizen") && !strcmp(action, "add")) {
+    NEED(0, "citizen add takes only options");
+    if (!o.id || !o.name || !o.level || !o.phone || !o.password || !o.passcode)
+      return usage_error("%s", "citizen add needs --id --name --level --phone --password --passcode");
+    NEED_ID(o.id);
+    if (!qrl_phone_valid(o.phone)) return usage_error("--phone '%s': 10 digits starting with 0", o.phone);
+    if (!qrl_password_format_ok(o.password)) return usage_error("%s", "--password: 8 to 20 characters");
+    if (!qrl_passcode_valid(o.passcode, strlen(o.passcode))) return usage_error("%s", "--passcode: 6 digits");
+    err = qrl_db_add_citizen(db, pol, o.id, o.name, (int)o.level, o.phone, o.password,
+                             o.passcode, o.web_login && !strcmp(o.web_login, "on"), now);
+    if (err == QRL_BAD_MESSAGE) {
+      fprintf(stderr, "qrlogin-admin: citizen %s exists already\n", o.id);
+      return EX_REFUSED;
+    }
+    if (err) return refused(err, "citizen add");
+    printf("added %s (%s), level %ld\n", o.id, o.name, o.level);
+    return 0;
+  }
+  if (!strcmp(group, "citizen") && !strcmp(action, "list")) {
+    NEED(0, "citizen list takes no arguments");
+    return qrl_admin_citizen_list(db, stdout, now) ? refused(QRL_DB, "citizen list") : 0;
+  }
+  if (!strcmp(group, "citizen") && !strcmp(action, "show")) {
+    NEED(1, "citizen show ID");
+    NEED_ID(pos[0]);
+    err = qrl_admin_citizen_show(db, pos[0], stdout, now);
+    return err ? refused(err, pos[0]) : 0;
+  }
+  if (!strcmp(group, "citizen") && !strcmp(action, "set-level")) {
+    long lv;
+    NEED(2, "citizen set-level ID 1|2");
+    NEED_ID(pos[0]);
+    if (parse_long(pos[1], 1, 2, &lv)) return usage_error("level '%s': 1 or 2", pos[1]);
+    err = qrl_admin_set_level(db, pos[0], (int)lv, now);
+    if (err) return refused(err, pos[0]);
+    printf("%s is now level %ld\n", pos[0], lv);
+    return 0;
+  }
+  if (!strcmp(group, "citizen") &&
+      (!strcmp(action, "set-password") || !strcmp(action, "set-passcode"))) {
+    int pc = !strcmp(action, "set-passcode");
+    const char *v = pc ? o.passcode : o.password;
+    NEED(1, pc ? "citizen set-passcode ID --passcode NNNNNN" : "citizen set-password ID --password PW");
+    NEED_ID(pos[0]);
+    if (!v) return usage_error("%s", pc ? "--passcode is required" : "--password is required");
+    err = qrl_admin_set_secret(db, pol, pos[0], pc, v, now);
+    if (err) return refused(err, pos[0]);
+    printf("%s of %s replaced\n", pc ? "passcode" : "password", pos[0]);
+    return 0;
+  }
+  if (!strcmp(group, "citizen") && !strcmp(action, "unlock")) {
+    NEED(1, "citizen unlock ID");
+    NEED_ID(pos[0]);
+    err = qrl_admin_unlock(db, pos[0], now);
+    if (err) return refused(err, pos[0]);
+    printf("%s unlocked\n", pos[0]);
+    return 0;
+  }
+  if (!strcmp(group, "device") && !strcmp(action, "list")) {
+    qrl_citizen c;
+    NEED(1, "device list ID");
+    NEED_ID(pos[0]);
+    if ((err = qrl_db_get_citizen(db, pos[0], &c))) return refused(err, pos[0]);
+    return qrl_admin_device_list(db, pos[0], stdout) ? refused(QRL_DB, "device list") : 0;
+  }
+  if (!strcmp(group, "device") && !strcmp(action, "revoke")) {
+    long dev;
+    NEED(1, "device revoke DEVICE_ID");
+    if (parse_long(pos[0], 1, 0x7fffffffL, &dev)) return usage_error("device id '%s'", pos[0]);
+    err = qrl_admin_device_revoke(db, dev, now);
+    if (err) return refused(err, "device revoke");
+    printf("device %ld revoked\n", dev);
+    return 0;
+  }
+  if (!strcmp(group, "session") && !strcmp(action, "list")) {
+    qrl_citizen c;
+    NEED(1, "session list ID");
+    NEED_ID(pos[0]);
+    if ((err = qrl_db_get_citizen(db, pos[0], &c))) return refused(err, pos[0]);
+    return qrl_admin_session_list(db, pos[0], stdout, now) ? refused(QRL_DB, "session list") : 0;
+  }
+  if (!strcmp(group, "session") && !strcmp(action, "revoke")) {
+    int n = 0;
+    NEED(1, "session revoke ID");
+    NEED_ID(pos[0]);
+    err = qrl_admin_session_revoke(db, pos[0], now, &n);
+    if (err) return refused(err, pos[0]);
+    printf("%d session(s) of %s revoked\n", n, pos[0]);
+    return 0;
+  }
+  if (!strcmp(group, "audit") && !strcmp(action, "show")) {
+    NEED(1, "audit show ID [--limit N]");
+    NEED_ID(pos[0]);
+    return qrl_admin_audit_show(db, pos[0], o.limit ? (int)o.limit : 50, stdout)
+               ? refused(QRL_DB, "audit show")
+               : 0;
+  }
+  if (!strcmp(group, "audit") && !strcmp(action, "verify")) {
+    int64_t rows = 0, bad = 0;
+    NEED(0, "audit verify takes no arguments");
+    err = qrl_db_audit_verify(db, &rows, &bad);
+    if (err == QRL_INTERNAL) {
+      fprintf(stderr, "qrlogin-admin: audit chain broken at row %lld\n", (long long)bad);
+      return EX_REFUSED;
+    }
+    if (err) return refused(err, "audit verify");
+    printf("audit chain intact: %lld rows\n", (long long)rows);
+    return 0;
+  }
+  if (!strcmp(group, "portal") && !strcmp(action, "verify-id")) {
+    NEED(2, "portal verify-id USERNAME CITIZEN_ID");
+    NEED_ID(pos[1]);
+    err = qrl_admin_portal_verify(db, pos[0], pos[1], now);
+    if (err) return refused(err, pos[0]);
+    printf("%s verified as %s\n", pos[0], pos[1]);
+    return 0;
+  }
+  fprintf(stderr, "qrlogin-admin: unknown command '%s %s'\nTry 'qrlogin-admin --help'.\n",
+          group, action);
+  return EX_USAGE;
+#undef NEED
+#undef NEED_ID
+}
+
+int main(int argc, char **argv) {
+  static const struct option lo[] = {{"db", required_argument, NULL, 'd'},
+                                     {"hash-cost", required_argument, NULL, 'k'},
+                                     {"help", no_argument, NULL, 'h'},
+                                     {NULL, 0, NULL, 0}};
+  const char *path = "qrlogin.db";
+  qrl_acct_policy pol = qrl_acct_policy_default();
+  qrl_db *db = NULL;
+  long v;
+  int c, ex;
+
+  opterr = 0;
+  while ((c = getopt_long(argc, argv, "+:h", lo, NULL)) != -1) {
+    switch (c) {
+    case 'd': path = optarg; break;
+    case 'k':
+      if (parse_long(optarg, 10, 20, &v)) return usage_error("--hash-cost wants 10..20, not '%s'", optarg);
+      pol.hash_cost_log2 = (int)v;
+      break;
+    case 'h': fputs(usage_text, stdout); return 0;
+    case ':': return usage_error("option %s needs a value", argv[optind - 1]);
+    default: return usage_error("unknown option %s", argv[optind - 1]);
+    }
+  }
+  if (argc - optind < 2) return usage_error("%s", "a command is GROUP ACTION, e.g. 'citizen list'");
+  /* Never create a database by accident (a typo in --db). */
+  if (access(path, R_OK | W_OK) != 0) {
+    fprintf(stderr, "qrlogin-admin: cannot open %s: %s\n", path, strerror(errno));
+    return EX_REFUSED;
+  }
+  if (qrl_db_open(path, &db)) {
+    fprintf(stderr, "qrlogin-admin: %s is not a qrlogin database\n", path);
+    return EX_REFUSED;
+  }
+  ex = run(db, &pol, argv[optind], argv[optind + 1], argc - optind - 1, argv + optind + 1);
+  qrl_db_close(db);
+  return ex;
+}

@@ -1,0 +1,242 @@
+/*
+ * test_admin.c - the real qrlogin-admin against the database of a running
+ * qrlogind: what each command changes is seen by the server at once, and a
+ * refused command writes nothing (the audit row count does not move).
+ */
+#include <fcntl.h>
+#include <sqlite3.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+#ifndef QRLOGIN_ADMIN_PATH
+#error "QRLOGIN_ADMIN_PATH must be defined by the build"
+#endif
+
+#define AN "001099012345"
+#define PW "MatKhau@2024"
+
+/* Runs qrlogin-admin --db <s->db> --hash-cost 10 ARGS...; its stdout in out
+ * (if not NULL). Returns the exit status. */
+static int admin(const qrl_h_server *s, char *out, size_t n, ...) {
+  const char *argv[24];
+  int p[2], argc = 0, st = 0;
+  size_t got = 0;
+  pid_t pid;
+  va_list ap;
+  const char *a;
+  argv[argc++] = QRLOGIN_ADMIN_PATH;
+  argv[argc++] = "--db";
+  argv[argc++] = s->db;
+  argv[argc++] = "--hash-cost";
+  argv[argc++] = "10";
+  va_start(ap, n);
+  while ((a = va_arg(ap, const char *)) && argc < 23) argv[argc++] = a;
+  va_end(ap);
+  argv[argc] = NULL;
+  if (pipe(p)) return -1;
+  if ((pid = fork()) == 0) {
+    dup2(p[1], STDOUT_FILENO);
+    close(p[0]);
+    close(p[1]);
+    execv(argv[0], (char *const *)argv);
+    _exit(127);
+  }
+  close(p[1]);
+  for (;;) {
+    char buf[512];
+    ssize_t r = read(p[0], buf, sizeof(buf));
+    if (r <= 0) break;
+    if (out && got + (size_t)r < n) {
+      memcpy(out + got, buf, (size_t)r);
+      got += (size_t)r;
+    }
+  }
+  if (out && n) out[got < n ? got : n - 1] = '\0';
+  close(p[0]);
+  if (waitpid(pid, &st, 0) < 0) return -1;
+  return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static int audit_total(const qrl_h_server *s) {
+  sqlite3 *db = NULL;
+  sqlite3_stmt *st = NULL;
+  int n = -1;
+  if (sqlite3_open_v2(s->db, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
+      sqlite3_prepare_v2(db, "SELECT count(*) FROM audit", -1, &st, NULL) == SQLITE_OK &&
+      sqlite3_step(st) == SQLITE_ROW)
+    n = sqlite3_column_int(st, 0);
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+  return n;
+}
+
+SERVER_TEST(added_citizen_logs_in_and_shows_up, NULL) {
+  char out[4096];
+  qrl_h_phone p;
+  ASSERT_EQ_INT(admin(s, NULL, 0, "citizen", "add", "--id", "001199000777", "--name",
+                      "Phạm Minh Đức", "--level", "2", "--phone", "0933333333", "--password",
+                      "Matkhau12", "--passcode", "654321", "--web-login", "on", NULL),
+                0);
+  ASSERT_EQ_INT(qrl_h_phone_login(s, &p, "001199000777", "Matkhau12", NULL), 0);
+  qrl_h_phone_close(&p);
+  ASSERT_EQ_INT(admin(s, out, sizeof(out), "citizen", "list", NULL), 0);
+  ASSERT_TRUE(strstr(out, "001199000777") && strstr(out, "Phạm Minh Đức"));
+  ASSERT_EQ_INT(admin(s, out, sizeof(out), "citizen", "show", "001199000777", NULL), 0);
+  ASSERT_TRUE(strstr(out, "Web login:  on") != NULL);
+  ASSERT_TRUE(strstr(out, "live") != NULL); /* its app session */
+  return 0;
+}
+
+SERVER_TEST(set_level_one_stops_qr_login, NULL) {
+  qrl_h_phone p;
+  cJSON *ch = NULL, *m;
+  qrl_wsc *br = qrl_h_browser(s, &ch);
+  char f[128];
+  ASSERT_TRUE(br != NULL);
+  ASSERT_EQ_INT(admin(s, NULL, 0, "citizen", "set-level", AN, "1", NULL), 0);
+  ASSERT_EQ_INT(qrl_h_phone_login(s, &p, AN, PW, NULL), 0);
+  snprintf(f, sizeof(f), "\"qr\":\"%s\"",
+           qrl_h_str(cJSON_GetObjectItemCaseSensitive(ch, "qr"), "payload"));
+  m = qrl_h_phone_call(&p, "scan", f);
+  ASSERT_EQ_STR(qrl_h_errcode(m), "level_too_low");
+  cJSON_Delete(m);
+  qrl_h_phone_close(&p);
+  cJSON_Delete(ch);
+  qrl_wsc_free(br);
+  return 0;
+}
+
+SERVER_TEST(set_password_replaces_it_and_ends_app_sessions, NULL) {
+  qrl_h_phone p, q;
+  char err[64];
+  cJSON *m;
+  ASSERT_EQ_INT(qrl_h_phone_login(s, &p, AN, PW, NULL), 0);
+  ASSERT_EQ_INT(admin(s, NULL, 0, "citizen", "set-password", AN, "--password", "MoiMoi@2025",
+                      NULL),
+                0);
+  m = qrl_h_phone_call(&p, "status", NULL);
+  ASSERT_EQ_STR(qrl_h_errcode(m), "session_invalid");
+  cJSON_Delete(m);
+  qrl_h_phone_close(&p);
+  ASSERT_EQ_INT(qrl_h_phone_login(s, &q, AN, PW, err), -1);
+  ASSERT_EQ_STR(err, "bad_credentials");
+  qrl_h_phone_close(&q);
+  ASSERT_EQ_INT(qrl_h_phone_login(s, &q, AN, "MoiMoi@2025", NULL), 0);
+  qrl_h_phone_close(&q);
+  ASSERT_EQ_INT(admin(s, NULL, 0, "citizen", "set-passcode", AN, "--passcode", "111111",
+                      NULL),
+                0);
+  return 0;
+}
+
+SERVER_TEST(unlock_after_five_wrong_passcodes, NULL) {
+  qrl_h_phone p;
+  cJSON *m;
+  ASSERT_EQ_INT(qrl_h_phone_login(s, &p, AN, PW, NULL), 0);
+  for (int i = 0; i < 5; i++) {
+    m = qrl_h_phone_call(&p, "set_permission",
+                         "\"permission\":\"web_login\",\"value\":true,\"passcode\":\"000000\"");
+    cJSON_Delete(m);
+  }
+  m = qrl_h_phone_call(&p, "set_permission",
+                       "\"permission\":\"web_login\",\"value\":true,\"passcode\":\"123456\"");
+  ASSERT_EQ_STR(qrl_h_errcode(m), "locked");
+  cJSON_Delete(m);
+  ASSERT_EQ_INT(admin(s, NULL, 0, "citizen", "unlock", AN, NULL), 0);
+  m = qrl_h_phone_call(&p, "set_permission",
+                       "\"permission\":\"web_login\",\"value\":true,\"passcode\":\"123456\"");
+  ASSERT_EQ_STR(qrl_h_type(m), "set_permission_ok");
+  cJSON_Delete(m);
+  qrl_h_phone_close(&p);
+  return 0;
+}
+
+SERVER_TEST(device_and_session_revocation_reach_the_phone, NULL) {
+  qrl_h_phone p;
+  char out[4096], *line, dev[16] = "";
+  cJSON *m;
+  ASSERT_EQ_INT(qrl_h_phone_login(s, &p, AN, PW, NULL), 0);
+  ASSERT_EQ_INT(admin(s, out, sizeof(out), "device", "list", AN, NULL), 0);
+  line = strchr(out, '\n'); /* the first device row */
+  ASSERT_TRUE(line != NULL);
+  snprintf(dev, sizeof(dev), "%.*s", (int)strspn(line + 1, "0123456789"), line + 1);
+  ASSERT_TRUE(dev[0] != '\0');
+  ASSERT_EQ_INT(admin(s, NULL, 0, "device", "revoke", dev, NULL), 0);
+  m = qrl_h_phone_call(&p, "status", NULL);
+  ASSERT_TRUE(!strcmp(qrl_h_errcode(m), "session_invalid") ||
+              !strcmp(qrl_h_errcode(m), "wrong_device"));
+  cJSON_Delete(m);
+  qrl_h_phone_close(&p);
+  ASSERT_EQ_INT(admin(s, NULL, 0, "device", "revoke", dev, NULL), 1); /* already */
+
+  ASSERT_EQ_INT(qrl_h_phone_login(s, &p, AN, PW, NULL), 0);
+  ASSERT_EQ_INT(admin(s, out, sizeof(out), "session", "revoke", AN, NULL), 0);
+  ASSERT_TRUE(strstr(out, "1 session(s)") != NULL);
+  m = qrl_h_phone_call(&p, "status", NULL);
+  ASSERT_EQ_STR(qrl_h_errcode(m), "session_invalid");
+  cJSON_Delete(m);
+  qrl_h_phone_close(&p);
+  ASSERT_EQ_INT(admin(s, out, sizeof(out), "session", "list", AN, NULL), 0);
+  ASSERT_TRUE(strstr(out, "revoked") != NULL);
+  ASSERT_EQ_INT(qrl_h_settle(s), 0);
+  ASSERT_EQ_INT(admin(s, out, sizeof(out), "audit", "show", AN, NULL), 0);
+  ASSERT_TRUE(strstr(out, "admin_session_revoke") && strstr(out, "admin_device_revoke"));
+  ASSERT_TRUE(strstr(out, "app_login") != NULL);
+  ASSERT_EQ_INT(admin(s, out, sizeof(out), "audit", "verify", NULL), 0);
+  ASSERT_TRUE(strstr(out, "intact") != NULL);
+  return 0;
+}
+
+/* Refusals: the right exit status, and not one row written. */
+SERVER_TEST(refused_commands_write_nothing, NULL) {
+  int before;
+  ASSERT_EQ_INT(qrl_h_settle(s), 0); /* nothing else writing meanwhile */
+  before = audit_total(s);
+  ASSERT_EQ_INT(admin(s, NULL, 0, "citizen", "set-level", "001099099999", "1", NULL), 1);
+  ASSERT_EQ_INT(admin(s, NULL, 0, "citizen", "set-level", "12345", "1", NULL), 2);
+  ASSERT_EQ_INT(admin(s, NULL, 0, "citizen", "set-level", AN, "3", NULL), 2);
+  ASSERT_EQ_INT(admin(s, NULL, 0, "citizen", "add", "--id", AN, "--name", "X", "--level", "2",
+                      "--phone", "0911111111", "--password", "Matkhau12", "--passcode",
+                      "123456", NULL),
+                1);
+  ASSERT_EQ_INT(admin(s, NULL, 0, "citizen", "add", "--id", "001199000888", NULL), 2);
+  ASSERT_EQ_INT(admin(s, NULL, 0, "citizen", "set-password", AN, "--password", "short",
+                      NULL),
+                1);
+  ASSERT_EQ_INT(admin(s, NULL, 0, "citizen", "unlock", "001099099999", NULL), 1);
+  ASSERT_EQ_INT(admin(s, NULL, 0, "device", "revoke", "999", NULL), 1);
+  ASSERT_EQ_INT(admin(s, NULL, 0, "portal", "verify-id", "tranthibinh", AN, NULL), 1);
+  ASSERT_EQ_INT(admin(s, NULL, 0, "citizen", "fly", NULL), 2);
+  ASSERT_EQ_INT(admin(s, NULL, 0, "citizen", NULL), 2);
+  ASSERT_EQ_INT(audit_total(s) - before, 1); /* only the verify-id refusal is audited */
+  {
+    const char *const bad[] = {QRLOGIN_ADMIN_PATH, "--db", "/nonexistent/q.db", "citizen",
+                               "list", NULL};
+    pid_t pid = fork();
+    int st = 0;
+    if (pid == 0) {
+      int nul = open("/dev/null", O_WRONLY);
+      dup2(nul, STDERR_FILENO);
+      execv(bad[0], (char *const *)bad);
+      _exit(127);
+    }
+    waitpid(pid, &st, 0);
+    ASSERT_EQ_INT(WEXITSTATUS(st), 1);
+    ASSERT_TRUE(access("/nonexistent/q.db", F_OK) != 0);
+  }
+  /* Support verifies Bình's old account after the cutover: it links at
+   * her next VNeID login. */
+  ASSERT_EQ_INT(admin(s, NULL, 0, "portal", "verify-id", "tranthibinh", "079199001234", NULL),
+                0);
+  return 0;
+}
+
+TEST_MAIN(added_citizen_logs_in_and_shows_up, set_level_one_stops_qr_login,
+          set_password_replaces_it_and_ends_app_sessions, unlock_after_five_wrong_passcodes,
+          device_and_session_revocation_reach_the_phone, refused_commands_write_nothing)
