@@ -98,8 +98,9 @@ qrl_err qrl_sign_string(const char *id, const char *secret, const char *origin,
                         const char *citizen_id, int64_t ts, qrl_decision decision,
                         char *out, size_t outlen, size_t *len);
 
-/* Returns 1 if s (len bytes) is a well-formed citizen ID: 12 digits whose first
- * three are a province code (001-096) and whose fourth (century/gender) is 0-9;
+/* Returns 1 if s (len bytes) is a well-formed citizen ID (số định danh cá
+ * nhân): 12 digits - one of the 63 province codes (001 Hà Nội ... 096 Cà
+ * Mau), the century/sex digit, the 2-digit birth year, a 6-digit serial;
  * else 0. */
 int qrl_citizen_id_valid(const char *s, size_t len);
 

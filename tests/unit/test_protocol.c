@@ -101,6 +101,9 @@ TEST(citizen_id_validator) {
   ASSERT_FALSE(qrl_citizen_id_valid("00109901234a", 12));
   ASSERT_FALSE(qrl_citizen_id_valid("000099012345", 12)); /* province 000 */
   ASSERT_FALSE(qrl_citizen_id_valid("097099012345", 12)); /* province 097 */
+  ASSERT_FALSE(qrl_citizen_id_valid("003099012345", 12)); /* 003: unassigned */
+  ASSERT_FALSE(qrl_citizen_id_valid("078199001234", 12)); /* 078: unassigned */
+  ASSERT_TRUE(qrl_citizen_id_valid("048299000001", 12));  /* Đà Nẵng, 21st c. */
   ASSERT_FALSE(qrl_citizen_id_valid("", 0));
   ASSERT_FALSE(qrl_citizen_id_valid("001099012345", 11));
   ASSERT_FALSE(qrl_citizen_id_valid("-01099012345", 12));
