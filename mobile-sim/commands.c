@@ -44,7 +44,8 @@ enum cmd_opt_bit {
   CO_NO = 1 << 6,
   CO_GRANT = 1 << 7,
   CO_PHONE = 1 << 8,
-  CO_WAIT = 1 << 9
+  CO_WAIT = 1 << 9,
+  CO_NUMBER = 1 << 10
 };
 
 enum cmd_opt_id {
@@ -57,13 +58,15 @@ enum cmd_opt_id {
   OPT_NO,
   OPT_GRANT,
   OPT_PHONE,
-  OPT_WAIT
+  OPT_WAIT,
+  OPT_NUMBER
 };
 
 /* Parsed command arguments; strings point into argv. */
 typedef struct cmd_args {
   const char *id, *password, *device_name, *passcode, *image, *phone;
   int wait_s; /* inbox --wait: seconds, 0 = do not wait */
+  int number; /* scan --number: the number on the login page, 0 = ask */
   int yes, no, grant;
   const char *pos[4];
   int npos;
@@ -96,6 +99,7 @@ static const struct option cmd_longopts[] = {
     {"grant", no_argument, NULL, OPT_GRANT},
     {"phone", required_argument, NULL, OPT_PHONE},
     {"wait", required_argument, NULL, OPT_WAIT},
+    {"number", required_argument, NULL, OPT_NUMBER},
     {NULL, 0, NULL, 0}};
 
 /* ---- shared steps -------------------------------------------------------- */
@@ -531,7 +535,7 @@ static void scan_show(sim_ctx *ctx, const cJSON *reply, const char *pname,
  * exit code; *reply is the answer on success. */
 static int scan_decide(sim_ctx *ctx, qrl_wsc *ws, const sim_session *s,
                        const qrl_qr_payload *qr, const char *origin,
-                       qrl_decision d, cJSON **reply) {
+                       qrl_decision d, int number, cJSON **reply) {
   char msg[2048], sig_b64[QRL_B64_ENCLEN(QRL_SIG_MAX) + 1];
   uint8_t sig[QRL_SIG_MAX];
   size_t msglen = 0, siglen = 0;
@@ -547,8 +551,9 @@ static int scan_decide(sim_ctx *ctx, qrl_wsc *ws, const sim_session *s,
     ex = sim_fail(ctx, rc == QRL_NOT_LOGGED_IN ? QRL_NOT_LOGGED_IN : rc, 0);
     goto out;
   }
-  if ((rc = qrl_sign_string(qr->id, qr->secret, origin, s->account.id, ts, d,
-                            msg, sizeof(msg), &msglen)) ||
+  if ((rc = qrl_sign_string(qr, origin, s->account.id,
+                            d == QRL_DECISION_CONFIRM ? number : 0, ts, d, msg,
+                            sizeof(msg), &msglen)) ||
       (rc = qrl_ec_sign(key.priv, msg, msglen, sig, &siglen))) {
     ex = sim_fail(ctx, rc == QRL_INVAL ? QRL_PROTOCOL : rc, 0);
     goto out;
@@ -560,6 +565,7 @@ static int scan_decide(sim_ctx *ctx, qrl_wsc *ws, const sim_session *s,
   req = cmd_req(d == QRL_DECISION_CONFIRM ? QRL_MSG_CONFIRM : QRL_MSG_DECLINE,
                 s->token);
   if (!req || !cJSON_AddStringToObject(req, "challenge", qr->id) ||
+      (d == QRL_DECISION_CONFIRM && !cJSON_AddNumberToObject(req, "number", number)) ||
       !cJSON_AddNumberToObject(req, "ts", (double)ts) ||
       !cJSON_AddStringToObject(req, "sig", sig_b64)) {
     ex = sim_fail(ctx, QRL_NOMEM, 0);
@@ -605,7 +611,7 @@ static int cmd_scan(sim_ctx *ctx, cmd_args *a) {
     if (n < 0 || (size_t)n >= sizeof(text)) text[0] = '\0';
   }
   if (qrl_qr_payload_parse(text, strlen(text), &qr)) {
-    sim_detail(ctx, "not a qrlogin QR payload (QRL1.<id>.<secret>)");
+    sim_detail(ctx, "not a qrlogin QR payload (QRL2.<id>.<frame>.<code>)");
     return sim_fail(ctx, QRL_BAD_QR, 0);
   }
 
@@ -646,6 +652,19 @@ static int cmd_scan(sim_ctx *ctx, cmd_args *a) {
     goto out;
   }
   scan_show(ctx, reply, pname, porigin);
+  {
+    const cJSON *nums = cJSON_GetObjectItemCaseSensitive(reply, "numbers"), *x;
+    char line[64] = "";
+    size_t len = 0;
+    cJSON_ArrayForEach(x, nums) {
+      if (cJSON_IsNumber(x) && len + 8 < sizeof(line))
+        len += (size_t)snprintf(line + len, sizeof(line) - len, "%s%d", len ? "   " : "",
+                                x->valueint);
+    }
+    sim_say(ctx, "  Số trên trang đăng nhập là một trong: %s\n", line[0] ? line : "-");
+    if (ctx->json && nums)
+      cJSON_AddItemToObject(ctx->out, "numbers", cJSON_Duplicate(nums, 1));
+  }
 
   if (a->yes)
     d = QRL_DECISION_CONFIRM;
@@ -654,9 +673,24 @@ static int cmd_scan(sim_ctx *ctx, cmd_args *a) {
   else
     d = sim_ask_yes(ctx, ws, "Xác nhận đăng nhập?") ? QRL_DECISION_CONFIRM
                                                     : QRL_DECISION_DECLINE;
+  /* Number matching: the citizen picks the number the login page shows. */
+  if (d == QRL_DECISION_CONFIRM && !a->number) {
+    char ans[16];
+    char *end = NULL;
+    long pick = 0;
+    if (sim_prompt(ctx, ws, "Chọn số đang hiển thị trên trang đăng nhập: ", 1, ans,
+                   sizeof(ans)))
+      pick = strtol(ans, &end, 10);
+    if (pick < 10 || pick > 99 || !end || *end) {
+      sim_detail(ctx, "no 2-digit number chosen (--number N, or type it)");
+      ex = sim_fail(ctx, QRL_INVAL, QRL_EXIT_USAGE);
+      goto out;
+    }
+    a->number = (int)pick;
+  }
   cJSON_Delete(reply);
   reply = NULL;
-  if ((ex = scan_decide(ctx, ws, &s, &qr, porigin, d, &reply))) goto out;
+  if ((ex = scan_decide(ctx, ws, &s, &qr, porigin, d, a->number, &reply))) goto out;
 
   if (d == QRL_DECISION_DECLINE) {
     if (ctx->json) cJSON_AddStringToObject(ctx->out, "result", "declined");
@@ -785,12 +819,17 @@ static const cmd_def cmd_table[] = {
      "  \"Đăng nhập trên website\" permission (asks the server). Exit 8 if "
      "not\n"
      "  logged in; a session the server rejects is forgotten.\n"},
-    {"scan", cmd_scan, CO_IMAGE | CO_YES | CO_NO | CO_GRANT | CO_PASSCODE, 0, 1,
+    {"scan", cmd_scan, CO_IMAGE | CO_YES | CO_NO | CO_GRANT | CO_PASSCODE | CO_NUMBER,
+     0, 1,
      "Usage: vneid-sim [GLOBAL] scan (PAYLOAD | --image FILE.png)\n"
-     "                 [--yes | --no] [--grant [--passcode N]]\n"
-     "  Scans a login QR code (the text QRL1.<id>.<secret>, or a PNG image),\n"
-     "  shows who is asking and asks \"Xác nhận đăng nhập? [y/N]\".\n"
+     "                 [--yes [--number NN] | --no] [--grant [--passcode N]]\n"
+     "  Scans a login QR code (the text QRL2.<id>.<frame>.<code>, or a PNG\n"
+     "  image; it changes every few seconds, scan the one on screen), shows who\n"
+     "  is asking and asks \"Xác nhận đăng nhập? [y/N]\", then which of three\n"
+     "  numbers the login page shows (the page shows it after the scan).\n"
      "  --yes / --no      answer without a prompt (confirm / decline)\n"
+     "  --number NN       the number on the login page (else it is asked for,\n"
+     "                    from the terminal or a line on stdin)\n"
      "  --grant           if web login is not permitted, turn it on without\n"
      "                    asking (needs the passcode: --passcode or a prompt)\n"
      "  --passcode N      the 6-digit passcode (mã bảo vệ) used to grant it\n"
@@ -936,6 +975,7 @@ static int cmd_parse(sim_ctx *ctx, const cmd_def *def, int argc, char **argv,
               {OPT_DEVICE_NAME, CO_DEVICE_NAME, "--device-name"},
               {OPT_PHONE, CO_PHONE, "--phone"},
               {OPT_WAIT, CO_WAIT, "--wait"},
+              {OPT_NUMBER, CO_NUMBER, "--number"},
               {OPT_PASSCODE, CO_PASSCODE, "--passcode"},
               {OPT_IMAGE, CO_IMAGE, "--image"},
               {OPT_YES, CO_YES, "--yes"},
@@ -992,6 +1032,15 @@ static int cmd_parse(sim_ctx *ctx, const cmd_def *def, int argc, char **argv,
                                "bad --phone '%s': 10 digits starting with 0", optarg);
       a->phone = optarg;
       break;
+    case OPT_NUMBER: {
+      char *end = NULL;
+      long v = strtol(optarg, &end, 10);
+      if (!optarg[0] || *end || v < 10 || v > 99)
+        return sim_usage_error(ctx, QRL_INVAL, "bad --number '%s': the 2-digit number "
+                               "shown on the login page", optarg);
+      a->number = (int)v;
+      break;
+    }
     case OPT_WAIT: {
       char *end = NULL;
       long v = strtol(optarg, &end, 10);

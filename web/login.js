@@ -15,7 +15,7 @@
   var TEXT = {
     connecting: 'Đang tạo mã QR…',
     ready: 'Mở ứng dụng VNeID và quét mã QR này.',
-    scanned: 'Đã quét — vui lòng xác nhận đăng nhập trên điện thoại.',
+    scanned: 'Đã quét — trên điện thoại, chọn số đang hiển thị ở đây rồi xác nhận.',
     declined: 'Bạn đã từ chối đăng nhập trên điện thoại.',
     expired: 'Mã QR đã hết hạn. Bấm “Lấy mã mới” để tiếp tục.',
     completing: 'Đã xác nhận — đang đăng nhập…',
@@ -43,6 +43,7 @@
     var overlay = { scanned: TEXT.overlayScanned, expired: TEXT.overlayExpired,
                     declined: TEXT.overlayDeclined }[state] || '';
     el('qr-overlay').textContent = overlay;
+    el('qr-overlay').setAttribute('aria-hidden', 'true');
     el('new-code').hidden = !(state === 'expired' || state === 'declined' ||
                               state === 'failed');
     if (state !== 'ready' && state !== 'scanned') stopCountdown();
@@ -140,7 +141,19 @@
     }
     if (!current || msg.id !== current.id) return; /* a stale push */
     switch (msg.type) {
-    case 'scanned': setState('scanned', TEXT.scanned); break;
+    case 'scanned':
+      setState('scanned', TEXT.scanned);
+      /* Number matching: the phone offers three numbers; this is the one. */
+      el('qr-overlay').textContent = String(msg.number);
+      el('qr-overlay').setAttribute('aria-hidden', 'false');
+      el('qr-overlay').setAttribute('aria-label', 'Số cần chọn trên điện thoại: ' + msg.number);
+      break;
+    case 'frame':
+      /* The QR changes every few seconds; an old photo of it is useless. */
+      current.qr = msg.qr;
+      drawQr(msg.qr);
+      if (current.demo) el('demo-payload').textContent = msg.qr.payload;
+      break;
     case 'declined': setState('declined', TEXT.declined); break;
     case 'expired': setState('expired', TEXT.expired); break;
     case 'completed':

@@ -65,7 +65,9 @@
   XX(NO_PHONE, "no_phone", "the account has no registered phone number", "Tài khoản chưa có số điện thoại đăng ký để nhận mã OTP. Vui lòng liên hệ bộ phận hỗ trợ.") \
   XX(LEGACY_CLOSED, "legacy_login_closed", "citizens log in with VNeID since the cutover", "Công dân không còn đăng nhập bằng tài khoản do Cổng Dịch vụ công cấp. Vui lòng đăng nhập bằng tài khoản định danh điện tử VNeID (“Tài khoản Định danh điện tử cấp bởi Bộ Công an”).") \
   XX(POPULATION_MISMATCH, "population_mismatch", "the details do not match the national population database", "Thông tin không khớp với CSDL Quốc gia về dân cư. Vui lòng kiểm tra lại số định danh cá nhân, họ tên và ngày sinh.") \
-  XX(FORBIDDEN, "forbidden", "not allowed for this account", "Tài khoản này không thực hiện được thao tác này.")
+  XX(FORBIDDEN, "forbidden", "not allowed for this account", "Tài khoản này không thực hiện được thao tác này.") \
+  XX(FRAME_STALE, "frame_stale", "the scanned QR frame is too old", "Mã QR đã cũ. Vui lòng quét mã đang hiển thị trên màn hình đăng nhập.") \
+  XX(WRONG_NUMBER, "wrong_number", "the number picked is not the one on the login page", "Số bạn chọn không khớp với số trên trang đăng nhập. Yêu cầu đăng nhập đã bị huỷ để bảo vệ tài khoản.")
 
 /* The error type. QRL_OK is zero; every other value is a failure. */
 typedef enum qrl_err {

@@ -28,9 +28,8 @@
 #define QRL_SESSION_BYTES 32
 #define QRL_SESSION_B64LEN 43
 
-/* QR payload: "QRL1." <challenge id, 22> "." <challenge secret, 22>: 50 bytes. */
-#define QRL_QR_PREFIX "QRL1."
-#define QRL_QR_PAYLOAD_LEN (5 + QRL_TOKEN_B64LEN + 1 + QRL_TOKEN_B64LEN)
+/* The QR payload prefix (version 2: animated frames; see qrl_qr_payload). */
+#define QRL_QR_PREFIX "QRL2."
 
 /* A citizen's personal ID number (số định danh cá nhân): 12 ASCII digits. */
 #define QRL_CITIZEN_ID_LEN 12
@@ -46,6 +45,7 @@
 /* Message types, browser protocol. */
 #define QRL_MSG_NEW_CHALLENGE "new_challenge" /* browser -> server */
 #define QRL_MSG_CHALLENGE "challenge"         /* server -> browser */
+#define QRL_MSG_FRAME "frame"                 /* server -> browser: next QR frame */
 #define QRL_MSG_SCANNED "scanned"             /* server -> browser */
 #define QRL_MSG_DECLINED "declined"           /* server -> browser */
 #define QRL_MSG_EXPIRED "expired"             /* server -> browser */
@@ -66,37 +66,58 @@
 /* The permission name for "Đăng nhập trên website". */
 #define QRL_PERM_WEB_LOGIN "web_login"
 
-/* A parsed QR payload. Both strings are NUL-terminated base64url. */
+/* The QR code is animated: every few seconds the page shows a new frame
+ *
+ *   QRL2.<challenge id>.<frame number>.<frame code>
+ *
+ * where the frame code is HMAC-SHA256(challenge secret, "qrlogin.frame.v2\n"
+ * id "\n" frame), truncated to 12 bytes, base64url (16 chars). The secret
+ * never leaves the server; a frame older than the freshness window is
+ * refused at scan (frame_stale), so a photographed or relayed QR dies within
+ * seconds. At most QRL_QR_PAYLOAD_MAX bytes. */
+#define QRL_FRAME_CODE_BYTES 12
+#define QRL_FRAME_CODE_B64LEN 16
+#define QRL_QR_PAYLOAD_MAX (5 + QRL_TOKEN_B64LEN + 1 + 6 + 1 + QRL_FRAME_CODE_B64LEN)
+#define QRL_FRAME_MAX 999999
+
+/* A parsed QR payload (one frame). Strings are NUL-terminated base64url. */
 typedef struct qrl_qr_payload {
   char id[QRL_TOKEN_B64LEN + 1];
-  char secret[QRL_TOKEN_B64LEN + 1];
+  int64_t frame; /* 0..QRL_FRAME_MAX */
+  char code[QRL_FRAME_CODE_B64LEN + 1];
 } qrl_qr_payload;
 
-/* Writes the QR payload for id and secret (each QRL_TOKEN_B64LEN base64url
- * chars) into out, NUL-terminated. out must hold QRL_QR_PAYLOAD_LEN + 1 bytes.
- * Returns QRL_OK, or QRL_INVAL if id or secret is malformed. */
-qrl_err qrl_qr_payload_format(const char *id, const char *secret, char *out,
-                              size_t outlen);
+/* Writes the payload of p into out (outlen >= QRL_QR_PAYLOAD_MAX + 1),
+ * NUL-terminated. Returns QRL_OK, or QRL_INVAL if a field is malformed. */
+qrl_err qrl_qr_payload_format(const qrl_qr_payload *p, char *out, size_t outlen);
 
 /* Parses text (len bytes, need not be NUL-terminated) as a QR payload into
- * *out. Surrounding whitespace is not accepted. Returns QRL_OK or QRL_BAD_QR. */
+ * *out. Nothing else is accepted (no whitespace, no leading zeros in the
+ * frame number). Returns QRL_OK or QRL_BAD_QR. */
 qrl_err qrl_qr_payload_parse(const char *text, size_t len, qrl_qr_payload *out);
 
 /* The decisions a phone can sign. */
 typedef enum qrl_decision { QRL_DECISION_CONFIRM, QRL_DECISION_DECLINE } qrl_decision;
 
+/* Number matching: after a scan the browser shows a 2-digit number; the
+ * phone offers it among QRL_MATCH_CHOICES and the user picks it. The pick is
+ * signed. A decline signs 0. */
+#define QRL_MATCH_CHOICES 3
+
 /* Builds the canonical byte string that the device key signs (ECDSA P-256,
  * SHA-256) to confirm or decline a challenge:
  *
- *   "qrlogin.confirm.v1\n" id "\n" secret "\n" origin "\n" citizen_id "\n"
- *   ts (decimal) "\n" ("confirm" | "decline")
+ *   "qrlogin.confirm.v2\n" id "\n" frame "\n" frame code "\n" origin "\n"
+ *   citizen_id "\n" number "\n" ts "\n" ("confirm" | "decline")
  *
- * Writes at most outlen bytes (NUL-terminated) to out and stores the length
- * without the NUL in *len. Returns QRL_OK, QRL_INVAL if a field contains a
- * newline or is empty, or QRL_NOMEM if out is too small. */
-qrl_err qrl_sign_string(const char *id, const char *secret, const char *origin,
-                        const char *citizen_id, int64_t ts, qrl_decision decision,
-                        char *out, size_t outlen, size_t *len);
+ * (the frame that was scanned, decimal numbers). It binds the decision to
+ * this QR frame, this portal, this account, the number the user saw on the
+ * screen and this time. Writes at most outlen bytes (NUL-terminated) to out
+ * and the length without the NUL to *len. Returns QRL_OK, QRL_INVAL if a
+ * field contains a newline or is empty, or QRL_NOMEM if out is too small. */
+qrl_err qrl_sign_string(const qrl_qr_payload *qr, const char *origin,
+                        const char *citizen_id, int number, int64_t ts,
+                        qrl_decision decision, char *out, size_t outlen, size_t *len);
 
 /* Returns 1 if s (len bytes) is a well-formed citizen ID (số định danh cá
  * nhân): 12 digits - one of the 63 province codes (001 Hà Nội ... 096 Cà

@@ -22,8 +22,10 @@
  */
 #include "challenge.h"
 
+#include <stdio.h>
 #include <string.h>
 
+#include "b64.h"
 #include "crypto.h"
 
 static void copy_str(char *dst, size_t cap, const char *src) {
@@ -64,7 +66,7 @@ qrl_err qrl_challenge_state_error(qrl_chal_state state) {
 qrl_err qrl_challenge_init(qrl_challenge *c, const char *portal_name,
                            const char *portal_origin, const char *browser_ip,
                            const char *browser_ua, uint64_t browser_conn,
-                           int64_t now, int64_t ttl) {
+                           int64_t now, int64_t ttl, int64_t frame_secs) {
   qrl_err rc;
 
   memset(c, 0, sizeof(*c));
@@ -83,6 +85,7 @@ qrl_err qrl_challenge_init(qrl_challenge *c, const char *portal_name,
   c->browser_conn = browser_conn;
   c->created_at = now;
   c->expires_at = now + ttl;
+  c->frame_secs = frame_secs > 0 ? frame_secs : 1;
   c->state = QRL_CHAL_PENDING;
 out:
   if (rc) memset(c, 0, sizeof(*c));
@@ -95,28 +98,78 @@ static int same_scanner(const qrl_challenge *c, const char *citizen_id,
   return strcmp(c->citizen_id, citizen_id) == 0 && c->device_id == device_id;
 }
 
-qrl_err qrl_challenge_scan(qrl_challenge *c, const char *citizen_id,
-                           int64_t device_id, uint64_t phone_conn, int64_t now) {
+static int64_t frame_now(const qrl_challenge *c, int64_t now) {
+  return now <= c->created_at ? 0 : (now - c->created_at) / c->frame_secs;
+}
+
+static qrl_err frame_code(const qrl_challenge *c, int64_t frame,
+                          char out[QRL_FRAME_CODE_B64LEN + 1]) {
+  uint8_t mac[QRL_SHA256_LEN];
+  char msg[64];
+  int n = snprintf(msg, sizeof(msg), "qrlogin.frame.v2\n%s\n%lld", c->id, (long long)frame);
+  qrl_hmac_sha256((const uint8_t *)c->secret, strlen(c->secret), msg, (size_t)n, mac);
+  return qrl_b64url_encode(mac, QRL_FRAME_CODE_BYTES, out, QRL_FRAME_CODE_B64LEN + 1) ==
+                 QRL_FRAME_CODE_B64LEN
+             ? QRL_OK
+             : QRL_CRYPTO;
+}
+
+qrl_err qrl_challenge_frame(const qrl_challenge *c, int64_t now, qrl_qr_payload *out) {
+  memcpy(out->id, c->id, sizeof(out->id));
+  out->frame = frame_now(c, now);
+  if (out->frame > QRL_FRAME_MAX) out->frame = QRL_FRAME_MAX;
+  return frame_code(c, out->frame, out->code);
+}
+
+/* A 2-digit number and two different decoys, in a random order. */
+static qrl_err draw_numbers(qrl_challenge *c) {
+  uint8_t r[8];
+  int n = 0, k;
+  if (qrl_random(r, sizeof(r))) return QRL_CRYPTO;
+  for (k = 0; n < QRL_MATCH_CHOICES && k < (int)sizeof(r); k++) {
+    int v = 10 + r[k] % 90, dup = 0;
+    for (int j = 0; j < n; j++) dup |= c->choices[j] == v;
+    if (!dup) c->choices[n++] = v;
+  }
+  while (n < QRL_MATCH_CHOICES) c->choices[n] = 10 + (c->choices[n - 1] + 7) % 90, n++;
+  c->match = c->choices[r[7] % QRL_MATCH_CHOICES];
+  return QRL_OK;
+}
+
+qrl_err qrl_challenge_scan(qrl_challenge *c, const qrl_qr_payload *qr,
+                           const char *citizen_id, int64_t device_id,
+                           uint64_t phone_conn, int64_t now) {
+  char want[QRL_FRAME_CODE_B64LEN + 1];
+  int64_t cur;
   qrl_err rc = qrl_challenge_state_error(c->state);
 
   if (rc) return rc;
+  if (strcmp(qr->id, c->id) != 0) return QRL_CHALLENGE_UNKNOWN;
+  if (frame_code(c, qr->frame, want)) return QRL_CRYPTO;
+  if (!qrl_ct_equal(want, qr->code, QRL_FRAME_CODE_B64LEN)) return QRL_CHALLENGE_UNKNOWN;
   if (now >= c->expires_at) return QRL_CHALLENGE_EXPIRED;
+  cur = frame_now(c, now);
+  if (qr->frame > cur) return QRL_BAD_QR;
+  if (cur - qr->frame > QRL_FRAME_WINDOW) return QRL_FRAME_STALE;
   if (c->state == QRL_CHAL_SCANNED) {
     if (!same_scanner(c, citizen_id, device_id))
       return QRL_CHALLENGE_OTHER_ACCOUNT;
     c->phone_conn = phone_conn; /* the same phone, maybe a new socket */
+    c->scanned = *qr;
     return QRL_OK;
   }
+  if ((rc = draw_numbers(c))) return rc;
   copy_str(c->citizen_id, sizeof(c->citizen_id), citizen_id);
   c->device_id = device_id;
   c->phone_conn = phone_conn;
   c->scanned_at = now;
+  c->scanned = *qr;
   c->state = QRL_CHAL_SCANNED;
   return QRL_OK;
 }
 
 qrl_err qrl_challenge_decide(qrl_challenge *c, const char *citizen_id,
-                             int64_t device_id, qrl_decision decision,
+                             int64_t device_id, qrl_decision decision, int number,
                              int64_t now) {
   qrl_err rc = qrl_challenge_state_error(c->state);
 
@@ -124,6 +177,10 @@ qrl_err qrl_challenge_decide(qrl_challenge *c, const char *citizen_id,
   if (c->state == QRL_CHAL_PENDING) return QRL_CHALLENGE_NOT_SCANNED;
   if (!same_scanner(c, citizen_id, device_id)) return QRL_CHALLENGE_OTHER_ACCOUNT;
   if (now >= c->expires_at) return QRL_CHALLENGE_EXPIRED;
+  if (decision == QRL_DECISION_CONFIRM && number != c->match) {
+    c->state = QRL_CHAL_DECLINED; /* fail closed */
+    return QRL_WRONG_NUMBER;
+  }
   c->state = decision == QRL_DECISION_CONFIRM ? QRL_CHAL_COMPLETED
                                               : QRL_CHAL_DECLINED;
   return QRL_OK;

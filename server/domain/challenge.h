@@ -45,6 +45,7 @@ typedef struct qrl_challenge {
   char browser_ua[160];
   int64_t created_at;
   int64_t expires_at;
+  int64_t frame_secs;    /* the QR animation step (seconds) */
   uint64_t browser_conn; /* the owning browser socket (glue's connection id) */
   qrl_chal_state state;
   /* set by scan: */
@@ -52,7 +53,14 @@ typedef struct qrl_challenge {
   int64_t device_id;
   uint64_t phone_conn;
   int64_t scanned_at;
+  qrl_qr_payload scanned;           /* the frame the phone scanned (signed) */
+  int match;                        /* the number the browser shows, 10..99 */
+  int choices[QRL_MATCH_CHOICES];   /* what the phone offers, match among them */
 } qrl_challenge;
+
+/* Frames older than this many steps are stale at scan (the current frame and
+ * the one before it are accepted: the camera and the network take time). */
+#define QRL_FRAME_WINDOW 1
 
 /* Makes a new PENDING challenge with fresh random id, secret and binding
  * (128 bits each, CSPRNG) and a new flow id (UUID v4). Strings are copied (truncated to fit); NULL means
@@ -60,25 +68,36 @@ typedef struct qrl_challenge {
 qrl_err qrl_challenge_init(qrl_challenge *c, const char *portal_name,
                            const char *portal_origin, const char *browser_ip,
                            const char *browser_ua, uint64_t browser_conn,
-                           int64_t now, int64_t ttl);
+                           int64_t now, int64_t ttl, int64_t frame_secs);
+
+/* The QR frame of c at now (number and code; the code is an HMAC under the
+ * secret, see protocol.h). Returns QRL_OK or QRL_CRYPTO. */
+qrl_err qrl_challenge_frame(const qrl_challenge *c, int64_t now, qrl_qr_payload *out);
 
 /* The error a request on a challenge in a terminal state gets
  * (QRL_CHALLENGE_USED for COMPLETED, ...). QRL_OK for live states. */
 qrl_err qrl_challenge_state_error(qrl_chal_state state);
 
-/* PENDING -> SCANNED by citizen_id on device_id. A rescan by the same account
- * and device is allowed and changes nothing. Errors (state unchanged):
+/* PENDING -> SCANNED by citizen_id on device_id, with frame qr: its code
+ * must be this challenge's for that frame (compared in constant time) and
+ * the frame fresh. The first scan draws the match number and the choices.
+ * A rescan by the same account and device records the newer frame. Errors
+ * (state unchanged): QRL_CHALLENGE_UNKNOWN for a wrong code (as if the id
+ * were unknown), QRL_FRAME_STALE, QRL_BAD_QR (a future frame),
  * QRL_CHALLENGE_EXPIRED if now >= expires_at, QRL_CHALLENGE_OTHER_ACCOUNT if
  * another account or device scanned it, the terminal state's error. */
-qrl_err qrl_challenge_scan(qrl_challenge *c, const char *citizen_id,
-                           int64_t device_id, uint64_t phone_conn, int64_t now);
+qrl_err qrl_challenge_scan(qrl_challenge *c, const qrl_qr_payload *qr,
+                           const char *citizen_id, int64_t device_id,
+                           uint64_t phone_conn, int64_t now);
 
-/* SCANNED -> COMPLETED (confirm) or -> DECLINED (decline), by the account and
- * device that scanned. The signature is checked by the caller first. Errors
- * (state unchanged): QRL_CHALLENGE_NOT_SCANNED, QRL_CHALLENGE_OTHER_ACCOUNT,
- * QRL_CHALLENGE_EXPIRED, the terminal state's error. */
+/* SCANNED -> COMPLETED (confirm, with number == the match) or -> DECLINED
+ * (decline), by the account and device that scanned. The signature is
+ * checked by the caller first. A confirm with the wrong number fails closed:
+ * -> DECLINED and QRL_WRONG_NUMBER (the user cannot see the page: a relay).
+ * Other errors (state unchanged): QRL_CHALLENGE_NOT_SCANNED,
+ * QRL_CHALLENGE_OTHER_ACCOUNT, QRL_CHALLENGE_EXPIRED, the terminal state's. */
 qrl_err qrl_challenge_decide(qrl_challenge *c, const char *citizen_id,
-                             int64_t device_id, qrl_decision decision,
+                             int64_t device_id, qrl_decision decision, int number,
                              int64_t now);
 
 /* PENDING or SCANNED -> EXPIRED if now >= expires_at. Returns 1 if it expired

@@ -28,8 +28,9 @@ typedef struct qrl_store qrl_store;
 typedef void (*qrl_store_sink)(void *ud, const qrl_challenge *c,
                                qrl_chal_state prev);
 
-/* A transition to run under the store's lock: changes *c and returns QRL_OK, or
- * returns an error and leaves *c as it was. */
+/* A transition to run under the store's lock: changes *c and returns QRL_OK,
+ * or returns an error and leaves *c as it was - except a fail-closed refusal,
+ * which returns its error and moves *c to a terminal state (kept). */
 typedef qrl_err (*qrl_store_fn)(qrl_challenge *c, void *arg);
 
 /* The operations. Implementations fill one of these. */
@@ -39,9 +40,10 @@ typedef struct qrl_store_ops {
   qrl_err (*put)(qrl_store *s, const qrl_challenge *c);
   /* Copies challenge id into *out. QRL_CHALLENGE_UNKNOWN if absent. */
   qrl_err (*get)(qrl_store *s, const char *id, qrl_challenge *out);
-  /* Runs fn(challenge, arg) atomically; on QRL_OK saves it and, if the state
-   * changed, emits the event. Copies the result to *out (may be NULL) in both
-   * cases. QRL_CHALLENGE_UNKNOWN if absent. */
+  /* Runs fn(challenge, arg) atomically; on QRL_OK, or when fn moved the
+   * state (fail closed), saves it and, if the state changed, emits the event.
+   * Returns fn's result; copies the challenge to *out (may be NULL) in every
+   * case. QRL_CHALLENGE_UNKNOWN if absent. */
   qrl_err (*apply)(qrl_store *s, const char *id, qrl_store_fn fn, void *arg,
                    qrl_challenge *out);
   /* Expires every live challenge past its expiry (emitting events) and drops

@@ -105,13 +105,14 @@ static qrl_err mem_apply(qrl_store *s, const char *id, qrl_store_fn fn,
   work = e->c;
   prev = work.state;
   rc = fn(&work, arg);
-  if (rc == QRL_OK) {
+  /* Kept on success, and when a refusal still moved the state (a
+   * fail-closed transition such as a wrong matching number). */
+  if (rc == QRL_OK || work.state != prev) {
     e->c = work;
     note_change(m, e, prev);
   }
   if (out) *out = e->c;
-  if (rc == QRL_OK && prev != e->c.state && s->sink)
-    s->sink(s->sink_ud, &e->c, prev);
+  if (prev != e->c.state && s->sink) s->sink(s->sink_ud, &e->c, prev);
   return rc;
 }
 

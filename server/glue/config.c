@@ -19,6 +19,7 @@ void qrl_config_defaults(qrl_config *cfg, const char *web_dir_default) {
   cfg->db_path = "qrlogin.db";
   cfg->web_dir = web_dir_default;
   cfg->challenge_ttl = 120;
+  cfg->qr_frame_secs = 2;
   cfg->hash_cost = 15;
   cfg->workers = 2;
   cfg->required_level = 2;
@@ -42,6 +43,8 @@ void qrl_config_usage(void *stream, const char *prog) {
           "  --origin URL         allowed browser Origin, exact (repeatable);\n"
           "                       without it an Origin must equal http://<Host>\n"
           "  --challenge-ttl S    seconds a QR code stays valid (default 120, 1..3600)\n"
+          "  --qr-frame-secs S    the QR code changes every S seconds; a frame older\n"
+          "                       than the one before is refused (default 2, 1..60)\n"
           "  --portal-name NAME   the relying portal's name shown on the phone\n"
           "  --required-level N   account level QR web login needs (1 or 2; default 2)\n"
           "  --workers N          worker threads for hashing and database work (default 2)\n"
@@ -90,7 +93,7 @@ static int origin_ok(const char *s) {
 enum {
   OPT_PORT = 1000, OPT_BIND, OPT_DB, OPT_WEB, OPT_ORIGIN, OPT_TTL, OPT_DEMO,
   OPT_HASH, OPT_WORKERS, OPT_LEVEL, OPT_PORTAL, OPT_MAXCH, OPT_HELP,
-  OPT_PWLEVEL, OPT_CUTOVER, OPT_OUTBOX, OPT_OTPTTL, OPT_CERT, OPT_KEY
+  OPT_PWLEVEL, OPT_CUTOVER, OPT_OUTBOX, OPT_OTPTTL, OPT_CERT, OPT_KEY, OPT_FRAME
 };
 
 /* Parses "YYYY-MM-DD" as midnight in Vietnam (UTC+7, no DST) into *out. */
@@ -122,6 +125,7 @@ qrl_err qrl_config_parse(qrl_config *cfg, int argc, char **argv, int *want_help)
       {"cutover", required_argument, NULL, OPT_CUTOVER},
       {"sms-outbox", required_argument, NULL, OPT_OUTBOX},
       {"otp-ttl", required_argument, NULL, OPT_OTPTTL},
+      {"qr-frame-secs", required_argument, NULL, OPT_FRAME},
       {"tls-cert", required_argument, NULL, OPT_CERT},
       {"tls-key", required_argument, NULL, OPT_KEY},
       {"bind", required_argument, NULL, OPT_BIND},
@@ -215,6 +219,10 @@ qrl_err qrl_config_parse(qrl_config *cfg, int argc, char **argv, int *want_help)
       }
       if (c == OPT_CERT) cfg->tls_cert = optarg;
       else cfg->tls_key = optarg;
+      break;
+    case OPT_FRAME:
+      if (parse_int(optarg, 1, 60, &v)) { what = "--qr-frame-secs wants 1..60"; goto bad; }
+      cfg->qr_frame_secs = v;
       break;
     case OPT_OTPTTL:
       if (parse_int(optarg, 1, 3600, &v)) { what = "--otp-ttl wants 1..3600 seconds"; goto bad; }

@@ -23,6 +23,7 @@ typedef struct qrl_config {
   const char *origins[QRL_MAX_ORIGINS]; /* exact Origin allowlist */
   size_t norigins;         /* 0: Origin must equal http://<Host> */
   int64_t challenge_ttl;   /* seconds a QR code lives: 120 */
+  int64_t qr_frame_secs;   /* the QR changes every ... seconds: 2 */
   int demo;                /* seed demo citizens, show payloads on the page */
   int hash_cost;           /* scrypt log2(N) for new hashes: 15 */
   int workers;             /* worker threads: 2 */

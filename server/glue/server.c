@@ -189,6 +189,7 @@ static void on_sweep(uv_timer_t *h) {
   qrl_server *srv = h->data;
   qrl_store_sweep(srv->store, qrl_now());
   qrl_rl_sweep(srv->rl, qrl_now());
+  qrl_browser_frames(srv, qrl_now());
 }
 
 int qrl_server_throttle(qrl_server *srv, qrl_conn *c, const char *kind,

@@ -77,6 +77,7 @@ struct qrl_task {
   uint8_t sig[QRL_SIG_MAX];
   size_t siglen;
   qrl_decision decision;
+  int number; /* confirm: the matching number the user picked */
   char code[QRL_SESSION_B64LEN + 1];
   char binding[QRL_TOKEN_B64LEN + 1];
   /* outputs */
@@ -177,6 +178,10 @@ int qrl_phone_callback(struct lws *wsi, enum lws_callback_reasons reason,
 /* Store event sink (ws_browser.c): pushes state changes to the browser. */
 void qrl_browser_on_event(void *srv, const qrl_challenge *c,
                           qrl_chal_state prev);
+
+/* Pushes the next QR frame to every browser whose frame changed (the sweep
+ * timer calls it each second; ws_browser.c). */
+void qrl_browser_frames(qrl_server *srv, int64_t now);
 
 /* Shared by both websocket protocols: checks the upgrade's Origin. A missing
  * Origin is refused when required is 1. Returns 0 to accept, -1 to refuse. */

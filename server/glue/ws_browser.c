@@ -26,12 +26,33 @@ static void cancel_current(qrl_server *srv, qrl_conn *c) {
   c->challenge[0] = '\0';
 }
 
+/* Adds the QR of frame qp to o as "qr" {payload, frame, version, size,
+ * bits}. */
+static qrl_err add_qr(cJSON *o, const qrl_qr_payload *qp) {
+  char payload[QRL_QR_PAYLOAD_MAX + 1], bits[512];
+  qrl_qr qr = {0, 0, NULL};
+  cJSON *q;
+  qrl_err rc = qrl_qr_payload_format(qp, payload, sizeof(payload));
+  if (!rc) rc = qrl_qr_encode(payload, strlen(payload), &qr);
+  if (!rc) rc = qrl_qr_bits_b64(&qr, bits, sizeof(bits));
+  if (!rc && !(q = cJSON_AddObjectToObject(o, "qr"))) rc = QRL_NOMEM;
+  if (!rc) {
+    cJSON_AddStringToObject(q, "payload", payload);
+    cJSON_AddNumberToObject(q, "frame", (double)qp->frame);
+    cJSON_AddNumberToObject(q, "version", qr.version);
+    cJSON_AddNumberToObject(q, "size", qr.width);
+    cJSON_AddStringToObject(q, "bits", bits);
+  }
+  qrl_qr_free(&qr);
+  return rc;
+}
+
 /* Mints a challenge for browser socket c and sends it. */
 static qrl_err send_new_challenge(qrl_server *srv, qrl_conn *c) {
-  char payload[QRL_QR_PAYLOAD_LEN + 1], bits[512];
   qrl_challenge ch;
-  qrl_qr qr = {0, 0, NULL};
-  cJSON *o = NULL, *q, *portal;
+  qrl_qr_payload qp;
+  cJSON *o = NULL, *portal;
+  int64_t now = qrl_now();
   qrl_err rc;
 
   /* A page that reloads in a loop (or a script minting codes to relay)
@@ -40,42 +61,59 @@ static qrl_err send_new_challenge(qrl_server *srv, qrl_conn *c) {
     return QRL_RATE_LIMITED;
   cancel_current(srv, c);
   rc = qrl_challenge_init(&ch, srv->cfg->portal_name, c->origin, c->ip, c->ua,
-                          c->id, qrl_now(), srv->cfg->challenge_ttl);
+                          c->id, now, srv->cfg->challenge_ttl, srv->cfg->qr_frame_secs);
   if (rc) goto out;
-  rc = qrl_qr_payload_format(ch.id, ch.secret, payload, sizeof(payload));
+  rc = qrl_challenge_frame(&ch, now, &qp);
   if (rc) goto out;
-  rc = qrl_qr_encode(payload, strlen(payload), &qr);
-  if (rc) goto out;
-  rc = qrl_qr_bits_b64(&qr, bits, sizeof(bits));
-  if (rc) goto out;
-  rc = qrl_store_put(srv->store, &ch);
-  if (rc) goto out;
-  memcpy(c->challenge, ch.id, sizeof(c->challenge));
-
   rc = QRL_NOMEM;
-  o = qrl_json_msg(QRL_MSG_CHALLENGE);
-  if (!o) goto out;
+  if (!(o = qrl_json_msg(QRL_MSG_CHALLENGE))) goto out;
   cJSON_AddStringToObject(o, "id", ch.id);
-  q = cJSON_AddObjectToObject(o, "qr");
-  portal = cJSON_AddObjectToObject(o, "portal");
-  if (!q || !portal) goto out;
-  cJSON_AddStringToObject(q, "payload", payload);
-  cJSON_AddNumberToObject(q, "version", qr.version);
-  cJSON_AddNumberToObject(q, "size", qr.width);
-  cJSON_AddStringToObject(q, "bits", bits);
+  if ((rc = add_qr(o, &qp))) goto out;
+  rc = QRL_NOMEM;
+  if (!(portal = cJSON_AddObjectToObject(o, "portal"))) goto out;
   cJSON_AddStringToObject(o, "binding", ch.binding);
   cJSON_AddNumberToObject(o, "expires_in", (double)srv->cfg->challenge_ttl);
+  cJSON_AddNumberToObject(o, "frame_secs", (double)ch.frame_secs);
   cJSON_AddStringToObject(portal, "name", ch.portal_name);
   cJSON_AddStringToObject(portal, "origin", ch.portal_origin);
   cJSON_AddBoolToObject(o, "demo", srv->cfg->demo);
+  rc = qrl_store_put(srv->store, &ch);
+  if (rc) goto out;
+  memcpy(c->challenge, ch.id, sizeof(c->challenge));
+  c->frame = qp.frame;
   qrl_send_json(c, o);
   o = NULL;
   rc = QRL_OK;
 out:
   cJSON_Delete(o);
-  qrl_qr_free(&qr);
   qrl_cleanse(&ch, sizeof(ch));
   return rc;
+}
+
+void qrl_browser_frames(qrl_server *srv, int64_t now) {
+  for (size_t b = 0; b < srv->conns.nbuckets; b++) {
+    for (qrl_conn *c = srv->conns.buckets[b]; c; c = c->hnext) {
+      qrl_challenge ch;
+      qrl_qr_payload qp;
+      cJSON *o;
+      if (c->kind != QRL_CONN_BROWSER || !c->challenge[0]) continue;
+      /* Only a QR still waiting for a scan is redrawn. */
+      if (qrl_store_get(srv->store, c->challenge, &ch) || ch.state != QRL_CHAL_PENDING ||
+          now >= ch.expires_at)
+        continue;
+      if (qrl_challenge_frame(&ch, now, &qp) || qp.frame == c->frame) goto next;
+      if (!(o = qrl_json_msg(QRL_MSG_FRAME))) goto next;
+      cJSON_AddStringToObject(o, "id", ch.id);
+      if (add_qr(o, &qp) == QRL_OK) {
+        c->frame = qp.frame;
+        qrl_send_json(c, o);
+      } else {
+        cJSON_Delete(o);
+      }
+    next:
+      qrl_cleanse(&ch, sizeof(ch));
+    }
+  }
 }
 
 void qrl_browser_on_event(void *arg, const qrl_challenge *ch,
@@ -98,6 +136,8 @@ void qrl_browser_on_event(void *arg, const qrl_challenge *ch,
     return;
   o = qrl_json_msg(type);
   if (!o) return;
+  /* The number the citizen must pick on the phone. */
+  if (ch->state == QRL_CHAL_SCANNED) cJSON_AddNumberToObject(o, "number", ch->match);
   cJSON_AddStringToObject(o, "id", ch->id);
   qrl_send_json(c, o);
 }

@@ -27,7 +27,7 @@
 /* ---- challenge transitions run under the store ---------------------------- */
 
 typedef struct scan_arg {
-  const char *secret;
+  const qrl_qr_payload *qr; /* the frame scanned: its code proves the QR was seen */
   const qrl_app_auth *auth;
   uint64_t phone_conn;
   int64_t now;
@@ -35,23 +35,21 @@ typedef struct scan_arg {
 
 static qrl_err scan_fn(qrl_challenge *ch, void *arg) {
   scan_arg *a = arg;
-  /* The QR's secret proves the phone saw this QR: a wrong one is "unknown". */
-  if (!qrl_ct_equal(ch->secret, a->secret, QRL_TOKEN_B64LEN))
-    return QRL_CHALLENGE_UNKNOWN;
-  return qrl_challenge_scan(ch, a->auth->citizen.id, a->auth->device_id,
+  return qrl_challenge_scan(ch, a->qr, a->auth->citizen.id, a->auth->device_id,
                             a->phone_conn, a->now);
 }
 
 typedef struct decide_arg {
   const qrl_app_auth *auth;
   qrl_decision decision;
+  int number;
   int64_t now;
 } decide_arg;
 
 static qrl_err decide_fn(qrl_challenge *ch, void *arg) {
   decide_arg *a = arg;
   return qrl_challenge_decide(ch, a->auth->citizen.id, a->auth->device_id,
-                              a->decision, a->now);
+                              a->decision, a->number, a->now);
 }
 
 /* ---- answers -------------------------------------------------------------- */
@@ -121,7 +119,7 @@ static void logout_done(qrl_server *srv, qrl_task *t, qrl_conn *c) {
 
 static void scan_done(qrl_server *srv, qrl_task *t, qrl_conn *c) {
   qrl_challenge ch;
-  scan_arg a = {t->chal.secret, &t->auth, t->conn_id, qrl_now()};
+  scan_arg a = {&t->chal.scanned, &t->auth, t->conn_id, qrl_now()};
   cJSON *o, *p, *b;
   qrl_err rc = t->rc;
 
@@ -156,6 +154,12 @@ static void scan_done(qrl_server *srv, qrl_task *t, qrl_conn *c) {
     cJSON_AddStringToObject(b, "user_agent", ch.browser_ua);
   }
   cJSON_AddNumberToObject(o, "created_at", (double)ch.created_at);
+  /* Number matching: which of these is on the login page? */
+  {
+    cJSON *arr = cJSON_AddArrayToObject(o, "numbers");
+    for (int i = 0; arr && i < QRL_MATCH_CHOICES; i++)
+      cJSON_AddItemToArray(arr, cJSON_CreateNumber(ch.choices[i]));
+  }
   cJSON_AddNumberToObject(o, "expires_in", (double)(ch.expires_at - a.now));
   qrl_json_add_account(o, &t->auth.citizen);
   qrl_send_json(c, o);
@@ -201,9 +205,10 @@ static void decide_run(qrl_db *db, qrl_task *t) {
     t->rc = QRL_STALE_TIMESTAMP;
     return;
   }
-  t->rc = qrl_sign_string(t->chal.id, t->chal.secret, t->chal.portal_origin,
-                          t->auth.citizen.id, t->ts, t->decision, msg,
-                          sizeof(msg), &mlen);
+  /* Signed: the frame this phone scanned, the portal, the account, the
+   * number picked, the time, the decision. */
+  t->rc = qrl_sign_string(&t->chal.scanned, t->chal.portal_origin, t->auth.citizen.id,
+                          t->number, t->ts, t->decision, msg, sizeof(msg), &mlen);
   if (t->rc) return;
   t->rc = qrl_ec_verify(t->auth.device_pub, msg, mlen, t->sig, t->siglen);
   if (t->rc == QRL_BAD_DEVICE_KEY) t->rc = QRL_BAD_SIGNATURE;
@@ -243,7 +248,7 @@ static void complete_done(qrl_server *srv, qrl_task *t, qrl_conn *c) {
 }
 
 static void decide_done(qrl_server *srv, qrl_task *t, qrl_conn *c) {
-  decide_arg a = {&t->auth, t->decision, qrl_now()};
+  decide_arg a = {&t->auth, t->decision, t->number, qrl_now()};
   const char *event = t->decision == QRL_DECISION_CONFIRM ? "confirm" : "decline";
   qrl_task *next;
   qrl_err rc = t->rc;
@@ -324,7 +329,7 @@ static qrl_err prep_scan(qrl_task *t, const cJSON *msg) {
   if ((rc = qrl_qr_payload_parse(qr, strlen(qr), &qp))) return rc;
   if ((rc = copy_session(t, msg))) return rc;
   memcpy(t->chal.id, qp.id, sizeof(t->chal.id));
-  memcpy(t->chal.secret, qp.secret, sizeof(t->chal.secret));
+  t->chal.scanned = qp;
   t->run = auth_run;
   t->done = scan_done;
   return QRL_OK;
@@ -356,15 +361,21 @@ static qrl_err prep_decide(qrl_server *srv, qrl_task *t, const cJSON *msg,
   if ((rc = qrl_json_str(msg, "challenge", QRL_TOKEN_B64LEN, &id))) return rc;
   if ((rc = qrl_json_int(msg, "ts", 0, 4102444800.0, &ts))) return rc;
   if ((rc = qrl_json_str(msg, "sig", 128, &sig))) return rc;
+  if (d == QRL_DECISION_CONFIRM) {
+    long long num;
+    if ((rc = qrl_json_int(msg, "number", 10, 99, &num))) return rc;
+    t->number = (int)num;
+  }
   n = qrl_b64url_decode(sig, strlen(sig), t->sig, sizeof(t->sig));
   if (n <= 0) return QRL_BAD_SIGNATURE;
   t->siglen = (size_t)n;
   if ((rc = copy_session(t, msg))) return rc;
   t->ts = ts;
   t->decision = d;
-  /* A copy of the challenge: its secret and origin are what was signed. */
+  /* A copy of the challenge: its scanned frame and origin are what was signed. */
   if ((rc = qrl_store_get(srv->store, id, &t->chal))) return rc;
   if ((rc = qrl_challenge_state_error(t->chal.state))) return rc;
+  if (t->chal.state == QRL_CHAL_PENDING) return QRL_CHALLENGE_NOT_SCANNED;
   t->run = decide_run;
   t->done = decide_done;
   return QRL_OK;

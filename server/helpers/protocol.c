@@ -21,44 +21,64 @@ static int token_ok(const char *s, size_t len) {
   return 1;
 }
 
-qrl_err qrl_qr_payload_format(const char *id, const char *secret, char *out,
-                              size_t outlen) {
-  if (!id || !secret || !out || outlen < QRL_QR_PAYLOAD_LEN + 1) return QRL_INVAL;
-  if (!token_ok(id, strlen(id)) || !token_ok(secret, strlen(secret))) return QRL_INVAL;
-  snprintf(out, outlen, "%s%s.%s", QRL_QR_PREFIX, id, secret);
+static int code_ok(const char *s, size_t len) {
+  if (len != QRL_FRAME_CODE_B64LEN) return 0;
+  for (size_t i = 0; i < len; i++)
+    if (!b64url_char(s[i])) return 0;
+  return 1;
+}
+
+qrl_err qrl_qr_payload_format(const qrl_qr_payload *p, char *out, size_t outlen) {
+  if (!p || !out || outlen < QRL_QR_PAYLOAD_MAX + 1) return QRL_INVAL;
+  if (!token_ok(p->id, strlen(p->id)) || !code_ok(p->code, strlen(p->code)) ||
+      p->frame < 0 || p->frame > QRL_FRAME_MAX)
+    return QRL_INVAL;
+  snprintf(out, outlen, "%s%s.%" PRId64 ".%s", QRL_QR_PREFIX, p->id, p->frame, p->code);
   return QRL_OK;
 }
 
 qrl_err qrl_qr_payload_parse(const char *text, size_t len, qrl_qr_payload *out) {
   const size_t plen = sizeof(QRL_QR_PREFIX) - 1;
-  const char *id, *secret;
+  const char *id, *num, *code;
+  size_t nlen;
+  int64_t frame = 0;
 
-  if (!text || len != QRL_QR_PAYLOAD_LEN) return QRL_BAD_QR;
+  if (!text || len < plen + QRL_TOKEN_B64LEN + 3 + QRL_FRAME_CODE_B64LEN ||
+      len > QRL_QR_PAYLOAD_MAX)
+    return QRL_BAD_QR;
   if (memcmp(text, QRL_QR_PREFIX, plen) != 0) return QRL_BAD_QR;
   id = text + plen;
-  if (id[QRL_TOKEN_B64LEN] != '.') return QRL_BAD_QR;
-  secret = id + QRL_TOKEN_B64LEN + 1;
-  if (!token_ok(id, QRL_TOKEN_B64LEN) || !token_ok(secret, QRL_TOKEN_B64LEN))
-    return QRL_BAD_QR;
+  if (!token_ok(id, QRL_TOKEN_B64LEN) || id[QRL_TOKEN_B64LEN] != '.') return QRL_BAD_QR;
+  num = id + QRL_TOKEN_B64LEN + 1;
+  code = text + len - QRL_FRAME_CODE_B64LEN;
+  if (code[-1] != '.' || !code_ok(code, QRL_FRAME_CODE_B64LEN)) return QRL_BAD_QR;
+  nlen = (size_t)(code - 1 - num);
+  if (nlen < 1 || nlen > 6 || (nlen > 1 && num[0] == '0')) return QRL_BAD_QR;
+  for (size_t i = 0; i < nlen; i++) {
+    if (num[i] < '0' || num[i] > '9') return QRL_BAD_QR;
+    frame = frame * 10 + (num[i] - '0');
+  }
   memcpy(out->id, id, QRL_TOKEN_B64LEN);
   out->id[QRL_TOKEN_B64LEN] = '\0';
-  memcpy(out->secret, secret, QRL_TOKEN_B64LEN);
-  out->secret[QRL_TOKEN_B64LEN] = '\0';
+  out->frame = frame;
+  memcpy(out->code, code, QRL_FRAME_CODE_B64LEN);
+  out->code[QRL_FRAME_CODE_B64LEN] = '\0';
   return QRL_OK;
 }
 
 static int field_ok(const char *s) { return s && *s && !strchr(s, '\n'); }
 
-qrl_err qrl_sign_string(const char *id, const char *secret, const char *origin,
-                        const char *citizen_id, int64_t ts, qrl_decision decision,
-                        char *out, size_t outlen, size_t *len) {
+qrl_err qrl_sign_string(const qrl_qr_payload *qr, const char *origin,
+                        const char *citizen_id, int number, int64_t ts,
+                        qrl_decision decision, char *out, size_t outlen, size_t *len) {
   int n;
 
-  if (!field_ok(id) || !field_ok(secret) || !field_ok(origin) ||
-      !field_ok(citizen_id) || !out || !len)
+  if (!qr || !field_ok(qr->id) || !field_ok(qr->code) || !field_ok(origin) ||
+      !field_ok(citizen_id) || !out || !len || number < 0 || number > 99)
     return QRL_INVAL;
-  n = snprintf(out, outlen, "qrlogin.confirm.v1\n%s\n%s\n%s\n%s\n%" PRId64 "\n%s",
-               id, secret, origin, citizen_id, ts,
+  n = snprintf(out, outlen,
+               "qrlogin.confirm.v2\n%s\n%" PRId64 "\n%s\n%s\n%s\n%d\n%" PRId64 "\n%s",
+               qr->id, qr->frame, qr->code, origin, citizen_id, number, ts,
                decision == QRL_DECISION_CONFIRM ? "confirm" : "decline");
   if (n < 0 || (size_t)n >= outlen) return QRL_NOMEM;
   *len = (size_t)n;

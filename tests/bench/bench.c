@@ -46,7 +46,24 @@ static int b_mint(void *ctx, long i) {
   qrl_challenge c;
   (void)ctx;
   return qrl_challenge_init(&c, "Cổng DVC", "http://127.0.0.1:8080", "127.0.0.1",
-                            "Mozilla/5.0", (uint64_t)i, 1700000000, 120) != QRL_OK;
+                            "Mozilla/5.0", (uint64_t)i, 1700000000, 120, 2) != QRL_OK;
+}
+
+/* What the server does per animated frame push: the frame's HMAC, the
+ * payload, the QR encode and the packed bits. */
+static int b_frame(void *ctx, long i) {
+  const qrl_challenge *c = ctx;
+  char payload[QRL_QR_PAYLOAD_MAX + 1], bits[512];
+  qrl_qr_payload qp;
+  qrl_qr qr;
+  int bad;
+  if (qrl_challenge_frame(c, 1700000000 + 2 * i, &qp) ||
+      qrl_qr_payload_format(&qp, payload, sizeof(payload)) ||
+      qrl_qr_encode(payload, strlen(payload), &qr))
+    return 1;
+  bad = qrl_qr_bits_b64(&qr, bits, sizeof(bits)) != QRL_OK;
+  qrl_qr_free(&qr);
+  return bad;
 }
 
 static int b_qr(void *ctx, long i) {
@@ -64,7 +81,7 @@ static int b_qr(void *ctx, long i) {
 static int b_store(void *ctx, long i) {
   qrl_store *s = ctx;
   qrl_challenge c, out;
-  if (qrl_challenge_init(&c, "p", "o", "ip", "ua", (uint64_t)i, 1700000000, 120)) return 1;
+  if (qrl_challenge_init(&c, "p", "o", "ip", "ua", (uint64_t)i, 1700000000, 120, 2)) return 1;
   if (qrl_store_put(s, &c)) return 1;
   return qrl_store_get(s, c.id, &out) != QRL_OK;
 }
@@ -99,25 +116,28 @@ static int b_scrypt(void *ctx, long i) {
 
 int main(int argc, char **argv) {
   double secs = argc > 1 ? strtod(argv[1], NULL) : 1.0;
-  char payload[QRL_QR_PAYLOAD_LEN + 1];
+  char payload[QRL_QR_PAYLOAD_MAX + 1];
+  qrl_qr_payload qp;
   qrl_challenge c;
   keys k;
   qrl_store *s;
   double t0;
 
   if (secs <= 0) secs = 1.0;
-  if (qrl_challenge_init(&c, "p", "o", "ip", "ua", 1, 1700000000, 120) ||
-      qrl_qr_payload_format(c.id, c.secret, payload, sizeof(payload)) ||
+  if (qrl_challenge_init(&c, "p", "o", "ip", "ua", 1, 1700000000, 120, 2) ||
+      qrl_challenge_frame(&c, 1700000000, &qp) ||
+      qrl_qr_payload_format(&qp, payload, sizeof(payload)) ||
       qrl_ec_keygen(k.priv, k.pub) ||
-      qrl_sign_string(c.id, c.secret, "http://127.0.0.1:8080", "001099012345",
-                      1700000000, QRL_DECISION_CONFIRM, k.msg, sizeof(k.msg), &k.mlen) ||
+      qrl_sign_string(&qp, "http://127.0.0.1:8080", "001099012345", 42, 1700000000,
+                      QRL_DECISION_CONFIRM, k.msg, sizeof(k.msg), &k.mlen) ||
       qrl_ec_sign(k.priv, k.msg, k.mlen, k.sig, &k.siglen)) {
     fprintf(stderr, "bench: setup failed\n");
     return 1;
   }
   printf("qrlogin micro benchmarks, one thread, %.1f s per case\n", secs);
   run("challenge mint (3 x 128-bit ids)", b_mint, NULL, secs);
-  run("QR encode + pack (50 B, ECC M)", b_qr, payload, secs);
+  run("QR encode + pack (~45 B, ECC M)", b_qr, payload, secs);
+  run("animated frame (HMAC + encode + pack)", b_frame, &c, secs);
   s = qrl_store_mem_new(100000000, 60, NULL, NULL);
   run("store put + get", b_store, s, secs);
   qrl_store_free(s);

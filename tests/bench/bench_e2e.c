@@ -75,11 +75,10 @@ int main(int argc, char **argv) {
     m = qrl_h_phone_call(&p, "scan", f);
     if (strcmp(qrl_h_type(m), "scan_ok")) goto out;
     cJSON_Delete(m);
-    m = qrl_h_phone_decide(&p, qp.id, qp.secret, s.http, (int64_t)time(NULL),
+    m = qrl_h_phone_decide(&p, &qp, s.http, (int64_t)time(NULL), qrl_h_scanned_number(br),
                            QRL_DECISION_CONFIRM);
     if (strcmp(qrl_h_type(m), "confirm_ok")) goto out;
     cJSON_Delete(m);
-    cJSON_Delete(qrl_h_expect(br, "scanned", QRL_H_TIMEOUT_MS));
     if (!(m = qrl_h_expect(br, "completed", QRL_H_TIMEOUT_MS))) goto out;
     snprintf(body, sizeof(body), "{\"code\":\"%s\",\"binding\":\"%s\"}",
              qrl_h_str(m, "code"), qrl_h_str(ch, "binding"));

@@ -114,6 +114,10 @@ int qrl_h_start(qrl_h_server *s, const char *const *extra) {
   argv[n++] = "10";
   argv[n++] = "--sms-outbox";
   argv[n++] = outbox;
+  /* 5 s frames: animated, yet a slow (sanitized, loaded) test run does not
+   * miss its frame; test_attacks runs 1 s frames. Later args win. */
+  argv[n++] = "--qr-frame-secs";
+  argv[n++] = "5";
   for (int i = 0; extra && extra[i] && n < 46; i++) argv[n++] = extra[i];
   argv[n] = NULL;
 
@@ -234,18 +238,16 @@ void qrl_h_dump_log(const qrl_h_server *s) {
 
 /* ---- vneid-sim ----------------------------------------------------------- */
 
-int qrl_h_sim(const qrl_h_server *s, const char *home, const char *input,
-              cJSON **out, ...) {
+static int sim_vspawn(const qrl_h_server *s, const char *home, qrl_h_proc *pr,
+                      va_list ap) {
   const char *argv[40];
-  char homedir[300], *buf = NULL;
-  size_t len = 0, cap = 0;
-  int n = 0, o[2] = {-1, -1}, in[2] = {-1, -1}, pidfd, rc;
-  pid_t pid;
-  va_list ap;
+  char homedir[300];
+  int n = 0, o[2] = {-1, -1}, in[2] = {-1, -1};
   const char *a;
-  int64_t deadline = now_ms() + 3 * QRL_H_TIMEOUT_MS;
 
-  if (out) *out = NULL;
+  memset(pr, 0, sizeof(*pr));
+  pr->pid = -1;
+  pr->in = pr->out = pr->pidfd = -1;
   qrl_h_path(s, home, homedir, sizeof(homedir));
   argv[n++] = VNEID_SIM_PATH;
   argv[n++] = "--json";
@@ -257,15 +259,17 @@ int qrl_h_sim(const qrl_h_server *s, const char *home, const char *input,
   }
   argv[n++] = "--home";
   argv[n++] = homedir;
-  va_start(ap, out);
   while ((a = va_arg(ap, const char *)) && n < 38) argv[n++] = a;
-  va_end(ap);
   argv[n] = NULL;
+  pr->shown = 0;
+  for (int i = 6; i < n; i++)
+    pr->shown += snprintf(pr->cmd + pr->shown, sizeof(pr->cmd) - (size_t)pr->shown, " %s",
+                          argv[i]);
 
   if (pipe2(o, O_CLOEXEC) < 0 || pipe2(in, O_CLOEXEC) < 0) return -1;
-  pid = fork();
-  if (pid < 0) return -1;
-  if (pid == 0) {
+  pr->pid = fork();
+  if (pr->pid < 0) return -1;
+  if (pr->pid == 0) {
     child_setup();
     dup2(o[1], STDOUT_FILENO);
     dup2(in[0], STDIN_FILENO);
@@ -274,14 +278,38 @@ int qrl_h_sim(const qrl_h_server *s, const char *home, const char *input,
   }
   close(o[1]);
   close(in[0]);
-  pidfd = pidfd_of(pid);
-  if (input) {
-    ssize_t w = write(in[1], input, strlen(input));
-    (void)w;
-  }
-  close(in[1]);
+  pr->out = o[0];
+  pr->in = in[1];
+  pr->pidfd = pidfd_of(pr->pid);
+  return 0;
+}
+
+int qrl_h_sim_spawn(const qrl_h_server *s, const char *home, qrl_h_proc *pr, ...) {
+  va_list ap;
+  int rc;
+  va_start(ap, pr);
+  rc = sim_vspawn(s, home, pr, ap);
+  va_end(ap);
+  return rc;
+}
+
+int qrl_h_proc_write(qrl_h_proc *pr, const char *text) {
+  size_t n = strlen(text);
+  return pr->in >= 0 && write(pr->in, text, n) == (ssize_t)n ? 0 : -1;
+}
+
+int qrl_h_proc_finish(qrl_h_proc *pr, cJSON **out) {
+  char *buf = NULL;
+  size_t len = 0, cap = 0;
+  int rc;
+  int64_t deadline = now_ms() + 3 * QRL_H_TIMEOUT_MS;
+
+  if (out) *out = NULL;
+  if (pr->pid < 0) return -1;
+  if (pr->in >= 0) close(pr->in);
+  pr->in = -1;
   for (;;) {
-    struct pollfd p = {.fd = o[0], .events = POLLIN};
+    struct pollfd p = {.fd = pr->out, .events = POLLIN};
     ssize_t r;
     if (poll(&p, 1, left_ms(deadline)) <= 0) break;
     if (len + 1024 > cap) {
@@ -289,20 +317,34 @@ int qrl_h_sim(const qrl_h_server *s, const char *home, const char *input,
       if (!nb) break;
       buf = nb;
     }
-    r = read(o[0], buf + len, cap - len - 1);
+    r = read(pr->out, buf + len, cap - len - 1);
     if (r <= 0) break;
     len += (size_t)r;
   }
-  close(o[0]);
-  rc = wait_child(pid, pidfd, left_ms(deadline) + 1000);
-  if (pidfd >= 0) close(pidfd);
+  close(pr->out);
+  pr->out = -1;
+  rc = wait_child(pr->pid, pr->pidfd, left_ms(deadline) + 1000);
+  if (pr->pidfd >= 0) close(pr->pidfd);
+  pr->pid = -1;
   if (buf) buf[len] = '\0';
-  fprintf(stderr, "  sim");
-  for (int i = 6; i < n; i++) fprintf(stderr, " %s", argv[i]);
-  fprintf(stderr, " -> exit %d %s", rc, buf ? buf : "\n");
+  fprintf(stderr, "  sim%s -> exit %d %s", pr->cmd, rc, buf ? buf : "\n");
   if (out && buf) *out = cJSON_Parse(buf);
   free(buf);
   return rc;
+}
+
+int qrl_h_sim(const qrl_h_server *s, const char *home, const char *input,
+              cJSON **out, ...) {
+  qrl_h_proc pr;
+  va_list ap;
+  int rc;
+  if (out) *out = NULL;
+  va_start(ap, out);
+  rc = sim_vspawn(s, home, &pr, ap);
+  va_end(ap);
+  if (rc) return -1;
+  if (input) qrl_h_proc_write(&pr, input);
+  return qrl_h_proc_finish(&pr, out);
 }
 
 /* ---- websockets ---------------------------------------------------------- */
@@ -423,28 +465,32 @@ cJSON *qrl_h_phone_call(qrl_h_phone *p, const char *type, const char *fields) {
   return qrl_h_call(p->ws, req);
 }
 
-int qrl_h_sign_fields(const qrl_h_phone *p, const char *id, const char *secret,
-                      const char *origin, int64_t ts, qrl_decision d,
+int qrl_h_sign_fields(const qrl_h_phone *p, const qrl_qr_payload *qp,
+                      const char *origin, int64_t ts, int number, qrl_decision d,
                       char *fields, size_t n) {
   char msg[512], sigb64[160];
   uint8_t sig[QRL_SIG_MAX];
   size_t msglen = 0, siglen = 0;
   int w;
 
-  if (qrl_sign_string(id, secret, origin, p->citizen, ts, d, msg, sizeof(msg),
-                      &msglen) != QRL_OK ||
+  if (qrl_sign_string(qp, origin, p->citizen, d == QRL_DECISION_CONFIRM ? number : 0,
+                      ts, d, msg, sizeof(msg), &msglen) != QRL_OK ||
       qrl_ec_sign(p->priv, msg, msglen, sig, &siglen) != QRL_OK ||
       qrl_b64url_encode(sig, siglen, sigb64, sizeof(sigb64)) < 0)
     return -1;
-  w = snprintf(fields, n, "\"challenge\":\"%s\",\"ts\":%lld,\"sig\":\"%s\"", id,
-               (long long)ts, sigb64);
+  if (d == QRL_DECISION_CONFIRM)
+    w = snprintf(fields, n, "\"challenge\":\"%s\",\"number\":%d,\"ts\":%lld,\"sig\":\"%s\"",
+                 qp->id, number, (long long)ts, sigb64);
+  else
+    w = snprintf(fields, n, "\"challenge\":\"%s\",\"ts\":%lld,\"sig\":\"%s\"", qp->id,
+                 (long long)ts, sigb64);
   return w > 0 && (size_t)w < n ? 0 : -1;
 }
 
-cJSON *qrl_h_phone_decide(qrl_h_phone *p, const char *id, const char *secret,
-                          const char *origin, int64_t ts, qrl_decision d) {
+cJSON *qrl_h_phone_decide(qrl_h_phone *p, const qrl_qr_payload *qp, const char *origin,
+                          int64_t ts, int number, qrl_decision d) {
   char fields[512];
-  if (qrl_h_sign_fields(p, id, secret, origin, ts, d, fields, sizeof(fields)))
+  if (qrl_h_sign_fields(p, qp, origin, ts, number, d, fields, sizeof(fields)))
     return NULL;
   return qrl_h_phone_call(p, d == QRL_DECISION_CONFIRM ? "confirm" : "decline",
                           fields);
@@ -743,4 +789,12 @@ int qrl_h_wait_eof(int fd, int timeout_ms) {
     r = read(fd, buf, sizeof(buf));
     if (r <= 0) return 1; /* EOF or reset: the server hung up */
   }
+}
+
+int qrl_h_scanned_number(qrl_wsc *br) {
+  cJSON *m = qrl_h_expect(br, "scanned", QRL_H_TIMEOUT_MS);
+  const cJSON *n = cJSON_GetObjectItemCaseSensitive(m, "number");
+  int v = cJSON_IsNumber(n) ? n->valueint : -1;
+  cJSON_Delete(m);
+  return v;
 }

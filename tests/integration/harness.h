@@ -67,6 +67,24 @@ void qrl_h_dump_log(const qrl_h_server *s);
 int qrl_h_sim(const qrl_h_server *s, const char *home, const char *input,
               cJSON **out, ...);
 
+/* A simulator run in progress: its stdin stays open, so the test can answer
+ * a prompt once it knows the answer (the number on the login page). */
+typedef struct qrl_h_proc {
+  pid_t pid;
+  int pidfd, in, out;
+  char cmd[512];
+  int shown;
+} qrl_h_proc;
+
+/* Starts vneid-sim like qrl_h_sim() without waiting. 0 or -1. */
+int qrl_h_sim_spawn(const qrl_h_server *s, const char *home, qrl_h_proc *pr, ...);
+
+/* Writes text to its stdin. 0 or -1. */
+int qrl_h_proc_write(qrl_h_proc *pr, const char *text);
+
+/* Closes its stdin, waits for it, returns the exit code and its JSON. */
+int qrl_h_proc_finish(qrl_h_proc *pr, cJSON **out);
+
 /* Connects a browser socket with the page's Origin and reads the first
  * `challenge`. Returns the client (caller frees) and the message in *challenge
  * (caller frees), or NULL. */
@@ -109,16 +127,21 @@ int qrl_h_phone_login(const qrl_h_server *s, qrl_h_phone *p, const char *id,
  * (e.g. "\"qr\":\"QRL1...\"", or NULL) and returns the answer. */
 cJSON *qrl_h_phone_call(qrl_h_phone *p, const char *type, const char *fields);
 
-/* Signs decision for (id, secret, origin) at ts with the phone's key and
- * writes the request's fields ("challenge":…,"ts":…,"sig":…) to fields.
+/* Signs decision for the scanned frame qp at origin, with the matching
+ * number (confirm; a decline signs 0), at ts with the phone's key, and writes
+ * the request's fields ("challenge":…,["number":…,]"ts":…,"sig":…) to fields.
  * Returns 0, or -1 if signing failed or n is too small. */
-int qrl_h_sign_fields(const qrl_h_phone *p, const char *id, const char *secret,
-                      const char *origin, int64_t ts, qrl_decision d,
+int qrl_h_sign_fields(const qrl_h_phone *p, const qrl_qr_payload *qp,
+                      const char *origin, int64_t ts, int number, qrl_decision d,
                       char *fields, size_t n);
 
 /* Signs as above and sends confirm/decline. Returns the answer. */
-cJSON *qrl_h_phone_decide(qrl_h_phone *p, const char *id, const char *secret,
-                          const char *origin, int64_t ts, qrl_decision d);
+cJSON *qrl_h_phone_decide(qrl_h_phone *p, const qrl_qr_payload *qp, const char *origin,
+                          int64_t ts, int number, qrl_decision d);
+
+/* Reads the browser's `scanned` push and returns the number it shows (the
+ * one the citizen must pick on the phone), or -1. */
+int qrl_h_scanned_number(qrl_wsc *br);
 
 void qrl_h_phone_close(qrl_h_phone *p);
 

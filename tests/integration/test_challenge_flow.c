@@ -40,9 +40,8 @@ static cJSON *scan(qrl_h_phone *p, const cJSON *challenge) {
 }
 
 static cJSON *confirm(qrl_h_phone *p, const qrl_h_server *s,
-                      const qrl_qr_payload *qp) {
-  return qrl_h_phone_decide(p, qp->id, qp->secret, s->http, now_s(),
-                            QRL_DECISION_CONFIRM);
+                      const qrl_qr_payload *qp, int number) {
+  return qrl_h_phone_decide(p, qp, s->http, now_s(), number, QRL_DECISION_CONFIRM);
 }
 
 SERVER_TEST(decline_reaches_the_browser_and_a_new_code_follows, NULL) {
@@ -57,8 +56,7 @@ SERVER_TEST(decline_reaches_the_browser_and_a_new_code_follows, NULL) {
   m = scan(&p, ch);
   ASSERT_EQ_STR(qrl_h_type(m), "scan_ok");
   cJSON_Delete(m);
-  m = qrl_h_phone_decide(&p, qp.id, qp.secret, s->http, now_s(),
-                         QRL_DECISION_DECLINE);
+  m = qrl_h_phone_decide(&p, &qp, s->http, now_s(), 0, QRL_DECISION_DECLINE);
   ASSERT_EQ_STR(qrl_h_type(m), "decline_ok");
   cJSON_Delete(m);
   ASSERT_TRUE((m = qrl_h_expect(br, "scanned", QRL_H_TIMEOUT_MS)) != NULL);
@@ -67,7 +65,7 @@ SERVER_TEST(decline_reaches_the_browser_and_a_new_code_follows, NULL) {
   cJSON_Delete(m);
 
   /* Declined is final: a later confirm is refused, the phone stays logged in. */
-  m = confirm(&p, s, &qp);
+  m = confirm(&p, s, &qp, 10);
   ASSERT_EQ_STR(qrl_h_errcode(m), "challenge_declined");
   cJSON_Delete(m);
   m = qrl_h_phone_call(&p, "status", NULL);
@@ -133,7 +131,7 @@ SERVER_TEST(challenge_is_consumed_exactly_once, NULL) {
   qrl_h_phone p, p2;
   qrl_qr_payload qp;
   char fields[512], f[640];
-  int oks = 0;
+  int oks = 0, num;
 
   ASSERT_TRUE(br != NULL);
   ASSERT_EQ_INT(qrl_h_challenge_payload(ch, &qp), 0);
@@ -141,9 +139,10 @@ SERVER_TEST(challenge_is_consumed_exactly_once, NULL) {
   m = scan(&p, ch);
   ASSERT_EQ_STR(qrl_h_type(m), "scan_ok");
   cJSON_Delete(m);
+  ASSERT_TRUE((num = qrl_h_scanned_number(br)) >= 10);
 
-  ASSERT_EQ_INT(qrl_h_sign_fields(&p, qp.id, qp.secret, s->http, now_s(),
-                                  QRL_DECISION_CONFIRM, fields, sizeof(fields)),
+  ASSERT_EQ_INT(qrl_h_sign_fields(&p, &qp, s->http, now_s(), num, QRL_DECISION_CONFIRM,
+                                  fields, sizeof(fields)),
                 0);
   snprintf(f, sizeof(f), "{\"type\":\"confirm\",\"session\":\"%s\",%s}",
            p.session, fields);
@@ -162,8 +161,6 @@ SERVER_TEST(challenge_is_consumed_exactly_once, NULL) {
     cJSON_Delete(m);
   }
   ASSERT_EQ_INT(oks, 1);
-  ASSERT_TRUE((m = qrl_h_expect(br, "scanned", QRL_H_TIMEOUT_MS)) != NULL);
-  cJSON_Delete(m);
   ASSERT_TRUE((m = qrl_h_expect(br, "completed", QRL_H_TIMEOUT_MS)) != NULL);
   cJSON_Delete(m);
 
@@ -172,7 +169,7 @@ SERVER_TEST(challenge_is_consumed_exactly_once, NULL) {
   m = scan(&p2, ch);
   ASSERT_EQ_STR(qrl_h_errcode(m), "challenge_used");
   cJSON_Delete(m);
-  m = confirm(&p2, s, &qp);
+  m = confirm(&p2, s, &qp, num);
   ASSERT_EQ_STR(qrl_h_errcode(m), "challenge_used");
   cJSON_Delete(m);
   /* And the browser heard no second completion: its next message is the
@@ -194,8 +191,9 @@ SERVER_TEST(bad_signatures_are_refused_and_change_nothing, NULL) {
   cJSON *ch = NULL, *m;
   qrl_wsc *br = qrl_h_browser(s, &ch);
   qrl_h_phone p, other;
-  qrl_qr_payload qp;
-  char f[512];
+  qrl_qr_payload qp, forged;
+  char f[512], f2[600];
+  int num;
 
   ASSERT_TRUE(br != NULL);
   ASSERT_EQ_INT(qrl_h_challenge_payload(ch, &qp), 0);
@@ -203,44 +201,48 @@ SERVER_TEST(bad_signatures_are_refused_and_change_nothing, NULL) {
   m = scan(&p, ch);
   ASSERT_EQ_STR(qrl_h_type(m), "scan_ok");
   cJSON_Delete(m);
+  ASSERT_TRUE((num = qrl_h_scanned_number(br)) >= 10);
 
   /* Signed for another portal (a relay site). */
-  m = qrl_h_phone_decide(&p, qp.id, qp.secret, "http://evil.example", now_s(),
+  m = qrl_h_phone_decide(&p, &qp, "http://evil.example", now_s(), num,
                          QRL_DECISION_CONFIRM);
   ASSERT_EQ_STR(qrl_h_errcode(m), "bad_signature");
   cJSON_Delete(m);
-  /* Signed "decline" but sent as confirm. */
-  ASSERT_EQ_INT(qrl_h_sign_fields(&p, qp.id, qp.secret, s->http, now_s(),
-                                  QRL_DECISION_DECLINE, f, sizeof(f)),
+  /* Signed for another frame than the one scanned. */
+  forged = qp;
+  forged.frame += 1;
+  m = qrl_h_phone_decide(&p, &forged, s->http, now_s(), num, QRL_DECISION_CONFIRM);
+  ASSERT_EQ_STR(qrl_h_errcode(m), "bad_signature");
+  cJSON_Delete(m);
+  /* Signed "decline" but sent as confirm (with the number). */
+  ASSERT_EQ_INT(qrl_h_sign_fields(&p, &qp, s->http, now_s(), num, QRL_DECISION_DECLINE, f,
+                                  sizeof(f)),
                 0);
-  m = qrl_h_phone_call(&p, "confirm", f);
+  snprintf(f2, sizeof(f2), "%s,\"number\":%d", f, num);
+  m = qrl_h_phone_call(&p, "confirm", f2);
   ASSERT_EQ_STR(qrl_h_errcode(m), "bad_signature");
   cJSON_Delete(m);
   /* Not DER at all. */
-  snprintf(f, sizeof(f), "\"challenge\":\"%s\",\"ts\":%lld,\"sig\":\"AAAA\"",
-           qp.id, (long long)now_s());
+  snprintf(f, sizeof(f), "\"challenge\":\"%s\",\"number\":%d,\"ts\":%lld,\"sig\":\"AAAA\"",
+           qp.id, num, (long long)now_s());
   m = qrl_h_phone_call(&p, "confirm", f);
   ASSERT_EQ_STR(qrl_h_errcode(m), "bad_signature");
   cJSON_Delete(m);
   /* A replayed (old) timestamp, correctly signed. */
-  m = qrl_h_phone_decide(&p, qp.id, qp.secret, s->http, now_s() - 3600,
-                         QRL_DECISION_CONFIRM);
+  m = qrl_h_phone_decide(&p, &qp, s->http, now_s() - 3600, num, QRL_DECISION_CONFIRM);
   ASSERT_EQ_STR(qrl_h_errcode(m), "stale_timestamp");
   cJSON_Delete(m);
   /* An's session and socket, but a key that is not An's registered device
    * key (a stolen session token without the phone). */
   other = p;
   ASSERT_ERR(qrl_ec_keygen(other.priv, other.pub), QRL_OK);
-  m = qrl_h_phone_decide(&other, qp.id, qp.secret, s->http, now_s(),
-                         QRL_DECISION_CONFIRM);
+  m = qrl_h_phone_decide(&other, &qp, s->http, now_s(), num, QRL_DECISION_CONFIRM);
   ASSERT_EQ_STR(qrl_h_errcode(m), "bad_signature");
   cJSON_Delete(m);
 
   /* None of that moved the challenge: the real confirm completes it. */
-  m = confirm(&p, s, &qp);
+  m = confirm(&p, s, &qp, num);
   ASSERT_EQ_STR(qrl_h_type(m), "confirm_ok");
-  cJSON_Delete(m);
-  ASSERT_TRUE((m = qrl_h_expect(br, "scanned", QRL_H_TIMEOUT_MS)) != NULL);
   cJSON_Delete(m);
   ASSERT_TRUE((m = qrl_h_expect(br, "completed", QRL_H_TIMEOUT_MS)) != NULL);
   cJSON_Delete(m);
@@ -267,10 +269,8 @@ SERVER_TEST(second_browser_cannot_observe_or_complete, NULL) {
   m = scan(&p, cha);
   ASSERT_EQ_STR(qrl_h_type(m), "scan_ok");
   cJSON_Delete(m);
-  m = confirm(&p, s, &qp);
+  m = confirm(&p, s, &qp, qrl_h_scanned_number(a));
   ASSERT_EQ_STR(qrl_h_type(m), "confirm_ok");
-  cJSON_Delete(m);
-  ASSERT_TRUE((m = qrl_h_expect(a, "scanned", QRL_H_TIMEOUT_MS)) != NULL);
   cJSON_Delete(m);
   ASSERT_TRUE((done = qrl_h_expect(a, "completed", QRL_H_TIMEOUT_MS)) != NULL);
 
@@ -338,7 +338,7 @@ SERVER_TEST(leaving_or_renewing_cancels_the_old_code, NULL) {
 
   /* Unknown and malformed QR texts. */
   m = qrl_h_phone_call(&p, "scan",
-                       "\"qr\":\"QRL1.AAAAAAAAAAAAAAAAAAAAAA.AAAAAAAAAAAAAAAAAAAAAA\"");
+                       "\"qr\":\"QRL2.AAAAAAAAAAAAAAAAAAAAAA.0.AAAAAAAAAAAAAAAA\"");
   ASSERT_EQ_STR(qrl_h_errcode(m), "challenge_unknown");
   cJSON_Delete(m);
   m = qrl_h_phone_call(&p, "scan", "\"qr\":\"https://evil.example/login\"");
@@ -348,7 +348,7 @@ SERVER_TEST(leaving_or_renewing_cancels_the_old_code, NULL) {
   {
     qrl_qr_payload qp;
     ASSERT_EQ_INT(qrl_h_challenge_payload(ch3, &qp), 0);
-    m = confirm(&p, s, &qp);
+    m = confirm(&p, s, &qp, 10);
     ASSERT_EQ_STR(qrl_h_errcode(m), "challenge_not_scanned");
     cJSON_Delete(m);
   }
@@ -382,7 +382,7 @@ SERVER_TEST(first_scanner_keeps_the_challenge, NULL) {
   m = scan(&binh, ch);
   ASSERT_EQ_STR(qrl_h_errcode(m), "level_too_low");
   cJSON_Delete(m);
-  m = confirm(&an, s, &qp);
+  m = confirm(&an, s, &qp, qrl_h_scanned_number(br));
   ASSERT_EQ_STR(qrl_h_type(m), "confirm_ok");
   cJSON_Delete(m);
 

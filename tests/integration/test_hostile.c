@@ -90,7 +90,7 @@ SERVER_TEST(malformed_phone_frames_get_specific_errors, NULL) {
       {"{\"type\":\"scan\"}", "bad_message"},
       {"{\"type\":\"scan\",\"session\":\"x\",\"qr\":\"QRL1.a.b\"}", "bad_qr"},
       {"{\"type\":\"scan\",\"session\":\"x\",\"qr\":"
-       "\"QRL1.AAAAAAAAAAAAAAAAAAAAAA.AAAAAAAAAAAAAAAAAAAAAA\"}", "session_invalid"},
+       "\"QRL2.AAAAAAAAAAAAAAAAAAAAAA.0.AAAAAAAAAAAAAAAA\"}", "session_invalid"},
       {"{\"type\":\"status\",\"session\":"
        "\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\"}", "session_invalid"},
       {"{\"type\":\"login\",\"id\":\"001099012345\"}", "bad_message"},

@@ -73,11 +73,10 @@ TEST(login_end_to_end_over_tls) {
   /* The phone sees the https origin it is signing for. */
   ASSERT_EQ_STR(qrl_h_str(cJSON_GetObjectItemCaseSensitive(m, "portal"), "origin"), s->http);
   cJSON_Delete(m);
-  m = qrl_h_phone_decide(&p, qp.id, qp.secret, s->http, (int64_t)time(NULL),
+  m = qrl_h_phone_decide(&p, &qp, s->http, (int64_t)time(NULL), qrl_h_scanned_number(br),
                          QRL_DECISION_CONFIRM);
   ASSERT_EQ_STR(qrl_h_type(m), "confirm_ok");
   cJSON_Delete(m);
-  cJSON_Delete(qrl_h_expect(br, "scanned", QRL_H_TIMEOUT_MS));
   m = qrl_h_expect(br, "completed", QRL_H_TIMEOUT_MS);
   ASSERT_TRUE(m != NULL);
   snprintf(body, sizeof(body), "{\"code\":\"%s\",\"binding\":\"%s\"}", qrl_h_str(m, "code"),

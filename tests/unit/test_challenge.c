@@ -15,9 +15,23 @@
 static qrl_challenge fresh(void) {
   qrl_challenge c;
   qrl_err rc = qrl_challenge_init(&c, "Cổng DVC", "http://portal", "10.0.0.1",
-                                  "Firefox", 7, NOW, TTL);
+                                  "Firefox", 7, NOW, TTL, 2);
   if (rc) memset(&c, 0, sizeof(c));
   return c;
+}
+
+/* Scans with the frame the page shows at now. */
+static qrl_err scan_at(qrl_challenge *c, const char *who, int64_t dev, uint64_t conn,
+                       int64_t now) {
+  qrl_qr_payload qp;
+  if (qrl_challenge_frame(c, now, &qp)) return QRL_CRYPTO;
+  return qrl_challenge_scan(c, &qp, who, dev, conn, now);
+}
+
+/* Decides with the number the page shows (the right pick). */
+static qrl_err decide_at(qrl_challenge *c, const char *who, int64_t dev, qrl_decision d,
+                         int64_t now) {
+  return qrl_challenge_decide(c, who, dev, d, c->match, now);
 }
 
 TEST(init_makes_distinct_random_tokens) {
@@ -37,11 +51,11 @@ TEST(init_makes_distinct_random_tokens) {
 
 TEST(scan_then_confirm_completes) {
   qrl_challenge c = fresh();
-  ASSERT_ERR(qrl_challenge_scan(&c, AN, 1, 9, NOW + 1), QRL_OK);
+  ASSERT_ERR(scan_at(&c, AN, 1, 9, NOW + 1), QRL_OK);
   ASSERT_EQ_INT(c.state, QRL_CHAL_SCANNED);
   ASSERT_EQ_STR(c.citizen_id, AN);
   ASSERT_EQ_INT(c.phone_conn, 9);
-  ASSERT_ERR(qrl_challenge_decide(&c, AN, 1, QRL_DECISION_CONFIRM, NOW + 2), QRL_OK);
+  ASSERT_ERR(decide_at(&c, AN, 1, QRL_DECISION_CONFIRM, NOW + 2), QRL_OK);
   ASSERT_EQ_INT(c.state, QRL_CHAL_COMPLETED);
   ASSERT_TRUE(qrl_chal_state_terminal(c.state));
   return 0;
@@ -49,38 +63,42 @@ TEST(scan_then_confirm_completes) {
 
 TEST(scan_then_decline) {
   qrl_challenge c = fresh();
-  ASSERT_ERR(qrl_challenge_scan(&c, AN, 1, 9, NOW), QRL_OK);
-  ASSERT_ERR(qrl_challenge_decide(&c, AN, 1, QRL_DECISION_DECLINE, NOW), QRL_OK);
+  ASSERT_ERR(scan_at(&c, AN, 1, 9, NOW), QRL_OK);
+  ASSERT_ERR(decide_at(&c, AN, 1, QRL_DECISION_DECLINE, NOW), QRL_OK);
   ASSERT_EQ_INT(c.state, QRL_CHAL_DECLINED);
   return 0;
 }
 
 TEST(rescan_by_same_phone_is_idempotent) {
   qrl_challenge c = fresh(), before;
-  ASSERT_ERR(qrl_challenge_scan(&c, AN, 1, 9, NOW), QRL_OK);
+  ASSERT_ERR(scan_at(&c, AN, 1, 9, NOW), QRL_OK);
   before = c;
-  ASSERT_ERR(qrl_challenge_scan(&c, AN, 1, 9, NOW + 5), QRL_OK);
+  ASSERT_ERR(scan_at(&c, AN, 1, 9, NOW + 1), QRL_OK); /* same frame */
   ASSERT_TRUE(memcmp(&before, &c, sizeof(c)) == 0);
+  /* A later frame is recorded; the number on the page stays. */
+  ASSERT_ERR(scan_at(&c, AN, 1, 9, NOW + 5), QRL_OK);
+  ASSERT_EQ_INT(c.scanned.frame, 2);
+  ASSERT_EQ_INT(c.match, before.match);
   return 0;
 }
 
 TEST(scan_by_another_account_refused_unchanged) {
   qrl_challenge c = fresh(), before;
-  ASSERT_ERR(qrl_challenge_scan(&c, AN, 1, 9, NOW), QRL_OK);
+  ASSERT_ERR(scan_at(&c, AN, 1, 9, NOW), QRL_OK);
   before = c;
-  ASSERT_ERR(qrl_challenge_scan(&c, BINH, 2, 10, NOW), QRL_CHALLENGE_OTHER_ACCOUNT);
-  ASSERT_ERR(qrl_challenge_scan(&c, AN, 3, 10, NOW), QRL_CHALLENGE_OTHER_ACCOUNT);
+  ASSERT_ERR(scan_at(&c, BINH, 2, 10, NOW), QRL_CHALLENGE_OTHER_ACCOUNT);
+  ASSERT_ERR(scan_at(&c, AN, 3, 10, NOW), QRL_CHALLENGE_OTHER_ACCOUNT);
   ASSERT_TRUE(memcmp(&before, &c, sizeof(c)) == 0);
   return 0;
 }
 
 TEST(confirm_by_another_account_refused_unchanged) {
   qrl_challenge c = fresh(), before;
-  ASSERT_ERR(qrl_challenge_scan(&c, AN, 1, 9, NOW), QRL_OK);
+  ASSERT_ERR(scan_at(&c, AN, 1, 9, NOW), QRL_OK);
   before = c;
-  ASSERT_ERR(qrl_challenge_decide(&c, BINH, 2, QRL_DECISION_CONFIRM, NOW),
+  ASSERT_ERR(decide_at(&c, BINH, 2, QRL_DECISION_CONFIRM, NOW),
              QRL_CHALLENGE_OTHER_ACCOUNT);
-  ASSERT_ERR(qrl_challenge_decide(&c, AN, 2, QRL_DECISION_CONFIRM, NOW),
+  ASSERT_ERR(decide_at(&c, AN, 2, QRL_DECISION_CONFIRM, NOW),
              QRL_CHALLENGE_OTHER_ACCOUNT);
   ASSERT_TRUE(memcmp(&before, &c, sizeof(c)) == 0);
   return 0;
@@ -88,9 +106,9 @@ TEST(confirm_by_another_account_refused_unchanged) {
 
 TEST(confirm_before_scan_refused) {
   qrl_challenge c = fresh(), before = c;
-  ASSERT_ERR(qrl_challenge_decide(&c, AN, 1, QRL_DECISION_CONFIRM, NOW),
+  ASSERT_ERR(decide_at(&c, AN, 1, QRL_DECISION_CONFIRM, NOW),
              QRL_CHALLENGE_NOT_SCANNED);
-  ASSERT_ERR(qrl_challenge_decide(&c, AN, 1, QRL_DECISION_DECLINE, NOW),
+  ASSERT_ERR(decide_at(&c, AN, 1, QRL_DECISION_DECLINE, NOW),
              QRL_CHALLENGE_NOT_SCANNED);
   ASSERT_TRUE(memcmp(&before, &c, sizeof(c)) == 0);
   return 0;
@@ -98,12 +116,12 @@ TEST(confirm_before_scan_refused) {
 
 TEST(second_confirm_is_used) {
   qrl_challenge c = fresh(), before;
-  ASSERT_ERR(qrl_challenge_scan(&c, AN, 1, 9, NOW), QRL_OK);
-  ASSERT_ERR(qrl_challenge_decide(&c, AN, 1, QRL_DECISION_CONFIRM, NOW), QRL_OK);
+  ASSERT_ERR(scan_at(&c, AN, 1, 9, NOW), QRL_OK);
+  ASSERT_ERR(decide_at(&c, AN, 1, QRL_DECISION_CONFIRM, NOW), QRL_OK);
   before = c;
-  ASSERT_ERR(qrl_challenge_decide(&c, AN, 1, QRL_DECISION_CONFIRM, NOW), QRL_CHALLENGE_USED);
-  ASSERT_ERR(qrl_challenge_decide(&c, AN, 1, QRL_DECISION_DECLINE, NOW), QRL_CHALLENGE_USED);
-  ASSERT_ERR(qrl_challenge_scan(&c, AN, 1, 9, NOW), QRL_CHALLENGE_USED);
+  ASSERT_ERR(decide_at(&c, AN, 1, QRL_DECISION_CONFIRM, NOW), QRL_CHALLENGE_USED);
+  ASSERT_ERR(decide_at(&c, AN, 1, QRL_DECISION_DECLINE, NOW), QRL_CHALLENGE_USED);
+  ASSERT_ERR(scan_at(&c, AN, 1, 9, NOW), QRL_CHALLENGE_USED);
   ASSERT_EQ_INT(qrl_challenge_expire(&c, NOW + 10 * TTL), 0);
   ASSERT_EQ_INT(qrl_challenge_cancel(&c), 0);
   ASSERT_TRUE(memcmp(&before, &c, sizeof(c)) == 0);
@@ -112,21 +130,21 @@ TEST(second_confirm_is_used) {
 
 TEST(declined_is_final) {
   qrl_challenge c = fresh(), before;
-  ASSERT_ERR(qrl_challenge_scan(&c, AN, 1, 9, NOW), QRL_OK);
-  ASSERT_ERR(qrl_challenge_decide(&c, AN, 1, QRL_DECISION_DECLINE, NOW), QRL_OK);
+  ASSERT_ERR(scan_at(&c, AN, 1, 9, NOW), QRL_OK);
+  ASSERT_ERR(decide_at(&c, AN, 1, QRL_DECISION_DECLINE, NOW), QRL_OK);
   before = c;
-  ASSERT_ERR(qrl_challenge_decide(&c, AN, 1, QRL_DECISION_CONFIRM, NOW), QRL_CHALLENGE_DECLINED);
-  ASSERT_ERR(qrl_challenge_scan(&c, AN, 1, 9, NOW), QRL_CHALLENGE_DECLINED);
+  ASSERT_ERR(decide_at(&c, AN, 1, QRL_DECISION_CONFIRM, NOW), QRL_CHALLENGE_DECLINED);
+  ASSERT_ERR(scan_at(&c, AN, 1, 9, NOW), QRL_CHALLENGE_DECLINED);
   ASSERT_TRUE(memcmp(&before, &c, sizeof(c)) == 0);
   return 0;
 }
 
 TEST(expiry_refuses_scan_and_confirm) {
   qrl_challenge c = fresh(), before = c;
-  ASSERT_ERR(qrl_challenge_scan(&c, AN, 1, 9, NOW + TTL), QRL_CHALLENGE_EXPIRED);
+  ASSERT_ERR(scan_at(&c, AN, 1, 9, NOW + TTL), QRL_CHALLENGE_EXPIRED);
   ASSERT_TRUE(memcmp(&before, &c, sizeof(c)) == 0);
-  ASSERT_ERR(qrl_challenge_scan(&c, AN, 1, 9, NOW + TTL - 1), QRL_OK);
-  ASSERT_ERR(qrl_challenge_decide(&c, AN, 1, QRL_DECISION_CONFIRM, NOW + TTL),
+  ASSERT_ERR(scan_at(&c, AN, 1, 9, NOW + TTL - 1), QRL_OK);
+  ASSERT_ERR(decide_at(&c, AN, 1, QRL_DECISION_CONFIRM, NOW + TTL),
              QRL_CHALLENGE_EXPIRED);
   ASSERT_EQ_INT(c.state, QRL_CHAL_SCANNED);
   return 0;
@@ -139,7 +157,7 @@ TEST(expire_transition) {
   ASSERT_EQ_INT(qrl_challenge_expire(&c, NOW + TTL), 1);
   ASSERT_EQ_INT(c.state, QRL_CHAL_EXPIRED);
   ASSERT_EQ_INT(qrl_challenge_expire(&c, NOW + TTL + 1), 0);
-  ASSERT_ERR(qrl_challenge_scan(&c, AN, 1, 9, NOW), QRL_CHALLENGE_EXPIRED);
+  ASSERT_ERR(scan_at(&c, AN, 1, 9, NOW), QRL_CHALLENGE_EXPIRED);
   return 0;
 }
 
@@ -148,11 +166,11 @@ TEST(cancel_transition) {
   ASSERT_EQ_INT(qrl_challenge_cancel(&c), 1);
   ASSERT_EQ_INT(c.state, QRL_CHAL_CANCELLED);
   ASSERT_EQ_INT(qrl_challenge_cancel(&c), 0);
-  ASSERT_ERR(qrl_challenge_scan(&c, AN, 1, 9, NOW), QRL_CHALLENGE_CANCELLED);
+  ASSERT_ERR(scan_at(&c, AN, 1, 9, NOW), QRL_CHALLENGE_CANCELLED);
   c = fresh();
-  ASSERT_ERR(qrl_challenge_scan(&c, AN, 1, 9, NOW), QRL_OK);
+  ASSERT_ERR(scan_at(&c, AN, 1, 9, NOW), QRL_OK);
   ASSERT_EQ_INT(qrl_challenge_cancel(&c), 1);
-  ASSERT_ERR(qrl_challenge_decide(&c, AN, 1, QRL_DECISION_CONFIRM, NOW),
+  ASSERT_ERR(decide_at(&c, AN, 1, QRL_DECISION_CONFIRM, NOW),
              QRL_CHALLENGE_CANCELLED);
   return 0;
 }
@@ -165,7 +183,64 @@ TEST(state_names) {
   return 0;
 }
 
-TEST_MAIN(init_makes_distinct_random_tokens, scan_then_confirm_completes,
+/* Frames: each is an HMAC under the secret; the current one and the one
+ * before are accepted, older ones are stale, future ones and forged codes are
+ * refused, and none of that changes the challenge. */
+TEST(frames_fresh_stale_forged) {
+  qrl_challenge c = fresh(), before;
+  qrl_qr_payload f0, f1, f5, forged;
+  ASSERT_ERR(qrl_challenge_frame(&c, NOW, &f0), QRL_OK);
+  ASSERT_ERR(qrl_challenge_frame(&c, NOW + 3, &f1), QRL_OK);
+  ASSERT_ERR(qrl_challenge_frame(&c, NOW + 11, &f5), QRL_OK);
+  ASSERT_EQ_INT(f0.frame, 0);
+  ASSERT_EQ_INT(f1.frame, 1);
+  ASSERT_EQ_INT(f5.frame, 5);
+  ASSERT_NE_STR(f0.code, f1.code);
+  ASSERT_EQ_INT(strlen(f0.code), QRL_FRAME_CODE_B64LEN);
+  ASSERT_TRUE(strstr(f0.code, c.secret) == NULL);
+  before = c;
+  /* f0 at NOW+4 is two steps old: stale. f5 at NOW+3: from the future. */
+  ASSERT_ERR(qrl_challenge_scan(&c, &f0, AN, 1, 9, NOW + 4), QRL_FRAME_STALE);
+  ASSERT_ERR(qrl_challenge_scan(&c, &f5, AN, 1, 9, NOW + 3), QRL_BAD_QR);
+  forged = f1;
+  forged.code[0] = forged.code[0] == 'A' ? 'B' : 'A';
+  ASSERT_ERR(qrl_challenge_scan(&c, &forged, AN, 1, 9, NOW + 3), QRL_CHALLENGE_UNKNOWN);
+  forged = f1;
+  forged.frame = 0; /* f1's code under another frame number */
+  ASSERT_ERR(qrl_challenge_scan(&c, &forged, AN, 1, 9, NOW + 3), QRL_CHALLENGE_UNKNOWN);
+  ASSERT_TRUE(memcmp(&before, &c, sizeof(c)) == 0);
+  /* The previous frame is still fine (the camera took a moment). */
+  ASSERT_ERR(qrl_challenge_scan(&c, &f0, AN, 1, 9, NOW + 3), QRL_OK);
+  ASSERT_EQ_INT(c.scanned.frame, 0);
+  return 0;
+}
+
+/* Number matching: the match is one of three different 2-digit choices; a
+ * confirm with another number fails closed (DECLINED), a decline needs none. */
+TEST(number_matching) {
+  qrl_challenge c = fresh();
+  int seen = 0;
+  ASSERT_ERR(scan_at(&c, AN, 1, 9, NOW), QRL_OK);
+  for (int i = 0; i < QRL_MATCH_CHOICES; i++) {
+    ASSERT_TRUE(c.choices[i] >= 10 && c.choices[i] <= 99);
+    for (int j = 0; j < i; j++) ASSERT_NE_INT(c.choices[i], c.choices[j]);
+    seen += c.choices[i] == c.match;
+  }
+  ASSERT_EQ_INT(seen, 1);
+  ASSERT_ERR(qrl_challenge_decide(&c, AN, 1, QRL_DECISION_CONFIRM,
+                                  c.match == 99 ? 98 : c.match + 1, NOW),
+             QRL_WRONG_NUMBER);
+  ASSERT_EQ_INT(c.state, QRL_CHAL_DECLINED);
+  ASSERT_ERR(qrl_challenge_decide(&c, AN, 1, QRL_DECISION_CONFIRM, c.match, NOW),
+             QRL_CHALLENGE_DECLINED);
+  c = fresh();
+  ASSERT_ERR(scan_at(&c, AN, 1, 9, NOW), QRL_OK);
+  ASSERT_ERR(qrl_challenge_decide(&c, AN, 1, QRL_DECISION_DECLINE, 0, NOW), QRL_OK);
+  ASSERT_EQ_INT(c.state, QRL_CHAL_DECLINED);
+  return 0;
+}
+
+TEST_MAIN(frames_fresh_stale_forged, number_matching, init_makes_distinct_random_tokens, scan_then_confirm_completes,
           scan_then_decline, rescan_by_same_phone_is_idempotent,
           scan_by_another_account_refused_unchanged,
           confirm_by_another_account_refused_unchanged,

@@ -135,11 +135,12 @@ TEST(ecdsa_p256_signs_and_verifies_the_canonical_string) {
   ASSERT_ERR(qrl_ec_keygen(priv2, pub2), QRL_OK);
   ASSERT_EQ_INT(pub[0], 0x04);
   ASSERT_ERR(qrl_ec_pub_check(pub, sizeof(pub)), QRL_OK);
-  ASSERT_ERR(qrl_sign_string("QOdpmjAlNdeB7ZiGPkfBMA", "aImKioOpMJ73G2jhysTyGw",
-                             "https://dichvucong.gov.vn", "001099012345",
-                             1795365332, QRL_DECISION_CONFIRM, msg, sizeof(msg),
-                             &mlen),
-             QRL_OK);
+  {
+    qrl_qr_payload qp = {"QOdpmjAlNdeB7ZiGPkfBMA", 7, "aImKioOpMJ73G2jh"};
+    ASSERT_ERR(qrl_sign_string(&qp, "https://dichvucong.gov.vn", "001099012345", 42,
+                               1795365332, QRL_DECISION_CONFIRM, msg, sizeof(msg), &mlen),
+               QRL_OK);
+  }
   ASSERT_ERR(qrl_ec_sign(priv, msg, mlen, sig, &slen), QRL_OK);
   ASSERT_TRUE(slen >= 8 && slen <= QRL_SIG_MAX);
   ASSERT_EQ_INT(sig[0], 0x30); /* DER SEQUENCE */

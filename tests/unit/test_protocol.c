@@ -10,48 +10,60 @@
 #include "test.h"
 
 #define ID22 "QOdpmjAlNdeB7ZiGPkfBMA"
-#define SE22 "aImKioOpMJ73G2jhysTyGw"
+#define CODE16 "aImKioOpMJ73G2jh"
 
 TEST(qr_payload_roundtrip_fits_the_budget) {
-  char out[QRL_QR_PAYLOAD_LEN + 1];
-  qrl_qr_payload p;
-  ASSERT_ERR(qrl_qr_payload_format(ID22, SE22, out, sizeof(out)), QRL_OK);
-  ASSERT_EQ_STR(out, "QRL1." ID22 "." SE22);
-  ASSERT_EQ_INT(strlen(out), QRL_QR_PAYLOAD_LEN);
-  ASSERT_TRUE(QRL_QR_PAYLOAD_LEN <= 80);
+  char out[QRL_QR_PAYLOAD_MAX + 1];
+  qrl_qr_payload in = {ID22, 1234, CODE16}, p;
+  ASSERT_ERR(qrl_qr_payload_format(&in, out, sizeof(out)), QRL_OK);
+  ASSERT_EQ_STR(out, "QRL2." ID22 ".1234." CODE16);
+  ASSERT_TRUE(strlen(out) <= QRL_QR_PAYLOAD_MAX);
+  ASSERT_TRUE(QRL_QR_PAYLOAD_MAX <= 80);
   ASSERT_ERR(qrl_qr_payload_parse(out, strlen(out), &p), QRL_OK);
   ASSERT_EQ_STR(p.id, ID22);
-  ASSERT_EQ_STR(p.secret, SE22);
+  ASSERT_EQ_INT(p.frame, 1234);
+  ASSERT_EQ_STR(p.code, CODE16);
+  in.frame = 0;
+  ASSERT_ERR(qrl_qr_payload_format(&in, out, sizeof(out)), QRL_OK);
+  ASSERT_ERR(qrl_qr_payload_parse(out, strlen(out), &p), QRL_OK);
+  ASSERT_EQ_INT(p.frame, 0);
   /* Too small a buffer, malformed parts. */
-  ASSERT_TRUE(qrl_qr_payload_format(ID22, SE22, out, QRL_QR_PAYLOAD_LEN) != QRL_OK);
-  ASSERT_ERR(qrl_qr_payload_format("short", SE22, out, sizeof(out)), QRL_INVAL);
-  ASSERT_ERR(qrl_qr_payload_format(ID22, "QOdpmjAlNdeB7ZiGPkfB+A", out, sizeof(out)),
-             QRL_INVAL);
+  ASSERT_ERR(qrl_qr_payload_format(&in, out, 20), QRL_INVAL);
+  in.frame = QRL_FRAME_MAX + 1;
+  ASSERT_ERR(qrl_qr_payload_format(&in, out, sizeof(out)), QRL_INVAL);
+  in.frame = 1;
+  strcpy(in.code, "aImKioOpMJ73G2j+");
+  ASSERT_ERR(qrl_qr_payload_format(&in, out, sizeof(out)), QRL_INVAL);
   return 0;
 }
 
 TEST(qr_payload_parse_refuses_everything_else) {
   static const char *const bad[] = {
       "",
-      "QRL1.",
-      "QRL2." ID22 "." SE22,
-      "qrl1." ID22 "." SE22,
-      "QRL1." ID22 SE22,
-      "QRL1." ID22 "." SE22 ".",
-      "QRL1." ID22 "." SE22 "A",
-      " QRL1." ID22 "." SE22,
-      "QRL1." ID22 "." SE22 "\n",
-      "QRL1." ID22 ".aImKioOpMJ73G2jhysTyG",
-      "QRL1." ID22 ".aImKioOpMJ73G2jhysTy/w",
-      "QRL1." ID22 ".aImKioOpMJ73G2jhysTy=w",
-      "https://dichvucong.gov.vn/login?QRL1." ID22 "." SE22,
+      "QRL2.",
+      "QRL1." ID22 ".1." CODE16,
+      "qrl2." ID22 ".1." CODE16,
+      "QRL2." ID22 "." CODE16,
+      "QRL2." ID22 ".." CODE16,
+      "QRL2." ID22 ".01." CODE16,
+      "QRL2." ID22 ".-1." CODE16,
+      "QRL2." ID22 ".1234567." CODE16,
+      "QRL2." ID22 ".1x." CODE16,
+      "QRL2." ID22 ".1." CODE16 ".",
+      "QRL2." ID22 ".1." CODE16 "A",
+      " QRL2." ID22 ".1." CODE16,
+      "QRL2." ID22 ".1." CODE16 "\n",
+      "QRL2." ID22 ".1.aImKioOpMJ73G2j",
+      "QRL2." ID22 ".1.aImKioOpMJ73G2/h",
+      "QRL2.QOdpmjAlNdeB7ZiGPkfBM.1." CODE16,
+      "https://dichvucong.gov.vn/login?QRL2." ID22 ".1." CODE16,
   };
   qrl_qr_payload p;
   for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
     if (qrl_qr_payload_parse(bad[i], strlen(bad[i]), &p) != QRL_BAD_QR)
       TEST_FAIL_("accepted \"%s\"", bad[i]);
   /* A NUL inside the given length is not the end of the text. */
-  ASSERT_ERR(qrl_qr_payload_parse("QRL1." ID22 "\0" SE22, QRL_QR_PAYLOAD_LEN, &p),
+  ASSERT_ERR(qrl_qr_payload_parse("QRL2." ID22 ".1\0" CODE16, 5 + 22 + 3 + 16, &p),
              QRL_BAD_QR);
   return 0;
 }
@@ -60,33 +72,41 @@ TEST(qr_payload_parse_refuses_everything_else) {
 TEST(sign_string_is_canonical) {
   char a[512], b[512];
   size_t la = 0, lb = 0;
-  ASSERT_ERR(qrl_sign_string(ID22, SE22, "https://dichvucong.gov.vn", "001099012345",
+  qrl_qr_payload qp = {ID22, 7, CODE16}, other = qp;
+  ASSERT_ERR(qrl_sign_string(&qp, "https://dichvucong.gov.vn", "001099012345", 42,
                              1795365332, QRL_DECISION_CONFIRM, a, sizeof(a), &la),
              QRL_OK);
-  ASSERT_EQ_STR(a, "qrlogin.confirm.v1\n" ID22 "\n" SE22
-                   "\nhttps://dichvucong.gov.vn\n001099012345\n1795365332\nconfirm");
+  ASSERT_EQ_STR(a, "qrlogin.confirm.v2\n" ID22 "\n7\n" CODE16
+                   "\nhttps://dichvucong.gov.vn\n001099012345\n42\n1795365332\nconfirm");
   ASSERT_EQ_INT(la, strlen(a));
-  ASSERT_ERR(qrl_sign_string(ID22, SE22, "https://dichvucong.gov.vn", "001099012345",
+  ASSERT_ERR(qrl_sign_string(&qp, "https://dichvucong.gov.vn", "001099012345", 0,
                              1795365332, QRL_DECISION_DECLINE, b, sizeof(b), &lb),
              QRL_OK);
-  ASSERT_TRUE(strcmp(a, b) != 0);
   ASSERT_TRUE(strcmp(b + lb - 8, "\ndecline") == 0);
-  ASSERT_ERR(qrl_sign_string(ID22, SE22, "https://dichvucong.gov.vn", "001099012345",
-                             1795365333, QRL_DECISION_CONFIRM, b, sizeof(b), &lb),
-             QRL_OK);
-  ASSERT_TRUE(strcmp(a, b) != 0);
-  ASSERT_ERR(qrl_sign_string(ID22, SE22, "https://evil.example", "001099012345",
+  ASSERT_ERR(qrl_sign_string(&qp, "https://dichvucong.gov.vn", "001099012345", 43,
                              1795365332, QRL_DECISION_CONFIRM, b, sizeof(b), &lb),
+             QRL_OK);
+  ASSERT_TRUE(strcmp(a, b) != 0); /* the number */
+  other.frame = 8;
+  ASSERT_ERR(qrl_sign_string(&other, "https://dichvucong.gov.vn", "001099012345", 42,
+                             1795365332, QRL_DECISION_CONFIRM, b, sizeof(b), &lb),
+             QRL_OK);
+  ASSERT_TRUE(strcmp(a, b) != 0); /* the frame */
+  ASSERT_ERR(qrl_sign_string(&qp, "https://evil.example", "001099012345", 42, 1795365332,
+                             QRL_DECISION_CONFIRM, b, sizeof(b), &lb),
              QRL_OK);
   ASSERT_TRUE(strcmp(a, b) != 0);
   /* A newline inside a field could forge another field: refused. */
-  ASSERT_ERR(qrl_sign_string(ID22, SE22, "https://a\n001099012345", "001099012345",
-                             1, QRL_DECISION_CONFIRM, b, sizeof(b), &lb),
-             QRL_INVAL);
-  ASSERT_ERR(qrl_sign_string(ID22, SE22, "", "001099012345", 1,
+  ASSERT_ERR(qrl_sign_string(&qp, "https://a\n001099012345", "001099012345", 42, 1,
                              QRL_DECISION_CONFIRM, b, sizeof(b), &lb),
              QRL_INVAL);
-  ASSERT_ERR(qrl_sign_string(ID22, SE22, "https://dichvucong.gov.vn", "001099012345",
+  ASSERT_ERR(qrl_sign_string(&qp, "", "001099012345", 42, 1, QRL_DECISION_CONFIRM, b,
+                             sizeof(b), &lb),
+             QRL_INVAL);
+  ASSERT_ERR(qrl_sign_string(&qp, "https://x", "001099012345", 100, 1,
+                             QRL_DECISION_CONFIRM, b, sizeof(b), &lb),
+             QRL_INVAL);
+  ASSERT_ERR(qrl_sign_string(&qp, "https://dichvucong.gov.vn", "001099012345", 42,
                              1795365332, QRL_DECISION_CONFIRM, b, 20, &lb),
              QRL_NOMEM);
   return 0;

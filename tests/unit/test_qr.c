@@ -23,23 +23,27 @@ static void path_in(const char *name, char *out, size_t n) {
   snprintf(out, n, "%s/%s", dir, name);
 }
 
-static int fresh_payload(char out[QRL_QR_PAYLOAD_LEN + 1]) {
-  char id[QRL_TOKEN_B64LEN + 1], secret[QRL_TOKEN_B64LEN + 1];
-  if (qrl_random_token(QRL_TOKEN_BYTES, id, sizeof(id)) ||
-      qrl_random_token(QRL_TOKEN_BYTES, secret, sizeof(secret)))
+/* A frame payload as the server makes them: random id, an HMAC-sized code. */
+static int fresh_payload(char out[QRL_QR_PAYLOAD_MAX + 1]) {
+  qrl_qr_payload p;
+  uint8_t code[QRL_FRAME_CODE_BYTES];
+  if (qrl_random_token(QRL_TOKEN_BYTES, p.id, sizeof(p.id)) ||
+      qrl_random(code, sizeof(code)) ||
+      qrl_b64url_encode(code, sizeof(code), p.code, sizeof(p.code)) != QRL_FRAME_CODE_B64LEN)
     return -1;
-  return qrl_qr_payload_format(id, secret, out, QRL_QR_PAYLOAD_LEN + 1) ? -1 : 0;
+  p.frame = code[0];
+  return qrl_qr_payload_format(&p, out, QRL_QR_PAYLOAD_MAX + 1) ? -1 : 0;
 }
 
 /* Twenty random payloads, each encoded, written and read back by zbar. */
 TEST(encode_png_zbar_roundtrip) {
   for (int i = 0; i < 20; i++) {
-    char payload[QRL_QR_PAYLOAD_LEN + 1], back[256], png[300];
+    char payload[QRL_QR_PAYLOAD_MAX + 1], back[256], png[300];
     qrl_qr qr;
     ASSERT_EQ_INT(fresh_payload(payload), 0);
     ASSERT_ERR(qrl_qr_encode(payload, strlen(payload), &qr), QRL_OK);
-    ASSERT_EQ_INT(qr.version, 4); /* 50 bytes, 8-bit mode, ECC M */
-    ASSERT_EQ_INT(qr.width, 33);
+    ASSERT_TRUE(qr.version <= 4); /* <= 50 bytes, 8-bit mode, ECC M */
+    ASSERT_TRUE(qr.width <= 33);
     path_in("rt.png", png, sizeof(png));
     ASSERT_ERR(qrl_qr_write_png(&qr, i % 2 ? 3 : 8, 4, png), QRL_OK);
     qrl_qr_free(&qr);
@@ -51,7 +55,7 @@ TEST(encode_png_zbar_roundtrip) {
 
 /* The page's bits: row-major, MSB first, exactly width*width of them. */
 TEST(packed_bits_match_the_modules) {
-  char payload[QRL_QR_PAYLOAD_LEN + 1], bits[512];
+  char payload[QRL_QR_PAYLOAD_MAX + 1], bits[512];
   uint8_t packed[256];
   qrl_qr qr;
   long n;
@@ -100,7 +104,7 @@ TEST(bad_inputs_get_clear_errors) {
   }
   /* Text longer than the caller's buffer. */
   {
-    char payload[QRL_QR_PAYLOAD_LEN + 1];
+    char payload[QRL_QR_PAYLOAD_MAX + 1];
     ASSERT_EQ_INT(fresh_payload(payload), 0);
     ASSERT_ERR(qrl_qr_encode(payload, strlen(payload), &qr), QRL_OK);
     path_in("short.png", png, sizeof(png));
@@ -113,7 +117,7 @@ TEST(bad_inputs_get_clear_errors) {
   ASSERT_ERR(qrl_qr_encode(big, sizeof(big), &qr), QRL_INVAL);
   /* A write to a directory that does not exist. */
   {
-    char payload[QRL_QR_PAYLOAD_LEN + 1];
+    char payload[QRL_QR_PAYLOAD_MAX + 1];
     ASSERT_EQ_INT(fresh_payload(payload), 0);
     ASSERT_ERR(qrl_qr_encode(payload, strlen(payload), &qr), QRL_OK);
     ASSERT_ERR(qrl_qr_write_png(&qr, 4, 4, "/nonexistent-dir/x.png"), QRL_IO);
