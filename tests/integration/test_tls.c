@@ -19,7 +19,9 @@ static int has(const char *s, const char *needle) {
 TEST(login_end_to_end_over_tls) {
   char dir[] = "/tmp/qrl-tls-XXXXXX", cert[300], key[300], f[128], body[256],
        cookie[512], *hdr = NULL, *resp = NULL;
-  const char *extra[] = {"--tls-cert", cert, "--tls-key", key, NULL};
+  /* Slow frames: TLS handshakes under the sanitizers take seconds, and this
+   * test is about transport, not frame freshness (test_attacks). */
+  const char *extra[] = {"--tls-cert", cert, "--tls-key", key, "--qr-frame-secs", "60", NULL};
   qrl_h_server srv, *s = &srv;
   cJSON *ch = NULL, *m, *out = NULL;
   qrl_wsc *br, *plain = NULL;
