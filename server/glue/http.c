@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cookie.h"
 #include "http.h"
 #include "jsonio.h"
 
@@ -33,31 +34,16 @@ int qrl_reject_callback(struct lws *wsi, enum lws_callback_reasons reason,
   return lws_callback_http_dummy(wsi, reason, user, in, len);
 }
 
-/* Finds our cookie in the Cookie header (lws_http_cookie_get is unreliable in
- * 4.1.6): exact name match at a pair boundary, a token-shaped value. */
+/* Our session cookie from the Cookie header (lws_http_cookie_get is
+ * unreliable in 4.1.6; the parsing itself is cookie.c, fuzzed). */
 static void read_cookie(struct lws *wsi, qrl_conn *c) {
   char hdr[1024];
-  const char *p;
-  size_t nlen = strlen(QRL_COOKIE_NAME);
   int n = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_COOKIE);
 
   c->cookie[0] = '\0';
   if (n <= 0 || n >= (int)sizeof(hdr)) return;
   if (lws_hdr_copy(wsi, hdr, sizeof(hdr), WSI_TOKEN_HTTP_COOKIE) < 0) return;
-  for (p = hdr; *p;) {
-    while (*p == ' ' || *p == ';') p++;
-    if (strncmp(p, QRL_COOKIE_NAME, nlen) == 0 && p[nlen] == '=') {
-      const char *v = p + nlen + 1;
-      size_t vl = strcspn(v, ";");
-      while (vl && v[vl - 1] == ' ') vl--;
-      if (vl == QRL_SESSION_B64LEN) {
-        memcpy(c->cookie, v, vl);
-        c->cookie[vl] = '\0';
-      }
-      return;
-    }
-    p += strcspn(p, ";");
-  }
+  qrl_cookie_find(hdr, QRL_COOKIE_NAME, QRL_SESSION_B64LEN, c->cookie, sizeof(c->cookie));
 }
 
 /* Prepares the response; it is written on the next HTTP_WRITEABLE. */
