@@ -535,7 +535,7 @@ static void scan_show(sim_ctx *ctx, const cJSON *reply, const char *pname,
  * exit code; *reply is the answer on success. */
 static int scan_decide(sim_ctx *ctx, qrl_wsc *ws, const sim_session *s,
                        const qrl_qr_payload *qr, const char *origin,
-                       qrl_decision d, int number, cJSON **reply) {
+                       qrl_decision d, int number, const char *passcode, cJSON **reply) {
   char msg[2048], sig_b64[QRL_B64_ENCLEN(QRL_SIG_MAX) + 1];
   uint8_t sig[QRL_SIG_MAX];
   size_t msglen = 0, siglen = 0;
@@ -566,6 +566,7 @@ static int scan_decide(sim_ctx *ctx, qrl_wsc *ws, const sim_session *s,
                 s->token);
   if (!req || !cJSON_AddStringToObject(req, "challenge", qr->id) ||
       (d == QRL_DECISION_CONFIRM && !cJSON_AddNumberToObject(req, "number", number)) ||
+      (passcode && !cJSON_AddStringToObject(req, "passcode", passcode)) ||
       !cJSON_AddNumberToObject(req, "ts", (double)ts) ||
       !cJSON_AddStringToObject(req, "sig", sig_b64)) {
     ex = sim_fail(ctx, QRL_NOMEM, 0);
@@ -584,7 +585,7 @@ static int cmd_scan(sim_ctx *ctx, cmd_args *a) {
   sim_session s;
   qrl_wsc *ws = NULL;
   cJSON *req = NULL, *reply = NULL, *push = NULL;
-  char pname[256], porigin[256];
+  char pname[256], porigin[256], stepup[16] = "";
   const char *v;
   qrl_decision d;
   int ex = 0, attempt, n;
@@ -688,9 +689,20 @@ static int cmd_scan(sim_ctx *ctx, cmd_args *a) {
     }
     a->number = (int)pick;
   }
+  /* Step-up: the phone is not on the browser's network and the policy
+   * asks for the passcode with the confirm. */
+  if (d == QRL_DECISION_CONFIRM &&
+      cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(reply, "step_up"))) {
+    sim_say(ctx, "Điện thoại không ở cùng mạng với máy tính: cần nhập mã bảo vệ.\n");
+    if ((ex = cmd_passcode(ctx, ws, a->passcode, stepup, sizeof(stepup),
+                           QRL_WRONG_PASSCODE, QRL_EXIT_WRONG_PASSCODE)))
+      goto out;
+  }
   cJSON_Delete(reply);
   reply = NULL;
-  if ((ex = scan_decide(ctx, ws, &s, &qr, porigin, d, a->number, &reply))) goto out;
+  if ((ex = scan_decide(ctx, ws, &s, &qr, porigin, d, a->number,
+                        stepup[0] ? stepup : NULL, &reply)))
+    goto out;
 
   if (d == QRL_DECISION_DECLINE) {
     if (ctx->json) cJSON_AddStringToObject(ctx->out, "result", "declined");
@@ -715,6 +727,7 @@ static int cmd_scan(sim_ctx *ctx, cmd_args *a) {
   }
   (void)rc;
 out:
+  memset(stepup, 0, sizeof(stepup));
   cJSON_Delete(req);
   cJSON_Delete(reply);
   cJSON_Delete(push);

@@ -349,6 +349,13 @@ qrl_err qrl_wsc_connect(const char *url, const char *subprotocol,
 qrl_err qrl_wsc_connect_ca(const char *url, const char *subprotocol,
                            const char *origin, const char *ca_file, int timeout_ms,
                            qrl_wsc **out, int *http_status) {
+  return qrl_wsc_connect_from(url, subprotocol, origin, ca_file, NULL, timeout_ms, out,
+                              http_status);
+}
+
+qrl_err qrl_wsc_connect_from(const char *url, const char *subprotocol,
+                             const char *origin, const char *ca_file, const char *iface,
+                             int timeout_ms, qrl_wsc **out, int *http_status) {
   struct lws_context_creation_info info;
   struct lws_client_connect_info ci;
   qrl_wsc *c = NULL;
@@ -396,6 +403,7 @@ qrl_err qrl_wsc_connect_ca(const char *url, const char *subprotocol,
   ci.port = u->port;
   ci.path = u->path;
   ci.host = u->host;
+  ci.iface = iface; /* NULL: any local address */
   ci.origin = origin;        /* NULL: lws sends no Origin header at all */
   ci.protocol = subprotocol; /* NULL: no Sec-WebSocket-Protocol */
   ci.local_protocol_name = WSC_PROTO_NAME;

@@ -33,6 +33,12 @@ qrl_err qrl_wsc_connect_ca(const char *url, const char *subprotocol,
                            const char *origin, const char *ca_file, int timeout_ms,
                            qrl_wsc **out, int *http_status);
 
+/* Like qrl_wsc_connect_ca(), from the local address iface (e.g. "127.0.0.2";
+ * NULL: any). Tests use it to be "another network". */
+qrl_err qrl_wsc_connect_from(const char *url, const char *subprotocol,
+                             const char *origin, const char *ca_file, const char *iface,
+                             int timeout_ms, qrl_wsc **out, int *http_status);
+
 /* Sends len bytes of data as one text message (binary if binary is 1).
  * Any size: large messages are written in pieces as the socket allows.
  * Returns QRL_OK or QRL_NETWORK if the connection is closed. */

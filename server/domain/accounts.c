@@ -365,9 +365,11 @@ qrl_err qrl_acct_app_logout(qrl_db *db, const char *token, const qrl_req_ctx *rc
 
 /* ---- the web-login permission --------------------------------------------- */
 
-qrl_err qrl_acct_set_web_login(qrl_db *db, const qrl_acct_policy *pol,
-                               qrl_app_auth *auth, int on, const char *passcode,
-                               const qrl_req_ctx *rc) {
+/* The passcode gate (attempt counting, growing locks) in front of an action:
+ * on = 0/1 sets web login, on = -1 only checks (the step-up of a confirm). */
+static qrl_err passcode_gate(qrl_db *db, const qrl_acct_policy *pol, qrl_app_auth *auth,
+                             int on, const char *passcode, const qrl_req_ctx *rc) {
+  const char *event = on < 0 ? "step_up" : "set_permission";
   char hash[QRL_HASH_STR_MAX], detail[32];
   qrl_citizen c;
   sqlite3_stmt *st;
@@ -375,11 +377,11 @@ qrl_err qrl_acct_set_web_login(qrl_db *db, const qrl_acct_policy *pol,
   int failures = 0, locks = 0;
   qrl_err err, verr;
 
-  snprintf(detail, sizeof(detail), "web_login=%s", on ? "on" : "off");
+  snprintf(detail, sizeof(detail), "%s", on < 0 ? "passcode" : on ? "web_login=on"
+                                                              : "web_login=off");
   if (!passcode || !qrl_passcode_valid(passcode, strlen(passcode))) {
     err = QRL_BAD_PASSCODE_FORMAT;
-    qrl_db_audit(db, "set_permission", err, auth->citizen.id, auth->device_id,
-                 detail, rc);
+    qrl_db_audit(db, event, err, auth->citizen.id, auth->device_id, detail, rc);
     return err;
   }
   /* Read the hash and the lock outside the write transaction: scrypt is slow
@@ -440,20 +442,21 @@ qrl_err qrl_acct_set_web_login(qrl_db *db, const qrl_acct_policy *pol,
     if (qrl_sql_run(st)) err = QRL_DB;
     goto done;
   }
-  st = qrl_sql_prep(db, "UPDATE citizens SET web_login = ?1, passcode_failures = 0,"
+  st = qrl_sql_prep(db, "UPDATE citizens SET web_login = CASE WHEN ?1 < 0 THEN web_login"
+                " ELSE ?1 END, passcode_failures = 0,"
                 " passcode_locked_until = 0, passcode_locks = 0, updated_at = ?2"
                 " WHERE id = ?3");
   if (st) {
-    sqlite3_bind_int(st, 1, on ? 1 : 0);
+    sqlite3_bind_int(st, 1, on);
     sqlite3_bind_int64(st, 2, rc->now);
     qrl_sql_bind_text(st, 3, auth->citizen.id);
   }
   err = qrl_sql_run(st);
-  if (!err) auth->citizen.web_login = on ? 1 : 0;
+  if (!err && on >= 0) auth->citizen.web_login = on ? 1 : 0;
 done:
   /* Counted failures are committed together with their audit row. */
   if (err == QRL_OK || err == QRL_WRONG_PASSCODE || err == QRL_LOCKED) {
-    qrl_err e2 = qrl_db_audit(db, "set_permission", err, auth->citizen.id,
+    qrl_err e2 = qrl_db_audit(db, event, err, auth->citizen.id,
                               auth->device_id, detail, rc);
     if (!e2) e2 = qrl_sql_commit(db);
     if (e2) {
@@ -462,10 +465,21 @@ done:
     }
   } else {
     qrl_sql_rollback(db);
-    qrl_db_audit(db, "set_permission", err, auth->citizen.id, auth->device_id,
-                 detail, rc);
+    qrl_db_audit(db, event, err, auth->citizen.id, auth->device_id, detail, rc);
   }
   return err;
+}
+
+qrl_err qrl_acct_set_web_login(qrl_db *db, const qrl_acct_policy *pol,
+                               qrl_app_auth *auth, int on, const char *passcode,
+                               const qrl_req_ctx *rc) {
+  return passcode_gate(db, pol, auth, on ? 1 : 0, passcode, rc);
+}
+
+qrl_err qrl_acct_check_passcode(qrl_db *db, const qrl_acct_policy *pol,
+                                qrl_app_auth *auth, const char *passcode,
+                                const qrl_req_ctx *rc) {
+  return passcode_gate(db, pol, auth, -1, passcode, rc);
 }
 
 /* ---- web login completion and web sessions --------------------------------- */

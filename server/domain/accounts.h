@@ -139,6 +139,12 @@ qrl_err qrl_acct_set_web_login(qrl_db *db, const qrl_acct_policy *pol,
                                qrl_app_auth *auth, int on, const char *passcode,
                                const qrl_req_ctx *rc);
 
+/* The passcode alone, with the same counting and locks as above: the step-up
+ * a risky confirm asks for. Audited ("step_up"). Slow (scrypt). */
+qrl_err qrl_acct_check_passcode(qrl_db *db, const qrl_acct_policy *pol,
+                                qrl_app_auth *auth, const char *passcode,
+                                const qrl_req_ctx *rc);
+
 /* Completes a QR web login for auth's citizen: creates a pending web session
  * holding a new one-time completion code (QRL_SESSION_B64LEN chars) bound to
  * SHA-256 of the browser binding secret, revokes the app session that confirmed

@@ -55,6 +55,7 @@ typedef struct qrl_challenge {
   int64_t scanned_at;
   qrl_qr_payload scanned;           /* the frame the phone scanned (signed) */
   int match;                        /* the number the browser shows, 10..99 */
+  int far;                          /* the phone scanned from another network */
   int choices[QRL_MATCH_CHOICES];   /* what the phone offers, match among them */
 } qrl_challenge;
 

@@ -46,6 +46,9 @@ void qrl_config_usage(void *stream, const char *prog) {
           "  --qr-frame-secs S    the QR code changes every S seconds; a frame older\n"
           "                       than the one before is refused (default 2; 15 with\n"
           "                       --demo; 1..60)\n"
+          "  --proximity P        phone on another network than the browser (IPv4 /24,\n"
+          "                       IPv6 /48): flag (record it; default), step-up (the\n"
+          "                       confirm needs the passcode) or refuse\n"
           "  --portal-name NAME   the relying portal's name shown on the phone\n"
           "  --required-level N   account level QR web login needs (1 or 2; default 2)\n"
           "  --workers N          worker threads for hashing and database work (default 2)\n"
@@ -94,7 +97,8 @@ static int origin_ok(const char *s) {
 enum {
   OPT_PORT = 1000, OPT_BIND, OPT_DB, OPT_WEB, OPT_ORIGIN, OPT_TTL, OPT_DEMO,
   OPT_HASH, OPT_WORKERS, OPT_LEVEL, OPT_PORTAL, OPT_MAXCH, OPT_HELP,
-  OPT_PWLEVEL, OPT_CUTOVER, OPT_OUTBOX, OPT_OTPTTL, OPT_CERT, OPT_KEY, OPT_FRAME
+  OPT_PWLEVEL, OPT_CUTOVER, OPT_OUTBOX, OPT_OTPTTL, OPT_CERT, OPT_KEY, OPT_FRAME,
+  OPT_PROX
 };
 
 /* Parses "YYYY-MM-DD" as midnight in Vietnam (UTC+7, no DST) into *out. */
@@ -127,6 +131,7 @@ qrl_err qrl_config_parse(qrl_config *cfg, int argc, char **argv, int *want_help)
       {"sms-outbox", required_argument, NULL, OPT_OUTBOX},
       {"otp-ttl", required_argument, NULL, OPT_OTPTTL},
       {"qr-frame-secs", required_argument, NULL, OPT_FRAME},
+      {"proximity", required_argument, NULL, OPT_PROX},
       {"tls-cert", required_argument, NULL, OPT_CERT},
       {"tls-key", required_argument, NULL, OPT_KEY},
       {"bind", required_argument, NULL, OPT_BIND},
@@ -220,6 +225,12 @@ qrl_err qrl_config_parse(qrl_config *cfg, int argc, char **argv, int *want_help)
       }
       if (c == OPT_CERT) cfg->tls_cert = optarg;
       else cfg->tls_key = optarg;
+      break;
+    case OPT_PROX:
+      if (!strcmp(optarg, "flag")) cfg->proximity = QRL_PROX_FLAG;
+      else if (!strcmp(optarg, "step-up")) cfg->proximity = QRL_PROX_STEP_UP;
+      else if (!strcmp(optarg, "refuse")) cfg->proximity = QRL_PROX_REFUSE;
+      else { what = "--proximity wants flag, step-up or refuse"; goto bad; }
       break;
     case OPT_FRAME:
       if (parse_int(optarg, 1, 60, &v)) { what = "--qr-frame-secs wants 1..60"; goto bad; }

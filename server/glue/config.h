@@ -15,6 +15,9 @@
 
 #define QRL_MAX_ORIGINS 16
 
+/* What a phone on another network than the browser means (--proximity). */
+enum { QRL_PROX_FLAG, QRL_PROX_STEP_UP, QRL_PROX_REFUSE };
+
 typedef struct qrl_config {
   int port;                /* 8080; 0 = any free port */
   const char *bind;        /* "127.0.0.1"; not owned (points into argv) */
@@ -24,6 +27,8 @@ typedef struct qrl_config {
   size_t norigins;         /* 0: Origin must equal http://<Host> */
   int64_t challenge_ttl;   /* seconds a QR code lives: 120 */
   int64_t qr_frame_secs;   /* the QR changes every ... seconds: 2 */
+  int proximity;           /* phone and browser on different networks:
+                              QRL_PROX_FLAG (record), _STEP_UP (passcode), _REFUSE */
   int demo;                /* seed demo citizens, show payloads on the page */
   int hash_cost;           /* scrypt log2(N) for new hashes: 15 */
   int workers;             /* worker threads: 2 */

@@ -22,6 +22,7 @@
 
 #include "b64.h"
 #include "jsonio.h"
+#include "netaddr.h"
 #include "server.h"
 
 /* ---- challenge transitions run under the store ---------------------------- */
@@ -31,12 +32,26 @@ typedef struct scan_arg {
   const qrl_app_auth *auth;
   uint64_t phone_conn;
   int64_t now;
+  const char *phone_ip;
+  int proximity; /* policy, config.h */
 } scan_arg;
 
 static qrl_err scan_fn(qrl_challenge *ch, void *arg) {
   scan_arg *a = arg;
-  return qrl_challenge_scan(ch, a->qr, a->auth->citizen.id, a->auth->device_id,
+  int far = !qrl_ip_same_network(a->phone_ip, ch->browser_ip);
+  qrl_err rc;
+  if (far && a->proximity == QRL_PROX_REFUSE && ch->state == QRL_CHAL_PENDING) {
+    /* Still check the frame first: a stranger's guess is "unknown". */
+    qrl_challenge probe = *ch;
+    rc = qrl_challenge_scan(&probe, a->qr, a->auth->citizen.id, a->auth->device_id,
                             a->phone_conn, a->now);
+    qrl_cleanse(&probe, sizeof(probe));
+    return rc ? rc : QRL_PROXIMITY;
+  }
+  rc = qrl_challenge_scan(ch, a->qr, a->auth->citizen.id, a->auth->device_id,
+                          a->phone_conn, a->now);
+  if (!rc) ch->far = far;
+  return rc;
 }
 
 typedef struct decide_arg {
@@ -119,7 +134,8 @@ static void logout_done(qrl_server *srv, qrl_task *t, qrl_conn *c) {
 
 static void scan_done(qrl_server *srv, qrl_task *t, qrl_conn *c) {
   qrl_challenge ch;
-  scan_arg a = {&t->chal.scanned, &t->auth, t->conn_id, qrl_now()};
+  scan_arg a = {&t->chal.scanned, &t->auth, t->conn_id, qrl_now(), t->ip,
+                srv->cfg->proximity};
   cJSON *o, *p, *b;
   qrl_err rc = t->rc;
 
@@ -154,6 +170,9 @@ static void scan_done(qrl_server *srv, qrl_task *t, qrl_conn *c) {
     cJSON_AddStringToObject(b, "user_agent", ch.browser_ua);
   }
   cJSON_AddNumberToObject(o, "created_at", (double)ch.created_at);
+  /* Proximity: a risk signal the citizen and the policy can weigh. */
+  cJSON_AddStringToObject(o, "proximity", ch.far ? "different_network" : "same_network");
+  cJSON_AddBoolToObject(o, "step_up", ch.far && srv->cfg->proximity == QRL_PROX_STEP_UP);
   /* Number matching: which of these is on the login page? */
   {
     cJSON *arr = cJSON_AddArrayToObject(o, "numbers");
@@ -163,7 +182,9 @@ static void scan_done(qrl_server *srv, qrl_task *t, qrl_conn *c) {
   cJSON_AddNumberToObject(o, "expires_in", (double)(ch.expires_at - a.now));
   qrl_json_add_account(o, &t->auth.citizen);
   qrl_send_json(c, o);
-  qrl_server_audit(srv, c, "scan", QRL_OK, t->auth.citizen.id, NULL, ch.flow);
+  qrl_server_audit(srv, c, "scan", QRL_OK, t->auth.citizen.id,
+                   ch.far ? "proximity=different_network" : "proximity=same_network",
+                   ch.flow);
   return;
 fail:
   qrl_send_error(c, rc, t->req);
@@ -212,6 +233,15 @@ static void decide_run(qrl_db *db, qrl_task *t) {
   if (t->rc) return;
   t->rc = qrl_ec_verify(t->auth.device_pub, msg, mlen, t->sig, t->siglen);
   if (t->rc == QRL_BAD_DEVICE_KEY) t->rc = QRL_BAD_SIGNATURE;
+  /* Step-up: a confirm from another network than the browser's needs the
+   * passcode too (--proximity step-up), counted and locked like any other. */
+  if (!t->rc && t->decision == QRL_DECISION_CONFIRM && t->chal.far &&
+      t->srv->cfg->proximity == QRL_PROX_STEP_UP) {
+    qrl_req_ctx rc = qrl_task_ctx(t);
+    t->rc = qrl_acct_check_passcode(db, &t->srv->pol, &t->auth,
+                                    t->passcode[0] ? t->passcode : NULL, &rc);
+  }
+  qrl_cleanse(t->passcode, sizeof(t->passcode));
 }
 
 static void complete_run(qrl_db *db, qrl_task *t) {
@@ -363,8 +393,13 @@ static qrl_err prep_decide(qrl_server *srv, qrl_task *t, const cJSON *msg,
   if ((rc = qrl_json_str(msg, "sig", 128, &sig))) return rc;
   if (d == QRL_DECISION_CONFIRM) {
     long long num;
+    const char *pc = NULL;
     if ((rc = qrl_json_int(msg, "number", 10, 99, &num))) return rc;
     t->number = (int)num;
+    /* The step-up passcode, when the policy asks for one. */
+    if ((rc = qrl_json_str_opt(msg, "passcode", 16, &pc))) return QRL_BAD_PASSCODE_FORMAT;
+    if (pc && !qrl_passcode_valid(pc, strlen(pc))) return QRL_BAD_PASSCODE_FORMAT;
+    if (pc) memcpy(t->passcode, pc, QRL_PASSCODE_LEN + 1);
   }
   n = qrl_b64url_decode(sig, strlen(sig), t->sig, sizeof(t->sig));
   if (n <= 0) return QRL_BAD_SIGNATURE;

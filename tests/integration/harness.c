@@ -410,10 +410,14 @@ qrl_wsc *qrl_h_browser(const qrl_h_server *s, cJSON **challenge) {
 }
 
 qrl_wsc *qrl_h_phone_socket(const qrl_h_server *s) {
+  return qrl_h_phone_socket_from(s, NULL);
+}
+
+qrl_wsc *qrl_h_phone_socket_from(const qrl_h_server *s, const char *iface) {
   qrl_wsc *c = NULL;
   int status = 0;
-  if (qrl_wsc_connect_ca(s->ws, QRL_SUBPROTO_PHONE, NULL, s->tls ? s->ca : NULL,
-                         QRL_H_TIMEOUT_MS, &c,
+  if (qrl_wsc_connect_from(s->ws, QRL_SUBPROTO_PHONE, NULL, s->tls ? s->ca : NULL, iface,
+                           QRL_H_TIMEOUT_MS, &c,
                       &status) != QRL_OK) {
     fprintf(stderr, "harness: phone connect refused (HTTP %d)\n", status);
     return NULL;
@@ -431,6 +435,11 @@ int qrl_h_challenge_payload(const cJSON *challenge, qrl_qr_payload *out) {
 
 int qrl_h_phone_login(const qrl_h_server *s, qrl_h_phone *p, const char *id,
                       const char *password, char err[64]) {
+  return qrl_h_phone_login_from(s, p, id, password, NULL, err);
+}
+
+int qrl_h_phone_login_from(const qrl_h_server *s, qrl_h_phone *p, const char *id,
+                           const char *password, const char *iface, char err[64]) {
   char pub[128], req[512];
   cJSON *ans, *acc;
   int rc = -1;
@@ -440,7 +449,7 @@ int qrl_h_phone_login(const qrl_h_server *s, qrl_h_phone *p, const char *id,
   if (qrl_ec_keygen(p->priv, p->pub) != QRL_OK ||
       qrl_b64url_encode(p->pub, sizeof(p->pub), pub, sizeof(pub)) < 0)
     return -1;
-  if (!(p->ws = qrl_h_phone_socket(s))) return -1;
+  if (!(p->ws = qrl_h_phone_socket_from(s, iface))) return -1;
   snprintf(req, sizeof(req),
            "{\"type\":\"login\",\"id\":\"%s\",\"password\":\"%s\","
            "\"device_key\":\"%s\",\"device_name\":\"harness\"}",

@@ -93,6 +93,10 @@ qrl_wsc *qrl_h_browser(const qrl_h_server *s, cJSON **challenge);
 /* Connects a phone socket (no Origin). NULL on failure. */
 qrl_wsc *qrl_h_phone_socket(const qrl_h_server *s);
 
+/* ... from local address iface (e.g. "127.0.1.1": another /24, "another
+ * network" to the server). */
+qrl_wsc *qrl_h_phone_socket_from(const qrl_h_server *s, const char *iface);
+
 /* Waits for the next message and parses it; NULL on timeout/close/garbage. */
 cJSON *qrl_h_recv(qrl_wsc *c, int timeout_ms);
 
@@ -122,6 +126,10 @@ typedef struct qrl_h_phone {
  * copied into err (if not NULL) and -1. */
 int qrl_h_phone_login(const qrl_h_server *s, qrl_h_phone *p, const char *id,
                       const char *password, char err[64]);
+
+/* qrl_h_phone_login() from local address iface. */
+int qrl_h_phone_login_from(const qrl_h_server *s, qrl_h_phone *p, const char *id,
+                           const char *password, const char *iface, char err[64]);
 
 /* Sends {type, session, ...fields} where fields is a JSON object's inner text
  * (e.g. "\"qr\":\"QRL1...\"", or NULL) and returns the answer. */

@@ -212,5 +212,81 @@ SERVER_TEST(fifty_concurrent_confirms_one_wins, NULL) {
   return 0;
 }
 
+/* Proximity, step-up policy: a phone on another network (127.0.1.1, another
+ * /24 than the browser's 127.0.0.1) must add the passcode to its confirm; a
+ * wrong one counts toward the lock; the same phone on the browser's network
+ * needs none. */
+SERVER_TEST(other_network_confirm_needs_the_passcode, "--proximity", "step-up", NULL) {
+  cJSON *ch = NULL, *m;
+  qrl_wsc *br = qrl_h_browser(s, &ch);
+  qrl_h_phone p;
+  qrl_qr_payload qp;
+  char f[600];
+  int num;
+  ASSERT_TRUE(br != NULL);
+  ASSERT_EQ_INT(qrl_h_challenge_payload(ch, &qp), 0);
+  ASSERT_EQ_INT(qrl_h_phone_login_from(s, &p, AN, PW, "127.0.1.1", NULL), 0);
+  m = qrl_h_phone_call(&p, "set_permission",
+                       "\"permission\":\"web_login\",\"value\":true,\"passcode\":\"123456\"");
+  cJSON_Delete(m);
+  m = scan_text(&p, qrl_h_str(cJSON_GetObjectItemCaseSensitive(ch, "qr"), "payload"));
+  ASSERT_EQ_STR(qrl_h_type(m), "scan_ok");
+  ASSERT_EQ_STR(qrl_h_str(m, "proximity"), "different_network");
+  ASSERT_TRUE(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(m, "step_up")));
+  cJSON_Delete(m);
+  num = qrl_h_scanned_number(br);
+  /* Without the passcode, then with a wrong one: refused, still SCANNED. */
+  m = qrl_h_phone_decide(&p, &qp, s->http, now_s(), num, QRL_DECISION_CONFIRM);
+  ASSERT_EQ_STR(qrl_h_errcode(m), "bad_passcode_format");
+  cJSON_Delete(m);
+  ASSERT_EQ_INT(qrl_h_sign_fields(&p, &qp, s->http, now_s(), num, QRL_DECISION_CONFIRM, f,
+                                  sizeof(f) - 30),
+                0);
+  strcat(f, ",\"passcode\":\"000000\"");
+  m = qrl_h_phone_call(&p, "confirm", f);
+  ASSERT_EQ_STR(qrl_h_errcode(m), "wrong_passcode");
+  cJSON_Delete(m);
+  ASSERT_EQ_INT(qrl_h_sign_fields(&p, &qp, s->http, now_s(), num, QRL_DECISION_CONFIRM, f,
+                                  sizeof(f) - 30),
+                0);
+  strcat(f, ",\"passcode\":\"123456\"");
+  m = qrl_h_phone_call(&p, "confirm", f);
+  ASSERT_EQ_STR(qrl_h_type(m), "confirm_ok");
+  cJSON_Delete(m);
+  m = qrl_h_expect(br, "completed", QRL_H_TIMEOUT_MS);
+  ASSERT_TRUE(m != NULL);
+  cJSON_Delete(m);
+  qrl_h_phone_close(&p);
+  cJSON_Delete(ch);
+  qrl_wsc_free(br);
+  return 0;
+}
+
+/* Proximity, refuse policy: the far phone cannot even scan; a near one can. */
+SERVER_TEST(other_network_scan_is_refused, "--proximity", "refuse", NULL) {
+  cJSON *ch = NULL, *m;
+  qrl_wsc *br = qrl_h_browser(s, &ch);
+  qrl_h_phone far, near;
+  ASSERT_TRUE(br != NULL);
+  ASSERT_EQ_INT(qrl_h_phone_login_from(s, &far, AN, PW, "127.0.1.1", NULL), 0);
+  m = qrl_h_phone_call(&far, "set_permission",
+                       "\"permission\":\"web_login\",\"value\":true,\"passcode\":\"123456\"");
+  cJSON_Delete(m);
+  m = scan_text(&far, qrl_h_str(cJSON_GetObjectItemCaseSensitive(ch, "qr"), "payload"));
+  ASSERT_EQ_STR(qrl_h_errcode(m), "proximity_mismatch");
+  cJSON_Delete(m);
+  qrl_h_phone_close(&far);
+  ASSERT_EQ_INT(an_ready(s, &near), 0);
+  m = scan_text(&near, qrl_h_str(cJSON_GetObjectItemCaseSensitive(ch, "qr"), "payload"));
+  ASSERT_EQ_STR(qrl_h_type(m), "scan_ok");
+  ASSERT_EQ_STR(qrl_h_str(m, "proximity"), "same_network");
+  cJSON_Delete(m);
+  qrl_h_phone_close(&near);
+  cJSON_Delete(ch);
+  qrl_wsc_free(br);
+  return 0;
+}
+
 TEST_MAIN(relayed_frame_goes_stale, forged_frames_are_unknown,
-          relay_victim_cannot_match_the_number, fifty_concurrent_confirms_one_wins)
+          relay_victim_cannot_match_the_number, fifty_concurrent_confirms_one_wins,
+          other_network_confirm_needs_the_passcode, other_network_scan_is_refused)
