@@ -735,6 +735,71 @@ out:
   return ex;
 }
 
+/* ---- sessions: recent web logins, "Không phải tôi" -------------------------- */
+
+static int cmd_sessions(sim_ctx *ctx, cmd_args *a) {
+  sim_session s;
+  qrl_wsc *ws = NULL;
+  cJSON *req = NULL, *reply = NULL;
+  const cJSON *w;
+  long id = 0;
+  int ex;
+  qrl_err rc;
+
+  if (a->npos >= 1) {
+    char *end = NULL;
+    if (strcmp(a->pos[0], "revoke") || a->npos != 2)
+      return sim_usage_error(ctx, QRL_INVAL, "sessions takes nothing, or: revoke ID");
+    id = strtol(a->pos[1], &end, 10);
+    if (!a->pos[1][0] || *end || id < 1)
+      return sim_usage_error(ctx, QRL_INVAL, "bad session id '%s'", a->pos[1]);
+  }
+  if ((ex = cmd_need_session(ctx, &s))) goto out;
+  if ((rc = sim_connect(ctx, &ws))) {
+    ex = sim_fail(ctx, rc, 0);
+    goto out;
+  }
+  req = cmd_req(id ? QRL_MSG_REVOKE_WEB_LOGIN : QRL_MSG_WEB_LOGINS, s.token);
+  if (!req || (id && !cJSON_AddNumberToObject(req, "id", (double)id))) {
+    ex = sim_fail(ctx, QRL_NOMEM, 0);
+    goto out;
+  }
+  if ((rc = sim_request(ctx, ws, req, &reply))) {
+    ex = cmd_server_fail(ctx, rc);
+    goto out;
+  }
+  if (id) {
+    sim_say(ctx, "Đã kết thúc phiên đăng nhập %ld trên website.\n", id);
+    if (ctx->json) cJSON_AddNumberToObject(ctx->out, "revoked", (double)id);
+    goto out;
+  }
+  sim_say(ctx, "Các lần đăng nhập trên website (30 ngày):\n");
+  cJSON_ArrayForEach(w, cJSON_GetObjectItemCaseSensitive(reply, "logins")) {
+    const cJSON *at = cJSON_GetObjectItemCaseSensitive(w, "at");
+    char when[32] = "-";
+    if (cJSON_IsNumber(at)) {
+      time_t t = (time_t)at->valuedouble;
+      struct tm tm;
+      if (localtime_r(&t, &tm)) strftime(when, sizeof(when), "%H:%M %d/%m/%Y", &tm);
+    }
+    sim_say(ctx, "  [%d] %s  %s  %s  %s\n",
+            cJSON_GetObjectItemCaseSensitive(w, "id")->valueint, when,
+            sim_json_str(w, "ip") ? sim_json_str(w, "ip") : "-",
+            cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(w, "active")) ? "đang hoạt động"
+                                                                       : "đã kết thúc",
+            sim_json_str(w, "user_agent") ? sim_json_str(w, "user_agent") : "");
+  }
+  sim_say(ctx, "Không phải bạn? vneid-sim sessions revoke ID\n");
+  if (ctx->json)
+    cJSON_AddItemToObject(ctx->out, "logins",
+                          cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(reply, "logins"), 1));
+out:
+  cJSON_Delete(req);
+  cJSON_Delete(reply);
+  qrl_wsc_free(ws);
+  return ex;
+}
+
 /* ---- inbox (the demo mobile network) ---------------------------------------- */
 
 /* The last run of 6 digits in text: the OTP, for scripts. "" if none. */
@@ -854,6 +919,11 @@ static const cmd_def cmd_table[] = {
     {"logout", cmd_logout, 0, 0, 0,
      "Usage: vneid-sim [GLOBAL] logout\n"
      "  Logs the app out on the server and forgets the session.\n"},
+    {"sessions", cmd_sessions, 0, 0, 2,
+     "Usage: vneid-sim [GLOBAL] sessions [revoke ID]\n"
+     "  Lists the account's web logins of the last 30 days (when, from where,\n"
+     "  which browser, still active?). \"Không phải tôi\": revoke ID ends one\n"
+     "  at once.\n"},
     {"inbox", cmd_inbox, CO_PHONE | CO_WAIT, 0, 0,
      "Usage: vneid-sim [GLOBAL] inbox --phone NUMBER [--wait SECONDS]\n"
      "  The SMS received by this phone number on the demo mobile network\n"
@@ -889,6 +959,7 @@ void sim_help(FILE *f, const char *command) {
       "  scan PAYLOAD | --image FILE    scan a login QR code and confirm it\n"
       "  settings web-login on|off      set \"Đăng nhập trên website\"\n"
       "  logout                         log the app out\n"
+      "  sessions [revoke ID]           recent web logins; end one (\"không phải tôi\")\n"
       "  inbox --phone N [--wait S]     SMS to a number (demo mobile network)\n"
       "  help [COMMAND]                 this text, or a command's usage\n"
       "\n"

@@ -61,6 +61,8 @@
 #define QRL_MSG_DECLINE "decline"
 #define QRL_MSG_LOGOUT "logout" /* server -> phone push; also phone -> server */
 #define QRL_MSG_SMS_INBOX "sms_inbox" /* demo mobile network: read + subscribe */
+#define QRL_MSG_WEB_LOGINS "web_logins"             /* recent web logins */
+#define QRL_MSG_REVOKE_WEB_LOGIN "revoke_web_login" /* "Không phải tôi" */
 #define QRL_MSG_SMS "sms"             /* server -> phone push (demo) */
 
 /* The permission name for "Đăng nhập trên website". */

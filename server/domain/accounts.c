@@ -40,6 +40,7 @@ qrl_acct_policy qrl_acct_policy_default(void) {
   p.app_session_secs = 30 * 24 * 3600;
   p.web_session_secs = 8 * 3600;
   p.code_secs = 60;
+  p.fresh_device_secs = 24 * 3600;
   return p;
 }
 
@@ -292,7 +293,7 @@ static qrl_err app_auth_hash(qrl_db *db, const uint8_t th[QRL_SHA256_LEN],
                              int64_t now, qrl_app_auth *out) {
   sqlite3_stmt *st = qrl_sql_prep(db,
       "SELECT c.id, c.full_name, c.level, c.phone, c.web_login, d.id, d.pubkey,"
-      " d.revoked_at, s.revoked_at, s.expires_at"
+      " d.revoked_at, s.revoked_at, s.expires_at, d.created_at"
       " FROM app_sessions s JOIN devices d ON d.id = s.device_id"
       " JOIN citizens c ON c.id = s.citizen_id WHERE s.token_hash = ?");
   qrl_err rc = QRL_SESSION_INVALID;
@@ -313,6 +314,7 @@ static qrl_err app_auth_hash(qrl_db *db, const uint8_t th[QRL_SHA256_LEN],
       memset(out, 0, sizeof(*out));
       read_citizen(st, 0, &out->citizen);
       out->device_id = sqlite3_column_int64(st, 5);
+      out->device_since = sqlite3_column_int64(st, 10);
       memcpy(out->device_pub, sqlite3_column_blob(st, 6), QRL_PUBKEY_BYTES);
       memcpy(out->session_hash, th, QRL_SHA256_LEN);
       rc = QRL_OK;
@@ -473,6 +475,14 @@ done:
 qrl_err qrl_acct_set_web_login(qrl_db *db, const qrl_acct_policy *pol,
                                qrl_app_auth *auth, int on, const char *passcode,
                                const qrl_req_ctx *rc) {
+  /* A device registered a moment ago (a stolen password and passcode on the
+   * thief's phone) cannot open the account to web logins. Off is always
+   * allowed. */
+  if (on && rc->now - auth->device_since < pol->fresh_device_secs) {
+    qrl_db_audit(db, "set_permission", QRL_DEVICE_TOO_NEW, auth->citizen.id,
+                 auth->device_id, "web_login=on", rc);
+    return QRL_DEVICE_TOO_NEW;
+  }
   return passcode_gate(db, pol, auth, on ? 1 : 0, passcode, rc);
 }
 
@@ -517,8 +527,11 @@ qrl_err qrl_acct_complete_web_login(qrl_db *db, const qrl_acct_policy *pol,
     qrl_sql_bind_text(st, 9, rc->flow);
   }
   if ((err = qrl_sql_run(st))) goto out;
-  /* A verified legacy portal account of this citizen becomes theirs. */
-  if ((err = qrl_legacy_link(db, auth->citizen.id, rc, NULL))) goto out;
+  /* A verified legacy portal account of this citizen becomes theirs - not
+   * through a device registered a moment ago (it can still link later). */
+  if (rc->now - auth->device_since >= pol->fresh_device_secs &&
+      (err = qrl_legacy_link(db, auth->citizen.id, rc, NULL)))
+    goto out;
   /* The phone that confirmed is logged out. */
   if ((err = revoke_app_session(db, auth->session_hash, rc->now,
                                 "web_login_completed")))
@@ -695,5 +708,54 @@ qrl_err qrl_acct_web_logout(qrl_db *db, const char *token, const qrl_req_ctx *rc
   err = qrl_sql_run(st);
   qrl_db_audit(db, "web_logout", err, ws.citizen.id[0] ? ws.citizen.id : NULL, 0,
                ws.portal.id ? ws.portal.username : NULL, rc);
+  return err;
+}
+
+qrl_err qrl_acct_web_logins(qrl_db *db, const char *citizen_id, int64_t now,
+                            qrl_web_login *out, size_t cap, size_t *n) {
+  sqlite3_stmt *st = qrl_sql_prep(db,
+      "SELECT id, coalesce(code_used_at, created_at), ip, user_agent, method,"
+      " revoked_at IS NULL AND expires_at > ?2 FROM web_sessions"
+      " WHERE citizen_id = ?1 AND token_hash IS NOT NULL"
+      " AND coalesce(code_used_at, created_at) > ?2 - 30 * 86400"
+      " ORDER BY 2 DESC, id DESC LIMIT ?3");
+  *n = 0;
+  if (!st) return QRL_DB;
+  qrl_sql_bind_text(st, 1, citizen_id);
+  sqlite3_bind_int64(st, 2, now);
+  sqlite3_bind_int64(st, 3, (sqlite3_int64)cap);
+  while (*n < cap && sqlite3_step(st) == SQLITE_ROW) {
+    qrl_web_login *w = &out[(*n)++];
+    w->id = sqlite3_column_int64(st, 0);
+    w->at = sqlite3_column_int64(st, 1);
+    qrl_sql_copy_col(st, 2, w->ip, sizeof(w->ip));
+    qrl_sql_copy_col(st, 3, w->user_agent, sizeof(w->user_agent));
+    qrl_sql_copy_col(st, 4, w->method, sizeof(w->method));
+    w->active = sqlite3_column_int(st, 5);
+  }
+  sqlite3_finalize(st);
+  return QRL_OK;
+}
+
+qrl_err qrl_acct_revoke_web_login(qrl_db *db, const char *citizen_id, int64_t id,
+                                  const qrl_req_ctx *rc) {
+  char detail[40];
+  sqlite3_stmt *st;
+  qrl_err err;
+  if (qrl_sql_begin(db)) return QRL_DB;
+  st = qrl_sql_prep(db, "UPDATE web_sessions SET revoked_at = ?3 WHERE id = ?1"
+                        " AND citizen_id = ?2 AND token_hash IS NOT NULL"
+                        " AND revoked_at IS NULL AND expires_at > ?3");
+  if (st) {
+    sqlite3_bind_int64(st, 1, id);
+    qrl_sql_bind_text(st, 2, citizen_id);
+    sqlite3_bind_int64(st, 3, rc->now);
+  }
+  err = qrl_sql_run(st);
+  if (!err && sqlite3_changes(qrl_sql_handle(db)) == 0) err = QRL_NOT_FOUND;
+  snprintf(detail, sizeof(detail), "not_me web_session=%lld", (long long)id);
+  if (!err) err = qrl_db_audit(db, "web_session_revoked", QRL_OK, citizen_id, 0, detail, rc);
+  if (!err) err = qrl_sql_commit(db);
+  if (err) qrl_sql_rollback(db);
   return err;
 }

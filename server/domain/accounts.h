@@ -38,6 +38,8 @@ typedef struct qrl_acct_policy {
   int64_t app_session_secs;    /* app session lifetime: 30 days */
   int64_t web_session_secs;    /* web session lifetime: 8 hours */
   int64_t code_secs;           /* completion code lifetime: 60 */
+  int64_t fresh_device_secs;   /* a device this new cannot turn web login on
+                                  or link old accounts: 24 h */
 } qrl_acct_policy;
 
 /* Returns the production defaults listed in qrl_acct_policy. */
@@ -56,6 +58,7 @@ typedef struct qrl_citizen {
 typedef struct qrl_app_auth {
   qrl_citizen citizen;
   int64_t device_id;
+  int64_t device_since;                 /* when the device was registered */
   uint8_t device_pub[QRL_PUBKEY_BYTES]; /* the device's P-256 public point */
   uint8_t session_hash[32];             /* SHA-256 of the app session token */
 } qrl_app_auth;
@@ -176,6 +179,26 @@ qrl_err qrl_acct_open_web_session(qrl_db *db, const qrl_acct_policy *pol,
 
 /* Reads portal account id into *out. QRL_OK or QRL_NOT_FOUND (legacy.c). */
 qrl_err qrl_portal_get(qrl_db *db, int64_t id, qrl_portal_account *out);
+
+/* One of a citizen's recent web logins, as the phone lists them. */
+typedef struct qrl_web_login {
+  int64_t id;
+  int64_t at;        /* when the browser got its session */
+  char ip[48];
+  char user_agent[160];
+  char method[16];
+  int active;        /* not revoked, not expired */
+} qrl_web_login;
+
+/* The citizen's web logins of the last 30 days, newest first, at most cap.
+ * Fast. */
+qrl_err qrl_acct_web_logins(qrl_db *db, const char *citizen_id, int64_t now,
+                            qrl_web_login *out, size_t cap, size_t *n);
+
+/* "Không phải tôi": ends web session id of citizen_id at once. QRL_OK,
+ * QRL_NOT_FOUND (not theirs, or already ended). Audited. */
+qrl_err qrl_acct_revoke_web_login(qrl_db *db, const char *citizen_id, int64_t id,
+                                  const qrl_req_ctx *rc);
 
 /* Resolves a web session token (a citizen's or a portal account's). Returns
  * QRL_OK or QRL_NOT_AUTHENTICATED. */

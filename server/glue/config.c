@@ -20,6 +20,7 @@ void qrl_config_defaults(qrl_config *cfg, const char *web_dir_default) {
   cfg->web_dir = web_dir_default;
   cfg->challenge_ttl = 120;
   cfg->qr_frame_secs = 2;
+  cfg->fresh_device_hours = 24;
   cfg->hash_cost = 15;
   cfg->workers = 2;
   cfg->required_level = 2;
@@ -49,6 +50,9 @@ void qrl_config_usage(void *stream, const char *prog) {
           "  --proximity P        phone on another network than the browser (IPv4 /24,\n"
           "                       IPv6 /48): flag (record it; default), step-up (the\n"
           "                       confirm needs the passcode) or refuse\n"
+          "  --fresh-device-hours N  a phone registered less than N hours ago cannot\n"
+          "                       turn web login on or link old accounts (default 24;\n"
+          "                       0 with --demo; 0..720)\n"
           "  --portal-name NAME   the relying portal's name shown on the phone\n"
           "  --required-level N   account level QR web login needs (1 or 2; default 2)\n"
           "  --workers N          worker threads for hashing and database work (default 2)\n"
@@ -98,7 +102,7 @@ enum {
   OPT_PORT = 1000, OPT_BIND, OPT_DB, OPT_WEB, OPT_ORIGIN, OPT_TTL, OPT_DEMO,
   OPT_HASH, OPT_WORKERS, OPT_LEVEL, OPT_PORTAL, OPT_MAXCH, OPT_HELP,
   OPT_PWLEVEL, OPT_CUTOVER, OPT_OUTBOX, OPT_OTPTTL, OPT_CERT, OPT_KEY, OPT_FRAME,
-  OPT_PROX
+  OPT_PROX, OPT_FRESH
 };
 
 /* Parses "YYYY-MM-DD" as midnight in Vietnam (UTC+7, no DST) into *out. */
@@ -132,6 +136,7 @@ qrl_err qrl_config_parse(qrl_config *cfg, int argc, char **argv, int *want_help)
       {"otp-ttl", required_argument, NULL, OPT_OTPTTL},
       {"qr-frame-secs", required_argument, NULL, OPT_FRAME},
       {"proximity", required_argument, NULL, OPT_PROX},
+      {"fresh-device-hours", required_argument, NULL, OPT_FRESH},
       {"tls-cert", required_argument, NULL, OPT_CERT},
       {"tls-key", required_argument, NULL, OPT_KEY},
       {"bind", required_argument, NULL, OPT_BIND},
@@ -150,7 +155,7 @@ qrl_err qrl_config_parse(qrl_config *cfg, int argc, char **argv, int *want_help)
   const char *prog = argc > 0 ? argv[0] : "qrlogind";
   const char *what = NULL;
   long v;
-  int c, frame_set = 0;
+  int c, frame_set = 0, fresh_set = 0;
 
   *want_help = 0;
   opterr = 0;
@@ -226,6 +231,11 @@ qrl_err qrl_config_parse(qrl_config *cfg, int argc, char **argv, int *want_help)
       if (c == OPT_CERT) cfg->tls_cert = optarg;
       else cfg->tls_key = optarg;
       break;
+    case OPT_FRESH:
+      if (parse_int(optarg, 0, 720, &v)) { what = "--fresh-device-hours wants 0..720"; goto bad; }
+      cfg->fresh_device_hours = (int)v;
+      fresh_set = 1;
+      break;
     case OPT_PROX:
       if (!strcmp(optarg, "flag")) cfg->proximity = QRL_PROX_FLAG;
       else if (!strcmp(optarg, "step-up")) cfg->proximity = QRL_PROX_STEP_UP;
@@ -261,6 +271,8 @@ qrl_err qrl_config_parse(qrl_config *cfg, int argc, char **argv, int *want_help)
   /* A demo is driven by hand (download the PNG, type the command): slower
    * frames unless asked otherwise. */
   if (cfg->demo && !frame_set) cfg->qr_frame_secs = 15;
+  /* ... and starts with a just-registered simulator. */
+  if (cfg->demo && !fresh_set) cfg->fresh_device_hours = 0;
   if (!cfg->tls_cert != !cfg->tls_key) {
     fprintf(stderr, "%s: --tls-cert and --tls-key go together\n", prog);
     goto usage;

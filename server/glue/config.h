@@ -27,6 +27,8 @@ typedef struct qrl_config {
   size_t norigins;         /* 0: Origin must equal http://<Host> */
   int64_t challenge_ttl;   /* seconds a QR code lives: 120 */
   int64_t qr_frame_secs;   /* the QR changes every ... seconds: 2 */
+  int fresh_device_hours;  /* a device this new cannot turn web login on: 24
+                              (0 with --demo unless given) */
   int proximity;           /* phone and browser on different networks:
                               QRL_PROX_FLAG (record), _STEP_UP (passcode), _REFUSE */
   int demo;                /* seed demo citizens, show payloads on the page */

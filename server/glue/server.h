@@ -93,6 +93,10 @@ struct qrl_task {
   int64_t sms_id;
   int64_t retry_in;
   int left;
+  /* web_logins */
+  qrl_web_login logins[20];
+  size_t nlogins;
+  int64_t target_id;
   /* sms_inbox */
   qrl_sms inbox[20];
   size_t ninbox;

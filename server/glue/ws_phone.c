@@ -416,6 +416,58 @@ static qrl_err prep_decide(qrl_server *srv, qrl_task *t, const cJSON *msg,
   return QRL_OK;
 }
 
+/* ---- "Không phải tôi": the account's recent web logins ---------------------- */
+
+static void logins_run(qrl_db *db, qrl_task *t) {
+  qrl_req_ctx rc = qrl_task_ctx(t);
+  t->rc = qrl_acct_app_auth(db, &t->srv->pol, t->session, t->now, &t->auth);
+  if (t->rc) return;
+  if (t->target_id)
+    t->rc = qrl_acct_revoke_web_login(db, t->auth.citizen.id, t->target_id, &rc);
+  else
+    t->rc = qrl_acct_web_logins(db, t->auth.citizen.id, t->now, t->logins,
+                                sizeof(t->logins) / sizeof(t->logins[0]), &t->nlogins);
+}
+
+static void logins_done(qrl_server *srv, qrl_task *t, qrl_conn *c) {
+  cJSON *o, *arr;
+  (void)srv;
+  if (!c) return;
+  if (t->rc) {
+    qrl_send_error(c, t->rc, t->req);
+    return;
+  }
+  if (!(o = qrl_json_msg(t->target_id ? "revoke_web_login_ok" : "web_logins_ok"))) return;
+  if (!t->target_id && (arr = cJSON_AddArrayToObject(o, "logins"))) {
+    for (size_t i = 0; i < t->nlogins; i++) {
+      cJSON *w = cJSON_CreateObject();
+      if (!w) break;
+      cJSON_AddNumberToObject(w, "id", (double)t->logins[i].id);
+      cJSON_AddNumberToObject(w, "at", (double)t->logins[i].at);
+      cJSON_AddStringToObject(w, "ip", t->logins[i].ip);
+      cJSON_AddStringToObject(w, "user_agent", t->logins[i].user_agent);
+      cJSON_AddStringToObject(w, "method", t->logins[i].method);
+      cJSON_AddBoolToObject(w, "active", t->logins[i].active);
+      cJSON_AddItemToArray(arr, w);
+    }
+  }
+  if (t->target_id) cJSON_AddNumberToObject(o, "id", (double)t->target_id);
+  qrl_send_json(c, o);
+}
+
+static qrl_err prep_logins(qrl_task *t, const cJSON *msg, int revoke) {
+  qrl_err rc;
+  if (revoke) {
+    long long id;
+    if ((rc = qrl_json_int(msg, "id", 1, 9007199254740991.0, &id))) return rc;
+    t->target_id = id;
+  }
+  if ((rc = copy_session(t, msg))) return rc;
+  t->run = logins_run;
+  t->done = logins_done;
+  return QRL_OK;
+}
+
 /* ---- the demo SMS network -------------------------------------------------- */
 
 static void inbox_run(qrl_db *db, qrl_task *t) {
@@ -487,7 +539,8 @@ static void handle_message(qrl_server *srv, qrl_conn *c, struct lws *wsi) {
   if (strcmp(type, QRL_MSG_LOGIN) && strcmp(type, QRL_MSG_STATUS) &&
       strcmp(type, QRL_MSG_SCAN) && strcmp(type, QRL_MSG_SET_PERMISSION) &&
       strcmp(type, QRL_MSG_CONFIRM) && strcmp(type, QRL_MSG_DECLINE) &&
-      strcmp(type, QRL_MSG_LOGOUT) && strcmp(type, QRL_MSG_SMS_INBOX)) {
+      strcmp(type, QRL_MSG_LOGOUT) && strcmp(type, QRL_MSG_SMS_INBOX) &&
+      strcmp(type, QRL_MSG_WEB_LOGINS) && strcmp(type, QRL_MSG_REVOKE_WEB_LOGIN)) {
     rc = QRL_UNKNOWN_TYPE;
     goto fail;
   }
@@ -514,6 +567,12 @@ static void handle_message(qrl_server *srv, qrl_conn *c, struct lws *wsi) {
   } else if (!strcmp(type, QRL_MSG_CONFIRM)) {
     t->req = QRL_MSG_CONFIRM;
     rc = prep_decide(srv, t, msg, QRL_DECISION_CONFIRM);
+  } else if (!strcmp(type, QRL_MSG_WEB_LOGINS)) {
+    t->req = QRL_MSG_WEB_LOGINS;
+    rc = prep_logins(t, msg, 0);
+  } else if (!strcmp(type, QRL_MSG_REVOKE_WEB_LOGIN)) {
+    t->req = QRL_MSG_REVOKE_WEB_LOGIN;
+    rc = prep_logins(t, msg, 1);
   } else if (!strcmp(type, QRL_MSG_SMS_INBOX)) {
     t->req = QRL_MSG_SMS_INBOX;
     rc = prep_inbox(srv, t, msg);

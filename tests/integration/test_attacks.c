@@ -287,6 +287,75 @@ SERVER_TEST(other_network_scan_is_refused, "--proximity", "refuse", NULL) {
   return 0;
 }
 
-TEST_MAIN(relayed_frame_goes_stale, forged_frames_are_unknown,
+/* A thief with the password and the passcode registers their own phone: it
+ * cannot turn web login on for a day. */
+SERVER_TEST(new_device_cannot_open_web_login, "--fresh-device-hours", "24", NULL) {
+  cJSON *out = NULL;
+  ASSERT_EQ_INT(qrl_h_sim(s, "thief", NULL, NULL, "login", "--id", AN, "--password", PW,
+                          NULL), 0);
+  ASSERT_EQ_INT(qrl_h_sim(s, "thief", NULL, &out, "settings", "web-login", "on",
+                          "--passcode", "123456", NULL), 11);
+  ASSERT_EQ_STR(qrl_h_str(out, "code"), "device_too_new");
+  cJSON_Delete(out);
+  ASSERT_EQ_INT(qrl_h_sim(s, "thief", NULL, &out, "status", NULL), 0);
+  ASSERT_TRUE(cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(
+      cJSON_GetObjectItemCaseSensitive(out, "account"), "web_login")));
+  cJSON_Delete(out);
+  return 0;
+}
+
+/* "Không phải tôi": the citizen sees a web login they did not make on the
+ * phone and ends it; the browser's cookie stops working at once. */
+SERVER_TEST(not_me_ends_a_web_session, NULL) {
+  cJSON *ch = NULL, *m, *out = NULL, *logins;
+  qrl_wsc *br = qrl_h_browser(s, &ch);
+  qrl_h_phone p;
+  qrl_qr_payload qp;
+  char body[256], cookie[512], pair[128], idtxt[24], *resp = NULL;
+  ASSERT_TRUE(br != NULL);
+  ASSERT_EQ_INT(qrl_h_challenge_payload(ch, &qp), 0);
+  ASSERT_EQ_INT(an_ready(s, &p), 0);
+  m = scan_text(&p, qrl_h_str(cJSON_GetObjectItemCaseSensitive(ch, "qr"), "payload"));
+  cJSON_Delete(m);
+  m = qrl_h_phone_decide(&p, &qp, s->http, now_s(), qrl_h_scanned_number(br),
+                         QRL_DECISION_CONFIRM);
+  ASSERT_EQ_STR(qrl_h_type(m), "confirm_ok");
+  cJSON_Delete(m);
+  m = qrl_h_expect(br, "completed", QRL_H_TIMEOUT_MS);
+  ASSERT_TRUE(m != NULL);
+  snprintf(body, sizeof(body), "{\"code\":\"%s\",\"binding\":\"%s\"}", qrl_h_str(m, "code"),
+           qrl_h_str(ch, "binding"));
+  cJSON_Delete(m);
+  ASSERT_EQ_INT(qrl_h_http(s, "POST", "/api/session", s->http, NULL, body, &resp, cookie),
+                200);
+  free(resp);
+  snprintf(pair, sizeof(pair), "%.*s", (int)strcspn(cookie, ";"), cookie);
+  qrl_h_phone_close(&p);
+
+  /* Later, on the phone (the simulator, logged in again). */
+  ASSERT_EQ_INT(qrl_h_sim(s, "an", NULL, NULL, "login", "--id", AN, "--password", PW, NULL),
+                0);
+  ASSERT_EQ_INT(qrl_h_sim(s, "an", NULL, &out, "sessions", NULL), 0);
+  logins = cJSON_GetObjectItemCaseSensitive(out, "logins");
+  ASSERT_EQ_INT(cJSON_GetArraySize(logins), 1);
+  ASSERT_TRUE(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(logins, 0),
+                                                            "active")));
+  ASSERT_EQ_STR(qrl_h_str(cJSON_GetArrayItem(logins, 0), "ip"), "127.0.0.1");
+  snprintf(idtxt, sizeof(idtxt), "%d",
+           cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(logins, 0), "id")->valueint);
+  cJSON_Delete(out);
+  ASSERT_EQ_INT(qrl_h_http(s, "GET", "/api/me", NULL, pair, NULL, &resp, NULL), 200);
+  free(resp);
+  ASSERT_EQ_INT(qrl_h_sim(s, "an", NULL, NULL, "sessions", "revoke", idtxt, NULL), 0);
+  ASSERT_EQ_INT(qrl_h_http(s, "GET", "/api/me", NULL, pair, NULL, &resp, NULL), 401);
+  free(resp);
+  /* Twice, or someone else's: refused. */
+  ASSERT_NE_INT(qrl_h_sim(s, "an", NULL, NULL, "sessions", "revoke", idtxt, NULL), 0);
+  cJSON_Delete(ch);
+  qrl_wsc_free(br);
+  return 0;
+}
+
+TEST_MAIN(new_device_cannot_open_web_login, not_me_ends_a_web_session, relayed_frame_goes_stale, forged_frames_are_unknown,
           relay_victim_cannot_match_the_number, fifty_concurrent_confirms_one_wins,
           other_network_confirm_needs_the_passcode, other_network_scan_is_refused)

@@ -36,6 +36,7 @@ static int open_fixture(fixture *f) {
   snprintf(f->path, sizeof(f->path), "%s/accounts.db", f->dir);
   f->pol = qrl_acct_policy_default();
   f->pol.hash_cost_log2 = QRL_HASH_COST_MIN;
+  f->pol.fresh_device_secs = 0; /* test_fresh_device covers it */
   if (qrl_db_open(f->path, &f->db)) return -1;
   return qrl_db_seed_demo(f->db, &f->pol, T0) ? -1 : 0;
 }
@@ -318,6 +319,7 @@ TEST(migrates_a_v1_database) {
   snprintf(f.path, sizeof(f.path), "%s/accounts.db", f.dir);
   f.pol = qrl_acct_policy_default();
   f.pol.hash_cost_log2 = QRL_HASH_COST_MIN;
+  f.pol.fresh_device_secs = 0;
   ASSERT_ERR(qrl_db_open_version(f.path, 1, &f.db), QRL_OK);
   qrl_db_close(f.db);
   /* A citizen and a web session row, as v1 wrote them (today's code writes
@@ -379,7 +381,30 @@ TEST(migrates_a_v1_database) {
   return 0;
 }
 
-TEST_MAIN(demo_seed_is_there_and_idempotent, app_login_checks_credentials_the_same_way,
+/* A phone registered a moment ago cannot turn web login on (turning it off
+ * is fine), and its QR login does not link old portal accounts; a day later
+ * it can. */
+TEST(fresh_device_cannot_open_web_login) {
+  fixture f;
+  char tok[QRL_SESSION_B64LEN + 1], code[QRL_SESSION_B64LEN + 1];
+  qrl_app_auth a;
+  qrl_req_ctx rc = at(T0 + 60);
+  ASSERT_EQ_INT(open_fixture(&f), 0);
+  f.pol.fresh_device_secs = 24 * 3600;
+  ASSERT_ERR(login(&f, AN, PW, T0, tok), QRL_OK);
+  ASSERT_ERR(qrl_acct_app_auth(f.db, &f.pol, tok, T0 + 60, &a), QRL_OK);
+  ASSERT_EQ_INT(a.device_since, T0);
+  ASSERT_ERR(qrl_acct_set_web_login(f.db, &f.pol, &a, 1, "123456", &rc), QRL_DEVICE_TOO_NEW);
+  ASSERT_ERR(qrl_acct_set_web_login(f.db, &f.pol, &a, 0, "123456", &rc), QRL_OK);
+  rc = at(T0 + 24 * 3600);
+  ASSERT_ERR(qrl_acct_set_web_login(f.db, &f.pol, &a, 1, "123456", &rc), QRL_OK);
+  ASSERT_EQ_INT(qrl_db_audit_count(f.db, "set_permission", "device_too_new"), 1);
+  (void)code;
+  close_fixture(&f);
+  return 0;
+}
+
+TEST_MAIN(fresh_device_cannot_open_web_login, demo_seed_is_there_and_idempotent, app_login_checks_credentials_the_same_way,
           one_device_at_a_time, passcode_limit_locks_then_lock_expires,
           passcode_locks_grow_until_a_right_passcode,
           completion_logs_the_phone_out_and_the_code_is_one_time_and_bound,
