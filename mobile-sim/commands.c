@@ -504,6 +504,7 @@ static void scan_show(sim_ctx *ctx, const cJSON *reply, const char *pname,
   const cJSON *cat = cJSON_GetObjectItemCaseSensitive(reply, "created_at");
   const cJSON *exp = cJSON_GetObjectItemCaseSensitive(reply, "expires_in");
   const char *ua = sim_json_str(br, "user_agent"), *ip = sim_json_str(br, "ip");
+  const char *summary = sim_json_str(br, "summary"), *prox = sim_json_str(reply, "proximity");
   char when[64] = "-";
 
   if (cJSON_IsNumber(cat)) {
@@ -514,8 +515,11 @@ static void scan_show(sim_ctx *ctx, const cJSON *reply, const char *pname,
   }
   sim_say(ctx, "Yêu cầu đăng nhập:\n");
   sim_say(ctx, "  Cổng:        %s (%s)\n", pname, porigin);
-  sim_say(ctx, "  Trình duyệt: %s\n", ua ? ua : "-");
-  sim_say(ctx, "  Địa chỉ IP:  %s\n", ip ? ip : "-");
+  sim_say(ctx, "  Trình duyệt: %s\n", summary ? summary : ua ? ua : "-");
+  sim_say(ctx, "  Địa chỉ IP:  %s%s\n", ip ? ip : "-",
+          prox && !strcmp(prox, "different_network")
+              ? "  (KHÔNG cùng mạng với điện thoại này: nếu không phải bạn, hãy từ chối)"
+              : "");
   sim_say(ctx, "  Thời gian:   %s\n", when);
   if (cJSON_IsNumber(exp))
     sim_say(ctx, "  Hết hạn sau: %d giây\n", exp->valueint);

@@ -23,6 +23,7 @@
 #include "b64.h"
 #include "jsonio.h"
 #include "netaddr.h"
+#include "useragent.h"
 #include "server.h"
 
 /* ---- challenge transitions run under the store ---------------------------- */
@@ -166,8 +167,11 @@ static void scan_done(qrl_server *srv, qrl_task *t, qrl_conn *c) {
     cJSON_AddStringToObject(p, "origin", ch.portal_origin);
   }
   if (b) {
+    char summary[96];
+    qrl_ua_summary(ch.browser_ua, summary, sizeof(summary));
     cJSON_AddStringToObject(b, "ip", ch.browser_ip);
     cJSON_AddStringToObject(b, "user_agent", ch.browser_ua);
+    cJSON_AddStringToObject(b, "summary", summary);
   }
   cJSON_AddNumberToObject(o, "created_at", (double)ch.created_at);
   /* Proximity: a risk signal the citizen and the policy can weigh. */

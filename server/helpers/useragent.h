@@ -1,0 +1,15 @@
+/*
+ * useragent.h - "Chrome 131 trên Windows" out of a User-Agent header, for the
+ * phone to show the citizen which browser is asking (they judge; nothing is
+ * decided on it). Depends on libc only.
+ */
+#ifndef QRLOGIN_USERAGENT_H
+#define QRLOGIN_USERAGENT_H
+
+#include <stddef.h>
+
+/* Writes "<browser> <major> trên <OS>" (or what is recognisable of it, or
+ * "Trình duyệt không rõ") to out (outlen bytes, NUL-terminated). */
+void qrl_ua_summary(const char *ua, char *out, size_t outlen);
+
+#endif /* QRLOGIN_USERAGENT_H */
