@@ -81,7 +81,7 @@ void qrl_h_path(const qrl_h_server *s, const char *name, char *out, size_t n) {
 }
 
 int qrl_h_start(qrl_h_server *s, const char *const *extra) {
-  const char *argv[48];
+  const char *argv[56];
   int n = 0, out[2] = {-1, -1}, logfd = -1;
   char logpath[300], line[256], outbox[300];
   size_t got = 0;
@@ -100,6 +100,15 @@ int qrl_h_start(qrl_h_server *s, const char *const *extra) {
   qrl_h_path(s, "server.log", logpath, sizeof(logpath));
   qrl_h_path(s, "sms-outbox.log", outbox, sizeof(outbox));
 
+  /* QRL_VALGRIND=1: the server runs under valgrind's leak checker; exit
+   * status 99 on any definite or indirect leak or memory error. */
+  if (getenv("QRL_VALGRIND")) {
+    argv[n++] = "/usr/bin/valgrind";
+    argv[n++] = "--quiet";
+    argv[n++] = "--leak-check=full";
+    argv[n++] = "--errors-for-leak-kinds=definite,indirect";
+    argv[n++] = "--error-exitcode=99";
+  }
   argv[n++] = QRLOGIND_PATH;
   argv[n++] = "--port";
   argv[n++] = "0";
@@ -118,7 +127,7 @@ int qrl_h_start(qrl_h_server *s, const char *const *extra) {
    * miss its frame; test_attacks runs 1 s frames. Later args win. */
   argv[n++] = "--qr-frame-secs";
   argv[n++] = "5";
-  for (int i = 0; extra && extra[i] && n < 46; i++) argv[n++] = extra[i];
+  for (int i = 0; extra && extra[i] && n < 54; i++) argv[n++] = extra[i];
   argv[n] = NULL;
 
   if (pipe2(out, O_CLOEXEC) < 0) return -1;
@@ -140,7 +149,7 @@ int qrl_h_start(qrl_h_server *s, const char *const *extra) {
   s->pidfd = pidfd_of(s->pid);
 
   /* Wait for "qrlogind: listening on http://127.0.0.1:PORT/\n". */
-  deadline = now_ms() + QRL_H_TIMEOUT_MS;
+  deadline = now_ms() + (getenv("QRL_VALGRIND") ? 6 : 1) * QRL_H_TIMEOUT_MS;
   for (;;) {
     struct pollfd p = {.fd = s->out_fd, .events = POLLIN};
     ssize_t r;
@@ -204,7 +213,9 @@ static int rm_entry(const char *path, const struct stat *sb, int flag,
 int qrl_h_settle(qrl_h_server *s) {
   if (s->pid > 0) {
     kill(s->pid, SIGTERM);
-    s->exit_status = wait_child(s->pid, s->pidfd, QRL_H_TIMEOUT_MS);
+    /* valgrind's leak check at exit takes a while */
+    s->exit_status = wait_child(s->pid, s->pidfd,
+                                getenv("QRL_VALGRIND") ? 6 * QRL_H_TIMEOUT_MS : QRL_H_TIMEOUT_MS);
     if (s->exit_status != 0) {
       fprintf(stderr, "harness: qrlogind exit status %d\n", s->exit_status);
       qrl_h_dump_log(s);
