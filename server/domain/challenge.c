@@ -136,6 +136,14 @@ static qrl_err draw_numbers(qrl_challenge *c) {
   return QRL_OK;
 }
 
+/* Records the scanned frame field by field (no stray padding bytes: the
+ * challenge is compared and copied whole). */
+static void keep_frame(qrl_challenge *c, const qrl_qr_payload *qr) {
+  memcpy(c->scanned.id, qr->id, sizeof(c->scanned.id));
+  c->scanned.frame = qr->frame;
+  memcpy(c->scanned.code, qr->code, sizeof(c->scanned.code));
+}
+
 qrl_err qrl_challenge_scan(qrl_challenge *c, const qrl_qr_payload *qr,
                            const char *citizen_id, int64_t device_id,
                            uint64_t phone_conn, int64_t now) {
@@ -155,7 +163,7 @@ qrl_err qrl_challenge_scan(qrl_challenge *c, const qrl_qr_payload *qr,
     if (!same_scanner(c, citizen_id, device_id))
       return QRL_CHALLENGE_OTHER_ACCOUNT;
     c->phone_conn = phone_conn; /* the same phone, maybe a new socket */
-    c->scanned = *qr;
+    keep_frame(c, qr);
     return QRL_OK;
   }
   if ((rc = draw_numbers(c))) return rc;
@@ -163,7 +171,7 @@ qrl_err qrl_challenge_scan(qrl_challenge *c, const qrl_qr_payload *qr,
   c->device_id = device_id;
   c->phone_conn = phone_conn;
   c->scanned_at = now;
-  c->scanned = *qr;
+  keep_frame(c, qr);
   c->state = QRL_CHAL_SCANNED;
   return QRL_OK;
 }
