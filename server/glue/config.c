@@ -69,6 +69,8 @@ void qrl_config_usage(void *stream, const char *prog) {
           "  --tls-cert PEM       serve HTTPS and wss:// with this certificate chain\n"
           "  --tls-key PEM        ... and this private key (both or neither); adds HSTS\n"
           "                       and Secure cookies\n"
+          "  --no-rate-limits     turn the per-IP/account/socket throttles off: for load\n"
+          "                       tests and benchmarks only, never in production\n"
           "  --demo               seed demo citizens, portal accounts and dossiers; the\n"
           "                       page shows the QR text; SMS also go to the simulated\n"
           "                       mobile network (vneid-sim inbox)\n"
@@ -102,7 +104,7 @@ enum {
   OPT_PORT = 1000, OPT_BIND, OPT_DB, OPT_WEB, OPT_ORIGIN, OPT_TTL, OPT_DEMO,
   OPT_HASH, OPT_WORKERS, OPT_LEVEL, OPT_PORTAL, OPT_MAXCH, OPT_HELP,
   OPT_PWLEVEL, OPT_CUTOVER, OPT_OUTBOX, OPT_OTPTTL, OPT_CERT, OPT_KEY, OPT_FRAME,
-  OPT_PROX, OPT_FRESH
+  OPT_PROX, OPT_FRESH, OPT_NORL
 };
 
 /* Parses "YYYY-MM-DD" as midnight in Vietnam (UTC+7, no DST) into *out. */
@@ -137,6 +139,7 @@ qrl_err qrl_config_parse(qrl_config *cfg, int argc, char **argv, int *want_help)
       {"qr-frame-secs", required_argument, NULL, OPT_FRAME},
       {"proximity", required_argument, NULL, OPT_PROX},
       {"fresh-device-hours", required_argument, NULL, OPT_FRESH},
+      {"no-rate-limits", no_argument, NULL, OPT_NORL},
       {"tls-cert", required_argument, NULL, OPT_CERT},
       {"tls-key", required_argument, NULL, OPT_KEY},
       {"bind", required_argument, NULL, OPT_BIND},
@@ -231,6 +234,7 @@ qrl_err qrl_config_parse(qrl_config *cfg, int argc, char **argv, int *want_help)
       if (c == OPT_CERT) cfg->tls_cert = optarg;
       else cfg->tls_key = optarg;
       break;
+    case OPT_NORL: cfg->no_rate_limits = 1; break;
     case OPT_FRESH:
       if (parse_int(optarg, 0, 720, &v)) { what = "--fresh-device-hours wants 0..720"; goto bad; }
       cfg->fresh_device_hours = (int)v;

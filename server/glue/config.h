@@ -29,6 +29,7 @@ typedef struct qrl_config {
   int64_t qr_frame_secs;   /* the QR changes every ... seconds: 2 */
   int fresh_device_hours;  /* a device this new cannot turn web login on: 24
                               (0 with --demo unless given) */
+  int no_rate_limits;      /* load tests only: the in-memory throttles off */
   int proximity;           /* phone and browser on different networks:
                               QRL_PROX_FLAG (record), _STEP_UP (passcode), _REFUSE */
   int demo;                /* seed demo citizens, show payloads on the page */

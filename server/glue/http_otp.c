@@ -36,6 +36,7 @@ static int throttled(qrl_server *srv, qrl_conn *c, const char *k, int limit,
                      int64_t window) {
   int64_t retry = 0;
   cJSON *o;
+  if (srv->cfg->no_rate_limits) return 0;
   if (qrl_rl_allowed(srv->rl, k, qrl_now(), limit, window, &retry)) return 0;
   o = cJSON_CreateObject();
   if (o) cJSON_AddNumberToObject(o, "retry_in", (double)(retry > 0 ? retry : window));

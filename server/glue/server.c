@@ -195,6 +195,7 @@ static void on_sweep(uv_timer_t *h) {
 int qrl_server_throttle(qrl_server *srv, qrl_conn *c, const char *kind,
                         const char *value, int limit, int window) {
   char key[96];
+  if (srv->cfg->no_rate_limits) return 1;
   snprintf(key, sizeof(key), "%s:%s", kind, value);
   if (qrl_rl_hit(srv->rl, key, qrl_now(), limit, window) >= 0) return 1;
   lwsl_notice("throttled: %s\n", key);
@@ -204,6 +205,7 @@ int qrl_server_throttle(qrl_server *srv, qrl_conn *c, const char *kind,
 
 int qrl_server_socket_budget(qrl_server *srv, qrl_conn *c, struct lws *wsi) {
   int64_t now = qrl_now();
+  if (srv->cfg->no_rate_limits) return 1;
   double t = c->msg_tokens + (double)(now - c->msg_last) * QRL_RL_SOCKET_MSGS /
                                  QRL_RL_MINT_WINDOW;
   if (!c->msg_last) t = QRL_RL_SOCKET_MSGS; /* a new socket starts full */

@@ -138,6 +138,20 @@ int main(int argc, char **argv) {
   run("challenge mint (3 x 128-bit ids)", b_mint, NULL, secs);
   run("QR encode + pack (~45 B, ECC M)", b_qr, payload, secs);
   run("animated frame (HMAC + encode + pack)", b_frame, &c, secs);
+  {
+    /* The bytes one frame push costs: the JSON the server sends. */
+    char bits[512];
+    qrl_qr qr;
+    if (!qrl_qr_encode(payload, strlen(payload), &qr) &&
+        !qrl_qr_bits_b64(&qr, bits, sizeof(bits))) {
+      size_t n = strlen("{\"type\":\"frame\",\"id\":\"\",\"qr\":{\"payload\":\"\","
+                        "\"frame\":12,\"version\":,\"size\":,\"bits\":\"\"}}") +
+                 QRL_TOKEN_B64LEN + strlen(payload) + strlen(bits) + 4;
+      printf("%-34s %12zu bytes (QR version %d, %dx%d)\n", "one frame push (JSON)", n,
+             qr.version, qr.width, qr.width);
+      qrl_qr_free(&qr);
+    }
+  }
   s = qrl_store_mem_new(100000000, 60, NULL, NULL);
   run("store put + get", b_store, s, secs);
   qrl_store_free(s);
