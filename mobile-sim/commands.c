@@ -515,6 +515,9 @@ static void scan_show(sim_ctx *ctx, const cJSON *reply, const char *pname,
   }
   sim_say(ctx, "Yêu cầu đăng nhập:\n");
   sim_say(ctx, "  Cổng:        %s (%s)\n", pname, porigin);
+  if (sim_json_str(cJSON_GetObjectItemCaseSensitive(reply, "kiosk"), "name"))
+    sim_say(ctx, "  Tại máy:     %s\n",
+            sim_json_str(cJSON_GetObjectItemCaseSensitive(reply, "kiosk"), "name"));
   sim_say(ctx, "  Trình duyệt: %s\n", summary ? summary : ua ? ua : "-");
   sim_say(ctx, "  Địa chỉ IP:  %s%s\n", ip ? ip : "-",
           prox && !strcmp(prox, "different_network")
@@ -525,7 +528,7 @@ static void scan_show(sim_ctx *ctx, const cJSON *reply, const char *pname,
     sim_say(ctx, "  Hết hạn sau: %d giây\n", exp->valueint);
   if (ctx->json) {
     const char *keys[] = {"challenge", "portal", "browser", "created_at",
-                          "expires_in"};
+                          "expires_in", "kiosk", "proximity"};
     size_t i;
     for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
       const cJSON *v = cJSON_GetObjectItemCaseSensitive(reply, keys[i]);

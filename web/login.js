@@ -12,20 +12,9 @@
   var SUBPROTOCOL = 'qrlogin.browser.v1';
   var QUIET = 4; /* modules of white border the QR spec asks for */
 
-  var TEXT = {
-    connecting: 'Đang tạo mã QR…',
-    ready: 'Mở ứng dụng VNeID và quét mã QR này.',
-    scanned: 'Đã quét — trên điện thoại, chọn số đang hiển thị ở đây rồi xác nhận.',
-    declined: 'Bạn đã từ chối đăng nhập trên điện thoại.',
-    expired: 'Mã QR đã hết hạn. Bấm “Lấy mã mới” để tiếp tục.',
-    completing: 'Đã xác nhận — đang đăng nhập…',
-    reconnecting: 'Mất kết nối tới máy chủ — đang kết nối lại…',
-    failed: 'Không đăng nhập được. Vui lòng lấy mã mới và thử lại.',
-    expiresIn: 'Mã hết hạn sau ',
-    overlayScanned: 'Đã quét',
-    overlayExpired: 'Hết hạn',
-    overlayDeclined: 'Đã từ chối'
-  };
+  /* Texts come from i18n.js (Vietnamese by default, English on request). */
+  var T = function (k) { return window.QRL_T(k); };
+
 
   var el = function (id) { return document.getElementById(id); };
   var ws = null;
@@ -37,11 +26,14 @@
   var wanted = false;   /* the QR panel is open: keep a socket */
   var done = false;     /* completion received: never reconnect */
 
+  var shownState = 'connecting';
+
   function setState(state, text) {
+    shownState = state;
     el('qr-box').dataset.state = state;
     el('status').textContent = text;
-    var overlay = { scanned: TEXT.overlayScanned, expired: TEXT.overlayExpired,
-                    declined: TEXT.overlayDeclined }[state] || '';
+    var overlay = { scanned: '', expired: T('ov.expired'),
+                    declined: T('ov.declined') }[state] || '';
     el('qr-overlay').textContent = overlay;
     el('qr-overlay').setAttribute('aria-hidden', 'true');
     el('new-code').hidden = !(state === 'expired' || state === 'declined' ||
@@ -94,27 +86,28 @@
   function tick() {
     var left = Math.max(0, Math.round((deadline - Date.now()) / 1000));
     var m = Math.floor(left / 60), s = left % 60;
-    el('countdown').textContent = TEXT.expiresIn + m + ':' + (s < 10 ? '0' : '') + s;
-    if (left === 0) setState('expired', TEXT.expired); /* the server agrees */
+    el('countdown').textContent = T('expires.in') + m + ':' + (s < 10 ? '0' : '') + s;
+    if (left === 0) setState('expired', T('expired')); /* the server agrees */
   }
 
   function onChallenge(msg) {
     current = msg;
     deadline = Date.now() + msg.expires_in * 1000;
-    if (msg.portal && msg.portal.name) {
+    if (msg.portal && msg.portal.name && window.QRL_LANG() === 'vi') {
       el('portal-name').textContent = msg.portal.name;
     }
-    el('demo').hidden = !msg.demo;
+    if (msg.kiosk && el('kiosk-name')) el('kiosk-name').textContent = '· ' + msg.kiosk;
+    el('demo').hidden = !msg.demo || document.documentElement.hasAttribute('data-kiosk');
     el('demo-payload').textContent = msg.demo ? msg.qr.payload : '';
     drawQr(msg.qr);
-    setState('ready', TEXT.ready);
+    setState('ready', T('ready'));
     stopCountdown();
     tick();
     ticker = setInterval(tick, 1000);
   }
 
   function exchange(code) {
-    setState('completing', TEXT.completing);
+    setState('completing', T('completing'));
     fetch('/api/session', {
       method: 'POST',
       credentials: 'same-origin',
@@ -123,11 +116,11 @@
     }).then(function (r) {
       return r.json().then(function (body) { return { ok: r.ok, body: body }; });
     }).then(function (res) {
-      if (!res.ok) throw new Error(res.body.message || TEXT.failed);
+      if (!res.ok) throw new Error(window.QRL_ERR(res.body));
       window.location.assign(res.body.redirect || '/portal.html');
     }).catch(function (e) {
       done = false;
-      setState('failed', e.message || TEXT.failed);
+      setState('failed', e.message || T('failed'));
     });
   }
 
@@ -136,17 +129,17 @@
     try { msg = JSON.parse(ev.data); } catch (e) { return; }
     if (msg.type === 'challenge') { onChallenge(msg); return; }
     if (msg.type === 'error') {
-      setState('failed', msg.message || TEXT.failed);
+      setState('failed', window.QRL_ERR(msg));
       return;
     }
     if (!current || msg.id !== current.id) return; /* a stale push */
     switch (msg.type) {
     case 'scanned':
-      setState('scanned', TEXT.scanned);
+      setState('scanned', T('scanned'));
       /* Number matching: the phone offers three numbers; this is the one. */
       el('qr-overlay').textContent = String(msg.number);
       el('qr-overlay').setAttribute('aria-hidden', 'false');
-      el('qr-overlay').setAttribute('aria-label', 'Số cần chọn trên điện thoại: ' + msg.number);
+      el('qr-overlay').setAttribute('aria-label', T('pick') + msg.number);
       break;
     case 'frame':
       /* The QR changes every few seconds; an old photo of it is useless. */
@@ -154,8 +147,8 @@
       drawQr(msg.qr);
       if (current.demo) el('demo-payload').textContent = msg.qr.payload;
       break;
-    case 'declined': setState('declined', TEXT.declined); break;
-    case 'expired': setState('expired', TEXT.expired); break;
+    case 'declined': setState('declined', T('declined')); break;
+    case 'expired': setState('expired', T('expired')); break;
     case 'completed':
       done = true;
       exchange(msg.code);
@@ -166,7 +159,8 @@
   function connect() {
     if (retryTimer) { clearTimeout(retryTimer); retryTimer = 0; }
     var scheme = window.location.protocol === 'https:' ? 'wss://' : 'ws://';
-    var sock = new WebSocket(scheme + window.location.host + '/', SUBPROTOCOL);
+    var path = document.documentElement.hasAttribute('data-kiosk') ? '/kiosk' : '/';
+    var sock = new WebSocket(scheme + window.location.host + path, SUBPROTOCOL);
     ws = sock;
     sock.onopen = function () { retryMs = 500; };
     sock.onmessage = onMessage;
@@ -175,7 +169,7 @@
       ws = null;
       if (!wanted || done) return;
       current = null;
-      setState('connecting', TEXT.reconnecting);
+      setState('connecting', T('reconnecting'));
       retryTimer = setTimeout(connect, retryMs);
       retryMs = Math.min(retryMs * 2, 10000);
     };
@@ -183,10 +177,10 @@
 
   function newCode() {
     if (ws && ws.readyState === WebSocket.OPEN) {
-      setState('connecting', TEXT.connecting);
+      setState('connecting', T('connecting'));
       ws.send(JSON.stringify({ type: 'new_challenge' }));
     } else {
-      setState('connecting', TEXT.connecting);
+      setState('connecting', T('connecting'));
       connect();
     }
   }
@@ -205,7 +199,7 @@
   function startQr() {
     wanted = true;
     done = false;
-    setState('connecting', TEXT.connecting);
+    setState('connecting', T('connecting'));
     if (!ws) connect();
   }
 
@@ -255,10 +249,25 @@
     el('choose-vneid').focus();
   }
 
+  /* A language switch re-says the current state in the new language. */
+  document.addEventListener('qrl-lang', function () {
+    if (shownState === 'failed') return; /* keep the server's words */
+    var keep = el('qr-overlay').textContent;
+    setState(shownState, T(shownState));
+    if (shownState === 'scanned') el('qr-overlay').textContent = keep;
+    if (ticker) tick();
+  });
+
   /* For otp.js: the OTP step replaces the form it came from. */
   window.QRL = { showPanel: showPanel, back: back };
 
   document.addEventListener('DOMContentLoaded', function () {
+    if (document.documentElement.hasAttribute('data-kiosk')) {
+      /* The kiosk shows the QR at once and nothing else. */
+      el('new-code').addEventListener('click', newCode);
+      startQr();
+      return;
+    }
     el('choose-vneid').addEventListener('click', openVneid);
     el('choose-portal').addEventListener('click', openPortal);
     el('tab-qr').addEventListener('click', function () { selectTab('qr'); });

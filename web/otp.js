@@ -23,13 +23,14 @@
     });
   }
 
+  var T = function (k, v) { return window.QRL_T(k, v); };
+
   function fail(box, res) {
-    var msg = (res && res.body && res.body.message) ||
-      'Không kết nối được tới máy chủ. Vui lòng thử lại.';
+    var msg = window.QRL_ERR(res && res.body);
     if (res && res.body && res.body.code === 'rate_limited' && res.body.retry_in)
-      msg += ' (thử lại sau ' + res.body.retry_in + ' giây)';
+      msg += T('retry.in', { n: res.body.retry_in });
     if (res && res.body && res.body.code === 'otp_wrong')
-      msg += ' Còn ' + res.body.attempts_left + ' lần thử.';
+      msg += T('otp.left', { n: res.body.attempts_left });
     el(box).textContent = msg;
   }
 
@@ -47,11 +48,9 @@
     var now = Date.now();
     var left = Math.max(0, Math.round((expiresAt - now) / 1000));
     var wait = Math.max(0, Math.round((resendAt - now) / 1000));
-    el('otp-countdown').textContent = left > 0
-      ? 'Mã hết hạn sau ' + fmt(left)
-      : 'Mã đã hết hạn. Bấm “Gửi lại mã”.';
+    el('otp-countdown').textContent = left > 0 ? T('otp.expires') + fmt(left) : T('otp.expired');
     el('otp-resend').disabled = wait > 0;
-    el('otp-resend').textContent = wait > 0 ? 'Gửi lại mã (' + wait + ' giây)' : 'Gửi lại mã';
+    el('otp-resend').textContent = wait > 0 ? T('resend.wait', { n: wait }) : T('resend');
   }
 
   function clocks(expiresIn, resendIn) {
@@ -64,8 +63,7 @@
   function otpStep(res, from) {
     attempt = res.body.attempt;
     origin = from;
-    el('otp-sent').textContent = 'Mã OTP đã được gửi tới số điện thoại ' + res.body.phone +
-      '. Nhập mã để hoàn tất đăng nhập.';
+    el('otp-sent').textContent = T('otp.sent', { phone: res.body.phone });
     el('otp-code').value = '';
     el('otp-error').textContent = '';
     window.QRL.showPanel('otp-panel');
@@ -98,12 +96,12 @@
     el(box).textContent = '';
     body[field] = who.value.trim();
     if (from !== 'portal' && !/^[0-9]{12}$/.test(body[field])) {
-      el(box).textContent = 'Số định danh cá nhân phải gồm 12 chữ số.';
+      el(box).textContent = T('bad.id');
       who.focus();
       return;
     }
     if (!body[field] || !pw.value) {
-      el(box).textContent = 'Vui lòng nhập đủ thông tin.';
+      el(box).textContent = T('missing');
       return;
     }
     busy(form, true);
@@ -119,7 +117,7 @@
     ev.preventDefault();
     el('otp-error').textContent = '';
     if (!/^[0-9]{6}$/.test(code)) {
-      el('otp-error').textContent = 'Mã OTP gồm 6 chữ số.';
+      el('otp-error').textContent = T('bad.otp');
       return;
     }
     busy(form, true);
@@ -128,7 +126,7 @@
       if (res.status === 200) {
         window.location.assign(res.body.redirect || '/portal.html');
       } else if (res.body.code === 'otp_void' || res.body.code === 'otp_invalid') {
-        leaveOtp(res.body.message);
+        leaveOtp(window.QRL_ERR(res.body));
       } else {
         fail('otp-error', res);
         el('otp-code').select();
@@ -140,13 +138,13 @@
     el('otp-resend').disabled = true;
     post('/api/otp/resend', { attempt: attempt }).then(function (res) {
       if (res.status === 200) {
-        el('otp-error').textContent = 'Đã gửi mã mới. Mã cũ không còn dùng được.';
+        el('otp-error').textContent = T('otp.resent');
         clocks(res.body.expires_in, res.body.resend_in);
       } else if (res.status === 429) {
         fail('otp-error', res);
         resendAt = Date.now() + (res.body.retry_in || 60) * 1000;
       } else {
-        leaveOtp(res.body.message);
+        leaveOtp(window.QRL_ERR(res.body));
       }
     }).catch(function () { fail('otp-error', null); tick(); });
   }

@@ -9,6 +9,7 @@
   var el = function (id) { return document.getElementById(id); };
   var METHODS = {
     qr: 'Quét mã QR bằng ứng dụng VNeID',
+    qr_kiosk: 'Quét mã QR bằng ứng dụng VNeID tại máy tự phục vụ',
     password_otp: 'Số định danh cá nhân, mật khẩu và mã OTP',
     portal_otp: 'Tài khoản cấp bởi Cổng Dịch vụ công quốc gia và mã OTP'
   };
@@ -46,7 +47,8 @@
   function show(me) {
     var a = me.account || {};
     var citizen = me.kind === 'citizen';
-    el('greeting').textContent = 'Xin chào, ' + (citizen ? a.full_name : a.display_name);
+    el('greeting').textContent = window.QRL_T('greeting') + (citizen ? a.full_name : a.display_name);
+    if (me.kiosk) startKiosk(me.kiosk);
     if (citizen) {
       el('id-label').textContent = 'Số định danh cá nhân';
       el('citizen-id').textContent = mask(a.id);
@@ -74,7 +76,10 @@
   function load() {
     return fetch('/api/me', { credentials: 'same-origin' })
       .then(function (r) {
-        if (r.status === 401) { window.location.replace('/'); return null; }
+        if (r.status === 401) {
+          window.location.replace(kiosk ? '/kiosk.html' : '/');
+          return null;
+        }
         if (!r.ok) throw new Error();
         return r.json();
       })
@@ -109,10 +114,49 @@
     });
   }
 
+  /* ---- kiosk: a shared machine ends the session by itself ---------------- */
+
+  var kiosk = null, idleLeft = 0, idleTimer = 0;
+
+  function resetIdle() {
+    if (!kiosk) return;
+    idleLeft = kiosk.idle_secs;
+    el('idle').hidden = true;
+  }
+
+  function idleTick() {
+    idleLeft--;
+    if (idleLeft <= 0) { logout(); return; }
+    if (idleLeft <= 30) {
+      el('idle-text').textContent = window.QRL_T('idle.warn', { n: idleLeft });
+      el('idle').hidden = false;
+    }
+  }
+
+  function startKiosk(k) {
+    if (kiosk) return;
+    kiosk = k;
+    resetIdle();
+    ['pointerdown', 'keydown', 'touchstart', 'wheel'].forEach(function (ev) {
+      document.addEventListener(ev, resetIdle, { passive: true });
+    });
+    el('idle-stay').addEventListener('click', resetIdle);
+    idleTimer = setInterval(idleTick, 1000);
+  }
+
+  /* Leaves nothing behind for the next citizen at a kiosk. */
+  function clearTraces() {
+    try { window.localStorage.clear(); window.sessionStorage.clear(); } catch (e) { /* none */ }
+  }
+
   function logout() {
     el('logout').disabled = true;
+    if (idleTimer) { clearInterval(idleTimer); idleTimer = 0; }
     fetch('/api/logout', { method: 'POST', credentials: 'same-origin' })
-      .then(function () { window.location.assign('/'); })
+      .then(function () {
+        if (kiosk) { clearTraces(); window.location.replace('/kiosk.html'); }
+        else window.location.assign('/');
+      })
       .catch(function () {
         el('logout').disabled = false;
         el('status').hidden = false;

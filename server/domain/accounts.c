@@ -41,6 +41,7 @@ qrl_acct_policy qrl_acct_policy_default(void) {
   p.web_session_secs = 8 * 3600;
   p.code_secs = 60;
   p.fresh_device_secs = 24 * 3600;
+  p.kiosk_session_secs = 15 * 60;
   return p;
 }
 
@@ -605,7 +606,10 @@ qrl_err qrl_acct_exchange_code(qrl_db *db, const qrl_acct_policy *pol,
   if (st) {
     sqlite3_bind_int64(st, 1, rc->now);
     qrl_sql_bind_blob(st, 2, th, sizeof(th));
-    sqlite3_bind_int64(st, 3, rc->now + pol->web_session_secs);
+    /* A kiosk is a shared machine: its sessions are short. */
+    sqlite3_bind_int64(st, 3, rc->now + (strcmp(out->method, "qr_kiosk") == 0
+                                             ? pol->kiosk_session_secs
+                                             : pol->web_session_secs));
     sqlite3_bind_int64(st, 4, row);
   }
   err = qrl_sql_run(st);

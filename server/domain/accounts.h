@@ -38,6 +38,7 @@ typedef struct qrl_acct_policy {
   int64_t app_session_secs;    /* app session lifetime: 30 days */
   int64_t web_session_secs;    /* web session lifetime: 8 hours */
   int64_t code_secs;           /* completion code lifetime: 60 */
+  int64_t kiosk_session_secs;  /* a web session from a kiosk: 15 min */
   int64_t fresh_device_secs;   /* a device this new cannot turn web login on
                                   or link old accounts: 24 h */
 } qrl_acct_policy;

@@ -56,6 +56,7 @@ typedef struct qrl_challenge {
   qrl_qr_payload scanned;           /* the frame the phone scanned (signed) */
   int match;                        /* the number the browser shows, 10..99 */
   int far;                          /* the phone scanned from another network */
+  int kiosk;                        /* shown on a kiosk (a shared machine) */
   int choices[QRL_MATCH_CHOICES];   /* what the phone offers, match among them */
 } qrl_challenge;
 

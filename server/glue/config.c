@@ -21,6 +21,8 @@ void qrl_config_defaults(qrl_config *cfg, const char *web_dir_default) {
   cfg->challenge_ttl = 120;
   cfg->qr_frame_secs = 2;
   cfg->fresh_device_hours = 24;
+  cfg->kiosk_name = "Máy tự phục vụ dịch vụ công";
+  cfg->kiosk_idle_secs = 120;
   cfg->hash_cost = 15;
   cfg->workers = 2;
   cfg->required_level = 2;
@@ -69,6 +71,10 @@ void qrl_config_usage(void *stream, const char *prog) {
           "  --tls-cert PEM       serve HTTPS and wss:// with this certificate chain\n"
           "  --tls-key PEM        ... and this private key (both or neither); adds HSTS\n"
           "                       and Secure cookies\n"
+          "  --kiosk-name NAME    the kiosk's name and place, shown on the phone for\n"
+          "                       logins from /kiosk.html (a shared machine)\n"
+          "  --kiosk-idle-secs N  a kiosk session ends after N idle seconds (warned 30 s\n"
+          "                       before; default 120, 10..3600); at most 15 minutes\n"
           "  --no-rate-limits     turn the per-IP/account/socket throttles off: for load\n"
           "                       tests and benchmarks only, never in production\n"
           "  --demo               seed demo citizens, portal accounts and dossiers; the\n"
@@ -104,7 +110,7 @@ enum {
   OPT_PORT = 1000, OPT_BIND, OPT_DB, OPT_WEB, OPT_ORIGIN, OPT_TTL, OPT_DEMO,
   OPT_HASH, OPT_WORKERS, OPT_LEVEL, OPT_PORTAL, OPT_MAXCH, OPT_HELP,
   OPT_PWLEVEL, OPT_CUTOVER, OPT_OUTBOX, OPT_OTPTTL, OPT_CERT, OPT_KEY, OPT_FRAME,
-  OPT_PROX, OPT_FRESH, OPT_NORL
+  OPT_PROX, OPT_FRESH, OPT_NORL, OPT_KNAME, OPT_KIDLE
 };
 
 /* Parses "YYYY-MM-DD" as midnight in Vietnam (UTC+7, no DST) into *out. */
@@ -140,6 +146,8 @@ qrl_err qrl_config_parse(qrl_config *cfg, int argc, char **argv, int *want_help)
       {"proximity", required_argument, NULL, OPT_PROX},
       {"fresh-device-hours", required_argument, NULL, OPT_FRESH},
       {"no-rate-limits", no_argument, NULL, OPT_NORL},
+      {"kiosk-name", required_argument, NULL, OPT_KNAME},
+      {"kiosk-idle-secs", required_argument, NULL, OPT_KIDLE},
       {"tls-cert", required_argument, NULL, OPT_CERT},
       {"tls-key", required_argument, NULL, OPT_KEY},
       {"bind", required_argument, NULL, OPT_BIND},
@@ -235,6 +243,14 @@ qrl_err qrl_config_parse(qrl_config *cfg, int argc, char **argv, int *want_help)
       else cfg->tls_key = optarg;
       break;
     case OPT_NORL: cfg->no_rate_limits = 1; break;
+    case OPT_KNAME:
+      if (!*optarg || strlen(optarg) > 90) { what = "--kiosk-name wants 1..90 bytes"; goto bad; }
+      cfg->kiosk_name = optarg;
+      break;
+    case OPT_KIDLE:
+      if (parse_int(optarg, 10, 3600, &v)) { what = "--kiosk-idle-secs wants 10..3600"; goto bad; }
+      cfg->kiosk_idle_secs = (int)v;
+      break;
     case OPT_FRESH:
       if (parse_int(optarg, 0, 720, &v)) { what = "--fresh-device-hours wants 0..720"; goto bad; }
       cfg->fresh_device_hours = (int)v;

@@ -48,6 +48,7 @@ typedef struct qrl_conn {
   char origin[128];
   char challenge[QRL_TOKEN_B64LEN + 1]; /* browser: its live challenge */
   int64_t frame;                        /* browser: the QR frame it shows */
+  int kiosk;                            /* browser: the kiosk page (/kiosk) */
   char sms_phone[16]; /* phone (demo): the number whose SMS it receives */
   double msg_tokens;  /* message budget (server.c) */
   int64_t msg_last;

@@ -163,7 +163,6 @@ static void me_done(qrl_server *srv, qrl_task *t, qrl_conn *c) {
   cJSON *o, *arr, *acc;
   const qrl_web_session *w = &t->web;
 
-  (void)srv;
   if (!c) return;
   if (t->rc) {
     respond_error(c, t->rc);
@@ -197,6 +196,13 @@ static void me_done(qrl_server *srv, qrl_task *t, qrl_conn *c) {
   }
   cJSON_AddStringToObject(o, "method", w->method);
   cJSON_AddNumberToObject(o, "login_at", (double)w->created_at);
+  if (strcmp(w->method, "qr_kiosk") == 0) {
+    cJSON *k = cJSON_AddObjectToObject(o, "kiosk");
+    if (k) {
+      cJSON_AddStringToObject(k, "name", srv->cfg->kiosk_name);
+      cJSON_AddNumberToObject(k, "idle_secs", srv->cfg->kiosk_idle_secs);
+    }
+  }
   if ((arr = cJSON_AddArrayToObject(o, "dossiers"))) {
     for (size_t i = 0; i < t->ndossiers; i++) {
       cJSON *d = cJSON_CreateObject();

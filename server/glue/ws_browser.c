@@ -63,6 +63,7 @@ static qrl_err send_new_challenge(qrl_server *srv, qrl_conn *c) {
   rc = qrl_challenge_init(&ch, srv->cfg->portal_name, c->origin, c->ip, c->ua,
                           c->id, now, srv->cfg->challenge_ttl, srv->cfg->qr_frame_secs);
   if (rc) goto out;
+  ch.kiosk = c->kiosk;
   rc = qrl_challenge_frame(&ch, now, &qp);
   if (rc) goto out;
   rc = QRL_NOMEM;
@@ -77,6 +78,7 @@ static qrl_err send_new_challenge(qrl_server *srv, qrl_conn *c) {
   cJSON_AddStringToObject(portal, "name", ch.portal_name);
   cJSON_AddStringToObject(portal, "origin", ch.portal_origin);
   cJSON_AddBoolToObject(o, "demo", srv->cfg->demo);
+  if (c->kiosk) cJSON_AddStringToObject(o, "kiosk", srv->cfg->kiosk_name);
   rc = qrl_store_put(srv->store, &ch);
   if (rc) goto out;
   memcpy(c->challenge, ch.id, sizeof(c->challenge));
@@ -173,8 +175,14 @@ int qrl_browser_callback(struct lws *wsi, enum lws_callback_reasons reason,
   qrl_err rc;
 
   switch (reason) {
-  case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
+  case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION: {
+    char uri[32] = "";
+    /* The kiosk page connects to /kiosk: its logins are a shared machine's. */
+    if (lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) < (int)sizeof(uri))
+      lws_hdr_copy(wsi, uri, sizeof(uri), WSI_TOKEN_GET_URI);
+    c->kiosk = strcmp(uri, "/kiosk") == 0;
     return qrl_ws_filter_origin(srv, c, wsi, 1);
+  }
   case LWS_CALLBACK_ESTABLISHED:
     qrl_conn_register(&srv->conns, c, wsi, QRL_CONN_BROWSER);
     rc = send_new_challenge(srv, c);

@@ -174,6 +174,11 @@ static void scan_done(qrl_server *srv, qrl_task *t, qrl_conn *c) {
     cJSON_AddStringToObject(b, "summary", summary);
   }
   cJSON_AddNumberToObject(o, "created_at", (double)ch.created_at);
+  /* A kiosk: the phone says where the shared machine is. */
+  if (ch.kiosk) {
+    cJSON *k = cJSON_AddObjectToObject(o, "kiosk");
+    if (k) cJSON_AddStringToObject(k, "name", srv->cfg->kiosk_name);
+  }
   /* Proximity: a risk signal the citizen and the policy can weigh. */
   cJSON_AddStringToObject(o, "proximity", ch.far ? "different_network" : "same_network");
   cJSON_AddBoolToObject(o, "step_up", ch.far && srv->cfg->proximity == QRL_PROX_STEP_UP);
@@ -250,8 +255,8 @@ static void decide_run(qrl_db *db, qrl_task *t) {
 
 static void complete_run(qrl_db *db, qrl_task *t) {
   qrl_req_ctx rc = qrl_task_ctx(t);
-  t->rc = qrl_acct_complete_web_login(db, &t->srv->pol, &t->auth,
-                                      t->chal.binding, "qr", &rc, t->code);
+  t->rc = qrl_acct_complete_web_login(db, &t->srv->pol, &t->auth, t->chal.binding,
+                                      t->chal.kiosk ? "qr_kiosk" : "qr", &rc, t->code);
 }
 
 /* Loop: the completion is recorded; tell the browser and log the phone out. */

@@ -1,0 +1,187 @@
+/* qrlogin — the pages' texts in Vietnamese (default) and English.
+ *
+ * Static text: elements with data-i18n="key" (textContent) or
+ * data-i18n-label="key" (aria-label). Dynamic text: window.QRL_T(key).
+ * The button #lang switches; the choice is kept in localStorage except on
+ * the kiosk (a shared machine keeps nothing between citizens). Server
+ * errors carry a Vietnamese message and a stable code; in English the code
+ * picks the text here, falling back to the server's message. */
+'use strict';
+
+(function () {
+  var D = {
+    vi: {
+      'portal': 'Cổng Dịch vụ công quốc gia',
+      'login': 'Đăng nhập',
+      'choose': 'Chọn loại tài khoản để đăng nhập',
+      'vneid': 'Tài khoản Định danh điện tử cấp bởi Bộ Công an',
+      'vneid.sub': 'Dành cho công dân — đăng nhập bằng ứng dụng VNeID',
+      'org': 'Tài khoản cấp bởi Cổng Dịch vụ công quốc gia',
+      'org.sub': 'Dành cho tổ chức, doanh nghiệp',
+      'vneid.title': 'Tài khoản Định danh điện tử',
+      'tab.qr': 'Quét mã QR',
+      'tab.pw': 'Số định danh cá nhân và mật khẩu',
+      'step1': 'Mở ứng dụng VNeID trên điện thoại (tài khoản định danh điện tử mức 2).',
+      'step2': 'Chọn “Quét mã QR” và quét mã bên dưới.',
+      'step3': 'Trên điện thoại, chọn số hiển thị ở đây rồi xác nhận đăng nhập.',
+      'qr.label': 'Mã QR đăng nhập',
+      'new.code': 'Lấy mã mới',
+      'back': 'Chọn cách đăng nhập khác',
+      'id': 'Số định danh cá nhân',
+      'id.hint': '12 chữ số trên căn cước / căn cước công dân.',
+      'password': 'Mật khẩu',
+      'username': 'Tên đăng nhập',
+      'org.lead': 'Tổ chức, doanh nghiệp đăng nhập bằng tài khoản do Cổng cấp (tên đăng nhập thường là mã số thuế).',
+      'otp.title': 'Nhập mã OTP',
+      'otp.label': 'Mã OTP (6 chữ số)',
+      'confirm': 'Xác nhận',
+      'resend': 'Gửi lại mã',
+      'foot': 'Đăng nhập một lần bằng tài khoản định danh điện tử VNeID. Không chia sẻ mã QR hay mã OTP cho người khác; mã chỉ dùng được một lần và hết hạn sau ít phút.',
+      'connecting': 'Đang tạo mã QR…',
+      'ready': 'Mở ứng dụng VNeID và quét mã QR này.',
+      'scanned': 'Đã quét — trên điện thoại, chọn số đang hiển thị ở đây rồi xác nhận.',
+      'declined': 'Yêu cầu đăng nhập đã bị từ chối trên điện thoại.',
+      'expired': 'Mã QR đã hết hạn. Bấm “Lấy mã mới” để tiếp tục.',
+      'completing': 'Đã xác nhận — đang đăng nhập…',
+      'reconnecting': 'Mất kết nối tới máy chủ — đang kết nối lại…',
+      'failed': 'Không đăng nhập được. Vui lòng lấy mã mới và thử lại.',
+      'expires.in': 'Mã hết hạn sau ',
+      'ov.expired': 'Hết hạn',
+      'ov.declined': 'Đã từ chối',
+      'pick': 'Số cần chọn trên điện thoại: ',
+      'otp.sent': 'Mã OTP đã được gửi tới số điện thoại {phone}. Nhập mã để hoàn tất đăng nhập.',
+      'otp.expires': 'Mã hết hạn sau ',
+      'otp.expired': 'Mã đã hết hạn. Bấm “Gửi lại mã”.',
+      'otp.resent': 'Đã gửi mã mới. Mã cũ không còn dùng được.',
+      'otp.left': ' Còn {n} lần thử.',
+      'retry.in': ' (thử lại sau {n} giây)',
+      'resend.wait': 'Gửi lại mã ({n} giây)',
+      'bad.id': 'Số định danh cá nhân phải gồm 12 chữ số.',
+      'bad.otp': 'Mã OTP gồm 6 chữ số.',
+      'missing': 'Vui lòng nhập đủ thông tin.',
+      'network': 'Không kết nối được tới máy chủ. Vui lòng thử lại.',
+      'lang': 'English',
+      'kiosk.title': 'Đăng nhập bằng ứng dụng VNeID',
+      'kiosk.help': 'Quét mã bằng ứng dụng VNeID trên điện thoại của bạn. Phiên đăng nhập trên máy này tự kết thúc khi bạn rời đi.',
+      'greeting': 'Xin chào, ',
+      'logout': 'Đăng xuất',
+      'dossiers': 'Hồ sơ của tôi',
+      'no.dossiers': 'Chưa có hồ sơ nào.',
+      'idle.warn': 'Máy sẽ tự đăng xuất sau {n} giây nếu không có thao tác.',
+      'stay': 'Tiếp tục sử dụng'
+    },
+    en: {
+      'portal': 'National Public Service Portal',
+      'login': 'Log in',
+      'choose': 'Choose the account to log in with',
+      'vneid': 'Electronic identity account issued by the Ministry of Public Security',
+      'vneid.sub': 'For citizens — log in with the VNeID app',
+      'org': 'Account issued by the National Public Service Portal',
+      'org.sub': 'For organizations and businesses',
+      'vneid.title': 'Electronic identity account',
+      'tab.qr': 'Scan a QR code',
+      'tab.pw': 'Personal ID number and password',
+      'step1': 'Open the VNeID app on your phone (level-2 electronic identity account).',
+      'step2': 'Choose “Scan QR code” and scan the code below.',
+      'step3': 'On the phone, pick the number shown here and confirm the login.',
+      'qr.label': 'Login QR code',
+      'new.code': 'Get a new code',
+      'back': 'Choose another way to log in',
+      'id': 'Personal ID number',
+      'id.hint': 'The 12 digits on your citizen ID card.',
+      'password': 'Password',
+      'username': 'Username',
+      'org.lead': 'Organizations and businesses log in with the account the portal issued (the username is usually the tax code).',
+      'otp.title': 'Enter the one-time code',
+      'otp.label': 'One-time code (6 digits)',
+      'confirm': 'Confirm',
+      'resend': 'Send a new code',
+      'foot': 'One login with your VNeID electronic identity. Never share a QR code or a one-time code; codes work once and expire within minutes.',
+      'connecting': 'Making a QR code…',
+      'ready': 'Open the VNeID app and scan this QR code.',
+      'scanned': 'Scanned — on the phone, pick the number shown here, then confirm.',
+      'declined': 'The login was declined on the phone.',
+      'expired': 'The QR code expired. Press “Get a new code” to go on.',
+      'completing': 'Confirmed — logging in…',
+      'reconnecting': 'Lost the connection to the server — reconnecting…',
+      'failed': 'The login did not work. Please get a new code and try again.',
+      'expires.in': 'The code expires in ',
+      'ov.expired': 'Expired',
+      'ov.declined': 'Declined',
+      'pick': 'Number to pick on the phone: ',
+      'otp.sent': 'A one-time code was sent to {phone}. Enter it to finish logging in.',
+      'otp.expires': 'The code expires in ',
+      'otp.expired': 'The code expired. Press “Send a new code”.',
+      'otp.resent': 'A new code was sent. The old one no longer works.',
+      'otp.left': ' {n} tries left.',
+      'retry.in': ' (try again in {n} seconds)',
+      'resend.wait': 'Send a new code ({n} s)',
+      'bad.id': 'The personal ID number has 12 digits.',
+      'bad.otp': 'The one-time code has 6 digits.',
+      'missing': 'Please fill in both fields.',
+      'network': 'Cannot reach the server. Please try again.',
+      'lang': 'Tiếng Việt',
+      'kiosk.title': 'Log in with the VNeID app',
+      'kiosk.help': 'Scan the code with the VNeID app on your own phone. The session on this machine ends by itself when you leave.',
+      'greeting': 'Hello, ',
+      'logout': 'Log out',
+      'dossiers': 'My dossiers',
+      'no.dossiers': 'No dossiers yet.',
+      'idle.warn': 'This machine logs you out in {n} seconds unless you use it.',
+      'stay': 'Keep using it',
+      'err.bad_credentials': 'Wrong personal ID number or password.',
+      'err.otp_wrong': 'Wrong one-time code.',
+      'err.otp_void': 'Too many wrong codes; this code no longer works. Please log in again.',
+      'err.otp_expired': 'The one-time code expired. Send a new one.',
+      'err.otp_invalid': 'This login attempt is no longer valid. Please log in again.',
+      'err.rate_limited': 'Too many attempts. Please wait a moment.',
+      'err.level_too_low': 'A level-1 account cannot use this. Please upgrade to level 2.',
+      'err.legacy_login_closed': 'Citizens now log in with their VNeID electronic identity.',
+      'err.bad_password_format': 'The password has 8 to 20 characters.',
+      'err.invalid_citizen_id': 'The personal ID number has 12 digits.'
+    }
+  };
+  var kiosk = document.documentElement.hasAttribute('data-kiosk');
+  var lang = 'vi';
+  try { if (!kiosk && localStorage.getItem('qrl-lang') === 'en') lang = 'en'; } catch (e) { /* no storage */ }
+
+  function t(key, vars) {
+    var s = (D[lang] && D[lang][key]) || D.vi[key] || '';
+    if (vars) Object.keys(vars).forEach(function (k) { s = s.split('{' + k + '}').join(vars[k]); });
+    return s;
+  }
+
+  /* A server error in the page's language. */
+  function err(body) {
+    if (!body) return t('network');
+    if (lang === 'en' && D.en['err.' + body.code]) return D.en['err.' + body.code];
+    return body.message || t('failed');
+  }
+
+  function apply() {
+    document.documentElement.lang = lang;
+    Array.prototype.forEach.call(document.querySelectorAll('[data-i18n]'), function (e) {
+      e.textContent = t(e.getAttribute('data-i18n'));
+    });
+    Array.prototype.forEach.call(document.querySelectorAll('[data-i18n-label]'), function (e) {
+      e.setAttribute('aria-label', t(e.getAttribute('data-i18n-label')));
+    });
+    document.dispatchEvent(new CustomEvent('qrl-lang', { detail: lang }));
+  }
+
+  function toggle() {
+    lang = lang === 'vi' ? 'en' : 'vi';
+    try { if (!kiosk) localStorage.setItem('qrl-lang', lang); } catch (e) { /* no storage */ }
+    apply();
+  }
+
+  window.QRL_T = t;
+  window.QRL_ERR = err;
+  window.QRL_LANG = function () { return lang; };
+  window.QRL_SET_LANG = function (l) { if (l !== lang) toggle(); };
+  document.addEventListener('DOMContentLoaded', function () {
+    var b = document.getElementById('lang');
+    if (b) b.addEventListener('click', toggle);
+    apply();
+  });
+})();
