@@ -742,6 +742,26 @@ out:
   return ex;
 }
 
+/* ---- decode: the camera alone ------------------------------------------------ */
+
+static int cmd_decode(sim_ctx *ctx, cmd_args *a) {
+  char text[512];
+  qrl_err rc;
+  if (!a->image) return sim_usage_error(ctx, QRL_INVAL, "decode needs --image FILE.png");
+  rc = qrl_qr_scan_png(a->image, text, sizeof(text));
+  if (rc == QRL_IO || rc == QRL_INVAL) {
+    sim_detail(ctx, "cannot read the PNG image '%s'", a->image);
+    return sim_fail(ctx, QRL_IO, QRL_EXIT_USAGE);
+  }
+  if (rc) {
+    sim_detail(ctx, "no QR code found in '%s'", a->image);
+    return sim_fail(ctx, QRL_BAD_QR, 0);
+  }
+  sim_say(ctx, "%s\n", text);
+  if (ctx->json) cJSON_AddStringToObject(ctx->out, "text", text);
+  return 0;
+}
+
 /* ---- sessions: recent web logins, "Không phải tôi" -------------------------- */
 
 static int cmd_sessions(sim_ctx *ctx, cmd_args *a) {
@@ -926,6 +946,10 @@ static const cmd_def cmd_table[] = {
     {"logout", cmd_logout, 0, 0, 0,
      "Usage: vneid-sim [GLOBAL] logout\n"
      "  Logs the app out on the server and forgets the session.\n"},
+    {"decode", cmd_decode, CO_IMAGE, 0, 0,
+     "Usage: vneid-sim [GLOBAL] decode --image FILE.png\n"
+     "  Reads the QR code in the image and prints its text (the camera alone,\n"
+     "  no server).\n"},
     {"sessions", cmd_sessions, 0, 0, 2,
      "Usage: vneid-sim [GLOBAL] sessions [revoke ID]\n"
      "  Lists the account's web logins of the last 30 days (when, from where,\n"
@@ -967,6 +991,7 @@ void sim_help(FILE *f, const char *command) {
       "  settings web-login on|off      set \"Đăng nhập trên website\"\n"
       "  logout                         log the app out\n"
       "  sessions [revoke ID]           recent web logins; end one (\"không phải tôi\")\n"
+      "  decode --image FILE            the text of a QR code image\n"
       "  inbox --phone N [--wait S]     SMS to a number (demo mobile network)\n"
       "  help [COMMAND]                 this text, or a command's usage\n"
       "\n"
