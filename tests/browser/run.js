@@ -1,0 +1,410 @@
+/*
+ * The qrlogin pages in a real browser: Playwright (playwright-core, pinned in
+ * package-lock.json) drives Debian's Chromium against a real qrlogind (a
+ * fresh one per scenario, free port, temporary database) and the real
+ * vneid-sim. The QR always goes through the camera's path: a screenshot of
+ * the QR as the page renders it is handed to `vneid-sim scan --image`,
+ * which decodes it with libzbar; nothing reads the payload from the DOM.
+ *
+ * Every scenario fails on a console error, an uncaught page error, a CSP
+ * violation, or a request that leaves the server's origin. Screenshots of
+ * each state go to $QRL_ARTIFACTS (build/tests/browser-artifacts).
+ *
+ * Run by ctest (browser.e2e) with QRLOGIND, VNEID_SIM, QRL_WEB_DIR set;
+ * `node run.js [scenario]` runs one. If Chromium cannot start, it fails.
+ */
+'use strict';
+
+const { chromium } = require('playwright-core');
+const { spawn, execFile } = require('child_process');
+const fs = require('fs');
+const os = require('os');
+const path = require('path');
+
+const QRLOGIND = process.env.QRLOGIND;
+const SIM = process.env.VNEID_SIM;
+const WEB = process.env.QRL_WEB_DIR;
+const ART = process.env.QRL_ARTIFACTS || path.join(os.tmpdir(), 'qrl-browser-artifacts');
+const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+const AN = '001099012345', PW = 'MatKhau@2024';
+
+fs.mkdirSync(ART, { recursive: true });
+
+function fail(msg) { throw new Error(msg); }
+function check(cond, msg) { if (!cond) fail(msg); }
+
+/* ---- a real qrlogind ------------------------------------------------------ */
+
+async function startServer(extra = [], reuse = null) {
+  const dir = reuse ? reuse.dir : fs.mkdtempSync(path.join(os.tmpdir(), 'qrl-br-'));
+  const args = ['--port', reuse ? String(reuse.port) : '0', '--bind', '127.0.0.1',
+    '--db', path.join(dir, 'q.db'), '--web', WEB, '--demo', '--hash-cost', '10',
+    '--sms-outbox', path.join(dir, 'sms.log'), '--qr-frame-secs', '5', ...extra];
+  const proc = spawn(QRLOGIND, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let log = '';
+  proc.stderr.on('data', (d) => { log += d; });
+  const port = await new Promise((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error('qrlogind did not start: ' + log)), 15000);
+    proc.stdout.on('data', (d) => {
+      out += d;
+      const m = out.match(/listening on http:\/\/127\.0\.0\.1:(\d+)\//);
+      if (m) { clearTimeout(timer); resolve(Number(m[1])); }
+    });
+    proc.on('exit', (c) => reject(new Error('qrlogind exited ' + c + ': ' + log)));
+  });
+  return { proc, port, dir, base: `http://127.0.0.1:${port}`, ws: `ws://127.0.0.1:${port}/`,
+    log: () => log, extra };
+}
+
+async function stopServer(s, keepDir = false) {
+  if (s.proc.exitCode === null) {
+    const done = new Promise((r) => s.proc.on('exit', (c) => r(c)));
+    s.proc.kill('SIGTERM');
+    const code = await done;
+    check(code === 0, 'qrlogind did not exit 0 on SIGTERM: ' + code);
+  }
+  if (!keepDir) fs.rmSync(s.dir, { recursive: true, force: true });
+}
+
+/* ---- the real simulator --------------------------------------------------- */
+
+/* Runs vneid-sim --json; resolves {code, out}. stdin gets `input`, or, if
+ * input is a function, whatever it resolves to once it does. */
+function sim(s, home, args, input) {
+  return new Promise((resolve) => {
+    const p = spawn(SIM, ['--json', '--server', s.ws, '--home', path.join(s.dir, home), ...args]);
+    let out = '';
+    p.stdout.on('data', (d) => { out += d; });
+    p.on('exit', (code) => {
+      let j = null;
+      try { j = JSON.parse(out); } catch (e) { /* not JSON */ }
+      resolve({ code, out: j, raw: out });
+    });
+    if (typeof input === 'function') Promise.resolve(input()).then((t) => { p.stdin.end(t); });
+    else p.stdin.end(input || '');
+  });
+}
+
+/* ---- the browser ---------------------------------------------------------- */
+
+let browser;
+
+/* A page that fails the scenario on any console error, page error, CSP
+ * violation or request leaving the server. */
+async function newPage(s, ctx, opts = {}) {
+  const context = ctx || await browser.newContext({ viewport: opts.viewport || { width: 1280, height: 900 } });
+  const page = await context.newPage();
+  page.problems = [];
+  page.on('console', (m) => {
+    if (m.type() === 'error' || /Content Security Policy/i.test(m.text()))
+      page.problems.push('console ' + m.type() + ': ' + m.text());
+  });
+  page.on('pageerror', (e) => page.problems.push('page error: ' + e.message));
+  page.on('request', (r) => {
+    const u = r.url();
+    if (!u.startsWith(s.base) && !u.startsWith('ws://127.0.0.1:' + s.port) && !u.startsWith('data:'))
+      page.problems.push('external request: ' + u);
+  });
+  return page;
+}
+
+function clean(page) {
+  check(page.problems.length === 0, 'page problems:\n  ' + page.problems.join('\n  '));
+}
+
+async function shot(page, name) {
+  await page.screenshot({ path: path.join(ART, name + '.png'), fullPage: true });
+}
+
+/* The camera: a screenshot of the QR as rendered, written to a PNG. */
+async function photo(page, s, name) {
+  const file = path.join(s.dir, name + '.png');
+  await page.locator('#qr').screenshot({ path: file });
+  return file;
+}
+
+async function readyQr(page) {
+  await page.waitForSelector('.qr-box[data-state="ready"]', { timeout: 15000 });
+}
+
+/* Scans the page's QR with the simulator (logged in as An), types the number
+ * the page then shows, and waits for the portal page. */
+async function scanAndConfirm(page, s, home, extraArgs = []) {
+  const file = await photo(page, s, home + '-qr');
+  const run = sim(s, home, ['scan', '--image', file, '--yes', ...extraArgs], async () => {
+    await page.waitForSelector('.qr-box[data-state="scanned"]', { timeout: 15000 });
+    return (await page.textContent('#qr-overlay')).trim() + '\n';
+  });
+  const r = await run;
+  check(r.code === 0, 'scan failed: ' + r.raw);
+  return r;
+}
+
+async function openVneid(page, s) {
+  await page.goto(s.base + '/');
+  await page.click('#choose-vneid');
+  await readyQr(page);
+}
+
+/* ---- scenarios ------------------------------------------------------------ */
+
+const scenarios = {
+  /* Desktop: permission off -> "Cập nhật" with the passcode -> confirm with
+   * the number -> the page redirects by itself to the portal page, greeting
+   * An; the session cookie is HttpOnly; the phone was logged out. */
+  async permission_off_grant_then_login(s) {
+    const page = await newPage(s);
+    await openVneid(page, s);
+    await shot(page, 'desktop-qr');
+    const login = await sim(s, 'an', ['login', '--id', AN, '--password', PW]);
+    check(login.code === 0, 'sim login: ' + login.raw);
+    const r = await scanAndConfirm(page, s, 'an', ['--grant', '--passcode', '123456']);
+    check(r.out.permission_granted === true, 'permission was not granted');
+    await page.waitForURL('**/portal.html', { timeout: 15000 });
+    await page.waitForSelector('#profile:not([hidden])');
+    check((await page.textContent('#greeting')).includes('Nguyễn Văn An'), 'no greeting');
+    await shot(page, 'desktop-portal');
+    const cookies = await page.context().cookies();
+    const c = cookies.find((k) => k.name === 'qrl_session');
+    check(c && c.httpOnly && c.sameSite === 'Strict', 'session cookie not HttpOnly/Strict');
+    check(!(await page.evaluate(() => document.cookie)).includes('qrl_session'),
+      'the page can read the session cookie');
+    check((await sim(s, 'an', ['status'])).code === 8, 'the phone was not logged out');
+    clean(page);
+  },
+
+  /* "Đăng xuất" ends the session: back to the login page, /api/me says 401. */
+  async logout(s) {
+    const page = await newPage(s);
+    await sim(s, 'an', ['login', '--id', AN, '--password', PW]);
+    await sim(s, 'an', ['settings', 'web-login', 'on', '--passcode', '123456']);
+    await openVneid(page, s);
+    await scanAndConfirm(page, s, 'an');
+    await page.waitForSelector('#profile:not([hidden])');
+    await page.click('#logout');
+    await page.waitForURL(s.base + '/');
+    /* Asked with the browser's cookies, outside the page (no console noise). */
+    const st = (await page.context().request.get(s.base + '/api/me')).status();
+    check(st === 401, 'still logged in after logout: ' + st);
+    clean(page);
+  },
+
+  /* Decline on the phone: the page says so and offers a new code, which is
+   * scannable. */
+  async decline_then_new_code(s) {
+    const page = await newPage(s);
+    await sim(s, 'an', ['login', '--id', AN, '--password', PW]);
+    await sim(s, 'an', ['settings', 'web-login', 'on', '--passcode', '123456']);
+    await openVneid(page, s);
+    const r = await sim(s, 'an', ['scan', '--image', await photo(page, s, 'd1'), '--no']);
+    check(r.code === 3, 'decline: ' + r.raw);
+    await page.waitForSelector('.qr-box[data-state="declined"]');
+    check(await page.isVisible('#new-code'), 'no "Lấy mã mới" after decline');
+    await shot(page, 'desktop-declined');
+    await page.click('#new-code');
+    await readyQr(page);
+    const d = await sim(s, 'an', ['decode', '--image', await photo(page, s, 'd2')]);
+    check(d.code === 0 && /^QRL2\./.test(d.out.text), 'new code does not decode: ' + d.raw);
+    clean(page);
+  },
+
+  /* Expiry: the page shows the expired state; one click brings a new code
+   * that the phone can scan. */
+  async expiry_then_new_code(s) {
+    const page = await newPage(s);
+    await openVneid(page, s);
+    await page.waitForSelector('.qr-box[data-state="expired"]', { timeout: 15000 });
+    await shot(page, 'desktop-expired');
+    await page.click('#new-code');
+    await readyQr(page);
+    await sim(s, 'an', ['login', '--id', AN, '--password', PW]);
+    await sim(s, 'an', ['settings', 'web-login', 'on', '--passcode', '123456']);
+    const r = await sim(s, 'an', ['scan', '--image', await photo(page, s, 'e2'), '--no']);
+    check(r.code === 3, 'the new code is not scannable: ' + r.raw);
+    clean(page);
+  },
+
+  /* Animated frames: screenshots taken at any moment decode, and the frames
+   * do change. */
+  async animated_frames_stay_scannable(s) {
+    const page = await newPage(s);
+    await openVneid(page, s);
+    const seen = new Set();
+    for (let i = 0; i < 6; i++) {
+      const d = await sim(s, 'x', ['decode', '--image', await photo(page, s, 'f' + i)]);
+      check(d.code === 0 && /^QRL2\./.test(d.out.text), 'frame ' + i + ' does not decode');
+      seen.add(d.out.text);
+      await page.waitForTimeout(400 + 250 * i); /* moments spread over frames */
+    }
+    check(seen.size >= 2, 'the QR never changed: ' + [...seen].join(', '));
+    clean(page);
+  },
+
+  /* The server restarts: the page reconnects by itself and shows a fresh
+   * code. */
+  async reconnects_after_server_restart(s) {
+    const page = await newPage(s);
+    await openVneid(page, s);
+    const first = (await sim(s, 'x', ['decode', '--image', await photo(page, s, 'r1')])).out.text;
+    await stopServer(s, true);
+    await page.waitForSelector('.qr-box[data-state="connecting"]', { timeout: 15000 });
+    await shot(page, 'desktop-reconnecting');
+    const again = await startServer(s.extra, s);
+    s.proc = again.proc;
+    await readyQr(page);
+    const second = (await sim(s, 'x', ['decode', '--image', await photo(page, s, 'r2')])).out.text;
+    check(first.split('.')[1] !== second.split('.')[1], 'not a fresh challenge');
+    /* The page logged the drop: allowed here, nothing else. */
+    page.problems = page.problems.filter((p) => !/WebSocket|ERR_CONNECTION_REFUSED/.test(p));
+    clean(page);
+  },
+
+  /* ID + password + SMS code, in the page's second tab. */
+  async id_password_otp(s) {
+    const page = await newPage(s);
+    await openVneid(page, s);
+    await page.click('#tab-pw');
+    await page.fill('#pw-id', AN);
+    await page.fill('#pw-password', PW);
+    await page.click('#pw-form button[type=submit]');
+    await page.waitForSelector('#otp-panel:not([hidden])');
+    await shot(page, 'desktop-otp');
+    const inbox = await sim(s, 'inbox', ['inbox', '--phone', '0912345678']);
+    check(inbox.code === 0 && /^\d{6}$/.test(inbox.out.otp), 'no SMS: ' + inbox.raw);
+    await page.fill('#otp-code', inbox.out.otp);
+    await page.click('#otp-form button[type=submit]');
+    await page.waitForURL('**/portal.html');
+    await page.waitForSelector('#profile:not([hidden])');
+    check((await page.locator('#dossier-rows tr').count()) === 2, 'An\'s old dossiers missing');
+    clean(page);
+  },
+
+  /* Two tabs of one browser: a scan of tab A's QR logs tab A in; tab B stays
+   * on its own, unscanned QR. */
+  async second_tab_is_not_logged_in(s) {
+    const a = await newPage(s);
+    const b = await newPage(s, a.context());
+    await openVneid(a, s);
+    await openVneid(b, s);
+    await sim(s, 'an', ['login', '--id', AN, '--password', PW]);
+    await sim(s, 'an', ['settings', 'web-login', 'on', '--passcode', '123456']);
+    await scanAndConfirm(a, s, 'an');
+    await a.waitForURL('**/portal.html');
+    check(b.url() === s.base + '/', 'tab B navigated: ' + b.url());
+    check((await b.getAttribute('#qr-box', 'data-state')) === 'ready', 'tab B is not waiting');
+    clean(a);
+    clean(b);
+  },
+
+  /* The kiosk: a large QR at 1080p portrait and landscape and on a tablet,
+   * the kiosk's name on the phone, an automatic logout after the idle time
+   * (warned first), nothing left behind, and the English switch. */
+  async kiosk(s) {
+    const page = await newPage(s, null, { viewport: { width: 1080, height: 1920 } });
+    await page.goto(s.base + '/kiosk.html');
+    await readyQr(page);
+    await shot(page, 'kiosk-portrait');
+    const box = await page.locator('#qr').boundingBox();
+    check(box.width >= 700, 'kiosk QR too small: ' + box.width);
+    await page.setViewportSize({ width: 1920, height: 1080 });
+    await shot(page, 'kiosk-landscape');
+    await page.setViewportSize({ width: 768, height: 1024 });
+    await shot(page, 'kiosk-tablet');
+    await page.evaluate(() => { localStorage.setItem('left-behind', 'x'); });
+    await sim(s, 'an', ['login', '--id', AN, '--password', PW]);
+    await sim(s, 'an', ['settings', 'web-login', 'on', '--passcode', '123456']);
+    const r = await scanAndConfirm(page, s, 'an');
+    check(r.out.kiosk && r.out.kiosk.name === 'UBND phường Bến Nghé', 'kiosk name not on the phone');
+    await page.waitForSelector('#profile:not([hidden])');
+    await page.waitForSelector('#idle:not([hidden])', { timeout: 30000 });
+    await shot(page, 'kiosk-idle-warning');
+    await page.waitForURL('**/kiosk.html', { timeout: 30000 });
+    await readyQr(page);
+    check(await page.evaluate(() => localStorage.length) === 0, 'storage left behind');
+    const st = (await page.context().request.get(s.base + '/api/me')).status();
+    check(st === 401, 'kiosk session survived: ' + st);
+    check((await page.context().cookies()).every((c) => c.name !== 'qrl_session' || !c.value),
+      'session cookie left behind');
+    await page.click('#lang');
+    check((await page.textContent('h1')).includes('Log in'), 'no English');
+    clean(page);
+  },
+
+  /* Accessibility: axe-core on the login page (both tabs), the kiosk and the
+   * portal page: no serious or critical violation. Keyboard: the chooser
+   * and the tabs work without a mouse. */
+  async accessibility_and_keyboard(s) {
+    const axe = fs.readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
+    const page = await newPage(s);
+    const audit = async (what) => {
+      /* Evaluated, not injected as a <script>: the page's CSP (rightly)
+       * refuses inline scripts, and that refusal would be a console error. */
+      await page.evaluate(axe);
+      const res = await page.evaluate(() => window.axe.run(document, { resultTypes: ['violations'] }));
+      const bad = res.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+      check(bad.length === 0, what + ': ' + bad.map((v) => v.id + ' (' + v.nodes.length + ')').join(', '));
+    };
+    await page.goto(s.base + '/');
+    await page.keyboard.press('Tab'); /* the language switch */
+    await page.keyboard.press('Tab'); /* the VNeID choice */
+    await page.keyboard.press('Enter');
+    await readyQr(page);
+    await audit('login page, QR tab');
+    await page.focus('#tab-qr');
+    await page.keyboard.press('ArrowRight');
+    check(await page.isVisible('#pw-form'), 'arrow keys do not switch tabs');
+    await audit('login page, password tab');
+    await page.goto(s.base + '/kiosk.html');
+    await readyQr(page);
+    await audit('kiosk');
+    clean(page);
+  }
+};
+
+async function main() {
+  for (const v of ['QRLOGIND', 'VNEID_SIM', 'QRL_WEB_DIR'])
+    check(process.env[v], v + ' is not set');
+  try {
+    browser = await chromium.launch({
+      executablePath: CHROMIUM, headless: true,
+      args: ['--no-sandbox', '--disable-background-networking', '--disable-component-update',
+        '--disable-sync', '--no-first-run', '--disable-gpu']
+    });
+  } catch (e) {
+    console.error('FATAL: Chromium (' + CHROMIUM + ') does not start: ' + e.message);
+    process.exit(1);
+  }
+  const only = process.argv[2];
+  let failed = 0, ran = 0;
+  for (const [name, fn] of Object.entries(scenarios)) {
+    if (only && name !== only) continue;
+    ran++;
+    const extra = name === 'expiry_then_new_code' ? ['--challenge-ttl', '3']
+      : name === 'animated_frames_stay_scannable' ? ['--qr-frame-secs', '1']
+      : name === 'kiosk' ? ['--kiosk-name', 'UBND phường Bến Nghé', '--kiosk-idle-secs', '32']
+      : [];
+    const s = await startServer(extra);
+    const t0 = Date.now();
+    try {
+      await fn(s);
+      console.log(`[  OK  ] ${name} (${Date.now() - t0} ms)`);
+    } catch (e) {
+      failed++;
+      console.log(`[FAILED] ${name}: ${e.message}`);
+      for (const ctx of browser.contexts())
+        for (const p of ctx.pages())
+          await p.screenshot({ path: path.join(ART, 'FAILED-' + name + '.png') }).catch(() => {});
+      console.log('qrlogind log:\n' + s.log());
+    } finally {
+      for (const ctx of browser.contexts()) await ctx.close();
+      await stopServer(s).catch((e) => { failed++; console.log('stop: ' + e.message); });
+    }
+  }
+  await browser.close();
+  if (only && !ran) { console.log('no scenario ' + only); process.exit(2); }
+  console.log(`${ran - failed} passed, ${failed} failed (screenshots in ${ART})`);
+  process.exit(failed ? 1 : 0);
+}
+
+main().catch((e) => { console.error(e); process.exit(1); });
