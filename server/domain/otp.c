@@ -178,6 +178,17 @@ typedef struct attempt_row {
   int sends, failures, used, is_void;
 } attempt_row;
 
+static qrl_err load_attempt(qrl_db *db, const char *attempt, attempt_row *r);
+
+/* The attempt, if it can still take a code: not used, not void. */
+static qrl_err load_live_attempt(qrl_db *db, const char *attempt, attempt_row *r) {
+  qrl_err err = load_attempt(db, attempt, r);
+  if (err) return err;
+  if (r->used) return QRL_OTP_INVALID;
+  if (r->is_void) return QRL_OTP_VOID;
+  return QRL_OK;
+}
+
 static qrl_err load_attempt(qrl_db *db, const char *attempt, attempt_row *r) {
   uint8_t ah[QRL_SHA256_LEN];
   sqlite3_stmt *st;
@@ -222,15 +233,7 @@ qrl_err qrl_otp_resend(qrl_db *db, const qrl_otp_policy *opol, const char *attem
   memset(out, 0, sizeof(*out));
   *retry_in = 0;
   if (qrl_sql_begin(db)) return QRL_DB;
-  if ((err = load_attempt(db, attempt, &r))) goto out;
-  if (r.used) {
-    err = QRL_OTP_INVALID;
-    goto out;
-  }
-  if (r.is_void) {
-    err = QRL_OTP_VOID;
-    goto out;
-  }
+  if ((err = load_live_attempt(db, attempt, &r))) goto out;
   if (rc->now < r.last_sent_at + opol->resend_secs) {
     *retry_in = r.last_sent_at + opol->resend_secs - rc->now;
     err = QRL_RATE_LIMITED;
@@ -292,15 +295,7 @@ qrl_err qrl_otp_verify(qrl_db *db, const qrl_acct_policy *apol,
   memset(token, 0, QRL_SESSION_B64LEN + 1);
   *left = 0;
   if (qrl_sql_begin(db)) return QRL_DB;
-  if ((err = load_attempt(db, attempt, &r))) goto out;
-  if (r.used) {
-    err = QRL_OTP_INVALID;
-    goto out;
-  }
-  if (r.is_void) {
-    err = QRL_OTP_VOID;
-    goto out;
-  }
+  if ((err = load_live_attempt(db, attempt, &r))) goto out;
   if (rc->now >= r.expires_at) {
     err = QRL_OTP_EXPIRED;
     goto out;

@@ -75,14 +75,23 @@ function sim(s, home, args, input) {
   return new Promise((resolve) => {
     const p = spawn(SIM, ['--json', '--server', s.ws, '--home', path.join(s.dir, home), ...args]);
     let out = '';
+    let inputError = null;
     p.stdout.on('data', (d) => { out += d; });
     p.on('exit', (code) => {
       let j = null;
       try { j = JSON.parse(out); } catch (e) { /* not JSON */ }
-      resolve({ code, out: j, raw: out });
+      const raw = inputError ? out + '\n[while preparing stdin] ' + inputError.message : out;
+      resolve({ code, out: j, raw });
     });
-    if (typeof input === 'function') Promise.resolve(input()).then((t) => { p.stdin.end(t); });
-    else p.stdin.end(input || '');
+    /* The simulator may exit (or fail) before it reads stdin; its exit code
+     * and output tell that story, so a broken pipe here is not an error. */
+    p.stdin.on('error', () => {});
+    if (typeof input === 'function') {
+      Promise.resolve(input()).then((t) => { p.stdin.end(t); },
+        (e) => { inputError = e; p.stdin.end(''); });
+    } else {
+      p.stdin.end(input || '');
+    }
   });
 }
 

@@ -818,3 +818,15 @@ int qrl_h_scanned_number(qrl_wsc *br) {
   cJSON_Delete(m);
   return v;
 }
+
+int qrl_h_phone_ready(const qrl_h_server *s, qrl_h_phone *p, const char *id,
+                      const char *password, const char *iface) {
+  cJSON *m;
+  int ok;
+  if (qrl_h_phone_login_from(s, p, id, password, iface, NULL)) return -1;
+  m = qrl_h_phone_call(p, "set_permission",
+                       "\"permission\":\"web_login\",\"value\":true,\"passcode\":\"123456\"");
+  ok = strcmp(qrl_h_type(m), "set_permission_ok") == 0;
+  cJSON_Delete(m);
+  return ok ? 0 : -1;
+}

@@ -131,6 +131,11 @@ int qrl_h_phone_login(const qrl_h_server *s, qrl_h_phone *p, const char *id,
 int qrl_h_phone_login_from(const qrl_h_server *s, qrl_h_phone *p, const char *id,
                            const char *password, const char *iface, char err[64]);
 
+/* Logs a raw phone in (from iface, may be NULL) and turns web login on with
+ * the demo passcode 123456: ready to scan. 0 or -1. */
+int qrl_h_phone_ready(const qrl_h_server *s, qrl_h_phone *p, const char *id,
+                      const char *password, const char *iface);
+
 /* Sends {type, session, ...fields} where fields is a JSON object's inner text
  * (e.g. "\"qr\":\"QRL1...\"", or NULL) and returns the answer. */
 cJSON *qrl_h_phone_call(qrl_h_phone *p, const char *type, const char *fields);

@@ -23,14 +23,7 @@
 static int64_t now_s(void) { return (int64_t)time(NULL); }
 
 static int an_ready(const qrl_h_server *s, qrl_h_phone *p) {
-  cJSON *m;
-  int ok;
-  if (qrl_h_phone_login(s, p, AN, PW, NULL)) return -1;
-  m = qrl_h_phone_call(p, "set_permission",
-                       "\"permission\":\"web_login\",\"value\":true,\"passcode\":\"123456\"");
-  ok = !strcmp(qrl_h_type(m), "set_permission_ok");
-  cJSON_Delete(m);
-  return ok ? 0 : -1;
+  return qrl_h_phone_ready(s, p, AN, PW, NULL);
 }
 
 static cJSON *scan_text(qrl_h_phone *p, const char *payload) {
@@ -225,10 +218,7 @@ SERVER_TEST(other_network_confirm_needs_the_passcode, "--proximity", "step-up", 
   int num;
   ASSERT_TRUE(br != NULL);
   ASSERT_EQ_INT(qrl_h_challenge_payload(ch, &qp), 0);
-  ASSERT_EQ_INT(qrl_h_phone_login_from(s, &p, AN, PW, "127.0.1.1", NULL), 0);
-  m = qrl_h_phone_call(&p, "set_permission",
-                       "\"permission\":\"web_login\",\"value\":true,\"passcode\":\"123456\"");
-  cJSON_Delete(m);
+  ASSERT_EQ_INT(qrl_h_phone_ready(s, &p, AN, PW, "127.0.1.1"), 0);
   m = scan_text(&p, qrl_h_str(cJSON_GetObjectItemCaseSensitive(ch, "qr"), "payload"));
   ASSERT_EQ_STR(qrl_h_type(m), "scan_ok");
   ASSERT_EQ_STR(qrl_h_str(m, "proximity"), "different_network");
@@ -268,10 +258,7 @@ SERVER_TEST(other_network_scan_is_refused, "--proximity", "refuse", NULL) {
   qrl_wsc *br = qrl_h_browser(s, &ch);
   qrl_h_phone far, near;
   ASSERT_TRUE(br != NULL);
-  ASSERT_EQ_INT(qrl_h_phone_login_from(s, &far, AN, PW, "127.0.1.1", NULL), 0);
-  m = qrl_h_phone_call(&far, "set_permission",
-                       "\"permission\":\"web_login\",\"value\":true,\"passcode\":\"123456\"");
-  cJSON_Delete(m);
+  ASSERT_EQ_INT(qrl_h_phone_ready(s, &far, AN, PW, "127.0.1.1"), 0);
   m = scan_text(&far, qrl_h_str(cJSON_GetObjectItemCaseSensitive(ch, "qr"), "payload"));
   ASSERT_EQ_STR(qrl_h_errcode(m), "proximity_mismatch");
   cJSON_Delete(m);

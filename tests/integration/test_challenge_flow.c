@@ -20,16 +20,7 @@ static int64_t now_s(void) {
 
 /* Logs An in on a raw phone with web login granted. */
 static int an_ready(const qrl_h_server *s, qrl_h_phone *p) {
-  char err[64];
-  cJSON *m;
-  int ok;
-  if (qrl_h_phone_login(s, p, AN, PW, err)) return -1;
-  m = qrl_h_phone_call(p, "set_permission",
-                       "\"permission\":\"web_login\",\"value\":true,"
-                       "\"passcode\":\"123456\"");
-  ok = strcmp(qrl_h_type(m), "set_permission_ok") == 0;
-  cJSON_Delete(m);
-  return ok ? 0 : -1;
+  return qrl_h_phone_ready(s, p, AN, PW, NULL);
 }
 
 static cJSON *scan(qrl_h_phone *p, const cJSON *challenge) {

@@ -56,10 +56,7 @@ SERVER_TEST(verified_legacy_account_is_linked_at_first_qr_login, NULL) {
   ASSERT_EQ_INT(count_rows(s, "SELECT count(*) FROM portal_accounts WHERE "
                               "linked_citizen IS NOT NULL"), 0);
   ASSERT_EQ_INT(qrl_h_challenge_payload(ch, &qp), 0);
-  ASSERT_EQ_INT(qrl_h_phone_login(s, &p, AN, PW, NULL), 0);
-  m = qrl_h_phone_call(&p, "set_permission",
-                       "\"permission\":\"web_login\",\"value\":true,\"passcode\":\"123456\"");
-  cJSON_Delete(m);
+  ASSERT_EQ_INT(qrl_h_phone_ready(s, &p, AN, PW, NULL), 0);
   snprintf(f, sizeof(f), "\"qr\":\"%s\"",
            qrl_h_str(cJSON_GetObjectItemCaseSensitive(ch, "qr"), "payload"));
   m = qrl_h_phone_call(&p, "scan", f);

@@ -64,10 +64,7 @@ TEST(login_end_to_end_over_tls) {
                           "--password", "MatKhau@2024", NULL), 0);
   cJSON_Delete(out);
   ASSERT_EQ_INT(qrl_h_challenge_payload(ch, &qp), 0);
-  ASSERT_EQ_INT(qrl_h_phone_login(s, &p, "001099012345", "MatKhau@2024", NULL), 0);
-  m = qrl_h_phone_call(&p, "set_permission",
-                       "\"permission\":\"web_login\",\"value\":true,\"passcode\":\"123456\"");
-  cJSON_Delete(m);
+  ASSERT_EQ_INT(qrl_h_phone_ready(s, &p, "001099012345", "MatKhau@2024", NULL), 0);
   snprintf(f, sizeof(f), "\"qr\":\"%s\"",
            qrl_h_str(cJSON_GetObjectItemCaseSensitive(ch, "qr"), "payload"));
   m = qrl_h_phone_call(&p, "scan", f);
