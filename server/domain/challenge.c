@@ -11,9 +11,13 @@
  *   PENDING/SCANNED ──browser gone / new code──► CANCELLED
  *
  *   from      event            to         function                 refusal (state unchanged)
- *   PENDING   scan             SCANNED    qrl_challenge_scan       EXPIRED if past ttl
+ *   PENDING   scan             SCANNED    qrl_challenge_scan       EXPIRED past ttl; UNKNOWN
+ *                                                                  bad frame code; FRAME_STALE
+ *                                                                  frame older than the window
  *   SCANNED   scan (same acct) SCANNED    qrl_challenge_scan       OTHER_ACCOUNT if another
  *   SCANNED   confirm          COMPLETED  qrl_challenge_decide     OTHER_ACCOUNT, EXPIRED
+ *   SCANNED   confirm, wrong   DECLINED   qrl_challenge_decide     (fails closed: WRONG_NUMBER)
+ *             number
  *   SCANNED   decline          DECLINED   qrl_challenge_decide     OTHER_ACCOUNT, EXPIRED
  *   PENDING   confirm/decline  -          qrl_challenge_decide     NOT_SCANNED
  *   live      ttl              EXPIRED    qrl_challenge_expire     -

@@ -36,7 +36,7 @@ int qrl_chal_state_terminal(qrl_chal_state state);
 /* A challenge. Plain data: copy it freely. */
 typedef struct qrl_challenge {
   char id[QRL_TOKEN_B64LEN + 1];      /* public, in the QR */
-  char secret[QRL_TOKEN_B64LEN + 1];  /* in the QR; signed by the phone */
+  char secret[QRL_TOKEN_B64LEN + 1];  /* server only: keys the frame HMAC */
   char binding[QRL_TOKEN_B64LEN + 1]; /* the browser's only; never in the QR */
   char flow[QRL_UUID_STRLEN + 1];     /* audit correlation id (not secret) */
   char portal_name[96];

@@ -150,6 +150,17 @@ async function scanAndConfirm(page, s, home, extraArgs = []) {
   return r;
 }
 
+/* axe-core on the page as it is now: no serious or critical violation.
+ * Evaluated, not injected as a <script>: the page's CSP (rightly) refuses
+ * inline scripts, and that refusal would be a console error. */
+const AXE = fs.readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
+async function axeCheck(page, what) {
+  await page.evaluate(AXE);
+  const res = await page.evaluate(() => window.axe.run(document, { resultTypes: ['violations'] }));
+  const bad = res.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+  check(bad.length === 0, what + ': ' + bad.map((v) => v.id + ' (' + v.nodes.length + ')').join(', '));
+}
+
 async function openVneid(page, s) {
   await page.goto(s.base + '/');
   await page.click('#choose-vneid');
@@ -174,6 +185,7 @@ const scenarios = {
     await page.waitForSelector('#profile:not([hidden])');
     check((await page.textContent('#greeting')).includes('Nguyễn Văn An'), 'no greeting');
     await shot(page, 'desktop-portal');
+    await axeCheck(page, 'portal page');
     const cookies = await page.context().cookies();
     const c = cookies.find((k) => k.name === 'qrl_session');
     check(c && c.httpOnly && c.sameSite === 'Strict', 'session cookie not HttpOnly/Strict');
@@ -313,13 +325,17 @@ const scenarios = {
     const page = await newPage(s, null, { viewport: { width: 1080, height: 1920 } });
     await page.goto(s.base + '/kiosk.html');
     await readyQr(page);
-    await shot(page, 'kiosk-portrait');
-    const box = await page.locator('#qr').boundingBox();
-    check(box.width >= 700, 'kiosk QR too small: ' + box.width);
-    await page.setViewportSize({ width: 1920, height: 1080 });
-    await shot(page, 'kiosk-landscape');
-    await page.setViewportSize({ width: 768, height: 1024 });
-    await shot(page, 'kiosk-tablet');
+    const sizes = [['portrait', 1080, 1920, 700], ['landscape', 1920, 1080, 600],
+      ['tablet', 768, 1024, 380]];
+    for (const [name, width, height, min] of sizes) {
+      await page.setViewportSize({ width, height });
+      await shot(page, 'kiosk-' + name);
+      const box = await page.locator('#qr').boundingBox();
+      check(box.width >= min && box.y + box.height <= height,
+        `kiosk QR at ${name}: ${Math.round(box.width)} px wide, bottom at ${Math.round(box.y + box.height)}`);
+      const d = await sim(s, 'x', ['decode', '--image', await photo(page, s, 'k-' + name)]);
+      check(d.code === 0 && /^QRL2\./.test(d.out.text), 'kiosk QR at ' + name + ' does not decode');
+    }
     await page.evaluate(() => { localStorage.setItem('left-behind', 'x'); });
     await sim(s, 'an', ['login', '--id', AN, '--password', PW]);
     await sim(s, 'an', ['settings', 'web-login', 'on', '--passcode', '123456']);
@@ -341,19 +357,12 @@ const scenarios = {
   },
 
   /* Accessibility: axe-core on the login page (both tabs), the kiosk and the
-   * portal page: no serious or critical violation. Keyboard: the chooser
+   * portal page (checked in permission_off_grant_then_login, where a
+   * citizen is logged in): no serious or critical violation. Keyboard: the chooser
    * and the tabs work without a mouse. */
   async accessibility_and_keyboard(s) {
-    const axe = fs.readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
     const page = await newPage(s);
-    const audit = async (what) => {
-      /* Evaluated, not injected as a <script>: the page's CSP (rightly)
-       * refuses inline scripts, and that refusal would be a console error. */
-      await page.evaluate(axe);
-      const res = await page.evaluate(() => window.axe.run(document, { resultTypes: ['violations'] }));
-      const bad = res.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-      check(bad.length === 0, what + ': ' + bad.map((v) => v.id + ' (' + v.nodes.length + ')').join(', '));
-    };
+    const audit = (what) => axeCheck(page, what);
     await page.goto(s.base + '/');
     await page.keyboard.press('Tab'); /* the language switch */
     await page.keyboard.press('Tab'); /* the VNeID choice */
