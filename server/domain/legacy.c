@@ -200,6 +200,7 @@ qrl_err qrl_portal_verify_id(qrl_db *db, int64_t account, const char *citizen_id
   qrl_err err;
   int match = 0;
 
+  memset(&a, 0, sizeof(a)); /* the refusal's audit row reads a.username */
   if (!citizen_id || !qrl_citizen_id_valid(citizen_id, strlen(citizen_id)))
     return QRL_INVALID_ID;
   if (qrl_sql_begin(db)) return QRL_DB;

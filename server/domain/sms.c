@@ -43,14 +43,15 @@ static size_t json_escape(const char *s, char *out, size_t cap) {
 static qrl_err outbox_send(qrl_sms_gateway *gw, qrl_db *db, const char *phone,
                            const char *text, int64_t now, int64_t *id) {
   outbox *o = (outbox *)gw;
-  char line[1024], esc[700];
+  char line[1024], esc[700], to[64];
   int n;
   ssize_t w;
   (void)db;
   if (id) *id = 0;
   json_escape(text, esc, sizeof(esc));
+  json_escape(phone, to, sizeof(to));
   n = snprintf(line, sizeof(line), "{\"at\":%lld,\"to\":\"%s\",\"text\":\"%s\"}\n",
-               (long long)now, phone, esc);
+               (long long)now, to, esc);
   if (n < 0 || (size_t)n >= sizeof(line)) return QRL_INVAL;
   pthread_mutex_lock(&o->mu);
   w = write(o->fd, line, (size_t)n); /* O_APPEND: one write, one line */

@@ -86,11 +86,13 @@ void qrl_config_usage(void *stream, const char *prog) {
           prog);
 }
 
-/* Parses s as a base-10 integer in [lo, hi] into *out. Returns 0 or -1. */
+/* Parses s, decimal digits only (no sign, no spaces), as an integer in
+ * [lo, hi] into *out. Returns 0 or -1. */
 static int parse_int(const char *s, long lo, long hi, long *out) {
   char *end = NULL;
   long v;
 
+  if (*s < '0' || *s > '9') return -1;
   errno = 0;
   v = strtol(s, &end, 10);
   if (errno || end == s || *end != '\0' || v < lo || v > hi) return -1;
@@ -119,7 +121,10 @@ static int parse_date(const char *s, int64_t *out) {
   char tail;
   static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
   int64_t days;
-  if (strlen(s) != 10 || sscanf(s, "%4d-%2d-%2d%c", &y, &m, &d, &tail) != 3) return -1;
+  if (strlen(s) != 10 || s[4] != '-' || s[7] != '-') return -1;
+  for (int i = 0; i < 10; i++)
+    if (i != 4 && i != 7 && (s[i] < '0' || s[i] > '9')) return -1;
+  if (sscanf(s, "%4d-%2d-%2d%c", &y, &m, &d, &tail) != 3) return -1;
   if (y < 2000 || y > 2100 || m < 1 || m > 12 || d < 1 || d > mdays[m - 1]) return -1;
   if (m == 2 && d == 29 && !((y % 4 == 0 && y % 100 != 0) || y % 400 == 0)) return -1;
   /* Days from 1970-01-01 (civil-from-days, Howard Hinnant's algorithm). */

@@ -14,6 +14,7 @@
 #include "accounts.h"
 #include "crypto.h"
 #include "test.h"
+#include "tmpdb.h"
 
 #define AN "001099012345"
 #define BINH "079199001234"
@@ -23,34 +24,30 @@
 #define BINDING2 "BBBBBBBBBBBBBBBBBBBBBB"
 
 typedef struct fixture {
-  char dir[64];
-  char path[128];
+  qrl_tmpdb t;
   qrl_db *db;
   qrl_acct_policy pol;
 } fixture;
 
-static int open_fixture(fixture *f) {
+/* A fresh database file with the policy of the tests; no citizens yet. */
+static int make_fixture(fixture *f) {
   memset(f, 0, sizeof(*f));
-  snprintf(f->dir, sizeof(f->dir), "/tmp/qrl-test-acct-XXXXXX");
-  if (!mkdtemp(f->dir)) return -1;
-  snprintf(f->path, sizeof(f->path), "%s/accounts.db", f->dir);
+  if (qrl_tmpdb_make(&f->t, "acct")) return -1;
   f->pol = qrl_acct_policy_default();
   f->pol.hash_cost_log2 = QRL_HASH_COST_MIN;
   f->pol.fresh_device_secs = 0; /* test_fresh_device covers it */
-  if (qrl_db_open(f->path, &f->db)) return -1;
+  return 0;
+}
+
+static int open_fixture(fixture *f) {
+  if (make_fixture(f) || qrl_db_open(f->t.path, &f->db)) return -1;
   return qrl_db_seed_demo(f->db, &f->pol, T0) ? -1 : 0;
 }
 
 static void close_fixture(fixture *f) {
-  char p[160];
   qrl_db_close(f->db);
   f->db = NULL;
-  snprintf(p, sizeof(p), "%s-wal", f->path);
-  unlink(p);
-  snprintf(p, sizeof(p), "%s-shm", f->path);
-  unlink(p);
-  unlink(f->path);
-  rmdir(f->dir);
+  qrl_tmpdb_remove(&f->t);
 }
 
 static qrl_req_ctx at(int64_t now) {
@@ -281,7 +278,7 @@ TEST(persists_across_reopen) {
   audits = qrl_db_audit_count(f.db, NULL, NULL);
   ASSERT_TRUE(audits >= 3);
   qrl_db_close(f.db);
-  ASSERT_ERR(qrl_db_open(f.path, &f.db), QRL_OK);
+  ASSERT_ERR(qrl_db_open(f.t.path, &f.db), QRL_OK);
   ASSERT_ERR(qrl_acct_app_auth(f.db, &f.pol, tok, T0 + 1, &a), QRL_OK);
   ASSERT_EQ_INT(qrl_db_audit_count(f.db, NULL, NULL), audits);
   ASSERT_ERR(qrl_db_seed_demo(f.db, &f.pol, T0), QRL_OK);
@@ -313,14 +310,8 @@ TEST(migrates_a_v1_database) {
   qrl_req_ctx rc = at(T0);
   int version = -1, sessions = -1, has_flow = 0;
 
-  memset(&f, 0, sizeof(f));
-  snprintf(f.dir, sizeof(f.dir), "/tmp/qrl-test-acct-XXXXXX");
-  ASSERT_TRUE(mkdtemp(f.dir) != NULL);
-  snprintf(f.path, sizeof(f.path), "%s/accounts.db", f.dir);
-  f.pol = qrl_acct_policy_default();
-  f.pol.hash_cost_log2 = QRL_HASH_COST_MIN;
-  f.pol.fresh_device_secs = 0;
-  ASSERT_ERR(qrl_db_open_version(f.path, 1, &f.db), QRL_OK);
+  ASSERT_EQ_INT(make_fixture(&f), 0);
+  ASSERT_ERR(qrl_db_open_version(f.t.path, 1, &f.db), QRL_OK);
   qrl_db_close(f.db);
   /* A citizen and a web session row, as v1 wrote them (today's code writes
    * columns v1 did not have, so the rows are made by hand). */
@@ -336,12 +327,12 @@ TEST(migrates_a_v1_database) {
              " binding_hash, code_expires_at, created_at)"
              " VALUES('" AN "', 'qr', x'01', x'02', 1, 1);",
              pw, pc);
-    ASSERT_EQ_INT(sqlite3_open(f.path, &raw), SQLITE_OK);
+    ASSERT_EQ_INT(sqlite3_open(f.t.path, &raw), SQLITE_OK);
     ASSERT_EQ_INT(sqlite3_exec(raw, sql, NULL, NULL, NULL), SQLITE_OK);
     sqlite3_close(raw);
   }
 
-  ASSERT_ERR(qrl_db_open(f.path, &f.db), QRL_OK);
+  ASSERT_ERR(qrl_db_open(f.t.path, &f.db), QRL_OK);
   ASSERT_ERR(login(&f, AN, PW, T0, tok), QRL_OK);
   ASSERT_ERR(qrl_acct_app_auth(f.db, &f.pol, tok, T0 + 1, &a), QRL_OK);
   rc.flow = "3f2b8c1e-9d4a-4b7e-8a6f-0c1d2e3f4a5b";
@@ -350,7 +341,7 @@ TEST(migrates_a_v1_database) {
   qrl_db_close(f.db);
   f.db = NULL;
 
-  ASSERT_EQ_INT(sqlite3_open(f.path, &raw), SQLITE_OK);
+  ASSERT_EQ_INT(sqlite3_open(f.t.path, &raw), SQLITE_OK);
   ASSERT_EQ_INT(sqlite3_prepare_v2(raw, "PRAGMA user_version", -1, &st, NULL), SQLITE_OK);
   if (sqlite3_step(st) == SQLITE_ROW) version = sqlite3_column_int(st, 0);
   sqlite3_finalize(st);
@@ -372,10 +363,10 @@ TEST(migrates_a_v1_database) {
   ASSERT_EQ_INT(sessions, 2); /* the v1 row survived the table rebuild */
 
   /* A database from a newer qrlogind is refused, not downgraded. */
-  ASSERT_EQ_INT(sqlite3_open(f.path, &raw), SQLITE_OK);
+  ASSERT_EQ_INT(sqlite3_open(f.t.path, &raw), SQLITE_OK);
   ASSERT_EQ_INT(sqlite3_exec(raw, "PRAGMA user_version=99", NULL, NULL, NULL), SQLITE_OK);
   sqlite3_close(raw);
-  ASSERT_TRUE(qrl_db_open(f.path, &f.db) != QRL_OK);
+  ASSERT_TRUE(qrl_db_open(f.t.path, &f.db) != QRL_OK);
   f.db = NULL;
   close_fixture(&f);
   return 0;

@@ -13,13 +13,14 @@
 #include "legacy.h"
 #include "otp.h"
 #include "test.h"
+#include "tmpdb.h"
 
 #define AN "001099012345"
 #define PW "MatKhau@2024"
 #define T0 1790000000 /* after the default cutover */
 
 typedef struct fx {
-  char dir[64], path[128];
+  qrl_tmpdb t;
   qrl_db *db;
   qrl_acct_policy ap;
   qrl_otp_policy op;
@@ -27,27 +28,19 @@ typedef struct fx {
 
 static int fx_open(fx *f) {
   memset(f, 0, sizeof(*f));
-  snprintf(f->dir, sizeof(f->dir), "/tmp/qrl-test-otp-XXXXXX");
-  if (!mkdtemp(f->dir)) return -1;
-  snprintf(f->path, sizeof(f->path), "%s/otp.db", f->dir);
+  if (qrl_tmpdb_make(&f->t, "otp")) return -1;
   f->ap = qrl_acct_policy_default();
   f->ap.hash_cost_log2 = QRL_HASH_COST_MIN;
   if (qrl_otp_policy_default(&f->op)) return -1;
-  if (qrl_db_open(f->path, &f->db) || qrl_db_seed_demo(f->db, &f->ap, T0) ||
+  if (qrl_db_open(f->t.path, &f->db) || qrl_db_seed_demo(f->db, &f->ap, T0) ||
       qrl_legacy_seed_demo(f->db, &f->ap, T0))
     return -1;
   return 0;
 }
 
 static void fx_close(fx *f) {
-  char p[160];
   qrl_db_close(f->db);
-  snprintf(p, sizeof(p), "%s-wal", f->path);
-  unlink(p);
-  snprintf(p, sizeof(p), "%s-shm", f->path);
-  unlink(p);
-  unlink(f->path);
-  rmdir(f->dir);
+  qrl_tmpdb_remove(&f->t);
 }
 
 static qrl_req_ctx at(int64_t now) {
@@ -87,7 +80,7 @@ TEST(codes_are_six_digits_and_stored_only_as_a_mac) {
   {
     sqlite3 *raw = NULL;
     int hits = -1;
-    ASSERT_EQ_INT(sqlite3_open(f.path, &raw), SQLITE_OK);
+    ASSERT_EQ_INT(sqlite3_open(f.t.path, &raw), SQLITE_OK);
     ASSERT_EQ_INT(sqlite3_prepare_v2(raw,
                                      "SELECT count(*) FROM otp_logins WHERE"
                                      " instr(hex(otp_mac), hex(?1)) OR"

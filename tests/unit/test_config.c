@@ -1,0 +1,287 @@
+/*
+ * test_config.c - qrlogind's command line: the defaults, every option's
+ * value and bounds, the demo's own defaults (and that explicit options win
+ * over them), the cutover date as midnight in Vietnam, options that go
+ * together, and refusals of anything malformed (the server then exits 2
+ * before it touches a file or a socket).
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "config.h"
+#include "test.h"
+
+#define WEB "/usr/share/qrlogin/web"
+
+/* Parses the NULL-terminated options after a program name into *cfg (set to
+ * the defaults first). Returns the parse result; *help gets want_help. */
+static qrl_err parse(qrl_config *cfg, int *help, ...) {
+  char *argv[64];
+  int argc = 0;
+  va_list ap;
+  char *a;
+  int dummy;
+  argv[argc++] = "qrlogind";
+  va_start(ap, help);
+  while ((a = va_arg(ap, char *)) != NULL && argc < 63) argv[argc++] = a;
+  va_end(ap);
+  argv[argc] = NULL;
+  qrl_config_defaults(cfg, WEB);
+  return qrl_config_parse(cfg, argc, argv, help ? help : &dummy);
+}
+
+/* One option, one value: accepted (1) or refused (0). */
+static int accepts(const char *opt, const char *value) {
+  qrl_config c;
+  return parse(&c, NULL, opt, value, NULL) == QRL_OK;
+}
+
+TEST(defaults_are_the_documented_ones) {
+  qrl_config c;
+  int help = -1;
+  ASSERT_ERR(parse(&c, &help, NULL), QRL_OK);
+  ASSERT_EQ_INT(help, 0);
+  ASSERT_EQ_INT(c.port, 8080);
+  ASSERT_EQ_STR(c.bind, "127.0.0.1");
+  ASSERT_EQ_STR(c.db_path, "qrlogin.db");
+  ASSERT_EQ_STR(c.web_dir, WEB);
+  ASSERT_EQ_INT(c.norigins, 0);
+  ASSERT_EQ_INT(c.challenge_ttl, 120);
+  ASSERT_EQ_INT(c.qr_frame_secs, 2);
+  ASSERT_EQ_INT(c.fresh_device_hours, 24);
+  ASSERT_EQ_INT(c.no_rate_limits, 0);
+  ASSERT_EQ_INT(c.kiosk_idle_secs, 120);
+  ASSERT_EQ_INT(c.proximity, QRL_PROX_FLAG);
+  ASSERT_EQ_INT(c.demo, 0);
+  ASSERT_EQ_INT(c.hash_cost, 15);
+  ASSERT_EQ_INT(c.workers, 2);
+  ASSERT_EQ_INT(c.required_level, 2);
+  ASSERT_EQ_INT(c.password_level, 2);
+  ASSERT_EQ_STR(c.portal_name, "Cổng Dịch vụ công quốc gia");
+  ASSERT_EQ_INT(c.max_challenges, 100000);
+  ASSERT_EQ_INT(c.cutover, 1719766800); /* 2024-07-01 00:00 +07:00 */
+  ASSERT_EQ_STR(c.sms_outbox, "sms-outbox.log");
+  ASSERT_EQ_INT(c.otp_ttl, 300);
+  ASSERT_TRUE(c.tls_cert == NULL && c.tls_key == NULL);
+  return 0;
+}
+
+TEST(every_option_sets_its_field) {
+  qrl_config c;
+  ASSERT_ERR(parse(&c, NULL, "--port", "0", "--bind", "0.0.0.0", "--db", "/tmp/x.db",
+                   "--web", "/srv/web", "--origin", "https://dichvucong.gov.vn",
+                   "--origin", "http://localhost:8080", "--challenge-ttl", "60",
+                   "--qr-frame-secs", "3", "--fresh-device-hours", "48", "--no-rate-limits",
+                   "--kiosk-name", "UBND phường Bến Nghé", "--kiosk-idle-secs", "45",
+                   "--proximity", "step-up", "--hash-cost", "12", "--workers", "8",
+                   "--required-level", "1", "--portal-name", "Cổng DVC Hà Nội",
+                   "--max-challenges", "500", "--password-level", "1",
+                   "--cutover", "2025-01-01", "--sms-outbox", "/tmp/o.log",
+                   "--otp-ttl", "120", NULL),
+             QRL_OK);
+  ASSERT_EQ_INT(c.port, 0);
+  ASSERT_EQ_STR(c.bind, "0.0.0.0");
+  ASSERT_EQ_STR(c.db_path, "/tmp/x.db");
+  ASSERT_EQ_STR(c.web_dir, "/srv/web");
+  ASSERT_EQ_INT(c.norigins, 2);
+  ASSERT_EQ_STR(c.origins[0], "https://dichvucong.gov.vn");
+  ASSERT_EQ_STR(c.origins[1], "http://localhost:8080");
+  ASSERT_EQ_INT(c.challenge_ttl, 60);
+  ASSERT_EQ_INT(c.qr_frame_secs, 3);
+  ASSERT_EQ_INT(c.fresh_device_hours, 48);
+  ASSERT_EQ_INT(c.no_rate_limits, 1);
+  ASSERT_EQ_STR(c.kiosk_name, "UBND phường Bến Nghé");
+  ASSERT_EQ_INT(c.kiosk_idle_secs, 45);
+  ASSERT_EQ_INT(c.proximity, QRL_PROX_STEP_UP);
+  ASSERT_EQ_INT(c.hash_cost, 12);
+  ASSERT_EQ_INT(c.workers, 8);
+  ASSERT_EQ_INT(c.required_level, 1);
+  ASSERT_EQ_STR(c.portal_name, "Cổng DVC Hà Nội");
+  ASSERT_EQ_INT(c.max_challenges, 500);
+  ASSERT_EQ_INT(c.password_level, 1);
+  ASSERT_EQ_INT(c.cutover, 1735664400); /* 2025-01-01 00:00 +07:00 */
+  ASSERT_EQ_STR(c.sms_outbox, "/tmp/o.log");
+  ASSERT_EQ_INT(c.otp_ttl, 120);
+  ASSERT_ERR(parse(&c, NULL, "--proximity", "refuse", NULL), QRL_OK);
+  ASSERT_EQ_INT(c.proximity, QRL_PROX_REFUSE);
+  ASSERT_ERR(parse(&c, NULL, "--proximity", "flag", NULL), QRL_OK);
+  ASSERT_EQ_INT(c.proximity, QRL_PROX_FLAG);
+  return 0;
+}
+
+/* The demo is driven by hand: 15-second frames and a usable fresh phone,
+ * unless the command line says otherwise. */
+TEST(demo_defaults_yield_to_explicit_options) {
+  qrl_config c;
+  ASSERT_ERR(parse(&c, NULL, "--demo", NULL), QRL_OK);
+  ASSERT_EQ_INT(c.demo, 1);
+  ASSERT_EQ_INT(c.qr_frame_secs, 15);
+  ASSERT_EQ_INT(c.fresh_device_hours, 0);
+  ASSERT_ERR(parse(&c, NULL, "--qr-frame-secs", "2", "--demo", "--fresh-device-hours", "24",
+                   NULL),
+             QRL_OK);
+  ASSERT_EQ_INT(c.qr_frame_secs, 2);
+  ASSERT_EQ_INT(c.fresh_device_hours, 24);
+  return 0;
+}
+
+TEST(bounds_are_inclusive_and_enforced) {
+  static const struct {
+    const char *opt, *lo, *hi, *below, *above;
+  } b[] = {
+      {"--port", "0", "65535", "-1", "65536"},
+      {"--challenge-ttl", "1", "3600", "0", "3601"},
+      {"--qr-frame-secs", "1", "60", "0", "61"},
+      {"--fresh-device-hours", "0", "720", "-1", "721"},
+      {"--kiosk-idle-secs", "10", "3600", "9", "3601"},
+      {"--hash-cost", "10", "20", "9", "21"},
+      {"--workers", "1", "64", "0", "65"},
+      {"--required-level", "1", "2", "0", "3"},
+      {"--password-level", "1", "2", "0", "3"},
+      {"--max-challenges", "1", "10000000", "0", "10000001"},
+      {"--otp-ttl", "1", "3600", "0", "3601"},
+  };
+  for (size_t i = 0; i < sizeof(b) / sizeof(b[0]); i++) {
+    if (!accepts(b[i].opt, b[i].lo)) TEST_FAIL_("%s %s refused", b[i].opt, b[i].lo);
+    if (!accepts(b[i].opt, b[i].hi)) TEST_FAIL_("%s %s refused", b[i].opt, b[i].hi);
+    if (accepts(b[i].opt, b[i].below)) TEST_FAIL_("%s %s accepted", b[i].opt, b[i].below);
+    if (accepts(b[i].opt, b[i].above)) TEST_FAIL_("%s %s accepted", b[i].opt, b[i].above);
+  }
+  return 0;
+}
+
+/* Numbers are digits only: no sign, spaces, suffixes, hex or overflow. */
+TEST(numbers_are_digits_only) {
+  static const char *const bad[] = {"", " 80", "+80", "80 ", "80x", "0x50", "8e1", "1.5",
+                                    "99999999999999999999999", "８０"};
+  for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+    if (accepts("--port", bad[i])) TEST_FAIL_("--port '%s' accepted", bad[i]);
+  ASSERT_TRUE(accepts("--port", "0080"));
+  return 0;
+}
+
+TEST(cutover_is_a_real_date_at_midnight_in_vietnam) {
+  qrl_config c;
+  static const char *const bad[] = {"2024-7-01",  "2024-07-1",  "01-07-2024", "2024/07/01",
+                                    "2024-02-30", "2023-02-29", "2024-13-01", "2024-00-10",
+                                    "1999-12-31", "2101-01-01", "2024-+7-01", "2024-07-01x",
+                                    " 2024-07-1", "tomorrow",   ""};
+  for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+    if (accepts("--cutover", bad[i])) TEST_FAIL_("--cutover '%s' accepted", bad[i]);
+  ASSERT_ERR(parse(&c, NULL, "--cutover", "2024-02-29", NULL), QRL_OK);
+  ASSERT_EQ_INT(c.cutover, 1709139600); /* 2024-02-29 00:00 +07:00 */
+  ASSERT_ERR(parse(&c, NULL, "--cutover", "2000-03-01", NULL), QRL_OK);
+  ASSERT_EQ_INT(c.cutover, 951843600);
+  ASSERT_ERR(parse(&c, NULL, "--cutover", "2100-12-31", NULL), QRL_OK);
+  ASSERT_EQ_INT(c.cutover, 4133869200);
+  return 0;
+}
+
+TEST(origins_are_exact_and_counted) {
+  qrl_config c;
+  char *argv[40];
+  int argc = 0, help;
+  static const char *const bad[] = {"dichvucong.gov.vn", "ftp://x", "https://x/",
+                                    "https://a b", "", "https://x\n"};
+  for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+    if (accepts("--origin", bad[i])) TEST_FAIL_("--origin '%s' accepted", bad[i]);
+  ASSERT_TRUE(accepts("--origin", "https://dichvucong.gov.vn:8443"));
+  /* 16 at most. */
+  argv[argc++] = "qrlogind";
+  for (int i = 0; i < 17; i++) {
+    argv[argc++] = "--origin";
+    argv[argc++] = "https://a.example";
+  }
+  argv[argc] = NULL;
+  qrl_config_defaults(&c, WEB);
+  ASSERT_ERR(qrl_config_parse(&c, argc - 2, argv, &help), QRL_OK);
+  ASSERT_EQ_INT(c.norigins, QRL_MAX_ORIGINS);
+  qrl_config_defaults(&c, WEB);
+  ASSERT_ERR(qrl_config_parse(&c, argc, argv, &help), QRL_INVAL);
+  return 0;
+}
+
+TEST(strings_have_limits) {
+  char longname[100];
+  memset(longname, 'x', 91);
+  longname[91] = '\0';
+  ASSERT_FALSE(accepts("--portal-name", longname));
+  ASSERT_FALSE(accepts("--kiosk-name", longname));
+  longname[90] = '\0';
+  ASSERT_TRUE(accepts("--portal-name", longname));
+  ASSERT_TRUE(accepts("--kiosk-name", longname));
+  ASSERT_FALSE(accepts("--portal-name", ""));
+  ASSERT_FALSE(accepts("--kiosk-name", ""));
+  ASSERT_FALSE(accepts("--db", ""));
+  ASSERT_FALSE(accepts("--web", ""));
+  ASSERT_FALSE(accepts("--bind", ""));
+  ASSERT_FALSE(accepts("--sms-outbox", ""));
+  ASSERT_FALSE(accepts("--proximity", "sometimes"));
+  return 0;
+}
+
+TEST(tls_files_must_be_readable_and_paired) {
+  qrl_config c;
+  /* Any readable file passes the parser; the server then loads it. */
+  ASSERT_ERR(parse(&c, NULL, "--tls-cert", "/etc/hostname", "--tls-key", "/etc/hostname",
+                   NULL),
+             QRL_OK);
+  ASSERT_EQ_STR(c.tls_cert, "/etc/hostname");
+  ASSERT_ERR(parse(&c, NULL, "--tls-cert", "/etc/hostname", NULL), QRL_INVAL);
+  ASSERT_ERR(parse(&c, NULL, "--tls-key", "/etc/hostname", NULL), QRL_INVAL);
+  ASSERT_ERR(parse(&c, NULL, "--tls-cert", "/nonexistent.pem", "--tls-key", "/etc/hostname",
+                   NULL),
+             QRL_INVAL);
+  return 0;
+}
+
+TEST(unknown_missing_and_stray_arguments_are_refused) {
+  qrl_config c;
+  int help = -1;
+  ASSERT_ERR(parse(&c, NULL, "--bogus", NULL), QRL_INVAL);
+  ASSERT_ERR(parse(&c, NULL, "-p", "80", NULL), QRL_INVAL);
+  ASSERT_ERR(parse(&c, NULL, "--port", NULL), QRL_INVAL);
+  ASSERT_ERR(parse(&c, NULL, "stray", NULL), QRL_INVAL);
+  ASSERT_ERR(parse(&c, NULL, "--demo", "extra", NULL), QRL_INVAL);
+  ASSERT_ERR(parse(&c, NULL, "--demo=yes", NULL), QRL_INVAL);
+  ASSERT_ERR(parse(&c, &help, "--help", NULL), QRL_OK);
+  ASSERT_EQ_INT(help, 1);
+  /* Parsing twice in one process starts over (getopt state is reset). */
+  ASSERT_ERR(parse(&c, &help, "--port", "81", NULL), QRL_OK);
+  ASSERT_EQ_INT(help, 0);
+  ASSERT_EQ_INT(c.port, 81);
+  return 0;
+}
+
+TEST(help_text_names_every_option) {
+  static const char *const names[] = {
+      "--port",         "--bind",          "--db",          "--web",
+      "--origin",       "--challenge-ttl", "--qr-frame-secs", "--proximity",
+      "--fresh-device-hours", "--tls-cert", "--tls-key",   "--required-level",
+      "--portal-name",  "--workers",       "--hash-cost",   "--max-challenges",
+      "--password-level", "--cutover",     "--otp-ttl",     "--sms-outbox",
+      "--kiosk-name",   "--kiosk-idle-secs", "--no-rate-limits", "--demo",
+      "--help"};
+  char *buf = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&buf, &len);
+  ASSERT_TRUE(f != NULL);
+  qrl_config_usage(f, "qrlogind");
+  fclose(f);
+  for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+    if (!strstr(buf, names[i])) {
+      free(buf);
+      TEST_FAIL_("--help does not mention %s", names[i]);
+    }
+  }
+  free(buf);
+  return 0;
+}
+
+TEST_MAIN(defaults_are_the_documented_ones, every_option_sets_its_field,
+          demo_defaults_yield_to_explicit_options, bounds_are_inclusive_and_enforced,
+          numbers_are_digits_only, cutover_is_a_real_date_at_midnight_in_vietnam,
+          origins_are_exact_and_counted, strings_have_limits,
+          tls_files_must_be_readable_and_paired,
+          unknown_missing_and_stray_arguments_are_refused, help_text_names_every_option)
