@@ -15,6 +15,7 @@
 
 #include <ctype.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +25,7 @@
 
 #include "b64.h"
 #include "crypto.h"
+#include "num.h"
 #include "qr_scan.h"
 #include "qrlogin/protocol.h"
 #include "sim_home.h"
@@ -684,12 +686,10 @@ static int cmd_scan(sim_ctx *ctx, cmd_args *a) {
   /* Number matching: the citizen picks the number the login page shows. */
   if (d == QRL_DECISION_CONFIRM && !a->number) {
     char ans[16];
-    char *end = NULL;
     long pick = 0;
-    if (sim_prompt(ctx, ws, "Chọn số đang hiển thị trên trang đăng nhập: ", 1, ans,
-                   sizeof(ans)))
-      pick = strtol(ans, &end, 10);
-    if (pick < 10 || pick > 99 || !end || *end) {
+    if (!sim_prompt(ctx, ws, "Chọn số đang hiển thị trên trang đăng nhập: ", 1, ans,
+                    sizeof(ans)) ||
+        qrl_parse_long(ans, 10, 99, &pick)) {
       sim_detail(ctx, "no 2-digit number chosen (--number N, or type it)");
       ex = sim_fail(ctx, QRL_INVAL, QRL_EXIT_USAGE);
       goto out;
@@ -774,11 +774,9 @@ static int cmd_sessions(sim_ctx *ctx, cmd_args *a) {
   qrl_err rc;
 
   if (a->npos >= 1) {
-    char *end = NULL;
     if (strcmp(a->pos[0], "revoke") || a->npos != 2)
       return sim_usage_error(ctx, QRL_INVAL, "sessions takes nothing, or: revoke ID");
-    id = strtol(a->pos[1], &end, 10);
-    if (!a->pos[1][0] || *end || id < 1)
+    if (qrl_parse_long(a->pos[1], 1, LONG_MAX, &id))
       return sim_usage_error(ctx, QRL_INVAL, "bad session id '%s'", a->pos[1]);
   }
   if ((ex = cmd_need_session(ctx, &s))) goto out;
@@ -1039,7 +1037,6 @@ static int server_url_valid(const char *url) {
 }
 
 int sim_global_option(sim_ctx *ctx, int opt, const char *arg) {
-  char *end = NULL;
   long v;
   switch (opt) {
   case SIM_OPT_SERVER:
@@ -1067,8 +1064,7 @@ int sim_global_option(sim_ctx *ctx, int opt, const char *arg) {
     ctx->ca_file = arg;
     return 0;
   case SIM_OPT_TIMEOUT:
-    v = strtol(arg, &end, 10);
-    if (!arg[0] || *end || v < 1 || v > 600000) {
+    if (qrl_parse_long(arg, 1, 600000, &v)) {
       sim_usage_error(ctx, QRL_INVAL,
                       "bad --timeout '%s': milliseconds, 1 to 600000", arg);
       return -1;
@@ -1149,18 +1145,16 @@ static int cmd_parse(sim_ctx *ctx, const cmd_def *def, int argc, char **argv,
       a->phone = optarg;
       break;
     case OPT_NUMBER: {
-      char *end = NULL;
-      long v = strtol(optarg, &end, 10);
-      if (!optarg[0] || *end || v < 10 || v > 99)
+      long v;
+      if (qrl_parse_long(optarg, 10, 99, &v))
         return sim_usage_error(ctx, QRL_INVAL, "bad --number '%s': the 2-digit number "
                                "shown on the login page", optarg);
       a->number = (int)v;
       break;
     }
     case OPT_WAIT: {
-      char *end = NULL;
-      long v = strtol(optarg, &end, 10);
-      if (!optarg[0] || *end || v < 1 || v > 3600)
+      long v;
+      if (qrl_parse_long(optarg, 1, 3600, &v))
         return sim_usage_error(ctx, QRL_INVAL, "bad --wait '%s': 1 to 3600 seconds",
                                optarg);
       a->wait_s = (int)v;

@@ -17,6 +17,7 @@
 
 #include "admin.h"
 #include "legacy.h"
+#include "num.h"
 #include "otp.h"
 #include "sms.h"
 
@@ -61,13 +62,6 @@ static int refused(qrl_err err, const char *what) {
   return EX_REFUSED;
 }
 
-static int parse_long(const char *s, long lo, long hi, long *out) {
-  char *end = NULL;
-  errno = 0;
-  *out = strtol(s, &end, 10);
-  return !errno && end != s && !*end && *out >= lo && *out <= hi ? 0 : -1;
-}
-
 static int valid_id(const char *id) {
   return id && qrl_citizen_id_valid(id, strlen(id));
 }
@@ -94,7 +88,7 @@ static int parse_opts(int argc, char **argv, opts *o) {
     case 'i': o->id = optarg; break;
     case 'n': o->name = optarg; break;
     case 'l':
-      if (parse_long(optarg, 1, 2, &o->level)) return usage_error("--level wants 1 or 2, not '%s'", optarg);
+      if (qrl_parse_long(optarg, 1, 2, &o->level)) return usage_error("--level wants 1 or 2, not '%s'", optarg);
       break;
     case 'p': o->phone = optarg; break;
     case 'w': o->password = optarg; break;
@@ -105,7 +99,7 @@ static int parse_opts(int argc, char **argv, opts *o) {
       o->web_login = optarg;
       break;
     case 'm':
-      if (parse_long(optarg, 1, 100000, &o->limit)) return usage_error("--limit wants 1..100000, not '%s'", optarg);
+      if (qrl_parse_long(optarg, 1, 100000, &o->limit)) return usage_error("--limit wants 1..100000, not '%s'", optarg);
       break;
     case ':': return usage_error("option %s needs a value", argv[optind - 1]);
     default: return usage_error("unknown option %s", argv[optind - 1]);
@@ -166,7 +160,7 @@ static int run(qrl_db *db, const qrl_acct_policy *pol, const char *group,
     long lv;
     NEED(2, "citizen set-level ID 1|2");
     NEED_ID(pos[0]);
-    if (parse_long(pos[1], 1, 2, &lv)) return usage_error("level '%s': 1 or 2", pos[1]);
+    if (qrl_parse_long(pos[1], 1, 2, &lv)) return usage_error("level '%s': 1 or 2", pos[1]);
     err = qrl_admin_set_level(db, pos[0], (int)lv, now);
     if (err) return refused(err, pos[0]);
     printf("%s is now level %ld\n", pos[0], lv);
@@ -202,7 +196,7 @@ static int run(qrl_db *db, const qrl_acct_policy *pol, const char *group,
   if (!strcmp(group, "device") && !strcmp(action, "revoke")) {
     long dev;
     NEED(1, "device revoke DEVICE_ID");
-    if (parse_long(pos[0], 1, 0x7fffffffL, &dev)) return usage_error("device id '%s'", pos[0]);
+    if (qrl_parse_long(pos[0], 1, 0x7fffffffL, &dev)) return usage_error("device id '%s'", pos[0]);
     err = qrl_admin_device_revoke(db, dev, now);
     if (err) return refused(err, "device revoke");
     printf("device %ld revoked\n", dev);
@@ -274,7 +268,7 @@ int main(int argc, char **argv) {
     switch (c) {
     case 'd': path = optarg; break;
     case 'k':
-      if (parse_long(optarg, 10, 20, &v)) return usage_error("--hash-cost wants 10..20, not '%s'", optarg);
+      if (qrl_parse_long(optarg, 10, 20, &v)) return usage_error("--hash-cost wants 10..20, not '%s'", optarg);
       pol.hash_cost_log2 = (int)v;
       break;
     case 'h': fputs(usage_text, stdout); return 0;

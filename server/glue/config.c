@@ -12,6 +12,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "num.h"
+
 void qrl_config_defaults(qrl_config *cfg, const char *web_dir_default) {
   memset(cfg, 0, sizeof(*cfg));
   cfg->port = 8080;
@@ -84,20 +86,6 @@ void qrl_config_usage(void *stream, const char *prog) {
           "Prints \"qrlogind: listening on http://ADDR:PORT/\" once ready; exits 0\n"
           "after a clean shutdown on SIGINT or SIGTERM.\n",
           prog);
-}
-
-/* Parses s, decimal digits only (no sign, no spaces), as an integer in
- * [lo, hi] into *out. Returns 0 or -1. */
-static int parse_int(const char *s, long lo, long hi, long *out) {
-  char *end = NULL;
-  long v;
-
-  if (*s < '0' || *s > '9') return -1;
-  errno = 0;
-  v = strtol(s, &end, 10);
-  if (errno || end == s || *end != '\0' || v < lo || v > hi) return -1;
-  *out = v;
-  return 0;
 }
 
 static int origin_ok(const char *s) {
@@ -179,7 +167,7 @@ qrl_err qrl_config_parse(qrl_config *cfg, int argc, char **argv, int *want_help)
   while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
     switch (c) {
     case OPT_PORT:
-      if (parse_int(optarg, 0, 65535, &v)) { what = "--port wants 0..65535"; goto bad; }
+      if (qrl_parse_long(optarg, 0, 65535, &v)) { what = "--port wants 0..65535"; goto bad; }
       cfg->port = (int)v;
       break;
     case OPT_BIND:
@@ -203,20 +191,20 @@ qrl_err qrl_config_parse(qrl_config *cfg, int argc, char **argv, int *want_help)
       cfg->origins[cfg->norigins++] = optarg;
       break;
     case OPT_TTL:
-      if (parse_int(optarg, 1, 3600, &v)) { what = "--challenge-ttl wants 1..3600 seconds"; goto bad; }
+      if (qrl_parse_long(optarg, 1, 3600, &v)) { what = "--challenge-ttl wants 1..3600 seconds"; goto bad; }
       cfg->challenge_ttl = v;
       break;
     case OPT_DEMO: cfg->demo = 1; break;
     case OPT_HASH:
-      if (parse_int(optarg, 10, 20, &v)) { what = "--hash-cost wants 10..20"; goto bad; }
+      if (qrl_parse_long(optarg, 10, 20, &v)) { what = "--hash-cost wants 10..20"; goto bad; }
       cfg->hash_cost = (int)v;
       break;
     case OPT_WORKERS:
-      if (parse_int(optarg, 1, 64, &v)) { what = "--workers wants 1..64"; goto bad; }
+      if (qrl_parse_long(optarg, 1, 64, &v)) { what = "--workers wants 1..64"; goto bad; }
       cfg->workers = (int)v;
       break;
     case OPT_LEVEL:
-      if (parse_int(optarg, 1, 2, &v)) { what = "--required-level wants 1 or 2"; goto bad; }
+      if (qrl_parse_long(optarg, 1, 2, &v)) { what = "--required-level wants 1 or 2"; goto bad; }
       cfg->required_level = (int)v;
       break;
     case OPT_PORTAL:
@@ -224,11 +212,11 @@ qrl_err qrl_config_parse(qrl_config *cfg, int argc, char **argv, int *want_help)
       cfg->portal_name = optarg;
       break;
     case OPT_MAXCH:
-      if (parse_int(optarg, 1, 10000000, &v)) { what = "--max-challenges wants 1..10000000"; goto bad; }
+      if (qrl_parse_long(optarg, 1, 10000000, &v)) { what = "--max-challenges wants 1..10000000"; goto bad; }
       cfg->max_challenges = (size_t)v;
       break;
     case OPT_PWLEVEL:
-      if (parse_int(optarg, 1, 2, &v)) { what = "--password-level wants 1 or 2"; goto bad; }
+      if (qrl_parse_long(optarg, 1, 2, &v)) { what = "--password-level wants 1 or 2"; goto bad; }
       cfg->password_level = (int)v;
       break;
     case OPT_CUTOVER:
@@ -253,11 +241,11 @@ qrl_err qrl_config_parse(qrl_config *cfg, int argc, char **argv, int *want_help)
       cfg->kiosk_name = optarg;
       break;
     case OPT_KIDLE:
-      if (parse_int(optarg, 10, 3600, &v)) { what = "--kiosk-idle-secs wants 10..3600"; goto bad; }
+      if (qrl_parse_long(optarg, 10, 3600, &v)) { what = "--kiosk-idle-secs wants 10..3600"; goto bad; }
       cfg->kiosk_idle_secs = (int)v;
       break;
     case OPT_FRESH:
-      if (parse_int(optarg, 0, 720, &v)) { what = "--fresh-device-hours wants 0..720"; goto bad; }
+      if (qrl_parse_long(optarg, 0, 720, &v)) { what = "--fresh-device-hours wants 0..720"; goto bad; }
       cfg->fresh_device_hours = (int)v;
       fresh_set = 1;
       break;
@@ -268,12 +256,12 @@ qrl_err qrl_config_parse(qrl_config *cfg, int argc, char **argv, int *want_help)
       else { what = "--proximity wants flag, step-up or refuse"; goto bad; }
       break;
     case OPT_FRAME:
-      if (parse_int(optarg, 1, 60, &v)) { what = "--qr-frame-secs wants 1..60"; goto bad; }
+      if (qrl_parse_long(optarg, 1, 60, &v)) { what = "--qr-frame-secs wants 1..60"; goto bad; }
       cfg->qr_frame_secs = v;
       frame_set = 1;
       break;
     case OPT_OTPTTL:
-      if (parse_int(optarg, 1, 3600, &v)) { what = "--otp-ttl wants 1..3600 seconds"; goto bad; }
+      if (qrl_parse_long(optarg, 1, 3600, &v)) { what = "--otp-ttl wants 1..3600 seconds"; goto bad; }
       cfg->otp_ttl = (int)v;
       break;
     case OPT_OUTBOX:
