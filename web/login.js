@@ -61,6 +61,7 @@
     var cssPx = canvas.clientWidth || 330;
     var scale = Math.max(2, Math.floor(cssPx * (window.devicePixelRatio || 1) / total));
     canvas.width = canvas.height = total * scale;
+    canvas.setAttribute('data-frame', String(qr.frame)); /* which frame is shown */
     var g = canvas.getContext('2d');
     g.fillStyle = '#fff';
     g.fillRect(0, 0, canvas.width, canvas.height);

@@ -35,7 +35,7 @@
   XX(NOT_PERMITTED, "web_login_not_permitted", "web-login permission is off", "Tài khoản của bạn không có quyền đăng nhập trên cổng thông tin định danh điện tử. Vui lòng cập nhật lại quyền trên thiết bị") \
   XX(BAD_PASSCODE_FORMAT, "bad_passcode_format", "passcode must be 6 digits", "Mã bảo vệ phải gồm 6 chữ số.") \
   XX(WRONG_PASSCODE, "wrong_passcode", "wrong passcode", "Mã bảo vệ không đúng.")   \
-  XX(LOCKED, "locked", "too many wrong passcodes; temporarily locked", "Bạn đã nhập sai mã bảo vệ quá 5 lần. Tài khoản tạm khoá trong 15 phút.") \
+  XX(LOCKED, "locked", "too many wrong passcodes; temporarily locked", "Bạn đã nhập sai mã bảo vệ quá 5 lần. Tài khoản tạm khoá: lần đầu 15 phút, mỗi lần khoá tiếp theo gấp đôi (tối đa 16 giờ). Vui lòng thử lại sau.") \
   XX(BAD_QR, "bad_qr", "not a qrlogin QR code", "Mã QR không hợp lệ.")            \
   XX(CHALLENGE_UNKNOWN, "challenge_unknown", "no such login challenge", "Mã QR không tồn tại hoặc đã bị huỷ.") \
   XX(CHALLENGE_EXPIRED, "challenge_expired", "login challenge expired", "Mã QR đã hết hạn. Vui lòng lấy mã mới trên trang đăng nhập.") \

@@ -143,6 +143,22 @@ int qrl_rl_hit(qrl_ratelimit *rl, const char *key, int64_t now, int limit,
   return (int)s->tokens;
 }
 
+void qrl_rl_refund(qrl_ratelimit *rl, const char *key, int64_t now, int limit,
+                   int64_t window) {
+  int found;
+  size_t i;
+  slot *s;
+  double t;
+  if (!key || strlen(key) >= KEY_MAX || limit <= 0 || window <= 0) return;
+  i = find(rl, key, &found);
+  if (!found) return; /* swept: already full */
+  s = &rl->slots[i];
+  t = level(s, now, limit, window) + 1.0;
+  s->tokens = t > limit ? limit : t;
+  s->last = now;
+  s->full_at = now + (int64_t)((limit - s->tokens) * (double)window / (double)limit) + 1;
+}
+
 void qrl_rl_reset(qrl_ratelimit *rl, const char *key) {
   int found;
   size_t i;

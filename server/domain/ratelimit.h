@@ -35,6 +35,13 @@ int qrl_rl_hit(qrl_ratelimit *rl, const char *key, int64_t now, int limit,
 int qrl_rl_allowed(qrl_ratelimit *rl, const char *key, int64_t now, int limit,
                    int64_t window, int64_t *retry_in);
 
+/* Gives back the token a hit took (never above limit; nothing if key is
+ * gone). For limits that count failures: take a token when a request
+ * arrives - so parallel requests cannot all pass a check made before any of
+ * them failed - and refund it when the request turns out not to be one. */
+void qrl_rl_refund(qrl_ratelimit *rl, const char *key, int64_t now, int limit,
+                   int64_t window);
+
 /* Forgets key (e.g. after a successful login). */
 void qrl_rl_reset(qrl_ratelimit *rl, const char *key);
 

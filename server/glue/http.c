@@ -168,7 +168,10 @@ static void me_done(qrl_server *srv, qrl_task *t, qrl_conn *c) {
     respond_error(c, t->rc);
     return;
   }
-  if (!(o = cJSON_CreateObject())) return;
+  if (!(o = cJSON_CreateObject())) {
+    respond_error(c, QRL_NOMEM);
+    return;
+  }
   if (w->citizen.id[0]) {
     static const char *const states[] = {"none", "linked", "unverified"};
     cJSON *link;

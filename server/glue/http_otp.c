@@ -18,10 +18,8 @@
 
 #include "http.h"
 
-/* Throttle rules: hits allowed per window (seconds). */
-#define PW_IP_LIMIT 20
-#define PW_KEY_LIMIT 5
-#define PW_WINDOW 900
+/* Throttle rules: tokens per window (seconds). The password ones are shared
+ * with the phone's app login (server.h). */
 #define OTP_IP_LIMIT 30
 #define OTP_WINDOW 900
 #define SMS_IP_LIMIT 10
@@ -31,23 +29,41 @@ static void key(char *out, size_t n, const char *kind, const char *v) {
   snprintf(out, n, "%s:%s", kind, v);
 }
 
-/* Refuses with rate_limited (and retry_in) if key is over limit. */
-static int throttled(qrl_server *srv, qrl_conn *c, const char *k, int limit,
-                     int64_t window) {
+/* Takes a token of k on arrival (qrl_server_take); if refused, answers
+ * rate_limited with retry_in and returns 1. */
+static int refused(qrl_server *srv, qrl_conn *c, const char *k, int limit, int window) {
   int64_t retry = 0;
   cJSON *o;
-  if (srv->cfg->no_rate_limits) return 0;
-  if (qrl_rl_allowed(srv->rl, k, qrl_now(), limit, window, &retry)) return 0;
+  if (qrl_server_take(srv, c, k, limit, window, &retry)) return 0;
   o = cJSON_CreateObject();
-  if (o) cJSON_AddNumberToObject(o, "retry_in", (double)(retry > 0 ? retry : window));
+  if (o) cJSON_AddNumberToObject(o, "retry_in", (double)retry);
   qrl_http_error(c, QRL_RATE_LIMITED, o);
-  qrl_server_audit(srv, c, "throttled", QRL_RATE_LIMITED, NULL, k, NULL);
   return 1;
 }
 
-static void count(qrl_server *srv, const char *k, int limit, int64_t window) {
-  if (qrl_rl_hit(srv->rl, k, qrl_now(), limit, window) < 0)
-    lwsl_notice("throttle: %s over its limit\n", k);
+/* The keys a password start is counted under. */
+typedef struct start_keys {
+  char id[96], ip[96], sms[96];
+} start_keys;
+
+static void start_keys_of(start_keys *k, const char *username, const char *citizen_id,
+                          const char *ip) {
+  key(k->id, sizeof(k->id), username[0] ? "pw:user" : "pw:id",
+      username[0] ? username : citizen_id);
+  key(k->ip, sizeof(k->ip), "pw:ip", ip);
+  key(k->sms, sizeof(k->sms), "sms:ip", ip);
+}
+
+/* "Cập nhật từ CSDL" is counted per IP and per portal session (by a
+ * fingerprint of its token: the token itself is never a key, log or
+ * audit detail). */
+static void vid_keys(char kip[96], char ksess[96], const char *ip, const char *session) {
+  uint8_t h[QRL_SHA256_LEN];
+  char fp[17];
+  qrl_sha256(session, strlen(session), h);
+  for (int i = 0; i < 8; i++) snprintf(fp + 2 * i, 3, "%02x", h[i]);
+  key(kip, 96, "vid:ip", ip);
+  key(ksess, 96, "vid:sess", fp);
 }
 
 /* ---- start (citizen ID or portal username) -------------------------------- */
@@ -77,19 +93,17 @@ static cJSON *sent_json(const qrl_task *t) {
 }
 
 static void start_done(qrl_server *srv, qrl_task *t, qrl_conn *c) {
-  char kid[96], kip[96], ksms[96];
-  key(kid, sizeof(kid), t->username[0] ? "pw:user" : "pw:id",
-      t->username[0] ? t->username : t->citizen_id);
-  key(kip, sizeof(kip), "pw:ip", t->ip);
-  key(ksms, sizeof(ksms), "sms:ip", t->ip);
-  if (t->rc == QRL_BAD_CREDENTIALS) {
-    count(srv, kid, PW_KEY_LIMIT, PW_WINDOW);
-    count(srv, kip, PW_IP_LIMIT, PW_WINDOW);
-  } else if (!t->rc) {
-    qrl_rl_reset(srv->rl, kid);
-    count(srv, ksms, SMS_IP_LIMIT, SMS_WINDOW);
-    qrl_server_push_sms(srv, t);
+  start_keys k;
+  /* The tokens taken on arrival stay spent only for what they count: a
+   * wrong password (ID/username and IP), an SMS sent (IP). */
+  start_keys_of(&k, t->username, t->citizen_id, t->ip);
+  if (t->rc != QRL_BAD_CREDENTIALS) {
+    qrl_server_refund(srv, k.ip, QRL_RL_PW_IP, QRL_RL_PW_WINDOW);
+    if (!t->rc) qrl_rl_reset(srv->rl, k.id);
+    else qrl_server_refund(srv, k.id, QRL_RL_PW_KEY, QRL_RL_PW_WINDOW);
   }
+  if (t->rc) qrl_server_refund(srv, k.sms, SMS_IP_LIMIT, SMS_WINDOW);
+  else qrl_server_push_sms(srv, t);
   if (!c) return;
   if (t->rc) qrl_http_error(c, t->rc, NULL);
   else qrl_http_json(c, sent_json(t), NULL);
@@ -97,7 +111,7 @@ static void start_done(qrl_server *srv, qrl_task *t, qrl_conn *c) {
 
 static void start(qrl_server *srv, qrl_conn *c, const cJSON *body, int portal) {
   const char *who, *pw;
-  char kid[96], kip[96], ksms[96];
+  start_keys k;
   qrl_task *t;
   qrl_err rc;
 
@@ -117,14 +131,21 @@ static void start(qrl_server *srv, qrl_conn *c, const cJSON *body, int portal) {
     qrl_http_error(c, QRL_BAD_PASSWORD_FORMAT, NULL);
     return;
   }
-  key(kid, sizeof(kid), portal ? "pw:user" : "pw:id", who);
-  key(kip, sizeof(kip), "pw:ip", c->ip);
-  key(ksms, sizeof(ksms), "sms:ip", c->ip);
-  if (throttled(srv, c, kip, PW_IP_LIMIT, PW_WINDOW) ||
-      throttled(srv, c, kid, PW_KEY_LIMIT, PW_WINDOW) ||
-      throttled(srv, c, ksms, SMS_IP_LIMIT, SMS_WINDOW))
+  start_keys_of(&k, portal ? who : "", portal ? "" : who, c->ip);
+  if (refused(srv, c, k.ip, QRL_RL_PW_IP, QRL_RL_PW_WINDOW)) return;
+  if (refused(srv, c, k.id, QRL_RL_PW_KEY, QRL_RL_PW_WINDOW)) {
+    qrl_server_refund(srv, k.ip, QRL_RL_PW_IP, QRL_RL_PW_WINDOW);
     return;
+  }
+  if (refused(srv, c, k.sms, SMS_IP_LIMIT, SMS_WINDOW)) {
+    qrl_server_refund(srv, k.ip, QRL_RL_PW_IP, QRL_RL_PW_WINDOW);
+    qrl_server_refund(srv, k.id, QRL_RL_PW_KEY, QRL_RL_PW_WINDOW);
+    return;
+  }
   if (!(t = qrl_task_new(srv, c, portal ? "portal_start" : "otp_start"))) {
+    qrl_server_refund(srv, k.ip, QRL_RL_PW_IP, QRL_RL_PW_WINDOW);
+    qrl_server_refund(srv, k.id, QRL_RL_PW_KEY, QRL_RL_PW_WINDOW);
+    qrl_server_refund(srv, k.sms, SMS_IP_LIMIT, SMS_WINDOW);
     qrl_http_error(c, QRL_NOMEM, NULL);
     return;
   }
@@ -148,11 +169,9 @@ static void resend_run(qrl_db *db, qrl_task *t) {
 static void resend_done(qrl_server *srv, qrl_task *t, qrl_conn *c) {
   char ksms[96];
   cJSON *o;
-  if (!t->rc) {
-    key(ksms, sizeof(ksms), "sms:ip", t->ip);
-    count(srv, ksms, SMS_IP_LIMIT, SMS_WINDOW);
-    qrl_server_push_sms(srv, t);
-  }
+  key(ksms, sizeof(ksms), "sms:ip", t->ip);
+  if (!t->rc) qrl_server_push_sms(srv, t);
+  else qrl_server_refund(srv, ksms, SMS_IP_LIMIT, SMS_WINDOW); /* nothing sent */
   if (!c) return;
   if (t->rc) {
     o = NULL;
@@ -180,10 +199,9 @@ static void verify_run(qrl_db *db, qrl_task *t) {
 static void verify_done(qrl_server *srv, qrl_task *t, qrl_conn *c) {
   char kip[96];
   cJSON *o;
-  if (t->rc == QRL_OTP_WRONG || t->rc == QRL_OTP_VOID) {
-    key(kip, sizeof(kip), "otp:ip", t->ip);
-    count(srv, kip, OTP_IP_LIMIT, OTP_WINDOW);
-  }
+  key(kip, sizeof(kip), "otp:ip", t->ip);
+  if (t->rc != QRL_OTP_WRONG && t->rc != QRL_OTP_VOID)
+    qrl_server_refund(srv, kip, OTP_IP_LIMIT, OTP_WINDOW); /* not a wrong code */
   if (!c) return;
   if (t->rc) {
     o = NULL;
@@ -209,8 +227,13 @@ static void verify_id_run(qrl_db *db, qrl_task *t) {
 }
 
 static void verify_id_done(qrl_server *srv, qrl_task *t, qrl_conn *c) {
+  char kip[96], ksess[96];
   cJSON *o;
-  (void)srv;
+  if (t->rc != QRL_POPULATION_MISMATCH) { /* only a mismatch is a guess */
+    vid_keys(kip, ksess, t->ip, t->session);
+    qrl_server_refund(srv, kip, QRL_RL_VID_IP, QRL_RL_VID_WINDOW);
+    qrl_server_refund(srv, ksess, QRL_RL_VID_SESSION, QRL_RL_VID_WINDOW);
+  }
   if (!c) return;
   if (t->rc) {
     qrl_http_error(c, t->rc, NULL);
@@ -239,28 +262,21 @@ int qrl_http_otp_route(qrl_server *srv, qrl_conn *c, const char *path,
                        const cJSON *body) {
   qrl_task *t;
   qrl_err rc;
-  char kip[96];
+  char k1[96], k2[96];
+  int verify_id = strcmp(path, "/portal/verify-id") == 0;
+  int verify = strcmp(path, "/otp/verify") == 0;
 
   if (strcmp(path, "/otp/start") == 0 || strcmp(path, "/portal/start") == 0) {
     start(srv, c, body, path[1] == 'p');
     return 1;
   }
-  if (strcmp(path, "/otp/verify") && strcmp(path, "/otp/resend") &&
-      strcmp(path, "/portal/verify-id"))
-    return 0;
-  if (strcmp(path, "/otp/verify") == 0) {
-    key(kip, sizeof(kip), "otp:ip", c->ip);
-    if (throttled(srv, c, kip, OTP_IP_LIMIT, OTP_WINDOW)) return 1;
-  }
-  if (strcmp(path, "/otp/resend") == 0) {
-    key(kip, sizeof(kip), "sms:ip", c->ip);
-    if (throttled(srv, c, kip, SMS_IP_LIMIT, SMS_WINDOW)) return 1;
-  }
+  if (!verify && !verify_id && strcmp(path, "/otp/resend")) return 0;
   if (!(t = qrl_task_new(srv, c, path + 1))) {
     qrl_http_error(c, QRL_NOMEM, NULL);
     return 1;
   }
-  if (strcmp(path, "/portal/verify-id") == 0) {
+  /* The request's shape first: a malformed one is named, and costs no token. */
+  if (verify_id) {
     const char *id;
     if (!c->cookie[0]) rc = QRL_NOT_AUTHENTICATED;
     else rc = qrl_json_str(body, "citizen_id", 16, &id);
@@ -272,17 +288,32 @@ int qrl_http_otp_route(qrl_server *srv, qrl_conn *c, const char *path,
       t->done = verify_id_done;
     }
   } else {
-    int verify = strcmp(path, "/otp/verify") == 0;
     rc = read_attempt(body, t, verify);
     t->run = verify ? verify_run : resend_run;
     t->done = verify ? verify_done : resend_done;
   }
   if (rc) {
     qrl_http_error(c, rc, NULL);
-    qrl_cleanse(t, sizeof(*t));
-    free(t);
-    return 1;
+    goto drop;
+  }
+  if (verify_id) {
+    vid_keys(k1, k2, c->ip, t->session);
+    if (refused(srv, c, k1, QRL_RL_VID_IP, QRL_RL_VID_WINDOW)) goto drop;
+    if (refused(srv, c, k2, QRL_RL_VID_SESSION, QRL_RL_VID_WINDOW)) {
+      qrl_server_refund(srv, k1, QRL_RL_VID_IP, QRL_RL_VID_WINDOW);
+      goto drop;
+    }
+  } else if (verify) {
+    key(k1, sizeof(k1), "otp:ip", c->ip);
+    if (refused(srv, c, k1, OTP_IP_LIMIT, OTP_WINDOW)) goto drop;
+  } else {
+    key(k1, sizeof(k1), "sms:ip", c->ip);
+    if (refused(srv, c, k1, SMS_IP_LIMIT, SMS_WINDOW)) goto drop;
   }
   qrl_http_submit(c, t);
+  return 1;
+drop:
+  qrl_cleanse(t, sizeof(*t));
+  free(t);
   return 1;
 }

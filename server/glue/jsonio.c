@@ -88,13 +88,18 @@ char *qrl_json_take_print(cJSON *o) {
   return s;
 }
 
-char *qrl_json_error(qrl_err err, const char *req) {
+cJSON *qrl_json_error_obj(qrl_err err, const char *req) {
   cJSON *o = qrl_json_msg("error");
   if (!o) return NULL;
   cJSON_AddStringToObject(o, "code", qrl_err_code(err));
   cJSON_AddStringToObject(o, "message", qrl_err_message_vi(err));
   if (req) cJSON_AddStringToObject(o, "req", req);
-  return qrl_json_take_print(o);
+  return o;
+}
+
+char *qrl_json_error(qrl_err err, const char *req) {
+  cJSON *o = qrl_json_error_obj(err, req);
+  return o ? qrl_json_take_print(o) : NULL;
 }
 
 void qrl_json_add_account(cJSON *o, const qrl_citizen *c) {

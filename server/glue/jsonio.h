@@ -46,6 +46,10 @@ cJSON *qrl_json_msg(const char *type);
  * string the caller frees; req may be NULL. NULL on allocation failure. */
 char *qrl_json_error(qrl_err err, const char *req);
 
+/* The same message as a new cJSON object (caller deletes), for errors that
+ * carry more fields (retry_in, attempts_left). NULL on allocation failure. */
+cJSON *qrl_json_error_obj(qrl_err err, const char *req);
+
 /* Adds "account": {id, full_name, level, web_login} to o. */
 void qrl_json_add_account(cJSON *o, const qrl_citizen *c);
 

@@ -116,8 +116,10 @@ static void task_done(qrl_job *job) {
   qrl_conn *c = NULL;
 
   if (!srv->stopping && t->done) {
+    /* done() runs even when the requester has gone: its side effects (a
+     * browser waiting for the completion, throttle refunds) still matter. */
     if (t->conn_id) c = qrl_conn_find(&srv->conns, t->conn_id);
-    if (c || !t->conn_id) t->done(srv, t, c);
+    t->done(srv, t, c);
   }
   qrl_cleanse(t, sizeof(*t)); /* passwords, passcodes, tokens */
   free(t);
@@ -201,6 +203,24 @@ int qrl_server_throttle(qrl_server *srv, qrl_conn *c, const char *kind,
   lwsl_notice("throttled: %s\n", key);
   qrl_server_audit(srv, c, "throttled", QRL_RATE_LIMITED, NULL, kind, NULL);
   return 0;
+}
+
+int qrl_server_take(qrl_server *srv, qrl_conn *c, const char *key, int limit,
+                    int window, int64_t *retry_in) {
+  int64_t now = qrl_now();
+  *retry_in = 0;
+  if (srv->cfg->no_rate_limits) return 1;
+  if (qrl_rl_hit(srv->rl, key, now, limit, window) >= 0) return 1;
+  qrl_rl_allowed(srv->rl, key, now, limit, window, retry_in);
+  if (*retry_in <= 0) *retry_in = window; /* the table is full of live keys */
+  lwsl_notice("throttled: %s\n", key);
+  qrl_server_audit(srv, c, "throttled", QRL_RATE_LIMITED, NULL, key, NULL);
+  return 0;
+}
+
+void qrl_server_refund(qrl_server *srv, const char *key, int limit, int window) {
+  if (srv->cfg->no_rate_limits) return;
+  qrl_rl_refund(srv->rl, key, qrl_now(), limit, window);
 }
 
 int qrl_server_socket_budget(qrl_server *srv, qrl_conn *c, struct lws *wsi) {

@@ -78,6 +78,8 @@ struct qrl_task {
   size_t siglen;
   qrl_decision decision;
   int number; /* confirm: the matching number the user picked */
+  qrl_err chal_refusal; /* confirm/decline: what the challenge's state says,
+                           told only after the app session checks out */
   char code[QRL_SESSION_B64LEN + 1];
   char binding[QRL_TOKEN_B64LEN + 1];
   /* outputs */
@@ -152,11 +154,29 @@ int qrl_server_run(const qrl_config *cfg);
 #define QRL_RL_PHONE_WINDOW 60 /* ... per minute */
 #define QRL_RL_SOCKET_MSGS 60  /* messages per socket per minute */
 #define QRL_RL_SOCKET_STRIKES 10 /* refused messages before the socket is closed */
+/* Failed passwords (HTTP and the phone's app login share the buckets). */
+#define QRL_RL_PW_IP 20        /* per IP ... */
+#define QRL_RL_PW_KEY 5        /* per citizen ID or portal username ... */
+#define QRL_RL_PW_WINDOW 900   /* ... per 15 minutes */
+/* "Cập nhật từ CSDL Quốc gia về dân cư" refusals (an ID-guessing oracle). */
+#define QRL_RL_VID_IP 10       /* per IP ... */
+#define QRL_RL_VID_SESSION 5   /* per portal session ... */
+#define QRL_RL_VID_WINDOW 3600 /* ... per hour */
 
 /* Spends a token of "<kind>:<value>" from srv->rl. 1 if allowed; else 0 and
  * the refusal is logged and audited. */
 int qrl_server_throttle(qrl_server *srv, qrl_conn *c, const char *kind,
                         const char *value, int limit, int window);
+
+/* For limits on failures (wrong passwords, wrong codes...): takes a token of
+ * key when the request arrives, so that parallel requests cannot all pass
+ * before the first has failed. 1 if allowed; else 0, *retry_in set (seconds)
+ * and the refusal logged and audited - the caller answers. Give the token
+ * back with qrl_server_refund() when the request turns out not to be a
+ * failure. Both do nothing with --no-rate-limits. */
+int qrl_server_take(qrl_server *srv, qrl_conn *c, const char *key, int limit,
+                    int window, int64_t *retry_in);
+void qrl_server_refund(qrl_server *srv, const char *key, int limit, int window);
 
 /* Per-socket message budget: 1 if the message may be handled. Closes the
  * socket (1008) after too many refusals; returns -1 then. */

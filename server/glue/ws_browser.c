@@ -59,7 +59,6 @@ static qrl_err send_new_challenge(qrl_server *srv, qrl_conn *c) {
    * gets a few codes a minute per IP, not an unbounded stream. */
   if (!qrl_server_throttle(srv, c, "mint:ip", c->ip, QRL_RL_MINT_IP, QRL_RL_MINT_WINDOW))
     return QRL_RATE_LIMITED;
-  cancel_current(srv, c);
   rc = qrl_challenge_init(&ch, srv->cfg->portal_name, c->origin, c->ip, c->ua,
                           c->id, now, srv->cfg->challenge_ttl, srv->cfg->qr_frame_secs);
   if (rc) goto out;
@@ -79,6 +78,9 @@ static qrl_err send_new_challenge(qrl_server *srv, qrl_conn *c) {
   cJSON_AddStringToObject(portal, "origin", ch.portal_origin);
   cJSON_AddBoolToObject(o, "demo", srv->cfg->demo);
   if (c->kiosk) cJSON_AddStringToObject(o, "kiosk", srv->cfg->kiosk_name);
+  /* The old code goes only now that the new one is ready (and frees its
+   * place under --max-challenges for it). */
+  cancel_current(srv, c);
   rc = qrl_store_put(srv->store, &ch);
   if (rc) goto out;
   memcpy(c->challenge, ch.id, sizeof(c->challenge));

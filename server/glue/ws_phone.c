@@ -95,8 +95,22 @@ static void login_run(qrl_db *db, qrl_task *t) {
                              &rc, t->token, &t->who);
 }
 
+/* The app login's password is counted in the buckets of the HTTP password
+ * path (server.h): 5 per ID and 20 per IP per 15 minutes, whichever door. */
+static void login_keys(char kid[96], char kip[96], const char *citizen_id,
+                       const char *ip) {
+  snprintf(kid, 96, "pw:id:%s", citizen_id);
+  snprintf(kip, 96, "pw:ip:%s", ip);
+}
+
 static void login_done(qrl_server *srv, qrl_task *t, qrl_conn *c) {
-  (void)srv;
+  char kid[96], kip[96];
+  login_keys(kid, kip, t->citizen_id, t->ip);
+  if (t->rc != QRL_BAD_CREDENTIALS) { /* the tokens taken count failures only */
+    qrl_server_refund(srv, kip, QRL_RL_PW_IP, QRL_RL_PW_WINDOW);
+    if (!t->rc) qrl_rl_reset(srv->rl, kid);
+    else qrl_server_refund(srv, kid, QRL_RL_PW_KEY, QRL_RL_PW_WINDOW);
+  }
   if (!c) return;
   if (t->rc) qrl_send_error(c, t->rc, t->req);
   else reply_account(c, "login_ok", &t->who, t->token);
@@ -230,6 +244,7 @@ static void decide_run(qrl_db *db, qrl_task *t) {
   int64_t skew = t->ts - t->now;
 
   t->rc = qrl_acct_app_auth(db, &t->srv->pol, t->session, t->now, &t->auth);
+  if (!t->rc) t->rc = t->chal_refusal;
   if (t->rc) return;
   if (skew > QRL_SIGN_SKEW || skew < -QRL_SIGN_SKEW) {
     t->rc = QRL_STALE_TIMESTAMP;
@@ -416,10 +431,12 @@ static qrl_err prep_decide(qrl_server *srv, qrl_task *t, const cJSON *msg,
   if ((rc = copy_session(t, msg))) return rc;
   t->ts = ts;
   t->decision = d;
-  /* A copy of the challenge: its scanned frame and origin are what was signed. */
-  if ((rc = qrl_store_get(srv->store, id, &t->chal))) return rc;
-  if ((rc = qrl_challenge_state_error(t->chal.state))) return rc;
-  if (t->chal.state == QRL_CHAL_PENDING) return QRL_CHALLENGE_NOT_SCANNED;
+  /* A copy of the challenge: its scanned frame and origin are what was
+   * signed. Its state is told only to a valid app session (decide_run): the
+   * id is in the QR, and a QR observer has no business learning more. */
+  if (qrl_store_get(srv->store, id, &t->chal)) t->chal_refusal = QRL_CHALLENGE_UNKNOWN;
+  else if ((rc = qrl_challenge_state_error(t->chal.state))) t->chal_refusal = rc;
+  else if (t->chal.state == QRL_CHAL_PENDING) t->chal_refusal = QRL_CHALLENGE_NOT_SCANNED;
   t->run = decide_run;
   t->done = decide_done;
   return QRL_OK;
@@ -528,6 +545,24 @@ static qrl_err prep_inbox(qrl_server *srv, qrl_task *t, const cJSON *msg) {
   return QRL_OK;
 }
 
+/* Takes the password tokens of an app login on arrival (see login_done).
+ * QRL_OK, or QRL_RATE_LIMITED with t->retry_in set. */
+static qrl_err take_login_tokens(qrl_server *srv, qrl_conn *c, qrl_task *t) {
+  char kid[96], kip[96];
+  int64_t retry = 0;
+  login_keys(kid, kip, t->citizen_id, c->ip);
+  if (!qrl_server_take(srv, c, kip, QRL_RL_PW_IP, QRL_RL_PW_WINDOW, &retry)) {
+    t->retry_in = retry;
+    return QRL_RATE_LIMITED;
+  }
+  if (!qrl_server_take(srv, c, kid, QRL_RL_PW_KEY, QRL_RL_PW_WINDOW, &retry)) {
+    qrl_server_refund(srv, kip, QRL_RL_PW_IP, QRL_RL_PW_WINDOW);
+    t->retry_in = retry;
+    return QRL_RATE_LIMITED;
+  }
+  return QRL_OK;
+}
+
 static void logout_prep(qrl_task *t) {
   t->run = logout_run;
   t->done = logout_done;
@@ -562,6 +597,7 @@ static void handle_message(qrl_server *srv, qrl_conn *c, struct lws *wsi) {
   if (!strcmp(type, QRL_MSG_LOGIN)) {
     t->req = QRL_MSG_LOGIN;
     rc = prep_login(t, msg);
+    if (!rc && (rc = take_login_tokens(srv, c, t))) goto fail_retry;
   } else if (!strcmp(type, QRL_MSG_STATUS)) {
     t->req = QRL_MSG_STATUS;
     rc = copy_session(t, msg);
@@ -598,9 +634,21 @@ static void handle_message(qrl_server *srv, qrl_conn *c, struct lws *wsi) {
   t = NULL; /* submitted or freed */
   if (rc) goto fail;
   goto out;
+fail_retry: {
+    /* Throttled (already audited): say when to try again. */
+    cJSON *o = qrl_json_error_obj(rc, type);
+    if (o) {
+      cJSON_AddNumberToObject(o, "retry_in", (double)t->retry_in);
+      qrl_send_json(c, o);
+    }
+    goto out;
+  }
 fail:
   qrl_send_error(c, rc, type);
-  qrl_server_audit(srv, c, type ? type : "phone_message", rc, NULL, NULL, NULL);
+  /* The event is ours, never the sender's text: an unknown type is a
+   * "phone_message". */
+  qrl_server_audit(srv, c, type && rc != QRL_UNKNOWN_TYPE ? type : "phone_message", rc,
+                   NULL, NULL, NULL);
 out:
   if (t) {
     qrl_cleanse(t, sizeof(*t));

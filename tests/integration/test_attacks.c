@@ -87,11 +87,13 @@ SERVER_TEST(forged_frames_are_unknown, NULL) {
   ASSERT_EQ_STR(qrl_h_errcode(m), "challenge_unknown");
   cJSON_Delete(m);
   ASSERT_EQ_INT(qrl_h_challenge_payload(ch, &qp), 0);
-  qp.frame += 1; /* a real code under a future frame number */
+  /* A real frame code moved to another frame number does not verify (the
+   * number is under the HMAC). A validly coded future frame (bad_qr) needs
+   * the secret, which never leaves the server: unit/test_challenge.c. */
+  qp.frame += 1;
   ASSERT_ERR(qrl_qr_payload_format(&qp, text, sizeof(text)), QRL_OK);
   m = scan_text(&p, text);
-  ASSERT_TRUE(!strcmp(qrl_h_errcode(m), "challenge_unknown") ||
-              !strcmp(qrl_h_errcode(m), "bad_qr"));
+  ASSERT_EQ_STR(qrl_h_errcode(m), "challenge_unknown");
   cJSON_Delete(m);
   /* Nothing reached the browser: its first push is the real scan's. */
   m = scan_text(&p, qrl_h_str(cJSON_GetObjectItemCaseSensitive(ch, "qr"), "payload"));

@@ -294,6 +294,41 @@ SERVER_TEST(second_browser_cannot_observe_or_complete, NULL) {
   return 0;
 }
 
+/* The phone sends its confirm and is gone at once (app killed, network
+ * lost): the login it signed still completes, and the browser gets it. */
+SERVER_TEST(confirm_completes_even_if_the_phone_leaves_at_once, NULL) {
+  cJSON *ch = NULL, *m, *done;
+  qrl_wsc *br = qrl_h_browser(s, &ch);
+  qrl_h_phone p;
+  qrl_qr_payload qp;
+  char fields[512], req[1024], body[256], *resp = NULL, cookie[512];
+
+  ASSERT_TRUE(br != NULL);
+  ASSERT_EQ_INT(qrl_h_challenge_payload(ch, &qp), 0);
+  ASSERT_EQ_INT(an_ready(s, &p), 0);
+  m = scan(&p, ch);
+  ASSERT_EQ_STR(qrl_h_type(m), "scan_ok");
+  cJSON_Delete(m);
+  ASSERT_EQ_INT(qrl_h_sign_fields(&p, &qp, s->http, now_s(), qrl_h_scanned_number(br),
+                                  QRL_DECISION_CONFIRM, fields, sizeof(fields)),
+                0);
+  snprintf(req, sizeof(req), "{\"type\":\"confirm\",\"session\":\"%s\",%s}", p.session,
+           fields);
+  ASSERT_ERR(qrl_wsc_send_text(p.ws, req), QRL_OK);
+  qrl_h_phone_close(&p); /* no waiting for the answer */
+  ASSERT_TRUE((done = qrl_h_expect(br, "completed", QRL_H_TIMEOUT_MS)) != NULL);
+  snprintf(body, sizeof(body), "{\"code\":\"%s\",\"binding\":\"%s\"}",
+           qrl_h_str(done, "code"), qrl_h_str(ch, "binding"));
+  ASSERT_EQ_INT(qrl_h_http(s, "POST", "/api/session", s->http, NULL, body, &resp, cookie),
+                200);
+  ASSERT_TRUE(strncmp(cookie, "qrl_session=", 12) == 0);
+  free(resp);
+  cJSON_Delete(done);
+  cJSON_Delete(ch);
+  qrl_wsc_free(br);
+  return 0;
+}
+
 /* When the browser leaves or asks for a new code, the old QR is dead. */
 SERVER_TEST(leaving_or_renewing_cancels_the_old_code, NULL) {
   cJSON *ch = NULL, *ch2 = NULL, *ch3 = NULL, *m;
@@ -388,5 +423,6 @@ TEST_MAIN(decline_reaches_the_browser_and_a_new_code_follows,
           expired_code_is_pushed_and_refused, challenge_is_consumed_exactly_once,
           bad_signatures_are_refused_and_change_nothing,
           second_browser_cannot_observe_or_complete,
+          confirm_completes_even_if_the_phone_leaves_at_once,
           leaving_or_renewing_cancels_the_old_code,
           first_scanner_keeps_the_challenge)

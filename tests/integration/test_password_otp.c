@@ -5,6 +5,7 @@
  * codes, expiry, codes of other attempts, resend and password throttles,
  * one answer for unknown IDs and wrong passwords, level rules, bad input.
  */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -186,6 +187,77 @@ SERVER_TEST(failed_passwords_are_throttled_per_ip, NULL) {
   return 0;
 }
 
+typedef struct guess {
+  const qrl_h_server *s;
+  pthread_barrier_t *go;
+  int status;
+} guess;
+
+static void *guess_once(void *arg) {
+  guess *g = arg;
+  char a[23];
+  pthread_barrier_wait(g->go);
+  g->status = qrl_h_otp_start(g->s, "/api/otp/start", "id", AN, "MatKhau@2099", a, NULL);
+  return NULL;
+}
+
+/* 40 wrong passwords for one ID at the same instant: exactly 5 are tried,
+ * the rest are throttled - a check made before any of them had failed
+ * would have let them all through. */
+SERVER_TEST(parallel_guesses_cannot_outrun_the_throttle, NULL) {
+  enum { N = 40 };
+  pthread_t th[N];
+  guess g[N];
+  pthread_barrier_t go;
+  int wrong = 0, limited = 0, other = 0;
+  char a[23], *r = NULL;
+
+  ASSERT_EQ_INT(pthread_barrier_init(&go, NULL, N), 0);
+  for (int i = 0; i < N; i++) {
+    g[i].s = s;
+    g[i].go = &go;
+    g[i].status = 0;
+    ASSERT_EQ_INT(pthread_create(&th[i], NULL, guess_once, &g[i]), 0);
+  }
+  for (int i = 0; i < N; i++) {
+    pthread_join(th[i], NULL);
+    if (g[i].status == 401) wrong++;
+    else if (g[i].status == 429) limited++;
+    else other++;
+  }
+  pthread_barrier_destroy(&go);
+  ASSERT_EQ_INT(other, 0);
+  ASSERT_EQ_INT(wrong, 5);
+  ASSERT_EQ_INT(limited, N - 5);
+  /* The right password waits its turn too, and is told how long. */
+  ASSERT_EQ_INT(qrl_h_otp_start(s, "/api/otp/start", "id", AN, PW, a, &r), 429);
+  ASSERT_TRUE(has(r, "\"retry_in\":"));
+  free(r);
+  return 0;
+}
+
+/* The phone app's login counts in the same buckets as the web page's
+ * password step: guessing through the app does not get a fresh budget. */
+SERVER_TEST(app_login_shares_the_password_throttle, NULL) {
+  qrl_h_phone p;
+  char err[64], a[23], *r = NULL;
+  for (int i = 0; i < 5; i++) {
+    ASSERT_EQ_INT(qrl_h_phone_login(s, &p, AN, "MatKhau@2099", err), -1);
+    qrl_h_phone_close(&p);
+    ASSERT_EQ_STR(err, "bad_credentials");
+  }
+  /* The sixth, with the right password: throttled, through either door. */
+  ASSERT_EQ_INT(qrl_h_phone_login(s, &p, AN, PW, err), -1);
+  qrl_h_phone_close(&p);
+  ASSERT_EQ_STR(err, "rate_limited");
+  ASSERT_EQ_INT(qrl_h_otp_start(s, "/api/otp/start", "id", AN, PW, a, &r), 429);
+  free(r);
+  /* Someone else's account is not held up by it. */
+  ASSERT_EQ_INT(qrl_h_phone_login(s, &p, BINH, PW, err), 0);
+  qrl_h_phone_close(&p);
+  return 0;
+}
+
 SERVER_TEST(level_one_is_refused_by_default, NULL) {
   char a[23], *r = NULL;
   ASSERT_EQ_INT(qrl_h_otp_start(s, "/api/otp/start", "id", BINH, PW, a, &r), 403);
@@ -251,5 +323,6 @@ SERVER_TEST(bad_input_is_named_before_any_lookup, NULL) {
 TEST_MAIN(id_password_and_sms_code_log_in, five_wrong_codes_void_the_attempt,
           expired_code_is_refused, code_of_one_attempt_does_not_open_another,
           resend_is_throttled, unknown_id_and_wrong_password_look_the_same,
-          failed_passwords_are_throttled_per_ip, level_one_is_refused_by_default,
+          failed_passwords_are_throttled_per_ip, parallel_guesses_cannot_outrun_the_throttle,
+          app_login_shares_the_password_throttle, level_one_is_refused_by_default,
           level_one_is_let_in_when_configured, bad_input_is_named_before_any_lookup)

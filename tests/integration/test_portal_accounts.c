@@ -215,6 +215,33 @@ SERVER_TEST(cutover_ends_legacy_citizen_logins_not_organizations, NULL) {
   return 0;
 }
 
+/* "Cập nhật từ CSDL" answers whether an ID matches: 5 wrong tries per
+ * session an hour, then even the right ID waits. */
+SERVER_TEST(verify_id_guesses_are_throttled, "--cutover", "2099-01-01", NULL) {
+  char cookie[128], body[64], *resp = NULL;
+  ASSERT_EQ_INT(qrl_h_otp_login(s, "/api/portal/start", "username", "tranthibinh", PW,
+                                BINH_PHONE, cookie),
+                200);
+  for (int i = 0; i < 5; i++) {
+    snprintf(body, sizeof(body), "{\"citizen_id\":\"07919900%04d\"}", 2000 + i);
+    ASSERT_EQ_INT(qrl_h_http(s, "POST", "/api/portal/verify-id", s->http, cookie, body,
+                             &resp, NULL), 409);
+    free(resp);
+  }
+  ASSERT_EQ_INT(qrl_h_http(s, "POST", "/api/portal/verify-id", s->http, cookie,
+                           "{\"citizen_id\":\"" BINH "\"}", &resp, NULL), 429);
+  ASSERT_TRUE(has(resp, "rate_limited") && has(resp, "retry_in"));
+  free(resp);
+  /* A malformed ID is named without spending anything (and still refused). */
+  ASSERT_EQ_INT(qrl_h_http(s, "POST", "/api/portal/verify-id", s->http, cookie,
+                           "{\"citizen_id\":\"12\"}", &resp, NULL), 400);
+  free(resp);
+  ASSERT_EQ_INT(count_rows(s, "SELECT count(*) FROM portal_accounts WHERE "
+                              "username='tranthibinh' AND id_verified_at IS NOT NULL"),
+                0);
+  return 0;
+}
+
 SERVER_TEST(before_cutover_legacy_citizens_and_organizations_log_in, "--cutover",
             "2099-01-01", NULL) {
   char cookie[128];
@@ -245,5 +272,5 @@ SERVER_TEST(before_cutover_legacy_citizens_and_organizations_log_in, "--cutover"
 
 TEST_MAIN(verified_legacy_account_is_linked_at_first_qr_login,
           unverified_legacy_account_is_not_linked, verify_then_vneid_login_links,
-          cutover_ends_legacy_citizen_logins_not_organizations,
+          cutover_ends_legacy_citizen_logins_not_organizations, verify_id_guesses_are_throttled,
           before_cutover_legacy_citizens_and_organizations_log_in)

@@ -117,5 +117,30 @@ TEST(bad_keys_are_refused) {
   return 0;
 }
 
+/* Take on arrival, refund what turned out not to be a failure: the bucket
+ * never goes above its limit, and an unknown key is left alone. */
+TEST(refund_gives_back_one_token_up_to_the_limit) {
+  qrl_ratelimit *rl = qrl_rl_new(16);
+  ASSERT_TRUE(rl != NULL);
+  for (int i = 0; i < 5; i++) ASSERT_TRUE(qrl_rl_hit(rl, "pw:id:x", 1000, 5, 900) >= 0);
+  ASSERT_EQ_INT(qrl_rl_hit(rl, "pw:id:x", 1000, 5, 900), -1);
+  qrl_rl_refund(rl, "pw:id:x", 1000, 5, 900);
+  ASSERT_EQ_INT(qrl_rl_hit(rl, "pw:id:x", 1000, 5, 900), 0);
+  ASSERT_EQ_INT(qrl_rl_hit(rl, "pw:id:x", 1000, 5, 900), -1);
+  /* Refunds beyond the limit are capped. */
+  for (int i = 0; i < 20; i++) qrl_rl_refund(rl, "pw:id:x", 1000, 5, 900);
+  for (int i = 0; i < 5; i++) ASSERT_TRUE(qrl_rl_hit(rl, "pw:id:x", 1000, 5, 900) >= 0);
+  ASSERT_EQ_INT(qrl_rl_hit(rl, "pw:id:x", 1000, 5, 900), -1);
+  /* A key never hit stays unknown; a full bucket can be swept again. */
+  qrl_rl_refund(rl, "pw:id:y", 1000, 5, 900);
+  ASSERT_TRUE(qrl_rl_allowed(rl, "pw:id:y", 1000, 5, 900, NULL));
+  ASSERT_TRUE(qrl_rl_hit(rl, "pw:id:z", 1000, 5, 900) >= 0);
+  qrl_rl_refund(rl, "pw:id:z", 1000, 5, 900);
+  ASSERT_EQ_INT(qrl_rl_sweep(rl, 1001), 1); /* z is full again: dropped */
+  qrl_rl_free(rl);
+  return 0;
+}
+
 TEST_MAIN(burst_then_steady_rate, sustained_rate, reset_and_sweep, full_table_fails_closed,
-          many_keys_with_deletions, bad_keys_are_refused)
+          many_keys_with_deletions, bad_keys_are_refused,
+          refund_gives_back_one_token_up_to_the_limit)
