@@ -119,16 +119,24 @@ qrl_err qrl_admin_set_secret(qrl_db *db, const qrl_acct_policy *pol, const char 
     qrl_sql_bind_text(st, 3, id);
   }
   err = qrl_sql_run(st);
-  /* A reset password ends what the old one opened. */
+  /* A reset password ends what the old one opened: app sessions, web
+   * sessions, and password + SMS attempts still waiting for a code. */
   if (!err && !passcode) {
-    st = qrl_sql_prep(db, "UPDATE app_sessions SET revoked_at = ?2,"
-                          " revoke_reason = 'password_reset'"
-                          " WHERE citizen_id = ?1 AND revoked_at IS NULL");
-    if (st) {
-      qrl_sql_bind_text(st, 1, id);
-      sqlite3_bind_int64(st, 2, now);
+    static const char *const ends[] = {
+        "UPDATE app_sessions SET revoked_at = ?2, revoke_reason = 'password_reset'"
+        " WHERE citizen_id = ?1 AND revoked_at IS NULL",
+        "UPDATE web_sessions SET revoked_at = ?2 WHERE citizen_id = ?1"
+        " AND revoked_at IS NULL",
+        "UPDATE otp_logins SET void_at = ?2 WHERE citizen_id = ?1"
+        " AND used_at IS NULL AND void_at IS NULL"};
+    for (size_t i = 0; !err && i < sizeof(ends) / sizeof(ends[0]); i++) {
+      st = qrl_sql_prep(db, ends[i]);
+      if (st) {
+        qrl_sql_bind_text(st, 1, id);
+        sqlite3_bind_int64(st, 2, now);
+      }
+      err = qrl_sql_run(st);
     }
-    err = qrl_sql_run(st);
   }
   if (!err)
     err = qrl_db_audit(db, passcode ? "admin_set_passcode" : "admin_set_password", QRL_OK,

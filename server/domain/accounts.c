@@ -42,6 +42,7 @@ qrl_acct_policy qrl_acct_policy_default(void) {
   p.code_secs = 60;
   p.fresh_device_secs = 24 * 3600;
   p.kiosk_session_secs = 15 * 60;
+  p.required_level = 2;
   return p;
 }
 
@@ -270,10 +271,13 @@ audit:
     qrl_sql_rollback(db);
     in_tx = 0;
   }
-  /* Audited in the same transaction on success, on its own on failure. */
+  /* Audited in the same transaction on success, on its own on failure -
+   * under the ID that was tried (well-formed ones only), so that guessing
+   * shows in that account's trail; no device id from a rolled-back insert. */
   {
-    qrl_err aerr = qrl_db_audit(db, "app_login", err,
-                                who->id[0] ? who->id : NULL, device_id, NULL, rc);
+    int id_ok = id && qrl_citizen_id_valid(id, strlen(id));
+    qrl_err aerr = qrl_db_audit(db, "app_login", err, id_ok ? id : NULL,
+                                err ? 0 : device_id, NULL, rc);
     if (in_tx) {
       if (!aerr) aerr = qrl_sql_commit(db);
       if (aerr) {
@@ -513,6 +517,11 @@ qrl_err qrl_acct_complete_web_login(qrl_db *db, const qrl_acct_policy *pol,
   if (qrl_sql_begin(db)) return QRL_DB;
   err = app_auth_hash(db, auth->session_hash, rc->now, &now_auth);
   if (err) goto out;
+  /* As the account is now, not as it was at the scan: the permission may
+   * have been turned off, or the level lowered, since. */
+  if (!now_auth.citizen.web_login) err = QRL_NOT_PERMITTED;
+  else if (now_auth.citizen.level < pol->required_level) err = QRL_LEVEL_TOO_LOW;
+  if (err) goto out;
   st = qrl_sql_prep(db, "INSERT INTO web_sessions(citizen_id, method, code_hash,"
                 " binding_hash, code_expires_at, created_at, ip, user_agent, flow)"
                 " VALUES(?,?,?,?,?,?,?,?,?)");
@@ -560,6 +569,7 @@ qrl_err qrl_acct_exchange_code(qrl_db *db, const qrl_acct_policy *pol,
   qrl_err err = QRL_CODE_INVALID;
   char citizen[QRL_CITIZEN_ID_LEN + 1] = "", flow[QRL_UUID_STRLEN + 1] = "";
   qrl_req_ctx arc = *rc; /* audited under the login's flow id */
+  int audited = 0;
 
   memset(out, 0, sizeof(*out));
   if (!code || !binding || strlen(code) != QRL_SESSION_B64LEN) goto audit;
@@ -614,12 +624,17 @@ qrl_err qrl_acct_exchange_code(qrl_db *db, const qrl_acct_policy *pol,
   }
   err = qrl_sql_run(st);
   out->created_at = rc->now;
+  /* Success is audited in the same transaction; refusals on their own. */
+  if (flow[0]) arc.flow = flow;
+  if (!err && !(err = qrl_db_audit(db, "code_exchange", QRL_OK, citizen, 0, NULL, &arc)))
+    audited = 1;
 tx_out:
   if (err) qrl_sql_rollback(db);
   else if ((err = qrl_sql_commit(db))) qrl_sql_rollback(db);
 audit:
   if (flow[0]) arc.flow = flow;
-  qrl_db_audit(db, "code_exchange", err, citizen[0] ? citizen : NULL, 0, NULL, &arc);
+  if (err || !audited)
+    qrl_db_audit(db, "code_exchange", err, citizen[0] ? citizen : NULL, 0, NULL, &arc);
   if (err) {
     memset(token, 0, QRL_SESSION_B64LEN + 1);
     memset(out, 0, sizeof(*out));
@@ -703,6 +718,7 @@ qrl_err qrl_acct_web_logout(qrl_db *db, const char *token, const qrl_req_ctx *rc
   if (!token || strlen(token) != QRL_SESSION_B64LEN) return QRL_OK;
   token_hash(token, th);
   if (qrl_acct_web_session(db, NULL, token, rc->now, &ws) != QRL_OK) return QRL_OK;
+  if (qrl_sql_begin(db)) return QRL_DB;
   st = qrl_sql_prep(db, "UPDATE web_sessions SET revoked_at = ?1 WHERE token_hash = ?2"
                 " AND revoked_at IS NULL");
   if (st) {
@@ -710,8 +726,11 @@ qrl_err qrl_acct_web_logout(qrl_db *db, const char *token, const qrl_req_ctx *rc
     qrl_sql_bind_blob(st, 2, th, sizeof(th));
   }
   err = qrl_sql_run(st);
-  qrl_db_audit(db, "web_logout", err, ws.citizen.id[0] ? ws.citizen.id : NULL, 0,
-               ws.portal.id ? ws.portal.username : NULL, rc);
+  if (!err)
+    err = qrl_db_audit(db, "web_logout", QRL_OK, ws.citizen.id[0] ? ws.citizen.id : NULL,
+                       0, ws.portal.id ? ws.portal.username : NULL, rc);
+  if (!err) err = qrl_sql_commit(db);
+  if (err) qrl_sql_rollback(db);
   return err;
 }
 

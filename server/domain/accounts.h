@@ -41,6 +41,7 @@ typedef struct qrl_acct_policy {
   int64_t kiosk_session_secs;  /* a web session from a kiosk: 15 min */
   int64_t fresh_device_secs;   /* a device this new cannot turn web login on
                                   or link old accounts: 24 h */
+  int required_level;          /* level a QR web login needs: 2 */
 } qrl_acct_policy;
 
 /* Returns the production defaults listed in qrl_acct_policy. */

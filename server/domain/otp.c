@@ -20,6 +20,7 @@ qrl_err qrl_otp_policy_default(qrl_otp_policy *p) {
   p->max_failures = 5;
   p->resend_secs = 60;
   p->max_sends = 5;
+  p->attempt_secs = 1800;
   p->phone_sends_per_hour = 10;
   p->password_level = 2;
   p->cutover = QRL_DEFAULT_CUTOVER;
@@ -174,7 +175,7 @@ typedef struct attempt_row {
   int64_t portal;
   char phone[16];
   uint8_t mac[QRL_SHA256_LEN];
-  int64_t expires_at, last_sent_at;
+  int64_t created_at, expires_at, last_sent_at;
   int sends, failures, used, is_void;
 } attempt_row;
 
@@ -199,7 +200,7 @@ static qrl_err load_attempt(qrl_db *db, const char *attempt, attempt_row *r) {
   qrl_sha256(attempt, strlen(attempt), ah);
   st = qrl_sql_prep(db, "SELECT id, citizen_id, portal_account, phone, otp_mac,"
                         " expires_at, last_sent_at, sends, failures,"
-                        " used_at IS NOT NULL, void_at IS NOT NULL"
+                        " used_at IS NOT NULL, void_at IS NOT NULL, created_at"
                         " FROM otp_logins WHERE attempt_hash = ?");
   if (!st) return QRL_DB;
   qrl_sql_bind_blob(st, 1, ah, sizeof(ah));
@@ -216,6 +217,7 @@ static qrl_err load_attempt(qrl_db *db, const char *attempt, attempt_row *r) {
     r->failures = sqlite3_column_int(st, 8);
     r->used = sqlite3_column_int(st, 9);
     r->is_void = sqlite3_column_int(st, 10);
+    r->created_at = sqlite3_column_int64(st, 11);
     err = QRL_OK;
   }
   sqlite3_finalize(st);
@@ -234,6 +236,12 @@ qrl_err qrl_otp_resend(qrl_db *db, const qrl_otp_policy *opol, const char *attem
   *retry_in = 0;
   if (qrl_sql_begin(db)) return QRL_DB;
   if ((err = load_live_attempt(db, attempt, &r))) goto out;
+  /* A password check buys codes for a while, not for ever: after that the
+   * citizen types the password again. */
+  if (rc->now >= r.created_at + opol->attempt_secs) {
+    err = QRL_OTP_EXPIRED;
+    goto out;
+  }
   if (rc->now < r.last_sent_at + opol->resend_secs) {
     *retry_in = r.last_sent_at + opol->resend_secs - rc->now;
     err = QRL_RATE_LIMITED;
@@ -269,6 +277,29 @@ out:
   finish_sent(err, out);
   qrl_db_audit(db, "otp_resend", err, r.citizen_id[0] ? r.citizen_id : NULL, 0, NULL,
                rc);
+  return err;
+}
+
+qrl_err qrl_otp_undeliverable(qrl_db *db, const char *attempt, const qrl_req_ctx *rc) {
+  attempt_row r;
+  sqlite3_stmt *st;
+  qrl_err err;
+
+  if (qrl_sql_begin(db)) return QRL_DB;
+  if ((err = load_attempt(db, attempt, &r))) goto out;
+  st = qrl_sql_prep(db, "UPDATE otp_logins SET void_at = ?1, sends = max(sends - 1, 0)"
+                        " WHERE id = ?2");
+  if (st) {
+    sqlite3_bind_int64(st, 1, rc->now);
+    sqlite3_bind_int64(st, 2, r.id);
+  }
+  if ((err = qrl_sql_run(st))) goto out;
+  if ((err = qrl_db_audit(db, "otp_sms", QRL_UNAVAILABLE,
+                          r.citizen_id[0] ? r.citizen_id : NULL, 0, NULL, rc)))
+    goto out;
+  err = qrl_sql_commit(db);
+out:
+  if (err) qrl_sql_rollback(db);
   return err;
 }
 

@@ -31,6 +31,8 @@ typedef struct qrl_otp_policy {
   int max_failures;         /* wrong codes before the attempt is void: 5 */
   int resend_secs;          /* least time between two sends: 60 */
   int max_sends;            /* sends per attempt: 5 */
+  int attempt_secs;         /* an attempt (one password check) can be resent
+                               within this long, never after: 1800 */
   int phone_sends_per_hour; /* codes per phone number per hour: 10 */
   int password_level;       /* level the ID + password path needs: 2 */
   int64_t cutover;          /* unix time after which legacy citizen
@@ -80,8 +82,14 @@ qrl_err qrl_otp_start_portal(qrl_db *db, const qrl_acct_policy *apol,
                              qrl_otp_sent *out);
 
 /* A new code for the attempt. QRL_OK, QRL_OTP_INVALID (unknown or used),
- * QRL_OTP_VOID, QRL_RATE_LIMITED (*retry_in set: too soon, too many sends for
- * the attempt or the phone). Audited ("otp_resend"). */
+ * QRL_OTP_VOID, QRL_OTP_EXPIRED (the attempt is older than attempt_secs: the
+ * password must be typed again), QRL_RATE_LIMITED (*retry_in set: too soon,
+ * too many sends for the attempt or the phone). Audited ("otp_resend"). */
+/* The SMS of the attempt's last code could not be sent: the attempt is void
+ * (the citizen starts again once the gateway is back) and that send does not
+ * count against the phone's hourly limit. Audited ("otp_sms", unavailable). */
+qrl_err qrl_otp_undeliverable(qrl_db *db, const char *attempt, const qrl_req_ctx *rc);
+
 qrl_err qrl_otp_resend(qrl_db *db, const qrl_otp_policy *opol, const char *attempt,
                        const qrl_req_ctx *rc, qrl_otp_sent *out, int64_t *retry_in);
 

@@ -77,7 +77,8 @@ static void start_run(qrl_db *db, qrl_task *t) {
     t->rc = qrl_otp_start_citizen(db, &t->srv->pol, &t->srv->opol, t->citizen_id,
                                   t->password, &rc, &t->otp);
   qrl_cleanse(t->password, sizeof(t->password));
-  if (!t->rc) t->rc = qrl_server_send_sms(db, t, &t->otp);
+  if (!t->rc && (t->rc = qrl_server_send_sms(db, t, &t->otp)))
+    qrl_otp_undeliverable(db, t->otp.attempt, &rc);
   qrl_cleanse(t->otp.code, sizeof(t->otp.code));
 }
 
@@ -162,7 +163,8 @@ static void start(qrl_server *srv, qrl_conn *c, const cJSON *body, int portal) {
 static void resend_run(qrl_db *db, qrl_task *t) {
   qrl_req_ctx rc = qrl_task_ctx(t);
   t->rc = qrl_otp_resend(db, &t->srv->opol, t->binding, &rc, &t->otp, &t->retry_in);
-  if (!t->rc) t->rc = qrl_server_send_sms(db, t, &t->otp);
+  if (!t->rc && (t->rc = qrl_server_send_sms(db, t, &t->otp)))
+    qrl_otp_undeliverable(db, t->binding, &rc);
   qrl_cleanse(t->otp.code, sizeof(t->otp.code));
 }
 

@@ -396,6 +396,7 @@ int qrl_server_run(const qrl_config *cfg) {
   srv->pol = qrl_acct_policy_default();
   srv->pol.hash_cost_log2 = cfg->hash_cost;
   srv->pol.fresh_device_secs = (int64_t)cfg->fresh_device_hours * 3600;
+  srv->pol.required_level = cfg->required_level;
 
   /* Create/migrate the schema and seed before any thread or socket. */
   err = qrl_db_open(cfg->db_path, &db);

@@ -245,6 +245,12 @@ static void decide_run(qrl_db *db, qrl_task *t) {
 
   t->rc = qrl_acct_app_auth(db, &t->srv->pol, t->session, t->now, &t->auth);
   if (!t->rc) t->rc = t->chal_refusal;
+  /* The account as it is now: permission and level may have changed since
+   * the scan (checked again when the session is written). */
+  if (!t->rc && t->decision == QRL_DECISION_CONFIRM) {
+    if (!t->auth.citizen.web_login) t->rc = QRL_NOT_PERMITTED;
+    else if (t->auth.citizen.level < t->srv->cfg->required_level) t->rc = QRL_LEVEL_TOO_LOW;
+  }
   if (t->rc) return;
   if (skew > QRL_SIGN_SKEW || skew < -QRL_SIGN_SKEW) {
     t->rc = QRL_STALE_TIMESTAMP;

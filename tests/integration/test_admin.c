@@ -112,17 +112,27 @@ SERVER_TEST(set_level_one_stops_qr_login, NULL) {
   return 0;
 }
 
-SERVER_TEST(set_password_replaces_it_and_ends_app_sessions, NULL) {
+/* A reset password ends everything the old one opened: the app session,
+ * the web session, and a password + SMS login still waiting for its code. */
+SERVER_TEST(set_password_replaces_it_and_ends_what_it_opened, NULL) {
   qrl_h_phone p, q;
-  char err[64];
+  char err[64], cookie[128], attempt[23], code[7], *r = NULL;
   cJSON *m;
   ASSERT_EQ_INT(qrl_h_phone_login(s, &p, AN, PW, NULL), 0);
+  ASSERT_EQ_INT(qrl_h_otp_login(s, "/api/otp/start", "id", AN, PW, "0912345678", cookie),
+                200);
+  ASSERT_EQ_INT(qrl_h_otp_start(s, "/api/otp/start", "id", AN, PW, attempt, NULL), 200);
+  ASSERT_EQ_INT(qrl_h_otp_code(s, "0912345678", code), 0);
   ASSERT_EQ_INT(admin(s, NULL, 0, "citizen", "set-password", AN, "--password", "MoiMoi@2025",
                       NULL),
                 0);
   m = qrl_h_phone_call(&p, "status", NULL);
   ASSERT_EQ_STR(qrl_h_errcode(m), "session_invalid");
   cJSON_Delete(m);
+  ASSERT_TRUE(qrl_h_me(s, cookie) == NULL);
+  ASSERT_EQ_INT(qrl_h_otp_verify(s, attempt, code, NULL, &r), 400);
+  ASSERT_TRUE(r && strstr(r, "otp_void"));
+  free(r);
   qrl_h_phone_close(&p);
   ASSERT_EQ_INT(qrl_h_phone_login(s, &q, AN, PW, err), -1);
   ASSERT_EQ_STR(err, "bad_credentials");
@@ -238,5 +248,5 @@ SERVER_TEST(refused_commands_write_nothing, NULL) {
 }
 
 TEST_MAIN(added_citizen_logs_in_and_shows_up, set_level_one_stops_qr_login,
-          set_password_replaces_it_and_ends_app_sessions, unlock_after_five_wrong_passcodes,
+          set_password_replaces_it_and_ends_what_it_opened, unlock_after_five_wrong_passcodes,
           device_and_session_revocation_reach_the_phone, refused_commands_write_nothing)

@@ -329,6 +329,41 @@ SERVER_TEST(confirm_completes_even_if_the_phone_leaves_at_once, NULL) {
   return 0;
 }
 
+/* Permission turned off between the scan and the confirm: the confirm is
+ * refused as the account is now, and the browser is not logged in. */
+SERVER_TEST(confirm_checks_the_permission_again, NULL) {
+  cJSON *ch = NULL, *m;
+  qrl_wsc *br = qrl_h_browser(s, &ch);
+  qrl_h_phone p;
+  qrl_qr_payload qp;
+  int number;
+
+  ASSERT_TRUE(br != NULL);
+  ASSERT_EQ_INT(qrl_h_challenge_payload(ch, &qp), 0);
+  ASSERT_EQ_INT(an_ready(s, &p), 0);
+  m = scan(&p, ch);
+  ASSERT_EQ_STR(qrl_h_type(m), "scan_ok");
+  cJSON_Delete(m);
+  number = qrl_h_scanned_number(br);
+  m = qrl_h_phone_call(&p, "set_permission",
+                       "\"permission\":\"web_login\",\"value\":false,\"passcode\":\"123456\"");
+  ASSERT_EQ_STR(qrl_h_type(m), "set_permission_ok");
+  cJSON_Delete(m);
+  m = confirm(&p, s, &qp, number);
+  ASSERT_EQ_STR(qrl_h_errcode(m), "web_login_not_permitted");
+  cJSON_Delete(m);
+  /* Nothing completed: the browser's next message is the answer to its own
+   * request. */
+  ASSERT_ERR(qrl_wsc_send_text(br, "{\"type\":\"new_challenge\"}"), QRL_OK);
+  m = qrl_h_recv(br, QRL_H_TIMEOUT_MS);
+  ASSERT_EQ_STR(qrl_h_type(m), "challenge");
+  cJSON_Delete(m);
+  qrl_h_phone_close(&p);
+  cJSON_Delete(ch);
+  qrl_wsc_free(br);
+  return 0;
+}
+
 /* When the browser leaves or asks for a new code, the old QR is dead. */
 SERVER_TEST(leaving_or_renewing_cancels_the_old_code, NULL) {
   cJSON *ch = NULL, *ch2 = NULL, *ch3 = NULL, *m;
@@ -424,5 +459,6 @@ TEST_MAIN(decline_reaches_the_browser_and_a_new_code_follows,
           bad_signatures_are_refused_and_change_nothing,
           second_browser_cannot_observe_or_complete,
           confirm_completes_even_if_the_phone_leaves_at_once,
+          confirm_checks_the_permission_again,
           leaving_or_renewing_cancels_the_old_code,
           first_scanner_keeps_the_challenge)

@@ -55,6 +55,16 @@ static qrl_req_ctx at(int64_t now) {
   return rc;
 }
 
+/* Turns "Đăng nhập trên website" on for the app session tok and reads the
+ * session back into *a (as the confirm will see it). */
+static qrl_err grant(fixture *f, const char *tok, int64_t now, qrl_app_auth *a) {
+  qrl_req_ctx rc = at(now);
+  qrl_err err = qrl_acct_app_auth(f->db, &f->pol, tok, now, a);
+  if (!err) err = qrl_acct_set_web_login(f->db, &f->pol, a, 1, "123456", &rc);
+  if (!err) err = qrl_acct_app_auth(f->db, &f->pol, tok, now, a);
+  return err;
+}
+
 /* Logs in on a fresh device key; returns the token in tok. */
 static qrl_err login(fixture *f, const char *id, const char *pw, int64_t now,
                      char tok[QRL_SESSION_B64LEN + 1]) {
@@ -103,6 +113,21 @@ TEST(app_login_checks_credentials_the_same_way) {
              QRL_SESSION_INVALID);
   ASSERT_EQ_INT(qrl_db_audit_count(f.db, "app_login", "bad_credentials"), 2);
   ASSERT_EQ_INT(qrl_db_audit_count(f.db, "app_login", "ok"), 1);
+  {
+    /* Guesses show in the trail of the ID that was tried, with no device. */
+    sqlite3 *raw = NULL;
+    sqlite3_stmt *st = NULL;
+    ASSERT_EQ_INT(sqlite3_open(f.t.path, &raw), SQLITE_OK);
+    ASSERT_EQ_INT(sqlite3_prepare_v2(raw, "SELECT count(*) FROM audit WHERE event ="
+                                          " 'app_login' AND outcome = 'bad_credentials'"
+                                          " AND citizen_id = '" AN "' AND coalesce(device_id, 0) = 0",
+                                     -1, &st, NULL),
+                  SQLITE_OK);
+    ASSERT_EQ_INT(sqlite3_step(st), SQLITE_ROW);
+    ASSERT_EQ_INT(sqlite3_column_int(st, 0), 1);
+    sqlite3_finalize(st);
+    sqlite3_close(raw);
+  }
   {
     uint8_t bad[QRL_PUBKEY_BYTES] = {0x04};
     qrl_req_ctx rc = at(T0);
@@ -208,7 +233,7 @@ TEST(completion_logs_the_phone_out_and_the_code_is_one_time_and_bound) {
   qrl_req_ctx rc = at(T0);
   ASSERT_EQ_INT(open_fixture(&f), 0);
   ASSERT_ERR(login(&f, AN, PW, T0, tok), QRL_OK);
-  ASSERT_ERR(qrl_acct_app_auth(f.db, &f.pol, tok, T0, &a), QRL_OK);
+  ASSERT_ERR(grant(&f, tok, T0, &a), QRL_OK);
   ASSERT_ERR(qrl_acct_complete_web_login(f.db, &f.pol, &a, BINDING, "qr", &rc, code),
              QRL_OK);
   ASSERT_EQ_INT(strlen(code), QRL_SESSION_B64LEN);
@@ -236,6 +261,37 @@ TEST(completion_logs_the_phone_out_and_the_code_is_one_time_and_bound) {
   return 0;
 }
 
+/* The permission turned off between the scan and the confirm: no web
+ * session, and the phone stays logged in (nothing was written). */
+TEST(completion_checks_the_account_as_it_is_now) {
+  fixture f;
+  char tok[QRL_SESSION_B64LEN + 1], code[QRL_SESSION_B64LEN + 1];
+  qrl_app_auth a, off;
+  qrl_req_ctx rc = at(T0);
+  long sessions;
+  ASSERT_EQ_INT(open_fixture(&f), 0);
+  ASSERT_ERR(login(&f, AN, PW, T0, tok), QRL_OK);
+  ASSERT_ERR(grant(&f, tok, T0, &a), QRL_OK); /* as at the scan */
+  ASSERT_ERR(qrl_acct_app_auth(f.db, &f.pol, tok, T0, &off), QRL_OK);
+  ASSERT_ERR(qrl_acct_set_web_login(f.db, &f.pol, &off, 0, "123456", &rc), QRL_OK);
+  sessions = qrl_db_audit_count(f.db, "web_login", NULL);
+  ASSERT_ERR(qrl_acct_complete_web_login(f.db, &f.pol, &a, BINDING, "qr", &rc, code),
+             QRL_NOT_PERMITTED);
+  ASSERT_EQ_STR(code, "");
+  ASSERT_EQ_INT(qrl_db_audit_count(f.db, "web_login", NULL), sessions);
+  ASSERT_ERR(qrl_acct_app_auth(f.db, &f.pol, tok, T0, &off), QRL_OK); /* still in */
+  /* A level lowered below the policy's: refused the same way. */
+  ASSERT_ERR(qrl_acct_set_web_login(f.db, &f.pol, &off, 1, "123456", &rc), QRL_OK);
+  f.pol.required_level = 3;
+  ASSERT_ERR(qrl_acct_complete_web_login(f.db, &f.pol, &a, BINDING, "qr", &rc, code),
+             QRL_LEVEL_TOO_LOW);
+  f.pol.required_level = 2;
+  ASSERT_ERR(qrl_acct_complete_web_login(f.db, &f.pol, &a, BINDING, "qr", &rc, code),
+             QRL_OK);
+  close_fixture(&f);
+  return 0;
+}
+
 TEST(completion_code_expires) {
   fixture f;
   char tok[QRL_SESSION_B64LEN + 1], code[QRL_SESSION_B64LEN + 1], web[QRL_SESSION_B64LEN + 1];
@@ -244,7 +300,7 @@ TEST(completion_code_expires) {
   qrl_req_ctx rc = at(T0);
   ASSERT_EQ_INT(open_fixture(&f), 0);
   ASSERT_ERR(login(&f, AN, PW, T0, tok), QRL_OK);
-  ASSERT_ERR(qrl_acct_app_auth(f.db, &f.pol, tok, T0, &a), QRL_OK);
+  ASSERT_ERR(grant(&f, tok, T0, &a), QRL_OK);
   ASSERT_ERR(qrl_acct_complete_web_login(f.db, &f.pol, &a, BINDING, "qr", &rc, code),
              QRL_OK);
   rc = at(T0 + f.pol.code_secs + 1);
@@ -334,7 +390,7 @@ TEST(migrates_a_v1_database) {
 
   ASSERT_ERR(qrl_db_open(f.t.path, &f.db), QRL_OK);
   ASSERT_ERR(login(&f, AN, PW, T0, tok), QRL_OK);
-  ASSERT_ERR(qrl_acct_app_auth(f.db, &f.pol, tok, T0 + 1, &a), QRL_OK);
+  ASSERT_ERR(grant(&f, tok, T0 + 1, &a), QRL_OK);
   rc.flow = "3f2b8c1e-9d4a-4b7e-8a6f-0c1d2e3f4a5b";
   ASSERT_ERR(qrl_acct_complete_web_login(f.db, &f.pol, &a, BINDING, "qr", &rc, code),
              QRL_OK);
@@ -395,9 +451,9 @@ TEST(fresh_device_cannot_open_web_login) {
   return 0;
 }
 
-TEST_MAIN(fresh_device_cannot_open_web_login, demo_seed_is_there_and_idempotent, app_login_checks_credentials_the_same_way,
-          one_device_at_a_time, passcode_limit_locks_then_lock_expires,
-          passcode_locks_grow_until_a_right_passcode,
+TEST_MAIN(fresh_device_cannot_open_web_login, demo_seed_is_there_and_idempotent,
+          app_login_checks_credentials_the_same_way, one_device_at_a_time,
+          passcode_limit_locks_then_lock_expires, passcode_locks_grow_until_a_right_passcode,
           completion_logs_the_phone_out_and_the_code_is_one_time_and_bound,
-          completion_code_expires, app_logout_ends_the_session, persists_across_reopen,
-          migrates_a_v1_database)
+          completion_checks_the_account_as_it_is_now, completion_code_expires,
+          app_logout_ends_the_session, persists_across_reopen, migrates_a_v1_database)

@@ -176,6 +176,50 @@ TEST(resend_timing_replacement_and_cap) {
   return 0;
 }
 
+/* A password check buys codes for attempt_secs, not for ever. */
+TEST(attempt_can_be_resent_only_while_young) {
+  fx f;
+  qrl_otp_sent s, r;
+  qrl_req_ctx rc = at(T0);
+  int64_t retry = 0;
+  int left;
+  ASSERT_EQ_INT(fx_open(&f), 0);
+  ASSERT_EQ_INT(f.op.attempt_secs, 1800);
+  ASSERT_ERR(qrl_otp_start_citizen(f.db, &f.ap, &f.op, AN, PW, &rc, &s), QRL_OK);
+  rc = at(T0 + 1799);
+  ASSERT_ERR(qrl_otp_resend(f.db, &f.op, s.attempt, &rc, &r, &retry), QRL_OK);
+  ASSERT_ERR(qrl_otp_start_citizen(f.db, &f.ap, &f.op, AN, PW, &rc, &s), QRL_OK);
+  rc = at(T0 + 1799 + 1800);
+  ASSERT_ERR(qrl_otp_resend(f.db, &f.op, s.attempt, &rc, &r, &retry), QRL_OTP_EXPIRED);
+  rc = at(T0 + 86400 * 7);
+  ASSERT_ERR(qrl_otp_resend(f.db, &f.op, s.attempt, &rc, &r, &retry), QRL_OTP_EXPIRED);
+  ASSERT_ERR(verify(&f, s.attempt, s.code, T0 + 86400 * 7, &left), QRL_OTP_EXPIRED);
+  fx_close(&f);
+  return 0;
+}
+
+/* A code that could not be sent: the attempt is void, the failure is on
+ * record, and the phone's hourly budget is not spent by it. */
+TEST(undeliverable_code_voids_the_attempt_not_the_phone_budget) {
+  fx f;
+  qrl_otp_sent s;
+  qrl_req_ctx rc = at(T0);
+  int left;
+  ASSERT_EQ_INT(fx_open(&f), 0);
+  for (int i = 0; i < 12; i++) {
+    ASSERT_ERR(qrl_otp_start_citizen(f.db, &f.ap, &f.op, AN, PW, &rc, &s), QRL_OK);
+    ASSERT_ERR(qrl_otp_undeliverable(f.db, s.attempt, &rc), QRL_OK);
+  }
+  ASSERT_ERR(verify(&f, s.attempt, s.code, T0 + 1, &left), QRL_OTP_VOID);
+  ASSERT_EQ_INT(qrl_db_audit_count(f.db, "otp_sms", "unavailable"), 12);
+  ASSERT_ERR(qrl_otp_undeliverable(f.db, "AAAAAAAAAAAAAAAAAAAAAA", &rc), QRL_OTP_INVALID);
+  /* Twelve failed sends later, the phone can still get its ten. */
+  ASSERT_ERR(qrl_otp_start_citizen(f.db, &f.ap, &f.op, AN, PW, &rc, &s), QRL_OK);
+  ASSERT_ERR(verify(&f, s.attempt, s.code, T0 + 1, &left), QRL_OK);
+  fx_close(&f);
+  return 0;
+}
+
 /* At most 10 codes to one phone number an hour, whatever the attempts. */
 TEST(phone_hourly_cap) {
   fx f;
@@ -230,4 +274,6 @@ TEST(password_format) {
 TEST_MAIN(codes_are_six_digits_and_stored_only_as_a_mac,
           right_code_once_wrong_codes_counted_and_void_at_five, code_expires_after_its_ttl,
           resend_timing_replacement_and_cap, phone_hourly_cap,
-          cutover_for_legacy_citizens_only, password_format)
+          cutover_for_legacy_citizens_only, password_format,
+          attempt_can_be_resent_only_while_young,
+          undeliverable_code_voids_the_attempt_not_the_phone_budget)
