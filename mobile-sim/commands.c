@@ -500,6 +500,15 @@ out:
 }
 
 /* Prints who is asking, from scan_ok, and adds it to the JSON answer. */
+/* Whether n is one of the numbers scan_ok offered. */
+static int number_offered(const cJSON *reply, long n) {
+  const cJSON *x;
+  cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(reply, "numbers")) {
+    if (cJSON_IsNumber(x) && x->valueint == n) return 1;
+  }
+  return 0;
+}
+
 static void scan_show(sim_ctx *ctx, const cJSON *reply, const char *pname,
                       const char *porigin) {
   const cJSON *br = cJSON_GetObjectItemCaseSensitive(reply, "browser");
@@ -683,18 +692,29 @@ static int cmd_scan(sim_ctx *ctx, cmd_args *a) {
   else
     d = sim_ask_yes(ctx, ws, "Xác nhận đăng nhập?") ? QRL_DECISION_CONFIRM
                                                     : QRL_DECISION_DECLINE;
-  /* Number matching: the citizen picks the number the login page shows. */
+  /* Number matching: the citizen picks the number the login page shows -
+   * one of the three offered, as in the app (up to three tries at typing). */
   if (d == QRL_DECISION_CONFIRM && !a->number) {
     char ans[16];
     long pick = 0;
-    if (!sim_prompt(ctx, ws, "Chọn số đang hiển thị trên trang đăng nhập: ", 1, ans,
-                    sizeof(ans)) ||
-        qrl_parse_long(ans, 10, 99, &pick)) {
-      sim_detail(ctx, "no 2-digit number chosen (--number N, or type it)");
+    for (int tries = 0; tries < 3 && !a->number; tries++) {
+      if (!sim_prompt(ctx, ws, "Chọn số đang hiển thị trên trang đăng nhập: ", 1, ans,
+                      sizeof(ans)))
+        break; /* no answer */
+      if (!qrl_parse_long(ans, 10, 99, &pick) && number_offered(reply, pick))
+        a->number = (int)pick;
+      else
+        sim_say(ctx, "Hãy chọn một trong ba số ở trên.\n");
+    }
+    if (!a->number) {
+      sim_detail(ctx, "none of the offered numbers was chosen (--number N, or type it)");
       ex = sim_fail(ctx, QRL_INVAL, QRL_EXIT_USAGE);
       goto out;
     }
-    a->number = (int)pick;
+  } else if (d == QRL_DECISION_CONFIRM && !number_offered(reply, a->number)) {
+    sim_detail(ctx, "--number %d is not one of the three numbers offered", a->number);
+    ex = sim_fail(ctx, QRL_INVAL, QRL_EXIT_USAGE);
+    goto out;
   }
   /* Step-up: the phone is not on the browser's network and the policy
    * asks for the passcode with the confirm. */

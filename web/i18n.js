@@ -68,7 +68,37 @@
       'dossiers': 'Hồ sơ của tôi',
       'no.dossiers': 'Chưa có hồ sơ nào.',
       'idle.warn': 'Máy sẽ tự đăng xuất sau {n} giây nếu không có thao tác.',
-      'stay': 'Tiếp tục sử dụng'
+      'stay': 'Tiếp tục sử dụng',
+      'title.login': 'Đăng nhập — Cổng Dịch vụ công quốc gia',
+      'title.kiosk': 'Đăng nhập — Máy tự phục vụ',
+      'title.portal': 'Trang cá nhân — Cổng Dịch vụ công quốc gia',
+      'tabs.label': 'Cách đăng nhập',
+      'demo.summary': 'Chế độ thử nghiệm (demo)',
+      'demo.text': 'Nội dung mã QR, dùng với',
+      'demo.png': 'Tải ảnh mã QR (PNG)',
+      'demo.png.for': 'để dùng với',
+      'loading': 'Đang tải thông tin tài khoản…',
+      'load.failed': 'Không tải được thông tin tài khoản. Vui lòng tải lại trang.',
+      'f.level': 'Mức định danh',
+      'f.method': 'Cách đăng nhập',
+      'f.at': 'Thời điểm đăng nhập',
+      'f.kind': 'Loại tài khoản',
+      'level.n': 'Mức {n}',
+      'kind.org': 'Tổ chức, doanh nghiệp',
+      'kind.legacy': 'Công dân (tài khoản cũ)',
+      'kind.legacy.v': 'Công dân (tài khoản cũ, đã xác thực số định danh)',
+      'm.qr': 'Quét mã QR bằng ứng dụng VNeID',
+      'm.qr_kiosk': 'Quét mã QR bằng ứng dụng VNeID tại máy tự phục vụ',
+      'm.password_otp': 'Số định danh cá nhân, mật khẩu và mã OTP',
+      'm.portal_otp': 'Tài khoản cấp bởi Cổng Dịch vụ công quốc gia và mã OTP',
+      'verify.title': 'Cập nhật từ CSDL Quốc gia về dân cư',
+      'verify.lead': 'Xác thực số định danh cá nhân của tài khoản với Cơ sở dữ liệu quốc gia về dân cư để liên kết với tài khoản định danh điện tử VNeID và giữ các hồ sơ đã nộp.',
+      'verify.btn': 'Cập nhật',
+      'verify.failed': 'Không cập nhật được.',
+      'd.id': 'Mã hồ sơ',
+      'd.title': 'Thủ tục',
+      'd.status': 'Trạng thái',
+      'd.date': 'Ngày nộp'
     },
     en: {
       'portal': 'National Public Service Portal',
@@ -138,10 +168,50 @@
       'err.level_too_low': 'A level-1 account cannot use this. Please upgrade to level 2.',
       'err.legacy_login_closed': 'Citizens now log in with their VNeID electronic identity.',
       'err.bad_password_format': 'The password has 8 to 20 characters.',
-      'err.invalid_citizen_id': 'The personal ID number has 12 digits.'
+      'err.invalid_citizen_id': 'The personal ID number has 12 digits.',
+      'err.invalid_username': 'The username is not valid.',
+      'err.no_phone': 'This account has no phone number for the code. Please contact support.',
+      'err.code_invalid': 'This login code is no longer valid. Please get a new QR code.',
+      'err.population_mismatch': 'The details do not match the national population database. Check the personal ID number, full name and date of birth.',
+      'err.forbidden': 'This account cannot do that.',
+      'err.not_authenticated': 'Please log in again.',
+      'err.unavailable': 'The service is busy. Please try again shortly.',
+      'link.unverified': 'You also have an old portal account with this ID that was never verified against the national population database, so its dossiers are not linked. Log in with that account and use “Update from the national population database” to link it.',
+      'title.login': 'Log in — National Public Service Portal',
+      'title.kiosk': 'Log in — Self-service kiosk',
+      'title.portal': 'My page — National Public Service Portal',
+      'tabs.label': 'Ways to log in',
+      'demo.summary': 'Demo mode',
+      'demo.text': 'The QR code’s text, for',
+      'demo.png': 'Download the QR code (PNG)',
+      'demo.png.for': 'to use with',
+      'loading': 'Loading your account…',
+      'load.failed': 'Could not load your account. Please reload the page.',
+      'f.level': 'Identity level',
+      'f.method': 'Logged in with',
+      'f.at': 'Logged in at',
+      'f.kind': 'Account type',
+      'level.n': 'Level {n}',
+      'kind.org': 'Organization or business',
+      'kind.legacy': 'Citizen (old portal account)',
+      'kind.legacy.v': 'Citizen (old portal account, ID verified)',
+      'm.qr': 'QR code scanned with the VNeID app',
+      'm.qr_kiosk': 'QR code scanned with the VNeID app at a self-service kiosk',
+      'm.password_otp': 'Personal ID number, password and one-time code',
+      'm.portal_otp': 'Portal-issued account and one-time code',
+      'verify.title': 'Update from the national population database',
+      'verify.lead': 'Verify this account’s personal ID number against the national population database to link it to your VNeID electronic identity and keep your dossiers.',
+      'verify.btn': 'Update',
+      'verify.failed': 'Could not update.',
+      'd.id': 'Dossier no.',
+      'd.title': 'Procedure',
+      'd.status': 'Status',
+      'd.date': 'Submitted'
     }
   };
-  var kiosk = document.documentElement.hasAttribute('data-kiosk');
+  /* The kiosk page, or the portal page reached from it ("#kiosk"). */
+  var kiosk = document.documentElement.hasAttribute('data-kiosk') ||
+    window.location.hash === '#kiosk';
   var lang = 'vi';
   try { if (!kiosk && localStorage.getItem('qrl-lang') === 'en') lang = 'en'; } catch (e) { /* no storage */ }
 
@@ -154,7 +224,10 @@
   /* A server error in the page's language. */
   function err(body) {
     if (!body) return t('network');
-    if (lang === 'en' && D.en['err.' + body.code]) return D.en['err.' + body.code];
+    if (lang === 'en') {
+      if (D.en['err.' + body.code]) return D.en['err.' + body.code];
+      if (body.message_en) return body.message_en.charAt(0).toUpperCase() + body.message_en.slice(1) + '.';
+    }
     return body.message || t('failed');
   }
 
@@ -166,6 +239,8 @@
     Array.prototype.forEach.call(document.querySelectorAll('[data-i18n-label]'), function (e) {
       e.setAttribute('aria-label', t(e.getAttribute('data-i18n-label')));
     });
+    var title = document.documentElement.getAttribute('data-i18n-title');
+    if (title) document.title = t(title);
     document.dispatchEvent(new CustomEvent('qrl-lang', { detail: lang }));
   }
 

@@ -36,8 +36,10 @@
                     declined: T('ov.declined') }[state] || '';
     el('qr-overlay').textContent = overlay;
     el('qr-overlay').setAttribute('aria-hidden', 'true');
+    /* Also while scanned: a citizen whose phone gave up is not stuck until
+     * the code expires. */
     el('new-code').hidden = !(state === 'expired' || state === 'declined' ||
-                              state === 'failed');
+                              state === 'failed' || state === 'scanned');
     if (state !== 'ready' && state !== 'scanned') stopCountdown();
   }
 
@@ -115,14 +117,29 @@
       headers: { 'Content-Type': 'application/json' },
       body: JSON.stringify({ code: code, binding: current.binding })
     }).then(function (r) {
-      return r.json().then(function (body) { return { ok: r.ok, body: body }; });
+      /* A proxy's HTML error page is not JSON: treat it as no answer. */
+      return r.json().then(function (body) { return { ok: r.ok, body: body }; },
+                           function () { return { ok: false, body: null }; });
     }).then(function (res) {
-      if (!res.ok) throw new Error(window.QRL_ERR(res.body));
-      window.location.assign(res.body.redirect || '/portal.html');
-    }).catch(function (e) {
+      var to;
+      if (!res.ok) { done = false; setState('failed', window.QRL_ERR(res.body)); return; }
+      to = res.body.redirect || '/portal.html';
+      /* The portal page must find its way back to the kiosk. */
+      if (document.documentElement.hasAttribute('data-kiosk')) to += '#kiosk';
+      window.location.assign(to);
+    }).catch(function () {
       done = false;
-      setState('failed', e.message || T('failed'));
+      setState('failed', T('network'));
     });
+  }
+
+  /* Number matching: the phone offers three numbers; this is the one. It
+   * is shown large and said in the status line (a live region). */
+  function showScanned() {
+    var n = String(current.number);
+    setState('scanned', T('scanned') + ' ' + T('pick') + n);
+    el('qr-overlay').textContent = n;
+    el('qr-overlay').setAttribute('aria-hidden', 'true'); /* said by #status */
   }
 
   function onMessage(ev) {
@@ -136,11 +153,8 @@
     if (!current || msg.id !== current.id) return; /* a stale push */
     switch (msg.type) {
     case 'scanned':
-      setState('scanned', T('scanned'));
-      /* Number matching: the phone offers three numbers; this is the one. */
-      el('qr-overlay').textContent = String(msg.number);
-      el('qr-overlay').setAttribute('aria-hidden', 'false');
-      el('qr-overlay').setAttribute('aria-label', T('pick') + msg.number);
+      current.number = msg.number;
+      showScanned();
       break;
     case 'frame':
       /* The QR changes every few seconds; an old photo of it is useless. */
@@ -177,6 +191,9 @@
   }
 
   function newCode() {
+    /* The button hides itself: keep the keyboard focus on the status. */
+    el('status').setAttribute('tabindex', '-1');
+    el('status').focus();
     if (ws && ws.readyState === WebSocket.OPEN) {
       setState('connecting', T('connecting'));
       ws.send(JSON.stringify({ type: 'new_challenge' }));
@@ -253,9 +270,8 @@
   /* A language switch re-says the current state in the new language. */
   document.addEventListener('qrl-lang', function () {
     if (shownState === 'failed') return; /* keep the server's words */
-    var keep = el('qr-overlay').textContent;
-    setState(shownState, T(shownState));
-    if (shownState === 'scanned') el('qr-overlay').textContent = keep;
+    if (shownState === 'scanned' && current) showScanned();
+    else setState(shownState, T(shownState));
     if (ticker) tick();
   });
 

@@ -7,6 +7,7 @@
 (function () {
   var el = function (id) { return document.getElementById(id); };
   var attempt = null;   /* the server's handle for this login attempt */
+  var sentTo = '';      /* the masked phone number the code went to */
   var origin = null;    /* the form the OTP step came from */
   var expiresAt = 0, resendAt = 0, ticker = 0;
 
@@ -24,6 +25,11 @@
   }
 
   var T = function (k, v) { return window.QRL_T(k, v); };
+
+  /* A language switch re-says where the code went. */
+  document.addEventListener('qrl-lang', function () {
+    if (attempt) el('otp-sent').textContent = T('otp.sent', { phone: sentTo });
+  });
 
   function fail(box, res) {
     var msg = window.QRL_ERR(res && res.body);
@@ -63,7 +69,8 @@
   function otpStep(res, from) {
     attempt = res.body.attempt;
     origin = from;
-    el('otp-sent').textContent = T('otp.sent', { phone: res.body.phone });
+    sentTo = res.body.phone;
+    el('otp-sent').textContent = T('otp.sent', { phone: sentTo });
     el('otp-code').value = '';
     el('otp-error').textContent = '';
     window.QRL.showPanel('otp-panel');

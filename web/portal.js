@@ -7,20 +7,23 @@
 
 (function () {
   var el = function (id) { return document.getElementById(id); };
-  var METHODS = {
-    qr: 'Quét mã QR bằng ứng dụng VNeID',
-    qr_kiosk: 'Quét mã QR bằng ứng dụng VNeID tại máy tự phục vụ',
-    password_otp: 'Số định danh cá nhân, mật khẩu và mã OTP',
-    portal_otp: 'Tài khoản cấp bởi Cổng Dịch vụ công quốc gia và mã OTP'
-  };
+  var T = function (k, v) { return window.QRL_T(k, v); };
+  /* Reached from the kiosk page ("/portal.html#kiosk"): whatever happens,
+   * it goes back there, and leaves nothing behind. */
+  var fromKiosk = window.location.hash === '#kiosk';
+  var shown = null; /* the last /api/me answer, redrawn on a language switch */
 
   /* 001099012345 -> 0010••••2345: enough to recognise, not to copy */
   function mask(id) {
     return id && id.length === 12 ? id.slice(0, 4) + '••••' + id.slice(8) : (id || '');
   }
 
+  function locale() {
+    return window.QRL_LANG && window.QRL_LANG() === 'en' ? 'en-GB' : 'vi-VN';
+  }
+
   function day(unix) {
-    return new Date(unix * 1000).toLocaleDateString('vi-VN');
+    return new Date(unix * 1000).toLocaleDateString(locale());
   }
 
   function cell(row, text) {
@@ -45,39 +48,49 @@
   }
 
   function show(me) {
-    var a = me.account || {};
-    var citizen = me.kind === 'citizen';
-    el('greeting').textContent = window.QRL_T('greeting') + (citizen ? a.full_name : a.display_name);
+    shown = me;
     if (me.kiosk) startKiosk(me.kiosk);
-    if (citizen) {
-      el('id-label').textContent = 'Số định danh cá nhân';
-      el('citizen-id').textContent = mask(a.id);
-      el('level-label').textContent = 'Mức định danh';
-      el('level').textContent = 'Mức ' + a.level;
-    } else {
-      el('id-label').textContent = 'Tên đăng nhập';
-      el('citizen-id').textContent = a.username;
-      el('level-label').textContent = 'Loại tài khoản';
-      el('level').textContent = me.kind === 'organization'
-        ? 'Tổ chức, doanh nghiệp'
-        : 'Công dân (tài khoản cũ' + (a.id_verified ? ', đã xác thực số định danh' : '') + ')';
-    }
-    el('method').textContent = METHODS[me.method] || me.method;
-    el('login-at').textContent = new Date(me.login_at * 1000).toLocaleString('vi-VN');
-    var notice = me.link && me.link.status !== 'none' ? me.link.message : '';
-    el('link-notice').textContent = notice;
-    el('link-notice').hidden = !notice || me.link.status === 'linked';
-    el('verify').hidden = !me.can_verify_id;
-    showDossiers(me.dossiers || []);
+    render();
     el('status').hidden = true;
     el('profile').hidden = false;
   }
+
+  function render() {
+    var me = shown, a, citizen, notice;
+    if (!me) return;
+    a = me.account || {};
+    citizen = me.kind === 'citizen';
+    el('greeting').textContent = T('greeting') + (citizen ? a.full_name : a.display_name);
+    if (citizen) {
+      el('id-label').textContent = T('id');
+      el('citizen-id').textContent = mask(a.id);
+      el('level-label').textContent = T('f.level');
+      el('level').textContent = T('level.n', { n: a.level });
+    } else {
+      el('id-label').textContent = T('username');
+      el('citizen-id').textContent = a.username;
+      el('level-label').textContent = T('f.kind');
+      el('level').textContent = me.kind === 'organization' ? T('kind.org')
+        : T(a.id_verified ? 'kind.legacy.v' : 'kind.legacy');
+    }
+    el('method').textContent = T('m.' + me.method) || me.method;
+    el('login-at').textContent = new Date(me.login_at * 1000).toLocaleString(locale());
+    notice = me.link && me.link.status === 'unverified'
+      ? (window.QRL_LANG() === 'en' ? T('link.' + me.link.status) : me.link.message) : '';
+    el('link-notice').textContent = notice;
+    el('link-notice').hidden = !notice;
+    el('verify').hidden = !me.can_verify_id;
+    showDossiers(me.dossiers || []);
+  }
+
+  document.addEventListener('qrl-lang', render);
 
   function load() {
     return fetch('/api/me', { credentials: 'same-origin' })
       .then(function (r) {
         if (r.status === 401) {
-          window.location.replace(kiosk ? '/kiosk.html' : '/');
+          if (kiosk || fromKiosk) { clearTraces(); window.location.replace('/kiosk.html'); }
+          else window.location.replace('/');
           return null;
         }
         if (!r.ok) throw new Error();
@@ -86,8 +99,7 @@
       .then(function (me) { if (me) show(me); })
       .catch(function () {
         el('status').hidden = false;
-        el('status').textContent =
-          'Không tải được thông tin tài khoản. Vui lòng tải lại trang.';
+        el('status').textContent = T('load.failed');
       });
   }
 
@@ -96,7 +108,7 @@
     ev.preventDefault();
     el('verify-error').textContent = '';
     if (!/^[0-9]{12}$/.test(id)) {
-      el('verify-error').textContent = 'Số định danh cá nhân phải gồm 12 chữ số.';
+      el('verify-error').textContent = T('bad.id');
       return;
     }
     fetch('/api/portal/verify-id', {
@@ -105,12 +117,13 @@
       headers: { 'Content-Type': 'application/json' },
       body: JSON.stringify({ citizen_id: id })
     }).then(function (r) {
-      return r.json().then(function (j) { return { ok: r.ok, body: j }; });
+      return r.json().then(function (j) { return { ok: r.ok, body: j }; },
+                           function () { return { ok: false, body: null }; });
     }).then(function (res) {
       if (res.ok) load();
-      else el('verify-error').textContent = res.body.message || 'Không cập nhật được.';
+      else el('verify-error').textContent = res.body ? window.QRL_ERR(res.body) : T('verify.failed');
     }).catch(function () {
-      el('verify-error').textContent = 'Không kết nối được tới máy chủ.';
+      el('verify-error').textContent = T('network');
     });
   }
 
@@ -122,14 +135,21 @@
     if (!kiosk) return;
     idleLeft = kiosk.idle_secs;
     el('idle').hidden = true;
+    el('idle-say').textContent = '';
   }
 
   function idleTick() {
     idleLeft--;
     if (idleLeft <= 0) { logout(); return; }
     if (idleLeft <= 30) {
-      el('idle-text').textContent = window.QRL_T('idle.warn', { n: idleLeft });
-      el('idle').hidden = false;
+      var text = T('idle.warn', { n: idleLeft });
+      el('idle-text').textContent = text; /* the visible countdown */
+      if (el('idle').hidden) {
+        el('idle').hidden = false;
+        el('idle-stay').focus();
+      }
+      /* Said aloud at 30 and 10 seconds, not every second. */
+      if (idleLeft === 30 || idleLeft === 10) el('idle-say').textContent = text;
     }
   }
 
@@ -160,7 +180,7 @@
       .catch(function () {
         el('logout').disabled = false;
         el('status').hidden = false;
-        el('status').textContent = 'Không đăng xuất được. Vui lòng thử lại.';
+        el('status').textContent = T('network');
       });
   }
 

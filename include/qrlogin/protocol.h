@@ -135,7 +135,8 @@ enum qrl_sim_exit {
   QRL_EXIT_OK = 0,
   QRL_EXIT_USAGE = 2,
   QRL_EXIT_DECLINED = 3,
-  QRL_EXIT_EXPIRED = 4,       /* challenge expired, used, cancelled or unknown */
+  QRL_EXIT_EXPIRED = 4,       /* challenge expired, used, cancelled or unknown;
+                                 a stale frame; text that is no login QR */
   QRL_EXIT_NOT_PERMITTED = 5, /* web-login permission off, or level too low */
   QRL_EXIT_WRONG_PASSCODE = 6,
   QRL_EXIT_LOCKED = 7,

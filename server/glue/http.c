@@ -83,6 +83,7 @@ void qrl_http_error(qrl_conn *c, qrl_err err, cJSON *extra) {
   if (o) {
     cJSON_AddStringToObject(o, "code", qrl_err_code(err));
     cJSON_AddStringToObject(o, "message", qrl_err_message_vi(err));
+    cJSON_AddStringToObject(o, "message_en", qrl_strerror(err));
   }
   qrl_http_respond(c, qrl_http_status_for(err), qrl_json_take_print(o), NULL);
 }

@@ -93,6 +93,7 @@ cJSON *qrl_json_error_obj(qrl_err err, const char *req) {
   if (!o) return NULL;
   cJSON_AddStringToObject(o, "code", qrl_err_code(err));
   cJSON_AddStringToObject(o, "message", qrl_err_message_vi(err));
+  cJSON_AddStringToObject(o, "message_en", qrl_strerror(err));
   if (req) cJSON_AddStringToObject(o, "req", req);
   return o;
 }

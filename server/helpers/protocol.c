@@ -125,7 +125,9 @@ int qrl_sim_exit_for(qrl_err err) {
   case QRL_CHALLENGE_CANCELLED:
   case QRL_CHALLENGE_UNKNOWN:
   case QRL_CHALLENGE_OTHER_ACCOUNT:
-  case QRL_CHALLENGE_NOT_SCANNED: return QRL_EXIT_EXPIRED;
+  case QRL_CHALLENGE_NOT_SCANNED:
+  case QRL_FRAME_STALE: /* a photo of an old frame: scan the screen again */
+  case QRL_BAD_QR: return QRL_EXIT_EXPIRED; /* not a (live) login QR */
   case QRL_NOT_PERMITTED:
   case QRL_LEVEL_TOO_LOW: return QRL_EXIT_NOT_PERMITTED;
   case QRL_WRONG_PASSCODE: return QRL_EXIT_WRONG_PASSCODE;

@@ -203,6 +203,14 @@ const scenarios = {
     await openVneid(page, s);
     await scanAndConfirm(page, s, 'an');
     await page.waitForSelector('#profile:not([hidden])');
+    /* The portal page speaks English too, all of it. */
+    await page.click('#lang');
+    check((await page.textContent('#greeting')).startsWith('Hello, '), 'portal greeting not English');
+    check((await page.textContent('#method')) === 'QR code scanned with the VNeID app',
+      'login method not English: ' + await page.textContent('#method'));
+    check((await page.textContent('#dossiers th')) === 'Dossier no.', 'table not English');
+    check((await page.title()).startsWith('My page'), 'title not English');
+    await page.click('#lang');
     await page.click('#logout');
     await page.waitForURL(s.base + '/');
     /* Asked with the browser's cookies, outside the page (no console noise). */
@@ -350,6 +358,7 @@ const scenarios = {
     const r = await scanAndConfirm(page, s, 'an');
     check(r.out.kiosk && r.out.kiosk.name === 'UBND phường Bến Nghé', 'kiosk name not on the phone');
     await page.waitForSelector('#profile:not([hidden])');
+    check(page.url().endsWith('/portal.html#kiosk'), 'the portal page lost the kiosk: ' + page.url());
     await page.waitForSelector('#idle:not([hidden])', { timeout: 30000 });
     await shot(page, 'kiosk-idle-warning');
     await page.waitForURL('**/kiosk.html', { timeout: 30000 });

@@ -124,14 +124,15 @@ SERVER_TEST(citizen_logs_in_by_scanning_the_page_qr, NULL) {
    * (the browser's `scanned` push) and types it. */
   {
     qrl_h_proc sim;
-    char line[8];
+    char line[16];
     ASSERT_EQ_INT(qrl_h_sim_spawn(s, "an", &sim, "scan", "--image", png, "--yes",
                                   "--grant", "--passcode", "123456", NULL),
                   0);
     m = qrl_h_expect(br, "scanned", QRL_H_TIMEOUT_MS);
     ASSERT_TRUE(m != NULL);
     ASSERT_EQ_STR(qrl_h_str(m, "id"), qrl_h_str(ch, "id"));
-    snprintf(line, sizeof(line), "%d\n",
+    /* Mistyped twice (asked again, nothing sent), then the page's number. */
+    snprintf(line, sizeof(line), "5\nab\n%d\n",
              cJSON_GetObjectItemCaseSensitive(m, "number")->valueint);
     cJSON_Delete(m);
     ASSERT_EQ_INT(qrl_h_proc_write(&sim, line), 0);
