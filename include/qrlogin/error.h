@@ -50,6 +50,7 @@
   XX(NOT_AUTHENTICATED, "not_authenticated", "no valid web session", "Bạn chưa đăng nhập.") \
   XX(NOT_FOUND, "not_found", "not found", "Không tìm thấy trang.")                  \
   XX(METHOD, "method_not_allowed", "method not allowed", "Phương thức không được hỗ trợ.") \
+  XX(LENGTH_REQUIRED, "length_required", "a request body needs a Content-Length", "Yêu cầu thiếu độ dài nội dung (Content-Length).") \
   XX(RATE_LIMITED, "rate_limited", "too many requests", "Bạn thao tác quá nhanh, vui lòng thử lại sau.") \
   XX(UNAVAILABLE, "unavailable", "server busy or shutting down", "Hệ thống đang bận, vui lòng thử lại sau.") \
   XX(NETWORK, "network_error", "cannot reach the server", "Không kết nối được tới máy chủ.") \

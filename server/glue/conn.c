@@ -112,15 +112,16 @@ void qrl_conn_capture_headers(qrl_conn *c, struct lws *wsi) {
   copy_hdr(wsi, WSI_TOKEN_ORIGIN, c->origin, sizeof(c->origin));
   /* A User-Agent longer than we keep is cut, not dropped. */
   {
-    char ua[512];
     int n = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_USER_AGENT);
+    char *ua = n > 0 ? malloc((size_t)n + 1) : NULL; /* bounded by lws's header pool */
     c->ua[0] = '\0';
-    if (n > 0 && lws_hdr_copy(wsi, ua, sizeof(ua), WSI_TOKEN_HTTP_USER_AGENT) > 0) {
+    if (ua && lws_hdr_copy(wsi, ua, n + 1, WSI_TOKEN_HTTP_USER_AGENT) > 0) {
       size_t k = strlen(ua);
       if (k >= sizeof(c->ua)) k = sizeof(c->ua) - 1;
       memcpy(c->ua, ua, k);
       c->ua[k] = '\0';
     }
+    free(ua);
   }
 }
 

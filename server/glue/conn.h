@@ -56,6 +56,7 @@ typedef struct qrl_conn {
   /* HTTP request state */
   char path[32];
   int method_post;
+  int64_t body_deadline; /* the whole body must arrive by then (slowloris) */
   char *body; /* owned */
   size_t body_len;
   char cookie[QRL_SESSION_B64LEN + 1];

@@ -19,6 +19,7 @@
 #include "jsonio.h"
 
 #define QRL_MAX_BODY 4096
+#define QRL_BODY_SECS 10 /* a request body arrives whole within this */
 
 int qrl_reject_callback(struct lws *wsi, enum lws_callback_reasons reason,
                         void *user, void *in, size_t len) {
@@ -70,6 +71,7 @@ int qrl_http_status_for(qrl_err err) {
   case QRL_POPULATION_MISMATCH: return 409;
   case QRL_NOT_FOUND: return 404;
   case QRL_METHOD: return 405;
+  case QRL_LENGTH_REQUIRED: return 411;
   case QRL_FRAME_TOO_BIG: return 413;
   case QRL_RATE_LIMITED: return 429;
   case QRL_UNAVAILABLE: return 503;
@@ -247,8 +249,7 @@ void qrl_http_submit(qrl_conn *c, qrl_task *t) {
 
 static int origin_ok(qrl_server *srv, struct lws *wsi, qrl_conn *c) {
   char host[128] = "";
-  if (lws_hdr_total_length(wsi, WSI_TOKEN_HOST) < (int)sizeof(host))
-    lws_hdr_copy(wsi, host, sizeof(host), WSI_TOKEN_HOST);
+  qrl_request_host(wsi, host, sizeof(host));
   return qrl_server_origin_allowed(srv, c->origin, host);
 }
 
@@ -393,12 +394,31 @@ int qrl_http_callback(struct lws *wsi, enum lws_callback_reasons reason,
     c->body = NULL;
     c->body_len = 0;
     c->method_post = lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI) > 0;
-    if (c->method_post) return 0; /* wait for the body */
+    if (!c->method_post && lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) <= 0) {
+      respond_error(c, QRL_METHOD); /* HEAD, PUT, DELETE, OPTIONS... */
+      return 0;
+    }
+    if (c->method_post) {
+      /* HTTP/1.1 bodies need their length (no chunked uploads); HTTP/2
+       * frames carry it. The whole body gets 10 s, however it trickles. */
+      if (lws_hdr_total_length(wsi, WSI_TOKEN_HOST) > 0 &&
+          lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH) <= 0) {
+        respond_error(c, QRL_LENGTH_REQUIRED);
+        c->body_len = QRL_MAX_BODY + 1; /* ignore whatever follows */
+        return 0;
+      }
+      c->body_deadline = qrl_now() + QRL_BODY_SECS;
+      return 0; /* wait for the body */
+    }
     route(srv, wsi, c);
     return 0;
   }
   case LWS_CALLBACK_HTTP_BODY:
     if (!len) return 0; /* lws passes in == NULL for an empty body */
+    if (qrl_now() > c->body_deadline) {
+      lwsl_notice("http: body from %s too slow, dropped\n", c->ip);
+      return -1;
+    }
     if (c->body_len + len > QRL_MAX_BODY) {
       if (c->body_len <= QRL_MAX_BODY) respond_error(c, QRL_FRAME_TOO_BIG);
       c->body_len = QRL_MAX_BODY + 1; /* ignore the rest */

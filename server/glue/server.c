@@ -39,13 +39,27 @@ int qrl_server_origin_allowed(const qrl_server *srv, const char *origin,
   return strcmp(origin, self) == 0;
 }
 
+void qrl_request_host(struct lws *wsi, char *out, size_t cap) {
+  int n = lws_hdr_total_length(wsi, WSI_TOKEN_HOST);
+  enum lws_token_indexes tok = WSI_TOKEN_HOST;
+#if defined(LWS_ROLE_H2)
+  /* HTTP/2 (ALPN "h2" on TLS) has no Host header, only :authority. */
+  if (n <= 0) {
+    tok = WSI_TOKEN_HTTP_COLON_AUTHORITY;
+    n = lws_hdr_total_length(wsi, tok);
+  }
+#endif
+  out[0] = '\0';
+  if (n <= 0 || (size_t)n >= cap) return; /* none, or longer than any we allow */
+  if (lws_hdr_copy(wsi, out, (int)cap, tok) < 0) out[0] = '\0';
+}
+
 int qrl_ws_filter_origin(qrl_server *srv, qrl_conn *c, struct lws *wsi,
                          int required) {
   char host[128] = "";
 
   qrl_conn_capture_headers(c, wsi);
-  if (lws_hdr_total_length(wsi, WSI_TOKEN_HOST) < (int)sizeof(host))
-    lws_hdr_copy(wsi, host, sizeof(host), WSI_TOKEN_HOST);
+  qrl_request_host(wsi, host, sizeof(host));
   if (!c->origin[0] && lws_hdr_total_length(wsi, WSI_TOKEN_ORIGIN) > 0) {
     /* present but longer than we keep: never allowed */
     qrl_server_audit(srv, c, "ws_upgrade", QRL_BAD_ORIGIN, NULL, "origin too long", NULL);

@@ -139,6 +139,10 @@ qrl_server *qrl_server_of(struct lws *wsi);
 int qrl_server_origin_allowed(const qrl_server *srv, const char *origin,
                               const char *host);
 
+/* The request's host as the client named it: Host, or HTTP/2's :authority.
+ * "" if absent or not shorter than cap. */
+void qrl_request_host(struct lws *wsi, char *out, size_t cap);
+
 /* Current unix time in seconds. */
 int64_t qrl_now(void);
 

@@ -5,6 +5,7 @@
  * the given CA, and a client that does not trust the certificate refused.
  */
 #define _GNU_SOURCE
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -86,6 +87,26 @@ TEST(login_end_to_end_over_tls) {
   free(resp);
   ASSERT_TRUE(has(cookie, "; Secure"));
   ASSERT_TRUE(has(cookie, "HttpOnly") && has(cookie, "SameSite=Strict"));
+
+  /* Browsers speak HTTP/2 over TLS (ALPN "h2"): no Host header there, only
+   * :authority, and the same-origin rule must still hold. A spent code over
+   * h2 is refused as spent (400), not as a foreign origin (403). curl is the
+   * HTTP/2 client here. */
+  {
+    char cmd[2048], got[256] = "";
+    FILE *pf;
+    int n = snprintf(cmd, sizeof(cmd),
+             "curl -s --http2 --cacert '%s' -o /dev/null -w '%%{http_version} %%{http_code}'"
+             " -X POST -H 'Origin: %s' -H 'Content-Type: application/json'"
+             " --data '%s' '%s/api/session'",
+             s->ca, s->http, body, s->http);
+    ASSERT_TRUE(n > 0 && (size_t)n < sizeof(cmd));
+    pf = popen(cmd, "r");
+    ASSERT_TRUE(pf != NULL);
+    if (!fgets(got, sizeof(got), pf)) got[0] = '\0';
+    ASSERT_EQ_INT(pclose(pf), 0);
+    ASSERT_EQ_STR(got, "2 400");
+  }
 
   qrl_h_phone_close(&p);
   cJSON_Delete(ch);
