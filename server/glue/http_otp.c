@@ -25,45 +25,36 @@
 #define SMS_IP_LIMIT 10
 #define SMS_WINDOW 3600
 
-static void key(char *out, size_t n, const char *kind, const char *v) {
-  snprintf(out, n, "%s:%s", kind, v);
-}
-
-/* Takes a token of k on arrival (qrl_server_take); if refused, answers
- * rate_limited with retry_in and returns 1. */
-static int refused(qrl_server *srv, qrl_conn *c, const char *k, int limit, int window) {
+/* Takes a token of every rule on arrival (qrl_server_take); if refused,
+ * answers rate_limited with retry_in and returns 1. */
+static int refused(qrl_server *srv, qrl_conn *c, const qrl_rl_rule *rules, size_t n) {
   int64_t retry = 0;
   cJSON *o;
-  if (qrl_server_take(srv, c, k, limit, window, &retry)) return 0;
+  if (qrl_server_take(srv, c, rules, n, &retry)) return 0;
   o = cJSON_CreateObject();
   if (o) cJSON_AddNumberToObject(o, "retry_in", (double)retry);
   qrl_http_error(c, QRL_RATE_LIMITED, o);
   return 1;
 }
 
-/* The keys a password start is counted under. */
-typedef struct start_keys {
-  char id[96], ip[96], sms[96];
-} start_keys;
-
-static void start_keys_of(start_keys *k, const char *username, const char *citizen_id,
-                          const char *ip) {
-  key(k->id, sizeof(k->id), username[0] ? "pw:user" : "pw:id",
-      username[0] ? username : citizen_id);
-  key(k->ip, sizeof(k->ip), "pw:ip", ip);
-  key(k->sms, sizeof(k->sms), "sms:ip", ip);
+/* A password start is counted in the password buckets and, for the SMS it
+ * sends, per IP: [0] ID/username, [1] IP (qrl_pw_rules), [2] SMS per IP. */
+static void start_rules(qrl_rl_rule r[3], const char *username, const char *citizen_id,
+                        const char *ip) {
+  qrl_pw_rules(r, username, citizen_id, ip);
+  qrl_rl_rule_set(&r[2], "sms:ip", ip, SMS_IP_LIMIT, SMS_WINDOW);
 }
 
 /* "Cập nhật từ CSDL" is counted per IP and per portal session (by a
  * fingerprint of its token: the token itself is never a key, log or
  * audit detail). */
-static void vid_keys(char kip[96], char ksess[96], const char *ip, const char *session) {
+static void vid_rules(qrl_rl_rule r[2], const char *ip, const char *session) {
   uint8_t h[QRL_SHA256_LEN];
   char fp[17];
   qrl_sha256(session, strlen(session), h);
   for (int i = 0; i < 8; i++) snprintf(fp + 2 * i, 3, "%02x", h[i]);
-  key(kip, 96, "vid:ip", ip);
-  key(ksess, 96, "vid:sess", fp);
+  qrl_rl_rule_set(&r[0], "vid:ip", ip, QRL_RL_VID_IP, QRL_RL_VID_WINDOW);
+  qrl_rl_rule_set(&r[1], "vid:sess", fp, QRL_RL_VID_SESSION, QRL_RL_VID_WINDOW);
 }
 
 /* ---- start (citizen ID or portal username) -------------------------------- */
@@ -94,16 +85,12 @@ static cJSON *sent_json(const qrl_task *t) {
 }
 
 static void start_done(qrl_server *srv, qrl_task *t, qrl_conn *c) {
-  start_keys k;
+  qrl_rl_rule r[3];
   /* The tokens taken on arrival stay spent only for what they count: a
    * wrong password (ID/username and IP), an SMS sent (IP). */
-  start_keys_of(&k, t->username, t->citizen_id, t->ip);
-  if (t->rc != QRL_BAD_CREDENTIALS) {
-    qrl_server_refund(srv, k.ip, QRL_RL_PW_IP, QRL_RL_PW_WINDOW);
-    if (!t->rc) qrl_rl_reset(srv->rl, k.id);
-    else qrl_server_refund(srv, k.id, QRL_RL_PW_KEY, QRL_RL_PW_WINDOW);
-  }
-  if (t->rc) qrl_server_refund(srv, k.sms, SMS_IP_LIMIT, SMS_WINDOW);
+  start_rules(r, t->username, t->citizen_id, t->ip);
+  qrl_server_pw_settle(srv, r, t->rc);
+  if (t->rc) qrl_server_refund(srv, &r[2], 1);
   else qrl_server_push_sms(srv, t);
   if (!c) return;
   if (t->rc) qrl_http_error(c, t->rc, NULL);
@@ -112,7 +99,7 @@ static void start_done(qrl_server *srv, qrl_task *t, qrl_conn *c) {
 
 static void start(qrl_server *srv, qrl_conn *c, const cJSON *body, int portal) {
   const char *who, *pw;
-  start_keys k;
+  qrl_rl_rule r[3];
   qrl_task *t;
   qrl_err rc;
 
@@ -132,21 +119,10 @@ static void start(qrl_server *srv, qrl_conn *c, const cJSON *body, int portal) {
     qrl_http_error(c, QRL_BAD_PASSWORD_FORMAT, NULL);
     return;
   }
-  start_keys_of(&k, portal ? who : "", portal ? "" : who, c->ip);
-  if (refused(srv, c, k.ip, QRL_RL_PW_IP, QRL_RL_PW_WINDOW)) return;
-  if (refused(srv, c, k.id, QRL_RL_PW_KEY, QRL_RL_PW_WINDOW)) {
-    qrl_server_refund(srv, k.ip, QRL_RL_PW_IP, QRL_RL_PW_WINDOW);
-    return;
-  }
-  if (refused(srv, c, k.sms, SMS_IP_LIMIT, SMS_WINDOW)) {
-    qrl_server_refund(srv, k.ip, QRL_RL_PW_IP, QRL_RL_PW_WINDOW);
-    qrl_server_refund(srv, k.id, QRL_RL_PW_KEY, QRL_RL_PW_WINDOW);
-    return;
-  }
+  start_rules(r, portal ? who : "", portal ? "" : who, c->ip);
+  if (refused(srv, c, r, 3)) return;
   if (!(t = qrl_task_new(srv, c, portal ? "portal_start" : "otp_start"))) {
-    qrl_server_refund(srv, k.ip, QRL_RL_PW_IP, QRL_RL_PW_WINDOW);
-    qrl_server_refund(srv, k.id, QRL_RL_PW_KEY, QRL_RL_PW_WINDOW);
-    qrl_server_refund(srv, k.sms, SMS_IP_LIMIT, SMS_WINDOW);
+    qrl_server_refund(srv, r, 3);
     qrl_http_error(c, QRL_NOMEM, NULL);
     return;
   }
@@ -169,11 +145,11 @@ static void resend_run(qrl_db *db, qrl_task *t) {
 }
 
 static void resend_done(qrl_server *srv, qrl_task *t, qrl_conn *c) {
-  char ksms[96];
+  qrl_rl_rule r;
   cJSON *o;
-  key(ksms, sizeof(ksms), "sms:ip", t->ip);
+  qrl_rl_rule_set(&r, "sms:ip", t->ip, SMS_IP_LIMIT, SMS_WINDOW);
   if (!t->rc) qrl_server_push_sms(srv, t);
-  else qrl_server_refund(srv, ksms, SMS_IP_LIMIT, SMS_WINDOW); /* nothing sent */
+  else qrl_server_refund(srv, &r, 1); /* nothing sent */
   if (!c) return;
   if (t->rc) {
     o = NULL;
@@ -199,11 +175,11 @@ static void verify_run(qrl_db *db, qrl_task *t) {
 }
 
 static void verify_done(qrl_server *srv, qrl_task *t, qrl_conn *c) {
-  char kip[96];
+  qrl_rl_rule r;
   cJSON *o;
-  key(kip, sizeof(kip), "otp:ip", t->ip);
+  qrl_rl_rule_set(&r, "otp:ip", t->ip, OTP_IP_LIMIT, OTP_WINDOW);
   if (t->rc != QRL_OTP_WRONG && t->rc != QRL_OTP_VOID)
-    qrl_server_refund(srv, kip, OTP_IP_LIMIT, OTP_WINDOW); /* not a wrong code */
+    qrl_server_refund(srv, &r, 1); /* not a wrong code */
   if (!c) return;
   if (t->rc) {
     o = NULL;
@@ -229,12 +205,11 @@ static void verify_id_run(qrl_db *db, qrl_task *t) {
 }
 
 static void verify_id_done(qrl_server *srv, qrl_task *t, qrl_conn *c) {
-  char kip[96], ksess[96];
+  qrl_rl_rule r[2];
   cJSON *o;
   if (t->rc != QRL_POPULATION_MISMATCH) { /* only a mismatch is a guess */
-    vid_keys(kip, ksess, t->ip, t->session);
-    qrl_server_refund(srv, kip, QRL_RL_VID_IP, QRL_RL_VID_WINDOW);
-    qrl_server_refund(srv, ksess, QRL_RL_VID_SESSION, QRL_RL_VID_WINDOW);
+    vid_rules(r, t->ip, t->session);
+    qrl_server_refund(srv, r, 2);
   }
   if (!c) return;
   if (t->rc) {
@@ -264,7 +239,7 @@ int qrl_http_otp_route(qrl_server *srv, qrl_conn *c, const char *path,
                        const cJSON *body) {
   qrl_task *t;
   qrl_err rc;
-  char k1[96], k2[96];
+  qrl_rl_rule r[2];
   int verify_id = strcmp(path, "/portal/verify-id") == 0;
   int verify = strcmp(path, "/otp/verify") == 0;
 
@@ -298,20 +273,10 @@ int qrl_http_otp_route(qrl_server *srv, qrl_conn *c, const char *path,
     qrl_http_error(c, rc, NULL);
     goto drop;
   }
-  if (verify_id) {
-    vid_keys(k1, k2, c->ip, t->session);
-    if (refused(srv, c, k1, QRL_RL_VID_IP, QRL_RL_VID_WINDOW)) goto drop;
-    if (refused(srv, c, k2, QRL_RL_VID_SESSION, QRL_RL_VID_WINDOW)) {
-      qrl_server_refund(srv, k1, QRL_RL_VID_IP, QRL_RL_VID_WINDOW);
-      goto drop;
-    }
-  } else if (verify) {
-    key(k1, sizeof(k1), "otp:ip", c->ip);
-    if (refused(srv, c, k1, OTP_IP_LIMIT, OTP_WINDOW)) goto drop;
-  } else {
-    key(k1, sizeof(k1), "sms:ip", c->ip);
-    if (refused(srv, c, k1, SMS_IP_LIMIT, SMS_WINDOW)) goto drop;
-  }
+  if (verify_id) vid_rules(r, c->ip, t->session);
+  else if (verify) qrl_rl_rule_set(&r[0], "otp:ip", c->ip, OTP_IP_LIMIT, OTP_WINDOW);
+  else qrl_rl_rule_set(&r[0], "sms:ip", c->ip, SMS_IP_LIMIT, SMS_WINDOW);
+  if (refused(srv, c, r, verify_id ? 2 : 1)) goto drop;
   qrl_http_submit(c, t);
   return 1;
 drop:

@@ -219,22 +219,49 @@ int qrl_server_throttle(qrl_server *srv, qrl_conn *c, const char *kind,
   return 0;
 }
 
-int qrl_server_take(qrl_server *srv, qrl_conn *c, const char *key, int limit,
-                    int window, int64_t *retry_in) {
+void qrl_rl_rule_set(qrl_rl_rule *r, const char *kind, const char *value, int limit,
+                     int window) {
+  snprintf(r->key, sizeof(r->key), "%s:%s", kind, value);
+  r->limit = limit;
+  r->window = window;
+}
+
+int qrl_server_take(qrl_server *srv, qrl_conn *c, const qrl_rl_rule *rules, size_t n,
+                    int64_t *retry_in) {
   int64_t now = qrl_now();
+  size_t i;
   *retry_in = 0;
   if (srv->cfg->no_rate_limits) return 1;
-  if (qrl_rl_hit(srv->rl, key, now, limit, window) >= 0) return 1;
-  qrl_rl_allowed(srv->rl, key, now, limit, window, retry_in);
-  if (*retry_in <= 0) *retry_in = window; /* the table is full of live keys */
-  lwsl_notice("throttled: %s\n", key);
-  qrl_server_audit(srv, c, "throttled", QRL_RATE_LIMITED, NULL, key, NULL);
+  for (i = 0; i < n; i++)
+    if (qrl_rl_hit(srv->rl, rules[i].key, now, rules[i].limit, rules[i].window) < 0) break;
+  if (i == n) return 1;
+  qrl_rl_allowed(srv->rl, rules[i].key, now, rules[i].limit, rules[i].window, retry_in);
+  if (*retry_in <= 0) *retry_in = rules[i].window; /* the table is full of live keys */
+  qrl_server_refund(srv, rules, i); /* all or none */
+  lwsl_notice("throttled: %s\n", rules[i].key);
+  qrl_server_audit(srv, c, "throttled", QRL_RATE_LIMITED, NULL, rules[i].key, NULL);
   return 0;
 }
 
-void qrl_server_refund(qrl_server *srv, const char *key, int limit, int window) {
+void qrl_server_refund(qrl_server *srv, const qrl_rl_rule *rules, size_t n) {
+  int64_t now = qrl_now();
   if (srv->cfg->no_rate_limits) return;
-  qrl_rl_refund(srv->rl, key, qrl_now(), limit, window);
+  for (size_t i = 0; i < n; i++)
+    qrl_rl_refund(srv->rl, rules[i].key, now, rules[i].limit, rules[i].window);
+}
+
+void qrl_pw_rules(qrl_rl_rule r[2], const char *username, const char *citizen_id,
+                  const char *ip) {
+  if (username[0]) qrl_rl_rule_set(&r[0], "pw:user", username, QRL_RL_PW_KEY, QRL_RL_PW_WINDOW);
+  else qrl_rl_rule_set(&r[0], "pw:id", citizen_id, QRL_RL_PW_KEY, QRL_RL_PW_WINDOW);
+  qrl_rl_rule_set(&r[1], "pw:ip", ip, QRL_RL_PW_IP, QRL_RL_PW_WINDOW);
+}
+
+void qrl_server_pw_settle(qrl_server *srv, const qrl_rl_rule r[2], qrl_err outcome) {
+  if (outcome == QRL_BAD_CREDENTIALS) return; /* a failure: the tokens stay spent */
+  qrl_server_refund(srv, &r[1], 1);
+  if (outcome == QRL_OK) qrl_rl_reset(srv->rl, r[0].key);
+  else qrl_server_refund(srv, &r[0], 1);
 }
 
 int qrl_server_socket_budget(qrl_server *srv, qrl_conn *c, struct lws *wsi) {

@@ -172,15 +172,37 @@ int qrl_server_run(const qrl_config *cfg);
 int qrl_server_throttle(qrl_server *srv, qrl_conn *c, const char *kind,
                         const char *value, int limit, int window);
 
+/* One throttle bucket a request is counted in: "<kind>:<value>", limit tokens
+ * per window seconds. */
+typedef struct qrl_rl_rule {
+  char key[96];
+  int limit;
+  int window;
+} qrl_rl_rule;
+
+void qrl_rl_rule_set(qrl_rl_rule *r, const char *kind, const char *value, int limit,
+                     int window);
+
 /* For limits on failures (wrong passwords, wrong codes...): takes a token of
- * key when the request arrives, so that parallel requests cannot all pass
- * before the first has failed. 1 if allowed; else 0, *retry_in set (seconds)
- * and the refusal logged and audited - the caller answers. Give the token
- * back with qrl_server_refund() when the request turns out not to be a
- * failure. Both do nothing with --no-rate-limits. */
-int qrl_server_take(qrl_server *srv, qrl_conn *c, const char *key, int limit,
-                    int window, int64_t *retry_in);
-void qrl_server_refund(qrl_server *srv, const char *key, int limit, int window);
+ * every rule when the request arrives - all or none - so that parallel
+ * requests cannot all pass before the first has failed. 1 if allowed; else
+ * 0, *retry_in set (seconds) and the refusal logged and audited: the caller
+ * answers. qrl_server_refund() gives tokens back for requests that turn out
+ * not to count. Both do nothing with --no-rate-limits. */
+int qrl_server_take(qrl_server *srv, qrl_conn *c, const qrl_rl_rule *rules, size_t n,
+                    int64_t *retry_in);
+void qrl_server_refund(qrl_server *srv, const qrl_rl_rule *rules, size_t n);
+
+/* The failed-password buckets, shared by the web page's password step and
+ * the phone app's login: [0] per portal username (if username is not "") or
+ * citizen ID, [1] per IP. */
+void qrl_pw_rules(qrl_rl_rule r[2], const char *username, const char *citizen_id,
+                  const char *ip);
+
+/* Settles the password buckets once the check is done: a wrong password
+ * keeps both tokens; a right one empties the ID's record and gives the IP's
+ * token back; any other outcome gives both back. */
+void qrl_server_pw_settle(qrl_server *srv, const qrl_rl_rule r[2], qrl_err outcome);
 
 /* Per-socket message budget: 1 if the message may be handled. Closes the
  * socket (1008) after too many refusals; returns -1 then. */

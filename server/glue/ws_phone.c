@@ -95,22 +95,12 @@ static void login_run(qrl_db *db, qrl_task *t) {
                              &rc, t->token, &t->who);
 }
 
-/* The app login's password is counted in the buckets of the HTTP password
- * path (server.h): 5 per ID and 20 per IP per 15 minutes, whichever door. */
-static void login_keys(char kid[96], char kip[96], const char *citizen_id,
-                       const char *ip) {
-  snprintf(kid, 96, "pw:id:%s", citizen_id);
-  snprintf(kip, 96, "pw:ip:%s", ip);
-}
-
+/* The app login's password is counted in the buckets of the web page's
+ * password step (qrl_pw_rules): whichever door, the same budget. */
 static void login_done(qrl_server *srv, qrl_task *t, qrl_conn *c) {
-  char kid[96], kip[96];
-  login_keys(kid, kip, t->citizen_id, t->ip);
-  if (t->rc != QRL_BAD_CREDENTIALS) { /* the tokens taken count failures only */
-    qrl_server_refund(srv, kip, QRL_RL_PW_IP, QRL_RL_PW_WINDOW);
-    if (!t->rc) qrl_rl_reset(srv->rl, kid);
-    else qrl_server_refund(srv, kid, QRL_RL_PW_KEY, QRL_RL_PW_WINDOW);
-  }
+  qrl_rl_rule r[2];
+  qrl_pw_rules(r, "", t->citizen_id, t->ip);
+  qrl_server_pw_settle(srv, r, t->rc);
   if (!c) return;
   if (t->rc) qrl_send_error(c, t->rc, t->req);
   else reply_account(c, "login_ok", &t->who, t->token);
@@ -249,7 +239,7 @@ static void decide_run(qrl_db *db, qrl_task *t) {
    * the scan (checked again when the session is written). */
   if (!t->rc && t->decision == QRL_DECISION_CONFIRM) {
     if (!t->auth.citizen.web_login) t->rc = QRL_NOT_PERMITTED;
-    else if (t->auth.citizen.level < t->srv->cfg->required_level) t->rc = QRL_LEVEL_TOO_LOW;
+    else if (t->auth.citizen.level < t->srv->pol.required_level) t->rc = QRL_LEVEL_TOO_LOW;
   }
   if (t->rc) return;
   if (skew > QRL_SIGN_SKEW || skew < -QRL_SIGN_SKEW) {
@@ -551,24 +541,6 @@ static qrl_err prep_inbox(qrl_server *srv, qrl_task *t, const cJSON *msg) {
   return QRL_OK;
 }
 
-/* Takes the password tokens of an app login on arrival (see login_done).
- * QRL_OK, or QRL_RATE_LIMITED with t->retry_in set. */
-static qrl_err take_login_tokens(qrl_server *srv, qrl_conn *c, qrl_task *t) {
-  char kid[96], kip[96];
-  int64_t retry = 0;
-  login_keys(kid, kip, t->citizen_id, c->ip);
-  if (!qrl_server_take(srv, c, kip, QRL_RL_PW_IP, QRL_RL_PW_WINDOW, &retry)) {
-    t->retry_in = retry;
-    return QRL_RATE_LIMITED;
-  }
-  if (!qrl_server_take(srv, c, kid, QRL_RL_PW_KEY, QRL_RL_PW_WINDOW, &retry)) {
-    qrl_server_refund(srv, kip, QRL_RL_PW_IP, QRL_RL_PW_WINDOW);
-    t->retry_in = retry;
-    return QRL_RATE_LIMITED;
-  }
-  return QRL_OK;
-}
-
 static void logout_prep(qrl_task *t) {
   t->run = logout_run;
   t->done = logout_done;
@@ -603,7 +575,14 @@ static void handle_message(qrl_server *srv, qrl_conn *c, struct lws *wsi) {
   if (!strcmp(type, QRL_MSG_LOGIN)) {
     t->req = QRL_MSG_LOGIN;
     rc = prep_login(t, msg);
-    if (!rc && (rc = take_login_tokens(srv, c, t))) goto fail_retry;
+    if (!rc) {
+      qrl_rl_rule r[2];
+      qrl_pw_rules(r, "", t->citizen_id, c->ip);
+      if (!qrl_server_take(srv, c, r, 2, &t->retry_in)) {
+        rc = QRL_RATE_LIMITED;
+        goto fail_retry;
+      }
+    }
   } else if (!strcmp(type, QRL_MSG_STATUS)) {
     t->req = QRL_MSG_STATUS;
     rc = copy_session(t, msg);

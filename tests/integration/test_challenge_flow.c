@@ -4,6 +4,7 @@
  * socket hears what. A raw phone speaks the protocol so that the test can do
  * what the simulator never would (sign the wrong thing, confirm twice).
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -30,6 +31,20 @@ static cJSON *scan(qrl_h_phone *p, const cJSON *challenge) {
   return qrl_h_phone_call(p, "scan", f);
 }
 
+/* Logs An in on a raw phone with web login granted, reads the QR frame of
+ * challenge into qp and scans it. 0 once the phone has scan_ok, else -1. */
+static int an_scans(const qrl_h_server *s, const cJSON *challenge, qrl_qr_payload *qp,
+                    qrl_h_phone *p) {
+  cJSON *m;
+  int ok;
+  if (qrl_h_challenge_payload(challenge, qp) || an_ready(s, p)) return -1;
+  m = scan(p, challenge);
+  ok = strcmp(qrl_h_type(m), "scan_ok") == 0;
+  if (!ok) fprintf(stderr, "an_scans: no scan_ok (%s)\n", qrl_h_errcode(m));
+  cJSON_Delete(m);
+  return ok ? 0 : -1;
+}
+
 static cJSON *confirm(qrl_h_phone *p, const qrl_h_server *s,
                       const qrl_qr_payload *qp, int number) {
   return qrl_h_phone_decide(p, qp, s->http, now_s(), number, QRL_DECISION_CONFIRM);
@@ -42,11 +57,7 @@ SERVER_TEST(decline_reaches_the_browser_and_a_new_code_follows, NULL) {
   qrl_qr_payload qp;
 
   ASSERT_TRUE(br != NULL);
-  ASSERT_EQ_INT(qrl_h_challenge_payload(ch, &qp), 0);
-  ASSERT_EQ_INT(an_ready(s, &p), 0);
-  m = scan(&p, ch);
-  ASSERT_EQ_STR(qrl_h_type(m), "scan_ok");
-  cJSON_Delete(m);
+  ASSERT_EQ_INT(an_scans(s, ch, &qp, &p), 0);
   m = qrl_h_phone_decide(&p, &qp, s->http, now_s(), 0, QRL_DECISION_DECLINE);
   ASSERT_EQ_STR(qrl_h_type(m), "decline_ok");
   cJSON_Delete(m);
@@ -125,11 +136,7 @@ SERVER_TEST(challenge_is_consumed_exactly_once, NULL) {
   int oks = 0, num;
 
   ASSERT_TRUE(br != NULL);
-  ASSERT_EQ_INT(qrl_h_challenge_payload(ch, &qp), 0);
-  ASSERT_EQ_INT(an_ready(s, &p), 0);
-  m = scan(&p, ch);
-  ASSERT_EQ_STR(qrl_h_type(m), "scan_ok");
-  cJSON_Delete(m);
+  ASSERT_EQ_INT(an_scans(s, ch, &qp, &p), 0);
   ASSERT_TRUE((num = qrl_h_scanned_number(br)) >= 10);
 
   ASSERT_EQ_INT(qrl_h_sign_fields(&p, &qp, s->http, now_s(), num, QRL_DECISION_CONFIRM,
@@ -187,11 +194,7 @@ SERVER_TEST(bad_signatures_are_refused_and_change_nothing, NULL) {
   int num;
 
   ASSERT_TRUE(br != NULL);
-  ASSERT_EQ_INT(qrl_h_challenge_payload(ch, &qp), 0);
-  ASSERT_EQ_INT(an_ready(s, &p), 0);
-  m = scan(&p, ch);
-  ASSERT_EQ_STR(qrl_h_type(m), "scan_ok");
-  cJSON_Delete(m);
+  ASSERT_EQ_INT(an_scans(s, ch, &qp, &p), 0);
   ASSERT_TRUE((num = qrl_h_scanned_number(br)) >= 10);
 
   /* Signed for another portal (a relay site). */
@@ -255,11 +258,7 @@ SERVER_TEST(second_browser_cannot_observe_or_complete, NULL) {
 
   ASSERT_TRUE(a != NULL && b != NULL);
   ASSERT_NE_STR(qrl_h_str(cha, "id"), qrl_h_str(chb, "id"));
-  ASSERT_EQ_INT(qrl_h_challenge_payload(cha, &qp), 0);
-  ASSERT_EQ_INT(an_ready(s, &p), 0);
-  m = scan(&p, cha);
-  ASSERT_EQ_STR(qrl_h_type(m), "scan_ok");
-  cJSON_Delete(m);
+  ASSERT_EQ_INT(an_scans(s, cha, &qp, &p), 0);
   m = confirm(&p, s, &qp, qrl_h_scanned_number(a));
   ASSERT_EQ_STR(qrl_h_type(m), "confirm_ok");
   cJSON_Delete(m);
@@ -297,18 +296,14 @@ SERVER_TEST(second_browser_cannot_observe_or_complete, NULL) {
 /* The phone sends its confirm and is gone at once (app killed, network
  * lost): the login it signed still completes, and the browser gets it. */
 SERVER_TEST(confirm_completes_even_if_the_phone_leaves_at_once, NULL) {
-  cJSON *ch = NULL, *m, *done;
+  cJSON *ch = NULL, *done;
   qrl_wsc *br = qrl_h_browser(s, &ch);
   qrl_h_phone p;
   qrl_qr_payload qp;
   char fields[512], req[1024], body[256], *resp = NULL, cookie[512];
 
   ASSERT_TRUE(br != NULL);
-  ASSERT_EQ_INT(qrl_h_challenge_payload(ch, &qp), 0);
-  ASSERT_EQ_INT(an_ready(s, &p), 0);
-  m = scan(&p, ch);
-  ASSERT_EQ_STR(qrl_h_type(m), "scan_ok");
-  cJSON_Delete(m);
+  ASSERT_EQ_INT(an_scans(s, ch, &qp, &p), 0);
   ASSERT_EQ_INT(qrl_h_sign_fields(&p, &qp, s->http, now_s(), qrl_h_scanned_number(br),
                                   QRL_DECISION_CONFIRM, fields, sizeof(fields)),
                 0);
@@ -339,11 +334,7 @@ SERVER_TEST(confirm_checks_the_permission_again, NULL) {
   int number;
 
   ASSERT_TRUE(br != NULL);
-  ASSERT_EQ_INT(qrl_h_challenge_payload(ch, &qp), 0);
-  ASSERT_EQ_INT(an_ready(s, &p), 0);
-  m = scan(&p, ch);
-  ASSERT_EQ_STR(qrl_h_type(m), "scan_ok");
-  cJSON_Delete(m);
+  ASSERT_EQ_INT(an_scans(s, ch, &qp, &p), 0);
   number = qrl_h_scanned_number(br);
   m = qrl_h_phone_call(&p, "set_permission",
                        "\"permission\":\"web_login\",\"value\":false,\"passcode\":\"123456\"");

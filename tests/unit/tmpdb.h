@@ -4,9 +4,13 @@
  * migrations, the triggers - not an in-memory stand-in).
  *
  *   qrl_tmpdb t;
- *   if (qrl_tmpdb_make(&t, "legacy")) ...;   // /tmp/qrl-test-legacy-XXXXXX/test.db
- *   ... qrl_db_open(t.path, &db) ... qrl_db_close(db);
+ *   if (qrl_tmpdb_make(&t, "legacy") != 0) return -1;  // a new directory
+ *   qrl_db_open(t.path, &db);                           // <dir>/test.db
+ *   qrl_db_close(db);
  *   qrl_tmpdb_remove(&t);                     // the file, -wal, -shm, the dir
+ *
+ * The directory is made by mkdtemp(3) from /tmp/qrl-test-<tag>-XXXXXX (the
+ * six X are its template, replaced by random characters).
  *
  * The caller owns the struct; nothing is allocated.
  */
