@@ -21,6 +21,7 @@ struct qrl_workq {
   qrl_job *todo_head, *todo_tail;
   qrl_job *done_head, *done_tail;
   size_t pending, max_pending;
+  size_t running, finished; /* in run(); on the done queue */
   int stopping;
   int nthreads, ninit, init_failed;
   qrl_err init_err;
@@ -64,9 +65,12 @@ static void *worker_main(void *arg) {
     q->todo_head = j->next;
     if (!q->todo_head) q->todo_tail = NULL;
     q->pending--;
+    q->running++;
     pthread_mutex_unlock(&q->mu);
     j->run(w->ctx, j);
     pthread_mutex_lock(&q->mu);
+    q->running--;
+    q->finished++;
     push(&q->done_head, &q->done_tail, j);
     pthread_mutex_unlock(&q->mu);
     if (q->wake) q->wake(q->wake_arg);
@@ -162,6 +166,7 @@ size_t qrl_workq_drain(qrl_workq *q) {
   pthread_mutex_lock(&q->mu);
   j = q->done_head;
   q->done_head = q->done_tail = NULL;
+  q->finished = 0;
   pthread_mutex_unlock(&q->mu);
   while (j) {
     qrl_job *next = j->next;
@@ -169,6 +174,42 @@ size_t qrl_workq_drain(qrl_workq *q) {
     j = next;
     n++;
   }
+  return n;
+}
+
+size_t qrl_workq_cancel(qrl_workq *q) {
+  qrl_job *keep_head = NULL, *keep_tail = NULL, *gone_head = NULL, *gone_tail = NULL;
+  qrl_job *j, *next;
+  size_t n = 0, kept = 0;
+
+  pthread_mutex_lock(&q->mu);
+  for (j = q->todo_head; j; j = next) {
+    next = j->next;
+    if (j->flags & QRL_JOB_ESSENTIAL) {
+      push(&keep_head, &keep_tail, j);
+      kept++;
+    } else {
+      push(&gone_head, &gone_tail, j);
+    }
+  }
+  q->todo_head = keep_head;
+  q->todo_tail = keep_tail;
+  q->pending = kept;
+  pthread_mutex_unlock(&q->mu);
+  for (j = gone_head; j; j = next) {
+    next = j->next;
+    j->cancelled = 1;
+    j->done(j);
+    n++;
+  }
+  return n;
+}
+
+size_t qrl_workq_busy(qrl_workq *q) {
+  size_t n;
+  pthread_mutex_lock(&q->mu);
+  n = q->pending + q->running + q->finished;
+  pthread_mutex_unlock(&q->mu);
   return n;
 }
 

@@ -4,7 +4,7 @@
  *
  * The loop submits a job; a worker runs job->run(thread_ctx, job); the
  * finished job goes on a done queue and the pool calls wake(wake_arg) (the
- * server passes lws_cancel_service). The loop thread then calls
+ * server passes a uv_async_send). The loop thread then calls
  * qrl_workq_drain(), which runs job->done(job) for each finished job, on the
  * loop thread, in completion order. Each worker has its own thread context
  * made by thread_init (the server gives each worker its own SQLite handle).
@@ -25,8 +25,13 @@ typedef struct qrl_job qrl_job;
 struct qrl_job {
   void (*run)(void *thread_ctx, qrl_job *job); /* on a worker thread */
   void (*done)(qrl_job *job);                  /* on the draining thread */
+  unsigned flags;                              /* QRL_JOB_* */
+  int cancelled; /* set by qrl_workq_cancel: run() never ran */
   qrl_job *next;                               /* private to the pool */
 };
+
+/* A job qrl_workq_cancel() leaves queued (small and must happen: audit rows). */
+#define QRL_JOB_ESSENTIAL 1u
 
 /* Per-thread context hooks: init returns the context (NULL is allowed only if
  * the jobs need none) and sets *err on failure; fini releases it. */
@@ -45,6 +50,15 @@ qrl_err qrl_workq_submit(qrl_workq *q, qrl_job *job);
 
 /* Sets the most jobs that may wait to run; 0 means no limit (the default). */
 void qrl_workq_set_limit(qrl_workq *q, size_t max_pending);
+
+/* Takes every waiting job that is not QRL_JOB_ESSENTIAL off the queue, as
+ * uv_cancel does: each gets cancelled = 1 and its done() runs now, on the
+ * calling thread, without run(). Jobs already running are not touched.
+ * Returns how many were cancelled. */
+size_t qrl_workq_cancel(qrl_workq *q);
+
+/* Jobs waiting, running or finished but not yet drained. */
+size_t qrl_workq_busy(qrl_workq *q);
 
 /* Runs done() of every finished job. Call on the loop thread. Returns how many
  * ran. */

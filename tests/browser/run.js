@@ -359,9 +359,10 @@ const scenarios = {
     check(r.out.kiosk && r.out.kiosk.name === 'UBND phường Bến Nghé', 'kiosk name not on the phone');
     await page.waitForSelector('#profile:not([hidden])');
     check(page.url().endsWith('/portal.html#kiosk'), 'the portal page lost the kiosk: ' + page.url());
+    /* The warning shows 30 s before the logout: wait past that with room to spare. */
     await page.waitForSelector('#idle:not([hidden])', { timeout: 30000 });
     await shot(page, 'kiosk-idle-warning');
-    await page.waitForURL('**/kiosk.html', { timeout: 30000 });
+    await page.waitForURL('**/kiosk.html', { timeout: 60000 });
     await readyQr(page);
     check(await page.evaluate(() => localStorage.length) === 0, 'storage left behind');
     const st = (await page.context().request.get(s.base + '/api/me')).status();

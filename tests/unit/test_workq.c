@@ -166,7 +166,7 @@ static void gate_done(qrl_job *j) {
 
 TEST(pending_limit_refuses_extra_work) {
   waker w = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0};
-  gate g = {{gate_run, gate_done, NULL}, PTHREAD_MUTEX_INITIALIZER,
+  gate g = {{.run = gate_run, .done = gate_done}, PTHREAD_MUTEX_INITIALIZER,
             PTHREAD_COND_INITIALIZER, 0, 0};
   static job jobs[3];
   long done_count = 0;

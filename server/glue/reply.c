@@ -1,0 +1,23 @@
+/*
+ * reply.c - JSON onto a connection's send queue (conn.c writes it).
+ */
+#include "reply.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "jsonio.h"
+
+void qrl_send_json(qrl_conn *c, cJSON *o) {
+  char *s;
+  if (!o) return;
+  s = qrl_json_take_print(o);
+  if (s) qrl_conn_send(c, s, strlen(s));
+  free(s);
+}
+
+void qrl_send_error(qrl_conn *c, qrl_err err, const char *req) {
+  char *s = qrl_json_error(err, req);
+  if (s) qrl_conn_send(c, s, strlen(s));
+  free(s);
+}

@@ -1,0 +1,84 @@
+/*
+ * task.c - request tasks over the worker pool (task.h).
+ */
+#include "task.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "crypto.h"
+#include "worker.h"
+
+static void wipe_free(qrl_task *t) {
+  qrl_cleanse(t, t->size); /* passwords, passcodes, tokens */
+  free(t);
+}
+
+static void task_run(void *thread_ctx, qrl_job *job) {
+  qrl_task *t = qrl_container_of(job, qrl_task, job);
+  qrl_worker *w = thread_ctx;
+  t->type->run(t, w->db);
+  t->ran = 1;
+}
+
+static void task_done(qrl_job *job) {
+  qrl_task *t = qrl_container_of(job, qrl_task, job);
+  qrl_conn *c = NULL;
+
+  if (job->cancelled) t->rc = QRL_UNAVAILABLE;
+  qrl_throttle_settle(t->pool->thr, &t->hold, t->rc);
+  if (t->conn_id) c = qrl_conn_find(t->pool->conns, t->conn_id);
+  t->type->done(t, c);
+  wipe_free(t);
+}
+
+qrl_task *qrl_task_new(qrl_tasks *pool, const qrl_conn *c, const qrl_task_type *type,
+                       size_t size) {
+  qrl_task *t;
+  if (size < sizeof(*t)) return NULL;
+  t = calloc(1, size);
+  if (!t) return NULL;
+  t->job.run = task_run;
+  t->job.done = task_done;
+  t->pool = pool;
+  t->type = type;
+  t->size = size;
+  t->now = pool->wall();
+  if (c) {
+    t->conn_id = c->id;
+    memcpy(t->ip, c->ip, sizeof(t->ip));
+    memcpy(t->ua, c->ua, sizeof(t->ua));
+  }
+  return t;
+}
+
+int qrl_task_take(qrl_task *t, const qrl_conn *c, int64_t *retry_in) {
+  return qrl_throttle_take(t->pool->thr, c, &t->hold, retry_in);
+}
+
+qrl_err qrl_task_submit(qrl_task *t) {
+  qrl_err rc = t->pool->stopping ? QRL_UNAVAILABLE : qrl_workq_submit(t->pool->wq, &t->job);
+  if (rc) {
+    t->pool->refused++;
+    qrl_task_free(t);
+  }
+  return rc;
+}
+
+void qrl_task_free(qrl_task *t) {
+  if (!t) return;
+  qrl_throttle_settle(t->pool->thr, &t->hold, QRL_UNAVAILABLE); /* never counted */
+  wipe_free(t);
+}
+
+qrl_req_ctx qrl_task_req(const qrl_task *t) {
+  qrl_req_ctx rc = {t->ip, t->ua, t->now, t->flow[0] ? t->flow : NULL};
+  return rc;
+}
+
+void *qrl_task_ctx(const qrl_task *t) { return t->pool->ctx; }
+
+size_t qrl_tasks_stop(qrl_tasks *pool) {
+  pool->stopping = 1;
+  return qrl_workq_cancel(pool->wq);
+}

@@ -1,0 +1,105 @@
+/*
+ * task.h - a request's slow work (scrypt, SQLite) as a worker job: one small
+ * header that every request kind embeds first in its own payload struct, as
+ * libuv's uv_work_t is embedded and found again with container_of.
+ *
+ *   loop:   qrl_task_new(pool, conn, &type, sizeof(payload)) ... fill ...
+ *           [qrl_task_take: the throttle hold, taken on arrival]
+ *           qrl_task_submit(t)
+ *   worker: type->run(t, db)            - t->rc says how it went
+ *   loop:   the hold is settled with t->rc, then type->done(t, conn or NULL)
+ *           and the task is wiped and freed.
+ *
+ * A task that never runs - the queue was full, or shutdown dropped it before
+ * a worker took it - gets its throttle tokens back in the same place; a
+ * dropped one still reaches done() with t->rc = QRL_UNAVAILABLE and
+ * t->ran = 0, so its client is answered. Tasks refer to their connection by
+ * id: it may have closed by the time done() runs.
+ * Not here: what any request does (server/handlers/).
+ */
+#ifndef QRLOGIN_TASK_H
+#define QRLOGIN_TASK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "conn.h"
+#include "db.h"
+#include "throttle.h"
+#include "uuid.h"
+#include "workq.h"
+
+#define qrl_container_of(ptr, type, member) \
+  ((type *)(void *)((char *)(ptr) - offsetof(type, member)))
+
+typedef struct qrl_task qrl_task;
+
+/* What a kind of request does. Static, one per kind. */
+typedef struct qrl_task_type {
+  const char *name; /* request type (static): errors name it */
+  /* Worker thread, with that worker's database handle. Sets t->rc. */
+  void (*run)(qrl_task *t, qrl_db *db);
+  /* Loop thread; c is the requesting connection, NULL if it has gone (side
+   * effects such as a browser waiting for a completion still matter). */
+  void (*done)(qrl_task *t, qrl_conn *c);
+} qrl_task_type;
+
+/* The tasks of one server: the pool they run on, the connections they
+ * answer, the throttle their holds belong to. Owned by the runtime. */
+typedef struct qrl_tasks {
+  qrl_workq *wq;          /* not owned */
+  qrl_conns *conns;       /* not owned */
+  qrl_throttle *thr;      /* not owned */
+  void *ctx;              /* what handlers reach through qrl_task_ctx() */
+  int64_t (*wall)(void);  /* unix seconds: t->now */
+  int stopping;           /* set at shutdown: submits are refused */
+  uint64_t refused;       /* submits refused (queue full, stopping) */
+} qrl_tasks;
+
+/* The common head of every task. */
+struct qrl_task {
+  qrl_job job; /* first: the pool's view */
+  qrl_tasks *pool;
+  const qrl_task_type *type;
+  size_t size;      /* of the whole allocation (payload included): wiped at free */
+  uint64_t conn_id; /* who to answer; 0 for nobody */
+  qrl_err rc;
+  int ran;          /* 1 once run() has run */
+  int64_t now;      /* unix seconds when the request arrived */
+  char ip[48];
+  char ua[160];
+  char flow[QRL_UUID_STRLEN + 1]; /* the QR login's flow id, if known */
+  qrl_hold hold;    /* throttle buckets taken on arrival (may be empty) */
+};
+
+/* Allocates a zeroed task of size bytes (>= sizeof(qrl_task); the payload
+ * struct that embeds it first) for a request of type from c (may be NULL:
+ * then nobody is answered), with c's IP, User-Agent and the time filled in.
+ * NULL on allocation failure. Free with qrl_task_free() until submitted. */
+qrl_task *qrl_task_new(qrl_tasks *pool, const qrl_conn *c, const qrl_task_type *type,
+                       size_t size);
+
+/* Takes the tokens of t->hold (fill it first; rules.h): 1 if taken; else 0,
+ * *retry_in set and the refusal audited - the caller answers and frees t. */
+int qrl_task_take(qrl_task *t, const qrl_conn *c, int64_t *retry_in);
+
+/* Hands t to a worker. On QRL_OK the pool owns t until done() has run. On
+ * failure (QRL_UNAVAILABLE: queue full or shutting down) t's hold is given
+ * back, t is wiped and freed here, and the caller answers. */
+qrl_err qrl_task_submit(qrl_task *t);
+
+/* Gives back t's hold, wipes and frees t (a task never submitted). NULL-safe. */
+void qrl_task_free(qrl_task *t);
+
+/* The audit context of t: its IP, User-Agent, time and flow id. Points into
+ * t. */
+qrl_req_ctx qrl_task_req(const qrl_task *t);
+
+/* The pool's ctx (the handlers' shared services). */
+void *qrl_task_ctx(const qrl_task *t);
+
+/* Shutdown: drops every task no worker has started (done() runs now with
+ * QRL_UNAVAILABLE) and refuses new ones. Returns how many were dropped. */
+size_t qrl_tasks_stop(qrl_tasks *pool);
+
+#endif /* QRLOGIN_TASK_H */

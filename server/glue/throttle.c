@@ -1,0 +1,121 @@
+/*
+ * throttle.c - takes, settles and refunds bucket tokens; the per-socket
+ * message budget.
+ */
+#include "throttle.h"
+
+#include <libwebsockets.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "reply.h"
+#include "rules.h"
+
+qrl_rule *qrl_hold_add(qrl_hold *h, const char *kind, const char *value, int limit,
+                       int window) {
+  qrl_rule *r;
+  int n;
+  if (h->n >= QRL_HOLD_MAX) return NULL;
+  r = &h->rules[h->n++];
+  memset(r, 0, sizeof(*r));
+  r->limit = limit;
+  r->window = window;
+  n = snprintf(r->key, sizeof(r->key), "%s:%s", kind, value);
+  if (n < 0 || (size_t)n >= sizeof(r->key)) {
+    r->key[0] = '\0'; /* never taken: see qrl_throttle_take */
+    return NULL;
+  }
+  return r;
+}
+
+/* Logs and audits a refusal; detail is the bucket's kind, or its whole key
+ * for holds (an operator can see which account is being guessed at). */
+static void refused(qrl_throttle *t, const qrl_conn *c, const char *key,
+                    const char *detail) {
+  t->refused++;
+  lwsl_notice("throttled: %s\n", key);
+  qrl_audit_row(t->audit, c, "throttled", QRL_RATE_LIMITED, NULL, detail, NULL);
+}
+
+int qrl_throttle_hit(qrl_throttle *t, const qrl_conn *c, const char *kind,
+                     const char *value, int limit, int window) {
+  char key[QRL_RL_KEY_MAX];
+  int n;
+  if (t->off) return 1;
+  n = snprintf(key, sizeof(key), "%s:%s", kind, value);
+  if (n < 0 || (size_t)n >= sizeof(key)) {
+    refused(t, c, kind, kind); /* a value this long is no client of ours */
+    return 0;
+  }
+  if (qrl_rl_hit(t->rl, key, t->now(), limit, window) >= 0) return 1;
+  refused(t, c, key, kind);
+  return 0;
+}
+
+int qrl_throttle_take(qrl_throttle *t, const qrl_conn *c, qrl_hold *h,
+                      int64_t *retry_in) {
+  int64_t now = t->now();
+  size_t i;
+
+  *retry_in = 0;
+  h->taken = 0;
+  if (t->off) return 1;
+  for (i = 0; i < h->n; i++) {
+    const qrl_rule *r = &h->rules[i];
+    if (!r->key[0] || qrl_rl_hit(t->rl, r->key, now, r->limit, r->window) < 0) break;
+  }
+  if (i == h->n) {
+    h->taken = 1;
+    return 1;
+  }
+  if (h->rules[i].key[0])
+    qrl_rl_allowed(t->rl, h->rules[i].key, now, h->rules[i].limit, h->rules[i].window,
+                   retry_in);
+  if (*retry_in <= 0) *retry_in = h->rules[i].window; /* table full of live keys */
+  for (size_t k = 0; k < i; k++) /* all or none */
+    qrl_rl_refund(t->rl, h->rules[k].key, now, h->rules[k].limit, h->rules[k].window);
+  refused(t, c, h->rules[i].key[0] ? h->rules[i].key : "bad-key",
+          h->rules[i].key[0] ? h->rules[i].key : "bad-key");
+  return 0;
+}
+
+void qrl_throttle_settle(qrl_throttle *t, qrl_hold *h, qrl_err outcome) {
+  int64_t now;
+  if (!h->taken) return;
+  h->taken = 0;
+  if (t->off) return;
+  now = t->now();
+  for (size_t i = 0; i < h->n; i++) {
+    const qrl_rule *r = &h->rules[i];
+    int keep = 0;
+    for (int k = 0; k < r->nkeep; k++)
+      if (r->keep[k] == outcome) keep = 1;
+    if (keep) continue;
+    if (outcome == QRL_OK && r->reset_on_ok) qrl_rl_reset(t->rl, r->key);
+    else qrl_rl_refund(t->rl, r->key, now, r->limit, r->window);
+  }
+}
+
+int qrl_throttle_socket(qrl_throttle *t, qrl_conn *c) {
+  int64_t now;
+  double tokens;
+  if (t->off) return 1;
+  now = t->now();
+  tokens = c->msg_tokens +
+           (double)(now - c->msg_last) * QRL_RL_SOCKET_MSGS / QRL_RL_SOCKET_WINDOW;
+  if (!c->msg_last) tokens = QRL_RL_SOCKET_MSGS; /* a new socket starts full */
+  if (tokens > QRL_RL_SOCKET_MSGS) tokens = QRL_RL_SOCKET_MSGS;
+  c->msg_last = now;
+  if (tokens >= 1.0) {
+    c->msg_tokens = tokens - 1.0;
+    return 1;
+  }
+  c->msg_tokens = tokens;
+  if (++c->msg_strikes > QRL_RL_SOCKET_STRIKES) {
+    t->refused++;
+    qrl_audit_row(t->audit, c, "socket_flood", QRL_RATE_LIMITED, NULL, NULL, NULL);
+    return -1;
+  }
+  qrl_send_error(c, QRL_RATE_LIMITED, NULL);
+  return 0;
+}

@@ -1,0 +1,86 @@
+/*
+ * throttle.h - the loop's throttles over the token buckets (ratelimit.h):
+ * plain hits for rates (QR codes minted, phone requests), holds for limits
+ * on failures, and each socket's message budget.
+ *
+ * A hold is the set of buckets one request is counted in. Its tokens are
+ * taken when the request arrives - all or none - so that parallel requests
+ * cannot all pass a check made before any of them failed; when the request
+ * ends, qrl_throttle_settle() keeps the tokens the outcome counts against
+ * and gives the rest back. A request task carries its hold (task.h), so a
+ * request that never runs (queue full, shutdown) gets its tokens back in the
+ * same place. Refusals are logged and audited here. With --no-rate-limits
+ * every call allows and nothing is counted. Loop thread only.
+ * Not here: which buckets qrlogind has (rules.h).
+ */
+#ifndef QRLOGIN_THROTTLE_H
+#define QRLOGIN_THROTTLE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "audit.h"
+#include "conn.h"
+#include "qrlogin/error.h"
+#include "ratelimit.h"
+
+#ifndef QRL_RL_KEY_MAX
+#define QRL_RL_KEY_MAX 80 /* longest bucket key, with its NUL */
+#endif
+
+/* One bucket a request is counted in: "<kind>:<value>", limit tokens per
+ * window seconds, and what the request's outcome does with its token. */
+typedef struct qrl_rule {
+  char key[QRL_RL_KEY_MAX];
+  int limit;
+  int window;
+  qrl_err keep[2]; /* outcomes that spend the token for good ... */
+  int nkeep;       /* ... (how many of keep[] are set); any other gives it back */
+  int reset_on_ok; /* QRL_OK forgets the key (a right password clears its record) */
+} qrl_rule;
+
+#define QRL_HOLD_MAX 3
+
+/* The buckets of one request and whether their tokens are taken. */
+typedef struct qrl_hold {
+  qrl_rule rules[QRL_HOLD_MAX];
+  size_t n;
+  int taken; /* 1 between a successful take and the settle */
+} qrl_hold;
+
+typedef struct qrl_throttle {
+  qrl_ratelimit *rl;      /* owned */
+  int off;                /* --no-rate-limits */
+  qrl_audit *audit;       /* not owned: refusals are audited */
+  int64_t (*now)(void);   /* the buckets' clock (seconds) */
+  uint64_t refused;       /* requests refused */
+} qrl_throttle;
+
+/* Adds bucket "<kind>:<value>" to h. Returns the rule (to set keep[] and
+ * reset_on_ok), or NULL if h is full or the key too long - then the hold can
+ * never be taken (fail closed). */
+qrl_rule *qrl_hold_add(qrl_hold *h, const char *kind, const char *value, int limit,
+                       int window);
+
+/* Spends a token of "<kind>:<value>". 1 if allowed; else 0, and the refusal
+ * is logged and audited for c (may be NULL). */
+int qrl_throttle_hit(qrl_throttle *t, const qrl_conn *c, const char *kind,
+                     const char *value, int limit, int window);
+
+/* Takes a token of every bucket of h, all or none. 1 if taken; else 0, with
+ * *retry_in the seconds until a token is back, and the refusal logged and
+ * audited. A hold with a bad rule (qrl_hold_add returned NULL) is refused. */
+int qrl_throttle_take(qrl_throttle *t, const qrl_conn *c, qrl_hold *h,
+                      int64_t *retry_in);
+
+/* Ends h's request with outcome: each bucket keeps its token if outcome is in
+ * its keep[], forgets the key on QRL_OK if reset_on_ok, and gets the token
+ * back otherwise. Does nothing unless h is taken; then h is no longer taken. */
+void qrl_throttle_settle(qrl_throttle *t, qrl_hold *h, qrl_err outcome);
+
+/* A websocket's message budget (QRL_RL_SOCKET_* in rules.h): 1 if the
+ * message may be handled; 0 if refused (c is told rate_limited); -1 when the
+ * socket has been refused too often and must close (audited). */
+int qrl_throttle_socket(qrl_throttle *t, qrl_conn *c);
+
+#endif /* QRLOGIN_THROTTLE_H */

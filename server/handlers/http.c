@@ -1,0 +1,299 @@
+/*
+ * http.c - the /api router and the HTTP answers (http.h).
+ */
+#include "http.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "cookie.h"
+#include "jsonio.h"
+#include "origin.h"
+#include "audit.h"
+
+#define MAX_BODY 4096
+#define BODY_SECS 10 /* a request body arrives whole within this */
+#define MAX_TABLES 8
+
+typedef struct route_table {
+  const qrl_route *routes;
+  size_t n;
+} route_table;
+
+struct qrl_http {
+  route_table tables[MAX_TABLES];
+  size_t ntables;
+};
+
+qrl_err qrl_http_add_routes(qrl_http *h, const qrl_route *routes, size_t n) {
+  if (h->ntables >= MAX_TABLES) return QRL_NOMEM;
+  h->tables[h->ntables].routes = routes;
+  h->tables[h->ntables].n = n;
+  h->ntables++;
+  return QRL_OK;
+}
+
+static const qrl_route *find_route(const qrl_http *h, const char *path) {
+  for (size_t t = 0; t < h->ntables; t++)
+    for (size_t i = 0; i < h->tables[t].n; i++)
+      if (strcmp(h->tables[t].routes[i].path, path) == 0) return &h->tables[t].routes[i];
+  return NULL;
+}
+
+/* ---- answers -------------------------------------------------------------- */
+
+void qrl_http_respond(qrl_conn *c, int status, char *body, const char *cookie) {
+  free(c->resp);
+  free(c->resp_cookie);
+  c->http_status = status;
+  c->resp = body ? body : strdup("{}");
+  c->resp_cookie = cookie ? strdup(cookie) : NULL;
+  c->resp_ready = 1;
+  lws_callback_on_writable(c->wsi);
+}
+
+int qrl_http_status_for(qrl_err err) {
+  switch (err) {
+  case QRL_OK: return 200;
+  case QRL_NOT_AUTHENTICATED:
+  case QRL_BAD_CREDENTIALS: return 401;
+  case QRL_BAD_ORIGIN:
+  case QRL_LEVEL_TOO_LOW:
+  case QRL_LEGACY_CLOSED:
+  case QRL_FORBIDDEN: return 403;
+  case QRL_NO_PHONE:
+  case QRL_POPULATION_MISMATCH: return 409;
+  case QRL_NOT_FOUND: return 404;
+  case QRL_METHOD: return 405;
+  case QRL_LENGTH_REQUIRED: return 411;
+  case QRL_FRAME_TOO_BIG: return 413;
+  case QRL_RATE_LIMITED: return 429;
+  case QRL_UNAVAILABLE: return 503;
+  case QRL_NOMEM: case QRL_INTERNAL: case QRL_DB: case QRL_CRYPTO: return 500;
+  default: return 400;
+  }
+}
+
+void qrl_http_error(qrl_conn *c, qrl_err err, cJSON *extra) {
+  cJSON *o = extra ? extra : cJSON_CreateObject();
+  if (o) {
+    cJSON_AddStringToObject(o, "code", qrl_err_code(err));
+    cJSON_AddStringToObject(o, "message", qrl_err_message_vi(err));
+    cJSON_AddStringToObject(o, "message_en", qrl_strerror(err));
+  }
+  qrl_http_respond(c, qrl_http_status_for(err), qrl_json_take_print(o), NULL);
+}
+
+void qrl_http_json(qrl_conn *c, cJSON *o, const char *token) {
+  char cookie[160];
+  int set = token && token[0];
+  if (set)
+    snprintf(cookie, sizeof(cookie),
+             QRL_COOKIE_NAME "=%s; HttpOnly; SameSite=Strict; Path=/%s", token,
+             qrl_services_of(c->wsi)->cfg->tls_cert ? "; Secure" : "");
+  qrl_http_respond(c, 200, qrl_json_take_print(o), set ? cookie : NULL);
+}
+
+void qrl_http_submit(qrl_conn *c, qrl_task *t) {
+  qrl_err rc = qrl_task_submit(t);
+  if (rc) qrl_http_error(c, rc, NULL);
+}
+
+int qrl_http_throttled(qrl_conn *c, qrl_task *t) {
+  int64_t retry = 0;
+  cJSON *o;
+  if (qrl_task_take(t, c, &retry)) return 0;
+  qrl_task_free(t);
+  o = cJSON_CreateObject();
+  if (o) cJSON_AddNumberToObject(o, "retry_in", (double)retry);
+  qrl_http_error(c, QRL_RATE_LIMITED, o);
+  return 1;
+}
+
+/* ---- routing -------------------------------------------------------------- */
+
+/* Our session cookie from the Cookie header (lws_http_cookie_get is
+ * unreliable in 4.1.6; the parsing itself is cookie.c, fuzzed). */
+static void read_cookie(struct lws *wsi, qrl_conn *c) {
+  char hdr[1024];
+  int n = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_COOKIE);
+
+  c->cookie[0] = '\0';
+  if (n <= 0 || n >= (int)sizeof(hdr)) return;
+  if (lws_hdr_copy(wsi, hdr, sizeof(hdr), WSI_TOKEN_HTTP_COOKIE) < 0) return;
+  qrl_cookie_find(hdr, QRL_COOKIE_NAME, QRL_SESSION_B64LEN, c->cookie, sizeof(c->cookie));
+}
+
+/* A GET, or a POST whose body has arrived: checks it and runs its route. */
+static void route(qrl_http *h, struct lws *wsi, qrl_conn *c) {
+  qrl_services *sv = qrl_services_of(wsi);
+  const qrl_route *r = find_route(h, c->path);
+  cJSON *body = NULL;
+  char host[128] = "";
+
+  if (!r) {
+    qrl_http_error(c, QRL_NOT_FOUND, NULL);
+    return;
+  }
+  if (r->post != c->method_post) {
+    qrl_http_error(c, QRL_METHOD, NULL);
+    return;
+  }
+  qrl_request_host(wsi, host, sizeof(host));
+  if (r->post && !qrl_origin_allowed(sv->cfg, c->origin, host)) {
+    qrl_audit_row(sv->audit, c, "http_post", QRL_BAD_ORIGIN, NULL, c->origin, NULL);
+    qrl_http_error(c, QRL_BAD_ORIGIN, NULL);
+    return;
+  }
+  if (r->body) {
+    body = c->body ? cJSON_ParseWithLength(c->body, c->body_len) : NULL;
+    if (!cJSON_IsObject(body)) {
+      qrl_http_error(c, QRL_BAD_JSON, NULL);
+      goto out;
+    }
+  }
+  if (r->cookie && !c->cookie[0]) {
+    qrl_http_error(c, QRL_NOT_AUTHENTICATED, NULL);
+    goto out;
+  }
+  r->handle(sv, c, body);
+out:
+  cJSON_Delete(body);
+}
+
+static int write_response(struct lws *wsi, qrl_conn *c) {
+  unsigned char buf[LWS_PRE + 1024], *start = &buf[LWS_PRE], *p = start,
+                                     *end = &buf[sizeof(buf) - 1];
+  size_t blen = c->resp ? strlen(c->resp) : 0;
+  unsigned char *out;
+  int n;
+
+  if (lws_add_http_common_headers(wsi, (unsigned)c->http_status,
+                                  "application/json; charset=utf-8", (lws_filepos_t)blen,
+                                  &p, end))
+    return -1;
+  if (lws_add_http_header_by_name(wsi, (const unsigned char *)"cache-control:",
+                                  (const unsigned char *)"no-store", 8, &p, end))
+    return -1;
+  if (c->resp_cookie &&
+      lws_add_http_header_by_name(wsi, (const unsigned char *)"set-cookie:",
+                                  (const unsigned char *)c->resp_cookie,
+                                  (int)strlen(c->resp_cookie), &p, end))
+    return -1;
+  if (lws_finalize_write_http_header(wsi, start, &p, end)) return -1;
+  out = malloc(LWS_PRE + blen + 1);
+  if (!out) return -1;
+  memcpy(out + LWS_PRE, c->resp, blen);
+  n = lws_write(wsi, out + LWS_PRE, blen, LWS_WRITE_HTTP_FINAL);
+  free(out);
+  if (n < 0) return -1;
+  c->resp_ready = 0;
+  free(c->resp);
+  free(c->resp_cookie);
+  c->resp = c->resp_cookie = NULL;
+  free(c->body);
+  c->body = NULL;
+  c->body_len = 0;
+  return lws_http_transaction_completed(wsi) ? -1 : 0;
+}
+
+static int on_request(qrl_http *h, struct lws *wsi, qrl_conn *c, const char *in,
+                      size_t len) {
+  qrl_services *sv = qrl_services_of(wsi);
+  size_t n = len < sizeof(c->path) ? len : 0;
+  /* lws 4.1.6 hands a GET the whole URI ("/api/me") but a POST only the
+   * part under the mount ("/session"): route on the part under /api. */
+  if (n >= 5 && memcmp(in, "/api/", 5) == 0) {
+    in += 4;
+    n -= 4;
+  }
+  if (!c->id) qrl_conn_register(sv->conns, c, wsi, QRL_CONN_HTTP);
+  qrl_conn_capture_headers(c, wsi);
+  read_cookie(wsi, c);
+  memcpy(c->path, in, n);
+  c->path[n] = '\0';
+  free(c->body);
+  c->body = NULL;
+  c->body_len = 0;
+  c->method_post = lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI) > 0;
+  if (!c->method_post && lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) <= 0) {
+    qrl_http_error(c, QRL_METHOD, NULL); /* HEAD, PUT, DELETE, OPTIONS... */
+    return 0;
+  }
+  if (c->method_post) {
+    /* HTTP/1.1 bodies need their length (no chunked uploads); HTTP/2
+     * frames carry it. The whole body gets 10 s, however it trickles. */
+    if (lws_hdr_total_length(wsi, WSI_TOKEN_HOST) > 0 &&
+        lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH) <= 0) {
+      qrl_http_error(c, QRL_LENGTH_REQUIRED, NULL);
+      c->body_len = MAX_BODY + 1; /* ignore whatever follows */
+      return 0;
+    }
+    c->body_deadline = qrl_now() + BODY_SECS;
+    return 0; /* wait for the body */
+  }
+  route(h, wsi, c);
+  return 0;
+}
+
+static int on_body(struct lws *wsi, qrl_conn *c, const void *in, size_t len) {
+  (void)wsi;
+  if (!len) return 0; /* lws passes in == NULL for an empty body */
+  if (qrl_now() > c->body_deadline) {
+    lwsl_notice("http: body from %s too slow, dropped\n", c->ip);
+    return -1;
+  }
+  if (c->body_len + len > MAX_BODY) {
+    if (c->body_len <= MAX_BODY) qrl_http_error(c, QRL_FRAME_TOO_BIG, NULL);
+    c->body_len = MAX_BODY + 1; /* ignore the rest */
+    return 0;
+  }
+  if (!c->body && !(c->body = malloc(MAX_BODY + 1))) return -1;
+  memcpy(c->body + c->body_len, in, len);
+  c->body_len += len;
+  return 0;
+}
+
+static int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
+                         void *in, size_t len) {
+  qrl_conn *c = user;
+  const struct lws_protocols *p = lws_get_protocol(wsi);
+  qrl_http *h = p ? p->user : NULL;
+
+  switch (reason) {
+  case LWS_CALLBACK_HTTP:
+    return on_request(h, wsi, c, in, len);
+  case LWS_CALLBACK_HTTP_BODY:
+    return on_body(wsi, c, in, len);
+  case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+    if (c->body_len > MAX_BODY) return 0; /* already answered */
+    route(h, wsi, c);
+    return 0;
+  case LWS_CALLBACK_HTTP_WRITEABLE:
+    if (!c->resp_ready) return 0;
+    return write_response(wsi, c);
+  case LWS_CALLBACK_CLOSED_HTTP:
+  case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
+    if (c) qrl_conn_release(qrl_services_of(wsi)->conns, c);
+    return 0;
+  default:
+    break;
+  }
+  return lws_callback_http_dummy(wsi, reason, user, in, len);
+}
+
+qrl_http *qrl_http_attach(qrl_server *srv) {
+  qrl_http *h = calloc(1, sizeof(*h));
+  struct lws_protocols p = {"qrl-api", http_callback, sizeof(qrl_conn), 0, 0, NULL, 0};
+  if (!h) return NULL;
+  p.user = h;
+  if (qrl_server_at_free(srv, free, h)) {
+    free(h);
+    return NULL;
+  }
+  if (qrl_server_add_protocol(srv, &p) || qrl_server_add_mount(srv, "/api", "qrl-api"))
+    return NULL; /* freed with srv */
+  return h;
+}

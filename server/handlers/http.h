@@ -1,0 +1,68 @@
+/*
+ * http.h - the JSON API under /api: a router that other handlers give their
+ * routes to, and the answers they write.
+ *
+ * A route is one row - path, method, whether it takes a JSON body and needs
+ * the session cookie, and its handler - in its module's table. The router
+ * checks, in this order: the path, the method, the Origin of every POST
+ * (CSRF), the body (a JSON object, at most 4 KB, whole within 10 s), the
+ * cookie; then the handler runs on the loop thread and either answers at
+ * once or hands a task to a worker whose done() answers. The answer is
+ * written on the next HTTP_WRITEABLE.
+ * Not here: static files (the runtime's mount), websockets.
+ */
+#ifndef QRLOGIN_HTTP_H
+#define QRLOGIN_HTTP_H
+
+#include <cjson/cJSON.h>
+#include <stddef.h>
+
+#include "conn.h"
+#include "server.h"
+#include "task.h"
+
+#define QRL_COOKIE_NAME "qrl_session"
+
+typedef struct qrl_http qrl_http;
+
+/* One API route. */
+typedef struct qrl_route {
+  const char *path; /* under /api, e.g. "/session" */
+  int post;         /* 1: POST (must come from an allowed Origin); 0: GET */
+  int body;         /* POST: a JSON object body is required */
+  int cookie;       /* the session cookie is required (c->cookie is set) */
+  /* Loop thread. body is the parsed object, or NULL when the route takes
+   * none; it is deleted after the call. */
+  void (*handle)(qrl_services *sv, qrl_conn *c, const cJSON *body);
+} qrl_route;
+
+/* Registers the API protocol and its /api mount with srv. The router lives
+ * as long as srv. NULL on allocation failure. */
+qrl_http *qrl_http_attach(qrl_server *srv);
+
+/* Adds n routes (static table, not copied). QRL_NOMEM if the router is
+ * full. */
+qrl_err qrl_http_add_routes(qrl_http *h, const qrl_route *routes, size_t n);
+
+/* Answers with status and body (taken over; NULL means "{}") and an optional
+ * Set-Cookie value (copied). */
+void qrl_http_respond(qrl_conn *c, int status, char *body, const char *cookie);
+
+/* Answers {"code","message","message_en"} for err with its HTTP status;
+ * extra (may be NULL) gives more fields and is deleted. */
+void qrl_http_error(qrl_conn *c, qrl_err err, cJSON *extra);
+
+/* Answers 200 with o (deleted), and the session cookie for token if set. */
+void qrl_http_json(qrl_conn *c, cJSON *o, const char *token);
+
+/* Hands t to a worker, or answers the error (t is freed then). */
+void qrl_http_submit(qrl_conn *c, qrl_task *t);
+
+/* Answers rate_limited with retry_in unless t's hold can be taken; returns
+ * 1 if it answered (t is freed then), 0 to go on. */
+int qrl_http_throttled(qrl_conn *c, qrl_task *t);
+
+/* The HTTP status for err. */
+int qrl_http_status_for(qrl_err err);
+
+#endif /* QRLOGIN_HTTP_H */

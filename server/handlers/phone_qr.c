@@ -1,0 +1,424 @@
+/*
+ * phone_qr.c - the phone's side of the QR login: scan, set_permission,
+ * confirm and decline (ws_phone.h has the sequence). Account checks and
+ * signatures run on workers; challenge transitions run on the loop, in the
+ * store, after them.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "audit.h"
+#include "b64.h"
+#include "challenge.h"
+#include "config.h"
+#include "crypto.h"
+#include "jsonio.h"
+#include "netaddr.h"
+#include "phone.h"
+#include "reply.h"
+#include "rules.h"
+#include "store.h"
+#include "useragent.h"
+#include "ws_browser.h"
+
+/* ---- scan ----------------------------------------------------------------- */
+
+typedef struct scan_task {
+  qrl_task base;
+  char session[QRL_SESSION_B64LEN + 1];
+  qrl_app_auth auth;
+  qrl_qr_payload qr; /* the frame scanned: its code proves the QR was seen */
+} scan_task;
+
+typedef struct scan_arg {
+  const scan_task *s;
+  uint64_t phone_conn;
+  int64_t now;
+  int proximity; /* policy, config.h */
+} scan_arg;
+
+/* Under the store: PENDING -> SCANNED, with the proximity policy. */
+static qrl_err scan_fn(qrl_challenge *ch, void *arg) {
+  scan_arg *a = arg;
+  const qrl_app_auth *auth = &a->s->auth;
+  int far = !qrl_ip_same_network(a->s->base.ip, ch->browser_ip);
+  qrl_err rc;
+  if (far && a->proximity == QRL_PROX_REFUSE && ch->state == QRL_CHAL_PENDING) {
+    /* Still check the frame first: a stranger's guess is "unknown". */
+    qrl_challenge probe = *ch;
+    rc = qrl_challenge_scan(&probe, &a->s->qr, auth->citizen.id, auth->device_id,
+                            a->phone_conn, a->now);
+    qrl_cleanse(&probe, sizeof(probe));
+    return rc ? rc : QRL_PROXIMITY;
+  }
+  rc = qrl_challenge_scan(ch, &a->s->qr, auth->citizen.id, auth->device_id, a->phone_conn,
+                          a->now);
+  if (!rc) ch->far = far;
+  return rc;
+}
+
+static void scan_run(qrl_task *t, qrl_db *db) {
+  scan_task *s = qrl_container_of(t, scan_task, base);
+  qrl_services *sv = qrl_task_ctx(t);
+  t->rc = qrl_acct_app_auth(db, sv->pol, s->session, t->now, &s->auth);
+}
+
+/* What the phone shows before the citizen confirms: who asks, from where. */
+static cJSON *scan_ok_msg(const qrl_services *sv, const qrl_challenge *ch,
+                          const qrl_citizen *who, int64_t now) {
+  cJSON *o = qrl_json_msg("scan_ok"), *p, *b, *arr;
+  if (!o) return NULL;
+  cJSON_AddStringToObject(o, "challenge", ch->id);
+  if ((p = cJSON_AddObjectToObject(o, "portal"))) {
+    cJSON_AddStringToObject(p, "name", ch->portal_name);
+    cJSON_AddStringToObject(p, "origin", ch->portal_origin);
+  }
+  if ((b = cJSON_AddObjectToObject(o, "browser"))) {
+    char summary[96];
+    qrl_ua_summary(ch->browser_ua, summary, sizeof(summary));
+    cJSON_AddStringToObject(b, "ip", ch->browser_ip);
+    cJSON_AddStringToObject(b, "user_agent", ch->browser_ua);
+    cJSON_AddStringToObject(b, "summary", summary);
+  }
+  cJSON_AddNumberToObject(o, "created_at", (double)ch->created_at);
+  /* A kiosk: the phone says where the shared machine is. */
+  if (ch->kiosk) {
+    cJSON *k = cJSON_AddObjectToObject(o, "kiosk");
+    if (k) cJSON_AddStringToObject(k, "name", sv->cfg->kiosk_name);
+  }
+  /* Proximity: a risk signal the citizen and the policy can weigh. */
+  cJSON_AddStringToObject(o, "proximity", ch->far ? "different_network" : "same_network");
+  cJSON_AddBoolToObject(o, "step_up", ch->far && sv->cfg->proximity == QRL_PROX_STEP_UP);
+  /* Number matching: which of these is on the login page? */
+  if ((arr = cJSON_AddArrayToObject(o, "numbers")))
+    for (int i = 0; i < QRL_MATCH_CHOICES; i++)
+      cJSON_AddItemToArray(arr, cJSON_CreateNumber(ch->choices[i]));
+  cJSON_AddNumberToObject(o, "expires_in", (double)(ch->expires_at - now));
+  qrl_json_add_account(o, who);
+  return o;
+}
+
+static void scan_done(qrl_task *t, qrl_conn *c) {
+  scan_task *s = qrl_container_of(t, scan_task, base);
+  qrl_services *sv = qrl_task_ctx(t);
+  const qrl_citizen *who = &s->auth.citizen;
+  scan_arg a = {s, t->conn_id, qrl_now(), sv->cfg->proximity};
+  qrl_challenge ch;
+  qrl_err rc = t->rc;
+
+  if (!c) return;
+  if (rc) goto fail;
+  if (!qrl_throttle_hit(sv->thr, c, "phone:acct", who->id, QRL_RL_PHONE_ACCT,
+                        QRL_RL_PHONE_WINDOW)) {
+    rc = QRL_RATE_LIMITED;
+    goto fail;
+  }
+  if (who->level < sv->cfg->required_level) {
+    rc = QRL_LEVEL_TOO_LOW;
+    goto fail;
+  }
+  if (!who->web_login) {
+    rc = QRL_NOT_PERMITTED;
+    goto fail;
+  }
+  if ((rc = qrl_store_apply(sv->store, s->qr.id, scan_fn, &a, &ch))) goto fail;
+  qrl_send_json(c, scan_ok_msg(sv, &ch, who, a.now));
+  qrl_audit_row(sv->audit, c, "scan", QRL_OK, who->id,
+                ch.far ? "proximity=different_network" : "proximity=same_network", ch.flow);
+  qrl_cleanse(&ch, sizeof(ch));
+  return;
+fail:
+  qrl_send_error(c, rc, t->type->name);
+  /* A refused scan of a live QR is part of that login's story too. */
+  if (qrl_store_get(sv->store, s->qr.id, &ch)) ch.flow[0] = '\0';
+  qrl_audit_row(sv->audit, c, "scan", rc, who->id[0] ? who->id : NULL, NULL,
+                ch.flow[0] ? ch.flow : NULL);
+  qrl_cleanse(&ch, sizeof(ch));
+}
+
+static const qrl_task_type scan_type = {QRL_MSG_SCAN, scan_run, scan_done};
+
+qrl_err qrl_phone_prep_scan(qrl_services *sv, qrl_conn *c, const cJSON *msg,
+                            qrl_task **out) {
+  char session[QRL_SESSION_B64LEN + 1];
+  qrl_qr_payload qp;
+  const char *qr;
+  scan_task *s;
+  qrl_err rc;
+
+  if ((rc = qrl_json_str(msg, "qr", 256, &qr))) return rc;
+  if ((rc = qrl_qr_payload_parse(qr, strlen(qr), &qp))) return rc;
+  if ((rc = qrl_phone_session(msg, session))) return rc;
+  if (!(s = (scan_task *)qrl_task_new(sv->tasks, c, &scan_type, sizeof(*s))))
+    return QRL_NOMEM;
+  memcpy(s->session, session, sizeof(session));
+  s->qr = qp;
+  *out = &s->base;
+  return QRL_OK;
+}
+
+/* ---- set_permission ------------------------------------------------------- */
+
+typedef struct setperm_task {
+  qrl_task base;
+  char session[QRL_SESSION_B64LEN + 1];
+  char passcode[QRL_PASSCODE_LEN + 1];
+  int value;
+  qrl_app_auth auth;
+} setperm_task;
+
+static void setperm_run(qrl_task *t, qrl_db *db) {
+  setperm_task *p = qrl_container_of(t, setperm_task, base);
+  qrl_services *sv = qrl_task_ctx(t);
+  qrl_req_ctx rc = qrl_task_req(t);
+  t->rc = qrl_acct_app_auth(db, sv->pol, p->session, t->now, &p->auth);
+  if (!t->rc)
+    t->rc = qrl_acct_set_web_login(db, sv->pol, &p->auth, p->value, p->passcode, &rc);
+  qrl_cleanse(p->passcode, sizeof(p->passcode));
+}
+
+static void setperm_done(qrl_task *t, qrl_conn *c) {
+  setperm_task *p = qrl_container_of(t, setperm_task, base);
+  if (!c) return;
+  if (t->rc) qrl_send_error(c, t->rc, t->type->name);
+  else qrl_phone_reply_account(c, "set_permission_ok", &p->auth.citizen, NULL);
+}
+
+static const qrl_task_type setperm_type = {QRL_MSG_SET_PERMISSION, setperm_run,
+                                           setperm_done};
+
+qrl_err qrl_phone_prep_setperm(qrl_services *sv, qrl_conn *c, const cJSON *msg,
+                               qrl_task **out) {
+  char session[QRL_SESSION_B64LEN + 1];
+  const char *perm, *pc;
+  setperm_task *p;
+  int value;
+  qrl_err rc;
+
+  if ((rc = qrl_json_str(msg, "permission", 32, &perm))) return rc;
+  if (strcmp(perm, QRL_PERM_WEB_LOGIN) != 0) return QRL_BAD_MESSAGE;
+  if ((rc = qrl_json_bool(msg, "value", &value))) return rc;
+  if (qrl_json_str(msg, "passcode", 16, &pc)) return QRL_BAD_PASSCODE_FORMAT;
+  if (!qrl_passcode_valid(pc, strlen(pc))) return QRL_BAD_PASSCODE_FORMAT;
+  if ((rc = qrl_phone_session(msg, session))) return rc;
+  if (!(p = (setperm_task *)qrl_task_new(sv->tasks, c, &setperm_type, sizeof(*p))))
+    return QRL_NOMEM;
+  memcpy(p->session, session, sizeof(session));
+  memcpy(p->passcode, pc, QRL_PASSCODE_LEN + 1);
+  p->value = value;
+  *out = &p->base;
+  return QRL_OK;
+}
+
+/* ---- confirm / decline ---------------------------------------------------- */
+
+typedef struct decide_task {
+  qrl_task base;
+  char session[QRL_SESSION_B64LEN + 1];
+  char passcode[QRL_PASSCODE_LEN + 1]; /* step-up, if the policy asks */
+  qrl_app_auth auth;
+  qrl_challenge chal; /* a copy: its scanned frame and origin are what was signed */
+  qrl_err chal_refusal; /* what its state says: told only to a valid app session */
+  qrl_decision decision;
+  int number; /* confirm: the matching number the user picked */
+  int64_t ts;
+  uint8_t sig[QRL_SIG_MAX];
+  size_t siglen;
+} decide_task;
+
+typedef struct decide_arg {
+  const qrl_app_auth *auth;
+  qrl_decision decision;
+  int number;
+  int64_t now;
+} decide_arg;
+
+static qrl_err decide_fn(qrl_challenge *ch, void *arg) {
+  decide_arg *a = arg;
+  return qrl_challenge_decide(ch, a->auth->citizen.id, a->auth->device_id, a->decision,
+                              a->number, a->now);
+}
+
+/* Worker: the app session, then the signature over the canonical string. */
+static void decide_run(qrl_task *t, qrl_db *db) {
+  decide_task *d = qrl_container_of(t, decide_task, base);
+  qrl_services *sv = qrl_task_ctx(t);
+  const qrl_citizen *who = &d->auth.citizen;
+  char msg[512];
+  size_t mlen;
+  int64_t skew = d->ts - t->now;
+
+  t->rc = qrl_acct_app_auth(db, sv->pol, d->session, t->now, &d->auth);
+  if (!t->rc) t->rc = d->chal_refusal;
+  /* The account as it is now: permission and level may have changed since
+   * the scan (checked again when the session is written). */
+  if (!t->rc && d->decision == QRL_DECISION_CONFIRM) {
+    if (!who->web_login) t->rc = QRL_NOT_PERMITTED;
+    else if (who->level < sv->pol->required_level) t->rc = QRL_LEVEL_TOO_LOW;
+  }
+  if (t->rc) goto out;
+  if (skew > QRL_SIGN_SKEW || skew < -QRL_SIGN_SKEW) {
+    t->rc = QRL_STALE_TIMESTAMP;
+    goto out;
+  }
+  /* Signed: the frame this phone scanned, the portal, the account, the
+   * number picked, the time, the decision. */
+  t->rc = qrl_sign_string(&d->chal.scanned, d->chal.portal_origin, who->id, d->number,
+                          d->ts, d->decision, msg, sizeof(msg), &mlen);
+  if (t->rc) goto out;
+  t->rc = qrl_ec_verify(d->auth.device_pub, msg, mlen, d->sig, d->siglen);
+  if (t->rc == QRL_BAD_DEVICE_KEY) t->rc = QRL_BAD_SIGNATURE;
+  /* Step-up: a confirm from another network than the browser's needs the
+   * passcode too (--proximity step-up), counted and locked like any other. */
+  if (!t->rc && d->decision == QRL_DECISION_CONFIRM && d->chal.far &&
+      sv->cfg->proximity == QRL_PROX_STEP_UP) {
+    qrl_req_ctx rc = qrl_task_req(t);
+    t->rc = qrl_acct_check_passcode(db, sv->pol, &d->auth,
+                                    d->passcode[0] ? d->passcode : NULL, &rc);
+  }
+out:
+  qrl_cleanse(d->passcode, sizeof(d->passcode));
+}
+
+/* ---- the completion: web session written, browser told, phone logged out --- */
+
+typedef struct complete_task {
+  qrl_task base;
+  qrl_app_auth auth;
+  qrl_challenge chal;
+  char code[QRL_SESSION_B64LEN + 1];
+} complete_task;
+
+static void complete_run(qrl_task *t, qrl_db *db) {
+  complete_task *k = qrl_container_of(t, complete_task, base);
+  qrl_services *sv = qrl_task_ctx(t);
+  qrl_req_ctx rc = qrl_task_req(t);
+  t->rc = qrl_acct_complete_web_login(db, sv->pol, &k->auth, k->chal.binding,
+                                      k->chal.kiosk ? "qr_kiosk" : "qr", &rc, k->code);
+}
+
+/* Loop: the completion is recorded (or failed): tell the browser that still
+ * shows this challenge, and log the phone out. */
+static void complete_done(qrl_task *t, qrl_conn *c) {
+  complete_task *k = qrl_container_of(t, complete_task, base);
+  qrl_services *sv = qrl_task_ctx(t);
+  cJSON *o;
+
+  qrl_browser_push_completed(sv->conns, k->chal.browser_conn, k->chal.id, k->code, t->rc);
+  if (!c) return; /* the phone left; its app session is revoked anyway */
+  if (t->rc) {
+    qrl_send_error(c, t->rc, QRL_MSG_CONFIRM);
+    return;
+  }
+  if ((o = qrl_json_msg("confirm_ok"))) {
+    cJSON_AddStringToObject(o, "challenge", k->chal.id);
+    qrl_send_json(c, o);
+  }
+  if ((o = qrl_json_msg(QRL_MSG_LOGOUT))) {
+    cJSON_AddStringToObject(o, "reason", "web_login_completed");
+    cJSON_AddStringToObject(o, "message", "Đã tự động đăng xuất khỏi ứng dụng VNeID");
+    qrl_send_json(c, o);
+  }
+}
+
+static const qrl_task_type complete_type = {QRL_MSG_CONFIRM, complete_run, complete_done};
+
+static void decide_done(qrl_task *t, qrl_conn *c) {
+  decide_task *d = qrl_container_of(t, decide_task, base);
+  qrl_services *sv = qrl_task_ctx(t);
+  const char *id = d->auth.citizen.id;
+  decide_arg a = {&d->auth, d->decision, d->number, qrl_now()};
+  complete_task *k;
+  qrl_err rc = t->rc;
+
+  if (!rc && !qrl_throttle_hit(sv->thr, c, "phone:acct", id, QRL_RL_PHONE_ACCT,
+                               QRL_RL_PHONE_WINDOW))
+    rc = QRL_RATE_LIMITED;
+  if (!rc) rc = qrl_store_apply(sv->store, d->chal.id, decide_fn, &a, &d->chal);
+  qrl_audit_row(sv->audit, c, t->type->name, rc, id[0] ? id : NULL, NULL,
+                d->chal.flow[0] ? d->chal.flow : NULL);
+  if (rc) {
+    if (c) qrl_send_error(c, rc, t->type->name);
+    return;
+  }
+  if (d->decision == QRL_DECISION_DECLINE) {
+    cJSON *o;
+    if (c && (o = qrl_json_msg("decline_ok"))) {
+      cJSON_AddStringToObject(o, "challenge", d->chal.id);
+      qrl_send_json(c, o);
+    }
+    return;
+  }
+  /* Consumed exactly once (above); now write the web session. */
+  k = (complete_task *)qrl_task_new(sv->tasks, c, &complete_type, sizeof(*k));
+  if (k) {
+    k->base.conn_id = t->conn_id; /* the phone, even if it has just left */
+    memcpy(k->base.ip, t->ip, sizeof(t->ip));
+    memcpy(k->base.ua, t->ua, sizeof(t->ua));
+    memcpy(k->base.flow, d->chal.flow, sizeof(k->base.flow));
+    k->chal = d->chal;
+    k->auth = d->auth;
+    if (qrl_task_submit(&k->base) == QRL_OK) return;
+  }
+  /* The challenge is spent but no session was made: fail closed. */
+  qrl_browser_push_completed(sv->conns, d->chal.browser_conn, d->chal.id, NULL,
+                             QRL_UNAVAILABLE);
+  if (c) qrl_send_error(c, QRL_UNAVAILABLE, t->type->name);
+}
+
+static const qrl_task_type confirm_type = {QRL_MSG_CONFIRM, decide_run, decide_done};
+static const qrl_task_type decline_type = {QRL_MSG_DECLINE, decide_run, decide_done};
+
+static qrl_err prep_decide(qrl_services *sv, qrl_conn *c, const cJSON *msg,
+                           qrl_decision decision, qrl_task **out) {
+  char session[QRL_SESSION_B64LEN + 1];
+  const char *id, *sig, *pc = NULL;
+  uint8_t raw[QRL_SIG_MAX];
+  long long ts, num = 0;
+  long n;
+  decide_task *d;
+  qrl_err rc;
+
+  if ((rc = qrl_json_str(msg, "challenge", QRL_TOKEN_B64LEN, &id))) return rc;
+  if ((rc = qrl_json_int(msg, "ts", 0, 4102444800.0, &ts))) return rc;
+  if ((rc = qrl_json_str(msg, "sig", 128, &sig))) return rc;
+  if (decision == QRL_DECISION_CONFIRM) {
+    if ((rc = qrl_json_int(msg, "number", 10, 99, &num))) return rc;
+    /* The step-up passcode, when the policy asks for one. */
+    if (qrl_json_str_opt(msg, "passcode", 16, &pc)) return QRL_BAD_PASSCODE_FORMAT;
+    if (pc && !qrl_passcode_valid(pc, strlen(pc))) return QRL_BAD_PASSCODE_FORMAT;
+  }
+  n = qrl_b64url_decode(sig, strlen(sig), raw, sizeof(raw));
+  if (n <= 0) return QRL_BAD_SIGNATURE;
+  if ((rc = qrl_phone_session(msg, session))) return rc;
+  d = (decide_task *)qrl_task_new(
+      sv->tasks, c, decision == QRL_DECISION_CONFIRM ? &confirm_type : &decline_type,
+      sizeof(*d));
+  if (!d) return QRL_NOMEM;
+  memcpy(d->session, session, sizeof(session));
+  if (pc) memcpy(d->passcode, pc, QRL_PASSCODE_LEN + 1);
+  memcpy(d->sig, raw, (size_t)n);
+  d->siglen = (size_t)n;
+  d->number = (int)num;
+  d->ts = ts;
+  d->decision = decision;
+  /* Its state is told only to a valid app session (decide_run): the id is
+   * in the QR, and a QR observer has no business learning more. */
+  if (qrl_store_get(sv->store, id, &d->chal)) d->chal_refusal = QRL_CHALLENGE_UNKNOWN;
+  else if ((rc = qrl_challenge_state_error(d->chal.state))) d->chal_refusal = rc;
+  else if (d->chal.state == QRL_CHAL_PENDING) d->chal_refusal = QRL_CHALLENGE_NOT_SCANNED;
+  if (d->chal.flow[0]) memcpy(d->base.flow, d->chal.flow, sizeof(d->base.flow));
+  *out = &d->base;
+  return QRL_OK;
+}
+
+qrl_err qrl_phone_prep_confirm(qrl_services *sv, qrl_conn *c, const cJSON *msg,
+                               qrl_task **out) {
+  return prep_decide(sv, c, msg, QRL_DECISION_CONFIRM, out);
+}
+
+qrl_err qrl_phone_prep_decline(qrl_services *sv, qrl_conn *c, const cJSON *msg,
+                               qrl_task **out) {
+  return prep_decide(sv, c, msg, QRL_DECISION_DECLINE, out);
+}

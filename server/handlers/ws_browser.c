@@ -1,0 +1,266 @@
+/*
+ * ws_browser.c - the browser's websocket (ws_browser.h).
+ */
+#include "ws_browser.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "audit.h"
+#include "challenge.h"
+#include "config.h"
+#include "crypto.h"
+#include "jsonio.h"
+#include "origin.h"
+#include "qr.h"
+#include "reply.h"
+#include "rules.h"
+#include "store.h"
+#include "throttle.h"
+
+static qrl_err cancel_fn(qrl_challenge *ch, void *arg) {
+  (void)arg;
+  return qrl_challenge_cancel(ch) ? QRL_OK : qrl_challenge_state_error(ch->state);
+}
+
+static void cancel_current(qrl_services *sv, qrl_conn *c) {
+  if (!c->challenge[0]) return;
+  qrl_store_apply(sv->store, c->challenge, cancel_fn, NULL, NULL);
+  c->challenge[0] = '\0';
+}
+
+/* Adds the QR of frame qp to o as "qr" {payload, frame, version, size,
+ * bits}. */
+static qrl_err add_qr(cJSON *o, const qrl_qr_payload *qp) {
+  char payload[QRL_QR_PAYLOAD_MAX + 1], bits[512];
+  qrl_qr qr = {0, 0, NULL};
+  cJSON *q;
+  qrl_err rc = qrl_qr_payload_format(qp, payload, sizeof(payload));
+  if (!rc) rc = qrl_qr_encode(payload, strlen(payload), &qr);
+  if (!rc) rc = qrl_qr_bits_b64(&qr, bits, sizeof(bits));
+  if (!rc && !(q = cJSON_AddObjectToObject(o, "qr"))) rc = QRL_NOMEM;
+  if (!rc) {
+    cJSON_AddStringToObject(q, "payload", payload);
+    cJSON_AddNumberToObject(q, "frame", (double)qp->frame);
+    cJSON_AddNumberToObject(q, "version", qr.version);
+    cJSON_AddNumberToObject(q, "size", qr.width);
+    cJSON_AddStringToObject(q, "bits", bits);
+  }
+  qrl_qr_free(&qr);
+  return rc;
+}
+
+/* The "challenge" message for ch, first frame qp. NULL-safe errors. */
+static qrl_err challenge_msg(const qrl_services *sv, const qrl_conn *c,
+                             const qrl_challenge *ch, const qrl_qr_payload *qp,
+                             cJSON **out) {
+  cJSON *o = qrl_json_msg(QRL_MSG_CHALLENGE), *portal;
+  qrl_err rc = QRL_NOMEM;
+  if (!o) goto out;
+  cJSON_AddStringToObject(o, "id", ch->id);
+  if ((rc = add_qr(o, qp))) goto out;
+  rc = QRL_NOMEM;
+  if (!(portal = cJSON_AddObjectToObject(o, "portal"))) goto out;
+  cJSON_AddStringToObject(o, "binding", ch->binding);
+  cJSON_AddNumberToObject(o, "expires_in", (double)sv->cfg->challenge_ttl);
+  cJSON_AddNumberToObject(o, "frame_secs", (double)ch->frame_secs);
+  cJSON_AddStringToObject(portal, "name", ch->portal_name);
+  cJSON_AddStringToObject(portal, "origin", ch->portal_origin);
+  cJSON_AddBoolToObject(o, "demo", sv->cfg->demo);
+  if (c->kiosk) cJSON_AddStringToObject(o, "kiosk", sv->cfg->kiosk_name);
+  *out = o;
+  o = NULL;
+  rc = QRL_OK;
+out:
+  cJSON_Delete(o);
+  return rc;
+}
+
+/* Mints a challenge for browser socket c and sends it. */
+static qrl_err send_new_challenge(qrl_services *sv, qrl_conn *c) {
+  qrl_challenge ch;
+  qrl_qr_payload qp;
+  cJSON *o = NULL;
+  int64_t now = qrl_now();
+  qrl_err rc;
+
+  /* A page that reloads in a loop (or a script minting codes to relay)
+   * gets a few codes a minute per IP, not an unbounded stream. */
+  if (!qrl_throttle_hit(sv->thr, c, "mint:ip", c->ip, QRL_RL_MINT_IP, QRL_RL_MINT_WINDOW))
+    return QRL_RATE_LIMITED;
+  rc = qrl_challenge_init(&ch, sv->cfg->portal_name, c->origin, c->ip, c->ua, c->id, now,
+                          sv->cfg->challenge_ttl, sv->cfg->qr_frame_secs);
+  if (rc) goto out;
+  ch.kiosk = c->kiosk;
+  if ((rc = qrl_challenge_frame(&ch, now, &qp))) goto out;
+  if ((rc = challenge_msg(sv, c, &ch, &qp, &o))) goto out;
+  /* The old code goes only now that the new one is ready (and frees its
+   * place under --max-challenges for it). */
+  cancel_current(sv, c);
+  if ((rc = qrl_store_put(sv->store, &ch))) goto out;
+  memcpy(c->challenge, ch.id, sizeof(c->challenge));
+  c->frame = qp.frame;
+  qrl_send_json(c, o);
+  o = NULL;
+out:
+  cJSON_Delete(o);
+  qrl_cleanse(&ch, sizeof(ch));
+  return rc;
+}
+
+/* The tick: the next QR frame to every browser whose frame changed. */
+static void frames_tick(void *arg, int64_t now) {
+  qrl_services *sv = arg;
+  for (size_t b = 0; b < sv->conns->nbuckets; b++) {
+    for (qrl_conn *c = sv->conns->buckets[b]; c; c = c->hnext) {
+      qrl_challenge ch;
+      qrl_qr_payload qp;
+      cJSON *o;
+      if (c->kind != QRL_CONN_BROWSER || !c->challenge[0]) continue;
+      /* Only a QR still waiting for a scan is redrawn. */
+      if (qrl_store_get(sv->store, c->challenge, &ch) || ch.state != QRL_CHAL_PENDING ||
+          now >= ch.expires_at)
+        goto next;
+      if (qrl_challenge_frame(&ch, now, &qp) || qp.frame == c->frame) goto next;
+      if (!(o = qrl_json_msg(QRL_MSG_FRAME))) goto next;
+      cJSON_AddStringToObject(o, "id", ch.id);
+      if (add_qr(o, &qp) == QRL_OK) {
+        c->frame = qp.frame;
+        qrl_send_json(c, o);
+      } else {
+        cJSON_Delete(o);
+      }
+    next:
+      qrl_cleanse(&ch, sizeof(ch));
+    }
+  }
+}
+
+/* The browser that shows challenge id, if it is still connected. */
+static qrl_conn *showing(qrl_conns *conns, uint64_t browser_conn, const char *id) {
+  qrl_conn *c = qrl_conn_find(conns, browser_conn);
+  if (!c || c->kind != QRL_CONN_BROWSER || strcmp(c->challenge, id) != 0) return NULL;
+  return c;
+}
+
+static void on_challenge(void *arg, const qrl_challenge *ch, int prev) {
+  qrl_services *sv = arg;
+  const char *type = NULL;
+  qrl_conn *c;
+  cJSON *o;
+
+  (void)prev;
+  switch (ch->state) {
+  case QRL_CHAL_SCANNED: type = QRL_MSG_SCANNED; break;
+  case QRL_CHAL_DECLINED: type = QRL_MSG_DECLINED; break;
+  case QRL_CHAL_EXPIRED: type = QRL_MSG_EXPIRED; break;
+  default: return; /* completed: pushed with its code, qrl_browser_push_completed */
+  }
+  if (!(c = showing(sv->conns, ch->browser_conn, ch->id))) return;
+  if (!(o = qrl_json_msg(type))) return;
+  /* The number the citizen must pick on the phone. */
+  if (ch->state == QRL_CHAL_SCANNED) cJSON_AddNumberToObject(o, "number", ch->match);
+  cJSON_AddStringToObject(o, "id", ch->id);
+  qrl_send_json(c, o);
+}
+
+int qrl_browser_push_completed(qrl_conns *conns, uint64_t browser_conn, const char *id,
+                               const char *code, qrl_err err) {
+  qrl_conn *b = showing(conns, browser_conn, id);
+  cJSON *o;
+  if (!b) return 0;
+  if (err) {
+    qrl_send_error(b, err, NULL);
+    return 1;
+  }
+  if (!(o = qrl_json_msg(QRL_MSG_COMPLETED))) return 0;
+  cJSON_AddStringToObject(o, "id", id);
+  cJSON_AddStringToObject(o, "code", code);
+  qrl_send_json(b, o);
+  return 1;
+}
+
+static void handle_message(qrl_services *sv, qrl_conn *c, struct lws *wsi) {
+  cJSON *msg = NULL;
+  const char *type = NULL;
+  qrl_err rc;
+
+  if (lws_frame_is_binary(wsi)) {
+    rc = QRL_BAD_JSON;
+    goto fail;
+  }
+  if ((rc = qrl_json_parse_request(c->rx, c->rx_len, &msg, &type))) goto fail;
+  if (strcmp(type, QRL_MSG_NEW_CHALLENGE) == 0) {
+    if ((rc = send_new_challenge(sv, c))) goto fail;
+    goto out;
+  }
+  rc = QRL_UNKNOWN_TYPE;
+fail:
+  qrl_send_error(c, rc, type);
+  /* The event is ours; the sender's type is only a detail. */
+  qrl_audit_row(sv->audit, c, "browser_message", rc, NULL, type, NULL);
+out:
+  cJSON_Delete(msg);
+}
+
+static int browser_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
+                            void *in, size_t len) {
+  qrl_conn *c = user;
+  qrl_services *sv = qrl_services_of(wsi);
+  qrl_err rc;
+
+  switch (reason) {
+  case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION: {
+    char uri[32] = "";
+    /* The kiosk page connects to /kiosk: its logins are a shared machine's. */
+    if (lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) < (int)sizeof(uri))
+      lws_hdr_copy(wsi, uri, sizeof(uri), WSI_TOKEN_GET_URI);
+    c->kiosk = strcmp(uri, "/kiosk") == 0;
+    return qrl_origin_filter_ws(sv->cfg, sv->audit, c, wsi, 1);
+  }
+  case LWS_CALLBACK_ESTABLISHED:
+    qrl_conn_register(sv->conns, c, wsi, QRL_CONN_BROWSER);
+    if ((rc = send_new_challenge(sv, c))) qrl_send_error(c, rc, NULL);
+    return 0;
+  case LWS_CALLBACK_RECEIVE:
+    switch (qrl_conn_rx(c, wsi, in, len)) {
+    case -1:
+      qrl_audit_row(sv->audit, c, "browser_message", QRL_FRAME_TOO_BIG, NULL, NULL, NULL);
+      lws_close_reason(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, (unsigned char *)"too big",
+                       7);
+      return -1;
+    case 1: {
+      int ok = qrl_throttle_socket(sv->thr, c);
+      if (ok > 0) handle_message(sv, c, wsi);
+      qrl_conn_rx_reset(c);
+      if (ok < 0) {
+        lws_close_reason(wsi, LWS_CLOSE_STATUS_POLICY_VIOLATION, (unsigned char *)"flood", 5);
+        return -1;
+      }
+      break;
+    }
+    default:
+      break;
+    }
+    return 0;
+  case LWS_CALLBACK_SERVER_WRITEABLE:
+    return qrl_conn_write_one(c);
+  case LWS_CALLBACK_CLOSED:
+    if (!*sv->closing) cancel_current(sv, c);
+    qrl_conn_release(sv->conns, c);
+    return 0;
+  default:
+    break;
+  }
+  return 0;
+}
+
+qrl_err qrl_browser_attach(qrl_server *srv) {
+  static const struct lws_protocols proto = {
+      QRL_SUBPROTO_BROWSER, browser_callback, sizeof(qrl_conn), 512, 0, NULL, 0};
+  qrl_services *sv = qrl_server_services(srv);
+  qrl_err rc = qrl_server_add_protocol(srv, &proto);
+  if (!rc) rc = qrl_server_on_tick(srv, frames_tick, sv);
+  if (!rc) rc = qrl_server_on_challenge(srv, on_challenge, sv);
+  return rc;
+}

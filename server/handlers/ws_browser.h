@@ -1,0 +1,29 @@
+/*
+ * ws_browser.h - the browser's websocket (subprotocol qrlogin.browser.v1).
+ *
+ * On connect the socket gets a fresh challenge (QR modules, binding secret,
+ * expiry); "new_challenge" replaces it. The QR is redrawn as its frame
+ * changes. The store's events about a socket's challenge are pushed to that
+ * socket only: scanned (with the number to match), declined, expired; the
+ * completion with its one-time code is pushed by the phone side
+ * (qrl_browser_push_completed) once the session is written. Closing the
+ * socket cancels its live challenge.
+ * Not here: anything the phone does (ws_phone.h).
+ */
+#ifndef QRLOGIN_WS_BROWSER_H
+#define QRLOGIN_WS_BROWSER_H
+
+#include "conn.h"
+#include "server.h"
+
+/* Registers the browser protocol, its frame tick and its challenge-event
+ * listener with srv. */
+qrl_err qrl_browser_attach(qrl_server *srv);
+
+/* Tells the browser connection browser_conn that challenge id completed,
+ * with the one-time code - or, if err is not QRL_OK, that it failed - if
+ * that browser still shows that challenge. Returns 1 if told. */
+int qrl_browser_push_completed(qrl_conns *conns, uint64_t browser_conn, const char *id,
+                               const char *code, qrl_err err);
+
+#endif /* QRLOGIN_WS_BROWSER_H */
