@@ -9,6 +9,7 @@
  */
 #include "server.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -204,6 +205,14 @@ static size_t queued_writes(const qrl_conns *reg) {
 }
 
 static void close_everything(qrl_server *srv) {
+  uv_signal_stop(&srv->sig_int);
+  uv_signal_stop(&srv->sig_term);
+  uv_close((uv_handle_t *)&srv->sig_int, NULL);
+  uv_close((uv_handle_t *)&srv->sig_term, NULL);
+  /* The last steps are bounded too: a repeated signal must not cut them
+   * short and turn a clean exit into a kill. */
+  signal(SIGINT, SIG_IGN);
+  signal(SIGTERM, SIG_IGN);
   uv_timer_stop(&srv->drain);
   uv_close((uv_handle_t *)&srv->drain, NULL);
   srv->closing = 1;
@@ -230,13 +239,9 @@ static void on_drain(uv_timer_t *h) {
 static void on_signal(uv_signal_t *h, int signum) {
   qrl_server *srv = h->data;
   size_t dropped;
-  if (srv->stopping) return;
+  if (srv->stopping) return; /* already on its way out, within the bound */
   lwsl_user("signal %d: shutting down\n", signum);
   srv->stopping = 1;
-  uv_signal_stop(&srv->sig_int);
-  uv_signal_stop(&srv->sig_term);
-  uv_close((uv_handle_t *)&srv->sig_int, NULL);
-  uv_close((uv_handle_t *)&srv->sig_term, NULL);
   uv_timer_stop(&srv->tick);
   uv_close((uv_handle_t *)&srv->tick, NULL);
   /* Work no worker has started is dropped and answered "unavailable". */

@@ -1,0 +1,353 @@
+/*
+ * test_task.c - request tasks over a real worker pool and a real database
+ * file: a task's throttle hold is settled exactly once, by its outcome; a
+ * task that cannot be queued (queue full) or is dropped at shutdown gives
+ * every token back and is still answered (done() with unavailable); audit
+ * rows are kept through a shutdown; done() finds its connection by id, or
+ * NULL once it has gone. A gate job holds the only worker so that queue
+ * states are exact; completions are waited for on the wake callback.
+ */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "audit.h"
+#include "ratelimit.h"
+#include "rules.h"
+#include "task.h"
+#include "test.h"
+#include "tmpdb.h"
+#include "worker.h"
+
+/* ---- a pool with one worker on a temporary database ------------------------ */
+
+typedef struct fixture {
+  qrl_tmpdb tmp;
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  long wakes;
+  qrl_workq *wq;
+  qrl_conns conns;
+  qrl_audit audit;
+  qrl_throttle thr;
+  qrl_tasks tasks;
+  /* the gate job */
+  qrl_job gate;
+  int gate_open, gate_running;
+} fixture;
+
+static int64_t fixed_now(void) { return 1700000000; }
+
+static void wake(void *arg) {
+  fixture *f = arg;
+  pthread_mutex_lock(&f->mu);
+  f->wakes++;
+  pthread_cond_broadcast(&f->cv);
+  pthread_mutex_unlock(&f->mu);
+}
+
+static void *worker_init(void *arg, qrl_err *err) {
+  fixture *f = arg;
+  qrl_worker *w = calloc(1, sizeof(*w));
+  if (!w) {
+    *err = QRL_NOMEM;
+    return NULL;
+  }
+  if ((*err = qrl_db_open(f->tmp.path, &w->db))) {
+    free(w);
+    return NULL;
+  }
+  return w;
+}
+
+static void worker_fini(void *arg, void *ctx) {
+  qrl_worker *w = ctx;
+  (void)arg;
+  qrl_db_close(w->db);
+  free(w);
+}
+
+static void gate_run(void *ctx, qrl_job *j) {
+  fixture *f = (fixture *)((char *)j - offsetof(fixture, gate));
+  (void)ctx;
+  pthread_mutex_lock(&f->mu);
+  f->gate_running = 1;
+  pthread_cond_broadcast(&f->cv);
+  while (!f->gate_open) pthread_cond_wait(&f->cv, &f->mu);
+  pthread_mutex_unlock(&f->mu);
+}
+static void gate_done(qrl_job *j) { (void)j; }
+
+/* Holds the only worker until open_gate(). */
+static int close_gate(fixture *f) {
+  f->gate = (qrl_job){.run = gate_run, .done = gate_done};
+  if (qrl_workq_submit(f->wq, &f->gate)) return -1;
+  pthread_mutex_lock(&f->mu);
+  while (!f->gate_running) pthread_cond_wait(&f->cv, &f->mu);
+  pthread_mutex_unlock(&f->mu);
+  return 0;
+}
+
+static void open_gate(fixture *f) {
+  pthread_mutex_lock(&f->mu);
+  f->gate_open = 1;
+  pthread_cond_broadcast(&f->cv);
+  pthread_mutex_unlock(&f->mu);
+}
+
+/* Drains until the pool is idle. */
+static void drain_all(fixture *f) {
+  for (;;) {
+    qrl_workq_drain(f->wq);
+    if (!qrl_workq_busy(f->wq)) return;
+    pthread_mutex_lock(&f->mu);
+    long seen = f->wakes;
+    while (f->wakes == seen && qrl_workq_busy(f->wq)) {
+      struct timespec ts;
+      clock_gettime(CLOCK_REALTIME, &ts);
+      ts.tv_sec += 1; /* a bounded wait: the wake may have come before we slept */
+      pthread_cond_timedwait(&f->cv, &f->mu, &ts);
+    }
+    pthread_mutex_unlock(&f->mu);
+  }
+}
+
+static int setup(fixture *f, size_t queue_limit) {
+  qrl_err err = QRL_OK;
+  memset(f, 0, sizeof(*f));
+  pthread_mutex_init(&f->mu, NULL);
+  pthread_cond_init(&f->cv, NULL);
+  if (qrl_tmpdb_make(&f->tmp, "task")) return -1;
+  { /* create the schema */
+    qrl_db *db = NULL;
+    if (qrl_db_open(f->tmp.path, &db)) return -1;
+    qrl_db_close(db);
+  }
+  f->wq = qrl_workq_new(1, worker_init, worker_fini, f, wake, f, &err);
+  if (!f->wq) return -1;
+  qrl_workq_set_limit(f->wq, queue_limit);
+  if (qrl_conns_init(&f->conns)) return -1;
+  f->audit = (qrl_audit){f->wq, fixed_now, 0, 0};
+  f->thr = (qrl_throttle){qrl_rl_new(1000), 0, &f->audit, fixed_now, 0};
+  f->tasks = (qrl_tasks){f->wq, &f->conns, &f->thr, f, fixed_now, 0, 0};
+  return f->thr.rl ? 0 : -1;
+}
+
+static void teardown(fixture *f) {
+  open_gate(f);
+  qrl_workq_free(f->wq);
+  qrl_rl_free(f->thr.rl);
+  qrl_conns_free(&f->conns);
+  qrl_tmpdb_remove(&f->tmp);
+  pthread_cond_destroy(&f->cv);
+  pthread_mutex_destroy(&f->mu);
+}
+
+/* ---- a request kind ---------------------------------------------------------- */
+
+typedef struct probe_task {
+  qrl_task base;
+  qrl_err outcome; /* what run() reports */
+  int *ran, *done, *saw_conn, *ran_flag;
+  qrl_err *done_rc;
+} probe_task;
+
+static void probe_run(qrl_task *t, qrl_db *db) {
+  probe_task *p = qrl_container_of(t, probe_task, base);
+  (void)db;
+  (*p->ran)++;
+  t->rc = p->outcome;
+}
+
+static void probe_done(qrl_task *t, qrl_conn *c) {
+  probe_task *p = qrl_container_of(t, probe_task, base);
+  (*p->done)++;
+  *p->done_rc = t->rc;
+  *p->saw_conn = c != NULL;
+  *p->ran_flag = t->ran;
+}
+
+static const qrl_task_type probe_type = {"probe", probe_run, probe_done};
+
+typedef struct counts {
+  int ran, done, saw_conn, ran_flag;
+  qrl_err rc;
+} counts;
+
+static probe_task *probe(fixture *f, const qrl_conn *c, counts *n, qrl_err outcome) {
+  probe_task *p = (probe_task *)qrl_task_new(&f->tasks, c, &probe_type, sizeof(*p));
+  if (!p) return NULL;
+  p->outcome = outcome;
+  p->ran = &n->ran;
+  p->done = &n->done;
+  p->saw_conn = &n->saw_conn;
+  p->ran_flag = &n->ran_flag;
+  p->done_rc = &n->rc;
+  return p;
+}
+
+/* How many wrong passwords the ID 001099012345 may still try from ip. */
+static int pw_left(fixture *f, const char *ip) {
+  int n = 0;
+  for (;;) {
+    qrl_hold h = {0};
+    int64_t retry;
+    qrl_rules_password(&h, "", "001099012345", ip);
+    if (!qrl_throttle_take(&f->thr, NULL, &h, &retry)) return n;
+    n++;
+    if (n > 100) return n;
+  }
+}
+
+/* ---- cases -------------------------------------------------------------------- */
+
+TEST(a_failed_submit_gives_the_tokens_back) {
+  fixture f;
+  counts n = {0};
+  int64_t retry = 0;
+  probe_task *p;
+  ASSERT_EQ_INT(setup(&f, 1), 0);
+  ASSERT_EQ_INT(close_gate(&f), 0);
+  /* One task fills the queue (limit 1)... */
+  p = probe(&f, NULL, &n, QRL_OK);
+  ASSERT_TRUE(p != NULL);
+  ASSERT_ERR(qrl_task_submit(&p->base), QRL_OK);
+  /* ... so a password check that took its tokens on arrival cannot be
+   * queued: the citizen's 5 attempts must all still be there. */
+  p = probe(&f, NULL, &n, QRL_BAD_CREDENTIALS);
+  ASSERT_TRUE(p != NULL);
+  qrl_rules_password(&p->base.hold, "", "001099012345", "10.0.0.1");
+  ASSERT_TRUE(qrl_task_take(&p->base, NULL, &retry));
+  ASSERT_ERR(qrl_task_submit(&p->base), QRL_UNAVAILABLE);
+  ASSERT_EQ_INT(f.tasks.refused, 1);
+  ASSERT_EQ_INT(pw_left(&f, "10.0.0.2"), QRL_RL_PW_KEY);
+  open_gate(&f);
+  drain_all(&f);
+  ASSERT_EQ_INT(n.ran, 1);
+  ASSERT_EQ_INT(n.done, 1);
+  teardown(&f);
+  return 0;
+}
+
+TEST(the_outcome_decides_which_tokens_stay_spent) {
+  fixture f;
+  static const qrl_err outcomes[] = {QRL_BAD_CREDENTIALS, QRL_OK, QRL_DB};
+  /* wrong password: both spent; right: ID cleared, IP back; other: both back */
+  static const int id_left[] = {QRL_RL_PW_KEY - 1, QRL_RL_PW_KEY, QRL_RL_PW_KEY};
+  static const int ip_spent[] = {1, 0, 0};
+  ASSERT_EQ_INT(setup(&f, 0), 0);
+  for (size_t i = 0; i < 3; i++) {
+    counts n = {0};
+    int64_t retry = 0;
+    char ip[32];
+    probe_task *p = probe(&f, NULL, &n, outcomes[i]);
+    qrl_hold probe_ip = {0};
+    int ip_left = 0;
+    ASSERT_TRUE(p != NULL);
+    snprintf(ip, sizeof(ip), "10.1.0.%zu", i);
+    qrl_rl_reset(f.thr.rl, "pw:id:001099012345");
+    qrl_rules_password(&p->base.hold, "", "001099012345", ip);
+    ASSERT_TRUE(qrl_task_take(&p->base, NULL, &retry));
+    ASSERT_ERR(qrl_task_submit(&p->base), QRL_OK);
+    drain_all(&f);
+    ASSERT_EQ_INT(n.done, 1);
+    ASSERT_ERR(n.rc, outcomes[i]);
+    /* the ID's bucket, seen from another IP */
+    {
+      char other[32];
+      snprintf(other, sizeof(other), "10.2.0.%zu", i);
+      ASSERT_EQ_INT(pw_left(&f, other), id_left[i]);
+    }
+    /* the IP's bucket */
+    qrl_hold_add(&probe_ip, "pw:ip", ip, QRL_RL_PW_IP, QRL_RL_PW_WINDOW);
+    for (;;) {
+      qrl_hold h = probe_ip;
+      if (!qrl_throttle_take(&f.thr, NULL, &h, &retry)) break;
+      ip_left++;
+    }
+    ASSERT_EQ_INT(ip_left, QRL_RL_PW_IP - ip_spent[i]);
+  }
+  teardown(&f);
+  return 0;
+}
+
+TEST(shutdown_drops_queued_tasks_answers_them_and_keeps_audit_rows) {
+  fixture f;
+  counts n = {0};
+  int64_t retry = 0;
+  long rows;
+  qrl_db *db = NULL;
+  ASSERT_EQ_INT(setup(&f, 0), 0);
+  ASSERT_EQ_INT(close_gate(&f), 0);
+  for (int i = 0; i < 200; i++) {
+    probe_task *p = probe(&f, NULL, &n, QRL_BAD_CREDENTIALS);
+    char ip[32];
+    ASSERT_TRUE(p != NULL);
+    snprintf(ip, sizeof(ip), "10.3.%d.%d", i / 250, i % 250);
+    if (i == 0) { /* one of them holds password tokens */
+      qrl_rules_password(&p->base.hold, "", "001099012345", ip);
+      ASSERT_TRUE(qrl_task_take(&p->base, NULL, &retry));
+    }
+    ASSERT_ERR(qrl_task_submit(&p->base), QRL_OK);
+  }
+  qrl_audit_row(&f.audit, NULL, "shutdown_test", QRL_OK, NULL, "kept", NULL);
+  ASSERT_EQ_INT(qrl_tasks_stop(&f.tasks), 200);
+  /* all answered at once, none run, the tokens back */
+  ASSERT_EQ_INT(n.done, 200);
+  ASSERT_EQ_INT(n.ran, 0);
+  ASSERT_EQ_INT(n.ran_flag, 0);
+  ASSERT_ERR(n.rc, QRL_UNAVAILABLE);
+  ASSERT_EQ_INT(pw_left(&f, "10.9.9.9"), QRL_RL_PW_KEY);
+  /* new work is refused while stopping */
+  {
+    probe_task *p = probe(&f, NULL, &n, QRL_OK);
+    ASSERT_TRUE(p != NULL);
+    ASSERT_ERR(qrl_task_submit(&p->base), QRL_UNAVAILABLE);
+  }
+  /* the audit row was not dropped: it is written once the worker is free */
+  open_gate(&f);
+  drain_all(&f);
+  ASSERT_EQ_INT(f.audit.lost, 0);
+  ASSERT_EQ_INT(qrl_db_open(f.tmp.path, &db), QRL_OK);
+  rows = qrl_db_audit_count(db, "shutdown_test", NULL);
+  qrl_db_close(db);
+  ASSERT_EQ_INT(rows, 1);
+  teardown(&f);
+  return 0;
+}
+
+TEST(done_finds_its_connection_by_id_or_null_once_gone) {
+  fixture f;
+  counts n = {0};
+  static qrl_conn a, b; /* lws would own these; no socket needed here */
+  probe_task *p;
+  ASSERT_EQ_INT(setup(&f, 0), 0);
+  memset(&a, 0, sizeof(a));
+  memset(&b, 0, sizeof(b));
+  ASSERT_ERR(qrl_conn_register(&f.conns, &a, NULL, QRL_CONN_PHONE), QRL_OK);
+  ASSERT_ERR(qrl_conn_register(&f.conns, &b, NULL, QRL_CONN_PHONE), QRL_OK);
+  snprintf(a.ip, sizeof(a.ip), "192.0.2.7");
+  p = probe(&f, &a, &n, QRL_OK);
+  ASSERT_TRUE(p != NULL);
+  ASSERT_EQ_STR(p->base.ip, "192.0.2.7");
+  ASSERT_ERR(qrl_task_submit(&p->base), QRL_OK);
+  drain_all(&f);
+  ASSERT_EQ_INT(n.saw_conn, 1);
+  p = probe(&f, &b, &n, QRL_OK);
+  ASSERT_TRUE(p != NULL);
+  ASSERT_EQ_INT(close_gate(&f), 0);
+  ASSERT_ERR(qrl_task_submit(&p->base), QRL_OK);
+  qrl_conn_release(&f.conns, &b); /* the socket closes while the work waits */
+  open_gate(&f);
+  drain_all(&f);
+  ASSERT_EQ_INT(n.done, 2);
+  ASSERT_EQ_INT(n.saw_conn, 0);
+  qrl_conn_release(&f.conns, &a);
+  teardown(&f);
+  return 0;
+}
+
+TEST_MAIN(a_failed_submit_gives_the_tokens_back, the_outcome_decides_which_tokens_stay_spent,
+          shutdown_drops_queued_tasks_answers_them_and_keeps_audit_rows,
+          done_finds_its_connection_by_id_or_null_once_gone)
