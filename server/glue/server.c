@@ -320,10 +320,9 @@ static int listen_and_loop(qrl_server *srv) {
   return 0;
 }
 
-int qrl_server_run(qrl_server *srv) {
-  srv->protos[srv->nprotos].name = NULL; /* the terminator */
-  if (listen_and_loop(srv) == 0) return 0;
-  /* Startup failed: tear down what the loop did not. */
+/* The loop never ran (or could not start): stop the workers and close the
+ * handles start_loop() opened. */
+static void close_unstarted(qrl_server *srv) {
   srv->stopping = 1;
   uv_close((uv_handle_t *)&srv->sig_int, NULL);
   uv_close((uv_handle_t *)&srv->sig_term, NULL);
@@ -332,6 +331,12 @@ int qrl_server_run(qrl_server *srv) {
   qrl_workq_free(srv->wq);
   srv->wq = NULL;
   uv_close((uv_handle_t *)&srv->wake, NULL);
+}
+
+int qrl_server_run(qrl_server *srv) {
+  srv->protos[srv->nprotos].name = NULL; /* the terminator */
+  if (listen_and_loop(srv) == 0) return 0;
+  close_unstarted(srv); /* startup failed: tear down what the loop did not */
   uv_run(&srv->loop, UV_RUN_DEFAULT);
   return 1;
 }
@@ -424,16 +429,7 @@ void qrl_server_free(qrl_server *srv) {
   if (!srv) return;
   for (size_t i = srv->nfrees; i-- > 0;) ((free_fn)srv->frees[i].fn)(srv->frees[i].arg);
   if (srv->loop_ok) {
-    if (srv->wq) { /* never ran */
-      srv->stopping = 1;
-      uv_close((uv_handle_t *)&srv->sig_int, NULL);
-      uv_close((uv_handle_t *)&srv->sig_term, NULL);
-      uv_close((uv_handle_t *)&srv->tick, NULL);
-      uv_close((uv_handle_t *)&srv->drain, NULL);
-      qrl_workq_free(srv->wq);
-      srv->wq = NULL;
-      uv_close((uv_handle_t *)&srv->wake, NULL);
-    }
+    if (srv->wq) close_unstarted(srv); /* built, never run */
     uv_run(&srv->loop, UV_RUN_DEFAULT); /* let closing handles finish */
     if (uv_loop_close(&srv->loop)) lwsl_warn("event loop still had handles at exit\n");
   }

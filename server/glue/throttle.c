@@ -9,7 +9,6 @@
 #include <string.h>
 
 #include "reply.h"
-#include "rules.h"
 
 qrl_rule *qrl_hold_add(qrl_hold *h, const char *kind, const char *value, int limit,
                        int window) {
@@ -96,22 +95,21 @@ void qrl_throttle_settle(qrl_throttle *t, qrl_hold *h, qrl_err outcome) {
   }
 }
 
-int qrl_throttle_socket(qrl_throttle *t, qrl_conn *c) {
+int qrl_throttle_socket(qrl_throttle *t, qrl_conn *c, int msgs, int window, int strikes) {
   int64_t now;
   double tokens;
   if (t->off) return 1;
   now = t->now();
-  tokens = c->msg_tokens +
-           (double)(now - c->msg_last) * QRL_RL_SOCKET_MSGS / QRL_RL_SOCKET_WINDOW;
-  if (!c->msg_last) tokens = QRL_RL_SOCKET_MSGS; /* a new socket starts full */
-  if (tokens > QRL_RL_SOCKET_MSGS) tokens = QRL_RL_SOCKET_MSGS;
+  tokens = c->msg_tokens + (double)(now - c->msg_last) * msgs / window;
+  if (!c->msg_last) tokens = msgs; /* a new socket starts full */
+  if (tokens > msgs) tokens = msgs;
   c->msg_last = now;
   if (tokens >= 1.0) {
     c->msg_tokens = tokens - 1.0;
     return 1;
   }
   c->msg_tokens = tokens;
-  if (++c->msg_strikes > QRL_RL_SOCKET_STRIKES) {
+  if (++c->msg_strikes > strikes) {
     t->refused++;
     qrl_audit_row(t->audit, c, "socket_flood", QRL_RATE_LIMITED, NULL, NULL, NULL);
     return -1;

@@ -175,11 +175,7 @@ static void verify_done(qrl_task *t, qrl_conn *c) {
     qrl_http_error(c, t->rc, o);
     return;
   }
-  if ((o = cJSON_CreateObject())) {
-    cJSON_AddBoolToObject(o, "ok", 1);
-    cJSON_AddStringToObject(o, "redirect", "/portal.html");
-  }
-  qrl_http_json(c, o, a->token);
+  qrl_http_logged_in(c, a->token);
 }
 
 static const qrl_task_type resend_type = {"otp/resend", resend_run, resend_done};

@@ -32,17 +32,9 @@ static void exchange_run(qrl_task *t, qrl_db *db) {
 
 static void exchange_done(qrl_task *t, qrl_conn *c) {
   exchange_task *x = qrl_container_of(t, exchange_task, base);
-  cJSON *o;
   if (!c) return;
-  if (t->rc) {
-    qrl_http_error(c, t->rc, NULL);
-    return;
-  }
-  if ((o = cJSON_CreateObject())) {
-    cJSON_AddBoolToObject(o, "ok", 1);
-    cJSON_AddStringToObject(o, "redirect", "/portal.html");
-  }
-  qrl_http_json(c, o, x->token);
+  if (t->rc) qrl_http_error(c, t->rc, NULL);
+  else qrl_http_logged_in(c, x->token);
 }
 
 static const qrl_task_type exchange_type = {"session", exchange_run, exchange_done};

@@ -96,6 +96,15 @@ void qrl_http_json(qrl_conn *c, cJSON *o, const char *token) {
   qrl_http_respond(c, 200, qrl_json_take_print(o), set ? cookie : NULL);
 }
 
+void qrl_http_logged_in(qrl_conn *c, const char *token) {
+  cJSON *o = cJSON_CreateObject();
+  if (o) {
+    cJSON_AddBoolToObject(o, "ok", 1);
+    cJSON_AddStringToObject(o, "redirect", "/portal.html");
+  }
+  qrl_http_json(c, o, token);
+}
+
 void qrl_http_submit(qrl_conn *c, qrl_task *t) {
   qrl_err rc = qrl_task_submit(t);
   if (rc) qrl_http_error(c, rc, NULL);

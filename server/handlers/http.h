@@ -55,6 +55,10 @@ void qrl_http_error(qrl_conn *c, qrl_err err, cJSON *extra);
 /* Answers 200 with o (deleted), and the session cookie for token if set. */
 void qrl_http_json(qrl_conn *c, cJSON *o, const char *token);
 
+/* Answers a completed login: {"ok":true,"redirect":"/portal.html"} with the
+ * session cookie for token. */
+void qrl_http_logged_in(qrl_conn *c, const char *token);
+
 /* Hands t to a worker, or answers the error (t is freed then). */
 void qrl_http_submit(qrl_conn *c, qrl_task *t);
 

@@ -14,9 +14,9 @@
 #include "origin.h"
 #include "qr.h"
 #include "reply.h"
+#include "ws_common.h"
 #include "rules.h"
 #include "store.h"
-#include "throttle.h"
 
 static qrl_err cancel_fn(qrl_challenge *ch, void *arg) {
   (void)arg;
@@ -223,26 +223,7 @@ static int browser_callback(struct lws *wsi, enum lws_callback_reasons reason, v
     if ((rc = send_new_challenge(sv, c))) qrl_send_error(c, rc, NULL);
     return 0;
   case LWS_CALLBACK_RECEIVE:
-    switch (qrl_conn_rx(c, wsi, in, len)) {
-    case -1:
-      qrl_audit_row(sv->audit, c, "browser_message", QRL_FRAME_TOO_BIG, NULL, NULL, NULL);
-      lws_close_reason(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, (unsigned char *)"too big",
-                       7);
-      return -1;
-    case 1: {
-      int ok = qrl_throttle_socket(sv->thr, c);
-      if (ok > 0) handle_message(sv, c, wsi);
-      qrl_conn_rx_reset(c);
-      if (ok < 0) {
-        lws_close_reason(wsi, LWS_CLOSE_STATUS_POLICY_VIOLATION, (unsigned char *)"flood", 5);
-        return -1;
-      }
-      break;
-    }
-    default:
-      break;
-    }
-    return 0;
+    return qrl_ws_receive(sv, c, wsi, in, len, "browser_message", handle_message);
   case LWS_CALLBACK_SERVER_WRITEABLE:
     return qrl_conn_write_one(c);
   case LWS_CALLBACK_CLOSED:

@@ -17,9 +17,9 @@
 #include "origin.h"
 #include "phone.h"
 #include "reply.h"
+#include "ws_common.h"
 #include "rules.h"
 #include "sms.h"
-#include "throttle.h"
 
 qrl_err qrl_phone_session(const cJSON *msg, char out[QRL_SESSION_B64LEN + 1]) {
   const char *s;
@@ -377,26 +377,7 @@ static int phone_callback(struct lws *wsi, enum lws_callback_reasons reason, voi
     qrl_conn_register(sv->conns, c, wsi, QRL_CONN_PHONE);
     return 0;
   case LWS_CALLBACK_RECEIVE:
-    switch (qrl_conn_rx(c, wsi, in, len)) {
-    case -1:
-      qrl_audit_row(sv->audit, c, "phone_message", QRL_FRAME_TOO_BIG, NULL, NULL, NULL);
-      lws_close_reason(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, (unsigned char *)"too big",
-                       7);
-      return -1;
-    case 1: {
-      int ok = qrl_throttle_socket(sv->thr, c);
-      if (ok > 0) handle_message(sv, c, wsi);
-      qrl_conn_rx_reset(c);
-      if (ok < 0) {
-        lws_close_reason(wsi, LWS_CLOSE_STATUS_POLICY_VIOLATION, (unsigned char *)"flood", 5);
-        return -1;
-      }
-      break;
-    }
-    default:
-      break;
-    }
-    return 0;
+    return qrl_ws_receive(sv, c, wsi, in, len, "phone_message", handle_message);
   case LWS_CALLBACK_SERVER_WRITEABLE:
     return qrl_conn_write_one(c);
   case LWS_CALLBACK_CLOSED:

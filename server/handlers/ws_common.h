@@ -1,0 +1,24 @@
+/*
+ * ws_common.h - what both websockets do with an incoming fragment: reassemble
+ * it (at most QRL_MAX_MESSAGE, else close 1009), spend the socket's message
+ * budget (else answer rate_limited, and close 1008 after too many), then hand
+ * the whole message to the protocol's handler. Private to server/handlers.
+ */
+#ifndef QRLOGIN_WS_COMMON_H
+#define QRLOGIN_WS_COMMON_H
+
+#include <libwebsockets.h>
+
+#include "conn.h"
+#include "server.h"
+
+/* The protocol's handler of one whole message (c->rx, c->rx_len). */
+typedef void (*qrl_ws_handler)(qrl_services *sv, qrl_conn *c, struct lws *wsi);
+
+/* For LWS_CALLBACK_RECEIVE. event names the audit row of a message too big
+ * ("browser_message", "phone_message"). Returns what the callback returns:
+ * 0, or -1 to close. */
+int qrl_ws_receive(qrl_services *sv, qrl_conn *c, struct lws *wsi, const void *in,
+                   size_t len, const char *event, qrl_ws_handler handle);
+
+#endif /* QRLOGIN_WS_COMMON_H */
