@@ -124,3 +124,54 @@ out:
   cJSON_Delete(reply);
   return ex;
 }
+
+int cmd_check_home(sim_ctx *ctx) {
+  struct stat st;
+  unsigned mode;
+  int ex = 0;
+
+  switch (sim_home_check(ctx->home, &st)) {
+  case SIM_HOME_SAFE: break;
+  case SIM_HOME_SYMLINK:
+    sim_detail(ctx, "unsafe home directory '%s': a symbolic link", ctx->home);
+    ex = sim_fail_msg(ctx, QRL_IO, QRL_EXIT_USAGE,
+                      "Thư mục %s là một liên kết tượng trưng (symlink), "
+                      "không phải thư mục thật. Vui lòng dùng một thư mục "
+                      "riêng của bạn.",
+                      ctx->home);
+    break;
+  case SIM_HOME_NOT_DIR:
+    sim_detail(ctx, "unsafe home directory '%s': not a directory", ctx->home);
+    ex = sim_fail_msg(ctx, QRL_IO, QRL_EXIT_USAGE,
+                      "%s không phải là thư mục. Vui lòng chọn thư mục khác "
+                      "(--home).",
+                      ctx->home);
+    break;
+  case SIM_HOME_OTHER_OWNER:
+    sim_detail(ctx, "unsafe home directory '%s': owned by uid %ld, not %ld",
+               ctx->home, (long)st.st_uid, (long)geteuid());
+    ex = sim_fail_msg(ctx, QRL_IO, QRL_EXIT_USAGE,
+                      "Thư mục %s thuộc về người dùng khác (uid %ld). Vui "
+                      "lòng dùng một thư mục riêng của bạn.",
+                      ctx->home, (long)st.st_uid);
+    break;
+  case SIM_HOME_WRITABLE:
+    mode = (unsigned)(st.st_mode & 07777);
+    sim_detail(ctx, "unsafe home directory '%s': writable by group or others "
+               "(mode %04o); chmod 700 it", ctx->home, mode);
+    ex = sim_fail_msg(ctx, QRL_IO, QRL_EXIT_USAGE,
+                      "Thư mục %s có quyền ghi cho người khác (mode %04o). "
+                      "Vui lòng chỉ để mình bạn có quyền (chmod 700 %s).",
+                      ctx->home, mode, ctx->home);
+    break;
+  case SIM_HOME_UNREADABLE:
+  default:
+    sim_detail(ctx, "cannot check the home directory '%s'", ctx->home);
+    ex = sim_fail_msg(ctx, QRL_IO, QRL_EXIT_USAGE,
+                      "Không kiểm tra được thư mục %s. Vui lòng chọn thư mục "
+                      "khác (--home).",
+                      ctx->home);
+    break;
+  }
+  return ex;
+}

@@ -135,5 +135,6 @@ int sim_run(sim_ctx *ctx, int argc, char **argv) {
     return sim_finish(
         ctx,
         sim_usage_error(ctx, QRL_INVAL, "no home directory: use --home DIR"));
+  if (def->home && (ex = cmd_check_home(ctx))) return sim_finish(ctx, ex);
   return sim_finish(ctx, def->fn(ctx, &a));
 }
