@@ -7,7 +7,7 @@
  * websocket serviced while they wait, and on a non-terminal stdin give up
  * after the network timeout (no answer).
  *
- * Not here: deciding what to do (commands.c), the wire (sim_net.c).
+ * Not here: deciding what to do (the commands, cmd_*.c), the wire (sim_net.c).
  */
 #ifndef QRLOGIN_SIM_IO_H
 #define QRLOGIN_SIM_IO_H
