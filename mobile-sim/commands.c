@@ -48,7 +48,9 @@ static const cmd_def cmd_table[] = {
      "  \"Đăng nhập trên website\" permission (asks the server). Exit 8 if "
      "not\n"
      "  logged in; a session the server rejects is forgotten.\n", 1},
-    {"scan", cmd_scan, SIM_CO_IMAGE | SIM_CO_YES | SIM_CO_NO | SIM_CO_GRANT | SIM_CO_PASSCODE | SIM_CO_NUMBER,
+    {"scan", cmd_scan,
+     SIM_CO_IMAGE | SIM_CO_YES | SIM_CO_NO | SIM_CO_GRANT | SIM_CO_PASSCODE |
+         SIM_CO_NUMBER,
      0, 1,
      "Usage: vneid-sim [GLOBAL] scan (PAYLOAD | --image FILE.png)\n"
      "                 [--yes [--number NN] | --no] [--grant [--passcode N]]\n"
