@@ -1,5 +1,5 @@
 /*
- * commands.h - the vneid-sim commands and the context they share.
+ * commands.h - the vneid-sim run-wide context and the command dispatch.
  *
  * One sim_ctx is made by main() from the global options and passed to every
  * function of the simulator; there are no globals. Each command parses its own
@@ -8,13 +8,13 @@
  * (enum qrl_sim_exit in qrlogin/protocol.h). Results are printed as human text
  * or, with --json, collected in ctx->out and printed as one JSON object.
  *
- * Not here: option parsing of the global options (main.c), the state files
- * (sim_home.c), output/prompt mechanics (sim_io.c), the wire (sim_net.c).
+ * Not here: option parsing (sim_getopt.c), help (sim_help.c), the commands
+ * (cmd_app.c, cmd_scan.c, cmd_view.c and their shared steps in cmd_common.c),
+ * the state files (sim_home.c), output/prompt mechanics (sim_io.c), the wire
+ * (sim_net.c).
  */
 #ifndef QRLOGIN_SIM_COMMANDS_H
 #define QRLOGIN_SIM_COMMANDS_H
-
-#include <stdio.h>
 
 #include <cjson/cJSON.h>
 
@@ -44,22 +44,9 @@ typedef struct sim_ctx {
   char logout_msg[512]; /* its message */
 } sim_ctx;
 
-/* Long-option ids of the global options (getopt_long values). */
-enum sim_global_opt {
-  SIM_OPT_SERVER = 0x100,
-  SIM_OPT_HOME,
-  SIM_OPT_JSON,
-  SIM_OPT_TIMEOUT,
-  SIM_OPT_CA,
-  SIM_OPT_HELP
-};
-
-/* Applies global option opt with argument arg (not copied: must outlive ctx)
- * to ctx. Returns 0, or -1 after reporting a usage error (exit code 2). */
-int sim_global_option(sim_ctx *ctx, int opt, const char *arg);
-
-/* Prints the usage of command (NULL: the overview) to f. */
-void sim_help(FILE *f, const char *command);
+/* Returns the usage text of the command called name (static; not to be
+ * freed), or NULL if there is no such command. */
+const char *sim_command_usage(const char *name);
 
 /* Runs the command argv[0] with its arguments argv[1..argc-1] (argv is
  * permuted by getopt). Prints the result and returns the exit code. */

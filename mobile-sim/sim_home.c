@@ -4,7 +4,9 @@
  * Keeps the device key pair and the app session on disk with owner-only
  * permissions: the directory is made 0700, every file is written 0600 to a
  * temporary name and renamed into place, and files are opened O_NOFOLLOW.
- * Never creates anything when only reading.
+ * Never creates anything when only reading. A directory found there is used
+ * only if it is a real directory (lstat: a symlink is not followed) of this
+ * user, not writable by group or others, as ssh wants of ~/.ssh.
  *
  * It does not talk to the server or print anything.
  */
@@ -62,6 +64,35 @@ out:
   return rc;
 }
 
+sim_home_fault sim_home_check(const char *dir, struct stat *st) {
+  struct stat sb;
+  sim_home_fault f = SIM_HOME_SAFE;
+
+  if (!st) st = &sb;
+  memset(st, 0, sizeof(*st));
+  if (lstat(dir, st)) {
+    f = errno == ENOENT ? SIM_HOME_SAFE : SIM_HOME_UNREADABLE;
+    goto out;
+  }
+  if (S_ISLNK(st->st_mode))
+    f = SIM_HOME_SYMLINK;
+  else if (!S_ISDIR(st->st_mode))
+    f = SIM_HOME_NOT_DIR;
+  else if (st->st_uid != geteuid())
+    f = SIM_HOME_OTHER_OWNER;
+  else if (st->st_mode & (S_IWGRP | S_IWOTH))
+    f = SIM_HOME_WRITABLE;
+out:
+  return f;
+}
+
+/* Makes directory path with mode 0700 (whatever the umask) if it does not
+ * exist. Returns 0, or -1 with errno set. */
+static int home_mkdir(const char *path) {
+  if (mkdir(path, 0700)) return errno == EEXIST ? 0 : -1;
+  return chmod(path, 0700);
+}
+
 qrl_err sim_home_ensure(const char *dir) {
   char path[4096];
   struct stat st;
@@ -77,17 +108,19 @@ qrl_err sim_home_ensure(const char *dir) {
   for (i = 1; i < len; i++) {
     if (path[i] != '/') continue;
     path[i] = '\0';
-    if (mkdir(path, 0700) && errno != EEXIST) {
+    if (home_mkdir(path)) {
       rc = QRL_IO;
       goto out;
     }
     path[i] = '/';
   }
-  if (mkdir(path, 0700) && errno != EEXIST) {
+  if (home_mkdir(path)) {
     rc = QRL_IO;
     goto out;
   }
-  if (stat(path, &st) || !S_ISDIR(st.st_mode)) rc = QRL_IO;
+  /* Whether made now or found: ours, a real directory, closed to others. */
+  if (sim_home_check(path, &st) != SIM_HOME_SAFE || !S_ISDIR(st.st_mode))
+    rc = QRL_IO;
 out:
   return rc;
 }
@@ -139,18 +172,23 @@ static qrl_err home_write(const char *dir, const char *name, const void *data,
   const char *p = data;
   size_t done = 0;
   ssize_t n;
-  int fd = -1;
+  int fd = -1, made = 0; /* made: tmp is ours to remove on failure */
   qrl_err rc = QRL_OK;
 
   if ((rc = home_path(dir, name, path, sizeof(path)))) goto out;
   n = snprintf(tmp, sizeof(tmp), "%s/.%s.%ld.tmp", dir, name, (long)getpid());
   if (n < 0 || (size_t)n >= sizeof(tmp)) {
-    rc = QRL_NOMEM;
+    rc = QRL_NOMEM; /* tmp holds a cut path, maybe another file's name */
     goto out;
   }
   unlink(tmp);
   fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-  if (fd < 0 || fchmod(fd, 0600)) {
+  if (fd < 0) {
+    rc = QRL_IO;
+    goto out;
+  }
+  made = 1;
+  if (fchmod(fd, 0600)) {
     rc = QRL_IO;
     goto out;
   }
@@ -176,7 +214,7 @@ static qrl_err home_write(const char *dir, const char *name, const void *data,
   if (rename(tmp, path)) rc = QRL_IO;
 out:
   if (fd >= 0) close(fd);
-  if (rc) unlink(tmp);
+  if (rc && made) unlink(tmp);
   return rc;
 }
 

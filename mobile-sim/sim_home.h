@@ -8,7 +8,9 @@
  *   session.json  {"session":"<app session token>","account":{...}} (0600)
  * The key pair is made on first use (app login) and kept; the session file
  * exists only while the app is logged in. Files are replaced atomically
- * (temporary file + rename). Reading never creates the directory.
+ * (temporary file + rename). Reading never creates the directory. Like ssh
+ * with ~/.ssh, an existing directory must be this user's own real directory
+ * (not a symlink), not writable by group or others (sim_home_check).
  *
  * Not here: talking to the server, printing. Depends on libc, cJSON, helpers.
  */
@@ -17,6 +19,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 
 #include <cjson/cJSON.h>
 
@@ -50,8 +53,26 @@ typedef struct sim_key {
  * QRL_NOMEM (path longer than out). */
 qrl_err sim_home_resolve(const char *opt, char *out, size_t outlen);
 
-/* Creates dir (and missing parents) with mode 0700 if it does not exist.
- * Returns QRL_OK or QRL_IO. */
+/* What makes a state directory unsafe (sim_home_check). */
+typedef enum sim_home_fault {
+  SIM_HOME_SAFE = 0,    /* this user's directory, closed to others; or absent */
+  SIM_HOME_SYMLINK,     /* a symbolic link (never followed) */
+  SIM_HOME_NOT_DIR,     /* something other than a directory */
+  SIM_HOME_OTHER_OWNER, /* owned by another user than the effective one */
+  SIM_HOME_WRITABLE,    /* writable by group or others */
+  SIM_HOME_UNREADABLE   /* lstat() failed other than "does not exist" */
+} sim_home_fault;
+
+/* Checks dir itself (lstat(): a symlink is reported, not followed; its
+ * parents are not checked). Fills *st (may be NULL) with what lstat() found,
+ * zeroes if nothing. Returns SIM_HOME_SAFE if dir does not exist or is a
+ * directory of the effective user without group/other write permission,
+ * else what is wrong with it. */
+sim_home_fault sim_home_check(const char *dir, struct stat *st);
+
+/* Creates dir (and missing parents) with mode 0700 if it does not exist,
+ * and checks it (sim_home_check). Returns QRL_OK, or QRL_IO if it cannot be
+ * made or is unsafe. */
 qrl_err sim_home_ensure(const char *dir);
 
 /* Loads the device key pair from dir into *key. Returns QRL_OK,

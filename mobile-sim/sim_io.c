@@ -73,6 +73,17 @@ int sim_fail(sim_ctx *ctx, qrl_err err, int exit) {
   return qrl_sim_exit_for(err);
 }
 
+int sim_fail_msg(sim_ctx *ctx, qrl_err err, int exit, const char *fmt, ...) {
+  va_list ap;
+  int n;
+  va_start(ap, fmt);
+  n = vsnprintf(ctx->err_msg, sizeof(ctx->err_msg), fmt, ap);
+  va_end(ap);
+  if (n < 0) ctx->err_msg[0] = '\0';
+  io_copy(ctx->err_code, sizeof(ctx->err_code), qrl_err_code(err));
+  return sim_fail(ctx, err, exit); /* keeps the message: same code */
+}
+
 int sim_usage_error(sim_ctx *ctx, qrl_err err, const char *fmt, ...) {
   va_list ap;
   int n;

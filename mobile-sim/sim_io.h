@@ -7,7 +7,7 @@
  * websocket serviced while they wait, and on a non-terminal stdin give up
  * after the network timeout (no answer).
  *
- * Not here: deciding what to do (commands.c), the wire (sim_net.c).
+ * Not here: deciding what to do (the commands, cmd_*.c), the wire (sim_net.c).
  */
 #ifndef QRLOGIN_SIM_IO_H
 #define QRLOGIN_SIM_IO_H
@@ -31,6 +31,11 @@ void sim_say(sim_ctx *ctx, const char *fmt, ...) SIM_PRINTF(2, 3);
  * (the server's message if the server reported this code). Returns the exit
  * code for it: exit if exit > 0, else qrl_sim_exit_for(err). */
 int sim_fail(sim_ctx *ctx, qrl_err err, int exit);
+
+/* Like sim_fail, with a citizen message of the command's own (printf format,
+ * Vietnamese) instead of the generic one for err. Returns the exit code. */
+int sim_fail_msg(sim_ctx *ctx, qrl_err err, int exit, const char *fmt, ...)
+    SIM_PRINTF(4, 5);
 
 /* Records a usage error with wire code err (QRL_INVAL, QRL_INVALID_ID, ...)
  * and the English detail (printf format). Returns QRL_EXIT_USAGE. */

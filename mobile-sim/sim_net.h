@@ -6,7 +6,8 @@
  * for server pushes ("logout"). Server errors are recorded in the sim_ctx with
  * the server's code and Vietnamese message.
  *
- * Not here: what the requests mean (commands.c).
+ * Not here: what the requests mean (the commands: cmd_app.c, cmd_scan.c,
+ * cmd_view.c).
  */
 #ifndef QRLOGIN_SIM_NET_H
 #define QRLOGIN_SIM_NET_H

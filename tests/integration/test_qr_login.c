@@ -3,12 +3,15 @@
  * qrlogind: a browser websocket, the real vneid-sim (scanning a PNG made from
  * the modules the browser received), the HTTP code exchange and the portal
  * API, plus the account rules around it (permission, level, passcode lock,
- * one device at a time, credentials).
+ * one device at a time, credentials) and the phone's own storage (an unsafe
+ * home directory is refused).
  */
 #include <sqlite3.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "b64.h"
 #include "harness.h"
@@ -409,8 +412,55 @@ SERVER_TEST(credentials_are_checked_without_telling_which_was_wrong, NULL) {
   return 0;
 }
 
+/* The phone refuses a home directory others could write to or read from:
+ * group/world-writable, another user's (chown needs root), a symlink - with
+ * the path and the reason in Vietnamese, exit 2, and nothing written. */
+SERVER_TEST(an_unsafe_phone_home_is_refused, NULL) {
+  char dir[300], key[340], link[300];
+  cJSON *out = NULL;
+
+  qrl_h_path(s, "shared", dir, sizeof(dir));
+  ASSERT_EQ_INT(mkdir(dir, 0700), 0);
+  ASSERT_EQ_INT(chmod(dir, 0777), 0);
+  ASSERT_EQ_INT(qrl_h_sim(s, "shared", NULL, &out, "login", "--id", AN,
+                          "--password", PW, NULL), 2);
+  ASSERT_EQ_STR(qrl_h_str(out, "code"), "io_error");
+  ASSERT_TRUE(strstr(qrl_h_str(out, "message"), dir) != NULL);
+  ASSERT_TRUE(strstr(qrl_h_str(out, "message"),
+                     "có quyền ghi cho người khác (mode 0777)") != NULL);
+  cJSON_Delete(out);
+  out = NULL;
+  snprintf(key, sizeof(key), "%s/device.key", dir);
+  ASSERT_NE_INT(access(key, F_OK), 0);
+
+  ASSERT_EQ_INT(chmod(dir, 0700), 0);
+  if (geteuid() == 0) {
+    ASSERT_EQ_INT(chown(dir, 65534, 65534), 0);
+    ASSERT_EQ_INT(qrl_h_sim(s, "shared", NULL, &out, "status", NULL), 2);
+    ASSERT_TRUE(strstr(qrl_h_str(out, "message"),
+                       "thuộc về người dùng khác (uid 65534)") != NULL);
+    cJSON_Delete(out);
+    out = NULL;
+    ASSERT_EQ_INT(chown(dir, 0, 0), 0);
+  }
+  qrl_h_path(s, "link", link, sizeof(link));
+  ASSERT_EQ_INT(symlink(dir, link), 0);
+  ASSERT_EQ_INT(qrl_h_sim(s, "link", NULL, &out, "login", "--id", AN,
+                          "--password", PW, NULL), 2);
+  ASSERT_TRUE(strstr(qrl_h_str(out, "message"), "symlink") != NULL);
+  cJSON_Delete(out);
+  ASSERT_NE_INT(access(key, F_OK), 0);
+
+  /* Closed to others again: it is used, and the key file is the owner's. */
+  ASSERT_EQ_INT(qrl_h_sim(s, "shared", NULL, NULL, "login", "--id", AN,
+                          "--password", PW, NULL), 0);
+  ASSERT_EQ_INT(access(key, F_OK), 0);
+  return 0;
+}
+
 TEST_MAIN(citizen_logs_in_by_scanning_the_page_qr,
           permission_off_then_granted_with_passcode,
           level_one_account_is_refused, wrong_passcode_five_times_locks,
           one_device_at_a_time,
-          credentials_are_checked_without_telling_which_was_wrong)
+          credentials_are_checked_without_telling_which_was_wrong,
+          an_unsafe_phone_home_is_refused)
