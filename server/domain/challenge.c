@@ -111,11 +111,21 @@ static qrl_err frame_code(const qrl_challenge *c, int64_t frame,
   uint8_t mac[QRL_SHA256_LEN];
   char msg[64];
   int n = snprintf(msg, sizeof(msg), "qrlogin.frame.v2\n%s\n%lld", c->id, (long long)frame);
-  qrl_hmac_sha256((const uint8_t *)c->secret, strlen(c->secret), msg, (size_t)n, mac);
-  return qrl_b64url_encode(mac, QRL_FRAME_CODE_BYTES, out, QRL_FRAME_CODE_B64LEN + 1) ==
-                 QRL_FRAME_CODE_B64LEN
-             ? QRL_OK
-             : QRL_CRYPTO;
+  qrl_err rc = QRL_CRYPTO;
+
+  out[0] = '\0';
+  if (n < 0 || (size_t)n >= sizeof(msg)) goto out;
+  /* A failed HMAC is never a code: no frame is drawn or accepted. */
+  if (qrl_hmac_sha256((const uint8_t *)c->secret, strlen(c->secret), msg, (size_t)n, mac))
+    goto out;
+  if (qrl_b64url_encode(mac, QRL_FRAME_CODE_BYTES, out, QRL_FRAME_CODE_B64LEN + 1) !=
+      QRL_FRAME_CODE_B64LEN)
+    goto out;
+  rc = QRL_OK;
+out:
+  if (rc) out[0] = '\0';
+  qrl_cleanse(mac, sizeof(mac));
+  return rc;
 }
 
 qrl_err qrl_challenge_frame(const qrl_challenge *c, int64_t now, qrl_qr_payload *out) {

@@ -51,7 +51,7 @@ static void start_rules(qrl_rl_rule r[3], const char *username, const char *citi
 static void vid_rules(qrl_rl_rule r[2], const char *ip, const char *session) {
   uint8_t h[QRL_SHA256_LEN];
   char fp[17];
-  qrl_sha256(session, strlen(session), h);
+  if (qrl_sha256(session, strlen(session), h)) memset(h, 0xff, sizeof(h)); /* fails closed: one shared bucket */
   for (int i = 0; i < 8; i++) snprintf(fp + 2 * i, 3, "%02x", h[i]);
   qrl_rl_rule_set(&r[0], "vid:ip", ip, QRL_RL_VID_IP, QRL_RL_VID_WINDOW);
   qrl_rl_rule_set(&r[1], "vid:sess", fp, QRL_RL_VID_SESSION, QRL_RL_VID_WINDOW);

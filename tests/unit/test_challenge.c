@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "challenge.h"
+#include "crypto_fail.h"
 #include "test.h"
 
 #define NOW 1700000000
@@ -240,10 +241,31 @@ TEST(number_matching) {
   return 0;
 }
 
-TEST_MAIN(frames_fresh_stale_forged, number_matching, init_makes_distinct_random_tokens, scan_then_confirm_completes,
-          scan_then_decline, rescan_by_same_phone_is_idempotent,
-          scan_by_another_account_refused_unchanged,
-          confirm_by_another_account_refused_unchanged,
-          confirm_before_scan_refused, second_confirm_is_used,
-          declined_is_final, expiry_refuses_scan_and_confirm, expire_transition,
-          cancel_transition, state_names)
+/* A failed HMAC never yields a frame code: no frame is drawn, and no scan is
+ * accepted - not the genuine frame, and not the code a zero-filled HMAC would
+ * give (what the old code fell back to, predictable by anyone). The
+ * challenge is left exactly as it was. */
+TEST(hmac_failure_fails_closed) {
+  qrl_challenge c = fresh(), before = c;
+  qrl_qr_payload good, zero, qp;
+  ASSERT_ERR(qrl_challenge_frame(&c, NOW, &good), QRL_OK);
+  zero = good;
+  memcpy(zero.code, "AAAAAAAAAAAAAAAA", QRL_FRAME_CODE_B64LEN + 1); /* b64url(0^12) */
+  qrl_test_digest_fail_after(0);
+  ASSERT_ERR(qrl_challenge_frame(&c, NOW, &qp), QRL_CRYPTO);
+  ASSERT_EQ_STR(qp.code, "");
+  ASSERT_ERR(qrl_challenge_scan(&c, &zero, AN, 1, 9, NOW), QRL_CRYPTO);
+  ASSERT_ERR(qrl_challenge_scan(&c, &good, AN, 1, 9, NOW), QRL_CRYPTO);
+  qrl_test_digest_ok();
+  ASSERT_TRUE(memcmp(&before, &c, sizeof(c)) == 0);
+  ASSERT_ERR(qrl_challenge_scan(&c, &zero, AN, 1, 9, NOW), QRL_CHALLENGE_UNKNOWN);
+  ASSERT_ERR(qrl_challenge_scan(&c, &good, AN, 1, 9, NOW), QRL_OK);
+  return 0;
+}
+
+TEST_MAIN(frames_fresh_stale_forged, number_matching, init_makes_distinct_random_tokens,
+          scan_then_confirm_completes, scan_then_decline,
+          rescan_by_same_phone_is_idempotent, scan_by_another_account_refused_unchanged,
+          confirm_by_another_account_refused_unchanged, confirm_before_scan_refused,
+          second_confirm_is_used, declined_is_final, expiry_refuses_scan_and_confirm,
+          expire_transition, cancel_transition, state_names, hmac_failure_fails_closed)
