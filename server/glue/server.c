@@ -203,9 +203,9 @@ static void on_wake(uv_async_t *h) {
 
 static void on_sweep(uv_timer_t *h) {
   qrl_server *srv = h->data;
-  qrl_store_sweep(srv->store, qrl_now());
+  qrl_store_sweep(srv->store, qrl_clock_mono_ms(qrl_clock_system()));
   qrl_rl_sweep(srv->rl, qrl_now());
-  qrl_browser_frames(srv, qrl_now());
+  qrl_browser_frames(srv, qrl_clock_mono_ms(qrl_clock_system()));
 }
 
 int qrl_server_throttle(qrl_server *srv, qrl_conn *c, const char *kind,

@@ -52,7 +52,7 @@ static qrl_err send_new_challenge(qrl_server *srv, qrl_conn *c) {
   qrl_challenge ch;
   qrl_qr_payload qp;
   cJSON *o = NULL, *portal;
-  int64_t now = qrl_now();
+  qrl_instant now = qrl_clock_now(qrl_clock_system());
   qrl_err rc;
 
   /* A page that reloads in a loop (or a script minting codes to relay)
@@ -63,7 +63,7 @@ static qrl_err send_new_challenge(qrl_server *srv, qrl_conn *c) {
                           c->id, now, srv->cfg->challenge_ttl, srv->cfg->qr_frame_secs);
   if (rc) goto out;
   ch.kiosk = c->kiosk;
-  rc = qrl_challenge_frame(&ch, now, &qp);
+  rc = qrl_challenge_frame(&ch, now.mono_ms, &qp);
   if (rc) goto out;
   rc = QRL_NOMEM;
   if (!(o = qrl_json_msg(QRL_MSG_CHALLENGE))) goto out;
@@ -103,7 +103,7 @@ void qrl_browser_frames(qrl_server *srv, int64_t now) {
       if (c->kind != QRL_CONN_BROWSER || !c->challenge[0]) continue;
       /* Only a QR still waiting for a scan is redrawn. */
       if (qrl_store_get(srv->store, c->challenge, &ch) || ch.state != QRL_CHAL_PENDING ||
-          now >= ch.expires_at)
+          now >= ch.expires_ms)
         continue;
       if (qrl_challenge_frame(&ch, now, &qp) || qp.frame == c->frame) goto next;
       if (!(o = qrl_json_msg(QRL_MSG_FRAME))) goto next;

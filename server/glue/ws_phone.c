@@ -139,7 +139,7 @@ static void logout_done(qrl_server *srv, qrl_task *t, qrl_conn *c) {
 
 static void scan_done(qrl_server *srv, qrl_task *t, qrl_conn *c) {
   qrl_challenge ch;
-  scan_arg a = {&t->chal.scanned, &t->auth, t->conn_id, qrl_now(), t->ip,
+  scan_arg a = {&t->chal.scanned, &t->auth, t->conn_id, qrl_clock_mono_ms(qrl_clock_system()), t->ip,
                 srv->cfg->proximity};
   cJSON *o, *p, *b;
   qrl_err rc = t->rc;
@@ -192,7 +192,7 @@ static void scan_done(qrl_server *srv, qrl_task *t, qrl_conn *c) {
     for (int i = 0; arr && i < QRL_MATCH_CHOICES; i++)
       cJSON_AddItemToArray(arr, cJSON_CreateNumber(ch.choices[i]));
   }
-  cJSON_AddNumberToObject(o, "expires_in", (double)(ch.expires_at - a.now));
+  cJSON_AddNumberToObject(o, "expires_in", (double)((ch.expires_ms - a.now) / 1000));
   qrl_json_add_account(o, &t->auth.citizen);
   qrl_send_json(c, o);
   qrl_server_audit(srv, c, "scan", QRL_OK, t->auth.citizen.id,
@@ -298,7 +298,7 @@ static void complete_done(qrl_server *srv, qrl_task *t, qrl_conn *c) {
 }
 
 static void decide_done(qrl_server *srv, qrl_task *t, qrl_conn *c) {
-  decide_arg a = {&t->auth, t->decision, t->number, qrl_now()};
+  decide_arg a = {&t->auth, t->decision, t->number, qrl_clock_mono_ms(qrl_clock_system())};
   const char *event = t->decision == QRL_DECISION_CONFIRM ? "confirm" : "decline";
   qrl_task *next;
   qrl_err rc = t->rc;
