@@ -204,16 +204,16 @@ static void on_wake(uv_async_t *h) {
 static void on_sweep(uv_timer_t *h) {
   qrl_server *srv = h->data;
   qrl_store_sweep(srv->store, qrl_clock_mono_ms(qrl_clock_system()));
-  qrl_rl_sweep(srv->rl, qrl_now());
+  qrl_rl_sweep(srv->rl, qrl_clock_mono_ms(qrl_clock_system()), QRL_RL_SWEEP_BUDGET);
   qrl_browser_frames(srv, qrl_clock_mono_ms(qrl_clock_system()));
 }
 
 int qrl_server_throttle(qrl_server *srv, qrl_conn *c, const char *kind,
                         const char *value, int limit, int window) {
-  char key[96];
+  char key[QRL_RL_KEY_MAX + 1];
   if (srv->cfg->no_rate_limits) return 1;
   snprintf(key, sizeof(key), "%s:%s", kind, value);
-  if (qrl_rl_hit(srv->rl, key, qrl_now(), limit, window) >= 0) return 1;
+  if (qrl_rl_hit(srv->rl, key, qrl_clock_mono_ms(qrl_clock_system()), limit, window) >= 0) return 1;
   lwsl_notice("throttled: %s\n", key);
   qrl_server_audit(srv, c, "throttled", QRL_RATE_LIMITED, NULL, kind, NULL);
   return 0;
@@ -228,7 +228,7 @@ void qrl_rl_rule_set(qrl_rl_rule *r, const char *kind, const char *value, int li
 
 int qrl_server_take(qrl_server *srv, qrl_conn *c, const qrl_rl_rule *rules, size_t n,
                     int64_t *retry_in) {
-  int64_t now = qrl_now();
+  int64_t now = qrl_clock_mono_ms(qrl_clock_system());
   size_t i;
   *retry_in = 0;
   if (srv->cfg->no_rate_limits) return 1;
@@ -244,7 +244,7 @@ int qrl_server_take(qrl_server *srv, qrl_conn *c, const qrl_rl_rule *rules, size
 }
 
 void qrl_server_refund(qrl_server *srv, const qrl_rl_rule *rules, size_t n) {
-  int64_t now = qrl_now();
+  int64_t now = qrl_clock_mono_ms(qrl_clock_system());
   if (srv->cfg->no_rate_limits) return;
   for (size_t i = 0; i < n; i++)
     qrl_rl_refund(srv->rl, rules[i].key, now, rules[i].limit, rules[i].window);

@@ -175,7 +175,7 @@ int qrl_server_throttle(qrl_server *srv, qrl_conn *c, const char *kind,
 /* One throttle bucket a request is counted in: "<kind>:<value>", limit tokens
  * per window seconds. */
 typedef struct qrl_rl_rule {
-  char key[96];
+  char key[QRL_RL_KEY_MAX + 1];
   int limit;
   int window;
 } qrl_rl_rule;
