@@ -48,9 +48,17 @@ static int64_t full_at(const slot *s, int64_t now_ms, int limit, int64_t window)
   return now_ms + (int64_t)ceil(ms) + 1;
 }
 
+/* FNV-1a, then a 64-bit finalizer (murmur3 fmix64): FNV's low bits - the
+ * ones the mask keeps - barely change between keys like "ip:10.0.4.1" and
+ * "ip:10.0.4.2", and linear probing turns such clusters into long scans. */
 static uint64_t hash(const char *s) {
-  uint64_t h = 1469598103934665603ull; /* FNV-1a */
+  uint64_t h = 1469598103934665603ull;
   for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ull;
+  h ^= h >> 33;
+  h *= 0xff51afd7ed558ccdull;
+  h ^= h >> 33;
+  h *= 0xc4ceb9fe1a85ec53ull;
+  h ^= h >> 33;
   return h;
 }
 
