@@ -46,8 +46,10 @@ qrl_acct_policy qrl_acct_policy_default(void) {
   return p;
 }
 
-static void token_hash(const char *token, uint8_t out[QRL_SHA256_LEN]) {
-  qrl_sha256(token, strlen(token), out);
+/* The stored form of a token (sessions, codes, bindings): its SHA-256.
+ * QRL_CRYPTO if the digest failed: the caller stops (fail closed). */
+static qrl_err token_hash(const char *token, uint8_t out[QRL_SHA256_LEN]) {
+  return qrl_sha256(token, strlen(token), out);
 }
 
 /* ---- citizens ------------------------------------------------------------- */
@@ -223,7 +225,7 @@ qrl_err qrl_acct_app_login(qrl_db *db, const qrl_acct_policy *pol,
   if ((err = qrl_ec_pub_check(pub, QRL_PUBKEY_BYTES))) goto audit;
   if ((err = qrl_random_token(QRL_SESSION_BYTES, token, QRL_SESSION_B64LEN + 1)))
     goto audit;
-  token_hash(token, th);
+  if ((err = token_hash(token, th))) goto audit;
 
   if (qrl_sql_begin(db)) {
     err = QRL_DB;
@@ -336,7 +338,7 @@ qrl_err qrl_acct_app_auth(qrl_db *db, const qrl_acct_policy *pol,
   uint8_t th[QRL_SHA256_LEN];
   (void)pol;
   if (!token || strlen(token) != QRL_SESSION_B64LEN) return QRL_SESSION_INVALID;
-  token_hash(token, th);
+  if (token_hash(token, th)) return QRL_CRYPTO;
   return app_auth_hash(db, th, now, out);
 }
 
@@ -359,7 +361,7 @@ qrl_err qrl_acct_app_logout(qrl_db *db, const char *token, const qrl_req_ctx *rc
   qrl_err err;
 
   if (!token || strlen(token) != QRL_SESSION_B64LEN) return QRL_SESSION_INVALID;
-  token_hash(token, th);
+  if (token_hash(token, th)) return QRL_CRYPTO;
   if (qrl_sql_begin(db)) return QRL_DB;
   err = app_auth_hash(db, th, rc->now, &auth);
   if (!err) err = revoke_app_session(db, th, rc->now, "app_logout");
@@ -512,8 +514,10 @@ qrl_err qrl_acct_complete_web_login(qrl_db *db, const qrl_acct_policy *pol,
   if (!binding || !*binding) return QRL_INVAL;
   err = qrl_random_token(QRL_SESSION_BYTES, code, QRL_SESSION_B64LEN + 1);
   if (err) return err;
-  token_hash(code, ch);
-  qrl_sha256(binding, strlen(binding), bh);
+  if (token_hash(code, ch) || token_hash(binding, bh)) {
+    memset(code, 0, QRL_SESSION_B64LEN + 1);
+    return QRL_CRYPTO;
+  }
   if (qrl_sql_begin(db)) return QRL_DB;
   err = app_auth_hash(db, auth->session_hash, rc->now, &now_auth);
   if (err) goto out;
@@ -573,8 +577,8 @@ qrl_err qrl_acct_exchange_code(qrl_db *db, const qrl_acct_policy *pol,
 
   memset(out, 0, sizeof(*out));
   if (!code || !binding || strlen(code) != QRL_SESSION_B64LEN) goto audit;
-  token_hash(code, ch);
-  qrl_sha256(binding, strlen(binding), bh);
+  if ((err = token_hash(code, ch)) || (err = token_hash(binding, bh))) goto audit;
+  err = QRL_CODE_INVALID;
   if (qrl_sql_begin(db)) {
     err = QRL_DB;
     goto audit;
@@ -610,7 +614,7 @@ qrl_err qrl_acct_exchange_code(qrl_db *db, const qrl_acct_policy *pol,
   if (!row) goto tx_out; /* a wrong binding does not spend the code */
   if ((err = qrl_random_token(QRL_SESSION_BYTES, token, QRL_SESSION_B64LEN + 1)))
     goto tx_out;
-  token_hash(token, th);
+  if ((err = token_hash(token, th))) goto tx_out;
   st = qrl_sql_prep(db, "UPDATE web_sessions SET code_used_at = ?1, token_hash = ?2,"
                 " expires_at = ?3 WHERE id = ?4");
   if (st) {
@@ -653,7 +657,7 @@ qrl_err qrl_acct_web_session(qrl_db *db, const qrl_acct_policy *pol,
   (void)pol;
   memset(out, 0, sizeof(*out));
   if (!token || strlen(token) != QRL_SESSION_B64LEN) return rc;
-  token_hash(token, th);
+  if (token_hash(token, th)) return QRL_CRYPTO;
   st = qrl_sql_prep(db, "SELECT w.citizen_id, w.portal_account, w.method,"
                 " w.code_used_at, w.created_at FROM web_sessions w"
                 " WHERE w.token_hash = ? AND w.revoked_at IS NULL"
@@ -688,7 +692,10 @@ qrl_err qrl_acct_open_web_session(qrl_db *db, const qrl_acct_policy *pol,
   sqlite3_stmt *st;
   qrl_err err = qrl_random_token(QRL_SESSION_BYTES, token, QRL_SESSION_B64LEN + 1);
   if (err) return err;
-  token_hash(token, th);
+  if (token_hash(token, th)) {
+    memset(token, 0, QRL_SESSION_B64LEN + 1);
+    return QRL_CRYPTO;
+  }
   st = qrl_sql_prep(db, "INSERT INTO web_sessions(citizen_id, portal_account, method,"
                         " token_hash, created_at, expires_at, ip, user_agent, flow)"
                         " VALUES(?,?,?,?,?,?,?,?,?)");
@@ -716,7 +723,7 @@ qrl_err qrl_acct_web_logout(qrl_db *db, const char *token, const qrl_req_ctx *rc
   qrl_err err;
 
   if (!token || strlen(token) != QRL_SESSION_B64LEN) return QRL_OK;
-  token_hash(token, th);
+  if (token_hash(token, th)) return QRL_CRYPTO;
   if (qrl_acct_web_session(db, NULL, token, rc->now, &ws) != QRL_OK) return QRL_OK;
   if (qrl_sql_begin(db)) return QRL_DB;
   st = qrl_sql_prep(db, "UPDATE web_sessions SET revoked_at = ?1 WHERE token_hash = ?2"

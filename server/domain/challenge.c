@@ -1,7 +1,9 @@
 /*
  * challenge.c - the QR login challenge state machine.
  *
- * Pure transitions on a qrl_challenge: no I/O, no clock, no locks. The store
+ * Pure transitions on a qrl_challenge: no I/O, no clock, no locks (times are
+ * passed in: monotonic ms for deadlines and frames, wall seconds only for
+ * created_at). The store
  * runs them atomically and publishes the resulting events; the glue turns
  * phone requests into calls here. Signature checks happen before decide().
  *
@@ -70,7 +72,7 @@ qrl_err qrl_challenge_state_error(qrl_chal_state state) {
 qrl_err qrl_challenge_init(qrl_challenge *c, const char *portal_name,
                            const char *portal_origin, const char *browser_ip,
                            const char *browser_ua, uint64_t browser_conn,
-                           int64_t now, int64_t ttl, int64_t frame_secs) {
+                           qrl_instant now, int64_t ttl, int64_t frame_secs) {
   qrl_err rc;
 
   memset(c, 0, sizeof(*c));
@@ -87,8 +89,9 @@ qrl_err qrl_challenge_init(qrl_challenge *c, const char *portal_name,
   copy_str(c->browser_ip, sizeof(c->browser_ip), browser_ip);
   copy_str(c->browser_ua, sizeof(c->browser_ua), browser_ua);
   c->browser_conn = browser_conn;
-  c->created_at = now;
-  c->expires_at = now + ttl;
+  c->created_at = now.wall;
+  c->created_ms = now.mono_ms;
+  c->expires_ms = now.mono_ms + ttl * 1000;
   c->frame_secs = frame_secs > 0 ? frame_secs : 1;
   c->state = QRL_CHAL_PENDING;
 out:
@@ -102,8 +105,10 @@ static int same_scanner(const qrl_challenge *c, const char *citizen_id,
   return strcmp(c->citizen_id, citizen_id) == 0 && c->device_id == device_id;
 }
 
-static int64_t frame_now(const qrl_challenge *c, int64_t now) {
-  return now <= c->created_at ? 0 : (now - c->created_at) / c->frame_secs;
+/* The frame shown at monotonic now_ms: whole steps since creation. The
+ * wire carries only this number; the phone never computes it. */
+static int64_t frame_now(const qrl_challenge *c, int64_t now_ms) {
+  return now_ms <= c->created_ms ? 0 : (now_ms - c->created_ms) / (c->frame_secs * 1000);
 }
 
 static qrl_err frame_code(const qrl_challenge *c, int64_t frame,
@@ -111,16 +116,26 @@ static qrl_err frame_code(const qrl_challenge *c, int64_t frame,
   uint8_t mac[QRL_SHA256_LEN];
   char msg[64];
   int n = snprintf(msg, sizeof(msg), "qrlogin.frame.v2\n%s\n%lld", c->id, (long long)frame);
-  qrl_hmac_sha256((const uint8_t *)c->secret, strlen(c->secret), msg, (size_t)n, mac);
-  return qrl_b64url_encode(mac, QRL_FRAME_CODE_BYTES, out, QRL_FRAME_CODE_B64LEN + 1) ==
-                 QRL_FRAME_CODE_B64LEN
-             ? QRL_OK
-             : QRL_CRYPTO;
+  qrl_err rc = QRL_CRYPTO;
+
+  out[0] = '\0';
+  if (n < 0 || (size_t)n >= sizeof(msg)) goto out;
+  /* A failed HMAC is never a code: no frame is drawn or accepted. */
+  if (qrl_hmac_sha256((const uint8_t *)c->secret, strlen(c->secret), msg, (size_t)n, mac))
+    goto out;
+  if (qrl_b64url_encode(mac, QRL_FRAME_CODE_BYTES, out, QRL_FRAME_CODE_B64LEN + 1) !=
+      QRL_FRAME_CODE_B64LEN)
+    goto out;
+  rc = QRL_OK;
+out:
+  if (rc) out[0] = '\0';
+  qrl_cleanse(mac, sizeof(mac));
+  return rc;
 }
 
-qrl_err qrl_challenge_frame(const qrl_challenge *c, int64_t now, qrl_qr_payload *out) {
+qrl_err qrl_challenge_frame(const qrl_challenge *c, int64_t now_ms, qrl_qr_payload *out) {
   memcpy(out->id, c->id, sizeof(out->id));
-  out->frame = frame_now(c, now);
+  out->frame = frame_now(c, now_ms);
   if (out->frame > QRL_FRAME_MAX) out->frame = QRL_FRAME_MAX;
   return frame_code(c, out->frame, out->code);
 }
@@ -150,7 +165,7 @@ static void keep_frame(qrl_challenge *c, const qrl_qr_payload *qr) {
 
 qrl_err qrl_challenge_scan(qrl_challenge *c, const qrl_qr_payload *qr,
                            const char *citizen_id, int64_t device_id,
-                           uint64_t phone_conn, int64_t now) {
+                           uint64_t phone_conn, int64_t now_ms) {
   char want[QRL_FRAME_CODE_B64LEN + 1];
   int64_t cur;
   qrl_err rc = qrl_challenge_state_error(c->state);
@@ -159,8 +174,8 @@ qrl_err qrl_challenge_scan(qrl_challenge *c, const qrl_qr_payload *qr,
   if (strcmp(qr->id, c->id) != 0) return QRL_CHALLENGE_UNKNOWN;
   if (frame_code(c, qr->frame, want)) return QRL_CRYPTO;
   if (!qrl_ct_equal(want, qr->code, QRL_FRAME_CODE_B64LEN)) return QRL_CHALLENGE_UNKNOWN;
-  if (now >= c->expires_at) return QRL_CHALLENGE_EXPIRED;
-  cur = frame_now(c, now);
+  if (now_ms >= c->expires_ms) return QRL_CHALLENGE_EXPIRED;
+  cur = frame_now(c, now_ms);
   if (qr->frame > cur) return QRL_BAD_QR;
   if (cur - qr->frame > QRL_FRAME_WINDOW) return QRL_FRAME_STALE;
   if (c->state == QRL_CHAL_SCANNED) {
@@ -174,7 +189,7 @@ qrl_err qrl_challenge_scan(qrl_challenge *c, const qrl_qr_payload *qr,
   copy_str(c->citizen_id, sizeof(c->citizen_id), citizen_id);
   c->device_id = device_id;
   c->phone_conn = phone_conn;
-  c->scanned_at = now;
+  c->scanned_ms = now_ms;
   keep_frame(c, qr);
   c->state = QRL_CHAL_SCANNED;
   return QRL_OK;
@@ -182,13 +197,13 @@ qrl_err qrl_challenge_scan(qrl_challenge *c, const qrl_qr_payload *qr,
 
 qrl_err qrl_challenge_decide(qrl_challenge *c, const char *citizen_id,
                              int64_t device_id, qrl_decision decision, int number,
-                             int64_t now) {
+                             int64_t now_ms) {
   qrl_err rc = qrl_challenge_state_error(c->state);
 
   if (rc) return rc;
   if (c->state == QRL_CHAL_PENDING) return QRL_CHALLENGE_NOT_SCANNED;
   if (!same_scanner(c, citizen_id, device_id)) return QRL_CHALLENGE_OTHER_ACCOUNT;
-  if (now >= c->expires_at) return QRL_CHALLENGE_EXPIRED;
+  if (now_ms >= c->expires_ms) return QRL_CHALLENGE_EXPIRED;
   if (decision == QRL_DECISION_CONFIRM && number != c->match) {
     c->state = QRL_CHAL_DECLINED; /* fail closed */
     return QRL_WRONG_NUMBER;
@@ -198,8 +213,8 @@ qrl_err qrl_challenge_decide(qrl_challenge *c, const char *citizen_id,
   return QRL_OK;
 }
 
-int qrl_challenge_expire(qrl_challenge *c, int64_t now) {
-  if (qrl_chal_state_terminal(c->state) || now < c->expires_at) return 0;
+int qrl_challenge_expire(qrl_challenge *c, int64_t now_ms) {
+  if (qrl_chal_state_terminal(c->state) || now_ms < c->expires_ms) return 0;
   c->state = QRL_CHAL_EXPIRED;
   return 1;
 }

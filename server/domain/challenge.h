@@ -7,13 +7,19 @@
  * that scanned it. The transitions are pure functions on a struct: no I/O, no
  * clock, no locking; the store (store.h) applies them atomically and tells the
  * parties. See challenge.c for the diagram and the transition table.
- * Depends on helpers (crypto) and protocol.h.
+ *
+ * Time: deadlines and the QR frame numbering run on monotonic milliseconds
+ * (clock.h: `now_ms` below), so stepping the wall clock neither expires nor
+ * revives a code; only created_at - shown to the phone and audited - is wall
+ * time (unix seconds).
+ * Depends on helpers (crypto, clock) and protocol.h.
  */
 #ifndef QRLOGIN_CHALLENGE_H
 #define QRLOGIN_CHALLENGE_H
 
 #include <stdint.h>
 
+#include "clock.h"
 #include "qrlogin/error.h"
 #include "qrlogin/protocol.h"
 #include "uuid.h"
@@ -43,8 +49,9 @@ typedef struct qrl_challenge {
   char portal_origin[128];
   char browser_ip[48];
   char browser_ua[160];
-  int64_t created_at;
-  int64_t expires_at;
+  int64_t created_at;    /* wall clock, unix seconds: for people and audit */
+  int64_t created_ms;    /* monotonic ms: frame 0 starts here */
+  int64_t expires_ms;    /* monotonic ms: live until (excluded) */
   int64_t frame_secs;    /* the QR animation step (seconds) */
   uint64_t browser_conn; /* the owning browser socket (glue's connection id) */
   qrl_chal_state state;
@@ -52,7 +59,7 @@ typedef struct qrl_challenge {
   char citizen_id[QRL_CITIZEN_ID_LEN + 1];
   int64_t device_id;
   uint64_t phone_conn;
-  int64_t scanned_at;
+  int64_t scanned_ms;   /* monotonic ms of the first scan */
   qrl_qr_payload scanned;           /* the frame the phone scanned (signed) */
   int match;                        /* the number the browser shows, 10..99 */
   int far;                          /* the phone scanned from another network */
@@ -65,16 +72,19 @@ typedef struct qrl_challenge {
 #define QRL_FRAME_WINDOW 1
 
 /* Makes a new PENDING challenge with fresh random id, secret and binding
- * (128 bits each, CSPRNG) and a new flow id (UUID v4). Strings are copied (truncated to fit); NULL means
+ * (128 bits each, CSPRNG) and a new flow id (UUID v4), created at now
+ * (created_at = now.wall; frames and the expiry count from now.mono_ms) and
+ * live for ttl seconds. Strings are copied (truncated to fit); NULL means
  * empty. Returns QRL_OK or QRL_CRYPTO. */
 qrl_err qrl_challenge_init(qrl_challenge *c, const char *portal_name,
                            const char *portal_origin, const char *browser_ip,
                            const char *browser_ua, uint64_t browser_conn,
-                           int64_t now, int64_t ttl, int64_t frame_secs);
+                           qrl_instant now, int64_t ttl, int64_t frame_secs);
 
-/* The QR frame of c at now (number and code; the code is an HMAC under the
- * secret, see protocol.h). Returns QRL_OK or QRL_CRYPTO. */
-qrl_err qrl_challenge_frame(const qrl_challenge *c, int64_t now, qrl_qr_payload *out);
+/* The QR frame of c at monotonic now_ms: number (whole frame_secs steps since
+ * created_ms) and code (an HMAC under the secret, see protocol.h). Returns
+ * QRL_OK, or QRL_CRYPTO with an empty code if the HMAC failed. */
+qrl_err qrl_challenge_frame(const qrl_challenge *c, int64_t now_ms, qrl_qr_payload *out);
 
 /* The error a request on a challenge in a terminal state gets
  * (QRL_CHALLENGE_USED for COMPLETED, ...). QRL_OK for live states. */
@@ -86,25 +96,27 @@ qrl_err qrl_challenge_state_error(qrl_chal_state state);
  * A rescan by the same account and device records the newer frame. Errors
  * (state unchanged): QRL_CHALLENGE_UNKNOWN for a wrong code (as if the id
  * were unknown), QRL_FRAME_STALE, QRL_BAD_QR (a future frame),
- * QRL_CHALLENGE_EXPIRED if now >= expires_at, QRL_CHALLENGE_OTHER_ACCOUNT if
- * another account or device scanned it, the terminal state's error. */
+ * QRL_CHALLENGE_EXPIRED if now_ms >= expires_ms, QRL_CHALLENGE_OTHER_ACCOUNT
+ * if another account or device scanned it, QRL_CRYPTO if the HMAC failed, the
+ * terminal state's error. now_ms is monotonic. */
 qrl_err qrl_challenge_scan(qrl_challenge *c, const qrl_qr_payload *qr,
                            const char *citizen_id, int64_t device_id,
-                           uint64_t phone_conn, int64_t now);
+                           uint64_t phone_conn, int64_t now_ms);
 
 /* SCANNED -> COMPLETED (confirm, with number == the match) or -> DECLINED
  * (decline), by the account and device that scanned. The signature is
  * checked by the caller first. A confirm with the wrong number fails closed:
  * -> DECLINED and QRL_WRONG_NUMBER (the user cannot see the page: a relay).
  * Other errors (state unchanged): QRL_CHALLENGE_NOT_SCANNED,
- * QRL_CHALLENGE_OTHER_ACCOUNT, QRL_CHALLENGE_EXPIRED, the terminal state's. */
+ * QRL_CHALLENGE_OTHER_ACCOUNT, QRL_CHALLENGE_EXPIRED, the terminal state's.
+ * now_ms is monotonic. */
 qrl_err qrl_challenge_decide(qrl_challenge *c, const char *citizen_id,
                              int64_t device_id, qrl_decision decision, int number,
-                             int64_t now);
+                             int64_t now_ms);
 
-/* PENDING or SCANNED -> EXPIRED if now >= expires_at. Returns 1 if it expired
- * now, else 0. */
-int qrl_challenge_expire(qrl_challenge *c, int64_t now);
+/* PENDING or SCANNED -> EXPIRED if monotonic now_ms >= expires_ms. Returns 1
+ * if it expired now, else 0. */
+int qrl_challenge_expire(qrl_challenge *c, int64_t now_ms);
 
 /* Any live state -> CANCELLED. Returns 1 if it changed, else 0. */
 int qrl_challenge_cancel(qrl_challenge *c);

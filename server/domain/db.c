@@ -295,8 +295,9 @@ void qrl_db_close(qrl_db *db) {
 /* ---- audit ---------------------------------------------------------------- */
 
 /* The bytes a row's hash covers: each field as "<length>:<bytes>;" ("-;"
- * for NULL), in column order, after the previous row's hash. */
-static void chain_hash(const uint8_t prev[QRL_SHA256_LEN], int64_t at,
+ * for NULL), in column order, after the previous row's hash. QRL_CRYPTO if
+ * the digest failed: no row is written with a hash that is not one. */
+static qrl_err chain_hash(const uint8_t prev[QRL_SHA256_LEN], int64_t at,
                        const char *const text[8], int64_t device_id,
                        uint8_t out[QRL_SHA256_LEN]) {
   char buf[4096];
@@ -310,7 +311,7 @@ static void chain_hash(const uint8_t prev[QRL_SHA256_LEN], int64_t at,
     else n += (size_t)snprintf(buf + n, sizeof(buf) - n, "%zu:%s;", strlen(text[i]), text[i]);
   }
   if (n > sizeof(buf)) n = sizeof(buf);
-  qrl_sha256(buf, n, out);
+  return qrl_sha256(buf, n, out);
 }
 
 /* The row_hash of the newest chained row, or zeros if there is none. */
@@ -341,7 +342,7 @@ qrl_err qrl_db_audit(qrl_db *db, const char *event, qrl_err outcome,
    * writer: inside the caller's transaction, or one of our own. */
   if (own_tx && qrl_sql_begin(db)) return QRL_DB;
   if ((err = chain_head(db, prev))) goto out;
-  chain_hash(prev, at, text, device_id, hash);
+  if ((err = chain_hash(prev, at, text, device_id, hash))) goto out;
   st = qrl_sql_prep(db,
       "INSERT INTO audit(at, event, outcome, citizen_id, device_id, ip,"
       " user_agent, detail, flow, prev_hash, row_hash) VALUES(?,?,?,?,?,?,?,?,?,?,?)");
@@ -383,7 +384,9 @@ qrl_err qrl_db_audit_verify(qrl_db *db, int64_t *rows, int64_t *bad_id) {
     const char *text[8];
     for (int i = 0; i < 7; i++) text[i] = (const char *)sqlite3_column_text(st, 2 + (i < 3 ? i : i + 1));
     text[7] = NULL;
-    chain_hash(expect, sqlite3_column_int64(st, 1), text, sqlite3_column_int64(st, 5), hash);
+    if ((err = chain_hash(expect, sqlite3_column_int64(st, 1), text,
+                          sqlite3_column_int64(st, 5), hash)))
+      break;
     if (sqlite3_column_bytes(st, 10) != QRL_SHA256_LEN ||
         sqlite3_column_bytes(st, 11) != QRL_SHA256_LEN ||
         memcmp(sqlite3_column_blob(st, 10), expect, QRL_SHA256_LEN) != 0 ||

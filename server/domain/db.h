@@ -53,7 +53,8 @@ qrl_err qrl_db_audit(qrl_db *db, const char *event, qrl_err outcome,
  * prev_hash is the row before's row_hash and its row_hash matches its
  * content. Returns QRL_OK with the number of rows checked in *rows, or
  * QRL_INTERNAL with the first broken row's id in *bad_id (QRL_DB on a read
- * error). The chain shows edits and deletions inside it; to notice rows cut
+ * error, QRL_CRYPTO if a digest failed: nothing is then said about the
+ * chain). The chain shows edits and deletions inside it; to notice rows cut
  * off the end, keep the head hash elsewhere too. */
 qrl_err qrl_db_audit_verify(qrl_db *db, int64_t *rows, int64_t *bad_id);
 

@@ -48,12 +48,16 @@ static qrl_err new_code(char out[QRL_OTP_DIGITS + 1]) {
   return QRL_OK;
 }
 
-static void code_mac(const qrl_otp_policy *p, const char *attempt, const char *code,
-                     uint8_t out[QRL_SHA256_LEN]) {
+/* The stored MAC of an attempt's code. QRL_CRYPTO if the HMAC failed: the
+ * caller stops (a zero MAC would match any code whose MAC also failed). */
+static qrl_err code_mac(const qrl_otp_policy *p, const char *attempt, const char *code,
+                        uint8_t out[QRL_SHA256_LEN]) {
   char msg[QRL_TOKEN_B64LEN + QRL_OTP_DIGITS + 2];
+  qrl_err rc;
   snprintf(msg, sizeof(msg), "%s:%s", attempt, code);
-  qrl_hmac_sha256(p->pepper, sizeof(p->pepper), msg, strlen(msg), out);
+  rc = qrl_hmac_sha256(p->pepper, sizeof(p->pepper), msg, strlen(msg), out);
   qrl_cleanse(msg, sizeof(msg));
+  return rc;
 }
 
 /* Codes sent to phone in the last hour (all attempts). -1 on error. */
@@ -83,8 +87,9 @@ static qrl_err create_attempt(qrl_db *db, const qrl_otp_policy *p,
   if ((err = qrl_random_token(QRL_TOKEN_BYTES, out->attempt, sizeof(out->attempt))) ||
       (err = new_code(out->code)))
     return err;
-  qrl_sha256(out->attempt, strlen(out->attempt), ah);
-  code_mac(p, out->attempt, out->code, mac);
+  if ((err = qrl_sha256(out->attempt, strlen(out->attempt), ah)) ||
+      (err = code_mac(p, out->attempt, out->code, mac)))
+    return err; /* the caller wipes out (finish_sent) */
   if (qrl_sql_begin(db)) return QRL_DB;
   sent = phone_sends_last_hour(db, phone, rc->now);
   if (sent < 0) {
@@ -197,7 +202,7 @@ static qrl_err load_attempt(qrl_db *db, const char *attempt, attempt_row *r) {
 
   memset(r, 0, sizeof(*r));
   if (!attempt || strlen(attempt) != QRL_TOKEN_B64LEN) return QRL_OTP_INVALID;
-  qrl_sha256(attempt, strlen(attempt), ah);
+  if (qrl_sha256(attempt, strlen(attempt), ah)) return QRL_CRYPTO;
   st = qrl_sql_prep(db, "SELECT id, citizen_id, portal_account, phone, otp_mac,"
                         " expires_at, last_sent_at, sends, failures,"
                         " used_at IS NOT NULL, void_at IS NOT NULL, created_at"
@@ -255,7 +260,7 @@ qrl_err qrl_otp_resend(qrl_db *db, const qrl_otp_policy *opol, const char *attem
   }
   snprintf(out->attempt, sizeof(out->attempt), "%s", attempt);
   if ((err = new_code(out->code))) goto out;
-  code_mac(opol, attempt, out->code, mac);
+  if ((err = code_mac(opol, attempt, out->code, mac))) goto out;
   /* The new code replaces the old one; wrong guesses keep counting. */
   st = qrl_sql_prep(db, "UPDATE otp_logins SET otp_mac = ?1, expires_at = ?2,"
                         " last_sent_at = ?3, sends = sends + 1 WHERE id = ?4");
@@ -334,7 +339,8 @@ qrl_err qrl_otp_verify(qrl_db *db, const qrl_acct_policy *apol,
   /* Malformed codes are wrong codes: they count, so they cannot probe. */
   ok = code && strlen(code) == QRL_OTP_DIGITS && qrl_passcode_valid(code, QRL_OTP_DIGITS);
   if (ok) {
-    code_mac(opol, attempt, code, mac);
+    /* No MAC, no verdict: the attempt is left as it was. */
+    if ((err = code_mac(opol, attempt, code, mac))) goto out;
     ok = qrl_ct_equal(mac, r.mac, sizeof(mac));
   }
   if (!ok) {

@@ -5,9 +5,24 @@
  * "mint:ip:...". A rule (limit, window) gives each key a bucket of `limit`
  * tokens that refills at limit/window tokens a second: bursts up to `limit`,
  * `limit` per `window` sustained. A hit spends a token; with none left it is
- * refused. The table holds at most max_keys keys; full buckets are dropped by
- * qrl_rl_sweep() and when space is needed. If it is full of live keys, a new
- * key is refused (fail closed) and the caller logs the refusal.
+ * refused.
+ *
+ * Time is monotonic milliseconds (clock.h, qrl_clock_mono_ms): a wall-clock
+ * step neither refills nor drains a bucket. Windows and retry_in are seconds.
+ *
+ * Size: the table starts small and doubles (a rehash) as keys arrive, up to
+ * room for max_keys keys; it never shrinks. A rehash is one burst on the
+ * caller's thread, once per doubling: the last one, into 2^19 slots (63 MB)
+ * at 131,072 keys, measured 0.3-0.7 s on the 2-core test VM, nearly all of
+ * it first-touch page faults of the new table (an incremental rehash would
+ * spread it; not done yet). A full bucket behaves exactly
+ * like an absent key, so it may be dropped at any time: qrl_rl_sweep() drops
+ * them a bounded slice at a time, and a new key that finds the table at
+ * max_keys sweeps a slice first. If the table is full of live keys, a new key
+ * is refused (fail closed) and the caller logs the refusal. Keys longer than
+ * QRL_RL_KEY_MAX bytes, and empty keys, are refused, never truncated (two
+ * long keys cut to one prefix would share a bucket).
+ *
  * A shared store (Redis) would implement the same calls for several
  * qrlogind processes. Depends on libc only.
  */
@@ -17,35 +32,59 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* The longest key, in bytes without its NUL. Callers building keys use
+ * char key[QRL_RL_KEY_MAX + 1]. */
+#define QRL_RL_KEY_MAX 95
+
+/* A sweep budget for a 1 Hz timer: slots visited per call (about 10 ns
+ * each). The largest table (2^19 slots for 200,000 keys) is swept whole
+ * every 64 calls. */
+#define QRL_RL_SWEEP_BUDGET 8192
+
 typedef struct qrl_ratelimit qrl_ratelimit;
 
-/* A new, empty table for at most max_keys keys; NULL on allocation failure.
- * Free with qrl_rl_free(). */
+/* A new, empty table for at most max_keys keys (it starts small and grows);
+ * NULL if max_keys is 0 or on allocation failure. Free with qrl_rl_free(). */
 qrl_ratelimit *qrl_rl_new(size_t max_keys);
+
+/* Frees rl; NULL-safe. */
 void qrl_rl_free(qrl_ratelimit *rl);
 
-/* Spends a token of key at now. Returns the whole tokens left after it
- * (>= 0), or -1 if the hit is refused (bucket empty, or table full). Refused
- * hits cost nothing. */
-int qrl_rl_hit(qrl_ratelimit *rl, const char *key, int64_t now, int limit,
+/* Spends a token of key at monotonic now_ms. Returns the whole tokens left
+ * after it (>= 0), or -1 if the hit is refused (bucket empty, table full of
+ * live keys, no memory to grow, or a bad key or rule). Refused hits cost
+ * nothing. key is copied. */
+int qrl_rl_hit(qrl_ratelimit *rl, const char *key, int64_t now_ms, int limit,
                int64_t window);
 
-/* Whether a hit would be allowed now, without spending. If not and retry_in
- * is not NULL, *retry_in is the seconds until a token is back. */
-int qrl_rl_allowed(qrl_ratelimit *rl, const char *key, int64_t now, int limit,
+/* Whether a hit would be allowed at now_ms, without spending (1 or 0; 0 for
+ * a bad key or rule). If not and retry_in is not NULL, *retry_in is the
+ * seconds until a token is back (0 for a bad key or rule). */
+int qrl_rl_allowed(qrl_ratelimit *rl, const char *key, int64_t now_ms, int limit,
                    int64_t window, int64_t *retry_in);
 
 /* Gives back the token a hit took (never above limit; nothing if key is
  * gone). For limits that count failures: take a token when a request
  * arrives - so parallel requests cannot all pass a check made before any of
  * them failed - and refund it when the request turns out not to be one. */
-void qrl_rl_refund(qrl_ratelimit *rl, const char *key, int64_t now, int limit,
+void qrl_rl_refund(qrl_ratelimit *rl, const char *key, int64_t now_ms, int limit,
                    int64_t window);
 
 /* Forgets key (e.g. after a successful login). */
 void qrl_rl_reset(qrl_ratelimit *rl, const char *key);
 
-/* Drops keys whose bucket is full again at now. Returns how many are left. */
-size_t qrl_rl_sweep(qrl_ratelimit *rl, int64_t now);
+/* Drops keys whose bucket is full again at now_ms, visiting at most budget
+ * slots, starting where the previous call stopped (wrapping around; a
+ * slot looked at again after a removal shifted a key into it counts too). A
+ * bucket full when a call begins is dropped within (slots + keys) / budget + 1
+ * calls, unless the table grows meanwhile (then the walk starts over).
+ * Returns how many keys are left. */
+size_t qrl_rl_sweep(qrl_ratelimit *rl, int64_t now_ms, size_t budget);
+
+/* Number of keys held. */
+size_t qrl_rl_keys(const qrl_ratelimit *rl);
+
+/* Bytes of memory the table holds (its slots and itself). */
+size_t qrl_rl_bytes(const qrl_ratelimit *rl);
 
 #endif /* QRLOGIN_RATELIMIT_H */

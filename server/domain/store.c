@@ -18,8 +18,8 @@ qrl_err qrl_store_apply(qrl_store *s, const char *id, qrl_store_fn fn,
   return s->ops->apply(s, id, fn, arg, out);
 }
 
-size_t qrl_store_sweep(qrl_store *s, int64_t now) {
-  return s->ops->sweep(s, now);
+size_t qrl_store_sweep(qrl_store *s, int64_t now_ms) {
+  return s->ops->sweep(s, now_ms);
 }
 
 size_t qrl_store_live(qrl_store *s) { return s->ops->live(s); }

@@ -9,7 +9,10 @@
  *   - after a transition that changed the state, the store delivers the event
  *     to the sink (in the process that owns the affected sockets);
  *   - terminal challenges are kept for `linger` seconds, so that late requests
- *     get "used"/"expired" rather than "unknown", then dropped.
+ *     get "used"/"expired" rather than "unknown", then dropped;
+ *   - a challenge's secret and binding are wiped from every copy the store
+ *     keeps before that memory is freed or reused;
+ *   - time is monotonic milliseconds (clock.h), as in challenge.h.
  * Depends on challenge.h only.
  */
 #ifndef QRLOGIN_STORE_H
@@ -46,9 +49,10 @@ typedef struct qrl_store_ops {
    * case. QRL_CHALLENGE_UNKNOWN if absent. */
   qrl_err (*apply)(qrl_store *s, const char *id, qrl_store_fn fn, void *arg,
                    qrl_challenge *out);
-  /* Expires every live challenge past its expiry (emitting events) and drops
-   * terminal ones older than linger. Returns how many expired. */
-  size_t (*sweep)(qrl_store *s, int64_t now);
+  /* Expires every live challenge past its expiry at monotonic now_ms
+   * (emitting events) and drops terminal ones older than linger. Returns how
+   * many expired. */
+  size_t (*sweep)(qrl_store *s, int64_t now_ms);
   /* Number of live (non-terminal) challenges. */
   size_t (*live)(qrl_store *s);
   void (*destroy)(qrl_store *s);
@@ -62,7 +66,8 @@ struct qrl_store {
 };
 
 /* Makes the in-memory store: at most max_live live challenges, terminal ones
- * kept linger seconds. Events go to sink(sink_ud, ...). Returns NULL on
+ * kept linger seconds (of monotonic time, counted from the first sweep that
+ * sees them terminal). Events go to sink(sink_ud, ...). Returns NULL on
  * allocation failure. Free with qrl_store_free(). */
 qrl_store *qrl_store_mem_new(size_t max_live, int64_t linger,
                              qrl_store_sink sink, void *sink_ud);
@@ -72,7 +77,7 @@ qrl_err qrl_store_put(qrl_store *s, const qrl_challenge *c);
 qrl_err qrl_store_get(qrl_store *s, const char *id, qrl_challenge *out);
 qrl_err qrl_store_apply(qrl_store *s, const char *id, qrl_store_fn fn,
                         void *arg, qrl_challenge *out);
-size_t qrl_store_sweep(qrl_store *s, int64_t now);
+size_t qrl_store_sweep(qrl_store *s, int64_t now_ms);
 size_t qrl_store_live(qrl_store *s);
 /* Destroys s; NULL-safe. */
 void qrl_store_free(qrl_store *s);

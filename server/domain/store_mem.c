@@ -2,18 +2,26 @@
  * store_mem.c - the in-memory challenge store: a chained hash table keyed by
  * challenge id, owned by one thread (the event loop), so "atomic" is simply
  * "not interleaved". Terminal challenges linger so late requests get the
- * precise error; sweep() expires and drops them.
+ * precise error; sweep() expires and drops them. Times are monotonic
+ * milliseconds (clock.h); linger is in seconds.
+ *
+ * Secrets: a challenge holds its frame secret and the browser's binding.
+ * Every copy this store makes is wiped (qrl_cleanse) before its memory is
+ * freed or goes out of scope: entries dropped by sweep or by the store's
+ * free, the sweep's event buffer, apply's working copy.
  *
  * Not here: persistence, cross-process fan-out (a Redis store would add both).
  */
 #include <stdlib.h>
 #include <string.h>
 
+#include "crypto.h"
 #include "store.h"
 
 typedef struct mem_entry {
   qrl_challenge c;
-  int64_t terminal_at; /* when a sweep first saw it terminal; 0 before */
+  int64_t terminal_ms; /* monotonic ms when a sweep first saw it terminal */
+  int terminal_seen;   /* terminal_ms is set */
   struct mem_entry *next;
 } mem_entry;
 
@@ -60,6 +68,13 @@ static int grow(mem_store *m) {
   m->buckets = nb;
   m->nbuckets = n;
   return 0;
+}
+
+/* Wipes and frees an entry (NULL-safe). */
+static void entry_free(mem_entry *e) {
+  if (!e) return;
+  qrl_cleanse(e, sizeof(*e));
+  free(e);
 }
 
 /* Records that e's state changed from prev, keeping the live count. The
@@ -111,12 +126,28 @@ static qrl_err mem_apply(qrl_store *s, const char *id, qrl_store_fn fn,
     e->c = work;
     note_change(m, e, prev);
   }
+  qrl_cleanse(&work, sizeof(work));
   if (out) *out = e->c;
   if (prev != e->c.state && s->sink) s->sink(s->sink_ud, &e->c, prev);
   return rc;
 }
 
-static size_t mem_sweep(qrl_store *s, int64_t now) {
+/* Grows the event buffer to ncap copies without realloc, which would free
+ * the old block unwiped. 0, or -1 (the buffer is left as it was). */
+static int events_grow(qrl_challenge **events, size_t *cap, size_t ncap) {
+  qrl_challenge *ne = malloc(ncap * sizeof(*ne));
+  if (!ne) return -1;
+  if (*events) {
+    memcpy(ne, *events, *cap * sizeof(*ne));
+    qrl_cleanse(*events, *cap * sizeof(**events));
+    free(*events);
+  }
+  *events = ne;
+  *cap = ncap;
+  return 0;
+}
+
+static size_t mem_sweep(qrl_store *s, int64_t now_ms) {
   mem_store *m = (mem_store *)s;
   size_t expired = 0, cap = 0;
   qrl_challenge *events = NULL;
@@ -125,24 +156,19 @@ static size_t mem_sweep(qrl_store *s, int64_t now) {
     mem_entry **p = &m->buckets[i];
     while (*p) {
       mem_entry *e = *p;
-      if (qrl_challenge_expire(&e->c, now)) {
+      if (qrl_challenge_expire(&e->c, now_ms)) {
         note_change(m, e, QRL_CHAL_PENDING);
-        e->terminal_at = now;
-        if (expired == cap) {
-          size_t ncap = cap ? cap * 2 : 16;
-          qrl_challenge *ne = realloc(events, ncap * sizeof(*ne));
-          if (ne) {
-            events = ne;
-            cap = ncap;
-          }
-        }
+        e->terminal_ms = now_ms;
+        e->terminal_seen = 1;
+        if (expired == cap) events_grow(&events, &cap, cap ? cap * 2 : 16);
         if (expired < cap) events[expired] = e->c;
         expired++;
-      } else if (qrl_chal_state_terminal(e->c.state) && !e->terminal_at) {
-        e->terminal_at = now;
-      } else if (e->terminal_at && now - e->terminal_at >= m->linger) {
+      } else if (qrl_chal_state_terminal(e->c.state) && !e->terminal_seen) {
+        e->terminal_ms = now_ms;
+        e->terminal_seen = 1;
+      } else if (e->terminal_seen && now_ms - e->terminal_ms >= m->linger * 1000) {
         *p = e->next;
-        free(e);
+        entry_free(e);
         m->count--;
         continue;
       }
@@ -152,6 +178,7 @@ static size_t mem_sweep(qrl_store *s, int64_t now) {
   /* Events go out after the walk, so a sink may use the store. */
   for (size_t i = 0; i < expired && i < cap; i++)
     if (s->sink) s->sink(s->sink_ud, &events[i], QRL_CHAL_PENDING);
+  if (events) qrl_cleanse(events, cap * sizeof(*events));
   free(events);
   return expired;
 }
@@ -164,7 +191,7 @@ static void mem_destroy(qrl_store *s) {
     mem_entry *e = m->buckets[i];
     while (e) {
       mem_entry *next = e->next;
-      free(e);
+      entry_free(e);
       e = next;
     }
   }

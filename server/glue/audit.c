@@ -48,7 +48,7 @@ void qrl_audit_row(qrl_audit *a, const qrl_conn *c, const char *event, qrl_err o
   j->job.run = audit_run;
   j->job.done = audit_done;
   j->job.flags = QRL_JOB_ESSENTIAL; /* written even when shutdown drops requests */
-  j->now = a->wall();
+  j->now = qrl_clock_wall(a->clock);
   j->outcome = outcome;
   snprintf(j->event, sizeof(j->event), "%s", event);
   if (citizen_id) snprintf(j->citizen_id, sizeof(j->citizen_id), "%s", citizen_id);

@@ -12,6 +12,7 @@
 
 #include <stdint.h>
 
+#include "clock.h"
 #include "conn.h"
 #include "qrlogin/error.h"
 #include "workq.h"
@@ -19,7 +20,7 @@
 /* The audit writer: where rows go, and what was lost. One per server. */
 typedef struct qrl_audit {
   qrl_workq *wq;          /* not owned: the runtime's worker pool */
-  int64_t (*wall)(void);  /* unix seconds for the rows */
+  const qrl_clock *clock; /* not owned: the rows' wall time */
   uint64_t queued;        /* rows handed to a worker (loop thread) */
   uint64_t lost;          /* rows that could not be queued (loop thread) */
 } qrl_audit;

@@ -51,12 +51,12 @@ typedef struct qrl_conn {
   int kiosk;                            /* browser: the kiosk page (/kiosk) */
   char sms_phone[16]; /* phone (demo): the number whose SMS it receives */
   double msg_tokens;  /* message budget (server.c) */
-  int64_t msg_last;
+  int64_t msg_last;   /* monotonic ms of the last message */
   int msg_strikes;
   /* HTTP request state */
   char path[32];
   int method_post;
-  int64_t body_deadline; /* the whole body must arrive by then (slowloris) */
+  int64_t body_deadline; /* monotonic ms: the whole body must arrive by then (slowloris) */
   char *body; /* owned */
   size_t body_len;
   char cookie[QRL_SESSION_B64LEN + 1];

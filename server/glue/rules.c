@@ -38,7 +38,10 @@ void qrl_rules_otp(qrl_hold *h, const char *ip) {
 qrl_err qrl_rules_verify_id(qrl_hold *h, const char *ip, const char *session) {
   uint8_t d[QRL_SHA256_LEN];
   char fp[17];
-  qrl_sha256(session, strlen(session), d);
+  if (qrl_sha256(session, strlen(session), d)) {
+    qrl_cleanse(d, sizeof(d));
+    return QRL_CRYPTO; /* no fingerprint: refuse rather than share one bucket */
+  }
   for (int i = 0; i < 8; i++) snprintf(fp + 2 * i, 3, "%02x", d[i]);
   keep(qrl_hold_add(h, "vid:ip", ip, QRL_RL_VID_IP, QRL_RL_VID_WINDOW),
        QRL_POPULATION_MISMATCH, QRL_POPULATION_MISMATCH, 1);

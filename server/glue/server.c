@@ -18,6 +18,7 @@
 
 #include "accounts.h"
 #include "audit.h"
+#include "clock.h"
 #include "config.h"
 #include "conn.h"
 #include "crypto.h"
@@ -45,6 +46,7 @@ typedef struct hook {
 struct qrl_server {
   qrl_services sv;
   const qrl_config *cfg; /* not owned */
+  const qrl_clock *clock; /* the system's */
   qrl_acct_policy pol;
   qrl_otp_policy opol; /* holds the OTP pepper */
   qrl_conns conns;
@@ -130,7 +132,7 @@ typedef void (*tick_fn)(void *, int64_t);
 typedef void (*event_fn)(void *, const struct qrl_challenge *, int);
 typedef void (*free_fn)(void *);
 
-qrl_err qrl_server_on_tick(qrl_server *srv, void (*fn)(void *arg, int64_t now),
+qrl_err qrl_server_on_tick(qrl_server *srv, void (*fn)(void *arg, int64_t now_ms),
                            void *arg) {
   return add_hook(srv->ticks, &srv->nticks, (void *)fn, arg);
 }
@@ -190,11 +192,12 @@ static void on_wake(uv_async_t *h) {
 
 static void on_tick(uv_timer_t *h) {
   qrl_server *srv = h->data;
-  int64_t now = qrl_now();
-  qrl_store_sweep(srv->store, now);
-  qrl_rl_sweep(srv->thr.rl, now);
+  int64_t now_ms = qrl_clock_mono_ms(srv->clock);
+  qrl_store_sweep(srv->store, now_ms);
+  /* Bounded work per tick: the buckets are swept a slice at a time. */
+  qrl_rl_sweep(srv->thr.rl, now_ms, QRL_RL_SWEEP_BUDGET);
   for (size_t i = 0; i < srv->nticks; i++)
-    ((tick_fn)srv->ticks[i].fn)(srv->ticks[i].arg, now);
+    ((tick_fn)srv->ticks[i].fn)(srv->ticks[i].arg, now_ms);
 }
 
 static size_t queued_writes(const qrl_conns *reg) {
@@ -393,6 +396,7 @@ qrl_server *qrl_server_new(const qrl_config *cfg) {
 
   if (!srv) return NULL;
   srv->cfg = cfg;
+  srv->clock = qrl_clock_system();
   srv->pol = qrl_acct_policy_default();
   srv->pol.hash_cost_log2 = cfg->hash_cost;
   srv->pol.fresh_device_secs = (int64_t)cfg->fresh_device_hours * 3600;
@@ -412,11 +416,11 @@ qrl_server *qrl_server_new(const qrl_config *cfg) {
   if (!(srv->store = qrl_store_mem_new(cfg->max_challenges, 300, on_store_event, srv)))
     goto fail;
   if (start_loop(srv)) goto fail;
-  srv->audit = (qrl_audit){srv->wq, qrl_now, 0, 0};
-  srv->thr = (qrl_throttle){qrl_rl_new(200000), cfg->no_rate_limits, &srv->audit, qrl_now, 0};
+  srv->audit = (qrl_audit){srv->wq, srv->clock, 0, 0};
+  srv->thr = (qrl_throttle){qrl_rl_new(200000), cfg->no_rate_limits, &srv->audit, srv->clock, 0};
   if (!srv->thr.rl) goto fail;
-  srv->tasks = (qrl_tasks){srv->wq, &srv->conns, &srv->thr, &srv->sv, qrl_now, 0, 0};
-  srv->sv = (qrl_services){cfg,        &srv->pol,   &srv->opol,  srv->store,
+  srv->tasks = (qrl_tasks){srv->wq, &srv->conns, &srv->thr, &srv->sv, srv->clock, 0, 0};
+  srv->sv = (qrl_services){cfg,        srv->clock, &srv->pol,   &srv->opol,  srv->store,
                            &srv->conns, &srv->tasks, &srv->thr,  &srv->audit,
                            &srv->sms,   &srv->closing};
   return srv;

@@ -29,6 +29,7 @@ struct qrl_throttle;
 struct qrl_audit;
 struct qrl_sms_relay;
 struct qrl_challenge;
+struct qrl_clock;
 
 typedef struct qrl_server qrl_server;
 
@@ -38,6 +39,7 @@ typedef struct qrl_server qrl_server;
  * workers). */
 typedef struct qrl_services {
   const struct qrl_config *cfg;
+  const struct qrl_clock *clock; /* wall time for people, monotonic for deadlines */
   const struct qrl_acct_policy *pol;
   const struct qrl_otp_policy *opol;
   struct qrl_store *store;   /* live challenges */
@@ -74,8 +76,8 @@ qrl_err qrl_server_add_protocol(qrl_server *srv, const struct lws_protocols *p);
 qrl_err qrl_server_add_mount(qrl_server *srv, const char *mountpoint,
                              const char *protocol);
 
-/* Calls fn(arg, now) every second on the loop (now: unix seconds). */
-qrl_err qrl_server_on_tick(qrl_server *srv, void (*fn)(void *arg, int64_t now),
+/* Calls fn(arg, now_ms) every second on the loop (now_ms: monotonic). */
+qrl_err qrl_server_on_tick(qrl_server *srv, void (*fn)(void *arg, int64_t now_ms),
                            void *arg);
 
 /* Calls fn(arg, challenge, prev) for every challenge state change. */

@@ -43,7 +43,7 @@ qrl_task *qrl_task_new(qrl_tasks *pool, const qrl_conn *c, const qrl_task_type *
   t->pool = pool;
   t->type = type;
   t->size = size;
-  t->now = pool->wall();
+  t->now = qrl_clock_wall(pool->clock);
   if (c) {
     t->conn_id = c->id;
     memcpy(t->ip, c->ip, sizeof(t->ip));

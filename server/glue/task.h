@@ -23,6 +23,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "clock.h"
 #include "conn.h"
 #include "db.h"
 #include "throttle.h"
@@ -51,7 +52,7 @@ typedef struct qrl_tasks {
   qrl_conns *conns;       /* not owned */
   qrl_throttle *thr;      /* not owned */
   void *ctx;              /* what handlers reach through qrl_task_ctx() */
-  int64_t (*wall)(void);  /* unix seconds: t->now */
+  const qrl_clock *clock; /* not owned: t->now is its wall time */
   int stopping;           /* set at shutdown: submits are refused */
   uint64_t refused;       /* submits refused (queue full, stopping) */
 } qrl_tasks;

@@ -38,7 +38,7 @@ static void refused(qrl_throttle *t, const qrl_conn *c, const char *key,
 
 int qrl_throttle_hit(qrl_throttle *t, const qrl_conn *c, const char *kind,
                      const char *value, int limit, int window) {
-  char key[QRL_RL_KEY_MAX];
+  char key[QRL_RL_KEY_MAX + 1];
   int n;
   if (t->off) return 1;
   n = snprintf(key, sizeof(key), "%s:%s", kind, value);
@@ -46,14 +46,14 @@ int qrl_throttle_hit(qrl_throttle *t, const qrl_conn *c, const char *kind,
     refused(t, c, kind, kind); /* a value this long is no client of ours */
     return 0;
   }
-  if (qrl_rl_hit(t->rl, key, t->now(), limit, window) >= 0) return 1;
+  if (qrl_rl_hit(t->rl, key, qrl_clock_mono_ms(t->clock), limit, window) >= 0) return 1;
   refused(t, c, key, kind);
   return 0;
 }
 
 int qrl_throttle_take(qrl_throttle *t, const qrl_conn *c, qrl_hold *h,
                       int64_t *retry_in) {
-  int64_t now = t->now();
+  int64_t now = qrl_clock_mono_ms(t->clock);
   size_t i;
 
   *retry_in = 0;
@@ -83,7 +83,7 @@ void qrl_throttle_settle(qrl_throttle *t, qrl_hold *h, qrl_err outcome) {
   if (!h->taken) return;
   h->taken = 0;
   if (t->off) return;
-  now = t->now();
+  now = qrl_clock_mono_ms(t->clock);
   for (size_t i = 0; i < h->n; i++) {
     const qrl_rule *r = &h->rules[i];
     int keep = 0;
@@ -99,8 +99,8 @@ int qrl_throttle_socket(qrl_throttle *t, qrl_conn *c, int msgs, int window, int 
   int64_t now;
   double tokens;
   if (t->off) return 1;
-  now = t->now();
-  tokens = c->msg_tokens + (double)(now - c->msg_last) * msgs / window;
+  now = qrl_clock_mono_ms(t->clock);
+  tokens = c->msg_tokens + (double)(now - c->msg_last) * msgs / (window * 1000.0);
   if (!c->msg_last) tokens = msgs; /* a new socket starts full */
   if (tokens > msgs) tokens = msgs;
   c->msg_last = now;

@@ -20,18 +20,15 @@
 #include <stdint.h>
 
 #include "audit.h"
+#include "clock.h"
 #include "conn.h"
 #include "qrlogin/error.h"
 #include "ratelimit.h"
 
-#ifndef QRL_RL_KEY_MAX
-#define QRL_RL_KEY_MAX 80 /* longest bucket key, with its NUL */
-#endif
-
 /* One bucket a request is counted in: "<kind>:<value>", limit tokens per
  * window seconds, and what the request's outcome does with its token. */
 typedef struct qrl_rule {
-  char key[QRL_RL_KEY_MAX];
+  char key[QRL_RL_KEY_MAX + 1];
   int limit;
   int window;
   qrl_err keep[2]; /* outcomes that spend the token for good ... */
@@ -52,7 +49,7 @@ typedef struct qrl_throttle {
   qrl_ratelimit *rl;      /* owned */
   int off;                /* --no-rate-limits */
   qrl_audit *audit;       /* not owned: refusals are audited */
-  int64_t (*now)(void);   /* the buckets' clock (seconds) */
+  const qrl_clock *clock; /* not owned: buckets run on its monotonic time */
   uint64_t refused;       /* requests refused */
 } qrl_throttle;
 

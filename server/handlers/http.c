@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
 #include "config.h"
 #include "cookie.h"
 #include "jsonio.h"
@@ -240,7 +241,7 @@ static int on_request(qrl_http *h, struct lws *wsi, qrl_conn *c, const char *in,
       c->body_len = MAX_BODY + 1; /* ignore whatever follows */
       return 0;
     }
-    c->body_deadline = qrl_now() + BODY_SECS;
+    c->body_deadline = qrl_clock_mono_ms(sv->clock) + BODY_SECS * 1000;
     return 0; /* wait for the body */
   }
   route(h, wsi, c);
@@ -248,9 +249,8 @@ static int on_request(qrl_http *h, struct lws *wsi, qrl_conn *c, const char *in,
 }
 
 static int on_body(struct lws *wsi, qrl_conn *c, const void *in, size_t len) {
-  (void)wsi;
   if (!len) return 0; /* lws passes in == NULL for an empty body */
-  if (qrl_now() > c->body_deadline) {
+  if (qrl_clock_mono_ms(qrl_services_of(wsi)->clock) > c->body_deadline) {
     lwsl_notice("http: body from %s too slow, dropped\n", c->ip);
     return -1;
   }

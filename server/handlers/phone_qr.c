@@ -11,6 +11,7 @@
 #include "audit.h"
 #include "b64.h"
 #include "challenge.h"
+#include "clock.h"
 #include "config.h"
 #include "crypto.h"
 #include "jsonio.h"
@@ -34,7 +35,7 @@ typedef struct scan_task {
 typedef struct scan_arg {
   const scan_task *s;
   uint64_t phone_conn;
-  int64_t now;
+  int64_t now_ms;
   int proximity; /* policy, config.h */
 } scan_arg;
 
@@ -48,12 +49,12 @@ static qrl_err scan_fn(qrl_challenge *ch, void *arg) {
     /* Still check the frame first: a stranger's guess is "unknown". */
     qrl_challenge probe = *ch;
     rc = qrl_challenge_scan(&probe, &a->s->qr, auth->citizen.id, auth->device_id,
-                            a->phone_conn, a->now);
+                            a->phone_conn, a->now_ms);
     qrl_cleanse(&probe, sizeof(probe));
     return rc ? rc : QRL_PROXIMITY;
   }
   rc = qrl_challenge_scan(ch, &a->s->qr, auth->citizen.id, auth->device_id, a->phone_conn,
-                          a->now);
+                          a->now_ms);
   if (!rc) ch->far = far;
   return rc;
 }
@@ -66,7 +67,7 @@ static void scan_run(qrl_task *t, qrl_db *db) {
 
 /* What the phone shows before the citizen confirms: who asks, from where. */
 static cJSON *scan_ok_msg(const qrl_services *sv, const qrl_challenge *ch,
-                          const qrl_citizen *who, int64_t now) {
+                          const qrl_citizen *who, int64_t now_ms) {
   cJSON *o = qrl_json_msg("scan_ok"), *p, *b, *arr;
   if (!o) return NULL;
   cJSON_AddStringToObject(o, "challenge", ch->id);
@@ -94,7 +95,7 @@ static cJSON *scan_ok_msg(const qrl_services *sv, const qrl_challenge *ch,
   if ((arr = cJSON_AddArrayToObject(o, "numbers")))
     for (int i = 0; i < QRL_MATCH_CHOICES; i++)
       cJSON_AddItemToArray(arr, cJSON_CreateNumber(ch->choices[i]));
-  cJSON_AddNumberToObject(o, "expires_in", (double)(ch->expires_at - now));
+  cJSON_AddNumberToObject(o, "expires_in", (double)((ch->expires_ms - now_ms) / 1000));
   qrl_json_add_account(o, who);
   return o;
 }
@@ -103,7 +104,7 @@ static void scan_done(qrl_task *t, qrl_conn *c) {
   scan_task *s = qrl_container_of(t, scan_task, base);
   qrl_services *sv = qrl_task_ctx(t);
   const qrl_citizen *who = &s->auth.citizen;
-  scan_arg a = {s, t->conn_id, qrl_now(), sv->cfg->proximity};
+  scan_arg a = {s, t->conn_id, qrl_clock_mono_ms(sv->clock), sv->cfg->proximity};
   qrl_challenge ch;
   qrl_err rc = t->rc;
 
@@ -123,7 +124,7 @@ static void scan_done(qrl_task *t, qrl_conn *c) {
     goto fail;
   }
   if ((rc = qrl_store_apply(sv->store, s->qr.id, scan_fn, &a, &ch))) goto fail;
-  qrl_send_json(c, scan_ok_msg(sv, &ch, who, a.now));
+  qrl_send_json(c, scan_ok_msg(sv, &ch, who, a.now_ms));
   qrl_audit_row(sv->audit, c, "scan", QRL_OK, who->id,
                 ch.far ? "proximity=different_network" : "proximity=same_network", ch.flow);
   qrl_cleanse(&ch, sizeof(ch));
@@ -231,13 +232,13 @@ typedef struct decide_arg {
   const qrl_app_auth *auth;
   qrl_decision decision;
   int number;
-  int64_t now;
+  int64_t now_ms;
 } decide_arg;
 
 static qrl_err decide_fn(qrl_challenge *ch, void *arg) {
   decide_arg *a = arg;
   return qrl_challenge_decide(ch, a->auth->citizen.id, a->auth->device_id, a->decision,
-                              a->number, a->now);
+                              a->number, a->now_ms);
 }
 
 /* Worker: the app session, then the signature over the canonical string. */
@@ -328,7 +329,7 @@ static void decide_done(qrl_task *t, qrl_conn *c) {
   decide_task *d = qrl_container_of(t, decide_task, base);
   qrl_services *sv = qrl_task_ctx(t);
   const char *id = d->auth.citizen.id;
-  decide_arg a = {&d->auth, d->decision, d->number, qrl_now()};
+  decide_arg a = {&d->auth, d->decision, d->number, qrl_clock_mono_ms(sv->clock)};
   complete_task *k;
   qrl_err rc = t->rc;
 

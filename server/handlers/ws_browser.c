@@ -8,6 +8,7 @@
 
 #include "audit.h"
 #include "challenge.h"
+#include "clock.h"
 #include "config.h"
 #include "crypto.h"
 #include "jsonio.h"
@@ -81,7 +82,7 @@ static qrl_err send_new_challenge(qrl_services *sv, qrl_conn *c) {
   qrl_challenge ch;
   qrl_qr_payload qp;
   cJSON *o = NULL;
-  int64_t now = qrl_now();
+  qrl_instant now = qrl_clock_now(sv->clock);
   qrl_err rc;
 
   /* A page that reloads in a loop (or a script minting codes to relay)
@@ -92,7 +93,7 @@ static qrl_err send_new_challenge(qrl_services *sv, qrl_conn *c) {
                           sv->cfg->challenge_ttl, sv->cfg->qr_frame_secs);
   if (rc) goto out;
   ch.kiosk = c->kiosk;
-  if ((rc = qrl_challenge_frame(&ch, now, &qp))) goto out;
+  if ((rc = qrl_challenge_frame(&ch, now.mono_ms, &qp))) goto out;
   if ((rc = challenge_msg(sv, c, &ch, &qp, &o))) goto out;
   /* The old code goes only now that the new one is ready (and frees its
    * place under --max-challenges for it). */
@@ -109,7 +110,7 @@ out:
 }
 
 /* The tick: the next QR frame to every browser whose frame changed. */
-static void frames_tick(void *arg, int64_t now) {
+static void frames_tick(void *arg, int64_t now_ms) {
   qrl_services *sv = arg;
   for (size_t b = 0; b < sv->conns->nbuckets; b++) {
     for (qrl_conn *c = sv->conns->buckets[b]; c; c = c->hnext) {
@@ -119,9 +120,9 @@ static void frames_tick(void *arg, int64_t now) {
       if (c->kind != QRL_CONN_BROWSER || !c->challenge[0]) continue;
       /* Only a QR still waiting for a scan is redrawn. */
       if (qrl_store_get(sv->store, c->challenge, &ch) || ch.state != QRL_CHAL_PENDING ||
-          now >= ch.expires_at)
+          now_ms >= ch.expires_ms)
         goto next;
-      if (qrl_challenge_frame(&ch, now, &qp) || qp.frame == c->frame) goto next;
+      if (qrl_challenge_frame(&ch, now_ms, &qp) || qp.frame == c->frame) goto next;
       if (!(o = qrl_json_msg(QRL_MSG_FRAME))) goto next;
       cJSON_AddStringToObject(o, "id", ch.id);
       if (add_qr(o, &qp) == QRL_OK) {

@@ -40,18 +40,26 @@ qrl_err qrl_random_token(size_t nbytes, char *out, size_t outlen) {
   return rc;
 }
 
-void qrl_sha256(const void *data, size_t len, uint8_t out[QRL_SHA256_LEN]) {
+/* The output of a failed digest is zero-filled so that no partial state
+ * leaks, and the failure is returned: the zeros are never a usable value. */
+qrl_err qrl_sha256(const void *data, size_t len, uint8_t out[QRL_SHA256_LEN]) {
   unsigned int n = 0;
-  if (EVP_Digest(data, len, out, &n, EVP_sha256(), NULL) != 1)
+  if (EVP_Digest(data, len, out, &n, EVP_sha256(), NULL) != 1 || n != QRL_SHA256_LEN) {
     memset(out, 0, QRL_SHA256_LEN);
+    return QRL_CRYPTO;
+  }
+  return QRL_OK;
 }
 
-void qrl_hmac_sha256(const uint8_t *key, size_t keylen, const void *data,
-                     size_t len, uint8_t out[QRL_SHA256_LEN]) {
+qrl_err qrl_hmac_sha256(const uint8_t *key, size_t keylen, const void *data,
+                        size_t len, uint8_t out[QRL_SHA256_LEN]) {
   size_t n = 0;
   if (!EVP_Q_mac(NULL, "HMAC", NULL, "SHA256", NULL, key, keylen, data, len,
-                 out, QRL_SHA256_LEN, &n))
+                 out, QRL_SHA256_LEN, &n) || n != QRL_SHA256_LEN) {
     memset(out, 0, QRL_SHA256_LEN);
+    return QRL_CRYPTO;
+  }
+  return QRL_OK;
 }
 
 void qrl_cleanse(void *p, size_t len) { OPENSSL_cleanse(p, len); }

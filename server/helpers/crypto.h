@@ -29,6 +29,15 @@
 /* Longest string qrl_hash_secret() produces, with NUL. */
 #define QRL_HASH_STR_MAX 128
 
+/* Marks a function whose result must be looked at: a digest that failed
+ * leaves its output undefined, and using it anyway (a zero HMAC) would make
+ * codes predictable. */
+#if defined(__GNUC__)
+#define QRL_MUST_CHECK __attribute__((warn_unused_result))
+#else
+#define QRL_MUST_CHECK
+#endif
+
 /* Fills buf with len bytes from OpenSSL's CSPRNG. Returns QRL_OK or
  * QRL_CRYPTO. */
 qrl_err qrl_random(uint8_t *buf, size_t len);
@@ -38,12 +47,18 @@ qrl_err qrl_random(uint8_t *buf, size_t len);
  * Returns QRL_OK, QRL_CRYPTO or QRL_INVAL. */
 qrl_err qrl_random_token(size_t nbytes, char *out, size_t outlen);
 
-/* Writes SHA-256(data) to out. */
-void qrl_sha256(const void *data, size_t len, uint8_t out[QRL_SHA256_LEN]);
+/* Writes SHA-256(data) to out. Returns QRL_OK, or QRL_CRYPTO if OpenSSL
+ * failed: then out is zero-filled and must not be used - callers fail
+ * closed (abort the operation with the error). */
+QRL_MUST_CHECK qrl_err qrl_sha256(const void *data, size_t len,
+                                  uint8_t out[QRL_SHA256_LEN]);
 
-/* Writes HMAC-SHA-256(key, data) to out. */
-void qrl_hmac_sha256(const uint8_t *key, size_t keylen, const void *data,
-                     size_t len, uint8_t out[QRL_SHA256_LEN]);
+/* Writes HMAC-SHA-256(key, data) to out. Returns QRL_OK, or QRL_CRYPTO if
+ * OpenSSL failed: then out is zero-filled and must not be used (a zero MAC
+ * is predictable); callers fail closed. */
+QRL_MUST_CHECK qrl_err qrl_hmac_sha256(const uint8_t *key, size_t keylen,
+                                       const void *data, size_t len,
+                                       uint8_t out[QRL_SHA256_LEN]);
 
 /* Overwrites len bytes at p with zeros in a way the compiler keeps (for
  * passwords, passcodes and tokens in memory about to be freed). */

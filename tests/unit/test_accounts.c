@@ -13,6 +13,7 @@
 
 #include "accounts.h"
 #include "crypto.h"
+#include "crypto_fail.h"
 #include "test.h"
 #include "tmpdb.h"
 
@@ -451,9 +452,55 @@ TEST(fresh_device_cannot_open_web_login) {
   return 0;
 }
 
+/* A failed digest of a token, code or binding aborts the operation: no web
+ * session row with a zero hash (which any later failed hash would match), no
+ * code handed out, the phone not logged out, no session accepted. */
+TEST(digest_failure_fails_closed) {
+  fixture f;
+  char tok[QRL_SESSION_B64LEN + 1], code[QRL_SESSION_B64LEN + 1],
+      web[QRL_SESSION_B64LEN + 1];
+  qrl_app_auth a, a2;
+  qrl_web_session ws;
+  qrl_req_ctx rc = at(T0);
+  ASSERT_EQ_INT(open_fixture(&f), 0);
+  ASSERT_ERR(login(&f, AN, PW, T0, tok), QRL_OK);
+  ASSERT_ERR(grant(&f, tok, T0, &a), QRL_OK);
+  qrl_test_digest_fail_after(0);
+  ASSERT_ERR(qrl_acct_app_auth(f.db, &f.pol, tok, T0, &a2), QRL_CRYPTO);
+  /* The code's hash fails, then (k = 1) the binding's. */
+  for (long k = 0; k < 2; k++) {
+    qrl_test_digest_fail_after(k);
+    ASSERT_ERR(qrl_acct_complete_web_login(f.db, &f.pol, &a, BINDING, "qr", &rc, code),
+               QRL_CRYPTO);
+    ASSERT_EQ_STR(code, "");
+  }
+  qrl_test_digest_ok();
+  ASSERT_EQ_INT(qrl_db_audit_count(f.db, "web_login", NULL), 0);
+  ASSERT_ERR(qrl_acct_app_auth(f.db, &f.pol, tok, T0, &a2), QRL_OK); /* still logged in */
+  ASSERT_ERR(qrl_acct_complete_web_login(f.db, &f.pol, &a, BINDING, "qr", &rc, code),
+             QRL_OK);
+  /* Exchanging the code: its hash, then the binding's, then the new token's. */
+  for (long k = 0; k < 3; k++) {
+    qrl_test_digest_fail_after(k);
+    ASSERT_ERR(qrl_acct_exchange_code(f.db, &f.pol, code, BINDING, &rc, web, &ws),
+               QRL_CRYPTO);
+    ASSERT_EQ_STR(web, "");
+  }
+  qrl_test_digest_ok();
+  ASSERT_ERR(qrl_acct_exchange_code(f.db, &f.pol, code, BINDING, &rc, web, &ws), QRL_OK);
+  qrl_test_digest_fail_after(0);
+  ASSERT_ERR(qrl_acct_web_session(f.db, &f.pol, web, T0 + 1, &ws), QRL_CRYPTO);
+  qrl_test_digest_ok();
+  ASSERT_ERR(qrl_acct_web_session(f.db, &f.pol, web, T0 + 1, &ws), QRL_OK);
+  close_fixture(&f);
+  return 0;
+}
+
 TEST_MAIN(fresh_device_cannot_open_web_login, demo_seed_is_there_and_idempotent,
           app_login_checks_credentials_the_same_way, one_device_at_a_time,
-          passcode_limit_locks_then_lock_expires, passcode_locks_grow_until_a_right_passcode,
+          passcode_limit_locks_then_lock_expires,
+          passcode_locks_grow_until_a_right_passcode,
           completion_logs_the_phone_out_and_the_code_is_one_time_and_bound,
           completion_checks_the_account_as_it_is_now, completion_code_expires,
-          app_logout_ends_the_session, persists_across_reopen, migrates_a_v1_database)
+          app_logout_ends_the_session, persists_across_reopen, migrates_a_v1_database,
+          digest_failure_fails_closed)

@@ -5,9 +5,13 @@
 #include <string.h>
 
 #include "challenge.h"
+#include "crypto_fail.h"
+#include "fake_clock.h"
 #include "test.h"
 
-#define NOW 1700000000
+#define WALL 1700000000 /* unix seconds */
+#define NOW 5000000     /* monotonic ms at creation: far from WALL */
+#define S(x) ((int64_t)(x) * 1000) /* seconds of monotonic time */
 #define TTL 120
 #define AN "001099012345"
 #define BINH "079199001234"
@@ -15,7 +19,7 @@
 static qrl_challenge fresh(void) {
   qrl_challenge c;
   qrl_err rc = qrl_challenge_init(&c, "Cổng DVC", "http://portal", "10.0.0.1",
-                                  "Firefox", 7, NOW, TTL, 2);
+                                  "Firefox", 7, (qrl_instant){WALL, NOW}, TTL, 2);
   if (rc) memset(&c, 0, sizeof(c));
   return c;
 }
@@ -43,7 +47,9 @@ TEST(init_makes_distinct_random_tokens) {
   ASSERT_NE_STR(a.id, b.id);
   ASSERT_NE_STR(a.id, a.secret);
   ASSERT_NE_STR(a.secret, a.binding);
-  ASSERT_EQ_INT(a.expires_at, NOW + TTL);
+  ASSERT_EQ_INT(a.expires_ms, NOW + S(TTL));
+  ASSERT_EQ_INT(a.created_ms, NOW);
+  ASSERT_EQ_INT(a.created_at, WALL);
   ASSERT_EQ_STR(a.portal_origin, "http://portal");
   ASSERT_EQ_INT(a.browser_conn, 7);
   return 0;
@@ -51,11 +57,11 @@ TEST(init_makes_distinct_random_tokens) {
 
 TEST(scan_then_confirm_completes) {
   qrl_challenge c = fresh();
-  ASSERT_ERR(scan_at(&c, AN, 1, 9, NOW + 1), QRL_OK);
+  ASSERT_ERR(scan_at(&c, AN, 1, 9, NOW + S(1)), QRL_OK);
   ASSERT_EQ_INT(c.state, QRL_CHAL_SCANNED);
   ASSERT_EQ_STR(c.citizen_id, AN);
   ASSERT_EQ_INT(c.phone_conn, 9);
-  ASSERT_ERR(decide_at(&c, AN, 1, QRL_DECISION_CONFIRM, NOW + 2), QRL_OK);
+  ASSERT_ERR(decide_at(&c, AN, 1, QRL_DECISION_CONFIRM, NOW + S(2)), QRL_OK);
   ASSERT_EQ_INT(c.state, QRL_CHAL_COMPLETED);
   ASSERT_TRUE(qrl_chal_state_terminal(c.state));
   return 0;
@@ -73,10 +79,10 @@ TEST(rescan_by_same_phone_is_idempotent) {
   qrl_challenge c = fresh(), before;
   ASSERT_ERR(scan_at(&c, AN, 1, 9, NOW), QRL_OK);
   before = c;
-  ASSERT_ERR(scan_at(&c, AN, 1, 9, NOW + 1), QRL_OK); /* same frame */
+  ASSERT_ERR(scan_at(&c, AN, 1, 9, NOW + S(1)), QRL_OK); /* same frame */
   ASSERT_TRUE(memcmp(&before, &c, sizeof(c)) == 0);
   /* A later frame is recorded; the number on the page stays. */
-  ASSERT_ERR(scan_at(&c, AN, 1, 9, NOW + 5), QRL_OK);
+  ASSERT_ERR(scan_at(&c, AN, 1, 9, NOW + S(5)), QRL_OK);
   ASSERT_EQ_INT(c.scanned.frame, 2);
   ASSERT_EQ_INT(c.match, before.match);
   return 0;
@@ -122,7 +128,7 @@ TEST(second_confirm_is_used) {
   ASSERT_ERR(decide_at(&c, AN, 1, QRL_DECISION_CONFIRM, NOW), QRL_CHALLENGE_USED);
   ASSERT_ERR(decide_at(&c, AN, 1, QRL_DECISION_DECLINE, NOW), QRL_CHALLENGE_USED);
   ASSERT_ERR(scan_at(&c, AN, 1, 9, NOW), QRL_CHALLENGE_USED);
-  ASSERT_EQ_INT(qrl_challenge_expire(&c, NOW + 10 * TTL), 0);
+  ASSERT_EQ_INT(qrl_challenge_expire(&c, NOW + S(10 * TTL)), 0);
   ASSERT_EQ_INT(qrl_challenge_cancel(&c), 0);
   ASSERT_TRUE(memcmp(&before, &c, sizeof(c)) == 0);
   return 0;
@@ -141,10 +147,10 @@ TEST(declined_is_final) {
 
 TEST(expiry_refuses_scan_and_confirm) {
   qrl_challenge c = fresh(), before = c;
-  ASSERT_ERR(scan_at(&c, AN, 1, 9, NOW + TTL), QRL_CHALLENGE_EXPIRED);
+  ASSERT_ERR(scan_at(&c, AN, 1, 9, NOW + S(TTL)), QRL_CHALLENGE_EXPIRED);
   ASSERT_TRUE(memcmp(&before, &c, sizeof(c)) == 0);
-  ASSERT_ERR(scan_at(&c, AN, 1, 9, NOW + TTL - 1), QRL_OK);
-  ASSERT_ERR(decide_at(&c, AN, 1, QRL_DECISION_CONFIRM, NOW + TTL),
+  ASSERT_ERR(scan_at(&c, AN, 1, 9, NOW + S(TTL - 1)), QRL_OK);
+  ASSERT_ERR(decide_at(&c, AN, 1, QRL_DECISION_CONFIRM, NOW + S(TTL)),
              QRL_CHALLENGE_EXPIRED);
   ASSERT_EQ_INT(c.state, QRL_CHAL_SCANNED);
   return 0;
@@ -152,11 +158,11 @@ TEST(expiry_refuses_scan_and_confirm) {
 
 TEST(expire_transition) {
   qrl_challenge c = fresh();
-  ASSERT_EQ_INT(qrl_challenge_expire(&c, NOW + TTL - 1), 0);
+  ASSERT_EQ_INT(qrl_challenge_expire(&c, NOW + S(TTL - 1)), 0);
   ASSERT_EQ_INT(c.state, QRL_CHAL_PENDING);
-  ASSERT_EQ_INT(qrl_challenge_expire(&c, NOW + TTL), 1);
+  ASSERT_EQ_INT(qrl_challenge_expire(&c, NOW + S(TTL)), 1);
   ASSERT_EQ_INT(c.state, QRL_CHAL_EXPIRED);
-  ASSERT_EQ_INT(qrl_challenge_expire(&c, NOW + TTL + 1), 0);
+  ASSERT_EQ_INT(qrl_challenge_expire(&c, NOW + S(TTL + 1)), 0);
   ASSERT_ERR(scan_at(&c, AN, 1, 9, NOW), QRL_CHALLENGE_EXPIRED);
   return 0;
 }
@@ -190,8 +196,8 @@ TEST(frames_fresh_stale_forged) {
   qrl_challenge c = fresh(), before;
   qrl_qr_payload f0, f1, f5, forged;
   ASSERT_ERR(qrl_challenge_frame(&c, NOW, &f0), QRL_OK);
-  ASSERT_ERR(qrl_challenge_frame(&c, NOW + 3, &f1), QRL_OK);
-  ASSERT_ERR(qrl_challenge_frame(&c, NOW + 11, &f5), QRL_OK);
+  ASSERT_ERR(qrl_challenge_frame(&c, NOW + S(3), &f1), QRL_OK);
+  ASSERT_ERR(qrl_challenge_frame(&c, NOW + S(11), &f5), QRL_OK);
   ASSERT_EQ_INT(f0.frame, 0);
   ASSERT_EQ_INT(f1.frame, 1);
   ASSERT_EQ_INT(f5.frame, 5);
@@ -199,18 +205,18 @@ TEST(frames_fresh_stale_forged) {
   ASSERT_EQ_INT(strlen(f0.code), QRL_FRAME_CODE_B64LEN);
   ASSERT_TRUE(strstr(f0.code, c.secret) == NULL);
   before = c;
-  /* f0 at NOW+4 is two steps old: stale. f5 at NOW+3: from the future. */
-  ASSERT_ERR(qrl_challenge_scan(&c, &f0, AN, 1, 9, NOW + 4), QRL_FRAME_STALE);
-  ASSERT_ERR(qrl_challenge_scan(&c, &f5, AN, 1, 9, NOW + 3), QRL_BAD_QR);
+  /* f0 at NOW+4 s is two steps old: stale. f5 at NOW+3 s: from the future. */
+  ASSERT_ERR(qrl_challenge_scan(&c, &f0, AN, 1, 9, NOW + S(4)), QRL_FRAME_STALE);
+  ASSERT_ERR(qrl_challenge_scan(&c, &f5, AN, 1, 9, NOW + S(3)), QRL_BAD_QR);
   forged = f1;
   forged.code[0] = forged.code[0] == 'A' ? 'B' : 'A';
-  ASSERT_ERR(qrl_challenge_scan(&c, &forged, AN, 1, 9, NOW + 3), QRL_CHALLENGE_UNKNOWN);
+  ASSERT_ERR(qrl_challenge_scan(&c, &forged, AN, 1, 9, NOW + S(3)), QRL_CHALLENGE_UNKNOWN);
   forged = f1;
   forged.frame = 0; /* f1's code under another frame number */
-  ASSERT_ERR(qrl_challenge_scan(&c, &forged, AN, 1, 9, NOW + 3), QRL_CHALLENGE_UNKNOWN);
+  ASSERT_ERR(qrl_challenge_scan(&c, &forged, AN, 1, 9, NOW + S(3)), QRL_CHALLENGE_UNKNOWN);
   ASSERT_TRUE(memcmp(&before, &c, sizeof(c)) == 0);
   /* The previous frame is still fine (the camera took a moment). */
-  ASSERT_ERR(qrl_challenge_scan(&c, &f0, AN, 1, 9, NOW + 3), QRL_OK);
+  ASSERT_ERR(qrl_challenge_scan(&c, &f0, AN, 1, 9, NOW + S(3)), QRL_OK);
   ASSERT_EQ_INT(c.scanned.frame, 0);
   return 0;
 }
@@ -240,10 +246,71 @@ TEST(number_matching) {
   return 0;
 }
 
-TEST_MAIN(frames_fresh_stale_forged, number_matching, init_makes_distinct_random_tokens, scan_then_confirm_completes,
-          scan_then_decline, rescan_by_same_phone_is_idempotent,
-          scan_by_another_account_refused_unchanged,
-          confirm_by_another_account_refused_unchanged,
-          confirm_before_scan_refused, second_confirm_is_used,
-          declined_is_final, expiry_refuses_scan_and_confirm, expire_transition,
-          cancel_transition, state_names)
+/* A failed HMAC never yields a frame code: no frame is drawn, and no scan is
+ * accepted - not the genuine frame, and not the code a zero-filled HMAC would
+ * give (what the old code fell back to, predictable by anyone). The
+ * challenge is left exactly as it was. */
+TEST(hmac_failure_fails_closed) {
+  qrl_challenge c = fresh(), before = c;
+  qrl_qr_payload good, zero, qp;
+  ASSERT_ERR(qrl_challenge_frame(&c, NOW, &good), QRL_OK);
+  zero = good;
+  memcpy(zero.code, "AAAAAAAAAAAAAAAA", QRL_FRAME_CODE_B64LEN + 1); /* b64url(0^12) */
+  qrl_test_digest_fail_after(0);
+  ASSERT_ERR(qrl_challenge_frame(&c, NOW, &qp), QRL_CRYPTO);
+  ASSERT_EQ_STR(qp.code, "");
+  ASSERT_ERR(qrl_challenge_scan(&c, &zero, AN, 1, 9, NOW), QRL_CRYPTO);
+  ASSERT_ERR(qrl_challenge_scan(&c, &good, AN, 1, 9, NOW), QRL_CRYPTO);
+  qrl_test_digest_ok();
+  ASSERT_TRUE(memcmp(&before, &c, sizeof(c)) == 0);
+  ASSERT_ERR(qrl_challenge_scan(&c, &zero, AN, 1, 9, NOW), QRL_CHALLENGE_UNKNOWN);
+  ASSERT_ERR(qrl_challenge_scan(&c, &good, AN, 1, 9, NOW), QRL_OK);
+  return 0;
+}
+
+/* Deadlines and frames run on the monotonic clock: stepping the wall clock a
+ * day either way neither expires a live challenge nor renumbers its frames;
+ * created_at (what the phone shows) is the wall time it was made at; real
+ * (monotonic) time passing expires it. */
+TEST(wall_clock_steps_do_not_expire_or_renumber) {
+  fake_clock f;
+  qrl_challenge c;
+  qrl_qr_payload qp;
+  fake_clock_init(&f, WALL, NOW);
+  ASSERT_ERR(qrl_challenge_init(&c, "p", "o", "ip", "ua", 1, qrl_clock_now(&f.clk), TTL, 2),
+             QRL_OK);
+  ASSERT_EQ_INT(c.created_at, WALL);
+  for (int step = 1; step >= -1; step -= 2) {
+    f.wall = WALL + step * FAKE_DAY;
+    f.mono_ms += 1000;
+    ASSERT_EQ_INT(qrl_challenge_expire(&c, qrl_clock_mono_ms(&f.clk)), 0);
+    ASSERT_ERR(qrl_challenge_frame(&c, qrl_clock_mono_ms(&f.clk), &qp), QRL_OK);
+    ASSERT_EQ_INT(qp.frame, (f.mono_ms - NOW) / 2000);
+    ASSERT_ERR(qrl_challenge_scan(&c, &qp, AN, 1, 9, qrl_clock_mono_ms(&f.clk)), QRL_OK);
+    ASSERT_EQ_INT(c.state, QRL_CHAL_SCANNED);
+    ASSERT_EQ_INT(c.created_at, WALL);
+  }
+  /* A code made after the step back shows the stepped wall time. */
+  {
+    qrl_challenge d;
+    ASSERT_ERR(qrl_challenge_init(&d, "p", "o", "ip", "ua", 1, qrl_clock_now(&f.clk), TTL, 2),
+               QRL_OK);
+    ASSERT_EQ_INT(d.created_at, WALL - FAKE_DAY);
+    ASSERT_EQ_INT(d.expires_ms, f.mono_ms + S(TTL));
+  }
+  f.mono_ms = NOW + S(TTL) - 1;
+  ASSERT_EQ_INT(qrl_challenge_expire(&c, qrl_clock_mono_ms(&f.clk)), 0);
+  f.mono_ms = NOW + S(TTL);
+  ASSERT_ERR(decide_at(&c, AN, 1, QRL_DECISION_CONFIRM, qrl_clock_mono_ms(&f.clk)),
+             QRL_CHALLENGE_EXPIRED);
+  ASSERT_EQ_INT(qrl_challenge_expire(&c, qrl_clock_mono_ms(&f.clk)), 1);
+  return 0;
+}
+
+TEST_MAIN(frames_fresh_stale_forged, number_matching, init_makes_distinct_random_tokens,
+          scan_then_confirm_completes, scan_then_decline,
+          rescan_by_same_phone_is_idempotent, scan_by_another_account_refused_unchanged,
+          confirm_by_another_account_refused_unchanged, confirm_before_scan_refused,
+          second_confirm_is_used, declined_is_final, expiry_refuses_scan_and_confirm,
+          expire_transition, cancel_transition, state_names, hmac_failure_fails_closed,
+          wall_clock_steps_do_not_expire_or_renumber)

@@ -1,12 +1,14 @@
 /*
  * test_crypto.c - the OpenSSL helpers: CSPRNG tokens (length, alphabet,
  * uniqueness, bit balance), SHA-256 and HMAC known answers, constant-time
- * compare, scrypt secret hashing, and ECDSA P-256 over the canonical string.
+ * compare, scrypt secret hashing, and ECDSA P-256 over the canonical string;
+ * a failed digest is reported and leaves zeros, never a half-written hash.
  */
 #include <string.h>
 
 #include "b64.h"
 #include "crypto.h"
+#include "crypto_fail.h"
 #include "qrlogin/protocol.h"
 #include "test.h"
 
@@ -22,10 +24,10 @@ static void hex(const uint8_t *b, size_t n, char *out) {
 TEST(sha256_known_answer) {
   uint8_t h[QRL_SHA256_LEN];
   char x[65];
-  qrl_sha256("abc", 3, h);
+  ASSERT_ERR(qrl_sha256("abc", 3, h), QRL_OK);
   hex(h, sizeof(h), x);
   ASSERT_EQ_STR(x, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
-  qrl_sha256("", 0, h);
+  ASSERT_ERR(qrl_sha256("", 0, h), QRL_OK);
   hex(h, sizeof(h), x);
   ASSERT_EQ_STR(x, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
   return 0;
@@ -34,7 +36,8 @@ TEST(sha256_known_answer) {
 TEST(hmac_sha256_rfc4231_case2) {
   uint8_t h[QRL_SHA256_LEN];
   char x[65];
-  qrl_hmac_sha256((const uint8_t *)"Jefe", 4, "what do ya want for nothing?", 28, h);
+  ASSERT_ERR(qrl_hmac_sha256((const uint8_t *)"Jefe", 4, "what do ya want for nothing?", 28, h),
+             QRL_OK);
   hex(h, sizeof(h), x);
   ASSERT_EQ_STR(x, "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
   return 0;
@@ -184,9 +187,33 @@ TEST(public_key_check_refuses_points_off_the_curve) {
   return 0;
 }
 
+/* An OpenSSL failure under SHA-256 or HMAC is returned as QRL_CRYPTO and the
+ * output is zeros (not what the failed call left there); afterwards the
+ * digests work again. */
+TEST(digest_failure_is_reported) {
+  static const uint8_t zero[QRL_SHA256_LEN];
+  uint8_t h[QRL_SHA256_LEN];
+  qrl_test_digest_fail_after(0);
+  memset(h, 0x11, sizeof(h));
+  ASSERT_ERR(qrl_sha256("abc", 3, h), QRL_CRYPTO);
+  ASSERT_TRUE(memcmp(h, zero, sizeof(h)) == 0);
+  memset(h, 0x11, sizeof(h));
+  ASSERT_ERR(qrl_hmac_sha256((const uint8_t *)"k", 1, "m", 1, h), QRL_CRYPTO);
+  ASSERT_TRUE(memcmp(h, zero, sizeof(h)) == 0);
+  ASSERT_EQ_INT(qrl_test_digest_calls(), 2);
+  /* The n-th digest fails, not the ones before it. */
+  qrl_test_digest_fail_after(1);
+  ASSERT_ERR(qrl_sha256("abc", 3, h), QRL_OK);
+  ASSERT_ERR(qrl_sha256("abc", 3, h), QRL_CRYPTO);
+  qrl_test_digest_ok();
+  ASSERT_ERR(qrl_sha256("abc", 3, h), QRL_OK);
+  ASSERT_ERR(qrl_hmac_sha256((const uint8_t *)"k", 1, "m", 1, h), QRL_OK);
+  return 0;
+}
+
 TEST_MAIN(sha256_known_answer, hmac_sha256_rfc4231_case2,
           random_tokens_are_well_formed_unique_and_balanced, constant_time_compare,
           cleanse_zeroes, scrypt_hash_verifies_only_the_right_secret,
           scrypt_rejects_malformed_stored_hashes,
           ecdsa_p256_signs_and_verifies_the_canonical_string,
-          public_key_check_refuses_points_off_the_curve)
+          public_key_check_refuses_points_off_the_curve, digest_failure_is_reported)

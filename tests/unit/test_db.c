@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "db.h"
+#include "crypto_fail.h"
 #include "test.h"
 
 static char dir[] = "/tmp/qrl-test-db-XXXXXX";
@@ -124,4 +125,27 @@ TEST(cleanup) {
   return 0;
 }
 
-TEST_MAIN(chain_verifies_and_edits_are_found, concurrent_writers_keep_the_chain, cleanup)
+/* A failed digest writes no audit row (never one chained with a zero hash)
+ * and says nothing about the chain; the chain stays whole. */
+TEST(digest_failure_writes_no_row) {
+  qrl_db *db = NULL;
+  qrl_req_ctx rc = {"10.0.0.1", "ua", 1000, NULL};
+  int64_t rows = 0, bad = 0;
+  ASSERT_EQ_INT(fresh(), 0);
+  ASSERT_ERR(qrl_db_open(path, &db), QRL_OK);
+  ASSERT_ERR(qrl_db_audit(db, "a", QRL_OK, NULL, 0, NULL, &rc), QRL_OK);
+  qrl_test_digest_fail_after(0);
+  ASSERT_ERR(qrl_db_audit(db, "b", QRL_OK, NULL, 0, NULL, &rc), QRL_CRYPTO);
+  ASSERT_ERR(qrl_db_audit_verify(db, &rows, &bad), QRL_CRYPTO);
+  qrl_test_digest_ok();
+  ASSERT_EQ_INT(qrl_db_audit_count(db, NULL, NULL), 1);
+  ASSERT_EQ_INT(qrl_db_audit_count(db, "b", NULL), 0);
+  ASSERT_ERR(qrl_db_audit(db, "c", QRL_OK, NULL, 0, NULL, &rc), QRL_OK);
+  ASSERT_ERR(qrl_db_audit_verify(db, &rows, &bad), QRL_OK);
+  ASSERT_EQ_INT(rows, 2);
+  qrl_db_close(db);
+  return 0;
+}
+
+TEST_MAIN(chain_verifies_and_edits_are_found, concurrent_writers_keep_the_chain,
+          digest_failure_writes_no_row, cleanup)

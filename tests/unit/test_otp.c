@@ -10,8 +10,10 @@
 #include <unistd.h>
 
 #include "crypto.h"
+#include "crypto_fail.h"
 #include "legacy.h"
 #include "otp.h"
+#include "sql.h"
 #include "test.h"
 #include "tmpdb.h"
 
@@ -271,9 +273,43 @@ TEST(password_format) {
   return 0;
 }
 
+/* A failed digest while a code is made (the attempt's hash, then the code's
+ * HMAC) makes no attempt: no row that a zero MAC could match, no code sent;
+ * a failed HMAC at verify gives no verdict and counts no failure. */
+TEST(digest_failure_fails_closed) {
+  fx f;
+  qrl_otp_sent s;
+  qrl_req_ctx rc = at(T0);
+  int left = 0;
+  ASSERT_EQ_INT(fx_open(&f), 0);
+  for (long k = 0; k < 2; k++) {
+    qrl_test_digest_fail_after(k);
+    ASSERT_ERR(qrl_otp_start_citizen(f.db, &f.ap, &f.op, AN, PW, &rc, &s), QRL_CRYPTO);
+    qrl_test_digest_ok();
+    ASSERT_EQ_STR(s.code, "");
+    ASSERT_EQ_STR(s.attempt, "");
+  }
+  {
+    sqlite3_stmt *st = NULL;
+    ASSERT_EQ_INT(sqlite3_prepare_v2(qrl_sql_handle(f.db), "SELECT count(*) FROM otp_logins",
+                                     -1, &st, NULL), SQLITE_OK);
+    ASSERT_EQ_INT(sqlite3_step(st), SQLITE_ROW);
+    ASSERT_EQ_INT(sqlite3_column_int(st, 0), 0);
+    sqlite3_finalize(st);
+  }
+  ASSERT_ERR(qrl_otp_start_citizen(f.db, &f.ap, &f.op, AN, PW, &rc, &s), QRL_OK);
+  qrl_test_digest_fail_after(1); /* the attempt's hash passes, the code's HMAC fails */
+  ASSERT_ERR(verify(&f, s.attempt, s.code, T0 + 1, &left), QRL_CRYPTO);
+  qrl_test_digest_ok();
+  ASSERT_ERR(verify(&f, s.attempt, s.code, T0 + 1, &left), QRL_OK);
+  fx_close(&f);
+  return 0;
+}
+
 TEST_MAIN(codes_are_six_digits_and_stored_only_as_a_mac,
-          right_code_once_wrong_codes_counted_and_void_at_five, code_expires_after_its_ttl,
-          resend_timing_replacement_and_cap, phone_hourly_cap,
-          cutover_for_legacy_citizens_only, password_format,
+          right_code_once_wrong_codes_counted_and_void_at_five,
+          code_expires_after_its_ttl, resend_timing_replacement_and_cap,
+          phone_hourly_cap, cutover_for_legacy_citizens_only, password_format,
           attempt_can_be_resent_only_while_young,
-          undeliverable_code_voids_the_attempt_not_the_phone_budget)
+          undeliverable_code_voids_the_attempt_not_the_phone_budget,
+          digest_failure_fails_closed)

@@ -1,34 +1,42 @@
 /*
  * test_ratelimit.c - the in-memory token buckets: bursts, the sustained
- * rate, refills that never overflow, resets, sweeping, a full table that fails closed, and
- * many keys with deletions (the backward-shift delete keeps lookups right).
+ * rate, refills that never overflow, resets, sweeping, a full table that fails closed,
+ * many keys with deletions (the backward-shift delete keeps lookups right),
+ * growth on demand, the budgeted sweep, the key length limit, and monotonic
+ * time (a wall-clock step changes nothing). Times are monotonic ms.
  */
 #include <stdio.h>
 #include <string.h>
 
+#include "fake_clock.h"
 #include "ratelimit.h"
 #include "test.h"
+
+/* Times are monotonic milliseconds: S(x) is x seconds. */
+#define S(x) ((int64_t)(x) * 1000)
+/* A budget that sweeps the small tables of these tests whole. */
+#define ALL ((size_t)1 << 20)
 
 /* 3 per 60 s: a burst of 3, then one token every 20 s. */
 TEST(burst_then_steady_rate) {
   qrl_ratelimit *rl = qrl_rl_new(100);
   int64_t retry = 0;
   ASSERT_TRUE(rl != NULL);
-  ASSERT_EQ_INT(qrl_rl_hit(rl, "pw:id:1", 1000, 3, 60), 2);
-  ASSERT_EQ_INT(qrl_rl_hit(rl, "pw:id:1", 1000, 3, 60), 1);
-  ASSERT_EQ_INT(qrl_rl_hit(rl, "pw:id:1", 1000, 3, 60), 0);
-  ASSERT_TRUE(!qrl_rl_allowed(rl, "pw:id:1", 1001, 3, 60, &retry));
+  ASSERT_EQ_INT(qrl_rl_hit(rl, "pw:id:1", S(1000), 3, 60), 2);
+  ASSERT_EQ_INT(qrl_rl_hit(rl, "pw:id:1", S(1000), 3, 60), 1);
+  ASSERT_EQ_INT(qrl_rl_hit(rl, "pw:id:1", S(1000), 3, 60), 0);
+  ASSERT_TRUE(!qrl_rl_allowed(rl, "pw:id:1", S(1001), 3, 60, &retry));
   ASSERT_TRUE(retry >= 19 && retry <= 20);
-  ASSERT_EQ_INT(qrl_rl_hit(rl, "pw:id:1", 1001, 3, 60), -1); /* refused, costs nothing */
+  ASSERT_EQ_INT(qrl_rl_hit(rl, "pw:id:1", S(1001), 3, 60), -1); /* refused, costs nothing */
   /* Other keys are independent. */
-  ASSERT_TRUE(qrl_rl_allowed(rl, "pw:id:2", 1001, 3, 60, NULL));
-  ASSERT_EQ_INT(qrl_rl_hit(rl, "pw:id:2", 1001, 3, 60), 2);
+  ASSERT_TRUE(qrl_rl_allowed(rl, "pw:id:2", S(1001), 3, 60, NULL));
+  ASSERT_EQ_INT(qrl_rl_hit(rl, "pw:id:2", S(1001), 3, 60), 2);
   /* One token back after 20 s, not before. */
-  ASSERT_TRUE(!qrl_rl_allowed(rl, "pw:id:1", 1019, 3, 60, NULL));
-  ASSERT_EQ_INT(qrl_rl_hit(rl, "pw:id:1", 1020, 3, 60), 0);
-  ASSERT_EQ_INT(qrl_rl_hit(rl, "pw:id:1", 1021, 3, 60), -1);
+  ASSERT_TRUE(!qrl_rl_allowed(rl, "pw:id:1", S(1019), 3, 60, NULL));
+  ASSERT_EQ_INT(qrl_rl_hit(rl, "pw:id:1", S(1020), 3, 60), 0);
+  ASSERT_EQ_INT(qrl_rl_hit(rl, "pw:id:1", S(1021), 3, 60), -1);
   /* A long pause refills to the burst, never beyond. */
-  ASSERT_EQ_INT(qrl_rl_hit(rl, "pw:id:1", 5000, 3, 60), 2);
+  ASSERT_EQ_INT(qrl_rl_hit(rl, "pw:id:1", S(5000), 3, 60), 2);
   qrl_rl_free(rl);
   return 0;
 }
@@ -39,10 +47,10 @@ TEST(sustained_rate) {
   int refused = 0;
   ASSERT_TRUE(rl != NULL);
   for (int64_t t = 0; t < 600; t += 6) /* 10 per minute */
-    if (qrl_rl_hit(rl, "k", t, 10, 60) < 0) refused++;
+    if (qrl_rl_hit(rl, "k", S(t), 10, 60) < 0) refused++;
   ASSERT_EQ_INT(refused, 0);
   for (int64_t t = 600; t < 1200; t += 3) /* 20 per minute */
-    if (qrl_rl_hit(rl, "k", t, 10, 60) < 0) refused++;
+    if (qrl_rl_hit(rl, "k", S(t), 10, 60) < 0) refused++;
   ASSERT_TRUE(refused >= 90 && refused <= 110);
   qrl_rl_free(rl);
   return 0;
@@ -51,13 +59,13 @@ TEST(sustained_rate) {
 TEST(reset_and_sweep) {
   qrl_ratelimit *rl = qrl_rl_new(100);
   ASSERT_TRUE(rl != NULL);
-  qrl_rl_hit(rl, "a", 0, 1, 10);
-  qrl_rl_hit(rl, "b", 5, 1, 10);
-  ASSERT_TRUE(!qrl_rl_allowed(rl, "a", 1, 1, 10, NULL));
+  qrl_rl_hit(rl, "a", S(0), 1, 10);
+  qrl_rl_hit(rl, "b", S(5), 1, 10);
+  ASSERT_TRUE(!qrl_rl_allowed(rl, "a", S(1), 1, 10, NULL));
   qrl_rl_reset(rl, "a");
-  ASSERT_TRUE(qrl_rl_allowed(rl, "a", 1, 1, 10, NULL));
-  ASSERT_EQ_INT(qrl_rl_sweep(rl, 12), 1);  /* "b" is full again at 16 */
-  ASSERT_EQ_INT(qrl_rl_sweep(rl, 16), 0);
+  ASSERT_TRUE(qrl_rl_allowed(rl, "a", S(1), 1, 10, NULL));
+  ASSERT_EQ_INT(qrl_rl_sweep(rl, S(12), ALL), 1);  /* "b" is full again at 16 */
+  ASSERT_EQ_INT(qrl_rl_sweep(rl, S(16), ALL), 0);
   qrl_rl_free(rl);
   return 0;
 }
@@ -70,11 +78,11 @@ TEST(full_table_fails_closed) {
   ASSERT_TRUE(rl != NULL);
   for (int i = 0; i < 8; i++) {
     snprintf(k, sizeof(k), "k%d", i);
-    ASSERT_TRUE(qrl_rl_hit(rl, k, 100, 5, 10) >= 0);
+    ASSERT_TRUE(qrl_rl_hit(rl, k, S(100), 5, 10) >= 0);
   }
-  ASSERT_EQ_INT(qrl_rl_hit(rl, "new", 100, 5, 10), -1);
-  ASSERT_TRUE(qrl_rl_hit(rl, "k3", 100, 5, 10) >= 0);
-  ASSERT_TRUE(qrl_rl_hit(rl, "new", 110, 5, 10) >= 0); /* expired ones swept */
+  ASSERT_EQ_INT(qrl_rl_hit(rl, "new", S(100), 5, 10), -1);
+  ASSERT_TRUE(qrl_rl_hit(rl, "k3", S(100), 5, 10) >= 0);
+  ASSERT_TRUE(qrl_rl_hit(rl, "new", S(110), 5, 10) >= 0); /* expired ones swept */
   qrl_rl_free(rl);
   return 0;
 }
@@ -88,7 +96,7 @@ TEST(many_keys_with_deletions) {
   ASSERT_TRUE(rl != NULL);
   for (int i = 0; i < N; i++) {
     snprintf(k, sizeof(k), "ip:10.0.%d.%d", i / 256, i % 256);
-    ASSERT_EQ_INT(qrl_rl_hit(rl, k, 0, 2, 1000), 1);
+    ASSERT_EQ_INT(qrl_rl_hit(rl, k, S(0), 2, 1000), 1);
   }
   for (int i = 0; i < N; i += 2) {
     snprintf(k, sizeof(k), "ip:10.0.%d.%d", i / 256, i % 256);
@@ -97,7 +105,7 @@ TEST(many_keys_with_deletions) {
   for (int i = 0; i < N; i++) {
     snprintf(k, sizeof(k), "ip:10.0.%d.%d", i / 256, i % 256);
     /* deleted keys start again at 1 left; survivors have 0 left */
-    ASSERT_EQ_INT(qrl_rl_hit(rl, k, 1, 2, 1000), i % 2 ? 0 : 1);
+    ASSERT_EQ_INT(qrl_rl_hit(rl, k, S(1), 2, 1000), i % 2 ? 0 : 1);
   }
   qrl_rl_free(rl);
   return 0;
@@ -108,10 +116,10 @@ TEST(bad_keys_are_refused) {
   char big[200];
   memset(big, 'x', sizeof(big) - 1);
   big[sizeof(big) - 1] = '\0';
-  ASSERT_EQ_INT(qrl_rl_hit(rl, big, 0, 5, 10), -1);
-  ASSERT_EQ_INT(qrl_rl_hit(rl, NULL, 0, 5, 10), -1);
-  ASSERT_FALSE(qrl_rl_allowed(rl, big, 0, 5, 10, NULL));
-  ASSERT_EQ_INT(qrl_rl_hit(rl, "k", 0, 0, 10), -1);
+  ASSERT_EQ_INT(qrl_rl_hit(rl, big, S(0), 5, 10), -1);
+  ASSERT_EQ_INT(qrl_rl_hit(rl, NULL, S(0), 5, 10), -1);
+  ASSERT_FALSE(qrl_rl_allowed(rl, big, S(0), 5, 10, NULL));
+  ASSERT_EQ_INT(qrl_rl_hit(rl, "k", S(0), 0, 10), -1);
   qrl_rl_free(rl);
   ASSERT_TRUE(qrl_rl_new(0) == NULL);
   return 0;
@@ -122,25 +130,177 @@ TEST(bad_keys_are_refused) {
 TEST(refund_gives_back_one_token_up_to_the_limit) {
   qrl_ratelimit *rl = qrl_rl_new(16);
   ASSERT_TRUE(rl != NULL);
-  for (int i = 0; i < 5; i++) ASSERT_TRUE(qrl_rl_hit(rl, "pw:id:x", 1000, 5, 900) >= 0);
-  ASSERT_EQ_INT(qrl_rl_hit(rl, "pw:id:x", 1000, 5, 900), -1);
-  qrl_rl_refund(rl, "pw:id:x", 1000, 5, 900);
-  ASSERT_EQ_INT(qrl_rl_hit(rl, "pw:id:x", 1000, 5, 900), 0);
-  ASSERT_EQ_INT(qrl_rl_hit(rl, "pw:id:x", 1000, 5, 900), -1);
+  for (int i = 0; i < 5; i++) ASSERT_TRUE(qrl_rl_hit(rl, "pw:id:x", S(1000), 5, 900) >= 0);
+  ASSERT_EQ_INT(qrl_rl_hit(rl, "pw:id:x", S(1000), 5, 900), -1);
+  qrl_rl_refund(rl, "pw:id:x", S(1000), 5, 900);
+  ASSERT_EQ_INT(qrl_rl_hit(rl, "pw:id:x", S(1000), 5, 900), 0);
+  ASSERT_EQ_INT(qrl_rl_hit(rl, "pw:id:x", S(1000), 5, 900), -1);
   /* Refunds beyond the limit are capped. */
-  for (int i = 0; i < 20; i++) qrl_rl_refund(rl, "pw:id:x", 1000, 5, 900);
-  for (int i = 0; i < 5; i++) ASSERT_TRUE(qrl_rl_hit(rl, "pw:id:x", 1000, 5, 900) >= 0);
-  ASSERT_EQ_INT(qrl_rl_hit(rl, "pw:id:x", 1000, 5, 900), -1);
+  for (int i = 0; i < 20; i++) qrl_rl_refund(rl, "pw:id:x", S(1000), 5, 900);
+  for (int i = 0; i < 5; i++) ASSERT_TRUE(qrl_rl_hit(rl, "pw:id:x", S(1000), 5, 900) >= 0);
+  ASSERT_EQ_INT(qrl_rl_hit(rl, "pw:id:x", S(1000), 5, 900), -1);
   /* A key never hit stays unknown; a full bucket can be swept again. */
-  qrl_rl_refund(rl, "pw:id:y", 1000, 5, 900);
-  ASSERT_TRUE(qrl_rl_allowed(rl, "pw:id:y", 1000, 5, 900, NULL));
-  ASSERT_TRUE(qrl_rl_hit(rl, "pw:id:z", 1000, 5, 900) >= 0);
-  qrl_rl_refund(rl, "pw:id:z", 1000, 5, 900);
-  ASSERT_EQ_INT(qrl_rl_sweep(rl, 1001), 1); /* z is full again: dropped */
+  qrl_rl_refund(rl, "pw:id:y", S(1000), 5, 900);
+  ASSERT_TRUE(qrl_rl_allowed(rl, "pw:id:y", S(1000), 5, 900, NULL));
+  ASSERT_TRUE(qrl_rl_hit(rl, "pw:id:z", S(1000), 5, 900) >= 0);
+  qrl_rl_refund(rl, "pw:id:z", S(1000), 5, 900);
+  ASSERT_EQ_INT(qrl_rl_sweep(rl, S(1001), ALL), 1); /* z is full again: dropped */
+  qrl_rl_free(rl);
+  return 0;
+}
+
+/* The table grows as keys arrive: every key keeps its bucket and its count
+ * through each rehash. */
+TEST(growth_keeps_every_key_and_its_count) {
+  enum { N = 20000 };
+  qrl_ratelimit *rl = qrl_rl_new(50000);
+  size_t small;
+  char k[32];
+  ASSERT_TRUE(rl != NULL);
+  small = qrl_rl_bytes(rl);
+  for (int i = 0; i < N; i++) {
+    snprintf(k, sizeof(k), "ip:10.%d.%d", i / 256, i % 256);
+    for (int h = 0; h <= i % 3; h++) ASSERT_TRUE(qrl_rl_hit(rl, k, S(0), 5, 1000) >= 0);
+  }
+  ASSERT_EQ_INT(qrl_rl_keys(rl), N);
+  ASSERT_TRUE(qrl_rl_bytes(rl) > 8 * small);
+  for (int i = 0; i < N; i++) {
+    snprintf(k, sizeof(k), "ip:10.%d.%d", i / 256, i % 256);
+    /* 1..3 tokens spent, one more now: 3..1 left */
+    ASSERT_EQ_INT(qrl_rl_hit(rl, k, S(0), 5, 1000), 5 - (i % 3 + 1) - 1);
+  }
+  ASSERT_EQ_INT(qrl_rl_keys(rl), N);
+  qrl_rl_free(rl);
+  return 0;
+}
+
+/* Room for 200,000 keys costs nothing until keys come: a new table is a few
+ * KB (it was ~54 MB of slots once touched). */
+TEST(new_limiter_is_small) {
+  qrl_ratelimit *rl = qrl_rl_new(200000);
+  ASSERT_TRUE(rl != NULL);
+  ASSERT_TRUE(qrl_rl_bytes(rl) < 4096);
+  ASSERT_TRUE(qrl_rl_hit(rl, "k", S(0), 5, 10) >= 0);
+  ASSERT_TRUE(qrl_rl_bytes(rl) < 4096);
+  qrl_rl_free(rl);
+  return 0;
+}
+
+/* A sweep looks at no more than its budget of slots and carries on where it
+ * stopped: every call drops at most `budget` keys, the count only goes down,
+ * full buckets are all gone within (slots + keys) / budget + 1 calls, and
+ * live buckets stay with their counts. */
+TEST(sweep_with_budget_makes_progress_and_drops_every_full_bucket) {
+  enum { N = 10000, BUDGET = 100 };
+  qrl_ratelimit *rl = qrl_rl_new(N);
+  size_t left = N, calls = 0, slots_max = 4 * N;
+  char k[32];
+  ASSERT_TRUE(rl != NULL);
+  for (int i = 0; i < N; i++) {
+    snprintf(k, sizeof(k), "k%d", i);
+    /* odd keys: a long window (live at S(100)); even ones: full again by then */
+    ASSERT_TRUE(qrl_rl_hit(rl, k, S(0), 2, i % 2 ? 100000 : 10) >= 0);
+  }
+  ASSERT_EQ_INT(qrl_rl_sweep(rl, S(100), 0), N); /* a zero budget does nothing */
+  while (left > N / 2) {
+    size_t now_left = qrl_rl_sweep(rl, S(100), BUDGET);
+    ASSERT_TRUE(now_left <= left);
+    ASSERT_TRUE(left - now_left <= BUDGET);
+    left = now_left;
+    calls++;
+    ASSERT_TRUE(calls <= (slots_max + N) / BUDGET + 1);
+  }
+  ASSERT_EQ_INT(left, N / 2);
+  ASSERT_TRUE(calls > 1); /* it took several bounded steps, not one walk */
+  for (int i = 1; i < N; i += 2) {
+    snprintf(k, sizeof(k), "k%d", i);
+    ASSERT_EQ_INT(qrl_rl_hit(rl, k, S(100), 2, 100000), 0); /* kept its count */
+  }
+  qrl_rl_free(rl);
+  return 0;
+}
+
+/* A big table full of live keys refuses a new key (fail closed) after
+ * growing to its maximum; once the old windows end, a new key's own bounded
+ * sweep makes room. */
+TEST(full_table_of_live_keys_refuses_a_new_key) {
+  enum { MAX = 1000 };
+  qrl_ratelimit *rl = qrl_rl_new(MAX);
+  char k[32];
+  ASSERT_TRUE(rl != NULL);
+  for (int i = 0; i < MAX; i++) {
+    snprintf(k, sizeof(k), "k%d", i);
+    ASSERT_EQ_INT(qrl_rl_hit(rl, k, S(0), 1, 60), 0); /* empty until S(60) */
+  }
+  ASSERT_EQ_INT(qrl_rl_keys(rl), MAX);
+  ASSERT_EQ_INT(qrl_rl_hit(rl, "new", S(1), 1, 60), -1);
+  ASSERT_EQ_INT(qrl_rl_hit(rl, "new", S(59), 1, 60), -1);
+  ASSERT_EQ_INT(qrl_rl_keys(rl), MAX);
+  ASSERT_EQ_INT(qrl_rl_hit(rl, "k7", S(59), 1, 60), -1); /* old keys keep their state */
+  qrl_rl_reset(rl, "k7");
+  ASSERT_EQ_INT(qrl_rl_hit(rl, "new", S(59), 1, 60), 0); /* one place free */
+  ASSERT_EQ_INT(qrl_rl_hit(rl, "new2", S(59), 1, 60), -1);
+  ASSERT_EQ_INT(qrl_rl_hit(rl, "new2", S(61), 1, 60), 0); /* old windows over */
+  qrl_rl_free(rl);
+  return 0;
+}
+
+/* QRL_RL_KEY_MAX bytes is the longest key; longer ones are refused, never
+ * cut to a shared prefix (which would put two keys in one bucket). */
+TEST(long_keys_are_refused_not_truncated) {
+  qrl_ratelimit *rl = qrl_rl_new(16);
+  char max[QRL_RL_KEY_MAX + 1], a[QRL_RL_KEY_MAX + 30], b[QRL_RL_KEY_MAX + 30];
+  int64_t retry = -1;
+  ASSERT_TRUE(rl != NULL);
+  memset(max, 'm', QRL_RL_KEY_MAX);
+  max[QRL_RL_KEY_MAX] = '\0';
+  ASSERT_EQ_INT(qrl_rl_hit(rl, max, S(0), 1, 10), 0);
+  ASSERT_EQ_INT(qrl_rl_hit(rl, max, S(0), 1, 10), -1);
+  memset(a, 'x', sizeof(a) - 1);
+  a[sizeof(a) - 1] = '\0';
+  memcpy(b, a, sizeof(b));
+  b[sizeof(b) - 2] = 'y'; /* same first QRL_RL_KEY_MAX bytes */
+  ASSERT_EQ_INT(qrl_rl_hit(rl, a, S(0), 5, 10), -1);
+  ASSERT_EQ_INT(qrl_rl_hit(rl, b, S(0), 5, 10), -1);
+  a[QRL_RL_KEY_MAX + 1] = '\0'; /* one byte too long */
+  ASSERT_EQ_INT(qrl_rl_hit(rl, a, S(0), 5, 10), -1);
+  ASSERT_FALSE(qrl_rl_allowed(rl, a, S(0), 5, 10, &retry));
+  ASSERT_EQ_INT(retry, 0);
+  ASSERT_EQ_INT(qrl_rl_hit(rl, "", S(0), 5, 10), -1);
+  ASSERT_EQ_INT(qrl_rl_keys(rl), 1);
+  qrl_rl_free(rl);
+  return 0;
+}
+
+/* Buckets run on the monotonic clock: a wall-clock step of a day either way
+ * (NTP, an operator) neither refills an empty bucket nor drains a full one;
+ * monotonic time passing refills it. A reading older than the bucket's
+ * (impossible on a monotonic clock) does not drain it either. */
+TEST(wall_clock_steps_neither_refill_nor_drain) {
+  qrl_ratelimit *rl = qrl_rl_new(16);
+  fake_clock f;
+  ASSERT_TRUE(rl != NULL);
+  fake_clock_init(&f, 1700000000, 123456);
+  for (int i = 0; i < 3; i++) ASSERT_TRUE(qrl_rl_hit(rl, "empty", qrl_clock_mono_ms(&f.clk), 3, 60) >= 0);
+  ASSERT_EQ_INT(qrl_rl_hit(rl, "one", qrl_clock_mono_ms(&f.clk), 3, 60), 2);
+  f.wall += FAKE_DAY;
+  f.mono_ms += 1000;
+  ASSERT_EQ_INT(qrl_rl_hit(rl, "empty", qrl_clock_mono_ms(&f.clk), 3, 60), -1);
+  f.wall -= 2 * FAKE_DAY;
+  f.mono_ms += 1000;
+  ASSERT_EQ_INT(qrl_rl_hit(rl, "empty", qrl_clock_mono_ms(&f.clk), 3, 60), -1);
+  ASSERT_EQ_INT(qrl_rl_hit(rl, "one", qrl_clock_mono_ms(&f.clk), 3, 60), 1);
+  ASSERT_EQ_INT(qrl_rl_hit(rl, "one", qrl_clock_mono_ms(&f.clk) - S(3600), 3, 60), 0);
+  f.mono_ms += S(20);
+  ASSERT_EQ_INT(qrl_rl_hit(rl, "empty", qrl_clock_mono_ms(&f.clk), 3, 60), 0);
   qrl_rl_free(rl);
   return 0;
 }
 
 TEST_MAIN(burst_then_steady_rate, sustained_rate, reset_and_sweep, full_table_fails_closed,
           many_keys_with_deletions, bad_keys_are_refused,
-          refund_gives_back_one_token_up_to_the_limit)
+          refund_gives_back_one_token_up_to_the_limit,
+          growth_keeps_every_key_and_its_count, new_limiter_is_small,
+          sweep_with_budget_makes_progress_and_drops_every_full_bucket,
+          full_table_of_live_keys_refuses_a_new_key, long_keys_are_refused_not_truncated,
+          wall_clock_steps_neither_refill_nor_drain)

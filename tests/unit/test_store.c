@@ -1,14 +1,22 @@
 /*
  * test_store.c - the in-memory challenge store: atomic apply, events to the
  * sink exactly on state changes, expiry by sweep, linger then drop, the live
- * cap, and many challenges.
+ * cap, many challenges, monotonic time (a wall-clock step expires nothing),
+ * and secrets wiped before any memory that held them is freed.
  */
+#include <malloc.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "crypto.h"
+#include "fake_clock.h"
 #include "store.h"
 #include "test.h"
 
-#define NOW 1700000000
+#define WALL 1700000000 /* unix seconds */
+#define MONO 5000000    /* monotonic ms: far from WALL, so a mix-up shows */
+#define S(x) ((int64_t)(x) * 1000) /* seconds of monotonic time */
+static const qrl_instant T0 = {WALL, MONO};
 
 typedef struct events {
   int n;
@@ -27,13 +35,13 @@ static void sink(void *ud, const qrl_challenge *c, qrl_chal_state prev) {
 static qrl_err scan_an(qrl_challenge *c, void *arg) {
   qrl_qr_payload qp;
   (void)arg;
-  if (qrl_challenge_frame(c, NOW, &qp)) return QRL_CRYPTO;
-  return qrl_challenge_scan(c, &qp, "001099012345", 1, 2, NOW);
+  if (qrl_challenge_frame(c, MONO, &qp)) return QRL_CRYPTO;
+  return qrl_challenge_scan(c, &qp, "001099012345", 1, 2, MONO);
 }
 
 static qrl_err confirm_an(qrl_challenge *c, void *arg) {
   (void)arg;
-  return qrl_challenge_decide(c, "001099012345", 1, QRL_DECISION_CONFIRM, c->match, NOW);
+  return qrl_challenge_decide(c, "001099012345", 1, QRL_DECISION_CONFIRM, c->match, MONO);
 }
 
 static qrl_err fail_fn(qrl_challenge *c, void *arg) {
@@ -54,7 +62,7 @@ TEST(put_get_apply_events) {
   qrl_store *s = qrl_store_mem_new(10, 60, sink, &ev);
   qrl_challenge c, out;
   ASSERT_TRUE(s != NULL);
-  ASSERT_ERR(qrl_challenge_init(&c, "p", "http://o", "ip", "ua", 1, NOW, 120, 2), QRL_OK);
+  ASSERT_ERR(qrl_challenge_init(&c, "p", "http://o", "ip", "ua", 1, T0, 120, 2), QRL_OK);
   ASSERT_ERR(qrl_store_put(s, &c), QRL_OK);
   ASSERT_ERR(qrl_store_put(s, &c), QRL_INVAL);
   ASSERT_EQ_INT(qrl_store_live(s), 1);
@@ -89,20 +97,20 @@ TEST(sweep_expires_then_drops_after_linger) {
   events ev = {0};
   qrl_store *s = qrl_store_mem_new(10, 60, sink, &ev);
   qrl_challenge c, out;
-  ASSERT_ERR(qrl_challenge_init(&c, "p", "o", "ip", "ua", 1, NOW, 120, 2), QRL_OK);
+  ASSERT_ERR(qrl_challenge_init(&c, "p", "o", "ip", "ua", 1, T0, 120, 2), QRL_OK);
   ASSERT_ERR(qrl_store_put(s, &c), QRL_OK);
-  ASSERT_EQ_INT(qrl_store_sweep(s, NOW + 119), 0);
+  ASSERT_EQ_INT(qrl_store_sweep(s, MONO + S(119)), 0);
   ASSERT_EQ_INT(ev.n, 0);
-  ASSERT_EQ_INT(qrl_store_sweep(s, NOW + 120), 1);
+  ASSERT_EQ_INT(qrl_store_sweep(s, MONO + S(120)), 1);
   ASSERT_EQ_INT(ev.n, 1);
   ASSERT_EQ_INT(ev.last, QRL_CHAL_EXPIRED);
   ASSERT_EQ_STR(ev.id, c.id);
   ASSERT_EQ_INT(qrl_store_live(s), 0);
   /* still there while it lingers: a late scan learns "expired" */
   ASSERT_ERR(qrl_store_apply(s, c.id, scan_an, NULL, &out), QRL_CHALLENGE_EXPIRED);
-  ASSERT_EQ_INT(qrl_store_sweep(s, NOW + 120 + 59), 0);
+  ASSERT_EQ_INT(qrl_store_sweep(s, MONO + S(120 + 59)), 0);
   ASSERT_ERR(qrl_store_get(s, c.id, &out), QRL_OK);
-  ASSERT_EQ_INT(qrl_store_sweep(s, NOW + 120 + 60), 0);
+  ASSERT_EQ_INT(qrl_store_sweep(s, MONO + S(120 + 60)), 0);
   ASSERT_ERR(qrl_store_get(s, c.id, &out), QRL_CHALLENGE_UNKNOWN);
   ASSERT_EQ_INT(ev.n, 1);
   qrl_store_free(s);
@@ -113,13 +121,13 @@ TEST(live_cap) {
   qrl_store *s = qrl_store_mem_new(3, 60, NULL, NULL);
   qrl_challenge c;
   for (int i = 0; i < 3; i++) {
-    ASSERT_ERR(qrl_challenge_init(&c, "p", "o", "ip", "ua", 1, NOW, 120, 2), QRL_OK);
+    ASSERT_ERR(qrl_challenge_init(&c, "p", "o", "ip", "ua", 1, T0, 120, 2), QRL_OK);
     ASSERT_ERR(qrl_store_put(s, &c), QRL_OK);
   }
-  ASSERT_ERR(qrl_challenge_init(&c, "p", "o", "ip", "ua", 1, NOW, 120, 2), QRL_OK);
+  ASSERT_ERR(qrl_challenge_init(&c, "p", "o", "ip", "ua", 1, T0, 120, 2), QRL_OK);
   ASSERT_ERR(qrl_store_put(s, &c), QRL_RATE_LIMITED);
   /* expiry frees capacity */
-  ASSERT_EQ_INT(qrl_store_sweep(s, NOW + 120), 3);
+  ASSERT_EQ_INT(qrl_store_sweep(s, MONO + S(120)), 3);
   ASSERT_ERR(qrl_store_put(s, &c), QRL_OK);
   qrl_store_free(s);
   return 0;
@@ -131,7 +139,7 @@ TEST(many_challenges_grow_and_find) {
   qrl_store *s = qrl_store_mem_new(N, 60, NULL, NULL);
   qrl_challenge c, out;
   for (int i = 0; i < N; i++) {
-    ASSERT_ERR(qrl_challenge_init(&c, "p", "o", "ip", "ua", (uint64_t)i, NOW, 120, 2), QRL_OK);
+    ASSERT_ERR(qrl_challenge_init(&c, "p", "o", "ip", "ua", (uint64_t)i, T0, 120, 2), QRL_OK);
     ASSERT_ERR(qrl_store_put(s, &c), QRL_OK);
     memcpy(ids[i], c.id, sizeof(ids[i]));
   }
@@ -149,7 +157,7 @@ TEST(fail_closed_refusal_is_kept_and_announced) {
   qrl_store *s = qrl_store_mem_new(10, 60, sink, &ev);
   qrl_challenge c, out;
   ASSERT_TRUE(s != NULL);
-  ASSERT_ERR(qrl_challenge_init(&c, "p", "o", "ip", "ua", 1, NOW, 120, 2), QRL_OK);
+  ASSERT_ERR(qrl_challenge_init(&c, "p", "o", "ip", "ua", 1, T0, 120, 2), QRL_OK);
   ASSERT_ERR(qrl_store_put(s, &c), QRL_OK);
   ASSERT_ERR(qrl_store_apply(s, c.id, fail_closed_fn, NULL, &out), QRL_WRONG_NUMBER);
   ASSERT_EQ_INT(out.state, QRL_CHAL_DECLINED);
@@ -161,5 +169,108 @@ TEST(fail_closed_refusal_is_kept_and_announced) {
   return 0;
 }
 
+/* A wall-clock step of a day either way expires nothing the sweep sees (it
+ * runs on monotonic time); monotonic time passing does. */
+TEST(wall_clock_steps_do_not_expire_live_challenges) {
+  events ev = {0};
+  qrl_store *s = qrl_store_mem_new(10, 60, sink, &ev);
+  fake_clock f;
+  qrl_challenge c;
+  ASSERT_TRUE(s != NULL);
+  fake_clock_init(&f, WALL, MONO);
+  ASSERT_ERR(qrl_challenge_init(&c, "p", "o", "ip", "ua", 1, qrl_clock_now(&f.clk), 120, 2),
+             QRL_OK);
+  ASSERT_ERR(qrl_store_put(s, &c), QRL_OK);
+  f.wall += FAKE_DAY;
+  f.mono_ms += S(1);
+  ASSERT_EQ_INT(qrl_store_sweep(s, qrl_clock_mono_ms(&f.clk)), 0);
+  f.wall -= 2 * FAKE_DAY;
+  f.mono_ms += S(1);
+  ASSERT_EQ_INT(qrl_store_sweep(s, qrl_clock_mono_ms(&f.clk)), 0);
+  ASSERT_EQ_INT(qrl_store_live(s), 1);
+  ASSERT_EQ_INT(ev.n, 0);
+  f.mono_ms = MONO + S(120);
+  ASSERT_EQ_INT(qrl_store_sweep(s, qrl_clock_mono_ms(&f.clk)), 1);
+  ASSERT_EQ_INT(ev.last, QRL_CHAL_EXPIRED);
+  qrl_cleanse(&c, sizeof(c));
+  qrl_store_free(s);
+  return 0;
+}
+
+/* Secrets are wiped before memory is freed. This executable is linked with
+ * -Wl,--wrap=free (tests/CMakeLists.txt), so every free() that the store
+ * (store_mem.c) and the other linked objects make passes through
+ * __wrap_free below, which looks through the whole block
+ * (malloc_usable_size) for the secret or binding of the challenges being
+ * watched before really freeing it. Covered: the entries dropped by sweep
+ * after linger, the sweep's buffer of expiry events, and the entries freed
+ * with the store (live, scanned and terminal ones). Not covered: copies on
+ * the stack (apply's working copy is wiped, but a test cannot see a stack
+ * frame honestly) and copies callers take with get/apply. */
+#define WATCH_MAX 16
+typedef struct watch {
+  const char *s[WATCH_MAX];
+  size_t n;
+  long blocks; /* blocks freed while watching */
+  long found;  /* of them, blocks that still held a watched string */
+} watch;
+static watch *watching;
+
+/* Whether the n bytes at hay contain needle (memmem is a GNU extension). */
+static int holds(const unsigned char *hay, size_t n, const char *needle) {
+  size_t k = strlen(needle);
+  for (size_t i = 0; k && i + k <= n; i++)
+    if (hay[i] == (unsigned char)needle[0] && memcmp(hay + i, needle, k) == 0) return 1;
+  return 0;
+}
+
+void __real_free(void *p);
+void __wrap_free(void *p);
+void __wrap_free(void *p) {
+  if (p && watching) {
+    size_t len = malloc_usable_size(p);
+    watching->blocks++;
+    for (size_t i = 0; i < watching->n; i++)
+      if (holds(p, len, watching->s[i])) {
+        watching->found++;
+        break;
+      }
+  }
+  __real_free(p);
+}
+
+TEST(secrets_are_wiped_before_free) {
+  enum { N = 5 };
+  qrl_challenge c[N];
+  qrl_challenge out;
+  watch w = {{0}, 0, 0, 0};
+  qrl_store *s = qrl_store_mem_new(10, 60, NULL, NULL);
+  ASSERT_TRUE(s != NULL);
+  for (int i = 0; i < N; i++) {
+    ASSERT_ERR(qrl_challenge_init(&c[i], "p", "o", "ip", "ua", 1, T0, i < 3 ? 120 : 600, 2),
+               QRL_OK);
+    ASSERT_ERR(qrl_store_put(s, &c[i]), QRL_OK);
+    w.s[w.n++] = c[i].secret;
+    w.s[w.n++] = c[i].binding;
+  }
+  ASSERT_ERR(qrl_store_apply(s, c[3].id, scan_an, NULL, &out), QRL_OK);  /* scanned */
+  ASSERT_ERR(qrl_store_apply(s, c[4].id, fail_closed_fn, NULL, &out), QRL_WRONG_NUMBER);
+  qrl_cleanse(&out, sizeof(out));
+  watching = &w;
+  /* 0..2 expire (the event buffer is freed), then are dropped after linger. */
+  ASSERT_EQ_INT(qrl_store_sweep(s, MONO + S(120)), 3);
+  ASSERT_EQ_INT(qrl_store_sweep(s, MONO + S(180)), 0);
+  ASSERT_ERR(qrl_store_get(s, c[0].id, &out), QRL_CHALLENGE_UNKNOWN);
+  ASSERT_TRUE(w.blocks >= 4); /* 3 entries and the event buffer */
+  /* 3 (scanned) and 4 (declined, lingering) go with the store. */
+  qrl_store_free(s);
+  watching = NULL;
+  ASSERT_TRUE(w.blocks >= 4 + 2 + 2); /* + 2 entries, the buckets, the store */
+  ASSERT_EQ_INT(w.found, 0);
+  for (int i = 0; i < N; i++) qrl_cleanse(&c[i], sizeof(c[i]));
+  return 0;
+}
+
 TEST_MAIN(fail_closed_refusal_is_kept_and_announced, put_get_apply_events, sweep_expires_then_drops_after_linger, live_cap,
-          many_challenges_grow_and_find)
+          many_challenges_grow_and_find,
+          wall_clock_steps_do_not_expire_live_challenges, secrets_are_wiped_before_free)

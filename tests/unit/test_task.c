@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "audit.h"
+#include "fake_clock.h"
 #include "ratelimit.h"
 #include "rules.h"
 #include "task.h"
@@ -32,12 +33,11 @@ typedef struct fixture {
   qrl_audit audit;
   qrl_throttle thr;
   qrl_tasks tasks;
+  fake_clock clock;
   /* the gate job */
   qrl_job gate;
   int gate_open, gate_running;
 } fixture;
-
-static int64_t fixed_now(void) { return 1700000000; }
 
 static void wake(void *arg) {
   fixture *f = arg;
@@ -128,9 +128,10 @@ static int setup(fixture *f, size_t queue_limit) {
   if (!f->wq) return -1;
   qrl_workq_set_limit(f->wq, queue_limit);
   if (qrl_conns_init(&f->conns)) return -1;
-  f->audit = (qrl_audit){f->wq, fixed_now, 0, 0};
-  f->thr = (qrl_throttle){qrl_rl_new(1000), 0, &f->audit, fixed_now, 0};
-  f->tasks = (qrl_tasks){f->wq, &f->conns, &f->thr, f, fixed_now, 0, 0};
+  fake_clock_init(&f->clock, 1700000000, 5000000);
+  f->audit = (qrl_audit){f->wq, &f->clock.clk, 0, 0};
+  f->thr = (qrl_throttle){qrl_rl_new(1000), 0, &f->audit, &f->clock.clk, 0};
+  f->tasks = (qrl_tasks){f->wq, &f->conns, &f->thr, f, &f->clock.clk, 0, 0};
   return f->thr.rl ? 0 : -1;
 }
 
@@ -348,6 +349,41 @@ TEST(done_finds_its_connection_by_id_or_null_once_gone) {
   return 0;
 }
 
-TEST_MAIN(a_failed_submit_gives_the_tokens_back, the_outcome_decides_which_tokens_stay_spent,
+TEST(wall_clock_steps_neither_refill_nor_drain_the_holds) {
+  fixture f;
+  int64_t retry = 0;
+  ASSERT_EQ_INT(setup(&f, 0), 0);
+  /* spend 4 of the ID's 5 wrong-password tokens */
+  for (int i = 0; i < 4; i++) {
+    qrl_hold x = {0};
+    qrl_rules_password(&x, "", "001099012345", "10.4.0.1");
+    ASSERT_TRUE(qrl_throttle_take(&f.thr, NULL, &x, &retry));
+  }
+  /* the date jumps a day ahead (NTP, an operator): no refill */
+  f.clock.wall += FAKE_DAY;
+  ASSERT_EQ_INT(pw_left(&f, "10.4.0.2"), 1);
+  /* and a day back: no drain either (the bucket is empty now; a real
+   * 15-minute window later it has refilled) */
+  f.clock.wall -= 2 * FAKE_DAY;
+  ASSERT_EQ_INT(pw_left(&f, "10.4.0.3"), 0);
+  f.clock.mono_ms += QRL_RL_PW_WINDOW * 1000;
+  ASSERT_EQ_INT(pw_left(&f, "10.4.0.4"), QRL_RL_PW_KEY);
+  /* the socket budget too: 60 messages, then refused however the date moves */
+  {
+    static qrl_conn c;
+    memset(&c, 0, sizeof(c));
+    for (int i = 0; i < QRL_RL_SOCKET_MSGS; i++)
+      ASSERT_EQ_INT(qrl_throttle_socket(&f.thr, &c, QRL_RL_SOCKET_MSGS, QRL_RL_SOCKET_WINDOW, 10), 1);
+    f.clock.wall += FAKE_DAY;
+    ASSERT_EQ_INT(qrl_throttle_socket(&f.thr, &c, QRL_RL_SOCKET_MSGS, QRL_RL_SOCKET_WINDOW, 10), 0);
+    f.clock.mono_ms += 1000; /* one real second: one message's worth */
+    ASSERT_EQ_INT(qrl_throttle_socket(&f.thr, &c, QRL_RL_SOCKET_MSGS, QRL_RL_SOCKET_WINDOW, 10), 1);
+  }
+  teardown(&f);
+  return 0;
+}
+
+TEST_MAIN(wall_clock_steps_neither_refill_nor_drain_the_holds,
+          a_failed_submit_gives_the_tokens_back, the_outcome_decides_which_tokens_stay_spent,
           shutdown_drops_queued_tasks_answers_them_and_keeps_audit_rows,
           done_finds_its_connection_by_id_or_null_once_gone)
