@@ -12,19 +12,11 @@
  *      └──────ttl──────► EXPIRED ◄──ttl────┘
  *   PENDING/SCANNED ──browser gone / new code──► CANCELLED
  *
- *   from      event            to         function                 refusal (state unchanged)
- *   PENDING   scan             SCANNED    qrl_challenge_scan       EXPIRED past ttl; UNKNOWN
- *                                                                  bad frame code; FRAME_STALE
- *                                                                  frame older than the window
- *   SCANNED   scan (same acct) SCANNED    qrl_challenge_scan       OTHER_ACCOUNT if another
- *   SCANNED   confirm          COMPLETED  qrl_challenge_decide     OTHER_ACCOUNT, EXPIRED
- *   SCANNED   confirm, wrong   DECLINED   qrl_challenge_decide     (fails closed: WRONG_NUMBER)
- *             number
- *   SCANNED   decline          DECLINED   qrl_challenge_decide     OTHER_ACCOUNT, EXPIRED
- *   PENDING   confirm/decline  -          qrl_challenge_decide     NOT_SCANNED
- *   live      ttl              EXPIRED    qrl_challenge_expire     -
- *   live      cancel           CANCELLED  qrl_challenge_cancel     -
- *   terminal  anything         -          (all)                    USED / DECLINED / EXPIRED / CANCELLED
+ * Every state change goes through move() below, which looks it up in
+ * transitions[]: the one table of this machine (docs point here). After
+ * every change the store runs qrl_challenge_check(), the invariants of each
+ * state (as sqlite's assert_pager_state() does for its pager), and refuses a
+ * change that breaks them.
  */
 #include "challenge.h"
 
@@ -39,6 +31,88 @@ static void copy_str(char *dst, size_t cap, const char *src) {
   if (n >= cap) n = cap - 1;
   if (n) memcpy(dst, src, n);
   dst[n] = '\0';
+}
+
+/* The state machine. (from, event) -> to; a pair not listed is refused with
+ * the state's own error and changes nothing.
+ *
+ *   from     event          to         made by                refusals (state unchanged)
+ */
+static const struct transition {
+  qrl_chal_state from;
+  qrl_chal_event event;
+  qrl_chal_state to;
+} transitions[] = {
+    /* qrl_challenge_scan: the frame's code and freshness, then:   UNKNOWN (bad code),
+     * FRAME_STALE, BAD_QR (future frame), EXPIRED (past ttl)          */
+    {QRL_CHAL_PENDING, QRL_CHAL_EV_SCAN, QRL_CHAL_SCANNED},
+    /* a rescan by the same phone records the newer frame:        OTHER_ACCOUNT */
+    {QRL_CHAL_SCANNED, QRL_CHAL_EV_SCAN, QRL_CHAL_SCANNED},
+    /* qrl_challenge_decide (PENDING: NOT_SCANNED):               OTHER_ACCOUNT, EXPIRED */
+    {QRL_CHAL_SCANNED, QRL_CHAL_EV_CONFIRM, QRL_CHAL_COMPLETED},
+    /* a confirm with the wrong number fails closed (WRONG_NUMBER) */
+    {QRL_CHAL_SCANNED, QRL_CHAL_EV_WRONG_NUMBER, QRL_CHAL_DECLINED},
+    {QRL_CHAL_SCANNED, QRL_CHAL_EV_DECLINE, QRL_CHAL_DECLINED},
+    /* qrl_challenge_expire: the ttl, counted on the monotonic clock */
+    {QRL_CHAL_PENDING, QRL_CHAL_EV_TTL, QRL_CHAL_EXPIRED},
+    {QRL_CHAL_SCANNED, QRL_CHAL_EV_TTL, QRL_CHAL_EXPIRED},
+    /* qrl_challenge_cancel: the browser left or asked for a new code */
+    {QRL_CHAL_PENDING, QRL_CHAL_EV_CANCEL, QRL_CHAL_CANCELLED},
+    {QRL_CHAL_SCANNED, QRL_CHAL_EV_CANCEL, QRL_CHAL_CANCELLED},
+    /* COMPLETED, DECLINED, EXPIRED, CANCELLED are terminal: nothing leaves them
+     * (USED, DECLINED, EXPIRED, CANCELLED to every request). */
+};
+
+int qrl_challenge_next(qrl_chal_state from, qrl_chal_event event, qrl_chal_state *to) {
+  for (size_t i = 0; i < sizeof(transitions) / sizeof(transitions[0]); i++)
+    if (transitions[i].from == from && transitions[i].event == event) {
+      *to = transitions[i].to;
+      return 1;
+    }
+  return 0;
+}
+
+int qrl_challenge_allowed(qrl_chal_state from, qrl_chal_state to) {
+  if (from == to) return 1;
+  for (size_t i = 0; i < sizeof(transitions) / sizeof(transitions[0]); i++)
+    if (transitions[i].from == from && transitions[i].to == to) return 1;
+  return 0;
+}
+
+/* Makes the move (from, event) of the table. 0, or -1 if the table has no
+ * such row (then nothing changes): the functions below check first, so this
+ * is the table holding them to it. */
+static int move(qrl_challenge *c, qrl_chal_event event) {
+  qrl_chal_state to;
+  if (!qrl_challenge_next(c->state, event, &to)) return -1;
+  c->state = to;
+  return 0;
+}
+
+qrl_err qrl_challenge_check(const qrl_challenge *c) {
+  int scanned = c->citizen_id[0] != '\0';
+  if (!c->id[0] || !c->secret[0] || !c->binding[0]) return QRL_INTERNAL;
+  if (c->frame_secs < 1 || c->expires_ms < c->created_ms) return QRL_INTERNAL;
+  switch (c->state) {
+  case QRL_CHAL_PENDING: /* nobody has scanned it */
+    if (scanned || c->device_id || c->match || c->scanned_ms) return QRL_INTERNAL;
+    return QRL_OK;
+  case QRL_CHAL_SCANNED: /* an account, a device, a number among the choices */
+  case QRL_CHAL_COMPLETED:
+  case QRL_CHAL_DECLINED: {
+    int offered = 0;
+    if (!scanned || c->device_id <= 0 || c->scanned_ms < c->created_ms) return QRL_INTERNAL;
+    if (strcmp(c->scanned.id, c->id) != 0) return QRL_INTERNAL;
+    for (int i = 0; i < QRL_MATCH_CHOICES; i++) offered |= c->choices[i] == c->match;
+    if (c->match < 10 || c->match > 99 || !offered) return QRL_INTERNAL;
+    return QRL_OK;
+  }
+  case QRL_CHAL_EXPIRED: /* from either live state */
+  case QRL_CHAL_CANCELLED:
+    if (scanned && c->device_id <= 0) return QRL_INTERNAL;
+    return QRL_OK;
+  }
+  return QRL_INTERNAL;
 }
 
 const char *qrl_chal_state_name(qrl_chal_state state) {
@@ -183,7 +257,7 @@ qrl_err qrl_challenge_scan(qrl_challenge *c, const qrl_qr_payload *qr,
       return QRL_CHALLENGE_OTHER_ACCOUNT;
     c->phone_conn = phone_conn; /* the same phone, maybe a new socket */
     keep_frame(c, qr);
-    return QRL_OK;
+    return move(c, QRL_CHAL_EV_SCAN) ? QRL_INTERNAL : QRL_OK;
   }
   if ((rc = draw_numbers(c))) return rc;
   copy_str(c->citizen_id, sizeof(c->citizen_id), citizen_id);
@@ -191,8 +265,7 @@ qrl_err qrl_challenge_scan(qrl_challenge *c, const qrl_qr_payload *qr,
   c->phone_conn = phone_conn;
   c->scanned_ms = now_ms;
   keep_frame(c, qr);
-  c->state = QRL_CHAL_SCANNED;
-  return QRL_OK;
+  return move(c, QRL_CHAL_EV_SCAN) ? QRL_INTERNAL : QRL_OK;
 }
 
 qrl_err qrl_challenge_decide(qrl_challenge *c, const char *citizen_id,
@@ -204,23 +277,18 @@ qrl_err qrl_challenge_decide(qrl_challenge *c, const char *citizen_id,
   if (c->state == QRL_CHAL_PENDING) return QRL_CHALLENGE_NOT_SCANNED;
   if (!same_scanner(c, citizen_id, device_id)) return QRL_CHALLENGE_OTHER_ACCOUNT;
   if (now_ms >= c->expires_ms) return QRL_CHALLENGE_EXPIRED;
-  if (decision == QRL_DECISION_CONFIRM && number != c->match) {
-    c->state = QRL_CHAL_DECLINED; /* fail closed */
-    return QRL_WRONG_NUMBER;
-  }
-  c->state = decision == QRL_DECISION_CONFIRM ? QRL_CHAL_COMPLETED
-                                              : QRL_CHAL_DECLINED;
-  return QRL_OK;
+  if (decision == QRL_DECISION_CONFIRM && number != c->match)
+    return move(c, QRL_CHAL_EV_WRONG_NUMBER) ? QRL_INTERNAL : QRL_WRONG_NUMBER;
+  return move(c, decision == QRL_DECISION_CONFIRM ? QRL_CHAL_EV_CONFIRM : QRL_CHAL_EV_DECLINE)
+             ? QRL_INTERNAL
+             : QRL_OK;
 }
 
 int qrl_challenge_expire(qrl_challenge *c, int64_t now_ms) {
-  if (qrl_chal_state_terminal(c->state) || now_ms < c->expires_ms) return 0;
-  c->state = QRL_CHAL_EXPIRED;
-  return 1;
+  if (now_ms < c->expires_ms) return 0;
+  return move(c, QRL_CHAL_EV_TTL) == 0;
 }
 
 int qrl_challenge_cancel(qrl_challenge *c) {
-  if (qrl_chal_state_terminal(c->state)) return 0;
-  c->state = QRL_CHAL_CANCELLED;
-  return 1;
+  return move(c, QRL_CHAL_EV_CANCEL) == 0;
 }

@@ -33,6 +33,24 @@ typedef enum qrl_chal_state {
   QRL_CHAL_CANCELLED  /* the browser went away or asked for a new one (terminal) */
 } qrl_chal_state;
 
+/* What happens to a challenge (the events of the transition table at the top
+ * of challenge.c). */
+typedef enum qrl_chal_event {
+  QRL_CHAL_EV_SCAN,
+  QRL_CHAL_EV_CONFIRM,
+  QRL_CHAL_EV_WRONG_NUMBER, /* a confirm with the wrong matching number */
+  QRL_CHAL_EV_DECLINE,
+  QRL_CHAL_EV_TTL,
+  QRL_CHAL_EV_CANCEL
+} qrl_chal_event;
+
+/* The transition table: 1 and *to set if event moves a challenge in state
+ * from, else 0. */
+int qrl_challenge_next(qrl_chal_state from, qrl_chal_event event, qrl_chal_state *to);
+
+/* 1 if some event moves from -> to (or from == to), else 0. */
+int qrl_challenge_allowed(qrl_chal_state from, qrl_chal_state to);
+
 /* Returns a lowercase name for state ("pending"); never NULL. */
 const char *qrl_chal_state_name(qrl_chal_state state);
 
@@ -120,5 +138,11 @@ int qrl_challenge_expire(qrl_challenge *c, int64_t now_ms);
 
 /* Any live state -> CANCELLED. Returns 1 if it changed, else 0. */
 int qrl_challenge_cancel(qrl_challenge *c);
+
+/* The invariants of c's state: secrets set, expiry after creation; PENDING
+ * has no scanner; SCANNED, COMPLETED and DECLINED have an account, a device
+ * and a match number among the choices; ... QRL_OK, or QRL_INTERNAL if c
+ * breaks one (the store refuses such a change). */
+qrl_err qrl_challenge_check(const qrl_challenge *c);
 
 #endif /* QRLOGIN_CHALLENGE_H */

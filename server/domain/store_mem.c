@@ -12,6 +12,7 @@
  *
  * Not here: persistence, cross-process fan-out (a Redis store would add both).
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -88,6 +89,7 @@ static qrl_err mem_put(qrl_store *s, const qrl_challenge *c) {
   mem_store *m = (mem_store *)s;
   mem_entry **slot, *e;
 
+  if (qrl_challenge_check(c)) return QRL_INVAL;
   if (m->nlive >= m->max_live) return QRL_RATE_LIMITED;
   if (m->count + 1 > m->nbuckets && grow(m) != 0) return QRL_NOMEM;
   slot = find_slot(m, c->id);
@@ -120,6 +122,15 @@ static qrl_err mem_apply(qrl_store *s, const char *id, qrl_store_fn fn,
   work = e->c;
   prev = work.state;
   rc = fn(&work, arg);
+  /* A change the transition table does not allow, or that breaks the
+   * state's invariants, is a bug: refused, the stored challenge untouched. */
+  if ((rc == QRL_OK || work.state != prev) &&
+      (!qrl_challenge_allowed(prev, work.state) || qrl_challenge_check(&work))) {
+    fprintf(stderr, "qrlogin: store: refused an invalid challenge change (%s -> %s)\n",
+            qrl_chal_state_name(prev), qrl_chal_state_name(work.state));
+    rc = QRL_INTERNAL;
+    work = e->c;
+  }
   /* Kept on success, and when a refusal still moved the state (a
    * fail-closed transition such as a wrong matching number). */
   if (rc == QRL_OK || work.state != prev) {

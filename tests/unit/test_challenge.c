@@ -307,7 +307,87 @@ TEST(wall_clock_steps_do_not_expire_or_renumber) {
   return 0;
 }
 
-TEST_MAIN(frames_fresh_stale_forged, number_matching, init_makes_distinct_random_tokens,
+/* A challenge brought to state st by the real transitions. */
+static qrl_challenge in_state(qrl_chal_state st) {
+  qrl_challenge c = fresh();
+  if (st == QRL_CHAL_PENDING) return c;
+  if (st == QRL_CHAL_EXPIRED) {
+    qrl_challenge_expire(&c, NOW + S(TTL));
+    return c;
+  }
+  if (st == QRL_CHAL_CANCELLED) {
+    qrl_challenge_cancel(&c);
+    return c;
+  }
+  scan_at(&c, AN, 1, 2, NOW + S(1));
+  if (st == QRL_CHAL_COMPLETED) decide_at(&c, AN, 1, QRL_DECISION_CONFIRM, NOW + S(2));
+  if (st == QRL_CHAL_DECLINED) decide_at(&c, AN, 1, QRL_DECISION_DECLINE, NOW + S(2));
+  return c;
+}
+
+/* Applies event ev through the public function that makes it. */
+static void apply_event(qrl_challenge *c, qrl_chal_event ev) {
+  switch (ev) {
+  case QRL_CHAL_EV_SCAN: scan_at(c, AN, 1, 2, NOW + S(3)); break;
+  case QRL_CHAL_EV_CONFIRM: decide_at(c, AN, 1, QRL_DECISION_CONFIRM, NOW + S(3)); break;
+  case QRL_CHAL_EV_WRONG_NUMBER:
+    qrl_challenge_decide(c, AN, 1, QRL_DECISION_CONFIRM, c->match == 99 ? 98 : c->match + 1,
+                         NOW + S(3));
+    break;
+  case QRL_CHAL_EV_DECLINE: decide_at(c, AN, 1, QRL_DECISION_DECLINE, NOW + S(3)); break;
+  case QRL_CHAL_EV_TTL: qrl_challenge_expire(c, NOW + S(TTL)); break;
+  case QRL_CHAL_EV_CANCEL: qrl_challenge_cancel(c); break;
+  }
+}
+
+/* Every (state, event): the functions do exactly what the table says - the
+ * table's state, or no change where it has no row - and the result keeps
+ * its state's invariants. */
+TEST(functions_follow_the_transition_table_exhaustively) {
+  int rows = 0;
+  for (int st = QRL_CHAL_PENDING; st <= QRL_CHAL_CANCELLED; st++) {
+    for (int ev = QRL_CHAL_EV_SCAN; ev <= QRL_CHAL_EV_CANCEL; ev++) {
+      qrl_challenge c = in_state((qrl_chal_state)st);
+      qrl_chal_state want = (qrl_chal_state)st;
+      ASSERT_EQ_INT(c.state, st);
+      ASSERT_ERR(qrl_challenge_check(&c), QRL_OK);
+      if (qrl_challenge_next((qrl_chal_state)st, (qrl_chal_event)ev, &want)) rows++;
+      apply_event(&c, (qrl_chal_event)ev);
+      if ((int)c.state != (int)want)
+        TEST_FAIL_("%s + event %d: %s, table says %s", qrl_chal_state_name((qrl_chal_state)st),
+                   ev, qrl_chal_state_name(c.state), qrl_chal_state_name(want));
+      ASSERT_ERR(qrl_challenge_check(&c), QRL_OK);
+      ASSERT_TRUE(qrl_challenge_allowed((qrl_chal_state)st, c.state));
+    }
+  }
+  ASSERT_EQ_INT(rows, 9); /* the table's rows, each reached once */
+  /* what no event does */
+  ASSERT_FALSE(qrl_challenge_allowed(QRL_CHAL_PENDING, QRL_CHAL_COMPLETED));
+  ASSERT_FALSE(qrl_challenge_allowed(QRL_CHAL_COMPLETED, QRL_CHAL_PENDING));
+  ASSERT_FALSE(qrl_challenge_allowed(QRL_CHAL_EXPIRED, QRL_CHAL_SCANNED));
+  return 0;
+}
+
+TEST(invariants_catch_a_broken_challenge) {
+  qrl_challenge c = in_state(QRL_CHAL_SCANNED);
+  qrl_challenge d = c;
+  ASSERT_ERR(qrl_challenge_check(&c), QRL_OK);
+  d.match = 100; /* not a 2-digit number */
+  ASSERT_ERR(qrl_challenge_check(&d), QRL_INTERNAL);
+  d = c;
+  d.citizen_id[0] = '\0'; /* scanned by nobody */
+  ASSERT_ERR(qrl_challenge_check(&d), QRL_INTERNAL);
+  d = c;
+  d.state = QRL_CHAL_PENDING; /* pending, yet with a scanner */
+  ASSERT_ERR(qrl_challenge_check(&d), QRL_INTERNAL);
+  d = c;
+  d.secret[0] = '\0';
+  ASSERT_ERR(qrl_challenge_check(&d), QRL_INTERNAL);
+  return 0;
+}
+
+TEST_MAIN(functions_follow_the_transition_table_exhaustively,
+          invariants_catch_a_broken_challenge, frames_fresh_stale_forged, number_matching, init_makes_distinct_random_tokens,
           scan_then_confirm_completes, scan_then_decline,
           rescan_by_same_phone_is_idempotent, scan_by_another_account_refused_unchanged,
           confirm_by_another_account_refused_unchanged, confirm_before_scan_refused,

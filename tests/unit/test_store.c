@@ -50,11 +50,19 @@ static qrl_err fail_fn(qrl_challenge *c, void *arg) {
   return QRL_BAD_SIGNATURE;
 }
 
-/* A refusal that fails closed: the state moves, and that is kept. */
+/* A refusal that fails closed: the wrong matching number moves the scanned
+ * challenge to DECLINED, and that is kept. */
 static qrl_err fail_closed_fn(qrl_challenge *c, void *arg) {
   (void)arg;
-  c->state = QRL_CHAL_DECLINED;
-  return QRL_WRONG_NUMBER;
+  return qrl_challenge_decide(c, "001099012345", 1, QRL_DECISION_CONFIRM,
+                              c->match == 99 ? 98 : c->match + 1, MONO);
+}
+
+/* A transition the table does not have (PENDING straight to COMPLETED). */
+static qrl_err forbidden_fn(qrl_challenge *c, void *arg) {
+  (void)arg;
+  c->state = QRL_CHAL_COMPLETED;
+  return QRL_OK;
 }
 
 TEST(put_get_apply_events) {
@@ -152,6 +160,32 @@ TEST(many_challenges_grow_and_find) {
   return 0;
 }
 
+TEST(changes_outside_the_table_or_its_invariants_are_refused) {
+  events ev = {0};
+  qrl_store *s = qrl_store_mem_new(10, 60, sink, &ev);
+  qrl_challenge c, out, bad;
+  ASSERT_TRUE(s != NULL);
+  ASSERT_ERR(qrl_challenge_init(&c, "p", "o", "ip", "ua", 1, T0, 120, 2), QRL_OK);
+  ASSERT_ERR(qrl_store_put(s, &c), QRL_OK);
+  /* PENDING -> COMPLETED without a scan: not in the table */
+  ASSERT_ERR(qrl_store_apply(s, c.id, forbidden_fn, NULL, &out), QRL_INTERNAL);
+  ASSERT_EQ_INT(out.state, QRL_CHAL_PENDING);
+  ASSERT_EQ_INT(ev.n, 0);
+  ASSERT_EQ_INT(qrl_store_live(s), 1);
+  /* a SCANNED challenge that nobody scanned breaks its state's invariants */
+  bad = c;
+  memcpy(bad.id, "another-id-0000000000", 22);
+  bad.state = QRL_CHAL_SCANNED;
+  ASSERT_ERR(qrl_store_put(s, &bad), QRL_INVAL);
+  /* the real path still works */
+  ASSERT_ERR(qrl_store_apply(s, c.id, scan_an, NULL, &out), QRL_OK);
+  ASSERT_ERR(qrl_store_apply(s, c.id, confirm_an, NULL, &out), QRL_OK);
+  ASSERT_EQ_INT(out.state, QRL_CHAL_COMPLETED);
+  ASSERT_EQ_INT(ev.n, 2);
+  qrl_store_free(s);
+  return 0;
+}
+
 TEST(fail_closed_refusal_is_kept_and_announced) {
   events ev = {0};
   qrl_store *s = qrl_store_mem_new(10, 60, sink, &ev);
@@ -159,11 +193,13 @@ TEST(fail_closed_refusal_is_kept_and_announced) {
   ASSERT_TRUE(s != NULL);
   ASSERT_ERR(qrl_challenge_init(&c, "p", "o", "ip", "ua", 1, T0, 120, 2), QRL_OK);
   ASSERT_ERR(qrl_store_put(s, &c), QRL_OK);
+  ASSERT_ERR(qrl_store_apply(s, c.id, scan_an, NULL, &out), QRL_OK);
   ASSERT_ERR(qrl_store_apply(s, c.id, fail_closed_fn, NULL, &out), QRL_WRONG_NUMBER);
   ASSERT_EQ_INT(out.state, QRL_CHAL_DECLINED);
   ASSERT_ERR(qrl_store_get(s, c.id, &out), QRL_OK);
   ASSERT_EQ_INT(out.state, QRL_CHAL_DECLINED);
-  ASSERT_EQ_INT(ev.n, 1);
+  ASSERT_EQ_INT(ev.n, 2);
+  ASSERT_EQ_INT(ev.prev, QRL_CHAL_SCANNED);
   ASSERT_EQ_INT(ev.last, QRL_CHAL_DECLINED);
   qrl_store_free(s);
   return 0;
@@ -254,6 +290,7 @@ TEST(secrets_are_wiped_before_free) {
     w.s[w.n++] = c[i].binding;
   }
   ASSERT_ERR(qrl_store_apply(s, c[3].id, scan_an, NULL, &out), QRL_OK);  /* scanned */
+  ASSERT_ERR(qrl_store_apply(s, c[4].id, scan_an, NULL, &out), QRL_OK);
   ASSERT_ERR(qrl_store_apply(s, c[4].id, fail_closed_fn, NULL, &out), QRL_WRONG_NUMBER);
   qrl_cleanse(&out, sizeof(out));
   watching = &w;
@@ -271,6 +308,6 @@ TEST(secrets_are_wiped_before_free) {
   return 0;
 }
 
-TEST_MAIN(fail_closed_refusal_is_kept_and_announced, put_get_apply_events, sweep_expires_then_drops_after_linger, live_cap,
+TEST_MAIN(changes_outside_the_table_or_its_invariants_are_refused, fail_closed_refusal_is_kept_and_announced, put_get_apply_events, sweep_expires_then_drops_after_linger, live_cap,
           many_challenges_grow_and_find,
           wall_clock_steps_do_not_expire_live_challenges, secrets_are_wiped_before_free)
