@@ -1,16 +1,15 @@
 /*
- * admin.c - see admin.h.
+ * admin.c - see admin.h. Each view fetches its rows first and prints after,
+ * so a read error prints nothing.
  */
 #include "admin.h"
 
-#include <string.h>
 #include <time.h>
 
-#include "crypto.h"
-#include "legacy.h"
-#include "otp.h"
-#include "sql.h"
+#include "accounts.h"
+#include "operator.h"
 
+/* t as UTC ISO 8601, or "-" for 0. */
 static void when(int64_t t, char out[24]) {
   time_t tt = (time_t)t;
   struct tm tm;
@@ -21,282 +20,104 @@ static void when(int64_t t, char out[24]) {
   strftime(out, 24, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-/* Runs UPDATE sql (?1 = text id, ?2 = now, ?3 = int) that must touch a row,
- * plus the audit row, in one transaction. */
-static qrl_err change(qrl_db *db, const char *sql, const char *id, int64_t now,
-                      int64_t num, const char *event, const char *detail) {
-  qrl_req_ctx rc = {NULL, "qrlogin-admin", now, NULL};
-  sqlite3_stmt *st;
-  qrl_err err;
-  if (qrl_sql_begin(db)) return QRL_DB;
-  st = qrl_sql_prep(db, sql);
-  if (st) {
-    qrl_sql_bind_text(st, 1, id);
-    sqlite3_bind_int64(st, 2, now);
-    sqlite3_bind_int64(st, 3, num);
-  }
-  err = qrl_sql_run(st);
-  if (!err && sqlite3_changes(qrl_sql_handle(db)) == 0) err = QRL_NOT_FOUND;
-  if (!err) err = qrl_db_audit(db, event, QRL_OK, id, 0, detail, &rc);
-  if (!err) err = qrl_sql_commit(db);
-  if (err) qrl_sql_rollback(db);
-  return err;
-}
+static const char *or_dash(const char *s) { return s ? s : "-"; }
+static const char *or_empty(const char *s) { return s ? s : ""; }
 
 qrl_err qrl_admin_citizen_list(qrl_db *db, FILE *f, int64_t now) {
-  sqlite3_stmt *st = qrl_sql_prep(db, "SELECT id, full_name, level, phone, web_login,"
-                                      " passcode_locked_until FROM citizens ORDER BY id");
-  if (!st) return QRL_DB;
+  qrl_op_citizen *rows;
+  size_t n;
+  qrl_err err = qrl_op_citizens(db, &rows, &n);
+  if (err) return err;
   fprintf(f, "%-12s  %-28s %5s  %-10s  %-9s  %s\n", "ID", "NAME", "LEVEL", "PHONE",
           "WEB_LOGIN", "LOCKED");
-  while (sqlite3_step(st) == SQLITE_ROW) {
-    fprintf(f, "%-12s  %-28s %5d  %-10s  %-9s  %s\n", sqlite3_column_text(st, 0),
-            sqlite3_column_text(st, 1), sqlite3_column_int(st, 2),
-            sqlite3_column_text(st, 3) ? (const char *)sqlite3_column_text(st, 3) : "-",
-            sqlite3_column_int(st, 4) ? "on" : "off",
-            sqlite3_column_int64(st, 5) > now ? "yes" : "no");
+  for (size_t i = 0; i < n; i++) {
+    const qrl_op_citizen *c = &rows[i];
+    fprintf(f, "%-12s  %-28s %5d  %-10s  %-9s  %s\n", c->id, c->full_name, c->level,
+            or_dash(c->phone), c->web_login ? "on" : "off",
+            c->passcode_locked_until > now ? "yes" : "no");
   }
-  sqlite3_finalize(st);
+  qrl_op_citizens_free(rows, n);
   return QRL_OK;
 }
 
 qrl_err qrl_admin_citizen_show(qrl_db *db, const char *id, FILE *f, int64_t now) {
   qrl_citizen c;
-  sqlite3_stmt *st;
-  char t[24];
+  qrl_op_citizen pc;
   qrl_err err = qrl_db_get_citizen(db, id, &c);
   if (err) return err;
   fprintf(f, "ID:         %s\nName:       %s\nLevel:      %d\nPhone:      %s\n"
              "Web login:  %s\n",
           c.id, c.full_name, c.level, c.phone[0] ? c.phone : "-",
           c.web_login ? "on" : "off");
-  st = qrl_sql_prep(db, "SELECT passcode_failures, passcode_locked_until, passcode_locks"
-                        " FROM citizens WHERE id = ?");
-  if (!st) return QRL_DB;
-  qrl_sql_bind_text(st, 1, id);
-  if (sqlite3_step(st) == SQLITE_ROW) {
-    when(sqlite3_column_int64(st, 1), t);
-    fprintf(f, "Passcode:   %d wrong, %s, %d lock(s) in a row\n",
-            sqlite3_column_int(st, 0),
-            sqlite3_column_int64(st, 1) > now ? "locked" : "not locked",
-            sqlite3_column_int(st, 2));
+  err = qrl_op_citizen_get(db, id, &pc);
+  if (err == QRL_OK) {
+    fprintf(f, "Passcode:   %d wrong, %s, %d lock(s) in a row\n", pc.passcode_failures,
+            pc.passcode_locked_until > now ? "locked" : "not locked", pc.passcode_locks);
+    qrl_op_citizen_clear(&pc);
+  } else if (err != QRL_NOT_FOUND) {
+    return err;
   }
-  sqlite3_finalize(st);
   fprintf(f, "\n");
   if ((err = qrl_admin_device_list(db, id, f))) return err;
   fprintf(f, "\n");
   return qrl_admin_session_list(db, id, f, now);
 }
 
-qrl_err qrl_admin_set_level(qrl_db *db, const char *id, int level, int64_t now) {
-  char detail[16];
-  if (level != 1 && level != 2) return QRL_INVAL;
-  snprintf(detail, sizeof(detail), "level=%d", level);
-  return change(db, "UPDATE citizens SET level = ?3, updated_at = ?2 WHERE id = ?1", id,
-                now, level, "admin_set_level", detail);
-}
-
-qrl_err qrl_admin_set_secret(qrl_db *db, const qrl_acct_policy *pol, const char *id,
-                             int passcode, const char *value, int64_t now) {
-  char hash[QRL_HASH_STR_MAX], sql[200];
-  qrl_req_ctx rc = {NULL, "qrlogin-admin", now, NULL};
-  qrl_citizen c;
-  sqlite3_stmt *st;
-  qrl_err err;
-
-  if (passcode ? !qrl_passcode_valid(value, strlen(value)) : !qrl_password_format_ok(value))
-    return passcode ? QRL_BAD_PASSCODE_FORMAT : QRL_BAD_PASSWORD_FORMAT;
-  if ((err = qrl_db_get_citizen(db, id, &c))) return err;
-  if ((err = qrl_hash_secret(value, strlen(value), pol->hash_cost_log2, hash, sizeof(hash))))
-    return err;
-  snprintf(sql, sizeof(sql), "UPDATE citizens SET %s = ?1, updated_at = ?2 WHERE id = ?3",
-           passcode ? "passcode_hash" : "password_hash");
-  if (qrl_sql_begin(db)) return QRL_DB;
-  st = qrl_sql_prep(db, sql);
-  if (st) {
-    qrl_sql_bind_text(st, 1, hash);
-    sqlite3_bind_int64(st, 2, now);
-    qrl_sql_bind_text(st, 3, id);
-  }
-  err = qrl_sql_run(st);
-  /* A reset password ends what the old one opened: app sessions, web
-   * sessions, and password + SMS attempts still waiting for a code. */
-  if (!err && !passcode) {
-    static const char *const ends[] = {
-        "UPDATE app_sessions SET revoked_at = ?2, revoke_reason = 'password_reset'"
-        " WHERE citizen_id = ?1 AND revoked_at IS NULL",
-        "UPDATE web_sessions SET revoked_at = ?2 WHERE citizen_id = ?1"
-        " AND revoked_at IS NULL",
-        "UPDATE otp_logins SET void_at = ?2 WHERE citizen_id = ?1"
-        " AND used_at IS NULL AND void_at IS NULL"};
-    for (size_t i = 0; !err && i < sizeof(ends) / sizeof(ends[0]); i++) {
-      st = qrl_sql_prep(db, ends[i]);
-      if (st) {
-        qrl_sql_bind_text(st, 1, id);
-        sqlite3_bind_int64(st, 2, now);
-      }
-      err = qrl_sql_run(st);
-    }
-  }
-  if (!err)
-    err = qrl_db_audit(db, passcode ? "admin_set_passcode" : "admin_set_password", QRL_OK,
-                       id, 0, NULL, &rc);
-  if (!err) err = qrl_sql_commit(db);
-  if (err) qrl_sql_rollback(db);
-  qrl_cleanse(hash, sizeof(hash));
-  return err;
-}
-
-qrl_err qrl_admin_unlock(qrl_db *db, const char *id, int64_t now) {
-  return change(db, "UPDATE citizens SET passcode_failures = 0, passcode_locked_until = 0,"
-                    " passcode_locks = ?3, updated_at = ?2 WHERE id = ?1",
-                id, now, 0, "admin_unlock", NULL);
-}
-
 qrl_err qrl_admin_device_list(qrl_db *db, const char *id, FILE *f) {
-  sqlite3_stmt *st = qrl_sql_prep(db, "SELECT id, name, created_at, revoked_at FROM devices"
-                                      " WHERE citizen_id = ? ORDER BY id");
+  qrl_op_device *rows;
+  size_t n;
   char a[24], b[24];
-  if (!st) return QRL_DB;
-  qrl_sql_bind_text(st, 1, id);
+  qrl_err err = qrl_op_devices(db, id, &rows, &n);
+  if (err) return err;
   fprintf(f, "%-8s  %-28s  %-20s  %s\n", "DEVICE", "NAME", "REGISTERED", "REVOKED");
-  while (sqlite3_step(st) == SQLITE_ROW) {
-    when(sqlite3_column_int64(st, 2), a);
-    when(sqlite3_column_int64(st, 3), b);
-    fprintf(f, "%-8lld  %-28s  %-20s  %s\n", (long long)sqlite3_column_int64(st, 0),
-            sqlite3_column_text(st, 1) ? (const char *)sqlite3_column_text(st, 1) : "-", a,
+  for (size_t i = 0; i < n; i++) {
+    when(rows[i].created_at, a);
+    when(rows[i].revoked_at, b);
+    fprintf(f, "%-8lld  %-28s  %-20s  %s\n", (long long)rows[i].id, or_dash(rows[i].name), a,
             b);
   }
-  sqlite3_finalize(st);
+  qrl_op_devices_free(rows, n);
   return QRL_OK;
 }
 
-qrl_err qrl_admin_device_revoke(qrl_db *db, int64_t device, int64_t now) {
-  qrl_req_ctx rc = {NULL, "qrlogin-admin", now, NULL};
-  char citizen[QRL_CITIZEN_ID_LEN + 1] = "", detail[32];
-  sqlite3_stmt *st;
-  qrl_err err = QRL_NOT_FOUND;
-
-  if (qrl_sql_begin(db)) return QRL_DB;
-  st = qrl_sql_prep(db, "SELECT citizen_id FROM devices WHERE id = ? AND revoked_at IS NULL");
-  if (!st) {
-    err = QRL_DB;
-    goto out;
-  }
-  sqlite3_bind_int64(st, 1, device);
-  if (sqlite3_step(st) == SQLITE_ROW) {
-    qrl_sql_copy_col(st, 0, citizen, sizeof(citizen));
-    err = QRL_OK;
-  }
-  sqlite3_finalize(st);
-  if (err) goto out;
-  st = qrl_sql_prep(db, "UPDATE devices SET revoked_at = ?2 WHERE id = ?1");
-  if (st) {
-    sqlite3_bind_int64(st, 1, device);
-    sqlite3_bind_int64(st, 2, now);
-  }
-  if ((err = qrl_sql_run(st))) goto out;
-  st = qrl_sql_prep(db, "UPDATE app_sessions SET revoked_at = ?2, revoke_reason ="
-                        " 'device_revoked' WHERE device_id = ?1 AND revoked_at IS NULL");
-  if (st) {
-    sqlite3_bind_int64(st, 1, device);
-    sqlite3_bind_int64(st, 2, now);
-  }
-  if ((err = qrl_sql_run(st))) goto out;
-  snprintf(detail, sizeof(detail), "device=%lld", (long long)device);
-  if ((err = qrl_db_audit(db, "admin_device_revoke", QRL_OK, citizen, device, detail, &rc)))
-    goto out;
-  err = qrl_sql_commit(db);
-out:
-  if (err) qrl_sql_rollback(db);
-  return err;
+/* What a session is at now. */
+static const char *session_state(const qrl_op_session *s, int64_t now) {
+  if (s->revoked_at) return "revoked";
+  if (s->expires_at && s->expires_at <= now) return "expired";
+  return s->expires_at ? "live" : "pending";
 }
 
 qrl_err qrl_admin_session_list(qrl_db *db, const char *id, FILE *f, int64_t now) {
-  sqlite3_stmt *st = qrl_sql_prep(db,
-      "SELECT 'app', device_id, created_at, expires_at, revoked_at, revoke_reason"
-      " FROM app_sessions WHERE citizen_id = ?1"
-      " UNION ALL SELECT 'web', NULL, created_at, expires_at, revoked_at, method"
-      " FROM web_sessions WHERE citizen_id = ?1 ORDER BY 3");
-  char a[24], b[24], c[24];
-  if (!st) return QRL_DB;
-  qrl_sql_bind_text(st, 1, id);
+  qrl_op_session *rows;
+  size_t n;
+  char a[24], b[24];
+  qrl_err err = qrl_op_sessions(db, id, &rows, &n);
+  if (err) return err;
   fprintf(f, "%-4s  %-20s  %-20s  %-8s  %s\n", "KIND", "CREATED", "EXPIRES", "STATE",
           "NOTE");
-  while (sqlite3_step(st) == SQLITE_ROW) {
-    int64_t exp = sqlite3_column_int64(st, 3), rev = sqlite3_column_int64(st, 4);
-    when(sqlite3_column_int64(st, 2), a);
-    when(exp, b);
-    when(rev, c);
-    fprintf(f, "%-4s  %-20s  %-20s  %-8s  %s\n", sqlite3_column_text(st, 0), a, b,
-            rev ? "revoked" : (exp && exp <= now) ? "expired" : exp ? "live" : "pending",
-            sqlite3_column_text(st, 5) ? (const char *)sqlite3_column_text(st, 5) : "");
+  for (size_t i = 0; i < n; i++) {
+    when(rows[i].created_at, a);
+    when(rows[i].expires_at, b);
+    fprintf(f, "%-4s  %-20s  %-20s  %-8s  %s\n", rows[i].kind, a, b,
+            session_state(&rows[i], now), or_empty(rows[i].note));
   }
-  sqlite3_finalize(st);
+  qrl_op_sessions_free(rows, n);
   return QRL_OK;
-}
-
-qrl_err qrl_admin_session_revoke(qrl_db *db, const char *id, int64_t now, int *n) {
-  qrl_req_ctx rc = {NULL, "qrlogin-admin", now, NULL};
-  qrl_citizen c;
-  sqlite3_stmt *st;
-  char detail[32];
-  qrl_err err;
-
-  *n = 0;
-  if ((err = qrl_db_get_citizen(db, id, &c))) return err;
-  if (qrl_sql_begin(db)) return QRL_DB;
-  st = qrl_sql_prep(db, "UPDATE app_sessions SET revoked_at = ?2, revoke_reason ="
-                        " 'admin' WHERE citizen_id = ?1 AND revoked_at IS NULL");
-  if (st) {
-    qrl_sql_bind_text(st, 1, id);
-    sqlite3_bind_int64(st, 2, now);
-  }
-  if ((err = qrl_sql_run(st))) goto out;
-  *n += sqlite3_changes(qrl_sql_handle(db));
-  st = qrl_sql_prep(db, "UPDATE web_sessions SET revoked_at = ?2 WHERE citizen_id = ?1"
-                        " AND revoked_at IS NULL");
-  if (st) {
-    qrl_sql_bind_text(st, 1, id);
-    sqlite3_bind_int64(st, 2, now);
-  }
-  if ((err = qrl_sql_run(st))) goto out;
-  *n += sqlite3_changes(qrl_sql_handle(db));
-  snprintf(detail, sizeof(detail), "sessions=%d", *n);
-  if ((err = qrl_db_audit(db, "admin_session_revoke", QRL_OK, id, 0, detail, &rc))) goto out;
-  err = qrl_sql_commit(db);
-out:
-  if (err) qrl_sql_rollback(db);
-  return err;
 }
 
 qrl_err qrl_admin_audit_show(qrl_db *db, const char *id, int limit, FILE *f) {
-  sqlite3_stmt *st = qrl_sql_prep(db,
-      "SELECT at, event, outcome, ip, detail, flow FROM audit WHERE citizen_id = ?"
-      " ORDER BY id DESC LIMIT ?");
+  qrl_op_audit_row *rows;
+  size_t n;
   char t[24];
-  if (!st) return QRL_DB;
-  qrl_sql_bind_text(st, 1, id);
-  sqlite3_bind_int(st, 2, limit);
-  fprintf(f, "%-20s  %-22s  %-24s  %-15s  %s\n", "AT", "EVENT", "OUTCOME", "IP", "DETAIL");
-  while (sqlite3_step(st) == SQLITE_ROW) {
-    when(sqlite3_column_int64(st, 0), t);
-    fprintf(f, "%-20s  %-22s  %-24s  %-15s  %s%s%s\n", t, sqlite3_column_text(st, 1),
-            sqlite3_column_text(st, 2),
-            sqlite3_column_text(st, 3) ? (const char *)sqlite3_column_text(st, 3) : "-",
-            sqlite3_column_text(st, 4) ? (const char *)sqlite3_column_text(st, 4) : "",
-            sqlite3_column_text(st, 5) ? " flow=" : "",
-            sqlite3_column_text(st, 5) ? (const char *)sqlite3_column_text(st, 5) : "");
-  }
-  sqlite3_finalize(st);
-  return QRL_OK;
-}
-
-qrl_err qrl_admin_portal_verify(qrl_db *db, const char *username,
-                                const char *citizen_id, int64_t now) {
-  qrl_req_ctx rc = {NULL, "qrlogin-admin", now, NULL};
-  qrl_portal_account a;
-  qrl_err err = qrl_portal_find(db, username, &a);
+  qrl_err err = qrl_op_audit(db, id, limit, &rows, &n);
   if (err) return err;
-  return qrl_portal_verify_id(db, a.id, citizen_id, &rc);
+  fprintf(f, "%-20s  %-22s  %-24s  %-15s  %s\n", "AT", "EVENT", "OUTCOME", "IP", "DETAIL");
+  for (size_t i = 0; i < n; i++) {
+    const qrl_op_audit_row *r = &rows[i];
+    when(r->at, t);
+    fprintf(f, "%-20s  %-22s  %-24s  %-15s  %s%s%s\n", t, r->event, r->outcome,
+            or_dash(r->ip), or_empty(r->detail), r->flow ? " flow=" : "", or_empty(r->flow));
+  }
+  qrl_op_audit_free(rows, n);
+  return QRL_OK;
 }

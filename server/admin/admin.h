@@ -1,11 +1,12 @@
 /*
- * admin.h - operator actions on the qrlogin database (qrlogin-admin).
+ * admin.h - the operator's views of the qrlogin database, printed as the
+ * tables qrlogin-admin shows (citizens, one citizen, devices, sessions, audit
+ * rows).
  *
- * Each changing action is one transaction that also appends an audit row
- * ("admin_<action>", outcome ok, detail without secrets); a refused action
- * writes nothing. Listing actions print to a FILE. Safe to run while
- * qrlogind runs (SQLite WAL; the server re-reads accounts on every request).
- * Depends on the domain modules (db.h, accounts.h, legacy.h).
+ * The rows come from the domain (operator.h, accounts.h); this module only
+ * formats them: times as UTC ISO 8601 ("-" for none), session states
+ * ("live", "expired", "revoked", "pending") as of now. It changes nothing and
+ * runs no SQL: the changes are operator.h's, called from main.c.
  */
 #ifndef QRLOGIN_ADMIN_H
 #define QRLOGIN_ADMIN_H
@@ -13,48 +14,23 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "accounts.h"
 #include "db.h"
 
-/* Lists citizens (id, name, level, phone, web login, lock) to f. */
+/* Prints every citizen (id, name, level, phone, web login, locked now) to f.
+ * QRL_OK, or the domain's error (nothing printed). */
 qrl_err qrl_admin_citizen_list(qrl_db *db, FILE *f, int64_t now);
 
-/* Shows one citizen with its devices and live sessions. QRL_NOT_FOUND. */
+/* Prints one citizen with the passcode state, devices and sessions to f.
+ * QRL_OK, QRL_NOT_FOUND (nothing printed), or the domain's error. */
 qrl_err qrl_admin_citizen_show(qrl_db *db, const char *id, FILE *f, int64_t now);
 
-/* Sets the level (1 or 2). QRL_OK, QRL_NOT_FOUND, QRL_INVAL. */
-qrl_err qrl_admin_set_level(qrl_db *db, const char *id, int level, int64_t now);
-
-/* Replaces the password (8..20 characters) or the passcode (6 digits) with a
- * new scrypt hash at pol's cost; a new password also ends every session of
- * the citizen. QRL_OK, QRL_NOT_FOUND, QRL_BAD_PASSWORD_FORMAT,
- * QRL_BAD_PASSCODE_FORMAT. Slow (scrypt). */
-qrl_err qrl_admin_set_secret(qrl_db *db, const qrl_acct_policy *pol, const char *id,
-                             int passcode, const char *value, int64_t now);
-
-/* Clears the passcode failures, the lock and the lock history. */
-qrl_err qrl_admin_unlock(qrl_db *db, const char *id, int64_t now);
-
-/* Lists the citizen's devices. */
+/* Prints the citizen's devices to f (a header only for none). */
 qrl_err qrl_admin_device_list(qrl_db *db, const char *id, FILE *f);
 
-/* Revokes a device and its app sessions. QRL_OK, QRL_NOT_FOUND (no such live
- * device). */
-qrl_err qrl_admin_device_revoke(qrl_db *db, int64_t device, int64_t now);
-
-/* Lists the citizen's app and web sessions. */
+/* Prints the citizen's app and web sessions to f, with their state at now. */
 qrl_err qrl_admin_session_list(qrl_db *db, const char *id, FILE *f, int64_t now);
 
-/* Revokes every live app and web session of the citizen; *n gets how many. */
-qrl_err qrl_admin_session_revoke(qrl_db *db, const char *id, int64_t now, int *n);
-
-/* Prints the citizen's audit rows, newest first, at most limit. */
+/* Prints the citizen's audit rows to f, newest first, at most limit. */
 qrl_err qrl_admin_audit_show(qrl_db *db, const char *id, int limit, FILE *f);
-
-/* Support's "Cập nhật từ CSDL Quốc gia về dân cư" for a portal account whose
- * owner can no longer log in (after the cutover): the same check as the
- * citizen's own (legacy.h). */
-qrl_err qrl_admin_portal_verify(qrl_db *db, const char *username,
-                                const char *citizen_id, int64_t now);
 
 #endif /* QRLOGIN_ADMIN_H */

@@ -16,8 +16,8 @@
 #include <unistd.h>
 
 #include "admin.h"
-#include "legacy.h"
 #include "num.h"
+#include "operator.h"
 #include "otp.h"
 #include "sms.h"
 
@@ -149,7 +149,8 @@ static int run(qrl_db *db, const qrl_acct_policy *pol, const char *group,
   }
   if (!strcmp(group, "citizen") && !strcmp(action, "list")) {
     NEED(0, "citizen list takes no arguments");
-    return qrl_admin_citizen_list(db, stdout, now) ? refused(QRL_DB, "citizen list") : 0;
+    err = qrl_admin_citizen_list(db, stdout, now);
+    return err ? refused(err, "citizen list") : 0;
   }
   if (!strcmp(group, "citizen") && !strcmp(action, "show")) {
     NEED(1, "citizen show ID");
@@ -162,7 +163,7 @@ static int run(qrl_db *db, const qrl_acct_policy *pol, const char *group,
     NEED(2, "citizen set-level ID 1|2");
     NEED_ID(pos[0]);
     if (qrl_parse_long(pos[1], 1, 2, &lv)) return usage_error("level '%s': 1 or 2", pos[1]);
-    err = qrl_admin_set_level(db, pos[0], (int)lv, now);
+    err = qrl_op_set_level(db, pos[0], (int)lv, now);
     if (err) return refused(err, pos[0]);
     printf("%s is now level %ld\n", pos[0], lv);
     return 0;
@@ -174,7 +175,8 @@ static int run(qrl_db *db, const qrl_acct_policy *pol, const char *group,
     NEED(1, pc ? "citizen set-passcode ID --passcode NNNNNN" : "citizen set-password ID --password PW");
     NEED_ID(pos[0]);
     if (!v) return usage_error("%s", pc ? "--passcode is required" : "--password is required");
-    err = qrl_admin_set_secret(db, pol, pos[0], pc, v, now);
+    err = pc ? qrl_op_set_passcode(db, pol, pos[0], v, now)
+             : qrl_op_set_password(db, pol, pos[0], v, now);
     if (err) return refused(err, pos[0]);
     printf("%s of %s replaced\n", pc ? "passcode" : "password", pos[0]);
     return 0;
@@ -182,7 +184,7 @@ static int run(qrl_db *db, const qrl_acct_policy *pol, const char *group,
   if (!strcmp(group, "citizen") && !strcmp(action, "unlock")) {
     NEED(1, "citizen unlock ID");
     NEED_ID(pos[0]);
-    err = qrl_admin_unlock(db, pos[0], now);
+    err = qrl_op_unlock(db, pos[0], now);
     if (err) return refused(err, pos[0]);
     printf("%s unlocked\n", pos[0]);
     return 0;
@@ -192,13 +194,14 @@ static int run(qrl_db *db, const qrl_acct_policy *pol, const char *group,
     NEED(1, "device list ID");
     NEED_ID(pos[0]);
     if ((err = qrl_db_get_citizen(db, pos[0], &c))) return refused(err, pos[0]);
-    return qrl_admin_device_list(db, pos[0], stdout) ? refused(QRL_DB, "device list") : 0;
+    err = qrl_admin_device_list(db, pos[0], stdout);
+    return err ? refused(err, "device list") : 0;
   }
   if (!strcmp(group, "device") && !strcmp(action, "revoke")) {
     long dev;
     NEED(1, "device revoke DEVICE_ID");
     if (qrl_parse_long(pos[0], 1, 0x7fffffffL, &dev)) return usage_error("device id '%s'", pos[0]);
-    err = qrl_admin_device_revoke(db, dev, now);
+    err = qrl_op_device_revoke(db, dev, now);
     if (err) return refused(err, "device revoke");
     printf("device %ld revoked\n", dev);
     return 0;
@@ -208,13 +211,14 @@ static int run(qrl_db *db, const qrl_acct_policy *pol, const char *group,
     NEED(1, "session list ID");
     NEED_ID(pos[0]);
     if ((err = qrl_db_get_citizen(db, pos[0], &c))) return refused(err, pos[0]);
-    return qrl_admin_session_list(db, pos[0], stdout, now) ? refused(QRL_DB, "session list") : 0;
+    err = qrl_admin_session_list(db, pos[0], stdout, now);
+    return err ? refused(err, "session list") : 0;
   }
   if (!strcmp(group, "session") && !strcmp(action, "revoke")) {
     int n = 0;
     NEED(1, "session revoke ID");
     NEED_ID(pos[0]);
-    err = qrl_admin_session_revoke(db, pos[0], now, &n);
+    err = qrl_op_session_revoke(db, pos[0], now, &n);
     if (err) return refused(err, pos[0]);
     printf("%d session(s) of %s revoked\n", n, pos[0]);
     return 0;
@@ -222,9 +226,8 @@ static int run(qrl_db *db, const qrl_acct_policy *pol, const char *group,
   if (!strcmp(group, "audit") && !strcmp(action, "show")) {
     NEED(1, "audit show ID [--limit N]");
     NEED_ID(pos[0]);
-    return qrl_admin_audit_show(db, pos[0], o.limit ? (int)o.limit : 50, stdout)
-               ? refused(QRL_DB, "audit show")
-               : 0;
+    err = qrl_admin_audit_show(db, pos[0], o.limit ? (int)o.limit : 50, stdout);
+    return err ? refused(err, "audit show") : 0;
   }
   if (!strcmp(group, "audit") && !strcmp(action, "verify")) {
     int64_t rows = 0, bad = 0;
@@ -241,7 +244,7 @@ static int run(qrl_db *db, const qrl_acct_policy *pol, const char *group,
   if (!strcmp(group, "portal") && !strcmp(action, "verify-id")) {
     NEED(2, "portal verify-id USERNAME CITIZEN_ID");
     NEED_ID(pos[1]);
-    err = qrl_admin_portal_verify(db, pos[0], pos[1], now);
+    err = qrl_op_portal_verify(db, pos[0], pos[1], now);
     if (err) return refused(err, pos[0]);
     printf("%s verified as %s\n", pos[0], pos[1]);
     return 0;

@@ -1,13 +1,28 @@
 /*
- * accounts.c - the VNeID identities in SQLite: citizens, devices (one at a
- * time), app sessions, the web-login permission behind the passcode,
- * completion codes and web sessions. Schema and audit live in db.c.
+ * accounts.c - the VNeID identities in SQLite: citizens (and the demo
+ * seeds), the password check (also the SMS-code path's, otp.c), app login on
+ * one device at a time, app sessions and the phone's logout, the passcode
+ * gate (counted failures, locks that double) in front of the "Đăng nhập trên
+ * website" permission and a risky confirm's step-up, completing a QR web
+ * login (a one-time code bound to the browser; verified legacy accounts are
+ * linked through legacy.c unless the device is fresh), the code-for-cookie
+ * exchange, web sessions (short ones for kiosks), the phone's list of recent
+ * web logins with "Không phải tôi", and web logout.
  *
- * Every operation is one transaction. Secrets never reach the file: passwords
- * and passcodes are scrypt strings, tokens and codes SHA-256 digests. Failed
- * attempts that must count (wrong passcodes) and audit rows of failures are
- * committed; everything else a failure touched is rolled back.
- * Not here: challenges, sockets, JSON.
+ * Each change is one transaction, except qrl_acct_open_web_session, which
+ * runs inside its caller's (otp.c). Reads and the slow scrypt work run
+ * outside one; the passcode gate and the completion re-read the session and
+ * the counters they decide on under the write lock.
+ * Secrets never reach the file: passwords and passcodes are scrypt strings,
+ * tokens and codes SHA-256 digests; an unknown ID costs the same scrypt work
+ * as a wrong password. Failed attempts that must count (wrong passcodes) are
+ * committed with their audit row; any other failure rolls back what it
+ * touched, and the refusals that are audited (app login, the passcode gate,
+ * code exchange) get their row in a transaction of their own.
+ *
+ * Not here: the schema, the audit chain and the SQL helpers (db.c, sql.h),
+ * portal accounts and linking (legacy.c), ID + password + SMS logins
+ * (otp.c), the operator's actions (operator.c), challenges, sockets, JSON.
  */
 #include "accounts.h"
 

@@ -6,7 +6,8 @@
  * user_version) in one transaction; a file from a newer qrlogind is refused.
  * The domain modules on top: accounts.h (VNeID identities and sessions),
  * otp.h (ID + password + SMS OTP logins), legacy.h (portal accounts, dossiers,
- * the population register, linking, organizations).
+ * the population register, linking, organizations), operator.h (what
+ * qrlogin-admin reads and changes).
  * Depends on SQLite and helpers.
  */
 #ifndef QRLOGIN_DB_H

@@ -1,6 +1,9 @@
 /*
  * sql.h - SQLite helpers shared by the domain modules (private to
- * server/domain/; glue and tools use the module APIs, never SQL).
+ * server/domain/; glue and tools use the module APIs, never SQL). It sits in
+ * server/domain/private/, on the include path of qrl_domain alone, and
+ * tests/check_no_sql.cmake fails if a source outside the domain names it or
+ * SQLite.
  *
  * Conventions: every operation is one transaction (qrl_sql_begin takes the
  * write lock up front: BEGIN IMMEDIATE); statements are prepared per call;
