@@ -11,7 +11,7 @@
 #ifndef QRLOGIN_SIM_CMD_APP_H
 #define QRLOGIN_SIM_CMD_APP_H
 
-#include "commands.h"
+#include "sim_ctx.h"
 #include "sim_getopt.h"
 
 /* Logs the app in (--id, --password or a prompt, --device-name) and

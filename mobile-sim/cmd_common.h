@@ -16,7 +16,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "commands.h"
+#include "sim_ctx.h"
 #include "qrlogin/error.h"
 #include "sim_home.h"
 #include "ws_client.h"

@@ -6,7 +6,7 @@
 #ifndef QRLOGIN_SIM_CMD_SCAN_H
 #define QRLOGIN_SIM_CMD_SCAN_H
 
-#include "commands.h"
+#include "sim_ctx.h"
 #include "sim_getopt.h"
 
 /* Scans the login QR (a->pos[0] or --image), shows who is asking, grants the

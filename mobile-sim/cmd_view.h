@@ -10,7 +10,7 @@
 #ifndef QRLOGIN_SIM_CMD_VIEW_H
 #define QRLOGIN_SIM_CMD_VIEW_H
 
-#include "commands.h"
+#include "sim_ctx.h"
 #include "sim_getopt.h"
 
 /* sessions [revoke ID]: lists the account's web logins of the last 30 days,

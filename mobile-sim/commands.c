@@ -113,7 +113,7 @@ int sim_run(sim_ctx *ctx, int argc, char **argv) {
       return sim_finish(ctx, sim_usage_error(ctx, QRL_INVAL,
                                              "unknown command '%s'", argv[1]));
     }
-    sim_help(stdout, argc > 1 ? argv[1] : NULL);
+    sim_help(stdout, argc > 1 ? sim_command_usage(argv[1]) : NULL);
     return QRL_EXIT_OK;
   }
   def = cmd_find(argv[0]);
@@ -128,7 +128,7 @@ int sim_run(sim_ctx *ctx, int argc, char **argv) {
   ex = sim_getopt_command(ctx, def->name, def->opts, def->min_pos,
                           def->max_pos, argc, argv, &a);
   if (ex == -1) {
-    sim_help(stdout, def->name);
+    sim_help(stdout, sim_command_usage(def->name));
     return QRL_EXIT_OK;
   }
   if (ex) return sim_finish(ctx, ex);

@@ -15,6 +15,7 @@
 #include "commands.h"
 #include "qrlogin/protocol.h"
 #include "sim_getopt.h"
+#include "sim_help.h"
 
 int main(int argc, char **argv) {
   sim_ctx ctx;

@@ -15,7 +15,7 @@
 #ifndef QRLOGIN_SIM_GETOPT_H
 #define QRLOGIN_SIM_GETOPT_H
 
-#include "commands.h"
+#include "sim_ctx.h"
 
 /* The command options; a command lists the ones it accepts in its table
  * entry (commands.c). */

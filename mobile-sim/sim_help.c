@@ -10,10 +10,7 @@
  */
 #include "sim_help.h"
 
-#include "commands.h"
-
-void sim_help(FILE *f, const char *command) {
-  const char *usage = command ? sim_command_usage(command) : NULL;
+void sim_help(FILE *f, const char *usage) {
   if (usage) {
     fputs(usage, f);
     fputs("GLOBAL options: --server URL --home DIR --json --timeout MS (see "

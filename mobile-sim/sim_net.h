@@ -14,7 +14,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "commands.h"
+#include "sim_ctx.h"
 #include "qrlogin/error.h"
 #include "ws_client.h"
 

@@ -47,20 +47,6 @@ static qrl_err dummy_verify(const qrl_acct_policy *pol, const char *pw) {
   return rc;
 }
 
-qrl_acct_policy qrl_acct_policy_default(void) {
-  qrl_acct_policy p;
-  p.hash_cost_log2 = 15;
-  p.passcode_max_failures = 5;
-  p.passcode_lock_secs = 900;
-  p.app_session_secs = 30 * 24 * 3600;
-  p.web_session_secs = 8 * 3600;
-  p.code_secs = 60;
-  p.fresh_device_secs = 24 * 3600;
-  p.kiosk_session_secs = 15 * 60;
-  p.required_level = 2;
-  return p;
-}
-
 /* The stored form of a token (sessions, codes, bindings): its SHA-256.
  * QRL_CRYPTO if the digest failed: the caller stops (fail closed). */
 static qrl_err token_hash(const char *token, uint8_t out[QRL_SHA256_LEN]) {

@@ -23,38 +23,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "qrlogin/error.h"
 #include "db.h"
+#include "identity.h"
+#include "policy.h"
+#include "qrlogin/error.h"
 #include "qrlogin/protocol.h"
 
-
-/* Tunables of the account rules; qrl_acct_policy_default() gives production
- * values. */
-typedef struct qrl_acct_policy {
-  int hash_cost_log2;          /* scrypt log2(N) for new hashes: 15 */
-  int passcode_max_failures;   /* wrong passcodes before lock: 5 */
-  int64_t passcode_lock_secs;  /* first lock: 900; each next one in a row doubles
-                                  (up to 64x) until a right passcode */
-  int64_t app_session_secs;    /* app session lifetime: 30 days */
-  int64_t web_session_secs;    /* web session lifetime: 8 hours */
-  int64_t code_secs;           /* completion code lifetime: 60 */
-  int64_t kiosk_session_secs;  /* a web session from a kiosk: 15 min */
-  int64_t fresh_device_secs;   /* a device this new cannot turn web login on
-                                  or link old accounts: 24 h */
-  int required_level;          /* level a QR web login needs: 2 */
-} qrl_acct_policy;
-
-/* Returns the production defaults listed in qrl_acct_policy. */
-qrl_acct_policy qrl_acct_policy_default(void);
-
-/* A citizen as the login flow sees it (no secrets). */
-typedef struct qrl_citizen {
-  char id[QRL_CITIZEN_ID_LEN + 1];
-  char full_name[128];
-  int level;     /* 1 or 2 */
-  char phone[16];
-  int web_login; /* "Đăng nhập trên website" granted: 0 or 1 */
-} qrl_citizen;
 
 /* What an app session token stands for. */
 typedef struct qrl_app_auth {
@@ -65,27 +39,6 @@ typedef struct qrl_app_auth {
   uint8_t session_hash[32];             /* SHA-256 of the app session token */
 } qrl_app_auth;
 
-/* A portal-issued account (before VNeID: citizens; still: organizations). */
-typedef struct qrl_portal_account {
-  int64_t id;             /* 0: none */
-  char username[65];
-  char kind[16];          /* "citizen" or "organization" */
-  char display_name[128];
-  char phone[16];
-  char dob[11];           /* YYYY-MM-DD, citizens */
-  char citizen_id[QRL_CITIZEN_ID_LEN + 1]; /* as declared; may be empty */
-  int id_verified;        /* checked against the population register */
-  char linked_citizen[QRL_CITIZEN_ID_LEN + 1]; /* the VNeID identity, if linked */
-} qrl_portal_account;
-
-/* A live web session, as the portal page sees it: a VNeID citizen's
- * (citizen.id set) or a portal account's (portal.id set). */
-typedef struct qrl_web_session {
-  qrl_citizen citizen;
-  qrl_portal_account portal;
-  char method[16]; /* "qr", "password_otp", "portal_otp" */
-  int64_t created_at;
-} qrl_web_session;
 
 
 
@@ -178,9 +131,6 @@ qrl_err qrl_acct_open_web_session(qrl_db *db, const qrl_acct_policy *pol,
                                   const char *citizen_id, int64_t portal_account,
                                   const char *method, const qrl_req_ctx *rc,
                                   char token[QRL_SESSION_B64LEN + 1]);
-
-/* Reads portal account id into *out. QRL_OK or QRL_NOT_FOUND (legacy.c). */
-qrl_err qrl_portal_get(qrl_db *db, int64_t id, qrl_portal_account *out);
 
 /* One of a citizen's recent web logins, as the phone lists them. */
 typedef struct qrl_web_login {

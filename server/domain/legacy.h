@@ -16,7 +16,8 @@
  *  - after the cutover, citizens cannot log in with portal credentials
  *    (otp.h enforces it); organizations can.
  *
- * All functions run on worker threads (SQLite). Depends on db.h, accounts.h.
+ * All functions run on worker threads (SQLite). Depends on db.h and the plain
+ * types of identity.h and policy.h (not on accounts.h: accounts.c calls here).
  */
 #ifndef QRLOGIN_LEGACY_H
 #define QRLOGIN_LEGACY_H
@@ -24,8 +25,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "accounts.h"
 #include "db.h"
+#include "identity.h"
+#include "policy.h"
 
 /* A dossier (hồ sơ) filed through the portal. */
 typedef struct qrl_dossier {
@@ -97,6 +99,9 @@ qrl_err qrl_legacy_link(qrl_db *db, const char *citizen_id, const qrl_req_ctx *r
 /* The link state of a VNeID identity (see qrl_link_state). */
 qrl_err qrl_legacy_link_state(qrl_db *db, const char *citizen_id,
                               qrl_link_state *out);
+
+/* Reads portal account id into *out. QRL_OK or QRL_NOT_FOUND. */
+qrl_err qrl_portal_get(qrl_db *db, int64_t id, qrl_portal_account *out);
 
 /* The dossiers a web session sees, newest first, at most cap: a citizen's
  * are those of the legacy accounts linked to them; a portal account's are

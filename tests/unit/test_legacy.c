@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "crypto.h"
+#include "accounts.h"
 #include "legacy.h"
 #include "test.h"
 #include "tmpdb.h"
