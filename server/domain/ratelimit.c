@@ -308,13 +308,12 @@ static size_t move(qrl_ratelimit *rl, int64_t now_ms, size_t n) {
       s->key[0] = '\0';
       o->used--;
     }
-    if (++rl->moved == o->cap) {
-      grow_finish(rl);
-    } else if (i % cs == cs - 1 && i / cs != rl->start / cs) {
+    if (i % cs == cs - 1 && i / cs != rl->start / cs) {
       free(o->chunk[i / cs]); /* the walk has left this chunk for good */
       o->chunk[i / cs] = NULL;
       rl->bytes -= cs * sizeof(slot);
     }
+    if (++rl->moved == o->cap) grow_finish(rl);
   }
   rl->st.last_moved += done;
   return done;

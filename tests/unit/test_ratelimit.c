@@ -462,6 +462,45 @@ TEST(growth_work_per_call_is_bounded) {
   return 0;
 }
 
+/* Many small limiters, random hits, refunds and resets against a model:
+ * small tables double in few steps, so lookups often land on a key whose
+ * home the move has passed while it still sits in the old table, and resets
+ * shift runs in a table half moved. Every answer and the key count match. */
+TEST(random_ops_match_a_model_across_doublings) {
+  enum { LIMITERS = 3000, OPS = 200, KEYS = 60, MAX = 40 };
+  uint32_t r = 12345;
+  char k[16];
+  for (int l = 0; l < LIMITERS; l++) {
+    qrl_ratelimit *rl = qrl_rl_new(MAX);
+    int tok[KEYS], n = 0; /* -1: absent */
+    ASSERT_TRUE(rl != NULL);
+    for (int i = 0; i < KEYS; i++) tok[i] = -1;
+    for (int o = 0; o < OPS; o++) {
+      int op, j;
+      r = r * 1103515245u + 12345u;
+      op = (int)(r >> 16) % 10;
+      j = (int)((r >> 4) % KEYS);
+      snprintf(k, sizeof(k), "%d:%d", l, j);
+      if (op < 6) {
+        int want = tok[j] < 0 ? (n < MAX ? 2 : -1) : tok[j] >= 1 ? tok[j] - 1 : -1;
+        ASSERT_EQ_INT(qrl_rl_hit(rl, k, S(0), 3, 100000), want);
+        if (tok[j] < 0 && want >= 0) n++;
+        if (want >= 0) tok[j] = want;
+      } else if (op < 8) {
+        qrl_rl_refund(rl, k, S(0), 3, 100000);
+        if (tok[j] >= 0 && tok[j] < 3) tok[j]++;
+      } else {
+        qrl_rl_reset(rl, k);
+        if (tok[j] >= 0) n--;
+        tok[j] = -1;
+      }
+      ASSERT_EQ_INT(qrl_rl_keys(rl), n);
+    }
+    qrl_rl_free(rl);
+  }
+  return 0;
+}
+
 TEST_MAIN(burst_then_steady_rate, sustained_rate, reset_and_sweep, full_table_fails_closed,
           many_keys_with_deletions, bad_keys_are_refused,
           refund_gives_back_one_token_up_to_the_limit,
@@ -471,4 +510,4 @@ TEST_MAIN(burst_then_steady_rate, sustained_rate, reset_and_sweep, full_table_fa
           wall_clock_steps_neither_refill_nor_drain,
           growth_with_interleaved_lookups_keeps_every_key_and_count,
           sweep_during_growth_drops_full_buckets, refund_and_reset_mid_growth,
-          growth_work_per_call_is_bounded)
+          growth_work_per_call_is_bounded, random_ops_match_a_model_across_doublings)
