@@ -10,15 +10,20 @@
  * Time is monotonic milliseconds (clock.h, qrl_clock_mono_ms): a wall-clock
  * step neither refills nor drains a bucket. Windows and retry_in are seconds.
  *
- * Size: the table starts small and doubles (a rehash) as keys arrive, up to
- * room for max_keys keys; it never shrinks. A rehash is one burst on the
- * caller's thread, once per doubling: the last one, into 2^19 slots (63 MB)
- * at 131,072 keys, measured 0.3-0.7 s on the 2-core test VM, nearly all of
- * it first-touch page faults of the new table (an incremental rehash would
- * spread it; not done yet). A full bucket behaves exactly
+ * Size: the table starts small and doubles as keys arrive, up to room for
+ * max_keys keys; it never shrinks. A doubling is incremental, as in redis'
+ * dict: the larger table is allocated and cleared a few KB per call, then
+ * keys move to it a few slots per call while lookups check both tables, and
+ * the smaller one is freed a chunk at a time as the move leaves it. Every
+ * call (hit, allowed, refund, reset) does at most one such bounded step, so
+ * no call costs in proportion to the table: before this, the doubling into
+ * 2^19 slots (63 MB) at 131,072 keys blocked one hit for 0.3-0.7 s on the
+ * 2-core test VM, nearly all of it first-touch page faults of the new table.
+ * qrl_rl_get_stats() shows the steps. A full bucket behaves exactly
  * like an absent key, so it may be dropped at any time: qrl_rl_sweep() drops
- * them a bounded slice at a time, and a new key that finds the table at
- * max_keys sweeps a slice first. If the table is full of live keys, a new key
+ * them a bounded slice at a time (and a doubling drops those it passes), and
+ * a new key that finds the table at max_keys sweeps a slice first. If the
+ * table is full of live keys, a new key
  * is refused (fail closed) and the caller logs the refusal. Keys longer than
  * QRL_RL_KEY_MAX bytes, and empty keys, are refused, never truncated (two
  * long keys cut to one prefix would share a bucket).
@@ -75,16 +80,35 @@ void qrl_rl_reset(qrl_ratelimit *rl, const char *key);
 
 /* Drops keys whose bucket is full again at now_ms, visiting at most budget
  * slots, starting where the previous call stopped (wrapping around; a
- * slot looked at again after a removal shifted a key into it counts too). A
- * bucket full when a call begins is dropped within (slots + keys) / budget + 1
- * calls, unless the table grows meanwhile (then the walk starts over).
- * Returns how many keys are left. */
+ * slot looked at again after a removal shifted a key into it counts too).
+ * During a doubling the budget goes first to moving keys to the larger
+ * table (a full bucket is dropped instead of moved), then to the walk of the
+ * larger table, which starts over when the doubling starts moving. A bucket
+ * full when a call begins is dropped within (slots + keys) / budget + 1
+ * calls, slots counting both tables during a doubling, unless a doubling
+ * starts meanwhile. Returns how many keys are left. */
 size_t qrl_rl_sweep(qrl_ratelimit *rl, int64_t now_ms, size_t budget);
 
 /* Number of keys held. */
 size_t qrl_rl_keys(const qrl_ratelimit *rl);
 
-/* Bytes of memory the table holds (its slots and itself). */
+/* Bytes of memory the table holds (its slots, both tables' during a
+ * doubling, and itself). */
 size_t qrl_rl_bytes(const qrl_ratelimit *rl);
+
+/* What the incremental doubling did, for tests and the benchmark: the work
+ * of the last call and the most any call did since qrl_rl_new(). */
+typedef struct qrl_rl_stats {
+  int growing;        /* 0 no doubling, 1 clearing the larger table, 2 moving keys */
+  size_t old_keys;    /* keys still in the smaller table (while moving) */
+  size_t last_zeroed; /* slots of the larger table cleared by the last call */
+  size_t max_zeroed;
+  size_t last_moved;  /* slots of the smaller table moved, dropped or passed */
+  size_t max_moved;
+  size_t growths;     /* doublings finished */
+} qrl_rl_stats;
+
+/* Copies the statistics of rl into *out. */
+void qrl_rl_get_stats(const qrl_ratelimit *rl, qrl_rl_stats *out);
 
 #endif /* QRLOGIN_RATELIMIT_H */

@@ -4,6 +4,9 @@
  * many keys with deletions (the backward-shift delete keeps lookups right),
  * growth on demand, the budgeted sweep, the key length limit, and monotonic
  * time (a wall-clock step changes nothing). Times are monotonic ms.
+ * Incremental growth: lookups, hits, refunds, resets and sweeps in the middle
+ * of a doubling (keys split between two tables), and the bound on the
+ * growth work one call does (counted by qrl_rl_get_stats(), not timed).
  */
 #include <stdio.h>
 #include <string.h>
@@ -297,10 +300,214 @@ TEST(wall_clock_steps_neither_refill_nor_drain) {
   return 0;
 }
 
+/* Key i of the growth tests. */
+static void gkey(char *k, size_t n, int i) { snprintf(k, n, "pw:ip:10.%d.%d", i / 256, i % 256); }
+
+/* Inserts keys until, past min keys, a doubling is moving keys and more
+ * than half of them are still in the old table; returns how many were
+ * inserted (-1 if that never happened). Key i gets one hit with limit lim
+ * and a window of 10 s (even i: full again at S(10)) or 100,000 s (odd i). */
+static int fill_until_moving(qrl_ratelimit *rl, int max, int min, int lim) {
+  qrl_rl_stats st;
+  char k[32];
+  for (int i = 0; i < max; i++) {
+    gkey(k, sizeof(k), i);
+    if (qrl_rl_hit(rl, k, S(0), lim, i % 2 ? 100000 : 10) != lim - 1) return -1;
+    qrl_rl_get_stats(rl, &st);
+    if (i > min && st.growing == 2 && st.old_keys > (size_t)i / 2) return i + 1;
+  }
+  return -1;
+}
+
+/* Through several doublings, with lookups of old keys between every two
+ * inserts (many of them while keys are split between the two tables), every
+ * key keeps its bucket and its count. */
+TEST(growth_with_interleaved_lookups_keeps_every_key_and_count) {
+  enum { N = 40000 };
+  qrl_ratelimit *rl = qrl_rl_new(N);
+  qrl_rl_stats st;
+  int mid = 0;
+  char k[32];
+  ASSERT_TRUE(rl != NULL);
+  for (int i = 0; i < N; i++) {
+    gkey(k, sizeof(k), i);
+    for (int h = 0; h <= i % 3; h++) ASSERT_TRUE(qrl_rl_hit(rl, k, S(0), 5, 1000) >= 0);
+    /* An older key: one more hit shows its count; a refund gives it back. */
+    int j = (int)(((unsigned)i * 2654435761u) % (unsigned)(i + 1));
+    gkey(k, sizeof(k), j);
+    ASSERT_EQ_INT(qrl_rl_hit(rl, k, S(0), 5, 1000), 5 - (j % 3 + 1) - 1);
+    qrl_rl_refund(rl, k, S(0), 5, 1000);
+    ASSERT_FALSE(qrl_rl_allowed(rl, "never-hit", S(0), 5, 1000, NULL) == 0);
+    qrl_rl_get_stats(rl, &st);
+    if (st.growing == 2 && st.old_keys > 0) mid++;
+  }
+  qrl_rl_get_stats(rl, &st);
+  ASSERT_TRUE(st.growths >= 5);
+  ASSERT_TRUE(mid > 1000); /* the checks above ran mid-move many times */
+  ASSERT_EQ_INT(qrl_rl_keys(rl), N);
+  for (int i = 0; i < N; i++) {
+    gkey(k, sizeof(k), i);
+    /* refunds are capped: a key's count is its own hits only */
+    ASSERT_EQ_INT(qrl_rl_hit(rl, k, S(0), 5, 1000), 5 - (i % 3 + 1) - 1);
+  }
+  qrl_rl_free(rl);
+  return 0;
+}
+
+/* A sweep in the middle of a doubling drops the full buckets still in the
+ * old table (and those already moved) within its bound, and live ones keep
+ * their counts. */
+TEST(sweep_during_growth_drops_full_buckets) {
+  enum { MAX = 50000, BUDGET = 256 };
+  qrl_ratelimit *rl = qrl_rl_new(MAX);
+  qrl_rl_stats st;
+  size_t left, calls = 0, bound;
+  char k[32];
+  int n;
+  ASSERT_TRUE(rl != NULL);
+  n = fill_until_moving(rl, MAX, 1000, 2);
+  ASSERT_TRUE(n > 0);
+  qrl_rl_get_stats(rl, &st);
+  ASSERT_EQ_INT(st.growing, 2);
+  /* slots of both tables (bytes / slot size overcounts) plus keys */
+  bound = (qrl_rl_bytes(rl) / (QRL_RL_KEY_MAX + 1 + 24) + (size_t)n) / BUDGET + 2;
+  left = qrl_rl_sweep(rl, S(100), BUDGET);
+  qrl_rl_get_stats(rl, &st);
+  ASSERT_TRUE(left < (size_t)n);        /* the first call already dropped some */
+  ASSERT_EQ_INT(st.last_moved, BUDGET); /* spent on the old table first */
+  calls = 1;
+  while (left > (size_t)(n / 2)) {
+    left = qrl_rl_sweep(rl, S(100), BUDGET);
+    ASSERT_TRUE(++calls <= bound);
+  }
+  ASSERT_EQ_INT(left, n / 2);
+  for (int i = 0; i < n; i++) {
+    gkey(k, sizeof(k), i);
+    ASSERT_EQ_INT(qrl_rl_hit(rl, k, S(100), 2, i % 2 ? 100000 : 10), i % 2 ? 0 : 1);
+  }
+  qrl_rl_free(rl);
+  return 0;
+}
+
+/* Refunds and resets of keys still in the old table, in the middle of a
+ * doubling, act on the right bucket and leave the others as they were
+ * (a reset's backward shift in the old table keeps its probe runs whole). */
+TEST(refund_and_reset_mid_growth) {
+  enum { MAX = 100000 };
+  qrl_ratelimit *rl = qrl_rl_new(MAX);
+  qrl_rl_stats st;
+  char k[32];
+  int n;
+  ASSERT_TRUE(rl != NULL);
+  n = fill_until_moving(rl, MAX, 10000, 1); /* every bucket empty */
+  ASSERT_TRUE(n > 0);
+  /* A few thousand calls, each moving at most a few slots: the old table
+   * (2^16 slots here) is still being emptied when they are done. */
+  for (int i = 0; i < n; i++) {
+    gkey(k, sizeof(k), i);
+    if (i % 15 == 0) qrl_rl_reset(rl, k);
+    else if (i % 15 == 1) qrl_rl_refund(rl, k, S(1), 1, i % 2 ? 100000 : 10);
+  }
+  qrl_rl_get_stats(rl, &st);
+  ASSERT_EQ_INT(st.growing, 2);
+  ASSERT_TRUE(st.old_keys > 0);
+  ASSERT_EQ_INT(qrl_rl_keys(rl), n - (n + 14) / 15);
+  for (int i = 0; i < n; i++) {
+    gkey(k, sizeof(k), i);
+    /* reset: a fresh bucket; refunded: its token back; untouched: empty
+     * (at S(1), even the 10 s windows have earned nothing back) */
+    ASSERT_EQ_INT(qrl_rl_hit(rl, k, S(1), 1, i % 2 ? 100000 : 10), i % 15 < 2 ? 0 : -1);
+  }
+  qrl_rl_free(rl);
+  return 0;
+}
+
+/* No call does growth work in proportion to the table: filling 300,000 keys
+ * (doublings up to 2^20 slots) with hits, refunds, lookups and resets mixed
+ * in, no call clears more than a few KB of the new table, moves more than a
+ * few slots of the old one, or takes more than a chunk of memory at once. */
+TEST(growth_work_per_call_is_bounded) {
+  enum { N = 300000, ZERO_MAX = 32, MOVE_MAX = 16 };
+  qrl_ratelimit *rl = qrl_rl_new(N);
+  qrl_rl_stats st;
+  size_t bytes, prev;
+  char k[32];
+  ASSERT_TRUE(rl != NULL);
+  prev = qrl_rl_bytes(rl);
+  for (int i = 0; i < N; i++) {
+    snprintf(k, sizeof(k), "k%d", i);
+    ASSERT_TRUE(qrl_rl_hit(rl, k, S(0), 3, 1000) >= 0);
+    qrl_rl_get_stats(rl, &st);
+    ASSERT_TRUE(st.last_zeroed <= ZERO_MAX && st.last_moved <= MOVE_MAX);
+    bytes = qrl_rl_bytes(rl);
+    ASSERT_TRUE(bytes <= prev + 128 * 1024); /* a chunk (and a directory) at most */
+    prev = bytes;
+    if (i % 7 == 0) {
+      qrl_rl_allowed(rl, k, S(0), 3, 1000, NULL);
+      qrl_rl_refund(rl, k, S(0), 3, 1000);
+      qrl_rl_get_stats(rl, &st);
+      ASSERT_TRUE(st.last_zeroed <= ZERO_MAX && st.last_moved <= MOVE_MAX);
+    }
+  }
+  qrl_rl_reset(rl, "k1");
+  qrl_rl_get_stats(rl, &st);
+  ASSERT_TRUE(st.growths >= 15);
+  ASSERT_TRUE(st.max_zeroed > 0 && st.max_zeroed <= ZERO_MAX);
+  ASSERT_TRUE(st.max_moved > 0 && st.max_moved <= MOVE_MAX);
+  ASSERT_EQ_INT(qrl_rl_keys(rl), N - 1);
+  /* Honest size: 2^20 slots of 120 bytes and a directory, nothing left over. */
+  ASSERT_TRUE(qrl_rl_bytes(rl) >= ((size_t)1 << 20) * 120);
+  ASSERT_TRUE(qrl_rl_bytes(rl) < ((size_t)1 << 20) * 120 + 64 * 1024);
+  qrl_rl_free(rl);
+  return 0;
+}
+
+/* Many small limiters, random hits, refunds and resets against a model:
+ * small tables double in few steps, so lookups often land on a key whose
+ * home the move has passed while it still sits in the old table, and resets
+ * shift runs in a table half moved. Every answer and the key count match. */
+TEST(random_ops_match_a_model_across_doublings) {
+  enum { LIMITERS = 3000, OPS = 200, KEYS = 60, MAX = 40 };
+  uint32_t r = 12345;
+  char k[16];
+  for (int l = 0; l < LIMITERS; l++) {
+    qrl_ratelimit *rl = qrl_rl_new(MAX);
+    int tok[KEYS], n = 0; /* -1: absent */
+    ASSERT_TRUE(rl != NULL);
+    for (int i = 0; i < KEYS; i++) tok[i] = -1;
+    for (int o = 0; o < OPS; o++) {
+      int op, j;
+      r = r * 1103515245u + 12345u;
+      op = (int)(r >> 16) % 10;
+      j = (int)((r >> 4) % KEYS);
+      snprintf(k, sizeof(k), "%d:%d", l, j);
+      if (op < 6) {
+        int want = tok[j] < 0 ? (n < MAX ? 2 : -1) : tok[j] >= 1 ? tok[j] - 1 : -1;
+        ASSERT_EQ_INT(qrl_rl_hit(rl, k, S(0), 3, 100000), want);
+        if (tok[j] < 0 && want >= 0) n++;
+        if (want >= 0) tok[j] = want;
+      } else if (op < 8) {
+        qrl_rl_refund(rl, k, S(0), 3, 100000);
+        if (tok[j] >= 0 && tok[j] < 3) tok[j]++;
+      } else {
+        qrl_rl_reset(rl, k);
+        if (tok[j] >= 0) n--;
+        tok[j] = -1;
+      }
+      ASSERT_EQ_INT(qrl_rl_keys(rl), n);
+    }
+    qrl_rl_free(rl);
+  }
+  return 0;
+}
+
 TEST_MAIN(burst_then_steady_rate, sustained_rate, reset_and_sweep, full_table_fails_closed,
           many_keys_with_deletions, bad_keys_are_refused,
           refund_gives_back_one_token_up_to_the_limit,
           growth_keeps_every_key_and_its_count, new_limiter_is_small,
           sweep_with_budget_makes_progress_and_drops_every_full_bucket,
           full_table_of_live_keys_refuses_a_new_key, long_keys_are_refused_not_truncated,
-          wall_clock_steps_neither_refill_nor_drain)
+          wall_clock_steps_neither_refill_nor_drain,
+          growth_with_interleaved_lookups_keeps_every_key_and_count,
+          sweep_during_growth_drops_full_buckets, refund_and_reset_mid_growth,
+          growth_work_per_call_is_bounded, random_ops_match_a_model_across_doublings)
