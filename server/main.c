@@ -1,9 +1,15 @@
 /*
- * main.c - qrlogind: parse the options, build the runtime, attach the
+ * main.c - qrlogind: parse the options (finding the login page: the
+ * installed copy, else the source tree's), build the runtime, attach the
  * handlers (the browser's and the phone's websockets, the /api routes), run,
  * exit 0 after a clean shutdown. The only place that names every handler.
  */
+#include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <libwebsockets.h>
 
@@ -15,9 +21,37 @@
 #include "ws_browser.h"
 #include "ws_phone.h"
 
-#ifndef QRL_DEFAULT_WEB_DIR
-#define QRL_DEFAULT_WEB_DIR "web"
+/* The installed page relative to the directory of the installed binary
+ * (CMake: from CMAKE_INSTALL_BINDIR to CMAKE_INSTALL_DATADIR/qrlogin/web). */
+#ifndef QRL_BINDIR_TO_WEB
+#define QRL_BINDIR_TO_WEB "../share/qrlogin/web"
 #endif
+/* The source tree's web/: the page for a binary run from the build tree. */
+#ifndef QRL_SOURCE_WEB_DIR
+#define QRL_SOURCE_WEB_DIR "web"
+#endif
+
+/* The default for --web: <directory of this binary>/QRL_BINDIR_TO_WEB when
+ * that is a directory (an installed qrlogind, wherever its prefix was moved),
+ * else QRL_SOURCE_WEB_DIR. Writes the canonical path into out (n bytes) and
+ * returns out, or returns the (static) source path. */
+static const char *default_web_dir(char *out, size_t n) {
+  char exe[PATH_MAX], cand[PATH_MAX + sizeof(QRL_BINDIR_TO_WEB) + 1], real[PATH_MAX];
+  struct stat st;
+  ssize_t len = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+  char *slash;
+
+  if (len <= 0) return QRL_SOURCE_WEB_DIR;
+  exe[len] = '\0';
+  if (!(slash = strrchr(exe, '/'))) return QRL_SOURCE_WEB_DIR;
+  *slash = '\0';
+  snprintf(cand, sizeof(cand), "%s/%s", exe, QRL_BINDIR_TO_WEB);
+  if (!realpath(cand, real) || stat(real, &st) || !S_ISDIR(st.st_mode) ||
+      strlen(real) >= n)
+    return QRL_SOURCE_WEB_DIR;
+  memcpy(out, real, strlen(real) + 1);
+  return out;
+}
 
 static int attach_handlers(qrl_server *srv) {
   qrl_http *api;
@@ -29,13 +63,16 @@ static int attach_handlers(qrl_server *srv) {
 
 int main(int argc, char **argv) {
   qrl_config cfg;
+  char web[PATH_MAX];
+  const char *web_default = default_web_dir(web, sizeof(web));
   qrl_server *srv;
   int help = 0, rc = 1;
 
-  qrl_config_defaults(&cfg, QRL_DEFAULT_WEB_DIR);
+  qrl_config_defaults(&cfg, web_default);
   if (qrl_config_parse(&cfg, argc, argv, &help)) return 2;
   if (help) {
     qrl_config_usage(stdout, argv[0]);
+    printf("\nThe login page without --web: %s\n", web_default);
     return 0;
   }
   lws_set_log_level(LLL_ERR | LLL_WARN | LLL_USER, NULL);
