@@ -373,7 +373,8 @@ const char *qrl_h_errcode(const cJSON *m) {
   return strcmp(qrl_h_type(m), "error") == 0 ? qrl_h_str(m, "code") : "";
 }
 
-cJSON *qrl_h_recv(qrl_wsc *c, int timeout_ms) {
+/* The next message, whatever it is (a `frame` push too). */
+static cJSON *recv_any(qrl_wsc *c, int timeout_ms) {
   char *msg = NULL;
   cJSON *j;
   if (!c || qrl_wsc_recv(c, timeout_ms, &msg, NULL) != QRL_OK) return NULL;
@@ -383,8 +384,22 @@ cJSON *qrl_h_recv(qrl_wsc *c, int timeout_ms) {
   return j;
 }
 
+static int is_frame(const cJSON *m) {
+  return strcmp(qrl_h_type(m), QRL_MSG_FRAME) == 0;
+}
+
+cJSON *qrl_h_recv(qrl_wsc *c, int timeout_ms) {
+  int64_t deadline = now_ms() + timeout_ms;
+  for (;;) {
+    cJSON *m = recv_any(c, left_ms(deadline));
+    if (!m || !is_frame(m)) return m;
+    cJSON_Delete(m); /* the animated QR's redraw: not what anyone waits for */
+  }
+}
+
 cJSON *qrl_h_expect(qrl_wsc *c, const char *type, int timeout_ms) {
-  cJSON *m = qrl_h_recv(c, timeout_ms);
+  int want_frame = strcmp(type, QRL_MSG_FRAME) == 0;
+  cJSON *m = want_frame ? recv_any(c, timeout_ms) : qrl_h_recv(c, timeout_ms);
   char *text;
   if (!m) {
     fprintf(stderr, "harness: expected \"%s\", got nothing\n", type);
@@ -396,6 +411,70 @@ cJSON *qrl_h_expect(qrl_wsc *c, const char *type, int timeout_ms) {
   free(text);
   cJSON_Delete(m);
   return NULL;
+}
+
+cJSON *qrl_h_shown_qr(qrl_wsc *br, const cJSON *challenge, int wait_new) {
+  const char *id = qrl_h_str(challenge, "id");
+  cJSON *m, *newest = NULL, *qr;
+  int64_t deadline = now_ms() + QRL_H_TIMEOUT_MS;
+
+  /* Wait (if asked) for a frame of this challenge, then take whatever else
+   * is already queued without waiting: the newest frame is on the page.
+   * Frames of an earlier challenge are left behind. */
+  for (;;) {
+    m = recv_any(br, wait_new && !newest ? left_ms(deadline) : 0);
+    if (!m) break;
+    if (is_frame(m) && strcmp(qrl_h_str(m, "id"), id) == 0) {
+      cJSON_Delete(newest);
+      newest = m;
+    } else if (is_frame(m)) {
+      cJSON_Delete(m);
+    } else {
+      char *text = cJSON_PrintUnformatted(m);
+      fprintf(stderr, "harness: looking at the page's QR, it got %s\n", text);
+      free(text);
+      cJSON_Delete(m);
+      cJSON_Delete(newest);
+      return NULL;
+    }
+  }
+  if (wait_new && !newest) {
+    fprintf(stderr, "harness: expected a \"frame\" of %s, got nothing\n", id);
+    return NULL;
+  }
+  qr = cJSON_GetObjectItemCaseSensitive(newest ? newest : challenge, "qr");
+  qr = cJSON_IsObject(qr) ? cJSON_Duplicate(qr, 1) : NULL;
+  cJSON_Delete(newest);
+  return qr;
+}
+
+cJSON *qrl_h_phone_scan_page(qrl_h_phone *p, qrl_wsc *br, const cJSON *challenge,
+                             qrl_qr_payload *qp) {
+  char f[QRL_QR_PAYLOAD_MAX + 16];
+  cJSON *qr = NULL, *m = NULL;
+
+  for (int tries = 0; tries < 4; tries++) {
+    const char *payload;
+    cJSON_Delete(m);
+    m = NULL;
+    if (!(qr = qrl_h_shown_qr(br, challenge, tries > 0))) break;
+    payload = qrl_h_str(qr, "payload");
+    if (qp && qrl_qr_payload_parse(payload, strlen(payload), qp) != QRL_OK) {
+      fprintf(stderr, "harness: the page shows an unreadable QR %s\n", payload);
+      break;
+    }
+    snprintf(f, sizeof(f), "\"qr\":\"%s\"", payload);
+    m = qrl_h_phone_call(p, "scan", f);
+    if (strcmp(qrl_h_errcode(m), "frame_stale") != 0) break;
+    /* Stale before it reached the server: the run is slow, not the phone
+     * wrong. A phone on the screen scans the next frame; so does the test. */
+    fprintf(stderr, "harness: %s already stale at the server, scanning the next frame\n",
+            payload);
+    cJSON_Delete(qr);
+    qr = NULL;
+  }
+  cJSON_Delete(qr);
+  return m;
 }
 
 cJSON *qrl_h_call(qrl_wsc *c, const char *json) {

@@ -97,14 +97,30 @@ qrl_wsc *qrl_h_phone_socket(const qrl_h_server *s);
  * network" to the server). */
 qrl_wsc *qrl_h_phone_socket_from(const qrl_h_server *s, const char *iface);
 
-/* Waits for the next message and parses it; NULL on timeout/close/garbage. */
+/* Waits for the next message and parses it; NULL on timeout/close/garbage.
+ * A browser socket also hears the animated QR's `frame` push every few
+ * seconds, at any moment: those are skipped (within the same timeout), so
+ * "the next message" is never a redraw that happened to land first. */
 cJSON *qrl_h_recv(qrl_wsc *c, int timeout_ms);
 
-/* Like qrl_h_recv, but NULL (with a message) unless its "type" is type. */
+/* Like qrl_h_recv, but NULL (with a message) unless its "type" is type.
+ * expect(c, "frame") is the one way to get a `frame` push: it returns the
+ * next message as it comes (which must then be a frame). */
 cJSON *qrl_h_expect(qrl_wsc *c, const char *type, int timeout_ms);
 
-/* Sends the JSON text and returns the next message (the answer). */
+/* Sends the JSON text and returns the next message (the answer; `frame`
+ * pushes skipped, as in qrl_h_recv). */
 cJSON *qrl_h_call(qrl_wsc *c, const char *json);
+
+/* The QR the page on browser socket br shows now for challenge: a copy of the
+ * "qr" object {payload, frame, version, size, bits} of the newest `frame`
+ * push for it already received, else the challenge's own (caller frees).
+ * With wait_new it first waits for a new frame push (an event: the server
+ * redraws every --qr-frame-secs). Queued frames are read without waiting, so
+ * a slow test never scans a frame that sat in the socket. NULL on timeout or
+ * if a message other than a frame was queued (printed: at the moments a test
+ * looks at the QR nothing else can be due). */
+cJSON *qrl_h_shown_qr(qrl_wsc *br, const cJSON *challenge, int wait_new);
 
 /* The "type" / string field of a message ("" if absent). */
 const char *qrl_h_type(const cJSON *m);
@@ -139,6 +155,16 @@ int qrl_h_phone_ready(const qrl_h_server *s, qrl_h_phone *p, const char *id,
 /* Sends {type, session, ...fields} where fields is a JSON object's inner text
  * (e.g. "\"qr\":\"QRL1...\"", or NULL) and returns the answer. */
 cJSON *qrl_h_phone_call(qrl_h_phone *p, const char *type, const char *fields);
+
+/* Scans the QR that browser socket br shows for challenge, as a phone held
+ * to the screen does: the newest frame (qrl_h_shown_qr). If the server finds
+ * that frame already stale (a loaded machine took seconds between the push
+ * and the scan) it waits for the next frame push and scans that, a few times
+ * at most. Returns the answer to the last scan (caller frees; NULL if the
+ * page showed nothing scannable) and the scanned frame in qp (may be NULL):
+ * the one a confirm must sign. */
+cJSON *qrl_h_phone_scan_page(qrl_h_phone *p, qrl_wsc *br, const cJSON *challenge,
+                             qrl_qr_payload *qp);
 
 /* Signs decision for the scanned frame qp at origin, with the matching
  * number (confirm; a decline signs 0), at ts with the phone's key, and writes
