@@ -63,7 +63,8 @@ void qrl_h_dump_log(const qrl_h_server *s);
 /* Runs vneid-sim --json --server <ws> --home <dir>/<home> ARGS... with stdin
  * from input (NULL: /dev/null). Returns the exit code (or -1) and, if out is
  * not NULL, the parsed JSON it printed (caller frees with cJSON_Delete). The
- * argument list ends with NULL. */
+ * argument list ends with NULL. A run that could not connect at all (exit 9,
+ * nothing sent) is made once more. */
 int qrl_h_sim(const qrl_h_server *s, const char *home, const char *input,
               cJSON **out, ...);
 
@@ -89,6 +90,14 @@ int qrl_h_proc_finish(qrl_h_proc *pr, cJSON **out);
  * `challenge`. Returns the client (caller frees) and the message in *challenge
  * (caller frees), or NULL. */
 qrl_wsc *qrl_h_browser(const qrl_h_server *s, cJSON **challenge);
+
+/* Opens a websocket to the server with subprotocol proto, Origin origin
+ * (NULL: none) from local address iface (NULL: any), like
+ * qrl_wsc_connect_from(); an attempt that got no HTTP answer at all is made
+ * again (lws's own handshake limit is 5 s) for up to 2 * QRL_H_TIMEOUT_MS.
+ * The HTTP status of a refusal in *status (may be NULL). */
+qrl_err qrl_h_connect(const qrl_h_server *s, const char *proto, const char *origin,
+                      const char *iface, qrl_wsc **out, int *status);
 
 /* Connects a phone socket (no Origin). NULL on failure. */
 qrl_wsc *qrl_h_phone_socket(const qrl_h_server *s);

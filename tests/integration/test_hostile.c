@@ -24,7 +24,7 @@ static int refused_status(const qrl_h_server *s, const char *proto,
                           const char *origin) {
   qrl_wsc *c = NULL;
   int status = 0;
-  if (qrl_wsc_connect(s->ws, proto, origin, QRL_H_TIMEOUT_MS, &c, &status) ==
+  if (qrl_h_connect(s, proto, origin, NULL, &c, &status) ==
       QRL_OK) {
     qrl_wsc_free(c);
     return 101;
