@@ -52,8 +52,8 @@ TEST(login_end_to_end_over_tls) {
   {
     char http_origin[80];
     snprintf(http_origin, sizeof(http_origin), "http://127.0.0.1:%d", s->port);
-    ASSERT_TRUE(qrl_wsc_connect_ca(s->ws, QRL_SUBPROTO_BROWSER, http_origin, s->ca,
-                                   QRL_H_TIMEOUT_MS, &plain, &status) != QRL_OK);
+    ASSERT_TRUE(qrl_h_connect(s, QRL_SUBPROTO_BROWSER, http_origin, NULL, &plain,
+                              &status) != QRL_OK);
     ASSERT_EQ_INT(status, 403);
   }
   /* Without trusting the certificate, a client does not get in. */
