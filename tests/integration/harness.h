@@ -27,7 +27,11 @@
 #include "test.h"
 #include "ws_client.h"
 
-#define QRL_H_TIMEOUT_MS 10000 /* default wait for any single event */
+/* The longest wait for any single event. Only a failing test waits this long
+ * (everything waits on the event itself), so it is sized for a loaded
+ * machine: ctest -j16 on two shared cores beside a build saw an HTTP answer
+ * and a valgrind start-up take over 10 s. */
+#define QRL_H_TIMEOUT_MS 30000
 
 typedef struct qrl_h_server {
   pid_t pid;
@@ -63,7 +67,8 @@ void qrl_h_dump_log(const qrl_h_server *s);
 /* Runs vneid-sim --json --server <ws> --home <dir>/<home> ARGS... with stdin
  * from input (NULL: /dev/null). Returns the exit code (or -1) and, if out is
  * not NULL, the parsed JSON it printed (caller frees with cJSON_Delete). The
- * argument list ends with NULL. */
+ * argument list ends with NULL. A run that could not connect at all (exit 9,
+ * nothing sent) is made once more. */
 int qrl_h_sim(const qrl_h_server *s, const char *home, const char *input,
               cJSON **out, ...);
 
@@ -90,6 +95,14 @@ int qrl_h_proc_finish(qrl_h_proc *pr, cJSON **out);
  * (caller frees), or NULL. */
 qrl_wsc *qrl_h_browser(const qrl_h_server *s, cJSON **challenge);
 
+/* Opens a websocket to the server with subprotocol proto, Origin origin
+ * (NULL: none) from local address iface (NULL: any), like
+ * qrl_wsc_connect_from(); an attempt that got no HTTP answer at all is made
+ * again (lws's own handshake limit is 5 s) for up to 2 * QRL_H_TIMEOUT_MS.
+ * The HTTP status of a refusal in *status (may be NULL). */
+qrl_err qrl_h_connect(const qrl_h_server *s, const char *proto, const char *origin,
+                      const char *iface, qrl_wsc **out, int *status);
+
 /* Connects a phone socket (no Origin). NULL on failure. */
 qrl_wsc *qrl_h_phone_socket(const qrl_h_server *s);
 
@@ -97,14 +110,30 @@ qrl_wsc *qrl_h_phone_socket(const qrl_h_server *s);
  * network" to the server). */
 qrl_wsc *qrl_h_phone_socket_from(const qrl_h_server *s, const char *iface);
 
-/* Waits for the next message and parses it; NULL on timeout/close/garbage. */
+/* Waits for the next message and parses it; NULL on timeout/close/garbage.
+ * A browser socket also hears the animated QR's `frame` push every few
+ * seconds, at any moment: those are skipped (within the same timeout), so
+ * "the next message" is never a redraw that happened to land first. */
 cJSON *qrl_h_recv(qrl_wsc *c, int timeout_ms);
 
-/* Like qrl_h_recv, but NULL (with a message) unless its "type" is type. */
+/* Like qrl_h_recv, but NULL (with a message) unless its "type" is type.
+ * expect(c, "frame") is the one way to get a `frame` push: it returns the
+ * next message as it comes (which must then be a frame). */
 cJSON *qrl_h_expect(qrl_wsc *c, const char *type, int timeout_ms);
 
-/* Sends the JSON text and returns the next message (the answer). */
+/* Sends the JSON text and returns the next message (the answer; `frame`
+ * pushes skipped, as in qrl_h_recv). */
 cJSON *qrl_h_call(qrl_wsc *c, const char *json);
+
+/* The QR the page on browser socket br shows now for challenge: a copy of the
+ * "qr" object {payload, frame, version, size, bits} of the newest `frame`
+ * push for it already received, else the challenge's own (caller frees).
+ * With wait_new it first waits for a new frame push (an event: the server
+ * redraws every --qr-frame-secs). Queued frames are read without waiting, so
+ * a slow test never scans a frame that sat in the socket. NULL on timeout or
+ * if a message other than a frame was queued (printed: at the moments a test
+ * looks at the QR nothing else can be due). */
+cJSON *qrl_h_shown_qr(qrl_wsc *br, const cJSON *challenge, int wait_new);
 
 /* The "type" / string field of a message ("" if absent). */
 const char *qrl_h_type(const cJSON *m);
@@ -139,6 +168,16 @@ int qrl_h_phone_ready(const qrl_h_server *s, qrl_h_phone *p, const char *id,
 /* Sends {type, session, ...fields} where fields is a JSON object's inner text
  * (e.g. "\"qr\":\"QRL1...\"", or NULL) and returns the answer. */
 cJSON *qrl_h_phone_call(qrl_h_phone *p, const char *type, const char *fields);
+
+/* Scans the QR that browser socket br shows for challenge, as a phone held
+ * to the screen does: the newest frame (qrl_h_shown_qr). If the server finds
+ * that frame already stale (a loaded machine took seconds between the push
+ * and the scan) it waits for the next frame push and scans that, a few times
+ * at most. Returns the answer to the last scan (caller frees; NULL if the
+ * page showed nothing scannable) and the scanned frame in qp (may be NULL):
+ * the one a confirm must sign. */
+cJSON *qrl_h_phone_scan_page(qrl_h_phone *p, qrl_wsc *br, const cJSON *challenge,
+                             qrl_qr_payload *qp);
 
 /* Signs decision for the scanned frame qp at origin, with the matching
  * number (confirm; a decline signs 0), at ts with the phone's key, and writes

@@ -32,34 +32,43 @@ static cJSON *scan_text(qrl_h_phone *p, const char *payload) {
   return qrl_h_phone_call(p, "scan", f);
 }
 
-/* Waits for the browser's next `frame` push; returns its payload (static). */
-static const char *next_frame(qrl_wsc *br, char out[QRL_QR_PAYLOAD_MAX + 1]) {
-  cJSON *m = qrl_h_expect(br, "frame", QRL_H_TIMEOUT_MS);
+/* Waits for the browser's next `frame` push of challenge ch and returns the
+ * payload of the newest one queued (what the page shows), in out. */
+static const char *next_frame(qrl_wsc *br, const cJSON *ch,
+                              char out[QRL_QR_PAYLOAD_MAX + 1]) {
+  cJSON *qr = qrl_h_shown_qr(br, ch, 1);
   out[0] = '\0';
-  if (m) snprintf(out, QRL_QR_PAYLOAD_MAX + 1, "%s",
-                  qrl_h_str(cJSON_GetObjectItemCaseSensitive(m, "qr"), "payload"));
-  cJSON_Delete(m);
+  if (qr) snprintf(out, QRL_QR_PAYLOAD_MAX + 1, "%s", qrl_h_str(qr, "payload"));
+  cJSON_Delete(qr);
   return out;
 }
 
 /* An attacker photographs the QR and relays it: after two newer frames
- * have been shown the photo is refused; the live frame still works. */
+ * have been shown the photo is refused; the live frame still works. (The
+ * frame numbers follow the server's clock: once frame 2 has been pushed the
+ * photo, frame 0, is stale whatever the test's pace; the live frame is the
+ * newest one pushed, scanned again if a slow run let it age first.) */
 SERVER_TEST(relayed_frame_goes_stale, "--qr-frame-secs", "1", NULL) {
   cJSON *ch = NULL, *m;
   qrl_wsc *br = qrl_h_browser(s, &ch);
   qrl_h_phone p;
   char photo[QRL_QR_PAYLOAD_MAX + 1], f1[QRL_QR_PAYLOAD_MAX + 1], f2[QRL_QR_PAYLOAD_MAX + 1];
+  qrl_qr_payload q1, q2;
   ASSERT_TRUE(br != NULL);
   snprintf(photo, sizeof(photo), "%s",
            qrl_h_str(cJSON_GetObjectItemCaseSensitive(ch, "qr"), "payload"));
   ASSERT_EQ_INT(an_ready(s, &p), 0);
-  ASSERT_TRUE(next_frame(br, f1)[0] != '\0');
+  ASSERT_TRUE(next_frame(br, ch, f1)[0] != '\0');
   ASSERT_NE_STR(f1, photo);
-  ASSERT_TRUE(next_frame(br, f2)[0] != '\0');
+  ASSERT_EQ_INT(qrl_qr_payload_parse(f1, strlen(f1), &q1), QRL_OK);
+  do {
+    ASSERT_TRUE(next_frame(br, ch, f2)[0] != '\0');
+    ASSERT_EQ_INT(qrl_qr_payload_parse(f2, strlen(f2), &q2), QRL_OK);
+  } while (q2.frame < 2); /* two newer frames than the photo's 0 */
   m = scan_text(&p, photo);
   ASSERT_EQ_STR(qrl_h_errcode(m), "frame_stale");
   cJSON_Delete(m);
-  m = scan_text(&p, f2);
+  m = qrl_h_phone_scan_page(&p, br, ch, NULL);
   ASSERT_EQ_STR(qrl_h_type(m), "scan_ok");
   cJSON_Delete(m);
   qrl_h_phone_close(&p);
@@ -95,8 +104,9 @@ SERVER_TEST(forged_frames_are_unknown, NULL) {
   m = scan_text(&p, text);
   ASSERT_EQ_STR(qrl_h_errcode(m), "challenge_unknown");
   cJSON_Delete(m);
-  /* Nothing reached the browser: its first push is the real scan's. */
-  m = scan_text(&p, qrl_h_str(cJSON_GetObjectItemCaseSensitive(ch, "qr"), "payload"));
+  /* Nothing reached the browser: its first push (redraws aside) is the real
+   * scan's. */
+  m = qrl_h_phone_scan_page(&p, br, ch, NULL);
   ASSERT_EQ_STR(qrl_h_type(m), "scan_ok");
   cJSON_Delete(m);
   ASSERT_TRUE(qrl_h_scanned_number(br) >= 10);
@@ -117,9 +127,8 @@ SERVER_TEST(relay_victim_cannot_match_the_number, NULL) {
   qrl_qr_payload qp;
   int shown, guess = -1;
   ASSERT_TRUE(attacker != NULL);
-  ASSERT_EQ_INT(qrl_h_challenge_payload(ch, &qp), 0);
   ASSERT_EQ_INT(an_ready(s, &victim), 0);
-  scan = scan_text(&victim, qrl_h_str(cJSON_GetObjectItemCaseSensitive(ch, "qr"), "payload"));
+  scan = qrl_h_phone_scan_page(&victim, attacker, ch, &qp);
   ASSERT_EQ_STR(qrl_h_type(scan), "scan_ok");
   /* The victim sees the portal's real origin on the phone... */
   ASSERT_EQ_STR(qrl_h_str(cJSON_GetObjectItemCaseSensitive(scan, "portal"), "origin"), s->http);
@@ -163,9 +172,8 @@ SERVER_TEST(fifty_concurrent_confirms_one_wins, NULL) {
   char fields[512], req[700];
   int num, ok = 0, used = 0, other = 0;
   ASSERT_TRUE(br != NULL);
-  ASSERT_EQ_INT(qrl_h_challenge_payload(ch, &qp), 0);
   ASSERT_EQ_INT(an_ready(s, &p), 0);
-  m = scan_text(&p, qrl_h_str(cJSON_GetObjectItemCaseSensitive(ch, "qr"), "payload"));
+  m = qrl_h_phone_scan_page(&p, br, ch, &qp);
   ASSERT_EQ_STR(qrl_h_type(m), "scan_ok");
   cJSON_Delete(m);
   num = qrl_h_scanned_number(br);
@@ -219,9 +227,8 @@ SERVER_TEST(other_network_confirm_needs_the_passcode, "--proximity", "step-up", 
   char f[600];
   int num;
   ASSERT_TRUE(br != NULL);
-  ASSERT_EQ_INT(qrl_h_challenge_payload(ch, &qp), 0);
   ASSERT_EQ_INT(qrl_h_phone_ready(s, &p, AN, PW, "127.0.1.1"), 0);
-  m = scan_text(&p, qrl_h_str(cJSON_GetObjectItemCaseSensitive(ch, "qr"), "payload"));
+  m = qrl_h_phone_scan_page(&p, br, ch, &qp);
   ASSERT_EQ_STR(qrl_h_type(m), "scan_ok");
   ASSERT_EQ_STR(qrl_h_str(m, "proximity"), "different_network");
   ASSERT_TRUE(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(m, "step_up")));
@@ -261,12 +268,12 @@ SERVER_TEST(other_network_scan_is_refused, "--proximity", "refuse", NULL) {
   qrl_h_phone far, near;
   ASSERT_TRUE(br != NULL);
   ASSERT_EQ_INT(qrl_h_phone_ready(s, &far, AN, PW, "127.0.1.1"), 0);
-  m = scan_text(&far, qrl_h_str(cJSON_GetObjectItemCaseSensitive(ch, "qr"), "payload"));
+  m = qrl_h_phone_scan_page(&far, br, ch, NULL);
   ASSERT_EQ_STR(qrl_h_errcode(m), "proximity_mismatch");
   cJSON_Delete(m);
   qrl_h_phone_close(&far);
   ASSERT_EQ_INT(an_ready(s, &near), 0);
-  m = scan_text(&near, qrl_h_str(cJSON_GetObjectItemCaseSensitive(ch, "qr"), "payload"));
+  m = qrl_h_phone_scan_page(&near, br, ch, NULL);
   ASSERT_EQ_STR(qrl_h_type(m), "scan_ok");
   ASSERT_EQ_STR(qrl_h_str(m, "proximity"), "same_network");
   cJSON_Delete(m);
@@ -302,9 +309,9 @@ SERVER_TEST(not_me_ends_a_web_session, NULL) {
   qrl_qr_payload qp;
   char body[256], cookie[512], pair[128], idtxt[24], *resp = NULL;
   ASSERT_TRUE(br != NULL);
-  ASSERT_EQ_INT(qrl_h_challenge_payload(ch, &qp), 0);
   ASSERT_EQ_INT(an_ready(s, &p), 0);
-  m = scan_text(&p, qrl_h_str(cJSON_GetObjectItemCaseSensitive(ch, "qr"), "payload"));
+  m = qrl_h_phone_scan_page(&p, br, ch, &qp);
+  ASSERT_EQ_STR(qrl_h_type(m), "scan_ok");
   cJSON_Delete(m);
   m = qrl_h_phone_decide(&p, &qp, s->http, now_s(), qrl_h_scanned_number(br),
                          QRL_DECISION_CONFIRM);

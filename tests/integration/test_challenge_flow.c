@@ -31,14 +31,15 @@ static cJSON *scan(qrl_h_phone *p, const cJSON *challenge) {
   return qrl_h_phone_call(p, "scan", f);
 }
 
-/* Logs An in on a raw phone with web login granted, reads the QR frame of
- * challenge into qp and scans it. 0 once the phone has scan_ok, else -1. */
-static int an_scans(const qrl_h_server *s, const cJSON *challenge, qrl_qr_payload *qp,
-                    qrl_h_phone *p) {
+/* Logs An in on a raw phone with web login granted and scans the QR the
+ * page br shows for challenge; the scanned frame in qp. 0 once the phone has
+ * scan_ok, else -1. */
+static int an_scans(const qrl_h_server *s, qrl_wsc *br, const cJSON *challenge,
+                    qrl_qr_payload *qp, qrl_h_phone *p) {
   cJSON *m;
   int ok;
-  if (qrl_h_challenge_payload(challenge, qp) || an_ready(s, p)) return -1;
-  m = scan(p, challenge);
+  if (an_ready(s, p)) return -1;
+  m = qrl_h_phone_scan_page(p, br, challenge, qp);
   ok = strcmp(qrl_h_type(m), "scan_ok") == 0;
   if (!ok) fprintf(stderr, "an_scans: no scan_ok (%s)\n", qrl_h_errcode(m));
   cJSON_Delete(m);
@@ -57,7 +58,7 @@ SERVER_TEST(decline_reaches_the_browser_and_a_new_code_follows, NULL) {
   qrl_qr_payload qp;
 
   ASSERT_TRUE(br != NULL);
-  ASSERT_EQ_INT(an_scans(s, ch, &qp, &p), 0);
+  ASSERT_EQ_INT(an_scans(s, br, ch, &qp, &p), 0);
   m = qrl_h_phone_decide(&p, &qp, s->http, now_s(), 0, QRL_DECISION_DECLINE);
   ASSERT_EQ_STR(qrl_h_type(m), "decline_ok");
   cJSON_Delete(m);
@@ -80,7 +81,7 @@ SERVER_TEST(decline_reaches_the_browser_and_a_new_code_follows, NULL) {
   ASSERT_TRUE(ch2 != NULL);
   ASSERT_NE_STR(qrl_h_str(ch2, "id"), qrl_h_str(ch, "id"));
   ASSERT_NE_STR(qrl_h_str(ch2, "binding"), qrl_h_str(ch, "binding"));
-  m = scan(&p, ch2);
+  m = qrl_h_phone_scan_page(&p, br, ch2, NULL);
   ASSERT_EQ_STR(qrl_h_type(m), "scan_ok");
   cJSON_Delete(m);
 
@@ -136,7 +137,7 @@ SERVER_TEST(challenge_is_consumed_exactly_once, NULL) {
   int oks = 0, num;
 
   ASSERT_TRUE(br != NULL);
-  ASSERT_EQ_INT(an_scans(s, ch, &qp, &p), 0);
+  ASSERT_EQ_INT(an_scans(s, br, ch, &qp, &p), 0);
   ASSERT_TRUE((num = qrl_h_scanned_number(br)) >= 10);
 
   ASSERT_EQ_INT(qrl_h_sign_fields(&p, &qp, s->http, now_s(), num, QRL_DECISION_CONFIRM,
@@ -194,7 +195,7 @@ SERVER_TEST(bad_signatures_are_refused_and_change_nothing, NULL) {
   int num;
 
   ASSERT_TRUE(br != NULL);
-  ASSERT_EQ_INT(an_scans(s, ch, &qp, &p), 0);
+  ASSERT_EQ_INT(an_scans(s, br, ch, &qp, &p), 0);
   ASSERT_TRUE((num = qrl_h_scanned_number(br)) >= 10);
 
   /* Signed for another portal (a relay site). */
@@ -258,7 +259,7 @@ SERVER_TEST(second_browser_cannot_observe_or_complete, NULL) {
 
   ASSERT_TRUE(a != NULL && b != NULL);
   ASSERT_NE_STR(qrl_h_str(cha, "id"), qrl_h_str(chb, "id"));
-  ASSERT_EQ_INT(an_scans(s, cha, &qp, &p), 0);
+  ASSERT_EQ_INT(an_scans(s, a, cha, &qp, &p), 0);
   m = confirm(&p, s, &qp, qrl_h_scanned_number(a));
   ASSERT_EQ_STR(qrl_h_type(m), "confirm_ok");
   cJSON_Delete(m);
@@ -303,7 +304,7 @@ SERVER_TEST(confirm_completes_even_if_the_phone_leaves_at_once, NULL) {
   char fields[512], req[1024], body[256], *resp = NULL, cookie[512];
 
   ASSERT_TRUE(br != NULL);
-  ASSERT_EQ_INT(an_scans(s, ch, &qp, &p), 0);
+  ASSERT_EQ_INT(an_scans(s, br, ch, &qp, &p), 0);
   ASSERT_EQ_INT(qrl_h_sign_fields(&p, &qp, s->http, now_s(), qrl_h_scanned_number(br),
                                   QRL_DECISION_CONFIRM, fields, sizeof(fields)),
                 0);
@@ -334,7 +335,7 @@ SERVER_TEST(confirm_checks_the_permission_again, NULL) {
   int number;
 
   ASSERT_TRUE(br != NULL);
-  ASSERT_EQ_INT(an_scans(s, ch, &qp, &p), 0);
+  ASSERT_EQ_INT(an_scans(s, br, ch, &qp, &p), 0);
   number = qrl_h_scanned_number(br);
   m = qrl_h_phone_call(&p, "set_permission",
                        "\"permission\":\"web_login\",\"value\":false,\"passcode\":\"123456\"");
@@ -346,7 +347,7 @@ SERVER_TEST(confirm_checks_the_permission_again, NULL) {
   /* Nothing completed: the browser's next message is the answer to its own
    * request. */
   ASSERT_ERR(qrl_wsc_send_text(br, "{\"type\":\"new_challenge\"}"), QRL_OK);
-  m = qrl_h_recv(br, QRL_H_TIMEOUT_MS);
+  m = qrl_h_recv(br, QRL_H_TIMEOUT_MS); /* `frame` redraws skipped */
   ASSERT_EQ_STR(qrl_h_type(m), "challenge");
   cJSON_Delete(m);
   qrl_h_phone_close(&p);
@@ -370,8 +371,10 @@ SERVER_TEST(leaving_or_renewing_cancels_the_old_code, NULL) {
   cJSON_Delete(m);
 
   /* Close the socket; the server cancels on its close callback. Until the
-   * close frame is read a scan may still land (scan_ok); each try is a round
-   * trip, so this waits on events, and it must end in challenge_cancelled. */
+   * close frame is read a scan may still land (scan_ok; or frame_stale, if a
+   * slow run let two frames pass: the code is still live either way); each
+   * try is a round trip, so this waits on events, and it must end in
+   * challenge_cancelled. */
   qrl_wsc_free(br);
   {
     int tries = 0;
@@ -379,7 +382,8 @@ SERVER_TEST(leaving_or_renewing_cancels_the_old_code, NULL) {
       m = scan(&p, ch2);
       ASSERT_TRUE(m != NULL);
       if (strcmp(qrl_h_errcode(m), "challenge_cancelled") == 0) break;
-      ASSERT_EQ_STR(qrl_h_type(m), "scan_ok");
+      if (strcmp(qrl_h_errcode(m), "frame_stale") != 0)
+        ASSERT_EQ_STR(qrl_h_type(m), "scan_ok");
       cJSON_Delete(m);
       ASSERT_TRUE(++tries < 1000);
     }
@@ -422,9 +426,8 @@ SERVER_TEST(first_scanner_keeps_the_challenge, NULL) {
   qrl_qr_payload qp;
 
   ASSERT_TRUE(br != NULL);
-  ASSERT_EQ_INT(qrl_h_challenge_payload(ch, &qp), 0);
   ASSERT_EQ_INT(an_ready(s, &an), 0);
-  m = scan(&an, ch);
+  m = qrl_h_phone_scan_page(&an, br, ch, &qp);
   ASSERT_EQ_STR(qrl_h_type(m), "scan_ok");
   cJSON_Delete(m);
   /* Bình is level 1 and is stopped before the challenge is even looked at;

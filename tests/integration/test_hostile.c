@@ -7,17 +7,24 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "harness.h"
 
 #define EVIL "http://evil.example"
 
+static int64_t mono_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 static int refused_status(const qrl_h_server *s, const char *proto,
                           const char *origin) {
   qrl_wsc *c = NULL;
   int status = 0;
-  if (qrl_wsc_connect(s->ws, proto, origin, QRL_H_TIMEOUT_MS, &c, &status) ==
+  if (qrl_h_connect(s, proto, origin, NULL, &c, &status) ==
       QRL_OK) {
     qrl_wsc_free(c);
     return 101;
@@ -238,22 +245,36 @@ SERVER_TEST(bad_http_requests_get_clear_errors, NULL) {
  * another client is served all the while. */
 SERVER_TEST(socket_flood_is_throttled_then_closed, NULL) {
   qrl_wsc *ph = qrl_h_phone_socket(s);
-  int answered = 0, limited = 0;
+  int answered = 0, limited = 0, closed = 0;
+  int64_t t0 = mono_ms();
   cJSON *m;
   ASSERT_TRUE(ph != NULL);
-  /* One at a time: 60 in budget, 10 refused, the 71st closes the socket. */
-  for (int i = 0; i < 71; i++) {
-    if (qrl_wsc_send_text(ph, "{\"type\":\"dance\"}") != QRL_OK) break;
-    if (i == 70) break;
-    m = qrl_h_recv(ph, QRL_H_TIMEOUT_MS);
+  /* One at a time: 60 in budget, 10 refused, the next one closes the
+   * socket. The budget earns a message back per second (60 a minute), so a
+   * slow run gets one more answer per second it takes: the bound below
+   * counts the seconds the test took rather than assume it was quick. */
+  for (int i = 0; i < 200 && !closed; i++) {
+    ASSERT_EQ_INT(qrl_wsc_send_text(ph, "{\"type\":\"dance\"}"), QRL_OK);
+    if (limited < 10) {
+      m = qrl_h_recv(ph, QRL_H_TIMEOUT_MS);
+      ASSERT_TRUE(m != NULL);
+    } else {
+      /* Past the strikes: this one closes it, unless a second has passed
+       * and earned it a token (then it is answered: go on). */
+      if ((closed = qrl_wsc_wait_closed(ph, QRL_H_TIMEOUT_MS))) break;
+      m = qrl_h_recv(ph, 0);
+      ASSERT_TRUE(m != NULL);
+    }
     if (!strcmp(qrl_h_errcode(m), "unknown_type")) answered++;
     else if (!strcmp(qrl_h_errcode(m), "rate_limited")) limited++;
+    else TEST_FAIL_("unexpected answer %s", qrl_h_errcode(m));
     cJSON_Delete(m);
   }
-  ASSERT_TRUE(qrl_wsc_wait_closed(ph, QRL_H_TIMEOUT_MS));
+  ASSERT_TRUE(closed);
   ASSERT_EQ_INT(qrl_wsc_close_code(ph), 1008);
-  if (answered < 60 || answered > 61) TEST_FAIL_("answered %d", answered);
-  ASSERT_EQ_INT(answered + limited, 70);
+  ASSERT_EQ_INT(limited, 10);
+  if (answered < 60 || answered > 61 + (int)((mono_ms() - t0) / 1000))
+    TEST_FAIL_("answered %d in %lld ms", answered, (long long)(mono_ms() - t0));
   qrl_wsc_free(ph);
   ASSERT_TRUE(still_serving(s));
   return 0;
@@ -276,8 +297,10 @@ SERVER_TEST(peer_that_does_not_read_is_dropped, NULL) {
   return 0;
 }
 
-/* New codes from one IP come at a bounded rate. */
+/* New codes from one IP come at a bounded rate: 30 at once, then one per
+ * 2 s (30 a minute), so the bound counts the seconds the test took. */
 SERVER_TEST(minting_is_throttled_per_ip, NULL) {
+  int64_t t0 = mono_ms();
   cJSON *ch = NULL, *m;
   qrl_wsc *br = qrl_h_browser(s, &ch);
   int minted = 1, limited = 0;
@@ -290,7 +313,8 @@ SERVER_TEST(minting_is_throttled_per_ip, NULL) {
     else if (!strcmp(qrl_h_errcode(m), "rate_limited")) limited++;
     cJSON_Delete(m);
   }
-  ASSERT_TRUE(minted >= 30 && minted <= 31);
+  if (minted < 30 || minted > 31 + (int)((mono_ms() - t0) / 1000 + 1) / 2)
+    TEST_FAIL_("minted %d in %lld ms", minted, (long long)(mono_ms() - t0));
   ASSERT_EQ_INT(minted + limited, 41);
   qrl_wsc_free(br);
   return 0;

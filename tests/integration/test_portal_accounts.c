@@ -50,16 +50,13 @@ SERVER_TEST(verified_legacy_account_is_linked_at_first_qr_login, NULL) {
   qrl_wsc *br = qrl_h_browser(s, &ch);
   qrl_h_phone p;
   qrl_qr_payload qp;
-  char f[128], body[256], cookie[512], pair[128], *resp = NULL;
+  char body[256], cookie[512], pair[128], *resp = NULL;
 
   ASSERT_TRUE(br != NULL);
   ASSERT_EQ_INT(count_rows(s, "SELECT count(*) FROM portal_accounts WHERE "
                               "linked_citizen IS NOT NULL"), 0);
-  ASSERT_EQ_INT(qrl_h_challenge_payload(ch, &qp), 0);
   ASSERT_EQ_INT(qrl_h_phone_ready(s, &p, AN, PW, NULL), 0);
-  snprintf(f, sizeof(f), "\"qr\":\"%s\"",
-           qrl_h_str(cJSON_GetObjectItemCaseSensitive(ch, "qr"), "payload"));
-  m = qrl_h_phone_call(&p, "scan", f);
+  m = qrl_h_phone_scan_page(&p, br, ch, &qp);
   ASSERT_EQ_STR(qrl_h_type(m), "scan_ok");
   cJSON_Delete(m);
   m = qrl_h_phone_decide(&p, &qp, s->http, (int64_t)time(NULL), qrl_h_scanned_number(br),

@@ -18,7 +18,7 @@ static int has(const char *s, const char *needle) {
 }
 
 TEST(login_end_to_end_over_tls) {
-  char dir[] = "/tmp/qrl-tls-XXXXXX", cert[300], key[300], f[128], body[256],
+  char dir[] = "/tmp/qrl-tls-XXXXXX", cert[300], key[300], body[256],
        cookie[512], *hdr = NULL, *resp = NULL;
   /* Slow frames: TLS handshakes under the sanitizers take seconds, and this
    * test is about transport, not frame freshness (test_attacks). */
@@ -52,8 +52,8 @@ TEST(login_end_to_end_over_tls) {
   {
     char http_origin[80];
     snprintf(http_origin, sizeof(http_origin), "http://127.0.0.1:%d", s->port);
-    ASSERT_TRUE(qrl_wsc_connect_ca(s->ws, QRL_SUBPROTO_BROWSER, http_origin, s->ca,
-                                   QRL_H_TIMEOUT_MS, &plain, &status) != QRL_OK);
+    ASSERT_TRUE(qrl_h_connect(s, QRL_SUBPROTO_BROWSER, http_origin, NULL, &plain,
+                              &status) != QRL_OK);
     ASSERT_EQ_INT(status, 403);
   }
   /* Without trusting the certificate, a client does not get in. */
@@ -64,11 +64,8 @@ TEST(login_end_to_end_over_tls) {
   ASSERT_EQ_INT(qrl_h_sim(s, "an", NULL, &out, "login", "--id", "001099012345",
                           "--password", "MatKhau@2024", NULL), 0);
   cJSON_Delete(out);
-  ASSERT_EQ_INT(qrl_h_challenge_payload(ch, &qp), 0);
   ASSERT_EQ_INT(qrl_h_phone_ready(s, &p, "001099012345", "MatKhau@2024", NULL), 0);
-  snprintf(f, sizeof(f), "\"qr\":\"%s\"",
-           qrl_h_str(cJSON_GetObjectItemCaseSensitive(ch, "qr"), "payload"));
-  m = qrl_h_phone_call(&p, "scan", f);
+  m = qrl_h_phone_scan_page(&p, br, ch, &qp);
   ASSERT_EQ_STR(qrl_h_type(m), "scan_ok");
   /* The phone sees the https origin it is signing for. */
   ASSERT_EQ_STR(qrl_h_str(cJSON_GetObjectItemCaseSensitive(m, "portal"), "origin"), s->http);
