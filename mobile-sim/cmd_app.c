@@ -16,9 +16,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "b64.h"
+#include "helpers/b64.h"
 #include "cmd_common.h"
-#include "crypto.h"
+#include "helpers/crypto.h"
 #include "qrlogin/protocol.h"
 #include "sim_home.h"
 #include "sim_io.h"

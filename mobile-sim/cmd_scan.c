@@ -21,11 +21,11 @@
 #include <string.h>
 #include <time.h>
 
-#include "b64.h"
+#include "helpers/b64.h"
 #include "cmd_common.h"
-#include "crypto.h"
-#include "num.h"
-#include "qr_scan.h"
+#include "helpers/crypto.h"
+#include "helpers/num.h"
+#include "helpers/qr_scan.h"
 #include "qrlogin/protocol.h"
 #include "sim_home.h"
 #include "sim_io.h"

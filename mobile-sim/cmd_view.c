@@ -14,8 +14,8 @@
 #include <time.h>
 
 #include "cmd_common.h"
-#include "num.h"
-#include "qr_scan.h"
+#include "helpers/num.h"
+#include "helpers/qr_scan.h"
 #include "qrlogin/protocol.h"
 #include "sim_home.h"
 #include "sim_io.h"

@@ -17,7 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "num.h"
+#include "helpers/num.h"
 #include "qrlogin/protocol.h"
 #include "sim_help.h"
 #include "sim_io.h"

@@ -21,7 +21,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "b64.h"
+#include "helpers/b64.h"
 
 #define SIM_KEY_FILE "device.key"
 #define SIM_PUB_FILE "device.pub"

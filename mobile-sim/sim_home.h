@@ -23,7 +23,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "crypto.h"
+#include "helpers/crypto.h"
 #include "qrlogin/error.h"
 #include "qrlogin/protocol.h"
 

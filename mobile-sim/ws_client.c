@@ -224,6 +224,16 @@ static int wsc_callback(struct lws *wsi, enum lws_callback_reasons reason,
     wsc_mark_closed(c);
     return 0;
 
+  case LWS_CALLBACK_WSI_DESTROY:
+    /* A handshake lws gave up on (its timeout) ends here without a
+     * CONNECTION_ERROR: say so at once instead of waiting out timeout_ms. */
+    c = lws_context_user(lws_get_context(wsi));
+    if (c && c->state == WSC_CONNECTING) {
+      c->state = WSC_FAILED;
+      c->wsi = NULL;
+    }
+    return 0;
+
   default: return 0;
   }
 }
@@ -386,6 +396,8 @@ qrl_err qrl_wsc_connect_from(const char *url, const char *subprotocol,
   info.protocols = wsc_protocols;
   info.user = c;
   info.fd_limit_per_thread = 8;
+  /* lws's own handshake timeout (5 s by default) follows the caller's. */
+  info.timeout_secs = timeout_ms > 1000 ? (unsigned)((timeout_ms + 999) / 1000) : 1;
   info.options = LWS_SERVER_OPTION_JUST_USE_RAW_ORIGIN;
   if (u->tls) {
     info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;

@@ -13,13 +13,13 @@
 
 #include <libwebsockets.h>
 
-#include "api_otp.h"
-#include "api_session.h"
-#include "config.h"
-#include "http.h"
-#include "server.h"
-#include "ws_browser.h"
-#include "ws_phone.h"
+#include "handlers/api_otp.h"
+#include "handlers/api_session.h"
+#include "glue/config.h"
+#include "handlers/http.h"
+#include "glue/server.h"
+#include "handlers/ws_browser.h"
+#include "handlers/ws_phone.h"
 
 /* The installed page relative to the directory of the installed binary
  * (CMake: from CMAKE_INSTALL_BINDIR to CMAKE_INSTALL_DATADIR/qrlogin/web). */

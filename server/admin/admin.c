@@ -6,8 +6,8 @@
 
 #include <time.h>
 
-#include "accounts.h"
-#include "operator.h"
+#include "domain/accounts.h"
+#include "domain/operator.h"
 
 /* t as UTC ISO 8601, or "-" for 0. */
 static void when(int64_t t, char out[24]) {

@@ -14,7 +14,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "db.h"
+#include "domain/db.h"
 
 /* Prints every citizen (id, name, level, phone, web login, locked now) to f.
  * QRL_OK, or the domain's error (nothing printed). */

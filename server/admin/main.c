@@ -16,10 +16,10 @@
 #include <unistd.h>
 
 #include "admin.h"
-#include "num.h"
-#include "operator.h"
-#include "otp.h"
-#include "sms.h"
+#include "helpers/num.h"
+#include "domain/operator.h"
+#include "domain/otp.h"
+#include "domain/sms.h"
 
 #define EX_REFUSED 1
 #define EX_USAGE 2

@@ -24,18 +24,18 @@
  * portal accounts and linking (legacy.c), ID + password + SMS logins
  * (otp.c), the operator's actions (operator.c), challenges, sockets, JSON.
  */
-#include "accounts.h"
+#include "domain/accounts.h"
 
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "b64.h"
-#include "crypto.h"
-#include "legacy.h"
+#include "helpers/b64.h"
+#include "helpers/crypto.h"
+#include "domain/legacy.h"
 #include "sql.h"
-#include "uuid.h"
+#include "helpers/uuid.h"
 
 /* A scrypt string no password matches; verified against for unknown IDs so
  * that they cost the same time as a wrong password. Made at first use. */

@@ -23,9 +23,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "db.h"
-#include "identity.h"
-#include "policy.h"
+#include "domain/db.h"
+#include "domain/identity.h"
+#include "domain/policy.h"
 #include "qrlogin/error.h"
 #include "qrlogin/protocol.h"
 

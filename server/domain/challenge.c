@@ -18,13 +18,13 @@
  * state (as sqlite's assert_pager_state() does for its pager), and refuses a
  * change that breaks them.
  */
-#include "challenge.h"
+#include "domain/challenge.h"
 
 #include <stdio.h>
 #include <string.h>
 
-#include "b64.h"
-#include "crypto.h"
+#include "helpers/b64.h"
+#include "helpers/crypto.h"
 
 static void copy_str(char *dst, size_t cap, const char *src) {
   size_t n = src ? strlen(src) : 0;

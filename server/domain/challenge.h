@@ -19,10 +19,10 @@
 
 #include <stdint.h>
 
-#include "clock.h"
+#include "helpers/clock.h"
 #include "qrlogin/error.h"
 #include "qrlogin/protocol.h"
-#include "uuid.h"
+#include "helpers/uuid.h"
 
 typedef enum qrl_chal_state {
   QRL_CHAL_PENDING,   /* shown as a QR, not scanned yet */

@@ -3,14 +3,14 @@
  * timeout), the schema and its migrations keyed on PRAGMA user_version, the
  * audit trail, and the small SQLite helpers the domain modules share (sql.h).
  */
-#include "db.h"
+#include "domain/db.h"
 
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "crypto.h"
+#include "helpers/crypto.h"
 #include "sql.h"
 
 struct qrl_db {

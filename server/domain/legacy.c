@@ -2,13 +2,13 @@
  * legacy.c - portal-issued accounts, dossiers, the population register and
  * VNeID linking. See legacy.h for the rules.
  */
-#include "legacy.h"
+#include "domain/legacy.h"
 
 #include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "crypto.h"
+#include "helpers/crypto.h"
 #include "sql.h"
 
 #define PORTAL_COLS                                                           \

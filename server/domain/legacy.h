@@ -25,9 +25,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "db.h"
-#include "identity.h"
-#include "policy.h"
+#include "domain/db.h"
+#include "domain/identity.h"
+#include "domain/policy.h"
 
 /* A dossier (hồ sơ) filed through the portal. */
 typedef struct qrl_dossier {

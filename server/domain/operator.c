@@ -5,16 +5,16 @@
  * - or a ROLLBACK of all of it. Not here: formatting, and what other modules
  * already do (adding citizens, reading one, verifying a portal account).
  */
-#include "operator.h"
+#include "domain/operator.h"
 
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "crypto.h"
-#include "legacy.h"
-#include "otp.h"
+#include "helpers/crypto.h"
+#include "domain/legacy.h"
+#include "domain/otp.h"
 #include "sql.h"
 
 /* The audit context of an operator's change. */

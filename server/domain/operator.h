@@ -22,8 +22,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "accounts.h"
-#include "db.h"
+#include "domain/accounts.h"
+#include "domain/db.h"
 
 /* The user agent of an operator's audit rows. */
 #define QRL_OP_AGENT "qrlogin-admin"

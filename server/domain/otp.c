@@ -1,14 +1,14 @@
 /*
  * otp.c - ID/username + password + SMS one-time code logins. See otp.h.
  */
-#include "otp.h"
+#include "domain/otp.h"
 
 #include <stdio.h>
 #include <string.h>
 
-#include "crypto.h"
-#include "legacy.h"
-#include "sms.h"
+#include "helpers/crypto.h"
+#include "domain/legacy.h"
+#include "domain/sms.h"
 #include "sql.h"
 
 /* 2024-07-01 00:00 in Vietnam (UTC+7). */

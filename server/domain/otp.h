@@ -21,8 +21,8 @@
 
 #include <stdint.h>
 
-#include "accounts.h"
-#include "db.h"
+#include "domain/accounts.h"
+#include "domain/db.h"
 
 #define QRL_OTP_DIGITS 6
 

@@ -1,7 +1,7 @@
 /*
  * policy.c - the production values of the account rules (policy.h).
  */
-#include "policy.h"
+#include "domain/policy.h"
 
 qrl_acct_policy qrl_acct_policy_default(void) {
   qrl_acct_policy p;

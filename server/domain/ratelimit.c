@@ -38,7 +38,7 @@
  * new key is refused. A sweep spends its budget on moving first (dropping
  * full buckets as it goes), then walks the current table behind a cursor.
  */
-#include "ratelimit.h"
+#include "domain/ratelimit.h"
 
 #include <math.h>
 #include <stdlib.h>

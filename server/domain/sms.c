@@ -1,7 +1,7 @@
 /*
  * sms.c - see sms.h.
  */
-#include "sms.h"
+#include "domain/sms.h"
 
 #include <ctype.h>
 #include <errno.h>

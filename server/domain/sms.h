@@ -19,7 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "db.h"
+#include "domain/db.h"
 
 typedef struct qrl_sms_gateway qrl_sms_gateway;
 struct qrl_sms_gateway {

@@ -3,7 +3,7 @@
  * each wrapper forwards to the store's ops table. Implementations live in
  * store_<kind>.c (store_mem.c today).
  */
-#include "store.h"
+#include "domain/store.h"
 
 qrl_err qrl_store_put(qrl_store *s, const qrl_challenge *c) {
   return s->ops->put(s, c);

@@ -21,7 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "challenge.h"
+#include "domain/challenge.h"
 
 typedef struct qrl_store qrl_store;
 

@@ -16,8 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "crypto.h"
-#include "store.h"
+#include "helpers/crypto.h"
+#include "domain/store.h"
 
 typedef struct mem_entry {
   qrl_challenge c;

@@ -2,14 +2,14 @@
  * audit.c - audit rows as small worker jobs (a few hundred bytes each, not a
  * request task).
  */
-#include "audit.h"
+#include "glue/audit.h"
 
 #include <libwebsockets.h>
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "uuid.h"
-#include "worker.h"
+#include "helpers/uuid.h"
+#include "glue/worker.h"
 
 typedef struct audit_job {
   qrl_job job; /* first */

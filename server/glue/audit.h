@@ -12,10 +12,10 @@
 
 #include <stdint.h>
 
-#include "clock.h"
-#include "conn.h"
+#include "helpers/clock.h"
+#include "glue/conn.h"
 #include "qrlogin/error.h"
-#include "workq.h"
+#include "helpers/workq.h"
 
 /* The audit writer: where rows go, and what was lost. One per server. */
 typedef struct qrl_audit {

@@ -2,7 +2,7 @@
  * config.c - parses qrlogind's long options into a qrl_config and validates
  * each value. Does not open files or sockets: that is the server's job.
  */
-#include "config.h"
+#include "glue/config.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -12,7 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "num.h"
+#include "helpers/num.h"
 
 void qrl_config_defaults(qrl_config *cfg, const char *web_dir_default) {
   memset(cfg, 0, sizeof(*cfg));

@@ -2,7 +2,7 @@
  * conn.c - the connection registry, outgoing queues and incoming reassembly.
  * Everything here runs on the event-loop thread.
  */
-#include "conn.h"
+#include "glue/conn.h"
 
 #include <stdlib.h>
 #include <string.h>

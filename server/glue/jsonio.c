@@ -1,7 +1,7 @@
 /*
  * jsonio.c - JSON request parsing and reply building with strict field checks.
  */
-#include "jsonio.h"
+#include "glue/jsonio.h"
 
 #include <math.h>
 #include <stdlib.h>

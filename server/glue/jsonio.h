@@ -11,7 +11,7 @@
 #include <cjson/cJSON.h>
 #include <stddef.h>
 
-#include "accounts.h"
+#include "domain/accounts.h"
 #include "qrlogin/error.h"
 
 /* Parses len bytes as one JSON object with a string "type". On success *out

@@ -1,7 +1,7 @@
 /*
  * origin.c - Host and Origin checks (origin.h).
  */
-#include "origin.h"
+#include "glue/origin.h"
 
 #include <stdio.h>
 #include <string.h>

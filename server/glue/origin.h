@@ -9,9 +9,9 @@
 #include <libwebsockets.h>
 #include <stddef.h>
 
-#include "audit.h"
-#include "config.h"
-#include "conn.h"
+#include "glue/audit.h"
+#include "glue/config.h"
+#include "glue/conn.h"
 
 /* Returns 1 if origin is allowed for a request to host: in cfg's --origin
  * allowlist if one was given, else equal to "http(s)://" host. */

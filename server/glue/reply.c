@@ -1,12 +1,12 @@
 /*
  * reply.c - JSON onto a connection's send queue (conn.c writes it).
  */
-#include "reply.h"
+#include "glue/reply.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "jsonio.h"
+#include "glue/jsonio.h"
 
 void qrl_send_json(qrl_conn *c, cJSON *o) {
   char *s;

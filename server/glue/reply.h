@@ -8,7 +8,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "conn.h"
+#include "glue/conn.h"
 
 /* Sends cJSON object o (deleted here, NULL-safe) on c. */
 void qrl_send_json(qrl_conn *c, cJSON *o);

@@ -1,12 +1,12 @@
 /*
  * rules.c - the holds of qrlogind's failure limits (rules.h).
  */
-#include "rules.h"
+#include "glue/rules.h"
 
 #include <stdio.h>
 #include <string.h>
 
-#include "crypto.h"
+#include "helpers/crypto.h"
 
 static void keep(qrl_rule *r, qrl_err a, qrl_err b, int n) {
   if (!r) return;

@@ -6,7 +6,7 @@
 #ifndef QRLOGIN_RULES_H
 #define QRLOGIN_RULES_H
 
-#include "throttle.h"
+#include "glue/throttle.h"
 
 /* Rates (qrl_throttle_hit). */
 #define QRL_RL_MINT_IP 30        /* QR codes minted per IP ... */

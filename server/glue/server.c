@@ -7,7 +7,7 @@
  * Workers wake the loop with a uv_async_t (thread-safe, and still valid while
  * lws is being torn down) rather than lws_cancel_service().
  */
-#include "server.h"
+#include "glue/server.h"
 
 #include <signal.h>
 #include <stdio.h>
@@ -16,20 +16,20 @@
 #include <time.h>
 #include <uv.h>
 
-#include "accounts.h"
-#include "audit.h"
-#include "clock.h"
-#include "config.h"
-#include "conn.h"
-#include "crypto.h"
-#include "legacy.h"
-#include "otp.h"
-#include "ratelimit.h"
-#include "sms_relay.h"
-#include "store.h"
-#include "task.h"
-#include "throttle.h"
-#include "worker.h"
+#include "domain/accounts.h"
+#include "glue/audit.h"
+#include "helpers/clock.h"
+#include "glue/config.h"
+#include "glue/conn.h"
+#include "helpers/crypto.h"
+#include "domain/legacy.h"
+#include "domain/otp.h"
+#include "domain/ratelimit.h"
+#include "glue/sms_relay.h"
+#include "domain/store.h"
+#include "glue/task.h"
+#include "glue/throttle.h"
+#include "glue/worker.h"
 
 #define MAX_PROTOCOLS 8
 #define MAX_MOUNTS 4

@@ -1,13 +1,13 @@
 /*
  * sms_relay.c - the SMS gateways of one server (sms_relay.h).
  */
-#include "sms_relay.h"
+#include "glue/sms_relay.h"
 
 #include <stdio.h>
 #include <string.h>
 
-#include "jsonio.h"
-#include "reply.h"
+#include "glue/jsonio.h"
+#include "glue/reply.h"
 
 qrl_err qrl_sms_relay_open(qrl_sms_relay *r, const char *outbox_path, int demo,
                            int ttl_secs) {

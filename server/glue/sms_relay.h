@@ -11,9 +11,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "conn.h"
-#include "db.h"
-#include "sms.h"
+#include "glue/conn.h"
+#include "domain/db.h"
+#include "domain/sms.h"
 
 #define QRL_SMS_TEXT_MAX 321
 

@@ -1,13 +1,13 @@
 /*
  * task.c - request tasks over the worker pool (task.h).
  */
-#include "task.h"
+#include "glue/task.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "crypto.h"
-#include "worker.h"
+#include "helpers/crypto.h"
+#include "glue/worker.h"
 
 static void wipe_free(qrl_task *t) {
   qrl_cleanse(t, t->size); /* passwords, passcodes, tokens */

@@ -23,12 +23,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "clock.h"
-#include "conn.h"
-#include "db.h"
-#include "throttle.h"
-#include "uuid.h"
-#include "workq.h"
+#include "helpers/clock.h"
+#include "glue/conn.h"
+#include "domain/db.h"
+#include "glue/throttle.h"
+#include "helpers/uuid.h"
+#include "helpers/workq.h"
 
 #define qrl_container_of(ptr, type, member) \
   ((type *)(void *)((char *)(ptr) - offsetof(type, member)))

@@ -2,13 +2,13 @@
  * throttle.c - takes, settles and refunds bucket tokens; the per-socket
  * message budget.
  */
-#include "throttle.h"
+#include "glue/throttle.h"
 
 #include <libwebsockets.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "reply.h"
+#include "glue/reply.h"
 
 qrl_rule *qrl_hold_add(qrl_hold *h, const char *kind, const char *value, int limit,
                        int window) {

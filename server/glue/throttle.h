@@ -19,11 +19,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "audit.h"
-#include "clock.h"
-#include "conn.h"
+#include "glue/audit.h"
+#include "helpers/clock.h"
+#include "glue/conn.h"
 #include "qrlogin/error.h"
-#include "ratelimit.h"
+#include "domain/ratelimit.h"
 
 /* One bucket a request is counted in: "<kind>:<value>", limit tokens per
  * window seconds, and what the request's outcome does with its token. */

@@ -6,7 +6,7 @@
 #ifndef QRLOGIN_WORKER_H
 #define QRLOGIN_WORKER_H
 
-#include "db.h"
+#include "domain/db.h"
 
 /* The thread context of a qrlogind worker (qrl_job run()'s thread_ctx). */
 typedef struct qrl_worker {

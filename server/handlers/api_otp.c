@@ -2,19 +2,19 @@
  * api_otp.c - ID/username + password + SMS code, and "Cập nhật từ CSDL Quốc
  * gia về dân cư" (api_otp.h). Slow work goes to workers.
  */
-#include "api_otp.h"
+#include "handlers/api_otp.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "accounts.h"
-#include "crypto.h"
-#include "jsonio.h"
-#include "legacy.h"
-#include "otp.h"
-#include "rules.h"
-#include "sms_relay.h"
+#include "domain/accounts.h"
+#include "helpers/crypto.h"
+#include "glue/jsonio.h"
+#include "domain/legacy.h"
+#include "domain/otp.h"
+#include "glue/rules.h"
+#include "glue/sms_relay.h"
 
 /* ---- start (citizen ID or portal username) -------------------------------- */
 

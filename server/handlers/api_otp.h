@@ -15,7 +15,7 @@
 #ifndef QRLOGIN_API_OTP_H
 #define QRLOGIN_API_OTP_H
 
-#include "http.h"
+#include "handlers/http.h"
 
 /* Adds the routes above to h. */
 qrl_err qrl_api_otp_attach(qrl_http *h);

@@ -2,16 +2,16 @@
  * api_session.c - /api/session, /api/me, /api/logout (api_session.h).
  * Database work goes to a worker; the answer is written when it comes back.
  */
-#include "api_session.h"
+#include "handlers/api_session.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "accounts.h"
-#include "config.h"
-#include "jsonio.h"
-#include "legacy.h"
+#include "domain/accounts.h"
+#include "glue/config.h"
+#include "glue/jsonio.h"
+#include "domain/legacy.h"
 
 /* ---- POST /api/session: the one-time code for the cookie ------------------ */
 

@@ -10,7 +10,7 @@
 #ifndef QRLOGIN_API_SESSION_H
 #define QRLOGIN_API_SESSION_H
 
-#include "http.h"
+#include "handlers/http.h"
 
 /* Adds the routes above to h. */
 qrl_err qrl_api_session_attach(qrl_http *h);

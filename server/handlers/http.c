@@ -1,18 +1,18 @@
 /*
  * http.c - the /api router and the HTTP answers (http.h).
  */
-#include "http.h"
+#include "handlers/http.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "clock.h"
-#include "config.h"
-#include "cookie.h"
-#include "jsonio.h"
-#include "origin.h"
-#include "audit.h"
+#include "helpers/clock.h"
+#include "glue/config.h"
+#include "helpers/cookie.h"
+#include "glue/jsonio.h"
+#include "glue/origin.h"
+#include "glue/audit.h"
 
 #define MAX_BODY 4096
 #define BODY_SECS 10 /* a request body arrives whole within this */

@@ -17,9 +17,9 @@
 #include <cjson/cJSON.h>
 #include <stddef.h>
 
-#include "conn.h"
-#include "server.h"
-#include "task.h"
+#include "glue/conn.h"
+#include "glue/server.h"
+#include "glue/task.h"
 
 #define QRL_COOKIE_NAME "qrl_session"
 

@@ -14,10 +14,10 @@
 
 #include <cjson/cJSON.h>
 
-#include "accounts.h"
-#include "conn.h"
-#include "server.h"
-#include "task.h"
+#include "domain/accounts.h"
+#include "glue/conn.h"
+#include "glue/server.h"
+#include "glue/task.h"
 
 /* Makes the task for msg from c. QRL_OK with *out set, or the error to
  * answer (nothing allocated). */

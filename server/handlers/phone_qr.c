@@ -8,20 +8,20 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "audit.h"
-#include "b64.h"
-#include "challenge.h"
-#include "clock.h"
-#include "config.h"
-#include "crypto.h"
-#include "jsonio.h"
-#include "netaddr.h"
-#include "phone.h"
-#include "reply.h"
-#include "rules.h"
-#include "store.h"
-#include "useragent.h"
-#include "ws_browser.h"
+#include "glue/audit.h"
+#include "helpers/b64.h"
+#include "domain/challenge.h"
+#include "helpers/clock.h"
+#include "glue/config.h"
+#include "helpers/crypto.h"
+#include "glue/jsonio.h"
+#include "helpers/netaddr.h"
+#include "handlers/phone.h"
+#include "glue/reply.h"
+#include "glue/rules.h"
+#include "domain/store.h"
+#include "helpers/useragent.h"
+#include "handlers/ws_browser.h"
 
 /* ---- scan ----------------------------------------------------------------- */
 

@@ -1,23 +1,23 @@
 /*
  * ws_browser.c - the browser's websocket (ws_browser.h).
  */
-#include "ws_browser.h"
+#include "handlers/ws_browser.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "audit.h"
-#include "challenge.h"
-#include "clock.h"
-#include "config.h"
-#include "crypto.h"
-#include "jsonio.h"
-#include "origin.h"
-#include "qr.h"
-#include "reply.h"
-#include "ws_common.h"
-#include "rules.h"
-#include "store.h"
+#include "glue/audit.h"
+#include "domain/challenge.h"
+#include "helpers/clock.h"
+#include "glue/config.h"
+#include "helpers/crypto.h"
+#include "glue/jsonio.h"
+#include "glue/origin.h"
+#include "helpers/qr.h"
+#include "glue/reply.h"
+#include "handlers/ws_common.h"
+#include "glue/rules.h"
+#include "domain/store.h"
 
 static qrl_err cancel_fn(qrl_challenge *ch, void *arg) {
   (void)arg;

@@ -13,8 +13,8 @@
 #ifndef QRLOGIN_WS_BROWSER_H
 #define QRLOGIN_WS_BROWSER_H
 
-#include "conn.h"
-#include "server.h"
+#include "glue/conn.h"
+#include "glue/server.h"
 
 /* Registers the browser protocol, its frame tick and its challenge-event
  * listener with srv. */

@@ -1,11 +1,11 @@
 /*
  * ws_common.c - incoming websocket messages (ws_common.h).
  */
-#include "ws_common.h"
+#include "handlers/ws_common.h"
 
-#include "audit.h"
-#include "rules.h"
-#include "throttle.h"
+#include "glue/audit.h"
+#include "glue/rules.h"
+#include "glue/throttle.h"
 
 int qrl_ws_receive(qrl_services *sv, qrl_conn *c, struct lws *wsi, const void *in,
                    size_t len, const char *event, qrl_ws_handler handle) {

@@ -9,8 +9,8 @@
 
 #include <libwebsockets.h>
 
-#include "conn.h"
-#include "server.h"
+#include "glue/conn.h"
+#include "glue/server.h"
 
 /* The protocol's handler of one whole message (c->rx, c->rx_len). */
 typedef void (*qrl_ws_handler)(qrl_services *sv, qrl_conn *c, struct lws *wsi);

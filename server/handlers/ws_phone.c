@@ -3,23 +3,23 @@
  * requests: login, status, logout, web_logins, revoke_web_login, sms_inbox
  * (ws_phone.h). The QR login's requests are in phone_qr.c.
  */
-#include "ws_phone.h"
+#include "handlers/ws_phone.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "audit.h"
-#include "b64.h"
-#include "config.h"
-#include "crypto.h"
-#include "jsonio.h"
-#include "origin.h"
-#include "phone.h"
-#include "reply.h"
-#include "ws_common.h"
-#include "rules.h"
-#include "sms.h"
+#include "glue/audit.h"
+#include "helpers/b64.h"
+#include "glue/config.h"
+#include "helpers/crypto.h"
+#include "glue/jsonio.h"
+#include "glue/origin.h"
+#include "handlers/phone.h"
+#include "glue/reply.h"
+#include "handlers/ws_common.h"
+#include "glue/rules.h"
+#include "domain/sms.h"
 
 qrl_err qrl_phone_session(const cJSON *msg, char out[QRL_SESSION_B64LEN + 1]) {
   const char *s;

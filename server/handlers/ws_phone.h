@@ -22,7 +22,7 @@
 #ifndef QRLOGIN_WS_PHONE_H
 #define QRLOGIN_WS_PHONE_H
 
-#include "server.h"
+#include "glue/server.h"
 
 /* Registers the phone protocol with srv. */
 qrl_err qrl_phone_attach(qrl_server *srv);

@@ -1,7 +1,7 @@
 /*
  * b64.c - strict base64url without padding (RFC 4648 §5).
  */
-#include "b64.h"
+#include "helpers/b64.h"
 
 static const char alphabet[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";

@@ -2,7 +2,7 @@
  * clock.c - see clock.h. The system clock reads CLOCK_REALTIME and
  * CLOCK_MONOTONIC; the rest forwards to the clock's readers. No state.
  */
-#include "clock.h"
+#include "helpers/clock.h"
 
 #include <time.h>
 

@@ -1,7 +1,7 @@
 /*
  * cookie.c - see cookie.h.
  */
-#include "cookie.h"
+#include "helpers/cookie.h"
 
 #include <string.h>
 

@@ -5,7 +5,7 @@
  * objects, so all are thread-safe. Not here: key storage, encodings other
  * than base64url (b64.c).
  */
-#include "crypto.h"
+#include "helpers/crypto.h"
 
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
@@ -18,7 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "b64.h"
+#include "helpers/b64.h"
 
 #define SCRYPT_SALT 16
 #define SCRYPT_OUT 32

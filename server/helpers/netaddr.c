@@ -1,7 +1,7 @@
 /*
  * netaddr.c - see netaddr.h.
  */
-#include "netaddr.h"
+#include "helpers/netaddr.h"
 
 #include <arpa/inet.h>
 #include <string.h>

@@ -1,7 +1,7 @@
 /*
  * num.c - see num.h.
  */
-#include "num.h"
+#include "helpers/num.h"
 
 #include <errno.h>
 #include <stdlib.h>

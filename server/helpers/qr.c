@@ -3,7 +3,7 @@
  * bits the page draws, and a grayscale PNG writer (libpng). Not here:
  * decoding (qr_scan.c).
  */
-#include "qr.h"
+#include "helpers/qr.h"
 
 #include <png.h>
 #include <qrencode.h>
@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "b64.h"
+#include "helpers/b64.h"
 
 qrl_err qrl_qr_encode(const char *text, size_t len, qrl_qr *out) {
   QRcode *code;

@@ -3,7 +3,7 @@
  * simplified API, alpha on white), hand the gray pixels to zbar, return the
  * first QR symbol's text. Not here: encoding (qr.c).
  */
-#include "qr_scan.h"
+#include "helpers/qr_scan.h"
 
 #include <png.h>
 #include <stdlib.h>

@@ -2,7 +2,7 @@
  * useragent.c - see useragent.h. Order matters: Edge and Opera and Cốc Cốc
  * also say "Chrome", Chrome also says "Safari".
  */
-#include "useragent.h"
+#include "helpers/useragent.h"
 
 #include <stdio.h>
 #include <string.h>

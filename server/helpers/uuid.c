@@ -1,7 +1,7 @@
 /*
  * uuid.c - see uuid.h.
  */
-#include "uuid.h"
+#include "helpers/uuid.h"
 
 #include <string.h>
 #include <uuid/uuid.h>

@@ -2,7 +2,7 @@
  * workq.c - a fixed pthread pool: FIFO of waiting jobs, FIFO of finished
  * ones, a wake callback per finished job. Not here: what the jobs do.
  */
-#include "workq.h"
+#include "helpers/workq.h"
 
 #include <pthread.h>
 #include <stdlib.h>

@@ -18,12 +18,12 @@
 #include <string.h>
 #include <time.h>
 
-#include "challenge.h"
-#include "crypto.h"
-#include "qr.h"
+#include "domain/challenge.h"
+#include "helpers/crypto.h"
+#include "helpers/qr.h"
 #include "qrlogin/protocol.h"
-#include "ratelimit.h"
-#include "store.h"
+#include "domain/ratelimit.h"
+#include "domain/store.h"
 
 static double now_s(void) {
   struct timespec ts;

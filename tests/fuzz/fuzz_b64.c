@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "b64.h"
+#include "helpers/b64.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   uint8_t bin[1024];

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cookie.h"
+#include "helpers/cookie.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   char hdr[2048], out[64];

@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "b64.h"
-#include "jsonio.h"
+#include "helpers/b64.h"
+#include "glue/jsonio.h"
 #include "qrlogin/protocol.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {

@@ -29,8 +29,8 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
-#include "b64.h"
-#include "crypto.h"
+#include "helpers/b64.h"
+#include "helpers/crypto.h"
 
 #ifndef QRLOGIND_PATH
 #error "QRLOGIND_PATH must be defined by the build"

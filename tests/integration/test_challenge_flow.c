@@ -9,7 +9,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "crypto.h"
+#include "helpers/crypto.h"
 #include "harness.h"
 
 #define AN "001099012345"

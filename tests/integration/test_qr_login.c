@@ -13,9 +13,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "b64.h"
+#include "helpers/b64.h"
 #include "harness.h"
-#include "qr.h"
+#include "helpers/qr.h"
 
 #define AN "001099012345"
 #define BINH "079199001234"

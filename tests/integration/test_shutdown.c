@@ -14,8 +14,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "b64.h"
-#include "crypto.h"
+#include "helpers/b64.h"
+#include "helpers/crypto.h"
 #include "harness.h"
 
 #define SOCKETS 20

@@ -15,7 +15,7 @@
 #ifndef QRLOGIN_TEST_FAKE_CLOCK_H
 #define QRLOGIN_TEST_FAKE_CLOCK_H
 
-#include "clock.h"
+#include "helpers/clock.h"
 
 typedef struct fake_clock {
   qrl_clock clk;

@@ -11,8 +11,8 @@
 #include <sqlite3.h>
 #include <unistd.h>
 
-#include "accounts.h"
-#include "crypto.h"
+#include "domain/accounts.h"
+#include "helpers/crypto.h"
 #include "crypto_fail.h"
 #include "test.h"
 #include "tmpdb.h"

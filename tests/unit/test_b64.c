@@ -4,7 +4,7 @@
  */
 #include <string.h>
 
-#include "b64.h"
+#include "helpers/b64.h"
 #include "test.h"
 
 TEST(rfc4648_vectors) {

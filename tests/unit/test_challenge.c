@@ -4,7 +4,7 @@
  */
 #include <string.h>
 
-#include "challenge.h"
+#include "domain/challenge.h"
 #include "crypto_fail.h"
 #include "fake_clock.h"
 #include "test.h"

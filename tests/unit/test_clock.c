@@ -5,7 +5,7 @@
  */
 #include <time.h>
 
-#include "clock.h"
+#include "helpers/clock.h"
 #include "fake_clock.h"
 #include "test.h"
 

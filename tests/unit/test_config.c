@@ -9,7 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "config.h"
+#include "glue/config.h"
 #include "test.h"
 
 #define WEB "/usr/share/qrlogin/web"

@@ -4,7 +4,7 @@
  */
 #include <string.h>
 
-#include "cookie.h"
+#include "helpers/cookie.h"
 #include "test.h"
 
 #define TOK "RMcs2lGd3Zm2P8Obdorjcs6SdJmjDpbDoDiXhjHx6kA"

@@ -6,8 +6,8 @@
  */
 #include <string.h>
 
-#include "b64.h"
-#include "crypto.h"
+#include "helpers/b64.h"
+#include "helpers/crypto.h"
 #include "crypto_fail.h"
 #include "qrlogin/protocol.h"
 #include "test.h"

@@ -10,7 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "db.h"
+#include "domain/db.h"
 #include "crypto_fail.h"
 #include "test.h"
 

@@ -6,7 +6,7 @@
  */
 #include <string.h>
 
-#include "ws_browser.h"
+#include "handlers/ws_browser.h"
 #include "test.h"
 
 TEST(completed_goes_only_to_the_browser_still_showing_the_challenge) {

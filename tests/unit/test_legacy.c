@@ -9,9 +9,9 @@
 #include <sqlite3.h>
 #include <string.h>
 
-#include "crypto.h"
-#include "accounts.h"
-#include "legacy.h"
+#include "helpers/crypto.h"
+#include "domain/accounts.h"
+#include "domain/legacy.h"
 #include "test.h"
 #include "tmpdb.h"
 

@@ -1,7 +1,7 @@
 /*
  * test_netaddr.c - the proximity signal: same IPv4 /24 or IPv6 /48.
  */
-#include "netaddr.h"
+#include "helpers/netaddr.h"
 #include "test.h"
 
 TEST(same_and_different_networks) {

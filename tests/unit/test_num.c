@@ -5,7 +5,7 @@
 #include <limits.h>
 #include <stdio.h>
 
-#include "num.h"
+#include "helpers/num.h"
 #include "test.h"
 
 TEST(accepts_digits_within_bounds) {

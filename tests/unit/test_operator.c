@@ -10,10 +10,10 @@
 #include <sqlite3.h>
 #include <string.h>
 
-#include "crypto.h"
-#include "legacy.h"
-#include "operator.h"
-#include "otp.h"
+#include "helpers/crypto.h"
+#include "domain/legacy.h"
+#include "domain/operator.h"
+#include "domain/otp.h"
 #include "test.h"
 #include "tmpdb.h"
 

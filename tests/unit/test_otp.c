@@ -9,10 +9,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "crypto.h"
+#include "helpers/crypto.h"
 #include "crypto_fail.h"
-#include "legacy.h"
-#include "otp.h"
+#include "domain/legacy.h"
+#include "domain/otp.h"
 #include "sql.h"
 #include "test.h"
 #include "tmpdb.h"

@@ -8,10 +8,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "b64.h"
-#include "crypto.h"
-#include "qr.h"
-#include "qr_scan.h"
+#include "helpers/b64.h"
+#include "helpers/crypto.h"
+#include "helpers/qr.h"
+#include "helpers/qr_scan.h"
 #include "qrlogin/protocol.h"
 #include "test.h"
 

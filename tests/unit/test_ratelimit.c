@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "fake_clock.h"
-#include "ratelimit.h"
+#include "domain/ratelimit.h"
 #include "test.h"
 
 /* Times are monotonic milliseconds: S(x) is x seconds. */

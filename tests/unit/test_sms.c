@@ -10,7 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "sms.h"
+#include "domain/sms.h"
 #include "test.h"
 #include "tmpdb.h"
 

@@ -8,9 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "crypto.h"
+#include "helpers/crypto.h"
 #include "fake_clock.h"
-#include "store.h"
+#include "domain/store.h"
 #include "test.h"
 
 #define WALL 1700000000 /* unix seconds */

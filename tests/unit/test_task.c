@@ -12,14 +12,14 @@
 #include <string.h>
 #include <time.h>
 
-#include "audit.h"
+#include "glue/audit.h"
 #include "fake_clock.h"
-#include "ratelimit.h"
-#include "rules.h"
-#include "task.h"
+#include "domain/ratelimit.h"
+#include "glue/rules.h"
+#include "glue/task.h"
 #include "test.h"
 #include "tmpdb.h"
-#include "worker.h"
+#include "glue/worker.h"
 
 /* ---- a pool with one worker on a temporary database ------------------------ */
 

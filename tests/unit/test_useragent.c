@@ -2,7 +2,7 @@
  * test_useragent.c - what the phone shows of the asking browser.
  */
 #include "test.h"
-#include "useragent.h"
+#include "helpers/useragent.h"
 
 static const char *sum(const char *ua) {
   static char out[96];

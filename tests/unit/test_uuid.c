@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "test.h"
-#include "uuid.h"
+#include "helpers/uuid.h"
 
 TEST(new_uuids_are_v4_and_distinct) {
   static char seen[1000][QRL_UUID_STRLEN + 1];

@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "test.h"
-#include "workq.h"
+#include "helpers/workq.h"
 
 typedef struct waker {
   pthread_mutex_t mu;

@@ -15,7 +15,7 @@
 #include <sqlite3.h>
 #include <stddef.h>
 
-#include "db.h"
+#include "domain/db.h"
 
 /* The connection behind db (borrowed). */
 sqlite3 *qrl_sql_handle(qrl_db *db);
