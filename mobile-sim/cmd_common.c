@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "helpers/qr_scan.h"
 #include "qrlogin/protocol.h"
 #include "sim_io.h"
 #include "sim_net.h"
@@ -174,4 +175,17 @@ int cmd_check_home(sim_ctx *ctx) {
     break;
   }
   return ex;
+}
+
+int cmd_read_qr_png(sim_ctx *ctx, const char *path, char *text, size_t cap) {
+  qrl_err rc = qrl_qr_scan_png(path, text, cap);
+  if (rc == QRL_IO || rc == QRL_INVAL) {
+    sim_detail(ctx, "cannot read the PNG image '%s'", path);
+    return sim_fail(ctx, QRL_IO, QRL_EXIT_USAGE);
+  }
+  if (rc) {
+    sim_detail(ctx, "no QR code found in '%s'", path);
+    return sim_fail(ctx, QRL_BAD_QR, 0);
+  }
+  return 0;
 }

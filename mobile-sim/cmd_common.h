@@ -61,4 +61,9 @@ int cmd_set_web_login(sim_ctx *ctx, qrl_wsc *ws, sim_session *s, int value,
  * recording a Vietnamese message with the path and the reason. */
 int cmd_check_home(sim_ctx *ctx);
 
+/* The camera: the text of the QR code in the PNG file path, into text (cap
+ * bytes). 0, or the exit code after saying why (unreadable file: usage;
+ * no QR code in it: bad_qr). */
+int cmd_read_qr_png(sim_ctx *ctx, const char *path, char *text, size_t cap);
+
 #endif /* QRLOGIN_SIM_CMD_COMMON_H */

@@ -164,7 +164,6 @@ out:
 static int scan_read_qr(sim_ctx *ctx, const sim_args *a, char *text,
                         size_t len, qrl_qr_payload *qr) {
   int n;
-  qrl_err rc;
 
   if ((a->npos == 1) == (a->image != NULL))
     return sim_usage_error(ctx, QRL_INVAL,
@@ -172,15 +171,8 @@ static int scan_read_qr(sim_ctx *ctx, const sim_args *a, char *text,
   if (a->yes && a->no)
     return sim_usage_error(ctx, QRL_INVAL, "--yes and --no exclude each other");
   if (a->image) {
-    rc = qrl_qr_scan_png(a->image, text, len);
-    if (rc == QRL_IO || rc == QRL_INVAL) {
-      sim_detail(ctx, "cannot read the PNG image '%s'", a->image);
-      return sim_fail(ctx, QRL_IO, QRL_EXIT_USAGE);
-    }
-    if (rc) {
-      sim_detail(ctx, "no QR code found in '%s'", a->image);
-      return sim_fail(ctx, QRL_BAD_QR, 0);
-    }
+    int ex = cmd_read_qr_png(ctx, a->image, text, len);
+    if (ex) return ex;
   } else {
     n = snprintf(text, len, "%s", a->pos[0]);
     if (n < 0 || (size_t)n >= len) text[0] = '\0';

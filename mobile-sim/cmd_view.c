@@ -25,17 +25,9 @@
 
 int cmd_decode(sim_ctx *ctx, sim_args *a) {
   char text[512];
-  qrl_err rc;
+  int ex;
   if (!a->image) return sim_usage_error(ctx, QRL_INVAL, "decode needs --image FILE.png");
-  rc = qrl_qr_scan_png(a->image, text, sizeof(text));
-  if (rc == QRL_IO || rc == QRL_INVAL) {
-    sim_detail(ctx, "cannot read the PNG image '%s'", a->image);
-    return sim_fail(ctx, QRL_IO, QRL_EXIT_USAGE);
-  }
-  if (rc) {
-    sim_detail(ctx, "no QR code found in '%s'", a->image);
-    return sim_fail(ctx, QRL_BAD_QR, 0);
-  }
+  if ((ex = cmd_read_qr_png(ctx, a->image, text, sizeof(text)))) return ex;
   sim_say(ctx, "%s\n", text);
   if (ctx->json) cJSON_AddStringToObject(ctx->out, "text", text);
   return 0;
