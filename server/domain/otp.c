@@ -9,6 +9,7 @@
 #include "helpers/crypto.h"
 #include "domain/legacy.h"
 #include "domain/sms.h"
+#include "domain/websession.h"
 #include "sql.h"
 
 /* 2024-07-01 00:00 in Vietnam (UTC+7). */

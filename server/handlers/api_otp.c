@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "domain/accounts.h"
+#include "domain/websession.h"
 #include "helpers/crypto.h"
 #include "glue/jsonio.h"
 #include "domain/legacy.h"

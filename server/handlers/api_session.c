@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "domain/accounts.h"
+#include "domain/websession.h"
 #include "glue/config.h"
 #include "glue/jsonio.h"
 #include "domain/legacy.h"

@@ -20,6 +20,7 @@
 #include "handlers/ws_common.h"
 #include "glue/rules.h"
 #include "domain/sms.h"
+#include "domain/websession.h"
 
 qrl_err qrl_phone_session(const cJSON *msg, char out[QRL_SESSION_B64LEN + 1]) {
   const char *s;

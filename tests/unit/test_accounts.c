@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "domain/accounts.h"
+#include "domain/websession.h"
 #include "helpers/crypto.h"
 #include "crypto_fail.h"
 #include "test.h"

@@ -13,6 +13,7 @@
 #include "helpers/crypto.h"
 #include "domain/legacy.h"
 #include "domain/operator.h"
+#include "domain/websession.h"
 #include "domain/otp.h"
 #include "test.h"
 #include "tmpdb.h"

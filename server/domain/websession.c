@@ -1,0 +1,243 @@
+/*
+ * websession.c - web sessions in SQLite (websession.h).
+ */
+#include "domain/websession.h"
+
+#include <sqlite3.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "domain/accounts.h"
+#include "domain/legacy.h"
+#include "helpers/crypto.h"
+#include "helpers/uuid.h"
+#include "rows.h"
+#include "sql.h"
+
+qrl_err qrl_acct_exchange_code(qrl_db *db, const qrl_acct_policy *pol,
+                               const char *code, const char *binding,
+                               const qrl_req_ctx *rc,
+                               char token[QRL_SESSION_B64LEN + 1],
+                               qrl_web_session *out) {
+  uint8_t ch[QRL_SHA256_LEN], bh[QRL_SHA256_LEN], th[QRL_SHA256_LEN];
+  sqlite3_stmt *st;
+  int64_t row = 0;
+  qrl_err err = QRL_CODE_INVALID;
+  char citizen[QRL_CITIZEN_ID_LEN + 1] = "", flow[QRL_UUID_STRLEN + 1] = "";
+  qrl_req_ctx arc = *rc; /* audited under the login's flow id */
+  int audited = 0;
+
+  memset(out, 0, sizeof(*out));
+  if (!code || !binding || strlen(code) != QRL_SESSION_B64LEN) goto audit;
+  if ((err = qrl_token_hash(code, ch)) || (err = qrl_token_hash(binding, bh))) goto audit;
+  err = QRL_CODE_INVALID;
+  if (qrl_sql_begin(db)) {
+    err = QRL_DB;
+    goto audit;
+  }
+  st = qrl_sql_prep(db, "SELECT w.id, w.binding_hash, w.code_expires_at, w.code_used_at,"
+                " w.revoked_at, w.method, w.created_at, " 
+                "c.id, c.full_name, c.level, c.phone, c.web_login, w.flow"
+                " FROM web_sessions w JOIN citizens c ON c.id = w.citizen_id"
+                " WHERE w.code_hash = ?");
+  if (!st) {
+    err = QRL_DB;
+    goto tx_out;
+  }
+  qrl_sql_bind_blob(st, 1, ch, sizeof(ch));
+  if (sqlite3_step(st) != SQLITE_ROW) {
+    sqlite3_finalize(st);
+    goto tx_out;
+  }
+  /* A known code, even refused (replayed, wrong browser, late), is audited
+   * under its login's flow id: that is where a replay shows up. */
+  qrl_sql_copy_col(st, 12, flow, sizeof(flow));
+  if (sqlite3_column_bytes(st, 1) == QRL_SHA256_LEN &&
+      qrl_ct_equal(sqlite3_column_blob(st, 1), bh, QRL_SHA256_LEN) &&
+      sqlite3_column_int64(st, 2) > rc->now &&
+      sqlite3_column_type(st, 3) == SQLITE_NULL &&
+      sqlite3_column_type(st, 4) == SQLITE_NULL) {
+    row = sqlite3_column_int64(st, 0);
+    qrl_sql_copy_col(st, 5, out->method, sizeof(out->method));
+    qrl_row_citizen(st, 7, &out->citizen);
+    memcpy(citizen, out->citizen.id, sizeof(citizen));
+  }
+  sqlite3_finalize(st);
+  if (!row) goto tx_out; /* a wrong binding does not spend the code */
+  if ((err = qrl_random_token(QRL_SESSION_BYTES, token, QRL_SESSION_B64LEN + 1)))
+    goto tx_out;
+  if ((err = qrl_token_hash(token, th))) goto tx_out;
+  st = qrl_sql_prep(db, "UPDATE web_sessions SET code_used_at = ?1, token_hash = ?2,"
+                " expires_at = ?3 WHERE id = ?4");
+  if (st) {
+    sqlite3_bind_int64(st, 1, rc->now);
+    qrl_sql_bind_blob(st, 2, th, sizeof(th));
+    /* A kiosk is a shared machine: its sessions are short. */
+    sqlite3_bind_int64(st, 3, rc->now + (strcmp(out->method, "qr_kiosk") == 0
+                                             ? pol->kiosk_session_secs
+                                             : pol->web_session_secs));
+    sqlite3_bind_int64(st, 4, row);
+  }
+  err = qrl_sql_run(st);
+  out->created_at = rc->now;
+  /* Success is audited in the same transaction; refusals on their own. */
+  if (flow[0]) arc.flow = flow;
+  if (!err && !(err = qrl_db_audit(db, "code_exchange", QRL_OK, citizen, 0, NULL, &arc)))
+    audited = 1;
+tx_out:
+  if (err) qrl_sql_rollback(db);
+  else if ((err = qrl_sql_commit(db))) qrl_sql_rollback(db);
+audit:
+  if (flow[0]) arc.flow = flow;
+  if (err || !audited)
+    qrl_db_audit(db, "code_exchange", err, citizen[0] ? citizen : NULL, 0, NULL, &arc);
+  if (err) {
+    memset(token, 0, QRL_SESSION_B64LEN + 1);
+    memset(out, 0, sizeof(*out));
+  }
+  return err;
+}
+
+qrl_err qrl_acct_web_session(qrl_db *db, const qrl_acct_policy *pol,
+                             const char *token, int64_t now,
+                             qrl_web_session *out) {
+  uint8_t th[QRL_SHA256_LEN];
+  sqlite3_stmt *st;
+  qrl_err rc = QRL_NOT_AUTHENTICATED;
+  int64_t portal = 0;
+
+  (void)pol;
+  memset(out, 0, sizeof(*out));
+  if (!token || strlen(token) != QRL_SESSION_B64LEN) return rc;
+  if (qrl_token_hash(token, th)) return QRL_CRYPTO;
+  st = qrl_sql_prep(db, "SELECT w.citizen_id, w.portal_account, w.method,"
+                " w.code_used_at, w.created_at FROM web_sessions w"
+                " WHERE w.token_hash = ? AND w.revoked_at IS NULL"
+                " AND w.expires_at > ?");
+  if (!st) return QRL_DB;
+  qrl_sql_bind_blob(st, 1, th, sizeof(th));
+  sqlite3_bind_int64(st, 2, now);
+  if (sqlite3_step(st) == SQLITE_ROW) {
+    qrl_sql_copy_col(st, 0, out->citizen.id, sizeof(out->citizen.id));
+    portal = sqlite3_column_int64(st, 1);
+    qrl_sql_copy_col(st, 2, out->method, sizeof(out->method));
+    /* QR sessions start when the code is exchanged; OTP ones when made. */
+    out->created_at = sqlite3_column_type(st, 3) == SQLITE_NULL
+                          ? sqlite3_column_int64(st, 4)
+                          : sqlite3_column_int64(st, 3);
+    rc = QRL_OK;
+  }
+  sqlite3_finalize(st);
+  if (rc) return rc;
+  if (out->citizen.id[0]) rc = qrl_db_get_citizen(db, out->citizen.id, &out->citizen);
+  else rc = qrl_portal_get(db, portal, &out->portal);
+  if (rc == QRL_NOT_FOUND) rc = QRL_NOT_AUTHENTICATED;
+  if (rc) memset(out, 0, sizeof(*out));
+  return rc;
+}
+
+qrl_err qrl_acct_open_web_session(qrl_db *db, const qrl_acct_policy *pol,
+                                  const char *citizen_id, int64_t portal_account,
+                                  const char *method, const qrl_req_ctx *rc,
+                                  char token[QRL_SESSION_B64LEN + 1]) {
+  uint8_t th[QRL_SHA256_LEN];
+  sqlite3_stmt *st;
+  qrl_err err = qrl_random_token(QRL_SESSION_BYTES, token, QRL_SESSION_B64LEN + 1);
+  if (err) return err;
+  if (qrl_token_hash(token, th)) {
+    memset(token, 0, QRL_SESSION_B64LEN + 1);
+    return QRL_CRYPTO;
+  }
+  st = qrl_sql_prep(db, "INSERT INTO web_sessions(citizen_id, portal_account, method,"
+                        " token_hash, created_at, expires_at, ip, user_agent, flow)"
+                        " VALUES(?,?,?,?,?,?,?,?,?)");
+  if (st) {
+    qrl_sql_bind_text(st, 1, citizen_id);
+    if (portal_account) sqlite3_bind_int64(st, 2, portal_account);
+    else sqlite3_bind_null(st, 2);
+    qrl_sql_bind_text(st, 3, method);
+    qrl_sql_bind_blob(st, 4, th, sizeof(th));
+    sqlite3_bind_int64(st, 5, rc->now);
+    sqlite3_bind_int64(st, 6, rc->now + pol->web_session_secs);
+    qrl_sql_bind_text(st, 7, rc->ip);
+    qrl_sql_bind_text(st, 8, rc->user_agent);
+    qrl_sql_bind_text(st, 9, rc->flow);
+  }
+  err = qrl_sql_run(st);
+  if (err) memset(token, 0, QRL_SESSION_B64LEN + 1);
+  return err;
+}
+
+qrl_err qrl_acct_web_logout(qrl_db *db, const char *token, const qrl_req_ctx *rc) {
+  uint8_t th[QRL_SHA256_LEN];
+  qrl_web_session ws;
+  sqlite3_stmt *st;
+  qrl_err err;
+
+  if (!token || strlen(token) != QRL_SESSION_B64LEN) return QRL_OK;
+  if (qrl_token_hash(token, th)) return QRL_CRYPTO;
+  if (qrl_acct_web_session(db, NULL, token, rc->now, &ws) != QRL_OK) return QRL_OK;
+  if (qrl_sql_begin(db)) return QRL_DB;
+  st = qrl_sql_prep(db, "UPDATE web_sessions SET revoked_at = ?1 WHERE token_hash = ?2"
+                " AND revoked_at IS NULL");
+  if (st) {
+    sqlite3_bind_int64(st, 1, rc->now);
+    qrl_sql_bind_blob(st, 2, th, sizeof(th));
+  }
+  err = qrl_sql_run(st);
+  if (!err)
+    err = qrl_db_audit(db, "web_logout", QRL_OK, ws.citizen.id[0] ? ws.citizen.id : NULL,
+                       0, ws.portal.id ? ws.portal.username : NULL, rc);
+  if (!err) err = qrl_sql_commit(db);
+  if (err) qrl_sql_rollback(db);
+  return err;
+}
+
+qrl_err qrl_acct_web_logins(qrl_db *db, const char *citizen_id, int64_t now,
+                            qrl_web_login *out, size_t cap, size_t *n) {
+  sqlite3_stmt *st = qrl_sql_prep(db,
+      "SELECT id, coalesce(code_used_at, created_at), ip, user_agent, method,"
+      " revoked_at IS NULL AND expires_at > ?2 FROM web_sessions"
+      " WHERE citizen_id = ?1 AND token_hash IS NOT NULL"
+      " AND coalesce(code_used_at, created_at) > ?2 - 30 * 86400"
+      " ORDER BY 2 DESC, id DESC LIMIT ?3");
+  *n = 0;
+  if (!st) return QRL_DB;
+  qrl_sql_bind_text(st, 1, citizen_id);
+  sqlite3_bind_int64(st, 2, now);
+  sqlite3_bind_int64(st, 3, (sqlite3_int64)cap);
+  while (*n < cap && sqlite3_step(st) == SQLITE_ROW) {
+    qrl_web_login *w = &out[(*n)++];
+    w->id = sqlite3_column_int64(st, 0);
+    w->at = sqlite3_column_int64(st, 1);
+    qrl_sql_copy_col(st, 2, w->ip, sizeof(w->ip));
+    qrl_sql_copy_col(st, 3, w->user_agent, sizeof(w->user_agent));
+    qrl_sql_copy_col(st, 4, w->method, sizeof(w->method));
+    w->active = sqlite3_column_int(st, 5);
+  }
+  sqlite3_finalize(st);
+  return QRL_OK;
+}
+
+qrl_err qrl_acct_revoke_web_login(qrl_db *db, const char *citizen_id, int64_t id,
+                                  const qrl_req_ctx *rc) {
+  char detail[40];
+  sqlite3_stmt *st;
+  qrl_err err;
+  if (qrl_sql_begin(db)) return QRL_DB;
+  st = qrl_sql_prep(db, "UPDATE web_sessions SET revoked_at = ?3 WHERE id = ?1"
+                        " AND citizen_id = ?2 AND token_hash IS NOT NULL"
+                        " AND revoked_at IS NULL AND expires_at > ?3");
+  if (st) {
+    sqlite3_bind_int64(st, 1, id);
+    qrl_sql_bind_text(st, 2, citizen_id);
+    sqlite3_bind_int64(st, 3, rc->now);
+  }
+  err = qrl_sql_run(st);
+  if (!err && sqlite3_changes(qrl_sql_handle(db)) == 0) err = QRL_NOT_FOUND;
+  snprintf(detail, sizeof(detail), "not_me web_session=%lld", (long long)id);
+  if (!err) err = qrl_db_audit(db, "web_session_revoked", QRL_OK, citizen_id, 0, detail, rc);
+  if (!err) err = qrl_sql_commit(db);
+  if (err) qrl_sql_rollback(db);
+  return err;
+}
