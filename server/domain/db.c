@@ -5,10 +5,14 @@
  */
 #include "domain/db.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "helpers/crypto.h"
 #include "sql.h"
@@ -244,6 +248,42 @@ qrl_err qrl_db_open(const char *path, qrl_db **out) {
   return qrl_db_open_version(path, SCHEMA_VERSION, out);
 }
 
+/* Tightens path to mode 0600 if it exists with group/other bits. */
+static int tighten(const char *path) {
+  struct stat st;
+  if (stat(path, &st) != 0) return errno == ENOENT ? 0 : -1;
+  if (!S_ISREG(st.st_mode) || !(st.st_mode & 077)) return 0;
+  if (chmod(path, st.st_mode & 0700) != 0) return -1;
+  fprintf(stderr, "qrlogin db: %s was readable by others (mode %04o); now 0600\n", path,
+          (unsigned)(st.st_mode & 07777));
+  return 0;
+}
+
+/* The database holds password, passcode and session hashes: it is the
+ * owner's alone. A new file is created 0600 whatever the umask (SQLite then
+ * gives its -wal and -shm the database's mode); an existing one and its
+ * -wal/-shm are tightened by name. Never open()s and close()s an existing
+ * database file: closing any descriptor of a file drops every POSIX lock
+ * this process holds on it, including those of SQLite connections other
+ * threads have open. 0, or -1 with errno set. */
+static int make_private(const char *path) {
+  char side[4096];
+  struct stat st;
+  if (stat(path, &st) != 0) {
+    int fd;
+    if (errno != ENOENT) return -1;
+    fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd >= 0) close(fd); /* nobody had it open: it did not exist */
+    else if (errno != EEXIST) return -1; /* another thread made it just now */
+  }
+  if (tighten(path)) return -1;
+  for (int i = 0; i < 2; i++) {
+    int n = snprintf(side, sizeof(side), "%s%s", path, i ? "-shm" : "-wal");
+    if (n < 0 || (size_t)n >= sizeof(side) || tighten(side)) return -1;
+  }
+  return 0;
+}
+
 qrl_err qrl_db_open_version(const char *path, int target, qrl_db **out) {
   qrl_db *db = calloc(1, sizeof(*db));
   sqlite3_stmt *st = NULL;
@@ -252,6 +292,11 @@ qrl_err qrl_db_open_version(const char *path, int target, qrl_db **out) {
 
   *out = NULL;
   if (!db) return QRL_NOMEM;
+  if (make_private(path)) {
+    fprintf(stderr, "qrlogin db: cannot make %s private (mode 0600): %s\n", path,
+            strerror(errno));
+    goto out;
+  }
   if (sqlite3_open_v2(path, &db->h, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
                                         SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK)
     goto out;

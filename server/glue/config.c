@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "helpers/num.h"
@@ -73,7 +74,7 @@ void qrl_config_usage(void *stream, const char *prog) {
           "  --sms-outbox PATH    append every SMS sent to this file (default\n"
           "                       ./sms-outbox.log; it holds one-time codes: mode 0600)\n"
           "  --tls-cert PEM       serve HTTPS and wss:// with this certificate chain\n"
-          "  --tls-key PEM        ... and this private key (both or neither); adds HSTS\n"
+          "  --tls-key PEM        ... and this private key, mode 600 (both or neither); adds HSTS\n"
           "                       and Secure cookies\n"
           "  --kiosk-name NAME    the kiosk's name and place, shown on the phone for\n"
           "                       logins from /kiosk.html (a shared machine)\n"
@@ -234,8 +235,18 @@ qrl_err qrl_config_parse(qrl_config *cfg, int argc, char **argv, int *want_help)
                              : "--tls-key wants a readable PEM file";
         goto bad;
       }
-      if (c == OPT_CERT) cfg->tls_cert = optarg;
-      else cfg->tls_key = optarg;
+      if (c == OPT_KEY) {
+        /* The private key is the owner's alone, as ssh insists for its own. */
+        struct stat st;
+        if (stat(optarg, &st) != 0 || (st.st_mode & 077)) {
+          what = "--tls-key must not be readable or writable by group or others "
+                 "(chmod 600)";
+          goto bad;
+        }
+        cfg->tls_key = optarg;
+      } else {
+        cfg->tls_cert = optarg;
+      }
       break;
     case OPT_NORL: cfg->no_rate_limits = 1; break;
     case OPT_KNAME:

@@ -23,6 +23,7 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <openssl/pem.h>
@@ -803,6 +804,10 @@ int qrl_h_make_cert(const char *dir, char cert[300], char key[300]) {
   PEM_write_X509(f, x);
   fclose(f);
   if (!(f = fopen(key, "w"))) goto out;
+  if (fchmod(fileno(f), 0600)) { /* qrlogind refuses a key others can read */
+    fclose(f);
+    goto out;
+  }
   PEM_write_PrivateKey(f, pk, NULL, NULL, 0, NULL, NULL);
   fclose(f);
   rc = 0;

@@ -8,6 +8,8 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "glue/config.h"
 #include "test.h"
@@ -223,16 +225,25 @@ TEST(strings_have_limits) {
 
 TEST(tls_files_must_be_readable_and_paired) {
   qrl_config c;
+  char key[] = "/tmp/qrl-test-key-XXXXXX";
+  int fd = mkstemp(key); /* 0600 */
+  ASSERT_TRUE(fd >= 0);
+  close(fd);
   /* Any readable file passes the parser; the server then loads it. */
-  ASSERT_ERR(parse(&c, NULL, "--tls-cert", "/etc/hostname", "--tls-key", "/etc/hostname",
-                   NULL),
-             QRL_OK);
+  ASSERT_ERR(parse(&c, NULL, "--tls-cert", "/etc/hostname", "--tls-key", key, NULL), QRL_OK);
   ASSERT_EQ_STR(c.tls_cert, "/etc/hostname");
   ASSERT_ERR(parse(&c, NULL, "--tls-cert", "/etc/hostname", NULL), QRL_INVAL);
-  ASSERT_ERR(parse(&c, NULL, "--tls-key", "/etc/hostname", NULL), QRL_INVAL);
-  ASSERT_ERR(parse(&c, NULL, "--tls-cert", "/nonexistent.pem", "--tls-key", "/etc/hostname",
-                   NULL),
+  ASSERT_ERR(parse(&c, NULL, "--tls-key", key, NULL), QRL_INVAL);
+  ASSERT_ERR(parse(&c, NULL, "--tls-cert", "/nonexistent.pem", "--tls-key", key, NULL),
              QRL_INVAL);
+  /* a private key others may read is refused, whoever could read it */
+  ASSERT_EQ_INT(chmod(key, 0640), 0);
+  ASSERT_ERR(parse(&c, NULL, "--tls-cert", "/etc/hostname", "--tls-key", key, NULL),
+             QRL_INVAL);
+  ASSERT_EQ_INT(chmod(key, 0604), 0);
+  ASSERT_ERR(parse(&c, NULL, "--tls-cert", "/etc/hostname", "--tls-key", key, NULL),
+             QRL_INVAL);
+  unlink(key);
   return 0;
 }
 

@@ -3,11 +3,14 @@
  * (UPDATE and DELETE refused by the schema) and hash-chained (an edit made
  * behind the triggers' back is found, at the right row), and the chain stays
  * whole with several connections writing at once, as the worker threads do.
+ * The file and its -wal/-shm are the owner's alone (they hold hashes of
+ * passwords and sessions), whatever the umask.
  */
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "domain/db.h"
@@ -147,5 +150,34 @@ TEST(digest_failure_writes_no_row) {
   return 0;
 }
 
-TEST_MAIN(chain_verifies_and_edits_are_found, concurrent_writers_keep_the_chain,
+static int mode_of(const char *p) {
+  struct stat st;
+  return stat(p, &st) ? -1 : (int)(st.st_mode & 0777);
+}
+
+TEST(the_database_files_are_private_whatever_the_umask) {
+  qrl_db *db = NULL;
+  qrl_req_ctx rc = {"10.0.0.1", "ua", 1000, NULL};
+  char wal[160], shm[160];
+  mode_t old = umask(022);
+  ASSERT_EQ_INT(fresh(), 0);
+  qrl_test_digest_ok();
+  snprintf(wal, sizeof(wal), "%s-wal", path);
+  snprintf(shm, sizeof(shm), "%s-shm", path);
+  ASSERT_ERR(qrl_db_open(path, &db), QRL_OK);
+  ASSERT_ERR(qrl_db_audit(db, "a", QRL_OK, NULL, 0, NULL, &rc), QRL_OK);
+  ASSERT_EQ_INT(mode_of(path), 0600);
+  ASSERT_EQ_INT(mode_of(wal), 0600);
+  ASSERT_EQ_INT(mode_of(shm), 0600);
+  qrl_db_close(db);
+  /* one left readable by an older version (or by hand) is tightened */
+  ASSERT_EQ_INT(chmod(path, 0644), 0);
+  ASSERT_ERR(qrl_db_open(path, &db), QRL_OK);
+  ASSERT_EQ_INT(mode_of(path), 0600);
+  qrl_db_close(db);
+  umask(old);
+  return 0;
+}
+
+TEST_MAIN(the_database_files_are_private_whatever_the_umask, chain_verifies_and_edits_are_found, concurrent_writers_keep_the_chain,
           digest_failure_writes_no_row, cleanup)
