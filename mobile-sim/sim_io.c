@@ -21,14 +21,22 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "helpers/text.h"
 #include "qrlogin/protocol.h"
 
 void sim_say(sim_ctx *ctx, const char *fmt, ...) {
   va_list ap;
+  char buf[8192];
+  int n;
   if (ctx->json) return;
   va_start(ap, fmt);
-  vfprintf(stdout, fmt, ap);
+  n = vsnprintf(buf, sizeof(buf), fmt, ap);
   va_end(ap);
+  if (n < 0) return;
+  /* What the server sent (browsers, names, messages) is shown as text: a
+   * terminal escape in a User-Agent must not rewrite the screen. */
+  qrl_text_clean(buf, 1);
+  fputs(buf, stdout);
   fflush(stdout);
 }
 
@@ -49,6 +57,8 @@ void sim_detail(sim_ctx *ctx, const char *fmt, ...) {
 void sim_set_server_error(sim_ctx *ctx, const char *code, const char *message) {
   io_copy(ctx->err_code, sizeof(ctx->err_code), code);
   io_copy(ctx->err_msg, sizeof(ctx->err_msg), message);
+  qrl_text_clean(ctx->err_code, 0);
+  qrl_text_clean(ctx->err_msg, 1);
 }
 
 void sim_clear_error(sim_ctx *ctx) {

@@ -32,6 +32,7 @@
 
 #include "helpers/b64.h"
 #include "helpers/crypto.h"
+#include "helpers/text.h"
 #include "domain/legacy.h"
 #include "rows.h"
 #include "sql.h"
@@ -78,8 +79,9 @@ qrl_err qrl_db_add_citizen(qrl_db *db, const qrl_acct_policy *pol,
   if (!id || !qrl_citizen_id_valid(id, strlen(id))) return QRL_INVALID_ID;
   if (!passcode || !qrl_passcode_valid(passcode, strlen(passcode)))
     return QRL_BAD_PASSCODE_FORMAT;
-  if ((level != 1 && level != 2) || !full_name || !*full_name || !password ||
-      !*password)
+  /* The name is shown on phones and pages: text, not terminal escapes. */
+  if ((level != 1 && level != 2) || !full_name || !*full_name ||
+      !qrl_text_is_clean(full_name) || !password || !*password)
     return QRL_INVAL;
   /* Hash before the transaction: it is the slow part. */
   rc = qrl_hash_secret(password, strlen(password), pol->hash_cost_log2, pw_hash,

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "helpers/num.h"
+#include "helpers/text.h"
 
 void qrl_config_defaults(qrl_config *cfg, const char *web_dir_default) {
   memset(cfg, 0, sizeof(*cfg));
@@ -211,7 +212,10 @@ qrl_err qrl_config_parse(qrl_config *cfg, int argc, char **argv, int *want_help)
       cfg->required_level = (int)v;
       break;
     case OPT_PORTAL:
-      if (!*optarg || strlen(optarg) > 90) { what = "--portal-name wants 1..90 bytes"; goto bad; }
+      if (!*optarg || strlen(optarg) > 90 || !qrl_text_is_clean(optarg)) {
+        what = "--portal-name wants 1..90 bytes of UTF-8 text without control characters";
+        goto bad;
+      }
       cfg->portal_name = optarg;
       break;
     case OPT_MAXCH:
@@ -250,7 +254,10 @@ qrl_err qrl_config_parse(qrl_config *cfg, int argc, char **argv, int *want_help)
       break;
     case OPT_NORL: cfg->no_rate_limits = 1; break;
     case OPT_KNAME:
-      if (!*optarg || strlen(optarg) > 90) { what = "--kiosk-name wants 1..90 bytes"; goto bad; }
+      if (!*optarg || strlen(optarg) > 90 || !qrl_text_is_clean(optarg)) {
+        what = "--kiosk-name wants 1..90 bytes of UTF-8 text without control characters";
+        goto bad;
+      }
       cfg->kiosk_name = optarg;
       break;
     case OPT_KIDLE:

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "helpers/text.h"
+
 struct qrl_outmsg {
   qrl_outmsg *next;
   size_t len;
@@ -120,6 +122,9 @@ void qrl_conn_capture_headers(qrl_conn *c, struct lws *wsi) {
       if (k >= sizeof(c->ua)) k = sizeof(c->ua) - 1;
       memcpy(c->ua, ua, k);
       c->ua[k] = '\0';
+      /* Shown on the citizen's phone and stored: no escapes, no bells, no
+       * bidi tricks, no half of a UTF-8 sequence cut above. */
+      qrl_text_clean(c->ua, 0);
     }
     free(ua);
   }
