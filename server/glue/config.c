@@ -4,6 +4,7 @@
  */
 #include "glue/config.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
@@ -175,7 +176,13 @@ qrl_err qrl_config_parse(qrl_config *cfg, int argc, char **argv, int *want_help)
       cfg->port = (int)v;
       break;
     case OPT_BIND:
-      if (!*optarg || strlen(optarg) > 63) { what = "--bind wants an address"; goto bad; }
+      {
+        struct in_addr ia;
+        if (strlen(optarg) > 63 || inet_pton(AF_INET, optarg, &ia) != 1) {
+          what = "--bind wants an IPv4 address (127.0.0.1, 0.0.0.0, ...)";
+          goto bad;
+        }
+      }
       cfg->bind = optarg;
       break;
     case OPT_DB:

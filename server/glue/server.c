@@ -9,11 +9,17 @@
  */
 #include "glue/server.h"
 
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 #include <uv.h>
 
 #include "domain/accounts.h"
@@ -263,6 +269,36 @@ static const lws_retry_bo_t retry_policy = {
 static const struct lws_protocol_vhost_options mime_js = {
     NULL, NULL, ".js", "text/javascript; charset=utf-8"};
 
+/* Says why addr:port cannot be listened on, before lws tries (lws logs a
+ * bare errno and carries on without its vhost). 0 if a bind works now. */
+static int check_listen(const char *addr, int port) {
+  struct sockaddr_in a;
+  int fd, one = 1, rc = 0;
+  memset(&a, 0, sizeof(a));
+  a.sin_family = AF_INET;
+  a.sin_port = htons((uint16_t)port);
+  if (inet_pton(AF_INET, addr, &a.sin_addr) != 1) {
+    fprintf(stderr, "qrlogind: --bind %s is not an IPv4 address\n", addr);
+    return -1;
+  }
+  if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0) return 0; /* lws will say */
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)); /* as lws does */
+  if (bind(fd, (struct sockaddr *)&a, sizeof(a)) != 0 || listen(fd, 1) != 0) {
+    if (errno == EADDRINUSE)
+      fprintf(stderr, "qrlogind: port %d is in use on %s (another qrlogind?)\n", port, addr);
+    else if (errno == EADDRNOTAVAIL)
+      fprintf(stderr, "qrlogind: %s is not an address of this machine\n", addr);
+    else if (errno == EACCES)
+      fprintf(stderr, "qrlogind: not allowed to listen on port %d (ports below 1024 need "
+                      "privileges)\n", port);
+    else
+      fprintf(stderr, "qrlogind: cannot listen on %s:%d: %s\n", addr, port, strerror(errno));
+    rc = -1;
+  }
+  close(fd);
+  return rc;
+}
+
 static int listen_and_loop(qrl_server *srv) {
   struct lws_context_creation_info info;
   struct lws_http_mount *files = &srv->mounts[srv->nmounts];
@@ -299,14 +335,16 @@ static int listen_and_loop(qrl_server *srv) {
     info.ssl_private_key_filepath = srv->cfg->tls_key;
   }
 
+  if (check_listen(srv->cfg->bind, srv->cfg->port)) return 1;
   srv->ctx = lws_create_context(&info);
   if (!srv->ctx) {
     fprintf(stderr, "qrlogind: cannot start the server on %s:%d\n", srv->cfg->bind,
             srv->cfg->port);
     return 1;
   }
+  /* Ready only if lws really listens: no vhost means it could not bind. */
   srv->vhost = lws_get_vhost_by_name(srv->ctx, "default");
-  port = srv->vhost ? lws_get_vhost_listen_port(srv->vhost) : srv->cfg->port;
+  port = srv->vhost ? lws_get_vhost_listen_port(srv->vhost) : 0;
   if (port <= 0) {
     fprintf(stderr, "qrlogind: cannot listen on %s:%d\n", srv->cfg->bind, srv->cfg->port);
     lws_context_destroy(srv->ctx);
@@ -345,6 +383,25 @@ int qrl_server_run(qrl_server *srv) {
 }
 
 /* ---- building and freeing -------------------------------------------------- */
+
+/* The page must be there: a login service without its login page is not
+ * ready, whatever it says. 0, or -1 (said why). */
+static int check_web_dir(const char *dir) {
+  char index[4096];
+  struct stat st;
+  if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+    fprintf(stderr, "qrlogind: --web %s is not a directory (%s)\n", dir,
+            errno ? strerror(errno) : "not a directory");
+    return -1;
+  }
+  snprintf(index, sizeof(index), "%s/index.html", dir);
+  if (access(index, R_OK) != 0) {
+    fprintf(stderr, "qrlogind: --web %s has no readable index.html: not the login page\n",
+            dir);
+    return -1;
+  }
+  return 0;
+}
 
 static int seed_and_migrate(qrl_server *srv) {
   qrl_db *db = NULL;
@@ -405,6 +462,7 @@ qrl_server *qrl_server_new(const qrl_config *cfg) {
                                           0, 0, NULL, 0};
   srv->nprotos = 1;
 
+  if (check_web_dir(cfg->web_dir)) goto fail;
   /* Create/migrate the schema and seed before any thread or socket. */
   if (seed_and_migrate(srv)) goto fail;
   if ((err = qrl_otp_policy_default(&srv->opol))) goto fail;

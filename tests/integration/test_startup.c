@@ -1,0 +1,92 @@
+/*
+ * test_startup.c - qrlogind never claims what did not happen: a port that is
+ * in use, an address that is not this machine's, a --web directory without
+ * the login page each end the start with a clear message and exit 1, and
+ * "listening on" is never printed for them. A port freed again is taken.
+ */
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+/* Runs qrlogind with args (NULL-terminated, after --db/--sms-outbox in dir)
+ * to its end; its stdout+stderr in out. The exit status, or -1 if it did not
+ * end within 20 s (it would be serving: the bug). */
+static int run_to_end(const char *dir, char *out, size_t cap, const char *const *args) {
+  const char *argv[32];
+  char db[300], outbox[300];
+  int pipefd[2], n = 0, st = 0;
+  size_t got = 0;
+  pid_t pid;
+  snprintf(db, sizeof(db), "%s/t.db", dir);
+  snprintf(outbox, sizeof(outbox), "%s/outbox.log", dir);
+  argv[n++] = QRLOGIND_PATH;
+  argv[n++] = "--db";
+  argv[n++] = db;
+  argv[n++] = "--sms-outbox";
+  argv[n++] = outbox;
+  for (size_t i = 0; args[i] && n < 30; i++) argv[n++] = args[i];
+  argv[n] = NULL;
+  if (pipe(pipefd)) return -1;
+  if ((pid = fork()) < 0) return -1;
+  if (pid == 0) {
+    dup2(pipefd[1], 1);
+    dup2(pipefd[1], 2);
+    close(pipefd[0]);
+    execv(QRLOGIND_PATH, (char *const *)argv);
+    _exit(127);
+  }
+  close(pipefd[1]);
+  out[0] = '\0';
+  for (;;) {
+    struct pollfd p = {pipefd[0], POLLIN, 0};
+    ssize_t r;
+    if (poll(&p, 1, 20000) <= 0) { /* still running: it is serving */
+      kill(pid, SIGKILL);
+      waitpid(pid, &st, 0);
+      close(pipefd[0]);
+      return -1;
+    }
+    r = read(pipefd[0], out + got, cap - 1 - got);
+    if (r <= 0) break;
+    got += (size_t)r;
+    out[got] = '\0';
+    if (got >= cap - 1) break;
+  }
+  close(pipefd[0]);
+  if (waitpid(pid, &st, 0) != pid || !WIFEXITED(st)) return -1;
+  return WEXITSTATUS(st);
+}
+
+SERVER_TEST(a_port_in_use_is_said_and_nothing_listens, NULL) {
+  char out[4096], port[16];
+  const char *args[] = {"--port", port, NULL};
+  snprintf(port, sizeof(port), "%d", s->port);
+  ASSERT_EQ_INT(run_to_end(s->dir, out, sizeof(out), args), 1);
+  ASSERT_TRUE(strstr(out, "is in use") != NULL);
+  ASSERT_TRUE(strstr(out, "listening on") == NULL);
+  return 0;
+}
+
+SERVER_TEST(an_address_not_of_this_machine_or_a_missing_page_is_refused, NULL) {
+  char out[4096];
+  const char *foreign[] = {"--port", "0", "--bind", "192.0.2.1", NULL}; /* TEST-NET-1 */
+  const char *no_dir[] = {"--port", "0", "--web", "/nonexistent-qrlogin-web", NULL};
+  const char *no_page[] = {"--port", "0", "--web", "/", NULL};
+  ASSERT_EQ_INT(run_to_end(s->dir, out, sizeof(out), foreign), 1);
+  ASSERT_TRUE(strstr(out, "not an address of this machine") != NULL);
+  ASSERT_TRUE(strstr(out, "listening on") == NULL);
+  ASSERT_EQ_INT(run_to_end(s->dir, out, sizeof(out), no_dir), 1);
+  ASSERT_TRUE(strstr(out, "is not a directory") != NULL);
+  ASSERT_EQ_INT(run_to_end(s->dir, out, sizeof(out), no_page), 1);
+  ASSERT_TRUE(strstr(out, "no readable index.html") != NULL);
+  ASSERT_TRUE(strstr(out, "listening on") == NULL);
+  return 0;
+}
+
+TEST_MAIN(a_port_in_use_is_said_and_nothing_listens,
+          an_address_not_of_this_machine_or_a_missing_page_is_refused)
