@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include <openssl/ssl.h>
 #include <uv.h>
 
 #include "domain/accounts.h"
@@ -299,6 +300,12 @@ static int check_listen(const char *addr, int port) {
   return rc;
 }
 
+/* TLS 1.2's suites: ECDHE key exchange, AEAD ciphers only. */
+#define TLS12_CIPHERS                                                           \
+  "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"                  \
+  "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"                  \
+  "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305"
+
 static int listen_and_loop(qrl_server *srv) {
   struct lws_context_creation_info info;
   struct lws_http_mount *files = &srv->mounts[srv->nmounts];
@@ -333,6 +340,14 @@ static int listen_and_loop(qrl_server *srv) {
     info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT | LWS_SERVER_OPTION_STS;
     info.ssl_cert_filepath = srv->cfg->tls_cert;
     info.ssl_private_key_filepath = srv->cfg->tls_key;
+    /* The TLS policy is the server's, not the system's: TLS 1.2 at least
+     * (1.3 preferred), and on 1.2 only forward-secret AEAD suites - no CBC,
+     * no SHA-1, no RSA key exchange. */
+    info.ssl_options_set = SSL_OP_NO_SSLv3 | SSL_OP_NO_TLSv1 | SSL_OP_NO_TLSv1_1 |
+                           SSL_OP_CIPHER_SERVER_PREFERENCE;
+    info.ssl_cipher_list = TLS12_CIPHERS;
+    info.tls1_3_plus_cipher_list =
+        "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256";
   }
 
   if (check_listen(srv->cfg->bind, srv->cfg->port)) return 1;

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -115,4 +116,51 @@ TEST(login_end_to_end_over_tls) {
   return 0;
 }
 
-TEST_MAIN(login_end_to_end_over_tls)
+/* Runs openssl s_client against s with args; 1 if the handshake made it
+ * (and its output names want, if not NULL), 0 if it was refused, -1 if
+ * s_client could not run. */
+static int handshake(const qrl_h_server *s, const char *args, const char *want) {
+  char cmd[512], line[512];
+  int ok = 0, st;
+  FILE *f;
+  snprintf(cmd, sizeof(cmd),
+           "openssl s_client -connect 127.0.0.1:%d -servername 127.0.0.1 %s </dev/null 2>&1",
+           s->port, args);
+  if (!(f = popen(cmd, "r"))) return -1;
+  while (fgets(line, sizeof(line), f))
+    if (!want || strstr(line, want)) ok |= strstr(line, "Cipher is") != NULL;
+  st = pclose(f);
+  if (st == -1 || !WIFEXITED(st) || WEXITSTATUS(st) == 127) return -1;
+  return WEXITSTATUS(st) == 0 && ok;
+}
+
+/* The TLS policy is the server's, whatever the client (or the system's
+ * OpenSSL configuration) would allow: TLS 1.0 and 1.1 are refused even to a
+ * client that offers them at security level 0, CBC suites on 1.2 likewise;
+ * 1.2 with an AEAD ECDHE suite and 1.3 get in. */
+TEST(tls_policy_is_the_servers) {
+  char dir[] = "/tmp/qrl-tlsp-XXXXXX", cert[300], key[300];
+  const char *extra[] = {"--tls-cert", cert, "--tls-key", key, NULL};
+  qrl_h_server srv, *s = &srv;
+  int r[6];
+  ASSERT_TRUE(mkdtemp(dir) != NULL);
+  ASSERT_EQ_INT(qrl_h_make_cert(dir, cert, key), 0);
+  ASSERT_EQ_INT(qrl_h_start(s, extra), 0);
+  r[0] = handshake(s, "-tls1 -cipher DEFAULT@SECLEVEL=0", NULL);
+  r[1] = handshake(s, "-tls1_1 -cipher DEFAULT@SECLEVEL=0", NULL);
+  r[2] = handshake(s, "-tls1_2 -cipher ECDHE-ECDSA-AES128-SHA@SECLEVEL=0", NULL);
+  r[3] = handshake(s, "-tls1_2 -cipher ECDHE-ECDSA-AES256-SHA384", NULL);
+  r[4] = handshake(s, "-tls1_2 -cipher ECDHE-ECDSA-AES128-GCM-SHA256",
+                   "ECDHE-ECDSA-AES128-GCM-SHA256");
+  r[5] = handshake(s, "-tls1_3", "TLSv1.3");
+  ASSERT_EQ_INT(qrl_h_stop(s), 0);
+  ASSERT_EQ_INT(r[0], 0); /* TLS 1.0 refused */
+  ASSERT_EQ_INT(r[1], 0); /* TLS 1.1 refused */
+  ASSERT_EQ_INT(r[2], 0); /* CBC with SHA-1 refused */
+  ASSERT_EQ_INT(r[3], 0); /* CBC with SHA-384 refused */
+  ASSERT_EQ_INT(r[4], 1); /* AEAD ECDHE on 1.2 */
+  ASSERT_EQ_INT(r[5], 1); /* 1.3 */
+  return 0;
+}
+
+TEST_MAIN(login_end_to_end_over_tls, tls_policy_is_the_servers)
