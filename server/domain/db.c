@@ -293,17 +293,28 @@ qrl_err qrl_db_open_version(const char *path, int target, qrl_db **out) {
   *out = NULL;
   if (!db) return QRL_NOMEM;
   if (make_private(path)) {
-    fprintf(stderr, "qrlogin db: cannot make %s private (mode 0600): %s\n", path,
-            strerror(errno));
+    fprintf(stderr, "qrlogin db: cannot open %s: %s\n", path, strerror(errno));
     goto out;
   }
   if (sqlite3_open_v2(path, &db->h, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-                                        SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK)
+                                        SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+    fprintf(stderr, "qrlogin db: cannot open %s: %s\n", path,
+            db->h ? sqlite3_errmsg(db->h) : "out of memory");
     goto out;
+  }
+  /* SQLite falls back to read-only without a word: say it, and stop. */
+  if (sqlite3_db_readonly(db->h, "main") == 1) {
+    fprintf(stderr, "qrlogin db: %s is read-only for this user: the server writes to it\n",
+            path);
+    goto out;
+  }
   sqlite3_busy_timeout(db->h, 5000);
   if (qrl_sql_exec(db, "PRAGMA journal_mode=WAL") || qrl_sql_exec(db, "PRAGMA synchronous=NORMAL") ||
-      qrl_sql_exec(db, "PRAGMA foreign_keys=ON"))
+      qrl_sql_exec(db, "PRAGMA foreign_keys=ON")) {
+    /* e.g. "file is not a database" */
+    fprintf(stderr, "qrlogin db: cannot use %s: %s\n", path, sqlite3_errmsg(db->h));
     goto out;
+  }
   if (qrl_sql_begin(db)) goto out;
   st = qrl_sql_prep(db, "PRAGMA user_version");
   if (st && sqlite3_step(st) == SQLITE_ROW) version = sqlite3_column_int(st, 0);

@@ -1,7 +1,8 @@
 /*
  * test_startup.c - qrlogind never claims what did not happen: a port that is
  * in use, an address that is not this machine's, a --web directory without
- * the login page each end the start with a clear message and exit 1, and
+ * the login page, a database that cannot be used (and why) each end the start
+ * with a clear message and exit 1, and
  * "listening on" is never printed for them. A port freed again is taken.
  */
 #include <fcntl.h>
@@ -88,5 +89,23 @@ SERVER_TEST(an_address_not_of_this_machine_or_a_missing_page_is_refused, NULL) {
   return 0;
 }
 
-TEST_MAIN(a_port_in_use_is_said_and_nothing_listens,
+/* A database that cannot be used says why. */
+SERVER_TEST(a_database_that_cannot_be_used_says_why, NULL) {
+  char out[4096], junk[300];
+  const char *missing[] = {"--port", "0", "--db", "/nonexistent-qrlogin-dir/x.db", NULL};
+  const char *not_db[] = {"--port", "0", "--db", junk, NULL};
+  FILE *f;
+  snprintf(junk, sizeof(junk), "%s/junk.db", s->dir);
+  ASSERT_TRUE((f = fopen(junk, "w")) != NULL);
+  fputs("this is not a database, but it is long enough to look like a file\n", f);
+  fclose(f);
+  ASSERT_EQ_INT(run_to_end(s->dir, out, sizeof(out), missing), 1);
+  ASSERT_TRUE(strstr(out, "No such file or directory") != NULL);
+  ASSERT_EQ_INT(run_to_end(s->dir, out, sizeof(out), not_db), 1);
+  ASSERT_TRUE(strstr(out, "not a database") != NULL);
+  ASSERT_TRUE(strstr(out, "listening on") == NULL);
+  return 0;
+}
+
+TEST_MAIN(a_port_in_use_is_said_and_nothing_listens, a_database_that_cannot_be_used_says_why,
           an_address_not_of_this_machine_or_a_missing_page_is_refused)
