@@ -38,8 +38,8 @@ typedef qrl_err (*qrl_store_fn)(qrl_challenge *c, void *arg);
 
 /* The operations. Implementations fill one of these. */
 typedef struct qrl_store_ops {
-  /* Adds a copy of c. QRL_RATE_LIMITED if the store holds its maximum of live
-   * challenges, QRL_INVAL if the id exists. */
+  /* Adds a copy of c. QRL_SERVER_BUSY if the store holds its maximum of live
+   * challenges, QRL_INVAL if the id exists or c breaks its invariants. */
   qrl_err (*put)(qrl_store *s, const qrl_challenge *c);
   /* Copies challenge id into *out. QRL_CHALLENGE_UNKNOWN if absent. */
   qrl_err (*get)(qrl_store *s, const char *id, qrl_challenge *out);

@@ -90,7 +90,7 @@ static qrl_err mem_put(qrl_store *s, const qrl_challenge *c) {
   mem_entry **slot, *e;
 
   if (qrl_challenge_check(c)) return QRL_INVAL;
-  if (m->nlive >= m->max_live) return QRL_RATE_LIMITED;
+  if (m->nlive >= m->max_live) return QRL_SERVER_BUSY; /* the server's limit, not the client's */
   if (m->count + 1 > m->nbuckets && grow(m) != 0) return QRL_NOMEM;
   slot = find_slot(m, c->id);
   if (*slot) return QRL_INVAL;

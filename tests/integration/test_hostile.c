@@ -363,7 +363,36 @@ TEST(bad_command_lines_exit_2) {
   return 0;
 }
 
-TEST_MAIN(upgrades_from_foreign_origins_are_refused,
+/* A full server says so with its own code, not the client's rate_limited;
+ * a page already holding a code can still replace it (its old place is
+ * given to its new code). */
+SERVER_TEST(a_full_server_answers_server_busy, "--max-challenges", "2", NULL) {
+  cJSON *c1 = NULL, *c2 = NULL, *c3 = NULL, *err;
+  qrl_wsc *b1 = qrl_h_browser(s, &c1), *b2 = qrl_h_browser(s, &c2), *b3;
+  int status = 0, ok;
+  ASSERT_TRUE(b1 && b2);
+  ASSERT_EQ_INT(qrl_h_connect(s, QRL_SUBPROTO_BROWSER, s->http, NULL, &b3, &status), QRL_OK);
+  err = qrl_h_recv(b3, QRL_H_TIMEOUT_MS);
+  ok = err && strcmp(qrl_h_errcode(err), "server_busy") == 0;
+  if (!ok) fprintf(stderr, "  third browser got: %s %s\n", err ? qrl_h_type(err) : "(nothing)", err ? qrl_h_errcode(err) : "");
+  cJSON_Delete(err);
+  err = qrl_h_call(b2, "{\"type\":\"new_challenge\"}");
+  if (!err || strcmp(qrl_h_type(err), "challenge") != 0) {
+    fprintf(stderr, "  a new code for a page that had one: %s %s\n", err ? qrl_h_type(err) : "(nothing)", err ? qrl_h_errcode(err) : "");
+    ok = 0;
+  }
+  cJSON_Delete(err);
+  cJSON_Delete(c1);
+  cJSON_Delete(c2);
+  cJSON_Delete(c3);
+  qrl_wsc_free(b1);
+  qrl_wsc_free(b2);
+  qrl_wsc_free(b3);
+  ASSERT_TRUE(ok);
+  return 0;
+}
+
+TEST_MAIN(a_full_server_answers_server_busy, upgrades_from_foreign_origins_are_refused,
           allowlisted_origin_replaces_the_host_rule,
           missing_or_unknown_subprotocol_is_refused,
           malformed_phone_frames_get_specific_errors,

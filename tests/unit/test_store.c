@@ -133,7 +133,7 @@ TEST(live_cap) {
     ASSERT_ERR(qrl_store_put(s, &c), QRL_OK);
   }
   ASSERT_ERR(qrl_challenge_init(&c, "p", "o", "ip", "ua", 1, T0, 120, 2), QRL_OK);
-  ASSERT_ERR(qrl_store_put(s, &c), QRL_RATE_LIMITED);
+  ASSERT_ERR(qrl_store_put(s, &c), QRL_SERVER_BUSY);
   /* expiry frees capacity */
   ASSERT_EQ_INT(qrl_store_sweep(s, MONO + S(120)), 3);
   ASSERT_ERR(qrl_store_put(s, &c), QRL_OK);
