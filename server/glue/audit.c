@@ -7,6 +7,7 @@
 #include <libwebsockets.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "helpers/uuid.h"
 #include "glue/worker.h"
@@ -65,4 +66,97 @@ void qrl_audit_row(qrl_audit *a, const qrl_conn *c, const char *event, qrl_err o
     return;
   }
   a->queued++;
+}
+
+/* ---- refusals of unauthenticated requests, counted ----------------------- */
+
+struct qrl_audit_burst {
+  char ip[48];
+  char event[32];
+  qrl_err outcome;
+  uint32_t more;    /* refusals since the row that opened the minute */
+  int64_t since_ms; /* 0: a free slot */
+};
+
+static size_t burst_hash(const char *ip, const char *event, qrl_err outcome) {
+  size_t h = 1469598103934665603ULL ^ (size_t)outcome;
+  for (const char *p = ip; *p; p++) h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+  for (const char *p = event; *p; p++) h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+  return h;
+}
+
+static void summary_row(qrl_audit *a, const qrl_audit_burst *b) {
+  char detail[64];
+  qrl_conn from;
+  memset(&from, 0, sizeof(from));
+  memcpy(from.ip, b->ip, sizeof(from.ip));
+  snprintf(detail, sizeof(detail), "%u more in %d s", b->more, QRL_AUDIT_BURST_MS / 1000);
+  qrl_audit_row(a, &from, b->event, b->outcome, NULL, detail, NULL);
+}
+
+void qrl_audit_refusal(qrl_audit *a, const qrl_conn *c, const char *event, qrl_err outcome,
+                       const char *detail) {
+  const char *ip = c ? c->ip : "";
+  int64_t now = qrl_clock_mono_ms(a->clock);
+  size_t i, free_slot = QRL_AUDIT_BURSTS;
+  if (!a->bursts && !(a->bursts = calloc(QRL_AUDIT_BURSTS, sizeof(*a->bursts)))) {
+    qrl_audit_row(a, c, event, outcome, NULL, detail, NULL); /* uncounted: a row each */
+    return;
+  }
+  i = burst_hash(ip, event, outcome) % QRL_AUDIT_BURSTS;
+  for (size_t probe = 0; probe < 8; probe++, i = (i + 1) % QRL_AUDIT_BURSTS) {
+    qrl_audit_burst *b = &a->bursts[i];
+    if (!b->since_ms) {
+      if (free_slot == QRL_AUDIT_BURSTS) free_slot = i;
+      continue;
+    }
+    if (b->outcome == outcome && strcmp(b->ip, ip) == 0 && strcmp(b->event, event) == 0) {
+      b->more++;
+      a->coalesced++;
+      return;
+    }
+  }
+  if (free_slot == QRL_AUDIT_BURSTS) { /* every nearby slot busy: count it all the same */
+    a->overflow++;
+    a->coalesced++;
+    return;
+  }
+  {
+    qrl_audit_burst *b = &a->bursts[free_slot];
+    snprintf(b->ip, sizeof(b->ip), "%s", ip);
+    snprintf(b->event, sizeof(b->event), "%s", event);
+    b->outcome = outcome;
+    b->more = 0;
+    b->since_ms = now ? now : 1;
+  }
+  qrl_audit_row(a, c, event, outcome, NULL, detail, NULL);
+}
+
+static void drain_bursts(qrl_audit *a, int all) {
+  int64_t now = qrl_clock_mono_ms(a->clock);
+  if (a->bursts) {
+    for (size_t i = 0; i < QRL_AUDIT_BURSTS; i++) {
+      qrl_audit_burst *b = &a->bursts[i];
+      if (!b->since_ms || (!all && now - b->since_ms < QRL_AUDIT_BURST_MS)) continue;
+      if (b->more) summary_row(a, b);
+      memset(b, 0, sizeof(*b));
+    }
+  }
+  if (a->overflow) {
+    qrl_audit_burst o;
+    memset(&o, 0, sizeof(o));
+    snprintf(o.event, sizeof(o.event), "%s", "refusals");
+    o.outcome = QRL_RATE_LIMITED;
+    o.more = (uint32_t)a->overflow;
+    summary_row(a, &o);
+    a->overflow = 0;
+  }
+}
+
+void qrl_audit_tick(qrl_audit *a) { drain_bursts(a, 0); }
+
+void qrl_audit_flush(qrl_audit *a) {
+  drain_bursts(a, 1);
+  free(a->bursts);
+  a->bursts = NULL;
 }

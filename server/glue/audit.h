@@ -4,8 +4,12 @@
  * the loop never touches the disk.
  *
  * A row that cannot be queued (allocation, queue full) or written is logged
- * and counted, never dropped in silence. Not here: rows that belong inside a
- * domain transaction (the domain writes those itself).
+ * and counted, never dropped in silence. Refusals of requests nobody has
+ * authenticated (a bad Origin, a malformed frame, a throttle) are counted per
+ * IP and kind: the first of a minute is a row at once, the rest of that
+ * minute one summary row ("N more"), so a client cannot flood the
+ * hash-chained trail. Not here: rows that belong inside a domain transaction
+ * (the domain writes those itself).
  */
 #ifndef QRLOGIN_AUDIT_H
 #define QRLOGIN_AUDIT_H
@@ -18,11 +22,19 @@
 #include "helpers/workq.h"
 
 /* The audit writer: where rows go, and what was lost. One per server. */
+typedef struct qrl_audit_burst qrl_audit_burst;
+
+#define QRL_AUDIT_BURSTS 4096       /* (IP, kind) pairs counted at once */
+#define QRL_AUDIT_BURST_MS 60000    /* a summary row per pair per minute */
+
 typedef struct qrl_audit {
   qrl_workq *wq;          /* not owned: the runtime's worker pool */
-  const qrl_clock *clock; /* not owned: the rows' wall time */
+  const qrl_clock *clock; /* not owned: wall time for rows, monotonic for bursts */
   uint64_t queued;        /* rows handed to a worker (loop thread) */
   uint64_t lost;          /* rows that could not be queued (loop thread) */
+  uint64_t coalesced;     /* refusals folded into summary rows */
+  qrl_audit_burst *bursts; /* owned: QRL_AUDIT_BURSTS slots, made on first use */
+  uint64_t overflow;      /* refusals counted while every slot was taken */
 } qrl_audit;
 
 /* Queues one audit row: event (a static name of ours, never the sender's
@@ -31,5 +43,19 @@ typedef struct qrl_audit {
  * User-Agent. Everything is copied. */
 void qrl_audit_row(qrl_audit *a, const qrl_conn *c, const char *event, qrl_err outcome,
                    const char *citizen_id, const char *detail, const char *flow);
+
+/* Audits a refusal of an unauthenticated request from c (its IP): the first
+ * of its (IP, event, outcome) in a minute is a row now, later ones are
+ * counted into one summary row written by qrl_audit_tick() when the minute
+ * is over. Security events of known accounts use qrl_audit_row(). */
+void qrl_audit_refusal(qrl_audit *a, const qrl_conn *c, const char *event, qrl_err outcome,
+                       const char *detail);
+
+/* Loop tick: writes the summary rows of the minutes that are over (bounded
+ * work: one pass over QRL_AUDIT_BURSTS slots). */
+void qrl_audit_tick(qrl_audit *a);
+
+/* Shutdown: writes every pending summary row now, and frees the counters. */
+void qrl_audit_flush(qrl_audit *a);
 
 #endif /* QRLOGIN_AUDIT_H */

@@ -45,14 +45,14 @@ int qrl_origin_filter_ws(const qrl_config *cfg, qrl_audit *audit, qrl_conn *c,
   qrl_request_host(wsi, host, sizeof(host));
   if (!c->origin[0] && lws_hdr_total_length(wsi, WSI_TOKEN_ORIGIN) > 0) {
     /* present but longer than we keep: never allowed */
-    qrl_audit_row(audit, c, "ws_upgrade", QRL_BAD_ORIGIN, NULL, "origin too long", NULL);
+    qrl_audit_refusal(audit, c, "ws_upgrade", QRL_BAD_ORIGIN, "origin too long");
     lws_return_http_status(wsi, HTTP_STATUS_FORBIDDEN, NULL);
     return -1;
   }
   if (!c->origin[0] && !required) return 0;
   if (qrl_origin_allowed(cfg, c->origin, host)) return 0;
   lwsl_notice("refused websocket upgrade from %s: origin '%s'\n", c->ip, c->origin);
-  qrl_audit_row(audit, c, "ws_upgrade", QRL_BAD_ORIGIN, NULL, c->origin, NULL);
+  qrl_audit_refusal(audit, c, "ws_upgrade", QRL_BAD_ORIGIN, c->origin);
   /* Answer 403 instead of just dropping the socket, so that a client can
    * tell "refused" from "network trouble". */
   lws_return_http_status(wsi, HTTP_STATUS_FORBIDDEN, NULL);

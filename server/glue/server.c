@@ -203,6 +203,7 @@ static void on_tick(uv_timer_t *h) {
   qrl_store_sweep(srv->store, now_ms);
   /* Bounded work per tick: the buckets are swept a slice at a time. */
   qrl_rl_sweep(srv->thr.rl, now_ms, QRL_RL_SWEEP_BUDGET);
+  qrl_audit_tick(&srv->audit);
   for (size_t i = 0; i < srv->nticks; i++)
     ((tick_fn)srv->ticks[i].fn)(srv->ticks[i].arg, now_ms);
 }
@@ -228,7 +229,9 @@ static void close_everything(qrl_server *srv) {
   srv->closing = 1;
   /* Connections close now (their CLOSED callbacks cancel challenges). */
   lws_context_destroy(srv->ctx);
-  /* Nothing is queued any more; whatever still runs finishes here. */
+  /* The refusals counted so far get their summary rows; whatever is queued
+   * or still runs finishes here. */
+  qrl_audit_flush(&srv->audit);
   qrl_workq_free(srv->wq);
   srv->wq = NULL;
   uv_close((uv_handle_t *)&srv->wake, NULL);
@@ -489,7 +492,7 @@ qrl_server *qrl_server_new(const qrl_config *cfg) {
   if (!(srv->store = qrl_store_mem_new(cfg->max_challenges, 300, on_store_event, srv)))
     goto fail;
   if (start_loop(srv)) goto fail;
-  srv->audit = (qrl_audit){srv->wq, srv->clock, 0, 0};
+  srv->audit = (qrl_audit){.wq = srv->wq, .clock = srv->clock};
   srv->thr = (qrl_throttle){qrl_rl_new(200000), cfg->no_rate_limits, &srv->audit, srv->clock, 0};
   if (!srv->thr.rl) goto fail;
   srv->tasks = (qrl_tasks){srv->wq, &srv->conns, &srv->thr, &srv->sv, srv->clock, 0, 0};
@@ -513,6 +516,7 @@ void qrl_server_free(qrl_server *srv) {
   qrl_workq_free(srv->wq);
   qrl_store_free(srv->store);
   qrl_rl_free(srv->thr.rl);
+  free(srv->audit.bursts); /* flushed at shutdown; a server that never ran has none */
   qrl_sms_relay_close(&srv->sms);
   qrl_cleanse(&srv->opol, sizeof(srv->opol));
   qrl_conns_free(&srv->conns);

@@ -33,7 +33,7 @@ static void refused(qrl_throttle *t, const qrl_conn *c, const char *key,
                     const char *detail) {
   t->refused++;
   lwsl_notice("throttled: %s\n", key);
-  qrl_audit_row(t->audit, c, "throttled", QRL_RATE_LIMITED, NULL, detail, NULL);
+  qrl_audit_refusal(t->audit, c, "throttled", QRL_RATE_LIMITED, detail);
 }
 
 int qrl_throttle_hit(qrl_throttle *t, const qrl_conn *c, const char *kind,
@@ -111,7 +111,7 @@ int qrl_throttle_socket(qrl_throttle *t, qrl_conn *c, int msgs, int window, int 
   c->msg_tokens = tokens;
   if (++c->msg_strikes > strikes) {
     t->refused++;
-    qrl_audit_row(t->audit, c, "socket_flood", QRL_RATE_LIMITED, NULL, NULL, NULL);
+    qrl_audit_refusal(t->audit, c, "socket_flood", QRL_RATE_LIMITED, NULL);
     return -1;
   }
   qrl_send_error(c, QRL_RATE_LIMITED, NULL);

@@ -154,7 +154,7 @@ static void route(qrl_http *h, struct lws *wsi, qrl_conn *c) {
   }
   qrl_request_host(wsi, host, sizeof(host));
   if (r->post && !qrl_origin_allowed(sv->cfg, c->origin, host)) {
-    qrl_audit_row(sv->audit, c, "http_post", QRL_BAD_ORIGIN, NULL, c->origin, NULL);
+    qrl_audit_refusal(sv->audit, c, "http_post", QRL_BAD_ORIGIN, c->origin);
     qrl_http_error(c, QRL_BAD_ORIGIN, NULL);
     return;
   }

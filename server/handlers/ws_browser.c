@@ -199,7 +199,7 @@ static void handle_message(qrl_services *sv, qrl_conn *c, struct lws *wsi) {
 fail:
   qrl_send_error(c, rc, type);
   /* The event is ours; the sender's type is only a detail. */
-  qrl_audit_row(sv->audit, c, "browser_message", rc, NULL, type, NULL);
+  qrl_audit_refusal(sv->audit, c, "browser_message", rc, type);
 out:
   cJSON_Delete(msg);
 }

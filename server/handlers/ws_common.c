@@ -12,7 +12,7 @@ int qrl_ws_receive(qrl_services *sv, qrl_conn *c, struct lws *wsi, const void *i
   int ok;
   switch (qrl_conn_rx(c, wsi, in, len)) {
   case -1:
-    qrl_audit_row(sv->audit, c, event, QRL_FRAME_TOO_BIG, NULL, NULL, NULL);
+    qrl_audit_refusal(sv->audit, c, event, QRL_FRAME_TOO_BIG, NULL);
     lws_close_reason(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, (unsigned char *)"too big", 7);
     return -1;
   case 1:

@@ -360,7 +360,7 @@ fail:
   qrl_send_error(c, rc, type);
   /* The event is ours, never the sender's text: an unknown type is a
    * "phone_message". */
-  qrl_audit_row(sv->audit, c, m ? m->type : "phone_message", rc, NULL, NULL, NULL);
+  qrl_audit_refusal(sv->audit, c, m ? m->type : "phone_message", rc, NULL);
 out:
   cJSON_Delete(msg);
 }

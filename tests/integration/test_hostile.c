@@ -10,6 +10,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sqlite3.h>
+
 #include "harness.h"
 
 #define EVIL "http://evil.example"
@@ -392,7 +394,45 @@ SERVER_TEST(a_full_server_answers_server_busy, "--max-challenges", "2", NULL) {
   return 0;
 }
 
-TEST_MAIN(a_full_server_answers_server_busy, upgrades_from_foreign_origins_are_refused,
+/* Rows of (event, outcome) and the detail of the last one. */
+static int audit_rows(const qrl_h_server *s, const char *event, const char *outcome,
+                      char *last_detail, size_t n) {
+  sqlite3 *db = NULL;
+  sqlite3_stmt *st = NULL;
+  int rows = 0;
+  last_detail[0] = '\0';
+  if (sqlite3_open_v2(s->db, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) return -1;
+  if (sqlite3_prepare_v2(db, "SELECT detail FROM audit WHERE event = ? AND outcome = ?"
+                         " ORDER BY id", -1, &st, NULL) == SQLITE_OK) {
+    sqlite3_bind_text(st, 1, event, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, outcome, -1, SQLITE_STATIC);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+      const unsigned char *d = sqlite3_column_text(st, 0);
+      snprintf(last_detail, n, "%s", d ? (const char *)d : "");
+      rows++;
+    }
+  }
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+  return rows;
+}
+
+/* Refusals of unauthenticated requests cannot flood the hash-chained trail:
+ * 200 POSTs from a foreign Origin make one row and one summary ("199 more").
+ */
+SERVER_TEST(refusals_without_a_login_cannot_flood_the_audit_trail, NULL) {
+  char detail[128];
+  for (int i = 0; i < 200; i++)
+    ASSERT_EQ_INT(qrl_h_http(s, "POST", "/api/session", "http://evil.example", NULL, "{}",
+                             NULL, NULL),
+                  403);
+  ASSERT_EQ_INT(qrl_h_settle(s), 0); /* the summaries are written at shutdown */
+  ASSERT_EQ_INT(audit_rows(s, "http_post", "bad_origin", detail, sizeof(detail)), 2);
+  ASSERT_EQ_STR(detail, "199 more in 60 s");
+  return 0;
+}
+
+TEST_MAIN(refusals_without_a_login_cannot_flood_the_audit_trail, a_full_server_answers_server_busy, upgrades_from_foreign_origins_are_refused,
           allowlisted_origin_replaces_the_host_rule,
           missing_or_unknown_subprotocol_is_refused,
           malformed_phone_frames_get_specific_errors,

@@ -129,7 +129,7 @@ static int setup(fixture *f, size_t queue_limit) {
   qrl_workq_set_limit(f->wq, queue_limit);
   if (qrl_conns_init(&f->conns)) return -1;
   fake_clock_init(&f->clock, 1700000000, 5000000);
-  f->audit = (qrl_audit){f->wq, &f->clock.clk, 0, 0};
+  f->audit = (qrl_audit){.wq = f->wq, .clock = &f->clock.clk};
   f->thr = (qrl_throttle){qrl_rl_new(1000), 0, &f->audit, &f->clock.clk, 0};
   f->tasks = (qrl_tasks){f->wq, &f->conns, &f->thr, f, &f->clock.clk, 0, 0};
   return f->thr.rl ? 0 : -1;
@@ -137,6 +137,7 @@ static int setup(fixture *f, size_t queue_limit) {
 
 static void teardown(fixture *f) {
   open_gate(f);
+  qrl_audit_flush(&f->audit);
   qrl_workq_free(f->wq);
   qrl_rl_free(f->thr.rl);
   qrl_conns_free(&f->conns);
