@@ -39,28 +39,37 @@ static int read_full(int fd, void *buf, size_t n) {
   return 0;
 }
 
+/* Connects to s over plain TCP and sends the n bytes of req. The fd, or -1. */
+static int send_raw(const qrl_h_server *s, const char *req, int n) {
+  struct sockaddr_in a = {0};
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -1;
+  a.sin_family = AF_INET;
+  a.sin_port = htons((uint16_t)s->port);
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (n < 0 || connect(fd, (struct sockaddr *)&a, sizeof(a)) || write(fd, req, (size_t)n) != n) {
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
 /* A browser socket whose upgrade carries ua; the first text frame (the
  * challenge) is parsed into *challenge. The fd, or -1. */
 static int evil_browser(const qrl_h_server *s, const char *ua, cJSON **challenge) {
-  struct sockaddr_in a = {0};
   char req[1024], line[2048];
   size_t got = 0;
   unsigned char h[10];
   uint64_t len;
   char *text = NULL;
-  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), n;
-  if (fd < 0) return -1;
-  a.sin_family = AF_INET;
-  a.sin_port = htons((uint16_t)s->port);
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  int fd, n;
   n = snprintf(req, sizeof(req),
                "GET / HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nOrigin: %s\r\nUser-Agent: %s\r\n"
                "Upgrade: websocket\r\nConnection: Upgrade\r\n"
                "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
                "Sec-WebSocket-Protocol: " QRL_SUBPROTO_BROWSER "\r\n\r\n",
                s->port, s->http, ua);
-  if (connect(fd, (struct sockaddr *)&a, sizeof(a)) || write(fd, req, (size_t)n) != n)
-    goto fail;
+  if ((fd = send_raw(s, req, n)) < 0) return -1;
   while (got < sizeof(line) - 1) { /* the 101's headers, byte by byte */
     if (read_full(fd, line + got, 1)) goto fail;
     line[++got] = '\0';
@@ -92,7 +101,7 @@ static int has_controls(const char *s) {
 
 SERVER_TEST(a_hostile_user_agent_reaches_the_phone_as_text, NULL) {
   qrl_h_phone p;
-  cJSON *ch = NULL, *ok = NULL, *logins = NULL, *sim = NULL;
+  cJSON *ch = NULL, *ok = NULL;
   qrl_qr_payload qp;
   char payload[QRL_QR_PAYLOAD_MAX + 1], f[160];
   const char *ua;
@@ -117,8 +126,6 @@ out:
   if (fd >= 0) close(fd);
   cJSON_Delete(ch);
   cJSON_Delete(ok);
-  cJSON_Delete(logins);
-  cJSON_Delete(sim);
   qrl_h_phone_close(&p);
   ASSERT_EQ_INT(rc, 0);
   return 0;
@@ -127,24 +134,16 @@ out:
 /* POSTs body to path as a hostile client (EVIL_UA); the response in resp. */
 static int raw_post(const qrl_h_server *s, const char *path, const char *body, char *resp,
                     size_t cap) {
-  struct sockaddr_in a = {0};
   char req[1024];
   size_t got = 0;
-  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), n;
-  if (fd < 0) return -1;
-  a.sin_family = AF_INET;
-  a.sin_port = htons((uint16_t)s->port);
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  int fd, n;
   n = snprintf(req, sizeof(req),
                "POST %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nOrigin: %s\r\n"
                "User-Agent: %s\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n"
                "Connection: close\r\n\r\n%s",
                path, s->port, s->http, EVIL_UA, strlen(body), body);
   resp[0] = '\0';
-  if (connect(fd, (struct sockaddr *)&a, sizeof(a)) || write(fd, req, (size_t)n) != n) {
-    close(fd);
-    return -1;
-  }
+  if ((fd = send_raw(s, req, n)) < 0) return -1;
   while (got < cap - 1) {
     struct pollfd pf = {fd, POLLIN, 0};
     ssize_t r;
