@@ -38,8 +38,10 @@ static void audit_run(void *thread_ctx, qrl_job *job) {
 
 static void audit_done(qrl_job *job) { free(job); }
 
-void qrl_audit_row(qrl_audit *a, const qrl_conn *c, const char *event, qrl_err outcome,
-                   const char *citizen_id, const char *detail, const char *flow) {
+/* Queues one row from ip and ua (may be NULL). */
+static void queue_row(qrl_audit *a, const char *ip, const char *ua, const char *event,
+                      qrl_err outcome, const char *citizen_id, const char *detail,
+                      const char *flow) {
   audit_job *j = calloc(1, sizeof(*j));
   if (!j) {
     a->lost++;
@@ -55,10 +57,8 @@ void qrl_audit_row(qrl_audit *a, const qrl_conn *c, const char *event, qrl_err o
   if (citizen_id) snprintf(j->citizen_id, sizeof(j->citizen_id), "%s", citizen_id);
   if (detail) snprintf(j->detail, sizeof(j->detail), "%s", detail);
   if (flow) snprintf(j->flow, sizeof(j->flow), "%s", flow);
-  if (c) {
-    snprintf(j->ip, sizeof(j->ip), "%s", c->ip);
-    snprintf(j->ua, sizeof(j->ua), "%s", c->ua);
-  }
+  if (ip) snprintf(j->ip, sizeof(j->ip), "%s", ip);
+  if (ua) snprintf(j->ua, sizeof(j->ua), "%s", ua);
   if (qrl_workq_submit(a->wq, &j->job)) {
     a->lost++;
     lwsl_warn("audit row lost (queue full or stopping): %s\n", event);
@@ -66,6 +66,11 @@ void qrl_audit_row(qrl_audit *a, const qrl_conn *c, const char *event, qrl_err o
     return;
   }
   a->queued++;
+}
+
+void qrl_audit_row(qrl_audit *a, const qrl_conn *c, const char *event, qrl_err outcome,
+                   const char *citizen_id, const char *detail, const char *flow) {
+  queue_row(a, c ? c->ip : NULL, c ? c->ua : NULL, event, outcome, citizen_id, detail, flow);
 }
 
 /* ---- refusals of unauthenticated requests, counted ----------------------- */
@@ -87,11 +92,8 @@ static size_t burst_hash(const char *ip, const char *event, qrl_err outcome) {
 
 static void summary_row(qrl_audit *a, const qrl_audit_burst *b) {
   char detail[64];
-  qrl_conn from;
-  memset(&from, 0, sizeof(from));
-  memcpy(from.ip, b->ip, sizeof(from.ip));
   snprintf(detail, sizeof(detail), "%u more in %d s", b->more, QRL_AUDIT_BURST_MS / 1000);
-  qrl_audit_row(a, &from, b->event, b->outcome, NULL, detail, NULL);
+  queue_row(a, b->ip, NULL, b->event, b->outcome, NULL, detail, NULL);
 }
 
 void qrl_audit_refusal(qrl_audit *a, const qrl_conn *c, const char *event, qrl_err outcome,

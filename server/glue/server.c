@@ -45,10 +45,13 @@
 #define SHUTDOWN_DRAIN_MS 3000  /* running work and queued writes get this long */
 #define SHUTDOWN_POLL_MS 20
 
-typedef struct hook {
-  void *fn;
-  void *arg;
-} hook;
+/* What handlers registered: each with its own argument, typed. */
+typedef void (*tick_fn)(void *arg, int64_t now_ms);
+typedef void (*event_fn)(void *arg, const struct qrl_challenge *c, int prev_state);
+typedef void (*free_fn)(void *arg);
+typedef struct tick_hook { tick_fn fn; void *arg; } tick_hook;
+typedef struct event_hook { event_fn fn; void *arg; } event_hook;
+typedef struct free_hook { free_fn fn; void *arg; } free_hook;
 
 struct qrl_server {
   qrl_services sv;
@@ -77,7 +80,9 @@ struct qrl_server {
   size_t nprotos;
   struct lws_http_mount mounts[MAX_MOUNTS + 1];  /* + the static files */
   size_t nmounts;
-  hook ticks[MAX_HOOKS], events[MAX_HOOKS], frees[MAX_HOOKS];
+  tick_hook ticks[MAX_HOOKS];
+  event_hook events[MAX_HOOKS];
+  free_hook frees[MAX_HOOKS];
   size_t nticks, nevents, nfrees;
 };
 
@@ -127,32 +132,22 @@ qrl_err qrl_server_add_mount(qrl_server *srv, const char *mountpoint,
   return QRL_OK;
 }
 
-static qrl_err add_hook(hook *h, size_t *n, void *fn, void *arg) {
-  if (*n >= MAX_HOOKS) return QRL_NOMEM;
-  h[*n].fn = fn;
-  h[*n].arg = arg;
-  (*n)++;
+qrl_err qrl_server_on_tick(qrl_server *srv, tick_fn fn, void *arg) {
+  if (srv->nticks >= MAX_HOOKS) return QRL_NOMEM;
+  srv->ticks[srv->nticks++] = (tick_hook){fn, arg};
   return QRL_OK;
 }
 
-typedef void (*tick_fn)(void *, int64_t);
-typedef void (*event_fn)(void *, const struct qrl_challenge *, int);
-typedef void (*free_fn)(void *);
-
-qrl_err qrl_server_on_tick(qrl_server *srv, void (*fn)(void *arg, int64_t now_ms),
-                           void *arg) {
-  return add_hook(srv->ticks, &srv->nticks, (void *)fn, arg);
+qrl_err qrl_server_on_challenge(qrl_server *srv, event_fn fn, void *arg) {
+  if (srv->nevents >= MAX_HOOKS) return QRL_NOMEM;
+  srv->events[srv->nevents++] = (event_hook){fn, arg};
+  return QRL_OK;
 }
 
-qrl_err qrl_server_on_challenge(qrl_server *srv,
-                                void (*fn)(void *arg, const struct qrl_challenge *c,
-                                           int prev_state),
-                                void *arg) {
-  return add_hook(srv->events, &srv->nevents, (void *)fn, arg);
-}
-
-qrl_err qrl_server_at_free(qrl_server *srv, void (*fn)(void *arg), void *arg) {
-  return add_hook(srv->frees, &srv->nfrees, (void *)fn, arg);
+qrl_err qrl_server_at_free(qrl_server *srv, free_fn fn, void *arg) {
+  if (srv->nfrees >= MAX_HOOKS) return QRL_NOMEM;
+  srv->frees[srv->nfrees++] = (free_hook){fn, arg};
+  return QRL_OK;
 }
 
 /* The store's one sink: fans each event out to the listeners. */
@@ -160,7 +155,7 @@ static void on_store_event(void *arg, const qrl_challenge *c, qrl_chal_state pre
   qrl_server *srv = arg;
   if (srv->closing) return; /* sockets closing: nobody to tell */
   for (size_t i = 0; i < srv->nevents; i++)
-    ((event_fn)srv->events[i].fn)(srv->events[i].arg, c, (int)prev);
+    srv->events[i].fn(srv->events[i].arg, c, (int)prev);
 }
 
 /* ---- workers -------------------------------------------------------------- */
@@ -205,7 +200,7 @@ static void on_tick(uv_timer_t *h) {
   qrl_rl_sweep(srv->thr.rl, now_ms, QRL_RL_SWEEP_BUDGET);
   qrl_audit_tick(&srv->audit);
   for (size_t i = 0; i < srv->nticks; i++)
-    ((tick_fn)srv->ticks[i].fn)(srv->ticks[i].arg, now_ms);
+    srv->ticks[i].fn(srv->ticks[i].arg, now_ms);
 }
 
 static size_t queued_writes(const qrl_conns *reg) {
@@ -507,7 +502,7 @@ fail:
 
 void qrl_server_free(qrl_server *srv) {
   if (!srv) return;
-  for (size_t i = srv->nfrees; i-- > 0;) ((free_fn)srv->frees[i].fn)(srv->frees[i].arg);
+  for (size_t i = srv->nfrees; i-- > 0;) srv->frees[i].fn(srv->frees[i].arg);
   if (srv->loop_ok) {
     if (srv->wq) close_unstarted(srv); /* built, never run */
     uv_run(&srv->loop, UV_RUN_DEFAULT); /* let closing handles finish */
