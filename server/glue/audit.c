@@ -96,13 +96,12 @@ static void summary_row(qrl_audit *a, const qrl_audit_burst *b) {
   queue_row(a, b->ip, NULL, b->event, b->outcome, NULL, detail, NULL);
 }
 
-void qrl_audit_refusal(qrl_audit *a, const qrl_conn *c, const char *event, qrl_err outcome,
-                       const char *detail) {
-  const char *ip = c ? c->ip : "";
+static void refusal(qrl_audit *a, const char *ip, const char *ua, const char *event,
+                    qrl_err outcome, const char *detail) {
   int64_t now = qrl_clock_mono_ms(a->clock);
   size_t i, free_slot = QRL_AUDIT_BURSTS;
   if (!a->bursts && !(a->bursts = calloc(QRL_AUDIT_BURSTS, sizeof(*a->bursts)))) {
-    qrl_audit_row(a, c, event, outcome, NULL, detail, NULL); /* uncounted: a row each */
+    queue_row(a, ip, ua, event, outcome, NULL, detail, NULL); /* uncounted: a row each */
     return;
   }
   i = burst_hash(ip, event, outcome) % QRL_AUDIT_BURSTS;
@@ -131,7 +130,17 @@ void qrl_audit_refusal(qrl_audit *a, const qrl_conn *c, const char *event, qrl_e
     b->more = 0;
     b->since_ms = now ? now : 1;
   }
-  qrl_audit_row(a, c, event, outcome, NULL, detail, NULL);
+  queue_row(a, ip, ua, event, outcome, NULL, detail, NULL);
+}
+
+void qrl_audit_refusal(qrl_audit *a, const qrl_conn *c, const char *event, qrl_err outcome,
+                       const char *detail) {
+  refusal(a, c ? c->ip : "", c ? c->ua : NULL, event, outcome, detail);
+}
+
+void qrl_audit_refusal_ip(qrl_audit *a, const char *ip, const char *event, qrl_err outcome,
+                          const char *detail) {
+  refusal(a, ip ? ip : "", NULL, event, outcome, detail);
 }
 
 static void drain_bursts(qrl_audit *a, int all) {

@@ -50,6 +50,10 @@ void qrl_audit_row(qrl_audit *a, const qrl_conn *c, const char *event, qrl_err o
  * is over. Security events of known accounts use qrl_audit_row(). */
 void qrl_audit_refusal(qrl_audit *a, const qrl_conn *c, const char *event, qrl_err outcome,
                        const char *detail);
+/* The same for a client known only by its address (a connection refused
+ * before it became one). */
+void qrl_audit_refusal_ip(qrl_audit *a, const char *ip, const char *event, qrl_err outcome,
+                          const char *detail);
 
 /* Loop tick: writes the summary rows of the minutes that are over (bounded
  * work: one pass over QRL_AUDIT_BURSTS slots). */

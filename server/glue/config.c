@@ -33,6 +33,7 @@ void qrl_config_defaults(qrl_config *cfg, const char *web_dir_default) {
   cfg->required_level = 2;
   cfg->portal_name = "Cổng Dịch vụ công quốc gia";
   cfg->max_challenges = 100000;
+  cfg->max_conns_per_ip = 128;
   cfg->password_level = 2;
   cfg->cutover = 1719766800; /* 2024-07-01 00:00 +07:00 */
   cfg->sms_outbox = "sms-outbox.log";
@@ -67,6 +68,10 @@ void qrl_config_usage(void *stream, const char *prog) {
           "  --workers N          worker threads for hashing and database work (default 2)\n"
           "  --hash-cost N        scrypt cost log2(N) for new hashes (10..20, default 15)\n"
           "  --max-challenges N   live QR codes at most (default 100000)\n"
+          "  --max-conns-per-ip N open connections per client address (IPv4, or IPv6\n"
+          "                       /64) at most (default 128; 0 = no cap, for a server\n"
+          "                       behind a proxy that caps them: all its clients share\n"
+          "                       the proxy's address)\n"
           "  --password-level N   account level the ID + password + OTP login needs\n"
           "                       (1 or 2; default 2)\n"
           "  --cutover DATE       from this day (YYYY-MM-DD, Vietnam time) citizens can no\n"
@@ -105,7 +110,7 @@ enum {
   OPT_PORT = 1000, OPT_BIND, OPT_DB, OPT_WEB, OPT_ORIGIN, OPT_TTL, OPT_DEMO,
   OPT_HASH, OPT_WORKERS, OPT_LEVEL, OPT_PORTAL, OPT_MAXCH, OPT_HELP,
   OPT_PWLEVEL, OPT_CUTOVER, OPT_OUTBOX, OPT_OTPTTL, OPT_CERT, OPT_KEY, OPT_FRAME,
-  OPT_PROX, OPT_FRESH, OPT_NORL, OPT_KNAME, OPT_KIDLE
+  OPT_PROX, OPT_FRESH, OPT_NORL, OPT_KNAME, OPT_KIDLE, OPT_MAXCONNIP
 };
 
 /* Parses "YYYY-MM-DD" as midnight in Vietnam (UTC+7, no DST) into *out. */
@@ -159,6 +164,7 @@ qrl_err qrl_config_parse(qrl_config *cfg, int argc, char **argv, int *want_help)
       {"required-level", required_argument, NULL, OPT_LEVEL},
       {"portal-name", required_argument, NULL, OPT_PORTAL},
       {"max-challenges", required_argument, NULL, OPT_MAXCH},
+      {"max-conns-per-ip", required_argument, NULL, OPT_MAXCONNIP},
       {"help", no_argument, NULL, OPT_HELP},
       {NULL, 0, NULL, 0}};
   const char *prog = argc > 0 ? argv[0] : "qrlogind";
@@ -228,6 +234,10 @@ qrl_err qrl_config_parse(qrl_config *cfg, int argc, char **argv, int *want_help)
     case OPT_MAXCH:
       if (qrl_parse_long(optarg, 1, 10000000, &v)) { what = "--max-challenges wants 1..10000000"; goto bad; }
       cfg->max_challenges = (size_t)v;
+      break;
+    case OPT_MAXCONNIP:
+      if (qrl_parse_long(optarg, 0, 1000000, &v)) { what = "--max-conns-per-ip wants 0..1000000"; goto bad; }
+      cfg->max_conns_per_ip = (int)v;
       break;
     case OPT_PWLEVEL:
       if (qrl_parse_long(optarg, 1, 2, &v)) { what = "--password-level wants 1 or 2"; goto bad; }

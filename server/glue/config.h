@@ -40,6 +40,8 @@ typedef struct qrl_config {
   int required_level;      /* account level QR web login needs: 2 */
   const char *portal_name; /* the relying portal's display name */
   size_t max_challenges;   /* live challenges at most: 100000 */
+  int max_conns_per_ip;    /* open connections per client IPv4 / IPv6 /64: 128;
+                              0 = no cap (behind a proxy that caps them) */
   int password_level;      /* level the ID + password + OTP path needs: 2 */
   int64_t cutover;         /* unix time legacy citizen logins end:
                               2024-07-01 00:00 Vietnam time */

@@ -195,3 +195,14 @@ int qrl_conn_rx(qrl_conn *c, struct lws *wsi, const void *in, size_t len) {
   if (lws_is_final_fragment(wsi) && !lws_remaining_packet_payload(wsi)) return 1;
   return 0;
 }
+
+void qrl_conn_await_proof(qrl_conn *c, int secs) {
+  c->awaiting_proof = 1;
+  lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, secs);
+}
+
+void qrl_conn_proven(qrl_conn *c) {
+  if (!c->awaiting_proof) return;
+  c->awaiting_proof = 0;
+  lws_set_timeout(c->wsi, NO_PENDING_TIMEOUT, 0);
+}

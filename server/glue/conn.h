@@ -53,6 +53,7 @@ typedef struct qrl_conn {
   double msg_tokens;  /* message budget (server.c) */
   int64_t msg_last;   /* monotonic ms of the last message */
   int msg_strikes;
+  int awaiting_proof; /* phone: closed unless a request succeeds in time */
   /* HTTP request state */
   char path[32];
   int method_post;
@@ -87,6 +88,13 @@ qrl_err qrl_conn_register(qrl_conns *reg, qrl_conn *c, struct lws *wsi,
 void qrl_conn_release(qrl_conns *reg, qrl_conn *c);
 /* Returns the live connection with id, or NULL. */
 qrl_conn *qrl_conn_find(qrl_conns *reg, uint64_t id);
+
+/* A socket anyone can open but only a credential makes useful (the phone's)
+ * is closed by lws after secs unless qrl_conn_proven() is called first. */
+void qrl_conn_await_proof(qrl_conn *c, int secs);
+/* A request of c succeeded (it showed a session or a password): c may stay
+ * open as long as it answers pings. */
+void qrl_conn_proven(qrl_conn *c);
 
 /* Copies the peer address, User-Agent and Origin of wsi into c. Call in
  * FILTER_PROTOCOL_CONNECTION or HTTP (the headers are gone later). */

@@ -16,6 +16,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -28,6 +30,8 @@
 #include "helpers/clock.h"
 #include "glue/config.h"
 #include "glue/conn.h"
+#include "glue/listener.h"
+#include "glue/peers.h"
 #include "helpers/crypto.h"
 #include "domain/legacy.h"
 #include "domain/otp.h"
@@ -44,6 +48,10 @@
 #define QUEUE_LIMIT 10000       /* tasks waiting for a worker at most */
 #define SHUTDOWN_DRAIN_MS 3000  /* running work and queued writes get this long */
 #define SHUTDOWN_POLL_MS 20
+#define FD_CEILING (1 << 20)    /* RLIMIT_NOFILE is raised this far at most */
+#define FD_HEADROOM 64          /* descriptors kept free beyond those open at start
+                                   (static files being sent, the SMS outbox, ...) */
+#define REFUSED_LOG_MS 60000    /* refused connections: one log line a minute */
 
 /* What handlers registered: each with its own argument, typed. */
 typedef void (*tick_fn)(void *arg, int64_t now_ms);
@@ -66,6 +74,11 @@ struct qrl_server {
   qrl_sms_relay sms;
   qrl_store *store; /* owned */
   qrl_workq *wq;    /* owned */
+  qrl_listener *listener; /* owned; NULL once closed */
+  qrl_peers *peers;       /* owned: open connections per client address */
+  uint64_t conn_refused;  /* connections refused by the caps */
+  uint64_t refused_logged; /* conn_refused at the last log line */
+  int64_t refused_log_ms;  /* monotonic ms of that line */
   int stopping; /* shutdown began: no new work */
   int closing;  /* the sockets are being closed */
   uv_loop_t loop;
@@ -102,6 +115,17 @@ qrl_services *qrl_services_of(struct lws *wsi) {
 static int reject_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
                            void *in, size_t len) {
   switch (reason) {
+  case LWS_CALLBACK_WSI_DESTROY: {
+    /* Every connection we adopted ends here, whatever protocol it took:
+     * its client's count goes down. */
+    qrl_peer *peer = lws_get_opaque_user_data(wsi);
+    if (peer) {
+      qrl_server *srv = lws_context_user(lws_get_context(wsi));
+      lws_set_opaque_user_data(wsi, NULL);
+      qrl_peers_release(srv->peers, peer);
+    }
+    return 0;
+  }
   case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
     return -1; /* no (or an unknown) subprotocol: no upgrade */
   case LWS_CALLBACK_HTTP:
@@ -199,6 +223,15 @@ static void on_tick(uv_timer_t *h) {
   /* Bounded work per tick: the buckets are swept a slice at a time. */
   qrl_rl_sweep(srv->thr.rl, now_ms, QRL_RL_SWEEP_BUDGET);
   qrl_audit_tick(&srv->audit);
+  if (srv->conn_refused != srv->refused_logged &&
+      now_ms - srv->refused_log_ms >= REFUSED_LOG_MS) {
+    lwsl_warn("refused %llu connections over the caps since the last report (%zu open "
+              "from %zu addresses)\n",
+              (unsigned long long)(srv->conn_refused - srv->refused_logged),
+              qrl_peers_total(srv->peers), qrl_peers_size(srv->peers));
+    srv->refused_logged = srv->conn_refused;
+    srv->refused_log_ms = now_ms;
+  }
   for (size_t i = 0; i < srv->nticks; i++)
     srv->ticks[i].fn(srv->ticks[i].arg, now_ms);
 }
@@ -250,6 +283,9 @@ static void on_signal(uv_signal_t *h, int signum) {
   if (srv->stopping) return; /* already on its way out, within the bound */
   lwsl_user("signal %d: shutting down\n", signum);
   srv->stopping = 1;
+  /* No new connections: a load balancer sends them to another node. */
+  qrl_listener_close(srv->listener);
+  srv->listener = NULL;
   uv_timer_stop(&srv->tick);
   uv_close((uv_handle_t *)&srv->tick, NULL);
   /* Work no worker has started is dropped and answered "unavailable". */
@@ -268,41 +304,51 @@ static const lws_retry_bo_t retry_policy = {
 static const struct lws_protocol_vhost_options mime_js = {
     NULL, NULL, ".js", "text/javascript; charset=utf-8"};
 
-/* Says why addr:port cannot be listened on, before lws tries (lws logs a
- * bare errno and carries on without its vhost). 0 if a bind works now. */
-static int check_listen(const char *addr, int port) {
-  struct sockaddr_in a;
-  int fd, one = 1, rc = 0;
-  memset(&a, 0, sizeof(a));
-  a.sin_family = AF_INET;
-  a.sin_port = htons((uint16_t)port);
-  if (inet_pton(AF_INET, addr, &a.sin_addr) != 1) {
-    fprintf(stderr, "qrlogind: --bind %s is not an IPv4 address\n", addr);
-    return -1;
-  }
-  if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0) return 0; /* lws will say */
-  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)); /* as lws does */
-  if (bind(fd, (struct sockaddr *)&a, sizeof(a)) != 0 || listen(fd, 1) != 0) {
-    if (errno == EADDRINUSE)
-      fprintf(stderr, "qrlogind: port %d is in use on %s (another qrlogind?)\n", port, addr);
-    else if (errno == EADDRNOTAVAIL)
-      fprintf(stderr, "qrlogind: %s is not an address of this machine\n", addr);
-    else if (errno == EACCES)
-      fprintf(stderr, "qrlogind: not allowed to listen on port %d (ports below 1024 need "
-                      "privileges)\n", port);
-    else
-      fprintf(stderr, "qrlogind: cannot listen on %s:%d: %s\n", addr, port, strerror(errno));
-    rc = -1;
-  }
-  close(fd);
-  return rc;
-}
-
 /* TLS 1.2's suites: ECDHE key exchange, AEAD ciphers only. */
 #define TLS12_CIPHERS                                                           \
   "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"                  \
   "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"                  \
   "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305"
+
+/* A connection the listener accepted: counted against its client's cap and
+ * the server's, then handed to lws. */
+static void on_accept(void *arg, int fd, const struct sockaddr *sa) {
+  qrl_server *srv = arg;
+  qrl_err why = QRL_OK;
+  qrl_peer *peer;
+  lws_adopt_desc_t d;
+  struct lws *wsi;
+
+  if (srv->stopping) {
+    close(fd);
+    return;
+  }
+  if (!(peer = qrl_peers_take(srv->peers, sa, &why))) {
+    char ip[INET6_ADDRSTRLEN] = "";
+    close(fd);
+    srv->conn_refused++;
+    if (sa->sa_family == AF_INET)
+      inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, ip, sizeof(ip));
+    else if (sa->sa_family == AF_INET6)
+      inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, ip, sizeof(ip));
+    /* Counted per address and minute, not a row per connection. */
+    qrl_audit_refusal_ip(&srv->audit, ip, "connection", why,
+                         why == QRL_SERVER_BUSY ? "server full" : "per-address cap");
+    return;
+  }
+  memset(&d, 0, sizeof(d));
+  d.vh = srv->vhost;
+  d.type = LWS_ADOPT_SOCKET | LWS_ADOPT_HTTP;
+  if (srv->cfg->tls_cert) d.type |= LWS_ADOPT_ALLOW_SSL;
+  d.fd.sockfd = fd;
+  /* lws closes fd itself if it cannot adopt it. The peer is attached only
+   * to a wsi that exists, so that WSI_DESTROY releases it exactly once. */
+  if (!(wsi = lws_adopt_descriptor_vhost_via_info(&d))) {
+    qrl_peers_release(srv->peers, peer);
+    return;
+  }
+  lws_set_opaque_user_data(wsi, peer);
+}
 
 static int listen_and_loop(qrl_server *srv) {
   struct lws_context_creation_info info;
@@ -321,8 +367,8 @@ static int listen_and_loop(qrl_server *srv) {
   for (size_t i = 0; i < srv->nmounts; i++) srv->mounts[i].mount_next = &srv->mounts[i + 1];
 
   memset(&info, 0, sizeof(info));
-  info.port = srv->cfg->port;
-  info.iface = srv->cfg->bind;
+  /* We listen and accept (listener.h); lws serves what we hand it. */
+  info.port = CONTEXT_PORT_NO_LISTEN_SERVER;
   info.protocols = srv->protos;
   info.mounts = &srv->mounts[0];
   info.user = srv;
@@ -348,21 +394,19 @@ static int listen_and_loop(qrl_server *srv) {
         "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256";
   }
 
-  if (check_listen(srv->cfg->bind, srv->cfg->port)) return 1;
+  /* The socket first: a port in use is said before anything else starts. */
+  if (!(srv->listener = qrl_listener_open(&srv->loop, srv->cfg->bind, srv->cfg->port)))
+    return 1;
   srv->ctx = lws_create_context(&info);
-  if (!srv->ctx) {
+  srv->vhost = srv->ctx ? lws_get_vhost_by_name(srv->ctx, "default") : NULL;
+  if (!srv->vhost || qrl_listener_start(srv->listener, on_accept, srv)) {
     fprintf(stderr, "qrlogind: cannot start the server on %s:%d\n", srv->cfg->bind,
             srv->cfg->port);
+    if (srv->ctx) lws_context_destroy(srv->ctx);
+    srv->ctx = NULL;
     return 1;
   }
-  /* Ready only if lws really listens: no vhost means it could not bind. */
-  srv->vhost = lws_get_vhost_by_name(srv->ctx, "default");
-  port = srv->vhost ? lws_get_vhost_listen_port(srv->vhost) : 0;
-  if (port <= 0) {
-    fprintf(stderr, "qrlogind: cannot listen on %s:%d\n", srv->cfg->bind, srv->cfg->port);
-    lws_context_destroy(srv->ctx);
-    return 1;
-  }
+  port = qrl_listener_port(srv->listener);
   printf("qrlogind: listening on %s://%s:%d/\n", srv->cfg->tls_cert ? "https" : "http",
          srv->cfg->bind, port);
   fflush(stdout);
@@ -378,6 +422,8 @@ static int listen_and_loop(qrl_server *srv) {
  * handles start_loop() opened. */
 static void close_unstarted(qrl_server *srv) {
   srv->stopping = 1;
+  qrl_listener_close(srv->listener);
+  srv->listener = NULL;
   uv_close((uv_handle_t *)&srv->sig_int, NULL);
   uv_close((uv_handle_t *)&srv->sig_term, NULL);
   uv_close((uv_handle_t *)&srv->tick, NULL);
@@ -434,6 +480,40 @@ static int seed_and_migrate(qrl_server *srv) {
   return 0;
 }
 
+/* Descriptors are the server's capacity: the soft limit goes up to the hard
+ * one (at most FD_CEILING), as nginx's worker_rlimit_nofile does. Returns the
+ * limit now in force. */
+static long raise_fd_limit(void) {
+  struct rlimit rl;
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return 1024;
+  if (rl.rlim_cur < rl.rlim_max && rl.rlim_cur < FD_CEILING) {
+    rlim_t want = rl.rlim_max < FD_CEILING ? rl.rlim_max : FD_CEILING;
+    struct rlimit up = {want, rl.rlim_max};
+    if (setrlimit(RLIMIT_NOFILE, &up) == 0) rl.rlim_cur = want;
+  }
+  return rl.rlim_cur > FD_CEILING ? FD_CEILING : (long)rl.rlim_cur;
+}
+
+/* Descriptors open now (the database handles of the workers, the SMS
+ * outbox, libuv's own), from /proc; a guess where there is none. */
+static long fds_open(void) {
+  DIR *d = opendir("/proc/self/fd");
+  struct dirent *e;
+  long n = 0;
+  if (!d) return 64;
+  while ((e = readdir(d)))
+    if (e->d_name[0] != '.') n++;
+  closedir(d);
+  return n - 1; /* the directory's own */
+}
+
+/* How many connections the server can hold: what the limit leaves after the
+ * descriptors open now and a headroom; at least a few. */
+static size_t conn_capacity(long limit) {
+  long n = limit - fds_open() - FD_HEADROOM;
+  return n < 8 ? 8 : (size_t)n;
+}
+
 static int start_loop(qrl_server *srv) {
   qrl_err err = QRL_OK;
   if (uv_loop_init(&srv->loop)) return -1;
@@ -462,9 +542,11 @@ static int start_loop(qrl_server *srv) {
 
 qrl_server *qrl_server_new(const qrl_config *cfg) {
   qrl_server *srv = calloc(1, sizeof(*srv));
+  long fd_limit;
   qrl_err err;
 
   if (!srv) return NULL;
+  fd_limit = raise_fd_limit();
   srv->cfg = cfg;
   srv->clock = qrl_clock_system();
   srv->pol = qrl_acct_policy_default();
@@ -487,6 +569,9 @@ qrl_server *qrl_server_new(const qrl_config *cfg) {
   if (!(srv->store = qrl_store_mem_new(cfg->max_challenges, 300, on_store_event, srv)))
     goto fail;
   if (start_loop(srv)) goto fail;
+  /* After the workers opened their databases: what is left is for clients. */
+  if (!(srv->peers = qrl_peers_new((unsigned)cfg->max_conns_per_ip, conn_capacity(fd_limit))))
+    goto fail;
   srv->audit = (qrl_audit){.wq = srv->wq, .clock = srv->clock};
   srv->thr = (qrl_throttle){qrl_rl_new(200000), cfg->no_rate_limits, &srv->audit, srv->clock, 0};
   if (!srv->thr.rl) goto fail;
@@ -515,5 +600,6 @@ void qrl_server_free(qrl_server *srv) {
   qrl_sms_relay_close(&srv->sms);
   qrl_cleanse(&srv->opol, sizeof(srv->opol));
   qrl_conns_free(&srv->conns);
+  qrl_peers_free(srv->peers);
   free(srv);
 }

@@ -29,6 +29,7 @@ static void task_done(qrl_job *job) {
   qrl_throttle_settle(t->pool->thr, &t->hold, t->rc);
   if (t->conn_id) c = qrl_conn_find(t->pool->conns, t->conn_id);
   t->type->done(t, c);
+  if (c && t->rc == QRL_OK) qrl_conn_proven(c);
   wipe_free(t);
 }
 

@@ -355,6 +355,8 @@ static void handle_message(qrl_services *sv, qrl_conn *c, struct lws *wsi) {
     goto out;
   }
   if ((rc = qrl_task_submit(t))) goto fail; /* freed, its hold given back */
+  /* A request in hand: its answer may take a while under load. */
+  if (c->awaiting_proof) qrl_conn_await_proof(c, QRL_PHONE_PROOF_SECS);
   goto out;
 fail:
   qrl_send_error(c, rc, type);
@@ -376,6 +378,9 @@ static int phone_callback(struct lws *wsi, enum lws_callback_reasons reason, voi
     return qrl_origin_filter_ws(sv->cfg, sv->audit, c, wsi, 0);
   case LWS_CALLBACK_ESTABLISHED:
     qrl_conn_register(sv->conns, c, wsi, QRL_CONN_PHONE);
+    /* Until a request shows an app session or a password, the socket is
+     * anyone's: it gets QRL_PHONE_PROOF_SECS (ws_phone.h), pings or not. */
+    qrl_conn_await_proof(c, QRL_PHONE_PROOF_SECS);
     return 0;
   case LWS_CALLBACK_RECEIVE:
     return qrl_ws_receive(sv, c, wsi, in, len, "phone_message", handle_message);

@@ -24,6 +24,12 @@
 
 #include "glue/server.h"
 
+/* A phone socket is closed unless a request arrives within this many seconds
+ * of the socket opening or of the last one, until one of them succeeds (an
+ * app session or a password shown): sockets nobody logs in on cannot be
+ * hoarded by answering pings. */
+#define QRL_PHONE_PROOF_SECS 20
+
 /* Registers the phone protocol with srv. */
 qrl_err qrl_phone_attach(qrl_server *srv);
 

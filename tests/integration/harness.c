@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -73,8 +74,12 @@ static int wait_child(pid_t pid, int pidfd, int timeout_ms) {
 }
 
 /* In the child, after fork: die with the parent. */
-static void child_setup(void) {
+static void child_setup(long nofile_soft, long nofile_hard) {
   prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (nofile_soft > 0) {
+    struct rlimit rl = {(rlim_t)nofile_soft, (rlim_t)nofile_hard};
+    if (setrlimit(RLIMIT_NOFILE, &rl) != 0) _exit(126);
+  }
 }
 
 void qrl_h_path(const qrl_h_server *s, const char *name, char *out, size_t n) {
@@ -82,6 +87,10 @@ void qrl_h_path(const qrl_h_server *s, const char *name, char *out, size_t n) {
 }
 
 int qrl_h_start(qrl_h_server *s, const char *const *extra) {
+  return qrl_h_start_nofile(s, extra, 0, 0);
+}
+
+int qrl_h_start_nofile(qrl_h_server *s, const char *const *extra, long soft, long hard) {
   const char *argv[56];
   int n = 0, out[2] = {-1, -1}, logfd = -1;
   char logpath[300], line[256], outbox[300];
@@ -137,7 +146,7 @@ int qrl_h_start(qrl_h_server *s, const char *const *extra) {
   s->pid = fork();
   if (s->pid < 0) goto fail;
   if (s->pid == 0) {
-    child_setup();
+    child_setup(soft, hard);
     dup2(out[1], STDOUT_FILENO);
     dup2(logfd, STDERR_FILENO);
     execv(argv[0], (char *const *)argv);
@@ -282,7 +291,7 @@ static int sim_vspawn(const qrl_h_server *s, const char *home, qrl_h_proc *pr,
   pr->pid = fork();
   if (pr->pid < 0) return -1;
   if (pr->pid == 0) {
-    child_setup();
+    child_setup(0, 0);
     dup2(o[1], STDOUT_FILENO);
     dup2(in[0], STDIN_FILENO);
     execv(argv[0], (char *const *)argv);
@@ -954,4 +963,37 @@ int qrl_h_phone_ready(const qrl_h_server *s, qrl_h_phone *p, const char *id,
   ok = strcmp(qrl_h_type(m), "set_permission_ok") == 0;
   cJSON_Delete(m);
   return ok ? 0 : -1;
+}
+
+int qrl_h_qr_login(const qrl_h_server *s, const char *id, const char *password,
+                   char failed[64]) {
+  cJSON *ch = NULL, *m = NULL;
+  qrl_wsc *br = NULL;
+  qrl_h_phone p;
+  qrl_qr_payload qp;
+  int num, rc = -1;
+
+  memset(&p, 0, sizeof(p));
+  if (failed) failed[0] = '\0';
+  if (!(br = qrl_h_browser(s, &ch))) goto out;
+  if (qrl_h_phone_ready(s, &p, id, password, NULL)) goto out;
+  m = qrl_h_phone_scan_page(&p, br, ch, &qp);
+  if (!m || strcmp(qrl_h_type(m), "scan_ok")) goto out;
+  cJSON_Delete(m);
+  m = NULL;
+  if ((num = qrl_h_scanned_number(br)) < 0) goto out;
+  m = qrl_h_phone_decide(&p, &qp, s->http, (int64_t)time(NULL), num, QRL_DECISION_CONFIRM);
+  if (!m || strcmp(qrl_h_type(m), "confirm_ok")) goto out;
+  cJSON_Delete(m);
+  m = qrl_h_recv(br, QRL_H_TIMEOUT_MS);
+  if (m && !strcmp(qrl_h_type(m), "completed") && !qrl_h_errcode(m)[0]) rc = 0;
+out:
+  if (rc && failed) snprintf(failed, 64, "%s", m ? qrl_h_errcode(m) : "no answer");
+  if (rc) fprintf(stderr, "harness: QR login of %s failed: %s\n", id,
+                  m ? qrl_h_errcode(m) : "no answer");
+  cJSON_Delete(m);
+  cJSON_Delete(ch);
+  qrl_h_phone_close(&p);
+  qrl_wsc_free(br);
+  return rc;
 }

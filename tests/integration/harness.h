@@ -51,6 +51,10 @@ typedef struct qrl_h_server {
  * (NULL-terminated, may be NULL). Returns 0 on success. */
 int qrl_h_start(qrl_h_server *s, const char *const *extra);
 
+/* qrl_h_start() with qrlogind's RLIMIT_NOFILE set to soft/hard (as `ulimit
+ * -n` would) before it runs. */
+int qrl_h_start_nofile(qrl_h_server *s, const char *const *extra, long soft, long hard);
+
 /* SIGTERM, wait, clean up the directory. Returns the exit status (0 after a
  * clean shutdown), 128+signal if killed, or -1 if it did not exit in time. */
 int qrl_h_stop(qrl_h_server *s);
@@ -196,6 +200,13 @@ cJSON *qrl_h_phone_decide(qrl_h_phone *p, const qrl_qr_payload *qp, const char *
 int qrl_h_scanned_number(qrl_wsc *br);
 
 void qrl_h_phone_close(qrl_h_phone *p);
+
+/* A whole QR login as a citizen does it: a browser shows the QR, a raw phone
+ * logs in as id, turns web login on, scans, picks the number and confirms;
+ * the browser is told "completed". 0, or -1 with the error code (or "no
+ * answer") in failed (may be NULL). */
+int qrl_h_qr_login(const qrl_h_server *s, const char *id, const char *password,
+                   char failed[64]);
 
 /* Extracts id and secret from a browser `challenge` message's QR payload. */
 int qrl_h_challenge_payload(const cJSON *challenge, qrl_qr_payload *out);
