@@ -25,6 +25,9 @@ typedef struct qrl_config {
   const char *web_dir;     /* the web/ directory to serve */
   const char *origins[QRL_MAX_ORIGINS]; /* exact Origin allowlist */
   size_t norigins;         /* 0: Origin must equal http://<Host> */
+  const char *hosts[QRL_MAX_ORIGINS]; /* more Host names served (--host), any port */
+  size_t nhosts;           /* without --origin or --host only --demo may run
+                              (which also serves the loopback names) */
   int64_t challenge_ttl;   /* seconds a QR code lives: 120 */
   int64_t qr_frame_secs;   /* the QR changes every ... seconds: 2 */
   int fresh_device_hours;  /* a device this new cannot turn web login on: 24
@@ -56,6 +59,11 @@ void qrl_config_defaults(qrl_config *cfg, const char *web_dir_default);
  * and a usage hint to stderr; or sets *want_help (and returns QRL_OK) for
  * --help. cfg's strings point into argv. */
 qrl_err qrl_config_parse(qrl_config *cfg, int argc, char **argv, int *want_help);
+
+/* Without --demo a server must be told the names it serves (--origin or
+ * --host: DNS rebinding, threat-model.md). Returns QRL_OK if cfg may start;
+ * else prints why, naming the flags, to stderr and returns QRL_INVAL. */
+qrl_err qrl_config_check_hosts(const qrl_config *cfg, const char *prog);
 
 /* Prints the --help text to stream f (a FILE *). */
 void qrl_config_usage(void *f, const char *prog);

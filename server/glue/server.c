@@ -28,6 +28,7 @@
 #include "helpers/clock.h"
 #include "glue/config.h"
 #include "glue/conn.h"
+#include "glue/origin.h"
 #include "helpers/crypto.h"
 #include "domain/legacy.h"
 #include "domain/otp.h"
@@ -98,10 +99,17 @@ qrl_services *qrl_services_of(struct lws *wsi) {
 /* ---- registration --------------------------------------------------------- */
 
 /* Protocol 0 gets upgrades without a subprotocol and failed file lookups: it
- * refuses both (otherwise they would reach whichever protocol came first). */
+ * refuses both (otherwise they would reach whichever protocol came first).
+ * Every HTTP request starts here too, before any mount: its Host is checked
+ * once for the static files and /api alike. */
 static int reject_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
                            void *in, size_t len) {
   switch (reason) {
+  case LWS_CALLBACK_FILTER_HTTP_CONNECTION: {
+    qrl_server *srv = lws_context_user(lws_get_context(wsi));
+    if (!user) return -1; /* lws gives protocol 0 its qrl_conn first: cannot happen */
+    return qrl_host_filter_http(srv->cfg, &srv->audit, user, wsi);
+  }
   case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
     return -1; /* no (or an unknown) subprotocol: no upgrade */
   case LWS_CALLBACK_HTTP:

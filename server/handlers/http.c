@@ -70,6 +70,7 @@ int qrl_http_status_for(qrl_err err) {
   case QRL_METHOD: return 405;
   case QRL_LENGTH_REQUIRED: return 411;
   case QRL_FRAME_TOO_BIG: return 413;
+  case QRL_BAD_HOST: return 421;
   case QRL_RATE_LIMITED: return 429;
   case QRL_UNAVAILABLE:
   case QRL_SERVER_BUSY: return 503;
