@@ -43,6 +43,7 @@ typedef struct qrl_config {
   int required_level;      /* account level QR web login needs: 2 */
   const char *portal_name; /* the relying portal's display name */
   size_t max_challenges;   /* live challenges at most: 100000 */
+  size_t max_challenges_per_ip; /* ... from one IPv4 address or IPv6 /64: 64 */
   int password_level;      /* level the ID + password + OTP path needs: 2 */
   int64_t cutover;         /* unix time legacy citizen logins end:
                               2024-07-01 00:00 Vietnam time */

@@ -492,7 +492,8 @@ qrl_server *qrl_server_new(const qrl_config *cfg) {
   srv->opol.ttl_secs = cfg->otp_ttl;
   if (qrl_sms_relay_open(&srv->sms, cfg->sms_outbox, cfg->demo, cfg->otp_ttl)) goto fail;
   if (qrl_conns_init(&srv->conns)) goto fail;
-  if (!(srv->store = qrl_store_mem_new(cfg->max_challenges, 300, on_store_event, srv)))
+  if (!(srv->store = qrl_store_mem_new(cfg->max_challenges, cfg->max_challenges_per_ip, 300,
+                                       on_store_event, srv)))
     goto fail;
   if (start_loop(srv)) goto fail;
   srv->audit = (qrl_audit){.wq = srv->wq, .clock = srv->clock};

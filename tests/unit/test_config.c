@@ -62,6 +62,7 @@ TEST(defaults_are_the_documented_ones) {
   ASSERT_EQ_INT(c.password_level, 2);
   ASSERT_EQ_STR(c.portal_name, "Cổng Dịch vụ công quốc gia");
   ASSERT_EQ_INT(c.max_challenges, 100000);
+  ASSERT_EQ_INT(c.max_challenges_per_ip, 64);
   ASSERT_EQ_INT(c.nhosts, 0);
   ASSERT_EQ_INT(c.cutover, 1719766800); /* 2024-07-01 00:00 +07:00 */
   ASSERT_EQ_STR(c.sms_outbox, "sms-outbox.log");
@@ -79,7 +80,7 @@ TEST(every_option_sets_its_field) {
                    "--kiosk-name", "UBND phường Bến Nghé", "--kiosk-idle-secs", "45",
                    "--proximity", "step-up", "--hash-cost", "12", "--workers", "8",
                    "--required-level", "1", "--portal-name", "Cổng DVC Hà Nội",
-                   "--max-challenges", "500",
+                   "--max-challenges", "500", "--max-challenges-per-ip", "7",
                    "--host", "dichvucong.internal", "--host", "[::1]", "--password-level", "1",
                    "--cutover", "2025-01-01", "--sms-outbox", "/tmp/o.log",
                    "--otp-ttl", "120", NULL),
@@ -103,6 +104,7 @@ TEST(every_option_sets_its_field) {
   ASSERT_EQ_INT(c.required_level, 1);
   ASSERT_EQ_STR(c.portal_name, "Cổng DVC Hà Nội");
   ASSERT_EQ_INT(c.max_challenges, 500);
+  ASSERT_EQ_INT(c.max_challenges_per_ip, 7);
   ASSERT_EQ_INT(c.nhosts, 2);
   ASSERT_EQ_STR(c.hosts[0], "dichvucong.internal");
   ASSERT_EQ_STR(c.hosts[1], "[::1]");
@@ -147,6 +149,7 @@ TEST(bounds_are_inclusive_and_enforced) {
       {"--required-level", "1", "2", "0", "3"},
       {"--password-level", "1", "2", "0", "3"},
       {"--max-challenges", "1", "10000000", "0", "10000001"},
+      {"--max-challenges-per-ip", "1", "10000000", "0", "10000001"},
       {"--otp-ttl", "1", "3600", "0", "3601"},
   };
   for (size_t i = 0; i < sizeof(b) / sizeof(b[0]); i++) {
@@ -312,7 +315,7 @@ TEST(help_text_names_every_option) {
       "--fresh-device-hours", "--tls-cert", "--tls-key",   "--required-level",
       "--portal-name",  "--workers",       "--hash-cost",   "--max-challenges",
       "--password-level", "--cutover",     "--otp-ttl",     "--sms-outbox",
-      "--host",
+      "--host",         "--max-challenges-per-ip",
       "--kiosk-name",   "--kiosk-idle-secs", "--no-rate-limits", "--demo",
       "--help"};
   char *buf = NULL;
