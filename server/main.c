@@ -75,6 +75,7 @@ int main(int argc, char **argv) {
     printf("\nThe login page without --web: %s\n", web_default);
     return 0;
   }
+  if (qrl_config_check_hosts(&cfg, argv[0])) return 1; /* before any file or socket */
   lws_set_log_level(LLL_ERR | LLL_WARN | LLL_USER, NULL);
   if (!(srv = qrl_server_new(&cfg))) return 1;
   if (attach_handlers(srv)) fprintf(stderr, "qrlogind: cannot set up the handlers\n");

@@ -166,6 +166,7 @@
       'err.otp_invalid': 'This login attempt is no longer valid. Please log in again.',
       'err.rate_limited': 'Too many attempts. Please wait a moment.',
       'err.server_busy': 'The service is serving too many logins at once. Please try again in a few minutes.',
+      'err.too_many_challenges_ip': 'Too many login pages are open on your network. Close the ones you are not using, or try again in a few minutes.',
       'err.level_too_low': 'A level-1 account cannot use this. Please upgrade to level 2.',
       'err.legacy_login_closed': 'Citizens now log in with their VNeID electronic identity.',
       'err.bad_password_format': 'The password has 8 to 20 characters.',

@@ -24,6 +24,10 @@ size_t qrl_store_sweep(qrl_store *s, int64_t now_ms) {
 
 size_t qrl_store_live(qrl_store *s) { return s->ops->live(s); }
 
+size_t qrl_store_live_from(qrl_store *s, const char *ip) {
+  return s->ops->live_from(s, ip);
+}
+
 void qrl_store_free(qrl_store *s) {
   if (s) s->ops->destroy(s);
 }

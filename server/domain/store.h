@@ -13,7 +13,7 @@
  *   - a challenge's secret and binding are wiped from every copy the store
  *     keeps before that memory is freed or reused;
  *   - time is monotonic milliseconds (clock.h), as in challenge.h.
- * Depends on challenge.h only.
+ * Depends on challenge.h (the in-memory store also on netaddr.h).
  */
 #ifndef QRLOGIN_STORE_H
 #define QRLOGIN_STORE_H
@@ -39,7 +39,10 @@ typedef qrl_err (*qrl_store_fn)(qrl_challenge *c, void *arg);
 /* The operations. Implementations fill one of these. */
 typedef struct qrl_store_ops {
   /* Adds a copy of c. QRL_SERVER_BUSY if the store holds its maximum of live
-   * challenges, QRL_INVAL if the id exists or c breaks its invariants. */
+   * challenges; QRL_TOO_MANY_CHALLENGES_IP if c's browser network (its
+   * browser_ip's qrl_ip_network_key(): the IPv4 address, or the IPv6 /64)
+   * holds its maximum; QRL_INVAL if the id exists or c breaks its
+   * invariants. */
   qrl_err (*put)(qrl_store *s, const qrl_challenge *c);
   /* Copies challenge id into *out. QRL_CHALLENGE_UNKNOWN if absent. */
   qrl_err (*get)(qrl_store *s, const char *id, qrl_challenge *out);
@@ -55,6 +58,9 @@ typedef struct qrl_store_ops {
   size_t (*sweep)(qrl_store *s, int64_t now_ms);
   /* Number of live (non-terminal) challenges. */
   size_t (*live)(qrl_store *s);
+  /* Number of live challenges counted against the network of address ip
+   * (the per-network maximum of put). */
+  size_t (*live_from)(qrl_store *s, const char *ip);
   void (*destroy)(qrl_store *s);
 } qrl_store_ops;
 
@@ -65,11 +71,12 @@ struct qrl_store {
   void *sink_ud;
 };
 
-/* Makes the in-memory store: at most max_live live challenges, terminal ones
- * kept linger seconds (of monotonic time, counted from the first sweep that
- * sees them terminal). Events go to sink(sink_ud, ...). Returns NULL on
+/* Makes the in-memory store: at most max_live live challenges, and at most
+ * max_per_net of them from one browser network (0: no such limit); terminal
+ * ones kept linger seconds (of monotonic time, counted from the first sweep
+ * that sees them terminal). Events go to sink(sink_ud, ...). Returns NULL on
  * allocation failure. Free with qrl_store_free(). */
-qrl_store *qrl_store_mem_new(size_t max_live, int64_t linger,
+qrl_store *qrl_store_mem_new(size_t max_live, size_t max_per_net, int64_t linger,
                              qrl_store_sink sink, void *sink_ud);
 
 /* Thin wrappers over ops, so callers read naturally. */
@@ -79,6 +86,7 @@ qrl_err qrl_store_apply(qrl_store *s, const char *id, qrl_store_fn fn,
                         void *arg, qrl_challenge *out);
 size_t qrl_store_sweep(qrl_store *s, int64_t now_ms);
 size_t qrl_store_live(qrl_store *s);
+size_t qrl_store_live_from(qrl_store *s, const char *ip);
 /* Destroys s; NULL-safe. */
 void qrl_store_free(qrl_store *s);
 

@@ -5,6 +5,13 @@
  * precise error; sweep() expires and drops them. Times are monotonic
  * milliseconds (clock.h); linger is in seconds.
  *
+ * Live challenges are also counted per browser network (netaddr.h: an IPv4
+ * address, an IPv6 /64) in a second table, so that one client cannot hold
+ * every live code. A network's count goes up in put() and down at the one
+ * place a challenge stops being live (note_change: completed, declined,
+ * cancelled by its browser, or expired by sweep); a network whose count
+ * drops to zero is forgotten.
+ *
  * Secrets: a challenge holds its frame secret and the browser's binding.
  * Every copy this store makes is wiped (qrl_cleanse) before its memory is
  * freed or goes out of scope: entries dropped by sweep or by the store's
@@ -17,14 +24,23 @@
 #include <string.h>
 
 #include "helpers/crypto.h"
+#include "helpers/netaddr.h"
 #include "domain/store.h"
 
 typedef struct mem_entry {
   qrl_challenge c;
+  char net[QRL_NET_KEY_MAX]; /* the browser's network, counted while live */
   int64_t terminal_ms; /* monotonic ms when a sweep first saw it terminal */
   int terminal_seen;   /* terminal_ms is set */
   struct mem_entry *next;
 } mem_entry;
+
+/* The live challenges of one browser network. */
+typedef struct net_count {
+  char key[QRL_NET_KEY_MAX];
+  size_t live; /* >= 1 while in the table */
+  struct net_count *next;
+} net_count;
 
 typedef struct mem_store {
   qrl_store base; /* first: a mem_store is a qrl_store */
@@ -33,6 +49,10 @@ typedef struct mem_store {
   size_t count;        /* entries, live and terminal */
   size_t nlive;
   size_t max_live;
+  net_count **nets;    /* owned: live counts by network */
+  size_t nnet_buckets; /* a power of two */
+  size_t nnets;        /* networks with live challenges */
+  size_t max_per_net;  /* 0: no limit */
   int64_t linger;
 } mem_store;
 
@@ -71,6 +91,69 @@ static int grow(mem_store *m) {
   return 0;
 }
 
+/* ---- live counts per network ---------------------------------------------- */
+
+static net_count **net_slot(mem_store *m, const char *key) {
+  net_count **p = &m->nets[hash_id(key) & (m->nnet_buckets - 1)];
+  while (*p && strcmp((*p)->key, key) != 0) p = &(*p)->next;
+  return p;
+}
+
+static size_t net_live(mem_store *m, const char *key) {
+  net_count *n = *net_slot(m, key);
+  return n ? n->live : 0;
+}
+
+static int nets_grow(mem_store *m) {
+  size_t n = m->nnet_buckets * 2;
+  net_count **nb = calloc(n, sizeof(*nb));
+  if (!nb) return -1;
+  for (size_t i = 0; i < m->nnet_buckets; i++) {
+    net_count *e = m->nets[i];
+    while (e) {
+      net_count *next = e->next;
+      size_t b = hash_id(e->key) & (n - 1);
+      e->next = nb[b];
+      nb[b] = e;
+      e = next;
+    }
+  }
+  free(m->nets);
+  m->nets = nb;
+  m->nnet_buckets = n;
+  return 0;
+}
+
+/* Counts one more live challenge of network key. 0, or -1 (no memory:
+ * nothing counted). */
+static int net_add(mem_store *m, const char *key) {
+  net_count **slot, *n;
+  if (m->nnets + 1 > m->nnet_buckets && nets_grow(m) != 0) return -1;
+  slot = net_slot(m, key);
+  if (*slot) {
+    (*slot)->live++;
+    return 0;
+  }
+  if (!(n = calloc(1, sizeof(*n)))) return -1;
+  memcpy(n->key, key, sizeof(n->key));
+  n->live = 1;
+  *slot = n;
+  m->nnets++;
+  return 0;
+}
+
+/* Counts one live challenge of network key less; forgets the network at 0. */
+static void net_drop(mem_store *m, const char *key) {
+  net_count **slot = net_slot(m, key), *n = *slot;
+  if (!n) return; /* never counted: cannot happen */
+  if (--n->live) return;
+  *slot = n->next;
+  free(n);
+  m->nnets--;
+}
+
+/* ---- challenges ------------------------------------------------------------ */
+
 /* Wipes and frees an entry (NULL-safe). */
 static void entry_free(mem_entry *e) {
   if (!e) return;
@@ -81,25 +164,38 @@ static void entry_free(mem_entry *e) {
 /* Records that e's state changed from prev, keeping the live count. The
  * time it became terminal is noted by the next sweep (apply has no clock). */
 static void note_change(mem_store *m, mem_entry *e, qrl_chal_state prev) {
-  if (!qrl_chal_state_terminal(prev) && qrl_chal_state_terminal(e->c.state))
+  if (!qrl_chal_state_terminal(prev) && qrl_chal_state_terminal(e->c.state)) {
     m->nlive--;
+    net_drop(m, e->net);
+  }
 }
 
 static qrl_err mem_put(qrl_store *s, const qrl_challenge *c) {
   mem_store *m = (mem_store *)s;
   mem_entry **slot, *e;
+  char net[QRL_NET_KEY_MAX];
+  int live = !qrl_chal_state_terminal(c->state);
 
   if (qrl_challenge_check(c)) return QRL_INVAL;
   if (m->nlive >= m->max_live) return QRL_SERVER_BUSY; /* the server's limit, not the client's */
+  qrl_ip_network_key(c->browser_ip, net);
+  /* ... and one network's: other networks still get codes. */
+  if (live && m->max_per_net && net_live(m, net) >= m->max_per_net)
+    return QRL_TOO_MANY_CHALLENGES_IP;
   if (m->count + 1 > m->nbuckets && grow(m) != 0) return QRL_NOMEM;
   slot = find_slot(m, c->id);
   if (*slot) return QRL_INVAL;
   e = calloc(1, sizeof(*e));
   if (!e) return QRL_NOMEM;
+  if (live && net_add(m, net) != 0) {
+    free(e);
+    return QRL_NOMEM;
+  }
   e->c = *c;
+  memcpy(e->net, net, sizeof(e->net));
   *slot = e;
   m->count++;
-  if (!qrl_chal_state_terminal(c->state)) m->nlive++;
+  if (live) m->nlive++;
   return QRL_OK;
 }
 
@@ -196,9 +292,15 @@ static size_t mem_sweep(qrl_store *s, int64_t now_ms) {
 
 static size_t mem_live(qrl_store *s) { return ((mem_store *)s)->nlive; }
 
+static size_t mem_live_from(qrl_store *s, const char *ip) {
+  char net[QRL_NET_KEY_MAX];
+  qrl_ip_network_key(ip, net);
+  return net_live((mem_store *)s, net);
+}
+
 static void mem_destroy(qrl_store *s) {
   mem_store *m = (mem_store *)s;
-  for (size_t i = 0; i < m->nbuckets; i++) {
+  for (size_t i = 0; m->buckets && i < m->nbuckets; i++) {
     mem_entry *e = m->buckets[i];
     while (e) {
       mem_entry *next = e->next;
@@ -206,27 +308,38 @@ static void mem_destroy(qrl_store *s) {
       e = next;
     }
   }
+  for (size_t i = 0; m->nets && i < m->nnet_buckets; i++) {
+    net_count *n = m->nets[i];
+    while (n) {
+      net_count *next = n->next;
+      free(n);
+      n = next;
+    }
+  }
   free(m->buckets);
+  free(m->nets);
   free(m);
 }
 
-static const qrl_store_ops mem_ops = {mem_put,   mem_get,  mem_apply,
-                                      mem_sweep, mem_live, mem_destroy};
+static const qrl_store_ops mem_ops = {mem_put,  mem_get,       mem_apply,  mem_sweep,
+                                      mem_live, mem_live_from, mem_destroy};
 
-qrl_store *qrl_store_mem_new(size_t max_live, int64_t linger,
+qrl_store *qrl_store_mem_new(size_t max_live, size_t max_per_net, int64_t linger,
                              qrl_store_sink sink, void *sink_ud) {
   mem_store *m = calloc(1, sizeof(*m));
   if (!m) return NULL;
-  m->nbuckets = 64;
+  m->base.ops = &mem_ops;
+  m->nbuckets = m->nnet_buckets = 64;
   m->buckets = calloc(m->nbuckets, sizeof(*m->buckets));
-  if (!m->buckets) {
-    free(m);
+  m->nets = calloc(m->nnet_buckets, sizeof(*m->nets));
+  if (!m->buckets || !m->nets) {
+    mem_destroy(&m->base);
     return NULL;
   }
-  m->base.ops = &mem_ops;
   m->base.sink = sink;
   m->base.sink_ud = sink_ud;
   m->max_live = max_live;
+  m->max_per_net = max_per_net;
   m->linger = linger;
   return &m->base;
 }

@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "helpers/netaddr.h"
 #include "helpers/num.h"
 #include "helpers/text.h"
 
@@ -34,6 +35,11 @@ void qrl_config_defaults(qrl_config *cfg, const char *web_dir_default) {
   cfg->portal_name = "Cổng Dịch vụ công quốc gia";
   cfg->max_challenges = 100000;
   cfg->max_conns_per_ip = 128;
+  /* The mint throttle (30 codes a minute per IP) and the 120 s lifetime
+   * already hold one address to about 60 live codes: a busy school or office
+   * NAT loses next to nothing, one network gets 0.064 % of the server.
+   * README "Configuration" says more. */
+  cfg->max_challenges_per_ip = 64;
   cfg->password_level = 2;
   cfg->cutover = 1719766800; /* 2024-07-01 00:00 +07:00 */
   cfg->sms_outbox = "sms-outbox.log";
@@ -51,8 +57,14 @@ void qrl_config_usage(void *stream, const char *prog) {
           "  --web DIR            directory of the login page (default: the installed one,\n"
           "                       PREFIX/share/qrlogin/web found from this program's own\n"
           "                       path; else the source tree's web/; see the last line)\n"
-          "  --origin URL         allowed browser Origin, exact (repeatable);\n"
-          "                       without it an Origin must equal http://<Host>\n"
+          "  --origin URL         allowed browser Origin, exact (repeatable); its host\n"
+          "                       name is also served (any port). Without --origin an\n"
+          "                       Origin must equal http://<Host>\n"
+          "  --host NAME          also answer requests whose Host is NAME (repeatable; no\n"
+          "                       port: any port), e.g. the name a proxy forwards.\n"
+          "                       Without --demo, --origin or --host is required; other\n"
+          "                       Hosts get 421 (DNS rebinding). --demo also serves\n"
+          "                       localhost, 127.0.0.0/8 and [::1]\n"
           "  --challenge-ttl S    seconds a QR code stays valid (default 120, 1..3600)\n"
           "  --qr-frame-secs S    the QR code changes every S seconds; a frame older\n"
           "                       than the one before is refused (default 2; 15 with\n"
@@ -72,6 +84,8 @@ void qrl_config_usage(void *stream, const char *prog) {
           "                       /64) at most (default 128; 0 = no cap, for a server\n"
           "                       behind a proxy that caps them: all its clients share\n"
           "                       the proxy's address)\n"
+          "  --max-challenges-per-ip N  live QR codes at most from one IPv4 address or\n"
+          "                       IPv6 /64 (default 64; too_many_challenges_ip beyond)\n"
           "  --password-level N   account level the ID + password + OTP login needs\n"
           "                       (1 or 2; default 2)\n"
           "  --cutover DATE       from this day (YYYY-MM-DD, Vietnam time) citizens can no\n"
@@ -98,19 +112,41 @@ void qrl_config_usage(void *stream, const char *prog) {
           prog);
 }
 
+/* scheme "://" host [":" port], nothing more: the host is also served. */
 static int origin_ok(const char *s) {
   size_t n = strlen(s);
+  char name[QRL_HOST_NAME_MAX];
+  int port;
   if (n == 0 || n > 127) return 0;
   if (strncmp(s, "http://", 7) != 0 && strncmp(s, "https://", 8) != 0) return 0;
-  if (s[n - 1] == '/') return 0; /* an Origin never ends in '/' */
-  return strpbrk(s, " \t\r\n") == NULL;
+  return qrl_host_parse(strstr(s, "://") + 3, name, &port) == 0;
+}
+
+/* A Host name without a port. */
+static int host_ok(const char *s) {
+  char name[QRL_HOST_NAME_MAX];
+  int port;
+  return qrl_host_parse(s, name, &port) == 0 && port < 0;
+}
+
+qrl_err qrl_config_check_hosts(const qrl_config *cfg, const char *prog) {
+  if (cfg->demo || cfg->norigins || cfg->nhosts) return QRL_OK;
+  fprintf(stderr,
+          "%s: refusing to start without --origin or --host: outside --demo the server\n"
+          "answers only for the names it is told, since a page on any other name\n"
+          "(DNS rebinding) could drive it from a citizen's browser. Give the login\n"
+          "page's origin, e.g. --origin https://dichvucong.gov.vn, and --host for any\n"
+          "other name a proxy forwards; or run --demo (localhost only).\n",
+          prog);
+  return QRL_INVAL;
 }
 
 enum {
   OPT_PORT = 1000, OPT_BIND, OPT_DB, OPT_WEB, OPT_ORIGIN, OPT_TTL, OPT_DEMO,
   OPT_HASH, OPT_WORKERS, OPT_LEVEL, OPT_PORTAL, OPT_MAXCH, OPT_HELP,
   OPT_PWLEVEL, OPT_CUTOVER, OPT_OUTBOX, OPT_OTPTTL, OPT_CERT, OPT_KEY, OPT_FRAME,
-  OPT_PROX, OPT_FRESH, OPT_NORL, OPT_KNAME, OPT_KIDLE, OPT_MAXCONNIP
+  OPT_PROX, OPT_FRESH, OPT_NORL, OPT_KNAME, OPT_KIDLE, OPT_HOST, OPT_MAXCH_IP,
+  OPT_MAXCONNIP
 };
 
 /* Parses "YYYY-MM-DD" as midnight in Vietnam (UTC+7, no DST) into *out. */
@@ -165,6 +201,8 @@ qrl_err qrl_config_parse(qrl_config *cfg, int argc, char **argv, int *want_help)
       {"portal-name", required_argument, NULL, OPT_PORTAL},
       {"max-challenges", required_argument, NULL, OPT_MAXCH},
       {"max-conns-per-ip", required_argument, NULL, OPT_MAXCONNIP},
+      {"max-challenges-per-ip", required_argument, NULL, OPT_MAXCH_IP},
+      {"host", required_argument, NULL, OPT_HOST},
       {"help", no_argument, NULL, OPT_HELP},
       {NULL, 0, NULL, 0}};
   const char *prog = argc > 0 ? argv[0] : "qrlogind";
@@ -207,6 +245,15 @@ qrl_err qrl_config_parse(qrl_config *cfg, int argc, char **argv, int *want_help)
       if (cfg->norigins == QRL_MAX_ORIGINS) { what = "too many --origin (16 at most)"; goto bad; }
       cfg->origins[cfg->norigins++] = optarg;
       break;
+    case OPT_HOST:
+      if (!host_ok(optarg)) {
+        what = "--host wants a host name or address without a port (any port is served), "
+               "e.g. dichvucong.gov.vn";
+        goto bad;
+      }
+      if (cfg->nhosts == QRL_MAX_ORIGINS) { what = "too many --host (16 at most)"; goto bad; }
+      cfg->hosts[cfg->nhosts++] = optarg;
+      break;
     case OPT_TTL:
       if (qrl_parse_long(optarg, 1, 3600, &v)) { what = "--challenge-ttl wants 1..3600 seconds"; goto bad; }
       cfg->challenge_ttl = v;
@@ -238,6 +285,13 @@ qrl_err qrl_config_parse(qrl_config *cfg, int argc, char **argv, int *want_help)
     case OPT_MAXCONNIP:
       if (qrl_parse_long(optarg, 0, 1000000, &v)) { what = "--max-conns-per-ip wants 0..1000000"; goto bad; }
       cfg->max_conns_per_ip = (int)v;
+      break;
+    case OPT_MAXCH_IP:
+      if (qrl_parse_long(optarg, 1, 10000000, &v)) {
+        what = "--max-challenges-per-ip wants 1..10000000";
+        goto bad;
+      }
+      cfg->max_challenges_per_ip = (size_t)v;
       break;
     case OPT_PWLEVEL:
       if (qrl_parse_long(optarg, 1, 2, &v)) { what = "--password-level wants 1 or 2"; goto bad; }

@@ -25,6 +25,9 @@ typedef struct qrl_config {
   const char *web_dir;     /* the web/ directory to serve */
   const char *origins[QRL_MAX_ORIGINS]; /* exact Origin allowlist */
   size_t norigins;         /* 0: Origin must equal http://<Host> */
+  const char *hosts[QRL_MAX_ORIGINS]; /* more Host names served (--host), any port */
+  size_t nhosts;           /* without --origin or --host only --demo may run
+                              (which also serves the loopback names) */
   int64_t challenge_ttl;   /* seconds a QR code lives: 120 */
   int64_t qr_frame_secs;   /* the QR changes every ... seconds: 2 */
   int fresh_device_hours;  /* a device this new cannot turn web login on: 24
@@ -42,6 +45,7 @@ typedef struct qrl_config {
   size_t max_challenges;   /* live challenges at most: 100000 */
   int max_conns_per_ip;    /* open connections per client IPv4 / IPv6 /64: 128;
                               0 = no cap (behind a proxy that caps them) */
+  size_t max_challenges_per_ip; /* ... from one IPv4 address or IPv6 /64: 64 */
   int password_level;      /* level the ID + password + OTP path needs: 2 */
   int64_t cutover;         /* unix time legacy citizen logins end:
                               2024-07-01 00:00 Vietnam time */
@@ -58,6 +62,11 @@ void qrl_config_defaults(qrl_config *cfg, const char *web_dir_default);
  * and a usage hint to stderr; or sets *want_help (and returns QRL_OK) for
  * --help. cfg's strings point into argv. */
 qrl_err qrl_config_parse(qrl_config *cfg, int argc, char **argv, int *want_help);
+
+/* Without --demo a server must be told the names it serves (--origin or
+ * --host: DNS rebinding, threat-model.md). Returns QRL_OK if cfg may start;
+ * else prints why, naming the flags, to stderr and returns QRL_INVAL. */
+qrl_err qrl_config_check_hosts(const qrl_config *cfg, const char *prog);
 
 /* Prints the --help text to stream f (a FILE *). */
 void qrl_config_usage(void *f, const char *prog);

@@ -31,6 +31,7 @@
 #include "glue/config.h"
 #include "glue/conn.h"
 #include "glue/listener.h"
+#include "glue/origin.h"
 #include "glue/peers.h"
 #include "helpers/crypto.h"
 #include "domain/legacy.h"
@@ -111,7 +112,9 @@ qrl_services *qrl_services_of(struct lws *wsi) {
 /* ---- registration --------------------------------------------------------- */
 
 /* Protocol 0 gets upgrades without a subprotocol and failed file lookups: it
- * refuses both (otherwise they would reach whichever protocol came first). */
+ * refuses both (otherwise they would reach whichever protocol came first).
+ * Every HTTP request starts here too, before any mount: its Host is checked
+ * once for the static files and /api alike. */
 static int reject_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
                            void *in, size_t len) {
   switch (reason) {
@@ -125,6 +128,11 @@ static int reject_callback(struct lws *wsi, enum lws_callback_reasons reason, vo
       qrl_peers_release(srv->peers, peer);
     }
     return 0;
+  }
+  case LWS_CALLBACK_FILTER_HTTP_CONNECTION: {
+    qrl_server *srv = lws_context_user(lws_get_context(wsi));
+    if (!user) return -1; /* lws gives protocol 0 its qrl_conn first: cannot happen */
+    return qrl_host_filter_http(srv->cfg, &srv->audit, user, wsi);
   }
   case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
     return -1; /* no (or an unknown) subprotocol: no upgrade */
@@ -566,7 +574,8 @@ qrl_server *qrl_server_new(const qrl_config *cfg) {
   srv->opol.ttl_secs = cfg->otp_ttl;
   if (qrl_sms_relay_open(&srv->sms, cfg->sms_outbox, cfg->demo, cfg->otp_ttl)) goto fail;
   if (qrl_conns_init(&srv->conns)) goto fail;
-  if (!(srv->store = qrl_store_mem_new(cfg->max_challenges, 300, on_store_event, srv)))
+  if (!(srv->store = qrl_store_mem_new(cfg->max_challenges, cfg->max_challenges_per_ip, 300,
+                                       on_store_event, srv)))
     goto fail;
   if (start_loop(srv)) goto fail;
   /* After the workers opened their databases: what is left is for clients. */

@@ -70,7 +70,9 @@ int qrl_http_status_for(qrl_err err) {
   case QRL_METHOD: return 405;
   case QRL_LENGTH_REQUIRED: return 411;
   case QRL_FRAME_TOO_BIG: return 413;
-  case QRL_RATE_LIMITED: return 429;
+  case QRL_BAD_HOST: return 421;
+  case QRL_RATE_LIMITED:
+  case QRL_TOO_MANY_CHALLENGES_IP: return 429;
   case QRL_UNAVAILABLE:
   case QRL_SERVER_BUSY: return 503;
   case QRL_NOMEM: case QRL_INTERNAL: case QRL_DB: case QRL_CRYPTO: return 500;

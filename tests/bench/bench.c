@@ -227,7 +227,7 @@ int main(int argc, char **argv) {
       qrl_qr_free(&qr);
     }
   }
-  s = qrl_store_mem_new(100000000, 60, NULL, NULL);
+  s = qrl_store_mem_new(100000000, 0, 60, NULL, NULL);
   run("store put + get", b_store, s, secs);
   qrl_store_free(s);
   run("ECDSA P-256 sign (phone)", b_sign, &k, secs);

@@ -128,7 +128,11 @@ int qrl_h_start_nofile(qrl_h_server *s, const char *const *extra, long soft, lon
   argv[n++] = s->db;
   argv[n++] = "--web";
   argv[n++] = QRL_WEB_DIR;
-  argv[n++] = "--demo";
+  {
+    int demo = 1;
+    for (int i = 0; extra && extra[i]; i++) demo &= strcmp(extra[i], QRL_H_NO_DEMO) != 0;
+    if (demo) argv[n++] = "--demo";
+  }
   argv[n++] = "--hash-cost";
   argv[n++] = "10";
   argv[n++] = "--sms-outbox";
@@ -137,7 +141,8 @@ int qrl_h_start_nofile(qrl_h_server *s, const char *const *extra, long soft, lon
    * miss its frame; test_attacks runs 1 s frames. Later args win. */
   argv[n++] = "--qr-frame-secs";
   argv[n++] = "5";
-  for (int i = 0; extra && extra[i] && n < 54; i++) argv[n++] = extra[i];
+  for (int i = 0; extra && extra[i] && n < 54; i++)
+    if (strcmp(extra[i], QRL_H_NO_DEMO) != 0) argv[n++] = extra[i];
   argv[n] = NULL;
 
   if (pipe2(out, O_CLOEXEC) < 0) return -1;
@@ -777,6 +782,42 @@ int qrl_h_http(const qrl_h_server *s, const char *method, const char *path,
                const char *origin, const char *cookie, const char *body,
                char **resp, char set_cookie[512]) {
   return qrl_h_http_ex(s, method, path, origin, cookie, body, resp, set_cookie, NULL);
+}
+
+int qrl_h_raw_http(const qrl_h_server *s, const char *request, char **resp) {
+  char *buf = NULL, *hdr_end, *cl;
+  size_t len = 0, cap = 0;
+  int64_t deadline = now_ms() + QRL_H_TIMEOUT_MS;
+  int status = -1;
+  hconn h;
+
+  if (resp) *resp = NULL;
+  if (hconn_open(s, &h) || hconn_write(&h, request, strlen(request))) {
+    hconn_close(&h);
+    return -1;
+  }
+  for (;;) {
+    ssize_t r;
+    if (len + 2048 > cap) {
+      char *nb = realloc(buf, cap = cap ? cap * 2 : 8192);
+      if (!nb) break;
+      buf = nb;
+    }
+    r = hconn_read(&h, buf + len, cap - len - 1, deadline);
+    if (r <= 0) break;
+    len += (size_t)r;
+    buf[len] = '\0';
+    if (!(hdr_end = strstr(buf, "\r\n\r\n"))) continue;
+    if (len >= 12 && strncmp(buf + 8, " 101", 4) == 0) break; /* upgraded: it stays open */
+    if ((cl = strcasestr(buf, "\r\ncontent-length:")) && cl < hdr_end &&
+        len >= (size_t)(hdr_end + 4 - buf) + strtoul(cl + 17, NULL, 10))
+      break;
+  }
+  hconn_close(&h);
+  if (buf && len >= 12 && strncmp(buf, "HTTP/1.", 7) == 0) status = atoi(buf + 9);
+  if (resp && status > 0) *resp = buf;
+  else free(buf);
+  return status;
 }
 
 /* ---- a certificate for TLS tests ------------------------------------------ */

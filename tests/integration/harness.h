@@ -48,12 +48,17 @@ typedef struct qrl_h_server {
 } qrl_h_server;
 
 /* Starts qrlogind with --demo --hash-cost 10 and the extra arguments in argv
- * (NULL-terminated, may be NULL). Returns 0 on success. */
+ * (NULL-terminated, may be NULL). Returns 0 on success. An extra argument
+ * QRL_H_NO_DEMO is not passed on: it leaves --demo out (no demo accounts;
+ * the server then needs --origin or --host). */
 int qrl_h_start(qrl_h_server *s, const char *const *extra);
 
 /* qrl_h_start() with qrlogind's RLIMIT_NOFILE set to soft/hard (as `ulimit
  * -n` would) before it runs. */
 int qrl_h_start_nofile(qrl_h_server *s, const char *const *extra, long soft, long hard);
+
+#define QRL_H_NO_DEMO "(harness: no --demo)"
+
 
 /* SIGTERM, wait, clean up the directory. Returns the exit status (0 after a
  * clean shutdown), 128+signal if killed, or -1 if it did not exit in time. */
@@ -249,6 +254,14 @@ cJSON *qrl_h_me(const qrl_h_server *s, const char *cookie);
 int qrl_h_http_ex(const qrl_h_server *s, const char *method, const char *path,
                   const char *origin, const char *cookie, const char *body,
                   char **resp, char set_cookie[512], char **headers);
+
+/* Sends request (the whole HTTP/1.x request text, as is: the test writes
+ * its own Host) on a new connection, plain or TLS as the server speaks, and
+ * reads the answer until the server closes, Content-Length is in, or (101)
+ * the headers are: the connection is closed then either way. Returns
+ * the status code or -1; the whole answer (headers and body) in *resp if
+ * resp is not NULL (caller frees). */
+int qrl_h_raw_http(const qrl_h_server *s, const char *request, char **resp);
 
 /* Makes a self-signed P-256 certificate for 127.0.0.1 (also its own CA) and
  * its key in dir; writes their paths. 0 or -1. */

@@ -65,7 +65,7 @@ static int run_to_end(const char *dir, char *out, size_t cap, const char *const 
 
 SERVER_TEST(a_port_in_use_is_said_and_nothing_listens, NULL) {
   char out[4096], port[16];
-  const char *args[] = {"--port", port, NULL};
+  const char *args[] = {"--port", port, "--host", "127.0.0.1", NULL};
   snprintf(port, sizeof(port), "%d", s->port);
   ASSERT_EQ_INT(run_to_end(s->dir, out, sizeof(out), args), 1);
   ASSERT_TRUE(strstr(out, "is in use") != NULL);
@@ -75,9 +75,9 @@ SERVER_TEST(a_port_in_use_is_said_and_nothing_listens, NULL) {
 
 SERVER_TEST(an_address_not_of_this_machine_or_a_missing_page_is_refused, NULL) {
   char out[4096];
-  const char *foreign[] = {"--port", "0", "--bind", "192.0.2.1", NULL}; /* TEST-NET-1 */
-  const char *no_dir[] = {"--port", "0", "--web", "/nonexistent-qrlogin-web", NULL};
-  const char *no_page[] = {"--port", "0", "--web", "/", NULL};
+  const char *foreign[] = {"--port", "0", "--bind", "192.0.2.1", "--host", "127.0.0.1", NULL}; /* TEST-NET-1 */
+  const char *no_dir[] = {"--port", "0", "--web", "/nonexistent-qrlogin-web", "--host", "127.0.0.1", NULL};
+  const char *no_page[] = {"--port", "0", "--web", "/", "--host", "127.0.0.1", NULL};
   ASSERT_EQ_INT(run_to_end(s->dir, out, sizeof(out), foreign), 1);
   ASSERT_TRUE(strstr(out, "not an address of this machine") != NULL);
   ASSERT_TRUE(strstr(out, "listening on") == NULL);
@@ -92,8 +92,8 @@ SERVER_TEST(an_address_not_of_this_machine_or_a_missing_page_is_refused, NULL) {
 /* A database that cannot be used says why. */
 SERVER_TEST(a_database_that_cannot_be_used_says_why, NULL) {
   char out[4096], junk[300];
-  const char *missing[] = {"--port", "0", "--db", "/nonexistent-qrlogin-dir/x.db", NULL};
-  const char *not_db[] = {"--port", "0", "--db", junk, NULL};
+  const char *missing[] = {"--port", "0", "--db", "/nonexistent-qrlogin-dir/x.db", "--host", "127.0.0.1", NULL};
+  const char *not_db[] = {"--port", "0", "--db", junk, "--host", "127.0.0.1", NULL};
   FILE *f;
   snprintf(junk, sizeof(junk), "%s/junk.db", s->dir);
   ASSERT_TRUE((f = fopen(junk, "w")) != NULL);
@@ -107,5 +107,26 @@ SERVER_TEST(a_database_that_cannot_be_used_says_why, NULL) {
   return 0;
 }
 
+/* Outside --demo the server must be told the names it serves (DNS
+ * rebinding): without --origin or --host it says so, naming both, and exits
+ * 1 before it creates a file or listens. --demo alone still starts
+ * (loopback names only: test_rebinding). */
+SERVER_TEST(without_demo_the_served_names_are_required, NULL) {
+  char out[4096], db[300];
+  const char *bare[] = {"--port", "0", NULL};
+  const char *other_flags[] = {"--port", "0", "--qr-frame-secs", "3", NULL};
+  snprintf(db, sizeof(db), "%s/t.db", s->dir);
+  ASSERT_EQ_INT(run_to_end(s->dir, out, sizeof(out), bare), 1);
+  ASSERT_TRUE(strstr(out, "refusing to start without --origin or --host") != NULL);
+  ASSERT_TRUE(strstr(out, "DNS rebinding") != NULL);
+  ASSERT_TRUE(strstr(out, "--demo") != NULL);
+  ASSERT_TRUE(strstr(out, "listening on") == NULL);
+  ASSERT_TRUE(access(db, F_OK) != 0); /* nothing created */
+  ASSERT_EQ_INT(run_to_end(s->dir, out, sizeof(out), other_flags), 1);
+  ASSERT_TRUE(strstr(out, "refusing to start") != NULL);
+  return 0;
+}
+
 TEST_MAIN(a_port_in_use_is_said_and_nothing_listens, a_database_that_cannot_be_used_says_why,
-          an_address_not_of_this_machine_or_a_missing_page_is_refused)
+          an_address_not_of_this_machine_or_a_missing_page_is_refused,
+          without_demo_the_served_names_are_required)

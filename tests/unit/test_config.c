@@ -62,6 +62,8 @@ TEST(defaults_are_the_documented_ones) {
   ASSERT_EQ_INT(c.password_level, 2);
   ASSERT_EQ_STR(c.portal_name, "Cổng Dịch vụ công quốc gia");
   ASSERT_EQ_INT(c.max_challenges, 100000);
+  ASSERT_EQ_INT(c.max_challenges_per_ip, 64);
+  ASSERT_EQ_INT(c.nhosts, 0);
   ASSERT_EQ_INT(c.cutover, 1719766800); /* 2024-07-01 00:00 +07:00 */
   ASSERT_EQ_STR(c.sms_outbox, "sms-outbox.log");
   ASSERT_EQ_INT(c.otp_ttl, 300);
@@ -78,7 +80,8 @@ TEST(every_option_sets_its_field) {
                    "--kiosk-name", "UBND phường Bến Nghé", "--kiosk-idle-secs", "45",
                    "--proximity", "step-up", "--hash-cost", "12", "--workers", "8",
                    "--required-level", "1", "--portal-name", "Cổng DVC Hà Nội",
-                   "--max-challenges", "500", "--password-level", "1",
+                   "--max-challenges", "500", "--max-challenges-per-ip", "7",
+                   "--host", "dichvucong.internal", "--host", "[::1]", "--password-level", "1",
                    "--cutover", "2025-01-01", "--sms-outbox", "/tmp/o.log",
                    "--otp-ttl", "120", NULL),
              QRL_OK);
@@ -101,6 +104,10 @@ TEST(every_option_sets_its_field) {
   ASSERT_EQ_INT(c.required_level, 1);
   ASSERT_EQ_STR(c.portal_name, "Cổng DVC Hà Nội");
   ASSERT_EQ_INT(c.max_challenges, 500);
+  ASSERT_EQ_INT(c.max_challenges_per_ip, 7);
+  ASSERT_EQ_INT(c.nhosts, 2);
+  ASSERT_EQ_STR(c.hosts[0], "dichvucong.internal");
+  ASSERT_EQ_STR(c.hosts[1], "[::1]");
   ASSERT_EQ_INT(c.password_level, 1);
   ASSERT_EQ_INT(c.cutover, 1735664400); /* 2025-01-01 00:00 +07:00 */
   ASSERT_EQ_STR(c.sms_outbox, "/tmp/o.log");
@@ -142,6 +149,7 @@ TEST(bounds_are_inclusive_and_enforced) {
       {"--required-level", "1", "2", "0", "3"},
       {"--password-level", "1", "2", "0", "3"},
       {"--max-challenges", "1", "10000000", "0", "10000001"},
+      {"--max-challenges-per-ip", "1", "10000000", "0", "10000001"},
       {"--otp-ttl", "1", "3600", "0", "3601"},
   };
   for (size_t i = 0; i < sizeof(b) / sizeof(b[0]); i++) {
@@ -201,6 +209,41 @@ TEST(origins_are_exact_and_counted) {
   ASSERT_EQ_INT(c.norigins, QRL_MAX_ORIGINS);
   qrl_config_defaults(&c, WEB);
   ASSERT_ERR(qrl_config_parse(&c, argc, argv, &help), QRL_INVAL);
+  return 0;
+}
+
+/* --origin is scheme://host[:port] and nothing more (its host is served);
+ * --host is a name or address without a port (any port is served). */
+TEST(hosts_are_names_without_ports) {
+  static const char *const bad_host[] = {"", "dichvucong.gov.vn:443", "https://x", "a b",
+                                         "x/y", "user@x", "[::1", "*.gov.vn"};
+  static const char *const bad_origin[] = {"https://x/path", "https://x:99999",
+                                           "https://user@x", "https://", "http://:80"};
+  for (size_t i = 0; i < sizeof(bad_host) / sizeof(bad_host[0]); i++)
+    if (accepts("--host", bad_host[i])) TEST_FAIL_("--host '%s' accepted", bad_host[i]);
+  for (size_t i = 0; i < sizeof(bad_origin) / sizeof(bad_origin[0]); i++)
+    if (accepts("--origin", bad_origin[i])) TEST_FAIL_("--origin '%s' accepted", bad_origin[i]);
+  ASSERT_TRUE(accepts("--host", "dichvucong.gov.vn"));
+  ASSERT_TRUE(accepts("--host", "10.0.0.5"));
+  ASSERT_TRUE(accepts("--host", "[2001:db8::1]"));
+  ASSERT_TRUE(accepts("--origin", "http://[::1]:8080"));
+  return 0;
+}
+
+/* Outside --demo the served names must be given (DNS rebinding): --origin
+ * or --host, else the server refuses to start. */
+TEST(outside_the_demo_the_served_names_are_required) {
+  qrl_config c;
+  ASSERT_ERR(parse(&c, NULL, NULL), QRL_OK);
+  ASSERT_ERR(qrl_config_check_hosts(&c, "qrlogind"), QRL_INVAL);
+  ASSERT_ERR(parse(&c, NULL, "--port", "9000", NULL), QRL_OK);
+  ASSERT_ERR(qrl_config_check_hosts(&c, "qrlogind"), QRL_INVAL);
+  ASSERT_ERR(parse(&c, NULL, "--demo", NULL), QRL_OK);
+  ASSERT_ERR(qrl_config_check_hosts(&c, "qrlogind"), QRL_OK);
+  ASSERT_ERR(parse(&c, NULL, "--origin", "https://dichvucong.gov.vn", NULL), QRL_OK);
+  ASSERT_ERR(qrl_config_check_hosts(&c, "qrlogind"), QRL_OK);
+  ASSERT_ERR(parse(&c, NULL, "--host", "dichvucong.gov.vn", NULL), QRL_OK);
+  ASSERT_ERR(qrl_config_check_hosts(&c, "qrlogind"), QRL_OK);
   return 0;
 }
 
@@ -272,6 +315,7 @@ TEST(help_text_names_every_option) {
       "--fresh-device-hours", "--tls-cert", "--tls-key",   "--required-level",
       "--portal-name",  "--workers",       "--hash-cost",   "--max-challenges",
       "--password-level", "--cutover",     "--otp-ttl",     "--sms-outbox",
+      "--host",         "--max-challenges-per-ip",
       "--kiosk-name",   "--kiosk-idle-secs", "--no-rate-limits", "--demo",
       "--help"};
   char *buf = NULL;
@@ -293,6 +337,7 @@ TEST(help_text_names_every_option) {
 TEST_MAIN(defaults_are_the_documented_ones, every_option_sets_its_field,
           demo_defaults_yield_to_explicit_options, bounds_are_inclusive_and_enforced,
           numbers_are_digits_only, cutover_is_a_real_date_at_midnight_in_vietnam,
-          origins_are_exact_and_counted, strings_have_limits,
+          origins_are_exact_and_counted, hosts_are_names_without_ports,
+          outside_the_demo_the_served_names_are_required, strings_have_limits,
           tls_files_must_be_readable_and_paired,
           unknown_missing_and_stray_arguments_are_refused, help_text_names_every_option)

@@ -1,7 +1,7 @@
 /*
  * test_store.c - the in-memory challenge store: atomic apply, events to the
  * sink exactly on state changes, expiry by sweep, linger then drop, the live
- * cap, many challenges, monotonic time (a wall-clock step expires nothing),
+ * cap (and per browser network), many challenges, monotonic time (a wall-clock step expires nothing),
  * and secrets wiped before any memory that held them is freed.
  */
 #include <malloc.h>
@@ -67,7 +67,7 @@ static qrl_err forbidden_fn(qrl_challenge *c, void *arg) {
 
 TEST(put_get_apply_events) {
   events ev = {0};
-  qrl_store *s = qrl_store_mem_new(10, 60, sink, &ev);
+  qrl_store *s = qrl_store_mem_new(10, 0, 60, sink, &ev);
   qrl_challenge c, out;
   ASSERT_TRUE(s != NULL);
   ASSERT_ERR(qrl_challenge_init(&c, "p", "http://o", "ip", "ua", 1, T0, 120, 2), QRL_OK);
@@ -103,7 +103,7 @@ TEST(put_get_apply_events) {
 
 TEST(sweep_expires_then_drops_after_linger) {
   events ev = {0};
-  qrl_store *s = qrl_store_mem_new(10, 60, sink, &ev);
+  qrl_store *s = qrl_store_mem_new(10, 0, 60, sink, &ev);
   qrl_challenge c, out;
   ASSERT_ERR(qrl_challenge_init(&c, "p", "o", "ip", "ua", 1, T0, 120, 2), QRL_OK);
   ASSERT_ERR(qrl_store_put(s, &c), QRL_OK);
@@ -126,7 +126,7 @@ TEST(sweep_expires_then_drops_after_linger) {
 }
 
 TEST(live_cap) {
-  qrl_store *s = qrl_store_mem_new(3, 60, NULL, NULL);
+  qrl_store *s = qrl_store_mem_new(3, 0, 60, NULL, NULL);
   qrl_challenge c;
   for (int i = 0; i < 3; i++) {
     ASSERT_ERR(qrl_challenge_init(&c, "p", "o", "ip", "ua", 1, T0, 120, 2), QRL_OK);
@@ -141,10 +141,98 @@ TEST(live_cap) {
   return 0;
 }
 
+static qrl_err decline_an(qrl_challenge *c, void *arg) {
+  (void)arg;
+  return qrl_challenge_decide(c, "001099012345", 1, QRL_DECISION_DECLINE, 0, MONO);
+}
+
+static qrl_err cancel_fn(qrl_challenge *c, void *arg) {
+  (void)arg;
+  return qrl_challenge_cancel(c) ? QRL_OK : QRL_INVAL;
+}
+
+/* A challenge shown to a browser at ip, live for ttl seconds, put in s. */
+static qrl_err put_from(qrl_store *s, const char *ip, int64_t ttl, qrl_challenge *c) {
+  qrl_err rc = qrl_challenge_init(c, "p", "o", ip, "ua", 1, T0, ttl, 2);
+  return rc ? rc : qrl_store_put(s, c);
+}
+
+/* One network (an IPv4 address, an IPv6 /64) holds at most max_per_net
+ * live codes; other networks are not touched; and each way out of "live" -
+ * completed, declined, cancelled (the browser left), expired - gives the
+ * place back, until the count is zero again and the network is forgotten. */
+TEST(live_cap_per_network) {
+  qrl_store *s = qrl_store_mem_new(100, 4, 60, NULL, NULL);
+  qrl_challenge c[4], x, out;
+  ASSERT_TRUE(s != NULL);
+  ASSERT_ERR(put_from(s, "203.0.113.7", 120, &c[0]), QRL_OK);
+  ASSERT_ERR(put_from(s, "203.0.113.7", 120, &c[1]), QRL_OK);
+  ASSERT_ERR(put_from(s, "::ffff:203.0.113.7", 120, &c[2]), QRL_OK); /* the same address */
+  ASSERT_ERR(put_from(s, "203.0.113.7", 600, &c[3]), QRL_OK);
+  ASSERT_EQ_INT(qrl_store_live_from(s, "203.0.113.7"), 4);
+  ASSERT_ERR(put_from(s, "203.0.113.7", 120, &x), QRL_TOO_MANY_CHALLENGES_IP);
+  ASSERT_ERR(qrl_store_get(s, x.id, &out), QRL_CHALLENGE_UNKNOWN); /* not kept */
+  /* The next address, and another network, still get codes. */
+  ASSERT_ERR(put_from(s, "203.0.113.8", 120, &x), QRL_OK);
+  ASSERT_EQ_INT(qrl_store_live_from(s, "203.0.113.8"), 1);
+  ASSERT_EQ_INT(qrl_store_live(s), 5);
+
+  /* Each end of a live code returns its place. */
+  ASSERT_ERR(qrl_store_apply(s, c[0].id, scan_an, NULL, &out), QRL_OK); /* still live */
+  ASSERT_EQ_INT(qrl_store_live_from(s, "203.0.113.7"), 4);
+  ASSERT_ERR(qrl_store_apply(s, c[0].id, confirm_an, NULL, &out), QRL_OK); /* completed */
+  ASSERT_EQ_INT(qrl_store_live_from(s, "203.0.113.7"), 3);
+  ASSERT_ERR(put_from(s, "203.0.113.7", 120, &x), QRL_OK); /* its place is taken again */
+  ASSERT_ERR(qrl_store_apply(s, x.id, cancel_fn, NULL, &out), QRL_OK); /* browser left */
+  ASSERT_ERR(qrl_store_apply(s, c[1].id, scan_an, NULL, &out), QRL_OK);
+  ASSERT_ERR(qrl_store_apply(s, c[1].id, decline_an, NULL, &out), QRL_OK); /* declined */
+  ASSERT_EQ_INT(qrl_store_live_from(s, "203.0.113.7"), 2);
+  /* A refusal leaves the count alone; a fail-closed one (wrong number) ends it. */
+  ASSERT_ERR(qrl_store_apply(s, c[3].id, confirm_an, NULL, &out), QRL_CHALLENGE_NOT_SCANNED);
+  ASSERT_EQ_INT(qrl_store_live_from(s, "203.0.113.7"), 2);
+  ASSERT_ERR(qrl_store_apply(s, c[3].id, scan_an, NULL, &out), QRL_OK);
+  ASSERT_ERR(qrl_store_apply(s, c[3].id, fail_closed_fn, NULL, &out), QRL_WRONG_NUMBER);
+  ASSERT_EQ_INT(qrl_store_live_from(s, "203.0.113.7"), 1);
+  /* Expiry (c[2]), and the other address's code: the counts are zero. */
+  ASSERT_EQ_INT(qrl_store_sweep(s, MONO + S(120)), 2);
+  ASSERT_EQ_INT(qrl_store_live_from(s, "203.0.113.7"), 0);
+  ASSERT_EQ_INT(qrl_store_live_from(s, "203.0.113.8"), 0);
+  ASSERT_EQ_INT(qrl_store_live(s), 0);
+  /* ... so the network gets its four codes again, and no fifth. */
+  for (int i = 0; i < 4; i++) ASSERT_ERR(put_from(s, "203.0.113.7", 120, &c[i]), QRL_OK);
+  ASSERT_ERR(put_from(s, "203.0.113.7", 120, &x), QRL_TOO_MANY_CHALLENGES_IP);
+  for (int i = 0; i < 4; i++) qrl_cleanse(&c[i], sizeof(c[i]));
+  qrl_cleanse(&x, sizeof(x));
+  qrl_cleanse(&out, sizeof(out));
+  qrl_store_free(s);
+  return 0;
+}
+
+/* IPv6 counts per /64: a client with a /64 cannot take a code per address. */
+TEST(ipv6_counts_per_64) {
+  qrl_store *s = qrl_store_mem_new(100, 2, 60, NULL, NULL);
+  qrl_challenge c;
+  ASSERT_TRUE(s != NULL);
+  ASSERT_ERR(put_from(s, "2001:db8:1:2::1", 120, &c), QRL_OK);
+  ASSERT_ERR(put_from(s, "2001:db8:1:2:ffff:ffff:ffff:ffff", 120, &c), QRL_OK);
+  ASSERT_ERR(put_from(s, "2001:db8:1:2:abcd::9", 120, &c), QRL_TOO_MANY_CHALLENGES_IP);
+  ASSERT_EQ_INT(qrl_store_live_from(s, "2001:DB8:1:2::77"), 2);
+  ASSERT_ERR(put_from(s, "2001:db8:1:3::1", 120, &c), QRL_OK); /* the next /64 */
+  /* Global cap first: a full server is server_busy whoever asks. */
+  qrl_store_free(s);
+  s = qrl_store_mem_new(1, 1, 60, NULL, NULL);
+  ASSERT_ERR(put_from(s, "198.51.100.1", 120, &c), QRL_OK);
+  ASSERT_ERR(put_from(s, "198.51.100.1", 120, &c), QRL_SERVER_BUSY);
+  ASSERT_ERR(put_from(s, "198.51.100.2", 120, &c), QRL_SERVER_BUSY);
+  qrl_cleanse(&c, sizeof(c));
+  qrl_store_free(s);
+  return 0;
+}
+
 TEST(many_challenges_grow_and_find) {
   enum { N = 5000 };
   static char ids[N][QRL_TOKEN_B64LEN + 1];
-  qrl_store *s = qrl_store_mem_new(N, 60, NULL, NULL);
+  qrl_store *s = qrl_store_mem_new(N, 0, 60, NULL, NULL);
   qrl_challenge c, out;
   for (int i = 0; i < N; i++) {
     ASSERT_ERR(qrl_challenge_init(&c, "p", "o", "ip", "ua", (uint64_t)i, T0, 120, 2), QRL_OK);
@@ -162,7 +250,7 @@ TEST(many_challenges_grow_and_find) {
 
 TEST(changes_outside_the_table_or_its_invariants_are_refused) {
   events ev = {0};
-  qrl_store *s = qrl_store_mem_new(10, 60, sink, &ev);
+  qrl_store *s = qrl_store_mem_new(10, 0, 60, sink, &ev);
   qrl_challenge c, out, bad;
   ASSERT_TRUE(s != NULL);
   ASSERT_ERR(qrl_challenge_init(&c, "p", "o", "ip", "ua", 1, T0, 120, 2), QRL_OK);
@@ -188,7 +276,7 @@ TEST(changes_outside_the_table_or_its_invariants_are_refused) {
 
 TEST(fail_closed_refusal_is_kept_and_announced) {
   events ev = {0};
-  qrl_store *s = qrl_store_mem_new(10, 60, sink, &ev);
+  qrl_store *s = qrl_store_mem_new(10, 0, 60, sink, &ev);
   qrl_challenge c, out;
   ASSERT_TRUE(s != NULL);
   ASSERT_ERR(qrl_challenge_init(&c, "p", "o", "ip", "ua", 1, T0, 120, 2), QRL_OK);
@@ -209,7 +297,7 @@ TEST(fail_closed_refusal_is_kept_and_announced) {
  * runs on monotonic time); monotonic time passing does. */
 TEST(wall_clock_steps_do_not_expire_live_challenges) {
   events ev = {0};
-  qrl_store *s = qrl_store_mem_new(10, 60, sink, &ev);
+  qrl_store *s = qrl_store_mem_new(10, 0, 60, sink, &ev);
   fake_clock f;
   qrl_challenge c;
   ASSERT_TRUE(s != NULL);
@@ -280,7 +368,7 @@ TEST(secrets_are_wiped_before_free) {
   qrl_challenge c[N];
   qrl_challenge out;
   watch w = {{0}, 0, 0, 0};
-  qrl_store *s = qrl_store_mem_new(10, 60, NULL, NULL);
+  qrl_store *s = qrl_store_mem_new(10, 0, 60, NULL, NULL);
   ASSERT_TRUE(s != NULL);
   for (int i = 0; i < N; i++) {
     ASSERT_ERR(qrl_challenge_init(&c[i], "p", "o", "ip", "ua", 1, T0, i < 3 ? 120 : 600, 2),
@@ -309,5 +397,5 @@ TEST(secrets_are_wiped_before_free) {
 }
 
 TEST_MAIN(changes_outside_the_table_or_its_invariants_are_refused, fail_closed_refusal_is_kept_and_announced, put_get_apply_events, sweep_expires_then_drops_after_linger, live_cap,
-          many_challenges_grow_and_find,
+          live_cap_per_network, ipv6_counts_per_64, many_challenges_grow_and_find,
           wall_clock_steps_do_not_expire_live_challenges, secrets_are_wiped_before_free)
