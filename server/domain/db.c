@@ -19,7 +19,21 @@
 
 struct qrl_db {
   sqlite3 *h;
+  int tx_audits;         /* audit rows inserted in the open transaction */
+  char tx_event[32];     /* the last of them, named in the log if they are lost */
+  uint64_t audit_lost;   /* rows that never reached the file */
 };
+
+/* n audit rows (the last of them event) will never be in the file: said on
+ * stderr (this runs on a worker) and counted. */
+static void audit_lost(qrl_db *db, const char *event, int n) {
+  db->audit_lost += (uint64_t)n;
+  fprintf(stderr, "qrlogind: audit row%s '%s'%s not written: %s (%llu lost here)\n",
+          n > 1 ? "s" : "", event, n > 1 ? " and others" : "", sqlite3_errmsg(db->h),
+          (unsigned long long)db->audit_lost);
+}
+
+uint64_t qrl_db_audit_lost(const qrl_db *db) { return db ? db->audit_lost : 0; }
 
 sqlite3 *qrl_sql_handle(qrl_db *db) { return db->h; }
 
@@ -56,9 +70,25 @@ qrl_err qrl_sql_run(sqlite3_stmt *st) {
   return r == SQLITE_DONE ? QRL_OK : QRL_DB;
 }
 
-int qrl_sql_begin(qrl_db *db) { return qrl_sql_exec(db, "BEGIN IMMEDIATE"); }
-qrl_err qrl_sql_commit(qrl_db *db) { return qrl_sql_exec(db, "COMMIT") ? QRL_DB : QRL_OK; }
-void qrl_sql_rollback(qrl_db *db) { qrl_sql_exec(db, "ROLLBACK"); }
+int qrl_sql_begin(qrl_db *db) {
+  db->tx_audits = 0;
+  return qrl_sql_exec(db, "BEGIN IMMEDIATE");
+}
+
+/* An audit row goes with its transaction: a commit that fails (a full disk
+ * fails here, when the WAL grows) or a rollback loses the rows it held. */
+qrl_err qrl_sql_commit(qrl_db *db) {
+  int failed = qrl_sql_exec(db, "COMMIT");
+  if (failed && db->tx_audits) audit_lost(db, db->tx_event, db->tx_audits);
+  db->tx_audits = 0;
+  return failed ? QRL_DB : QRL_OK;
+}
+
+void qrl_sql_rollback(qrl_db *db) {
+  if (db->tx_audits) audit_lost(db, db->tx_event, db->tx_audits);
+  db->tx_audits = 0;
+  qrl_sql_exec(db, "ROLLBACK");
+}
 
 void qrl_sql_copy_col(sqlite3_stmt *st, int col, char *dst, size_t cap) {
   const unsigned char *s = sqlite3_column_text(st, col);
@@ -396,7 +426,10 @@ qrl_err qrl_db_audit(qrl_db *db, const char *event, qrl_err outcome,
 
   /* Reading the head and appending must not interleave with another
    * writer: inside the caller's transaction, or one of our own. */
-  if (own_tx && qrl_sql_begin(db)) return QRL_DB;
+  if (own_tx && qrl_sql_begin(db)) {
+    audit_lost(db, event, 1);
+    return QRL_DB;
+  }
   if ((err = chain_head(db, prev))) goto out;
   if ((err = chain_hash(prev, at, text, device_id, hash))) goto out;
   st = qrl_sql_prep(db,
@@ -418,6 +451,12 @@ qrl_err qrl_db_audit(qrl_db *db, const char *event, qrl_err outcome,
   }
   err = qrl_sql_run(st);
 out:
+  if (err) {
+    audit_lost(db, event, 1); /* never inserted */
+  } else {
+    db->tx_audits++; /* inserted: it stands or falls with the transaction */
+    snprintf(db->tx_event, sizeof(db->tx_event), "%s", event);
+  }
   if (own_tx) {
     if (!err) err = qrl_sql_commit(db);
     if (err) qrl_sql_rollback(db);

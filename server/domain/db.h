@@ -50,6 +50,14 @@ qrl_err qrl_db_audit(qrl_db *db, const char *event, qrl_err outcome,
                      const char *citizen_id, int64_t device_id,
                      const char *detail, const qrl_req_ctx *rc);
 
+/* Audit rows db could not write, since it was opened: a row whose insert
+ * failed, or that was in a transaction that did not commit (a full disk, an
+ * I/O error, a rollback). Each is also said on stderr as it happens. An
+ * operation whose row is part of its meaning (a login, a permission, a link,
+ * a revocation, a lock) writes the row in its own transaction and fails
+ * with it. Read it on db's thread, or after that thread is done with db. */
+uint64_t qrl_db_audit_lost(const qrl_db *db);
+
 /* Checks the audit hash chain from its first chained row: every row's
  * prev_hash is the row before's row_hash and its row_hash matches its
  * content. Returns QRL_OK with the number of rows checked in *rows, or

@@ -78,6 +78,7 @@ struct qrl_server {
   qrl_listener *listener; /* owned; NULL once closed */
   qrl_peers *peers;       /* owned: open connections per client address */
   uint64_t conn_refused;  /* connections refused by the caps */
+  uint64_t audit_unwritten; /* audit rows the workers could not write (atomic) */
   uint64_t refused_logged; /* conn_refused at the last log line */
   int64_t refused_log_ms;  /* monotonic ms of that line */
   int stopping; /* shutdown began: no new work */
@@ -208,9 +209,10 @@ static void *worker_init(void *arg, qrl_err *err) {
 }
 
 static void worker_fini(void *arg, void *thread_ctx) {
+  qrl_server *srv = arg;
   qrl_worker *w = thread_ctx;
-  (void)arg;
   if (!w) return;
+  __atomic_add_fetch(&srv->audit_unwritten, qrl_db_audit_lost(w->db), __ATOMIC_RELAXED);
   qrl_db_close(w->db);
   free(w);
 }
@@ -270,6 +272,12 @@ static void close_everything(qrl_server *srv) {
   qrl_audit_flush(&srv->audit);
   qrl_workq_free(srv->wq);
   srv->wq = NULL;
+  /* What the trail is missing, said once more where an operator looks last. */
+  if (srv->audit_unwritten || srv->audit.lost)
+    lwsl_warn("audit: %llu rows could not be written and %llu could not be queued (each "
+              "said above as it happened)\n",
+              (unsigned long long)srv->audit_unwritten,
+              (unsigned long long)srv->audit.lost);
   uv_close((uv_handle_t *)&srv->wake, NULL);
 }
 
