@@ -543,10 +543,14 @@ qrl_err qrl_h_connect(const qrl_h_server *s, const char *proto, const char *orig
 }
 
 qrl_wsc *qrl_h_browser(const qrl_h_server *s, cJSON **challenge) {
+  return qrl_h_browser_from(s, NULL, challenge);
+}
+
+qrl_wsc *qrl_h_browser_from(const qrl_h_server *s, const char *iface, cJSON **challenge) {
   qrl_wsc *c = NULL;
   int status = 0;
   *challenge = NULL;
-  if (qrl_h_connect(s, QRL_SUBPROTO_BROWSER, s->http, NULL, &c, &status) != QRL_OK) {
+  if (qrl_h_connect(s, QRL_SUBPROTO_BROWSER, s->http, iface, &c, &status) != QRL_OK) {
     fprintf(stderr, "harness: browser connect refused (HTTP %d)\n", status);
     return NULL;
   }
@@ -1007,7 +1011,7 @@ int qrl_h_phone_ready(const qrl_h_server *s, qrl_h_phone *p, const char *id,
 }
 
 int qrl_h_qr_login(const qrl_h_server *s, const char *id, const char *password,
-                   char failed[64]) {
+                   const char *iface, char failed[64]) {
   cJSON *ch = NULL, *m = NULL;
   qrl_wsc *br = NULL;
   qrl_h_phone p;
@@ -1016,8 +1020,8 @@ int qrl_h_qr_login(const qrl_h_server *s, const char *id, const char *password,
 
   memset(&p, 0, sizeof(p));
   if (failed) failed[0] = '\0';
-  if (!(br = qrl_h_browser(s, &ch))) goto out;
-  if (qrl_h_phone_ready(s, &p, id, password, NULL)) goto out;
+  if (!(br = qrl_h_browser_from(s, iface, &ch))) goto out;
+  if (qrl_h_phone_ready(s, &p, id, password, iface)) goto out;
   m = qrl_h_phone_scan_page(&p, br, ch, &qp);
   if (!m || strcmp(qrl_h_type(m), "scan_ok")) goto out;
   cJSON_Delete(m);

@@ -103,6 +103,8 @@ int qrl_h_proc_finish(qrl_h_proc *pr, cJSON **out);
  * `challenge`. Returns the client (caller frees) and the message in *challenge
  * (caller frees), or NULL. */
 qrl_wsc *qrl_h_browser(const qrl_h_server *s, cJSON **challenge);
+/* qrl_h_browser() from local address iface. */
+qrl_wsc *qrl_h_browser_from(const qrl_h_server *s, const char *iface, cJSON **challenge);
 
 /* Opens a websocket to the server with subprotocol proto, Origin origin
  * (NULL: none) from local address iface (NULL: any), like
@@ -208,10 +210,11 @@ void qrl_h_phone_close(qrl_h_phone *p);
 
 /* A whole QR login as a citizen does it: a browser shows the QR, a raw phone
  * logs in as id, turns web login on, scans, picks the number and confirms;
- * the browser is told "completed". 0, or -1 with the error code (or "no
- * answer") in failed (may be NULL). */
+ * the browser is told "completed". Both from local address iface (NULL:
+ * 127.0.0.1). 0, or -1 with the error code (or "no answer") in failed (may
+ * be NULL). */
 int qrl_h_qr_login(const qrl_h_server *s, const char *id, const char *password,
-                   char failed[64]);
+                   const char *iface, char failed[64]);
 
 /* Extracts id and secret from a browser `challenge` message's QR payload. */
 int qrl_h_challenge_payload(const cJSON *challenge, qrl_qr_payload *out);

@@ -179,7 +179,7 @@ TEST(a_full_disk_fails_closed_and_the_chain_survives) {
   cJSON_Delete(m);
   m = NULL;
   /* ... and everything works again. */
-  if (qrl_h_qr_login(s, AN, PW, failed)) {
+  if (qrl_h_qr_login(s, AN, PW, NULL, failed)) {
     fprintf(stderr, "no QR login once space returned: %s\n", failed);
     goto out;
   }

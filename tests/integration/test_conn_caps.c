@@ -180,7 +180,7 @@ static int one_address_at_its_cap(void) {
   }
   /* Meanwhile another citizen logs in as usual. */
   t0 = mono_ms();
-  if (qrl_h_qr_login(s, AN, PW, failed)) {
+  if (qrl_h_qr_login(s, AN, PW, NULL, failed)) {
     fprintf(stderr, "the other citizen's login failed: %s\n", failed);
     goto out;
   }
@@ -274,7 +274,7 @@ TEST(a_full_server_sheds_connections_without_spinning_and_recovers) {
   let_go(fds[0], held[0]);
   held[0] = 0;
   for (int tries = 0;; tries++) {
-    if (!qrl_h_qr_login(s, AN, PW, failed)) break;
+    if (!qrl_h_qr_login(s, AN, PW, NULL, failed)) break;
     if (tries == 10) {
       fprintf(stderr, "no login after the server had room again: %s\n", failed);
       goto out;
