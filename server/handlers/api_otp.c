@@ -228,7 +228,7 @@ static void verify_id_run(qrl_task *t, qrl_db *db) {
   verify_id_task *v = qrl_container_of(t, verify_id_task, base);
   qrl_services *sv = qrl_task_ctx(t);
   qrl_req_ctx rc = qrl_task_req(t);
-  t->rc = qrl_acct_web_session(db, sv->pol, v->session, t->now, &v->web);
+  t->rc = qrl_acct_web_session(db, sv->pol, v->session, &rc, &v->web);
   if (!t->rc && !v->web.portal.id) t->rc = QRL_FORBIDDEN;
   if (!t->rc) t->rc = qrl_portal_verify_id(db, v->web.portal.id, v->citizen_id, &rc);
 }

@@ -178,7 +178,7 @@ static void logins_run(qrl_task *t, qrl_db *db) {
   if (l->target_id)
     t->rc = qrl_acct_revoke_web_login(db, l->auth.citizen.id, l->target_id, &rc);
   else
-    t->rc = qrl_acct_web_logins(db, l->auth.citizen.id, t->now, l->logins,
+    t->rc = qrl_acct_web_logins(db, sv->pol, l->auth.citizen.id, t->now, l->logins,
                                 sizeof(l->logins) / sizeof(l->logins[0]), &l->nlogins);
 }
 
