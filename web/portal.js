@@ -49,6 +49,7 @@
 
   function show(me) {
     shown = me;
+    startKeepAlive(me);
     if (me.kiosk) startKiosk(me.kiosk);
     render();
     el('status').hidden = true;
@@ -85,12 +86,18 @@
 
   document.addEventListener('qrl-lang', render);
 
+  /* The session has ended (logged out, expired, or idle past the server's
+   * limit): back to where one logs in. */
+  function leave() {
+    if (kiosk || fromKiosk) { clearTraces(); window.location.replace('/kiosk.html'); }
+    else window.location.replace('/');
+  }
+
   function load() {
     return fetch('/api/me', { credentials: 'same-origin' })
       .then(function (r) {
         if (r.status === 401) {
-          if (kiosk || fromKiosk) { clearTraces(); window.location.replace('/kiosk.html'); }
-          else window.location.replace('/');
+          leave();
           return null;
         }
         if (!r.ok) throw new Error();
@@ -127,13 +134,47 @@
     });
   }
 
+  /* ---- the server's idle limit ------------------------------------------ */
+
+  /* The server ends a session unused for me.idle_secs, counted from the use
+   * it last recorded (it records one every me.idle_touch_secs at most). Reading
+   * the page asks nothing of the server, so while the citizen is active the
+   * page tells it so, at most once per idle_touch_secs. The server's record
+   * then lags the last activity by less than two steps. */
+  var touchMs = 0, lastContact = 0;
+
+  function startKeepAlive(me) {
+    if (touchMs) return;
+    touchMs = (me.idle_touch_secs || 60) * 1000;
+    lastContact = Date.now();
+    ['pointerdown', 'keydown', 'touchstart', 'wheel'].forEach(function (ev) {
+      document.addEventListener(ev, keepAlive, { passive: true });
+    });
+  }
+
+  function keepAlive() {
+    if (Date.now() - lastContact < touchMs) return;
+    lastContact = Date.now();
+    fetch('/api/me', { credentials: 'same-origin' })
+      .then(function (r) { if (r.status === 401) leave(); })
+      .catch(function () { /* offline for a moment: the next activity tries again */ });
+  }
+
   /* ---- kiosk: a shared machine ends the session by itself ---------------- */
 
+  /* The page's own countdown, a convenience over the server's limit: it
+   * warns 30 s before and leaves two recording steps early, so that the
+   * server never ends a session the page still shows as alive. */
   var kiosk = null, idleLeft = 0, idleTimer = 0;
+
+  function pageIdleSecs() {
+    var margin = 2 * Math.ceil(touchMs / 1000);
+    return Math.max(5, kiosk.idle_secs - margin);
+  }
 
   function resetIdle() {
     if (!kiosk) return;
-    idleLeft = kiosk.idle_secs;
+    idleLeft = pageIdleSecs();
     el('idle').hidden = true;
     el('idle-say').textContent = '';
   }

@@ -262,11 +262,30 @@ static const char schema_v4[] =
 static const char schema_v5[] =
     "ALTER TABLE citizens ADD COLUMN passcode_locks INTEGER NOT NULL DEFAULT 0;";
 
+/* v6: when a web session was last used, for its idle limit (websession.h).
+ * Sessions already open count as unused since they began: an upgrade does
+ * not lengthen any. */
+static const char schema_v6[] =
+    "ALTER TABLE web_sessions ADD COLUMN last_seen_at INTEGER;"
+    "UPDATE web_sessions SET last_seen_at = coalesce(code_used_at, created_at)"
+    " WHERE token_hash IS NOT NULL;";
+
+/* v7: per-account failure limits that outlive the process (faillimit.h):
+ * the failures of a key not yet earned back, as of `at`, and when they all
+ * will be (the row may go then). */
+static const char schema_v7[] =
+    "CREATE TABLE failure_limits("
+    " key TEXT PRIMARY KEY,"
+    " failures REAL NOT NULL,"
+    " at INTEGER NOT NULL,"
+    " clear_at INTEGER NOT NULL);"
+    "CREATE INDEX failure_limits_clear ON failure_limits(clear_at);";
+
 static const struct {
   int version;
   const char *sql;
 } migrations[] = {{1, schema_v1}, {2, schema_v2}, {3, schema_v3}, {4, schema_v4},
-                  {5, schema_v5}};
+                  {5, schema_v5}, {6, schema_v6}, {7, schema_v7}};
 
 #define SCHEMA_VERSION QRL_DB_SCHEMA_VERSION
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == SCHEMA_VERSION,

@@ -7,7 +7,8 @@
  * The domain modules on top: accounts.h (VNeID identities and sessions),
  * otp.h (ID + password + SMS OTP logins), legacy.h (portal accounts, dossiers,
  * the population register, linking, organizations), operator.h (what
- * qrlogin-admin reads and changes).
+ * qrlogin-admin reads and changes), faillimit.h (per-account failure limits
+ * that outlive the process).
  * Depends on SQLite and helpers.
  */
 #ifndef QRLOGIN_DB_H
@@ -37,7 +38,7 @@ qrl_err qrl_db_open(const char *path, qrl_db **out);
 qrl_err qrl_db_open_version(const char *path, int target, qrl_db **out);
 
 /* The schema version qrl_db_open() migrates to. */
-#define QRL_DB_SCHEMA_VERSION 5
+#define QRL_DB_SCHEMA_VERSION 7
 
 /* Closes db; NULL-safe. */
 void qrl_db_close(qrl_db *db);

@@ -13,6 +13,8 @@ qrl_acct_policy qrl_acct_policy_default(void) {
   p.code_secs = 60;
   p.fresh_device_secs = 24 * 3600;
   p.kiosk_session_secs = 15 * 60;
+  p.web_idle_secs = 30 * 60;
+  p.kiosk_idle_secs = 120;
   p.required_level = 2;
   return p;
 }

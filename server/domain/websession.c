@@ -68,7 +68,7 @@ qrl_err qrl_acct_exchange_code(qrl_db *db, const qrl_acct_policy *pol,
     goto tx_out;
   if ((err = qrl_token_hash(token, th))) goto tx_out;
   st = qrl_sql_prep(db, "UPDATE web_sessions SET code_used_at = ?1, token_hash = ?2,"
-                " expires_at = ?3 WHERE id = ?4");
+                " expires_at = ?3, last_seen_at = ?1 WHERE id = ?4");
   if (st) {
     sqlite3_bind_int64(st, 1, rc->now);
     qrl_sql_bind_blob(st, 2, th, sizeof(th));
@@ -98,42 +98,136 @@ audit:
   return err;
 }
 
-qrl_err qrl_acct_web_session(qrl_db *db, const qrl_acct_policy *pol,
-                             const char *token, int64_t now,
-                             qrl_web_session *out) {
-  uint8_t th[QRL_SHA256_LEN];
-  sqlite3_stmt *st;
-  qrl_err rc = QRL_NOT_AUTHENTICATED;
-  int64_t portal = 0;
+int64_t qrl_web_idle_secs(const qrl_acct_policy *pol, const char *method) {
+  return strcmp(method, "qr_kiosk") == 0 ? pol->kiosk_idle_secs : pol->web_idle_secs;
+}
 
-  (void)pol;
-  memset(out, 0, sizeof(*out));
-  if (!token || strlen(token) != QRL_SESSION_B64LEN) return rc;
-  if (qrl_token_hash(token, th)) return QRL_CRYPTO;
-  st = qrl_sql_prep(db, "SELECT w.citizen_id, w.portal_account, w.method,"
-                " w.code_used_at, w.created_at FROM web_sessions w"
-                " WHERE w.token_hash = ? AND w.revoked_at IS NULL"
-                " AND w.expires_at > ?");
+int64_t qrl_web_touch_secs(int64_t idle_secs) {
+  int64_t step = idle_secs / 20;
+  return step < 1 ? 1 : step > 60 ? 60 : step;
+}
+
+/* A live (not revoked, not expired) session row, as a use needs it. */
+typedef struct session_row {
+  int64_t id;
+  char citizen_id[QRL_CITIZEN_ID_LEN + 1];
+  int64_t portal;
+  char method[16];
+  int64_t created_at; /* when the browser got its token */
+  int64_t last_seen;  /* the recorded last use */
+} session_row;
+
+/* Finds the live session whose token hashes to th. QRL_OK, QRL_NOT_FOUND or
+ * QRL_DB. */
+static qrl_err find_live(qrl_db *db, const uint8_t th[QRL_SHA256_LEN], int64_t now,
+                         session_row *r) {
+  sqlite3_stmt *st;
+  qrl_err rc = QRL_NOT_FOUND;
+  int step;
+
+  memset(r, 0, sizeof(*r));
+  st = qrl_sql_prep(db, "SELECT id, citizen_id, portal_account, method,"
+                " coalesce(code_used_at, created_at),"
+                " coalesce(last_seen_at, code_used_at, created_at)"
+                " FROM web_sessions WHERE token_hash = ? AND revoked_at IS NULL"
+                " AND expires_at > ?");
   if (!st) return QRL_DB;
-  qrl_sql_bind_blob(st, 1, th, sizeof(th));
+  qrl_sql_bind_blob(st, 1, th, QRL_SHA256_LEN);
   sqlite3_bind_int64(st, 2, now);
-  if (sqlite3_step(st) == SQLITE_ROW) {
-    qrl_sql_copy_col(st, 0, out->citizen.id, sizeof(out->citizen.id));
-    portal = sqlite3_column_int64(st, 1);
-    qrl_sql_copy_col(st, 2, out->method, sizeof(out->method));
+  step = sqlite3_step(st);
+  if (step == SQLITE_ROW) {
+    r->id = sqlite3_column_int64(st, 0);
+    qrl_sql_copy_col(st, 1, r->citizen_id, sizeof(r->citizen_id));
+    r->portal = sqlite3_column_int64(st, 2);
+    qrl_sql_copy_col(st, 3, r->method, sizeof(r->method));
     /* QR sessions start when the code is exchanged; OTP ones when made. */
-    out->created_at = sqlite3_column_type(st, 3) == SQLITE_NULL
-                          ? sqlite3_column_int64(st, 4)
-                          : sqlite3_column_int64(st, 3);
+    r->created_at = sqlite3_column_int64(st, 4);
+    r->last_seen = sqlite3_column_int64(st, 5);
     rc = QRL_OK;
+  } else if (step != SQLITE_DONE) {
+    rc = QRL_DB;
   }
   sqlite3_finalize(st);
-  if (rc) return rc;
-  if (out->citizen.id[0]) rc = qrl_db_get_citizen(db, out->citizen.id, &out->citizen);
-  else rc = qrl_portal_get(db, portal, &out->portal);
-  if (rc == QRL_NOT_FOUND) rc = QRL_NOT_AUTHENTICATED;
-  if (rc) memset(out, 0, sizeof(*out));
   return rc;
+}
+
+/* Revokes session r, found unused for idle seconds, with its audit row, in
+ * one transaction (a concurrent request that ended it first: nothing). */
+static qrl_err end_idle(qrl_db *db, const session_row *r, int64_t idle,
+                        const qrl_req_ctx *rc) {
+  char detail[96];
+  sqlite3_stmt *st;
+  qrl_err err;
+  if (qrl_sql_begin(db)) return QRL_DB;
+  st = qrl_sql_prep(db, "UPDATE web_sessions SET revoked_at = ?1 WHERE id = ?2"
+                        " AND revoked_at IS NULL");
+  if (st) {
+    sqlite3_bind_int64(st, 1, rc->now);
+    sqlite3_bind_int64(st, 2, r->id);
+  }
+  err = qrl_sql_run(st);
+  if (r->portal)
+    snprintf(detail, sizeof(detail), "idle web_session=%lld portal_account=%lld limit=%lld",
+             (long long)r->id, (long long)r->portal, (long long)idle);
+  else
+    snprintf(detail, sizeof(detail), "idle web_session=%lld limit=%lld", (long long)r->id,
+             (long long)idle);
+  if (!err && sqlite3_changes(qrl_sql_handle(db)) > 0)
+    err = qrl_db_audit(db, "web_session_revoked", QRL_OK,
+                       r->citizen_id[0] ? r->citizen_id : NULL, 0, detail, rc);
+  if (!err) err = qrl_sql_commit(db);
+  if (err) qrl_sql_rollback(db);
+  return err;
+}
+
+/* Records a use of session id at now. A later record is left alone (a
+ * request that waited in the queue behind a newer one), unless rebase: the
+ * record is ahead of now because the wall clock was stepped back, and would
+ * otherwise hold the idle limit off until the clock caught up. */
+static qrl_err touch(qrl_db *db, int64_t id, int64_t now, int rebase) {
+  sqlite3_stmt *st = qrl_sql_prep(db, "UPDATE web_sessions SET last_seen_at = ?1"
+                                      " WHERE id = ?2 AND revoked_at IS NULL"
+                                      " AND (?3 OR coalesce(last_seen_at, 0) < ?1)");
+  if (st) {
+    sqlite3_bind_int64(st, 1, now);
+    sqlite3_bind_int64(st, 2, id);
+    sqlite3_bind_int(st, 3, rebase);
+  }
+  return qrl_sql_run(st);
+}
+
+qrl_err qrl_acct_web_session(qrl_db *db, const qrl_acct_policy *pol,
+                             const char *token, const qrl_req_ctx *rc,
+                             qrl_web_session *out) {
+  uint8_t th[QRL_SHA256_LEN];
+  session_row r;
+  int64_t idle, unused;
+  qrl_err err;
+
+  memset(out, 0, sizeof(*out));
+  if (!token || strlen(token) != QRL_SESSION_B64LEN) return QRL_NOT_AUTHENTICATED;
+  if (qrl_token_hash(token, th)) return QRL_CRYPTO;
+  err = find_live(db, th, rc->now, &r);
+  if (err) return err == QRL_NOT_FOUND ? QRL_NOT_AUTHENTICATED : err;
+  idle = qrl_web_idle_secs(pol, r.method);
+  unused = rc->now - r.last_seen; /* < 0: the wall clock was stepped back */
+  if (unused >= idle) {
+    /* Gone for good: a longer limit after a restart cannot bring it back. */
+    err = end_idle(db, &r, idle, rc);
+    return err ? err : QRL_NOT_AUTHENTICATED;
+  }
+  if (r.citizen_id[0]) err = qrl_db_get_citizen(db, r.citizen_id, &out->citizen);
+  else err = qrl_portal_get(db, r.portal, &out->portal);
+  if (!err && (unused >= qrl_web_touch_secs(idle) || unused < 0))
+    err = touch(db, r.id, rc->now, unused < 0);
+  if (err == QRL_NOT_FOUND) err = QRL_NOT_AUTHENTICATED;
+  if (err) {
+    memset(out, 0, sizeof(*out));
+    return err;
+  }
+  memcpy(out->method, r.method, sizeof(out->method));
+  out->created_at = r.created_at;
+  return QRL_OK;
 }
 
 qrl_err qrl_acct_open_web_session(qrl_db *db, const qrl_acct_policy *pol,
@@ -149,8 +243,8 @@ qrl_err qrl_acct_open_web_session(qrl_db *db, const qrl_acct_policy *pol,
     return QRL_CRYPTO;
   }
   st = qrl_sql_prep(db, "INSERT INTO web_sessions(citizen_id, portal_account, method,"
-                        " token_hash, created_at, expires_at, ip, user_agent, flow)"
-                        " VALUES(?,?,?,?,?,?,?,?,?)");
+                        " token_hash, created_at, expires_at, ip, user_agent, flow,"
+                        " last_seen_at) VALUES(?,?,?,?,?,?,?,?,?,?)");
   if (st) {
     qrl_sql_bind_text(st, 1, citizen_id);
     if (portal_account) sqlite3_bind_int64(st, 2, portal_account);
@@ -162,6 +256,7 @@ qrl_err qrl_acct_open_web_session(qrl_db *db, const qrl_acct_policy *pol,
     qrl_sql_bind_text(st, 7, rc->ip);
     qrl_sql_bind_text(st, 8, rc->user_agent);
     qrl_sql_bind_text(st, 9, rc->flow);
+    sqlite3_bind_int64(st, 10, rc->now);
   }
   err = qrl_sql_run(st);
   if (err) memset(token, 0, QRL_SESSION_B64LEN + 1);
@@ -171,12 +266,17 @@ qrl_err qrl_acct_open_web_session(qrl_db *db, const qrl_acct_policy *pol,
 qrl_err qrl_acct_web_logout(qrl_db *db, const char *token, const qrl_req_ctx *rc) {
   uint8_t th[QRL_SHA256_LEN];
   qrl_web_session ws;
+  session_row r;
   sqlite3_stmt *st;
   qrl_err err;
 
   if (!token || strlen(token) != QRL_SESSION_B64LEN) return QRL_OK;
   if (qrl_token_hash(token, th)) return QRL_CRYPTO;
-  if (qrl_acct_web_session(db, NULL, token, rc->now, &ws) != QRL_OK) return QRL_OK;
+  /* Not a use: a session past its idle limit is ended all the same. */
+  if ((err = find_live(db, th, rc->now, &r))) return err == QRL_NOT_FOUND ? QRL_OK : err;
+  memset(&ws, 0, sizeof(ws));
+  if (r.citizen_id[0]) memcpy(ws.citizen.id, r.citizen_id, sizeof(r.citizen_id));
+  else if (qrl_portal_get(db, r.portal, &ws.portal)) memset(&ws.portal, 0, sizeof(ws.portal));
   if (qrl_sql_begin(db)) return QRL_DB;
   st = qrl_sql_prep(db, "UPDATE web_sessions SET revoked_at = ?1 WHERE token_hash = ?2"
                 " AND revoked_at IS NULL");
@@ -193,11 +293,14 @@ qrl_err qrl_acct_web_logout(qrl_db *db, const char *token, const qrl_req_ctx *rc
   return err;
 }
 
-qrl_err qrl_acct_web_logins(qrl_db *db, const char *citizen_id, int64_t now,
-                            qrl_web_login *out, size_t cap, size_t *n) {
+qrl_err qrl_acct_web_logins(qrl_db *db, const qrl_acct_policy *pol, const char *citizen_id,
+                            int64_t now, qrl_web_login *out, size_t cap, size_t *n) {
   sqlite3_stmt *st = qrl_sql_prep(db,
       "SELECT id, coalesce(code_used_at, created_at), ip, user_agent, method,"
-      " revoked_at IS NULL AND expires_at > ?2 FROM web_sessions"
+      " revoked_at IS NULL AND expires_at > ?2"
+      " AND ?2 - coalesce(last_seen_at, code_used_at, created_at)"
+      "     < CASE method WHEN 'qr_kiosk' THEN ?4 ELSE ?5 END"
+      " FROM web_sessions"
       " WHERE citizen_id = ?1 AND token_hash IS NOT NULL"
       " AND coalesce(code_used_at, created_at) > ?2 - 30 * 86400"
       " ORDER BY 2 DESC, id DESC LIMIT ?3");
@@ -206,6 +309,8 @@ qrl_err qrl_acct_web_logins(qrl_db *db, const char *citizen_id, int64_t now,
   qrl_sql_bind_text(st, 1, citizen_id);
   sqlite3_bind_int64(st, 2, now);
   sqlite3_bind_int64(st, 3, (sqlite3_int64)cap);
+  sqlite3_bind_int64(st, 4, qrl_web_idle_secs(pol, "qr_kiosk"));
+  sqlite3_bind_int64(st, 5, qrl_web_idle_secs(pol, "qr"));
   while (*n < cap && sqlite3_step(st) == SQLITE_ROW) {
     qrl_web_login *w = &out[(*n)++];
     w->id = sqlite3_column_int64(st, 0);

@@ -6,6 +6,16 @@
  *
  * Tokens and codes are stored as SHA-256, never as they are. Every change is
  * one transaction with its audit row (open_web_session joins its caller's).
+ *
+ * Idle limit: besides its lifetime, a session ends when unused for
+ * pol->web_idle_secs (pol->kiosk_idle_secs for a kiosk's, method
+ * "qr_kiosk"). Every use (qrl_acct_web_session) checks it against the
+ * recorded last use, exactly: unused for the limit or longer and the session
+ * is revoked then and there (audited) and refused. A use is recorded only
+ * when the record is qrl_web_touch_secs() old or more - one write a minute
+ * at most per session, not one per request - so the record may lag the last
+ * request by less than that step, and a session can end up to one step
+ * before the limit since its very last request, never after it.
  * Not here: the phone's side - app sessions, the permission, completing a QR
  * login (accounts.h).
  */
@@ -50,23 +60,38 @@ typedef struct qrl_web_login {
   int active;        /* not revoked, not expired */
 } qrl_web_login;
 
-/* The citizen's web logins of the last 30 days, newest first, at most cap.
- * Fast. */
-qrl_err qrl_acct_web_logins(qrl_db *db, const char *citizen_id, int64_t now,
-                            qrl_web_login *out, size_t cap, size_t *n);
+/* The citizen's web logins of the last 30 days, newest first, at most cap;
+ * active means usable now (not revoked, not expired, not idle past pol's
+ * limit). Fast. */
+qrl_err qrl_acct_web_logins(qrl_db *db, const qrl_acct_policy *pol, const char *citizen_id,
+                            int64_t now, qrl_web_login *out, size_t cap, size_t *n);
 
 /* "Không phải tôi": ends web session id of citizen_id at once. QRL_OK,
  * QRL_NOT_FOUND (not theirs, or already ended). Audited. */
 qrl_err qrl_acct_revoke_web_login(qrl_db *db, const char *citizen_id, int64_t id,
                                   const qrl_req_ctx *rc);
 
-/* Resolves a web session token (a citizen's or a portal account's). Returns
- * QRL_OK or QRL_NOT_AUTHENTICATED. */
+/* The idle limit, in seconds, of a web session opened by method ("qr_kiosk":
+ * pol->kiosk_idle_secs; any other: pol->web_idle_secs). */
+int64_t qrl_web_idle_secs(const qrl_acct_policy *pol, const char *method);
+
+/* How old the record of a session's last use may grow before a use writes
+ * it again, for an idle limit of idle_secs: a twentieth of it, at least 1 s
+ * and at most 60 s. */
+int64_t qrl_web_touch_secs(int64_t idle_secs);
+
+/* Resolves a web session token (a citizen's or a portal account's) for a
+ * request at rc->now, and counts as a use of it: a session unused for its
+ * idle limit is revoked (audited "web_session_revoked", detail "idle ...")
+ * and refused; a live one has its last use recorded when due (see above).
+ * Returns QRL_OK (fills *out), QRL_NOT_AUTHENTICATED (unknown, revoked,
+ * expired or idle), QRL_CRYPTO or QRL_DB. */
 qrl_err qrl_acct_web_session(qrl_db *db, const qrl_acct_policy *pol,
-                             const char *token, int64_t now,
+                             const char *token, const qrl_req_ctx *rc,
                              qrl_web_session *out);
 
-/* Ends a web session server-side. Unknown tokens are not an error. Audited. */
+/* Ends a web session server-side (one past its idle limit too). Unknown
+ * tokens are not an error. Audited. */
 qrl_err qrl_acct_web_logout(qrl_db *db, const char *token, const qrl_req_ctx *rc);
 
 #endif /* QRLOGIN_WEBSESSION_H */

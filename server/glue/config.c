@@ -29,6 +29,7 @@ void qrl_config_defaults(qrl_config *cfg, const char *web_dir_default) {
   cfg->fresh_device_hours = 24;
   cfg->kiosk_name = "Máy tự phục vụ dịch vụ công";
   cfg->kiosk_idle_secs = 120;
+  cfg->web_idle_secs = 1800;
   cfg->hash_cost = 15;
   cfg->workers = 2;
   cfg->required_level = 2;
@@ -99,8 +100,12 @@ void qrl_config_usage(void *stream, const char *prog) {
           "                       and Secure cookies\n"
           "  --kiosk-name NAME    the kiosk's name and place, shown on the phone for\n"
           "                       logins from /kiosk.html (a shared machine)\n"
-          "  --kiosk-idle-secs N  a kiosk session ends after N idle seconds (warned 30 s\n"
-          "                       before; default 120, 10..3600); at most 15 minutes\n"
+          "  --kiosk-idle-secs N  a kiosk session ends after N seconds unused, on the\n"
+          "                       server (default 120, 10..3600); at most 15 minutes in\n"
+          "                       all. The page warns 30 s before and leaves a tenth early\n"
+          "  --web-idle-secs N    any other web session ends after N seconds unused, on\n"
+          "                       the server (default 1800, 60..28800); at most 8 hours\n"
+          "                       in all\n"
           "  --no-rate-limits     turn the per-IP/account/socket throttles off: for load\n"
           "                       tests and benchmarks only, never in production\n"
           "  --demo               seed demo citizens, portal accounts and dossiers; the\n"
@@ -146,7 +151,7 @@ enum {
   OPT_HASH, OPT_WORKERS, OPT_LEVEL, OPT_PORTAL, OPT_MAXCH, OPT_HELP,
   OPT_PWLEVEL, OPT_CUTOVER, OPT_OUTBOX, OPT_OTPTTL, OPT_CERT, OPT_KEY, OPT_FRAME,
   OPT_PROX, OPT_FRESH, OPT_NORL, OPT_KNAME, OPT_KIDLE, OPT_HOST, OPT_MAXCH_IP,
-  OPT_MAXCONNIP
+  OPT_MAXCONNIP, OPT_WIDLE
 };
 
 /* Parses "YYYY-MM-DD" as midnight in Vietnam (UTC+7, no DST) into *out. */
@@ -187,6 +192,7 @@ qrl_err qrl_config_parse(qrl_config *cfg, int argc, char **argv, int *want_help)
       {"no-rate-limits", no_argument, NULL, OPT_NORL},
       {"kiosk-name", required_argument, NULL, OPT_KNAME},
       {"kiosk-idle-secs", required_argument, NULL, OPT_KIDLE},
+      {"web-idle-secs", required_argument, NULL, OPT_WIDLE},
       {"tls-cert", required_argument, NULL, OPT_CERT},
       {"tls-key", required_argument, NULL, OPT_KEY},
       {"bind", required_argument, NULL, OPT_BIND},
@@ -334,6 +340,10 @@ qrl_err qrl_config_parse(qrl_config *cfg, int argc, char **argv, int *want_help)
     case OPT_KIDLE:
       if (qrl_parse_long(optarg, 10, 3600, &v)) { what = "--kiosk-idle-secs wants 10..3600"; goto bad; }
       cfg->kiosk_idle_secs = (int)v;
+      break;
+    case OPT_WIDLE:
+      if (qrl_parse_long(optarg, 60, 28800, &v)) { what = "--web-idle-secs wants 60..28800"; goto bad; }
+      cfg->web_idle_secs = (int)v;
       break;
     case OPT_FRESH:
       if (qrl_parse_long(optarg, 0, 720, &v)) { what = "--fresh-device-hours wants 0..720"; goto bad; }

@@ -35,6 +35,8 @@ typedef struct qrl_config {
   int no_rate_limits;      /* load tests only: the in-memory throttles off */
   const char *kiosk_name;  /* the kiosk's name/place, shown on the phone */
   int kiosk_idle_secs;     /* a kiosk session ends after this idle time: 120 */
+  int web_idle_secs;       /* any other web session ends after this idle time:
+                              1800 */
   int proximity;           /* phone and browser on different networks:
                               QRL_PROX_FLAG (record), _STEP_UP (passcode), _REFUSE */
   int demo;                /* seed demo citizens, show payloads on the page */

@@ -21,7 +21,10 @@ void qrl_rules_password(qrl_hold *h, const char *username, const char *citizen_i
                     ? qrl_hold_add(h, "pw:user", username, QRL_RL_PW_KEY, QRL_RL_PW_WINDOW)
                     : qrl_hold_add(h, "pw:id", citizen_id, QRL_RL_PW_KEY, QRL_RL_PW_WINDOW);
   keep(r, QRL_BAD_CREDENTIALS, QRL_BAD_CREDENTIALS, 1);
-  if (r) r->reset_on_ok = 1;
+  if (r) {
+    r->reset_on_ok = 1;
+    r->persist = 1; /* a restart must not hand out fresh guesses */
+  }
   keep(qrl_hold_add(h, "pw:ip", ip, QRL_RL_PW_IP, QRL_RL_PW_WINDOW), QRL_BAD_CREDENTIALS,
        QRL_BAD_CREDENTIALS, 1);
 }

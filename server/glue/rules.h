@@ -32,7 +32,9 @@
 /* A password check (the web page's password step and the phone app's login
  * share these): per portal username (if username is not "") or citizen ID,
  * and per IP. A wrong password spends both tokens; a right one clears the
- * ID's record and gives the IP's token back; anything else gives both back. */
+ * ID's record and gives the IP's token back; anything else gives both back.
+ * The ID's (username's) bucket persists: it is kept in the database too, so
+ * a restart does not reset it (the IP's may start over). */
 void qrl_rules_password(qrl_hold *h, const char *username, const char *citizen_id,
                         const char *ip);
 

@@ -569,6 +569,8 @@ qrl_server *qrl_server_new(const qrl_config *cfg) {
   srv->pol.hash_cost_log2 = cfg->hash_cost;
   srv->pol.fresh_device_secs = (int64_t)cfg->fresh_device_hours * 3600;
   srv->pol.required_level = cfg->required_level;
+  srv->pol.kiosk_idle_secs = cfg->kiosk_idle_secs;
+  srv->pol.web_idle_secs = cfg->web_idle_secs;
   srv->protos[0] = (struct lws_protocols){"qrl-reject", reject_callback, sizeof(qrl_conn),
                                           0, 0, NULL, 0};
   srv->nprotos = 1;

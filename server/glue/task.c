@@ -17,8 +17,12 @@ static void wipe_free(qrl_task *t) {
 static void task_run(void *thread_ctx, qrl_job *job) {
   qrl_task *t = qrl_container_of(job, qrl_task, job);
   qrl_worker *w = thread_ctx;
+  /* The buckets that outlive a restart are counted in the database, here,
+   * around the work they limit (throttle.h). */
+  if ((t->rc = qrl_hold_take_persisted(&t->hold, w->db, t->now, &t->retry_in))) return;
   t->type->run(t, w->db);
   t->ran = 1;
+  qrl_hold_settle_persisted(&t->hold, w->db, t->now, t->rc);
 }
 
 static void task_done(qrl_job *job) {
@@ -26,8 +30,9 @@ static void task_done(qrl_job *job) {
   qrl_conn *c = NULL;
 
   if (job->cancelled) t->rc = QRL_UNAVAILABLE;
-  qrl_throttle_settle(t->pool->thr, &t->hold, t->rc);
   if (t->conn_id) c = qrl_conn_find(t->pool->conns, t->conn_id);
+  qrl_throttle_note_persisted(t->pool->thr, c, &t->hold);
+  qrl_throttle_settle(t->pool->thr, &t->hold, t->rc);
   t->type->done(t, c);
   if (c && t->rc == QRL_OK) qrl_conn_proven(c);
   wipe_free(t);

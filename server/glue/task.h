@@ -6,7 +6,10 @@
  *   loop:   qrl_task_new(pool, conn, &type, sizeof(payload)) ... fill ...
  *           [qrl_task_take: the throttle hold, taken on arrival]
  *           qrl_task_submit(t)
- *   worker: type->run(t, db)            - t->rc says how it went
+ *   worker: [the hold's persisting buckets taken in the database: if one
+ *           is empty, t->rc = QRL_RATE_LIMITED and run() is skipped]
+ *           type->run(t, db)            - t->rc says how it went
+ *           [the persisting buckets settled with t->rc]
  *   loop:   the hold is settled with t->rc, then type->done(t, conn or NULL)
  *           and the task is wiped and freed.
  *
@@ -66,6 +69,8 @@ struct qrl_task {
   uint64_t conn_id; /* who to answer; 0 for nobody */
   qrl_err rc;
   int ran;          /* 1 once run() has run */
+  int64_t retry_in; /* refused by a persisting bucket: seconds until a token
+                       is back (t->rc QRL_RATE_LIMITED, run() skipped) */
   int64_t now;      /* unix seconds when the request arrived */
   char ip[48];
   char ua[160];

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "domain/faillimit.h"
 #include "glue/reply.h"
 
 qrl_rule *qrl_hold_add(qrl_hold *h, const char *kind, const char *value, int limit,
@@ -78,6 +79,13 @@ int qrl_throttle_take(qrl_throttle *t, const qrl_conn *c, qrl_hold *h,
   return 0;
 }
 
+/* Whether outcome spends r's token for good. */
+static int keeps(const qrl_rule *r, qrl_err outcome) {
+  for (int k = 0; k < r->nkeep; k++)
+    if (r->keep[k] == outcome) return 1;
+  return 0;
+}
+
 void qrl_throttle_settle(qrl_throttle *t, qrl_hold *h, qrl_err outcome) {
   int64_t now;
   if (!h->taken) return;
@@ -86,13 +94,55 @@ void qrl_throttle_settle(qrl_throttle *t, qrl_hold *h, qrl_err outcome) {
   now = qrl_clock_mono_ms(t->clock);
   for (size_t i = 0; i < h->n; i++) {
     const qrl_rule *r = &h->rules[i];
-    int keep = 0;
-    for (int k = 0; k < r->nkeep; k++)
-      if (r->keep[k] == outcome) keep = 1;
-    if (keep) continue;
+    if (keeps(r, outcome)) continue;
     if (outcome == QRL_OK && r->reset_on_ok) qrl_rl_reset(t->rl, r->key);
     else qrl_rl_refund(t->rl, r->key, now, r->limit, r->window);
   }
+}
+
+qrl_err qrl_hold_take_persisted(qrl_hold *h, qrl_db *db, int64_t now, int64_t *retry_in) {
+  qrl_err err = QRL_OK;
+  size_t i;
+  *retry_in = 0;
+  h->refused = 0;
+  if (!h->taken) return QRL_OK; /* not counted (--no-rate-limits) */
+  for (i = 0; i < h->n; i++) {
+    const qrl_rule *r = &h->rules[i];
+    if (!r->persist) continue;
+    if ((err = qrl_faillimit_take(db, r->key, r->limit, r->window, now, retry_in))) break;
+  }
+  if (!err) {
+    h->persisted = 1;
+    return QRL_OK;
+  }
+  if (err == QRL_RATE_LIMITED) h->refused = (int)i + 1;
+  for (size_t k = 0; k < i; k++) /* all or none */
+    if (h->rules[k].persist)
+      qrl_faillimit_give_back(db, h->rules[k].key, h->rules[k].limit, h->rules[k].window,
+                              now);
+  return err;
+}
+
+void qrl_hold_settle_persisted(qrl_hold *h, qrl_db *db, int64_t now, qrl_err outcome) {
+  if (!h->persisted) return;
+  h->persisted = 0;
+  for (size_t i = 0; i < h->n; i++) {
+    const qrl_rule *r = &h->rules[i];
+    qrl_err err;
+    if (!r->persist || keeps(r, outcome)) continue;
+    if (outcome == QRL_OK && r->reset_on_ok) err = qrl_faillimit_clear(db, r->key);
+    else err = qrl_faillimit_give_back(db, r->key, r->limit, r->window, now);
+    if (err) /* a worker: plain stderr, as the domain logs */
+      fprintf(stderr, "qrlogind: throttle %s not settled in the database: %s\n", r->key,
+              qrl_strerror(err));
+  }
+}
+
+void qrl_throttle_note_persisted(qrl_throttle *t, const qrl_conn *c, const qrl_hold *h) {
+  const qrl_rule *r;
+  if (!h->refused || (size_t)h->refused > h->n) return;
+  r = &h->rules[h->refused - 1];
+  refused(t, c, r->key, r->key);
 }
 
 int qrl_throttle_socket(qrl_throttle *t, qrl_conn *c, int msgs, int window, int strikes) {

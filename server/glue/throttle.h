@@ -10,7 +10,16 @@
  * and gives the rest back. A request task carries its hold (task.h), so a
  * request that never runs (queue full, shutdown) gets its tokens back in the
  * same place. Refusals are logged and audited here. With --no-rate-limits
- * every call allows and nothing is counted. Loop thread only.
+ * every call allows and nothing is counted. Loop thread only, but for the
+ * two qrl_hold_*_persisted calls.
+ *
+ * A rule may also persist (the per-account password limit): then its bucket
+ * is kept in the database too (faillimit.h), so that a restart, which
+ * empties the in-memory buckets, gives no fresh attempts. The worker that
+ * runs the request takes that token in the database before the work and
+ * settles it after, by the same keep[] and reset_on_ok (task.c); a request
+ * the database refuses is answered rate_limited without running, and gets
+ * its in-memory tokens back.
  * Not here: which buckets qrlogind has (rules.h).
  */
 #ifndef QRLOGIN_THROTTLE_H
@@ -23,6 +32,7 @@
 #include "helpers/clock.h"
 #include "glue/conn.h"
 #include "qrlogin/error.h"
+#include "domain/db.h"
 #include "domain/ratelimit.h"
 
 /* One bucket a request is counted in: "<kind>:<value>", limit tokens per
@@ -34,6 +44,7 @@ typedef struct qrl_rule {
   qrl_err keep[2]; /* outcomes that spend the token for good ... */
   int nkeep;       /* ... (how many of keep[] are set); any other gives it back */
   int reset_on_ok; /* QRL_OK forgets the key (a right password clears its record) */
+  int persist;     /* also kept in the database: outlives a restart */
 } qrl_rule;
 
 #define QRL_HOLD_MAX 3
@@ -42,7 +53,9 @@ typedef struct qrl_rule {
 typedef struct qrl_hold {
   qrl_rule rules[QRL_HOLD_MAX];
   size_t n;
-  int taken; /* 1 between a successful take and the settle */
+  int taken;     /* 1 between a successful take and the settle */
+  int persisted; /* worker: 1 between qrl_hold_take_persisted and its settle */
+  int refused;   /* 1 + the index of the rule the database refused; 0 if none */
 } qrl_hold;
 
 typedef struct qrl_throttle {
@@ -74,6 +87,23 @@ int qrl_throttle_take(qrl_throttle *t, const qrl_conn *c, qrl_hold *h,
  * its keep[], forgets the key on QRL_OK if reset_on_ok, and gets the token
  * back otherwise. Does nothing unless h is taken; then h is no longer taken. */
 void qrl_throttle_settle(qrl_throttle *t, qrl_hold *h, qrl_err outcome);
+
+/* Worker thread, with that worker's db, before the request's work: takes a
+ * token of every persisting rule of h in the database (faillimit.h) at now
+ * (unix seconds), all or none, if h is taken (nothing with
+ * --no-rate-limits). QRL_OK; QRL_RATE_LIMITED with *retry_in set and
+ * h->refused naming the rule; or QRL_DB (fail closed). */
+qrl_err qrl_hold_take_persisted(qrl_hold *h, qrl_db *db, int64_t now, int64_t *retry_in);
+
+/* Worker thread, after the work: settles the database tokens a
+ * qrl_hold_take_persisted took, by outcome as qrl_throttle_settle does. A
+ * failed write is logged: the token then stays taken (fail closed). */
+void qrl_hold_settle_persisted(qrl_hold *h, qrl_db *db, int64_t now, qrl_err outcome);
+
+/* Loop thread: logs and audits, for c (may be NULL), a request the database
+ * refused (h->refused), as a refusal of qrl_throttle_take is. Nothing if it
+ * was not refused. */
+void qrl_throttle_note_persisted(qrl_throttle *t, const qrl_conn *c, const qrl_hold *h);
 
 /* A websocket's message budget: msgs per window seconds (QRL_RL_SOCKET_* in
  * rules.h). 1 if the message may be handled; 0 if refused (c is told

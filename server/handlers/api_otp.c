@@ -48,11 +48,15 @@ static void start_run(qrl_task *t, qrl_db *db) {
 static void start_done(qrl_task *t, qrl_conn *c) {
   start_task *s = qrl_container_of(t, start_task, base);
   qrl_services *sv = qrl_task_ctx(t);
-  cJSON *o;
+  cJSON *o = NULL;
   if (!t->rc) qrl_sms_relay_push(sv->conns, s->otp.phone, t->now, &s->sms);
   if (!c) return;
   if (t->rc) {
-    qrl_http_error(c, t->rc, NULL);
+    /* Held by the account's limit as the database keeps it: say how long,
+     * as for the loop's own refusal (qrl_http_throttled). */
+    if (t->rc == QRL_RATE_LIMITED && t->retry_in > 0 && (o = cJSON_CreateObject()))
+      cJSON_AddNumberToObject(o, "retry_in", (double)t->retry_in);
+    qrl_http_error(c, t->rc, o);
     return;
   }
   if ((o = cJSON_CreateObject())) {
@@ -228,7 +232,7 @@ static void verify_id_run(qrl_task *t, qrl_db *db) {
   verify_id_task *v = qrl_container_of(t, verify_id_task, base);
   qrl_services *sv = qrl_task_ctx(t);
   qrl_req_ctx rc = qrl_task_req(t);
-  t->rc = qrl_acct_web_session(db, sv->pol, v->session, t->now, &v->web);
+  t->rc = qrl_acct_web_session(db, sv->pol, v->session, &rc, &v->web);
   if (!t->rc && !v->web.portal.id) t->rc = QRL_FORBIDDEN;
   if (!t->rc) t->rc = qrl_portal_verify_id(db, v->web.portal.id, v->citizen_id, &rc);
 }

@@ -9,10 +9,11 @@
 #include <string.h>
 
 #include "domain/accounts.h"
+#include "domain/legacy.h"
+#include "domain/policy.h"
 #include "domain/websession.h"
 #include "glue/config.h"
 #include "glue/jsonio.h"
-#include "domain/legacy.h"
 
 /* ---- POST /api/session: the one-time code for the cookie ------------------ */
 
@@ -73,7 +74,8 @@ typedef struct me_task {
 static void me_run(qrl_task *t, qrl_db *db) {
   me_task *m = qrl_container_of(t, me_task, base);
   qrl_services *sv = qrl_task_ctx(t);
-  t->rc = qrl_acct_web_session(db, sv->pol, m->session, t->now, &m->web);
+  qrl_req_ctx rc = qrl_task_req(t);
+  t->rc = qrl_acct_web_session(db, sv->pol, m->session, &rc, &m->web);
   if (!t->rc)
     t->rc = qrl_dossiers_for(db, &m->web, m->dossiers,
                              sizeof(m->dossiers) / sizeof(m->dossiers[0]), &m->ndossiers);
@@ -170,11 +172,18 @@ static void me_done(qrl_task *t, qrl_conn *c) {
   add_who(o, m);
   cJSON_AddStringToObject(o, "method", m->web.method);
   cJSON_AddNumberToObject(o, "login_at", (double)m->web.created_at);
+  /* The server's idle limit, and how stale its record of the last use may
+   * be: the page keeps an active citizen's session alive with that. */
+  {
+    int64_t idle = qrl_web_idle_secs(sv->pol, m->web.method);
+    cJSON_AddNumberToObject(o, "idle_secs", (double)idle);
+    cJSON_AddNumberToObject(o, "idle_touch_secs", (double)qrl_web_touch_secs(idle));
+  }
   if (strcmp(m->web.method, "qr_kiosk") == 0) {
     cJSON *k = cJSON_AddObjectToObject(o, "kiosk");
     if (k) {
       cJSON_AddStringToObject(k, "name", sv->cfg->kiosk_name);
-      cJSON_AddNumberToObject(k, "idle_secs", sv->cfg->kiosk_idle_secs);
+      cJSON_AddNumberToObject(k, "idle_secs", (double)sv->pol->kiosk_idle_secs);
     }
   }
   add_dossiers(o, m);

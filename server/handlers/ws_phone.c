@@ -65,8 +65,16 @@ static void login_run(qrl_task *t, qrl_db *db) {
 static void login_done(qrl_task *t, qrl_conn *c) {
   login_task *l = qrl_container_of(t, login_task, base);
   if (!c) return;
-  if (t->rc) qrl_send_error(c, t->rc, t->type->name);
-  else qrl_phone_reply_account(c, "login_ok", &l->who, l->token);
+  if (t->rc == QRL_RATE_LIMITED && t->retry_in > 0) {
+    /* Held by the account's limit as the database keeps it (task.h). */
+    cJSON *o = qrl_json_error_obj(QRL_RATE_LIMITED, t->type->name);
+    if (o) cJSON_AddNumberToObject(o, "retry_in", (double)t->retry_in);
+    qrl_send_json(c, o);
+  } else if (t->rc) {
+    qrl_send_error(c, t->rc, t->type->name);
+  } else {
+    qrl_phone_reply_account(c, "login_ok", &l->who, l->token);
+  }
 }
 
 static const qrl_task_type login_type = {QRL_MSG_LOGIN, login_run, login_done};
@@ -178,7 +186,7 @@ static void logins_run(qrl_task *t, qrl_db *db) {
   if (l->target_id)
     t->rc = qrl_acct_revoke_web_login(db, l->auth.citizen.id, l->target_id, &rc);
   else
-    t->rc = qrl_acct_web_logins(db, l->auth.citizen.id, t->now, l->logins,
+    t->rc = qrl_acct_web_logins(db, sv->pol, l->auth.citizen.id, t->now, l->logins,
                                 sizeof(l->logins) / sizeof(l->logins[0]), &l->nlogins);
 }
 

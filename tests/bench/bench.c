@@ -9,7 +9,11 @@
  * production cost, and the rate limiter at 200,000 keys: memory, the mean
  * and the worst single hit while it fills (the table doubles on the way:
  * before doublings were incremental, the one at 131,072 keys blocked one hit
- * for 0.3-0.7 s) and the 1 Hz sweep's time per call. Prints one line per
+ * for 0.3-0.7 s) and the 1 Hz sweep's time per call; and, on a SQLite file
+ * in WAL mode as the server keeps it, what a password check adds for its
+ * persisted per-account bucket (a take and a settle) and what a use of a web
+ * session costs (the idle check; with the write of its last use, which
+ * comes once a step at most). Prints one line per
  * case: operations per second and microseconds per operation. Not a test:
  * it asserts nothing.
  */
@@ -17,13 +21,17 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "domain/challenge.h"
 #include "helpers/crypto.h"
 #include "helpers/qr.h"
 #include "qrlogin/protocol.h"
+#include "domain/accounts.h"
+#include "domain/faillimit.h"
 #include "domain/ratelimit.h"
 #include "domain/store.h"
+#include "domain/websession.h"
 
 static double now_s(void) {
   struct timespec ts;
@@ -189,6 +197,63 @@ static int bench_ratelimit(void) {
   return 0;
 }
 
+/* ---- SQLite: the persisted password bucket, the web session's idle check -- */
+
+typedef struct dbctx {
+  qrl_db *db;
+  qrl_acct_policy pol;
+  char token[QRL_SESSION_B64LEN + 1];
+} dbctx;
+
+/* A password check's database work: each key gets three wrong passwords
+ * (a take each; keeping the token writes nothing more), then the right one
+ * (take, clear) - so no bucket runs dry. */
+static int b_faillimit(void *ctx, long i) {
+  dbctx *d = ctx;
+  char key[40];
+  int64_t retry;
+  snprintf(key, sizeof(key), "pw:id:%012ld", i / 4);
+  if (qrl_faillimit_take(d->db, key, 5, 900, 1700000000, &retry)) return -1;
+  return i % 4 == 3 ? (int)qrl_faillimit_clear(d->db, key) : 0;
+}
+
+/* A use of a web session, at a new second each time: the lookup and the
+ * idle check, and (every touch step) the write of the last use. */
+static int b_web_use(void *ctx, long i) {
+  dbctx *d = ctx;
+  qrl_req_ctx rc = {"127.0.0.1", "bench", 1700000000 + i / 64, NULL};
+  qrl_web_session ws;
+  return qrl_acct_web_session(d->db, &d->pol, d->token, &rc, &ws) ? -1 : 0;
+}
+
+static int bench_sqlite(double secs) {
+  char dir[] = "/tmp/qrl-bench-XXXXXX", path[64], side[80];
+  qrl_req_ctx rc = {"127.0.0.1", "bench", 1700000000, NULL};
+  dbctx d;
+  int rc_ = -1;
+  memset(&d, 0, sizeof(d));
+  d.pol = qrl_acct_policy_default();
+  d.pol.hash_cost_log2 = 10;
+  if (!mkdtemp(dir)) return -1;
+  snprintf(path, sizeof(path), "%s/b.db", dir);
+  if (qrl_db_open(path, &d.db) || qrl_db_seed_demo(d.db, &d.pol, 1700000000) ||
+      qrl_acct_open_web_session(d.db, &d.pol, "001099012345", 0, "qr", &rc, d.token))
+    goto out;
+  run("password bucket take+settle (SQLite)", b_faillimit, &d, secs);
+  run("web session use, idle check", b_web_use, &d, secs);
+  d.pol.web_idle_secs = 20; /* a touch step of 1 s: a write every 64 uses */
+  run("... with a last-use write per 64", b_web_use, &d, secs);
+  rc_ = 0;
+out:
+  qrl_db_close(d.db);
+  for (int i = 0; i < 3; i++) {
+    snprintf(side, sizeof(side), "%s%s", path, i == 0 ? "" : i == 1 ? "-wal" : "-shm");
+    unlink(side);
+  }
+  rmdir(dir);
+  return rc_;
+}
+
 int main(int argc, char **argv) {
   double secs = argc > 1 ? strtod(argv[1], NULL) : 1.0;
   char payload[QRL_QR_PAYLOAD_MAX + 1];
@@ -232,6 +297,10 @@ int main(int argc, char **argv) {
   qrl_store_free(s);
   run("ECDSA P-256 sign (phone)", b_sign, &k, secs);
   run("ECDSA P-256 verify (server)", b_verify, &k, secs);
+  if (bench_sqlite(secs)) {
+    printf("sqlite cases                       FAILED\n");
+    return 1;
+  }
   if (bench_ratelimit()) {
     printf("rate limiter                       FAILED\n");
     return 1;

@@ -86,27 +86,21 @@ void qrl_h_path(const qrl_h_server *s, const char *name, char *out, size_t n) {
   snprintf(out, n, "%s/%s", s->dir, name);
 }
 
-int qrl_h_start(qrl_h_server *s, const char *const *extra) {
-  return qrl_h_start_nofile(s, extra, 0, 0);
-}
-
-int qrl_h_start_nofile(qrl_h_server *s, const char *const *extra, long soft, long hard) {
+/* Starts qrlogind on s->dir's database; its log is appended to if append,
+ * else started afresh. */
+static int spawn(qrl_h_server *s, const char *const *extra, int append, long soft,
+                 long hard) {
   const char *argv[56];
   int n = 0, out[2] = {-1, -1}, logfd = -1;
   char logpath[300], line[256], outbox[300];
   size_t got = 0;
   int64_t deadline;
 
-  memset(s, 0, sizeof(*s));
   s->pid = -1;
   s->exit_status = -1;
   s->pidfd = s->out_fd = -1;
-  snprintf(s->dir, sizeof(s->dir), "/tmp/qrl-it-XXXXXX");
-  if (!mkdtemp(s->dir)) {
-    perror("harness: mkdtemp");
-    return -1;
-  }
-  qrl_h_path(s, "qrlogin.db", s->db, sizeof(s->db));
+  s->port = 0;
+  s->tls = 0;
   qrl_h_path(s, "server.log", logpath, sizeof(logpath));
   qrl_h_path(s, "sms-outbox.log", outbox, sizeof(outbox));
 
@@ -146,7 +140,8 @@ int qrl_h_start_nofile(qrl_h_server *s, const char *const *extra, long soft, lon
   argv[n] = NULL;
 
   if (pipe2(out, O_CLOEXEC) < 0) return -1;
-  logfd = open(logpath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  logfd = open(logpath, O_WRONLY | O_CREAT | O_CLOEXEC | (append ? O_APPEND : O_TRUNC),
+               0600);
   if (logfd < 0) goto fail;
   s->pid = fork();
   if (s->pid < 0) goto fail;
@@ -215,6 +210,30 @@ fail:
   if (s->pidfd >= 0) close(s->pidfd);
   s->out_fd = s->pidfd = -1;
   return -1;
+}
+
+int qrl_h_start(qrl_h_server *s, const char *const *extra) {
+  return qrl_h_start_nofile(s, extra, 0, 0);
+}
+
+int qrl_h_start_nofile(qrl_h_server *s, const char *const *extra, long soft, long hard) {
+  memset(s, 0, sizeof(*s));
+  s->pid = -1;
+  s->exit_status = -1;
+  s->pidfd = s->out_fd = -1;
+  snprintf(s->dir, sizeof(s->dir), "/tmp/qrl-it-XXXXXX");
+  if (!mkdtemp(s->dir)) {
+    perror("harness: mkdtemp");
+    return -1;
+  }
+  qrl_h_path(s, "qrlogin.db", s->db, sizeof(s->db));
+  return spawn(s, extra, 0, soft, hard);
+}
+
+int qrl_h_restart(qrl_h_server *s, const char *const *extra) {
+  int st = qrl_h_settle(s);
+  if (st != 0) return -1;
+  return spawn(s, extra, 1, 0, 0);
 }
 
 static int rm_entry(const char *path, const struct stat *sb, int flag,

@@ -70,6 +70,13 @@ int qrl_h_stop(qrl_h_server *s);
  * Returns the exit status; qrl_h_stop() later just cleans up. */
 int qrl_h_settle(qrl_h_server *s);
 
+/* Restarts the server on the same directory and database: a clean shutdown
+ * (as qrl_h_settle), then qrlogind again with the extra arguments in argv
+ * (as qrl_h_start; it listens on a new port), its log appended to the
+ * first's. Returns 0, or -1 if the shutdown was not clean or the start
+ * failed. */
+int qrl_h_restart(qrl_h_server *s, const char *const *extra);
+
 /* Prints the server's log (stderr, kept in dir/server.log) to stderr. */
 void qrl_h_dump_log(const qrl_h_server *s);
 

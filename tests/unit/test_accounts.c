@@ -251,11 +251,16 @@ TEST(completion_logs_the_phone_out_and_the_code_is_one_time_and_bound) {
   /* Once only. */
   ASSERT_ERR(qrl_acct_exchange_code(f.db, &f.pol, code, BINDING, &rc, web2, &ws),
              QRL_CODE_INVALID);
-  ASSERT_ERR(qrl_acct_web_session(f.db, &f.pol, web, T0 + 10, &ws), QRL_OK);
-  ASSERT_ERR(qrl_acct_web_session(f.db, &f.pol, web, T0 + f.pol.web_session_secs + 1, &ws),
-             QRL_NOT_AUTHENTICATED);
+  rc = at(T0 + 10);
+  ASSERT_ERR(qrl_acct_web_session(f.db, &f.pol, web, &rc, &ws), QRL_OK);
+  /* Past its lifetime (the idle limit is test_websession.c's). */
+  f.pol.web_idle_secs = 2 * f.pol.web_session_secs;
+  rc = at(T0 + f.pol.web_session_secs + 1);
+  ASSERT_ERR(qrl_acct_web_session(f.db, &f.pol, web, &rc, &ws), QRL_NOT_AUTHENTICATED);
+  rc = at(T0);
   ASSERT_ERR(qrl_acct_web_logout(f.db, web, &rc), QRL_OK);
-  ASSERT_ERR(qrl_acct_web_session(f.db, &f.pol, web, T0 + 11, &ws), QRL_NOT_AUTHENTICATED);
+  rc = at(T0 + 11);
+  ASSERT_ERR(qrl_acct_web_session(f.db, &f.pol, web, &rc, &ws), QRL_NOT_AUTHENTICATED);
   ASSERT_ERR(qrl_acct_web_logout(f.db, web, &rc), QRL_OK); /* idempotent */
   ASSERT_EQ_INT(qrl_db_audit_count(f.db, "web_login", "ok"), 1);
   ASSERT_EQ_INT(qrl_db_audit_count(f.db, "code_exchange", "code_invalid"), 2);
@@ -489,10 +494,11 @@ TEST(digest_failure_fails_closed) {
   }
   qrl_test_digest_ok();
   ASSERT_ERR(qrl_acct_exchange_code(f.db, &f.pol, code, BINDING, &rc, web, &ws), QRL_OK);
+  rc = at(T0 + 1);
   qrl_test_digest_fail_after(0);
-  ASSERT_ERR(qrl_acct_web_session(f.db, &f.pol, web, T0 + 1, &ws), QRL_CRYPTO);
+  ASSERT_ERR(qrl_acct_web_session(f.db, &f.pol, web, &rc, &ws), QRL_CRYPTO);
   qrl_test_digest_ok();
-  ASSERT_ERR(qrl_acct_web_session(f.db, &f.pol, web, T0 + 1, &ws), QRL_OK);
+  ASSERT_ERR(qrl_acct_web_session(f.db, &f.pol, web, &rc, &ws), QRL_OK);
   close_fixture(&f);
   return 0;
 }

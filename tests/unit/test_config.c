@@ -54,6 +54,7 @@ TEST(defaults_are_the_documented_ones) {
   ASSERT_EQ_INT(c.fresh_device_hours, 24);
   ASSERT_EQ_INT(c.no_rate_limits, 0);
   ASSERT_EQ_INT(c.kiosk_idle_secs, 120);
+  ASSERT_EQ_INT(c.web_idle_secs, 1800);
   ASSERT_EQ_INT(c.proximity, QRL_PROX_FLAG);
   ASSERT_EQ_INT(c.demo, 0);
   ASSERT_EQ_INT(c.hash_cost, 15);
@@ -63,6 +64,7 @@ TEST(defaults_are_the_documented_ones) {
   ASSERT_EQ_STR(c.portal_name, "Cổng Dịch vụ công quốc gia");
   ASSERT_EQ_INT(c.max_challenges, 100000);
   ASSERT_EQ_INT(c.max_challenges_per_ip, 64);
+  ASSERT_EQ_INT(c.max_conns_per_ip, 128);
   ASSERT_EQ_INT(c.nhosts, 0);
   ASSERT_EQ_INT(c.cutover, 1719766800); /* 2024-07-01 00:00 +07:00 */
   ASSERT_EQ_STR(c.sms_outbox, "sms-outbox.log");
@@ -78,9 +80,11 @@ TEST(every_option_sets_its_field) {
                    "--origin", "http://localhost:8080", "--challenge-ttl", "60",
                    "--qr-frame-secs", "3", "--fresh-device-hours", "48", "--no-rate-limits",
                    "--kiosk-name", "UBND phường Bến Nghé", "--kiosk-idle-secs", "45",
+                   "--web-idle-secs", "900",
                    "--proximity", "step-up", "--hash-cost", "12", "--workers", "8",
                    "--required-level", "1", "--portal-name", "Cổng DVC Hà Nội",
                    "--max-challenges", "500", "--max-challenges-per-ip", "7",
+                   "--max-conns-per-ip", "9",
                    "--host", "dichvucong.internal", "--host", "[::1]", "--password-level", "1",
                    "--cutover", "2025-01-01", "--sms-outbox", "/tmp/o.log",
                    "--otp-ttl", "120", NULL),
@@ -98,6 +102,7 @@ TEST(every_option_sets_its_field) {
   ASSERT_EQ_INT(c.no_rate_limits, 1);
   ASSERT_EQ_STR(c.kiosk_name, "UBND phường Bến Nghé");
   ASSERT_EQ_INT(c.kiosk_idle_secs, 45);
+  ASSERT_EQ_INT(c.web_idle_secs, 900);
   ASSERT_EQ_INT(c.proximity, QRL_PROX_STEP_UP);
   ASSERT_EQ_INT(c.hash_cost, 12);
   ASSERT_EQ_INT(c.workers, 8);
@@ -105,6 +110,7 @@ TEST(every_option_sets_its_field) {
   ASSERT_EQ_STR(c.portal_name, "Cổng DVC Hà Nội");
   ASSERT_EQ_INT(c.max_challenges, 500);
   ASSERT_EQ_INT(c.max_challenges_per_ip, 7);
+  ASSERT_EQ_INT(c.max_conns_per_ip, 9);
   ASSERT_EQ_INT(c.nhosts, 2);
   ASSERT_EQ_STR(c.hosts[0], "dichvucong.internal");
   ASSERT_EQ_STR(c.hosts[1], "[::1]");
@@ -144,12 +150,14 @@ TEST(bounds_are_inclusive_and_enforced) {
       {"--qr-frame-secs", "1", "60", "0", "61"},
       {"--fresh-device-hours", "0", "720", "-1", "721"},
       {"--kiosk-idle-secs", "10", "3600", "9", "3601"},
+      {"--web-idle-secs", "60", "28800", "59", "28801"},
       {"--hash-cost", "10", "20", "9", "21"},
       {"--workers", "1", "64", "0", "65"},
       {"--required-level", "1", "2", "0", "3"},
       {"--password-level", "1", "2", "0", "3"},
       {"--max-challenges", "1", "10000000", "0", "10000001"},
       {"--max-challenges-per-ip", "1", "10000000", "0", "10000001"},
+      {"--max-conns-per-ip", "0", "1000000", "-1", "1000001"},
       {"--otp-ttl", "1", "3600", "0", "3601"},
   };
   for (size_t i = 0; i < sizeof(b) / sizeof(b[0]); i++) {
@@ -315,8 +323,8 @@ TEST(help_text_names_every_option) {
       "--fresh-device-hours", "--tls-cert", "--tls-key",   "--required-level",
       "--portal-name",  "--workers",       "--hash-cost",   "--max-challenges",
       "--password-level", "--cutover",     "--otp-ttl",     "--sms-outbox",
-      "--host",         "--max-challenges-per-ip",
-      "--kiosk-name",   "--kiosk-idle-secs", "--no-rate-limits", "--demo",
+      "--host",         "--max-challenges-per-ip", "--max-conns-per-ip",
+      "--kiosk-name",   "--kiosk-idle-secs", "--web-idle-secs", "--no-rate-limits", "--demo",
       "--help"};
   char *buf = NULL;
   size_t len = 0;

@@ -4,7 +4,9 @@
  * task that cannot be queued (queue full) or is dropped at shutdown gives
  * every token back and is still answered (done() with unavailable); audit
  * rows are kept through a shutdown; done() finds its connection by id, or
- * NULL once it has gone. A gate job holds the only worker so that queue
+ * NULL once it has gone; the per-ID password bucket is also counted in the
+ * database by the worker, so emptied in-memory buckets (a restart) do not
+ * reset it. A gate job holds the only worker so that queue
  * states are exact; completions are waited for on the wake callback.
  */
 #include <pthread.h>
@@ -14,6 +16,7 @@
 
 #include "glue/audit.h"
 #include "fake_clock.h"
+#include "domain/faillimit.h"
 #include "domain/ratelimit.h"
 #include "glue/rules.h"
 #include "glue/task.h"
@@ -96,13 +99,18 @@ static void open_gate(fixture *f) {
   pthread_mutex_unlock(&f->mu);
 }
 
-/* Drains until the pool is idle. */
+/* Drains until the pool is idle. The wakes are counted before each drain:
+ * a done() may queue more work (an audit row), whose wake can come before
+ * the wait starts - counted after the drain, it would be waited for again. */
 static void drain_all(fixture *f) {
   for (;;) {
+    long seen;
+    pthread_mutex_lock(&f->mu);
+    seen = f->wakes;
+    pthread_mutex_unlock(&f->mu);
     qrl_workq_drain(f->wq);
     if (!qrl_workq_busy(f->wq)) return;
     pthread_mutex_lock(&f->mu);
-    long seen = f->wakes;
     while (f->wakes == seen && qrl_workq_busy(f->wq)) {
       struct timespec ts;
       clock_gettime(CLOCK_REALTIME, &ts);
@@ -153,6 +161,7 @@ typedef struct probe_task {
   qrl_err outcome; /* what run() reports */
   int *ran, *done, *saw_conn, *ran_flag;
   qrl_err *done_rc;
+  int64_t *retry_in;
 } probe_task;
 
 static void probe_run(qrl_task *t, qrl_db *db) {
@@ -168,6 +177,7 @@ static void probe_done(qrl_task *t, qrl_conn *c) {
   *p->done_rc = t->rc;
   *p->saw_conn = c != NULL;
   *p->ran_flag = t->ran;
+  *p->retry_in = t->retry_in;
 }
 
 static const qrl_task_type probe_type = {"probe", probe_run, probe_done};
@@ -175,6 +185,7 @@ static const qrl_task_type probe_type = {"probe", probe_run, probe_done};
 typedef struct counts {
   int ran, done, saw_conn, ran_flag;
   qrl_err rc;
+  int64_t retry_in;
 } counts;
 
 static probe_task *probe(fixture *f, const qrl_conn *c, counts *n, qrl_err outcome) {
@@ -186,6 +197,7 @@ static probe_task *probe(fixture *f, const qrl_conn *c, counts *n, qrl_err outco
   p->saw_conn = &n->saw_conn;
   p->ran_flag = &n->ran_flag;
   p->done_rc = &n->rc;
+  p->retry_in = &n->retry_in;
   return p;
 }
 
@@ -384,7 +396,123 @@ TEST(wall_clock_steps_neither_refill_nor_drain_the_holds) {
   return 0;
 }
 
+/* Reads the ID's persisted bucket (faillimit.h) in the fixture's file. */
+static int db_left(fixture *f, const char *id) {
+  char key[64];
+  qrl_db *db = NULL;
+  int n = -1;
+  snprintf(key, sizeof(key), "pw:id:%s", id);
+  if (qrl_db_open(f->tmp.path, &db)) return -1;
+  n = qrl_faillimit_left(db, key, QRL_RL_PW_KEY, QRL_RL_PW_WINDOW, f->clock.wall);
+  qrl_db_close(db);
+  return n;
+}
+
+/* Submits one password check for id from ip whose work reports outcome, and
+ * waits for it. The task's run() counts in n. */
+static int check_password(fixture *f, const char *id, const char *ip, counts *n,
+                          qrl_err outcome) {
+  int64_t retry = 0;
+  probe_task *p = probe(f, NULL, n, outcome);
+  if (!p) return -1;
+  qrl_rules_password(&p->base.hold, "", id, ip);
+  if (!qrl_task_take(&p->base, NULL, &retry)) {
+    qrl_task_free(&p->base);
+    return -1;
+  }
+  if (qrl_task_submit(&p->base)) return -1;
+  drain_all(f);
+  return 0;
+}
+
+/* The ID's bucket is kept in the database by the worker, around the work:
+ * with the in-memory buckets emptied (what a restart does), a sixth check
+ * after five wrong passwords is refused there - without running, told when
+ * to retry, its in-memory tokens given back, audited - while another ID
+ * runs; a right password clears the record on disk; a task that never runs
+ * never touches it. */
+TEST(the_id_bucket_outlives_the_in_memory_ones) {
+  fixture f;
+  counts n = {0};
+  int64_t retry = 0;
+  ASSERT_EQ_INT(setup(&f, 0), 0);
+  for (int i = 0; i < QRL_RL_PW_KEY; i++)
+    ASSERT_EQ_INT(check_password(&f, "001099012345", "10.5.0.1", &n, QRL_BAD_CREDENTIALS),
+                  0);
+  ASSERT_EQ_INT(n.ran, QRL_RL_PW_KEY);
+  ASSERT_EQ_INT(db_left(&f, "001099012345"), 0);
+  /* "restart": fresh, empty in-memory buckets */
+  qrl_rl_free(f.thr.rl);
+  ASSERT_TRUE((f.thr.rl = qrl_rl_new(1000)) != NULL);
+  {
+    probe_task *p = probe(&f, NULL, &n, QRL_OK);
+    ASSERT_TRUE(p != NULL);
+    qrl_rules_password(&p->base.hold, "", "001099012345", "10.5.0.2");
+    ASSERT_TRUE(qrl_task_take(&p->base, NULL, &retry));
+    ASSERT_ERR(qrl_task_submit(&p->base), QRL_OK);
+    drain_all(&f);
+  }
+  ASSERT_EQ_INT(n.ran, QRL_RL_PW_KEY); /* the check did not run */
+  ASSERT_EQ_INT(n.ran_flag, 0);
+  ASSERT_ERR(n.rc, QRL_RATE_LIMITED);
+  ASSERT_EQ_INT(n.retry_in, QRL_RL_PW_WINDOW / QRL_RL_PW_KEY); /* one back in 3 minutes */
+  ASSERT_EQ_INT(f.thr.refused, 1);
+  /* audited like a refusal on the loop (a row queued to a worker) */
+  drain_all(&f);
+  {
+    qrl_db *db = NULL;
+    long rows;
+    ASSERT_EQ_INT(qrl_db_open(f.tmp.path, &db), QRL_OK);
+    rows = qrl_db_audit_count(db, "throttled", "rate_limited");
+    qrl_db_close(db);
+    ASSERT_EQ_INT(rows, 1);
+  }
+  ASSERT_EQ_INT(pw_left(&f, "10.5.0.3"), QRL_RL_PW_KEY); /* memory tokens back */
+  qrl_rl_reset(f.thr.rl, "pw:id:001099012345");
+  /* another ID is not held */
+  ASSERT_EQ_INT(check_password(&f, "079199001234", "10.5.0.4", &n, QRL_BAD_CREDENTIALS),
+                0);
+  ASSERT_EQ_INT(n.ran, QRL_RL_PW_KEY + 1);
+  ASSERT_EQ_INT(db_left(&f, "079199001234"), QRL_RL_PW_KEY - 1);
+  /* a right password clears its record, an error gives the token back */
+  ASSERT_EQ_INT(check_password(&f, "079199001234", "10.5.0.4", &n, QRL_DB), 0);
+  ASSERT_EQ_INT(db_left(&f, "079199001234"), QRL_RL_PW_KEY - 1);
+  ASSERT_EQ_INT(check_password(&f, "079199001234", "10.5.0.4", &n, QRL_OK), 0);
+  ASSERT_EQ_INT(db_left(&f, "079199001234"), QRL_RL_PW_KEY);
+  /* a task that never runs (dropped at shutdown) never touches the record */
+  ASSERT_EQ_INT(close_gate(&f), 0);
+  {
+    probe_task *p = probe(&f, NULL, &n, QRL_BAD_CREDENTIALS);
+    ASSERT_TRUE(p != NULL);
+    qrl_rules_password(&p->base.hold, "", "079199001234", "10.5.0.5");
+    ASSERT_TRUE(qrl_task_take(&p->base, NULL, &retry));
+    ASSERT_ERR(qrl_task_submit(&p->base), QRL_OK);
+  }
+  ASSERT_EQ_INT(qrl_tasks_stop(&f.tasks), 1);
+  open_gate(&f);
+  drain_all(&f);
+  ASSERT_EQ_INT(db_left(&f, "079199001234"), QRL_RL_PW_KEY);
+  teardown(&f);
+  return 0;
+}
+
+/* --no-rate-limits: nothing is counted in the database either. */
+TEST(no_rate_limits_counts_nothing_on_disk) {
+  fixture f;
+  counts n = {0};
+  ASSERT_EQ_INT(setup(&f, 0), 0);
+  f.thr.off = 1;
+  for (int i = 0; i < 2 * QRL_RL_PW_KEY; i++)
+    ASSERT_EQ_INT(check_password(&f, "001099012345", "10.6.0.1", &n, QRL_BAD_CREDENTIALS),
+                  0);
+  ASSERT_EQ_INT(n.ran, 2 * QRL_RL_PW_KEY);
+  ASSERT_EQ_INT(db_left(&f, "001099012345"), QRL_RL_PW_KEY);
+  teardown(&f);
+  return 0;
+}
+
 TEST_MAIN(wall_clock_steps_neither_refill_nor_drain_the_holds,
+          the_id_bucket_outlives_the_in_memory_ones, no_rate_limits_counts_nothing_on_disk,
           a_failed_submit_gives_the_tokens_back, the_outcome_decides_which_tokens_stay_spent,
           shutdown_drops_queued_tasks_answers_them_and_keeps_audit_rows,
           done_finds_its_connection_by_id_or_null_once_gone)
