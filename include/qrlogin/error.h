@@ -71,7 +71,8 @@
   XX(DEVICE_TOO_NEW, "device_too_new", "this device was registered too recently", "Thiết bị này mới đăng nhập nên chưa bật được quyền “Đăng nhập trên website”. Vui lòng thử lại sau 24 giờ kể từ khi đăng nhập trên thiết bị này.") \
   XX(PROXIMITY, "proximity_mismatch", "phone and browser are on different networks", "Điện thoại và máy tính đang đăng nhập không ở cùng một mạng. Vì an toàn, hãy dùng điện thoại ở gần máy tính (cùng mạng Wi-Fi) rồi quét lại.") \
   XX(WRONG_NUMBER, "wrong_number", "the number picked is not the one on the login page", "Số bạn chọn không khớp với số trên trang đăng nhập. Yêu cầu đăng nhập đã bị huỷ để bảo vệ tài khoản.") \
-  XX(SERVER_BUSY, "server_busy", "the server holds its maximum of live login codes", "Hệ thống đang phục vụ quá nhiều lượt đăng nhập cùng lúc. Vui lòng thử lại sau ít phút.")
+  XX(SERVER_BUSY, "server_busy", "the server holds its maximum of live login codes", "Hệ thống đang phục vụ quá nhiều lượt đăng nhập cùng lúc. Vui lòng thử lại sau ít phút.") \
+  XX(BAD_REQUEST, "bad_request", "the HTTP request's framing is ambiguous or malformed (Transfer-Encoding, Content-Length)", "Yêu cầu gửi lên không đúng định dạng.")
 
 /* The error type. QRL_OK is zero; every other value is a failure. */
 typedef enum qrl_err {

@@ -64,6 +64,9 @@ typedef struct qrl_conn {
   char *resp;        /* owned: response body */
   char *resp_cookie; /* owned: Set-Cookie value */
   int resp_ready;
+  int resp_close; /* the answer ends the connection ("Connection: close") */
+  int rx_held;    /* reading stopped until the answer is written (pipelining) */
+  int body_done;  /* BODY_COMPLETION seen */
 } qrl_conn;
 
 /* The registry: connection id -> live qrl_conn. One per server. */
