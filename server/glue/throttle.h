@@ -76,9 +76,9 @@ int qrl_throttle_take(qrl_throttle *t, const qrl_conn *c, qrl_hold *h,
 void qrl_throttle_settle(qrl_throttle *t, qrl_hold *h, qrl_err outcome);
 
 /* A websocket's message budget: msgs per window seconds (QRL_RL_SOCKET_* in
- * rules.h). 1 if the message may be handled; 0 if refused (c is told
- * rate_limited); -1 once more than strikes messages were refused: the socket
- * must close (audited). */
+ * rules.h). 1 if the message may be handled; 0 if refused (the caller tells
+ * the client, if there is a request to answer); -1 once more than strikes
+ * messages were refused: the socket must close (audited). */
 int qrl_throttle_socket(qrl_throttle *t, qrl_conn *c, int msgs, int window, int strikes);
 
 #endif /* QRLOGIN_THROTTLE_H */
