@@ -269,7 +269,8 @@ static int write_response(struct lws *wsi, qrl_conn *c) {
                                      *end = &buf[sizeof(buf) - 1];
   size_t blen = c->resp ? strlen(c->resp) : 0;
   unsigned char *out;
-  int n, held = c->rx_held;
+  int n, closing, held = c->rx_held;
+  int64_t left;
 
   if (held) {
     /* Reading resumes once the transaction is over; any input already
@@ -315,7 +316,14 @@ static int write_response(struct lws *wsi, qrl_conn *c) {
    * such a connection closes once the answer is out (lws flushes first),
    * so that nothing is parsed meanwhile. */
   if (held && lws_partial_buffered(wsi)) return -1;
-  return lws_http_transaction_completed(wsi) ? -1 : 0;
+  closing = c->resp_close;
+  left = c->body_deadline - qrl_clock_mono_ms(qrl_services_of(wsi)->clock);
+  if (lws_http_transaction_completed(wsi)) return -1;
+  /* c may be gone from here on. Still open after a closing answer: lws
+   * drops the body still coming, resetting its own timeout at each piece;
+   * the body's 10 s stand all the same. */
+  if (closing && held) lws_set_timer_usecs(wsi, left > 0 ? (lws_usec_t)left * 1000 : 1);
+  return 0;
 }
 
 static int on_request(qrl_http *h, struct lws *wsi, qrl_conn *c, const char *in,
@@ -404,9 +412,10 @@ static int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void
     if (c->body_len > MAX_BODY) return 0; /* already answered */
     route(h, wsi, c);
     return 0;
-  case LWS_CALLBACK_TIMER: /* HTTP/1: the answer is ready (qrl_http_respond) */
-    if (!c || !c->resp_ready || !c->rx_held) return 0;
-    return write_response(wsi, c);
+  case LWS_CALLBACK_TIMER: /* HTTP/1 */
+    if (!c) return 0;
+    if (c->resp_ready && c->rx_held) return write_response(wsi, c); /* qrl_http_respond */
+    return c->resp_close && !c->resp_ready ? -1 : 0; /* a refused body's 10 s are up */
   case LWS_CALLBACK_HTTP_WRITEABLE: /* HTTP/2 */
     if (!c || !c->resp_ready || c->rx_held) return 0;
     return write_response(wsi, c);

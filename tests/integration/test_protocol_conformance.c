@@ -65,10 +65,11 @@ static void stream_close(stream *st) {
   st->fd = -1;
 }
 
+/* Writes n bytes. 0, or -1 if the server has hung up (no SIGPIPE). */
 static int stream_write(stream *st, const void *p, size_t n) {
   const uint8_t *b = p;
   while (n) {
-    ssize_t w = write(st->fd, b, n);
+    ssize_t w = send(st->fd, b, n, MSG_NOSIGNAL);
     if (w <= 0) return -1;
     b += w;
     n -= (size_t)w;
@@ -316,6 +317,30 @@ SERVER_TEST(chunked_post_is_refused_with_411, NULL) {
   if (refused_then_closed(s, req, 411, "length_required")) return 1;
   /* The refusal answers the request, the server still serves. */
   ASSERT_EQ_INT(qrl_h_http(s, "GET", "/api/me", NULL, NULL, NULL, NULL, NULL), 401);
+  return 0;
+}
+
+/* A refused request's body gets the 10 s every body gets, however it
+ * trickles (lws, dropping it, would wait for ever on a byte a second):
+ * then the connection closes. */
+SERVER_TEST(refused_body_cannot_trickle_past_10_s, NULL) {
+  char req[256];
+  stream st;
+  int64_t t0 = mono_ms();
+  snprintf(req, sizeof(req),
+           "POST /api/session HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n"
+           "Transfer-Encoding: chunked\r\n\r\n",
+           s->port);
+  ASSERT_EQ_INT(stream_open(s, &st), 0);
+  ASSERT_EQ_INT(stream_write(&st, req, strlen(req)), 0);
+  /* A chunk whenever a second passes without the server closing. */
+  while (!st.eof && mono_ms() - t0 < QRL_H_TIMEOUT_MS)
+    if (stream_fill(&st, mono_ms() + 1000) < 0 && stream_write(&st, "1\r\nx\r\n", 6))
+      break; /* the server hung up under the write */
+  ASSERT_TRUE(st.len > 12 && memcmp(st.buf, "HTTP/1.1 411", 12) == 0);
+  if (!st.eof && mono_ms() - t0 >= QRL_H_TIMEOUT_MS)
+    TEST_FAIL_("still open after %d ms", QRL_H_TIMEOUT_MS);
+  stream_close(&st);
   return 0;
 }
 
@@ -569,6 +594,7 @@ SERVER_TEST(unmasked_frames_are_a_known_gap_of_lws_4_1_6, NULL) {
 }
 
 TEST_MAIN(pipelined_api_requests_get_an_answer_then_a_close, chunked_post_is_refused_with_411,
+          refused_body_cannot_trickle_past_10_s,
           ambiguous_framing_is_refused_with_400, ping_flood_is_throttled_then_closed,
           occasional_pings_are_answered, pong_flood_is_closed,
           empty_fragments_spend_the_budget, unmasked_frames_are_a_known_gap_of_lws_4_1_6)
