@@ -151,6 +151,7 @@ qrl_err qrl_conn_send(qrl_conn *c, const char *text, size_t len) {
   c->out_tail = m;
   c->out_count++;
   c->out_bytes += len;
+  c->write_due = 1;
   lws_callback_on_writable(c->wsi);
   return QRL_OK;
 }
@@ -167,8 +168,16 @@ int qrl_conn_write_one(qrl_conn *c) {
   c->out_bytes -= m->len;
   free(m);
   if (n < 0) return -1;
+  /* lws calls back once it has sent what it kept of this message. */
+  if (c->out_head || lws_partial_buffered(c->wsi)) c->write_due = 1;
   if (c->out_head) lws_callback_on_writable(c->wsi);
   return 0;
+}
+
+int qrl_conn_write_was_due(qrl_conn *c) {
+  int due = c->write_due;
+  c->write_due = 0;
+  return due;
 }
 
 void qrl_conn_rx_reset(qrl_conn *c) {

@@ -40,6 +40,8 @@ typedef struct qrl_conn {
   struct qrl_conn *hnext; /* registry chain */
   qrl_outmsg *out_head, *out_tail; /* owned */
   size_t out_count, out_bytes;
+  int write_due; /* websocket: a WRITEABLE is due to us (asked for, or owed
+                    after lws kept part of a write) */
   char *rx;     /* owned: reassembly buffer, allocated on the first fragment */
   size_t rx_len;
   int rx_overflow;
@@ -51,6 +53,7 @@ typedef struct qrl_conn {
   int kiosk;                            /* browser: the kiosk page (/kiosk) */
   char sms_phone[16]; /* phone (demo): the number whose SMS it receives */
   double msg_tokens;  /* message budget (server.c) */
+  int flooded;        /* over the budget: closing (1008) */
   int64_t msg_last;   /* monotonic ms of the last message */
   int msg_strikes;
   int awaiting_proof; /* phone: closed unless a request succeeds in time */
@@ -65,6 +68,9 @@ typedef struct qrl_conn {
   char *resp;        /* owned: response body */
   char *resp_cookie; /* owned: Set-Cookie value */
   int resp_ready;
+  int resp_close; /* the answer ends the connection ("Connection: close") */
+  int rx_held;    /* reading stopped until the answer is written (pipelining) */
+  int body_done;  /* BODY_COMPLETION seen */
 } qrl_conn;
 
 /* The registry: connection id -> live qrl_conn. One per server. */
@@ -107,6 +113,13 @@ qrl_err qrl_conn_send(qrl_conn *c, const char *text, size_t len);
 /* Writes the first queued message; call from SERVER_WRITEABLE. Returns 0, or
  * -1 if the connection must close. */
 int qrl_conn_write_one(qrl_conn *c);
+
+/* For SERVER_WRITEABLE, before qrl_conn_write_one(): 1 if this callback is
+ * one c is due (it asked for it, or lws finished sending part of a message
+ * of c's); 0 if lws calls on its own, after writing a control frame - in
+ * lws 4.1.6 that is after each pong it answers a client's ping with (and
+ * after its own keepalive ping, every 30 s of silence). */
+int qrl_conn_write_was_due(qrl_conn *c);
 
 /* Appends a received websocket fragment. Returns 1 when a whole message is in
  * c->rx (c->rx_len bytes, NUL-terminated), 0 if more fragments follow, or -1

@@ -9,7 +9,6 @@
 #include <string.h>
 
 #include "domain/faillimit.h"
-#include "glue/reply.h"
 
 qrl_rule *qrl_hold_add(qrl_hold *h, const char *kind, const char *value, int limit,
                        int window) {
@@ -164,6 +163,5 @@ int qrl_throttle_socket(qrl_throttle *t, qrl_conn *c, int msgs, int window, int 
     qrl_audit_refusal(t->audit, c, "socket_flood", QRL_RATE_LIMITED, NULL);
     return -1;
   }
-  qrl_send_error(c, QRL_RATE_LIMITED, NULL);
   return 0;
 }

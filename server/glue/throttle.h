@@ -106,9 +106,9 @@ void qrl_hold_settle_persisted(qrl_hold *h, qrl_db *db, int64_t now, qrl_err out
 void qrl_throttle_note_persisted(qrl_throttle *t, const qrl_conn *c, const qrl_hold *h);
 
 /* A websocket's message budget: msgs per window seconds (QRL_RL_SOCKET_* in
- * rules.h). 1 if the message may be handled; 0 if refused (c is told
- * rate_limited); -1 once more than strikes messages were refused: the socket
- * must close (audited). */
+ * rules.h). 1 if the message may be handled; 0 if refused (the caller tells
+ * the client, if there is a request to answer); -1 once more than strikes
+ * messages were refused: the socket must close (audited). */
 int qrl_throttle_socket(qrl_throttle *t, qrl_conn *c, int msgs, int window, int strikes);
 
 #endif /* QRLOGIN_THROTTLE_H */

@@ -3,6 +3,7 @@
  */
 #include "handlers/http.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,7 @@
 #include "helpers/clock.h"
 #include "glue/config.h"
 #include "helpers/cookie.h"
+#include "helpers/num.h"
 #include "glue/jsonio.h"
 #include "glue/origin.h"
 #include "glue/audit.h"
@@ -43,7 +45,45 @@ static const qrl_route *find_route(const qrl_http *h, const char *path) {
   return NULL;
 }
 
-/* ---- answers -------------------------------------------------------------- */
+/* ---- answers: HTTP/1 pipelining ---------------------------------------------
+ *
+ * An HTTP/1.1 client may send its next requests before the first answer
+ * (pipelining, RFC 9112 §9.3.2). lws 4.1.6 keeps the bytes that follow a
+ * request and mishandles them: parsed while the first request is still
+ * unanswered (a worker may hold it), they make lws run the first request's
+ * headers again and stop writing (both answers lost, the socket idle 10 s);
+ * and a POST it takes from those bytes is fed its own headers as its body,
+ * then completes again and again - the loop thread spins for ever.
+ *
+ * So, on HTTP/1: reading stops (rx flow control) once a request is whole or
+ * answered, and nothing is parsed until the answer is written. Then, if any
+ * input is waiting to be parsed, the answer says "Connection: close" and the
+ * connection closes after it: the client sends the unanswered requests
+ * again on a new connection (§9.3.2). lws tells only whether some
+ * connection has input waiting (lws_service_adjust_timeout()): when another
+ * one has, this one closes needlessly, which costs the client a reconnect
+ * and nothing else. Requests one after another keep their connection.
+ * A request lws takes from kept bytes after answering by itself (a static
+ * file, a 404) is still parsed: a GET is answered as usual, and a POST is
+ * refused by closing (on_body, LWS_CALLBACK_HTTP_BODY_COMPLETION).
+ *
+ * While reading is stopped lws 4.1.6 also stops an HTTP/1 connection's
+ * WRITEABLE callbacks, so its answer is written from the connection's timer
+ * (LWS_CALLBACK_TIMER), set when the answer is ready - never inside the
+ * handler that made it, since ending the transaction frees c. HTTP/2 has
+ * streams of its own (lws ignores flow control there): its answers are
+ * written on WRITEABLE.
+ */
+
+/* 1 if wsi is an HTTP/1 connection, not a stream of an HTTP/2 one. */
+static int is_h1(struct lws *wsi) { return lws_get_network_wsi(wsi) == wsi; }
+
+/* Stops reading c's connection until its answer is written. */
+static void hold_rx(qrl_conn *c) {
+  if (c->rx_held || !is_h1(c->wsi)) return;
+  c->rx_held = 1;
+  lws_rx_flow_control(c->wsi, 0);
+}
 
 void qrl_http_respond(qrl_conn *c, int status, char *body, const char *cookie) {
   free(c->resp);
@@ -52,7 +92,15 @@ void qrl_http_respond(qrl_conn *c, int status, char *body, const char *cookie) {
   c->resp = body ? body : strdup("{}");
   c->resp_cookie = cookie ? strdup(cookie) : NULL;
   c->resp_ready = 1;
-  lws_callback_on_writable(c->wsi);
+  hold_rx(c);
+  if (!c->rx_held) {
+    lws_callback_on_writable(c->wsi);
+    return;
+  }
+  lws_set_timer_usecs(c->wsi, 1);
+  /* An answer from a worker comes while lws is not servicing: wake it, or
+   * it would see the timer only at its next event. */
+  lws_cancel_service(lws_get_context(c->wsi));
 }
 
 int qrl_http_status_for(qrl_err err) {
@@ -125,6 +173,45 @@ int qrl_http_throttled(qrl_conn *c, qrl_task *t) {
   return 1;
 }
 
+/* ---- refusals ------------------------------------------------------------- */
+
+/* Answers err before the request's body and ends the connection: the answer
+ * says "Connection: close"; a body the client still sends is read and
+ * dropped until it hangs up (or 10 s pass) - closing at once, with its bytes
+ * unread, would reset the connection and could lose the answer. A request
+ * pipelined behind it is not answered; "close" tells the client to send it
+ * again (RFC 9112 §9.6). */
+static void refuse(qrl_conn *c, qrl_err err) {
+  c->resp_close = 1;
+  c->body_len = MAX_BODY + 1; /* ignore whatever body follows */
+  qrl_http_error(c, err, NULL);
+}
+
+/* How the request's body is delimited (RFC 9112 §6), checked before any of
+ * it is read: QRL_OK, or the refusal. No Transfer-Encoding is taken: no
+ * chunked uploads (411 for a POST without a Content-Length), and one beside
+ * a Content-Length is how requests are smuggled past a proxy that reads the
+ * other one (400, §6.3). A Content-Length is one plain decimal number (lws
+ * would read "+2", "0x2" or a repeated "2,20" as some number); a GET has no
+ * body. HTTP/1.1 (it has a Host) POSTs need a Content-Length; HTTP/2 frames
+ * carry the length. */
+static qrl_err check_framing(struct lws *wsi, int post) {
+  char v[24];
+  long n = 0;
+  int cl = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH);
+
+  if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0)
+    return post && cl <= 0 ? QRL_LENGTH_REQUIRED : QRL_BAD_REQUEST;
+  if (cl > 0 && (cl >= (int)sizeof(v) ||
+                 lws_hdr_copy(wsi, v, sizeof(v), WSI_TOKEN_HTTP_CONTENT_LENGTH) < 0 ||
+                 qrl_parse_long(v, 0, LONG_MAX, &n)))
+    return QRL_BAD_REQUEST;
+  if (!post && n > 0) return QRL_BAD_REQUEST;
+  if (post && cl <= 0 && lws_hdr_total_length(wsi, WSI_TOKEN_HOST) > 0)
+    return QRL_LENGTH_REQUIRED;
+  return QRL_OK;
+}
+
 /* ---- routing -------------------------------------------------------------- */
 
 /* Our session cookie from the Cookie header (lws_http_cookie_get is
@@ -176,16 +263,34 @@ out:
   cJSON_Delete(body);
 }
 
+/* Writes c's answer and ends the request. Returns 0 (c may be gone: lws
+ * frees it when the connection waits for its next request), or -1 if the
+ * connection must close. */
 static int write_response(struct lws *wsi, qrl_conn *c) {
   unsigned char buf[LWS_PRE + 1024], *start = &buf[LWS_PRE], *p = start,
                                      *end = &buf[sizeof(buf) - 1];
   size_t blen = c->resp ? strlen(c->resp) : 0;
   unsigned char *out;
-  int n;
+  int n, closing, held = c->rx_held;
+  int64_t left;
 
+  if (held) {
+    /* Reading resumes once the transaction is over; any input already
+     * waiting is a pipelined request: this answer is the connection's last. */
+    c->rx_held = 0;
+    lws_rx_flow_control(wsi, 1);
+    if (!lws_service_adjust_timeout(lws_get_context(wsi), 1, 0)) c->resp_close = 1;
+  }
+
+  /* Given no length, lws says "connection: close" and closes after the
+   * answer; a closing answer declares its length all the same. */
   if (lws_add_http_common_headers(wsi, (unsigned)c->http_status,
-                                  "application/json; charset=utf-8", (lws_filepos_t)blen,
-                                  &p, end))
+                                  "application/json; charset=utf-8",
+                                  c->resp_close ? LWS_ILLEGAL_HTTP_CONTENT_LEN
+                                                : (lws_filepos_t)blen,
+                                  &p, end) ||
+      (c->resp_close &&
+       lws_add_http_header_content_length(wsi, (lws_filepos_t)blen, &p, end)))
     return -1;
   if (lws_add_http_header_by_name(wsi, (const unsigned char *)"cache-control:",
                                   (const unsigned char *)"no-store", 8, &p, end))
@@ -209,13 +314,25 @@ static int write_response(struct lws *wsi, qrl_conn *c) {
   free(c->body);
   c->body = NULL;
   c->body_len = 0;
-  return lws_http_transaction_completed(wsi) ? -1 : 0;
+  /* lws sends what it kept of a long answer only after reading again:
+   * such a connection closes once the answer is out (lws flushes first),
+   * so that nothing is parsed meanwhile. */
+  if (held && lws_partial_buffered(wsi)) return -1;
+  closing = c->resp_close;
+  left = c->body_deadline - qrl_clock_mono_ms(qrl_services_of(wsi)->clock);
+  if (lws_http_transaction_completed(wsi)) return -1;
+  /* c may be gone from here on. Still open after a closing answer: lws
+   * drops the body still coming, resetting its own timeout at each piece;
+   * the body's 10 s stand all the same. */
+  if (closing && held) lws_set_timer_usecs(wsi, left > 0 ? (lws_usec_t)left * 1000 : 1);
+  return 0;
 }
 
 static int on_request(qrl_http *h, struct lws *wsi, qrl_conn *c, const char *in,
                       size_t len) {
   qrl_services *sv = qrl_services_of(wsi);
   size_t n = len < sizeof(c->path) ? len : 0;
+  qrl_err rc;
   /* lws 4.1.6 hands a GET the whole URI ("/api/me") but a POST only the
    * part under the mount ("/session"): route on the part under /api. */
   if (n >= 5 && memcmp(in, "/api/", 5) == 0) {
@@ -230,29 +347,41 @@ static int on_request(qrl_http *h, struct lws *wsi, qrl_conn *c, const char *in,
   free(c->body);
   c->body = NULL;
   c->body_len = 0;
+  c->body_done = 0;
+  /* A body, wanted or not, arrives whole within 10 s however it trickles. */
+  c->body_deadline = qrl_clock_mono_ms(sv->clock) + BODY_SECS * 1000;
   c->method_post = lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI) > 0;
   if (!c->method_post && lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) <= 0) {
-    qrl_http_error(c, QRL_METHOD, NULL); /* HEAD, PUT, DELETE, OPTIONS... */
+    refuse(c, QRL_METHOD); /* HEAD, PUT, DELETE, OPTIONS... */
     return 0;
   }
-  if (c->method_post) {
-    /* HTTP/1.1 bodies need their length (no chunked uploads); HTTP/2
-     * frames carry it. The whole body gets 10 s, however it trickles. */
-    if (lws_hdr_total_length(wsi, WSI_TOKEN_HOST) > 0 &&
-        lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH) <= 0) {
-      qrl_http_error(c, QRL_LENGTH_REQUIRED, NULL);
-      c->body_len = MAX_BODY + 1; /* ignore whatever follows */
-      return 0;
-    }
-    c->body_deadline = qrl_clock_mono_ms(sv->clock) + BODY_SECS * 1000;
-    return 0; /* wait for the body */
+  if ((rc = check_framing(wsi, c->method_post))) {
+    refuse(c, rc);
+    return 0;
   }
+  if (c->method_post) return 0; /* wait for the body */
+  hold_rx(c);
   route(h, wsi, c);
   return 0;
 }
 
+/* 1 if a body starts with a POST request line: lws 4.1.6 feeding a request
+ * it took from kept bytes its own headers as body (see above). No JSON body
+ * starts so. */
+static int replayed_request(const char *in, size_t len) {
+  while (len && (*in == '\r' || *in == '\n')) {
+    in++;
+    len--;
+  }
+  return len >= 5 && memcmp(in, "POST ", 5) == 0;
+}
+
 static int on_body(struct lws *wsi, qrl_conn *c, const void *in, size_t len) {
   if (!len) return 0; /* lws passes in == NULL for an empty body */
+  if (!c->body_len && replayed_request(in, len)) {
+    lwsl_notice("http: pipelined POST from %s: closing\n", c->ip);
+    return -1; /* unanswered: the client sends it again */
+  }
   if (qrl_clock_mono_ms(qrl_services_of(wsi)->clock) > c->body_deadline) {
     lwsl_notice("http: body from %s too slow, dropped\n", c->ip);
     return -1;
@@ -280,11 +409,17 @@ static int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void
   case LWS_CALLBACK_HTTP_BODY:
     return on_body(wsi, c, in, len);
   case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+    if (c->body_done++) return -1; /* lws completing a taken request again */
+    hold_rx(c);
     if (c->body_len > MAX_BODY) return 0; /* already answered */
     route(h, wsi, c);
     return 0;
-  case LWS_CALLBACK_HTTP_WRITEABLE:
-    if (!c->resp_ready) return 0;
+  case LWS_CALLBACK_TIMER: /* HTTP/1 */
+    if (!c) return 0;
+    if (c->resp_ready && c->rx_held) return write_response(wsi, c); /* qrl_http_respond */
+    return c->resp_close && !c->resp_ready ? -1 : 0; /* a refused body's 10 s are up */
+  case LWS_CALLBACK_HTTP_WRITEABLE: /* HTTP/2 */
+    if (!c || !c->resp_ready || c->rx_held) return 0;
     return write_response(wsi, c);
   case LWS_CALLBACK_CLOSED_HTTP:
   case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
@@ -298,7 +433,10 @@ static int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void
 
 qrl_http *qrl_http_attach(qrl_server *srv) {
   qrl_http *h = calloc(1, sizeof(*h));
-  struct lws_protocols p = {"qrl-api", http_callback, sizeof(qrl_conn), 0, 0, NULL, 0};
+  /* An answer goes out in one send (lws would keep all past rx_buffer_size
+   * for later, and a kept answer ends an HTTP/1 connection: see above). */
+  struct lws_protocols p = {"qrl-api", http_callback, sizeof(qrl_conn), 0, 0, NULL,
+                            64 * 1024};
   if (!h) return NULL;
   p.user = h;
   if (qrl_server_at_free(srv, free, h)) {

@@ -7,8 +7,12 @@
  * checks, in this order: the path, the method, the Origin of every POST
  * (CSRF), the body (a JSON object, at most 4 KB, whole within 10 s), the
  * cookie; then the handler runs on the loop thread and either answers at
- * once or hands a task to a worker whose done() answers. The answer is
- * written on the next HTTP_WRITEABLE.
+ * once or hands a task to a worker whose done() answers. Before the routes,
+ * the request's framing: no Transfer-Encoding, one plain Content-Length, no
+ * body on a GET (else 411 or 400, and the connection closes). The answer is
+ * written on the connection's next timer callback (HTTP/1: nothing more is
+ * read until then, and pipelined requests are refused by closing after it)
+ * or HTTP_WRITEABLE (an HTTP/2 stream).
  * Not here: static files (the runtime's mount), websockets.
  */
 #ifndef QRLOGIN_HTTP_H

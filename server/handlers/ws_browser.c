@@ -225,8 +225,12 @@ static int browser_callback(struct lws *wsi, enum lws_callback_reasons reason, v
     return 0;
   case LWS_CALLBACK_RECEIVE:
     return qrl_ws_receive(sv, c, wsi, in, len, "browser_message", handle_message);
+  case LWS_CALLBACK_RECEIVE_PONG:
+    return qrl_ws_control(sv, c, wsi);
   case LWS_CALLBACK_SERVER_WRITEABLE:
-    return qrl_conn_write_one(c);
+    return qrl_ws_writeable(sv, c, wsi);
+  case LWS_CALLBACK_TIMER:
+    return qrl_ws_timer(c, wsi);
   case LWS_CALLBACK_CLOSED:
     if (!*sv->closing) cancel_current(sv, c);
     qrl_conn_release(sv->conns, c);
