@@ -18,6 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "helpers/wheel.h"
 #include "qrlogin/error.h"
 #include "qrlogin/protocol.h"
 
@@ -50,6 +51,7 @@ typedef struct qrl_conn {
   char origin[128];
   char challenge[QRL_TOKEN_B64LEN + 1]; /* browser: its live challenge */
   int64_t frame;                        /* browser: the QR frame it shows */
+  qrl_wheel_node frame_at;              /* browser: when its next frame is due */
   int kiosk;                            /* browser: the kiosk page (/kiosk) */
   char sms_phone[16]; /* phone (demo): the number whose SMS it receives */
   double msg_tokens;  /* message budget (server.c) */

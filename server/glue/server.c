@@ -61,6 +61,12 @@ typedef void (*free_fn)(void *arg);
 typedef struct tick_hook { tick_fn fn; void *arg; } tick_hook;
 typedef struct event_hook { event_fn fn; void *arg; } event_hook;
 typedef struct free_hook { free_fn fn; void *arg; } free_hook;
+typedef struct every_hook {
+  uv_timer_t timer;
+  tick_fn fn;
+  void *arg;
+  const qrl_clock *clock;
+} every_hook;
 
 struct qrl_server {
   qrl_services sv;
@@ -98,7 +104,8 @@ struct qrl_server {
   tick_hook ticks[MAX_HOOKS];
   event_hook events[MAX_HOOKS];
   free_hook frees[MAX_HOOKS];
-  size_t nticks, nevents, nfrees;
+  every_hook everys[MAX_HOOKS];
+  size_t nticks, nevents, nfrees, neverys;
 };
 
 int64_t qrl_now(void) { return (int64_t)time(NULL); }
@@ -169,6 +176,34 @@ qrl_err qrl_server_on_tick(qrl_server *srv, tick_fn fn, void *arg) {
   if (srv->nticks >= MAX_HOOKS) return QRL_NOMEM;
   srv->ticks[srv->nticks++] = (tick_hook){fn, arg};
   return QRL_OK;
+}
+
+static void on_every(uv_timer_t *t) {
+  every_hook *h = t->data;
+  h->fn(h->arg, qrl_clock_mono_ms(h->clock));
+}
+
+qrl_err qrl_server_every(qrl_server *srv, int period_ms, tick_fn fn, void *arg) {
+  every_hook *h;
+  if (period_ms < 10 || period_ms > 1000) return QRL_INVAL;
+  if (srv->neverys >= MAX_HOOKS) return QRL_NOMEM;
+  h = &srv->everys[srv->neverys++];
+  h->fn = fn;
+  h->arg = arg;
+  h->clock = srv->clock;
+  uv_timer_init(&srv->loop, &h->timer);
+  h->timer.data = h;
+  uv_timer_start(&h->timer, on_every, (uint64_t)period_ms, (uint64_t)period_ms);
+  return QRL_OK;
+}
+
+/* Stops and closes the every-timers (shutdown, or a server that never ran). */
+static void close_everys(qrl_server *srv) {
+  for (size_t i = 0; i < srv->neverys; i++) {
+    uv_timer_stop(&srv->everys[i].timer);
+    uv_close((uv_handle_t *)&srv->everys[i].timer, NULL);
+  }
+  srv->neverys = 0;
 }
 
 qrl_err qrl_server_on_challenge(qrl_server *srv, event_fn fn, void *arg) {
@@ -304,6 +339,7 @@ static void on_signal(uv_signal_t *h, int signum) {
   srv->listener = NULL;
   uv_timer_stop(&srv->tick);
   uv_close((uv_handle_t *)&srv->tick, NULL);
+  close_everys(srv);
   /* Work no worker has started is dropped and answered "unavailable". */
   dropped = qrl_tasks_stop(&srv->tasks);
   if (dropped) lwsl_user("shutdown: %zu queued requests dropped\n", dropped);
@@ -444,6 +480,7 @@ static void close_unstarted(qrl_server *srv) {
   uv_close((uv_handle_t *)&srv->sig_term, NULL);
   uv_close((uv_handle_t *)&srv->tick, NULL);
   uv_close((uv_handle_t *)&srv->drain, NULL);
+  close_everys(srv);
   qrl_workq_free(srv->wq);
   srv->wq = NULL;
   uv_close((uv_handle_t *)&srv->wake, NULL);

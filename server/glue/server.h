@@ -80,6 +80,12 @@ qrl_err qrl_server_add_mount(qrl_server *srv, const char *mountpoint,
 qrl_err qrl_server_on_tick(qrl_server *srv, void (*fn)(void *arg, int64_t now_ms),
                            void *arg);
 
+/* Calls fn(arg, now_ms) every period_ms (10..1000) on the loop (now_ms:
+ * monotonic): for work that must be on time to a few ms and is spread over
+ * time by its owner (the QR frames, helpers/wheel.h). */
+qrl_err qrl_server_every(qrl_server *srv, int period_ms,
+                         void (*fn)(void *arg, int64_t now_ms), void *arg);
+
 /* Calls fn(arg, challenge, prev) for every challenge state change. */
 qrl_err qrl_server_on_challenge(qrl_server *srv,
                                 void (*fn)(void *arg, const struct qrl_challenge *c,

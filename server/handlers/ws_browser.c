@@ -17,7 +17,28 @@
 #include "glue/reply.h"
 #include "handlers/ws_common.h"
 #include "glue/rules.h"
+#include "glue/task.h"
 #include "domain/store.h"
+
+/* The browser protocol's own state: when each page's next frame is due. */
+typedef struct browser_state {
+  qrl_services *sv;
+  qrl_wheel frames; /* one node per page with a code waiting for its scan */
+} browser_state;
+
+#define FRAME_SLOT_MS 10   /* frame times are kept to 10 ms ... */
+#define FRAME_SLOTS 1024   /* ... on a wheel of 10 s (longer periods wait a turn) */
+
+static browser_state *state_of(struct lws *wsi) {
+  return (browser_state *)lws_get_protocol(wsi)->user;
+}
+
+/* Schedules c's next frame: the start of frame c->frame + 1 of ch. */
+static void schedule_next_frame(browser_state *bs, qrl_conn *c, const qrl_challenge *ch) {
+  int64_t due = ch->created_ms + (c->frame + 1) * ch->frame_secs * 1000;
+  if (due < ch->expires_ms) qrl_wheel_schedule(&bs->frames, &c->frame_at, due);
+  else qrl_wheel_cancel(&bs->frames, &c->frame_at);
+}
 
 static qrl_err cancel_fn(qrl_challenge *ch, void *arg) {
   (void)arg;
@@ -78,7 +99,8 @@ out:
 }
 
 /* Mints a challenge for browser socket c and sends it. */
-static qrl_err send_new_challenge(qrl_services *sv, qrl_conn *c) {
+static qrl_err send_new_challenge(browser_state *bs, qrl_conn *c) {
+  qrl_services *sv = bs->sv;
   qrl_challenge ch;
   qrl_qr_payload qp;
   cJSON *o = NULL;
@@ -101,6 +123,7 @@ static qrl_err send_new_challenge(qrl_services *sv, qrl_conn *c) {
   if ((rc = qrl_store_put(sv->store, &ch))) goto out;
   memcpy(c->challenge, ch.id, sizeof(c->challenge));
   c->frame = qp.frame;
+  schedule_next_frame(bs, c, &ch);
   qrl_send_json(c, o);
   o = NULL;
 out:
@@ -109,32 +132,42 @@ out:
   return rc;
 }
 
-/* The tick: the next QR frame to every browser whose frame changed. */
-static void frames_tick(void *arg, int64_t now_ms) {
-  qrl_services *sv = arg;
-  for (size_t b = 0; b < sv->conns->nbuckets; b++) {
-    for (qrl_conn *c = sv->conns->buckets[b]; c; c = c->hnext) {
-      qrl_challenge ch;
-      qrl_qr_payload qp;
-      cJSON *o;
-      if (c->kind != QRL_CONN_BROWSER || !c->challenge[0]) continue;
-      /* Only a QR still waiting for a scan is redrawn. */
-      if (qrl_store_get(sv->store, c->challenge, &ch) || ch.state != QRL_CHAL_PENDING ||
-          now_ms >= ch.expires_ms)
-        goto next;
-      if (qrl_challenge_frame(&ch, now_ms, &qp) || qp.frame == c->frame) goto next;
-      if (!(o = qrl_json_msg(QRL_MSG_FRAME))) goto next;
-      cJSON_AddStringToObject(o, "id", ch.id);
-      if (add_qr(o, &qp) == QRL_OK) {
-        c->frame = qp.frame;
-        qrl_send_json(c, o);
-      } else {
-        cJSON_Delete(o);
-      }
-    next:
-      qrl_cleanse(&ch, sizeof(ch));
+/* A page's frame is due: the next QR frame, if its code still waits for a
+ * scan; then the one after is scheduled. Each page is on its own phase
+ * (its code's creation), so the work is spread over time, not a burst. */
+static void frame_due(qrl_wheel_node *n, void *arg) {
+  browser_state *bs = arg;
+  qrl_services *sv = bs->sv;
+  qrl_conn *c = qrl_container_of(n, qrl_conn, frame_at);
+  int64_t now_ms = qrl_clock_mono_ms(sv->clock);
+  qrl_challenge ch;
+  qrl_qr_payload qp;
+  cJSON *o;
+
+  if (*sv->closing || !c->challenge[0]) return;
+  /* Only a QR still waiting for a scan is redrawn. */
+  if (qrl_store_get(sv->store, c->challenge, &ch) || ch.state != QRL_CHAL_PENDING ||
+      now_ms >= ch.expires_ms)
+    goto out;
+  if (qrl_challenge_frame(&ch, now_ms, &qp)) goto out;
+  if (qp.frame != c->frame && (o = qrl_json_msg(QRL_MSG_FRAME))) {
+    cJSON_AddStringToObject(o, "id", ch.id);
+    if (add_qr(o, &qp) == QRL_OK) {
+      c->frame = qp.frame;
+      qrl_send_json(c, o);
+    } else {
+      cJSON_Delete(o);
     }
   }
+  c->frame = qp.frame;
+  schedule_next_frame(bs, c, &ch);
+out:
+  qrl_cleanse(&ch, sizeof(ch));
+}
+
+static void frames_every(void *arg, int64_t now_ms) {
+  browser_state *bs = arg;
+  qrl_wheel_advance(&bs->frames, now_ms, frame_due, bs);
 }
 
 /* The browser that shows challenge id, if it is still connected. */
@@ -182,6 +215,7 @@ int qrl_browser_push_completed(qrl_conns *conns, uint64_t browser_conn, const ch
 }
 
 static void handle_message(qrl_services *sv, qrl_conn *c, struct lws *wsi) {
+  browser_state *bs = state_of(wsi);
   cJSON *msg = NULL;
   const char *type = NULL;
   qrl_err rc;
@@ -192,7 +226,7 @@ static void handle_message(qrl_services *sv, qrl_conn *c, struct lws *wsi) {
   }
   if ((rc = qrl_json_parse_request(c->rx, c->rx_len, &msg, &type))) goto fail;
   if (strcmp(type, QRL_MSG_NEW_CHALLENGE) == 0) {
-    if ((rc = send_new_challenge(sv, c))) goto fail;
+    if ((rc = send_new_challenge(bs, c))) goto fail;
     goto out;
   }
   rc = QRL_UNKNOWN_TYPE;
@@ -221,7 +255,7 @@ static int browser_callback(struct lws *wsi, enum lws_callback_reasons reason, v
   }
   case LWS_CALLBACK_ESTABLISHED:
     qrl_conn_register(sv->conns, c, wsi, QRL_CONN_BROWSER);
-    if ((rc = send_new_challenge(sv, c))) qrl_send_error(c, rc, NULL);
+    if ((rc = send_new_challenge(state_of(wsi), c))) qrl_send_error(c, rc, NULL);
     return 0;
   case LWS_CALLBACK_RECEIVE:
     return qrl_ws_receive(sv, c, wsi, in, len, "browser_message", handle_message);
@@ -232,6 +266,7 @@ static int browser_callback(struct lws *wsi, enum lws_callback_reasons reason, v
   case LWS_CALLBACK_TIMER:
     return qrl_ws_timer(c, wsi);
   case LWS_CALLBACK_CLOSED:
+    qrl_wheel_cancel(&state_of(wsi)->frames, &c->frame_at);
     if (!*sv->closing) cancel_current(sv, c);
     qrl_conn_release(sv->conns, c);
     return 0;
@@ -241,12 +276,32 @@ static int browser_callback(struct lws *wsi, enum lws_callback_reasons reason, v
   return 0;
 }
 
+static void state_free(void *arg) {
+  browser_state *bs = arg;
+  qrl_wheel_free(&bs->frames);
+  free(bs);
+}
+
 qrl_err qrl_browser_attach(qrl_server *srv) {
-  static const struct lws_protocols proto = {
+  struct lws_protocols proto = {
       QRL_SUBPROTO_BROWSER, browser_callback, sizeof(qrl_conn), 512, 0, NULL, 0};
   qrl_services *sv = qrl_server_services(srv);
-  qrl_err rc = qrl_server_add_protocol(srv, &proto);
-  if (!rc) rc = qrl_server_on_tick(srv, frames_tick, sv);
+  browser_state *bs = calloc(1, sizeof(*bs));
+  qrl_err rc;
+  if (!bs) return QRL_NOMEM;
+  bs->sv = sv;
+  if ((rc = qrl_wheel_init(&bs->frames, FRAME_SLOT_MS, FRAME_SLOTS,
+                           qrl_clock_mono_ms(sv->clock)))) {
+    free(bs);
+    return rc;
+  }
+  if ((rc = qrl_server_at_free(srv, state_free, bs))) {
+    state_free(bs);
+    return rc;
+  }
+  proto.user = bs; /* the callbacks find the state with lws_get_protocol() */
+  rc = qrl_server_add_protocol(srv, &proto);
+  if (!rc) rc = qrl_server_every(srv, FRAME_SLOT_MS, frames_every, bs);
   if (!rc) rc = qrl_server_on_challenge(srv, on_challenge, sv);
   return rc;
 }
