@@ -74,8 +74,10 @@ struct qrl_store {
 /* Makes the in-memory store: at most max_live live challenges, and at most
  * max_per_net of them from one browser network (0: no such limit); terminal
  * ones kept linger seconds (of monotonic time, counted from the first sweep
- * that sees them terminal). Events go to sink(sink_ud, ...). Returns NULL on
- * allocation failure. Free with qrl_store_free(). */
+ * that sees them terminal). A sweep looks only at the challenges that came
+ * due (expired, became terminal, lingered out: helpers/wheel.h), so its cost
+ * follows what expires, not what is stored. Events go to sink(sink_ud,
+ * ...). Returns NULL on allocation failure. Free with qrl_store_free(). */
 qrl_store *qrl_store_mem_new(size_t max_live, size_t max_per_net, int64_t linger,
                              qrl_store_sink sink, void *sink_ud);
 

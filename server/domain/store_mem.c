@@ -25,9 +25,11 @@
 
 #include "helpers/crypto.h"
 #include "helpers/netaddr.h"
+#include "helpers/wheel.h"
 #include "domain/store.h"
 
 typedef struct mem_entry {
+  qrl_wheel_node due; /* first: when the sweep must look at it next */
   qrl_challenge c;
   char net[QRL_NET_KEY_MAX]; /* the browser's network, counted while live */
   int64_t terminal_ms; /* monotonic ms when a sweep first saw it terminal */
@@ -54,7 +56,14 @@ typedef struct mem_store {
   size_t nnets;        /* networks with live challenges */
   size_t max_per_net;  /* 0: no limit */
   int64_t linger;
+  qrl_wheel sweeps;    /* each entry at its expiry, or at the end of its linger */
 } mem_store;
+
+/* The sweep looks at an entry only when it is due: at its expiry while it
+ * is live, at once when it became terminal (to note the time), then when
+ * its linger is over - so a sweep costs what expires, not what is stored. */
+#define SWEEP_SLOT_MS 250
+#define SWEEP_SLOTS 4096 /* a turn of 17 minutes; longer waits wait a turn */
 
 static uint64_t hash_id(const char *id) {
   uint64_t h = 1469598103934665603ULL;
@@ -167,6 +176,7 @@ static void note_change(mem_store *m, mem_entry *e, qrl_chal_state prev) {
   if (!qrl_chal_state_terminal(prev) && qrl_chal_state_terminal(e->c.state)) {
     m->nlive--;
     net_drop(m, e->net);
+    if (!e->terminal_seen) qrl_wheel_schedule(&m->sweeps, &e->due, 0); /* the next sweep */
   }
 }
 
@@ -196,6 +206,7 @@ static qrl_err mem_put(qrl_store *s, const qrl_challenge *c) {
   *slot = e;
   m->count++;
   if (live) m->nlive++;
+  qrl_wheel_schedule(&m->sweeps, &e->due, live ? c->expires_ms : 0);
   return QRL_OK;
 }
 
@@ -254,40 +265,56 @@ static int events_grow(qrl_challenge **events, size_t *cap, size_t ncap) {
   return 0;
 }
 
+/* What one sweep collects: the expired challenges' copies for the events. */
+typedef struct sweep_ctx {
+  mem_store *m;
+  int64_t now_ms;
+  qrl_challenge *events;
+  size_t expired, cap;
+} sweep_ctx;
+
+/* An entry came due: expire it, note when it became terminal, or drop it
+ * once its linger is over; schedule it again for what comes next. */
+static void sweep_due(qrl_wheel_node *n, void *arg) {
+  sweep_ctx *x = arg;
+  mem_store *m = x->m;
+  mem_entry *e = (mem_entry *)n;
+  int64_t now_ms = x->now_ms;
+
+  if (qrl_challenge_expire(&e->c, now_ms)) {
+    note_change(m, e, QRL_CHAL_PENDING);
+    e->terminal_ms = now_ms;
+    e->terminal_seen = 1;
+    if (x->expired == x->cap) events_grow(&x->events, &x->cap, x->cap ? x->cap * 2 : 16);
+    if (x->expired < x->cap) x->events[x->expired] = e->c;
+    x->expired++;
+  } else if (!qrl_chal_state_terminal(e->c.state)) {
+    qrl_wheel_schedule(&m->sweeps, n, e->c.expires_ms); /* not yet */
+    return;
+  } else if (!e->terminal_seen) {
+    e->terminal_ms = now_ms;
+    e->terminal_seen = 1;
+  } else if (now_ms - e->terminal_ms >= m->linger * 1000) {
+    mem_entry **p = find_slot(m, e->c.id);
+    *p = e->next;
+    entry_free(e);
+    m->count--;
+    return;
+  }
+  qrl_wheel_schedule(&m->sweeps, n, e->terminal_ms + m->linger * 1000);
+}
+
 static size_t mem_sweep(qrl_store *s, int64_t now_ms) {
   mem_store *m = (mem_store *)s;
-  size_t expired = 0, cap = 0;
-  qrl_challenge *events = NULL;
+  sweep_ctx x = {m, now_ms, NULL, 0, 0};
 
-  for (size_t i = 0; i < m->nbuckets; i++) {
-    mem_entry **p = &m->buckets[i];
-    while (*p) {
-      mem_entry *e = *p;
-      if (qrl_challenge_expire(&e->c, now_ms)) {
-        note_change(m, e, QRL_CHAL_PENDING);
-        e->terminal_ms = now_ms;
-        e->terminal_seen = 1;
-        if (expired == cap) events_grow(&events, &cap, cap ? cap * 2 : 16);
-        if (expired < cap) events[expired] = e->c;
-        expired++;
-      } else if (qrl_chal_state_terminal(e->c.state) && !e->terminal_seen) {
-        e->terminal_ms = now_ms;
-        e->terminal_seen = 1;
-      } else if (e->terminal_seen && now_ms - e->terminal_ms >= m->linger * 1000) {
-        *p = e->next;
-        entry_free(e);
-        m->count--;
-        continue;
-      }
-      p = &e->next;
-    }
-  }
+  qrl_wheel_advance(&m->sweeps, now_ms, sweep_due, &x);
   /* Events go out after the walk, so a sink may use the store. */
-  for (size_t i = 0; i < expired && i < cap; i++)
-    if (s->sink) s->sink(s->sink_ud, &events[i], QRL_CHAL_PENDING);
-  if (events) qrl_cleanse(events, cap * sizeof(*events));
-  free(events);
-  return expired;
+  for (size_t i = 0; i < x.expired && i < x.cap; i++)
+    if (s->sink) s->sink(s->sink_ud, &x.events[i], QRL_CHAL_PENDING);
+  if (x.events) qrl_cleanse(x.events, x.cap * sizeof(*x.events));
+  free(x.events);
+  return x.expired;
 }
 
 static size_t mem_live(qrl_store *s) { return ((mem_store *)s)->nlive; }
@@ -318,6 +345,7 @@ static void mem_destroy(qrl_store *s) {
   }
   free(m->buckets);
   free(m->nets);
+  qrl_wheel_free(&m->sweeps);
   free(m);
 }
 
@@ -332,7 +360,8 @@ qrl_store *qrl_store_mem_new(size_t max_live, size_t max_per_net, int64_t linger
   m->nbuckets = m->nnet_buckets = 64;
   m->buckets = calloc(m->nbuckets, sizeof(*m->buckets));
   m->nets = calloc(m->nnet_buckets, sizeof(*m->nets));
-  if (!m->buckets || !m->nets) {
+  if (!m->buckets || !m->nets ||
+      qrl_wheel_init(&m->sweeps, SWEEP_SLOT_MS, SWEEP_SLOTS, 0) != QRL_OK) {
     mem_destroy(&m->base);
     return NULL;
   }
