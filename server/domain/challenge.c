@@ -181,21 +181,21 @@ static int same_scanner(const qrl_challenge *c, const char *citizen_id,
 
 /* The frame shown at monotonic now_ms: whole steps since creation. The
  * wire carries only this number; the phone never computes it. */
-static int64_t frame_now(const qrl_challenge *c, int64_t now_ms) {
-  return now_ms <= c->created_ms ? 0 : (now_ms - c->created_ms) / (c->frame_secs * 1000);
+static int64_t frame_now(const qrl_frames *f, int64_t now_ms) {
+  return now_ms <= f->created_ms ? 0 : (now_ms - f->created_ms) / (f->frame_secs * 1000);
 }
 
-static qrl_err frame_code(const qrl_challenge *c, int64_t frame,
+static qrl_err frame_code(const qrl_frames *f, int64_t frame,
                           char out[QRL_FRAME_CODE_B64LEN + 1]) {
   uint8_t mac[QRL_SHA256_LEN];
   char msg[64];
-  int n = snprintf(msg, sizeof(msg), "qrlogin.frame.v2\n%s\n%lld", c->id, (long long)frame);
+  int n = snprintf(msg, sizeof(msg), "qrlogin.frame.v2\n%s\n%lld", f->id, (long long)frame);
   qrl_err rc = QRL_CRYPTO;
 
   out[0] = '\0';
   if (n < 0 || (size_t)n >= sizeof(msg)) goto out;
   /* A failed HMAC is never a code: no frame is drawn or accepted. */
-  if (qrl_hmac_sha256((const uint8_t *)c->secret, strlen(c->secret), msg, (size_t)n, mac))
+  if (qrl_hmac_sha256((const uint8_t *)f->secret, strlen(f->secret), msg, (size_t)n, mac))
     goto out;
   if (qrl_b64url_encode(mac, QRL_FRAME_CODE_BYTES, out, QRL_FRAME_CODE_B64LEN + 1) !=
       QRL_FRAME_CODE_B64LEN)
@@ -207,11 +207,32 @@ out:
   return rc;
 }
 
-qrl_err qrl_challenge_frame(const qrl_challenge *c, int64_t now_ms, qrl_qr_payload *out) {
+void qrl_frames_of(const qrl_challenge *c, qrl_frames *out) {
   memcpy(out->id, c->id, sizeof(out->id));
-  out->frame = frame_now(c, now_ms);
+  memcpy(out->secret, c->secret, sizeof(out->secret));
+  out->created_ms = c->created_ms;
+  out->expires_ms = c->expires_ms;
+  out->frame_secs = c->frame_secs;
+}
+
+qrl_err qrl_frames_at(const qrl_frames *f, int64_t now_ms, qrl_qr_payload *out) {
+  memcpy(out->id, f->id, sizeof(out->id));
+  out->frame = frame_now(f, now_ms);
   if (out->frame > QRL_FRAME_MAX) out->frame = QRL_FRAME_MAX;
-  return frame_code(c, out->frame, out->code);
+  return frame_code(f, out->frame, out->code);
+}
+
+int64_t qrl_frames_start(const qrl_frames *f, int64_t frame) {
+  return f->created_ms + frame * f->frame_secs * 1000;
+}
+
+qrl_err qrl_challenge_frame(const qrl_challenge *c, int64_t now_ms, qrl_qr_payload *out) {
+  qrl_frames f;
+  qrl_err rc;
+  qrl_frames_of(c, &f);
+  rc = qrl_frames_at(&f, now_ms, out);
+  qrl_cleanse(&f, sizeof(f));
+  return rc;
 }
 
 /* A 2-digit number and two different decoys, in a random order. */
@@ -241,15 +262,19 @@ qrl_err qrl_challenge_scan(qrl_challenge *c, const qrl_qr_payload *qr,
                            const char *citizen_id, int64_t device_id,
                            uint64_t phone_conn, int64_t now_ms) {
   char want[QRL_FRAME_CODE_B64LEN + 1];
+  qrl_frames f;
   int64_t cur;
   qrl_err rc = qrl_challenge_state_error(c->state);
 
   if (rc) return rc;
   if (strcmp(qr->id, c->id) != 0) return QRL_CHALLENGE_UNKNOWN;
-  if (frame_code(c, qr->frame, want)) return QRL_CRYPTO;
+  qrl_frames_of(c, &f);
+  rc = frame_code(&f, qr->frame, want);
+  cur = frame_now(&f, now_ms);
+  qrl_cleanse(&f, sizeof(f));
+  if (rc) return QRL_CRYPTO;
   if (!qrl_ct_equal(want, qr->code, QRL_FRAME_CODE_B64LEN)) return QRL_CHALLENGE_UNKNOWN;
   if (now_ms >= c->expires_ms) return QRL_CHALLENGE_EXPIRED;
-  cur = frame_now(c, now_ms);
   if (qr->frame > cur) return QRL_BAD_QR;
   if (cur - qr->frame > QRL_FRAME_WINDOW) return QRL_FRAME_STALE;
   if (c->state == QRL_CHAL_SCANNED) {

@@ -104,6 +104,22 @@ qrl_err qrl_challenge_init(qrl_challenge *c, const char *portal_name,
  * QRL_OK, or QRL_CRYPTO with an empty code if the HMAC failed. */
 qrl_err qrl_challenge_frame(const qrl_challenge *c, int64_t now_ms, qrl_qr_payload *out);
 
+/* What drawing a challenge's frames needs and no more, so that the page's
+ * socket can draw each frame with one HMAC and no store lookup. It holds the
+ * frame secret: the holder wipes it (qrl_cleanse) when done. */
+typedef struct qrl_frames {
+  char id[QRL_TOKEN_B64LEN + 1];
+  char secret[QRL_TOKEN_B64LEN + 1];
+  int64_t created_ms, expires_ms, frame_secs;
+} qrl_frames;
+
+/* Copies c's frame clock and key into out. */
+void qrl_frames_of(const qrl_challenge *c, qrl_frames *out);
+/* The frame at monotonic now_ms, as qrl_challenge_frame(). */
+qrl_err qrl_frames_at(const qrl_frames *f, int64_t now_ms, qrl_qr_payload *out);
+/* When frame number frame begins (monotonic ms). */
+int64_t qrl_frames_start(const qrl_frames *f, int64_t frame);
+
 /* The error a request on a challenge in a terminal state gets
  * (QRL_CHALLENGE_USED for COMPLETED, ...). QRL_OK for live states. */
 qrl_err qrl_challenge_state_error(qrl_chal_state state);

@@ -4,6 +4,8 @@
  */
 #include "glue/conn.h"
 
+#include "helpers/crypto.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -93,6 +95,7 @@ void qrl_conn_release(qrl_conns *reg, qrl_conn *c) {
   }
   c->out_head = c->out_tail = NULL;
   c->out_count = c->out_bytes = 0;
+  qrl_cleanse(&c->frames, sizeof(c->frames)); /* the frame key */
   free(c->rx);
   free(c->body);
   free(c->resp);

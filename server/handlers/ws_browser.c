@@ -33,10 +33,11 @@ static browser_state *state_of(struct lws *wsi) {
   return (browser_state *)lws_get_protocol(wsi)->user;
 }
 
-/* Schedules c's next frame: the start of frame c->frame + 1 of ch. */
-static void schedule_next_frame(browser_state *bs, qrl_conn *c, const qrl_challenge *ch) {
-  int64_t due = ch->created_ms + (c->frame + 1) * ch->frame_secs * 1000;
-  if (due < ch->expires_ms) qrl_wheel_schedule(&bs->frames, &c->frame_at, due);
+/* Schedules c's next frame: the start of frame c->frame + 1, while its code
+ * lives. */
+static void schedule_next_frame(browser_state *bs, qrl_conn *c) {
+  int64_t due = qrl_frames_start(&c->frames, c->frame + 1);
+  if (due < c->frames.expires_ms) qrl_wheel_schedule(&bs->frames, &c->frame_at, due);
   else qrl_wheel_cancel(&bs->frames, &c->frame_at);
 }
 
@@ -123,7 +124,8 @@ static qrl_err send_new_challenge(browser_state *bs, qrl_conn *c) {
   if ((rc = qrl_store_put(sv->store, &ch))) goto out;
   memcpy(c->challenge, ch.id, sizeof(c->challenge));
   c->frame = qp.frame;
-  schedule_next_frame(bs, c, &ch);
+  qrl_frames_of(&ch, &c->frames);
+  schedule_next_frame(bs, c);
   qrl_send_json(c, o);
   o = NULL;
 out:
@@ -140,29 +142,20 @@ static void frame_due(qrl_wheel_node *n, void *arg) {
   qrl_services *sv = bs->sv;
   qrl_conn *c = qrl_container_of(n, qrl_conn, frame_at);
   int64_t now_ms = qrl_clock_mono_ms(sv->clock);
-  qrl_challenge ch;
   qrl_qr_payload qp;
   cJSON *o;
 
-  if (*sv->closing || !c->challenge[0]) return;
-  /* Only a QR still waiting for a scan is redrawn. */
-  if (qrl_store_get(sv->store, c->challenge, &ch) || ch.state != QRL_CHAL_PENDING ||
-      now_ms >= ch.expires_ms)
-    goto out;
-  if (qrl_challenge_frame(&ch, now_ms, &qp)) goto out;
+  /* Frames stop when the code leaves PENDING (on_challenge unschedules
+   * them) or expires; no store lookup is needed to draw one. */
+  if (*sv->closing || !c->challenge[0] || now_ms >= c->frames.expires_ms) return;
+  if (qrl_frames_at(&c->frames, now_ms, &qp)) return;
   if (qp.frame != c->frame && (o = qrl_json_msg(QRL_MSG_FRAME))) {
-    cJSON_AddStringToObject(o, "id", ch.id);
-    if (add_qr(o, &qp) == QRL_OK) {
-      c->frame = qp.frame;
-      qrl_send_json(c, o);
-    } else {
-      cJSON_Delete(o);
-    }
+    cJSON_AddStringToObject(o, "id", c->frames.id);
+    if (add_qr(o, &qp) == QRL_OK) qrl_send_json(c, o);
+    else cJSON_Delete(o);
   }
   c->frame = qp.frame;
-  schedule_next_frame(bs, c, &ch);
-out:
-  qrl_cleanse(&ch, sizeof(ch));
+  schedule_next_frame(bs, c);
 }
 
 static void frames_every(void *arg, int64_t now_ms) {
@@ -178,12 +171,16 @@ static qrl_conn *showing(qrl_conns *conns, uint64_t browser_conn, const char *id
 }
 
 static void on_challenge(void *arg, const qrl_challenge *ch, int prev) {
-  qrl_services *sv = arg;
+  browser_state *bs = arg;
+  qrl_services *sv = bs->sv;
   const char *type = NULL;
   qrl_conn *c;
   cJSON *o;
 
   (void)prev;
+  /* A code no longer waiting for its scan is not redrawn. */
+  if (ch->state != QRL_CHAL_PENDING && (c = showing(sv->conns, ch->browser_conn, ch->id)))
+    qrl_wheel_cancel(&bs->frames, &c->frame_at);
   switch (ch->state) {
   case QRL_CHAL_SCANNED: type = QRL_MSG_SCANNED; break;
   case QRL_CHAL_DECLINED: type = QRL_MSG_DECLINED; break;
@@ -302,6 +299,6 @@ qrl_err qrl_browser_attach(qrl_server *srv) {
   proto.user = bs; /* the callbacks find the state with lws_get_protocol() */
   rc = qrl_server_add_protocol(srv, &proto);
   if (!rc) rc = qrl_server_every(srv, FRAME_SLOT_MS, frames_every, bs);
-  if (!rc) rc = qrl_server_on_challenge(srv, on_challenge, sv);
+  if (!rc) rc = qrl_server_on_challenge(srv, on_challenge, bs);
   return rc;
 }

@@ -386,6 +386,24 @@ TEST(invariants_catch_a_broken_challenge) {
   return 0;
 }
 
+/* The frames a browser socket draws from its copy (qrl_frames) are the
+ * challenge's own, frame for frame, and each starts when the clock says. */
+TEST(frames_copy_draws_the_same_frames) {
+  qrl_challenge c = fresh();
+  qrl_frames f;
+  qrl_frames_of(&c, &f);
+  for (int64_t t = NOW; t < NOW + 30000; t += 333) {
+    qrl_qr_payload a, b;
+    ASSERT_ERR(qrl_challenge_frame(&c, t, &a), QRL_OK);
+    ASSERT_ERR(qrl_frames_at(&f, t, &b), QRL_OK);
+    ASSERT_EQ_STR(a.id, b.id);
+    ASSERT_TRUE(a.frame == b.frame);
+    ASSERT_EQ_STR(a.code, b.code);
+    ASSERT_TRUE(qrl_frames_start(&f, b.frame) <= t && t < qrl_frames_start(&f, b.frame + 1));
+  }
+  return 0;
+}
+
 TEST_MAIN(functions_follow_the_transition_table_exhaustively,
           invariants_catch_a_broken_challenge, frames_fresh_stale_forged, number_matching, init_makes_distinct_random_tokens,
           scan_then_confirm_completes, scan_then_decline,
@@ -393,4 +411,4 @@ TEST_MAIN(functions_follow_the_transition_table_exhaustively,
           confirm_by_another_account_refused_unchanged, confirm_before_scan_refused,
           second_confirm_is_used, declined_is_final, expiry_refuses_scan_and_confirm,
           expire_transition, cancel_transition, state_names, hmac_failure_fails_closed,
-          wall_clock_steps_do_not_expire_or_renumber)
+          wall_clock_steps_do_not_expire_or_renumber, frames_copy_draws_the_same_frames)
