@@ -2,12 +2,14 @@
  * config.c - parses qrlogind's long options into a qrl_config and validates
  * each value. Does not open files or sockets: that is the server's job.
  */
+#define _GNU_SOURCE /* sched_getaffinity, CPU_COUNT */
 #include "glue/config.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +19,16 @@
 #include "helpers/netaddr.h"
 #include "helpers/num.h"
 #include "helpers/text.h"
+
+int qrl_config_cores(void) {
+  cpu_set_t set;
+  long n = 0;
+  /* The cores this process may run on (taskset, a cgroup's cpuset), else
+   * the machine's. */
+  if (sched_getaffinity(0, sizeof(set), &set) == 0) n = CPU_COUNT(&set);
+  if (n < 1) n = sysconf(_SC_NPROCESSORS_ONLN);
+  return n < 1 ? 1 : n > 64 ? 64 : (int)n;
+}
 
 void qrl_config_defaults(qrl_config *cfg, const char *web_dir_default) {
   memset(cfg, 0, sizeof(*cfg));
@@ -31,7 +43,7 @@ void qrl_config_defaults(qrl_config *cfg, const char *web_dir_default) {
   cfg->kiosk_idle_secs = 120;
   cfg->web_idle_secs = 1800;
   cfg->hash_cost = 15;
-  cfg->workers = 2;
+  cfg->workers = qrl_config_cores();
   cfg->required_level = 2;
   cfg->portal_name = "Cổng Dịch vụ công quốc gia";
   cfg->max_challenges = 100000;
@@ -78,7 +90,8 @@ void qrl_config_usage(void *stream, const char *prog) {
           "                       0 with --demo; 0..720)\n"
           "  --portal-name NAME   the relying portal's name shown on the phone\n"
           "  --required-level N   account level QR web login needs (1 or 2; default 2)\n"
-          "  --workers N          worker threads for hashing and database work (default 2)\n"
+          "  --workers N          worker threads for hashing and database work (default:\n"
+          "                       the cores this process may use, at most 64)\n"
           "  --hash-cost N        scrypt cost log2(N) for new hashes (10..20, default 15)\n"
           "  --max-challenges N   live QR codes at most (default 100000)\n"
           "  --max-conns-per-ip N open connections per client address (IPv4, or IPv6\n"

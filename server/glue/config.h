@@ -41,7 +41,7 @@ typedef struct qrl_config {
                               QRL_PROX_FLAG (record), _STEP_UP (passcode), _REFUSE */
   int demo;                /* seed demo citizens, show payloads on the page */
   int hash_cost;           /* scrypt log2(N) for new hashes: 15 */
-  int workers;             /* worker threads: 2 */
+  int workers;             /* worker threads: qrl_config_cores() */
   int required_level;      /* account level QR web login needs: 2 */
   const char *portal_name; /* the relying portal's display name */
   size_t max_challenges;   /* live challenges at most: 100000 */
@@ -56,6 +56,10 @@ typedef struct qrl_config {
   const char *tls_cert;    /* PEM certificate chain: serve https/wss (with key) */
   const char *tls_key;     /* PEM private key */
 } qrl_config;
+
+/* The cores this process may run on (its CPU affinity), 1..64: the default
+ * number of workers. */
+int qrl_config_cores(void);
 
 /* Fills cfg with the defaults; web_dir_default is the compiled-in web/ path. */
 void qrl_config_defaults(qrl_config *cfg, const char *web_dir_default);

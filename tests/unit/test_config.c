@@ -58,7 +58,8 @@ TEST(defaults_are_the_documented_ones) {
   ASSERT_EQ_INT(c.proximity, QRL_PROX_FLAG);
   ASSERT_EQ_INT(c.demo, 0);
   ASSERT_EQ_INT(c.hash_cost, 15);
-  ASSERT_EQ_INT(c.workers, 2);
+  ASSERT_EQ_INT(c.workers, qrl_config_cores());
+  ASSERT_TRUE(c.workers >= 1 && c.workers <= 64);
   ASSERT_EQ_INT(c.required_level, 2);
   ASSERT_EQ_INT(c.password_level, 2);
   ASSERT_EQ_STR(c.portal_name, "Cổng Dịch vụ công quốc gia");
