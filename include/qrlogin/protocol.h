@@ -93,6 +93,15 @@ typedef struct qrl_qr_payload {
  * NUL-terminated. Returns QRL_OK, or QRL_INVAL if a field is malformed. */
 qrl_err qrl_qr_payload_format(const qrl_qr_payload *p, char *out, size_t outlen);
 
+/* The longest frame message qrl_frame_message() writes, with its NUL. */
+#define QRL_FRAME_MSG_MAX (64 + QRL_TOKEN_B64LEN + QRL_QR_PAYLOAD_MAX)
+
+/* Writes the browser's frame message for p into out (outlen >=
+ * QRL_FRAME_MSG_MAX): {"type":"frame","id":ID,"qr":{"payload":P,"frame":N}}.
+ * The page draws the QR from the payload. Returns its length, or 0 if a
+ * field of p is malformed. */
+size_t qrl_frame_message(const qrl_qr_payload *p, char *out, size_t outlen);
+
 /* Parses text (len bytes, need not be NUL-terminated) as a QR payload into
  * *out. Nothing else is accepted (no whitespace, no leading zeros in the
  * frame number). Returns QRL_OK or QRL_BAD_QR. */

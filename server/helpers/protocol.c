@@ -37,6 +37,19 @@ qrl_err qrl_qr_payload_format(const qrl_qr_payload *p, char *out, size_t outlen)
   return QRL_OK;
 }
 
+size_t qrl_frame_message(const qrl_qr_payload *p, char *out, size_t outlen) {
+  char payload[QRL_QR_PAYLOAD_MAX + 1];
+  int n;
+  /* Every field is base64url or digits: nothing to escape. */
+  if (outlen < QRL_FRAME_MSG_MAX || qrl_qr_payload_format(p, payload, sizeof(payload)))
+    return 0;
+  n = snprintf(out, outlen,
+               "{\"type\":\"" QRL_MSG_FRAME "\",\"id\":\"%s\",\"qr\":{\"payload\":\"%s\","
+               "\"frame\":%" PRId64 "}}",
+               p->id, payload, p->frame);
+  return n > 0 && (size_t)n < outlen ? (size_t)n : 0;
+}
+
 qrl_err qrl_qr_payload_parse(const char *text, size_t len, qrl_qr_payload *out) {
   const size_t plen = sizeof(QRL_QR_PREFIX) - 1;
   const char *id, *num, *code;

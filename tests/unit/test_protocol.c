@@ -5,6 +5,8 @@
  */
 #include <string.h>
 
+#include <cjson/cJSON.h>
+
 #include "qrlogin/error.h"
 #include "qrlogin/protocol.h"
 #include "test.h"
@@ -161,6 +163,36 @@ TEST(simulator_exit_codes) {
   return 0;
 }
 
+/* The frame message is JSON a page parses, with the payload it draws. */
+TEST(frame_message_is_the_payload_in_json) {
+  qrl_qr_payload p, back;
+  char msg[QRL_FRAME_MSG_MAX], small[40];
+  const cJSON *qr;
+  cJSON *o;
+  size_t n;
+  memset(&p, 0, sizeof(p));
+  memcpy(p.id, "AbCdEfGhIjKlMnOpQrStUv", QRL_TOKEN_B64LEN);
+  memcpy(p.code, "0123456789abcdef", QRL_FRAME_CODE_B64LEN);
+  p.frame = QRL_FRAME_MAX;
+  n = qrl_frame_message(&p, msg, sizeof(msg));
+  ASSERT_TRUE(n > 0 && n == strlen(msg));
+  ASSERT_TRUE((o = cJSON_Parse(msg)) != NULL);
+  ASSERT_EQ_STR(cJSON_GetObjectItemCaseSensitive(o, "type")->valuestring, "frame");
+  ASSERT_EQ_STR(cJSON_GetObjectItemCaseSensitive(o, "id")->valuestring, p.id);
+  qr = cJSON_GetObjectItemCaseSensitive(o, "qr");
+  ASSERT_TRUE(cJSON_GetObjectItemCaseSensitive(qr, "frame")->valuedouble == QRL_FRAME_MAX);
+  {
+    const char *pl = cJSON_GetObjectItemCaseSensitive(qr, "payload")->valuestring;
+    ASSERT_ERR(qrl_qr_payload_parse(pl, strlen(pl), &back), QRL_OK);
+    ASSERT_EQ_STR(back.code, p.code);
+  }
+  cJSON_Delete(o);
+  ASSERT_TRUE(qrl_frame_message(&p, small, sizeof(small)) == 0); /* too small */
+  p.code[3] = '"';                                               /* not base64url */
+  ASSERT_TRUE(qrl_frame_message(&p, msg, sizeof(msg)) == 0);
+  return 0;
+}
+
 TEST_MAIN(qr_payload_roundtrip_fits_the_budget, qr_payload_parse_refuses_everything_else,
           sign_string_is_canonical, citizen_id_validator, passcode_validator,
-          simulator_exit_codes)
+          simulator_exit_codes, frame_message_is_the_payload_in_json)
