@@ -53,12 +53,27 @@
     return out;
   }
 
-  /* Draws the server-rendered modules (row-major, MSB first) with whole
-   * device pixels per module so the code stays crisp at any size. */
+  /* The QR's modules, row-major, 1 = dark: the server's packed bits when
+   * the frame carries them (row-major, MSB first), else the page encodes the
+   * frame's payload itself (qr.js: byte mode, level M, smallest version, as
+   * the server did). */
+  function qrModules(qr) {
+    if (qr.bits) {
+      var bits = b64urlBytes(qr.bits);
+      var n = qr.size * qr.size;
+      var m = new Uint8Array(n);
+      for (var i = 0; i < n; i++) m[i] = (bits[i >> 3] >> (7 - (i & 7))) & 1;
+      return { size: qr.size, modules: m };
+    }
+    return window.QRL_QR.encode(qr.payload);
+  }
+
+  /* Draws the modules with whole device pixels per module so the code stays
+   * crisp at any size. */
   function drawQr(qr) {
     var canvas = el('qr');
-    var size = qr.size;
-    var bits = b64urlBytes(qr.bits);
+    var sym = qrModules(qr);
+    var size = sym.size;
     var total = size + 2 * QUIET;
     var cssPx = canvas.clientWidth || 330;
     var scale = Math.max(2, Math.floor(cssPx * (window.devicePixelRatio || 1) / total));
@@ -70,8 +85,7 @@
     g.fillStyle = '#000';
     for (var y = 0; y < size; y++) {
       for (var x = 0; x < size; x++) {
-        var n = y * size + x;
-        if (bits[n >> 3] & (0x80 >> (n & 7)))
+        if (sym.modules[y * size + x])
           g.fillRect((x + QUIET) * scale, (y + QUIET) * scale, scale, scale);
       }
     }
