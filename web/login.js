@@ -43,28 +43,10 @@
     if (state !== 'ready' && state !== 'scanned') stopCountdown();
   }
 
-  /* base64url (no padding) → bytes */
-  function b64urlBytes(s) {
-    var b64 = s.replace(/-/g, '+').replace(/_/g, '/');
-    while (b64.length % 4) b64 += '=';
-    var bin = atob(b64);
-    var out = new Uint8Array(bin.length);
-    for (var i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
-    return out;
-  }
-
-  /* The QR's modules, row-major, 1 = dark: the server's packed bits when
-   * the frame carries them (row-major, MSB first), else the page encodes the
-   * frame's payload itself (qr.js: byte mode, level M, smallest version, as
-   * the server did). */
+  /* The QR's modules, row-major, 1 = dark: the page encodes the frame's
+   * payload itself (qr.js: byte mode, level M, the smallest version), so the
+   * server sends a frame as an HMAC and a few bytes. */
   function qrModules(qr) {
-    if (qr.bits) {
-      var bits = b64urlBytes(qr.bits);
-      var n = qr.size * qr.size;
-      var m = new Uint8Array(n);
-      for (var i = 0; i < n; i++) m[i] = (bits[i >> 3] >> (7 - (i & 7))) & 1;
-      return { size: qr.size, modules: m };
-    }
     return window.QRL_QR.encode(qr.payload);
   }
 

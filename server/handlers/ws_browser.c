@@ -13,7 +13,6 @@
 #include "helpers/crypto.h"
 #include "glue/jsonio.h"
 #include "glue/origin.h"
-#include "helpers/qr.h"
 #include "glue/reply.h"
 #include "handlers/ws_common.h"
 #include "glue/rules.h"
@@ -52,24 +51,18 @@ static void cancel_current(qrl_services *sv, qrl_conn *c) {
   c->challenge[0] = '\0';
 }
 
-/* Adds the QR of frame qp to o as "qr" {payload, frame, version, size,
- * bits}. */
+/* Adds frame qp to o as "qr" {payload, frame}: the page draws the QR from
+ * the payload (web/qr.js), so a frame costs the server an HMAC and a few
+ * bytes, not a QR encoding. */
 static qrl_err add_qr(cJSON *o, const qrl_qr_payload *qp) {
-  char payload[QRL_QR_PAYLOAD_MAX + 1], bits[512];
-  qrl_qr qr = {0, 0, NULL};
+  char payload[QRL_QR_PAYLOAD_MAX + 1];
   cJSON *q;
   qrl_err rc = qrl_qr_payload_format(qp, payload, sizeof(payload));
-  if (!rc) rc = qrl_qr_encode(payload, strlen(payload), &qr);
-  if (!rc) rc = qrl_qr_bits_b64(&qr, bits, sizeof(bits));
   if (!rc && !(q = cJSON_AddObjectToObject(o, "qr"))) rc = QRL_NOMEM;
   if (!rc) {
     cJSON_AddStringToObject(q, "payload", payload);
     cJSON_AddNumberToObject(q, "frame", (double)qp->frame);
-    cJSON_AddNumberToObject(q, "version", qr.version);
-    cJSON_AddNumberToObject(q, "size", qr.width);
-    cJSON_AddStringToObject(q, "bits", bits);
   }
-  qrl_qr_free(&qr);
   return rc;
 }
 
@@ -143,17 +136,15 @@ static void frame_due(qrl_wheel_node *n, void *arg) {
   qrl_conn *c = qrl_container_of(n, qrl_conn, frame_at);
   int64_t now_ms = qrl_clock_mono_ms(sv->clock);
   qrl_qr_payload qp;
-  cJSON *o;
+  char msg[QRL_FRAME_MSG_MAX];
+  size_t len;
 
   /* Frames stop when the code leaves PENDING (on_challenge unschedules
    * them) or expires; no store lookup is needed to draw one. */
   if (*sv->closing || !c->challenge[0] || now_ms >= c->frames.expires_ms) return;
   if (qrl_frames_at(&c->frames, now_ms, &qp)) return;
-  if (qp.frame != c->frame && (o = qrl_json_msg(QRL_MSG_FRAME))) {
-    cJSON_AddStringToObject(o, "id", c->frames.id);
-    if (add_qr(o, &qp) == QRL_OK) qrl_send_json(c, o);
-    else cJSON_Delete(o);
-  }
+  if (qp.frame != c->frame && (len = qrl_frame_message(&qp, msg, sizeof(msg))))
+    qrl_conn_send(c, msg, len);
   c->frame = qp.frame;
   schedule_next_frame(bs, c);
 }

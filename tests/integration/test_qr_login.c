@@ -13,7 +13,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "helpers/b64.h"
 #include "harness.h"
 #include "helpers/qr.h"
 
@@ -21,24 +20,17 @@
 #define BINH "079199001234"
 #define PW "MatKhau@2024"
 
-/* Writes the QR the browser would draw (the modules of a challenge's or a
- * frame's "qr", as sent) to a PNG. */
+/* Writes the QR the browser would draw from a challenge's or a frame's
+ * "qr" (its payload: byte mode, ECC M, the smallest version) to a PNG. */
 static int browser_qr_png(const qrl_h_server *s, const cJSON *qr, const char *name,
                           char *path, size_t n) {
-  const char *bits = qrl_h_str(qr, "bits");
-  int size = cJSON_GetObjectItemCaseSensitive(qr, "size")->valueint;
-  uint8_t packed[512];
-  long len = qrl_b64url_decode(bits, strlen(bits), packed, sizeof(packed));
-  qrl_qr q = {.version = 0, .width = size, .modules = NULL};
-  int rc = -1;
-
-  if (size < 21 || len != (size * size + 7) / 8) return -1;
-  if (!(q.modules = calloc((size_t)size * (size_t)size, 1))) return -1;
-  for (int i = 0; i < size * size; i++)
-    q.modules[i] = (packed[i / 8] >> (7 - i % 8)) & 1;
+  const char *payload = qrl_h_str(qr, "payload");
+  qrl_qr q = {0, 0, NULL};
+  int rc;
+  if (!payload[0] || qrl_qr_encode(payload, strlen(payload), &q)) return -1;
   qrl_h_path(s, name, path, n);
   rc = qrl_qr_write_png(&q, 6, 4, path) == QRL_OK ? 0 : -1;
-  free(q.modules);
+  qrl_qr_free(&q);
   return rc;
 }
 
