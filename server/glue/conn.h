@@ -50,11 +50,11 @@ typedef struct qrl_conn {
   char ip[48];
   char ua[160];
   char origin[128];
-  char challenge[QRL_TOKEN_B64LEN + 1]; /* browser: its live challenge */
   int64_t frame;                        /* browser: the QR frame it shows */
   qrl_wheel_node frame_at;              /* browser: when its next frame is due */
-  qrl_frames frames;                    /* browser: its code's frame clock and key
-                                           (wiped when the socket goes) */
+  qrl_frames frames;                    /* browser: its live code (id "" if none):
+                                           frame clock and key, wiped when the
+                                           code or the socket goes */
   int kiosk;                            /* browser: the kiosk page (/kiosk) */
   char sms_phone[16]; /* phone (demo): the number whose SMS it receives */
   double msg_tokens;  /* message budget (server.c) */

@@ -23,6 +23,7 @@
 typedef struct browser_state {
   qrl_services *sv;
   qrl_wheel frames; /* one node per page with a code waiting for its scan */
+  int64_t now_ms;   /* the monotonic time of the wheel's current advance */
 } browser_state;
 
 #define FRAME_SLOT_MS 10   /* frame times are kept to 10 ms ... */
@@ -46,9 +47,9 @@ static qrl_err cancel_fn(qrl_challenge *ch, void *arg) {
 }
 
 static void cancel_current(qrl_services *sv, qrl_conn *c) {
-  if (!c->challenge[0]) return;
-  qrl_store_apply(sv->store, c->challenge, cancel_fn, NULL, NULL);
-  c->challenge[0] = '\0';
+  if (!c->frames.id[0]) return;
+  qrl_store_apply(sv->store, c->frames.id, cancel_fn, NULL, NULL);
+  qrl_cleanse(&c->frames, sizeof(c->frames)); /* no code, no key */
 }
 
 /* Adds frame qp to o as "qr" {payload, frame}: the page draws the QR from
@@ -115,7 +116,6 @@ static qrl_err send_new_challenge(browser_state *bs, qrl_conn *c) {
    * place under --max-challenges for it). */
   cancel_current(sv, c);
   if ((rc = qrl_store_put(sv->store, &ch))) goto out;
-  memcpy(c->challenge, ch.id, sizeof(c->challenge));
   c->frame = qp.frame;
   qrl_frames_of(&ch, &c->frames);
   schedule_next_frame(bs, c);
@@ -134,14 +134,14 @@ static void frame_due(qrl_wheel_node *n, void *arg) {
   browser_state *bs = arg;
   qrl_services *sv = bs->sv;
   qrl_conn *c = qrl_container_of(n, qrl_conn, frame_at);
-  int64_t now_ms = qrl_clock_mono_ms(sv->clock);
+  int64_t now_ms = bs->now_ms;
   qrl_qr_payload qp;
   char msg[QRL_FRAME_MSG_MAX];
   size_t len;
 
   /* Frames stop when the code leaves PENDING (on_challenge unschedules
    * them) or expires; no store lookup is needed to draw one. */
-  if (*sv->closing || !c->challenge[0] || now_ms >= c->frames.expires_ms) return;
+  if (*sv->closing || !c->frames.id[0] || now_ms >= c->frames.expires_ms) return;
   if (qrl_frames_at(&c->frames, now_ms, &qp)) return;
   if (qp.frame != c->frame && (len = qrl_frame_message(&qp, msg, sizeof(msg))))
     qrl_conn_send(c, msg, len);
@@ -151,13 +151,14 @@ static void frame_due(qrl_wheel_node *n, void *arg) {
 
 static void frames_every(void *arg, int64_t now_ms) {
   browser_state *bs = arg;
+  bs->now_ms = now_ms;
   qrl_wheel_advance(&bs->frames, now_ms, frame_due, bs);
 }
 
 /* The browser that shows challenge id, if it is still connected. */
 static qrl_conn *showing(qrl_conns *conns, uint64_t browser_conn, const char *id) {
   qrl_conn *c = qrl_conn_find(conns, browser_conn);
-  if (!c || c->kind != QRL_CONN_BROWSER || strcmp(c->challenge, id) != 0) return NULL;
+  if (!c || c->kind != QRL_CONN_BROWSER || strcmp(c->frames.id, id) != 0) return NULL;
   return c;
 }
 

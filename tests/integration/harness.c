@@ -734,11 +734,38 @@ static ssize_t hconn_read(hconn *h, void *p, size_t n, int64_t deadline) {
   return read(h->fd, p, n);
 }
 
+/* Reads one HTTP response from h into a new NUL-terminated buffer (*len
+ * bytes): until its Content-Length is in, a 101 (the connection stays
+ * open), the peer closes, or deadline. NULL if nothing could be read. */
+static char *read_response(hconn *h, int64_t deadline, size_t *len) {
+  char *buf = NULL, *hdr_end, *cl;
+  size_t cap = 0;
+  *len = 0;
+  for (;;) {
+    ssize_t r;
+    if (*len + 2048 > cap) {
+      char *nb = realloc(buf, cap = cap ? cap * 2 : 8192);
+      if (!nb) break;
+      buf = nb;
+    }
+    r = hconn_read(h, buf + *len, cap - *len - 1, deadline);
+    if (r <= 0) break;
+    *len += (size_t)r;
+    buf[*len] = '\0';
+    if (!(hdr_end = strstr(buf, "\r\n\r\n"))) continue;
+    if (*len >= 12 && strncmp(buf + 8, " 101", 4) == 0) break; /* upgraded */
+    if ((cl = strcasestr(buf, "\r\ncontent-length:")) && cl < hdr_end &&
+        *len >= (size_t)(hdr_end + 4 - buf) + strtoul(cl + 17, NULL, 10))
+      break;
+  }
+  return buf;
+}
+
 int qrl_h_http_ex(const qrl_h_server *s, const char *method, const char *path,
                   const char *origin, const char *cookie, const char *body,
                   char **resp, char set_cookie[512], char **headers) {
   char req[4096], *buf = NULL, *hdr_end, *p;
-  size_t len = 0, cap = 0, blen = body ? strlen(body) : 0, want = 0;
+  size_t len = 0, blen = body ? strlen(body) : 0;
   int status = -1, n;
   int64_t deadline = now_ms() + QRL_H_TIMEOUT_MS;
   hconn h;
@@ -760,25 +787,7 @@ int qrl_h_http_ex(const qrl_h_server *s, const char *method, const char *path,
     hconn_close(&h);
     return -1;
   }
-  for (;;) {
-    ssize_t r;
-    if (len + 2048 > cap) {
-      char *nb = realloc(buf, cap = cap ? cap * 2 : 8192);
-      if (!nb) break;
-      buf = nb;
-    }
-    r = hconn_read(&h, buf + len, cap - len - 1, deadline);
-    if (r <= 0) break;
-    len += (size_t)r;
-    buf[len] = '\0';
-    if ((hdr_end = strstr(buf, "\r\n\r\n"))) {
-      char *cl = strcasestr(buf, "\r\ncontent-length:");
-      if (cl && cl < hdr_end) {
-        want = (size_t)(hdr_end + 4 - buf) + strtoul(cl + 17, NULL, 10);
-        if (len >= want) break;
-      }
-    }
-  }
+  buf = read_response(&h, deadline, &len);
   hconn_close(&h);
   if (!buf || len < 12 || strncmp(buf, "HTTP/1.1 ", 9) != 0) {
     free(buf);
@@ -808,8 +817,8 @@ int qrl_h_http(const qrl_h_server *s, const char *method, const char *path,
 }
 
 int qrl_h_raw_http(const qrl_h_server *s, const char *request, char **resp) {
-  char *buf = NULL, *hdr_end, *cl;
-  size_t len = 0, cap = 0;
+  char *buf;
+  size_t len = 0;
   int64_t deadline = now_ms() + QRL_H_TIMEOUT_MS;
   int status = -1;
   hconn h;
@@ -819,23 +828,7 @@ int qrl_h_raw_http(const qrl_h_server *s, const char *request, char **resp) {
     hconn_close(&h);
     return -1;
   }
-  for (;;) {
-    ssize_t r;
-    if (len + 2048 > cap) {
-      char *nb = realloc(buf, cap = cap ? cap * 2 : 8192);
-      if (!nb) break;
-      buf = nb;
-    }
-    r = hconn_read(&h, buf + len, cap - len - 1, deadline);
-    if (r <= 0) break;
-    len += (size_t)r;
-    buf[len] = '\0';
-    if (!(hdr_end = strstr(buf, "\r\n\r\n"))) continue;
-    if (len >= 12 && strncmp(buf + 8, " 101", 4) == 0) break; /* upgraded: it stays open */
-    if ((cl = strcasestr(buf, "\r\ncontent-length:")) && cl < hdr_end &&
-        len >= (size_t)(hdr_end + 4 - buf) + strtoul(cl + 17, NULL, 10))
-      break;
-  }
+  buf = read_response(&h, deadline, &len);
   hconn_close(&h);
   if (buf && len >= 12 && strncmp(buf, "HTTP/1.", 7) == 0) status = atoi(buf + 9);
   if (resp && status > 0) *resp = buf;
@@ -1029,27 +1022,38 @@ int qrl_h_phone_ready(const qrl_h_server *s, qrl_h_phone *p, const char *id,
   return ok ? 0 : -1;
 }
 
+cJSON *qrl_h_confirm_page(const qrl_h_server *s, qrl_h_phone *p, qrl_wsc *br,
+                          const cJSON *challenge) {
+  qrl_qr_payload qp;
+  cJSON *m = qrl_h_phone_scan_page(p, br, challenge, &qp);
+  int num;
+  if (!m || strcmp(qrl_h_type(m), "scan_ok")) goto fail;
+  cJSON_Delete(m);
+  m = NULL;
+  if ((num = qrl_h_scanned_number(br)) < 0) goto fail;
+  m = qrl_h_phone_decide(p, &qp, s->http, (int64_t)time(NULL), num, QRL_DECISION_CONFIRM);
+  if (!m || strcmp(qrl_h_type(m), "confirm_ok")) goto fail;
+  cJSON_Delete(m);
+  return qrl_h_recv(br, QRL_H_TIMEOUT_MS);
+fail:
+  fprintf(stderr, "harness: the phone's scan or confirm was refused: %s\n",
+          m ? qrl_h_errcode(m) : "no answer");
+  cJSON_Delete(m);
+  return NULL;
+}
+
 int qrl_h_qr_login(const qrl_h_server *s, const char *id, const char *password,
                    const char *iface, char failed[64]) {
   cJSON *ch = NULL, *m = NULL;
   qrl_wsc *br = NULL;
   qrl_h_phone p;
-  qrl_qr_payload qp;
-  int num, rc = -1;
+  int rc = -1;
 
   memset(&p, 0, sizeof(p));
   if (failed) failed[0] = '\0';
   if (!(br = qrl_h_browser_from(s, iface, &ch))) goto out;
   if (qrl_h_phone_ready(s, &p, id, password, iface)) goto out;
-  m = qrl_h_phone_scan_page(&p, br, ch, &qp);
-  if (!m || strcmp(qrl_h_type(m), "scan_ok")) goto out;
-  cJSON_Delete(m);
-  m = NULL;
-  if ((num = qrl_h_scanned_number(br)) < 0) goto out;
-  m = qrl_h_phone_decide(&p, &qp, s->http, (int64_t)time(NULL), num, QRL_DECISION_CONFIRM);
-  if (!m || strcmp(qrl_h_type(m), "confirm_ok")) goto out;
-  cJSON_Delete(m);
-  m = qrl_h_recv(br, QRL_H_TIMEOUT_MS);
+  m = qrl_h_confirm_page(s, &p, br, ch);
   if (m && !strcmp(qrl_h_type(m), "completed") && !qrl_h_errcode(m)[0]) rc = 0;
 out:
   if (rc && failed) snprintf(failed, 64, "%s", m ? qrl_h_errcode(m) : "no answer");

@@ -215,6 +215,14 @@ int qrl_h_scanned_number(qrl_wsc *br);
 
 void qrl_h_phone_close(qrl_h_phone *p);
 
+/* The phone p (logged in, web login on) scans the QR browser socket br
+ * shows for challenge, picks the number the page shows and confirms.
+ * Returns the browser's next message ("completed", or the error the login
+ * ended with; caller frees), or NULL if the phone's scan or confirm was
+ * refused (said on stderr). */
+cJSON *qrl_h_confirm_page(const qrl_h_server *s, qrl_h_phone *p, qrl_wsc *br,
+                          const cJSON *challenge);
+
 /* A whole QR login as a citizen does it: a browser shows the QR, a raw phone
  * logs in as id, turns web login on, scans, picks the number and confirms;
  * the browser is told "completed". Both from local address iface (NULL:

@@ -165,7 +165,6 @@ SERVER_TEST(a_completed_login_gives_its_place_back, "--max-challenges-per-ip", "
   cJSON *ch = NULL, *m = NULL;
   qrl_wsc *br = browser_from(s, NULL, &ch), *b;
   qrl_h_phone p;
-  qrl_qr_payload qp;
   ASSERT_TRUE(br != NULL);
   ASSERT_EQ_STR(qrl_h_type(ch), "challenge");
   b = browser_from(s, NULL, &m);
@@ -173,15 +172,9 @@ SERVER_TEST(a_completed_login_gives_its_place_back, "--max-challenges-per-ip", "
   ASSERT_TRUE(is_too_many(m));
   cJSON_Delete(m);
   ASSERT_EQ_INT(qrl_h_phone_ready(s, &p, AN, PW, NULL), 0);
-  m = qrl_h_phone_scan_page(&p, br, ch, &qp);
-  ASSERT_EQ_STR(qrl_h_type(m), "scan_ok");
-  cJSON_Delete(m);
-  m = qrl_h_phone_decide(&p, &qp, s->http, (int64_t)time(NULL), qrl_h_scanned_number(br),
-                         QRL_DECISION_CONFIRM);
-  ASSERT_EQ_STR(qrl_h_type(m), "confirm_ok");
-  cJSON_Delete(m);
-  m = qrl_h_expect(br, "completed", QRL_H_TIMEOUT_MS);
+  m = qrl_h_confirm_page(s, &p, br, ch);
   ASSERT_TRUE(m != NULL);
+  ASSERT_EQ_STR(qrl_h_type(m), "completed");
   cJSON_Delete(m);
   ASSERT_TRUE(new_code(b));
   qrl_h_phone_close(&p);
