@@ -42,6 +42,7 @@ void qrl_config_defaults(qrl_config *cfg, const char *web_dir_default) {
   cfg->kiosk_name = "Máy tự phục vụ dịch vụ công";
   cfg->kiosk_idle_secs = 120;
   cfg->web_idle_secs = 1800;
+  cfg->ws_ping_secs = 30;
   cfg->hash_cost = 15;
   cfg->workers = qrl_config_cores();
   cfg->required_level = 2;
@@ -119,6 +120,9 @@ void qrl_config_usage(void *stream, const char *prog) {
           "  --web-idle-secs N    any other web session ends after N seconds unused, on\n"
           "                       the server (default 1800, 60..28800); at most 8 hours\n"
           "                       in all\n"
+          "  --ws-ping-secs N     ping a websocket after N seconds without a frame from it,\n"
+          "                       hang up after 2N (default 30, 1..300; keep it under any\n"
+          "                       proxy's idle timeout)\n"
           "  --no-rate-limits     turn the per-IP/account/socket throttles off: for load\n"
           "                       tests and benchmarks only, never in production\n"
           "  --demo               seed demo citizens, portal accounts and dossiers; the\n"
@@ -164,7 +168,7 @@ enum {
   OPT_HASH, OPT_WORKERS, OPT_LEVEL, OPT_PORTAL, OPT_MAXCH, OPT_HELP,
   OPT_PWLEVEL, OPT_CUTOVER, OPT_OUTBOX, OPT_OTPTTL, OPT_CERT, OPT_KEY, OPT_FRAME,
   OPT_PROX, OPT_FRESH, OPT_NORL, OPT_KNAME, OPT_KIDLE, OPT_HOST, OPT_MAXCH_IP,
-  OPT_MAXCONNIP, OPT_WIDLE
+  OPT_MAXCONNIP, OPT_WIDLE, OPT_WSPING
 };
 
 /* Parses "YYYY-MM-DD" as midnight in Vietnam (UTC+7, no DST) into *out. */
@@ -206,6 +210,7 @@ qrl_err qrl_config_parse(qrl_config *cfg, int argc, char **argv, int *want_help)
       {"kiosk-name", required_argument, NULL, OPT_KNAME},
       {"kiosk-idle-secs", required_argument, NULL, OPT_KIDLE},
       {"web-idle-secs", required_argument, NULL, OPT_WIDLE},
+      {"ws-ping-secs", required_argument, NULL, OPT_WSPING},
       {"tls-cert", required_argument, NULL, OPT_CERT},
       {"tls-key", required_argument, NULL, OPT_KEY},
       {"bind", required_argument, NULL, OPT_BIND},
@@ -357,6 +362,10 @@ qrl_err qrl_config_parse(qrl_config *cfg, int argc, char **argv, int *want_help)
     case OPT_WIDLE:
       if (qrl_parse_long(optarg, 60, 28800, &v)) { what = "--web-idle-secs wants 60..28800"; goto bad; }
       cfg->web_idle_secs = (int)v;
+      break;
+    case OPT_WSPING:
+      if (qrl_parse_long(optarg, 1, 300, &v)) { what = "--ws-ping-secs wants 1..300"; goto bad; }
+      cfg->ws_ping_secs = (int)v;
       break;
     case OPT_FRESH:
       if (qrl_parse_long(optarg, 0, 720, &v)) { what = "--fresh-device-hours wants 0..720"; goto bad; }

@@ -37,6 +37,8 @@ typedef struct qrl_config {
   int kiosk_idle_secs;     /* a kiosk session ends after this idle time: 120 */
   int web_idle_secs;       /* any other web session ends after this idle time:
                               1800 */
+  int ws_ping_secs;        /* a silent websocket is pinged after this, closed
+                              after twice this: 30 */
   int proximity;           /* phone and browser on different networks:
                               QRL_PROX_FLAG (record), _STEP_UP (passcode), _REFUSE */
   int demo;                /* seed demo citizens, show payloads on the page */

@@ -159,10 +159,27 @@ qrl_err qrl_conn_send(qrl_conn *c, const char *text, size_t len) {
   return QRL_OK;
 }
 
+void qrl_conn_ping(qrl_conn *c) {
+  c->ping_due = 1;
+  c->write_due = 1;
+  lws_callback_on_writable(c->wsi);
+}
+
 int qrl_conn_write_one(qrl_conn *c) {
   qrl_outmsg *m = c->out_head;
   int n;
 
+  if (c->ping_due) {
+    /* Not empty: lws 4.1.6 drops an empty pong before any callback, so the
+     * answer to an empty ping would never count as the peer being heard. */
+    unsigned char ping[LWS_PRE + 2] = {0};
+    c->ping_due = 0;
+    memcpy(ping + LWS_PRE, "ka", 2);
+    if (lws_write(c->wsi, ping + LWS_PRE, 2, LWS_WRITE_PING) < 0) return -1;
+    if (m || lws_partial_buffered(c->wsi)) c->write_due = 1;
+    if (m) lws_callback_on_writable(c->wsi);
+    return 0;
+  }
   if (!m) return 0;
   n = lws_write(c->wsi, m->buf + LWS_PRE, m->len, LWS_WRITE_TEXT);
   c->out_head = m->next;

@@ -44,6 +44,11 @@ typedef struct qrl_conn {
   size_t out_count, out_bytes;
   int write_due; /* websocket: a WRITEABLE is due to us (asked for, or owed
                     after lws kept part of a write) */
+  int ping_due;  /* websocket: a ping goes out at the next WRITEABLE */
+  int pinged;    /* websocket: pinged since it was last heard from */
+  int64_t heard_ms;       /* websocket: monotonic ms of its last frame */
+  qrl_wheel_node alive_at; /* websocket: when it must be heard from next
+                              (keepalive.h) */
   char *rx;     /* owned: reassembly buffer, allocated on the first fragment */
   size_t rx_len;
   int rx_overflow;
@@ -115,8 +120,11 @@ void qrl_conn_capture_headers(qrl_conn *c, struct lws *wsi);
  * If the queue is over its bound the connection is closed instead. */
 qrl_err qrl_conn_send(qrl_conn *c, const char *text, size_t len);
 
-/* Writes the first queued message; call from SERVER_WRITEABLE. Returns 0, or
- * -1 if the connection must close. */
+/* Queues a ping ahead of c's messages. */
+void qrl_conn_ping(qrl_conn *c);
+
+/* Writes a due ping, else the first queued message; call from
+ * SERVER_WRITEABLE. Returns 0, or -1 if the connection must close. */
 int qrl_conn_write_one(qrl_conn *c);
 
 /* For SERVER_WRITEABLE, before qrl_conn_write_one(): 1 if this callback is

@@ -30,6 +30,7 @@
 #include "helpers/clock.h"
 #include "glue/config.h"
 #include "glue/conn.h"
+#include "glue/keepalive.h"
 #include "glue/listener.h"
 #include "glue/origin.h"
 #include "glue/peers.h"
@@ -75,6 +76,7 @@ struct qrl_server {
   qrl_acct_policy pol;
   qrl_otp_policy opol; /* holds the OTP pepper */
   qrl_conns conns;
+  qrl_keepalive alive; /* pings and hang-ups of silent websockets */
   qrl_tasks tasks;
   qrl_throttle thr;
   qrl_audit audit;
@@ -347,10 +349,11 @@ static void on_signal(uv_signal_t *h, int signum) {
   uv_timer_start(&srv->drain, on_drain, 0, SHUTDOWN_POLL_MS);
 }
 
-/* Pings idle websockets every 30 s and hangs up after 60 s of silence. */
-static const lws_retry_bo_t retry_policy = {
-    .secs_since_valid_ping = 30,
-    .secs_since_valid_hangup = 60,
+/* No idle policy for lws: its per-socket validity timers sit in one sorted
+ * list (O(n) per connect and per pong). keepalive.h pings and hangs up. */
+static const lws_retry_bo_t no_idle_policy = {
+    .secs_since_valid_ping = 0,
+    .secs_since_valid_hangup = 0,
 };
 
 static const struct lws_protocol_vhost_options mime_js = {
@@ -425,7 +428,7 @@ static int listen_and_loop(qrl_server *srv) {
   info.mounts = &srv->mounts[0];
   info.user = srv;
   info.foreign_loops = loops;
-  info.retry_and_idle_policy = &retry_policy;
+  info.retry_and_idle_policy = &no_idle_policy;
   info.timeout_secs = 10; /* handshakes and HTTP exchanges */
   info.options = LWS_SERVER_OPTION_LIBUV |
                  LWS_SERVER_OPTION_HTTP_HEADERS_SECURITY_BEST_PRACTICES_ENFORCE |
@@ -567,6 +570,8 @@ static size_t conn_capacity(long limit) {
   return n < 8 ? 8 : (size_t)n;
 }
 
+static void keepalive_every(void *arg, int64_t now_ms) { qrl_keepalive_advance(arg, now_ms); }
+
 static int start_loop(qrl_server *srv) {
   qrl_err err = QRL_OK;
   if (uv_loop_init(&srv->loop)) return -1;
@@ -625,6 +630,9 @@ qrl_server *qrl_server_new(const qrl_config *cfg) {
                                        on_store_event, srv)))
     goto fail;
   if (start_loop(srv)) goto fail;
+  if (qrl_keepalive_init(&srv->alive, cfg->ws_ping_secs, qrl_clock_mono_ms(srv->clock)) ||
+      qrl_server_every(srv, QRL_KEEPALIVE_SLOT_MS, keepalive_every, &srv->alive))
+    goto fail;
   /* After the workers opened their databases: what is left is for clients. */
   if (!(srv->peers = qrl_peers_new((unsigned)cfg->max_conns_per_ip, conn_capacity(fd_limit))))
     goto fail;
@@ -634,7 +642,7 @@ qrl_server *qrl_server_new(const qrl_config *cfg) {
   srv->tasks = (qrl_tasks){srv->wq, &srv->conns, &srv->thr, &srv->sv, srv->clock, 0, 0};
   srv->sv = (qrl_services){cfg,        srv->clock, &srv->pol,   &srv->opol,  srv->store,
                            &srv->conns, &srv->tasks, &srv->thr,  &srv->audit,
-                           &srv->sms,   &srv->closing};
+                           &srv->sms,   &srv->alive, &srv->closing};
   return srv;
 fail:
   qrl_server_free(srv);
@@ -656,6 +664,7 @@ void qrl_server_free(qrl_server *srv) {
   qrl_sms_relay_close(&srv->sms);
   qrl_cleanse(&srv->opol, sizeof(srv->opol));
   qrl_conns_free(&srv->conns);
+  qrl_keepalive_free(&srv->alive);
   qrl_peers_free(srv->peers);
   free(srv);
 }

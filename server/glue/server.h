@@ -48,6 +48,7 @@ typedef struct qrl_services {
   struct qrl_throttle *thr;  /* token buckets */
   struct qrl_audit *audit;   /* audit rows */
   struct qrl_sms_relay *sms; /* one-time codes out */
+  struct qrl_keepalive *alive; /* pings of silent websockets */
   const int *closing;        /* 1 once shutdown closes the sockets */
 } qrl_services;
 

@@ -243,7 +243,7 @@ static int browser_callback(struct lws *wsi, enum lws_callback_reasons reason, v
     return qrl_origin_filter_ws(sv->cfg, sv->audit, c, wsi, 1);
   }
   case LWS_CALLBACK_ESTABLISHED:
-    qrl_conn_register(sv->conns, c, wsi, QRL_CONN_BROWSER);
+    qrl_ws_established(sv, c, wsi, QRL_CONN_BROWSER);
     if ((rc = send_new_challenge(state_of(wsi), c))) qrl_send_error(c, rc, NULL);
     return 0;
   case LWS_CALLBACK_RECEIVE:
@@ -257,7 +257,7 @@ static int browser_callback(struct lws *wsi, enum lws_callback_reasons reason, v
   case LWS_CALLBACK_CLOSED:
     qrl_wheel_cancel(&state_of(wsi)->frames, &c->frame_at);
     if (!*sv->closing) cancel_current(sv, c);
-    qrl_conn_release(sv->conns, c);
+    qrl_ws_closed(sv, c);
     return 0;
   default:
     break;

@@ -385,7 +385,7 @@ static int phone_callback(struct lws *wsi, enum lws_callback_reasons reason, voi
     /* A phone app sends no Origin; a web page always does, and must pass. */
     return qrl_origin_filter_ws(sv->cfg, sv->audit, c, wsi, 0);
   case LWS_CALLBACK_ESTABLISHED:
-    qrl_conn_register(sv->conns, c, wsi, QRL_CONN_PHONE);
+    qrl_ws_established(sv, c, wsi, QRL_CONN_PHONE);
     /* Until a request shows an app session or a password, the socket is
      * anyone's: it gets QRL_PHONE_PROOF_SECS (ws_phone.h), pings or not. */
     qrl_conn_await_proof(c, QRL_PHONE_PROOF_SECS);
@@ -399,7 +399,7 @@ static int phone_callback(struct lws *wsi, enum lws_callback_reasons reason, voi
   case LWS_CALLBACK_TIMER:
     return qrl_ws_timer(c, wsi);
   case LWS_CALLBACK_CLOSED:
-    qrl_conn_release(sv->conns, c);
+    qrl_ws_closed(sv, c);
     return 0;
   default:
     break;

@@ -532,6 +532,62 @@ SERVER_TEST(occasional_pings_are_answered, NULL) {
   return 0;
 }
 
+/* Keepalive (glue/keepalive.c, --ws-ping-secs 1): a socket that has sent
+ * nothing for a second gets a ping with a payload (lws 4.1.6 drops an empty
+ * pong unseen, so an empty ping's answer would never count), and one that
+ * answers nothing is hung up after two seconds - never earlier. Before, lws's
+ * own timers pinged after 30 s and hung up after 60 s, whatever the flag. */
+SERVER_TEST(silent_socket_is_pinged_then_hung_up, "--ws-ping-secs", "1") {
+  stream ph;
+  ws_msg m;
+  int64_t t0 = mono_ms(), t_ping;
+  ASSERT_EQ_INT(ws_open(s, &ph, QRL_SUBPROTO_PHONE, NULL), 0);
+  ASSERT_EQ_INT(ws_read(&ph, &m, QRL_H_TIMEOUT_MS), 0);
+  t_ping = mono_ms();
+  ASSERT_EQ_INT(m.opcode, 9);
+  ASSERT_TRUE(m.text[0] != '\0');
+  if (t_ping - t0 < 1000) TEST_FAIL_("pinged after %lld ms of silence", (long long)(t_ping - t0));
+  ASSERT_EQ_INT(ws_close_code(&ph), -1); /* hung up: no close frame to a silent peer */
+  if (mono_ms() - t0 < 2000)
+    TEST_FAIL_("hung up after %lld ms of silence", (long long)(mono_ms() - t0));
+  stream_close(&ph);
+  return 0;
+}
+
+/* A socket that answers each ping with its pong stays open past many
+ * hang-up times, on both websockets (the browser's QR frames go out
+ * meanwhile; they are the server's, not a sign of the peer). */
+SERVER_TEST(answered_pings_keep_sockets_open, "--ws-ping-secs", "1") {
+  static const char dance[] = "{\"type\":\"dance\"}";
+  uint8_t f[256];
+  stream st[2];
+  ws_msg m;
+  int pings[2] = {0, 0};
+  for (int k = 0; k < 2; k++) { /* one after the other: each is answered at once */
+    ASSERT_EQ_INT(k ? ws_open(s, &st[k], QRL_SUBPROTO_BROWSER, s->http)
+                    : ws_open(s, &st[k], QRL_SUBPROTO_PHONE, NULL), 0);
+    while (pings[k] < 4) { /* 4 s at least: twice the hang-up time */
+      if (ws_read(&st[k], &m, QRL_H_TIMEOUT_MS)) TEST_FAIL_("socket %d closed after %d pings (eof %d)", k, pings[k], st[k].eof);
+      if (m.opcode == 1) continue; /* the browser's challenge and frames */
+      ASSERT_EQ_INT(m.opcode, 9);
+      pings[k]++;
+      ASSERT_EQ_INT(stream_write(&st[k], f, ws_frame(f, 1, 10, m.text, strlen(m.text), 1)), 0);
+    }
+    ASSERT_EQ_INT(stream_write(&st[k], f, ws_frame(f, 1, 1, dance, strlen(dance), 1)), 0);
+    for (;;) { /* the answer, past pings and QR frames */
+      ASSERT_EQ_INT(ws_read(&st[k], &m, QRL_H_TIMEOUT_MS), 0);
+      if (m.opcode == 9) {
+        ASSERT_EQ_INT(stream_write(&st[k], f, ws_frame(f, 1, 10, m.text, strlen(m.text), 1)), 0);
+        continue;
+      }
+      if (!strstr(m.text, "\"frame\"")) break;
+    }
+    ASSERT_TRUE(strstr(m.text, "unknown_type") != NULL);
+    stream_close(&st[k]);
+  }
+  return 0;
+}
+
 /* Unsolicited pongs (RFC 6455 §5.5.3 allows them as a heartbeat) spend the
  * budget too: 200 in one write close the socket with 1008. (An empty pong
  * lws 4.1.6 swallows unseen: those only cost the reading.) */
@@ -596,5 +652,6 @@ SERVER_TEST(unmasked_frames_are_a_known_gap_of_lws_4_1_6, NULL) {
 TEST_MAIN(pipelined_api_requests_get_an_answer_then_a_close, chunked_post_is_refused_with_411,
           refused_body_cannot_trickle_past_10_s,
           ambiguous_framing_is_refused_with_400, ping_flood_is_throttled_then_closed,
-          occasional_pings_are_answered, pong_flood_is_closed,
+          occasional_pings_are_answered, silent_socket_is_pinged_then_hung_up,
+          answered_pings_keep_sockets_open, pong_flood_is_closed,
           empty_fragments_spend_the_budget, unmasked_frames_are_a_known_gap_of_lws_4_1_6)

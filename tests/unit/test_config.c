@@ -55,6 +55,7 @@ TEST(defaults_are_the_documented_ones) {
   ASSERT_EQ_INT(c.no_rate_limits, 0);
   ASSERT_EQ_INT(c.kiosk_idle_secs, 120);
   ASSERT_EQ_INT(c.web_idle_secs, 1800);
+  ASSERT_EQ_INT(c.ws_ping_secs, 30);
   ASSERT_EQ_INT(c.proximity, QRL_PROX_FLAG);
   ASSERT_EQ_INT(c.demo, 0);
   ASSERT_EQ_INT(c.hash_cost, 15);
@@ -81,7 +82,7 @@ TEST(every_option_sets_its_field) {
                    "--origin", "http://localhost:8080", "--challenge-ttl", "60",
                    "--qr-frame-secs", "3", "--fresh-device-hours", "48", "--no-rate-limits",
                    "--kiosk-name", "UBND phường Bến Nghé", "--kiosk-idle-secs", "45",
-                   "--web-idle-secs", "900",
+                   "--web-idle-secs", "900", "--ws-ping-secs", "5",
                    "--proximity", "step-up", "--hash-cost", "12", "--workers", "8",
                    "--required-level", "1", "--portal-name", "Cổng DVC Hà Nội",
                    "--max-challenges", "500", "--max-challenges-per-ip", "7",
@@ -104,6 +105,7 @@ TEST(every_option_sets_its_field) {
   ASSERT_EQ_STR(c.kiosk_name, "UBND phường Bến Nghé");
   ASSERT_EQ_INT(c.kiosk_idle_secs, 45);
   ASSERT_EQ_INT(c.web_idle_secs, 900);
+  ASSERT_EQ_INT(c.ws_ping_secs, 5);
   ASSERT_EQ_INT(c.proximity, QRL_PROX_STEP_UP);
   ASSERT_EQ_INT(c.hash_cost, 12);
   ASSERT_EQ_INT(c.workers, 8);
@@ -152,6 +154,7 @@ TEST(bounds_are_inclusive_and_enforced) {
       {"--fresh-device-hours", "0", "720", "-1", "721"},
       {"--kiosk-idle-secs", "10", "3600", "9", "3601"},
       {"--web-idle-secs", "60", "28800", "59", "28801"},
+      {"--ws-ping-secs", "1", "300", "0", "301"},
       {"--hash-cost", "10", "20", "9", "21"},
       {"--workers", "1", "64", "0", "65"},
       {"--required-level", "1", "2", "0", "3"},
@@ -325,7 +328,7 @@ TEST(help_text_names_every_option) {
       "--portal-name",  "--workers",       "--hash-cost",   "--max-challenges",
       "--password-level", "--cutover",     "--otp-ttl",     "--sms-outbox",
       "--host",         "--max-challenges-per-ip", "--max-conns-per-ip",
-      "--kiosk-name",   "--kiosk-idle-secs", "--web-idle-secs", "--no-rate-limits", "--demo",
+      "--kiosk-name",   "--kiosk-idle-secs", "--web-idle-secs", "--ws-ping-secs", "--no-rate-limits", "--demo",
       "--help"};
   char *buf = NULL;
   size_t len = 0;
