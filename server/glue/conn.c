@@ -95,12 +95,15 @@ void qrl_conn_release(qrl_conns *reg, qrl_conn *c) {
   }
   c->out_head = c->out_tail = NULL;
   c->out_count = c->out_bytes = 0;
-  qrl_cleanse(&c->frames, sizeof(c->frames)); /* the frame key */
   free(c->rx);
-  free(c->body);
-  free(c->resp);
-  free(c->resp_cookie);
-  c->rx = c->body = c->resp = c->resp_cookie = NULL;
+  c->rx = NULL;
+  if (c->kind == QRL_CONN_BROWSER) qrl_cleanse(&c->frames, sizeof(c->frames)); /* the key */
+  if (c->kind == QRL_CONN_HTTP) {
+    free(c->body);
+    free(c->resp);
+    free(c->resp_cookie);
+    c->body = c->resp = c->resp_cookie = NULL;
+  }
   c->id = 0;
 }
 

@@ -24,6 +24,7 @@
 #include "qrlogin/protocol.h"
 
 typedef enum qrl_conn_kind {
+  QRL_CONN_NONE, /* not registered yet: no kind's state is in use */
   QRL_CONN_HTTP,
   QRL_CONN_BROWSER,
   QRL_CONN_PHONE
@@ -44,43 +45,58 @@ typedef struct qrl_conn {
   size_t out_count, out_bytes;
   int write_due; /* websocket: a WRITEABLE is due to us (asked for, or owed
                     after lws kept part of a write) */
-  int ping_due;  /* websocket: a ping goes out at the next WRITEABLE */
-  int pinged;    /* websocket: pinged since it was last heard from */
-  int64_t heard_ms;       /* websocket: monotonic ms of its last frame */
-  qrl_wheel_node alive_at; /* websocket: when it must be heard from next
-                              (keepalive.h) */
   char *rx;     /* owned: reassembly buffer, allocated on the first fragment */
   size_t rx_len;
   int rx_overflow;
   char ip[48];
   char ua[160];
   char origin[128];
-  int64_t frame;                        /* browser: the QR frame it shows */
-  qrl_wheel_node frame_at;              /* browser: when its next frame is due */
-  qrl_frames frames;                    /* browser: its live code (id "" if none):
-                                           frame clock and key, wiped when the
-                                           code or the socket goes */
-  int kiosk;                            /* browser: the kiosk page (/kiosk) */
-  char sms_phone[16]; /* phone (demo): the number whose SMS it receives */
   double msg_tokens;  /* message budget (server.c) */
   int flooded;        /* over the budget: closing (1008) */
   int64_t msg_last;   /* monotonic ms of the last message */
   int msg_strikes;
-  int awaiting_proof; /* phone: closed unless a request succeeds in time */
-  /* HTTP request state */
-  char path[32];
-  int method_post;
-  int64_t body_deadline; /* monotonic ms: the whole body must arrive by then (slowloris) */
-  char *body; /* owned */
-  size_t body_len;
-  char cookie[QRL_SESSION_B64LEN + 1];
-  int http_status;
-  char *resp;        /* owned: response body */
-  char *resp_cookie; /* owned: Set-Cookie value */
-  int resp_ready;
-  int resp_close; /* the answer ends the connection ("Connection: close") */
-  int rx_held;    /* reading stopped until the answer is written (pipelining) */
-  int body_done;  /* BODY_COMPLETION seen */
+  /* What only one kind of connection uses, overlaid: a waiting login page
+   * is the most common connection, and it carries no HTTP request state.
+   * Which part is live follows kind (the browser's is written from
+   * FILTER_PROTOCOL_CONNECTION on, before it is registered). */
+  union {
+    struct { /* QRL_CONN_HTTP: the request and its answer */
+      char path[32];
+      int method_post;
+      int64_t body_deadline; /* monotonic ms: the whole body must arrive by then
+                                (slowloris) */
+      char *body; /* owned */
+      size_t body_len;
+      char cookie[QRL_SESSION_B64LEN + 1];
+      int http_status;
+      char *resp;        /* owned: response body */
+      char *resp_cookie; /* owned: Set-Cookie value */
+      int resp_ready;
+      int resp_close; /* the answer ends the connection ("Connection: close") */
+      int rx_held;    /* reading stopped until the answer is written (pipelining) */
+      int body_done;  /* BODY_COMPLETION seen */
+    };
+    struct { /* QRL_CONN_BROWSER and QRL_CONN_PHONE: websockets */
+      int ping_due;  /* a ping goes out at the next WRITEABLE */
+      int pinged;    /* pinged since it was last heard from */
+      int64_t heard_ms;        /* monotonic ms of its last frame */
+      qrl_wheel_node alive_at; /* when it must be heard from next (keepalive.h) */
+      union {
+        struct { /* QRL_CONN_BROWSER */
+          int64_t frame;           /* the QR frame it shows */
+          qrl_wheel_node frame_at; /* when its next frame is due */
+          qrl_frames frames;       /* its live code (id "" if none): frame clock
+                                      and key, wiped when the code or the
+                                      socket goes */
+          int kiosk;               /* the kiosk page (/kiosk) */
+        };
+        struct { /* QRL_CONN_PHONE */
+          char sms_phone[16]; /* (demo) the number whose SMS it receives */
+          int awaiting_proof; /* closed unless a request succeeds in time */
+        };
+      };
+    };
+  };
 } qrl_conn;
 
 /* The registry: connection id -> live qrl_conn. One per server. */

@@ -28,6 +28,8 @@ typedef struct browser_state {
 
 #define FRAME_SLOT_MS 10   /* frame times are kept to 10 ms ... */
 #define FRAME_SLOTS 1024   /* ... on a wheel of 10 s (longer periods wait a turn) */
+#define BROWSER_RX_BUFFER 128  /* lws reads a page's frames in pieces of this */
+#define BROWSER_TX_PACKET 16384 /* ... and writes to it in pieces of up to this */
 
 static browser_state *state_of(struct lws *wsi) {
   return (browser_state *)lws_get_protocol(wsi)->user;
@@ -272,8 +274,12 @@ static void state_free(void *arg) {
 }
 
 qrl_err qrl_browser_attach(qrl_server *srv) {
-  struct lws_protocols proto = {
-      QRL_SUBPROTO_BROWSER, browser_callback, sizeof(qrl_conn), 512, 0, NULL, 0};
+  /* A page sends only short requests: lws's receive buffer (one per socket,
+   * for as long as it is open) is kept to what a control frame needs (125
+   * bytes); longer messages arrive in pieces, reassembled in qrl_conn_rx.
+   * Writes are not cut to that size (tx_packet_size). */
+  struct lws_protocols proto = {QRL_SUBPROTO_BROWSER, browser_callback, sizeof(qrl_conn),
+                                BROWSER_RX_BUFFER, 0, NULL, BROWSER_TX_PACKET};
   qrl_services *sv = qrl_server_services(srv);
   browser_state *bs = calloc(1, sizeof(*bs));
   qrl_err rc;

@@ -21,12 +21,15 @@
  * No crypto, no database, no JSON library (requests are recognised by
  * substring), no Origin or Host checks. The lws settings that shape the
  * transport are qrlogind's: libuv, ping after 30 s and hang up after 60 s of
- * silence, 512-byte receive buffers, UTF-8 validation, the security headers.
+ * silence, receive buffers of 128 bytes for browsers and 512 for phones
+ * (writes not cut to them), UTF-8 validation, the security headers.
  *
  * --no-ping leaves lws's ping and idle policy out: lws 4.1.6 keeps every
  * socket's validity timer in one sorted list that it walks from the head to
  * insert the newest, so with the policy each new socket and each pong costs
  * time in proportion to the sockets open. The option shows that cost apart.
+ * (qrlogind pings from its own timing wheel instead, glue/keepalive.c: with
+ * --no-ping this server does less than qrlogind, no pings at all.)
  *
  * Usage: qrl_bench_bare [--port N] [--frame-secs F] [--tick-ms T]
  *                       [--sizes name=bytes,...] [--no-ping]
@@ -413,7 +416,7 @@ static int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void
 
 static const struct lws_protocols protocols[] = {
     {"http", http_callback, sizeof(int), 0, 0, NULL, 0},
-    {"qrlogin.browser.v1", ws_callback, sizeof(bsess), 512, 0, NULL, 0},
+    {"qrlogin.browser.v1", ws_callback, sizeof(bsess), 128, 0, NULL, 16384},
     {"qrlogin.phone.v1", ws_callback, sizeof(bsess), 512, 0, NULL, 0},
     {NULL, NULL, 0, 0, 0, NULL, 0}};
 
