@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 #include "domain/challenge.h"
+#include "helpers/keepalive.h"
 #include "helpers/wheel.h"
 #include "qrlogin/error.h"
 #include "qrlogin/protocol.h"
@@ -78,9 +79,7 @@ typedef struct qrl_conn {
     };
     struct { /* QRL_CONN_BROWSER and QRL_CONN_PHONE: websockets */
       int ping_due;  /* a ping goes out at the next WRITEABLE */
-      int pinged;    /* pinged since it was last heard from */
-      int64_t heard_ms;        /* monotonic ms of its last frame */
-      qrl_wheel_node alive_at; /* when it must be heard from next (keepalive.h) */
+      qrl_keepalive_node alive; /* when it was last heard from (keepalive.h) */
       union {
         struct { /* QRL_CONN_BROWSER */
           int64_t frame;           /* the QR frame it shows */

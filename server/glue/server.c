@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,11 +31,11 @@
 #include "helpers/clock.h"
 #include "glue/config.h"
 #include "glue/conn.h"
-#include "glue/keepalive.h"
 #include "glue/listener.h"
 #include "glue/origin.h"
 #include "glue/peers.h"
 #include "helpers/crypto.h"
+#include "helpers/keepalive.h"
 #include "domain/legacy.h"
 #include "domain/otp.h"
 #include "domain/ratelimit.h"
@@ -570,7 +571,24 @@ static size_t conn_capacity(long limit) {
   return n < 8 ? 8 : (size_t)n;
 }
 
-static void keepalive_every(void *arg, int64_t now_ms) { qrl_keepalive_advance(arg, now_ms); }
+/* Keepalive's actions on a websocket (helpers/keepalive.h). */
+static qrl_conn *conn_of_alive(qrl_keepalive_node *n) {
+  return (qrl_conn *)((char *)n - offsetof(qrl_conn, alive));
+}
+static void ws_ping(qrl_keepalive_node *n, void *arg) {
+  (void)arg;
+  qrl_conn_ping(conn_of_alive(n));
+}
+static void ws_hangup(qrl_keepalive_node *n, void *arg) {
+  (void)arg;
+  /* No close frame: a peer this silent reads none. CLOSED stops the node. */
+  lws_set_timeout(conn_of_alive(n)->wsi, PENDING_TIMEOUT_WS_PONG_CHECK_GET_PONG,
+                  LWS_TO_KILL_ASYNC);
+}
+static void keepalive_every(void *arg, int64_t now_ms) {
+  static const qrl_keepalive_ops ops = {ws_ping, ws_hangup, NULL};
+  qrl_keepalive_advance(arg, now_ms, &ops);
+}
 
 static int start_loop(qrl_server *srv) {
   qrl_err err = QRL_OK;

@@ -4,7 +4,7 @@
 #include "handlers/ws_common.h"
 
 #include "glue/audit.h"
-#include "glue/keepalive.h"
+#include "helpers/keepalive.h"
 #include "helpers/clock.h"
 #include "glue/reply.h"
 #include "glue/rules.h"
@@ -26,18 +26,18 @@ static int flood_close(struct lws *wsi) {
 void qrl_ws_established(qrl_services *sv, qrl_conn *c, struct lws *wsi,
                         qrl_conn_kind kind) {
   qrl_conn_register(sv->conns, c, wsi, kind);
-  qrl_keepalive_start(sv->alive, c, qrl_clock_mono_ms(sv->clock));
+  qrl_keepalive_start(sv->alive, &c->alive, qrl_clock_mono_ms(sv->clock));
 }
 
 void qrl_ws_closed(qrl_services *sv, qrl_conn *c) {
-  qrl_keepalive_stop(sv->alive, c);
+  qrl_keepalive_stop(sv->alive, &c->alive);
   qrl_conn_release(sv->conns, c);
 }
 
 int qrl_ws_receive(qrl_services *sv, qrl_conn *c, struct lws *wsi, const void *in,
                    size_t len, const char *event, qrl_ws_handler handle) {
   int ok;
-  qrl_keepalive_heard(c, qrl_clock_mono_ms(sv->clock));
+  qrl_keepalive_heard(&c->alive, qrl_clock_mono_ms(sv->clock));
   switch (qrl_conn_rx(c, wsi, in, len)) {
   case -1:
     qrl_audit_refusal(sv->audit, c, event, QRL_FRAME_TOO_BIG, NULL);
@@ -56,7 +56,7 @@ int qrl_ws_receive(qrl_services *sv, qrl_conn *c, struct lws *wsi, const void *i
 }
 
 int qrl_ws_control(qrl_services *sv, qrl_conn *c, struct lws *wsi) {
-  qrl_keepalive_heard(c, qrl_clock_mono_ms(sv->clock));
+  qrl_keepalive_heard(&c->alive, qrl_clock_mono_ms(sv->clock));
   return spend(sv, c) < 0 ? flood_close(wsi) : 0;
 }
 
@@ -67,7 +67,7 @@ int qrl_ws_writeable(qrl_services *sv, qrl_conn *c, struct lws *wsi) {
    * the buffer a next ping's payload would overwrite. */
   if (!qrl_conn_write_was_due(c)) {
     /* The client pinged: it is alive, and it pays for the pong. */
-    qrl_keepalive_heard(c, qrl_clock_mono_ms(sv->clock));
+    qrl_keepalive_heard(&c->alive, qrl_clock_mono_ms(sv->clock));
     if (!c->flooded && spend(sv, c) < 0) {
       c->flooded = 1;
       lws_set_timer_usecs(wsi, 1);
