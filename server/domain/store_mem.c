@@ -467,10 +467,10 @@ static qrl_err mem_get(qrl_store *s, const char *id, qrl_challenge *out) {
   return QRL_OK;
 }
 
-/* Stores c into the entry at *slot, moving it to a new allocation if its
- * size changes. 0, or -1 (no memory: the entry is as it was). */
-static int entry_update(mem_store *m, mem_entry **slot, const qrl_challenge *c) {
-  mem_entry *e = *slot, *ne = e;
+/* Stores c into entry *ep, moving it to a new allocation (*ep updated) if
+ * its size changes. 0, or -1 (no memory: the entry is as it was). */
+static int entry_update(mem_store *m, mem_entry **ep, const qrl_challenge *c) {
+  mem_entry *e = *ep, *ne = e;
   pack_plan p;
   int rc = -1;
 
@@ -486,7 +486,8 @@ static int entry_update(mem_store *m, mem_entry **slot, const qrl_challenge *c) 
       qrl_wheel_cancel(&m->sweeps, &e->due);
       qrl_wheel_schedule(&m->sweeps, &ne->due, e->due.due_ms);
     }
-    *slot = ne;
+    *find_slot(m, e->id) = ne;
+    *ep = ne;
   }
   /* The shared strings e held and the new one does not. */
   if (e->portal_name != p.name) qrl_intern_drop(m->strs, e->portal_name);
@@ -506,13 +507,13 @@ out:
 static qrl_err mem_apply(qrl_store *s, const char *id, qrl_store_fn fn,
                          void *arg, qrl_challenge *out) {
   mem_store *m = (mem_store *)s;
-  mem_entry **slot = find_slot(m, id);
+  mem_entry *e = *find_slot(m, id);
   qrl_challenge work;
   qrl_chal_state prev;
   qrl_err rc;
 
-  if (!*slot) return QRL_CHALLENGE_UNKNOWN;
-  unpack(*slot, &work);
+  if (!e) return QRL_CHALLENGE_UNKNOWN;
+  unpack(e, &work);
   prev = work.state;
   rc = fn(&work, arg);
   /* A change the transition table does not allow, or that breaks the
@@ -522,18 +523,18 @@ static qrl_err mem_apply(qrl_store *s, const char *id, qrl_store_fn fn,
     fprintf(stderr, "qrlogin: store: refused an invalid challenge change (%s -> %s)\n",
             qrl_chal_state_name(prev), qrl_chal_state_name(work.state));
     rc = QRL_INTERNAL;
-    unpack(*slot, &work);
+    unpack(e, &work);
   }
   /* Kept on success, and when a refusal still moved the state (a
    * fail-closed transition such as a wrong matching number). Without the
    * memory to keep it, nothing changes. */
   if (rc == QRL_OK || work.state != prev) {
-    if (entry_update(m, slot, &work) == 0)
-      note_change(m, *slot, prev);
+    if (entry_update(m, &e, &work) == 0)
+      note_change(m, e, prev);
     else
       rc = QRL_NOMEM;
   }
-  unpack(*slot, &work); /* as stored: what the caller and the sink see */
+  unpack(e, &work); /* as stored: what the caller and the sink see */
   if (out) *out = work;
   if (prev != work.state && s->sink) s->sink(s->sink_ud, &work, prev);
   qrl_cleanse(&work, sizeof(work));
