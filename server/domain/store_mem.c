@@ -7,42 +7,101 @@
  *
  * Live challenges are also counted per browser network (netaddr.h: an IPv4
  * address, an IPv6 /64) in a second table, so that one client cannot hold
- * every live code. A network's count goes up in put() and down at the one
- * place a challenge stops being live (note_change: completed, declined,
- * cancelled by its browser, or expired by sweep); a network whose count
- * drops to zero is forgotten.
+ * every live code. A network's live count goes up in put() and down at the
+ * one place a challenge stops being live (note_change: completed, declined,
+ * cancelled by its browser, or expired by sweep); a network is forgotten
+ * when no entry refers to it any more.
+ *
+ * Memory (issue 14: a waiting login page must stay small): an entry is not a
+ * qrl_challenge (712 bytes, mostly empty or repeated text) but one
+ * allocation packed from it - put() packs, get() and apply() unpack:
+ *   - the fixed-size fields, and the ids and secrets as they are;
+ *   - the portal name and origin and the user agent as pointers to shared
+ *     copies (helpers/intern.h: a few portals and browsers serve thousands
+ *     of pages);
+ *   - a pointer to its network's entry in the per-network table; the browser
+ *     address itself only when it is not that network's key (an IPv4
+ *     address is its own key, so only IPv6 and odd text are kept);
+ *   - what a scan sets (account, device, frame, match number, choices) only
+ *     once it is set: a pending page has none of it.
+ * A pending page from an IPv4 address is a 216-byte entry, a 32-byte block
+ * for its network (unless it shares one) and its share of the two bucket
+ * arrays: 273 bytes of heap per page in qrl_bench_store at 100,000 pages, a
+ * user agent of its own adds ~180 (the unpacked entries took 913).
+ * An entry that changes size (its first scan) is moved to a new allocation.
+ * Strings come back as they went in, up to their NUL; the bytes after it
+ * come back zero. Adding a field to qrl_challenge means adding it to
+ * pack/unpack: a static assertion on its size says so.
  *
  * Secrets: a challenge holds its frame secret and the browser's binding.
  * Every copy this store makes is wiped (qrl_cleanse) before its memory is
- * freed or goes out of scope: entries dropped by sweep or by the store's
- * free, the sweep's event buffer, apply's working copy.
+ * freed or goes out of scope: entries dropped by sweep, moved by a scan or
+ * freed with the store, the sweep's event buffer, apply's working copy. The
+ * shared strings hold no secret.
  *
  * Not here: persistence, cross-process fan-out (a Redis store would add both).
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "helpers/crypto.h"
+#include "helpers/intern.h"
 #include "helpers/netaddr.h"
 #include "helpers/wheel.h"
 #include "domain/store.h"
 
+/* pack()/unpack() copy every field of qrl_challenge by name: a new field
+ * must be added there (and to the round-trip test), then this size. */
+_Static_assert(sizeof(qrl_challenge) == 712 || sizeof(void *) != 8,
+               "qrl_challenge changed: update pack() and unpack() in store_mem.c");
+
+/* The live challenges of one browser network, and the entries that name it. */
+typedef struct net_count {
+  struct net_count *next;
+  uint32_t refs; /* entries of this network, live or lingering: >= 1 in the table */
+  uint32_t live; /* of them, live */
+  char key[];    /* qrl_ip_network_key() */
+} net_count;
+
+/* What a scan sets; absent (all zero) before the first scan. */
+typedef struct scan_part {
+  int64_t device_id;
+  uint64_t phone_conn;
+  int64_t scanned_ms;
+  qrl_qr_payload scanned;
+  int match, far;
+  int choices[QRL_MATCH_CHOICES];
+  char citizen_id[QRL_CITIZEN_ID_LEN + 1];
+} scan_part;
+
+enum {
+  E_TERMINAL_SEEN = 1, /* a sweep has seen it terminal: its linger runs */
+  E_SCAN = 2,          /* a scan_part follows the entry */
+  E_IP = 4             /* the browser address (NUL-terminated) follows, after the scan_part */
+};
+
 typedef struct mem_entry {
   qrl_wheel_node due; /* first: when the sweep must look at it next */
-  qrl_challenge c;
-  char net[QRL_NET_KEY_MAX]; /* the browser's network, counted while live */
-  int64_t terminal_ms; /* monotonic ms when a sweep first saw it terminal */
-  int terminal_seen;   /* terminal_ms is set */
   struct mem_entry *next;
+  net_count *net;            /* the browser's network (shared) */
+  const char *portal_name;   /* shared (intern.h), NULL for "" */
+  const char *portal_origin; /* shared, NULL for "" */
+  const char *browser_ua;    /* shared, NULL for "" */
+  int64_t created_at, created_ms, expires_ms, frame_secs;
+  uint64_t browser_conn;
+  int kiosk;
+  unsigned char state; /* a qrl_chal_state */
+  unsigned char flags; /* E_* */
+  char id[QRL_TOKEN_B64LEN + 1];
+  char secret[QRL_TOKEN_B64LEN + 1];
+  char binding[QRL_TOKEN_B64LEN + 1];
+  char flow[QRL_UUID_STRLEN + 1];
+  /* then a scan_part if E_SCAN, then the browser address if E_IP */
 } mem_entry;
 
-/* The live challenges of one browser network. */
-typedef struct net_count {
-  char key[QRL_NET_KEY_MAX];
-  size_t live; /* >= 1 while in the table */
-  struct net_count *next;
-} net_count;
+_Static_assert(sizeof(mem_entry) % _Alignof(scan_part) == 0, "scan_part follows aligned");
 
 typedef struct mem_store {
   qrl_store base; /* first: a mem_store is a qrl_store */
@@ -51,11 +110,12 @@ typedef struct mem_store {
   size_t count;        /* entries, live and terminal */
   size_t nlive;
   size_t max_live;
-  net_count **nets;    /* owned: live counts by network */
+  net_count **nets;    /* owned: the networks entries name */
   size_t nnet_buckets; /* a power of two */
-  size_t nnets;        /* networks with live challenges */
+  size_t nnets;        /* networks in the table */
   size_t max_per_net;  /* 0: no limit */
   int64_t linger;
+  qrl_intern *strs;    /* owned: portal names, origins, user agents */
   qrl_wheel sweeps;    /* each entry at its expiry, or at the end of its linger */
 } mem_store;
 
@@ -76,7 +136,7 @@ static uint64_t hash_id(const char *id) {
 
 static mem_entry **find_slot(mem_store *m, const char *id) {
   mem_entry **p = &m->buckets[hash_id(id) & (m->nbuckets - 1)];
-  while (*p && strcmp((*p)->c.id, id) != 0) p = &(*p)->next;
+  while (*p && strcmp((*p)->id, id) != 0) p = &(*p)->next;
   return p;
 }
 
@@ -88,7 +148,7 @@ static int grow(mem_store *m) {
     mem_entry *e = m->buckets[i];
     while (e) {
       mem_entry *next = e->next;
-      size_t b = hash_id(e->c.id) & (n - 1);
+      size_t b = hash_id(e->id) & (n - 1);
       e->next = nb[b];
       nb[b] = e;
       e = next;
@@ -100,7 +160,7 @@ static int grow(mem_store *m) {
   return 0;
 }
 
-/* ---- live counts per network ---------------------------------------------- */
+/* ---- networks --------------------------------------------------------------- */
 
 static net_count **net_slot(mem_store *m, const char *key) {
   net_count **p = &m->nets[hash_id(key) & (m->nnet_buckets - 1)];
@@ -133,79 +193,273 @@ static int nets_grow(mem_store *m) {
   return 0;
 }
 
-/* Counts one more live challenge of network key. 0, or -1 (no memory:
- * nothing counted). */
-static int net_add(mem_store *m, const char *key) {
+/* One more entry of network key (not counted live yet). Returns the
+ * network, or NULL (no memory: nothing taken). */
+static net_count *net_take(mem_store *m, const char *key) {
   net_count **slot, *n;
-  if (m->nnets + 1 > m->nnet_buckets && nets_grow(m) != 0) return -1;
+  size_t len = strlen(key);
+  if (m->nnets + 1 > m->nnet_buckets && nets_grow(m) != 0) return NULL;
   slot = net_slot(m, key);
-  if (*slot) {
-    (*slot)->live++;
-    return 0;
+  if ((n = *slot)) {
+    if (n->refs == UINT32_MAX) return NULL;
+    n->refs++;
+    return n;
   }
-  if (!(n = calloc(1, sizeof(*n)))) return -1;
-  memcpy(n->key, key, sizeof(n->key));
-  n->live = 1;
+  if (!(n = calloc(1, sizeof(*n) + len + 1))) return NULL;
+  memcpy(n->key, key, len + 1);
+  n->refs = 1;
   *slot = n;
   m->nnets++;
-  return 0;
+  return n;
 }
 
-/* Counts one live challenge of network key less; forgets the network at 0. */
-static void net_drop(mem_store *m, const char *key) {
-  net_count **slot = net_slot(m, key), *n = *slot;
-  if (!n) return; /* never counted: cannot happen */
-  if (--n->live) return;
+/* One entry of network n less; forgets the network when none is left. */
+static void net_release(mem_store *m, net_count *n) {
+  net_count **slot;
+  if (--n->refs) return;
+  slot = &m->nets[hash_id(n->key) & (m->nnet_buckets - 1)];
+  while (*slot != n) slot = &(*slot)->next;
   *slot = n->next;
   free(n);
   m->nnets--;
 }
 
+/* ---- packing ------------------------------------------------------------------ */
+
+static scan_part *scan_of(const mem_entry *e) {
+  return (e->flags & E_SCAN) ? (scan_part *)(void *)(e + 1) : NULL;
+}
+
+static char *ip_of(const mem_entry *e) {
+  return (char *)(e + 1) + ((e->flags & E_SCAN) ? sizeof(scan_part) : 0);
+}
+
+/* The length of string field f (an array), up to its NUL or its last byte. */
+#define FIELD_LEN(f) strnlen((f), sizeof(f) - 1)
+
+/* Copies string field src (an array) into the array dst of the same size,
+ * NUL-terminated; the rest of dst is left as it was. */
+#define FIELD_COPY(dst, src)                                                  \
+  do {                                                                        \
+    size_t n_ = FIELD_LEN(src);                                               \
+    memcpy((dst), (src), n_);                                                 \
+    (dst)[n_] = '\0';                                                         \
+  } while (0)
+
+/* c's scan part, zero (padding too) where unset. 1 if any of it is set. */
+static int scan_get(const qrl_challenge *c, scan_part *sp) {
+  static const scan_part none;
+  memset(sp, 0, sizeof(*sp));
+  sp->device_id = c->device_id;
+  sp->phone_conn = c->phone_conn;
+  sp->scanned_ms = c->scanned_ms;
+  FIELD_COPY(sp->scanned.id, c->scanned.id);
+  sp->scanned.frame = c->scanned.frame;
+  FIELD_COPY(sp->scanned.code, c->scanned.code);
+  sp->match = c->match;
+  sp->far = c->far;
+  memcpy(sp->choices, c->choices, sizeof(sp->choices));
+  FIELD_COPY(sp->citizen_id, c->citizen_id);
+  return memcmp(sp, &none, sizeof(*sp)) != 0;
+}
+
+/* What an entry for c needs besides its fixed part, taken before it is
+ * written so that a failure changes nothing. */
+typedef struct pack_plan {
+  scan_part scan;
+  int has_scan;
+  size_t ip_len; /* with its NUL; 0 when the address is the network's key */
+  size_t size;   /* of the whole entry */
+  const char *name, *origin, *ua; /* shared references taken for the entry */
+} pack_plan;
+
+#define FIELD_SIZE(f) sizeof(((qrl_challenge *)NULL)->f)
+_Static_assert(FIELD_SIZE(portal_name) <= FIELD_SIZE(browser_ua) &&
+                   FIELD_SIZE(portal_origin) <= FIELD_SIZE(browser_ua),
+               "str_take()'s buffer holds any of the shared strings");
+
+/* Takes a shared reference to string field s, or reuses old (a reference the
+ * entry already holds) if it is the same text. NULL for "". -1 if no
+ * memory. */
+static int str_take(mem_store *m, const char *s, size_t cap, const char *old, const char **out) {
+  char buf[FIELD_SIZE(browser_ua)];
+  size_t n = strnlen(s, cap - 1);
+  *out = NULL;
+  if (!n) return 0;
+  if (old && strncmp(old, s, n) == 0 && old[n] == '\0') {
+    *out = old;
+    return 0;
+  }
+  if (s[n] != '\0') { /* an unterminated array: its last byte is cut */
+    memcpy(buf, s, n);
+    buf[n] = '\0';
+    s = buf;
+  }
+  return (*out = qrl_intern_take(m->strs, s)) ? 0 : -1;
+}
+
+/* Drops the shared references of p that old (NULL: none) does not also hold. */
+static void plan_drop(mem_store *m, const pack_plan *p, const mem_entry *old) {
+  if (p->name != (old ? old->portal_name : NULL)) qrl_intern_drop(m->strs, p->name);
+  if (p->origin != (old ? old->portal_origin : NULL)) qrl_intern_drop(m->strs, p->origin);
+  if (p->ua != (old ? old->browser_ua : NULL)) qrl_intern_drop(m->strs, p->ua);
+}
+
+/* Plans an entry for c in network net, replacing old (NULL: a new entry).
+ * 0, or -1 (no memory: nothing taken). */
+static int plan(mem_store *m, const qrl_challenge *c, const net_count *net,
+                const mem_entry *old, pack_plan *p) {
+  size_t ip = FIELD_LEN(c->browser_ip);
+  memset(p, 0, sizeof(*p));
+  p->has_scan = scan_get(c, &p->scan);
+  p->ip_len = strncmp(c->browser_ip, net->key, ip) == 0 && net->key[ip] == '\0' ? 0 : ip + 1;
+  p->size = sizeof(mem_entry) + (p->has_scan ? sizeof(scan_part) : 0) + p->ip_len;
+  if (str_take(m, c->portal_name, sizeof(c->portal_name), old ? old->portal_name : NULL,
+               &p->name) ||
+      str_take(m, c->portal_origin, sizeof(c->portal_origin), old ? old->portal_origin : NULL,
+               &p->origin) ||
+      str_take(m, c->browser_ua, sizeof(c->browser_ua), old ? old->browser_ua : NULL, &p->ua)) {
+    plan_drop(m, p, old);
+    return -1;
+  }
+  return 0;
+}
+
+/* The size of entry e's allocation. */
+static size_t entry_size(const mem_entry *e) {
+  return sizeof(*e) + ((e->flags & E_SCAN) ? sizeof(scan_part) : 0) +
+         ((e->flags & E_IP) ? strlen(ip_of(e)) + 1 : 0);
+}
+
+/* Writes c into e (plan p's size), keeping e's links, network, linger
+ * fields and E_TERMINAL_SEEN. */
+static void pack(mem_entry *e, const qrl_challenge *c, const pack_plan *p) {
+  e->portal_name = p->name;
+  e->portal_origin = p->origin;
+  e->browser_ua = p->ua;
+  e->created_at = c->created_at;
+  e->created_ms = c->created_ms;
+  e->expires_ms = c->expires_ms;
+  e->frame_secs = c->frame_secs;
+  e->browser_conn = c->browser_conn;
+  e->kiosk = c->kiosk;
+  e->state = (unsigned char)c->state;
+  FIELD_COPY(e->id, c->id);
+  FIELD_COPY(e->secret, c->secret);
+  FIELD_COPY(e->binding, c->binding);
+  FIELD_COPY(e->flow, c->flow);
+  e->flags = (unsigned char)((e->flags & E_TERMINAL_SEEN) | (p->has_scan ? E_SCAN : 0) |
+                             (p->ip_len ? E_IP : 0));
+  if (p->has_scan) memcpy(scan_of(e), &p->scan, sizeof(p->scan));
+  if (p->ip_len) {
+    memcpy(ip_of(e), c->browser_ip, p->ip_len - 1);
+    ip_of(e)[p->ip_len - 1] = '\0';
+  }
+}
+
+static void str_out(char *dst, size_t cap, const char *s) {
+  size_t n = s ? strlen(s) : 0;
+  if (n >= cap) n = cap - 1; /* cannot happen: packed from such a field */
+  memcpy(dst, s ? s : "", n);
+}
+
+/* The challenge e holds, into *c (every byte written). */
+static void unpack(const mem_entry *e, qrl_challenge *c) {
+  const scan_part *sp = scan_of(e);
+  memset(c, 0, sizeof(*c));
+  memcpy(c->id, e->id, sizeof(c->id));
+  memcpy(c->secret, e->secret, sizeof(c->secret));
+  memcpy(c->binding, e->binding, sizeof(c->binding));
+  memcpy(c->flow, e->flow, sizeof(c->flow));
+  str_out(c->portal_name, sizeof(c->portal_name), e->portal_name);
+  str_out(c->portal_origin, sizeof(c->portal_origin), e->portal_origin);
+  str_out(c->browser_ip, sizeof(c->browser_ip), (e->flags & E_IP) ? ip_of(e) : e->net->key);
+  str_out(c->browser_ua, sizeof(c->browser_ua), e->browser_ua);
+  c->created_at = e->created_at;
+  c->created_ms = e->created_ms;
+  c->expires_ms = e->expires_ms;
+  c->frame_secs = e->frame_secs;
+  c->browser_conn = e->browser_conn;
+  c->state = (qrl_chal_state)e->state;
+  c->kiosk = e->kiosk;
+  if (!sp) return;
+  memcpy(c->citizen_id, sp->citizen_id, sizeof(c->citizen_id));
+  c->device_id = sp->device_id;
+  c->phone_conn = sp->phone_conn;
+  c->scanned_ms = sp->scanned_ms;
+  c->scanned = sp->scanned;
+  c->match = sp->match;
+  c->far = sp->far;
+  memcpy(c->choices, sp->choices, sizeof(c->choices));
+}
+
 /* ---- challenges ------------------------------------------------------------ */
 
-/* Wipes and frees an entry (NULL-safe). */
-static void entry_free(mem_entry *e) {
-  if (!e) return;
-  qrl_cleanse(e, sizeof(*e));
+/* Wipes and frees entry e. */
+static void entry_wipe(mem_entry *e) {
+  qrl_cleanse(e, entry_size(e));
   free(e);
 }
 
-/* Records that e's state changed from prev, keeping the live count. The
+/* Gives back what e holds (shared strings, its network), then wipes and
+ * frees it. */
+static void entry_free(mem_store *m, mem_entry *e) {
+  qrl_intern_drop(m->strs, e->portal_name);
+  qrl_intern_drop(m->strs, e->portal_origin);
+  qrl_intern_drop(m->strs, e->browser_ua);
+  net_release(m, e->net);
+  entry_wipe(e);
+}
+
+/* Records that e's state changed from prev, keeping the live counts. The
  * time it became terminal is noted by the next sweep (apply has no clock). */
 static void note_change(mem_store *m, mem_entry *e, qrl_chal_state prev) {
-  if (!qrl_chal_state_terminal(prev) && qrl_chal_state_terminal(e->c.state)) {
+  if (!qrl_chal_state_terminal(prev) && qrl_chal_state_terminal((qrl_chal_state)e->state)) {
     m->nlive--;
-    net_drop(m, e->net);
-    if (!e->terminal_seen) qrl_wheel_schedule(&m->sweeps, &e->due, 0); /* the next sweep */
+    e->net->live--;
+    if (!(e->flags & E_TERMINAL_SEEN))
+      qrl_wheel_schedule(&m->sweeps, &e->due, 0); /* the next sweep */
   }
 }
 
 static qrl_err mem_put(qrl_store *s, const qrl_challenge *c) {
   mem_store *m = (mem_store *)s;
   mem_entry **slot, *e;
-  char net[QRL_NET_KEY_MAX];
+  net_count *net;
+  pack_plan p;
+  char key[QRL_NET_KEY_MAX], ip[sizeof(c->browser_ip)];
   int live = !qrl_chal_state_terminal(c->state);
 
   if (qrl_challenge_check(c)) return QRL_INVAL;
   if (m->nlive >= m->max_live) return QRL_SERVER_BUSY; /* the server's limit, not the client's */
-  qrl_ip_network_key(c->browser_ip, net);
+  FIELD_COPY(ip, c->browser_ip);
+  qrl_ip_network_key(ip, key);
   /* ... and one network's: other networks still get codes. */
-  if (live && m->max_per_net && net_live(m, net) >= m->max_per_net)
+  if (live && m->max_per_net && net_live(m, key) >= m->max_per_net)
     return QRL_TOO_MANY_CHALLENGES_IP;
   if (m->count + 1 > m->nbuckets && grow(m) != 0) return QRL_NOMEM;
   slot = find_slot(m, c->id);
   if (*slot) return QRL_INVAL;
-  e = calloc(1, sizeof(*e));
-  if (!e) return QRL_NOMEM;
-  if (live && net_add(m, net) != 0) {
-    free(e);
+  if (!(net = net_take(m, key))) return QRL_NOMEM;
+  if (plan(m, c, net, NULL, &p) != 0) {
+    net_release(m, net);
     return QRL_NOMEM;
   }
-  e->c = *c;
-  memcpy(e->net, net, sizeof(e->net));
+  if (!(e = calloc(1, p.size))) {
+    plan_drop(m, &p, NULL);
+    net_release(m, net);
+    qrl_cleanse(&p, sizeof(p));
+    return QRL_NOMEM;
+  }
+  e->net = net;
+  pack(e, c, &p);
+  qrl_cleanse(&p, sizeof(p));
   *slot = e;
   m->count++;
-  if (live) m->nlive++;
+  if (live) {
+    m->nlive++;
+    net->live++;
+  }
   qrl_wheel_schedule(&m->sweeps, &e->due, live ? c->expires_ms : 0);
   return QRL_OK;
 }
@@ -213,8 +467,45 @@ static qrl_err mem_put(qrl_store *s, const qrl_challenge *c) {
 static qrl_err mem_get(qrl_store *s, const char *id, qrl_challenge *out) {
   mem_entry *e = *find_slot((mem_store *)s, id);
   if (!e) return QRL_CHALLENGE_UNKNOWN;
-  *out = e->c;
+  unpack(e, out);
   return QRL_OK;
+}
+
+/* Stores c into entry *ep, moving it to a new allocation (*ep updated) if
+ * its size changes. 0, or -1 (no memory: the entry is as it was). */
+static int entry_update(mem_store *m, mem_entry **ep, const qrl_challenge *c) {
+  mem_entry *e = *ep, *ne = e;
+  pack_plan p;
+  int rc = -1;
+
+  if (plan(m, c, e->net, e, &p) != 0) goto out;
+  if (p.size != entry_size(e)) {
+    if (!(ne = malloc(p.size))) {
+      plan_drop(m, &p, e);
+      goto out;
+    }
+    memcpy(ne, e, sizeof(*e));
+    ne->due.next = ne->due.prev = NULL;
+    if (qrl_wheel_pending(&e->due)) {
+      qrl_wheel_cancel(&m->sweeps, &e->due);
+      qrl_wheel_schedule(&m->sweeps, &ne->due, e->due.due_ms);
+    }
+    *find_slot(m, e->id) = ne;
+    *ep = ne;
+  }
+  /* The shared strings e held and the new one does not. */
+  if (e->portal_name != p.name) qrl_intern_drop(m->strs, e->portal_name);
+  if (e->portal_origin != p.origin) qrl_intern_drop(m->strs, e->portal_origin);
+  if (e->browser_ua != p.ua) qrl_intern_drop(m->strs, e->browser_ua);
+  if (ne != e) {
+    qrl_cleanse(e, entry_size(e));
+    free(e);
+  }
+  pack(ne, c, &p);
+  rc = 0;
+out:
+  qrl_cleanse(&p, sizeof(p));
+  return rc;
 }
 
 static qrl_err mem_apply(qrl_store *s, const char *id, qrl_store_fn fn,
@@ -226,7 +517,7 @@ static qrl_err mem_apply(qrl_store *s, const char *id, qrl_store_fn fn,
   qrl_err rc;
 
   if (!e) return QRL_CHALLENGE_UNKNOWN;
-  work = e->c;
+  unpack(e, &work);
   prev = work.state;
   rc = fn(&work, arg);
   /* A change the transition table does not allow, or that breaks the
@@ -236,17 +527,21 @@ static qrl_err mem_apply(qrl_store *s, const char *id, qrl_store_fn fn,
     fprintf(stderr, "qrlogin: store: refused an invalid challenge change (%s -> %s)\n",
             qrl_chal_state_name(prev), qrl_chal_state_name(work.state));
     rc = QRL_INTERNAL;
-    work = e->c;
+    unpack(e, &work);
   }
   /* Kept on success, and when a refusal still moved the state (a
-   * fail-closed transition such as a wrong matching number). */
+   * fail-closed transition such as a wrong matching number). Without the
+   * memory to keep it, nothing changes. */
   if (rc == QRL_OK || work.state != prev) {
-    e->c = work;
-    note_change(m, e, prev);
+    if (entry_update(m, &e, &work) == 0)
+      note_change(m, e, prev);
+    else
+      rc = QRL_NOMEM;
   }
+  unpack(e, &work); /* as stored: what the caller and the sink see */
+  if (out) *out = work;
+  if (prev != work.state && s->sink) s->sink(s->sink_ud, &work, prev);
   qrl_cleanse(&work, sizeof(work));
-  if (out) *out = e->c;
-  if (prev != e->c.state && s->sink) s->sink(s->sink_ud, &e->c, prev);
   return rc;
 }
 
@@ -281,27 +576,35 @@ static void sweep_due(qrl_wheel_node *n, void *arg) {
   mem_entry *e = (mem_entry *)n;
   int64_t now_ms = x->now_ms;
 
-  if (qrl_challenge_expire(&e->c, now_ms)) {
-    note_change(m, e, QRL_CHAL_PENDING);
-    e->terminal_ms = now_ms;
-    e->terminal_seen = 1;
-    if (x->expired == x->cap) events_grow(&x->events, &x->cap, x->cap ? x->cap * 2 : 16);
-    if (x->expired < x->cap) x->events[x->expired] = e->c;
-    x->expired++;
-  } else if (!qrl_chal_state_terminal(e->c.state)) {
-    qrl_wheel_schedule(&m->sweeps, n, e->c.expires_ms); /* not yet */
-    return;
-  } else if (!e->terminal_seen) {
-    e->terminal_ms = now_ms;
-    e->terminal_seen = 1;
-  } else if (now_ms - e->terminal_ms >= m->linger * 1000) {
-    mem_entry **p = find_slot(m, e->c.id);
+  if (!qrl_chal_state_terminal((qrl_chal_state)e->state)) {
+    qrl_challenge c;
+    int expired;
+    unpack(e, &c);
+    if ((expired = qrl_challenge_expire(&c, now_ms))) {
+      e->state = (unsigned char)c.state; /* the only change expiry makes */
+      note_change(m, e, QRL_CHAL_PENDING);
+      e->flags |= E_TERMINAL_SEEN;
+      if (x->expired == x->cap) events_grow(&x->events, &x->cap, x->cap ? x->cap * 2 : 16);
+      if (x->expired < x->cap) x->events[x->expired] = c;
+      x->expired++;
+    }
+    qrl_cleanse(&c, sizeof(c));
+    if (!expired) {
+      qrl_wheel_schedule(&m->sweeps, n, e->expires_ms); /* not yet */
+      return;
+    }
+  } else if (!(e->flags & E_TERMINAL_SEEN)) {
+    e->flags |= E_TERMINAL_SEEN;
+  } else {
+    /* Seen terminal, then scheduled at the end of its linger (nothing
+     * moves a terminal entry's time again): the linger is over. */
+    mem_entry **p = find_slot(m, e->id);
     *p = e->next;
-    entry_free(e);
+    entry_free(m, e);
     m->count--;
     return;
   }
-  qrl_wheel_schedule(&m->sweeps, n, e->terminal_ms + m->linger * 1000);
+  qrl_wheel_schedule(&m->sweeps, n, now_ms + m->linger * 1000); /* its linger */
 }
 
 static size_t mem_sweep(qrl_store *s, int64_t now_ms) {
@@ -331,7 +634,7 @@ static void mem_destroy(qrl_store *s) {
     mem_entry *e = m->buckets[i];
     while (e) {
       mem_entry *next = e->next;
-      entry_free(e);
+      entry_wipe(e); /* the tables it refers to go below */
       e = next;
     }
   }
@@ -345,6 +648,7 @@ static void mem_destroy(qrl_store *s) {
   }
   free(m->buckets);
   free(m->nets);
+  qrl_intern_free(m->strs);
   qrl_wheel_free(&m->sweeps);
   free(m);
 }
@@ -360,7 +664,8 @@ qrl_store *qrl_store_mem_new(size_t max_live, size_t max_per_net, int64_t linger
   m->nbuckets = m->nnet_buckets = 64;
   m->buckets = calloc(m->nbuckets, sizeof(*m->buckets));
   m->nets = calloc(m->nnet_buckets, sizeof(*m->nets));
-  if (!m->buckets || !m->nets ||
+  m->strs = qrl_intern_new();
+  if (!m->buckets || !m->nets || !m->strs ||
       qrl_wheel_init(&m->sweeps, SWEEP_SLOT_MS, SWEEP_SLOTS, 0) != QRL_OK) {
     mem_destroy(&m->base);
     return NULL;

@@ -2,9 +2,14 @@
  * test_store.c - the in-memory challenge store: atomic apply, events to the
  * sink exactly on state changes, expiry by sweep, linger then drop, the live
  * cap (and per browser network), many challenges, monotonic time (a wall-clock step expires nothing),
- * and secrets wiped before any memory that held them is freed.
+ * and secrets wiped before any memory that held them is freed. The store
+ * packs a challenge (shared strings, the address in its network's key, the
+ * scan's part only once scanned): every field comes back as it went in,
+ * strings at their longest too, and what it shares is freed when the last
+ * entry using it goes.
  */
 #include <malloc.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,6 +22,35 @@
 #define MONO 5000000    /* monotonic ms: far from WALL, so a mix-up shows */
 #define S(x) ((int64_t)(x) * 1000) /* seconds of monotonic time */
 static const qrl_instant T0 = {WALL, MONO};
+
+/* The bytes in use in blocks this program's own objects (the store among
+ * them) allocated and freed: this executable is linked with
+ * -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=free
+ * (tests/CMakeLists.txt); __wrap_free is further down. */
+static long heap_live;
+
+void *__real_malloc(size_t n);
+void *__real_calloc(size_t k, size_t n);
+void *__real_realloc(void *p, size_t n);
+void *__wrap_malloc(size_t n);
+void *__wrap_calloc(size_t k, size_t n);
+void *__wrap_realloc(void *p, size_t n);
+void *__wrap_malloc(size_t n) {
+  void *p = __real_malloc(n);
+  if (p) heap_live += (long)malloc_usable_size(p);
+  return p;
+}
+void *__wrap_calloc(size_t k, size_t n) {
+  void *p = __real_calloc(k, n);
+  if (p) heap_live += (long)malloc_usable_size(p);
+  return p;
+}
+void *__wrap_realloc(void *p, size_t n) {
+  long before = p ? (long)malloc_usable_size(p) : 0;
+  void *q = __real_realloc(p, n);
+  if (q) heap_live += (long)malloc_usable_size(q) - before;
+  return q;
+}
 
 typedef struct events {
   int n;
@@ -248,6 +282,155 @@ TEST(many_challenges_grow_and_find) {
   return 0;
 }
 
+/* Every field of a and b alike (strings up to their NUL). */
+static int same_challenge(const qrl_challenge *a, const qrl_challenge *b) {
+  return strcmp(a->id, b->id) == 0 && strcmp(a->secret, b->secret) == 0 &&
+         strcmp(a->binding, b->binding) == 0 && strcmp(a->flow, b->flow) == 0 &&
+         strcmp(a->portal_name, b->portal_name) == 0 &&
+         strcmp(a->portal_origin, b->portal_origin) == 0 &&
+         strcmp(a->browser_ip, b->browser_ip) == 0 && strcmp(a->browser_ua, b->browser_ua) == 0 &&
+         a->created_at == b->created_at && a->created_ms == b->created_ms &&
+         a->expires_ms == b->expires_ms && a->frame_secs == b->frame_secs &&
+         a->browser_conn == b->browser_conn && a->state == b->state &&
+         strcmp(a->citizen_id, b->citizen_id) == 0 && a->device_id == b->device_id &&
+         a->phone_conn == b->phone_conn && a->scanned_ms == b->scanned_ms &&
+         strcmp(a->scanned.id, b->scanned.id) == 0 && a->scanned.frame == b->scanned.frame &&
+         strcmp(a->scanned.code, b->scanned.code) == 0 && a->match == b->match &&
+         a->far == b->far && a->kiosk == b->kiosk &&
+         memcmp(a->choices, b->choices, sizeof(a->choices)) == 0;
+}
+
+/* Fills string field f (an array) to its longest with c, NUL-terminated. */
+#define FILL(f, c)                                                            \
+  do {                                                                        \
+    memset((f), (c), sizeof(f) - 1);                                          \
+    (f)[sizeof(f) - 1] = '\0';                                                \
+  } while (0)
+
+/* What a transition made, to compare with what the store keeps. */
+static qrl_err scan_and_keep(qrl_challenge *c, void *arg) {
+  qrl_err rc = scan_an(c, NULL);
+  *(qrl_challenge *)arg = *c;
+  return rc;
+}
+
+/* Strings at their longest, odd addresses (kept beside their network's key)
+ * and every other field come back exactly, pending and scanned and
+ * terminal; a challenge is byte for byte what qrl_challenge_init() made. */
+TEST(every_field_round_trips_at_its_longest) {
+  static const char *const ips[] = {"203.0.113.77", "2001:db8:1:2:3:4:5:6", "::ffff:203.0.113.7",
+                                    "", "not an address but text that fills the field!!"};
+  qrl_store *s = qrl_store_mem_new(10, 0, 60, NULL, NULL);
+  qrl_challenge c, out, made;
+  ASSERT_TRUE(s != NULL);
+  for (size_t i = 0; i < sizeof(ips) / sizeof(ips[0]); i++) {
+    ASSERT_ERR(qrl_challenge_init(&c, "p", "o", ips[i], "ua", 7 + i, T0, 120, 3), QRL_OK);
+    FILL(c.portal_name, 'n');
+    FILL(c.portal_origin, 'o' + (int)i); /* a string of its own each time */
+    FILL(c.browser_ua, 'u');
+    c.portal_name[0] = 'A' + (char)i;
+    c.kiosk = (int)i;
+    ASSERT_ERR(qrl_store_put(s, &c), QRL_OK);
+    ASSERT_ERR(qrl_store_get(s, c.id, &out), QRL_OK);
+    ASSERT_TRUE(memcmp(&out, &c, sizeof(c)) == 0); /* padding and all: init zeroes it */
+    ASSERT_EQ_INT(strlen(out.browser_ua), sizeof(out.browser_ua) - 1);
+    ASSERT_EQ_STR(out.browser_ip, ips[i]);
+    /* scanned: the scan's part is kept */
+    ASSERT_ERR(qrl_store_apply(s, c.id, scan_and_keep, &made, &out), QRL_OK);
+    ASSERT_TRUE(same_challenge(&out, &made));
+    ASSERT_ERR(qrl_store_get(s, c.id, &out), QRL_OK);
+    ASSERT_TRUE(same_challenge(&out, &made));
+    ASSERT_EQ_STR(out.citizen_id, "001099012345");
+    ASSERT_EQ_STR(out.scanned.id, c.id);
+    ASSERT_EQ_INT(out.kiosk, (int)i);
+    ASSERT_TRUE(out.match >= 10 && out.match <= 99);
+    /* terminal: still all there */
+    ASSERT_ERR(qrl_store_apply(s, c.id, confirm_an, NULL, &out), QRL_OK);
+    made.state = QRL_CHAL_COMPLETED;
+    ASSERT_TRUE(same_challenge(&out, &made));
+    ASSERT_EQ_INT(qrl_store_sweep(s, MONO + S(1)), 0);
+    ASSERT_ERR(qrl_store_get(s, c.id, &out), QRL_OK);
+    ASSERT_TRUE(same_challenge(&out, &made));
+  }
+  qrl_cleanse(&c, sizeof(c));
+  qrl_cleanse(&out, sizeof(out));
+  qrl_cleanse(&made, sizeof(made));
+  qrl_store_free(s);
+  return 0;
+}
+
+/* A string with no NUL in its array comes back cut to the array's length
+ * less one, as any C reader of the struct would have read it. */
+TEST(unterminated_strings_are_cut_to_fit) {
+  qrl_store *s = qrl_store_mem_new(10, 0, 60, NULL, NULL);
+  qrl_challenge c, out;
+  ASSERT_TRUE(s != NULL);
+  ASSERT_ERR(qrl_challenge_init(&c, "p", "o", "198.51.100.3", "ua", 1, T0, 120, 2), QRL_OK);
+  memset(c.browser_ua, 'u', sizeof(c.browser_ua));
+  memset(c.browser_ip, '1', sizeof(c.browser_ip));
+  memset(c.portal_name, 'n', sizeof(c.portal_name));
+  ASSERT_ERR(qrl_store_put(s, &c), QRL_OK);
+  ASSERT_ERR(qrl_store_get(s, c.id, &out), QRL_OK);
+  ASSERT_EQ_INT(strlen(out.browser_ua), sizeof(out.browser_ua) - 1);
+  ASSERT_EQ_INT(strlen(out.browser_ip), sizeof(out.browser_ip) - 1);
+  ASSERT_EQ_INT(strlen(out.portal_name), sizeof(out.portal_name) - 1);
+  ASSERT_EQ_INT(qrl_store_live_from(s, out.browser_ip), 1);
+  qrl_cleanse(&c, sizeof(c));
+  qrl_cleanse(&out, sizeof(out));
+  qrl_store_free(s);
+  return 0;
+}
+
+/* What the entries share (user agents, origins, networks) goes when the
+ * last entry using it goes: a second wave of pages that come, are scanned,
+ * expire and linger out leaves the heap exactly as the first wave did
+ * (heap_live, below: mallinfo2() would count glibc's per-thread cache of
+ * freed blocks as in use). */
+static qrl_err scan_at(qrl_challenge *c, void *arg) {
+  int64_t now_ms = *(const int64_t *)arg;
+  qrl_qr_payload qp;
+  if (qrl_challenge_frame(c, now_ms, &qp)) return QRL_CRYPTO;
+  return qrl_challenge_scan(c, &qp, "001099012345", 1, 2, now_ms);
+}
+
+static int wave(qrl_store *s, int64_t t0) {
+  enum { N = 300 };
+  qrl_instant now = {WALL, t0};
+  qrl_challenge c, out;
+  char ip[48], ua[160], origin[64];
+  for (int i = 0; i < N; i++) {
+    /* addresses, agents and origins of their own in each wave */
+    int w = (int)((t0 - MONO) / S(1000));
+    snprintf(ip, sizeof(ip), i % 3 ? "10.%d.%d.%d" : "2001:db8:%d:%d::%d", w, i / 256, i % 256);
+    snprintf(ua, sizeof(ua), "Mozilla/5.0 (X11; Linux x86_64) Chrome/%d.%d Safari/537.36", i, w);
+    snprintf(origin, sizeof(origin), "https://portal-%d.gov.vn:%d", i % 7, 8000 + w);
+    if (qrl_challenge_init(&c, "Cổng DVC", origin, ip, ua, (uint64_t)i, now, 120, 2) ||
+        qrl_store_put(s, &c))
+      return 1;
+    if (i % 2 && qrl_store_apply(s, c.id, scan_at, &t0, &out)) return 1; /* half scanned */
+  }
+  if (qrl_store_sweep(s, t0 + S(120)) != N || qrl_store_live(s) != 0) return 1;
+  qrl_store_sweep(s, t0 + S(180));
+  qrl_cleanse(&c, sizeof(c));
+  qrl_cleanse(&out, sizeof(out));
+  return 0;
+}
+
+TEST(shared_strings_and_networks_are_freed_with_their_last_entry) {
+  qrl_store *s = qrl_store_mem_new(1000, 0, 60, NULL, NULL);
+  size_t first, second;
+  ASSERT_TRUE(s != NULL);
+  ASSERT_EQ_INT(wave(s, MONO), 0);
+  first = heap_live;
+  ASSERT_EQ_INT(wave(s, MONO + S(1000)), 0);
+  second = heap_live;
+  ASSERT_EQ_INT(second, first);
+  ASSERT_EQ_INT(wave(s, MONO + S(2000)), 0);
+  ASSERT_EQ_INT(heap_live, first);
+  qrl_store_free(s);
+  return 0;
+}
+
 TEST(changes_outside_the_table_or_its_invariants_are_refused) {
   events ev = {0};
   qrl_store *s = qrl_store_mem_new(10, 0, 60, sink, &ev);
@@ -326,7 +509,8 @@ TEST(wall_clock_steps_do_not_expire_live_challenges) {
  * (store_mem.c) and the other linked objects make passes through
  * __wrap_free below, which looks through the whole block
  * (malloc_usable_size) for the secret or binding of the challenges being
- * watched before really freeing it. Covered: the entries dropped by sweep
+ * watched before really freeing it. Covered: the blocks entries leave when
+ * a first scan moves them to a larger one, the entries dropped by sweep
  * after linger, the sweep's buffer of expiry events, and the entries freed
  * with the store (live, scanned and terminal ones). Not covered: copies on
  * the stack (apply's working copy is wiped, but a test cannot see a stack
@@ -351,6 +535,7 @@ static int holds(const unsigned char *hay, size_t n, const char *needle) {
 void __real_free(void *p);
 void __wrap_free(void *p);
 void __wrap_free(void *p) {
+  if (p) heap_live -= (long)malloc_usable_size(p);
   if (p && watching) {
     size_t len = malloc_usable_size(p);
     watching->blocks++;
@@ -377,20 +562,23 @@ TEST(secrets_are_wiped_before_free) {
     w.s[w.n++] = c[i].secret;
     w.s[w.n++] = c[i].binding;
   }
+  watching = &w;
+  /* A first scan moves an entry to a larger block: the old one is wiped. */
   ASSERT_ERR(qrl_store_apply(s, c[3].id, scan_an, NULL, &out), QRL_OK);  /* scanned */
   ASSERT_ERR(qrl_store_apply(s, c[4].id, scan_an, NULL, &out), QRL_OK);
   ASSERT_ERR(qrl_store_apply(s, c[4].id, fail_closed_fn, NULL, &out), QRL_WRONG_NUMBER);
   qrl_cleanse(&out, sizeof(out));
-  watching = &w;
+  ASSERT_TRUE(w.blocks >= 2);
+  ASSERT_EQ_INT(w.found, 0);
   /* 0..2 expire (the event buffer is freed), then are dropped after linger. */
   ASSERT_EQ_INT(qrl_store_sweep(s, MONO + S(120)), 3);
   ASSERT_EQ_INT(qrl_store_sweep(s, MONO + S(180)), 0);
   ASSERT_ERR(qrl_store_get(s, c[0].id, &out), QRL_CHALLENGE_UNKNOWN);
-  ASSERT_TRUE(w.blocks >= 4); /* 3 entries and the event buffer */
+  ASSERT_TRUE(w.blocks >= 2 + 4); /* 3 entries and the event buffer */
   /* 3 (scanned) and 4 (declined, lingering) go with the store. */
   qrl_store_free(s);
   watching = NULL;
-  ASSERT_TRUE(w.blocks >= 4 + 2 + 2); /* + 2 entries, the buckets, the store */
+  ASSERT_TRUE(w.blocks >= 2 + 4 + 2 + 2); /* + 2 entries, the buckets, the store */
   ASSERT_EQ_INT(w.found, 0);
   for (int i = 0; i < N; i++) qrl_cleanse(&c[i], sizeof(c[i]));
   return 0;
@@ -398,4 +586,6 @@ TEST(secrets_are_wiped_before_free) {
 
 TEST_MAIN(changes_outside_the_table_or_its_invariants_are_refused, fail_closed_refusal_is_kept_and_announced, put_get_apply_events, sweep_expires_then_drops_after_linger, live_cap,
           live_cap_per_network, ipv6_counts_per_64, many_challenges_grow_and_find,
-          wall_clock_steps_do_not_expire_live_challenges, secrets_are_wiped_before_free)
+          wall_clock_steps_do_not_expire_live_challenges, secrets_are_wiped_before_free,
+          every_field_round_trips_at_its_longest, unterminated_strings_are_cut_to_fit,
+          shared_strings_and_networks_are_freed_with_their_last_entry)
