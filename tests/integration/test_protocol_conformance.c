@@ -532,12 +532,12 @@ SERVER_TEST(occasional_pings_are_answered, NULL) {
   return 0;
 }
 
-/* Keepalive (glue/keepalive.c, --ws-ping-secs 1): a socket that has sent
+/* Keepalive (helpers/keepalive.c, --ws-ping-secs 1): a socket that has sent
  * nothing for a second gets a ping with a payload (lws 4.1.6 drops an empty
  * pong unseen, so an empty ping's answer would never count), and one that
  * answers nothing is hung up after two seconds - never earlier. Before, lws's
  * own timers pinged after 30 s and hung up after 60 s, whatever the flag. */
-SERVER_TEST(silent_socket_is_pinged_then_hung_up, "--ws-ping-secs", "1") {
+SERVER_TEST(silent_socket_is_pinged_then_hung_up, "--ws-ping-secs", "1", NULL) {
   stream ph;
   ws_msg m;
   int64_t t0 = mono_ms(), t_ping;
@@ -557,7 +557,7 @@ SERVER_TEST(silent_socket_is_pinged_then_hung_up, "--ws-ping-secs", "1") {
 /* A socket that answers each ping with its pong stays open past many
  * hang-up times, on both websockets (the browser's QR frames go out
  * meanwhile; they are the server's, not a sign of the peer). */
-SERVER_TEST(answered_pings_keep_sockets_open, "--ws-ping-secs", "1") {
+SERVER_TEST(answered_pings_keep_sockets_open, "--ws-ping-secs", "1", NULL) {
   static const char dance[] = "{\"type\":\"dance\"}";
   uint8_t f[256];
   stream st[2];
