@@ -4,7 +4,7 @@
  * python3-prometheus-client, through prom_parse.py: it also insists on HELP
  * and TYPE, _total counters and whole histograms), and its counters move by
  * exactly one per QR login and per ID + password + SMS code login; an error
- * answer moves its code's counter by one; /readyz turns 503 "database" when
+ * answer (an /api one, a refused Host) moves its code's counter by one; /readyz turns 503 "database" when
  * the database file is gone or is no database, and ready again once it is
  * back; /healthz answers anyone, /metrics and /readyz only --metrics-allow
  * addresses (404 for the rest).
@@ -173,8 +173,13 @@ SERVER_TEST(metrics_parse_and_count_one_per_login, NULL) {
   /* One error answer, one count under its wire code; the /api requests
    * are timed (the scrapes themselves are not /api). */
   if (qrl_h_http(s, "GET", "/api/me", NULL, NULL, NULL, NULL, NULL) != 401) goto out;
+  /* Refused before any route: a Host not served here (DNS rebinding). */
+  if (qrl_h_raw_http(s, "GET / HTTP/1.1\r\nHost: evil.example\r\nConnection: close\r\n\r\n",
+                     NULL) != 421)
+    goto out;
   if (!(m3 = scrape(s))) goto out;
   if (delta(m2, m3, "qrlogin_errors_total{code=\"not_authenticated\"}") != 1 ||
+      delta(m2, m3, "qrlogin_errors_total{code=\"bad_host\"}") != 1 ||
       delta(m2, m3, "qrlogin_errors_total{code=\"internal\"}") != 0 ||
       delta(m2, m3, "qrlogin_http_request_duration_seconds_count") != 1) {
     fprintf(stderr, "GET /api/me without a cookie: errors or latency not counted once\n");
