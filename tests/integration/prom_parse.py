@@ -4,7 +4,7 @@ prometheus_client text parser (Debian's python3-prometheus-client) and
 prints its samples as one JSON object {"name{l1=\"v1\",...}": value}, labels
 sorted. Exits 1 (saying why on stderr) if the parser rejects the text, or if
 a family lacks HELP or TYPE, a counter's samples do not end in _total, or a
-histogram lacks its +Inf bucket, _sum or _count (test_metrics.c)."""
+histogram lacks its +Inf bucket, _sum or _count (test_health_metrics.c)."""
 import json
 import re
 import sys

@@ -1,5 +1,5 @@
 /*
- * test_metrics.c - the operators' URLs (issue 12, part 3): /metrics is
+ * test_health_metrics.c - the operators' URLs (issue 12, part 3): /metrics is
  * Prometheus text that a real parser accepts (Debian's
  * python3-prometheus-client, through prom_parse.py: it also insists on HELP
  * and TYPE, _total counters and whole histograms), and its counters move by
