@@ -1,7 +1,8 @@
 /*
  * main.c - qrlogind: parse the options (finding the login page: the
  * installed copy, else the source tree's), build the runtime, attach the
- * handlers (the browser's and the phone's websockets, the /api routes), run,
+ * handlers (the browser's and the phone's websockets, the /api routes, the
+ * operators' /healthz, /readyz and /metrics), run,
  * exit 0 after a clean shutdown. The only place that names every handler.
  */
 #include <limits.h>
@@ -17,6 +18,7 @@
 #include "handlers/api_session.h"
 #include "glue/config.h"
 #include "handlers/http.h"
+#include "handlers/ops.h"
 #include "glue/server.h"
 #include "handlers/ws_browser.h"
 #include "handlers/ws_phone.h"
@@ -58,6 +60,7 @@ static int attach_handlers(qrl_server *srv) {
   if (qrl_browser_attach(srv) || qrl_phone_attach(srv)) return -1;
   if (!(api = qrl_http_attach(srv))) return -1;
   if (qrl_api_session_attach(api) || qrl_api_otp_attach(api)) return -1;
+  if (qrl_ops_attach(srv)) return -1;
   return 0;
 }
 

@@ -29,9 +29,11 @@ static void audit_run(void *thread_ctx, qrl_job *job) {
   qrl_worker *w = thread_ctx;
   qrl_req_ctx rc = {j->ip, j->ua, j->now, j->flow[0] ? j->flow : NULL};
   /* A row that cannot be written is said and counted by the database
-   * handle (qrl_db_audit_lost): nothing more to do here. */
+   * handle (qrl_db_audit_lost), which /metrics reads through
+   * qrl_worker_count_lost. */
   (void)qrl_db_audit(w->db, j->event, j->outcome, j->citizen_id[0] ? j->citizen_id : NULL,
                      0, j->detail[0] ? j->detail : NULL, &rc);
+  qrl_worker_count_lost(w);
 }
 
 static void audit_done(qrl_job *job) { free(job); }

@@ -32,6 +32,8 @@ typedef struct qrl_audit {
   const qrl_clock *clock; /* not owned: wall time for rows, monotonic for bursts */
   uint64_t queued;        /* rows handed to a worker (loop thread) */
   uint64_t lost;          /* rows that could not be queued (loop thread) */
+  uint64_t unwritten;     /* rows the workers could not write, as their
+                             database handles count them (atomic) */
   uint64_t coalesced;     /* refusals folded into summary rows */
   qrl_audit_burst *bursts; /* owned: QRL_AUDIT_BURSTS slots, made on first use */
   uint64_t overflow;      /* refusals counted while every slot was taken */

@@ -58,6 +58,16 @@ void qrl_config_defaults(qrl_config *cfg, const char *web_dir_default) {
   cfg->cutover = 1719766800; /* 2024-07-01 00:00 +07:00 */
   cfg->sms_outbox = "sms-outbox.log";
   cfg->otp_ttl = 300;
+  /* /metrics and /readyz: this machine only, until --metrics-allow. */
+  (void)qrl_cidr_parse("127.0.0.1", &cfg->metrics_allow[0]);
+  (void)qrl_cidr_parse("::1", &cfg->metrics_allow[1]);
+  cfg->nmetrics_allow = 2;
+}
+
+int qrl_config_metrics_allowed(const qrl_config *cfg, const char *ip) {
+  for (size_t i = 0; i < cfg->nmetrics_allow; i++)
+    if (qrl_cidr_match(&cfg->metrics_allow[i], ip)) return 1;
+  return 0;
 }
 
 void qrl_config_usage(void *stream, const char *prog) {
@@ -123,6 +133,9 @@ void qrl_config_usage(void *stream, const char *prog) {
           "  --ws-ping-secs N     ping a websocket after N seconds without a frame from it,\n"
           "                       hang up after 2N (default 30, 1..300; keep it under any\n"
           "                       proxy's idle timeout)\n"
+          "  --metrics-allow CIDR who may read /metrics and /readyz (repeatable; an\n"
+          "                       address or block, e.g. 10.0.0.0/8; default 127.0.0.1\n"
+          "                       and ::1); others get 404. /healthz is for anyone\n"
           "  --no-rate-limits     turn the per-IP/account/socket throttles off: for load\n"
           "                       tests and benchmarks only, never in production\n"
           "  --demo               seed demo citizens, portal accounts and dossiers; the\n"
@@ -168,7 +181,7 @@ enum {
   OPT_HASH, OPT_WORKERS, OPT_LEVEL, OPT_PORTAL, OPT_MAXCH, OPT_HELP,
   OPT_PWLEVEL, OPT_CUTOVER, OPT_OUTBOX, OPT_OTPTTL, OPT_CERT, OPT_KEY, OPT_FRAME,
   OPT_PROX, OPT_FRESH, OPT_NORL, OPT_KNAME, OPT_KIDLE, OPT_HOST, OPT_MAXCH_IP,
-  OPT_MAXCONNIP, OPT_WIDLE, OPT_WSPING
+  OPT_MAXCONNIP, OPT_WIDLE, OPT_WSPING, OPT_METRICS_ALLOW
 };
 
 /* Parses "YYYY-MM-DD" as midnight in Vietnam (UTC+7, no DST) into *out. */
@@ -227,12 +240,13 @@ qrl_err qrl_config_parse(qrl_config *cfg, int argc, char **argv, int *want_help)
       {"max-conns-per-ip", required_argument, NULL, OPT_MAXCONNIP},
       {"max-challenges-per-ip", required_argument, NULL, OPT_MAXCH_IP},
       {"host", required_argument, NULL, OPT_HOST},
+      {"metrics-allow", required_argument, NULL, OPT_METRICS_ALLOW},
       {"help", no_argument, NULL, OPT_HELP},
       {NULL, 0, NULL, 0}};
   const char *prog = argc > 0 ? argv[0] : "qrlogind";
   const char *what = NULL;
   long v;
-  int c, frame_set = 0, fresh_set = 0;
+  int c, frame_set = 0, fresh_set = 0, allow_set = 0;
 
   *want_help = 0;
   opterr = 0;
@@ -277,6 +291,20 @@ qrl_err qrl_config_parse(qrl_config *cfg, int argc, char **argv, int *want_help)
       }
       if (cfg->nhosts == QRL_MAX_ORIGINS) { what = "too many --host (16 at most)"; goto bad; }
       cfg->hosts[cfg->nhosts++] = optarg;
+      break;
+    case OPT_METRICS_ALLOW:
+      if (!allow_set) cfg->nmetrics_allow = 0; /* the first one replaces the default */
+      allow_set = 1;
+      if (cfg->nmetrics_allow == QRL_MAX_ORIGINS) {
+        what = "too many --metrics-allow (16 at most)";
+        goto bad;
+      }
+      if (qrl_cidr_parse(optarg, &cfg->metrics_allow[cfg->nmetrics_allow])) {
+        what = "--metrics-allow wants an address or ADDR/LEN with no host bits set, "
+               "e.g. 10.0.0.0/8 or ::1";
+        goto bad;
+      }
+      cfg->nmetrics_allow++;
       break;
     case OPT_TTL:
       if (qrl_parse_long(optarg, 1, 3600, &v)) { what = "--challenge-ttl wants 1..3600 seconds"; goto bad; }

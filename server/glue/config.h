@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "helpers/netaddr.h"
 #include "qrlogin/error.h"
 
 #define QRL_MAX_ORIGINS 16
@@ -57,6 +58,9 @@ typedef struct qrl_config {
   int otp_ttl;             /* seconds a one-time code stays valid: 300 */
   const char *tls_cert;    /* PEM certificate chain: serve https/wss (with key) */
   const char *tls_key;     /* PEM private key */
+  qrl_cidr metrics_allow[QRL_MAX_ORIGINS]; /* who may read /metrics and /readyz:
+                              127.0.0.1 and ::1 unless --metrics-allow is given */
+  size_t nmetrics_allow;
 } qrl_config;
 
 /* The cores this process may run on (its CPU affinity), 1..64: the default
@@ -75,6 +79,10 @@ qrl_err qrl_config_parse(qrl_config *cfg, int argc, char **argv, int *want_help)
  * --host: DNS rebinding, threat-model.md). Returns QRL_OK if cfg may start;
  * else prints why, naming the flags, to stderr and returns QRL_INVAL. */
 qrl_err qrl_config_check_hosts(const qrl_config *cfg, const char *prog);
+
+/* Returns 1 if a client at address ip may read /metrics and /readyz
+ * (--metrics-allow), else 0. */
+int qrl_config_metrics_allowed(const qrl_config *cfg, const char *ip);
 
 /* Prints the --help text to stream f (a FILE *). */
 void qrl_config_usage(void *f, const char *prog);

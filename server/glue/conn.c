@@ -66,6 +66,7 @@ qrl_err qrl_conn_register(qrl_conns *reg, qrl_conn *c, struct lws *wsi,
   c->hnext = reg->buckets[b];
   reg->buckets[b] = c;
   reg->count++;
+  reg->by_kind[kind]++;
   return QRL_OK;
 }
 
@@ -86,6 +87,7 @@ void qrl_conn_release(qrl_conns *reg, qrl_conn *c) {
     if (*p) {
       *p = c->hnext;
       reg->count--;
+      reg->by_kind[c->kind]--;
     }
   }
   while (m) {

@@ -76,6 +76,9 @@ typedef struct qrl_conn {
       int resp_close; /* the answer ends the connection ("Connection: close") */
       int rx_held;    /* reading stopped until the answer is written (pipelining) */
       int body_done;  /* BODY_COMPLETION seen */
+      const char *resp_type; /* static: the answer's Content-Type; NULL: JSON */
+      int64_t req_start_us;  /* monotonic us of an /api request (metrics.h); 0:
+                                not timed */
     };
     struct { /* QRL_CONN_BROWSER and QRL_CONN_PHONE: websockets */
       int ping_due;  /* a ping goes out at the next WRITEABLE */
@@ -103,6 +106,7 @@ typedef struct qrl_conns {
   qrl_conn **buckets; /* owned */
   size_t nbuckets;
   size_t count;
+  size_t by_kind[4]; /* registered connections by qrl_conn_kind */
   uint64_t next_id;
 } qrl_conns;
 

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "glue/metrics.h"
+#include "glue/server.h"
 #include "helpers/netaddr.h"
 #include "helpers/text.h"
 
@@ -138,6 +140,7 @@ static int check_host(const qrl_config *cfg, qrl_audit *audit, const qrl_conn *c
   }
   lwsl_notice("refused %s from %s: %s\n", event, c->ip, detail);
   qrl_audit_refusal(audit, c, event, QRL_BAD_HOST, detail);
+  qrl_metrics_error(qrl_services_of(wsi)->metrics, QRL_BAD_HOST);
   answer_now(wsi, status, QRL_BAD_HOST);
   return -1;
 }
@@ -158,6 +161,7 @@ int qrl_origin_filter_ws(const qrl_config *cfg, qrl_audit *audit, qrl_conn *c,
   if (!c->origin[0] && lws_hdr_total_length(wsi, WSI_TOKEN_ORIGIN) > 0) {
     /* present but longer than we keep: never allowed */
     qrl_audit_refusal(audit, c, "ws_upgrade", QRL_BAD_ORIGIN, "origin too long");
+    qrl_metrics_error(qrl_services_of(wsi)->metrics, QRL_BAD_ORIGIN);
     lws_return_http_status(wsi, HTTP_STATUS_FORBIDDEN, NULL);
     return -1;
   }
@@ -165,6 +169,7 @@ int qrl_origin_filter_ws(const qrl_config *cfg, qrl_audit *audit, qrl_conn *c,
   if (qrl_origin_allowed(cfg, c->origin, host)) return 0;
   lwsl_notice("refused websocket upgrade from %s: origin '%s'\n", c->ip, c->origin);
   qrl_audit_refusal(audit, c, "ws_upgrade", QRL_BAD_ORIGIN, c->origin);
+  qrl_metrics_error(qrl_services_of(wsi)->metrics, QRL_BAD_ORIGIN);
   /* Answer 403 instead of just dropping the socket, so that a client can
    * tell "refused" from "network trouble". */
   lws_return_http_status(wsi, HTTP_STATUS_FORBIDDEN, NULL);

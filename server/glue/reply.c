@@ -7,6 +7,8 @@
 #include <string.h>
 
 #include "glue/jsonio.h"
+#include "glue/metrics.h"
+#include "glue/server.h"
 
 void qrl_send_json(qrl_conn *c, cJSON *o) {
   char *s;
@@ -18,6 +20,7 @@ void qrl_send_json(qrl_conn *c, cJSON *o) {
 
 void qrl_send_error(qrl_conn *c, qrl_err err, const char *req) {
   char *s = qrl_json_error(err, req);
+  if (c->wsi) qrl_metrics_error(qrl_services_of(c->wsi)->metrics, err);
   if (s) qrl_conn_send(c, s, strlen(s));
   free(s);
 }

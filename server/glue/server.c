@@ -32,6 +32,7 @@
 #include "glue/config.h"
 #include "glue/conn.h"
 #include "glue/listener.h"
+#include "glue/metrics.h"
 #include "glue/origin.h"
 #include "glue/peers.h"
 #include "helpers/crypto.h"
@@ -46,9 +47,9 @@
 #include "glue/worker.h"
 
 #define MAX_PROTOCOLS 8
-#define MAX_MOUNTS 4
+#define MAX_MOUNTS 8
 #define MAX_HOOKS 8
-#define QUEUE_LIMIT 10000       /* tasks waiting for a worker at most */
+#define QUEUE_LIMIT QRL_TASK_QUEUE_LIMIT
 #define SHUTDOWN_DRAIN_MS 3000  /* running work and queued writes get this long */
 #define SHUTDOWN_POLL_MS 20
 #define FD_CEILING (1 << 20)    /* RLIMIT_NOFILE is raised this far at most */
@@ -82,12 +83,12 @@ struct qrl_server {
   qrl_throttle thr;
   qrl_audit audit;
   qrl_sms_relay sms;
+  qrl_metrics metrics;
   qrl_store *store; /* owned */
   qrl_workq *wq;    /* owned */
   qrl_listener *listener; /* owned; NULL once closed */
   qrl_peers *peers;       /* owned: open connections per client address */
   uint64_t conn_refused;  /* connections refused by the caps */
-  uint64_t audit_unwritten; /* audit rows the workers could not write (atomic) */
   uint64_t refused_logged; /* conn_refused at the last log line */
   int64_t refused_log_ms;  /* monotonic ms of that line */
   int stopping; /* shutdown began: no new work */
@@ -224,6 +225,7 @@ qrl_err qrl_server_at_free(qrl_server *srv, free_fn fn, void *arg) {
 /* The store's one sink: fans each event out to the listeners. */
 static void on_store_event(void *arg, const qrl_challenge *c, qrl_chal_state prev) {
   qrl_server *srv = arg;
+  qrl_metrics_challenge(&srv->metrics, c, (int)prev, qrl_clock_mono_ms(srv->clock));
   if (srv->closing) return; /* sockets closing: nobody to tell */
   for (size_t i = 0; i < srv->nevents; i++)
     srv->events[i].fn(srv->events[i].arg, c, (int)prev);
@@ -238,6 +240,7 @@ static void *worker_init(void *arg, qrl_err *err) {
     *err = QRL_NOMEM;
     return NULL;
   }
+  w->unwritten = &srv->audit.unwritten;
   *err = qrl_db_open(srv->cfg->db_path, &w->db);
   if (*err) {
     free(w);
@@ -247,10 +250,10 @@ static void *worker_init(void *arg, qrl_err *err) {
 }
 
 static void worker_fini(void *arg, void *thread_ctx) {
-  qrl_server *srv = arg;
   qrl_worker *w = thread_ctx;
+  (void)arg;
   if (!w) return;
-  __atomic_add_fetch(&srv->audit_unwritten, qrl_db_audit_lost(w->db), __ATOMIC_RELAXED);
+  qrl_worker_count_lost(w);
   qrl_db_close(w->db);
   free(w);
 }
@@ -311,10 +314,10 @@ static void close_everything(qrl_server *srv) {
   qrl_workq_free(srv->wq);
   srv->wq = NULL;
   /* What the trail is missing, said once more where an operator looks last. */
-  if (srv->audit_unwritten || srv->audit.lost)
+  if (srv->audit.unwritten || srv->audit.lost)
     lwsl_warn("audit: %llu rows could not be written and %llu could not be queued (each "
               "said above as it happened)\n",
-              (unsigned long long)srv->audit_unwritten,
+              (unsigned long long)srv->audit.unwritten,
               (unsigned long long)srv->audit.lost);
   uv_close((uv_handle_t *)&srv->wake, NULL);
 }
@@ -383,6 +386,8 @@ static void on_accept(void *arg, int fd, const struct sockaddr *sa) {
     char ip[INET6_ADDRSTRLEN] = "";
     close(fd);
     srv->conn_refused++;
+    qrl_metric_inc(&srv->metrics.refused[why == QRL_SERVER_BUSY ? QRL_REFUSED_SERVER_FULL
+                                                                : QRL_REFUSED_PER_ADDRESS]);
     if (sa->sa_family == AF_INET)
       inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, ip, sizeof(ip));
     else if (sa->sa_family == AF_INET6)
@@ -655,12 +660,14 @@ qrl_server *qrl_server_new(const qrl_config *cfg) {
   if (!(srv->peers = qrl_peers_new((unsigned)cfg->max_conns_per_ip, conn_capacity(fd_limit))))
     goto fail;
   srv->audit = (qrl_audit){.wq = srv->wq, .clock = srv->clock};
-  srv->thr = (qrl_throttle){qrl_rl_new(200000), cfg->no_rate_limits, &srv->audit, srv->clock, 0};
+  srv->thr = (qrl_throttle){qrl_rl_new(200000), cfg->no_rate_limits, &srv->audit, srv->clock, 0,
+                            &srv->metrics};
   if (!srv->thr.rl) goto fail;
-  srv->tasks = (qrl_tasks){srv->wq, &srv->conns, &srv->thr, &srv->sv, srv->clock, 0, 0};
+  srv->tasks = (qrl_tasks){srv->wq,        &srv->conns, &srv->thr, &srv->sv, srv->clock, 0, 0,
+                           &srv->metrics.task_wait};
   srv->sv = (qrl_services){cfg,        srv->clock, &srv->pol,   &srv->opol,  srv->store,
                            &srv->conns, &srv->tasks, &srv->thr,  &srv->audit,
-                           &srv->sms,   &srv->alive, &srv->closing};
+                           &srv->sms,   &srv->alive, &srv->closing, &srv->metrics, NULL};
   return srv;
 fail:
   qrl_server_free(srv);

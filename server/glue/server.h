@@ -30,6 +30,8 @@ struct qrl_audit;
 struct qrl_sms_relay;
 struct qrl_challenge;
 struct qrl_clock;
+struct qrl_metrics;
+typedef struct qrl_ops qrl_ops;
 
 typedef struct qrl_server qrl_server;
 
@@ -50,7 +52,14 @@ typedef struct qrl_services {
   struct qrl_sms_relay *sms; /* one-time codes out */
   struct qrl_keepalive *alive; /* pings of silent websockets */
   const int *closing;        /* 1 once shutdown closes the sockets */
+  struct qrl_metrics *metrics; /* counters and histograms (metrics.h) */
+  qrl_ops *ops;              /* the operators' URLs' state (handlers/ops.h), set
+                                when they attach */
 } qrl_services;
+
+/* Request tasks waiting for a worker at most: more are refused
+ * ("unavailable"). /readyz says not ready from half of it. */
+#define QRL_TASK_QUEUE_LIMIT 10000
 
 /* Builds a server for cfg (not owned; must outlive it): creates/migrates the
  * database, seeds it with --demo, opens the SMS gateways, starts the

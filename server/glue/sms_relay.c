@@ -55,6 +55,7 @@ qrl_err qrl_sms_relay_send(qrl_sms_relay *r, qrl_db *db, const char *phone,
     if (id) out->sim_id = id;
     rc = QRL_OK;
   }
+  __atomic_add_fetch(rc ? &r->failed : &r->sent, 1, __ATOMIC_RELAXED);
   return rc;
 }
 

@@ -21,6 +21,8 @@ typedef struct qrl_sms_relay {
   qrl_sms_gateway *gw[2]; /* owned */
   size_t n;
   int ttl_secs;           /* a code's life, said in the text */
+  uint64_t sent, failed;  /* texts some gateway took / none took (atomic:
+                             workers send) */
 } qrl_sms_relay;
 
 /* One SMS as sent: its text and the demo network's message id (0 if none). */

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "helpers/crypto.h"
+#include "glue/metrics.h"
 #include "glue/worker.h"
 
 static void wipe_free(qrl_task *t) {
@@ -17,12 +18,14 @@ static void wipe_free(qrl_task *t) {
 static void task_run(void *thread_ctx, qrl_job *job) {
   qrl_task *t = qrl_container_of(job, qrl_task, job);
   qrl_worker *w = thread_ctx;
+  if (t->pool->wait) qrl_histogram_observe(t->pool->wait, qrl_metrics_now_us() - t->queued_us);
   /* The buckets that outlive a restart are counted in the database, here,
    * around the work they limit (throttle.h). */
   if ((t->rc = qrl_hold_take_persisted(&t->hold, w->db, t->now, &t->retry_in))) return;
   t->type->run(t, w->db);
   t->ran = 1;
   qrl_hold_settle_persisted(&t->hold, w->db, t->now, t->rc);
+  qrl_worker_count_lost(w);
 }
 
 static void task_done(qrl_job *job) {
@@ -63,7 +66,9 @@ int qrl_task_take(qrl_task *t, const qrl_conn *c, int64_t *retry_in) {
 }
 
 qrl_err qrl_task_submit(qrl_task *t) {
-  qrl_err rc = t->pool->stopping ? QRL_UNAVAILABLE : qrl_workq_submit(t->pool->wq, &t->job);
+  qrl_err rc;
+  t->queued_us = qrl_metrics_now_us();
+  rc = t->pool->stopping ? QRL_UNAVAILABLE : qrl_workq_submit(t->pool->wq, &t->job);
   if (rc) {
     t->pool->refused++;
     qrl_task_free(t);

@@ -58,6 +58,8 @@ typedef struct qrl_tasks {
   const qrl_clock *clock; /* not owned: t->now is its wall time */
   int stopping;           /* set at shutdown: submits are refused */
   uint64_t refused;       /* submits refused (queue full, stopping) */
+  struct qrl_histogram *wait; /* not owned, may be NULL: how long tasks wait
+                                 for a worker (metrics.h; atomic) */
 } qrl_tasks;
 
 /* The common head of every task. */
@@ -76,6 +78,7 @@ struct qrl_task {
   char ua[160];
   char flow[QRL_UUID_STRLEN + 1]; /* the QR login's flow id, if known */
   qrl_hold hold;    /* throttle buckets taken on arrival (may be empty) */
+  int64_t queued_us; /* monotonic us when submitted (metrics.h) */
 };
 
 /* Allocates a zeroed task of size bytes (>= sizeof(qrl_task); the payload

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "domain/faillimit.h"
+#include "glue/metrics.h"
 
 qrl_rule *qrl_hold_add(qrl_hold *h, const char *kind, const char *value, int limit,
                        int window) {
@@ -32,6 +33,7 @@ qrl_rule *qrl_hold_add(qrl_hold *h, const char *kind, const char *value, int lim
 static void refused(qrl_throttle *t, const qrl_conn *c, const char *key,
                     const char *detail) {
   t->refused++;
+  qrl_metrics_throttled(t->metrics, key);
   lwsl_notice("throttled: %s\n", key);
   qrl_audit_refusal(t->audit, c, "throttled", QRL_RATE_LIMITED, detail);
 }
@@ -158,6 +160,7 @@ int qrl_throttle_socket(qrl_throttle *t, qrl_conn *c, int msgs, int window, int 
     return 1;
   }
   c->msg_tokens = tokens;
+  qrl_metrics_throttled(t->metrics, "socket"); /* every message refused */
   if (++c->msg_strikes > strikes) {
     t->refused++;
     qrl_audit_refusal(t->audit, c, "socket_flood", QRL_RATE_LIMITED, NULL);

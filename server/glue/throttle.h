@@ -64,6 +64,7 @@ typedef struct qrl_throttle {
   qrl_audit *audit;       /* not owned: refusals are audited */
   const qrl_clock *clock; /* not owned: buckets run on its monotonic time */
   uint64_t refused;       /* requests refused */
+  struct qrl_metrics *metrics; /* not owned, may be NULL: refusals by rule */
 } qrl_throttle;
 
 /* Adds bucket "<kind>:<value>" to h. Returns the rule (to set keep[] and

@@ -16,6 +16,7 @@
 #include "domain/otp.h"
 #include "glue/rules.h"
 #include "glue/sms_relay.h"
+#include "glue/metrics.h"
 
 /* ---- start (citizen ID or portal username) -------------------------------- */
 
@@ -49,7 +50,11 @@ static void start_done(qrl_task *t, qrl_conn *c) {
   start_task *s = qrl_container_of(t, start_task, base);
   qrl_services *sv = qrl_task_ctx(t);
   cJSON *o = NULL;
-  if (!t->rc) qrl_sms_relay_push(sv->conns, s->otp.phone, t->now, &s->sms);
+  if (!t->rc) {
+    qrl_sms_relay_push(sv->conns, s->otp.phone, t->now, &s->sms);
+    qrl_metrics_login(sv->metrics, s->username[0] ? QRL_LOGIN_PORTAL_OTP : QRL_LOGIN_PASSWORD_OTP,
+                      QRL_LOGIN_STARTED);
+  }
   if (!c) return;
   if (t->rc) {
     /* Held by the account's limit as the database keeps it: say how long,
@@ -172,7 +177,14 @@ static void verify_run(qrl_task *t, qrl_db *db) {
 
 static void verify_done(qrl_task *t, qrl_conn *c) {
   attempt_task *a = qrl_container_of(t, attempt_task, base);
+  qrl_services *sv = qrl_task_ctx(t);
   cJSON *o = NULL;
+  /* A failed attempt's kind is not known here: expiries count as
+   * password_otp. */
+  if (!t->rc)
+    qrl_metrics_login(sv->metrics, qrl_metrics_method_of(a->web.method), QRL_LOGIN_COMPLETED);
+  else if (t->rc == QRL_OTP_EXPIRED)
+    qrl_metrics_login(sv->metrics, QRL_LOGIN_PASSWORD_OTP, QRL_LOGIN_EXPIRED);
   if (!c) return;
   if (t->rc) {
     if (t->rc == QRL_OTP_WRONG && (o = cJSON_CreateObject()))

@@ -15,6 +15,7 @@
 #include "glue/jsonio.h"
 #include "glue/origin.h"
 #include "glue/audit.h"
+#include "glue/metrics.h"
 
 #define MAX_BODY 4096
 #define BODY_SECS 10 /* a request body arrives whole within this */
@@ -28,6 +29,8 @@ typedef struct route_table {
 struct qrl_http {
   route_table tables[MAX_TABLES];
   size_t ntables;
+  int api;       /* the /api router (paths under /api, timed); else a top one */
+  int operators; /* only for --metrics-allow clients */
 };
 
 qrl_err qrl_http_add_routes(qrl_http *h, const qrl_route *routes, size_t n) {
@@ -91,6 +94,7 @@ void qrl_http_respond(qrl_conn *c, int status, char *body, const char *cookie) {
   c->http_status = status;
   c->resp = body ? body : strdup("{}");
   c->resp_cookie = cookie ? strdup(cookie) : NULL;
+  c->resp_type = NULL;
   c->resp_ready = 1;
   hold_rx(c);
   if (!c->rx_held) {
@@ -101,6 +105,11 @@ void qrl_http_respond(qrl_conn *c, int status, char *body, const char *cookie) {
   /* An answer from a worker comes while lws is not servicing: wake it, or
    * it would see the timer only at its next event. */
   lws_cancel_service(lws_get_context(c->wsi));
+}
+
+void qrl_http_respond_as(qrl_conn *c, int status, char *body, const char *type) {
+  qrl_http_respond(c, status, body, NULL);
+  c->resp_type = type;
 }
 
 int qrl_http_status_for(qrl_err err) {
@@ -130,6 +139,7 @@ int qrl_http_status_for(qrl_err err) {
 
 void qrl_http_error(qrl_conn *c, qrl_err err, cJSON *extra) {
   cJSON *o = extra ? extra : cJSON_CreateObject();
+  qrl_metrics_error(qrl_services_of(c->wsi)->metrics, err);
   if (o) {
     cJSON_AddStringToObject(o, "code", qrl_err_code(err));
     cJSON_AddStringToObject(o, "message", qrl_err_message_vi(err));
@@ -233,6 +243,8 @@ static void route(qrl_http *h, struct lws *wsi, qrl_conn *c) {
   cJSON *body = NULL;
   char host[128] = "";
 
+  /* The operators' URLs do not exist for anyone else (not even 405). */
+  if (h->operators && !qrl_config_metrics_allowed(sv->cfg, c->ip)) r = NULL;
   if (!r) {
     qrl_http_error(c, QRL_NOT_FOUND, NULL);
     return;
@@ -285,7 +297,8 @@ static int write_response(struct lws *wsi, qrl_conn *c) {
   /* Given no length, lws says "connection: close" and closes after the
    * answer; a closing answer declares its length all the same. */
   if (lws_add_http_common_headers(wsi, (unsigned)c->http_status,
-                                  "application/json; charset=utf-8",
+                                  c->resp_type ? c->resp_type
+                                               : "application/json; charset=utf-8",
                                   c->resp_close ? LWS_ILLEGAL_HTTP_CONTENT_LEN
                                                 : (lws_filepos_t)blen,
                                   &p, end) ||
@@ -308,6 +321,12 @@ static int write_response(struct lws *wsi, qrl_conn *c) {
   free(out);
   if (n < 0) return -1;
   c->resp_ready = 0;
+  c->resp_type = NULL;
+  if (c->req_start_us) {
+    qrl_histogram_observe(&qrl_services_of(wsi)->metrics->http,
+                          qrl_metrics_now_us() - c->req_start_us);
+    c->req_start_us = 0;
+  }
   free(c->resp);
   free(c->resp_cookie);
   c->resp = c->resp_cookie = NULL;
@@ -335,7 +354,7 @@ static int on_request(qrl_http *h, struct lws *wsi, qrl_conn *c, const char *in,
   qrl_err rc;
   /* lws 4.1.6 hands a GET the whole URI ("/api/me") but a POST only the
    * part under the mount ("/session"): route on the part under /api. */
-  if (n >= 5 && memcmp(in, "/api/", 5) == 0) {
+  if (h->api && n >= 5 && memcmp(in, "/api/", 5) == 0) {
     in += 4;
     n -= 4;
   }
@@ -348,6 +367,7 @@ static int on_request(qrl_http *h, struct lws *wsi, qrl_conn *c, const char *in,
   c->body = NULL;
   c->body_len = 0;
   c->body_done = 0;
+  c->req_start_us = h->api ? qrl_metrics_now_us() : 0;
   /* A body, wanted or not, arrives whole within 10 s however it trickles. */
   c->body_deadline = qrl_clock_mono_ms(sv->clock) + BODY_SECS * 1000;
   c->method_post = lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI) > 0;
@@ -431,19 +451,33 @@ static int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void
   return lws_callback_http_dummy(wsi, reason, user, in, len);
 }
 
-qrl_http *qrl_http_attach(qrl_server *srv) {
+/* A router for protocol name (static) at the NULL-terminated mountpoints. */
+static qrl_http *attach(qrl_server *srv, const char *name, const char *const *mounts,
+                        int api, int operators) {
   qrl_http *h = calloc(1, sizeof(*h));
   /* An answer goes out in one send (lws would keep all past rx_buffer_size
    * for later, and a kept answer ends an HTTP/1 connection: see above). */
-  struct lws_protocols p = {"qrl-api", http_callback, sizeof(qrl_conn), 0, 0, NULL,
-                            64 * 1024};
+  struct lws_protocols p = {name, http_callback, sizeof(qrl_conn), 0, 0, NULL, 64 * 1024};
   if (!h) return NULL;
+  h->api = api;
+  h->operators = operators;
   p.user = h;
   if (qrl_server_at_free(srv, free, h)) {
     free(h);
     return NULL;
   }
-  if (qrl_server_add_protocol(srv, &p) || qrl_server_add_mount(srv, "/api", "qrl-api"))
-    return NULL; /* freed with srv */
+  if (qrl_server_add_protocol(srv, &p)) return NULL; /* freed with srv */
+  for (; *mounts; mounts++)
+    if (qrl_server_add_mount(srv, *mounts, name)) return NULL;
   return h;
+}
+
+qrl_http *qrl_http_attach(qrl_server *srv) {
+  static const char *const mounts[] = {"/api", NULL};
+  return attach(srv, "qrl-api", mounts, 1, 0);
+}
+
+qrl_http *qrl_http_attach_top(qrl_server *srv, const char *name,
+                              const char *const *mountpoints, int operators) {
+  return attach(srv, name, mountpoints, 0, operators);
 }

@@ -13,6 +13,8 @@
  * written on the connection's next timer callback (HTTP/1: nothing more is
  * read until then, and pipelined requests are refused by closing after it)
  * or HTTP_WRITEABLE (an HTTP/2 stream).
+ * Every error answer is counted by its code (metrics.h), and every /api
+ * request's time to its answer.
  * Not here: static files (the runtime's mount), websockets.
  */
 #ifndef QRLOGIN_HTTP_H
@@ -44,6 +46,15 @@ typedef struct qrl_route {
  * as long as srv. NULL on allocation failure. */
 qrl_http *qrl_http_attach(qrl_server *srv);
 
+/* Registers another router, for URLs at the top level (/healthz, /metrics:
+ * each of the NULL-terminated mountpoints, static strings, is matched
+ * whole), as lws protocol name (a static string). With operators set, its
+ * routes exist only for clients in --metrics-allow: others get 404 whatever
+ * they ask. Its answers are not timed as /api requests. NULL on allocation
+ * failure. */
+qrl_http *qrl_http_attach_top(qrl_server *srv, const char *name,
+                              const char *const *mountpoints, int operators);
+
 /* Adds n routes (static table, not copied). QRL_NOMEM if the router is
  * full. */
 qrl_err qrl_http_add_routes(qrl_http *h, const qrl_route *routes, size_t n);
@@ -51,6 +62,10 @@ qrl_err qrl_http_add_routes(qrl_http *h, const qrl_route *routes, size_t n);
 /* Answers with status and body (taken over; NULL means "{}") and an optional
  * Set-Cookie value (copied). */
 void qrl_http_respond(qrl_conn *c, int status, char *body, const char *cookie);
+
+/* Answers with status and body (taken over; must not be NULL) of
+ * Content-Type type (a static string, e.g. "text/plain; charset=utf-8"). */
+void qrl_http_respond_as(qrl_conn *c, int status, char *body, const char *type);
 
 /* Answers {"code","message","message_en"} for err with its HTTP status;
  * extra (may be NULL) gives more fields and is deleted. */

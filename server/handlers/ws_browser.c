@@ -18,6 +18,7 @@
 #include "glue/rules.h"
 #include "glue/task.h"
 #include "domain/store.h"
+#include "glue/metrics.h"
 
 /* The browser protocol's own state: when each page's next frame is due. */
 typedef struct browser_state {
@@ -118,6 +119,8 @@ static qrl_err send_new_challenge(browser_state *bs, qrl_conn *c) {
    * place under --max-challenges for it). */
   cancel_current(sv, c);
   if ((rc = qrl_store_put(sv->store, &ch))) goto out;
+  qrl_metrics_login(sv->metrics, ch.kiosk ? QRL_LOGIN_QR_KIOSK : QRL_LOGIN_QR,
+                    QRL_LOGIN_STARTED);
   c->frame = qp.frame;
   qrl_frames_of(&ch, &c->frames);
   schedule_next_frame(bs, c);

@@ -108,3 +108,40 @@ int qrl_host_is_loopback(const char *name) {
   if (parse(name, a, &v4) || !v4 || strchr(name, ':')) return 0;
   return a[12] == 127;
 }
+
+int qrl_cidr_parse(const char *s, qrl_cidr *out) {
+  char addr[INET6_ADDRSTRLEN];
+  const char *slash = s ? strchr(s, '/') : NULL;
+  size_t n = slash ? (size_t)(slash - s) : (s ? strlen(s) : 0);
+  int v4 = 0, bits, max;
+  if (!s || n == 0 || n >= sizeof(addr)) return -1;
+  memcpy(addr, s, n);
+  addr[n] = '\0';
+  /* A bare IPv4 address, not a mapped one written as IPv6. */
+  if (parse(addr, out->addr, &v4) || (v4 && strchr(addr, ':'))) return -1;
+  max = v4 ? 32 : 128;
+  bits = max;
+  if (slash) {
+    const char *p = slash + 1;
+    if (!*p || strlen(p) > 3) return -1;
+    bits = 0;
+    for (; *p; p++) {
+      if (*p < '0' || *p > '9') return -1;
+      bits = bits * 10 + (*p - '0');
+    }
+    if (bits > max || (slash[1] == '0' && slash[2])) return -1; /* no "/08" */
+  }
+  out->bits = v4 ? 96 + bits : bits;
+  for (int i = out->bits; i < 128; i++) /* host bits are zero */
+    if (out->addr[i / 8] & (0x80 >> (i % 8))) return -1;
+  return 0;
+}
+
+int qrl_cidr_match(const qrl_cidr *b, const char *ip) {
+  unsigned char a[16];
+  int v4 = 0, full = b->bits / 8, rest = b->bits % 8;
+  if (parse(ip, a, &v4)) return 0;
+  if (memcmp(a, b->addr, (size_t)full) != 0) return 0;
+  if (!rest) return 1;
+  return ((a[full] ^ b->addr[full]) & (0xff00 >> rest) & 0xff) == 0;
+}

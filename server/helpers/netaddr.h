@@ -40,4 +40,20 @@ int qrl_host_parse(const char *host, char name[QRL_HOST_NAME_MAX], int *port);
  * else 0. Other names resolve through DNS, which an attacker may answer. */
 int qrl_host_is_loopback(const char *name);
 
+/* An address block: IPv4 or IPv6 (IPv4 held as IPv4-mapped IPv6, with its
+ * prefix length counted from the mapped form's 96). */
+typedef struct qrl_cidr {
+  unsigned char addr[16];
+  int bits; /* 0..128 */
+} qrl_cidr;
+
+/* Parses "ADDR/LEN" (IPv4 with 0..32, IPv6 with 0..128) or a bare address
+ * (a block of one) into *out; host bits past the prefix must be zero
+ * ("10.0.0.1/8" is refused: it is most likely a typo). 0, or -1. */
+int qrl_cidr_parse(const char *s, qrl_cidr *out);
+
+/* Returns 1 if the textual address ip is inside block b (an IPv4-mapped
+ * IPv6 address matches IPv4 blocks), else 0 (also if ip is no address). */
+int qrl_cidr_match(const qrl_cidr *b, const char *ip);
+
 #endif /* QRLOGIN_NETADDR_H */

@@ -58,6 +58,11 @@ TEST(defaults_are_the_documented_ones) {
   ASSERT_EQ_INT(c.ws_ping_secs, 30);
   ASSERT_EQ_INT(c.proximity, QRL_PROX_FLAG);
   ASSERT_EQ_INT(c.demo, 0);
+  ASSERT_EQ_INT(c.nmetrics_allow, 2);
+  ASSERT_TRUE(qrl_config_metrics_allowed(&c, "127.0.0.1"));
+  ASSERT_TRUE(qrl_config_metrics_allowed(&c, "::1"));
+  ASSERT_FALSE(qrl_config_metrics_allowed(&c, "127.0.0.2"));
+  ASSERT_FALSE(qrl_config_metrics_allowed(&c, "10.0.0.1"));
   ASSERT_EQ_INT(c.hash_cost, 15);
   ASSERT_EQ_INT(c.workers, qrl_config_cores());
   ASSERT_TRUE(c.workers >= 1 && c.workers <= 64);
@@ -89,7 +94,8 @@ TEST(every_option_sets_its_field) {
                    "--max-conns-per-ip", "9",
                    "--host", "dichvucong.internal", "--host", "[::1]", "--password-level", "1",
                    "--cutover", "2025-01-01", "--sms-outbox", "/tmp/o.log",
-                   "--otp-ttl", "120", NULL),
+                   "--otp-ttl", "120", "--metrics-allow", "10.0.0.0/8",
+                   "--metrics-allow", "192.0.2.7", NULL),
              QRL_OK);
   ASSERT_EQ_INT(c.port, 0);
   ASSERT_EQ_STR(c.bind, "0.0.0.0");
@@ -121,6 +127,12 @@ TEST(every_option_sets_its_field) {
   ASSERT_EQ_INT(c.cutover, 1735664400); /* 2025-01-01 00:00 +07:00 */
   ASSERT_EQ_STR(c.sms_outbox, "/tmp/o.log");
   ASSERT_EQ_INT(c.otp_ttl, 120);
+  /* The first --metrics-allow replaces the loopback default. */
+  ASSERT_EQ_INT(c.nmetrics_allow, 2);
+  ASSERT_TRUE(qrl_config_metrics_allowed(&c, "10.200.0.1"));
+  ASSERT_TRUE(qrl_config_metrics_allowed(&c, "192.0.2.7"));
+  ASSERT_FALSE(qrl_config_metrics_allowed(&c, "192.0.2.8"));
+  ASSERT_FALSE(qrl_config_metrics_allowed(&c, "127.0.0.1"));
   ASSERT_ERR(parse(&c, NULL, "--proximity", "refuse", NULL), QRL_OK);
   ASSERT_EQ_INT(c.proximity, QRL_PROX_REFUSE);
   ASSERT_ERR(parse(&c, NULL, "--proximity", "flag", NULL), QRL_OK);
@@ -275,6 +287,25 @@ TEST(strings_have_limits) {
   ASSERT_FALSE(accepts("--bind", ""));
   ASSERT_FALSE(accepts("--sms-outbox", ""));
   ASSERT_FALSE(accepts("--proximity", "sometimes"));
+  ASSERT_FALSE(accepts("--metrics-allow", ""));
+  ASSERT_FALSE(accepts("--metrics-allow", "10.0.0.1/8"));
+  ASSERT_FALSE(accepts("--metrics-allow", "10.0.0.0/33"));
+  ASSERT_FALSE(accepts("--metrics-allow", "prometheus.internal"));
+  ASSERT_TRUE(accepts("--metrics-allow", "::1/128"));
+  {
+    qrl_config c;
+    char *argv[40] = {"qrlogind"};
+    int argc = 1, help;
+    for (int i = 0; i < 17; i++) {
+      argv[argc++] = "--metrics-allow";
+      argv[argc++] = "10.0.0.0/8";
+    }
+    qrl_config_defaults(&c, WEB);
+    ASSERT_ERR(qrl_config_parse(&c, argc - 2, argv, &help), QRL_OK);
+    ASSERT_EQ_INT(c.nmetrics_allow, 16);
+    qrl_config_defaults(&c, WEB);
+    ASSERT_ERR(qrl_config_parse(&c, argc, argv, &help), QRL_INVAL);
+  }
   return 0;
 }
 
@@ -329,6 +360,7 @@ TEST(help_text_names_every_option) {
       "--password-level", "--cutover",     "--otp-ttl",     "--sms-outbox",
       "--host",         "--max-challenges-per-ip", "--max-conns-per-ip",
       "--kiosk-name",   "--kiosk-idle-secs", "--web-idle-secs", "--ws-ping-secs", "--no-rate-limits", "--demo",
+      "--metrics-allow",
       "--help"};
   char *buf = NULL;
   size_t len = 0;

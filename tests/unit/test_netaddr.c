@@ -97,5 +97,35 @@ TEST(loopback_names) {
   return 0;
 }
 
+/* --metrics-allow blocks: IPv4 and IPv6, exact prefixes, no host bits. */
+TEST(cidr_blocks) {
+  static const char *const bad[] = {"", "10.0.0.0/", "10.0.0.0/33", "10.0.0.1/8", "10/8",
+                                    "10.0.0.0/08", "::1/129", "::ffff:10.0.0.0/104",
+                                    "10.0.0.0/-1", "10.0.0.0/8/8", "host/8", "10.0.0.0/1x"};
+  qrl_cidr b;
+  for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+    if (qrl_cidr_parse(bad[i], &b) == 0) TEST_FAIL_("'%s' parsed", bad[i]);
+  ASSERT_EQ_INT(qrl_cidr_parse(NULL, &b), -1);
+  ASSERT_EQ_INT(qrl_cidr_parse("127.0.0.1", &b), 0);
+  ASSERT_TRUE(qrl_cidr_match(&b, "127.0.0.1"));
+  ASSERT_TRUE(qrl_cidr_match(&b, "::ffff:127.0.0.1"));
+  ASSERT_FALSE(qrl_cidr_match(&b, "127.0.0.2"));
+  ASSERT_FALSE(qrl_cidr_match(&b, "garbage"));
+  ASSERT_EQ_INT(qrl_cidr_parse("10.1.0.0/17", &b), 0);
+  ASSERT_TRUE(qrl_cidr_match(&b, "10.1.127.255"));
+  ASSERT_FALSE(qrl_cidr_match(&b, "10.1.128.0"));
+  ASSERT_FALSE(qrl_cidr_match(&b, "::a01:1")); /* IPv6, not mapped */
+  ASSERT_EQ_INT(qrl_cidr_parse("0.0.0.0/0", &b), 0);
+  ASSERT_TRUE(qrl_cidr_match(&b, "203.0.113.9"));
+  ASSERT_FALSE(qrl_cidr_match(&b, "2001:db8::1"));
+  ASSERT_EQ_INT(qrl_cidr_parse("::1", &b), 0);
+  ASSERT_TRUE(qrl_cidr_match(&b, "::1"));
+  ASSERT_FALSE(qrl_cidr_match(&b, "127.0.0.1"));
+  ASSERT_EQ_INT(qrl_cidr_parse("2001:db8::/32", &b), 0);
+  ASSERT_TRUE(qrl_cidr_match(&b, "2001:db8:ffff::1"));
+  ASSERT_FALSE(qrl_cidr_match(&b, "2001:db9::1"));
+  return 0;
+}
+
 TEST_MAIN(same_and_different_networks, garbage_is_never_near, network_keys,
-          host_values_parse_strictly, loopback_names)
+          host_values_parse_strictly, loopback_names, cidr_blocks)

@@ -1,0 +1,42 @@
+/*
+ * health.c - the database check behind /readyz (health.h).
+ */
+#include "domain/health.h"
+
+#include <sqlite3.h>
+#include <stdio.h>
+
+#include "sql.h"
+
+#define PROBE "SELECT count(*) FROM sqlite_master"
+
+/* Runs PROBE on h. SQLITE_OK, or the failing step's code. */
+static int probe(sqlite3 *h) {
+  sqlite3_stmt *st = NULL;
+  int rc = sqlite3_prepare_v2(h, PROBE, -1, &st, NULL);
+  if (rc == SQLITE_OK) {
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) rc = SQLITE_OK;
+  }
+  sqlite3_finalize(st);
+  return rc;
+}
+
+qrl_err qrl_db_health(qrl_db *db, const char *path) {
+  sqlite3 *fresh = NULL;
+  int rc = probe(qrl_sql_handle(db));
+  const char *what = "the worker's connection";
+
+  if (rc == SQLITE_OK) {
+    what = path;
+    rc = sqlite3_open_v2(path, &fresh, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL);
+    if (rc == SQLITE_OK) {
+      sqlite3_busy_timeout(fresh, 1000);
+      rc = probe(fresh);
+    }
+  }
+  if (rc != SQLITE_OK)
+    fprintf(stderr, "qrlogind: database not ready (%s): %s\n", what, sqlite3_errstr(rc));
+  sqlite3_close(fresh); /* NULL-safe; also after a failed open */
+  return rc == SQLITE_OK ? QRL_OK : QRL_DB;
+}
