@@ -491,12 +491,13 @@ qrl_err qrl_acct_check_passcode(qrl_db *db, const qrl_acct_policy *pol,
 qrl_err qrl_acct_complete_web_login(qrl_db *db, const qrl_acct_policy *pol,
                                     const qrl_app_auth *auth,
                                     const char *binding, const char *method,
-                                    const qrl_req_ctx *rc,
+                                    const qrl_req_ctx *rc, const qrl_audit_rec *before,
                                     char code[QRL_SESSION_B64LEN + 1]) {
   uint8_t ch[QRL_SHA256_LEN], bh[QRL_SHA256_LEN];
   qrl_app_auth now_auth;
   sqlite3_stmt *st;
   qrl_err err;
+  int bstate = 0; /* before's row: 0 not in the transaction, 1 in it, 2 counted lost */
 
   if (!binding || !*binding) return QRL_INVAL;
   err = qrl_random_token(QRL_SESSION_BYTES, code, QRL_SESSION_B64LEN + 1);
@@ -505,7 +506,19 @@ qrl_err qrl_acct_complete_web_login(qrl_db *db, const qrl_acct_policy *pol,
     memset(code, 0, QRL_SESSION_B64LEN + 1);
     return QRL_CRYPTO;
   }
-  if (qrl_sql_begin(db)) return QRL_DB;
+  if (qrl_sql_begin(db)) {
+    err = QRL_DB;
+    goto out;
+  }
+  /* The step that led here (the confirm), first in the same transaction. */
+  if (before) {
+    if ((err = qrl_db_audit(db, before->event, before->outcome, before->citizen_id,
+                            before->device_id, before->detail, &before->rc))) {
+      bstate = 2; /* said and counted */
+      goto out;
+    }
+    bstate = 1;
+  }
   err = app_auth_hash(db, auth->session_hash, rc->now, &now_auth);
   if (err) goto out;
   /* As the account is now, not as it was at the scan: the permission may
@@ -540,11 +553,17 @@ qrl_err qrl_acct_complete_web_login(qrl_db *db, const qrl_acct_policy *pol,
   if ((err = qrl_db_audit(db, "web_login", QRL_OK, auth->citizen.id,
                           auth->device_id, method, rc)))
     goto out;
-  err = qrl_sql_commit(db);
+  if ((err = qrl_sql_commit(db))) bstate = 2; /* its rows said and counted */
 out:
   if (err) {
+    if (bstate == 1) qrl_sql_audit_retried(db, 1); /* written again below */
     qrl_sql_rollback(db);
     memset(code, 0, QRL_SESSION_B64LEN + 1);
+    /* The step before happened whatever became of this one: its row is
+     * written on its own. */
+    if (before && bstate != 2)
+      qrl_db_audit(db, before->event, before->outcome, before->citizen_id,
+                   before->device_id, before->detail, &before->rc);
   }
   return err;
 }

@@ -577,6 +577,38 @@ out:
   return err;
 }
 
+qrl_err qrl_db_audit_rows(qrl_db *db, const qrl_audit_rec *rows, size_t n) {
+  qrl_err err = QRL_OK;
+  size_t i = 0;
+
+  if (n > 1 && !qrl_sql_begin(db)) {
+    for (; i < n; i++) {
+      const qrl_audit_rec *r = &rows[i];
+      if ((err = qrl_db_audit(db, r->event, r->outcome, r->citizen_id, r->device_id,
+                              r->detail, &r->rc))) {
+        i++; /* said and counted; the ones before it go with the rollback */
+        break;
+      }
+    }
+    if (!err) {
+      if ((err = qrl_sql_commit(db))) qrl_sql_rollback(db); /* the rows counted */
+      return err;
+    }
+    qrl_sql_rollback(db);
+  }
+  for (; i < n; i++) { /* one by one, each in its own transaction */
+    const qrl_audit_rec *r = &rows[i];
+    if (qrl_db_audit(db, r->event, r->outcome, r->citizen_id, r->device_id, r->detail,
+                     &r->rc))
+      err = QRL_DB;
+  }
+  return err;
+}
+
+void qrl_sql_audit_retried(qrl_db *db, int n) {
+  db->tx_audits = db->tx_audits > n ? db->tx_audits - n : 0;
+}
+
 qrl_err qrl_db_audit_verify(qrl_db *db, int64_t *rows, int64_t *bad_id) {
   sqlite3_stmt *st = qrl_sql_prep(db,
       "SELECT id, at, event, outcome, citizen_id, device_id, ip, user_agent, detail,"

@@ -57,6 +57,11 @@ int qrl_sql_begin(qrl_db *db);
 qrl_err qrl_sql_commit(qrl_db *db);
 void qrl_sql_rollback(qrl_db *db);
 
+/* The last n audit rows of the open transaction will be written again, on
+ * their own, after it is rolled back: the rollback does not count them as
+ * lost. */
+void qrl_sql_audit_retried(qrl_db *db, int n);
+
 /* Copies text column col into dst (cap bytes, NUL-terminated; "" if NULL). */
 void qrl_sql_copy_col(sqlite3_stmt *st, int col, char *dst, size_t cap);
 
