@@ -112,17 +112,21 @@ sqlite3_stmt *qrl_sql_prep(qrl_db *db, const char *sql) {
 
 void qrl_sql_done(qrl_db *db, sqlite3_stmt *st) {
   const char *sql;
-  stmt_slot *s;
   if (!st) return;
-  sql = sqlite3_sql(st);
-  s = sql ? stmt_find(db, sql, sql_hash(sql)) : NULL;
-  if (s && s->st == st) {
-    sqlite3_reset(st);
-    sqlite3_clear_bindings(st); /* no blob or text of this use stays bound */
-    s->busy = 0;
-    return;
+  /* Its slot, if it is cached, is on sql's probe path: compare handles. */
+  if ((sql = sqlite3_sql(st))) {
+    size_t i = (size_t)sql_hash(sql) & (STMT_SLOTS - 1);
+    for (size_t probe = 0; probe < STMT_SLOTS && db->stmts[i].st;
+         probe++, i = (i + 1) & (STMT_SLOTS - 1)) {
+      stmt_slot *s = &db->stmts[i];
+      if (s->st != st) continue;
+      sqlite3_reset(st);
+      sqlite3_clear_bindings(st); /* no blob or text of this use stays bound */
+      s->busy = 0;
+      return;
+    }
   }
-  sqlite3_finalize(st);
+  sqlite3_finalize(st); /* a one-off */
 }
 
 void qrl_sql_stmt_stats(const qrl_db *db, size_t *cached, uint64_t *hits,
