@@ -63,7 +63,7 @@ qrl_err qrl_db_get_citizen(qrl_db *db, const char *id, qrl_citizen *out) {
   } else if (r != SQLITE_DONE) {
     rc = QRL_DB;
   }
-  sqlite3_finalize(st);
+  qrl_sql_done(db, st);
   return rc;
 }
 
@@ -111,7 +111,7 @@ qrl_err qrl_db_add_citizen(qrl_db *db, const qrl_acct_policy *pol,
     sqlite3_bind_int64(st, 8, now);
     sqlite3_bind_int64(st, 9, now);
   }
-  rc = qrl_sql_run(st);
+  rc = qrl_sql_run(db, st);
   if (!rc) {
     qrl_req_ctx c = {NULL, NULL, now, NULL};
     rc = qrl_db_audit(db, "citizen_added", QRL_OK, id, 0, NULL, &c);
@@ -165,7 +165,7 @@ static qrl_err get_secret(qrl_db *db, const char *id, const char *col,
   } else if (r != SQLITE_DONE) {
     rc = QRL_DB;
   }
-  sqlite3_finalize(st);
+  qrl_sql_done(db, st);
   return rc;
 }
 
@@ -227,14 +227,14 @@ qrl_err qrl_acct_app_login(qrl_db *db, const qrl_acct_policy *pol,
     sqlite3_bind_int64(st, 1, rc->now);
     qrl_sql_bind_text(st, 2, id);
   }
-  if ((err = qrl_sql_run(st))) goto audit;
+  if ((err = qrl_sql_run(db, st))) goto audit;
   st = qrl_sql_prep(db, "UPDATE devices SET revoked_at = ?1 WHERE citizen_id = ?2"
                 " AND revoked_at IS NULL");
   if (st) {
     sqlite3_bind_int64(st, 1, rc->now);
     qrl_sql_bind_text(st, 2, id);
   }
-  if ((err = qrl_sql_run(st))) goto audit;
+  if ((err = qrl_sql_run(db, st))) goto audit;
   st = qrl_sql_prep(db, "INSERT INTO devices(citizen_id, pubkey, name, created_at)"
                 " VALUES(?,?,?,?)");
   if (st) {
@@ -243,7 +243,7 @@ qrl_err qrl_acct_app_login(qrl_db *db, const qrl_acct_policy *pol,
     qrl_sql_bind_text(st, 3, device_name);
     sqlite3_bind_int64(st, 4, rc->now);
   }
-  if ((err = qrl_sql_run(st))) goto audit;
+  if ((err = qrl_sql_run(db, st))) goto audit;
   device_id = sqlite3_last_insert_rowid(qrl_sql_handle(db));
   st = qrl_sql_prep(db, "INSERT INTO app_sessions(token_hash, citizen_id, device_id,"
                 " created_at, expires_at) VALUES(?,?,?,?,?)");
@@ -254,7 +254,7 @@ qrl_err qrl_acct_app_login(qrl_db *db, const qrl_acct_policy *pol,
     sqlite3_bind_int64(st, 4, rc->now);
     sqlite3_bind_int64(st, 5, rc->now + pol->app_session_secs);
   }
-  err = qrl_sql_run(st);
+  err = qrl_sql_run(db, st);
 audit:
   if (in_tx && err) {
     qrl_sql_rollback(db);
@@ -316,7 +316,7 @@ static qrl_err app_auth_hash(qrl_db *db, const uint8_t th[QRL_SHA256_LEN],
   } else if (r != SQLITE_DONE) {
     rc = QRL_DB;
   }
-  sqlite3_finalize(st);
+  qrl_sql_done(db, st);
   return rc;
 }
 
@@ -339,7 +339,7 @@ static qrl_err revoke_app_session(qrl_db *db, const uint8_t th[QRL_SHA256_LEN],
     qrl_sql_bind_text(st, 2, reason);
     qrl_sql_bind_blob(st, 3, th, QRL_SHA256_LEN);
   }
-  return qrl_sql_run(st);
+  return qrl_sql_run(db, st);
 }
 
 qrl_err qrl_acct_app_logout(qrl_db *db, const char *token, const qrl_req_ctx *rc) {
@@ -406,7 +406,7 @@ static qrl_err passcode_gate(qrl_db *db, const qrl_acct_policy *pol, qrl_app_aut
     locked_until = sqlite3_column_int64(st, 1);
     locks = sqlite3_column_int(st, 2);
   }
-  sqlite3_finalize(st);
+  qrl_sql_done(db, st);
   if (locked_until > rc->now) {
     err = QRL_LOCKED;
     goto done;
@@ -435,7 +435,7 @@ static qrl_err passcode_gate(qrl_db *db, const qrl_acct_policy *pol, qrl_app_aut
       qrl_sql_bind_text(st, 4, auth->citizen.id);
       sqlite3_bind_int(st, 5, locks);
     }
-    if (qrl_sql_run(st)) err = QRL_DB;
+    if (qrl_sql_run(db, st)) err = QRL_DB;
     goto done;
   }
   st = qrl_sql_prep(db, "UPDATE citizens SET web_login = CASE WHEN ?1 < 0 THEN web_login"
@@ -447,7 +447,7 @@ static qrl_err passcode_gate(qrl_db *db, const qrl_acct_policy *pol, qrl_app_aut
     sqlite3_bind_int64(st, 2, rc->now);
     qrl_sql_bind_text(st, 3, auth->citizen.id);
   }
-  err = qrl_sql_run(st);
+  err = qrl_sql_run(db, st);
   if (!err && on >= 0) auth->citizen.web_login = on ? 1 : 0;
 done:
   /* Counted failures are committed together with their audit row. */
@@ -491,12 +491,13 @@ qrl_err qrl_acct_check_passcode(qrl_db *db, const qrl_acct_policy *pol,
 qrl_err qrl_acct_complete_web_login(qrl_db *db, const qrl_acct_policy *pol,
                                     const qrl_app_auth *auth,
                                     const char *binding, const char *method,
-                                    const qrl_req_ctx *rc,
+                                    const qrl_req_ctx *rc, const qrl_audit_rec *before,
                                     char code[QRL_SESSION_B64LEN + 1]) {
   uint8_t ch[QRL_SHA256_LEN], bh[QRL_SHA256_LEN];
   qrl_app_auth now_auth;
   sqlite3_stmt *st;
   qrl_err err;
+  int bstate = 0; /* before's row: 0 not in the transaction, 1 in it, 2 counted lost */
 
   if (!binding || !*binding) return QRL_INVAL;
   err = qrl_random_token(QRL_SESSION_BYTES, code, QRL_SESSION_B64LEN + 1);
@@ -505,7 +506,19 @@ qrl_err qrl_acct_complete_web_login(qrl_db *db, const qrl_acct_policy *pol,
     memset(code, 0, QRL_SESSION_B64LEN + 1);
     return QRL_CRYPTO;
   }
-  if (qrl_sql_begin(db)) return QRL_DB;
+  if (qrl_sql_begin(db)) {
+    err = QRL_DB;
+    goto out;
+  }
+  /* The step that led here (the confirm), first in the same transaction. */
+  if (before) {
+    if ((err = qrl_db_audit(db, before->event, before->outcome, before->citizen_id,
+                            before->device_id, before->detail, &before->rc))) {
+      bstate = 2; /* said and counted */
+      goto out;
+    }
+    bstate = 1;
+  }
   err = app_auth_hash(db, auth->session_hash, rc->now, &now_auth);
   if (err) goto out;
   /* As the account is now, not as it was at the scan: the permission may
@@ -527,7 +540,7 @@ qrl_err qrl_acct_complete_web_login(qrl_db *db, const qrl_acct_policy *pol,
     qrl_sql_bind_text(st, 8, rc->user_agent);
     qrl_sql_bind_text(st, 9, rc->flow);
   }
-  if ((err = qrl_sql_run(st))) goto out;
+  if ((err = qrl_sql_run(db, st))) goto out;
   /* A verified legacy portal account of this citizen becomes theirs - not
    * through a device registered a moment ago (it can still link later). */
   if (rc->now - auth->device_since >= pol->fresh_device_secs &&
@@ -540,11 +553,17 @@ qrl_err qrl_acct_complete_web_login(qrl_db *db, const qrl_acct_policy *pol,
   if ((err = qrl_db_audit(db, "web_login", QRL_OK, auth->citizen.id,
                           auth->device_id, method, rc)))
     goto out;
-  err = qrl_sql_commit(db);
+  if ((err = qrl_sql_commit(db))) bstate = 2; /* its rows said and counted */
 out:
   if (err) {
+    if (bstate == 1) qrl_sql_audit_retried(db, 1); /* written again below */
     qrl_sql_rollback(db);
     memset(code, 0, QRL_SESSION_B64LEN + 1);
+    /* The step before happened whatever became of this one: its row is
+     * written on its own. */
+    if (before && bstate != 2)
+      qrl_db_audit(db, before->event, before->outcome, before->citizen_id,
+                   before->device_id, before->detail, &before->rc);
   }
   return err;
 }

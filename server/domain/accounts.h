@@ -107,11 +107,14 @@ qrl_err qrl_acct_check_passcode(qrl_db *db, const qrl_acct_policy *pol,
 /* Completes a QR web login for auth's citizen: creates a pending web session
  * holding a new one-time completion code (QRL_SESSION_B64LEN chars) bound to
  * SHA-256 of the browser binding secret, revokes the app session that confirmed
- * (the phone is logged out), and audits. Writes the code to code. */
+ * (the phone is logged out), and audits. Writes the code to code. before (may
+ * be NULL; borrowed) is the audit row of the step that led here (the
+ * confirm), written first in the same transaction - or on its own if the
+ * transaction fails. */
 qrl_err qrl_acct_complete_web_login(qrl_db *db, const qrl_acct_policy *pol,
                                     const qrl_app_auth *auth,
                                     const char *binding, const char *method,
-                                    const qrl_req_ctx *rc,
+                                    const qrl_req_ctx *rc, const qrl_audit_rec *before,
                                     char code[QRL_SESSION_B64LEN + 1]);
 
 /* Ends an app session server-side (the phone's own logout). Audited. */

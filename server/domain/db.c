@@ -17,11 +17,28 @@
 #include "helpers/crypto.h"
 #include "sql.h"
 
+/* The statement cache: an open-addressed table keyed by the SQL text. A
+ * statement is prepared once per handle (SQLITE_PREPARE_PERSISTENT) and reset
+ * after each use; while one is in use (busy), the same text gets a one-off
+ * statement, so nested uses of one query stay apart. */
+#define STMT_SLOTS 256 /* a power of two; the code has ~120 distinct statements */
+#define STMT_MAX 192   /* cached at most (3/4 of the slots): the rest are one-offs */
+
+typedef struct stmt_slot {
+  uint64_t hash;   /* of sql */
+  char *sql;       /* owned: the text it was prepared from */
+  sqlite3_stmt *st; /* owned; NULL: a free slot */
+  int busy;        /* handed out by qrl_sql_prep, not yet back (qrl_sql_done) */
+} stmt_slot;
+
 struct qrl_db {
   sqlite3 *h;
   int tx_audits;         /* audit rows inserted in the open transaction */
   char tx_event[32];     /* the last of them, named in the log if they are lost */
   uint64_t audit_lost;   /* rows that never reached the file */
+  size_t nstmts;         /* slots in use */
+  uint64_t stmt_hits, stmt_preps; /* cache hits; statements prepared */
+  stmt_slot stmts[STMT_SLOTS];
 };
 
 /* n audit rows (the last of them event) will never be in the file: said on
@@ -43,13 +60,90 @@ int qrl_sql_exec(qrl_db *db, const char *sql) {
   return sqlite3_exec(db->h, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
 }
 
-sqlite3_stmt *qrl_sql_prep(qrl_db *db, const char *sql) {
+static uint64_t sql_hash(const char *sql) {
+  uint64_t h = 1469598103934665603ULL;
+  for (const unsigned char *p = (const unsigned char *)sql; *p; p++)
+    h = (h ^ *p) * 1099511628211ULL;
+  return h;
+}
+
+/* The slot holding sql, or the free slot where it would go; NULL if the
+ * table is full and sql is not in it. */
+static stmt_slot *stmt_find(qrl_db *db, const char *sql, uint64_t h) {
+  size_t i = (size_t)h & (STMT_SLOTS - 1);
+  for (size_t probe = 0; probe < STMT_SLOTS; probe++, i = (i + 1) & (STMT_SLOTS - 1)) {
+    stmt_slot *s = &db->stmts[i];
+    if (!s->st || (s->hash == h && strcmp(s->sql, sql) == 0)) return s;
+  }
+  return NULL;
+}
+
+static sqlite3_stmt *prepare(qrl_db *db, const char *sql, unsigned flags) {
   sqlite3_stmt *st = NULL;
-  if (sqlite3_prepare_v2(db->h, sql, -1, &st, NULL) != SQLITE_OK) {
+  db->stmt_preps++;
+  if (sqlite3_prepare_v3(db->h, sql, -1, flags, &st, NULL) != SQLITE_OK) {
     fprintf(stderr, "qrlogin db: %s: %s\n", sqlite3_errmsg(db->h), sql);
+    sqlite3_finalize(st);
     return NULL;
   }
   return st;
+}
+
+sqlite3_stmt *qrl_sql_prep(qrl_db *db, const char *sql) {
+  uint64_t h = sql_hash(sql);
+  stmt_slot *s = stmt_find(db, sql, h);
+  sqlite3_stmt *st;
+
+  if (s && s->st && !s->busy) {
+    db->stmt_hits++;
+    s->busy = 1;
+    return s->st;
+  }
+  if (!s || s->st || db->nstmts >= STMT_MAX) /* in use, or no room: a one-off */
+    return prepare(db, sql, 0);
+  if (!(st = prepare(db, sql, SQLITE_PREPARE_PERSISTENT))) return NULL;
+  if (!(s->sql = strdup(sql))) return st; /* a one-off after all */
+  s->hash = h;
+  s->st = st;
+  s->busy = 1;
+  db->nstmts++;
+  return st;
+}
+
+void qrl_sql_done(qrl_db *db, sqlite3_stmt *st) {
+  const char *sql;
+  if (!st) return;
+  /* Its slot, if it is cached, is on sql's probe path: compare handles. */
+  if ((sql = sqlite3_sql(st))) {
+    size_t i = (size_t)sql_hash(sql) & (STMT_SLOTS - 1);
+    for (size_t probe = 0; probe < STMT_SLOTS && db->stmts[i].st;
+         probe++, i = (i + 1) & (STMT_SLOTS - 1)) {
+      stmt_slot *s = &db->stmts[i];
+      if (s->st != st) continue;
+      sqlite3_reset(st);
+      sqlite3_clear_bindings(st); /* no blob or text of this use stays bound */
+      s->busy = 0;
+      return;
+    }
+  }
+  sqlite3_finalize(st); /* a one-off */
+}
+
+void qrl_sql_stmt_stats(const qrl_db *db, size_t *cached, uint64_t *hits,
+                        uint64_t *prepared) {
+  if (cached) *cached = db->nstmts;
+  if (hits) *hits = db->stmt_hits;
+  if (prepared) *prepared = db->stmt_preps;
+}
+
+/* Runs a cached statement of one word (BEGIN IMMEDIATE, COMMIT, ROLLBACK). */
+static int run_word(qrl_db *db, const char *sql) {
+  sqlite3_stmt *st = qrl_sql_prep(db, sql);
+  int r;
+  if (!st) return -1;
+  r = sqlite3_step(st);
+  qrl_sql_done(db, st);
+  return r == SQLITE_DONE ? 0 : -1;
 }
 
 void qrl_sql_bind_text(sqlite3_stmt *st, int i, const char *s) {
@@ -61,24 +155,24 @@ void qrl_sql_bind_blob(sqlite3_stmt *st, int i, const void *b, size_t n) {
   sqlite3_bind_blob(st, i, b, (int)n, SQLITE_TRANSIENT);
 }
 
-/* Runs a statement that returns no rows, then finalizes it. */
-qrl_err qrl_sql_run(sqlite3_stmt *st) {
+/* Runs a statement that returns no rows, then gives it back. */
+qrl_err qrl_sql_run(qrl_db *db, sqlite3_stmt *st) {
   int r;
   if (!st) return QRL_DB;
   r = sqlite3_step(st);
-  sqlite3_finalize(st);
+  qrl_sql_done(db, st);
   return r == SQLITE_DONE ? QRL_OK : QRL_DB;
 }
 
 int qrl_sql_begin(qrl_db *db) {
   db->tx_audits = 0;
-  return qrl_sql_exec(db, "BEGIN IMMEDIATE");
+  return run_word(db, "BEGIN IMMEDIATE");
 }
 
 /* An audit row goes with its transaction: a commit that fails (a full disk
  * fails here, when the WAL grows) or a rollback loses the rows it held. */
 qrl_err qrl_sql_commit(qrl_db *db) {
-  int failed = qrl_sql_exec(db, "COMMIT");
+  int failed = run_word(db, "COMMIT");
   if (failed && db->tx_audits) audit_lost(db, db->tx_event, db->tx_audits);
   db->tx_audits = 0;
   return failed ? QRL_DB : QRL_OK;
@@ -87,7 +181,7 @@ qrl_err qrl_sql_commit(qrl_db *db) {
 void qrl_sql_rollback(qrl_db *db) {
   if (db->tx_audits) audit_lost(db, db->tx_event, db->tx_audits);
   db->tx_audits = 0;
-  qrl_sql_exec(db, "ROLLBACK");
+  if (!sqlite3_get_autocommit(db->h)) run_word(db, "ROLLBACK");
 }
 
 void qrl_sql_copy_col(sqlite3_stmt *st, int col, char *dst, size_t cap) {
@@ -367,7 +461,7 @@ qrl_err qrl_db_open_version(const char *path, int target, qrl_db **out) {
   if (qrl_sql_begin(db)) goto out;
   st = qrl_sql_prep(db, "PRAGMA user_version");
   if (st && sqlite3_step(st) == SQLITE_ROW) version = sqlite3_column_int(st, 0);
-  sqlite3_finalize(st);
+  qrl_sql_done(db, st);
   if (version < 0 || version > SCHEMA_VERSION || target > SCHEMA_VERSION) {
     qrl_sql_rollback(db);
     fprintf(stderr, "qrlogin db: %s has unknown schema version %d\n", path, version);
@@ -393,6 +487,10 @@ out:
 
 void qrl_db_close(qrl_db *db) {
   if (!db) return;
+  for (size_t i = 0; i < STMT_SLOTS; i++) {
+    sqlite3_finalize(db->stmts[i].st);
+    free(db->stmts[i].sql);
+  }
   sqlite3_close(db->h);
   free(db);
 }
@@ -427,7 +525,7 @@ static qrl_err chain_head(qrl_db *db, uint8_t head[QRL_SHA256_LEN]) {
   if (!st) return QRL_DB;
   if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_bytes(st, 0) == QRL_SHA256_LEN)
     memcpy(head, sqlite3_column_blob(st, 0), QRL_SHA256_LEN);
-  sqlite3_finalize(st);
+  qrl_sql_done(db, st);
   return QRL_OK;
 }
 
@@ -468,7 +566,7 @@ qrl_err qrl_db_audit(qrl_db *db, const char *event, qrl_err outcome,
     qrl_sql_bind_blob(st, 10, prev, sizeof(prev));
     qrl_sql_bind_blob(st, 11, hash, sizeof(hash));
   }
-  err = qrl_sql_run(st);
+  err = qrl_sql_run(db, st);
 out:
   if (err) {
     audit_lost(db, event, 1); /* never inserted */
@@ -481,6 +579,38 @@ out:
     if (err) qrl_sql_rollback(db);
   }
   return err;
+}
+
+qrl_err qrl_db_audit_rows(qrl_db *db, const qrl_audit_rec *rows, size_t n) {
+  qrl_err err = QRL_OK;
+  size_t i = 0;
+
+  if (n > 1 && !qrl_sql_begin(db)) {
+    for (; i < n; i++) {
+      const qrl_audit_rec *r = &rows[i];
+      if ((err = qrl_db_audit(db, r->event, r->outcome, r->citizen_id, r->device_id,
+                              r->detail, &r->rc))) {
+        i++; /* said and counted; the ones before it go with the rollback */
+        break;
+      }
+    }
+    if (!err) {
+      if ((err = qrl_sql_commit(db))) qrl_sql_rollback(db); /* the rows counted */
+      return err;
+    }
+    qrl_sql_rollback(db);
+  }
+  for (; i < n; i++) { /* one by one, each in its own transaction */
+    const qrl_audit_rec *r = &rows[i];
+    if (qrl_db_audit(db, r->event, r->outcome, r->citizen_id, r->device_id, r->detail,
+                     &r->rc))
+      err = QRL_DB;
+  }
+  return err;
+}
+
+void qrl_sql_audit_retried(qrl_db *db, int n) {
+  db->tx_audits = db->tx_audits > n ? db->tx_audits - n : 0;
 }
 
 qrl_err qrl_db_audit_verify(qrl_db *db, int64_t *rows, int64_t *bad_id) {
@@ -512,7 +642,7 @@ qrl_err qrl_db_audit_verify(qrl_db *db, int64_t *rows, int64_t *bad_id) {
     memcpy(expect, hash, sizeof(expect));
     (*rows)++;
   }
-  sqlite3_finalize(st);
+  qrl_sql_done(db, st);
   return err;
 }
 
@@ -525,7 +655,7 @@ long qrl_db_audit_count(qrl_db *db, const char *event, const char *outcome) {
   qrl_sql_bind_text(st, 1, event);
   qrl_sql_bind_text(st, 2, outcome);
   if (sqlite3_step(st) == SQLITE_ROW) n = (long)sqlite3_column_int64(st, 0);
-  sqlite3_finalize(st);
+  qrl_sql_done(db, st);
   return n;
 }
 

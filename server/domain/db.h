@@ -14,6 +14,7 @@
 #ifndef QRLOGIN_DB_H
 #define QRLOGIN_DB_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "qrlogin/error.h"
@@ -50,6 +51,23 @@ void qrl_db_close(qrl_db *db);
 qrl_err qrl_db_audit(qrl_db *db, const char *event, qrl_err outcome,
                      const char *citizen_id, int64_t device_id,
                      const char *detail, const qrl_req_ctx *rc);
+
+/* One audit row as qrl_db_audit() takes it; the strings are borrowed. */
+typedef struct qrl_audit_rec {
+  const char *event;
+  qrl_err outcome;
+  const char *citizen_id; /* may be NULL */
+  int64_t device_id;      /* 0 for none */
+  const char *detail;     /* may be NULL */
+  qrl_req_ctx rc;
+} qrl_audit_rec;
+
+/* Appends n audit rows in one transaction (the rows the loop queued close
+ * together: one commit instead of n). A row that cannot be inserted is said
+ * and counted (qrl_db_audit_lost); the transaction is then rolled back (its
+ * rows counted too) and the rows after it are written one by one. QRL_OK
+ * if every row was written. */
+qrl_err qrl_db_audit_rows(qrl_db *db, const qrl_audit_rec *rows, size_t n);
 
 /* Audit rows db could not write, since it was opened: a row whose insert
  * failed, or that was in a transaction that did not commit (a full disk, an

@@ -39,7 +39,7 @@ static qrl_err load(qrl_db *db, const char *key, record *r) {
     r->failures = sqlite3_column_double(st, 0);
     r->at = sqlite3_column_int64(st, 1);
   }
-  sqlite3_finalize(st);
+  qrl_sql_done(db, st);
   return step == SQLITE_ROW || step == SQLITE_DONE ? QRL_OK : QRL_DB;
 }
 
@@ -60,7 +60,7 @@ static qrl_err store(qrl_db *db, const char *key, double failures, int limit, in
   if (failures <= EPS) {
     st = qrl_sql_prep(db, "DELETE FROM failure_limits WHERE key = ?");
     if (st) qrl_sql_bind_text(st, 1, key);
-    return qrl_sql_run(st);
+    return qrl_sql_run(db, st);
   }
   st = qrl_sql_prep(db, "INSERT INTO failure_limits(key, failures, at, clear_at)"
                         " VALUES(?1, ?2, ?3, ?4) ON CONFLICT(key) DO UPDATE SET"
@@ -72,7 +72,7 @@ static qrl_err store(qrl_db *db, const char *key, double failures, int limit, in
     /* every failure earned back: the bucket is full, the row may go */
     sqlite3_bind_int64(st, 4, now + (int64_t)ceil(failures * (double)window / limit - 1e-6));
   }
-  return qrl_sql_run(st);
+  return qrl_sql_run(db, st);
 }
 
 static qrl_err prune(qrl_db *db, int64_t now) {
@@ -83,7 +83,7 @@ static qrl_err prune(qrl_db *db, int64_t now) {
     sqlite3_bind_int64(st, 1, now);
     sqlite3_bind_int(st, 2, PRUNE_ROWS);
   }
-  return qrl_sql_run(st);
+  return qrl_sql_run(db, st);
 }
 
 qrl_err qrl_faillimit_take(qrl_db *db, const char *key, int limit, int64_t window,
@@ -134,7 +134,7 @@ qrl_err qrl_faillimit_give_back(qrl_db *db, const char *key, int limit, int64_t 
 qrl_err qrl_faillimit_clear(qrl_db *db, const char *key) {
   sqlite3_stmt *st = qrl_sql_prep(db, "DELETE FROM failure_limits WHERE key = ?");
   if (st) qrl_sql_bind_text(st, 1, key);
-  return qrl_sql_run(st);
+  return qrl_sql_run(db, st);
 }
 
 int qrl_faillimit_left(qrl_db *db, const char *key, int limit, int64_t window, int64_t now) {
@@ -150,6 +150,6 @@ long qrl_faillimit_keys(qrl_db *db) {
   long n = -1;
   if (!st) return -1;
   if (sqlite3_step(st) == SQLITE_ROW) n = (long)sqlite3_column_int64(st, 0);
-  sqlite3_finalize(st);
+  qrl_sql_done(db, st);
   return n;
 }

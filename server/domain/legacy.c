@@ -47,7 +47,7 @@ static qrl_err portal_one(qrl_db *db, const char *where, const char *text,
   } else if (r != SQLITE_DONE) {
     rc = QRL_DB;
   }
-  sqlite3_finalize(st);
+  qrl_sql_done(db, st);
   return rc;
 }
 
@@ -113,7 +113,7 @@ qrl_err qrl_portal_add(qrl_db *db, const qrl_acct_policy *pol, const char *kind,
     else sqlite3_bind_null(st, 8);
     sqlite3_bind_int64(st, 9, now);
   }
-  if ((rc = qrl_sql_run(st))) goto out;
+  if ((rc = qrl_sql_run(db, st))) goto out;
   if (id) *id = sqlite3_last_insert_rowid(qrl_sql_handle(db));
   {
     qrl_req_ctx c = {NULL, NULL, now, NULL};
@@ -142,7 +142,7 @@ qrl_err qrl_portal_check_password(qrl_db *db, const qrl_acct_policy *pol,
     qrl_sql_copy_col(st, 0, hash, sizeof(hash));
     found = 1;
   }
-  sqlite3_finalize(st);
+  qrl_sql_done(db, st);
   if (!found) {
     /* Spend what a real check spends, then say the same thing. */
     char dummy[QRL_HASH_STR_MAX];
@@ -164,7 +164,7 @@ qrl_err qrl_dossier_add(qrl_db *db, int64_t account, const char *id,
                                       " status, submitted_at, updated_at)"
                                       " VALUES(?,?,?,?,?,?)");
   if (!id || !*id || !title || !*title || !status || !*status) {
-    sqlite3_finalize(st);
+    qrl_sql_done(db, st);
     return QRL_INVAL;
   }
   if (st) {
@@ -175,7 +175,7 @@ qrl_err qrl_dossier_add(qrl_db *db, int64_t account, const char *id,
     sqlite3_bind_int64(st, 5, submitted_at);
     sqlite3_bind_int64(st, 6, updated_at);
   }
-  return qrl_sql_run(st);
+  return qrl_sql_run(db, st);
 }
 
 qrl_err qrl_population_add(qrl_db *db, const char *id, const char *full_name,
@@ -190,7 +190,7 @@ qrl_err qrl_population_add(qrl_db *db, const char *id, const char *full_name,
     qrl_sql_bind_text(st, 2, full_name);
     qrl_sql_bind_text(st, 3, dob);
   }
-  return qrl_sql_run(st);
+  return qrl_sql_run(db, st);
 }
 
 qrl_err qrl_portal_verify_id(qrl_db *db, int64_t account, const char *citizen_id,
@@ -220,7 +220,7 @@ qrl_err qrl_portal_verify_id(qrl_db *db, int64_t account, const char *citizen_id
   qrl_sql_bind_text(st, 2, a.display_name);
   qrl_sql_bind_text(st, 3, a.dob);
   match = sqlite3_step(st) == SQLITE_ROW;
-  sqlite3_finalize(st);
+  qrl_sql_done(db, st);
   if (!match) {
     err = QRL_POPULATION_MISMATCH;
     goto out;
@@ -237,7 +237,7 @@ qrl_err qrl_portal_verify_id(qrl_db *db, int64_t account, const char *citizen_id
     sqlite3_bind_int64(st, 2, rc->now);
     sqlite3_bind_int64(st, 3, account);
   }
-  if ((err = qrl_sql_run(st))) goto out;
+  if ((err = qrl_sql_run(db, st))) goto out;
   if ((err = qrl_db_audit(db, "legacy_verify_id", QRL_OK, citizen_id, 0, a.username, rc)))
     goto out;
   err = qrl_sql_commit(db);
@@ -270,7 +270,7 @@ qrl_err qrl_legacy_link(qrl_db *db, const char *citizen_id, const qrl_req_ctx *r
     err = qrl_db_audit(db, "legacy_link", QRL_OK, citizen_id, 0, user, rc);
     n++;
   }
-  sqlite3_finalize(st);
+  qrl_sql_done(db, st);
   if (err || !n) return err;
   st = qrl_sql_prep(db, "UPDATE portal_accounts SET linked_citizen = ?1, linked_at = ?2"
                         " WHERE kind = 'citizen' AND citizen_id = ?1"
@@ -279,7 +279,7 @@ qrl_err qrl_legacy_link(qrl_db *db, const char *citizen_id, const qrl_req_ctx *r
     qrl_sql_bind_text(st, 1, citizen_id);
     sqlite3_bind_int64(st, 2, rc->now);
   }
-  err = qrl_sql_run(st);
+  err = qrl_sql_run(db, st);
   if (!err && linked) *linked = n;
   return err;
 }
@@ -297,7 +297,7 @@ qrl_err qrl_legacy_link_state(qrl_db *db, const char *citizen_id,
     if (sqlite3_column_int(st, 0) == 1) *out = QRL_LINK_LINKED;
     else if (sqlite3_column_int(st, 1) == 1) *out = QRL_LINK_UNVERIFIED;
   }
-  sqlite3_finalize(st);
+  qrl_sql_done(db, st);
   return QRL_OK;
 }
 
@@ -325,7 +325,7 @@ qrl_err qrl_dossiers_for(qrl_db *db, const qrl_web_session *ws, qrl_dossier *out
     d->submitted_at = sqlite3_column_int64(st, 3);
     d->updated_at = sqlite3_column_int64(st, 4);
   }
-  sqlite3_finalize(st);
+  qrl_sql_done(db, st);
   return QRL_OK;
 }
 
@@ -376,7 +376,7 @@ qrl_err qrl_legacy_seed_demo(qrl_db *db, const qrl_acct_policy *pol, int64_t now
     if (!st) return QRL_DB;
     qrl_sql_bind_text(st, 1, dossiers[i].id);
     have = sqlite3_step(st) == SQLITE_ROW;
-    sqlite3_finalize(st);
+    qrl_sql_done(db, st);
     if (!have)
       rc = qrl_dossier_add(db, a.id, dossiers[i].id, dossiers[i].title,
                            dossiers[i].status, dossiers[i].submitted, dossiers[i].updated);

@@ -42,11 +42,11 @@ typedef int (*read_fn)(sqlite3_stmt *st, void *row);
 /* Frees n rows of an array and the array. */
 typedef void (*release_fn)(void *rows, size_t n);
 
-/* Steps st to the end and finalizes it, reading each result row with read
+/* Steps st to the end and gives it back to db, reading each result row with read
  * into a new array of size-byte rows. QRL_OK with *out (caller frees with
  * release) and *n; QRL_NOMEM or QRL_DB (also for st NULL) with *out NULL and
  * *n 0. */
-static qrl_err fetch(sqlite3_stmt *st, size_t size, read_fn read, release_fn release,
+static qrl_err fetch(qrl_db *db, sqlite3_stmt *st, size_t size, read_fn read, release_fn release,
                      void **out, size_t *n) {
   void *rows = NULL;
   size_t cap = 0, used = 0;
@@ -78,7 +78,7 @@ static qrl_err fetch(sqlite3_stmt *st, size_t size, read_fn read, release_fn rel
   }
   if (r != SQLITE_DONE) err = QRL_DB;
 out:
-  sqlite3_finalize(st);
+  qrl_sql_done(db, st);
   if (err) {
     release(rows, used);
   } else {
@@ -122,7 +122,7 @@ static void release_citizens(void *rows, size_t n) { qrl_op_citizens_free(rows, 
 
 qrl_err qrl_op_citizens(qrl_db *db, qrl_op_citizen **rows, size_t *n) {
   void *out;
-  qrl_err err = fetch(qrl_sql_prep(db, "SELECT " CITIZEN_COLS " FROM citizens ORDER BY id"),
+  qrl_err err = fetch(db, qrl_sql_prep(db, "SELECT " CITIZEN_COLS " FROM citizens ORDER BY id"),
                       sizeof(**rows), read_citizen, release_citizens, &out, n);
   *rows = out;
   return err;
@@ -136,7 +136,7 @@ qrl_err qrl_op_citizen_get(qrl_db *db, const char *id, qrl_op_citizen *out) {
 
   memset(out, 0, sizeof(*out));
   if (st) qrl_sql_bind_text(st, 1, id);
-  if ((err = fetch(st, sizeof(*out), read_citizen, release_citizens, &rows, &n))) goto out;
+  if ((err = fetch(db, st, sizeof(*out), read_citizen, release_citizens, &rows, &n))) goto out;
   if (n == 0) {
     err = QRL_NOT_FOUND;
     goto out;
@@ -170,7 +170,7 @@ qrl_err qrl_op_devices(qrl_db *db, const char *citizen_id, qrl_op_device **rows,
   void *out;
   qrl_err err;
   if (st) qrl_sql_bind_text(st, 1, citizen_id);
-  err = fetch(st, sizeof(**rows), read_device, release_devices, &out, n);
+  err = fetch(db, st, sizeof(**rows), read_device, release_devices, &out, n);
   *rows = out;
   return err;
 }
@@ -202,7 +202,7 @@ qrl_err qrl_op_sessions(qrl_db *db, const char *citizen_id, qrl_op_session **row
   void *out;
   qrl_err err;
   if (st) qrl_sql_bind_text(st, 1, citizen_id);
-  err = fetch(st, sizeof(**rows), read_session, release_sessions, &out, n);
+  err = fetch(db, st, sizeof(**rows), read_session, release_sessions, &out, n);
   *rows = out;
   return err;
 }
@@ -241,7 +241,7 @@ qrl_err qrl_op_audit(qrl_db *db, const char *citizen_id, int limit,
     qrl_sql_bind_text(st, 1, citizen_id);
     sqlite3_bind_int(st, 2, limit);
   }
-  err = fetch(st, sizeof(**rows), read_audit, release_audit, &out, n);
+  err = fetch(db, st, sizeof(**rows), read_audit, release_audit, &out, n);
   *rows = out;
   return err;
 }
@@ -263,7 +263,7 @@ static qrl_err change(qrl_db *db, const char *sql, const char *id, int64_t now,
     sqlite3_bind_int64(st, 2, now);
     sqlite3_bind_int64(st, 3, num);
   }
-  if ((err = qrl_sql_run(st))) goto out;
+  if ((err = qrl_sql_run(db, st))) goto out;
   if (sqlite3_changes(qrl_sql_handle(db)) == 0) {
     err = QRL_NOT_FOUND;
     goto out;
@@ -296,7 +296,7 @@ static qrl_err run_id_now(qrl_db *db, const char *sql, const char *id, int64_t n
     qrl_sql_bind_text(st, 1, id);
     sqlite3_bind_int64(st, 2, now);
   }
-  return qrl_sql_run(st);
+  return qrl_sql_run(db, st);
 }
 
 /* A new password (passcode = 0) or passcode (1) for citizen id. */
@@ -338,7 +338,7 @@ static qrl_err set_secret(qrl_db *db, const qrl_acct_policy *pol, const char *id
     sqlite3_bind_int64(st, 2, now);
     qrl_sql_bind_text(st, 3, id);
   }
-  if ((err = qrl_sql_run(st))) goto out;
+  if ((err = qrl_sql_run(db, st))) goto out;
   for (size_t i = 0; !passcode && i < sizeof(ends) / sizeof(ends[0]); i++)
     if ((err = run_id_now(db, ends[i], id, now))) goto out;
   if ((err = qrl_db_audit(db, passcode ? "admin_set_passcode" : "admin_set_password", QRL_OK,
@@ -378,21 +378,21 @@ qrl_err qrl_op_device_revoke(qrl_db *db, int64_t device, int64_t now) {
     qrl_sql_copy_col(st, 0, citizen, sizeof(citizen));
     err = QRL_OK;
   }
-  sqlite3_finalize(st);
+  qrl_sql_done(db, st);
   if (err) goto out;
   st = qrl_sql_prep(db, "UPDATE devices SET revoked_at = ?2 WHERE id = ?1");
   if (st) {
     sqlite3_bind_int64(st, 1, device);
     sqlite3_bind_int64(st, 2, now);
   }
-  if ((err = qrl_sql_run(st))) goto out;
+  if ((err = qrl_sql_run(db, st))) goto out;
   st = qrl_sql_prep(db, "UPDATE app_sessions SET revoked_at = ?2, revoke_reason ="
                         " 'device_revoked' WHERE device_id = ?1 AND revoked_at IS NULL");
   if (st) {
     sqlite3_bind_int64(st, 1, device);
     sqlite3_bind_int64(st, 2, now);
   }
-  if ((err = qrl_sql_run(st))) goto out;
+  if ((err = qrl_sql_run(db, st))) goto out;
   snprintf(detail, sizeof(detail), "device=%lld", (long long)device);
   if ((err = qrl_db_audit(db, "admin_device_revoke", QRL_OK, citizen, device, detail, &rc)))
     goto out;

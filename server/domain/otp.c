@@ -70,7 +70,7 @@ static int phone_sends_last_hour(qrl_db *db, const char *phone, int64_t now) {
   qrl_sql_bind_text(st, 1, phone);
   sqlite3_bind_int64(st, 2, now - 3600);
   if (sqlite3_step(st) == SQLITE_ROW) n = sqlite3_column_int(st, 0);
-  sqlite3_finalize(st);
+  qrl_sql_done(db, st);
   return n;
 }
 
@@ -116,7 +116,7 @@ static qrl_err create_attempt(qrl_db *db, const qrl_otp_policy *p,
     sqlite3_bind_int64(st, 8, rc->now);
     qrl_sql_bind_text(st, 9, rc->ip);
   }
-  if ((err = qrl_sql_run(st))) goto out;
+  if ((err = qrl_sql_run(db, st))) goto out;
   err = qrl_sql_commit(db);
 out:
   if (err) qrl_sql_rollback(db);
@@ -226,7 +226,7 @@ static qrl_err load_attempt(qrl_db *db, const char *attempt, attempt_row *r) {
     r->created_at = sqlite3_column_int64(st, 11);
     err = QRL_OK;
   }
-  sqlite3_finalize(st);
+  qrl_sql_done(db, st);
   return err;
 }
 
@@ -271,7 +271,7 @@ qrl_err qrl_otp_resend(qrl_db *db, const qrl_otp_policy *opol, const char *attem
     sqlite3_bind_int64(st, 3, rc->now);
     sqlite3_bind_int64(st, 4, r.id);
   }
-  if ((err = qrl_sql_run(st))) goto out;
+  if ((err = qrl_sql_run(db, st))) goto out;
   err = qrl_sql_commit(db);
 out:
   if (err) qrl_sql_rollback(db);
@@ -299,7 +299,7 @@ qrl_err qrl_otp_undeliverable(qrl_db *db, const char *attempt, const qrl_req_ctx
     sqlite3_bind_int64(st, 1, rc->now);
     sqlite3_bind_int64(st, 2, r.id);
   }
-  if ((err = qrl_sql_run(st))) goto out;
+  if ((err = qrl_sql_run(db, st))) goto out;
   if ((err = qrl_db_audit(db, "otp_sms", QRL_UNAVAILABLE,
                           r.citizen_id[0] ? r.citizen_id : NULL, 0, NULL, rc)))
     goto out;
@@ -315,7 +315,7 @@ static qrl_err mark(qrl_db *db, const char *sql, int64_t now, int64_t id) {
     sqlite3_bind_int64(st, 1, now);
     sqlite3_bind_int64(st, 2, id);
   }
-  return qrl_sql_run(st);
+  return qrl_sql_run(db, st);
 }
 
 qrl_err qrl_otp_verify(qrl_db *db, const qrl_acct_policy *apol,
@@ -353,7 +353,7 @@ qrl_err qrl_otp_verify(qrl_db *db, const qrl_acct_policy *apol,
       sqlite3_bind_int64(st, 2, rc->now);
       sqlite3_bind_int64(st, 3, r.id);
     }
-    if ((err = qrl_sql_run(st))) goto out;
+    if ((err = qrl_sql_run(db, st))) goto out;
     *left = opol->max_failures - (r.failures + 1);
     if (*left < 0) *left = 0;
     err = *left ? QRL_OTP_WRONG : QRL_OTP_VOID;

@@ -98,7 +98,7 @@ static qrl_err sim_send(qrl_sms_gateway *gw, qrl_db *db, const char *phone,
     qrl_sql_bind_text(st, 2, phone);
     qrl_sql_bind_text(st, 3, text);
   }
-  rc = qrl_sql_run(st);
+  rc = qrl_sql_run(db, st);
   if (id) *id = rc ? 0 : sqlite3_last_insert_rowid(qrl_sql_handle(db));
   return rc;
 }
@@ -134,7 +134,7 @@ qrl_err qrl_sms_sim_inbox(qrl_db *db, const char *phone, int64_t after,
     qrl_sql_copy_col(st, 2, out[*n].text, sizeof(out[*n].text));
     (*n)++;
   }
-  sqlite3_finalize(st);
+  qrl_sql_done(db, st);
   return QRL_OK;
 }
 

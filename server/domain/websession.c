@@ -46,7 +46,7 @@ qrl_err qrl_acct_exchange_code(qrl_db *db, const qrl_acct_policy *pol,
   }
   qrl_sql_bind_blob(st, 1, ch, sizeof(ch));
   if (sqlite3_step(st) != SQLITE_ROW) {
-    sqlite3_finalize(st);
+    qrl_sql_done(db, st);
     goto tx_out;
   }
   /* A known code, even refused (replayed, wrong browser, late), is audited
@@ -62,7 +62,7 @@ qrl_err qrl_acct_exchange_code(qrl_db *db, const qrl_acct_policy *pol,
     qrl_row_citizen(st, 7, &out->citizen);
     memcpy(citizen, out->citizen.id, sizeof(citizen));
   }
-  sqlite3_finalize(st);
+  qrl_sql_done(db, st);
   if (!row) goto tx_out; /* a wrong binding does not spend the code */
   if ((err = qrl_random_token(QRL_SESSION_BYTES, token, QRL_SESSION_B64LEN + 1)))
     goto tx_out;
@@ -78,7 +78,7 @@ qrl_err qrl_acct_exchange_code(qrl_db *db, const qrl_acct_policy *pol,
                                              : pol->web_session_secs));
     sqlite3_bind_int64(st, 4, row);
   }
-  err = qrl_sql_run(st);
+  err = qrl_sql_run(db, st);
   out->created_at = rc->now;
   /* Success is audited in the same transaction; refusals on their own. */
   if (flow[0]) arc.flow = flow;
@@ -147,7 +147,7 @@ static qrl_err find_live(qrl_db *db, const uint8_t th[QRL_SHA256_LEN], int64_t n
   } else if (step != SQLITE_DONE) {
     rc = QRL_DB;
   }
-  sqlite3_finalize(st);
+  qrl_sql_done(db, st);
   return rc;
 }
 
@@ -165,7 +165,7 @@ static qrl_err end_idle(qrl_db *db, const session_row *r, int64_t idle,
     sqlite3_bind_int64(st, 1, rc->now);
     sqlite3_bind_int64(st, 2, r->id);
   }
-  err = qrl_sql_run(st);
+  err = qrl_sql_run(db, st);
   if (r->portal)
     snprintf(detail, sizeof(detail), "idle web_session=%lld portal_account=%lld limit=%lld",
              (long long)r->id, (long long)r->portal, (long long)idle);
@@ -193,7 +193,7 @@ static qrl_err touch(qrl_db *db, int64_t id, int64_t now, int rebase) {
     sqlite3_bind_int64(st, 2, id);
     sqlite3_bind_int(st, 3, rebase);
   }
-  return qrl_sql_run(st);
+  return qrl_sql_run(db, st);
 }
 
 qrl_err qrl_acct_web_session(qrl_db *db, const qrl_acct_policy *pol,
@@ -258,7 +258,7 @@ qrl_err qrl_acct_open_web_session(qrl_db *db, const qrl_acct_policy *pol,
     qrl_sql_bind_text(st, 9, rc->flow);
     sqlite3_bind_int64(st, 10, rc->now);
   }
-  err = qrl_sql_run(st);
+  err = qrl_sql_run(db, st);
   if (err) memset(token, 0, QRL_SESSION_B64LEN + 1);
   return err;
 }
@@ -284,7 +284,7 @@ qrl_err qrl_acct_web_logout(qrl_db *db, const char *token, const qrl_req_ctx *rc
     sqlite3_bind_int64(st, 1, rc->now);
     qrl_sql_bind_blob(st, 2, th, sizeof(th));
   }
-  err = qrl_sql_run(st);
+  err = qrl_sql_run(db, st);
   if (!err)
     err = qrl_db_audit(db, "web_logout", QRL_OK, ws.citizen.id[0] ? ws.citizen.id : NULL,
                        0, ws.portal.id ? ws.portal.username : NULL, rc);
@@ -320,7 +320,7 @@ qrl_err qrl_acct_web_logins(qrl_db *db, const qrl_acct_policy *pol, const char *
     qrl_sql_copy_col(st, 4, w->method, sizeof(w->method));
     w->active = sqlite3_column_int(st, 5);
   }
-  sqlite3_finalize(st);
+  qrl_sql_done(db, st);
   return QRL_OK;
 }
 
@@ -338,7 +338,7 @@ qrl_err qrl_acct_revoke_web_login(qrl_db *db, const char *citizen_id, int64_t id
     qrl_sql_bind_text(st, 2, citizen_id);
     sqlite3_bind_int64(st, 3, rc->now);
   }
-  err = qrl_sql_run(st);
+  err = qrl_sql_run(db, st);
   if (!err && sqlite3_changes(qrl_sql_handle(db)) == 0) err = QRL_NOT_FOUND;
   snprintf(detail, sizeof(detail), "not_me web_session=%lld", (long long)id);
   if (!err) err = qrl_db_audit(db, "web_session_revoked", QRL_OK, citizen_id, 0, detail, rc);

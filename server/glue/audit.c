@@ -1,6 +1,6 @@
 /*
- * audit.c - audit rows as small worker jobs (a few hundred bytes each, not a
- * request task).
+ * audit.c - audit rows as small worker jobs (not request tasks): rows queued
+ * while the last job waits for a worker join it, and go in one transaction.
  */
 #include "glue/audit.h"
 
@@ -12,8 +12,7 @@
 #include "helpers/uuid.h"
 #include "glue/worker.h"
 
-typedef struct audit_job {
-  qrl_job job; /* first */
+typedef struct audit_data {
   int64_t now;
   qrl_err outcome;
   char event[32];
@@ -22,49 +21,112 @@ typedef struct audit_job {
   char flow[QRL_UUID_STRLEN + 1];
   char ip[48];
   char ua[160];
-} audit_job;
+} audit_data;
+
+/* A batch of rows, written by one worker in one transaction. The loop adds
+ * rows to the batch it submitted last for as long as no worker has taken it:
+ * state counts the rows published (each row is written before the count that
+ * covers it goes up), and the worker that takes the batch sets TAKEN in the
+ * same word, so a row is either in the count it reads or added to a new
+ * batch. Freed on the loop, in done(). */
+#define BATCH_TAKEN 0x80000000u
+
+struct qrl_audit_batch {
+  qrl_job job;       /* first */
+  qrl_audit *a;      /* the writer: done() forgets the batch there */
+  unsigned state;    /* rows published | BATCH_TAKEN (atomic) */
+  audit_data rows[QRL_AUDIT_BATCH];
+};
 
 static void audit_run(void *thread_ctx, qrl_job *job) {
-  audit_job *j = (audit_job *)job;
+  qrl_audit_batch *b = (qrl_audit_batch *)job;
   qrl_worker *w = thread_ctx;
-  qrl_req_ctx rc = {j->ip, j->ua, j->now, j->flow[0] ? j->flow : NULL};
+  qrl_audit_rec recs[QRL_AUDIT_BATCH];
+  unsigned n = __atomic_fetch_or(&b->state, BATCH_TAKEN, __ATOMIC_ACQ_REL) & ~BATCH_TAKEN;
+
+  for (unsigned i = 0; i < n; i++) {
+    const audit_data *d = &b->rows[i];
+    recs[i] = (qrl_audit_rec){d->event,
+                              d->outcome,
+                              d->citizen_id[0] ? d->citizen_id : NULL,
+                              0,
+                              d->detail[0] ? d->detail : NULL,
+                              {d->ip[0] ? d->ip : NULL, d->ua[0] ? d->ua : NULL, d->now,
+                               d->flow[0] ? d->flow : NULL}};
+  }
   /* A row that cannot be written is said and counted by the database
    * handle (qrl_db_audit_lost), which /metrics reads through
    * qrl_worker_count_lost. */
-  (void)qrl_db_audit(w->db, j->event, j->outcome, j->citizen_id[0] ? j->citizen_id : NULL,
-                     0, j->detail[0] ? j->detail : NULL, &rc);
+  (void)qrl_db_audit_rows(w->db, recs, n);
   qrl_worker_count_lost(w);
 }
 
-static void audit_done(qrl_job *job) { free(job); }
+static void audit_done(qrl_job *job) {
+  qrl_audit_batch *b = (qrl_audit_batch *)job;
+  if (b->a->open == b) b->a->open = NULL;
+  free(b);
+}
+
+/* Fills d with one row. */
+static void fill_row(audit_data *d, qrl_audit *a, const char *ip, const char *ua,
+                     const char *event, qrl_err outcome, const char *citizen_id,
+                     const char *detail, const char *flow) {
+  memset(d, 0, sizeof(*d));
+  d->now = qrl_clock_wall(a->clock);
+  d->outcome = outcome;
+  snprintf(d->event, sizeof(d->event), "%s", event);
+  if (citizen_id) snprintf(d->citizen_id, sizeof(d->citizen_id), "%s", citizen_id);
+  if (detail) snprintf(d->detail, sizeof(d->detail), "%s", detail);
+  if (flow) snprintf(d->flow, sizeof(d->flow), "%s", flow);
+  if (ip) snprintf(d->ip, sizeof(d->ip), "%s", ip);
+  if (ua) snprintf(d->ua, sizeof(d->ua), "%s", ua);
+}
+
+/* Adds one row to the open batch if no worker has taken it yet. 1 if added. */
+static int add_to_open(qrl_audit *a, const char *ip, const char *ua, const char *event,
+                       qrl_err outcome, const char *citizen_id, const char *detail,
+                       const char *flow) {
+  qrl_audit_batch *b = a->open;
+  unsigned k = a->open_rows;
+  if (!b || k >= QRL_AUDIT_BATCH) return 0;
+  fill_row(&b->rows[k], a, ip, ua, event, outcome, citizen_id, detail, flow);
+  if (!__atomic_compare_exchange_n(&b->state, &k, k + 1, 0, __ATOMIC_RELEASE,
+                                   __ATOMIC_RELAXED))
+    return 0; /* taken: this row goes in a new batch */
+  a->open_rows++;
+  return 1;
+}
 
 /* Queues one row from ip and ua (may be NULL). */
 static void queue_row(qrl_audit *a, const char *ip, const char *ua, const char *event,
                       qrl_err outcome, const char *citizen_id, const char *detail,
                       const char *flow) {
-  audit_job *j = calloc(1, sizeof(*j));
-  if (!j) {
+  qrl_audit_batch *b;
+  if (add_to_open(a, ip, ua, event, outcome, citizen_id, detail, flow)) {
+    a->queued++;
+    return;
+  }
+  b = malloc(sizeof(*b));
+  if (!b) {
     a->lost++;
     lwsl_warn("audit row lost (no memory): %s\n", event);
     return;
   }
-  j->job.run = audit_run;
-  j->job.done = audit_done;
-  j->job.flags = QRL_JOB_ESSENTIAL; /* written even when shutdown drops requests */
-  j->now = qrl_clock_wall(a->clock);
-  j->outcome = outcome;
-  snprintf(j->event, sizeof(j->event), "%s", event);
-  if (citizen_id) snprintf(j->citizen_id, sizeof(j->citizen_id), "%s", citizen_id);
-  if (detail) snprintf(j->detail, sizeof(j->detail), "%s", detail);
-  if (flow) snprintf(j->flow, sizeof(j->flow), "%s", flow);
-  if (ip) snprintf(j->ip, sizeof(j->ip), "%s", ip);
-  if (ua) snprintf(j->ua, sizeof(j->ua), "%s", ua);
-  if (qrl_workq_submit(a->wq, &j->job)) {
+  memset(&b->job, 0, sizeof(b->job));
+  b->job.run = audit_run;
+  b->job.done = audit_done;
+  b->job.flags = QRL_JOB_ESSENTIAL; /* written even when shutdown drops requests */
+  b->a = a;
+  b->state = 1;
+  fill_row(&b->rows[0], a, ip, ua, event, outcome, citizen_id, detail, flow);
+  if (qrl_workq_submit(a->wq, &b->job)) {
     a->lost++;
     lwsl_warn("audit row lost (queue full or stopping): %s\n", event);
-    free(j);
+    free(b);
     return;
   }
+  a->open = b;
+  a->open_rows = 1;
   a->queued++;
 }
 

@@ -1,7 +1,8 @@
 /*
- * audit.h - audit rows from the event loop: each row is a small job that a
- * worker writes into the hash-chained audit table (db.h qrl_db_audit), so
- * the loop never touches the disk.
+ * audit.h - audit rows from the event loop: a worker writes them into the
+ * hash-chained audit table (db.h qrl_db_audit_rows), so the loop never
+ * touches the disk. A row is handed to the pool at once; rows queued while
+ * the last one still waits for a worker join it, in one transaction.
  *
  * A row that cannot be queued (allocation, queue full) or written is logged
  * and counted, never dropped in silence. Refusals of requests nobody has
@@ -27,8 +28,15 @@ typedef struct qrl_audit_burst qrl_audit_burst;
 #define QRL_AUDIT_BURSTS 4096       /* (IP, kind) pairs counted at once */
 #define QRL_AUDIT_BURST_MS 60000    /* a summary row per pair per minute */
 
+typedef struct qrl_audit_batch qrl_audit_batch;
+
+#define QRL_AUDIT_BATCH 16 /* rows written in one transaction at most */
+
 typedef struct qrl_audit {
   qrl_workq *wq;          /* not owned: the runtime's worker pool */
+  qrl_audit_batch *open;  /* not owned (the pool's until its done()): the
+                             batch last queued, that later rows may join */
+  unsigned open_rows;     /* rows in it */
   const qrl_clock *clock; /* not owned: wall time for rows, monotonic for bursts */
   uint64_t queued;        /* rows handed to a worker (loop thread) */
   uint64_t lost;          /* rows that could not be queued (loop thread) */

@@ -295,8 +295,11 @@ static void complete_run(qrl_task *t, qrl_db *db) {
   complete_task *k = qrl_container_of(t, complete_task, base);
   qrl_services *sv = qrl_task_ctx(t);
   qrl_req_ctx rc = qrl_task_req(t);
+  /* The confirm's own audit row goes in the same transaction. */
+  qrl_audit_rec confirm = {QRL_MSG_CONFIRM, QRL_OK, k->auth.citizen.id, 0, NULL, rc};
   t->rc = qrl_acct_complete_web_login(db, sv->pol, &k->auth, k->chal.binding,
-                                      k->chal.kiosk ? "qr_kiosk" : "qr", &rc, k->code);
+                                      k->chal.kiosk ? "qr_kiosk" : "qr", &rc, &confirm,
+                                      k->code);
 }
 
 /* Loop: the completion is recorded (or failed): tell the browser that still
@@ -337,8 +340,11 @@ static void decide_done(qrl_task *t, qrl_conn *c) {
                                QRL_RL_PHONE_WINDOW))
     rc = QRL_RATE_LIMITED;
   if (!rc) rc = qrl_store_apply(sv->store, d->chal.id, decide_fn, &a, &d->chal);
-  qrl_audit_row(sv->audit, c, t->type->name, rc, id[0] ? id : NULL, NULL,
-                d->chal.flow[0] ? d->chal.flow : NULL);
+  /* A confirm that goes on to write its session has its row written with
+   * the session, in one transaction (complete_run). */
+  if (rc || d->decision == QRL_DECISION_DECLINE)
+    qrl_audit_row(sv->audit, c, t->type->name, rc, id[0] ? id : NULL, NULL,
+                  d->chal.flow[0] ? d->chal.flow : NULL);
   if (rc) {
     if (c) qrl_send_error(c, rc, t->type->name);
     return;
@@ -363,6 +369,8 @@ static void decide_done(qrl_task *t, qrl_conn *c) {
     if (qrl_task_submit(&k->base) == QRL_OK) return;
   }
   /* The challenge is spent but no session was made: fail closed. */
+  qrl_audit_row(sv->audit, c, t->type->name, QRL_OK, id, NULL,
+                d->chal.flow[0] ? d->chal.flow : NULL);
   qrl_browser_push_completed(sv->conns, d->chal.browser_conn, d->chal.id, NULL,
                              QRL_UNAVAILABLE);
   if (c) qrl_send_error(c, QRL_UNAVAILABLE, t->type->name);

@@ -1,6 +1,6 @@
 /*
  * workq.c - a fixed pthread pool: FIFO of waiting jobs, FIFO of finished
- * ones, a wake callback per finished job. Not here: what the jobs do.
+ * ones, a wake callback when the done queue goes from empty to not. Not here: what the jobs do.
  */
 #include "helpers/workq.h"
 
@@ -59,6 +59,7 @@ static void *worker_main(void *arg) {
   pthread_mutex_lock(&q->mu);
   for (;;) {
     qrl_job *j;
+    int first;
     while (!q->todo_head && !q->stopping) pthread_cond_wait(&q->cv, &q->mu);
     if (!q->todo_head) break; /* stopping and nothing left */
     j = q->todo_head;
@@ -71,9 +72,13 @@ static void *worker_main(void *arg) {
     pthread_mutex_lock(&q->mu);
     q->running--;
     q->finished++;
+    /* One wake per batch: if the done queue already held jobs, the loop has
+     * been woken for them and has not drained yet (drain empties the queue
+     * under the lock, so the first job after it wakes again). */
+    first = !q->done_head;
     push(&q->done_head, &q->done_tail, j);
     pthread_mutex_unlock(&q->mu);
-    if (q->wake) q->wake(q->wake_arg);
+    if (first && q->wake) q->wake(q->wake_arg);
     pthread_mutex_lock(&q->mu);
   }
   pthread_mutex_unlock(&q->mu);

@@ -3,10 +3,10 @@
  * that must stay off the event-loop thread.
  *
  * The loop submits a job; a worker runs job->run(thread_ctx, job); the
- * finished job goes on a done queue and the pool calls wake(wake_arg) (the
- * server passes a uv_async_send). The loop thread then calls
- * qrl_workq_drain(), which runs job->done(job) for each finished job, on the
- * loop thread, in completion order. Each worker has its own thread context
+ * finished job goes on a done queue and, if that queue was empty, the pool
+ * calls wake(wake_arg) (the server passes a uv_async_send). The loop thread
+ * then calls qrl_workq_drain(), which runs job->done(job) for each finished
+ * job, on the loop thread, in completion order. Each worker has its own thread context
  * made by thread_init (the server gives each worker its own SQLite handle).
  * Depends on libc + pthreads only.
  */
@@ -38,8 +38,9 @@ struct qrl_job {
 typedef void *(*qrl_workq_thread_init)(void *arg, qrl_err *err);
 typedef void (*qrl_workq_thread_fini)(void *arg, void *thread_ctx);
 
-/* Starts nthreads workers. wake is called (from a worker) after each finished
- * job is queued. Returns NULL and sets *err on failure. */
+/* Starts nthreads workers. wake is called (from a worker) when a finished
+ * job lands on an empty done queue: jobs that finish before the loop drains
+ * share one wake. Returns NULL and sets *err on failure. */
 qrl_workq *qrl_workq_new(int nthreads, qrl_workq_thread_init init,
                          qrl_workq_thread_fini fini, void *init_arg,
                          void (*wake)(void *), void *wake_arg, qrl_err *err);

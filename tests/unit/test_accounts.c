@@ -236,7 +236,7 @@ TEST(completion_logs_the_phone_out_and_the_code_is_one_time_and_bound) {
   ASSERT_EQ_INT(open_fixture(&f), 0);
   ASSERT_ERR(login(&f, AN, PW, T0, tok), QRL_OK);
   ASSERT_ERR(grant(&f, tok, T0, &a), QRL_OK);
-  ASSERT_ERR(qrl_acct_complete_web_login(f.db, &f.pol, &a, BINDING, "qr", &rc, code),
+  ASSERT_ERR(qrl_acct_complete_web_login(f.db, &f.pol, &a, BINDING, "qr", &rc, NULL, code),
              QRL_OK);
   ASSERT_EQ_INT(strlen(code), QRL_SESSION_B64LEN);
   /* The phone is logged out. */
@@ -282,7 +282,7 @@ TEST(completion_checks_the_account_as_it_is_now) {
   ASSERT_ERR(qrl_acct_app_auth(f.db, &f.pol, tok, T0, &off), QRL_OK);
   ASSERT_ERR(qrl_acct_set_web_login(f.db, &f.pol, &off, 0, "123456", &rc), QRL_OK);
   sessions = qrl_db_audit_count(f.db, "web_login", NULL);
-  ASSERT_ERR(qrl_acct_complete_web_login(f.db, &f.pol, &a, BINDING, "qr", &rc, code),
+  ASSERT_ERR(qrl_acct_complete_web_login(f.db, &f.pol, &a, BINDING, "qr", &rc, NULL, code),
              QRL_NOT_PERMITTED);
   ASSERT_EQ_STR(code, "");
   ASSERT_EQ_INT(qrl_db_audit_count(f.db, "web_login", NULL), sessions);
@@ -290,11 +290,40 @@ TEST(completion_checks_the_account_as_it_is_now) {
   /* A level lowered below the policy's: refused the same way. */
   ASSERT_ERR(qrl_acct_set_web_login(f.db, &f.pol, &off, 1, "123456", &rc), QRL_OK);
   f.pol.required_level = 3;
-  ASSERT_ERR(qrl_acct_complete_web_login(f.db, &f.pol, &a, BINDING, "qr", &rc, code),
+  ASSERT_ERR(qrl_acct_complete_web_login(f.db, &f.pol, &a, BINDING, "qr", &rc, NULL, code),
              QRL_LEVEL_TOO_LOW);
   f.pol.required_level = 2;
-  ASSERT_ERR(qrl_acct_complete_web_login(f.db, &f.pol, &a, BINDING, "qr", &rc, code),
+  ASSERT_ERR(qrl_acct_complete_web_login(f.db, &f.pol, &a, BINDING, "qr", &rc, NULL, code),
              QRL_OK);
+  close_fixture(&f);
+  return 0;
+}
+
+/* The confirm's audit row rides in the completion's transaction; if the
+ * completion fails, the row is still written, once, on its own. */
+TEST(completion_writes_the_confirm_row_it_is_given) {
+  fixture f;
+  char tok[QRL_SESSION_B64LEN + 1], code[QRL_SESSION_B64LEN + 1];
+  qrl_app_auth a, off;
+  qrl_req_ctx rc = at(T0);
+  qrl_audit_rec confirm = {"confirm", QRL_OK, AN, 0, NULL, rc};
+  int64_t rows, bad;
+  ASSERT_EQ_INT(open_fixture(&f), 0);
+  ASSERT_ERR(login(&f, AN, PW, T0, tok), QRL_OK);
+  ASSERT_ERR(grant(&f, tok, T0, &a), QRL_OK);
+  ASSERT_ERR(qrl_acct_app_auth(f.db, &f.pol, tok, T0, &off), QRL_OK);
+  ASSERT_ERR(qrl_acct_set_web_login(f.db, &f.pol, &off, 0, "123456", &rc), QRL_OK);
+  ASSERT_ERR(qrl_acct_complete_web_login(f.db, &f.pol, &a, BINDING, "qr", &rc, &confirm, code),
+             QRL_NOT_PERMITTED);
+  ASSERT_EQ_INT(qrl_db_audit_count(f.db, "confirm", "ok"), 1);
+  ASSERT_EQ_INT(qrl_db_audit_count(f.db, "web_login", NULL), 0);
+  ASSERT_ERR(qrl_acct_set_web_login(f.db, &f.pol, &off, 1, "123456", &rc), QRL_OK);
+  ASSERT_ERR(qrl_acct_complete_web_login(f.db, &f.pol, &a, BINDING, "qr", &rc, &confirm, code),
+             QRL_OK);
+  ASSERT_EQ_INT(qrl_db_audit_count(f.db, "confirm", "ok"), 2);
+  ASSERT_EQ_INT(qrl_db_audit_count(f.db, "web_login", "ok"), 1);
+  ASSERT_EQ_INT((int)qrl_db_audit_lost(f.db), 0);
+  ASSERT_ERR(qrl_db_audit_verify(f.db, &rows, &bad), QRL_OK);
   close_fixture(&f);
   return 0;
 }
@@ -308,7 +337,7 @@ TEST(completion_code_expires) {
   ASSERT_EQ_INT(open_fixture(&f), 0);
   ASSERT_ERR(login(&f, AN, PW, T0, tok), QRL_OK);
   ASSERT_ERR(grant(&f, tok, T0, &a), QRL_OK);
-  ASSERT_ERR(qrl_acct_complete_web_login(f.db, &f.pol, &a, BINDING, "qr", &rc, code),
+  ASSERT_ERR(qrl_acct_complete_web_login(f.db, &f.pol, &a, BINDING, "qr", &rc, NULL, code),
              QRL_OK);
   rc = at(T0 + f.pol.code_secs + 1);
   ASSERT_ERR(qrl_acct_exchange_code(f.db, &f.pol, code, BINDING, &rc, web, &ws),
@@ -399,7 +428,7 @@ TEST(migrates_a_v1_database) {
   ASSERT_ERR(login(&f, AN, PW, T0, tok), QRL_OK);
   ASSERT_ERR(grant(&f, tok, T0 + 1, &a), QRL_OK);
   rc.flow = "3f2b8c1e-9d4a-4b7e-8a6f-0c1d2e3f4a5b";
-  ASSERT_ERR(qrl_acct_complete_web_login(f.db, &f.pol, &a, BINDING, "qr", &rc, code),
+  ASSERT_ERR(qrl_acct_complete_web_login(f.db, &f.pol, &a, BINDING, "qr", &rc, NULL, code),
              QRL_OK);
   qrl_db_close(f.db);
   f.db = NULL;
@@ -476,14 +505,14 @@ TEST(digest_failure_fails_closed) {
   /* The code's hash fails, then (k = 1) the binding's. */
   for (long k = 0; k < 2; k++) {
     qrl_test_digest_fail_after(k);
-    ASSERT_ERR(qrl_acct_complete_web_login(f.db, &f.pol, &a, BINDING, "qr", &rc, code),
+    ASSERT_ERR(qrl_acct_complete_web_login(f.db, &f.pol, &a, BINDING, "qr", &rc, NULL, code),
                QRL_CRYPTO);
     ASSERT_EQ_STR(code, "");
   }
   qrl_test_digest_ok();
   ASSERT_EQ_INT(qrl_db_audit_count(f.db, "web_login", NULL), 0);
   ASSERT_ERR(qrl_acct_app_auth(f.db, &f.pol, tok, T0, &a2), QRL_OK); /* still logged in */
-  ASSERT_ERR(qrl_acct_complete_web_login(f.db, &f.pol, &a, BINDING, "qr", &rc, code),
+  ASSERT_ERR(qrl_acct_complete_web_login(f.db, &f.pol, &a, BINDING, "qr", &rc, NULL, code),
              QRL_OK);
   /* Exchanging the code: its hash, then the binding's, then the new token's. */
   for (long k = 0; k < 3; k++) {
@@ -508,6 +537,7 @@ TEST_MAIN(fresh_device_cannot_open_web_login, demo_seed_is_there_and_idempotent,
           passcode_limit_locks_then_lock_expires,
           passcode_locks_grow_until_a_right_passcode,
           completion_logs_the_phone_out_and_the_code_is_one_time_and_bound,
-          completion_checks_the_account_as_it_is_now, completion_code_expires,
+          completion_checks_the_account_as_it_is_now,
+          completion_writes_the_confirm_row_it_is_given, completion_code_expires,
           app_logout_ends_the_session, persists_across_reopen, migrates_a_v1_database,
           digest_failure_fails_closed)

@@ -155,6 +155,31 @@ static int mode_of(const char *p) {
   return stat(p, &st) ? -1 : (int)(st.st_mode & 0777);
 }
 
+/* A batch of rows goes in one transaction and keeps the chain; a batch
+ * inside a caller's transaction joins it. */
+TEST(rows_in_a_batch_keep_the_chain) {
+  qrl_db *db = NULL;
+  qrl_audit_rec recs[5];
+  int64_t rows = 0, bad = 0;
+  ASSERT_EQ_INT(fresh(), 0);
+  qrl_test_digest_ok();
+  ASSERT_ERR(qrl_db_open(path, &db), QRL_OK);
+  for (int i = 0; i < 5; i++)
+    recs[i] = (qrl_audit_rec){"batch", i == 2 ? QRL_BAD_SIGNATURE : QRL_OK,
+                              i ? "001099012345" : NULL, i, i == 3 ? "d" : NULL,
+                              {"10.0.0.1", "ua", 1000 + i, i == 4 ? "flow" : NULL}};
+  ASSERT_ERR(qrl_db_audit_rows(db, recs, 5), QRL_OK);
+  ASSERT_ERR(qrl_db_audit_rows(db, recs, 1), QRL_OK);
+  ASSERT_ERR(qrl_db_audit_rows(db, recs, 0), QRL_OK);
+  ASSERT_EQ_INT(qrl_db_audit_count(db, "batch", NULL), 6);
+  ASSERT_EQ_INT(qrl_db_audit_count(db, "batch", "bad_signature"), 1);
+  ASSERT_ERR(qrl_db_audit_verify(db, &rows, &bad), QRL_OK);
+  ASSERT_EQ_INT((int)rows, 6);
+  ASSERT_EQ_INT((int)qrl_db_audit_lost(db), 0);
+  qrl_db_close(db);
+  return 0;
+}
+
 TEST(the_database_files_are_private_whatever_the_umask) {
   qrl_db *db = NULL;
   qrl_req_ctx rc = {"10.0.0.1", "ua", 1000, NULL};
@@ -179,5 +204,5 @@ TEST(the_database_files_are_private_whatever_the_umask) {
   return 0;
 }
 
-TEST_MAIN(the_database_files_are_private_whatever_the_umask, chain_verifies_and_edits_are_found, concurrent_writers_keep_the_chain,
+TEST_MAIN(the_database_files_are_private_whatever_the_umask, rows_in_a_batch_keep_the_chain, chain_verifies_and_edits_are_found, concurrent_writers_keep_the_chain,
           digest_failure_writes_no_row, cleanup)

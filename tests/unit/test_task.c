@@ -511,7 +511,36 @@ TEST(no_rate_limits_counts_nothing_on_disk) {
   return 0;
 }
 
-TEST_MAIN(wall_clock_steps_neither_refill_nor_drain_the_holds,
+/* Rows queued while the worker is busy join the batch waiting for it: one
+ * job (and one transaction) per QRL_AUDIT_BATCH rows, every row written. */
+TEST(audit_rows_queued_together_share_a_job) {
+  fixture f;
+  qrl_db *db = NULL;
+  long rows;
+  size_t busy;
+  ASSERT_EQ_INT(setup(&f, 0), 0);
+  ASSERT_EQ_INT(close_gate(&f), 0);
+  busy = qrl_workq_busy(f.wq);
+  for (int i = 0; i < 2 * QRL_AUDIT_BATCH + 1; i++)
+    qrl_audit_row(&f.audit, NULL, "batched", QRL_OK, NULL, "row", NULL);
+  ASSERT_EQ_INT((int)(qrl_workq_busy(f.wq) - busy), 3);
+  ASSERT_EQ_INT((int)f.audit.queued, 2 * QRL_AUDIT_BATCH + 1);
+  open_gate(&f);
+  drain_all(&f);
+  ASSERT_TRUE(f.audit.open == NULL); /* forgotten once written */
+  /* the worker took the last batch: a new row starts a new one */
+  qrl_audit_row(&f.audit, NULL, "batched", QRL_OK, NULL, "row", NULL);
+  drain_all(&f);
+  ASSERT_EQ_INT(f.audit.lost, 0);
+  ASSERT_EQ_INT(qrl_db_open(f.tmp.path, &db), QRL_OK);
+  rows = qrl_db_audit_count(db, "batched", NULL);
+  qrl_db_close(db);
+  ASSERT_EQ_INT(rows, 2 * QRL_AUDIT_BATCH + 2);
+  teardown(&f);
+  return 0;
+}
+
+TEST_MAIN(wall_clock_steps_neither_refill_nor_drain_the_holds, audit_rows_queued_together_share_a_job,
           the_id_bucket_outlives_the_in_memory_ones, no_rate_limits_counts_nothing_on_disk,
           a_failed_submit_gives_the_tokens_back, the_outcome_decides_which_tokens_stay_spent,
           shutdown_drops_queued_tasks_answers_them_and_keeps_audit_rows,
