@@ -38,14 +38,14 @@
 #error "QRLOGIND_PATH must be defined by the build"
 #endif
 
-static int64_t now_ms(void) {
+int64_t qrl_h_mono_ms(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static int left_ms(int64_t deadline) {
-  int64_t d = deadline - now_ms();
+  int64_t d = deadline - qrl_h_mono_ms();
   return d < 0 ? 0 : (int)d;
 }
 
@@ -159,7 +159,7 @@ static int spawn(qrl_h_server *s, const char *const *extra, int append, long sof
   s->pidfd = pidfd_of(s->pid);
 
   /* Wait for "qrlogind: listening on http://127.0.0.1:PORT/\n". */
-  deadline = now_ms() + (getenv("QRL_VALGRIND") ? 6 : 1) * QRL_H_TIMEOUT_MS;
+  deadline = qrl_h_mono_ms() + (getenv("QRL_VALGRIND") ? 6 : 1) * QRL_H_TIMEOUT_MS;
   for (;;) {
     struct pollfd p = {.fd = s->out_fd, .events = POLLIN};
     ssize_t r;
@@ -347,7 +347,7 @@ int qrl_h_proc_finish(qrl_h_proc *pr, cJSON **out) {
   char *buf = NULL;
   size_t len = 0, cap = 0;
   int rc;
-  int64_t deadline = now_ms() + 3 * QRL_H_TIMEOUT_MS;
+  int64_t deadline = qrl_h_mono_ms() + 3 * QRL_H_TIMEOUT_MS;
 
   if (out) *out = NULL;
   if (pr->pid < 0) return -1;
@@ -440,7 +440,7 @@ static int is_frame(const cJSON *m) {
 }
 
 cJSON *qrl_h_recv(qrl_wsc *c, int timeout_ms) {
-  int64_t deadline = now_ms() + timeout_ms;
+  int64_t deadline = qrl_h_mono_ms() + timeout_ms;
   for (;;) {
     cJSON *m = recv_any(c, left_ms(deadline));
     if (!m || !is_frame(m)) return m;
@@ -467,7 +467,7 @@ cJSON *qrl_h_expect(qrl_wsc *c, const char *type, int timeout_ms) {
 cJSON *qrl_h_shown_qr(qrl_wsc *br, const cJSON *challenge, int wait_new) {
   const char *id = qrl_h_str(challenge, "id");
   cJSON *m, *newest = NULL, *qr;
-  int64_t deadline = now_ms() + QRL_H_TIMEOUT_MS;
+  int64_t deadline = qrl_h_mono_ms() + QRL_H_TIMEOUT_MS;
 
   /* Wait (if asked) for a frame of this challenge, then take whatever else
    * is already queued without waiting: the newest frame is on the page.
@@ -543,18 +543,18 @@ cJSON *qrl_h_call(qrl_wsc *c, const char *json) {
 
 qrl_err qrl_h_connect(const qrl_h_server *s, const char *proto, const char *origin,
                       const char *iface, qrl_wsc **out, int *status) {
-  int64_t deadline = now_ms() + 2 * QRL_H_TIMEOUT_MS;
+  int64_t deadline = qrl_h_mono_ms() + 2 * QRL_H_TIMEOUT_MS;
   qrl_err rc;
   for (;;) {
     int left = left_ms(deadline), st = 0, try_ms = left < CONNECT_TRY_MS ? left : CONNECT_TRY_MS;
-    int64_t t0 = now_ms();
+    int64_t t0 = qrl_h_mono_ms();
     rc = qrl_wsc_connect_from(s->ws, proto, origin, s->tls ? s->ca : NULL, iface, try_ms,
                               out, &st);
     if (status) *status = st;
     /* Done: connected, answered (a refusal), closed on us before the time
      * was up (a refusal without HTTP), or out of time. Only an attempt that
      * sat unanswered for all of its time is made again. */
-    if (rc == QRL_OK || st != 0 || now_ms() - t0 < try_ms || left_ms(deadline) == 0)
+    if (rc == QRL_OK || st != 0 || qrl_h_mono_ms() - t0 < try_ms || left_ms(deadline) == 0)
       return rc;
     fprintf(stderr, "harness: no answer to the websocket upgrade yet (lws gives up "
                     "after 5 s): connecting again\n");
@@ -767,7 +767,7 @@ int qrl_h_http_ex(const qrl_h_server *s, const char *method, const char *path,
   char req[4096], *buf = NULL, *hdr_end, *p;
   size_t len = 0, blen = body ? strlen(body) : 0;
   int status = -1, n;
-  int64_t deadline = now_ms() + QRL_H_TIMEOUT_MS;
+  int64_t deadline = qrl_h_mono_ms() + QRL_H_TIMEOUT_MS;
   hconn h;
 
   if (resp) *resp = NULL;
@@ -819,7 +819,7 @@ int qrl_h_http(const qrl_h_server *s, const char *method, const char *path,
 int qrl_h_raw_http(const qrl_h_server *s, const char *request, char **resp) {
   char *buf;
   size_t len = 0;
-  int64_t deadline = now_ms() + QRL_H_TIMEOUT_MS;
+  int64_t deadline = qrl_h_mono_ms() + QRL_H_TIMEOUT_MS;
   int status = -1;
   hconn h;
 
@@ -953,7 +953,7 @@ int qrl_h_raw_ws(const qrl_h_server *s, const char *proto) {
   char req[512], buf[1024];
   size_t got = 0;
   int n;
-  int64_t deadline = now_ms() + QRL_H_TIMEOUT_MS;
+  int64_t deadline = qrl_h_mono_ms() + QRL_H_TIMEOUT_MS;
   if (s->tls) return -1;
   n = snprintf(req, sizeof(req),
                "GET / HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nUpgrade: websocket\r\n"
@@ -992,7 +992,7 @@ size_t qrl_h_ws_frame(const char *text, uint8_t *out, size_t cap) {
 
 int qrl_h_wait_eof(int fd, int timeout_ms) {
   char buf[4096];
-  int64_t deadline = now_ms() + timeout_ms;
+  int64_t deadline = qrl_h_mono_ms() + timeout_ms;
   for (;;) {
     struct pollfd p = {.fd = fd, .events = POLLIN};
     ssize_t r;

@@ -294,6 +294,10 @@ int qrl_h_raw_ws(const qrl_h_server *s, const char *proto);
  * Returns its length, or 0 if it does not fit. */
 size_t qrl_h_ws_frame(const char *text, uint8_t *out, size_t cap);
 
+/* Milliseconds on the monotonic clock (for deadlines and for timing what a
+ * test measures; never for waiting). */
+int64_t qrl_h_mono_ms(void);
+
 /* Reads and discards until the peer closes (1) or timeout_ms passes (0). */
 int qrl_h_wait_eof(int fd, int timeout_ms);
 

@@ -28,12 +28,6 @@
 #define PW "MatKhau@2024"
 #define PHONE_PROOF_SECS 20 /* QRL_PHONE_PROOF_SECS (server/handlers/ws_phone.h) */
 
-static int64_t mono_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* The test's own sockets need room: its soft limit goes to the hard one. */
 static long raise_own_nofile(void) {
   struct rlimit rl;
@@ -89,7 +83,7 @@ static int raw_phone_from(const qrl_h_server *s, const char *iface) {
   char req[400], buf[1024];
   size_t got = 0;
   int n, fd = tcp_from(s, iface);
-  int64_t deadline = mono_ms() + QRL_H_TIMEOUT_MS;
+  int64_t deadline = qrl_h_mono_ms() + QRL_H_TIMEOUT_MS;
   if (fd < 0) return -1;
   n = snprintf(req, sizeof(req),
                "GET / HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nUpgrade: websocket\r\n"
@@ -99,7 +93,7 @@ static int raw_phone_from(const qrl_h_server *s, const char *iface) {
   if (send(fd, req, (size_t)n, MSG_NOSIGNAL) != n) goto fail;
   while (got < sizeof(buf) - 1) {
     struct pollfd p = {.fd = fd, .events = POLLIN};
-    int64_t left = deadline - mono_ms();
+    int64_t left = deadline - qrl_h_mono_ms();
     ssize_t r;
     if (left <= 0 || poll(&p, 1, (int)left) <= 0) goto fail;
     if ((r = read(fd, buf + got, sizeof(buf) - 1 - got)) <= 0) goto fail;
@@ -179,12 +173,12 @@ static int one_address_at_its_cap(void) {
     goto out;
   }
   /* Meanwhile another citizen logs in as usual. */
-  t0 = mono_ms();
+  t0 = qrl_h_mono_ms();
   if (qrl_h_qr_login(s, AN, PW, NULL, failed)) {
     fprintf(stderr, "the other citizen's login failed: %s\n", failed);
     goto out;
   }
-  login_ms = mono_ms() - t0;
+  login_ms = qrl_h_mono_ms() - t0;
   cpu1 = server_cpu(s->pid);
   log1 = file_size(logpath);
   fprintf(stderr, "cap %d held; 300 refused; other login %lld ms; server CPU %ld ms; "
@@ -296,12 +290,12 @@ SERVER_TEST(a_phone_socket_nobody_logs_in_on_is_closed, NULL) {
   int idle = raw_phone_from(s, "127.0.0.1");
   cJSON *m;
   ASSERT_TRUE(idle >= 0);
-  t0 = mono_ms();
+  t0 = qrl_h_mono_ms();
   /* A phone that logged in, opened at the same time, stays. */
   ASSERT_EQ_INT(qrl_h_phone_login(s, &p, AN, PW, NULL), 0);
   ASSERT_TRUE(qrl_h_wait_eof(idle, (PHONE_PROOF_SECS + 20) * 1000) == 1);
-  fprintf(stderr, "idle phone socket closed after %lld ms\n", (long long)(mono_ms() - t0));
-  ASSERT_TRUE(mono_ms() - t0 >= (PHONE_PROOF_SECS - 1) * 1000);
+  fprintf(stderr, "idle phone socket closed after %lld ms\n", (long long)(qrl_h_mono_ms() - t0));
+  ASSERT_TRUE(qrl_h_mono_ms() - t0 >= (PHONE_PROOF_SECS - 1) * 1000);
   close(idle);
   m = qrl_h_phone_call(&p, "status", NULL);
   ASSERT_EQ_STR(qrl_h_type(m), "status_ok");

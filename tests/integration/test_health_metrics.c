@@ -29,12 +29,6 @@
 #define AN_PHONE "0912345678"
 #define PW "MatKhau@2024"
 
-static int64_t mono_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* GET /metrics, checked for its status and Content-Type, parsed by
  * prom_parse.py. The samples as {"series": value} (caller frees), or NULL
  * (said why). */
@@ -198,10 +192,10 @@ out:
 /* Polls /readyz (its answer is kept for a second) until it answers want,
  * with a body containing text; 0, or -1 after QRL_H_TIMEOUT_MS. */
 static int ready_becomes(const qrl_h_server *s, int want, const char *text) {
-  int64_t deadline = mono_ms() + QRL_H_TIMEOUT_MS;
+  int64_t deadline = qrl_h_mono_ms() + QRL_H_TIMEOUT_MS;
   int st = -1;
   char *body = NULL;
-  while (mono_ms() < deadline) {
+  while (qrl_h_mono_ms() < deadline) {
     free(body);
     body = NULL;
     st = qrl_h_http(s, "GET", "/readyz", NULL, NULL, NULL, &body, NULL);

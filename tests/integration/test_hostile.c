@@ -16,12 +16,6 @@
 
 #define EVIL "http://evil.example"
 
-static int64_t mono_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static int refused_status(const qrl_h_server *s, const char *proto,
                           const char *origin) {
   qrl_wsc *c = NULL;
@@ -248,7 +242,7 @@ SERVER_TEST(bad_http_requests_get_clear_errors, NULL) {
 SERVER_TEST(socket_flood_is_throttled_then_closed, NULL) {
   qrl_wsc *ph = qrl_h_phone_socket(s);
   int answered = 0, limited = 0, closed = 0;
-  int64_t t0 = mono_ms();
+  int64_t t0 = qrl_h_mono_ms();
   cJSON *m;
   ASSERT_TRUE(ph != NULL);
   /* One at a time: 60 in budget, 10 refused, the next one closes the
@@ -275,8 +269,8 @@ SERVER_TEST(socket_flood_is_throttled_then_closed, NULL) {
   ASSERT_TRUE(closed);
   ASSERT_EQ_INT(qrl_wsc_close_code(ph), 1008);
   ASSERT_EQ_INT(limited, 10);
-  if (answered < 60 || answered > 61 + (int)((mono_ms() - t0) / 1000))
-    TEST_FAIL_("answered %d in %lld ms", answered, (long long)(mono_ms() - t0));
+  if (answered < 60 || answered > 61 + (int)((qrl_h_mono_ms() - t0) / 1000))
+    TEST_FAIL_("answered %d in %lld ms", answered, (long long)(qrl_h_mono_ms() - t0));
   qrl_wsc_free(ph);
   ASSERT_TRUE(still_serving(s));
   return 0;
@@ -302,7 +296,7 @@ SERVER_TEST(peer_that_does_not_read_is_dropped, NULL) {
 /* New codes from one IP come at a bounded rate: 30 at once, then one per
  * 2 s (30 a minute), so the bound counts the seconds the test took. */
 SERVER_TEST(minting_is_throttled_per_ip, NULL) {
-  int64_t t0 = mono_ms();
+  int64_t t0 = qrl_h_mono_ms();
   cJSON *ch = NULL, *m;
   qrl_wsc *br = qrl_h_browser(s, &ch);
   int minted = 1, limited = 0;
@@ -315,8 +309,8 @@ SERVER_TEST(minting_is_throttled_per_ip, NULL) {
     else if (!strcmp(qrl_h_errcode(m), "rate_limited")) limited++;
     cJSON_Delete(m);
   }
-  if (minted < 30 || minted > 31 + (int)((mono_ms() - t0) / 1000 + 1) / 2)
-    TEST_FAIL_("minted %d in %lld ms", minted, (long long)(mono_ms() - t0));
+  if (minted < 30 || minted > 31 + (int)((qrl_h_mono_ms() - t0) / 1000 + 1) / 2)
+    TEST_FAIL_("minted %d in %lld ms", minted, (long long)(qrl_h_mono_ms() - t0));
   ASSERT_EQ_INT(minted + limited, 41);
   qrl_wsc_free(br);
   return 0;

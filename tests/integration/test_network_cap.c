@@ -16,12 +16,6 @@
 #define PW "MatKhau@2024"
 #define TOO_MANY "too_many_challenges_ip"
 
-static int64_t mono_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* A browser socket from iface (NULL: 127.0.0.1) and its first message. */
 static qrl_wsc *browser_from(const qrl_h_server *s, const char *iface, cJSON **first) {
   qrl_wsc *c = NULL;
@@ -58,8 +52,8 @@ static int new_code(qrl_wsc *c) {
  * try is a round trip (no sleeping); any answer but too_many_challenges_ip,
  * or no place freed within the harness's timeout, is a failure. */
 static int new_code_once_freed(qrl_wsc *c) {
-  int64_t deadline = mono_ms() + QRL_H_TIMEOUT_MS;
-  while (mono_ms() < deadline) {
+  int64_t deadline = qrl_h_mono_ms() + QRL_H_TIMEOUT_MS;
+  while (qrl_h_mono_ms() < deadline) {
     cJSON *m = qrl_h_call(c, "{\"type\":\"new_challenge\"}");
     int got = m && strcmp(qrl_h_type(m), "challenge") == 0,
         refused = m && strcmp(qrl_h_errcode(m), TOO_MANY) == 0;

@@ -25,12 +25,6 @@
 
 #include "harness.h"
 
-static int64_t mono_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* ---- a raw byte stream ----------------------------------------------------- */
 
 typedef struct stream {
@@ -81,7 +75,7 @@ static int stream_write(stream *st, const void *p, size_t n) {
  * EOF or reset (st->eof set), -1 on timeout or a full buffer. */
 static int stream_fill(stream *st, int64_t deadline) {
   struct pollfd p = {.fd = st->fd, .events = POLLIN};
-  int64_t left = deadline - mono_ms();
+  int64_t left = deadline - qrl_h_mono_ms();
   ssize_t r;
   if (st->eof) return 0;
   if (st->len == sizeof(st->buf) || left <= 0 || poll(&p, 1, (int)left) <= 0) return -1;
@@ -110,7 +104,7 @@ static void stream_take(stream *st, size_t n) {
  * in st; st->eof says whether the close came after them) or the harness
  * timeout passed. */
 static int stream_wait_eof(stream *st) {
-  int64_t deadline = mono_ms() + QRL_H_TIMEOUT_MS;
+  int64_t deadline = qrl_h_mono_ms() + QRL_H_TIMEOUT_MS;
   while (stream_fill(st, deadline) > 0) continue;
   return st->eof && st->len == 0;
 }
@@ -127,7 +121,7 @@ typedef struct http_resp {
  * leaving what follows for the next call. 0, or -1 (printed) if none came
  * within the harness timeout. */
 static int read_response(stream *st, http_resp *r) {
-  int64_t deadline = mono_ms() + QRL_H_TIMEOUT_MS;
+  int64_t deadline = qrl_h_mono_ms() + QRL_H_TIMEOUT_MS;
   memset(r, 0, sizeof(*r));
   for (;;) {
     uint8_t *end = header_end(st);
@@ -326,7 +320,7 @@ SERVER_TEST(chunked_post_is_refused_with_411, NULL) {
 SERVER_TEST(refused_body_cannot_trickle_past_10_s, NULL) {
   char req[256];
   stream st;
-  int64_t t0 = mono_ms();
+  int64_t t0 = qrl_h_mono_ms();
   snprintf(req, sizeof(req),
            "POST /api/session HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n"
            "Transfer-Encoding: chunked\r\n\r\n",
@@ -334,11 +328,11 @@ SERVER_TEST(refused_body_cannot_trickle_past_10_s, NULL) {
   ASSERT_EQ_INT(stream_open(s, &st), 0);
   ASSERT_EQ_INT(stream_write(&st, req, strlen(req)), 0);
   /* A chunk whenever a second passes without the server closing. */
-  while (!st.eof && mono_ms() - t0 < QRL_H_TIMEOUT_MS)
-    if (stream_fill(&st, mono_ms() + 1000) < 0 && stream_write(&st, "1\r\nx\r\n", 6))
+  while (!st.eof && qrl_h_mono_ms() - t0 < QRL_H_TIMEOUT_MS)
+    if (stream_fill(&st, qrl_h_mono_ms() + 1000) < 0 && stream_write(&st, "1\r\nx\r\n", 6))
       break; /* the server hung up under the write */
   ASSERT_TRUE(st.len > 12 && memcmp(st.buf, "HTTP/1.1 411", 12) == 0);
-  if (!st.eof && mono_ms() - t0 >= QRL_H_TIMEOUT_MS)
+  if (!st.eof && qrl_h_mono_ms() - t0 >= QRL_H_TIMEOUT_MS)
     TEST_FAIL_("still open after %d ms", QRL_H_TIMEOUT_MS);
   stream_close(&st);
   return 0;
@@ -387,7 +381,7 @@ SERVER_TEST(ambiguous_framing_is_refused_with_400, NULL) {
  * anything after the 101 stays in st. 0 or -1. */
 static int ws_open(const qrl_h_server *s, stream *st, const char *proto, const char *origin) {
   char req[512];
-  int64_t deadline = mono_ms() + QRL_H_TIMEOUT_MS;
+  int64_t deadline = qrl_h_mono_ms() + QRL_H_TIMEOUT_MS;
   uint8_t *end;
   int n = snprintf(req, sizeof(req),
                    "GET / HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nUpgrade: websocket\r\n"
@@ -427,7 +421,7 @@ typedef struct ws_msg {
 
 /* Reads the next frame the server sends. 0, or -1 on timeout or EOF. */
 static int ws_read(stream *st, ws_msg *m, int timeout_ms) {
-  int64_t deadline = mono_ms() + timeout_ms;
+  int64_t deadline = qrl_h_mono_ms() + timeout_ms;
   m->opcode = -1;
   m->code = 0;
   m->text[0] = '\0';
@@ -467,7 +461,7 @@ static int ws_close_code(stream *st) {
  * at least 60 pongs, at most 71 plus one a second the test took. */
 static int ping_flood(stream *st, const char *what) {
   uint8_t f[16];
-  int64_t t0 = mono_ms();
+  int64_t t0 = qrl_h_mono_ms();
   int pongs = 0, code = 0, limit;
   ws_msg m;
   for (int i = 0; i < 1000 && !code; i++) {
@@ -489,10 +483,10 @@ static int ping_flood(stream *st, const char *what) {
     }
   }
   if (!code) code = ws_close_code(st);
-  limit = 71 + (int)((mono_ms() - t0) / 1000) + 1;
+  limit = 71 + (int)((qrl_h_mono_ms() - t0) / 1000) + 1;
   if (code != 1008 || pongs < 60 || pongs > limit)
     TEST_FAIL_("%s: %d pongs in %lld ms, close %d; want 60..%d pongs, close 1008", what,
-               pongs, (long long)(mono_ms() - t0), code, limit);
+               pongs, (long long)(qrl_h_mono_ms() - t0), code, limit);
   return 0;
 }
 
@@ -540,16 +534,16 @@ SERVER_TEST(occasional_pings_are_answered, NULL) {
 SERVER_TEST(silent_socket_is_pinged_then_hung_up, "--ws-ping-secs", "1", NULL) {
   stream ph;
   ws_msg m;
-  int64_t t0 = mono_ms(), t_ping;
+  int64_t t0 = qrl_h_mono_ms(), t_ping;
   ASSERT_EQ_INT(ws_open(s, &ph, QRL_SUBPROTO_PHONE, NULL), 0);
   ASSERT_EQ_INT(ws_read(&ph, &m, QRL_H_TIMEOUT_MS), 0);
-  t_ping = mono_ms();
+  t_ping = qrl_h_mono_ms();
   ASSERT_EQ_INT(m.opcode, 9);
   ASSERT_TRUE(m.text[0] != '\0');
   if (t_ping - t0 < 1000) TEST_FAIL_("pinged after %lld ms of silence", (long long)(t_ping - t0));
   ASSERT_EQ_INT(ws_close_code(&ph), -1); /* hung up: no close frame to a silent peer */
-  if (mono_ms() - t0 < 2000)
-    TEST_FAIL_("hung up after %lld ms of silence", (long long)(mono_ms() - t0));
+  if (qrl_h_mono_ms() - t0 < 2000)
+    TEST_FAIL_("hung up after %lld ms of silence", (long long)(qrl_h_mono_ms() - t0));
   stream_close(&ph);
   return 0;
 }

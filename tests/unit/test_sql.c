@@ -14,21 +14,16 @@
 #include "domain/db.h"
 #include "sql.h"
 #include "test.h"
+#include "tmpdb.h"
 
-static char dir[] = "/tmp/qrl-test-sql-XXXXXX";
-static char path[128];
+static qrl_tmpdb tdb; /* one directory for the run; each test a new file in it */
 
+/* A new database: the file of the test before is removed first. */
 static qrl_db *fresh(void) {
   qrl_db *db = NULL;
-  char p[160];
-  if (strstr(dir, "XXXXXX") && !mkdtemp(dir)) return NULL;
-  snprintf(path, sizeof(path), "%s/db.sqlite", dir);
-  unlink(path);
-  snprintf(p, sizeof(p), "%s-wal", path);
-  unlink(p);
-  snprintf(p, sizeof(p), "%s-shm", path);
-  unlink(p);
-  if (qrl_db_open(path, &db)) return NULL;
+  if (tdb.dir[0]) qrl_tmpdb_remove(&tdb);
+  if (qrl_tmpdb_make(&tdb, "sql")) return NULL;
+  if (qrl_db_open(tdb.path, &db)) return NULL;
   return db;
 }
 
@@ -144,13 +139,7 @@ TEST(transactions_commit_and_roll_back) {
 }
 
 TEST(cleanup) {
-  char p[160];
-  unlink(path);
-  snprintf(p, sizeof(p), "%s-wal", path);
-  unlink(p);
-  snprintf(p, sizeof(p), "%s-shm", path);
-  unlink(p);
-  rmdir(dir);
+  if (tdb.dir[0]) qrl_tmpdb_remove(&tdb);
   return 0;
 }
 
