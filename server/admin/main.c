@@ -25,9 +25,11 @@
 #define EX_USAGE 2
 
 static const char usage_text[] =
-    "Usage: qrlogin-admin [--db PATH] [--hash-cost N] GROUP ACTION [ARGS]\n"
+    "Usage: qrlogin-admin [--db PATH] [--hash-cost N] [--json] GROUP ACTION [ARGS]\n"
     "Operator commands on a qrlogin database (default ./qrlogin.db; it must\n"
-    "exist). Every change is audited; a refused command writes nothing.\n\n"
+    "exist). Every change is audited; a refused command writes nothing.\n"
+    "--json (before or after the command) prints every listing and view as one\n"
+    "JSON document on one line, for scripts; times are UTC ISO 8601 or null.\n\n"
     "  citizen add --id ID --name NAME --level 1|2 --phone 0XXXXXXXXX\n"
     "              --password PW --passcode NNNNNN [--web-login on|off]\n"
     "  citizen list\n"
@@ -43,6 +45,14 @@ static const char usage_text[] =
     "  session revoke ID                       (every app and web session)\n"
     "  audit show ID [--limit N]               (newest first, default 50)\n"
     "  audit verify                            (checks the hash chain)\n"
+    "  audit export [--after-id N] [--limit N] (every row from the oldest, as JSON\n"
+    "                                          lines with id, times, event, outcome,\n"
+    "                                          citizen, device, IP, user agent,\n"
+    "                                          detail, flow and row_hash; a collector\n"
+    "                                          resumes after the last id it stored)\n"
+    "  stats [--days N]                        (audit rows by day in Vietnam time,\n"
+    "                                          event and outcome, the last N days\n"
+    "                                          with today; default 30)\n"
     "  portal verify-id USERNAME CITIZEN_ID    (support: check a portal account's\n"
     "                                           ID against the population register)\n\n"
     "Exit status: 0 done, 1 refused, 2 usage error.\n";
@@ -69,7 +79,8 @@ static int valid_id(const char *id) {
 
 typedef struct opts {
   const char *id, *name, *phone, *password, *passcode, *web_login;
-  long level, limit;
+  long level, limit, days, after_id;
+  int json;
 } opts;
 
 /* Parses the action's --options (argv after GROUP ACTION) into o and leaves
@@ -80,7 +91,8 @@ static int parse_opts(int argc, char **argv, opts *o) {
       {"level", required_argument, NULL, 'l'},    {"phone", required_argument, NULL, 'p'},
       {"password", required_argument, NULL, 'w'}, {"passcode", required_argument, NULL, 'c'},
       {"web-login", required_argument, NULL, 'o'}, {"limit", required_argument, NULL, 'm'},
-      {NULL, 0, NULL, 0}};
+      {"days", required_argument, NULL, 'y'},     {"after-id", required_argument, NULL, 'a'},
+      {"json", no_argument, NULL, 'j'},           {NULL, 0, NULL, 0}};
   int c;
   opterr = 0;
   optind = 0; /* 0, not 1: glibc then forgets main()'s "+" (stop at operands) */
@@ -102,6 +114,14 @@ static int parse_opts(int argc, char **argv, opts *o) {
     case 'm':
       if (qrl_parse_long(optarg, 1, 100000, &o->limit)) return usage_error("--limit wants 1..100000, not '%s'", optarg);
       break;
+    case 'y':
+      if (qrl_parse_long(optarg, 1, 3660, &o->days)) return usage_error("--days wants 1..3660, not '%s'", optarg);
+      break;
+    case 'a':
+      if (qrl_parse_long(optarg, 0, 0x7fffffffffffffffL, &o->after_id))
+        return usage_error("--after-id wants a row id (0 or more), not '%s'", optarg);
+      break;
+    case 'j': o->json = 1; break;
     case ':': return usage_error("option %s needs a value", argv[optind - 1]);
     default: return usage_error("unknown option %s", argv[optind - 1]);
     }
@@ -109,15 +129,25 @@ static int parse_opts(int argc, char **argv, opts *o) {
   return 0;
 }
 
-static int run(qrl_db *db, const qrl_acct_policy *pol, const char *group,
+/* The first second of the day days-1 days before now's, in Vietnam time
+ * (UTC+7, no daylight saving). */
+static int64_t days_back(int64_t now, long days) {
+  const int64_t vn = 7 * 3600, day = 86400;
+  int64_t today = (now + vn) / day * day - vn;
+  return today - (int64_t)(days - 1) * day;
+}
+
+static int run(qrl_db *db, const qrl_acct_policy *pol, int json, const char *group,
                const char *action, int argc, char **argv) {
   opts o = {0};
+  qrl_admin_format fmt;
   int64_t now = (int64_t)time(NULL);
   int npos, ex;
   char **pos;
   qrl_err err;
 
   if ((ex = parse_opts(argc, argv, &o))) return ex;
+  fmt = (json || o.json) ? QRL_ADMIN_JSON : QRL_ADMIN_TEXT;
   pos = argv + optind;
   npos = argc - optind;
 #define NEED(n, what)                                                        \
@@ -149,13 +179,13 @@ static int run(qrl_db *db, const qrl_acct_policy *pol, const char *group,
   }
   if (!strcmp(group, "citizen") && !strcmp(action, "list")) {
     NEED(0, "citizen list takes no arguments");
-    err = qrl_admin_citizen_list(db, stdout, now);
+    err = qrl_admin_citizen_list(db, fmt, stdout, now);
     return err ? refused(err, "citizen list") : 0;
   }
   if (!strcmp(group, "citizen") && !strcmp(action, "show")) {
     NEED(1, "citizen show ID");
     NEED_ID(pos[0]);
-    err = qrl_admin_citizen_show(db, pos[0], stdout, now);
+    err = qrl_admin_citizen_show(db, pos[0], fmt, stdout, now);
     return err ? refused(err, pos[0]) : 0;
   }
   if (!strcmp(group, "citizen") && !strcmp(action, "set-level")) {
@@ -194,7 +224,7 @@ static int run(qrl_db *db, const qrl_acct_policy *pol, const char *group,
     NEED(1, "device list ID");
     NEED_ID(pos[0]);
     if ((err = qrl_db_get_citizen(db, pos[0], &c))) return refused(err, pos[0]);
-    err = qrl_admin_device_list(db, pos[0], stdout);
+    err = qrl_admin_device_list(db, pos[0], fmt, stdout);
     return err ? refused(err, "device list") : 0;
   }
   if (!strcmp(group, "device") && !strcmp(action, "revoke")) {
@@ -211,7 +241,7 @@ static int run(qrl_db *db, const qrl_acct_policy *pol, const char *group,
     NEED(1, "session list ID");
     NEED_ID(pos[0]);
     if ((err = qrl_db_get_citizen(db, pos[0], &c))) return refused(err, pos[0]);
-    err = qrl_admin_session_list(db, pos[0], stdout, now);
+    err = qrl_admin_session_list(db, pos[0], fmt, stdout, now);
     return err ? refused(err, "session list") : 0;
   }
   if (!strcmp(group, "session") && !strcmp(action, "revoke")) {
@@ -226,7 +256,7 @@ static int run(qrl_db *db, const qrl_acct_policy *pol, const char *group,
   if (!strcmp(group, "audit") && !strcmp(action, "show")) {
     NEED(1, "audit show ID [--limit N]");
     NEED_ID(pos[0]);
-    err = qrl_admin_audit_show(db, pos[0], o.limit ? (int)o.limit : 50, stdout);
+    err = qrl_admin_audit_show(db, pos[0], o.limit ? (int)o.limit : 50, fmt, stdout);
     return err ? refused(err, "audit show") : 0;
   }
   if (!strcmp(group, "audit") && !strcmp(action, "verify")) {
@@ -241,6 +271,27 @@ static int run(qrl_db *db, const qrl_acct_policy *pol, const char *group,
     printf("audit chain intact: %lld rows\n", (long long)rows);
     return 0;
   }
+  if (!strcmp(group, "audit") && !strcmp(action, "export")) {
+    int64_t rows = 0;
+    NEED(0, "audit export [--after-id N] [--limit N]");
+    err = qrl_admin_audit_export(db, o.after_id, o.limit, stdout, &rows);
+    if (err == QRL_IO) { /* buffered: which rows reached the output is unknown */
+      fprintf(stderr, "qrlogin-admin: audit export: the output could not be written (%s)\n",
+              qrl_err_code(err));
+      return EX_REFUSED;
+    }
+    if (err) {
+      fprintf(stderr, "qrlogin-admin: audit export stopped after %lld rows: %s (%s)\n",
+              (long long)rows, qrl_strerror(err), qrl_err_code(err));
+      return EX_REFUSED;
+    }
+    return 0;
+  }
+  if (!strcmp(group, "stats") && !*action) {
+    NEED(0, "stats [--days N]");
+    err = qrl_admin_stats(db, days_back(now, o.days ? o.days : 30), fmt, stdout);
+    return err ? refused(err, "stats") : 0;
+  }
   if (!strcmp(group, "portal") && !strcmp(action, "verify-id")) {
     NEED(2, "portal verify-id USERNAME CITIZEN_ID");
     NEED_ID(pos[1]);
@@ -249,8 +300,8 @@ static int run(qrl_db *db, const qrl_acct_policy *pol, const char *group,
     printf("%s verified as %s\n", pos[0], pos[1]);
     return 0;
   }
-  fprintf(stderr, "qrlogin-admin: unknown command '%s %s'\nTry 'qrlogin-admin --help'.\n",
-          group, action);
+  fprintf(stderr, "qrlogin-admin: unknown command '%s%s%s'\nTry 'qrlogin-admin --help'.\n",
+          group, *action ? " " : "", action);
   return EX_USAGE;
 #undef NEED
 #undef NEED_ID
@@ -260,12 +311,13 @@ int main(int argc, char **argv) {
   static const struct option lo[] = {{"db", required_argument, NULL, 'd'},
                                      {"hash-cost", required_argument, NULL, 'k'},
                                      {"help", no_argument, NULL, 'h'},
+                                     {"json", no_argument, NULL, 'j'},
                                      {NULL, 0, NULL, 0}};
   const char *path = "qrlogin.db";
   qrl_acct_policy pol = qrl_acct_policy_default();
   qrl_db *db = NULL;
   long v;
-  int c, ex;
+  int c, ex, json = 0, one_word;
 
   opterr = 0;
   while ((c = getopt_long(argc, argv, "+:h", lo, NULL)) != -1) {
@@ -276,11 +328,15 @@ int main(int argc, char **argv) {
       pol.hash_cost_log2 = (int)v;
       break;
     case 'h': fputs(usage_text, stdout); return 0;
+    case 'j': json = 1; break;
     case ':': return usage_error("option %s needs a value", argv[optind - 1]);
     default: return usage_error("unknown option %s", argv[optind - 1]);
     }
   }
-  if (argc - optind < 2) return usage_error("%s", "a command is GROUP ACTION, e.g. 'citizen list'");
+  /* "stats" is a command of one word; every other is GROUP ACTION. */
+  one_word = argc - optind >= 1 && !strcmp(argv[optind], "stats");
+  if (!one_word && argc - optind < 2)
+    return usage_error("%s", "a command is GROUP ACTION, e.g. 'citizen list'");
   /* Never create a database by accident (a typo in --db). */
   if (access(path, R_OK | W_OK) != 0) {
     fprintf(stderr, "qrlogin-admin: cannot open %s: %s\n", path, strerror(errno));
@@ -290,7 +346,9 @@ int main(int argc, char **argv) {
     fprintf(stderr, "qrlogin-admin: %s is not a qrlogin database\n", path);
     return EX_REFUSED;
   }
-  ex = run(db, &pol, argv[optind], argv[optind + 1], argc - optind - 1, argv + optind + 1);
+  ex = one_word ? run(db, &pol, json, argv[optind], "", argc - optind, argv + optind)
+               : run(db, &pol, json, argv[optind], argv[optind + 1], argc - optind - 1,
+                     argv + optind + 1);
   qrl_db_close(db);
   return ex;
 }

@@ -246,6 +246,78 @@ qrl_err qrl_op_audit(qrl_db *db, const char *citizen_id, int limit,
   return err;
 }
 
+/* A text column, or NULL for SQL NULL (borrowed until the next step). */
+static const char *col_text(sqlite3_stmt *st, int col) {
+  return sqlite3_column_type(st, col) == SQLITE_NULL ? NULL
+                                                      : (const char *)sqlite3_column_text(st, col);
+}
+
+qrl_err qrl_op_audit_each(qrl_db *db, int64_t after_id, int64_t limit,
+                          int (*visit)(const qrl_op_audit_full *row, void *arg), void *arg) {
+  sqlite3_stmt *st = qrl_sql_prep(db,
+      "SELECT id, at, event, outcome, citizen_id, device_id, ip, user_agent, detail, flow,"
+      " row_hash FROM audit WHERE id > ? ORDER BY id LIMIT ?");
+  qrl_err err = QRL_OK;
+  int r;
+  if (!st) return QRL_DB;
+  sqlite3_bind_int64(st, 1, after_id);
+  sqlite3_bind_int64(st, 2, limit > 0 ? limit : -1); /* SQLite: -1 is no limit */
+  while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+    qrl_op_audit_full row = {0};
+    row.id = sqlite3_column_int64(st, 0);
+    row.at = sqlite3_column_int64(st, 1);
+    row.event = col_text(st, 2);
+    row.outcome = col_text(st, 3);
+    row.citizen_id = col_text(st, 4);
+    row.device_id = sqlite3_column_int64(st, 5);
+    row.ip = col_text(st, 6);
+    row.user_agent = col_text(st, 7);
+    row.detail = col_text(st, 8);
+    row.flow = col_text(st, 9);
+    row.row_hash = sqlite3_column_blob(st, 10);
+    row.row_hash_len = (size_t)sqlite3_column_bytes(st, 10);
+    if (!row.event || !row.outcome) { /* NOT NULL columns: out of memory */
+      err = QRL_NOMEM;
+      break;
+    }
+    if (visit(&row, arg)) break;
+  }
+  if (!err && r != SQLITE_ROW && r != SQLITE_DONE) err = QRL_DB;
+  qrl_sql_done(db, st);
+  return err;
+}
+
+static int read_stat(sqlite3_stmt *st, void *row) {
+  qrl_op_stat *a = row;
+  const char *day = col_text(st, 0);
+  snprintf(a->day, sizeof(a->day), "%s", day ? day : "");
+  a->count = sqlite3_column_int64(st, 3);
+  return dup_col(st, 1, &a->event) || dup_col(st, 2, &a->outcome) ? -1 : 0;
+}
+
+void qrl_op_stats_free(qrl_op_stat *rows, size_t n) {
+  for (size_t i = 0; rows && i < n; i++) {
+    free(rows[i].event);
+    free(rows[i].outcome);
+  }
+  free(rows);
+}
+
+static void release_stats(void *rows, size_t n) { qrl_op_stats_free(rows, n); }
+
+qrl_err qrl_op_stats(qrl_db *db, int64_t since, qrl_op_stat **rows, size_t *n) {
+  /* Days begin at midnight in Vietnam (UTC+7, no daylight saving). */
+  sqlite3_stmt *st = qrl_sql_prep(db,
+      "SELECT date(at + 25200, 'unixepoch') AS day, event, outcome, count(*) FROM audit"
+      " WHERE at >= ? GROUP BY day, event, outcome ORDER BY day, event, outcome");
+  void *out;
+  qrl_err err;
+  if (st) sqlite3_bind_int64(st, 1, since);
+  err = fetch(db, st, sizeof(**rows), read_stat, release_stats, &out, n);
+  *rows = out;
+  return err;
+}
+
 /* ---- changes -------------------------------------------------------------- */
 
 /* Runs UPDATE sql (?1 = text id, ?2 = now, ?3 = num) that must touch a row,

@@ -109,6 +109,42 @@ qrl_err qrl_op_audit(qrl_db *db, const char *citizen_id, int limit,
 /* Frees n rows from qrl_op_audit; NULL-safe. */
 void qrl_op_audit_free(qrl_op_audit_row *rows, size_t n);
 
+/* One audit row in full, as a log collector takes it (qrl_op_audit_each).
+ * Borrowed: the strings and the hash are valid only during the visit. */
+typedef struct qrl_op_audit_full {
+  int64_t id;
+  int64_t at;        /* unix seconds */
+  int64_t device_id; /* 0 if none */
+  const char *event, *outcome;
+  const char *citizen_id, *ip, *user_agent, *detail, *flow; /* NULL if none */
+  const unsigned char *row_hash; /* the hash chain's link (NULL on a row
+                                    written before the chain) */
+  size_t row_hash_len;
+} qrl_op_audit_full;
+
+/* Calls visit(row, arg) for every audit row with id > after_id, oldest first,
+ * at most limit rows (0: all), from one read snapshot. visit returns 0 to go
+ * on; anything else stops the walk (not an error). QRL_OK, QRL_DB. */
+qrl_err qrl_op_audit_each(qrl_db *db, int64_t after_id, int64_t limit,
+                          int (*visit)(const qrl_op_audit_full *row, void *arg), void *arg);
+
+/* Audit rows of one day (Vietnam time, UTC+7), event and outcome. */
+typedef struct qrl_op_stat {
+  char day[11];  /* "YYYY-MM-DD" */
+  char *event;   /* owned */
+  char *outcome; /* owned */
+  int64_t count; /* rows (a summary row of refusals counts once) */
+} qrl_op_stat;
+
+/* The audit rows at or after since (unix seconds), counted by day, event and
+ * outcome, in that order. Ownership as in qrl_op_citizens; free with
+ * qrl_op_stats_free. Reads the whole table from since on: an operator's
+ * command, not for the server. */
+qrl_err qrl_op_stats(qrl_db *db, int64_t since, qrl_op_stat **rows, size_t *n);
+
+/* Frees n rows from qrl_op_stats; NULL-safe. */
+void qrl_op_stats_free(qrl_op_stat *rows, size_t n);
+
 /* Sets the citizen's level (1 or 2). Audited "admin_set_level", detail
  * "level=N". QRL_OK, QRL_INVAL (another level), QRL_NOT_FOUND, QRL_DB. */
 qrl_err qrl_op_set_level(qrl_db *db, const char *id, int level, int64_t now);

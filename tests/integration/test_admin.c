@@ -247,6 +247,162 @@ SERVER_TEST(refused_commands_write_nothing, NULL) {
   return 0;
 }
 
-TEST_MAIN(added_citizen_logs_in_and_shows_up, set_level_one_stops_qr_login,
+/* Runs qrlogin-admin --db <s->db> ARGS... with its stdout on /dev/full.
+ * Returns the exit status. */
+static int admin_to_full(const qrl_h_server *s, const char *a1, const char *a2) {
+  int st = 0;
+  pid_t pid = fork();
+  if (pid == 0) {
+    int fd = open("/dev/full", O_WRONLY);
+    if (fd < 0) _exit(126);
+    dup2(fd, STDOUT_FILENO);
+    execl(QRLOGIN_ADMIN_PATH, QRLOGIN_ADMIN_PATH, "--db", s->db, a1, a2, (char *)NULL);
+    _exit(127);
+  }
+  if (pid < 0 || waitpid(pid, &st, 0) < 0) return -1;
+  return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* The member name of array item i of a, or NULL. */
+static const char *item_str(const cJSON *a, int i, const char *name) {
+  const cJSON *v = cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(a, i), name);
+  return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+/* --json prints each listing as one JSON document that says what the text
+ * table says: after one QR login, the citizen (level 2, web login on), its
+ * device, its web session (method qr; pending, as the page has not exchanged
+ * its code) and its audit rows. */
+SERVER_TEST(listings_print_json_documents, NULL) {
+  static char out[65536];
+  cJSON *d, *o;
+  int found = 0;
+  ASSERT_EQ_INT(qrl_h_qr_login(s, AN, PW, NULL, NULL), 0);
+  ASSERT_EQ_INT(qrl_h_settle(s), 0); /* every audit row written */
+
+  ASSERT_EQ_INT(admin(s, out, sizeof(out), "--json", "citizen", "list", NULL), 0);
+  ASSERT_TRUE((d = cJSON_Parse(out)) && cJSON_IsArray(d));
+  for (int i = 0; i < cJSON_GetArraySize(d); i++) {
+    const char *id = item_str(d, i, "id");
+    if (id && !strcmp(id, AN)) {
+      o = cJSON_GetArrayItem(d, i);
+      found = cJSON_GetObjectItem(o, "level")->valueint == 2 &&
+              cJSON_IsTrue(cJSON_GetObjectItem(o, "web_login"));
+    }
+  }
+  cJSON_Delete(d);
+  ASSERT_TRUE(found);
+
+  ASSERT_EQ_INT(admin(s, out, sizeof(out), "citizen", "show", AN, "--json", NULL), 0);
+  ASSERT_TRUE((d = cJSON_Parse(out)) && cJSON_IsObject(d));
+  ASSERT_EQ_STR(cJSON_GetObjectItem(d, "id")->valuestring, AN);
+  ASSERT_EQ_INT(cJSON_GetArraySize(cJSON_GetObjectItem(d, "devices")), 1);
+  ASSERT_TRUE(cJSON_GetArraySize(cJSON_GetObjectItem(d, "sessions")) >= 1);
+  cJSON_Delete(d);
+
+  ASSERT_EQ_INT(admin(s, out, sizeof(out), "--json", "session", "list", AN, NULL), 0);
+  ASSERT_TRUE((d = cJSON_Parse(out)) && cJSON_IsArray(d));
+  found = 0;
+  for (int i = 0; i < cJSON_GetArraySize(d); i++) {
+    const char *kind = item_str(d, i, "kind"), *note = item_str(d, i, "note");
+    if (kind && !strcmp(kind, "web") && note && !strcmp(note, "qr") &&
+        !strcmp(item_str(d, i, "state"), "pending")) /* its code not exchanged yet */
+      found = 1;
+  }
+  cJSON_Delete(d);
+  ASSERT_TRUE(found);
+
+  ASSERT_EQ_INT(admin(s, out, sizeof(out), "--json", "device", "list", AN, NULL), 0);
+  ASSERT_TRUE((d = cJSON_Parse(out)) && cJSON_GetArraySize(d) == 1);
+  ASSERT_TRUE(cJSON_IsNull(cJSON_GetObjectItem(cJSON_GetArrayItem(d, 0), "revoked")));
+  cJSON_Delete(d);
+
+  ASSERT_EQ_INT(admin(s, out, sizeof(out), "--json", "audit", "show", AN, "--limit", "3", NULL),
+                0);
+  ASSERT_TRUE((d = cJSON_Parse(out)) && cJSON_GetArraySize(d) == 3);
+  ASSERT_TRUE(item_str(d, 0, "event") && item_str(d, 0, "outcome") && item_str(d, 0, "at"));
+  cJSON_Delete(d);
+  return 0;
+}
+
+/* audit export: every row once, oldest first, as JSON lines with its
+ * chain hash; --after-id resumes exactly after a row, --limit pages; and
+ * `stats` counts the same rows by Vietnam day, event and outcome. A full
+ * output is an error (exit 1), not a silent loss. */
+SERVER_TEST(audit_export_and_stats_agree_with_the_table, NULL) {
+  static char out[1 << 20], page[65536];
+  typedef struct group { char key[160]; int n; } group;
+  static group groups[256];
+  int ngroups = 0, rows = 0, total;
+  int64_t last = 0;
+  cJSON *d;
+  char *line, *save = NULL;
+  ASSERT_EQ_INT(qrl_h_qr_login(s, AN, PW, NULL, NULL), 0);
+  ASSERT_EQ_INT(qrl_h_settle(s), 0);
+  total = audit_total(s);
+  ASSERT_TRUE(total > 5);
+
+  ASSERT_EQ_INT(admin(s, out, sizeof(out), "audit", "export", NULL), 0);
+  for (line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+    cJSON *o = cJSON_Parse(line), *id, *at, *h;
+    char day[16], key[160];
+    time_t t;
+    struct tm tm;
+    int g;
+    ASSERT_TRUE(o != NULL);
+    id = cJSON_GetObjectItem(o, "id");
+    at = cJSON_GetObjectItem(o, "at_unix");
+    h = cJSON_GetObjectItem(o, "row_hash");
+    ASSERT_TRUE(cJSON_IsNumber(id) && (int64_t)id->valuedouble > last); /* oldest first, once */
+    last = (int64_t)id->valuedouble;
+    ASSERT_TRUE(cJSON_IsString(h) && strlen(h->valuestring) == 64);
+    t = (time_t)at->valuedouble + 7 * 3600; /* the Vietnam day */
+    gmtime_r(&t, &tm);
+    strftime(day, sizeof(day), "%Y-%m-%d", &tm);
+    snprintf(key, sizeof(key), "%s|%s|%s", day, cJSON_GetObjectItem(o, "event")->valuestring,
+             cJSON_GetObjectItem(o, "outcome")->valuestring);
+    for (g = 0; g < ngroups && strcmp(groups[g].key, key); g++) continue;
+    if (g == ngroups) {
+      ASSERT_TRUE(ngroups < 256);
+      snprintf(groups[ngroups++].key, sizeof(groups[0].key), "%s", key);
+    }
+    groups[g].n++;
+    rows++;
+    cJSON_Delete(o);
+  }
+  ASSERT_EQ_INT(rows, total);
+
+  /* Resume after the third row, two rows a page. */
+  ASSERT_EQ_INT(admin(s, page, sizeof(page), "audit", "export", "--after-id", "3", "--limit",
+                      "2", NULL),
+                0);
+  ASSERT_TRUE(strncmp(page, "{\"id\":4,", 8) == 0);
+  ASSERT_TRUE(strstr(page, "\n{\"id\":5,") != NULL);
+  ASSERT_TRUE(strstr(page, "\"id\":6,") == NULL);
+
+  /* stats over the last day: the same groups and counts. */
+  ASSERT_EQ_INT(admin(s, page, sizeof(page), "stats", "--days", "1", "--json", NULL), 0);
+  ASSERT_TRUE((d = cJSON_Parse(page)) && cJSON_IsArray(d));
+  ASSERT_EQ_INT(cJSON_GetArraySize(d), ngroups);
+  for (int i = 0; i < cJSON_GetArraySize(d); i++) {
+    char key[160];
+    int g;
+    snprintf(key, sizeof(key), "%s|%s|%s", item_str(d, i, "day"), item_str(d, i, "event"),
+             item_str(d, i, "outcome"));
+    for (g = 0; g < ngroups && strcmp(groups[g].key, key); g++) continue;
+    if (g == ngroups) TEST_FAIL_("stats has %s, the export not", key);
+    ASSERT_EQ_INT(cJSON_GetObjectItem(cJSON_GetArrayItem(d, i), "count")->valueint,
+                  groups[g].n);
+  }
+  cJSON_Delete(d);
+
+  ASSERT_EQ_INT(admin_to_full(s, "audit", "export"), 1);
+  ASSERT_EQ_INT(admin(s, NULL, 0, "stats", "--days", "0", NULL), 2);
+  ASSERT_EQ_INT(admin(s, NULL, 0, "audit", "export", "--after-id", "-1", NULL), 2);
+  return 0;
+}
+
+TEST_MAIN(added_citizen_logs_in_and_shows_up, listings_print_json_documents,
+          audit_export_and_stats_agree_with_the_table, set_level_one_stops_qr_login,
           set_password_replaces_it_and_ends_what_it_opened, unlock_after_five_wrong_passcodes,
           device_and_session_revocation_reach_the_phone, refused_commands_write_nothing)

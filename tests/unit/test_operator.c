@@ -267,6 +267,88 @@ TEST(audit_rows_come_newest_first_up_to_the_limit) {
   return 0;
 }
 
+typedef struct walk {
+  int64_t ids[64];
+  int n, stop_at; /* stop_at: the visit that returns 1 (0: never) */
+  int hashes;     /* rows with a 32-byte chain hash */
+} walk;
+
+static int visit(const qrl_op_audit_full *r, void *arg) {
+  walk *w = arg;
+  if (w->n < 64) w->ids[w->n] = r->id;
+  w->n++;
+  if (r->row_hash && r->row_hash_len == 32) w->hashes++;
+  return w->stop_at && w->n == w->stop_at;
+}
+
+/* The export walk: every row once in id order from after_id, at most limit,
+ * stopped when the visitor says so; each row has its chain hash. */
+TEST(audit_rows_are_walked_in_order_from_an_id) {
+  fx f;
+  walk w = {0};
+  qrl_req_ctx rc = at(T0 + 5);
+  int total;
+  ASSERT_EQ_INT(fx_open(&f), 0);
+  for (int i = 0; i < 5; i++)
+    ASSERT_ERR(qrl_db_audit(f.db, "scan", QRL_OK, AN, 0, NULL, &rc), QRL_OK);
+  total = (int)scalar(&f, "SELECT count(*) FROM audit");
+  ASSERT_ERR(qrl_op_audit_each(f.db, 0, 0, visit, &w), QRL_OK);
+  ASSERT_EQ_INT(w.n, total);
+  ASSERT_EQ_INT(w.hashes, total);
+  for (int i = 1; i < w.n; i++) ASSERT_TRUE(w.ids[i] > w.ids[i - 1]);
+  memset(&w, 0, sizeof(w));
+  ASSERT_ERR(qrl_op_audit_each(f.db, 3, 2, visit, &w), QRL_OK);
+  ASSERT_EQ_INT(w.n, 2);
+  ASSERT_EQ_INT(w.ids[0], 4);
+  ASSERT_EQ_INT(w.ids[1], 5);
+  memset(&w, 0, sizeof(w));
+  w.stop_at = 3;
+  ASSERT_ERR(qrl_op_audit_each(f.db, 0, 0, visit, &w), QRL_OK);
+  ASSERT_EQ_INT(w.n, 3);
+  memset(&w, 0, sizeof(w));
+  ASSERT_ERR(qrl_op_audit_each(f.db, total, 0, visit, &w), QRL_OK);
+  ASSERT_EQ_INT(w.n, 0);
+  fx_close(&f);
+  return 0;
+}
+
+/* Stats count by the day in Vietnam: 16:59:59 UTC is still that day there,
+ * 17:00:00 UTC the next; rows before `since` are not counted. */
+TEST(stats_count_rows_by_vietnam_day_event_and_outcome) {
+  fx f;
+  qrl_op_stat *rows = NULL;
+  size_t n = 0;
+  const int64_t midnight_vn = 1790010000; /* 2026-09-21T17:00:00Z */
+  qrl_req_ctx rc = at(midnight_vn - 1);
+  ASSERT_EQ_INT(fx_open(&f), 0); /* the seeds' rows are at T0, 2026-09-21 21:13 in Vietnam */
+  ASSERT_ERR(qrl_db_audit(f.db, "scan", QRL_OK, AN, 0, NULL, &rc), QRL_OK);
+  ASSERT_ERR(qrl_db_audit(f.db, "scan", QRL_OK, AN, 0, NULL, &rc), QRL_OK);
+  rc.now = midnight_vn;
+  ASSERT_ERR(qrl_db_audit(f.db, "scan", QRL_OK, AN, 0, NULL, &rc), QRL_OK);
+  ASSERT_ERR(qrl_db_audit(f.db, "scan", QRL_WRONG_PASSCODE, AN, 0, NULL, &rc), QRL_OK);
+
+  ASSERT_ERR(qrl_op_stats(f.db, T0 + 1, &rows, &n), QRL_OK); /* the seeds left out */
+  ASSERT_EQ_INT(n, 3);
+  ASSERT_EQ_STR(rows[0].day, "2026-09-21");
+  ASSERT_EQ_STR(rows[0].event, "scan");
+  ASSERT_EQ_STR(rows[0].outcome, "ok");
+  ASSERT_EQ_INT(rows[0].count, 2);
+  ASSERT_EQ_STR(rows[1].day, "2026-09-22");
+  ASSERT_EQ_STR(rows[1].outcome, "ok");
+  ASSERT_EQ_INT(rows[1].count, 1);
+  ASSERT_EQ_STR(rows[2].day, "2026-09-22");
+  ASSERT_EQ_STR(rows[2].outcome, "wrong_passcode");
+  ASSERT_EQ_INT(rows[2].count, 1);
+  qrl_op_stats_free(rows, n);
+
+  ASSERT_ERR(qrl_op_stats(f.db, 0, &rows, &n), QRL_OK); /* the seeds too */
+  ASSERT_TRUE(n > 3);
+  ASSERT_EQ_STR(rows[0].day, "2026-09-21");
+  qrl_op_stats_free(rows, n);
+  fx_close(&f);
+  return 0;
+}
+
 TEST(an_unknown_citizen_has_no_rows) {
   fx f;
   qrl_op_device *d = NULL;
@@ -601,7 +683,8 @@ TEST(the_audit_chain_holds_after_every_change) {
 
 TEST_MAIN(citizens_are_listed_by_id_with_their_passcode_state, one_citizen_is_read_or_not_found,
           devices_and_sessions_are_listed_with_their_state,
-          audit_rows_come_newest_first_up_to_the_limit, an_unknown_citizen_has_no_rows,
+          audit_rows_come_newest_first_up_to_the_limit, audit_rows_are_walked_in_order_from_an_id,
+          stats_count_rows_by_vietnam_day_event_and_outcome, an_unknown_citizen_has_no_rows,
           set_level_changes_it_with_one_audit_row, set_level_refusals_write_nothing,
           set_password_replaces_it_and_ends_what_the_old_one_opened,
           set_password_refusals_write_nothing, set_passcode_replaces_it_and_keeps_the_sessions,
