@@ -36,7 +36,9 @@ for f in bin/qrlogind bin/vneid-sim bin/qrlogin-admin; do
   [ -x "$prefix/$f" ] || fail "$f not installed"
 done
 for f in share/qrlogin/web/index.html share/doc/qrlogin/README.md \
-         share/doc/qrlogin/LICENSE share/doc/qrlogin/protocol.md; do
+         share/doc/qrlogin/LICENSE share/doc/qrlogin/protocol.md \
+         share/man/man8/qrlogind.8 share/man/man8/qrlogin-admin.8 \
+         share/man/man1/vneid-sim.1; do
   [ -f "$prefix/$f" ] || fail "$f not installed"
 done
 
