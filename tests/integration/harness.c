@@ -88,11 +88,21 @@ void qrl_h_path(const qrl_h_server *s, const char *name, char *out, size_t n) {
 
 /* Starts qrlogind on s->dir's database; its log is appended to if append,
  * else started afresh. */
+/* The program name runs: PREFIX/bin/name when QRL_H_PREFIX is set (the
+ * package test drives an installed qrlogind and vneid-sim with these same
+ * tests, each finding its installed page), else the build's (built). */
+static const char *installed(char *buf, size_t n, const char *name, const char *built) {
+  const char *prefix = getenv("QRL_H_PREFIX");
+  if (!prefix || !*prefix) return built;
+  snprintf(buf, n, "%s/bin/%s", prefix, name);
+  return buf;
+}
+
 static int spawn(qrl_h_server *s, const char *const *extra, int append, long soft,
                  long hard) {
   const char *argv[56];
   int n = 0, out[2] = {-1, -1}, logfd = -1;
-  char logpath[300], line[256], outbox[300];
+  char logpath[300], line[256], outbox[300], qrlogind_bin[300];
   size_t got = 0;
   int64_t deadline;
 
@@ -113,15 +123,17 @@ static int spawn(qrl_h_server *s, const char *const *extra, int append, long sof
     argv[n++] = "--errors-for-leak-kinds=definite,indirect";
     argv[n++] = "--error-exitcode=99";
   }
-  argv[n++] = QRLOGIND_PATH;
+  argv[n++] = installed(qrlogind_bin, sizeof(qrlogind_bin), "qrlogind", QRLOGIND_PATH);
   argv[n++] = "--port";
   argv[n++] = "0";
   argv[n++] = "--bind";
   argv[n++] = "127.0.0.1";
   argv[n++] = "--db";
   argv[n++] = s->db;
-  argv[n++] = "--web";
-  argv[n++] = QRL_WEB_DIR;
+  if (!getenv("QRL_H_PREFIX")) { /* an installed qrlogind finds its own */
+    argv[n++] = "--web";
+    argv[n++] = QRL_WEB_DIR;
+  }
   {
     int demo = 1;
     for (int i = 0; extra && extra[i]; i++) demo &= strcmp(extra[i], QRL_H_NO_DEMO) != 0;
@@ -286,7 +298,7 @@ void qrl_h_dump_log(const qrl_h_server *s) {
 static int sim_vspawn(const qrl_h_server *s, const char *home, qrl_h_proc *pr,
                       va_list ap) {
   const char *argv[40];
-  char homedir[300];
+  char homedir[300], sim_bin[300];
   int n = 0, o[2] = {-1, -1}, in[2] = {-1, -1};
   const char *a;
 
@@ -294,7 +306,7 @@ static int sim_vspawn(const qrl_h_server *s, const char *home, qrl_h_proc *pr,
   pr->pid = -1;
   pr->in = pr->out = pr->pidfd = -1;
   qrl_h_path(s, home, homedir, sizeof(homedir));
-  argv[n++] = VNEID_SIM_PATH;
+  argv[n++] = installed(sim_bin, sizeof(sim_bin), "vneid-sim", VNEID_SIM_PATH);
   argv[n++] = "--json";
   argv[n++] = "--server";
   argv[n++] = s->ws;
