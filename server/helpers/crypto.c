@@ -272,3 +272,40 @@ out:
   EVP_PKEY_free(pkey);
   return rc;
 }
+
+qrl_err qrl_ec_sig_to_raw(const uint8_t *der, size_t len, uint8_t raw[QRL_SIG_RAW_BYTES]) {
+  const unsigned char *p = der;
+  ECDSA_SIG *sig = d2i_ECDSA_SIG(NULL, &p, (long)len);
+  const BIGNUM *r, *s;
+  qrl_err rc = QRL_BAD_SIGNATURE;
+  if (!sig || p != der + len) goto out; /* not DER, or bytes after it */
+  ECDSA_SIG_get0(sig, &r, &s);
+  if (BN_num_bytes(r) > 32 || BN_num_bytes(s) > 32) goto out;
+  if (BN_bn2binpad(r, raw, 32) != 32 || BN_bn2binpad(s, raw + 32, 32) != 32) goto out;
+  rc = QRL_OK;
+out:
+  ECDSA_SIG_free(sig);
+  return rc;
+}
+
+qrl_err qrl_ec_sig_from_raw(const uint8_t raw[QRL_SIG_RAW_BYTES], uint8_t *der, size_t *len) {
+  ECDSA_SIG *sig = ECDSA_SIG_new();
+  BIGNUM *r = BN_bin2bn(raw, 32, NULL), *s = BN_bin2bn(raw + 32, 32, NULL);
+  unsigned char *p = der;
+  qrl_err rc = QRL_CRYPTO;
+  int n;
+  if (!sig || !r || !s) goto out;
+  rc = QRL_BAD_SIGNATURE;
+  if (BN_is_zero(r) || BN_is_zero(s)) goto out;
+  if (ECDSA_SIG_set0(sig, r, s) != 1) goto out;
+  r = s = NULL; /* the signature owns them */
+  rc = QRL_CRYPTO;
+  if (i2d_ECDSA_SIG(sig, NULL) > QRL_SIG_MAX || (n = i2d_ECDSA_SIG(sig, &p)) <= 0) goto out;
+  *len = (size_t)n;
+  rc = QRL_OK;
+out:
+  BN_free(r);
+  BN_free(s);
+  ECDSA_SIG_free(sig);
+  return rc;
+}

@@ -101,4 +101,15 @@ qrl_err qrl_ec_sign(const uint8_t priv[QRL_PRIVKEY_BYTES], const void *msg,
 qrl_err qrl_ec_verify(const uint8_t pub[65], const void *msg, size_t msglen,
                       const uint8_t *sig, size_t siglen);
 
+/* A P-256 signature as JOSE carries it (RFC 7518 3.4): R and S, 32 bytes
+ * each, big-endian. */
+#define QRL_SIG_RAW_BYTES 64
+
+/* DER (len bytes) -> raw R||S. QRL_OK, or QRL_BAD_SIGNATURE if der is not a
+ * DER ECDSA signature with R and S of at most 32 bytes. */
+qrl_err qrl_ec_sig_to_raw(const uint8_t *der, size_t len, uint8_t raw[QRL_SIG_RAW_BYTES]);
+/* Raw R||S -> DER into der (at least QRL_SIG_MAX bytes), its length in
+ * *len. QRL_OK, QRL_BAD_SIGNATURE (R or S zero), QRL_CRYPTO. */
+qrl_err qrl_ec_sig_from_raw(const uint8_t raw[QRL_SIG_RAW_BYTES], uint8_t *der, size_t *len);
+
 #endif /* QRLOGIN_CRYPTO_H */
