@@ -2,7 +2,8 @@
  *
  * Speaks the browser subprotocol (docs/protocol.md): on connect the server
  * sends a `challenge` with the QR modules; it then pushes `scanned`,
- * `declined`, `expired` or `completed` for that challenge only. On
+ * `declined` (with its `reason`: the citizen said no, or picked the wrong
+ * number), `expired` or `completed` for that challenge only. On
  * `completed` the page trades the one-time code (plus the binding secret that
  * never left this page) for an HttpOnly session cookie and goes to the portal.
  */
@@ -27,13 +28,23 @@
   var done = false;     /* completion received: never reconnect */
 
   var shownState = 'connecting';
+  var declinedWhy = ''; /* the `reason` of the last `declined` push */
+
+  /* The text for a declined code: a wrong number is not the citizen saying
+   * no, and the page says which (an unknown reason reads as a decline). */
+  function declinedKey() {
+    return declinedWhy === 'wrong_number' ? 'declined.wrong_number' : 'declined';
+  }
 
   function setState(state, text) {
     shownState = state;
     el('qr-box').dataset.state = state;
+    if (state === 'declined' && declinedWhy) el('qr-box').dataset.reason = declinedWhy;
+    else delete el('qr-box').dataset.reason;
     el('status').textContent = text;
     var overlay = { scanned: '', expired: T('ov.expired'),
-                    declined: T('ov.declined') }[state] || '';
+                    declined: T(declinedWhy === 'wrong_number' ? 'ov.wrong_number'
+                                                               : 'ov.declined') }[state] || '';
     el('qr-overlay').textContent = overlay;
     el('qr-overlay').setAttribute('aria-hidden', 'true');
     /* Also while scanned: a citizen whose phone gave up is not stuck until
@@ -158,7 +169,10 @@
       drawQr(msg.qr);
       if (current.demo) el('demo-payload').textContent = msg.qr.payload;
       break;
-    case 'declined': setState('declined', T('declined')); break;
+    case 'declined':
+      declinedWhy = typeof msg.reason === 'string' ? msg.reason : '';
+      setState('declined', T(declinedKey()));
+      break;
     case 'expired': setState('expired', T('expired')); break;
     case 'completed':
       done = true;
@@ -247,9 +261,23 @@
     el(toQr ? 'tab-qr' : 'tab-pw').focus();
   }
 
+  /* A phone cannot scan its own screen: on a small touch screen (its short
+   * side under 600 CSS px, so a phone either way up but not a tablet, which
+   * a phone can scan) the VNeID panel opens on the ID + password tab and
+   * says why; the QR tab stays one tap away. Decided by the media query,
+   * never by the user agent. */
+  var PHONE = '(pointer: coarse) and (max-width: 599px), ' +
+              '(pointer: coarse) and (max-height: 599px)';
+
+  function onPhone() {
+    return !!(window.matchMedia && window.matchMedia(PHONE).matches);
+  }
+
   function openVneid() {
+    var phone = onPhone();
     showPanel('vneid-panel');
-    selectTab('qr');
+    el('phone-note').hidden = !phone;
+    selectTab(phone ? 'pw' : 'qr');
     el('vneid-title').focus();
   }
 
@@ -267,7 +295,7 @@
   document.addEventListener('qrl-lang', function () {
     if (shownState === 'failed') return; /* keep the server's words */
     if (shownState === 'scanned' && current) showScanned();
-    else setState(shownState, T(shownState));
+    else setState(shownState, T(shownState === 'declined' ? declinedKey() : shownState));
     if (ticker) tick();
   });
 

@@ -47,10 +47,17 @@
 #define QRL_MSG_CHALLENGE "challenge"         /* server -> browser */
 #define QRL_MSG_FRAME "frame"                 /* server -> browser: next QR frame */
 #define QRL_MSG_SCANNED "scanned"             /* server -> browser */
-#define QRL_MSG_DECLINED "declined"           /* server -> browser */
+#define QRL_MSG_DECLINED "declined"           /* server -> browser, with a reason (below) */
 #define QRL_MSG_EXPIRED "expired"             /* server -> browser */
 #define QRL_MSG_COMPLETED "completed"         /* server -> browser */
 #define QRL_MSG_ERROR "error"                 /* server -> either */
+
+/* The `reason` of a `declined` push: why the challenge ended, so that the
+ * page can say what happened. Stable names; a page that does not know a
+ * reason says "declined on the phone". */
+#define QRL_DECLINE_CITIZEN "citizen"           /* the citizen declined on the phone */
+#define QRL_DECLINE_WRONG_NUMBER "wrong_number" /* the phone picked another number than
+                                                   the page showed: fail closed */
 
 /* Message types, phone protocol (request "x" is answered by "x_ok" or "error"). */
 #define QRL_MSG_LOGIN "login"

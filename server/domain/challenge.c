@@ -13,7 +13,9 @@
  *   PENDING/SCANNED ──browser gone / new code──► CANCELLED
  *
  * Every state change goes through move() below, which looks it up in
- * transitions[]: the one table of this machine (docs point here). After
+ * transitions[]: the one table of this machine (docs point here). A move to
+ * DECLINED also records why (the table's last column: the citizen said no,
+ * or picked the wrong number), which the browser is told. After
  * every change the store runs qrl_challenge_check(), the invariants of each
  * state (as sqlite's assert_pager_state() does for its pager), and refuses a
  * change that breaks them.
@@ -33,8 +35,9 @@ static void copy_str(char *dst, size_t cap, const char *src) {
   dst[n] = '\0';
 }
 
-/* The state machine. (from, event) -> to; a pair not listed is refused with
- * the state's own error and changes nothing.
+/* The state machine. (from, event) -> (to, why); a pair not listed is
+ * refused with the state's own error and changes nothing. why is
+ * QRL_CHAL_WHY_NONE except on the moves to DECLINED.
  *
  *   from     event          to         made by                refusals (state unchanged)
  */
@@ -42,34 +45,40 @@ static const struct transition {
   qrl_chal_state from;
   qrl_chal_event event;
   qrl_chal_state to;
+  qrl_chal_why why;
 } transitions[] = {
     /* qrl_challenge_scan: the frame's code and freshness, then:   UNKNOWN (bad code),
      * FRAME_STALE, BAD_QR (future frame), EXPIRED (past ttl)          */
-    {QRL_CHAL_PENDING, QRL_CHAL_EV_SCAN, QRL_CHAL_SCANNED},
+    {QRL_CHAL_PENDING, QRL_CHAL_EV_SCAN, QRL_CHAL_SCANNED, QRL_CHAL_WHY_NONE},
     /* a rescan by the same phone records the newer frame:        OTHER_ACCOUNT */
-    {QRL_CHAL_SCANNED, QRL_CHAL_EV_SCAN, QRL_CHAL_SCANNED},
+    {QRL_CHAL_SCANNED, QRL_CHAL_EV_SCAN, QRL_CHAL_SCANNED, QRL_CHAL_WHY_NONE},
     /* qrl_challenge_decide (PENDING: NOT_SCANNED):               OTHER_ACCOUNT, EXPIRED */
-    {QRL_CHAL_SCANNED, QRL_CHAL_EV_CONFIRM, QRL_CHAL_COMPLETED},
+    {QRL_CHAL_SCANNED, QRL_CHAL_EV_CONFIRM, QRL_CHAL_COMPLETED, QRL_CHAL_WHY_NONE},
     /* a confirm with the wrong number fails closed (WRONG_NUMBER) */
-    {QRL_CHAL_SCANNED, QRL_CHAL_EV_WRONG_NUMBER, QRL_CHAL_DECLINED},
-    {QRL_CHAL_SCANNED, QRL_CHAL_EV_DECLINE, QRL_CHAL_DECLINED},
+    {QRL_CHAL_SCANNED, QRL_CHAL_EV_WRONG_NUMBER, QRL_CHAL_DECLINED, QRL_CHAL_WHY_WRONG_NUMBER},
+    {QRL_CHAL_SCANNED, QRL_CHAL_EV_DECLINE, QRL_CHAL_DECLINED, QRL_CHAL_WHY_CITIZEN},
     /* qrl_challenge_expire: the ttl, counted on the monotonic clock */
-    {QRL_CHAL_PENDING, QRL_CHAL_EV_TTL, QRL_CHAL_EXPIRED},
-    {QRL_CHAL_SCANNED, QRL_CHAL_EV_TTL, QRL_CHAL_EXPIRED},
+    {QRL_CHAL_PENDING, QRL_CHAL_EV_TTL, QRL_CHAL_EXPIRED, QRL_CHAL_WHY_NONE},
+    {QRL_CHAL_SCANNED, QRL_CHAL_EV_TTL, QRL_CHAL_EXPIRED, QRL_CHAL_WHY_NONE},
     /* qrl_challenge_cancel: the browser left or asked for a new code */
-    {QRL_CHAL_PENDING, QRL_CHAL_EV_CANCEL, QRL_CHAL_CANCELLED},
-    {QRL_CHAL_SCANNED, QRL_CHAL_EV_CANCEL, QRL_CHAL_CANCELLED},
+    {QRL_CHAL_PENDING, QRL_CHAL_EV_CANCEL, QRL_CHAL_CANCELLED, QRL_CHAL_WHY_NONE},
+    {QRL_CHAL_SCANNED, QRL_CHAL_EV_CANCEL, QRL_CHAL_CANCELLED, QRL_CHAL_WHY_NONE},
     /* COMPLETED, DECLINED, EXPIRED, CANCELLED are terminal: nothing leaves them
      * (USED, DECLINED, EXPIRED, CANCELLED to every request). */
 };
 
-int qrl_challenge_next(qrl_chal_state from, qrl_chal_event event, qrl_chal_state *to) {
+/* The row of (from, event), or NULL. */
+static const struct transition *row_of(qrl_chal_state from, qrl_chal_event event) {
   for (size_t i = 0; i < sizeof(transitions) / sizeof(transitions[0]); i++)
-    if (transitions[i].from == from && transitions[i].event == event) {
-      *to = transitions[i].to;
-      return 1;
-    }
-  return 0;
+    if (transitions[i].from == from && transitions[i].event == event) return &transitions[i];
+  return NULL;
+}
+
+int qrl_challenge_next(qrl_chal_state from, qrl_chal_event event, qrl_chal_state *to) {
+  const struct transition *t = row_of(from, event);
+  if (!t) return 0;
+  *to = t->to;
+  return 1;
 }
 
 int qrl_challenge_allowed(qrl_chal_state from, qrl_chal_state to) {
@@ -83,9 +92,10 @@ int qrl_challenge_allowed(qrl_chal_state from, qrl_chal_state to) {
  * such row (then nothing changes): the functions below check first, so this
  * is the table holding them to it. */
 static int move(qrl_challenge *c, qrl_chal_event event) {
-  qrl_chal_state to;
-  if (!qrl_challenge_next(c->state, event, &to)) return -1;
-  c->state = to;
+  const struct transition *t = row_of(c->state, event);
+  if (!t) return -1;
+  c->state = t->to;
+  c->why = t->why;
   return 0;
 }
 
@@ -93,6 +103,9 @@ qrl_err qrl_challenge_check(const qrl_challenge *c) {
   int scanned = c->citizen_id[0] != '\0';
   if (!c->id[0] || !c->secret[0] || !c->binding[0]) return QRL_INTERNAL;
   if (c->frame_secs < 1 || c->expires_ms < c->created_ms) return QRL_INTERNAL;
+  /* A declined challenge says why; no other state has a why. */
+  if ((c->state == QRL_CHAL_DECLINED) != (qrl_chal_why_name(c->why) != NULL))
+    return QRL_INTERNAL;
   switch (c->state) {
   case QRL_CHAL_PENDING: /* nobody has scanned it */
     if (scanned || c->device_id || c->match || c->scanned_ms) return QRL_INTERNAL;
@@ -125,6 +138,15 @@ const char *qrl_chal_state_name(qrl_chal_state state) {
   case QRL_CHAL_CANCELLED: return "cancelled";
   }
   return "unknown";
+}
+
+const char *qrl_chal_why_name(qrl_chal_why why) {
+  switch (why) {
+  case QRL_CHAL_WHY_NONE: return NULL;
+  case QRL_CHAL_WHY_CITIZEN: return QRL_DECLINE_CITIZEN;
+  case QRL_CHAL_WHY_WRONG_NUMBER: return QRL_DECLINE_WRONG_NUMBER;
+  }
+  return NULL;
 }
 
 int qrl_chal_state_terminal(qrl_chal_state state) {

@@ -44,6 +44,19 @@ typedef enum qrl_chal_event {
   QRL_CHAL_EV_CANCEL
 } qrl_chal_event;
 
+/* Why a challenge ended DECLINED: the transition's event, kept on the
+ * challenge so that the browser is told (the `reason` of its `declined`
+ * push, protocol.h QRL_DECLINE_*). QRL_CHAL_WHY_NONE in every other state. */
+typedef enum qrl_chal_why {
+  QRL_CHAL_WHY_NONE,
+  QRL_CHAL_WHY_CITIZEN,     /* the citizen declined on the phone */
+  QRL_CHAL_WHY_WRONG_NUMBER /* a confirm with the wrong matching number (fail closed) */
+} qrl_chal_why;
+
+/* Returns the wire name of why (QRL_DECLINE_CITIZEN, ...), or NULL for
+ * QRL_CHAL_WHY_NONE. */
+const char *qrl_chal_why_name(qrl_chal_why why);
+
 /* The transition table: 1 and *to set if event moves a challenge in state
  * from, else 0. */
 int qrl_challenge_next(qrl_chal_state from, qrl_chal_event event, qrl_chal_state *to);
@@ -73,6 +86,7 @@ typedef struct qrl_challenge {
   int64_t frame_secs;    /* the QR animation step (seconds) */
   uint64_t browser_conn; /* the owning browser socket (glue's connection id) */
   qrl_chal_state state;
+  qrl_chal_why why; /* set by the move to DECLINED, else QRL_CHAL_WHY_NONE */
   /* set by scan: */
   char citizen_id[QRL_CITIZEN_ID_LEN + 1];
   int64_t device_id;
@@ -138,9 +152,10 @@ qrl_err qrl_challenge_scan(qrl_challenge *c, const qrl_qr_payload *qr,
                            uint64_t phone_conn, int64_t now_ms);
 
 /* SCANNED -> COMPLETED (confirm, with number == the match) or -> DECLINED
- * (decline), by the account and device that scanned. The signature is
- * checked by the caller first. A confirm with the wrong number fails closed:
- * -> DECLINED and QRL_WRONG_NUMBER (the user cannot see the page: a relay).
+ * (decline; why = QRL_CHAL_WHY_CITIZEN), by the account and device that
+ * scanned. The signature is checked by the caller first. A confirm with the
+ * wrong number fails closed: -> DECLINED (why = QRL_CHAL_WHY_WRONG_NUMBER)
+ * and QRL_WRONG_NUMBER (the user cannot see the page: a relay).
  * Other errors (state unchanged): QRL_CHALLENGE_NOT_SCANNED,
  * QRL_CHALLENGE_OTHER_ACCOUNT, QRL_CHALLENGE_EXPIRED, the terminal state's.
  * now_ms is monotonic. */
@@ -157,8 +172,9 @@ int qrl_challenge_cancel(qrl_challenge *c);
 
 /* The invariants of c's state: secrets set, expiry after creation; PENDING
  * has no scanner; SCANNED, COMPLETED and DECLINED have an account, a device
- * and a match number among the choices; ... QRL_OK, or QRL_INTERNAL if c
- * breaks one (the store refuses such a change). */
+ * and a match number among the choices; DECLINED, and only DECLINED, has a
+ * why; ... QRL_OK, or QRL_INTERNAL if c breaks one (the store refuses such a
+ * change). */
 qrl_err qrl_challenge_check(const qrl_challenge *c);
 
 #endif /* QRLOGIN_CHALLENGE_H */

@@ -53,7 +53,9 @@
 #include "domain/store.h"
 
 /* pack()/unpack() copy every field of qrl_challenge by name: a new field
- * must be added there (and to the round-trip test), then this size. */
+ * must be added there (and to the round-trip test), then this size. (A
+ * field that fits in padding leaves the size alone - `why` did, after
+ * `state` - so read the struct too.) */
 _Static_assert(sizeof(qrl_challenge) == 712 || sizeof(void *) != 8,
                "qrl_challenge changed: update pack() and unpack() in store_mem.c");
 
@@ -65,7 +67,9 @@ typedef struct net_count {
   char key[];    /* qrl_ip_network_key() */
 } net_count;
 
-/* What a scan sets; absent (all zero) before the first scan. */
+/* What a scan sets, and why a scanned challenge was declined (only a
+ * scanned one can be: qrl_challenge_check); absent (all zero) before the
+ * first scan. */
 typedef struct scan_part {
   int64_t device_id;
   uint64_t phone_conn;
@@ -74,6 +78,7 @@ typedef struct scan_part {
   int match, far;
   int choices[QRL_MATCH_CHOICES];
   char citizen_id[QRL_CITIZEN_ID_LEN + 1];
+  unsigned char why; /* a qrl_chal_why: in the padding, the part is no bigger */
 } scan_part;
 
 enum {
@@ -260,6 +265,7 @@ static int scan_get(const qrl_challenge *c, scan_part *sp) {
   sp->far = c->far;
   memcpy(sp->choices, c->choices, sizeof(sp->choices));
   FIELD_COPY(sp->citizen_id, c->citizen_id);
+  sp->why = (unsigned char)c->why;
   return memcmp(sp, &none, sizeof(*sp)) != 0;
 }
 
@@ -391,6 +397,7 @@ static void unpack(const mem_entry *e, qrl_challenge *c) {
   c->match = sp->match;
   c->far = sp->far;
   memcpy(c->choices, sp->choices, sizeof(c->choices));
+  c->why = (qrl_chal_why)sp->why;
 }
 
 /* ---- challenges ------------------------------------------------------------ */

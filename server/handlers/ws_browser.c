@@ -189,6 +189,10 @@ static void on_challenge(void *arg, const qrl_challenge *ch, int prev) {
   /* The number the citizen must pick on the phone. */
   if (ch->state == QRL_CHAL_SCANNED) cJSON_AddNumberToObject(o, "number", ch->match);
   cJSON_AddStringToObject(o, "id", ch->id);
+  /* Why it was declined: the page says what happened (a wrong number is
+   * not the citizen saying no). */
+  if (ch->state == QRL_CHAL_DECLINED && qrl_chal_why_name(ch->why))
+    cJSON_AddStringToObject(o, "reason", qrl_chal_why_name(ch->why));
   qrl_send_json(c, o);
 }
 

@@ -95,6 +95,29 @@ function sim(s, home, args, input) {
   });
 }
 
+/* Runs vneid-sim as a person at its prompts (no --json): when the phone
+ * prints the three numbers it offers, answer(numbers) gives the line to
+ * type. Resolves {code, raw}. */
+function simTyping(s, home, args, answer) {
+  return new Promise((resolve) => {
+    const p = spawn(SIM, ['--server', s.ws, '--home', path.join(s.dir, home), ...args]);
+    let out = '', typed = false;
+    p.stdin.on('error', () => {});
+    p.stdout.on('data', (d) => {
+      out += d;
+      const m = out.match(/Số trên trang đăng nhập là một trong: ([\d ]+)\n/);
+      if (m && !typed) {
+        typed = true;
+        const offered = m[1].trim().split(/\s+/).map(Number);
+        Promise.resolve(answer(offered)).then((t) => p.stdin.end(t),
+          (e) => { out += '\n[while answering] ' + e.message; p.stdin.end(''); });
+      }
+    });
+    p.stderr.on('data', (d) => { out += d; });
+    p.on('exit', (code) => resolve({ code, raw: out }));
+  });
+}
+
 /* ---- the browser ---------------------------------------------------------- */
 
 let browser;
@@ -228,7 +251,9 @@ const scenarios = {
     await openVneid(page, s);
     const r = await sim(s, 'an', ['scan', '--image', await photo(page, s, 'd1'), '--no']);
     check(r.code === 3, 'decline: ' + r.raw);
-    await page.waitForSelector('.qr-box[data-state="declined"]');
+    await page.waitForSelector('.qr-box[data-state="declined"][data-reason="citizen"]');
+    check((await page.textContent('#status')) === 'Yêu cầu đăng nhập đã bị từ chối trên điện thoại.',
+      'a decline is not said as one: ' + await page.textContent('#status'));
     check(await page.isVisible('#new-code'), 'no "Lấy mã mới" after decline');
     await shot(page, 'desktop-declined');
     await page.click('#new-code');
@@ -236,6 +261,87 @@ const scenarios = {
     const d = await sim(s, 'an', ['decode', '--image', await photo(page, s, 'd2')]);
     check(d.code === 0 && /^QRL2\./.test(d.out.text), 'new code does not decode: ' + d.raw);
     clean(page);
+  },
+
+  /* A wrong number picked on the phone: the page says exactly that (not
+   * "declined on the phone"), in both languages, and "Lấy mã mới" brings a
+   * code that the phone then scans and confirms. */
+  async wrong_number_then_new_code(s) {
+    const page = await newPage(s);
+    await sim(s, 'an', ['login', '--id', AN, '--password', PW]);
+    await sim(s, 'an', ['settings', 'web-login', 'on', '--passcode', '123456']);
+    await openVneid(page, s);
+    let shown = 0, picked = 0;
+    const r = await simTyping(s, 'an', ['scan', '--image', await photo(page, s, 'w1'), '--yes'],
+      async (offered) => {
+        await page.waitForSelector('.qr-box[data-state="scanned"]', { timeout: 15000 });
+        shown = Number((await page.textContent('#qr-overlay')).trim());
+        picked = offered.find((n) => n !== shown);
+        return picked + '\n';
+      });
+    check(shown >= 10 && picked >= 10 && picked !== shown, `picked ${picked}, page shows ${shown}`);
+    check(r.code !== 0 && /Số bạn chọn không khớp/.test(r.raw), 'the phone took a wrong number: ' + r.raw);
+    await page.waitForSelector('.qr-box[data-state="declined"][data-reason="wrong_number"]');
+    check((await page.textContent('#status')) ===
+      'Số đã chọn không khớp — yêu cầu đã bị huỷ để bảo vệ bạn',
+      'wrong number not said: ' + await page.textContent('#status'));
+    check(await page.isVisible('#new-code'), 'no "Lấy mã mới" after a wrong number');
+    await shot(page, 'desktop-wrong-number');
+    await axeCheck(page, 'login page, wrong number');
+    await page.click('#lang');
+    check((await page.textContent('#status')) ===
+      'The number picked did not match — the request was cancelled to protect you',
+      'wrong number not said in English: ' + await page.textContent('#status'));
+    await page.click('#lang');
+    check((await page.textContent('#status')).startsWith('Số đã chọn không khớp'),
+      'not back in Vietnamese');
+    await page.click('#new-code');
+    await readyQr(page);
+    check((await page.getAttribute('#qr-box', 'data-reason')) === null, 'the reason outlived its code');
+    const again = await scanAndConfirm(page, s, 'an');
+    check(again.out.result === 'confirmed', 'the new code did not log in: ' + again.raw);
+    await page.waitForURL('**/portal.html', { timeout: 15000 });
+    clean(page);
+  },
+
+  /* A phone's browser (390x844, touch): the page opens on the ID + password
+   * tab with a note why, and the QR tab is still there. A desktop, a narrow
+   * desktop window (no touch) and a touch tablet still open on the QR. */
+  async phone_opens_on_password_tab(s) {
+    const phoneCtx = await browser.newContext({ viewport: { width: 390, height: 844 },
+      hasTouch: true, isMobile: true, deviceScaleFactor: 3 });
+    const page = await newPage(s, phoneCtx);
+    await page.goto(s.base + '/');
+    await page.tap('#choose-vneid');
+    await page.waitForSelector('#pw-form', { state: 'visible' });
+    check((await page.getAttribute('#tab-pw', 'aria-selected')) === 'true', 'password tab not selected');
+    check((await page.getAttribute('#tab-qr', 'aria-selected')) === 'false', 'QR tab selected');
+    check(await page.isHidden('#qr-panel'), 'QR panel shown on a phone');
+    check(await page.isVisible('#phone-note'), 'no note on a phone');
+    check((await page.textContent('#phone-note')).includes('không quét được mã QR trên chính màn hình'),
+      'note: ' + await page.textContent('#phone-note'));
+    await shot(page, 'phone-password-tab');
+    await axeCheck(page, 'phone, password tab');
+    await page.click('#lang');
+    check((await page.textContent('#phone-note')).includes('cannot scan a QR code on its own screen'),
+      'note not in English: ' + await page.textContent('#phone-note'));
+    await page.click('#lang');
+    /* The QR is one tap away (to show to another phone). */
+    await page.tap('#tab-qr');
+    await readyQr(page);
+    await axeCheck(page, 'phone, QR tab');
+    clean(page);
+
+    const others = [['desktop', { viewport: { width: 1280, height: 900 } }],
+      ['narrow window, no touch', { viewport: { width: 390, height: 844 } }],
+      ['touch tablet', { viewport: { width: 820, height: 1180 }, hasTouch: true, isMobile: true }]];
+    for (const [what, opts] of others) {
+      const p = await newPage(s, await browser.newContext(opts));
+      await openVneid(p, s);
+      check((await p.getAttribute('#tab-qr', 'aria-selected')) === 'true', what + ': QR tab not first');
+      check(await p.isHidden('#phone-note'), what + ': the phone note is shown');
+      clean(p);
+    }
   },
 
   /* Expiry: the page shows the expired state; one click brings a new code

@@ -1,8 +1,9 @@
 /*
  * test_challenge_flow.c - the challenge state machine as seen from outside:
- * decline, expiry, new code, consumed exactly once, signatures, and which
- * socket hears what. A raw phone speaks the protocol so that the test can do
- * what the simulator never would (sign the wrong thing, confirm twice).
+ * decline (and why: the citizen, or a wrong number), expiry, new code,
+ * consumed exactly once, signatures, and which socket hears what. A raw
+ * phone speaks the protocol so that the test can do what the simulator
+ * never would (sign the wrong thing, confirm twice).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -65,6 +66,7 @@ SERVER_TEST(decline_reaches_the_browser_and_a_new_code_follows, NULL) {
   ASSERT_TRUE((m = qrl_h_expect(br, "scanned", QRL_H_TIMEOUT_MS)) != NULL);
   cJSON_Delete(m);
   ASSERT_TRUE((m = qrl_h_expect(br, "declined", QRL_H_TIMEOUT_MS)) != NULL);
+  ASSERT_EQ_STR(qrl_h_str(m, "reason"), "citizen"); /* the citizen said no */
   cJSON_Delete(m);
 
   /* Declined is final: a later confirm is refused, the phone stays logged in. */
@@ -83,6 +85,58 @@ SERVER_TEST(decline_reaches_the_browser_and_a_new_code_follows, NULL) {
   ASSERT_NE_STR(qrl_h_str(ch2, "binding"), qrl_h_str(ch, "binding"));
   m = qrl_h_phone_scan_page(&p, br, ch2, NULL);
   ASSERT_EQ_STR(qrl_h_type(m), "scan_ok");
+  cJSON_Delete(m);
+
+  cJSON_Delete(ch);
+  cJSON_Delete(ch2);
+  qrl_h_phone_close(&p);
+  qrl_wsc_free(br);
+  return 0;
+}
+
+/* The `declined` push says why the challenge ended: a wrong number picked
+ * on the phone is "wrong_number" (the page then says the pick did not match,
+ * not that the citizen said no), a plain decline is "citizen". */
+SERVER_TEST(declined_push_says_why, NULL) {
+  cJSON *ch = NULL, *ch2 = NULL, *m, *ok;
+  qrl_wsc *br = qrl_h_browser(s, &ch);
+  qrl_h_phone p;
+  qrl_qr_payload qp;
+  int shown, wrong = -1;
+
+  ASSERT_TRUE(br != NULL);
+  ASSERT_EQ_INT(an_ready(s, &p), 0);
+  ok = qrl_h_phone_scan_page(&p, br, ch, &qp);
+  ASSERT_EQ_STR(qrl_h_type(ok), "scan_ok");
+  shown = qrl_h_scanned_number(br);
+  ASSERT_TRUE(shown >= 10);
+  for (int i = 0; i < QRL_MATCH_CHOICES; i++) {
+    int v = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(ok, "numbers"), i)->valueint;
+    if (v != shown) wrong = v; /* offered by the phone, not on the page */
+  }
+  cJSON_Delete(ok);
+  ASSERT_TRUE(wrong >= 10);
+  m = confirm(&p, s, &qp, wrong);
+  ASSERT_EQ_STR(qrl_h_errcode(m), "wrong_number");
+  cJSON_Delete(m);
+  ASSERT_TRUE((m = qrl_h_expect(br, "declined", QRL_H_TIMEOUT_MS)) != NULL);
+  ASSERT_EQ_STR(qrl_h_str(m, "id"), qrl_h_str(ch, "id"));
+  ASSERT_EQ_STR(qrl_h_str(m, "reason"), "wrong_number");
+  cJSON_Delete(m);
+
+  /* A new code on the same page, declined by the citizen this time. */
+  ASSERT_EQ_INT(qrl_wsc_send_text(br, "{\"type\":\"new_challenge\"}"), QRL_OK);
+  ASSERT_TRUE((ch2 = qrl_h_expect(br, "challenge", QRL_H_TIMEOUT_MS)) != NULL);
+  ok = qrl_h_phone_scan_page(&p, br, ch2, &qp);
+  ASSERT_EQ_STR(qrl_h_type(ok), "scan_ok");
+  cJSON_Delete(ok);
+  ASSERT_TRUE(qrl_h_scanned_number(br) >= 10);
+  m = qrl_h_phone_decide(&p, &qp, s->http, now_s(), 0, QRL_DECISION_DECLINE);
+  ASSERT_EQ_STR(qrl_h_type(m), "decline_ok");
+  cJSON_Delete(m);
+  ASSERT_TRUE((m = qrl_h_expect(br, "declined", QRL_H_TIMEOUT_MS)) != NULL);
+  ASSERT_EQ_STR(qrl_h_str(m, "id"), qrl_h_str(ch2, "id"));
+  ASSERT_EQ_STR(qrl_h_str(m, "reason"), "citizen");
   cJSON_Delete(m);
 
   cJSON_Delete(ch);
@@ -448,7 +502,7 @@ SERVER_TEST(first_scanner_keeps_the_challenge, NULL) {
   return 0;
 }
 
-TEST_MAIN(decline_reaches_the_browser_and_a_new_code_follows,
+TEST_MAIN(decline_reaches_the_browser_and_a_new_code_follows, declined_push_says_why,
           expired_code_is_pushed_and_refused, challenge_is_consumed_exactly_once,
           bad_signatures_are_refused_and_change_nothing,
           second_browser_cannot_observe_or_complete,

@@ -70,8 +70,14 @@ TEST(scan_then_confirm_completes) {
 TEST(scan_then_decline) {
   qrl_challenge c = fresh();
   ASSERT_ERR(scan_at(&c, AN, 1, 9, NOW), QRL_OK);
+  ASSERT_EQ_INT(c.why, QRL_CHAL_WHY_NONE);
   ASSERT_ERR(decide_at(&c, AN, 1, QRL_DECISION_DECLINE, NOW), QRL_OK);
   ASSERT_EQ_INT(c.state, QRL_CHAL_DECLINED);
+  ASSERT_EQ_INT(c.why, QRL_CHAL_WHY_CITIZEN);
+  ASSERT_EQ_STR(qrl_chal_why_name(c.why), QRL_DECLINE_CITIZEN);
+  /* A refused request leaves the reason as it was. */
+  ASSERT_ERR(decide_at(&c, AN, 1, QRL_DECISION_CONFIRM, NOW), QRL_CHALLENGE_DECLINED);
+  ASSERT_EQ_INT(c.why, QRL_CHAL_WHY_CITIZEN);
   return 0;
 }
 
@@ -237,12 +243,16 @@ TEST(number_matching) {
                                   c.match == 99 ? 98 : c.match + 1, NOW),
              QRL_WRONG_NUMBER);
   ASSERT_EQ_INT(c.state, QRL_CHAL_DECLINED);
+  ASSERT_EQ_INT(c.why, QRL_CHAL_WHY_WRONG_NUMBER); /* the browser is told why */
+  ASSERT_EQ_STR(qrl_chal_why_name(c.why), QRL_DECLINE_WRONG_NUMBER);
   ASSERT_ERR(qrl_challenge_decide(&c, AN, 1, QRL_DECISION_CONFIRM, c.match, NOW),
              QRL_CHALLENGE_DECLINED);
+  ASSERT_EQ_INT(c.why, QRL_CHAL_WHY_WRONG_NUMBER);
   c = fresh();
   ASSERT_ERR(scan_at(&c, AN, 1, 9, NOW), QRL_OK);
   ASSERT_ERR(qrl_challenge_decide(&c, AN, 1, QRL_DECISION_DECLINE, 0, NOW), QRL_OK);
   ASSERT_EQ_INT(c.state, QRL_CHAL_DECLINED);
+  ASSERT_EQ_INT(c.why, QRL_CHAL_WHY_CITIZEN);
   return 0;
 }
 
@@ -382,6 +392,15 @@ TEST(invariants_catch_a_broken_challenge) {
   ASSERT_ERR(qrl_challenge_check(&d), QRL_INTERNAL);
   d = c;
   d.secret[0] = '\0';
+  ASSERT_ERR(qrl_challenge_check(&d), QRL_INTERNAL);
+  d = c;
+  d.why = QRL_CHAL_WHY_CITIZEN; /* a reason, yet not declined */
+  ASSERT_ERR(qrl_challenge_check(&d), QRL_INTERNAL);
+  d = in_state(QRL_CHAL_DECLINED);
+  ASSERT_ERR(qrl_challenge_check(&d), QRL_OK);
+  d.why = QRL_CHAL_WHY_NONE; /* declined, nobody knows why */
+  ASSERT_ERR(qrl_challenge_check(&d), QRL_INTERNAL);
+  d.why = (qrl_chal_why)7; /* a reason with no name */
   ASSERT_ERR(qrl_challenge_check(&d), QRL_INTERNAL);
   return 0;
 }

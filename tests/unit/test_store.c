@@ -296,7 +296,7 @@ static int same_challenge(const qrl_challenge *a, const qrl_challenge *b) {
          a->phone_conn == b->phone_conn && a->scanned_ms == b->scanned_ms &&
          strcmp(a->scanned.id, b->scanned.id) == 0 && a->scanned.frame == b->scanned.frame &&
          strcmp(a->scanned.code, b->scanned.code) == 0 && a->match == b->match &&
-         a->far == b->far && a->kiosk == b->kiosk &&
+         a->far == b->far && a->kiosk == b->kiosk && a->why == b->why &&
          memcmp(a->choices, b->choices, sizeof(a->choices)) == 0;
 }
 
@@ -344,9 +344,20 @@ TEST(every_field_round_trips_at_its_longest) {
     ASSERT_EQ_STR(out.scanned.id, c.id);
     ASSERT_EQ_INT(out.kiosk, (int)i);
     ASSERT_TRUE(out.match >= 10 && out.match <= 99);
-    /* terminal: still all there */
-    ASSERT_ERR(qrl_store_apply(s, c.id, confirm_an, NULL, &out), QRL_OK);
-    made.state = QRL_CHAL_COMPLETED;
+    /* terminal: still all there - completed, or declined with its reason
+     * (the citizen's no, or a wrong number) */
+    if (i % 3 == 0) {
+      ASSERT_ERR(qrl_store_apply(s, c.id, confirm_an, NULL, &out), QRL_OK);
+      made.state = QRL_CHAL_COMPLETED;
+    } else if (i % 3 == 1) {
+      ASSERT_ERR(qrl_store_apply(s, c.id, decline_an, NULL, &out), QRL_OK);
+      made.state = QRL_CHAL_DECLINED;
+      made.why = QRL_CHAL_WHY_CITIZEN;
+    } else {
+      ASSERT_ERR(qrl_store_apply(s, c.id, fail_closed_fn, NULL, &out), QRL_WRONG_NUMBER);
+      made.state = QRL_CHAL_DECLINED;
+      made.why = QRL_CHAL_WHY_WRONG_NUMBER;
+    }
     ASSERT_TRUE(same_challenge(&out, &made));
     ASSERT_EQ_INT(qrl_store_sweep(s, MONO + S(1)), 0);
     ASSERT_ERR(qrl_store_get(s, c.id, &out), QRL_OK);
@@ -467,8 +478,10 @@ TEST(fail_closed_refusal_is_kept_and_announced) {
   ASSERT_ERR(qrl_store_apply(s, c.id, scan_an, NULL, &out), QRL_OK);
   ASSERT_ERR(qrl_store_apply(s, c.id, fail_closed_fn, NULL, &out), QRL_WRONG_NUMBER);
   ASSERT_EQ_INT(out.state, QRL_CHAL_DECLINED);
+  ASSERT_EQ_INT(out.why, QRL_CHAL_WHY_WRONG_NUMBER);
   ASSERT_ERR(qrl_store_get(s, c.id, &out), QRL_OK);
   ASSERT_EQ_INT(out.state, QRL_CHAL_DECLINED);
+  ASSERT_EQ_INT(out.why, QRL_CHAL_WHY_WRONG_NUMBER); /* kept: the browser is told why */
   ASSERT_EQ_INT(ev.n, 2);
   ASSERT_EQ_INT(ev.prev, QRL_CHAL_SCANNED);
   ASSERT_EQ_INT(ev.last, QRL_CHAL_DECLINED);
