@@ -18,6 +18,9 @@
 #include "test.h"
 
 #define WEB "/usr/share/qrlogin/web"
+#ifndef QRL_EXAMPLE_CONF /* tests/CMakeLists.txt: packaging/qrlogind.conf.example */
+#error "QRL_EXAMPLE_CONF must name the example config file"
+#endif
 
 /* Parses the NULL-terminated options after a program name into *cfg (set to
  * the defaults first). Returns the parse result; *help gets want_help. */
@@ -639,6 +642,57 @@ TEST(command_line_messages_are_exact) {
   return 0;
 }
 
+/* packaging/qrlogind.conf.example: as shipped (all commented) it parses;
+ * it names every key; and with its "# key = value" lines uncommented (not the
+ * TLS files, which do not exist here) every value it shows is valid. */
+TEST(example_config_names_every_key_with_valid_values) {
+  static const char *const keys[] = {
+      "port", "bind", "db", "web", "origin", "challenge-ttl", "qr-frame-secs", "proximity",
+      "fresh-device-hours", "tls-cert", "tls-key", "required-level", "portal-name",
+      "workers", "hash-cost", "max-challenges", "password-level", "cutover", "otp-ttl",
+      "sms-outbox", "host", "max-challenges-per-ip", "max-conns-per-ip", "kiosk-name",
+      "kiosk-idle-secs", "web-idle-secs", "ws-ping-secs", "no-rate-limits", "demo",
+      "metrics-allow"};
+  const char *args[] = {"--config", QRL_EXAMPLE_CONF, NULL};
+  char err[512], path[64], line[512], *text = NULL, *all = NULL;
+  size_t tlen = 0, alen = 0;
+  FILE *in, *out, *whole;
+  qrl_config c;
+  ASSERT_ERR(parse_caught(&c, NULL, err, sizeof(err), args), QRL_OK);
+  qrl_config_free(&c);
+  ASSERT_TRUE((in = fopen(QRL_EXAMPLE_CONF, "r")) != NULL);
+  out = open_memstream(&text, &tlen);
+  whole = open_memstream(&all, &alen);
+  while (fgets(line, sizeof(line), in)) {
+    const char *k = line + 2;
+    size_t n = strspn(k, "abcdefghijklmnopqrstuvwxyz-");
+    fputs(line, whole);
+    if (strncmp(line, "# ", 2) || n == 0 || strncmp(k + n, " = ", 3)) continue;
+    if (!strncmp(k, "tls-", 4)) continue;
+    fputs(k, out);
+  }
+  fclose(in);
+  fclose(out);
+  fclose(whole);
+  for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+    char want[64];
+    snprintf(want, sizeof(want), "\n# %s = ", keys[i]);
+    if (!strstr(all, want)) {
+      free(text);
+      free(all);
+      TEST_FAIL_("the example does not show '%s'", keys[i]);
+    }
+  }
+  free(all);
+  {
+    qrl_err rc = parse_conf(&c, text, path, err, sizeof(err));
+    qrl_config_free(&c);
+    free(text);
+    if (rc != QRL_OK) TEST_FAIL_("the example's values, uncommented: %s", err);
+  }
+  return 0;
+}
+
 TEST_MAIN(defaults_are_the_documented_ones, every_option_sets_its_field,
           demo_defaults_yield_to_explicit_options, bounds_are_inclusive_and_enforced,
           numbers_are_digits_only, cutover_is_a_real_date_at_midnight_in_vietnam,
@@ -649,4 +703,5 @@ TEST_MAIN(defaults_are_the_documented_ones, every_option_sets_its_field,
           config_file_keys_are_the_options, command_line_overrides_the_file,
           config_file_mistakes_name_file_and_line,
           config_file_must_exist_if_named_and_belong_to_us,
-          config_file_tls_key_must_be_private, command_line_messages_are_exact)
+          config_file_tls_key_must_be_private, command_line_messages_are_exact,
+          example_config_names_every_key_with_valid_values)
