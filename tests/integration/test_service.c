@@ -22,19 +22,12 @@
 #include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "harness.h"
 
 #define AN "001099012345"
 #define PW "MatKhau@2024"
-
-static int64_t mono_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* Writes a config file for a demo server on a free port of 127.0.0.1 with
  * its database in dir, plus the extra lines, to dir/qrlogind.conf (path). */
@@ -94,7 +87,7 @@ static int run_to_end(const char *const *args, char *out, size_t cap) {
   int p[2], n = 1, st;
   size_t got = 0;
   pid_t pid;
-  int64_t deadline = mono_ms() + QRL_H_TIMEOUT_MS;
+  int64_t deadline = qrl_h_mono_ms() + QRL_H_TIMEOUT_MS;
   for (int i = 0; args[i] && n < 15; i++) argv[n++] = args[i];
   argv[n] = NULL;
   if (pipe2(p, O_CLOEXEC)) return -1;
@@ -108,7 +101,7 @@ static int run_to_end(const char *const *args, char *out, size_t cap) {
   out[0] = '\0';
   for (;;) {
     struct pollfd pf = {p[0], POLLIN, 0};
-    int left = (int)(deadline - mono_ms());
+    int left = (int)(deadline - qrl_h_mono_ms());
     ssize_t r;
     if (left <= 0 || poll(&pf, 1, left) <= 0) {
       kill(pid, SIGKILL);
@@ -246,7 +239,7 @@ TEST(systemd_hears_ready_watchdog_and_stopping) {
   for (n = 0; n < 5; n++) {
     ASSERT_TRUE(next_msg(fd, msg, sizeof(msg), QRL_H_TIMEOUT_MS) > 0);
     if (strcmp(msg, "WATCHDOG=1") != 0) TEST_FAIL_("message '%s', want WATCHDOG=1", msg);
-    pings[n] = mono_ms();
+    pings[n] = qrl_h_mono_ms();
   }
   for (n = 0; n < 4; n++) gaps[n] = pings[n + 1] - pings[n];
   fprintf(stderr, "watchdog gaps: %lld %lld %lld %lld ms\n", (long long)gaps[0],
