@@ -1,5 +1,5 @@
 /*
- * main.c - qrlogind: parse the options (finding the login page: the
+ * main.c - qrlogind: parse the config file and options (finding the login page: the
  * installed copy, else the source tree's), build the runtime, attach the
  * handlers (the browser's and the phone's websockets, the /api routes, the
  * operators' /healthz, /readyz and /metrics), run,
@@ -72,17 +72,24 @@ int main(int argc, char **argv) {
   int help = 0, rc = 1;
 
   qrl_config_defaults(&cfg, web_default);
-  if (qrl_config_parse(&cfg, argc, argv, &help)) return 2;
+  cfg.config_default = QRL_CONFIG_FILE;
+  if (qrl_config_parse(&cfg, argc, argv, &help)) {
+    rc = 2;
+    goto out;
+  }
   if (help) {
     qrl_config_usage(stdout, argv[0]);
     printf("\nThe login page without --web: %s\n", web_default);
-    return 0;
+    rc = 0;
+    goto out;
   }
-  if (qrl_config_check_hosts(&cfg, argv[0])) return 1; /* before any file or socket */
+  if (qrl_config_check_hosts(&cfg, argv[0])) goto out; /* before any file or socket */
   lws_set_log_level(LLL_ERR | LLL_WARN | LLL_USER, NULL);
-  if (!(srv = qrl_server_new(&cfg))) return 1;
+  if (!(srv = qrl_server_new(&cfg))) goto out;
   if (attach_handlers(srv)) fprintf(stderr, "qrlogind: cannot set up the handlers\n");
   else rc = qrl_server_run(srv);
   qrl_server_free(srv);
+out:
+  qrl_config_free(&cfg);
   return rc;
 }

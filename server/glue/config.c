@@ -1,6 +1,8 @@
 /*
- * config.c - parses qrlogind's long options into a qrl_config and validates
- * each value. Does not open files or sockets: that is the server's job.
+ * config.c - parses qrlogind's config file and long options into a
+ * qrl_config and validates each value, both through apply(). Opens only the
+ * config file; the files the options name (database, TLS key, ...) are the
+ * server's to open, though the TLS key's mode is checked here.
  */
 #define _GNU_SOURCE /* sched_getaffinity, CPU_COUNT */
 #include "glue/config.h"
@@ -8,8 +10,10 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
+#include <ini.h>
 #include <limits.h>
 #include <sched.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -141,10 +145,15 @@ void qrl_config_usage(void *stream, const char *prog) {
           "  --demo               seed demo citizens, portal accounts and dossiers; the\n"
           "                       page shows the QR text; SMS also go to the simulated\n"
           "                       mobile network (vneid-sim inbox)\n"
+          "  --config PATH        read the options from this file first (default\n"
+          "                       %s if it exists): one 'name = value'\n"
+          "                       per line, the names of these options without the\n"
+          "                       dashes (demo = true), # comments; options given here\n"
+          "                       override it\n"
           "  --help               this text\n\n"
           "Prints \"qrlogind: listening on http://ADDR:PORT/\" once ready; exits 0\n"
           "after a clean shutdown on SIGINT or SIGTERM.\n",
-          prog);
+          prog, QRL_CONFIG_FILE);
 }
 
 /* scheme "://" host [":" port], nothing more: the host is also served. */
@@ -176,14 +185,6 @@ qrl_err qrl_config_check_hosts(const qrl_config *cfg, const char *prog) {
   return QRL_INVAL;
 }
 
-enum {
-  OPT_PORT = 1000, OPT_BIND, OPT_DB, OPT_WEB, OPT_ORIGIN, OPT_TTL, OPT_DEMO,
-  OPT_HASH, OPT_WORKERS, OPT_LEVEL, OPT_PORTAL, OPT_MAXCH, OPT_HELP,
-  OPT_PWLEVEL, OPT_CUTOVER, OPT_OUTBOX, OPT_OTPTTL, OPT_CERT, OPT_KEY, OPT_FRAME,
-  OPT_PROX, OPT_FRESH, OPT_NORL, OPT_KNAME, OPT_KIDLE, OPT_HOST, OPT_MAXCH_IP,
-  OPT_MAXCONNIP, OPT_WIDLE, OPT_WSPING, OPT_METRICS_ALLOW
-};
-
 /* Parses "YYYY-MM-DD" as midnight in Vietnam (UTC+7, no DST) into *out. */
 static int parse_date(const char *s, int64_t *out) {
   int y, m, d;
@@ -209,223 +210,492 @@ static int parse_date(const char *s, int64_t *out) {
   return 0;
 }
 
-qrl_err qrl_config_parse(qrl_config *cfg, int argc, char **argv, int *want_help) {
-  static const struct option opts[] = {
-      {"port", required_argument, NULL, OPT_PORT},
-      {"password-level", required_argument, NULL, OPT_PWLEVEL},
-      {"cutover", required_argument, NULL, OPT_CUTOVER},
-      {"sms-outbox", required_argument, NULL, OPT_OUTBOX},
-      {"otp-ttl", required_argument, NULL, OPT_OTPTTL},
-      {"qr-frame-secs", required_argument, NULL, OPT_FRAME},
-      {"proximity", required_argument, NULL, OPT_PROX},
-      {"fresh-device-hours", required_argument, NULL, OPT_FRESH},
-      {"no-rate-limits", no_argument, NULL, OPT_NORL},
-      {"kiosk-name", required_argument, NULL, OPT_KNAME},
-      {"kiosk-idle-secs", required_argument, NULL, OPT_KIDLE},
-      {"web-idle-secs", required_argument, NULL, OPT_WIDLE},
-      {"ws-ping-secs", required_argument, NULL, OPT_WSPING},
-      {"tls-cert", required_argument, NULL, OPT_CERT},
-      {"tls-key", required_argument, NULL, OPT_KEY},
-      {"bind", required_argument, NULL, OPT_BIND},
-      {"db", required_argument, NULL, OPT_DB},
-      {"web", required_argument, NULL, OPT_WEB},
-      {"origin", required_argument, NULL, OPT_ORIGIN},
-      {"challenge-ttl", required_argument, NULL, OPT_TTL},
-      {"demo", no_argument, NULL, OPT_DEMO},
-      {"hash-cost", required_argument, NULL, OPT_HASH},
-      {"workers", required_argument, NULL, OPT_WORKERS},
-      {"required-level", required_argument, NULL, OPT_LEVEL},
-      {"portal-name", required_argument, NULL, OPT_PORTAL},
-      {"max-challenges", required_argument, NULL, OPT_MAXCH},
-      {"max-conns-per-ip", required_argument, NULL, OPT_MAXCONNIP},
-      {"max-challenges-per-ip", required_argument, NULL, OPT_MAXCH_IP},
-      {"host", required_argument, NULL, OPT_HOST},
-      {"metrics-allow", required_argument, NULL, OPT_METRICS_ALLOW},
-      {"help", no_argument, NULL, OPT_HELP},
-      {NULL, 0, NULL, 0}};
-  const char *prog = argc > 0 ? argv[0] : "qrlogind";
-  const char *what = NULL;
-  long v;
-  int c, frame_set = 0, fresh_set = 0, allow_set = 0;
 
+/* ---- one option, from the command line or the file ----------------------- */
+
+enum {
+  OPT_PORT = 1000, OPT_BIND, OPT_DB, OPT_WEB, OPT_ORIGIN, OPT_TTL, OPT_DEMO,
+  OPT_HASH, OPT_WORKERS, OPT_LEVEL, OPT_PORTAL, OPT_MAXCH, OPT_HELP,
+  OPT_PWLEVEL, OPT_CUTOVER, OPT_OUTBOX, OPT_OTPTTL, OPT_CERT, OPT_KEY, OPT_FRAME,
+  OPT_PROX, OPT_FRESH, OPT_NORL, OPT_KNAME, OPT_KIDLE, OPT_HOST, OPT_MAXCH_IP,
+  OPT_MAXCONNIP, OPT_WIDLE, OPT_WSPING, OPT_METRICS_ALLOW, OPT_CONFIG
+};
+
+/* Every option; a config file's keys are the same names (not help, config). */
+static const struct option opts[] = {
+    {"port", required_argument, NULL, OPT_PORT},
+    {"password-level", required_argument, NULL, OPT_PWLEVEL},
+    {"cutover", required_argument, NULL, OPT_CUTOVER},
+    {"sms-outbox", required_argument, NULL, OPT_OUTBOX},
+    {"otp-ttl", required_argument, NULL, OPT_OTPTTL},
+    {"qr-frame-secs", required_argument, NULL, OPT_FRAME},
+    {"proximity", required_argument, NULL, OPT_PROX},
+    {"fresh-device-hours", required_argument, NULL, OPT_FRESH},
+    {"no-rate-limits", no_argument, NULL, OPT_NORL},
+    {"kiosk-name", required_argument, NULL, OPT_KNAME},
+    {"kiosk-idle-secs", required_argument, NULL, OPT_KIDLE},
+    {"web-idle-secs", required_argument, NULL, OPT_WIDLE},
+    {"ws-ping-secs", required_argument, NULL, OPT_WSPING},
+    {"tls-cert", required_argument, NULL, OPT_CERT},
+    {"tls-key", required_argument, NULL, OPT_KEY},
+    {"bind", required_argument, NULL, OPT_BIND},
+    {"db", required_argument, NULL, OPT_DB},
+    {"web", required_argument, NULL, OPT_WEB},
+    {"origin", required_argument, NULL, OPT_ORIGIN},
+    {"challenge-ttl", required_argument, NULL, OPT_TTL},
+    {"demo", no_argument, NULL, OPT_DEMO},
+    {"hash-cost", required_argument, NULL, OPT_HASH},
+    {"workers", required_argument, NULL, OPT_WORKERS},
+    {"required-level", required_argument, NULL, OPT_LEVEL},
+    {"portal-name", required_argument, NULL, OPT_PORTAL},
+    {"max-challenges", required_argument, NULL, OPT_MAXCH},
+    {"max-conns-per-ip", required_argument, NULL, OPT_MAXCONNIP},
+    {"max-challenges-per-ip", required_argument, NULL, OPT_MAXCH_IP},
+    {"host", required_argument, NULL, OPT_HOST},
+    {"metrics-allow", required_argument, NULL, OPT_METRICS_ALLOW},
+    {"config", required_argument, NULL, OPT_CONFIG},
+    {"help", no_argument, NULL, OPT_HELP},
+    {NULL, 0, NULL, 0}};
+
+/* Where a value came from: a later source overrides an earlier one. */
+enum { SRC_DEFAULT, SRC_FILE, SRC_ARGV };
+enum { LIST_ORIGIN, LIST_HOST, LIST_METRICS_ALLOW, NLISTS };
+
+/* What one parse remembers across the file and the command line. */
+typedef struct parse_state {
+  int frame_set, fresh_set; /* given at all: the demo's defaults yield */
+  int list_src[NLISTS];     /* the source of a repeatable option's values */
+} parse_state;
+
+/* A repeatable option's first value from a source replaces what an earlier
+ * source gave (the file's --origin list, or the default --metrics-allow). */
+static void list_from(parse_state *st, int list, int src, size_t *count) {
+  if (st->list_src[list] != src) *count = 0;
+  st->list_src[list] = src;
+}
+
+/* A config file's on/off value for an option that takes none on the command
+ * line: 1, 0, or -1. */
+static int parse_bool(const char *s) {
+  static const char *const on[] = {"true", "yes", "on", "1"};
+  static const char *const off[] = {"false", "no", "off", "0"};
+  for (size_t i = 0; i < sizeof(on) / sizeof(on[0]); i++) {
+    if (!strcmp(s, on[i])) return 1;
+    if (!strcmp(s, off[i])) return 0;
+  }
+  return -1;
+}
+
+/* Applies option c (OPT_*) with value arg (NULL for an option without a value
+ * given on the command line) from source src to cfg. arg must outlive cfg
+ * (not copied). Returns 0, or -1 with the reason in *what (static text). */
+static int apply(qrl_config *cfg, parse_state *st, int c, const char *arg, int src,
+                 const char **what) {
+  long v;
+  switch (c) {
+  case OPT_PORT:
+    if (qrl_parse_long(arg, 0, 65535, &v)) { *what = "--port wants 0..65535"; return -1; }
+    cfg->port = (int)v;
+    break;
+  case OPT_BIND:
+    {
+      struct in_addr ia;
+      if (strlen(arg) > 63 || inet_pton(AF_INET, arg, &ia) != 1) {
+        *what = "--bind wants an IPv4 address (127.0.0.1, 0.0.0.0, ...)";
+        return -1;
+      }
+    }
+    cfg->bind = arg;
+    break;
+  case OPT_DB:
+    if (!*arg) { *what = "--db wants a file path"; return -1; }
+    cfg->db_path = arg;
+    break;
+  case OPT_WEB:
+    if (!*arg) { *what = "--web wants a directory"; return -1; }
+    cfg->web_dir = arg;
+    break;
+  case OPT_ORIGIN:
+    if (!origin_ok(arg)) {
+      *what = "--origin wants scheme://host[:port], e.g. https://dichvucong.gov.vn";
+      return -1;
+    }
+    list_from(st, LIST_ORIGIN, src, &cfg->norigins);
+    if (cfg->norigins == QRL_MAX_ORIGINS) { *what = "too many --origin (16 at most)"; return -1; }
+    cfg->origins[cfg->norigins++] = arg;
+    break;
+  case OPT_HOST:
+    if (!host_ok(arg)) {
+      *what = "--host wants a host name or address without a port (any port is served), "
+              "e.g. dichvucong.gov.vn";
+      return -1;
+    }
+    list_from(st, LIST_HOST, src, &cfg->nhosts);
+    if (cfg->nhosts == QRL_MAX_ORIGINS) { *what = "too many --host (16 at most)"; return -1; }
+    cfg->hosts[cfg->nhosts++] = arg;
+    break;
+  case OPT_METRICS_ALLOW:
+    list_from(st, LIST_METRICS_ALLOW, src, &cfg->nmetrics_allow);
+    if (cfg->nmetrics_allow == QRL_MAX_ORIGINS) {
+      *what = "too many --metrics-allow (16 at most)";
+      return -1;
+    }
+    if (qrl_cidr_parse(arg, &cfg->metrics_allow[cfg->nmetrics_allow])) {
+      *what = "--metrics-allow wants an address or ADDR/LEN with no host bits set, "
+              "e.g. 10.0.0.0/8 or ::1";
+      return -1;
+    }
+    cfg->nmetrics_allow++;
+    break;
+  case OPT_TTL:
+    if (qrl_parse_long(arg, 1, 3600, &v)) { *what = "--challenge-ttl wants 1..3600 seconds"; return -1; }
+    cfg->challenge_ttl = v;
+    break;
+  case OPT_DEMO:
+  case OPT_NORL:
+    v = arg ? parse_bool(arg) : 1;
+    if (v < 0) {
+      *what = c == OPT_DEMO ? "--demo wants true or false" : "--no-rate-limits wants true or false";
+      return -1;
+    }
+    if (c == OPT_DEMO) cfg->demo = (int)v;
+    else cfg->no_rate_limits = (int)v;
+    break;
+  case OPT_HASH:
+    if (qrl_parse_long(arg, 10, 20, &v)) { *what = "--hash-cost wants 10..20"; return -1; }
+    cfg->hash_cost = (int)v;
+    break;
+  case OPT_WORKERS:
+    if (qrl_parse_long(arg, 1, 64, &v)) { *what = "--workers wants 1..64"; return -1; }
+    cfg->workers = (int)v;
+    break;
+  case OPT_LEVEL:
+    if (qrl_parse_long(arg, 1, 2, &v)) { *what = "--required-level wants 1 or 2"; return -1; }
+    cfg->required_level = (int)v;
+    break;
+  case OPT_PORTAL:
+    if (!*arg || strlen(arg) > 90 || !qrl_text_is_clean(arg)) {
+      *what = "--portal-name wants 1..90 bytes of UTF-8 text without control characters";
+      return -1;
+    }
+    cfg->portal_name = arg;
+    break;
+  case OPT_MAXCH:
+    if (qrl_parse_long(arg, 1, 10000000, &v)) { *what = "--max-challenges wants 1..10000000"; return -1; }
+    cfg->max_challenges = (size_t)v;
+    break;
+  case OPT_MAXCONNIP:
+    if (qrl_parse_long(arg, 0, 1000000, &v)) { *what = "--max-conns-per-ip wants 0..1000000"; return -1; }
+    cfg->max_conns_per_ip = (int)v;
+    break;
+  case OPT_MAXCH_IP:
+    if (qrl_parse_long(arg, 1, 10000000, &v)) {
+      *what = "--max-challenges-per-ip wants 1..10000000";
+      return -1;
+    }
+    cfg->max_challenges_per_ip = (size_t)v;
+    break;
+  case OPT_PWLEVEL:
+    if (qrl_parse_long(arg, 1, 2, &v)) { *what = "--password-level wants 1 or 2"; return -1; }
+    cfg->password_level = (int)v;
+    break;
+  case OPT_CUTOVER:
+    if (parse_date(arg, &cfg->cutover)) {
+      *what = "--cutover wants a date YYYY-MM-DD (2000..2100)";
+      return -1;
+    }
+    break;
+  case OPT_CERT:
+  case OPT_KEY:
+    if (!*arg || access(arg, R_OK) != 0) {
+      *what = c == OPT_CERT ? "--tls-cert wants a readable PEM file"
+                            : "--tls-key wants a readable PEM file";
+      return -1;
+    }
+    if (c == OPT_KEY) {
+      /* The private key is the owner's alone, as ssh insists for its own. */
+      struct stat sb;
+      if (stat(arg, &sb) != 0 || (sb.st_mode & 077)) {
+        *what = "--tls-key must not be readable or writable by group or others "
+                "(chmod 600)";
+        return -1;
+      }
+      cfg->tls_key = arg;
+    } else {
+      cfg->tls_cert = arg;
+    }
+    break;
+  case OPT_KNAME:
+    if (!*arg || strlen(arg) > 90 || !qrl_text_is_clean(arg)) {
+      *what = "--kiosk-name wants 1..90 bytes of UTF-8 text without control characters";
+      return -1;
+    }
+    cfg->kiosk_name = arg;
+    break;
+  case OPT_KIDLE:
+    if (qrl_parse_long(arg, 10, 3600, &v)) { *what = "--kiosk-idle-secs wants 10..3600"; return -1; }
+    cfg->kiosk_idle_secs = (int)v;
+    break;
+  case OPT_WIDLE:
+    if (qrl_parse_long(arg, 60, 28800, &v)) { *what = "--web-idle-secs wants 60..28800"; return -1; }
+    cfg->web_idle_secs = (int)v;
+    break;
+  case OPT_WSPING:
+    if (qrl_parse_long(arg, 1, 300, &v)) { *what = "--ws-ping-secs wants 1..300"; return -1; }
+    cfg->ws_ping_secs = (int)v;
+    break;
+  case OPT_FRESH:
+    if (qrl_parse_long(arg, 0, 720, &v)) { *what = "--fresh-device-hours wants 0..720"; return -1; }
+    cfg->fresh_device_hours = (int)v;
+    st->fresh_set = 1;
+    break;
+  case OPT_PROX:
+    if (!strcmp(arg, "flag")) cfg->proximity = QRL_PROX_FLAG;
+    else if (!strcmp(arg, "step-up")) cfg->proximity = QRL_PROX_STEP_UP;
+    else if (!strcmp(arg, "refuse")) cfg->proximity = QRL_PROX_REFUSE;
+    else { *what = "--proximity wants flag, step-up or refuse"; return -1; }
+    break;
+  case OPT_FRAME:
+    if (qrl_parse_long(arg, 1, 60, &v)) { *what = "--qr-frame-secs wants 1..60"; return -1; }
+    cfg->qr_frame_secs = v;
+    st->frame_set = 1;
+    break;
+  case OPT_OTPTTL:
+    if (qrl_parse_long(arg, 1, 3600, &v)) { *what = "--otp-ttl wants 1..3600 seconds"; return -1; }
+    cfg->otp_ttl = (int)v;
+    break;
+  case OPT_OUTBOX:
+    if (!*arg) { *what = "--sms-outbox wants a file path"; return -1; }
+    cfg->sms_outbox = arg;
+    break;
+  default:
+    *what = "not an option";
+    return -1;
+  }
+  return 0;
+}
+
+/* ---- the config file ------------------------------------------------------ */
+
+/* A copy of a file's value, kept until qrl_config_free(). */
+struct qrl_config_str {
+  struct qrl_config_str *next;
+  char s[];
+};
+
+static const char *keep_string(qrl_config *cfg, const char *s) {
+  size_t n = strlen(s) + 1;
+  struct qrl_config_str *k = malloc(sizeof(*k) + n);
+  if (!k) return NULL;
+  memcpy(k->s, s, n);
+  k->next = cfg->strs;
+  cfg->strs = k;
+  return k->s;
+}
+
+void qrl_config_free(qrl_config *cfg) {
+  struct qrl_config_str *k, *next;
+  if (!cfg) return;
+  for (k = cfg->strs; k; k = next) {
+    next = k->next;
+    free(k);
+  }
+  cfg->strs = NULL;
+}
+
+/* One file being read: inih asks read_line() for lines and hands each
+ * key = value to on_key(); the first problem stops both. */
+typedef struct file_ctx {
+  FILE *f;
+  const char *path;
+  qrl_config *cfg;
+  parse_state *st;
+  int line;           /* of the line last read */
+  int err_line;       /* 0, or where the first problem is */
+  char why[256];      /* ... and what it is */
+} file_ctx;
+
+/* Records the first problem, at the line last read. */
+__attribute__((format(printf, 2, 3))) static void file_fail(file_ctx *fc, const char *fmt,
+                                                             ...) {
+  va_list ap;
+  if (fc->err_line) return;
+  fc->err_line = fc->line;
+  va_start(ap, fmt);
+  vsnprintf(fc->why, sizeof(fc->why), fmt, ap);
+  va_end(ap);
+}
+
+/* inih's reader: one line, refusing what inih would take some other way
+ * than this file format means (sections, continuation lines, long lines). */
+static char *read_line(char *buf, int num, void *stream) {
+  file_ctx *fc = stream;
+  size_t len;
+  const char *p;
+  if (fc->err_line || !fgets(buf, num, fc->f)) return NULL;
+  fc->line++;
+  len = strlen(buf);
+  if (len == (size_t)num - 1 && buf[len - 1] != '\n') {
+    int ch = getc(fc->f);
+    if (ch != EOF) {
+      file_fail(fc, "line longer than %d bytes", num - 2);
+      return NULL;
+    }
+  }
+  for (p = buf; *p == ' ' || *p == '\t'; p++) {}
+  if (*p == '[') {
+    file_fail(fc, "sections are not part of this format: keys go at the top level");
+    return NULL;
+  }
+  if (p != buf && *p && *p != '\n' && *p != '\r' && *p != '#' && *p != ';') {
+    file_fail(fc, "indented line (no continuation lines: one key = value per line)");
+    return NULL;
+  }
+  return buf;
+}
+
+/* The text of reason without the command line's "--" before option names:
+ * in the file they are keys. */
+static void strip_dashes(const char *reason, char *out, size_t n) {
+  size_t j = 0;
+  for (size_t i = 0; reason[i] && j + 1 < n; i++) {
+    if (reason[i] == '-' && reason[i + 1] == '-' && reason[i + 2] >= 'a' &&
+        reason[i + 2] <= 'z' && (i == 0 || reason[i - 1] == ' ')) {
+      i++;
+      continue;
+    }
+    out[j++] = reason[i];
+  }
+  out[j] = '\0';
+}
+
+static int on_key(void *user, const char *section, const char *name, const char *value) {
+  file_ctx *fc = user;
+  const struct option *o;
+  const char *what = NULL, *kept;
+  char reason[200];
+  (void)section; /* always "": read_line() refuses section headers */
+  if (fc->err_line) return 0;
+  for (o = opts; o->name; o++)
+    if (!strcmp(o->name, name)) break;
+  if (!o->name || o->val == OPT_HELP || o->val == OPT_CONFIG) {
+    file_fail(fc, "unknown key '%s'", name);
+    return 0;
+  }
+  if (!(kept = keep_string(fc->cfg, value))) {
+    file_fail(fc, "out of memory");
+    return 0;
+  }
+  if (apply(fc->cfg, fc->st, o->val, kept, SRC_FILE, &what)) {
+    strip_dashes(what, reason, sizeof(reason));
+    file_fail(fc, "invalid value '%s': %s", value, reason);
+    return 0;
+  }
+  return 1;
+}
+
+/* Reads the config file at path into cfg. explicit: --config named it, so a
+ * missing file is an error (the default one is optional). Returns QRL_OK or
+ * QRL_INVAL after saying why on stderr ("FILE:LINE: reason" for its lines). */
+static qrl_err load_file(qrl_config *cfg, parse_state *st, const char *prog, const char *path,
+                         int explicit) {
+  file_ctx fc;
+  struct stat sb;
+  int r;
+  qrl_err rc = QRL_INVAL;
+
+  memset(&fc, 0, sizeof(fc));
+  fc.path = path;
+  fc.cfg = cfg;
+  fc.st = st;
+  if (!(fc.f = fopen(path, "re"))) {
+    if (errno == ENOENT && !explicit) return QRL_OK;
+    fprintf(stderr, "%s: cannot read the config file %s: %s\n", prog, path, strerror(errno));
+    return QRL_INVAL;
+  }
+  if (fstat(fileno(fc.f), &sb) != 0 || !S_ISREG(sb.st_mode)) {
+    fprintf(stderr, "%s: the config file %s is not a regular file\n", prog, path);
+    goto out;
+  }
+  /* Whoever may write it may choose the key and the database: only root
+   * or the user running the server, and never everyone. */
+  if (sb.st_mode & S_IWOTH) {
+    fprintf(stderr, "%s: the config file %s is writable by anyone (chmod o-w)\n", prog, path);
+    goto out;
+  }
+  if (sb.st_uid != 0 && sb.st_uid != geteuid()) {
+    fprintf(stderr, "%s: the config file %s must belong to root or to the user running "
+                    "the server (uid %ld), not uid %ld\n",
+            prog, path, (long)geteuid(), (long)sb.st_uid);
+    goto out;
+  }
+  r = ini_parse_stream(read_line, &fc, on_key, &fc);
+  if (r > 0 && (!fc.err_line || r < fc.err_line)) {
+    fc.err_line = r;
+    snprintf(fc.why, sizeof(fc.why), "not a 'key = value' line");
+  } else if (r < 0 && !fc.err_line) {
+    fprintf(stderr, "%s: cannot read the config file %s\n", prog, path);
+    goto out;
+  }
+  if (!fc.err_line && ferror(fc.f)) {
+    fprintf(stderr, "%s: cannot read the config file %s: %s\n", prog, path, strerror(errno));
+    goto out;
+  }
+  if (fc.err_line) {
+    fprintf(stderr, "%s:%d: %s\n", path, fc.err_line, fc.why);
+    goto out;
+  }
+  rc = QRL_OK;
+out:
+  fclose(fc.f);
+  return rc;
+}
+
+/* ---- the command line ----------------------------------------------------- */
+
+qrl_err qrl_config_parse(qrl_config *cfg, int argc, char **argv, int *want_help) {
+  const char *prog = argc > 0 ? argv[0] : "qrlogind";
+  const char *what = NULL, *config = NULL;
+  parse_state st;
+  int c, explicit = 0;
+
+  memset(&st, 0, sizeof(st));
   *want_help = 0;
   opterr = 0;
-  optind = 1;
+  /* First pass: --help and --config only; the file's values come first so
+   * that the command line overrides them. Mistakes are said in the second. */
+  optind = 0;
+  while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
+    if (c == OPT_HELP) {
+      *want_help = 1;
+      return QRL_OK;
+    }
+    if (c == OPT_CONFIG) {
+      config = optarg;
+      explicit = 1;
+    }
+  }
+  if (explicit && !*config) {
+    fprintf(stderr, "%s: invalid value '': --config wants a file path\n", prog);
+    goto usage;
+  }
+  if (!config) config = cfg->config_default;
+  if (config && load_file(cfg, &st, prog, config, explicit)) return QRL_INVAL;
+
+  optind = 0;
   while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
     switch (c) {
-    case OPT_PORT:
-      if (qrl_parse_long(optarg, 0, 65535, &v)) { what = "--port wants 0..65535"; goto bad; }
-      cfg->port = (int)v;
-      break;
-    case OPT_BIND:
-      {
-        struct in_addr ia;
-        if (strlen(optarg) > 63 || inet_pton(AF_INET, optarg, &ia) != 1) {
-          what = "--bind wants an IPv4 address (127.0.0.1, 0.0.0.0, ...)";
-          goto bad;
-        }
-      }
-      cfg->bind = optarg;
-      break;
-    case OPT_DB:
-      if (!*optarg) { what = "--db wants a file path"; goto bad; }
-      cfg->db_path = optarg;
-      break;
-    case OPT_WEB:
-      if (!*optarg) { what = "--web wants a directory"; goto bad; }
-      cfg->web_dir = optarg;
-      break;
-    case OPT_ORIGIN:
-      if (!origin_ok(optarg)) {
-        what = "--origin wants scheme://host[:port], e.g. https://dichvucong.gov.vn";
-        goto bad;
-      }
-      if (cfg->norigins == QRL_MAX_ORIGINS) { what = "too many --origin (16 at most)"; goto bad; }
-      cfg->origins[cfg->norigins++] = optarg;
-      break;
-    case OPT_HOST:
-      if (!host_ok(optarg)) {
-        what = "--host wants a host name or address without a port (any port is served), "
-               "e.g. dichvucong.gov.vn";
-        goto bad;
-      }
-      if (cfg->nhosts == QRL_MAX_ORIGINS) { what = "too many --host (16 at most)"; goto bad; }
-      cfg->hosts[cfg->nhosts++] = optarg;
-      break;
-    case OPT_METRICS_ALLOW:
-      if (!allow_set) cfg->nmetrics_allow = 0; /* the first one replaces the default */
-      allow_set = 1;
-      if (cfg->nmetrics_allow == QRL_MAX_ORIGINS) {
-        what = "too many --metrics-allow (16 at most)";
-        goto bad;
-      }
-      if (qrl_cidr_parse(optarg, &cfg->metrics_allow[cfg->nmetrics_allow])) {
-        what = "--metrics-allow wants an address or ADDR/LEN with no host bits set, "
-               "e.g. 10.0.0.0/8 or ::1";
-        goto bad;
-      }
-      cfg->nmetrics_allow++;
-      break;
-    case OPT_TTL:
-      if (qrl_parse_long(optarg, 1, 3600, &v)) { what = "--challenge-ttl wants 1..3600 seconds"; goto bad; }
-      cfg->challenge_ttl = v;
-      break;
-    case OPT_DEMO: cfg->demo = 1; break;
-    case OPT_HASH:
-      if (qrl_parse_long(optarg, 10, 20, &v)) { what = "--hash-cost wants 10..20"; goto bad; }
-      cfg->hash_cost = (int)v;
-      break;
-    case OPT_WORKERS:
-      if (qrl_parse_long(optarg, 1, 64, &v)) { what = "--workers wants 1..64"; goto bad; }
-      cfg->workers = (int)v;
-      break;
-    case OPT_LEVEL:
-      if (qrl_parse_long(optarg, 1, 2, &v)) { what = "--required-level wants 1 or 2"; goto bad; }
-      cfg->required_level = (int)v;
-      break;
-    case OPT_PORTAL:
-      if (!*optarg || strlen(optarg) > 90 || !qrl_text_is_clean(optarg)) {
-        what = "--portal-name wants 1..90 bytes of UTF-8 text without control characters";
-        goto bad;
-      }
-      cfg->portal_name = optarg;
-      break;
-    case OPT_MAXCH:
-      if (qrl_parse_long(optarg, 1, 10000000, &v)) { what = "--max-challenges wants 1..10000000"; goto bad; }
-      cfg->max_challenges = (size_t)v;
-      break;
-    case OPT_MAXCONNIP:
-      if (qrl_parse_long(optarg, 0, 1000000, &v)) { what = "--max-conns-per-ip wants 0..1000000"; goto bad; }
-      cfg->max_conns_per_ip = (int)v;
-      break;
-    case OPT_MAXCH_IP:
-      if (qrl_parse_long(optarg, 1, 10000000, &v)) {
-        what = "--max-challenges-per-ip wants 1..10000000";
-        goto bad;
-      }
-      cfg->max_challenges_per_ip = (size_t)v;
-      break;
-    case OPT_PWLEVEL:
-      if (qrl_parse_long(optarg, 1, 2, &v)) { what = "--password-level wants 1 or 2"; goto bad; }
-      cfg->password_level = (int)v;
-      break;
-    case OPT_CUTOVER:
-      if (parse_date(optarg, &cfg->cutover)) {
-        what = "--cutover wants a date YYYY-MM-DD (2000..2100)";
-        goto bad;
-      }
-      break;
-    case OPT_CERT:
-    case OPT_KEY:
-      if (!*optarg || access(optarg, R_OK) != 0) {
-        what = c == OPT_CERT ? "--tls-cert wants a readable PEM file"
-                             : "--tls-key wants a readable PEM file";
-        goto bad;
-      }
-      if (c == OPT_KEY) {
-        /* The private key is the owner's alone, as ssh insists for its own. */
-        struct stat st;
-        if (stat(optarg, &st) != 0 || (st.st_mode & 077)) {
-          what = "--tls-key must not be readable or writable by group or others "
-                 "(chmod 600)";
-          goto bad;
-        }
-        cfg->tls_key = optarg;
-      } else {
-        cfg->tls_cert = optarg;
-      }
-      break;
-    case OPT_NORL: cfg->no_rate_limits = 1; break;
-    case OPT_KNAME:
-      if (!*optarg || strlen(optarg) > 90 || !qrl_text_is_clean(optarg)) {
-        what = "--kiosk-name wants 1..90 bytes of UTF-8 text without control characters";
-        goto bad;
-      }
-      cfg->kiosk_name = optarg;
-      break;
-    case OPT_KIDLE:
-      if (qrl_parse_long(optarg, 10, 3600, &v)) { what = "--kiosk-idle-secs wants 10..3600"; goto bad; }
-      cfg->kiosk_idle_secs = (int)v;
-      break;
-    case OPT_WIDLE:
-      if (qrl_parse_long(optarg, 60, 28800, &v)) { what = "--web-idle-secs wants 60..28800"; goto bad; }
-      cfg->web_idle_secs = (int)v;
-      break;
-    case OPT_WSPING:
-      if (qrl_parse_long(optarg, 1, 300, &v)) { what = "--ws-ping-secs wants 1..300"; goto bad; }
-      cfg->ws_ping_secs = (int)v;
-      break;
-    case OPT_FRESH:
-      if (qrl_parse_long(optarg, 0, 720, &v)) { what = "--fresh-device-hours wants 0..720"; goto bad; }
-      cfg->fresh_device_hours = (int)v;
-      fresh_set = 1;
-      break;
-    case OPT_PROX:
-      if (!strcmp(optarg, "flag")) cfg->proximity = QRL_PROX_FLAG;
-      else if (!strcmp(optarg, "step-up")) cfg->proximity = QRL_PROX_STEP_UP;
-      else if (!strcmp(optarg, "refuse")) cfg->proximity = QRL_PROX_REFUSE;
-      else { what = "--proximity wants flag, step-up or refuse"; goto bad; }
-      break;
-    case OPT_FRAME:
-      if (qrl_parse_long(optarg, 1, 60, &v)) { what = "--qr-frame-secs wants 1..60"; goto bad; }
-      cfg->qr_frame_secs = v;
-      frame_set = 1;
-      break;
-    case OPT_OTPTTL:
-      if (qrl_parse_long(optarg, 1, 3600, &v)) { what = "--otp-ttl wants 1..3600 seconds"; goto bad; }
-      cfg->otp_ttl = (int)v;
-      break;
-    case OPT_OUTBOX:
-      if (!*optarg) { what = "--sms-outbox wants a file path"; goto bad; }
-      cfg->sms_outbox = optarg;
-      break;
-    case OPT_HELP: *want_help = 1; return QRL_OK;
+    case OPT_CONFIG: break; /* read above */
     case ':':
       fprintf(stderr, "%s: option %s needs a value\n", prog, argv[optind - 1]);
       goto usage;
-    default:
+    case '?':
       fprintf(stderr, "%s: unknown option %s\n", prog, argv[optind - 1]);
       goto usage;
+    default:
+      /* glibc leaves optarg NULL for an option without a value */
+      if (apply(cfg, &st, c, c == OPT_DEMO || c == OPT_NORL ? NULL : optarg, SRC_ARGV, &what))
+        goto bad;
     }
   }
   if (optind < argc) {
@@ -434,9 +704,9 @@ qrl_err qrl_config_parse(qrl_config *cfg, int argc, char **argv, int *want_help)
   }
   /* A demo is driven by hand (download the PNG, type the command): slower
    * frames unless asked otherwise. */
-  if (cfg->demo && !frame_set) cfg->qr_frame_secs = 15;
+  if (cfg->demo && !st.frame_set) cfg->qr_frame_secs = 15;
   /* ... and starts with a just-registered simulator. */
-  if (cfg->demo && !fresh_set) cfg->fresh_device_hours = 0;
+  if (cfg->demo && !st.fresh_set) cfg->fresh_device_hours = 0;
   if (!cfg->tls_cert != !cfg->tls_key) {
     fprintf(stderr, "%s: --tls-cert and --tls-key go together\n", prog);
     goto usage;

@@ -1,9 +1,12 @@
 /*
- * config.h - qrlogind's settings and their command-line parsing.
+ * config.h - qrlogind's settings: the config file and the command line.
  *
- * Long options only (getopt_long); every value is validated and a bad one is
- * named in the error. Not here: reading files or the environment.
- * Depends on libc and protocol.h.
+ * Long options only (getopt_long); a config file (libinih: key = value lines,
+ * # or ; comments) has a key for every option, the same name without the
+ * dashes, checked by the same code. The file is read first, the command line
+ * overrides it. Every value is validated and a bad one is named in the error
+ * (the file's as FILE:LINE: reason). Not here: the environment.
+ * Depends on libc, libinih and protocol.h.
  */
 #ifndef QRLOGIN_CONFIG_H
 #define QRLOGIN_CONFIG_H
@@ -61,7 +64,17 @@ typedef struct qrl_config {
   qrl_cidr metrics_allow[QRL_MAX_ORIGINS]; /* who may read /metrics and /readyz:
                               127.0.0.1 and ::1 unless --metrics-allow is given */
   size_t nmetrics_allow;
+  const char *config_default; /* the config file read when --config is not
+                              given, if it exists: NULL here (none); qrlogind
+                              sets QRL_CONFIG_FILE. Not owned */
+  struct qrl_config_str *strs; /* owned: the config file's values, which the
+                              fields above point into (qrl_config_free) */
 } qrl_config;
+
+/* The config file qrlogind reads without --config, if it exists. */
+#ifndef QRL_CONFIG_FILE
+#define QRL_CONFIG_FILE "/etc/qrlogin/qrlogind.conf"
+#endif
 
 /* The cores this process may run on (its CPU affinity), 1..64: the default
  * number of workers. */
@@ -70,10 +83,21 @@ int qrl_config_cores(void);
 /* Fills cfg with the defaults; web_dir_default is the compiled-in web/ path. */
 void qrl_config_defaults(qrl_config *cfg, const char *web_dir_default);
 
-/* Parses argv into cfg. Returns QRL_OK; QRL_INVAL after printing the problem
- * and a usage hint to stderr; or sets *want_help (and returns QRL_OK) for
- * --help. cfg's strings point into argv. */
+/* Parses the config file (--config PATH, else cfg->config_default if that
+ * exists) and then argv into cfg: a value on the command line wins, and a
+ * repeatable option given there (--origin) replaces the file's list. The
+ * file must be a regular file owned by root or the effective user and not
+ * writable by others. Returns QRL_OK; QRL_INVAL after printing the problem to
+ * stderr (a file's line as "FILE:LINE: reason"; the command line's with a
+ * usage hint); or sets *want_help (and returns QRL_OK) for --help, before
+ * any file is read. cfg's strings point into argv or into copies cfg owns:
+ * call qrl_config_free() when done with cfg, whatever the result. */
 qrl_err qrl_config_parse(qrl_config *cfg, int argc, char **argv, int *want_help);
+
+/* Frees what cfg owns (the config file's values); cfg's strings from the
+ * file are invalid after. NULL-safe; cfg may be parsed again after
+ * qrl_config_defaults(). */
+void qrl_config_free(qrl_config *cfg);
 
 /* Without --demo a server must be told the names it serves (--origin or
  * --host: DNS rebinding, threat-model.md). Returns QRL_OK if cfg may start;

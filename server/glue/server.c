@@ -33,6 +33,7 @@
 #include "glue/conn.h"
 #include "glue/listener.h"
 #include "glue/metrics.h"
+#include "glue/notify.h"
 #include "glue/origin.h"
 #include "glue/peers.h"
 #include "helpers/crypto.h"
@@ -98,6 +99,7 @@ struct qrl_server {
   uv_signal_t sig_int, sig_term;
   uv_timer_t tick, drain;
   uv_async_t wake; /* workers -> loop: finished work is waiting */
+  qrl_notify notify; /* systemd's READY/STOPPING/WATCHDOG */
   uint64_t drain_started;
   struct lws_context *ctx;
   struct lws_vhost *vhost;
@@ -305,6 +307,7 @@ static void close_everything(qrl_server *srv) {
   signal(SIGTERM, SIG_IGN);
   uv_timer_stop(&srv->drain);
   uv_close((uv_handle_t *)&srv->drain, NULL);
+  qrl_notify_close(&srv->notify);
   srv->closing = 1;
   /* Connections close now (their CLOSED callbacks cancel challenges). */
   lws_context_destroy(srv->ctx);
@@ -339,6 +342,7 @@ static void on_signal(uv_signal_t *h, int signum) {
   size_t dropped;
   if (srv->stopping) return; /* already on its way out, within the bound */
   lwsl_user("signal %d: shutting down\n", signum);
+  qrl_notify_stopping(&srv->notify);
   srv->stopping = 1;
   /* No new connections: a load balancer sends them to another node. */
   qrl_listener_close(srv->listener);
@@ -415,7 +419,7 @@ static int listen_and_loop(qrl_server *srv) {
   struct lws_context_creation_info info;
   struct lws_http_mount *files = &srv->mounts[srv->nmounts];
   void *loops[1] = {&srv->loop};
-  int port;
+  char url[128];
 
   memset(files, 0, sizeof(*files));
   files->mountpoint = "/";
@@ -467,10 +471,12 @@ static int listen_and_loop(qrl_server *srv) {
     srv->ctx = NULL;
     return 1;
   }
-  port = qrl_listener_port(srv->listener);
-  printf("qrlogind: listening on %s://%s:%d/\n", srv->cfg->tls_cert ? "https" : "http",
-         srv->cfg->bind, port);
+  snprintf(url, sizeof(url), "%s://%s:%d/", srv->cfg->tls_cert ? "https" : "http",
+           srv->cfg->bind, qrl_listener_port(srv->listener));
+  printf("qrlogind: listening on %s\n", url);
   fflush(stdout);
+  /* The socket listens: a connection made from now on is accepted. */
+  qrl_notify_ready(&srv->notify, &srv->loop, url);
   uv_run(&srv->loop, UV_RUN_DEFAULT);
   /* With a foreign loop, lws 4.1.6 finishes tearing the context down only
    * when destroyed a second time, after its handles have closed. */
@@ -489,6 +495,7 @@ static void close_unstarted(qrl_server *srv) {
   uv_close((uv_handle_t *)&srv->sig_term, NULL);
   uv_close((uv_handle_t *)&srv->tick, NULL);
   uv_close((uv_handle_t *)&srv->drain, NULL);
+  qrl_notify_close(&srv->notify);
   close_everys(srv);
   qrl_workq_free(srv->wq);
   srv->wq = NULL;

@@ -24,7 +24,8 @@ contents=$(dpkg-deb -c "$deb" | awk '{print $6}')
 for f in ./usr/bin/qrlogind ./usr/bin/vneid-sim ./usr/bin/qrlogin-admin \
          ./usr/share/qrlogin/web/index.html ./usr/share/man/man8/qrlogind.8 \
          ./usr/share/man/man8/qrlogin-admin.8 ./usr/share/man/man1/vneid-sim.1 \
-         ./usr/share/doc/qrlogin/LICENSE; do
+         ./usr/share/doc/qrlogin/LICENSE ./usr/lib/systemd/system/qrlogind.service \
+         ./usr/lib/sysusers.d/qrlogin.conf ./usr/share/doc/qrlogin/examples/qrlogind.conf.example; do
   grep -qxF "$f" <<<"$contents" || fail "$f is not in the package"
 done
 depends=$(dpkg-deb -f "$deb" Depends)
@@ -38,6 +39,8 @@ trap purge EXIT
 export DEBIAN_FRONTEND=noninteractive
 dpkg -i "$deb" >"$build/dpkg.log" 2>&1 || { cat "$build/dpkg.log" >&2; fail "dpkg -i failed"; }
 [ -x /usr/bin/qrlogind ] || fail "/usr/bin/qrlogind not installed"
+grep -qxF "ExecStart=/usr/bin/qrlogind --config /etc/qrlogin/qrlogind.conf" \
+  /usr/lib/systemd/system/qrlogind.service || fail "the packaged unit does not start /usr/bin/qrlogind"
 /usr/bin/qrlogind --help | grep -q "/usr/share/qrlogin/web" ||
   fail "the installed qrlogind does not default to its installed page"
 

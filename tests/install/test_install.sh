@@ -3,7 +3,8 @@
 #
 #   test_install.sh CMAKE BUILD_DIR CURL
 #
-# Installs BUILD_DIR into a temporary prefix (cmake --install), marks the
+# Installs BUILD_DIR into a temporary prefix (cmake --install; the unit file
+# must name the installed binary), marks the
 # installed index.html so that a page served from anywhere else (the source
 # tree's web/) is caught, then starts the installed qrlogind from an unrelated
 # working directory with no --web, waits for its "listening on" line (a
@@ -38,9 +39,19 @@ done
 for f in share/qrlogin/web/index.html share/doc/qrlogin/README.md \
          share/doc/qrlogin/LICENSE share/doc/qrlogin/protocol.md \
          share/man/man8/qrlogind.8 share/man/man8/qrlogin-admin.8 \
-         share/man/man1/vneid-sim.1; do
+         share/man/man1/vneid-sim.1 \
+         share/doc/qrlogin/examples/qrlogind.conf.example \
+         lib/systemd/system/qrlogind.service lib/sysusers.d/qrlogin.conf; do
   [ -f "$prefix/$f" ] || fail "$f not installed"
 done
+# The unit starts this prefix's qrlogind.
+grep -qxF "ExecStart=$prefix/bin/qrlogind --config /etc/qrlogin/qrlogind.conf" \
+  "$prefix/lib/systemd/system/qrlogind.service" ||
+  fail "the installed unit does not start $prefix/bin/qrlogind"
+if command -v systemd-analyze >/dev/null 2>&1; then
+  systemd-analyze verify "$prefix/lib/systemd/system/qrlogind.service" >"$tmp/verify.log" 2>&1 ||
+    { cat "$tmp/verify.log" >&2; fail "systemd-analyze verify refuses the installed unit"; }
+fi
 
 web=$(cd "$prefix/share/qrlogin/web" && pwd -P)
 marker="qrl-install-test-$$-$RANDOM"

@@ -101,7 +101,7 @@ static const char *installed(char *buf, size_t n, const char *name, const char *
 static int spawn(qrl_h_server *s, const char *const *extra, int append, long soft,
                  long hard) {
   const char *argv[56];
-  int n = 0, out[2] = {-1, -1}, logfd = -1;
+  int n = 0, out[2] = {-1, -1}, logfd = -1, only = 0;
   char logpath[300], line[256], outbox[300], qrlogind_bin[300];
   size_t got = 0;
   int64_t deadline;
@@ -124,6 +124,8 @@ static int spawn(qrl_h_server *s, const char *const *extra, int append, long sof
     argv[n++] = "--error-exitcode=99";
   }
   argv[n++] = installed(qrlogind_bin, sizeof(qrlogind_bin), "qrlogind", QRLOGIND_PATH);
+  for (int i = 0; extra && extra[i]; i++) only |= !strcmp(extra[i], QRL_H_ONLY_ARGS);
+  if (only) goto extra_args;
   argv[n++] = "--port";
   argv[n++] = "0";
   argv[n++] = "--bind";
@@ -147,8 +149,10 @@ static int spawn(qrl_h_server *s, const char *const *extra, int append, long sof
    * miss its frame; test_attacks runs 1 s frames. Later args win. */
   argv[n++] = "--qr-frame-secs";
   argv[n++] = "5";
+extra_args:
   for (int i = 0; extra && extra[i] && n < 54; i++)
-    if (strcmp(extra[i], QRL_H_NO_DEMO) != 0) argv[n++] = extra[i];
+    if (strcmp(extra[i], QRL_H_NO_DEMO) != 0 && strcmp(extra[i], QRL_H_ONLY_ARGS) != 0)
+      argv[n++] = extra[i];
   argv[n] = NULL;
 
   if (pipe2(out, O_CLOEXEC) < 0) return -1;

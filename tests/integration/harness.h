@@ -58,6 +58,11 @@ int qrl_h_start(qrl_h_server *s, const char *const *extra);
 int qrl_h_start_nofile(qrl_h_server *s, const char *const *extra, long soft, long hard);
 
 #define QRL_H_NO_DEMO "(harness: no --demo)"
+/* An extra argument QRL_H_ONLY_ARGS: qrlogind gets the other extra arguments
+ * and none of the harness's own (--port 0, --db, --demo, ...): a test that
+ * configures it otherwise (a config file) must then say port = 0 and bind =
+ * 127.0.0.1 itself. */
+#define QRL_H_ONLY_ARGS "(harness: only the extra arguments)"
 
 
 /* SIGTERM, wait, clean up the directory. Returns the exit status (0 after a

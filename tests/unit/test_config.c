@@ -1,12 +1,15 @@
 /*
- * test_config.c - qrlogind's command line: the defaults, every option's
- * value and bounds, the demo's own defaults (and that explicit options win
- * over them), the cutover date as midnight in Vietnam, options that go
- * together, and refusals of anything malformed (the server then exits 2
- * before it touches a file or a socket).
+ * test_config.c - qrlogind's command line and config file: the defaults,
+ * every option's value and bounds, the demo's own defaults (and that explicit
+ * options win over them), the cutover date as midnight in Vietnam, options
+ * that go together, and refusals of anything malformed (the server then exits
+ * 2 before it touches a file or a socket) - with their exact messages, the
+ * file's as FILE:LINE: reason; the file's keys, comments and repeated keys,
+ * the command line overriding the file, and the file's own ownership.
  */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -15,6 +18,9 @@
 #include "test.h"
 
 #define WEB "/usr/share/qrlogin/web"
+#ifndef QRL_EXAMPLE_CONF /* tests/CMakeLists.txt: packaging/qrlogind.conf.example */
+#error "QRL_EXAMPLE_CONF must name the example config file"
+#endif
 
 /* Parses the NULL-terminated options after a program name into *cfg (set to
  * the defaults first). Returns the parse result; *help gets want_help. */
@@ -360,7 +366,7 @@ TEST(help_text_names_every_option) {
       "--password-level", "--cutover",     "--otp-ttl",     "--sms-outbox",
       "--host",         "--max-challenges-per-ip", "--max-conns-per-ip",
       "--kiosk-name",   "--kiosk-idle-secs", "--web-idle-secs", "--ws-ping-secs", "--no-rate-limits", "--demo",
-      "--metrics-allow",
+      "--metrics-allow", "--config",
       "--help"};
   char *buf = NULL;
   size_t len = 0;
@@ -378,10 +384,324 @@ TEST(help_text_names_every_option) {
   return 0;
 }
 
+
+/* ---- the config file ------------------------------------------------------ */
+
+/* Writes text to a new temporary file of the given mode; its path in path. */
+static int write_conf(char path[64], const char *text, mode_t mode) {
+  int fd;
+  size_t n = strlen(text);
+  snprintf(path, 64, "/tmp/qrl-test-conf-XXXXXX");
+  if ((fd = mkstemp(path)) < 0) return -1;
+  if (write(fd, text, n) != (ssize_t)n || fchmod(fd, mode) != 0) {
+    close(fd);
+    return -1;
+  }
+  return close(fd);
+}
+
+/* Parses argv (NULL-terminated, after the program name) from the defaults,
+ * with the default config file dflt (may be NULL), with stderr caught in err
+ * (n bytes). Returns the parse result; cfg must be qrl_config_free()d. */
+static qrl_err parse_caught(qrl_config *cfg, const char *dflt, char *err, size_t n,
+                            const char *const *args) {
+  char *argv[32] = {"qrlogind"};
+  int argc = 1, help = 0, saved, fd;
+  char errpath[] = "/tmp/qrl-test-err-XXXXXX";
+  qrl_err rc;
+  ssize_t got;
+  for (int i = 0; args && args[i] && argc < 31; i++) argv[argc++] = (char *)args[i];
+  argv[argc] = NULL;
+  qrl_config_defaults(cfg, WEB);
+  cfg->config_default = dflt;
+  fflush(stderr);
+  fd = mkstemp(errpath);
+  saved = dup(STDERR_FILENO);
+  dup2(fd, STDERR_FILENO);
+  rc = qrl_config_parse(cfg, argc, argv, &help);
+  fflush(stderr);
+  dup2(saved, STDERR_FILENO);
+  close(saved);
+  got = pread(fd, err, n - 1, 0);
+  err[got > 0 ? got : 0] = '\0';
+  close(fd);
+  unlink(errpath);
+  return rc;
+}
+
+/* The config file holding text, parsed with --config; the result, with
+ * stderr in err. */
+static qrl_err parse_conf(qrl_config *cfg, const char *text, char path[64], char *err,
+                          size_t n) {
+  const char *args[] = {"--config", path, NULL};
+  qrl_err rc;
+  if (write_conf(path, text, 0600)) return QRL_IO;
+  rc = parse_caught(cfg, NULL, err, n, args);
+  unlink(path);
+  return rc;
+}
+
+TEST(config_file_keys_are_the_options) {
+  qrl_config c;
+  char path[64], err[512];
+  const char *text =
+      "# qrlogind.conf\n"
+      "; both comment styles\n"
+      "\n"
+      "port = 9000\n"
+      "bind=0.0.0.0\n"
+      "db = /var/lib/qrlogin/qrlogin.db   ; an inline comment\n"
+      "origin = https://dichvucong.gov.vn\n"
+      "origin = https://dvc.example.vn:8443\n"
+      "host = dichvucong.internal\n"
+      "portal-name = Cổng DVC Hà Nội\n"
+      "proximity = step-up\n"
+      "cutover = 2025-01-01\n"
+      "metrics-allow = 10.0.0.0/8\n"
+      "demo = true\n"
+      "no-rate-limits = no\n"
+      "qr-frame-secs = 3\n";
+  ASSERT_ERR(parse_conf(&c, text, path, err, sizeof(err)), QRL_OK);
+  ASSERT_EQ_STR(err, "");
+  ASSERT_EQ_INT(c.port, 9000);
+  ASSERT_EQ_STR(c.bind, "0.0.0.0");
+  ASSERT_EQ_STR(c.db_path, "/var/lib/qrlogin/qrlogin.db");
+  ASSERT_EQ_INT(c.norigins, 2); /* a repeated key adds, as the option does */
+  ASSERT_EQ_STR(c.origins[0], "https://dichvucong.gov.vn");
+  ASSERT_EQ_STR(c.origins[1], "https://dvc.example.vn:8443");
+  ASSERT_EQ_INT(c.nhosts, 1);
+  ASSERT_EQ_STR(c.portal_name, "Cổng DVC Hà Nội");
+  ASSERT_EQ_INT(c.proximity, QRL_PROX_STEP_UP);
+  ASSERT_EQ_INT(c.cutover, 1735664400);
+  ASSERT_EQ_INT(c.nmetrics_allow, 1); /* replaces the loopback default */
+  ASSERT_TRUE(qrl_config_metrics_allowed(&c, "10.1.2.3"));
+  ASSERT_FALSE(qrl_config_metrics_allowed(&c, "127.0.0.1"));
+  ASSERT_EQ_INT(c.demo, 1);
+  ASSERT_EQ_INT(c.no_rate_limits, 0);
+  ASSERT_EQ_INT(c.qr_frame_secs, 3);     /* given: the demo's 15 yields */
+  ASSERT_EQ_INT(c.fresh_device_hours, 0); /* not given: the demo's 0 */
+  ASSERT_EQ_INT(c.hash_cost, 15);        /* not in the file: the default */
+  qrl_config_free(&c);
+  return 0;
+}
+
+TEST(command_line_overrides_the_file) {
+  qrl_config c;
+  char path[64], err[512];
+  const char *args[] = {"--port", "9001", "--config", path, "--origin", "https://b.vn", NULL};
+  ASSERT_EQ_INT(write_conf(path,
+                           "port = 9000\n"
+                           "db = /srv/q.db\n"
+                           "origin = https://a.vn\n"
+                           "origin = https://a2.vn\n"
+                           "host = a.internal\n",
+                           0600),
+                0);
+  ASSERT_ERR(parse_caught(&c, NULL, err, sizeof(err), args), QRL_OK);
+  ASSERT_EQ_INT(c.port, 9001);            /* the flag wins, before or after --config */
+  ASSERT_EQ_STR(c.db_path, "/srv/q.db");  /* the file's, where no flag says */
+  ASSERT_EQ_INT(c.norigins, 1);           /* the command line's list replaces the file's */
+  ASSERT_EQ_STR(c.origins[0], "https://b.vn");
+  ASSERT_EQ_INT(c.nhosts, 1);             /* ... but only for the option it gives */
+  ASSERT_EQ_STR(c.hosts[0], "a.internal");
+  qrl_config_free(&c);
+  unlink(path);
+  return 0;
+}
+
+/* Each mistake: the file, the line, the reason - and nothing is served. */
+TEST(config_file_mistakes_name_file_and_line) {
+  static const struct {
+    const char *text;
+    int line;
+    const char *why;
+  } cases[] = {
+      {"port = 8080\n# fine so far\nprot = 8081\n", 3, "unknown key 'prot'"},
+      {"port = 80800\n", 1, "invalid value '80800': port wants 0..65535"},
+      {"\nhash-cost = 9\n", 2, "invalid value '9': hash-cost wants 10..20"},
+      {"origin = https://a.vn\norigin = dichvucong.gov.vn\n", 2,
+       "invalid value 'dichvucong.gov.vn': origin wants scheme://host[:port], e.g. "
+       "https://dichvucong.gov.vn"},
+      {"demo = maybe\n", 1, "invalid value 'maybe': demo wants true or false"},
+      {"db =\n", 1, "invalid value '': db wants a file path"},
+      {"port = 8080\n[server]\nport = 8081\n", 2,
+       "sections are not part of this format: keys go at the top level"},
+      {"port = 8080\njust words\n", 2, "not a 'key = value' line"},
+      {"demo\n", 1, "not a 'key = value' line"},
+      {"origin = https://a.vn\n  https://b.vn\n", 2,
+       "indented line (no continuation lines: one key = value per line)"},
+      {"help = true\n", 1, "unknown key 'help'"},
+      {"config = /etc/other.conf\n", 1, "unknown key 'config'"},
+      {"--port = 1\n", 1, "unknown key '--port'"},
+  };
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    qrl_config c;
+    char path[64], err[512], want[512];
+    qrl_err rc = parse_conf(&c, cases[i].text, path, err, sizeof(err));
+    qrl_config_free(&c);
+    snprintf(want, sizeof(want), "%s:%d: %s\n", path, cases[i].line, cases[i].why);
+    if (rc != QRL_INVAL) TEST_FAIL_("case %zu accepted", i);
+    if (strcmp(err, want)) TEST_FAIL_("case %zu said '%s', want '%s'", i, err, want);
+  }
+  {
+    /* A line longer than inih reads at once is refused, not cut in two. */
+    qrl_config c;
+    char path[64], err[512], text[400];
+    memset(text, 'x', sizeof(text));
+    memcpy(text, "portal-name = ", 14);
+    text[sizeof(text) - 2] = '\n';
+    text[sizeof(text) - 1] = '\0';
+    ASSERT_ERR(parse_conf(&c, text, path, err, sizeof(err)), QRL_INVAL);
+    qrl_config_free(&c);
+    ASSERT_TRUE(strstr(err, ":1: line longer than ") != NULL);
+  }
+  return 0;
+}
+
+TEST(config_file_must_exist_if_named_and_belong_to_us) {
+  qrl_config c;
+  char path[64], err[512];
+  const char *missing[] = {"--config", "/nonexistent/qrlogind.conf", NULL};
+  const char *named[] = {"--config", path, NULL};
+  const char *port[] = {"--port", "81", NULL};
+  /* Named and missing: an error. The default and missing: the defaults. */
+  ASSERT_ERR(parse_caught(&c, NULL, err, sizeof(err), missing), QRL_INVAL);
+  ASSERT_EQ_STR(err, "qrlogind: cannot read the config file /nonexistent/qrlogind.conf: "
+                     "No such file or directory\n");
+  qrl_config_free(&c);
+  ASSERT_ERR(parse_caught(&c, "/nonexistent/qrlogind.conf", err, sizeof(err), port), QRL_OK);
+  ASSERT_EQ_INT(c.port, 81);
+  qrl_config_free(&c);
+  /* The default file is read when it exists. */
+  ASSERT_EQ_INT(write_conf(path, "port = 82\nworkers = 3\n", 0640), 0);
+  ASSERT_ERR(parse_caught(&c, path, err, sizeof(err), port), QRL_OK);
+  ASSERT_EQ_INT(c.port, 81);
+  ASSERT_EQ_INT(c.workers, 3);
+  qrl_config_free(&c);
+  /* Anyone may write it: refused, named or not. */
+  ASSERT_EQ_INT(chmod(path, 0666), 0);
+  ASSERT_ERR(parse_caught(&c, path, err, sizeof(err), NULL), QRL_INVAL);
+  ASSERT_TRUE(strstr(err, "is writable by anyone") != NULL);
+  qrl_config_free(&c);
+  ASSERT_ERR(parse_caught(&c, NULL, err, sizeof(err), named), QRL_INVAL);
+  qrl_config_free(&c);
+  ASSERT_EQ_INT(chmod(path, 0644), 0);
+  /* Another user's file (root can make one): refused. */
+  if (geteuid() == 0 && chown(path, 4242, 4242) == 0) {
+    ASSERT_ERR(parse_caught(&c, NULL, err, sizeof(err), named), QRL_INVAL);
+    ASSERT_TRUE(strstr(err, "must belong to root or to the user running the server") != NULL);
+    qrl_config_free(&c);
+  }
+  unlink(path);
+  /* --help answers without reading any file. */
+  {
+    const char *help[] = {"--config", "/nonexistent/qrlogind.conf", "--help", NULL};
+    ASSERT_ERR(parse_caught(&c, NULL, err, sizeof(err), help), QRL_OK);
+    ASSERT_EQ_STR(err, "");
+    qrl_config_free(&c);
+  }
+  return 0;
+}
+
+/* The secret key from a file is checked as from the command line. */
+TEST(config_file_tls_key_must_be_private) {
+  qrl_config c;
+  char key[] = "/tmp/qrl-test-key-XXXXXX", path[64], err[512], text[200];
+  int fd = mkstemp(key);
+  ASSERT_TRUE(fd >= 0);
+  close(fd);
+  snprintf(text, sizeof(text), "tls-cert = /etc/hostname\ntls-key = %s\n", key);
+  ASSERT_ERR(parse_conf(&c, text, path, err, sizeof(err)), QRL_OK);
+  ASSERT_EQ_STR(c.tls_key, key);
+  qrl_config_free(&c);
+  ASSERT_EQ_INT(chmod(key, 0640), 0);
+  ASSERT_ERR(parse_conf(&c, text, path, err, sizeof(err)), QRL_INVAL);
+  qrl_config_free(&c);
+  ASSERT_TRUE(strstr(err, ":2: invalid value '") != NULL);
+  ASSERT_TRUE(strstr(err, "': tls-key must not be readable or writable by group or others "
+                          "(chmod 600)\n") != NULL);
+  unlink(key);
+  return 0;
+}
+
+/* The command line's messages are as they were before the file existed. */
+TEST(command_line_messages_are_exact) {
+  qrl_config c;
+  char err[512];
+  const char *port[] = {"--port", "abc", NULL};
+  const char *unknown[] = {"--bogus", NULL};
+  const char *novalue[] = {"--port", NULL};
+  ASSERT_ERR(parse_caught(&c, NULL, err, sizeof(err), port), QRL_INVAL);
+  ASSERT_EQ_STR(err, "qrlogind: invalid value 'abc': --port wants 0..65535\n"
+                     "Try 'qrlogind --help'.\n");
+  ASSERT_ERR(parse_caught(&c, NULL, err, sizeof(err), unknown), QRL_INVAL);
+  ASSERT_EQ_STR(err, "qrlogind: unknown option --bogus\nTry 'qrlogind --help'.\n");
+  ASSERT_ERR(parse_caught(&c, NULL, err, sizeof(err), novalue), QRL_INVAL);
+  ASSERT_EQ_STR(err, "qrlogind: option --port needs a value\nTry 'qrlogind --help'.\n");
+  qrl_config_free(&c);
+  return 0;
+}
+
+/* packaging/qrlogind.conf.example: as shipped (all commented) it parses;
+ * it names every key; and with its "# key = value" lines uncommented (not the
+ * TLS files, which do not exist here) every value it shows is valid. */
+TEST(example_config_names_every_key_with_valid_values) {
+  static const char *const keys[] = {
+      "port", "bind", "db", "web", "origin", "challenge-ttl", "qr-frame-secs", "proximity",
+      "fresh-device-hours", "tls-cert", "tls-key", "required-level", "portal-name",
+      "workers", "hash-cost", "max-challenges", "password-level", "cutover", "otp-ttl",
+      "sms-outbox", "host", "max-challenges-per-ip", "max-conns-per-ip", "kiosk-name",
+      "kiosk-idle-secs", "web-idle-secs", "ws-ping-secs", "no-rate-limits", "demo",
+      "metrics-allow"};
+  const char *args[] = {"--config", QRL_EXAMPLE_CONF, NULL};
+  char err[512], path[64], line[512], *text = NULL, *all = NULL;
+  size_t tlen = 0, alen = 0;
+  FILE *in, *out, *whole;
+  qrl_config c;
+  ASSERT_ERR(parse_caught(&c, NULL, err, sizeof(err), args), QRL_OK);
+  qrl_config_free(&c);
+  ASSERT_TRUE((in = fopen(QRL_EXAMPLE_CONF, "r")) != NULL);
+  out = open_memstream(&text, &tlen);
+  whole = open_memstream(&all, &alen);
+  while (fgets(line, sizeof(line), in)) {
+    const char *k = line + 2;
+    size_t n = strspn(k, "abcdefghijklmnopqrstuvwxyz-");
+    fputs(line, whole);
+    if (strncmp(line, "# ", 2) || n == 0 || strncmp(k + n, " = ", 3)) continue;
+    if (!strncmp(k, "tls-", 4)) continue;
+    fputs(k, out);
+  }
+  fclose(in);
+  fclose(out);
+  fclose(whole);
+  for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+    char want[64];
+    snprintf(want, sizeof(want), "\n# %s = ", keys[i]);
+    if (!strstr(all, want)) {
+      free(text);
+      free(all);
+      TEST_FAIL_("the example does not show '%s'", keys[i]);
+    }
+  }
+  free(all);
+  {
+    qrl_err rc = parse_conf(&c, text, path, err, sizeof(err));
+    qrl_config_free(&c);
+    free(text);
+    if (rc != QRL_OK) TEST_FAIL_("the example's values, uncommented: %s", err);
+  }
+  return 0;
+}
+
 TEST_MAIN(defaults_are_the_documented_ones, every_option_sets_its_field,
           demo_defaults_yield_to_explicit_options, bounds_are_inclusive_and_enforced,
           numbers_are_digits_only, cutover_is_a_real_date_at_midnight_in_vietnam,
           origins_are_exact_and_counted, hosts_are_names_without_ports,
           outside_the_demo_the_served_names_are_required, strings_have_limits,
           tls_files_must_be_readable_and_paired,
-          unknown_missing_and_stray_arguments_are_refused, help_text_names_every_option)
+          unknown_missing_and_stray_arguments_are_refused, help_text_names_every_option,
+          config_file_keys_are_the_options, command_line_overrides_the_file,
+          config_file_mistakes_name_file_and_line,
+          config_file_must_exist_if_named_and_belong_to_us,
+          config_file_tls_key_must_be_private, command_line_messages_are_exact,
+          example_config_names_every_key_with_valid_values)
