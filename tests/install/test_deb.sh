@@ -2,7 +2,8 @@
 # test_deb.sh BUILD_DIR - the Debian package, as an operator meets it: cpack
 # builds it from BUILD_DIR; it must hold the programs, the page, the manual
 # pages and the docs under /usr and depend on the libraries they link; dpkg
-# installs it on this machine (root; it must not be installed already); the
+# installs it on this machine (root; it must not be installed already) and
+# its postinst makes the qrlogin user and /var/lib/qrlogin; the
 # installed qrlogind and vneid-sim then do a whole QR login - the integration
 # test citizen_logs_in_by_scanning_the_page_qr with QRL_H_PREFIX=/usr, so the
 # server serves its installed page and the phone is the installed simulator;
@@ -39,6 +40,9 @@ trap purge EXIT
 export DEBIAN_FRONTEND=noninteractive
 dpkg -i "$deb" >"$build/dpkg.log" 2>&1 || { cat "$build/dpkg.log" >&2; fail "dpkg -i failed"; }
 [ -x /usr/bin/qrlogind ] || fail "/usr/bin/qrlogind not installed"
+getent passwd qrlogin >/dev/null || fail "postinst made no qrlogin user"
+[ "$(stat -c %U:%a /var/lib/qrlogin)" = "qrlogin:750" ] ||
+  fail "/var/lib/qrlogin is $(stat -c %U:%a /var/lib/qrlogin), want qrlogin:750"
 grep -qxF "ExecStart=/usr/bin/qrlogind --config /etc/qrlogin/qrlogind.conf" \
   /usr/lib/systemd/system/qrlogind.service || fail "the packaged unit does not start /usr/bin/qrlogind"
 /usr/bin/qrlogind --help | grep -q "/usr/share/qrlogin/web" ||
@@ -50,7 +54,7 @@ QRL_H_PREFIX=/usr "$build/tests/test_qr_login" citizen_logs_in_by_scanning_the_p
 dpkg --purge qrlogin >"$build/dpkg.log" 2>&1 || { cat "$build/dpkg.log" >&2; fail "dpkg --purge failed"; }
 removed=1
 for f in /usr/bin/qrlogind /usr/bin/vneid-sim /usr/bin/qrlogin-admin /usr/share/qrlogin \
-         /usr/share/man/man8/qrlogind.8 /usr/share/doc/qrlogin; do
+         /usr/share/man/man8/qrlogind.8 /usr/share/doc/qrlogin /var/lib/qrlogin; do
   [ ! -e "$f" ] || fail "$f is left after dpkg --purge"
 done
 echo "test_deb: $(basename "$deb") built, installed, logged in with, purged"
