@@ -14,7 +14,7 @@
 #include "glue/audit.h"
 #include "glue/config.h"
 #include "glue/conn.h"
-#include "glue/server.h"
+#include "glue/services.h"
 #include "glue/sms_relay.h"
 #include "glue/task.h"
 #include "glue/throttle.h"

@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "glue/metrics.h"
-#include "glue/server.h"
+#include "glue/services.h"
 #include "helpers/netaddr.h"
 #include "helpers/text.h"
 

@@ -8,7 +8,7 @@
 
 #include "glue/jsonio.h"
 #include "glue/metrics.h"
-#include "glue/server.h"
+#include "glue/services.h"
 
 void qrl_send_json(qrl_conn *c, cJSON *o) {
   char *s;

@@ -118,10 +118,9 @@ int64_t qrl_now(void) { return (int64_t)time(NULL); }
 
 qrl_services *qrl_server_services(qrl_server *srv) { return &srv->sv; }
 
-qrl_services *qrl_services_of(struct lws *wsi) {
-  qrl_server *srv = lws_context_user(lws_get_context(wsi));
-  return &srv->sv;
-}
+/* lws's context user pointer is the server, read as its services
+ * (services.h): they must be its first member. */
+_Static_assert(offsetof(struct qrl_server, sv) == 0, "qrl_services first in qrl_server");
 
 /* ---- registration --------------------------------------------------------- */
 

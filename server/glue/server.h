@@ -19,43 +19,10 @@
 
 #include "qrlogin/error.h"
 
-struct qrl_config;
-struct qrl_acct_policy;
-struct qrl_otp_policy;
-struct qrl_store;
-struct qrl_conns;
-struct qrl_tasks;
-struct qrl_throttle;
-struct qrl_audit;
-struct qrl_sms_relay;
+#include "glue/services.h"
+
 struct qrl_challenge;
-struct qrl_clock;
-struct qrl_metrics;
-typedef struct qrl_ops qrl_ops;
-
 typedef struct qrl_server qrl_server;
-
-/* What every handler may use, all owned by the server and valid from
- * qrl_server_new() to qrl_server_free(). Loop thread, except where the
- * module says otherwise (policies are read-only, the SMS relay's send is for
- * workers). */
-typedef struct qrl_services {
-  const struct qrl_config *cfg;
-  const struct qrl_clock *clock; /* wall time for people, monotonic for deadlines */
-  const struct qrl_acct_policy *pol;
-  const struct qrl_otp_policy *opol;
-  struct qrl_store *store;   /* live challenges */
-  struct qrl_conns *conns;   /* connections by id */
-  struct qrl_tasks *tasks;   /* slow work on the workers */
-  struct qrl_throttle *thr;  /* token buckets */
-  struct qrl_audit *audit;   /* audit rows */
-  struct qrl_sms_relay *sms; /* one-time codes out */
-  struct qrl_keepalive *alive; /* pings of silent websockets */
-  const int *closing;        /* 1 once shutdown closes the sockets */
-  struct qrl_metrics *metrics; /* counters and histograms (metrics.h) */
-  qrl_ops *ops;              /* the operators' URLs' state (handlers/ops.h), set
-                                when they attach */
-} qrl_services;
 
 /* Request tasks waiting for a worker at most: more are refused
  * ("unavailable"). /readyz says not ready from half of it. */
@@ -68,9 +35,6 @@ qrl_server *qrl_server_new(const struct qrl_config *cfg);
 
 /* The services of srv. */
 qrl_services *qrl_server_services(qrl_server *srv);
-
-/* The services of the server that owns wsi (any lws callback). */
-qrl_services *qrl_services_of(struct lws *wsi);
 
 /* Handler registration, before qrl_server_run(). Each returns QRL_OK or
  * QRL_NOMEM (no room left). */
