@@ -11,6 +11,7 @@
 
 #include "domain/accounts.h"
 #include "domain/operator.h"
+#include "helpers/text.h"
 
 /* t as UTC ISO 8601, or "-" for 0. */
 static void when(int64_t t, char out[24]) {
@@ -24,6 +25,16 @@ static void when(int64_t t, char out[24]) {
 }
 
 static const char *or_dash(const char *s) { return s ? s : "-"; }
+
+/* Prints s in a column width wide on the terminal, and two spaces: padded by
+ * the columns the text takes (qrl_text_width), not its bytes, so that
+ * Vietnamese names line up. */
+static void put_col(FILE *f, const char *s, size_t width) {
+  size_t w = qrl_text_width(s);
+  fputs(s, f);
+  while (w++ < width) fputc(' ', f);
+  fputs("  ", f);
+}
 static const char *or_empty(const char *s) { return s ? s : ""; }
 
 /* ---- JSON ------------------------------------------------------------------ */
@@ -160,13 +171,14 @@ qrl_err qrl_admin_citizen_list(qrl_db *db, qrl_admin_format fmt, FILE *f, int64_
   if (fmt == QRL_ADMIN_JSON) {
     err = print_json(array_of(rows, n, sizeof(*rows), citizen_json, now), f);
   } else {
-    fprintf(f, "%-12s  %-28s %5s  %-10s  %-9s  %s\n", "ID", "NAME", "LEVEL", "PHONE",
+    fprintf(f, "%-12s  %-28s  %5s  %-10s  %-9s  %s\n", "ID", "NAME", "LEVEL", "PHONE",
             "WEB_LOGIN", "LOCKED");
     for (size_t i = 0; i < n; i++) {
       const qrl_op_citizen *c = &rows[i];
-      fprintf(f, "%-12s  %-28s %5d  %-10s  %-9s  %s\n", c->id, c->full_name, c->level,
-              or_dash(c->phone), c->web_login ? "on" : "off",
-              c->passcode_locked_until > now ? "yes" : "no");
+      fprintf(f, "%-12s  ", c->id);
+      put_col(f, c->full_name, 28);
+      fprintf(f, "%5d  %-10s  %-9s  %s\n", c->level, or_dash(c->phone),
+              c->web_login ? "on" : "off", c->passcode_locked_until > now ? "yes" : "no");
     }
   }
   qrl_op_citizens_free(rows, n);
@@ -254,8 +266,9 @@ qrl_err qrl_admin_device_list(qrl_db *db, const char *id, qrl_admin_format fmt, 
     for (size_t i = 0; i < n; i++) {
       when(rows[i].created_at, a);
       when(rows[i].revoked_at, b);
-      fprintf(f, "%-8lld  %-28s  %-20s  %s\n", (long long)rows[i].id, or_dash(rows[i].name),
-              a, b);
+      fprintf(f, "%-8lld  ", (long long)rows[i].id);
+      put_col(f, or_dash(rows[i].name), 28);
+      fprintf(f, "%-20s  %s\n", a, b);
     }
   }
   qrl_op_devices_free(rows, n);

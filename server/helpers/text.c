@@ -67,3 +67,43 @@ int qrl_text_is_clean(const char *s) {
   }
   return 1;
 }
+
+/* Combining marks (zero width) and East Asian wide ranges (two columns):
+ * what aligning names and device names needs, not all of Unicode's tables. */
+static int cp_width(unsigned long cp) {
+  if ((cp >= 0x0300 && cp <= 0x036F) || (cp >= 0x1AB0 && cp <= 0x1AFF) ||
+      (cp >= 0x1DC0 && cp <= 0x1DFF) || (cp >= 0x20D0 && cp <= 0x20FF) ||
+      (cp >= 0xFE20 && cp <= 0xFE2F) || cp == 0x200B || cp == 0x200D)
+    return 0;
+  if ((cp >= 0x1100 && cp <= 0x115F) || (cp >= 0x2E80 && cp <= 0xA4CF) ||
+      (cp >= 0xAC00 && cp <= 0xD7A3) || (cp >= 0xF900 && cp <= 0xFAFF) ||
+      (cp >= 0xFE30 && cp <= 0xFE4F) || (cp >= 0xFF00 && cp <= 0xFF60) ||
+      (cp >= 0xFFE0 && cp <= 0xFFE6) || (cp >= 0x1F300 && cp <= 0x1FAFF) ||
+      (cp >= 0x20000 && cp <= 0x3FFFD))
+    return 2;
+  return 1;
+}
+
+size_t qrl_text_width(const char *s) {
+  const unsigned char *p = (const unsigned char *)s;
+  size_t w = 0;
+  while (*p) {
+    unsigned long cp;
+    int n = *p < 0x80 ? 1 : (*p & 0xE0) == 0xC0 ? 2 : (*p & 0xF0) == 0xE0 ? 3
+                         : (*p & 0xF8) == 0xF0 ? 4 : 0;
+    int ok = n > 0;
+    cp = n == 1 ? *p : n == 2 ? (*p & 0x1Fu) : n == 3 ? (*p & 0x0Fu) : (*p & 0x07u);
+    for (int i = 1; ok && i < n; i++) {
+      if ((p[i] & 0xC0) != 0x80) ok = 0;
+      else cp = cp << 6 | (p[i] & 0x3Fu);
+    }
+    if (!ok) { /* not UTF-8 here: one column for the byte */
+      w++;
+      p++;
+      continue;
+    }
+    w += (size_t)cp_width(cp);
+    p += n;
+  }
+  return w;
+}

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "helpers/text.h"
 
 #ifndef QRLOGIN_ADMIN_PATH
 #error "QRLOGIN_ADMIN_PATH must be defined by the build"
@@ -87,6 +88,20 @@ SERVER_TEST(added_citizen_logs_in_and_shows_up, NULL) {
   qrl_h_phone_close(&p);
   ASSERT_EQ_INT(admin(s, out, sizeof(out), "citizen", "list", NULL), 0);
   ASSERT_TRUE(strstr(out, "001199000777") && strstr(out, "Phạm Minh Đức"));
+  { /* The PHONE column starts at the same terminal column on every line,
+       Vietnamese names or not (their bytes outnumber their letters). */
+    char *save = NULL, *line = strtok_r(out, "\n", &save), prefix[256];
+    size_t col = (size_t)(strstr(line, "PHONE") - line), rows = 0;
+    while ((line = strtok_r(NULL, "\n", &save))) {
+      char *ph = strstr(line, "  09");
+      ASSERT_TRUE(ph != NULL && (size_t)(ph - line) + 2 < sizeof(prefix));
+      snprintf(prefix, sizeof(prefix), "%.*s", (int)(ph - line) + 2, line);
+      if (qrl_text_width(prefix) != col)
+        TEST_FAIL_("PHONE at column %zu, not %zu: %s", qrl_text_width(prefix), col, line);
+      rows++;
+    }
+    ASSERT_TRUE(rows >= 3);
+  }
   ASSERT_EQ_INT(admin(s, out, sizeof(out), "citizen", "show", "001199000777", NULL), 0);
   ASSERT_TRUE(strstr(out, "Web login:  on") != NULL);
   ASSERT_TRUE(strstr(out, "live") != NULL); /* its app session */

@@ -52,5 +52,18 @@ TEST(vietnamese_and_ordinary_text_stay_as_they_are) {
   return 0;
 }
 
-TEST_MAIN(controls_and_escapes_become_question_marks, broken_utf8_is_replaced_byte_by_byte,
+/* Table columns line up: a Vietnamese name is as wide as its letters,
+ * written precomposed (NFC) or with combining marks (NFD). */
+TEST(width_counts_columns_not_bytes) {
+  ASSERT_EQ_INT(qrl_text_width(""), 0);
+  ASSERT_EQ_INT(qrl_text_width("Nguyen Van An"), 13);
+  ASSERT_EQ_INT(qrl_text_width("Nguyễn Văn An"), 13);            /* NFC: 17 bytes */
+  ASSERT_EQ_INT(qrl_text_width("Nguye\xcc\x82\xcc\x83n Va\xcc\x86n An"), 13); /* NFD */
+  ASSERT_EQ_INT(qrl_text_width("Trần Thị Bình"), 13);
+  ASSERT_EQ_INT(qrl_text_width("\xe4\xb8\xad\xe6\x96\x87"), 4); /* two wide characters */
+  ASSERT_EQ_INT(qrl_text_width("a\xff" "b"), 3);                 /* a stray byte: one */
+  return 0;
+}
+
+TEST_MAIN(width_counts_columns_not_bytes, controls_and_escapes_become_question_marks, broken_utf8_is_replaced_byte_by_byte,
           vietnamese_and_ordinary_text_stay_as_they_are)
