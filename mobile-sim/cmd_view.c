@@ -160,12 +160,15 @@ int cmd_inbox(sim_ctx *ctx, sim_args *a) {
   if (a->wait_s > 0) {
     /* Subscribed: the server pushes the next message to this number. */
     rc = sim_wait_push(ctx, ws, QRL_MSG_SMS, a->wait_s * 1000, &push);
-    if (rc) {
+    if (rc == QRL_UNAVAILABLE) {
+      /* The wait ran out: an answer ("none came"), not an error. */
       sim_say(ctx, "Không có tin nhắn mới trong %d giây.\n", a->wait_s);
-      ex = sim_fail(ctx, rc == QRL_UNAVAILABLE ? QRL_UNAVAILABLE : rc, 0);
+    } else if (rc) { /* the connection broke while waiting */
+      ex = sim_fail(ctx, rc, 0);
       goto out;
+    } else {
+      say_sms(ctx, push, arr, otp);
     }
-    say_sms(ctx, push, arr, otp);
   }
   if (ctx->json) {
     cJSON_AddStringToObject(ctx->out, "phone", a->phone);

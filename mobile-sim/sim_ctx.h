@@ -17,7 +17,9 @@
 
 /* The simulator's run-wide state. */
 typedef struct sim_ctx {
-  const char *server;      /* server URL; not owned (argv or the default) */
+  const char *server;      /* server URL; not owned (argv, the default, or
+                              server_buf) */
+  char server_buf[512];    /* an http(s):// --server rewritten as ws(s):// */
   const char *home_opt;    /* --home value or NULL; not owned */
   const char *ca_file;     /* --ca: PEM CA certificates for wss://; not owned */
   char home[SIM_PATH_MAX]; /* resolved state directory */

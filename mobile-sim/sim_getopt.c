@@ -98,14 +98,18 @@ static const sim_optdef *getopt_find(int id) {
   return NULL;
 }
 
-/* ws://HOST[:PORT][/PATH] or wss://...: a scheme the client speaks, a
+/* ws://HOST[:PORT][/PATH] or wss://... (http:// and https://, the page's
+ * address as a person copies it, name the same server): a scheme, a
  * non-empty host and, if given, a port in 1..65535. */
 static int server_url_valid(const char *url) {
   const char *h, *p;
   size_t hl;
   if (!strncmp(url, "ws://", 5)) h = url + 5;
   else if (!strncmp(url, "wss://", 6)) h = url + 6;
+  else if (!strncmp(url, "http://", 7)) h = url + 7;
+  else if (!strncmp(url, "https://", 8)) h = url + 8;
   else return 0;
+  if (strlen(url) >= 500) return 0;
   hl = strcspn(h, ":/");
   if (hl == 0 || hl > 253) return 0;
   for (size_t i = 0; i < hl; i++)
@@ -129,10 +133,18 @@ static int global_option(sim_ctx *ctx, int opt, const char *arg) {
     if (!server_url_valid(arg)) {
       sim_usage_error(ctx, QRL_INVAL,
                       "bad --server '%s': expected ws://HOST[:PORT] or "
-                      "wss://HOST[:PORT]", arg);
+                      "wss://HOST[:PORT] (http:// and https:// too)", arg);
       return -1;
     }
-    ctx->server = arg;
+    /* http(s):// is the same server's websocket: ws(s)://, the rest kept. */
+    if (!strncmp(arg, "http", 4)) {
+      int tls = arg[4] == 's';
+      snprintf(ctx->server_buf, sizeof(ctx->server_buf), "%s%s", tls ? "wss" : "ws",
+               arg + (tls ? 5 : 4));
+      ctx->server = ctx->server_buf;
+    } else {
+      ctx->server = arg;
+    }
     return 0;
   case SIM_OPT_HOME:
     if (!arg[0]) {

@@ -359,6 +359,23 @@ TEST(bad_command_lines_exit_2) {
   return 0;
 }
 
+/* The simulator takes the page's own address for --server, as its help
+ * says (http:// names the same server's ws://), and `inbox --wait` that
+ * sees no message in time answers so and exits 0: before, the address was
+ * refused (2) and the empty wait was an "unavailable" error (9). */
+SERVER_TEST(sim_takes_the_page_address_and_an_empty_wait_is_an_answer, NULL) {
+  char home[300], ws_url[64];
+  const char *const by_page[] = {VNEID_SIM_PATH, "--server", s->http, "--home", home,
+                                 "inbox", "--phone", "0912345678", "--wait", "1", NULL};
+  const char *const by_ws[] = {VNEID_SIM_PATH, "--server", ws_url, "--home", home,
+                               "inbox", "--phone", "0987654321", "--wait", "1", NULL};
+  qrl_h_path(s, "sim-home", home, sizeof(home));
+  snprintf(ws_url, sizeof(ws_url), "ws://127.0.0.1:%d", s->port);
+  ASSERT_EQ_INT(run_status(by_page), 0);
+  ASSERT_EQ_INT(run_status(by_ws), 0);
+  return 0;
+}
+
 /* A full server says so with its own code, not the client's rate_limited;
  * a page already holding a code can still replace it (its old place is
  * given to its new code). */
@@ -426,7 +443,7 @@ SERVER_TEST(refusals_without_a_login_cannot_flood_the_audit_trail, NULL) {
   return 0;
 }
 
-TEST_MAIN(refusals_without_a_login_cannot_flood_the_audit_trail, a_full_server_answers_server_busy, upgrades_from_foreign_origins_are_refused,
+TEST_MAIN(sim_takes_the_page_address_and_an_empty_wait_is_an_answer, refusals_without_a_login_cannot_flood_the_audit_trail, a_full_server_answers_server_busy, upgrades_from_foreign_origins_are_refused,
           allowlisted_origin_replaces_the_host_rule,
           missing_or_unknown_subprotocol_is_refused,
           malformed_phone_frames_get_specific_errors,
