@@ -20,6 +20,7 @@
 #include "handlers/http.h"
 #include "handlers/ops.h"
 #include "glue/server.h"
+#include "helpers/log.h"
 #include "handlers/ws_browser.h"
 #include "handlers/ws_phone.h"
 
@@ -84,9 +85,10 @@ int main(int argc, char **argv) {
     goto out;
   }
   if (qrl_config_check_hosts(&cfg, argv[0])) goto out; /* before any file or socket */
-  lws_set_log_level(LLL_ERR | LLL_WARN | LLL_USER, NULL);
   if (!(srv = qrl_server_new(&cfg))) goto out;
-  if (attach_handlers(srv)) fprintf(stderr, "qrlogind: cannot set up the handlers\n");
+  if (attach_handlers(srv))
+    qrl_log_msg(qrl_server_services(srv)->log, QRL_LOG_ERROR, "startup",
+                "cannot set up the handlers");
   else rc = qrl_server_run(srv);
   qrl_server_free(srv);
 out:

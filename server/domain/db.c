@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "helpers/crypto.h"
+#include "helpers/log.h"
 #include "sql.h"
 
 /* The statement cache: an open-addressed table keyed by the SQL text. A
@@ -31,8 +32,25 @@ typedef struct stmt_slot {
   int busy;        /* handed out by qrl_sql_prep, not yet back (qrl_sql_done) */
 } stmt_slot;
 
+/* An audit row's log line, kept until its transaction commits (a row that
+ * is rolled back is said as lost instead). */
+#define LOG_PENDING 8
+typedef struct log_line {
+  char event[32];
+  qrl_err outcome;
+  char cid[16];   /* masked */
+  char device[24];
+  char ip[48];
+  char detail[96];
+  char flow[40];
+} log_line;
+
 struct qrl_db {
   sqlite3 *h;
+  qrl_log *log;          /* not owned; NULL: audited events are not logged */
+  uint64_t *busy, *busy_timeouts; /* not owned: lock waits and give-ups (atomic) */
+  int npending;          /* log lines of the open transaction's rows */
+  log_line pending[LOG_PENDING];
   int tx_audits;         /* audit rows inserted in the open transaction */
   char tx_event[32];     /* the last of them, named in the log if they are lost */
   uint64_t audit_lost;   /* rows that never reached the file */
@@ -44,10 +62,84 @@ struct qrl_db {
 /* n audit rows (the last of them event) will never be in the file: said on
  * stderr (this runs on a worker) and counted. */
 static void audit_lost(qrl_db *db, const char *event, int n) {
+  char count[24], lost[24];
   db->audit_lost += (uint64_t)n;
-  fprintf(stderr, "qrlogind: audit row%s '%s'%s not written: %s (%llu lost here)\n",
-          n > 1 ? "s" : "", event, n > 1 ? " and others" : "", sqlite3_errmsg(db->h),
-          (unsigned long long)db->audit_lost);
+  snprintf(count, sizeof(count), "%d", n);
+  snprintf(lost, sizeof(lost), "%llu", (unsigned long long)db->audit_lost);
+  qrl_log_kv(db->log, QRL_LOG_WARN, "audit_lost", "audit_event", event, "rows", count,
+             "lost_here", lost, "msg", sqlite3_errmsg(db->h), (const char *)NULL);
+}
+
+void qrl_db_set_log(qrl_db *db, qrl_log *log) { db->log = log; }
+
+qrl_log *qrl_db_log(const qrl_db *db) { return db ? db->log : NULL; }
+
+/* SQLite's own busy_timeout schedule (its sqliteDefaultBusyCallback), in
+ * ms, with the contention and the timeouts counted. 1: wait and retry, 0:
+ * give up (SQLITE_BUSY). */
+#define BUSY_TIMEOUT_MS 5000
+static int on_busy(void *arg, int count) {
+  static const int delays[] = {1, 2, 5, 10, 15, 20, 25, 25, 25, 50, 50, 100};
+  static const int totals[] = {0, 1, 3, 8, 18, 33, 53, 78, 103, 128, 178, 228};
+  const int nd = (int)(sizeof(delays) / sizeof(delays[0]));
+  qrl_db *db = arg;
+  int delay, prior;
+  if (count < nd) {
+    delay = delays[count];
+    prior = totals[count];
+  } else {
+    delay = delays[nd - 1];
+    prior = totals[nd - 1] + delay * (count - (nd - 1));
+  }
+  if (count == 0 && db->busy) __atomic_add_fetch(db->busy, 1, __ATOMIC_RELAXED);
+  if (prior + delay > BUSY_TIMEOUT_MS) {
+    delay = BUSY_TIMEOUT_MS - prior;
+    if (delay <= 0) {
+      if (db->busy_timeouts) __atomic_add_fetch(db->busy_timeouts, 1, __ATOMIC_RELAXED);
+      return 0;
+    }
+  }
+  sqlite3_sleep(delay);
+  return 1;
+}
+
+void qrl_db_count_busy(qrl_db *db, uint64_t *busy, uint64_t *timeouts) {
+  db->busy = busy;
+  db->busy_timeouts = timeouts;
+}
+
+static void log_write(qrl_db *db, const log_line *ln) {
+  qrl_log_kv(db->log, ln->outcome ? QRL_LOG_NOTICE : QRL_LOG_INFO, ln->event,
+             "outcome", qrl_err_code(ln->outcome), "cid", ln->cid[0] ? ln->cid : NULL,
+             "device", ln->device[0] ? ln->device : NULL, "ip", ln->ip[0] ? ln->ip : NULL,
+             "flow", ln->flow[0] ? ln->flow : NULL, "detail", ln->detail[0] ? ln->detail : NULL,
+             (const char *)NULL);
+}
+
+/* The log lines of a transaction's rows: written when it commits,
+ * forgotten when it does not (audit_lost() says so). */
+static void log_flush(qrl_db *db, int committed) {
+  for (int i = 0; committed && i < db->npending; i++) log_write(db, &db->pending[i]);
+  db->npending = 0;
+}
+
+/* An audited event's log line: now if its row is committed on its own,
+ * else at its transaction's commit. */
+static void log_event(qrl_db *db, int in_tx, const char *event, qrl_err outcome,
+                      const char *citizen_id, int64_t device_id, const char *detail,
+                      const qrl_req_ctx *rc) {
+  log_line one, *ln = &one;
+  if (!db->log || !qrl_log_on(db->log, outcome ? QRL_LOG_NOTICE : QRL_LOG_INFO)) return;
+  if (in_tx && db->npending < LOG_PENDING) ln = &db->pending[db->npending++];
+  memset(ln, 0, sizeof(*ln));
+  snprintf(ln->event, sizeof(ln->event), "%s", event);
+  ln->outcome = outcome;
+  if (citizen_id) qrl_log_mask_id(citizen_id, ln->cid);
+  if (device_id) snprintf(ln->device, sizeof(ln->device), "%lld", (long long)device_id);
+  if (rc && rc->ip) snprintf(ln->ip, sizeof(ln->ip), "%s", rc->ip);
+  if (rc && rc->flow) snprintf(ln->flow, sizeof(ln->flow), "%s", rc->flow);
+  if (detail) snprintf(ln->detail, sizeof(ln->detail), "%s", detail);
+  if (ln == &one) log_write(db, ln); /* on its own, or too many to keep */
 }
 
 uint64_t qrl_db_audit_lost(const qrl_db *db) { return db ? db->audit_lost : 0; }
@@ -82,7 +174,8 @@ static sqlite3_stmt *prepare(qrl_db *db, const char *sql, unsigned flags) {
   sqlite3_stmt *st = NULL;
   db->stmt_preps++;
   if (sqlite3_prepare_v3(db->h, sql, -1, flags, &st, NULL) != SQLITE_OK) {
-    fprintf(stderr, "qrlogin db: %s: %s\n", sqlite3_errmsg(db->h), sql);
+    qrl_log_kv(db->log, QRL_LOG_ERROR, "db_prepare", "msg", sqlite3_errmsg(db->h), "sql", sql,
+               (const char *)NULL);
     sqlite3_finalize(st);
     return NULL;
   }
@@ -166,6 +259,7 @@ qrl_err qrl_sql_run(qrl_db *db, sqlite3_stmt *st) {
 
 int qrl_sql_begin(qrl_db *db) {
   db->tx_audits = 0;
+  db->npending = 0;
   return run_word(db, "BEGIN IMMEDIATE");
 }
 
@@ -175,12 +269,14 @@ qrl_err qrl_sql_commit(qrl_db *db) {
   int failed = run_word(db, "COMMIT");
   if (failed && db->tx_audits) audit_lost(db, db->tx_event, db->tx_audits);
   db->tx_audits = 0;
+  log_flush(db, !failed);
   return failed ? QRL_DB : QRL_OK;
 }
 
 void qrl_sql_rollback(qrl_db *db) {
   if (db->tx_audits) audit_lost(db, db->tx_event, db->tx_audits);
   db->tx_audits = 0;
+  log_flush(db, 0);
   if (!sqlite3_get_autocommit(db->h)) run_word(db, "ROLLBACK");
 }
 
@@ -387,18 +483,28 @@ _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == SCHEMA_VERSION,
 
 /* ---- open / migrate ------------------------------------------------------- */
 
+static qrl_err open_db(const char *path, int target, qrl_log *log, qrl_db **out);
+
 qrl_err qrl_db_open(const char *path, qrl_db **out) {
-  return qrl_db_open_version(path, SCHEMA_VERSION, out);
+  return open_db(path, SCHEMA_VERSION, NULL, out);
+}
+
+qrl_err qrl_db_open_log(const char *path, qrl_log *log, qrl_db **out) {
+  return open_db(path, SCHEMA_VERSION, log, out);
+}
+
+qrl_err qrl_db_open_version(const char *path, int target, qrl_db **out) {
+  return open_db(path, target, NULL, out);
 }
 
 /* Tightens path to mode 0600 if it exists with group/other bits. */
-static int tighten(const char *path) {
+static int tighten(const char *path, qrl_log *log) {
   struct stat st;
   if (stat(path, &st) != 0) return errno == ENOENT ? 0 : -1;
   if (!S_ISREG(st.st_mode) || !(st.st_mode & 077)) return 0;
   if (chmod(path, st.st_mode & 0700) != 0) return -1;
-  fprintf(stderr, "qrlogin db: %s was readable by others (mode %04o); now 0600\n", path,
-          (unsigned)(st.st_mode & 07777));
+  qrl_log_msg(log, QRL_LOG_WARN, "db_mode", "%s was readable by others (mode %04o); now 0600",
+              path, (unsigned)(st.st_mode & 07777));
   return 0;
 }
 
@@ -409,7 +515,7 @@ static int tighten(const char *path) {
  * database file: closing any descriptor of a file drops every POSIX lock
  * this process holds on it, including those of SQLite connections other
  * threads have open. 0, or -1 with errno set. */
-static int make_private(const char *path) {
+static int make_private(const char *path, qrl_log *log) {
   char side[4096];
   struct stat st;
   if (stat(path, &st) != 0) {
@@ -419,15 +525,15 @@ static int make_private(const char *path) {
     if (fd >= 0) close(fd); /* nobody had it open: it did not exist */
     else if (errno != EEXIST) return -1; /* another thread made it just now */
   }
-  if (tighten(path)) return -1;
+  if (tighten(path, log)) return -1;
   for (int i = 0; i < 2; i++) {
     int n = snprintf(side, sizeof(side), "%s%s", path, i ? "-shm" : "-wal");
-    if (n < 0 || (size_t)n >= sizeof(side) || tighten(side)) return -1;
+    if (n < 0 || (size_t)n >= sizeof(side) || tighten(side, log)) return -1;
   }
   return 0;
 }
 
-qrl_err qrl_db_open_version(const char *path, int target, qrl_db **out) {
+static qrl_err open_db(const char *path, int target, qrl_log *log, qrl_db **out) {
   qrl_db *db = calloc(1, sizeof(*db));
   sqlite3_stmt *st = NULL;
   int version = -1;
@@ -435,27 +541,29 @@ qrl_err qrl_db_open_version(const char *path, int target, qrl_db **out) {
 
   *out = NULL;
   if (!db) return QRL_NOMEM;
-  if (make_private(path)) {
-    fprintf(stderr, "qrlogin db: cannot open %s: %s\n", path, strerror(errno));
+  db->log = log;
+  if (make_private(path, log)) {
+    qrl_log_msg(log, QRL_LOG_ERROR, "db_open", "cannot open %s: %s", path, strerror(errno));
     goto out;
   }
   if (sqlite3_open_v2(path, &db->h, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
                                         SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
-    fprintf(stderr, "qrlogin db: cannot open %s: %s\n", path,
-            db->h ? sqlite3_errmsg(db->h) : "out of memory");
+    qrl_log_msg(log, QRL_LOG_ERROR, "db_open", "cannot open %s: %s", path,
+                db->h ? sqlite3_errmsg(db->h) : "out of memory");
     goto out;
   }
   /* SQLite falls back to read-only without a word: say it, and stop. */
   if (sqlite3_db_readonly(db->h, "main") == 1) {
-    fprintf(stderr, "qrlogin db: %s is read-only for this user: the server writes to it\n",
-            path);
+    qrl_log_msg(log, QRL_LOG_ERROR, "db_open",
+                "%s is read-only for this user: the server writes to it", path);
     goto out;
   }
-  sqlite3_busy_timeout(db->h, 5000);
+  sqlite3_busy_handler(db->h, on_busy, db); /* busy_timeout's waits, counted */
   if (qrl_sql_exec(db, "PRAGMA journal_mode=WAL") || qrl_sql_exec(db, "PRAGMA synchronous=NORMAL") ||
       qrl_sql_exec(db, "PRAGMA foreign_keys=ON")) {
     /* e.g. "file is not a database" */
-    fprintf(stderr, "qrlogin db: cannot use %s: %s\n", path, sqlite3_errmsg(db->h));
+    qrl_log_msg(log, QRL_LOG_ERROR, "db_open", "cannot use %s: %s", path,
+                sqlite3_errmsg(db->h));
     goto out;
   }
   if (qrl_sql_begin(db)) goto out;
@@ -464,7 +572,8 @@ qrl_err qrl_db_open_version(const char *path, int target, qrl_db **out) {
   qrl_sql_done(db, st);
   if (version < 0 || version > SCHEMA_VERSION || target > SCHEMA_VERSION) {
     qrl_sql_rollback(db);
-    fprintf(stderr, "qrlogin db: %s has unknown schema version %d\n", path, version);
+    qrl_log_msg(log, QRL_LOG_ERROR, "db_open", "%s has unknown schema version %d", path,
+                version);
     goto out;
   }
   for (size_t i = 0; i < sizeof(migrations) / sizeof(migrations[0]); i++) {
@@ -472,7 +581,7 @@ qrl_err qrl_db_open_version(const char *path, int target, qrl_db **out) {
     if (version >= migrations[i].version || migrations[i].version > target) continue;
     snprintf(bump, sizeof(bump), "PRAGMA user_version=%d", migrations[i].version);
     if (qrl_sql_exec(db, migrations[i].sql) || qrl_sql_exec(db, bump)) {
-      fprintf(stderr, "qrlogin db: migration to v%d failed: %s\n",
+      qrl_log_msg(log, QRL_LOG_ERROR, "db_migrate", "migration to v%d failed: %s",
               migrations[i].version, sqlite3_errmsg(db->h));
       qrl_sql_rollback(db);
       goto out;
@@ -573,6 +682,7 @@ out:
   } else {
     db->tx_audits++; /* inserted: it stands or falls with the transaction */
     snprintf(db->tx_event, sizeof(db->tx_event), "%s", event);
+    log_event(db, 1, event, outcome, citizen_id, device_id, detail, rc);
   }
   if (own_tx) {
     if (!err) err = qrl_sql_commit(db);

@@ -34,6 +34,24 @@ typedef struct qrl_req_ctx {
  * *out is a new handle the caller frees with qrl_db_close(). */
 qrl_err qrl_db_open(const char *path, qrl_db **out);
 
+/* qrl_db_open() whose problems, and later the audited events (one line per
+ * committed audit row: event, outcome, masked citizen ID, device, IP, flow,
+ * detail) and lost rows, go to log (not owned; must outlive the handle). */
+struct qrl_log;
+qrl_err qrl_db_open_log(const char *path, struct qrl_log *log, qrl_db **out);
+
+/* Sends db's log lines to log from now on (NULL: none). */
+void qrl_db_set_log(qrl_db *db, struct qrl_log *log);
+
+/* The log db writes to (NULL: none; a qrl_log_*() call then writes plain
+ * text to stderr). */
+struct qrl_log *qrl_db_log(const qrl_db *db);
+
+/* Counts, from now on, each time db found the file locked by another writer
+ * and waited (*busy), and each time it gave up after 5 s (*timeouts); both
+ * added to atomically (the counters may be shared by threads; not owned). */
+void qrl_db_count_busy(qrl_db *db, uint64_t *busy, uint64_t *timeouts);
+
 /* Like qrl_db_open(), but migrates no further than schema version target:
  * for testing each migration on a database made by an older release. */
 qrl_err qrl_db_open_version(const char *path, int target, qrl_db **out);

@@ -4,8 +4,8 @@
 #include "domain/health.h"
 
 #include <sqlite3.h>
-#include <stdio.h>
 
+#include "helpers/log.h"
 #include "sql.h"
 
 #define PROBE "SELECT count(*) FROM sqlite_master"
@@ -36,7 +36,8 @@ qrl_err qrl_db_health(qrl_db *db, const char *path) {
     }
   }
   if (rc != SQLITE_OK)
-    fprintf(stderr, "qrlogind: database not ready (%s): %s\n", what, sqlite3_errstr(rc));
+    qrl_log_kv(qrl_db_log(db), QRL_LOG_WARN, "db_not_ready", "what", what, "error",
+               sqlite3_errstr(rc), (const char *)NULL);
   sqlite3_close(fresh); /* NULL-safe; also after a failed open */
   return rc == SQLITE_OK ? QRL_OK : QRL_DB;
 }

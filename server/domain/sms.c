@@ -74,8 +74,9 @@ qrl_sms_gateway *qrl_sms_outbox_new(const char *path, qrl_err *err) {
   }
   o->fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
   if (o->fd < 0) {
-    fprintf(stderr, "qrlogin sms: cannot open outbox %s: %s\n", path, strerror(errno));
+    int e = errno; /* the caller says it */
     free(o);
+    errno = e;
     *err = QRL_IO;
     return NULL;
   }

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "helpers/log.h"
 #include "helpers/uuid.h"
 #include "glue/worker.h"
 
@@ -109,7 +110,8 @@ static void queue_row(qrl_audit *a, const char *ip, const char *ua, const char *
   b = malloc(sizeof(*b));
   if (!b) {
     a->lost++;
-    lwsl_warn("audit row lost (no memory): %s\n", event);
+    qrl_log_kv(a->log, QRL_LOG_WARN, "audit_lost", "audit_event", event, "msg", "no memory",
+               (const char *)NULL);
     return;
   }
   memset(&b->job, 0, sizeof(b->job));
@@ -121,7 +123,8 @@ static void queue_row(qrl_audit *a, const char *ip, const char *ua, const char *
   fill_row(&b->rows[0], a, ip, ua, event, outcome, citizen_id, detail, flow);
   if (qrl_workq_submit(a->wq, &b->job)) {
     a->lost++;
-    lwsl_warn("audit row lost (queue full or stopping): %s\n", event);
+    qrl_log_kv(a->log, QRL_LOG_WARN, "audit_lost", "audit_event", event, "msg",
+               "queue full or stopping", (const char *)NULL);
     free(b);
     return;
   }

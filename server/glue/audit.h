@@ -38,6 +38,7 @@ typedef struct qrl_audit {
                              batch last queued, that later rows may join */
   unsigned open_rows;     /* rows in it */
   const qrl_clock *clock; /* not owned: wall time for rows, monotonic for bursts */
+  struct qrl_log *log;    /* not owned: lost rows are said here */
   uint64_t queued;        /* rows handed to a worker (loop thread) */
   uint64_t lost;          /* rows that could not be queued (loop thread) */
   uint64_t unwritten;     /* rows the workers could not write, as their

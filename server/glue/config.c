@@ -20,9 +20,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "helpers/log.h"
 #include "helpers/netaddr.h"
 #include "helpers/num.h"
 #include "helpers/text.h"
+
+/* Where parse problems are said: cfg->errs, or stderr. */
+static FILE *errs_of(const qrl_config *cfg) { return cfg->errs ? cfg->errs : stderr; }
 
 int qrl_config_cores(void) {
   cpu_set_t set;
@@ -36,6 +40,7 @@ int qrl_config_cores(void) {
 
 void qrl_config_defaults(qrl_config *cfg, const char *web_dir_default) {
   memset(cfg, 0, sizeof(*cfg));
+  cfg->web_dir_default = web_dir_default;
   cfg->port = 8080;
   cfg->bind = "127.0.0.1";
   cfg->db_path = "qrlogin.db";
@@ -62,6 +67,8 @@ void qrl_config_defaults(qrl_config *cfg, const char *web_dir_default) {
   cfg->cutover = 1719766800; /* 2024-07-01 00:00 +07:00 */
   cfg->sms_outbox = "sms-outbox.log";
   cfg->otp_ttl = 300;
+  cfg->log_format = QRL_LOG_TEXT;
+  cfg->log_level = QRL_LOG_INFO;
   /* /metrics and /readyz: this machine only, until --metrics-allow. */
   (void)qrl_cidr_parse("127.0.0.1", &cfg->metrics_allow[0]);
   (void)qrl_cidr_parse("::1", &cfg->metrics_allow[1]);
@@ -140,6 +147,12 @@ void qrl_config_usage(void *stream, const char *prog) {
           "  --metrics-allow CIDR who may read /metrics and /readyz (repeatable; an\n"
           "                       address or block, e.g. 10.0.0.0/8; default 127.0.0.1\n"
           "                       and ::1); others get 404. /healthz is for anyone\n"
+          "  --log-format F       text (logfmt: time level event key=value ...; default)\n"
+          "                       or json (one object per line)\n"
+          "  --log-level L        error, warn, notice, info (default: every audited\n"
+          "                       event too) or debug\n"
+          "  --log-file PATH      append the log to this file (mode 0640) instead of\n"
+          "                       stderr; SIGHUP opens it again (after logrotate)\n"
           "  --no-rate-limits     turn the per-IP/account/socket throttles off: for load\n"
           "                       tests and benchmarks only, never in production\n"
           "  --demo               seed demo citizens, portal accounts and dossiers; the\n"
@@ -151,8 +164,10 @@ void qrl_config_usage(void *stream, const char *prog) {
           "                       dashes (demo = true), # comments; options given here\n"
           "                       override it\n"
           "  --help               this text\n\n"
-          "Prints \"qrlogind: listening on http://ADDR:PORT/\" once ready; exits 0\n"
-          "after a clean shutdown on SIGINT or SIGTERM.\n",
+          "Prints \"qrlogind: listening on http://ADDR:PORT/\" on stdout once ready;\n"
+          "SIGHUP reopens the log file, loads the TLS certificate and key again and\n"
+          "applies the config file's log-*, tls-* and metrics-allow keys; exits 0 after\n"
+          "a clean shutdown on SIGINT or SIGTERM.\n",
           prog, QRL_CONFIG_FILE);
 }
 
@@ -175,7 +190,7 @@ static int host_ok(const char *s) {
 
 qrl_err qrl_config_check_hosts(const qrl_config *cfg, const char *prog) {
   if (cfg->demo || cfg->norigins || cfg->nhosts) return QRL_OK;
-  fprintf(stderr,
+  fprintf(errs_of(cfg),
           "%s: refusing to start without --origin or --host: outside --demo the server\n"
           "answers only for the names it is told, since a page on any other name\n"
           "(DNS rebinding) could drive it from a citizen's browser. Give the login\n"
@@ -218,7 +233,8 @@ enum {
   OPT_HASH, OPT_WORKERS, OPT_LEVEL, OPT_PORTAL, OPT_MAXCH, OPT_HELP,
   OPT_PWLEVEL, OPT_CUTOVER, OPT_OUTBOX, OPT_OTPTTL, OPT_CERT, OPT_KEY, OPT_FRAME,
   OPT_PROX, OPT_FRESH, OPT_NORL, OPT_KNAME, OPT_KIDLE, OPT_HOST, OPT_MAXCH_IP,
-  OPT_MAXCONNIP, OPT_WIDLE, OPT_WSPING, OPT_METRICS_ALLOW, OPT_CONFIG
+  OPT_MAXCONNIP, OPT_WIDLE, OPT_WSPING, OPT_METRICS_ALLOW, OPT_CONFIG, OPT_LOGFMT,
+  OPT_LOGLEVEL, OPT_LOGFILE
 };
 
 /* Every option; a config file's keys are the same names (not help, config). */
@@ -253,6 +269,9 @@ static const struct option opts[] = {
     {"max-challenges-per-ip", required_argument, NULL, OPT_MAXCH_IP},
     {"host", required_argument, NULL, OPT_HOST},
     {"metrics-allow", required_argument, NULL, OPT_METRICS_ALLOW},
+    {"log-format", required_argument, NULL, OPT_LOGFMT},
+    {"log-level", required_argument, NULL, OPT_LOGLEVEL},
+    {"log-file", required_argument, NULL, OPT_LOGFILE},
     {"config", required_argument, NULL, OPT_CONFIG},
     {"help", no_argument, NULL, OPT_HELP},
     {NULL, 0, NULL, 0}};
@@ -468,6 +487,22 @@ static int apply(qrl_config *cfg, parse_state *st, int c, const char *arg, int s
     if (!*arg) { *what = "--sms-outbox wants a file path"; return -1; }
     cfg->sms_outbox = arg;
     break;
+  case OPT_LOGFMT:
+    if ((cfg->log_format = qrl_log_parse_format(arg)) < 0) {
+      *what = "--log-format wants text or json";
+      return -1;
+    }
+    break;
+  case OPT_LOGLEVEL:
+    if ((cfg->log_level = qrl_log_parse_level(arg)) < 0) {
+      *what = "--log-level wants error, warn, notice, info or debug";
+      return -1;
+    }
+    break;
+  case OPT_LOGFILE:
+    if (!*arg) { *what = "--log-file wants a file path"; return -1; }
+    cfg->log_file = arg;
+    break;
   default:
     *what = "not an option";
     return -1;
@@ -610,21 +645,21 @@ static qrl_err load_file(qrl_config *cfg, parse_state *st, const char *prog, con
   fc.st = st;
   if (!(fc.f = fopen(path, "re"))) {
     if (errno == ENOENT && !explicit) return QRL_OK;
-    fprintf(stderr, "%s: cannot read the config file %s: %s\n", prog, path, strerror(errno));
+    fprintf(errs_of(cfg), "%s: cannot read the config file %s: %s\n", prog, path, strerror(errno));
     return QRL_INVAL;
   }
   if (fstat(fileno(fc.f), &sb) != 0 || !S_ISREG(sb.st_mode)) {
-    fprintf(stderr, "%s: the config file %s is not a regular file\n", prog, path);
+    fprintf(errs_of(cfg), "%s: the config file %s is not a regular file\n", prog, path);
     goto out;
   }
   /* Whoever may write it may choose the key and the database: only root
    * or the user running the server, and never everyone. */
   if (sb.st_mode & S_IWOTH) {
-    fprintf(stderr, "%s: the config file %s is writable by anyone (chmod o-w)\n", prog, path);
+    fprintf(errs_of(cfg), "%s: the config file %s is writable by anyone (chmod o-w)\n", prog, path);
     goto out;
   }
   if (sb.st_uid != 0 && sb.st_uid != geteuid()) {
-    fprintf(stderr, "%s: the config file %s must belong to root or to the user running "
+    fprintf(errs_of(cfg), "%s: the config file %s must belong to root or to the user running "
                     "the server (uid %ld), not uid %ld\n",
             prog, path, (long)geteuid(), (long)sb.st_uid);
     goto out;
@@ -634,15 +669,15 @@ static qrl_err load_file(qrl_config *cfg, parse_state *st, const char *prog, con
     fc.err_line = r;
     snprintf(fc.why, sizeof(fc.why), "not a 'key = value' line");
   } else if (r < 0 && !fc.err_line) {
-    fprintf(stderr, "%s: cannot read the config file %s\n", prog, path);
+    fprintf(errs_of(cfg), "%s: cannot read the config file %s\n", prog, path);
     goto out;
   }
   if (!fc.err_line && ferror(fc.f)) {
-    fprintf(stderr, "%s: cannot read the config file %s: %s\n", prog, path, strerror(errno));
+    fprintf(errs_of(cfg), "%s: cannot read the config file %s: %s\n", prog, path, strerror(errno));
     goto out;
   }
   if (fc.err_line) {
-    fprintf(stderr, "%s:%d: %s\n", path, fc.err_line, fc.why);
+    fprintf(errs_of(cfg), "%s:%d: %s\n", path, fc.err_line, fc.why);
     goto out;
   }
   rc = QRL_OK;
@@ -676,7 +711,7 @@ qrl_err qrl_config_parse(qrl_config *cfg, int argc, char **argv, int *want_help)
     }
   }
   if (explicit && !*config) {
-    fprintf(stderr, "%s: invalid value '': --config wants a file path\n", prog);
+    fprintf(errs_of(cfg), "%s: invalid value '': --config wants a file path\n", prog);
     goto usage;
   }
   if (!config) config = cfg->config_default;
@@ -687,10 +722,10 @@ qrl_err qrl_config_parse(qrl_config *cfg, int argc, char **argv, int *want_help)
     switch (c) {
     case OPT_CONFIG: break; /* read above */
     case ':':
-      fprintf(stderr, "%s: option %s needs a value\n", prog, argv[optind - 1]);
+      fprintf(errs_of(cfg), "%s: option %s needs a value\n", prog, argv[optind - 1]);
       goto usage;
     case '?':
-      fprintf(stderr, "%s: unknown option %s\n", prog, argv[optind - 1]);
+      fprintf(errs_of(cfg), "%s: unknown option %s\n", prog, argv[optind - 1]);
       goto usage;
     default:
       /* glibc leaves optarg NULL for an option without a value */
@@ -699,7 +734,7 @@ qrl_err qrl_config_parse(qrl_config *cfg, int argc, char **argv, int *want_help)
     }
   }
   if (optind < argc) {
-    fprintf(stderr, "%s: unexpected argument '%s'\n", prog, argv[optind]);
+    fprintf(errs_of(cfg), "%s: unexpected argument '%s'\n", prog, argv[optind]);
     goto usage;
   }
   /* A demo is driven by hand (download the PNG, type the command): slower
@@ -708,13 +743,83 @@ qrl_err qrl_config_parse(qrl_config *cfg, int argc, char **argv, int *want_help)
   /* ... and starts with a just-registered simulator. */
   if (cfg->demo && !st.fresh_set) cfg->fresh_device_hours = 0;
   if (!cfg->tls_cert != !cfg->tls_key) {
-    fprintf(stderr, "%s: --tls-cert and --tls-key go together\n", prog);
+    fprintf(errs_of(cfg), "%s: --tls-cert and --tls-key go together\n", prog);
     goto usage;
   }
+  cfg->argc = argc;
+  cfg->argv = argv;
   return QRL_OK;
 bad:
-  fprintf(stderr, "%s: invalid value '%s': %s\n", prog, optarg, what);
+  fprintf(errs_of(cfg), "%s: invalid value '%s': %s\n", prog, optarg, what);
 usage:
-  fprintf(stderr, "Try '%s --help'.\n", prog);
+  fprintf(errs_of(cfg), "Try '%s --help'.\n", prog);
   return QRL_INVAL;
+}
+
+/* ---- reloads -------------------------------------------------------------- */
+
+qrl_err qrl_config_reread(const qrl_config *cur, qrl_config *next, void *errs) {
+  int help = 0;
+  qrl_config_defaults(next, cur->web_dir_default);
+  next->config_default = cur->config_default;
+  next->errs = errs;
+  return qrl_config_parse(next, cur->argc, cur->argv, &help);
+}
+
+static int str_differs(const char *a, const char *b) {
+  return !a != !b || (a && strcmp(a, b) != 0);
+}
+
+static int list_differs(const char *const *a, size_t na, const char *const *b, size_t nb) {
+  if (na != nb) return 1;
+  for (size_t i = 0; i < na; i++)
+    if (strcmp(a[i], b[i]) != 0) return 1;
+  return 0;
+}
+
+size_t qrl_config_restart_keys(const qrl_config *a, const qrl_config *b, char *out, size_t n) {
+  size_t count = 0, len = 0;
+  out[0] = '\0';
+#define KEY_DIFFERS(cond, name)                                                  \
+  do {                                                                          \
+    if (cond) {                                                                 \
+      int w = snprintf(out + len, n - len, "%s%s", count ? " " : "", name);     \
+      if (w > 0 && (size_t)w < n - len) len += (size_t)w;                       \
+      count++;                                                                  \
+    }                                                                           \
+  } while (0)
+#define FIELD(f, name) KEY_DIFFERS(a->f != b->f, name)
+#define STR(f, name) KEY_DIFFERS(str_differs(a->f, b->f), name)
+  FIELD(port, "port");
+  STR(bind, "bind");
+  STR(db_path, "db");
+  STR(web_dir, "web");
+  KEY_DIFFERS(list_differs(a->origins, a->norigins, b->origins, b->norigins), "origin");
+  KEY_DIFFERS(list_differs(a->hosts, a->nhosts, b->hosts, b->nhosts), "host");
+  FIELD(challenge_ttl, "challenge-ttl");
+  FIELD(qr_frame_secs, "qr-frame-secs");
+  FIELD(fresh_device_hours, "fresh-device-hours");
+  FIELD(no_rate_limits, "no-rate-limits");
+  STR(kiosk_name, "kiosk-name");
+  FIELD(kiosk_idle_secs, "kiosk-idle-secs");
+  FIELD(web_idle_secs, "web-idle-secs");
+  FIELD(ws_ping_secs, "ws-ping-secs");
+  FIELD(proximity, "proximity");
+  FIELD(demo, "demo");
+  FIELD(hash_cost, "hash-cost");
+  FIELD(workers, "workers");
+  FIELD(required_level, "required-level");
+  STR(portal_name, "portal-name");
+  FIELD(max_challenges, "max-challenges");
+  FIELD(max_conns_per_ip, "max-conns-per-ip");
+  FIELD(max_challenges_per_ip, "max-challenges-per-ip");
+  FIELD(password_level, "password-level");
+  FIELD(cutover, "cutover");
+  STR(sms_outbox, "sms-outbox");
+  FIELD(otp_ttl, "otp-ttl");
+  KEY_DIFFERS(!a->tls_cert != !b->tls_cert, "tls-cert");
+#undef STR
+#undef FIELD
+#undef KEY_DIFFERS
+  return count;
 }

@@ -61,6 +61,9 @@ typedef struct qrl_config {
   int otp_ttl;             /* seconds a one-time code stays valid: 300 */
   const char *tls_cert;    /* PEM certificate chain: serve https/wss (with key) */
   const char *tls_key;     /* PEM private key */
+  int log_format;          /* QRL_LOG_TEXT (logfmt) or QRL_LOG_JSON */
+  int log_level;           /* QRL_LOG_INFO: lines above it are left out */
+  const char *log_file;    /* append the log here; NULL: stderr */
   qrl_cidr metrics_allow[QRL_MAX_ORIGINS]; /* who may read /metrics and /readyz:
                               127.0.0.1 and ::1 unless --metrics-allow is given */
   size_t nmetrics_allow;
@@ -69,6 +72,10 @@ typedef struct qrl_config {
                               sets QRL_CONFIG_FILE. Not owned */
   struct qrl_config_str *strs; /* owned: the config file's values, which the
                               fields above point into (qrl_config_free) */
+  const char *web_dir_default; /* the web_dir of qrl_config_defaults(); not owned */
+  int argc;                /* the command line parsed (qrl_config_parse), */
+  char **argv;             /* read again by qrl_config_reread(); not owned */
+  void *errs;              /* FILE * where parse problems are said; NULL: stderr */
 } qrl_config;
 
 /* The config file qrlogind reads without --config, if it exists. */
@@ -93,6 +100,17 @@ void qrl_config_defaults(qrl_config *cfg, const char *web_dir_default);
  * any file is read. cfg's strings point into argv or into copies cfg owns:
  * call qrl_config_free() when done with cfg, whatever the result. */
 qrl_err qrl_config_parse(qrl_config *cfg, int argc, char **argv, int *want_help);
+
+/* Reads the config file and the command line cur was parsed from again,
+ * into next (a reload, SIGHUP): QRL_OK, or QRL_INVAL with the problem said
+ * to errs (a FILE *; NULL: stderr). Call qrl_config_free(next) either way. */
+qrl_err qrl_config_reread(const qrl_config *cur, qrl_config *next, void *errs);
+
+/* The keys a reload cannot change while the server runs (all but log-*,
+ * tls-cert/tls-key paths and metrics-allow) whose values differ between a
+ * and b: their names, space-separated, into out (n bytes, cut to fit).
+ * Returns how many. */
+size_t qrl_config_restart_keys(const qrl_config *a, const qrl_config *b, char *out, size_t n);
 
 /* Frees what cfg owns (the config file's values); cfg's strings from the
  * file are invalid after. NULL-safe; cfg may be parsed again after

@@ -10,6 +10,8 @@
 #include <string.h>
 
 #include "helpers/text.h"
+#include "helpers/log.h"
+#include "glue/services.h"
 
 struct qrl_outmsg {
   qrl_outmsg *next;
@@ -144,8 +146,10 @@ qrl_err qrl_conn_send(qrl_conn *c, const char *text, size_t len) {
   if (!c->wsi) return QRL_NETWORK;
   if (c->out_count >= QRL_OUTQ_MAX_MSGS ||
       c->out_bytes + len > QRL_OUTQ_MAX_BYTES) {
-    lwsl_warn("conn %llu: peer not reading; dropping it\n",
-              (unsigned long long)c->id);
+    char id[24];
+    snprintf(id, sizeof(id), "%llu", (unsigned long long)c->id);
+    qrl_log_kv(qrl_services_of(c->wsi)->log, QRL_LOG_NOTICE, "slow_peer", "conn", id, "ip",
+               c->ip, "msg", "peer not reading: dropped", (const char *)NULL);
     lws_set_timeout(c->wsi, PENDING_TIMEOUT_KILLED_BY_PARENT, LWS_TO_KILL_ASYNC);
     return QRL_UNAVAILABLE;
   }

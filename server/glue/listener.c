@@ -4,6 +4,8 @@
 #define _GNU_SOURCE /* accept4 */
 #include "glue/listener.h"
 
+#include "helpers/log.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -29,11 +31,12 @@ struct qrl_listener {
   qrl_listener_stats stats;
   uint64_t shed_logged; /* stats.shed at the last log line */
   uint64_t last_log_ms; /* 0: never logged */
+  qrl_log *log;         /* not owned */
 };
 
 static int open_spare(void) { return open("/dev/null", O_RDONLY | O_CLOEXEC); }
 
-qrl_listener *qrl_listener_open(uv_loop_t *loop, const char *addr, int port) {
+qrl_listener *qrl_listener_open(uv_loop_t *loop, const char *addr, int port, qrl_log *log) {
   struct sockaddr_in a;
   socklen_t alen = sizeof(a);
   int one = 1;
@@ -43,38 +46,39 @@ qrl_listener *qrl_listener_open(uv_loop_t *loop, const char *addr, int port) {
   a.sin_family = AF_INET;
   a.sin_port = htons((uint16_t)port);
   if (inet_pton(AF_INET, addr, &a.sin_addr) != 1) {
-    fprintf(stderr, "qrlogind: --bind %s is not an IPv4 address\n", addr);
+    qrl_log_msg(log, QRL_LOG_ERROR, "listen", "--bind %s is not an IPv4 address", addr);
     return NULL;
   }
   if (!(l = calloc(1, sizeof(*l)))) {
-    fprintf(stderr, "qrlogind: out of memory\n");
+    qrl_log_msg(log, QRL_LOG_ERROR, "listen", "out of memory");
     return NULL;
   }
   l->spare = -1;
+  l->log = log;
   l->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (l->fd < 0) {
-    fprintf(stderr, "qrlogind: cannot make a socket: %s\n", strerror(errno));
+    qrl_log_msg(log, QRL_LOG_ERROR, "listen", "cannot make a socket: %s", strerror(errno));
     free(l);
     return NULL;
   }
   setsockopt(l->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
   if (bind(l->fd, (struct sockaddr *)&a, sizeof(a)) != 0 || listen(l->fd, SOMAXCONN) != 0) {
     if (errno == EADDRINUSE)
-      fprintf(stderr, "qrlogind: port %d is in use on %s (another qrlogind?)\n", port, addr);
+      qrl_log_msg(log, QRL_LOG_ERROR, "listen", "port %d is in use on %s (another qrlogind?)", port, addr);
     else if (errno == EADDRNOTAVAIL)
-      fprintf(stderr, "qrlogind: %s is not an address of this machine\n", addr);
+      qrl_log_msg(log, QRL_LOG_ERROR, "listen", "%s is not an address of this machine", addr);
     else if (errno == EACCES)
-      fprintf(stderr, "qrlogind: not allowed to listen on port %d (ports below 1024 need "
-                      "privileges)\n", port);
+      qrl_log_msg(log, QRL_LOG_ERROR, "listen", "not allowed to listen on port %d (ports below 1024 need "
+                      "privileges)", port);
     else
-      fprintf(stderr, "qrlogind: cannot listen on %s:%d: %s\n", addr, port, strerror(errno));
+      qrl_log_msg(log, QRL_LOG_ERROR, "listen", "cannot listen on %s:%d: %s", addr, port, strerror(errno));
     close(l->fd);
     free(l);
     return NULL;
   }
   if (getsockname(l->fd, (struct sockaddr *)&a, &alen) == 0) l->port = ntohs(a.sin_port);
   if (uv_poll_init(loop, &l->poll, l->fd) != 0) {
-    fprintf(stderr, "qrlogind: cannot watch the listening socket\n");
+    qrl_log_msg(log, QRL_LOG_ERROR, "listen", "cannot watch the listening socket");
     close(l->fd);
     free(l);
     return NULL;
@@ -122,8 +126,9 @@ static void shed(qrl_listener *l, int err) {
   if (!l->last_log_ms || now - l->last_log_ms >= QRL_LISTEN_LOG_MS) {
     struct rlimit rl;
     long lim = getrlimit(RLIMIT_NOFILE, &rl) == 0 ? (long)rl.rlim_cur : -1;
-    lwsl_warn("out of file descriptors (%s, limit %ld): %llu connections shed since the "
-              "last report; accepting again in %d ms\n",
+    qrl_log_msg(l->log, QRL_LOG_WARN, "fd_exhausted",
+              "out of file descriptors (%s, limit %ld): %llu connections shed since the "
+              "last report; accepting again in %d ms",
               err == ENFILE ? "system-wide" : "this process", lim,
               (unsigned long long)(l->stats.shed - l->shed_logged), QRL_LISTEN_PAUSE_MS);
     l->last_log_ms = now;

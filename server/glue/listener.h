@@ -19,6 +19,7 @@
 #include <uv.h>
 
 typedef struct qrl_listener qrl_listener;
+struct qrl_log;
 
 /* A new connection: fd is non-blocking and close-on-exec, and now belongs
  * to the callee (adopt it or close it). */
@@ -35,10 +36,11 @@ typedef struct qrl_listener_stats {
 } qrl_listener_stats;
 
 /* Binds addr (IPv4 text) : port (0: any free port) and listens. On failure
- * prints why on stderr (port in use, not this machine's address, a
+ * logs why to log (NULL: stderr; port in use, not this machine's address, a
  * privileged port, ...) and returns NULL. Accepting starts with
  * qrl_listener_start(). */
-qrl_listener *qrl_listener_open(uv_loop_t *loop, const char *addr, int port);
+qrl_listener *qrl_listener_open(uv_loop_t *loop, const char *addr, int port,
+                               struct qrl_log *log);
 
 /* The port it listens on (the one picked, for port 0). */
 int qrl_listener_port(const qrl_listener *l);

@@ -3,6 +3,8 @@
  */
 #include "glue/metrics.h"
 
+#include "helpers/log.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -275,6 +277,22 @@ char *qrl_metrics_render(const qrl_services *sv) {
          sv->alive->pings);
   scalar(&t, "qrlogin_ws_hangups_total", "counter",
          "Websockets hung up on after a ping went unanswered.", sv->alive->hangups);
+  head(&t, "qrlogin_reloads_total", "counter",
+       "SIGHUP reloads, by result: ok, or partly (something refused, the rest applied).");
+  put(&t, "qrlogin_reloads_total{result=\"ok\"} %llu\n", (unsigned long long)m->reloads[0]);
+  put(&t, "qrlogin_reloads_total{result=\"partly\"} %llu\n", (unsigned long long)m->reloads[1]);
+  if (m->tls_not_after)
+    scalar(&t, "qrlogin_tls_certificate_expiry_timestamp_seconds", "gauge",
+           "When the TLS certificate served expires (unix time).", (uint64_t)m->tls_not_after);
+  scalar(&t, "qrlogin_sqlite_busy_total", "counter",
+         "Times a worker found the database locked by another writer and waited.",
+         load(&m->sqlite_busy));
+  scalar(&t, "qrlogin_sqlite_busy_timeouts_total", "counter",
+         "Times a worker gave up waiting for the database lock (the request failed).",
+         load(&m->sqlite_busy_timeouts));
+  scalar(&t, "qrlogin_log_lines_failed_total", "counter",
+         "Log lines that could not be written whole (a full disk, a closed stderr).",
+         sv->log ? load(&sv->log->failed) : 0);
   if (t.failed) {
     free(t.buf);
     return NULL;

@@ -107,6 +107,11 @@ typedef struct qrl_metrics {
   qrl_histogram http;                  /* /api request -> answer written */
   qrl_histogram task_wait;             /* request task queued -> a worker runs it */
   qrl_histogram step[QRL_STEP_N];      /* login steps */
+  uint64_t reloads[2];      /* SIGHUP reloads: [0] applied, [1] with a refusal (loop) */
+  int64_t tls_not_after;    /* unix time the certificate served expires; 0 without TLS */
+  uint64_t sqlite_busy;     /* a worker found the database locked and waited
+                               (workers: atomic) */
+  uint64_t sqlite_busy_timeouts; /* ... and gave up after the busy timeout (atomic) */
 } qrl_metrics;
 
 /* Monotonic microseconds (CLOCK_MONOTONIC), for timing. */

@@ -12,6 +12,7 @@
 #include "glue/services.h"
 #include "helpers/netaddr.h"
 #include "helpers/text.h"
+#include "helpers/log.h"
 
 int qrl_host_allowed(const qrl_config *cfg, const char *host) {
   char name[QRL_HOST_NAME_MAX], other[QRL_HOST_NAME_MAX];
@@ -138,7 +139,8 @@ static int check_host(const qrl_config *cfg, qrl_audit *audit, const qrl_conn *c
   } else {
     snprintf(detail, sizeof(detail), "no host");
   }
-  lwsl_notice("refused %s from %s: %s\n", event, c->ip, detail);
+  qrl_log_kv(qrl_services_of(wsi)->log, QRL_LOG_DEBUG, "refused", "what", event, "ip", c->ip,
+             "detail", detail, (const char *)NULL);
   qrl_audit_refusal(audit, c, event, QRL_BAD_HOST, detail);
   qrl_metrics_error(qrl_services_of(wsi)->metrics, QRL_BAD_HOST);
   answer_now(wsi, status, QRL_BAD_HOST);
@@ -167,7 +169,8 @@ int qrl_origin_filter_ws(const qrl_config *cfg, qrl_audit *audit, qrl_conn *c,
   }
   if (!c->origin[0] && !required) return 0;
   if (qrl_origin_allowed(cfg, c->origin, host)) return 0;
-  lwsl_notice("refused websocket upgrade from %s: origin '%s'\n", c->ip, c->origin);
+  qrl_log_kv(qrl_services_of(wsi)->log, QRL_LOG_DEBUG, "refused", "what", "ws_upgrade", "ip",
+             c->ip, "origin", c->origin, (const char *)NULL);
   qrl_audit_refusal(audit, c, "ws_upgrade", QRL_BAD_ORIGIN, c->origin);
   qrl_metrics_error(qrl_services_of(wsi)->metrics, QRL_BAD_ORIGIN);
   /* Answer 403 instead of just dropping the socket, so that a client can

@@ -32,12 +32,15 @@
 #include "glue/config.h"
 #include "glue/conn.h"
 #include "glue/listener.h"
+#include "glue/lwslog.h"
 #include "glue/metrics.h"
 #include "glue/notify.h"
 #include "glue/origin.h"
 #include "glue/peers.h"
 #include "helpers/crypto.h"
 #include "helpers/keepalive.h"
+#include "helpers/log.h"
+#include "helpers/tls.h"
 #include "domain/legacy.h"
 #include "domain/otp.h"
 #include "domain/ratelimit.h"
@@ -75,6 +78,12 @@ typedef struct every_hook {
 struct qrl_server {
   qrl_services sv;
   const qrl_config *cfg; /* not owned */
+  qrl_log log;           /* the server's log (log.h): every line goes here */
+  qrl_config *live;      /* cfg itself: a reload (SIGHUP) changes its log
+                            level and format and metrics_allow (loop thread) */
+  qrl_tls tls;           /* the certificate served (with --tls-cert) */
+  char *tls_cert, *tls_key; /* owned: the files it was loaded from */
+  int tls_attached;      /* lws's SSL_CTX takes its certificate from tls */
   const qrl_clock *clock; /* the system's */
   qrl_acct_policy pol;
   qrl_otp_policy opol; /* holds the OTP pepper */
@@ -96,7 +105,7 @@ struct qrl_server {
   int closing;  /* the sockets are being closed */
   uv_loop_t loop;
   int loop_ok;
-  uv_signal_t sig_int, sig_term;
+  uv_signal_t sig_int, sig_term, sig_hup;
   uv_timer_t tick, drain;
   uv_async_t wake; /* workers -> loop: finished work is waiting */
   qrl_notify notify; /* systemd's READY/STOPPING/WATCHDOG */
@@ -149,6 +158,14 @@ static int reject_callback(struct lws *wsi, enum lws_callback_reasons reason, vo
   }
   case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
     return -1; /* no (or an unknown) subprotocol: no upgrade */
+  case LWS_CALLBACK_OPENSSL_LOAD_EXTRA_SERVER_VERIFY_CERTS: {
+    /* The vhost's SSL_CTX (user), once at start: every handshake takes
+     * the certificate from srv->tls, which a reload replaces. */
+    qrl_server *srv = lws_context_user(lws_get_context(wsi));
+    qrl_tls_attach(&srv->tls, user);
+    srv->tls_attached = 1;
+    return 0;
+  }
   case LWS_CALLBACK_HTTP:
     if (lws_return_http_status(wsi, HTTP_STATUS_NOT_FOUND, NULL)) return -1;
     return lws_http_transaction_completed(wsi) ? -1 : 0;
@@ -242,11 +259,12 @@ static void *worker_init(void *arg, qrl_err *err) {
     return NULL;
   }
   w->unwritten = &srv->audit.unwritten;
-  *err = qrl_db_open(srv->cfg->db_path, &w->db);
+  *err = qrl_db_open_log(srv->cfg->db_path, &srv->log, &w->db);
   if (*err) {
     free(w);
     return NULL;
   }
+  qrl_db_count_busy(w->db, &srv->metrics.sqlite_busy, &srv->metrics.sqlite_busy_timeouts);
   return w;
 }
 
@@ -277,10 +295,11 @@ static void on_tick(uv_timer_t *h) {
   qrl_audit_tick(&srv->audit);
   if (srv->conn_refused != srv->refused_logged &&
       now_ms - srv->refused_log_ms >= REFUSED_LOG_MS) {
-    lwsl_warn("refused %llu connections over the caps since the last report (%zu open "
-              "from %zu addresses)\n",
-              (unsigned long long)(srv->conn_refused - srv->refused_logged),
-              qrl_peers_total(srv->peers), qrl_peers_size(srv->peers));
+    qrl_log_msg(&srv->log, QRL_LOG_WARN, "conn_refused",
+                "refused %llu connections over the caps since the last report (%zu open "
+                "from %zu addresses)",
+                (unsigned long long)(srv->conn_refused - srv->refused_logged),
+                qrl_peers_total(srv->peers), qrl_peers_size(srv->peers));
     srv->refused_logged = srv->conn_refused;
     srv->refused_log_ms = now_ms;
   }
@@ -298,12 +317,15 @@ static size_t queued_writes(const qrl_conns *reg) {
 static void close_everything(qrl_server *srv) {
   uv_signal_stop(&srv->sig_int);
   uv_signal_stop(&srv->sig_term);
+  uv_signal_stop(&srv->sig_hup);
   uv_close((uv_handle_t *)&srv->sig_int, NULL);
   uv_close((uv_handle_t *)&srv->sig_term, NULL);
+  uv_close((uv_handle_t *)&srv->sig_hup, NULL);
   /* The last steps are bounded too: a repeated signal must not cut them
    * short and turn a clean exit into a kill. */
   signal(SIGINT, SIG_IGN);
   signal(SIGTERM, SIG_IGN);
+  signal(SIGHUP, SIG_IGN);
   uv_timer_stop(&srv->drain);
   uv_close((uv_handle_t *)&srv->drain, NULL);
   qrl_notify_close(&srv->notify);
@@ -317,10 +339,10 @@ static void close_everything(qrl_server *srv) {
   srv->wq = NULL;
   /* What the trail is missing, said once more where an operator looks last. */
   if (srv->audit.unwritten || srv->audit.lost)
-    lwsl_warn("audit: %llu rows could not be written and %llu could not be queued (each "
-              "said above as it happened)\n",
-              (unsigned long long)srv->audit.unwritten,
-              (unsigned long long)srv->audit.lost);
+    qrl_log_msg(&srv->log, QRL_LOG_WARN, "audit_lost",
+                "%llu rows could not be written and %llu could not be queued (each "
+                "said above as it happened)",
+                (unsigned long long)srv->audit.unwritten, (unsigned long long)srv->audit.lost);
   uv_close((uv_handle_t *)&srv->wake, NULL);
 }
 
@@ -331,16 +353,122 @@ static void on_drain(uv_timer_t *h) {
   int late = uv_now(&srv->loop) - srv->drain_started >= SHUTDOWN_DRAIN_MS;
   if (!late && (qrl_workq_busy(srv->wq) || queued_writes(&srv->conns))) return;
   if (late)
-    lwsl_warn("shutdown: %zu jobs, %zu writes still pending after %d ms\n",
-              qrl_workq_busy(srv->wq), queued_writes(&srv->conns), SHUTDOWN_DRAIN_MS);
+    qrl_log_msg(&srv->log, QRL_LOG_WARN, "shutdown",
+                "%zu jobs, %zu writes still pending after %d ms", qrl_workq_busy(srv->wq),
+                queued_writes(&srv->conns), SHUTDOWN_DRAIN_MS);
   close_everything(srv);
+}
+
+/* ---- reloads (SIGHUP) ----------------------------------------------------- */
+
+/* Loads the certificate and key at cert/key into srv->tls; on success they
+ * become the files a reload reads. 0, or -1 with the problem logged and the
+ * certificate in use kept. */
+static int load_cert(qrl_server *srv, const char *cert, const char *key) {
+  char why[512], until[32];
+  char *c2, *k2;
+  struct tm tm;
+  time_t na;
+  if (qrl_tls_load(&srv->tls, cert, key, why, sizeof(why))) {
+    qrl_log_kv(&srv->log, QRL_LOG_ERROR, "tls_refused", "msg", why, "kept",
+               srv->tls.leaf ? srv->tls.sha256 : NULL, (const char *)NULL);
+    return -1;
+  }
+  c2 = strdup(cert);
+  k2 = strdup(key);
+  if (c2 && k2) {
+    free(srv->tls_cert);
+    free(srv->tls_key);
+    srv->tls_cert = c2;
+    srv->tls_key = k2;
+  } else {
+    free(c2);
+    free(k2);
+  }
+  na = (time_t)srv->tls.not_after;
+  gmtime_r(&na, &tm);
+  strftime(until, sizeof(until), "%Y-%m-%dT%H:%M:%SZ", &tm);
+  srv->metrics.tls_not_after = srv->tls.not_after;
+  qrl_log_kv(&srv->log, QRL_LOG_NOTICE, "tls_loaded", "cert", cert, "sha256", srv->tls.sha256,
+             "not_after", until, (const char *)NULL);
+  return 0;
+}
+
+/* The config file's live keys into srv: the log's level, format and file,
+ * who may read /metrics, the certificate's files. 0, or -1 if one could not
+ * be applied (logged; the rest is). */
+static int apply_live(qrl_server *srv, const qrl_config *next) {
+  int rc = 0;
+  const char *path = next->log_file;
+  if (!path != !srv->log.path || (path && strcmp(path, srv->log.path) != 0)) {
+    if (qrl_log_open(&srv->log, path)) {
+      qrl_log_kv(&srv->log, QRL_LOG_ERROR, "reload", "msg", "cannot open the new log file: kept "
+                 "the old one", "log_file", path, "error", strerror(errno), (const char *)NULL);
+      rc = -1;
+    }
+  }
+  srv->live->log_level = next->log_level;
+  srv->live->log_format = next->log_format;
+  qrl_log_set(&srv->log, next->log_level, next->log_format);
+  memcpy(srv->live->metrics_allow, next->metrics_allow, sizeof(next->metrics_allow));
+  srv->live->nmetrics_allow = next->nmetrics_allow;
+  /* The certificate from the files the config names now (renewed in
+   * place, or new paths). Turning TLS on or off needs a restart. */
+  if (srv->cfg->tls_cert && next->tls_cert && load_cert(srv, next->tls_cert, next->tls_key))
+    rc = -1;
+  return rc;
+}
+
+/* SIGHUP: the log file opened again (logrotate), the config file read again
+ * and its live keys applied, the certificate loaded again. Whatever is
+ * refused leaves the running value in place. */
+static void reload(qrl_server *srv) {
+  qrl_config next;
+  char *said = NULL, restart[512];
+  size_t said_len = 0;
+  FILE *errs = open_memstream(&said, &said_len);
+  int failed = 0;
+
+  if (qrl_log_reopen(&srv->log)) {
+    qrl_log_kv(&srv->log, QRL_LOG_ERROR, "reload", "msg", "cannot open the log file again",
+               "error", strerror(errno), (const char *)NULL);
+    failed = 1;
+  }
+  if (qrl_config_reread(srv->cfg, &next, errs)) {
+    if (errs) fflush(errs);
+    qrl_log_kv(&srv->log, QRL_LOG_ERROR, "reload", "msg",
+               "the configuration was refused: the running one is kept", "error",
+               said && said_len ? said : "(unknown)", (const char *)NULL);
+    failed = 1;
+    /* A renewed certificate in the same files still loads. */
+    if (srv->cfg->tls_cert && load_cert(srv, srv->tls_cert, srv->tls_key)) failed = 1;
+  } else {
+    if (qrl_config_restart_keys(srv->cfg, &next, restart, sizeof(restart)))
+      qrl_log_kv(&srv->log, QRL_LOG_WARN, "reload", "msg",
+                 "changed keys that take effect at the next restart", "keys", restart,
+                 (const char *)NULL);
+    if (apply_live(srv, &next)) failed = 1;
+  }
+  qrl_config_free(&next);
+  if (errs) fclose(errs);
+  free(said);
+  qrl_metric_inc(&srv->metrics.reloads[failed ? 1 : 0]);
+  qrl_log_kv(&srv->log, failed ? QRL_LOG_WARN : QRL_LOG_NOTICE, "reloaded", "result",
+             failed ? "partly" : "ok", (const char *)NULL);
+}
+
+static void on_hup(uv_signal_t *h, int signum) {
+  qrl_server *srv = h->data;
+  (void)signum;
+  if (srv->stopping) return;
+  reload(srv);
 }
 
 static void on_signal(uv_signal_t *h, int signum) {
   qrl_server *srv = h->data;
   size_t dropped;
   if (srv->stopping) return; /* already on its way out, within the bound */
-  lwsl_user("signal %d: shutting down\n", signum);
+  qrl_log_msg(&srv->log, QRL_LOG_NOTICE, "shutdown", "signal %d: shutting down", signum);
   qrl_notify_stopping(&srv->notify);
   srv->stopping = 1;
   /* No new connections: a load balancer sends them to another node. */
@@ -351,7 +479,8 @@ static void on_signal(uv_signal_t *h, int signum) {
   close_everys(srv);
   /* Work no worker has started is dropped and answered "unavailable". */
   dropped = qrl_tasks_stop(&srv->tasks);
-  if (dropped) lwsl_user("shutdown: %zu queued requests dropped\n", dropped);
+  if (dropped)
+    qrl_log_msg(&srv->log, QRL_LOG_NOTICE, "shutdown", "%zu queued requests dropped", dropped);
   srv->drain_started = uv_now(&srv->loop);
   uv_timer_start(&srv->drain, on_drain, 0, SHUTDOWN_POLL_MS);
 }
@@ -446,8 +575,10 @@ static int listen_and_loop(qrl_server *srv) {
   if (srv->cfg->tls_cert) {
     /* STS: browsers stick to https for this host (HSTS, half a year). */
     info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT | LWS_SERVER_OPTION_STS;
-    info.ssl_cert_filepath = srv->cfg->tls_cert;
-    info.ssl_private_key_filepath = srv->cfg->tls_key;
+    /* lws loads these too; each handshake then takes srv->tls's (the
+     * same files, checked, until a reload replaces them). */
+    info.ssl_cert_filepath = srv->tls_cert;
+    info.ssl_private_key_filepath = srv->tls_key;
     /* The TLS policy is the server's, not the system's: TLS 1.2 at least
      * (1.3 preferred), and on 1.2 only forward-secret AEAD suites - no CBC,
      * no SHA-1, no RSA key exchange. */
@@ -459,13 +590,18 @@ static int listen_and_loop(qrl_server *srv) {
   }
 
   /* The socket first: a port in use is said before anything else starts. */
-  if (!(srv->listener = qrl_listener_open(&srv->loop, srv->cfg->bind, srv->cfg->port)))
+  if (!(srv->listener = qrl_listener_open(&srv->loop, srv->cfg->bind, srv->cfg->port,
+                                              &srv->log)))
     return 1;
   srv->ctx = lws_create_context(&info);
   srv->vhost = srv->ctx ? lws_get_vhost_by_name(srv->ctx, "default") : NULL;
+  if (srv->vhost && srv->cfg->tls_cert && !srv->tls_attached) {
+    qrl_log_msg(&srv->log, QRL_LOG_ERROR, "startup", "lws made no TLS context to attach to");
+    srv->vhost = NULL;
+  }
   if (!srv->vhost || qrl_listener_start(srv->listener, on_accept, srv)) {
-    fprintf(stderr, "qrlogind: cannot start the server on %s:%d\n", srv->cfg->bind,
-            srv->cfg->port);
+    qrl_log_msg(&srv->log, QRL_LOG_ERROR, "startup", "cannot start the server on %s:%d",
+                srv->cfg->bind, srv->cfg->port);
     if (srv->ctx) lws_context_destroy(srv->ctx);
     srv->ctx = NULL;
     return 1;
@@ -474,6 +610,7 @@ static int listen_and_loop(qrl_server *srv) {
            srv->cfg->bind, qrl_listener_port(srv->listener));
   printf("qrlogind: listening on %s\n", url);
   fflush(stdout);
+  qrl_log_kv(&srv->log, QRL_LOG_NOTICE, "listening", "url", url, (const char *)NULL);
   /* The socket listens: a connection made from now on is accepted. */
   qrl_notify_ready(&srv->notify, &srv->loop, url);
   uv_run(&srv->loop, UV_RUN_DEFAULT);
@@ -492,6 +629,7 @@ static void close_unstarted(qrl_server *srv) {
   srv->listener = NULL;
   uv_close((uv_handle_t *)&srv->sig_int, NULL);
   uv_close((uv_handle_t *)&srv->sig_term, NULL);
+  uv_close((uv_handle_t *)&srv->sig_hup, NULL);
   uv_close((uv_handle_t *)&srv->tick, NULL);
   uv_close((uv_handle_t *)&srv->drain, NULL);
   qrl_notify_close(&srv->notify);
@@ -513,18 +651,18 @@ int qrl_server_run(qrl_server *srv) {
 
 /* The page must be there: a login service without its login page is not
  * ready, whatever it says. 0, or -1 (said why). */
-static int check_web_dir(const char *dir) {
+static int check_web_dir(qrl_log *log, const char *dir) {
   char index[4096];
   struct stat st;
   if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
-    fprintf(stderr, "qrlogind: --web %s is not a directory (%s)\n", dir,
-            errno ? strerror(errno) : "not a directory");
+    qrl_log_msg(log, QRL_LOG_ERROR, "startup", "--web %s is not a directory (%s)", dir,
+                errno ? strerror(errno) : "not a directory");
     return -1;
   }
   snprintf(index, sizeof(index), "%s/index.html", dir);
   if (access(index, R_OK) != 0) {
-    fprintf(stderr, "qrlogind: --web %s has no readable index.html: not the login page\n",
-            dir);
+    qrl_log_msg(log, QRL_LOG_ERROR, "startup",
+                "--web %s has no readable index.html: not the login page", dir);
     return -1;
   }
   return 0;
@@ -532,15 +670,16 @@ static int check_web_dir(const char *dir) {
 
 static int seed_and_migrate(qrl_server *srv) {
   qrl_db *db = NULL;
-  qrl_err err = qrl_db_open(srv->cfg->db_path, &db);
+  qrl_err err = qrl_db_open_log(srv->cfg->db_path, &srv->log, &db);
   if (err) {
-    fprintf(stderr, "qrlogind: cannot open database %s: %s\n", srv->cfg->db_path,
-            qrl_strerror(err));
+    qrl_log_msg(&srv->log, QRL_LOG_ERROR, "startup", "cannot open database %s: %s",
+                srv->cfg->db_path, qrl_strerror(err));
     return -1;
   }
   if (srv->cfg->demo && ((err = qrl_db_seed_demo(db, &srv->pol, qrl_now())) ||
                          (err = qrl_legacy_seed_demo(db, &srv->pol, qrl_now())))) {
-    fprintf(stderr, "qrlogind: cannot seed demo data: %s\n", qrl_strerror(err));
+    qrl_log_msg(&srv->log, QRL_LOG_ERROR, "startup", "cannot seed demo data: %s",
+                qrl_strerror(err));
     qrl_db_close(db);
     return -1;
   }
@@ -610,16 +749,19 @@ static int start_loop(qrl_server *srv) {
   srv->wq = qrl_workq_new(srv->cfg->workers, worker_init, worker_fini, srv,
                           wake_from_worker, &srv->wake, &err);
   if (!srv->wq) {
-    fprintf(stderr, "qrlogind: cannot start workers: %s\n", qrl_strerror(err));
+    qrl_log_msg(&srv->log, QRL_LOG_ERROR, "startup", "cannot start workers: %s",
+                qrl_strerror(err));
     uv_close((uv_handle_t *)&srv->wake, NULL);
     return -1;
   }
   qrl_workq_set_limit(srv->wq, QUEUE_LIMIT);
   uv_signal_init(&srv->loop, &srv->sig_int);
   uv_signal_init(&srv->loop, &srv->sig_term);
-  srv->sig_int.data = srv->sig_term.data = srv;
+  uv_signal_init(&srv->loop, &srv->sig_hup);
+  srv->sig_int.data = srv->sig_term.data = srv->sig_hup.data = srv;
   uv_signal_start(&srv->sig_int, on_signal, SIGINT);
   uv_signal_start(&srv->sig_term, on_signal, SIGTERM);
+  uv_signal_start(&srv->sig_hup, on_hup, SIGHUP);
   uv_timer_init(&srv->loop, &srv->tick);
   uv_timer_init(&srv->loop, &srv->drain);
   srv->tick.data = srv->drain.data = srv;
@@ -627,14 +769,24 @@ static int start_loop(qrl_server *srv) {
   return 0;
 }
 
-qrl_server *qrl_server_new(const qrl_config *cfg) {
+qrl_server *qrl_server_new(qrl_config *cfg) {
   qrl_server *srv = calloc(1, sizeof(*srv));
   long fd_limit;
   qrl_err err;
 
   if (!srv) return NULL;
+  qrl_log_init(&srv->log);
+  qrl_log_set(&srv->log, cfg->log_level, cfg->log_format);
+  if (cfg->log_file && qrl_log_open(&srv->log, cfg->log_file)) {
+    fprintf(stderr, "qrlogind: cannot open the log file %s: %s\n", cfg->log_file,
+            strerror(errno));
+    free(srv);
+    return NULL;
+  }
+  qrl_lwslog_attach(&srv->log);
   fd_limit = raise_fd_limit();
   srv->cfg = cfg;
+  srv->live = cfg;
   srv->clock = qrl_clock_system();
   srv->pol = qrl_acct_policy_default();
   srv->pol.hash_cost_log2 = cfg->hash_cost;
@@ -646,14 +798,16 @@ qrl_server *qrl_server_new(const qrl_config *cfg) {
                                           0, 0, NULL, 0};
   srv->nprotos = 1;
 
-  if (check_web_dir(cfg->web_dir)) goto fail;
+  if (check_web_dir(&srv->log, cfg->web_dir)) goto fail;
+  if (cfg->tls_cert && load_cert(srv, cfg->tls_cert, cfg->tls_key)) goto fail;
   /* Create/migrate the schema and seed before any thread or socket. */
   if (seed_and_migrate(srv)) goto fail;
   if ((err = qrl_otp_policy_default(&srv->opol))) goto fail;
   srv->opol.password_level = cfg->password_level;
   srv->opol.cutover = cfg->cutover;
   srv->opol.ttl_secs = cfg->otp_ttl;
-  if (qrl_sms_relay_open(&srv->sms, cfg->sms_outbox, cfg->demo, cfg->otp_ttl)) goto fail;
+  if (qrl_sms_relay_open(&srv->sms, cfg->sms_outbox, cfg->demo, cfg->otp_ttl,
+                         &srv->log)) goto fail;
   if (qrl_conns_init(&srv->conns)) goto fail;
   if (!(srv->store = qrl_store_mem_new(cfg->max_challenges, cfg->max_challenges_per_ip, 300,
                                        on_store_event, srv)))
@@ -665,7 +819,7 @@ qrl_server *qrl_server_new(const qrl_config *cfg) {
   /* After the workers opened their databases: what is left is for clients. */
   if (!(srv->peers = qrl_peers_new((unsigned)cfg->max_conns_per_ip, conn_capacity(fd_limit))))
     goto fail;
-  srv->audit = (qrl_audit){.wq = srv->wq, .clock = srv->clock};
+  srv->audit = (qrl_audit){.wq = srv->wq, .clock = srv->clock, .log = &srv->log};
   srv->thr = (qrl_throttle){qrl_rl_new(200000), cfg->no_rate_limits, &srv->audit, srv->clock, 0,
                             &srv->metrics};
   if (!srv->thr.rl) goto fail;
@@ -673,7 +827,8 @@ qrl_server *qrl_server_new(const qrl_config *cfg) {
                            &srv->metrics.task_wait};
   srv->sv = (qrl_services){cfg,        srv->clock, &srv->pol,   &srv->opol,  srv->store,
                            &srv->conns, &srv->tasks, &srv->thr,  &srv->audit,
-                           &srv->sms,   &srv->alive, &srv->closing, &srv->metrics, NULL};
+                           &srv->sms,   &srv->alive, &srv->closing, &srv->metrics, NULL,
+                           &srv->log};
   return srv;
 fail:
   qrl_server_free(srv);
@@ -686,7 +841,8 @@ void qrl_server_free(qrl_server *srv) {
   if (srv->loop_ok) {
     if (srv->wq) close_unstarted(srv); /* built, never run */
     uv_run(&srv->loop, UV_RUN_DEFAULT); /* let closing handles finish */
-    if (uv_loop_close(&srv->loop)) lwsl_warn("event loop still had handles at exit\n");
+    if (uv_loop_close(&srv->loop))
+      qrl_log_msg(&srv->log, QRL_LOG_WARN, "shutdown", "event loop still had handles at exit");
   }
   qrl_workq_free(srv->wq);
   qrl_store_free(srv->store);
@@ -697,5 +853,10 @@ void qrl_server_free(qrl_server *srv) {
   qrl_conns_free(&srv->conns);
   qrl_keepalive_free(&srv->alive);
   qrl_peers_free(srv->peers);
+  qrl_tls_free(&srv->tls);
+  free(srv->tls_cert);
+  free(srv->tls_key);
+  qrl_lwslog_detach();
+  qrl_log_close(&srv->log);
   free(srv);
 }

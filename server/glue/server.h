@@ -6,6 +6,12 @@
  * a tick, a listener for challenge events - the way h2o handlers register
  * with h2o_create_handler.
  *
+ * Reload (SIGHUP): the log file opened again, the config file read again
+ * and its live keys applied (the others, if changed, are named in a warning:
+ * they need a restart), the TLS certificate and key loaded again - new
+ * connections get the new one, open ones keep theirs; a certificate that
+ * fails its checks is refused and the old one kept.
+ *
  * Shutdown (SIGINT/SIGTERM): requests no worker has started are dropped and
  * answered "unavailable", running ones finish and are answered, queued
  * writes get a moment to leave, then the sockets close - all within a few
@@ -28,10 +34,12 @@ typedef struct qrl_server qrl_server;
  * ("unavailable"). /readyz says not ready from half of it. */
 #define QRL_TASK_QUEUE_LIMIT 10000
 
-/* Builds a server for cfg (not owned; must outlive it): creates/migrates the
- * database, seeds it with --demo, opens the SMS gateways, starts the
- * workers. NULL on failure, said on stderr. */
-qrl_server *qrl_server_new(const struct qrl_config *cfg);
+/* Builds a server for cfg (not owned; must outlive it): opens the log,
+ * loads the TLS certificate, creates/migrates the database, seeds it with
+ * --demo, opens the SMS gateways, starts the workers. NULL on failure, said
+ * in the log. A reload (SIGHUP, on the loop) changes cfg's live keys: log
+ * level and format, metrics_allow. */
+qrl_server *qrl_server_new(struct qrl_config *cfg);
 
 /* The services of srv. */
 qrl_services *qrl_server_services(qrl_server *srv);

@@ -25,6 +25,7 @@ struct qrl_audit;
 struct qrl_sms_relay;
 struct qrl_clock;
 struct qrl_metrics;
+struct qrl_log;
 typedef struct qrl_ops qrl_ops;
 
 /* What every handler may use, all owned by the server and valid from
@@ -47,6 +48,7 @@ typedef struct qrl_services {
   struct qrl_metrics *metrics; /* counters and histograms (metrics.h) */
   qrl_ops *ops;              /* the operators' URLs' state (handlers/ops.h), set
                                 when they attach */
+  struct qrl_log *log;       /* the log (helpers/log.h); any thread */
 } qrl_services;
 
 /* The services of the server that owns wsi (any lws callback). */

@@ -3,27 +3,29 @@
  */
 #include "glue/sms_relay.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "glue/jsonio.h"
 #include "glue/reply.h"
+#include "helpers/log.h"
 
 qrl_err qrl_sms_relay_open(qrl_sms_relay *r, const char *outbox_path, int demo,
-                           int ttl_secs) {
+                           int ttl_secs, qrl_log *log) {
   qrl_err err = QRL_OK;
   memset(r, 0, sizeof(*r));
   r->ttl_secs = ttl_secs;
   if (!(r->gw[0] = qrl_sms_outbox_new(outbox_path, &err))) {
-    fprintf(stderr, "qrlogind: cannot open the SMS outbox %s: %s\n", outbox_path,
-            qrl_strerror(err));
+    qrl_log_msg(log, QRL_LOG_ERROR, "startup", "cannot open the SMS outbox %s: %s",
+                outbox_path, err == QRL_IO ? strerror(errno) : qrl_strerror(err));
     return err;
   }
   r->n = 1;
   if (demo) {
     if (!(r->gw[1] = qrl_sms_sim_new(&err))) {
-      fprintf(stderr, "qrlogind: cannot start the demo SMS network: %s\n",
-              qrl_strerror(err));
+      qrl_log_msg(log, QRL_LOG_ERROR, "startup", "cannot start the demo SMS network: %s",
+                  qrl_strerror(err));
       qrl_sms_relay_close(r);
       return err;
     }
@@ -48,8 +50,8 @@ qrl_err qrl_sms_relay_send(qrl_sms_relay *r, qrl_db *db, const char *phone,
     int64_t id = 0;
     qrl_err e = r->gw[i]->send(r->gw[i], db, phone, out->text, now, &id);
     if (e) {
-      fprintf(stderr, "qrlogind: SMS gateway %s failed: %s\n", r->gw[i]->name,
-              qrl_strerror(e));
+      qrl_log_kv(qrl_db_log(db), QRL_LOG_WARN, "sms_failed", "gateway", r->gw[i]->name,
+                 "error", qrl_strerror(e), (const char *)NULL);
       continue;
     }
     if (id) out->sim_id = id;

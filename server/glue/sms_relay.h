@@ -33,8 +33,11 @@ typedef struct qrl_sms_sent {
 
 /* Opens the outbox at outbox_path and, with demo, the simulated network.
  * Returns QRL_OK, or an error (said on stderr) with nothing left open. */
+struct qrl_log;
+/* Opens the gateways: the outbox file, and with demo the simulated network.
+ * A problem is said in log. */
 qrl_err qrl_sms_relay_open(qrl_sms_relay *r, const char *outbox_path, int demo,
-                           int ttl_secs);
+                           int ttl_secs, struct qrl_log *log);
 void qrl_sms_relay_close(qrl_sms_relay *r);
 
 /* Worker thread: sends code to phone through every gateway. QRL_OK if at

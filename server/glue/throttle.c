@@ -10,6 +10,7 @@
 
 #include "domain/faillimit.h"
 #include "glue/metrics.h"
+#include "helpers/log.h"
 
 qrl_rule *qrl_hold_add(qrl_hold *h, const char *kind, const char *value, int limit,
                        int window) {
@@ -34,7 +35,8 @@ static void refused(qrl_throttle *t, const qrl_conn *c, const char *key,
                     const char *detail) {
   t->refused++;
   qrl_metrics_throttled(t->metrics, key);
-  lwsl_notice("throttled: %s\n", key);
+  qrl_log_kv(t->audit->log, QRL_LOG_DEBUG, "throttled", "rule", detail, "ip", c ? c->ip : NULL,
+             (const char *)NULL);
   qrl_audit_refusal(t->audit, c, "throttled", QRL_RATE_LIMITED, detail);
 }
 
@@ -133,9 +135,15 @@ void qrl_hold_settle_persisted(qrl_hold *h, qrl_db *db, int64_t now, qrl_err out
     if (!r->persist || keeps(r, outcome)) continue;
     if (outcome == QRL_OK && r->reset_on_ok) err = qrl_faillimit_clear(db, r->key);
     else err = qrl_faillimit_give_back(db, r->key, r->limit, r->window, now);
-    if (err) /* a worker: plain stderr, as the domain logs */
-      fprintf(stderr, "qrlogind: throttle %s not settled in the database: %s\n", r->key,
-              qrl_strerror(err));
+    if (err) { /* a worker: the log its database handle writes to */
+      /* The key's kind ("pw:id"), not the account or address after it. */
+      const char *c1 = strchr(r->key, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+      char kind[24];
+      snprintf(kind, sizeof(kind), "%.*s", c2 ? (int)(c2 - r->key) : (int)strlen(r->key),
+               r->key);
+      qrl_log_kv(qrl_db_log(db), QRL_LOG_WARN, "throttle_unsettled", "rule", kind, "error",
+                 qrl_strerror(err), (const char *)NULL);
+    }
   }
 }
 

@@ -16,6 +16,8 @@
 #include "glue/origin.h"
 #include "glue/audit.h"
 #include "glue/metrics.h"
+#include "helpers/log.h"
+#include "glue/services.h"
 
 #define MAX_BODY 4096
 #define BODY_SECS 10 /* a request body arrives whole within this */
@@ -399,11 +401,13 @@ static int replayed_request(const char *in, size_t len) {
 static int on_body(struct lws *wsi, qrl_conn *c, const void *in, size_t len) {
   if (!len) return 0; /* lws passes in == NULL for an empty body */
   if (!c->body_len && replayed_request(in, len)) {
-    lwsl_notice("http: pipelined POST from %s: closing\n", c->ip);
+    qrl_log_kv(qrl_services_of(wsi)->log, QRL_LOG_DEBUG, "http_refused", "ip", c->ip, "msg",
+               "pipelined POST: closing", (const char *)NULL);
     return -1; /* unanswered: the client sends it again */
   }
   if (qrl_clock_mono_ms(qrl_services_of(wsi)->clock) > c->body_deadline) {
-    lwsl_notice("http: body from %s too slow, dropped\n", c->ip);
+    qrl_log_kv(qrl_services_of(wsi)->log, QRL_LOG_DEBUG, "http_refused", "ip", c->ip, "msg",
+               "body too slow: dropped", (const char *)NULL);
     return -1;
   }
   if (c->body_len + len > MAX_BODY) {

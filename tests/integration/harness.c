@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/inotify.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -111,6 +112,7 @@ static int spawn(qrl_h_server *s, const char *const *extra, int append, long sof
   s->pidfd = s->out_fd = -1;
   s->port = 0;
   s->tls = 0;
+  s->json_log = 0;
   qrl_h_path(s, "server.log", logpath, sizeof(logpath));
   qrl_h_path(s, "sms-outbox.log", outbox, sizeof(outbox));
 
@@ -149,10 +151,16 @@ static int spawn(qrl_h_server *s, const char *const *extra, int append, long sof
    * miss its frame; test_attacks runs 1 s frames. Later args win. */
   argv[n++] = "--qr-frame-secs";
   argv[n++] = "5";
+  argv[n++] = "--log-format";
+  argv[n++] = "json";
+  s->json_log = 1;
 extra_args:
-  for (int i = 0; extra && extra[i] && n < 54; i++)
+  for (int i = 0; extra && extra[i] && n < 54; i++) {
     if (strcmp(extra[i], QRL_H_NO_DEMO) != 0 && strcmp(extra[i], QRL_H_ONLY_ARGS) != 0)
       argv[n++] = extra[i];
+    if (!strcmp(extra[i], "--log-format") && extra[i + 1])
+      s->json_log = !strcmp(extra[i + 1], "json");
+  }
   argv[n] = NULL;
 
   if (pipe2(out, O_CLOEXEC) < 0) return -1;
@@ -260,6 +268,122 @@ static int rm_entry(const char *path, const struct stat *sb, int flag,
   return remove(path);
 }
 
+
+/* ---- what the server's log may not hold --------------------------------- */
+
+#define MAX_SECRETS 4096
+/* The secrets this test process used (one process: a test binary). */
+static struct {
+  char *s[MAX_SECRETS];
+  size_t n;
+} secrets;
+
+void qrl_h_secret(const char *secret) {
+  if (!secret || strlen(secret) < 6 || secrets.n == MAX_SECRETS) return;
+  for (size_t i = 0; i < secrets.n; i++)
+    if (!strcmp(secrets.s[i], secret)) return;
+  if ((secrets.s[secrets.n] = strdup(secret))) secrets.n++;
+}
+
+void qrl_h_secret_drop(const char *secret) {
+  for (size_t i = 0; i < secrets.n; i++)
+    if (!strcmp(secrets.s[i], secret)) {
+      free(secrets.s[i]);
+      secrets.s[i] = secrets.s[--secrets.n];
+      return;
+    }
+}
+
+int qrl_h_count_lines(const char *path, const char *needle) {
+  char line[8192];
+  int n = 0;
+  FILE *f = fopen(path, "r");
+  if (!f) return -1;
+  while (fgets(line, sizeof(line), f))
+    if (strstr(line, needle)) n++;
+  fclose(f);
+  return n;
+}
+
+int qrl_h_wait_lines(const char *path, const char *needle, int min, int timeout_ms) {
+  int fd = inotify_init1(IN_CLOEXEC), rc = -1;
+  int64_t deadline = qrl_h_mono_ms() + timeout_ms;
+  /* The file may not exist yet (a log reopened): watch it, else wait. */
+  if (fd < 0) goto out;
+  for (;;) {
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    char ev[4096];
+    int wd = inotify_add_watch(fd, path, IN_MODIFY);
+    if (qrl_h_count_lines(path, needle) >= min) {
+      rc = 0;
+      break;
+    }
+    /* Not there yet: a write wakes us, or at most 100 ms while the file is
+     * missing (no watch without a file). */
+    if (poll(&p, 1, wd < 0 ? 100 : left_ms(deadline)) < 0 || qrl_h_mono_ms() >= deadline)
+      break;
+    if (p.revents & POLLIN) (void)!read(fd, ev, sizeof(ev));
+    if (wd >= 0) inotify_rm_watch(fd, wd);
+  }
+out:
+  if (rc)
+    fprintf(stderr, "harness: %s has no %d lines with '%s' after %d ms\n", path, min, needle,
+            timeout_ms);
+  if (fd >= 0) close(fd);
+  return rc;
+}
+
+static int token_char(char c) {
+  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+         c == '-' || c == '_';
+}
+
+/* 1 if line holds secret: anywhere for a long one, as a whole token for a
+ * short one (a 6-digit code is not "in" a longer number or a UUID). */
+static int holds(const char *line, const char *secret) {
+  size_t n = strlen(secret);
+  for (const char *p = line; (p = strstr(p, secret)); p++) {
+    if (n >= 12) return 1;
+    if ((p == line || !token_char(p[-1])) && !token_char(p[n])) return 1;
+  }
+  return 0;
+}
+
+/* The checks of harness.h on s's log. 0, or -1 (said on stderr). */
+static int check_log(const qrl_h_server *s) {
+  char path[300], line[8192];
+  FILE *f;
+  int bad = 0, lineno = 0, strict = s->json_log;
+#if defined(QRL_H_SANITIZED)
+  strict = 0; /* sanitizers write their reports and summaries to stderr too */
+#endif
+  if (getenv("QRL_VALGRIND")) strict = 0;
+  qrl_h_path(s, "server.log", path, sizeof(path));
+  if (!(f = fopen(path, "r"))) return 0; /* never started */
+  while (fgets(line, sizeof(line), f)) {
+    lineno++;
+    line[strcspn(line, "\n")] = '\0';
+    for (size_t i = 0; i < secrets.n; i++)
+      if (holds(line, secrets.s[i])) {
+        fprintf(stderr, "harness: %s:%d holds a secret the test used (%.4s...): %s\n", path,
+                lineno, secrets.s[i], line);
+        bad = 1;
+      }
+    if (strict) {
+      cJSON *j = cJSON_Parse(line);
+      if (!cJSON_IsObject(j) || !cJSON_IsString(cJSON_GetObjectItemCaseSensitive(j, "time")) ||
+          !cJSON_IsString(cJSON_GetObjectItemCaseSensitive(j, "level")) ||
+          !cJSON_IsString(cJSON_GetObjectItemCaseSensitive(j, "event"))) {
+        fprintf(stderr, "harness: %s:%d is not a JSON log line: %s\n", path, lineno, line);
+        bad = 1;
+      }
+      cJSON_Delete(j);
+    }
+  }
+  fclose(f);
+  return bad ? -1 : 0;
+}
+
 int qrl_h_settle(qrl_h_server *s) {
   if (s->pid > 0) {
     kill(s->pid, SIGTERM);
@@ -269,6 +393,8 @@ int qrl_h_settle(qrl_h_server *s) {
     if (s->exit_status != 0) {
       fprintf(stderr, "harness: qrlogind exit status %d\n", s->exit_status);
       qrl_h_dump_log(s);
+    } else if (check_log(s)) {
+      s->exit_status = QRL_H_LOG_FAILED;
     }
   }
   if (s->out_fd >= 0) close(s->out_fd);
@@ -613,6 +739,7 @@ qrl_wsc *qrl_h_phone_socket_from(const qrl_h_server *s, const char *iface) {
 int qrl_h_challenge_payload(const cJSON *challenge, qrl_qr_payload *out) {
   const cJSON *qr = cJSON_GetObjectItemCaseSensitive(challenge, "qr");
   const char *p = qrl_h_str(qr, "payload");
+  qrl_h_secret(p);
   return qrl_qr_payload_parse(p, strlen(p), out) == QRL_OK ? 0 : -1;
 }
 
@@ -631,6 +758,7 @@ int qrl_h_phone_login_from(const qrl_h_server *s, qrl_h_phone *p, const char *id
 
   memset(p, 0, sizeof(*p));
   if (err) err[0] = '\0';
+  qrl_h_secret(password);
   if (qrl_ec_keygen(p->priv, p->pub) != QRL_OK ||
       qrl_b64url_encode(p->pub, sizeof(p->pub), pub, sizeof(pub)) < 0)
     return -1;
@@ -643,6 +771,7 @@ int qrl_h_phone_login_from(const qrl_h_server *s, qrl_h_phone *p, const char *id
   if (strcmp(qrl_h_type(ans), "login_ok") == 0) {
     acc = cJSON_GetObjectItemCaseSensitive(ans, "account");
     snprintf(p->session, sizeof(p->session), "%s", qrl_h_str(ans, "session"));
+    qrl_h_secret(p->session);
     snprintf(p->citizen, sizeof(p->citizen), "%s", qrl_h_str(acc, "id"));
     rc = p->session[0] && p->citizen[0] ? 0 : -1;
   } else if (err) {
@@ -819,6 +948,15 @@ int qrl_h_http_ex(const qrl_h_server *s, const char *method, const char *path,
     while (*p == ' ') p++;
     e = strstr(p, "\r\n");
     snprintf(set_cookie, 512, "%.*s", (int)(e - p), p);
+    {
+      /* The cookie's value: a web session token. */
+      const char *eq = strchr(set_cookie, '=');
+      char val[256];
+      if (eq) {
+        snprintf(val, sizeof(val), "%.*s", (int)strcspn(eq + 1, "; \r\n"), eq + 1);
+        qrl_h_secret(val);
+      }
+    }
   }
   if (headers && hdr_end) *headers = strndup(buf, (size_t)(hdr_end - buf));
   if (resp && hdr_end) *resp = strdup(hdr_end + 4);
@@ -908,6 +1046,7 @@ int qrl_h_otp_code(const qrl_h_server *s, const char *phone, char code[7]) {
   code[0] = '\0';
   rc = qrl_h_sim(s, "inbox", NULL, &out, "inbox", "--phone", phone, NULL);
   if (rc == 0) snprintf(code, 7, "%s", qrl_h_str(out, "otp"));
+  qrl_h_secret(code);
   cJSON_Delete(out);
   return rc == 0 && strlen(code) == 6 ? 0 : -1;
 }
@@ -920,11 +1059,13 @@ int qrl_h_otp_start(const qrl_h_server *s, const char *path, const char *field,
   int st;
   cJSON *j;
   attempt[0] = '\0';
+  qrl_h_secret(password);
   snprintf(body, sizeof(body), "{\"%s\":\"%s\",\"password\":\"%s\"}", field, who,
            password);
   st = qrl_h_http(s, "POST", path, s->http, NULL, body, &r, NULL);
   if (st == 200 && (j = cJSON_Parse(r))) {
     snprintf(attempt, 23, "%s", qrl_h_str(j, "attempt"));
+    qrl_h_secret(attempt);
     cJSON_Delete(j);
   }
   if (resp) *resp = r;
@@ -1030,6 +1171,7 @@ int qrl_h_phone_ready(const qrl_h_server *s, qrl_h_phone *p, const char *id,
                       const char *password, const char *iface) {
   cJSON *m;
   int ok;
+  qrl_h_secret("123456"); /* the demo passcode, sent below */
   if (qrl_h_phone_login_from(s, p, id, password, iface, NULL)) return -1;
   m = qrl_h_phone_call(p, "set_permission",
                        "\"permission\":\"web_login\",\"value\":true,\"passcode\":\"123456\"");

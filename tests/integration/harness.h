@@ -45,7 +45,31 @@ typedef struct qrl_h_server {
   int tls;                  /* serving https/wss (--tls-cert given) */
   int exit_status;          /* after qrl_h_settle(): how it exited */
   char ca[300];             /* then: the certificate to trust */
+  int json_log;             /* its log is JSON lines (the harness's default) */
 } qrl_h_server;
+
+/* Every server the harness starts logs JSON lines (--log-format json; a
+ * test's own --log-format comes later and wins). When it stops
+ * (qrl_h_settle), its log is read: each line must be a JSON object with
+ * "time", "level" and "event" (JSON logs, unsanitized builds), and no line
+ * may hold a secret the test used - the harness registers the passwords,
+ * passcodes, one-time codes, attempt ids, QR texts, app and web session
+ * tokens it sends or receives. A log that fails makes the exit status
+ * QRL_H_LOG_FAILED (the test fails, the lines said on stderr). */
+#define QRL_H_LOG_FAILED 98
+
+/* Registers secret (copied) as one the server must never log. */
+void qrl_h_secret(const char *secret);
+
+/* Forgets secret (a test that puts one in the log on purpose). */
+void qrl_h_secret_drop(const char *secret);
+
+/* Lines of the file at path that contain needle; -1 if it cannot be read. */
+int qrl_h_count_lines(const char *path, const char *needle);
+
+/* Waits (inotify on the file, no sleeps) until the file at path has at
+ * least min lines containing needle. 0, or -1 after timeout_ms (said). */
+int qrl_h_wait_lines(const char *path, const char *needle, int min, int timeout_ms);
 
 /* Starts qrlogind with --demo --hash-cost 10 and the extra arguments in argv
  * (NULL-terminated, may be NULL). Returns 0 on success. An extra argument

@@ -18,8 +18,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <poll.h>
-#include <sys/inotify.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -87,39 +85,6 @@ static int run_admin_verify(const char *db) {
   return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
-static int count_in_file(const char *path, const char *needle) {
-  char line[1024];
-  int n = 0;
-  FILE *f = fopen(path, "r");
-  if (!f) return -1;
-  while (fgets(line, sizeof(line), f))
-    if (strstr(line, needle)) n++;
-  fclose(f);
-  return n;
-}
-
-/* Waits until path has a line containing each of needles, watching it with
- * inotify (no polling, no sleeps). 0, or -1 after timeout_ms. */
-static int wait_for_lines(const char *path, const char *const *needles, int timeout_ms) {
-  int fd = inotify_init1(IN_CLOEXEC), rc = -1;
-  if (fd < 0 || inotify_add_watch(fd, path, IN_MODIFY) < 0) goto out;
-  for (;;) {
-    struct pollfd p = {.fd = fd, .events = POLLIN};
-    char ev[4096];
-    int all = 1;
-    for (const char *const *n = needles; *n; n++) all &= count_in_file(path, *n) > 0;
-    if (all) {
-      rc = 0;
-      break;
-    }
-    if (poll(&p, 1, timeout_ms) <= 0) break;
-    (void)!read(fd, ev, sizeof(ev));
-  }
-out:
-  if (fd >= 0) close(fd);
-  return rc;
-}
-
 static const char *errcode_of(cJSON *m) { return m ? qrl_h_errcode(m) : "no answer"; }
 
 TEST(a_full_disk_fails_closed_and_the_chain_survives) {
@@ -182,9 +147,11 @@ TEST(a_full_disk_fails_closed_and_the_chain_survives) {
   /* Each lost row was said. (The refusal's row is written by a worker after
    * the answer: wait for its line.) */
   {
-    static const char *const said[] = {"'set_permission' not written",
-                                       "'http_post' not written", NULL};
-    if (wait_for_lines(logpath, said, QRL_H_TIMEOUT_MS)) {
+    static const char *const said[] = {
+        "\"event\":\"audit_lost\",\"audit_event\":\"set_permission\"",
+        "\"event\":\"audit_lost\",\"audit_event\":\"http_post\"", NULL};
+    if (qrl_h_wait_lines(logpath, said[0], 1, QRL_H_TIMEOUT_MS) ||
+        qrl_h_wait_lines(logpath, said[1], 1, QRL_H_TIMEOUT_MS)) {
       fprintf(stderr, "the lost audit rows were not all said in the log\n");
       goto out;
     }
@@ -211,7 +178,7 @@ TEST(a_full_disk_fails_closed_and_the_chain_survives) {
   /* The server says at exit how many rows the trail is missing. */
   if (qrl_h_settle(s) != 0) goto out;
   started = 0;
-  if (count_in_file(logpath, "rows could not be written") != 1) {
+  if (qrl_h_count_lines(logpath, "rows could not be written") != 1) {
     fprintf(stderr, "no count of the lost rows at exit\n");
     goto out;
   }

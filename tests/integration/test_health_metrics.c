@@ -19,8 +19,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sqlite3.h>
+
 #include "harness.h"
 
+#ifndef QRL_DASHBOARD
+#error "QRL_DASHBOARD (packaging/grafana-dashboard.json) must be defined by the build"
+#endif
 #ifndef QRL_PROM_PARSE
 #error "QRL_PROM_PARSE (tests/integration/prom_parse.py) must be defined by the build"
 #endif
@@ -274,5 +279,138 @@ SERVER_TEST(metrics_allow_replaces_the_default, "--metrics-allow", "127.0.0.2/32
   return 0;
 }
 
+
+/* The names qrlogin_* in the "expr" strings under j, checked against the
+ * scrape m: each must have a sample there. Counts them in *checked. 0, or -1
+ * (said). */
+static int check_exprs(const cJSON *j, const cJSON *m, size_t *checked) {
+  const cJSON *it;
+  if (cJSON_IsString(j) && j->string && !strcmp(j->string, "expr")) {
+    for (const char *q = j->valuestring; (q = strstr(q, "qrlogin_"));) {
+      char name[96];
+      size_t k = strspn(q, "abcdefghijklmnopqrstuvwxyz0123456789_"), ln;
+      int found = 0;
+      snprintf(name, sizeof(name), "%.*s", (int)k, q);
+      q += k;
+      if (!strcmp(name, "qrlogin_tls_certificate_expiry_timestamp_seconds")) continue;
+      ln = strlen(name);
+      cJSON_ArrayForEach(it, m) {
+        if (!strncmp(it->string, name, ln) && (it->string[ln] == '{' || !it->string[ln])) {
+          found = 1;
+          break;
+        }
+      }
+      if (!found) {
+        fprintf(stderr, "the dashboard queries %s, which /metrics does not serve\n", name);
+        return -1;
+      }
+      (*checked)++;
+    }
+  }
+  cJSON_ArrayForEach(it, j) if (check_exprs(it, m, checked)) return -1;
+  return 0;
+}
+
+/* Every series the Grafana dashboard queries is one qrlogind serves: each
+ * qrlogin_* name in its expressions has a sample in a real scrape (the
+ * certificate's expiry only with TLS: test_logs checks that one). */
+SERVER_TEST(the_dashboard_queries_only_real_series, NULL) {
+  char *text = NULL;
+  size_t n = 0, checked = 0;
+  FILE *f = fopen(QRL_DASHBOARD, "r");
+  cJSON *m = NULL, *d = NULL;
+  int rc = 1;
+
+  if (!f) TEST_FAIL_("cannot read %s", QRL_DASHBOARD);
+  if (!(text = malloc(1 << 20))) {
+    fclose(f);
+    TEST_FAIL_("no memory");
+  }
+  n = fread(text, 1, (1 << 20) - 1, f);
+  fclose(f);
+  text[n] = '\0';
+  if (!(d = cJSON_Parse(text))) {
+    fprintf(stderr, "%s is not JSON\n", QRL_DASHBOARD);
+    goto out;
+  }
+  if (!(m = scrape(s)) || check_exprs(d, m, &checked)) goto out;
+  if (checked < 20) {
+    fprintf(stderr, "only %zu names checked in the dashboard\n", checked);
+    goto out;
+  }
+  rc = 0;
+out:
+  free(text);
+  cJSON_Delete(d);
+  cJSON_Delete(m);
+  if (rc) TEST_FAIL_("see above");
+  return 0;
+}
+
+/* A worker that finds the database locked by another writer waits, and
+ * /metrics counts it: the test holds the write lock with its own SQLite
+ * connection while a password login needs a write. */
+SERVER_TEST(a_locked_database_is_counted_as_a_wait, NULL) {
+  sqlite3 *h = NULL;
+  cJSON *m0 = NULL, *m1 = NULL;
+  char req[512], body[128], buf[4096];
+  struct sockaddr_in a = {.sin_family = AF_INET};
+  struct timeval tv = {QRL_H_TIMEOUT_MS / 1000, 0};
+  int fd = -1, rc = 1, len, status = 0;
+  size_t got = 0;
+  ssize_t r;
+
+  if (!(m0 = scrape(s))) TEST_FAIL_("first scrape");
+  if (sqlite3_open(s->db, &h) != SQLITE_OK ||
+      sqlite3_exec(h, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
+    fprintf(stderr, "cannot take the write lock: %s\n", h ? sqlite3_errmsg(h) : "?");
+    goto out;
+  }
+  /* The request goes out; its answer waits for the lock. */
+  len = snprintf(body, sizeof(body), "{\"id\":\"%s\",\"password\":\"%s\"}", AN, PW);
+  len = snprintf(req, sizeof(req),
+                 "POST /api/otp/start HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nOrigin: %s\r\n"
+                 "Content-Type: application/json\r\nContent-Length: %d\r\n"
+                 "Connection: close\r\n\r\n%s",
+                 s->port, s->http, len, body);
+  a.sin_port = htons((uint16_t)s->port);
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0 ||
+      connect(fd, (struct sockaddr *)&a, sizeof(a)) ||
+      send(fd, req, (size_t)len, MSG_NOSIGNAL) != len)
+    goto out;
+  /* The wait shows in /metrics while the lock is held (the loop answers
+   * scrapes; the worker waits). */
+  for (int64_t end = qrl_h_mono_ms() + QRL_H_TIMEOUT_MS;;) {
+    cJSON_Delete(m1);
+    if (!(m1 = scrape(s))) goto out;
+    if (delta(m0, m1, "qrlogin_sqlite_busy_total") >= 1) break;
+    if (qrl_h_mono_ms() >= end) {
+      fprintf(stderr, "no SQLite wait counted while the lock was held\n");
+      goto out;
+    }
+  }
+  sqlite3_exec(h, "ROLLBACK", NULL, NULL, NULL);
+  /* Released within the busy timeout: the request succeeds. */
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  while (got < sizeof(buf) - 1 && (r = recv(fd, buf + got, sizeof(buf) - 1 - got, 0)) > 0)
+    got += (size_t)r;
+  buf[got] = '\0';
+  if (sscanf(buf, "HTTP/1.1 %d", &status) != 1 || status != 200) {
+    fprintf(stderr, "the request that waited for the lock got: %.200s\n", buf);
+    goto out;
+  }
+  if (delta(m0, m1, "qrlogin_sqlite_busy_timeouts_total") != 0) goto out;
+  rc = 0;
+out:
+  if (fd >= 0) close(fd);
+  if (h) sqlite3_close(h);
+  cJSON_Delete(m0);
+  cJSON_Delete(m1);
+  if (rc) TEST_FAIL_("see above");
+  return 0;
+}
+
 TEST_MAIN(metrics_parse_and_count_one_per_login, readyz_follows_the_database_file,
-          only_allowed_addresses_read_metrics_and_readyz, metrics_allow_replaces_the_default)
+          only_allowed_addresses_read_metrics_and_readyz, metrics_allow_replaces_the_default,
+          the_dashboard_queries_only_real_series, a_locked_database_is_counted_as_a_wait)
