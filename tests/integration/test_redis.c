@@ -1,0 +1,331 @@
+/*
+ * test_redis.c - the Redis transport (glue/redis.h) against a real
+ * redis-server (Debian's, on a unix socket in a temporary directory, no
+ * persistence): addresses parse or are refused with a reason; commands and
+ * error replies come back; a Redis whose maxmemory-policy is not noeviction
+ * is refused; a stalled Redis (SIGSTOP) turns a command into
+ * QRL_UNAVAILABLE within the command deadline, later ones are refused at
+ * once, and the connection comes back by itself when it wakes; a killed and
+ * restarted Redis is reconnected to within seconds. Waits are on the loop's
+ * events with a deadline, never sleeps.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <hiredis/hiredis.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include "glue/redis.h"
+#include "harness.h"
+
+typedef struct redis_proc {
+  pid_t pid;
+  char dir[64];
+  char sock[128];
+} redis_proc;
+
+/* Starts redis-server on dir/r.sock with policy; returns once it accepts
+ * (a blocking hiredis PING with a deadline, tried as the socket appears). */
+static int redis_start(redis_proc *rp, const char *policy) {
+  char logf[200];
+  int seen;
+  if (!rp->dir[0]) {
+    snprintf(rp->dir, sizeof(rp->dir), "/tmp/qrl-redis-XXXXXX");
+    if (!mkdtemp(rp->dir)) return -1;
+  }
+  snprintf(rp->sock, sizeof(rp->sock), "%s/r.sock", rp->dir);
+  snprintf(logf, sizeof(logf), "%s/redis.log", rp->dir);
+  /* A restart appends to the log: its own "ready" line is the next one. */
+  seen = qrl_h_count_lines(logf, "ready to accept connections");
+  if (seen < 0) seen = 0;
+  rp->pid = fork();
+  if (rp->pid < 0) return -1;
+  if (rp->pid == 0) {
+    int fd = open(logf, O_WRONLY | O_CREAT | O_APPEND, 0600);
+    if (fd >= 0) {
+      dup2(fd, 1);
+      dup2(fd, 2);
+    }
+    execlp("redis-server", "redis-server", "--port", "0", "--unixsocket", rp->sock,
+           "--unixsocketperm", "700", "--save", "", "--appendonly", "no",
+           "--maxmemory-policy", policy, "--dir", rp->dir, (char *)NULL);
+    _exit(127);
+  }
+  /* It says so once it listens (its log, watched with inotify); then one
+   * blocking PING with a deadline. */
+  {
+    struct timeval tv = {2, 0};
+    redisContext *c;
+    redisReply *rep = NULL;
+    int ok = 0;
+    if (qrl_h_wait_lines(logf, "ready to accept connections", seen + 1, QRL_H_TIMEOUT_MS) ==
+        0) {
+      c = redisConnectUnixWithTimeout(rp->sock, tv);
+      if (c && !c->err) redisSetTimeout(c, tv);
+      rep = c && !c->err ? redisCommand(c, "PING") : NULL;
+      ok = rep && rep->type == REDIS_REPLY_STATUS;
+      if (!ok) fprintf(stderr, "PING: %s\n", c && c->err ? c->errstr : "no PONG");
+      if (rep) freeReplyObject(rep);
+      if (c) redisFree(c);
+    }
+    if (!ok) {
+      char cmd[300];
+      fprintf(stderr, "redis-server did not come up:\n");
+      snprintf(cmd, sizeof(cmd), "cat %s 1>&2", logf);
+      if (system(cmd) != 0) fprintf(stderr, "(no log)\n");
+    }
+    return ok ? 0 : -1;
+  }
+}
+
+static void redis_kill(redis_proc *rp) {
+  if (rp->pid > 0) {
+    kill(rp->pid, SIGCONT);
+    kill(rp->pid, SIGKILL);
+    waitpid(rp->pid, NULL, 0);
+  }
+  rp->pid = -1;
+}
+
+static void redis_cleanup(redis_proc *rp) {
+  char cmd[120];
+  redis_kill(rp);
+  snprintf(cmd, sizeof(cmd), "rm -rf %s", rp->dir);
+  if (rp->dir[0] && system(cmd) != 0) fprintf(stderr, "cannot remove %s\n", rp->dir);
+}
+
+/* ---- the loop ---------------------------------------------------------------- */
+
+typedef struct answer {
+  int done;
+  qrl_err err;
+  int type;
+  char str[128];
+  size_t len;
+  long long integer;
+  int64_t at_ms;
+} answer;
+
+static void on_answer(void *arg, qrl_err err, struct redisReply *reply) {
+  answer *a = arg;
+  a->done = 1;
+  a->err = err;
+  a->at_ms = qrl_h_mono_ms();
+  if (reply) {
+    a->type = reply->type;
+    a->integer = reply->integer;
+    if (reply->str) {
+      a->len = reply->len < sizeof(a->str) - 1 ? reply->len : sizeof(a->str) - 1;
+      memcpy(a->str, reply->str, a->len);
+      a->str[a->len] = '\0';
+    }
+  }
+}
+
+static void on_guard(uv_timer_t *t) { (void)t; }
+
+/* Runs loop until *flag is set, or until state is want (flag NULL), within
+ * ms. 0, or -1. */
+static int run_until(uv_loop_t *loop, const int *flag, qrl_redis *r, qrl_redis_state want,
+                     int ms) {
+  uv_timer_t guard;
+  int64_t end = qrl_h_mono_ms() + ms;
+  int rc = -1;
+  uv_timer_init(loop, &guard);
+  uv_timer_start(&guard, on_guard, 20, 20); /* wakes the loop to look at the clock */
+  while (qrl_h_mono_ms() < end) {
+    if (flag ? *flag : qrl_redis_state_of(r) == want) {
+      rc = 0;
+      break;
+    }
+    uv_run(loop, UV_RUN_ONCE);
+  }
+  uv_close((uv_handle_t *)&guard, NULL);
+  uv_run(loop, UV_RUN_NOWAIT);
+  return rc;
+}
+
+static void close_loop(uv_loop_t *loop) {
+  uv_run(loop, UV_RUN_DEFAULT); /* the client's handles close */
+  uv_loop_close(loop);
+}
+
+static qrl_redis *client(uv_loop_t *loop, const redis_proc *rp, int command_ms) {
+  qrl_redis_addr a;
+  char why[200], url[200];
+  snprintf(url, sizeof(url), "unix:%s", rp->sock);
+  if (qrl_redis_addr_parse(url, &a, why, sizeof(why))) return NULL;
+  return qrl_redis_new(loop, &a, 1000, command_ms, NULL);
+}
+
+/* ---- the tests --------------------------------------------------------------- */
+
+TEST(addresses_parse_or_say_why) {
+  qrl_redis_addr a;
+  char why[200];
+  ASSERT_EQ_INT(qrl_redis_addr_parse("redis://127.0.0.1", &a, why, sizeof(why)), QRL_OK);
+  ASSERT_EQ_STR(a.host, "127.0.0.1");
+  ASSERT_EQ_INT(a.port, 6379);
+  ASSERT_EQ_INT(a.db, 0);
+  ASSERT_EQ_INT(qrl_redis_addr_parse("redis://redis-1.internal:6380/3", &a, why, sizeof(why)),
+                QRL_OK);
+  ASSERT_EQ_STR(a.host, "redis-1.internal");
+  ASSERT_EQ_INT(a.port, 6380);
+  ASSERT_EQ_INT(a.db, 3);
+  ASSERT_EQ_INT(qrl_redis_addr_parse("unix:/run/redis/r.sock?db=2", &a, why, sizeof(why)),
+                QRL_OK);
+  ASSERT_EQ_STR(a.path, "/run/redis/r.sock");
+  ASSERT_EQ_INT(a.db, 2);
+  ASSERT_EQ_INT(qrl_redis_addr_parse("redis://h:0", &a, why, sizeof(why)), QRL_INVAL);
+  ASSERT_TRUE(strstr(why, "1..65535") != NULL);
+  ASSERT_EQ_INT(qrl_redis_addr_parse("redis://h/16", &a, why, sizeof(why)), QRL_INVAL);
+  ASSERT_TRUE(strstr(why, "0..15") != NULL);
+  ASSERT_EQ_INT(qrl_redis_addr_parse("unix:relative.sock", &a, why, sizeof(why)), QRL_INVAL);
+  ASSERT_EQ_INT(qrl_redis_addr_parse("http://h", &a, why, sizeof(why)), QRL_INVAL);
+  ASSERT_EQ_INT(qrl_redis_addr_parse("redis://h x", &a, why, sizeof(why)), QRL_INVAL);
+  ASSERT_EQ_INT(qrl_redis_addr_parse("redis://h:12ab", &a, why, sizeof(why)), QRL_INVAL);
+  ASSERT_EQ_INT(qrl_redis_addr_parse("", &a, why, sizeof(why)), QRL_INVAL);
+  return 0;
+}
+
+TEST(commands_and_error_replies_come_back) {
+  redis_proc rp = {0};
+  uv_loop_t loop;
+  qrl_redis *r = NULL;
+  answer set = {0}, get = {0}, bad = {0};
+  int rc = 1;
+  ASSERT_EQ_INT(uv_loop_init(&loop), 0);
+  if (redis_start(&rp, "noeviction")) goto out;
+  if (!(r = client(&loop, &rp, 1000))) goto out;
+  /* Refused at once until it is up: callers fail closed, never wait. */
+  if (qrl_redis_cmd(r, on_answer, &set, "PING") != QRL_UNAVAILABLE || set.done) goto out;
+  if (run_until(&loop, NULL, r, QRL_REDIS_UP, QRL_H_TIMEOUT_MS)) goto out;
+  if (qrl_redis_cmd(r, on_answer, &set, "SET %s %b", "qrl:k", "v\0w", (size_t)3) ||
+      qrl_redis_cmd(r, on_answer, &get, "GET %s", "qrl:k") ||
+      qrl_redis_cmd(r, on_answer, &bad, "INCR %s", "qrl:k"))
+    goto out;
+  if (set.done || run_until(&loop, &bad.done, r, 0, QRL_H_TIMEOUT_MS)) goto out;
+  if (set.err || set.type != REDIS_REPLY_STATUS || strcmp(set.str, "OK") != 0) goto out;
+  if (get.err || get.type != REDIS_REPLY_STRING || get.len != 3 || memcmp(get.str, "v\0w", 3))
+    goto out;
+  if (bad.err || bad.type != REDIS_REPLY_ERROR) goto out; /* Redis' own error */
+  if (qrl_redis_stats_of(r)->commands != 3 || qrl_redis_stats_of(r)->replies != 3 ||
+      qrl_redis_stats_of(r)->refused != 1 || qrl_redis_stats_of(r)->connects != 1)
+    goto out;
+  rc = 0;
+out:
+  qrl_redis_free(r);
+  close_loop(&loop);
+  redis_cleanup(&rp);
+  if (rc) TEST_FAIL_("see above");
+  return 0;
+}
+
+TEST(a_redis_that_may_evict_is_refused) {
+  redis_proc rp = {0};
+  uv_loop_t loop;
+  qrl_redis *r = NULL;
+  answer a = {0};
+  int rc = 1;
+  ASSERT_EQ_INT(uv_loop_init(&loop), 0);
+  if (redis_start(&rp, "allkeys-lru")) goto out;
+  if (!(r = client(&loop, &rp, 1000))) goto out;
+  if (run_until(&loop, NULL, r, QRL_REDIS_MISCONFIGURED, QRL_H_TIMEOUT_MS)) goto out;
+  if (!strstr(qrl_redis_why(r), "'allkeys-lru', not noeviction")) {
+    fprintf(stderr, "why: %s\n", qrl_redis_why(r));
+    goto out;
+  }
+  if (qrl_redis_cmd(r, on_answer, &a, "PING") != QRL_UNAVAILABLE) goto out;
+  rc = 0;
+out:
+  qrl_redis_free(r);
+  close_loop(&loop);
+  redis_cleanup(&rp);
+  if (rc) TEST_FAIL_("see above");
+  return 0;
+}
+
+TEST(a_stalled_redis_times_out_and_comes_back) {
+  redis_proc rp = {0};
+  uv_loop_t loop;
+  qrl_redis *r = NULL;
+  answer a = {0}, b = {0}, c = {0};
+  int64_t sent;
+  int rc = 1;
+  ASSERT_EQ_INT(uv_loop_init(&loop), 0);
+  if (redis_start(&rp, "noeviction")) goto out;
+  if (!(r = client(&loop, &rp, 300))) goto out;
+  if (run_until(&loop, NULL, r, QRL_REDIS_UP, QRL_H_TIMEOUT_MS)) goto out;
+  kill(rp.pid, SIGSTOP);
+  sent = qrl_h_mono_ms();
+  if (qrl_redis_cmd(r, on_answer, &a, "INCR %s", "qrl:n") ||
+      qrl_redis_cmd(r, on_answer, &b, "INCR %s", "qrl:n"))
+    goto out;
+  if (run_until(&loop, &b.done, r, 0, QRL_H_TIMEOUT_MS)) goto out;
+  /* Both answered unavailable, at the deadline (not before), in order. */
+  if (a.err != QRL_UNAVAILABLE || b.err != QRL_UNAVAILABLE || a.at_ms - sent < 290) {
+    fprintf(stderr, "a: %d after %lld ms, b: %d\n", a.err, (long long)(a.at_ms - sent), b.err);
+    goto out;
+  }
+  if (qrl_redis_stats_of(r)->timeouts != 1 || qrl_redis_state_of(r) == QRL_REDIS_UP) goto out;
+  if (qrl_redis_cmd(r, on_answer, &c, "PING") != QRL_UNAVAILABLE) goto out;
+  /* Awake again: back by itself, and working. */
+  kill(rp.pid, SIGCONT);
+  if (run_until(&loop, NULL, r, QRL_REDIS_UP, QRL_H_TIMEOUT_MS)) goto out;
+  if (qrl_redis_cmd(r, on_answer, &c, "GET %s", "qrl:n") ||
+      run_until(&loop, &c.done, r, 0, QRL_H_TIMEOUT_MS) || c.err)
+    goto out;
+  rc = 0;
+out:
+  qrl_redis_free(r);
+  close_loop(&loop);
+  redis_cleanup(&rp);
+  if (rc) TEST_FAIL_("see above");
+  return 0;
+}
+
+TEST(a_killed_redis_is_reconnected_when_it_returns) {
+  redis_proc rp = {0};
+  uv_loop_t loop;
+  qrl_redis *r = NULL;
+  answer a = {0}, b = {0};
+  int64_t back;
+  int rc = 1;
+  ASSERT_EQ_INT(uv_loop_init(&loop), 0);
+  if (redis_start(&rp, "noeviction")) goto out;
+  if (!(r = client(&loop, &rp, 1000))) goto out;
+  if (run_until(&loop, NULL, r, QRL_REDIS_UP, QRL_H_TIMEOUT_MS)) goto out;
+  if (qrl_redis_cmd(r, on_answer, &a, "BLPOP %s %d", "qrl:never", 0)) goto out; /* waits */
+  redis_kill(&rp);
+  if (run_until(&loop, &a.done, r, 0, QRL_H_TIMEOUT_MS) || a.err != QRL_UNAVAILABLE) goto out;
+  if (qrl_redis_state_of(r) == QRL_REDIS_UP) goto out;
+  if (redis_start(&rp, "noeviction")) goto out;
+  back = qrl_h_mono_ms();
+  if (run_until(&loop, NULL, r, QRL_REDIS_UP, 8000)) goto out;
+  if (qrl_h_mono_ms() - back > 5500) {
+    fprintf(stderr, "up again only after %lld ms\n", (long long)(qrl_h_mono_ms() - back));
+    goto out;
+  }
+  if (qrl_redis_cmd(r, on_answer, &b, "PING") || run_until(&loop, &b.done, r, 0, 2000) ||
+      b.err || strcmp(b.str, "PONG") != 0)
+    goto out;
+  if (qrl_redis_stats_of(r)->drops != 1 || qrl_redis_stats_of(r)->connects != 2) goto out;
+  rc = 0;
+out:
+  qrl_redis_free(r);
+  close_loop(&loop);
+  redis_cleanup(&rp);
+  if (rc) TEST_FAIL_("see above");
+  return 0;
+}
+
+TEST_MAIN(addresses_parse_or_say_why, commands_and_error_replies_come_back,
+          a_redis_that_may_evict_is_refused, a_stalled_redis_times_out_and_comes_back,
+          a_killed_redis_is_reconnected_when_it_returns)
