@@ -93,6 +93,8 @@
     else window.location.replace('/');
   }
 
+  window.QRL_LEAVE = leave; /* sessions.js: this session was ended elsewhere */
+
   function load() {
     return fetch('/api/me', { credentials: 'same-origin' })
       .then(function (r) {

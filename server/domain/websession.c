@@ -67,9 +67,15 @@ qrl_err qrl_acct_exchange_code(qrl_db *db, const qrl_acct_policy *pol,
   if ((err = qrl_random_token(QRL_SESSION_BYTES, token, QRL_SESSION_B64LEN + 1)))
     goto tx_out;
   if ((err = qrl_token_hash(token, th))) goto tx_out;
+  /* The session is where the code is redeemed: the browser's address and
+   * User-Agent, not those of the phone that confirmed ("Không phải tôi"
+   * lists them). */
   st = qrl_sql_prep(db, "UPDATE web_sessions SET code_used_at = ?1, token_hash = ?2,"
-                " expires_at = ?3, last_seen_at = ?1 WHERE id = ?4");
+                " expires_at = ?3, last_seen_at = ?1, ip = coalesce(?5, ip),"
+                " user_agent = coalesce(?6, user_agent) WHERE id = ?4");
   if (st) {
+    if (rc->ip && rc->ip[0]) qrl_sql_bind_text(st, 5, rc->ip);
+    if (rc->user_agent && rc->user_agent[0]) qrl_sql_bind_text(st, 6, rc->user_agent);
     sqlite3_bind_int64(st, 1, rc->now);
     qrl_sql_bind_blob(st, 2, th, sizeof(th));
     /* A kiosk is a shared machine: its sessions are short. */
@@ -80,6 +86,7 @@ qrl_err qrl_acct_exchange_code(qrl_db *db, const qrl_acct_policy *pol,
   }
   err = qrl_sql_run(db, st);
   out->created_at = rc->now;
+  out->id = row;
   /* Success is audited in the same transaction; refusals on their own. */
   if (flow[0]) arc.flow = flow;
   if (!err && !(err = qrl_db_audit(db, "code_exchange", QRL_OK, citizen, 0, NULL, &arc)))
@@ -227,6 +234,24 @@ qrl_err qrl_acct_web_session(qrl_db *db, const qrl_acct_policy *pol,
   }
   memcpy(out->method, r.method, sizeof(out->method));
   out->created_at = r.created_at;
+  out->id = r.id;
+  return QRL_OK;
+}
+
+qrl_err qrl_acct_web_session_peek(qrl_db *db, const qrl_acct_policy *pol, const char *token,
+                                  int64_t now, int64_t *id) {
+  uint8_t th[QRL_SHA256_LEN];
+  session_row r;
+  qrl_err err;
+
+  *id = 0;
+  if (!token || strlen(token) != QRL_SESSION_B64LEN) return QRL_NOT_AUTHENTICATED;
+  if (qrl_token_hash(token, th)) return QRL_CRYPTO;
+  err = find_live(db, th, now, &r);
+  if (err) return err == QRL_NOT_FOUND ? QRL_NOT_AUTHENTICATED : err;
+  /* Not a use: an idle one is refused but left for its next use to end. */
+  if (now - r.last_seen >= qrl_web_idle_secs(pol, r.method)) return QRL_NOT_AUTHENTICATED;
+  *id = r.id;
   return QRL_OK;
 }
 

@@ -90,6 +90,13 @@ qrl_err qrl_acct_web_session(qrl_db *db, const qrl_acct_policy *pol,
                              const char *token, const qrl_req_ctx *rc,
                              qrl_web_session *out);
 
+/* Finds the live session of token at now without counting it as a use (a
+ * page watching for its session's end is not the citizen using it): writes
+ * its row id to *id. QRL_OK, QRL_NOT_AUTHENTICATED (unknown, revoked,
+ * expired or idle past its limit), QRL_CRYPTO or QRL_DB. Nothing written. */
+qrl_err qrl_acct_web_session_peek(qrl_db *db, const qrl_acct_policy *pol, const char *token,
+                                  int64_t now, int64_t *id);
+
 /* Ends a web session server-side (one past its idle limit too). Unknown
  * tokens are not an error. Audited. */
 qrl_err qrl_acct_web_logout(qrl_db *db, const char *token, const qrl_req_ctx *rc);
