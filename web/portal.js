@@ -199,6 +199,7 @@
   function startKiosk(k) {
     if (kiosk) return;
     kiosk = k;
+    document.body.classList.add('kiosk-portal'); /* read standing, at arm's length */
     resetIdle();
     ['pointerdown', 'keydown', 'touchstart', 'wheel'].forEach(function (ev) {
       document.addEventListener(ev, resetIdle, { passive: true });

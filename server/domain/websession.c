@@ -79,7 +79,7 @@ qrl_err qrl_acct_exchange_code(qrl_db *db, const qrl_acct_policy *pol,
     sqlite3_bind_int64(st, 1, rc->now);
     qrl_sql_bind_blob(st, 2, th, sizeof(th));
     /* A kiosk is a shared machine: its sessions are short. */
-    sqlite3_bind_int64(st, 3, rc->now + (strcmp(out->method, "qr_kiosk") == 0
+    sqlite3_bind_int64(st, 3, rc->now + (qrl_web_method_kiosk(out->method)
                                              ? pol->kiosk_session_secs
                                              : pol->web_session_secs));
     sqlite3_bind_int64(st, 4, row);
@@ -105,8 +105,12 @@ audit:
   return err;
 }
 
+int qrl_web_method_kiosk(const char *method) {
+  return method && (strcmp(method, "qr_kiosk") == 0 || strcmp(method, "otp_kiosk") == 0);
+}
+
 int64_t qrl_web_idle_secs(const qrl_acct_policy *pol, const char *method) {
-  return strcmp(method, "qr_kiosk") == 0 ? pol->kiosk_idle_secs : pol->web_idle_secs;
+  return qrl_web_method_kiosk(method) ? pol->kiosk_idle_secs : pol->web_idle_secs;
 }
 
 int64_t qrl_web_touch_secs(int64_t idle_secs) {
@@ -277,7 +281,9 @@ qrl_err qrl_acct_open_web_session(qrl_db *db, const qrl_acct_policy *pol,
     qrl_sql_bind_text(st, 3, method);
     qrl_sql_bind_blob(st, 4, th, sizeof(th));
     sqlite3_bind_int64(st, 5, rc->now);
-    sqlite3_bind_int64(st, 6, rc->now + pol->web_session_secs);
+    sqlite3_bind_int64(st, 6, rc->now + (qrl_web_method_kiosk(method)
+                                             ? pol->kiosk_session_secs
+                                             : pol->web_session_secs));
     qrl_sql_bind_text(st, 7, rc->ip);
     qrl_sql_bind_text(st, 8, rc->user_agent);
     qrl_sql_bind_text(st, 9, rc->flow);
@@ -324,7 +330,7 @@ qrl_err qrl_acct_web_logins(qrl_db *db, const qrl_acct_policy *pol, const char *
       "SELECT id, coalesce(code_used_at, created_at), ip, user_agent, method,"
       " revoked_at IS NULL AND expires_at > ?2"
       " AND ?2 - coalesce(last_seen_at, code_used_at, created_at)"
-      "     < CASE method WHEN 'qr_kiosk' THEN ?4 ELSE ?5 END"
+      "     < CASE WHEN method IN ('qr_kiosk', 'otp_kiosk') THEN ?4 ELSE ?5 END"
       " FROM web_sessions"
       " WHERE citizen_id = ?1 AND token_hash IS NOT NULL"
       " AND coalesce(code_used_at, created_at) > ?2 - 30 * 86400"

@@ -577,6 +577,67 @@ async function webNotMe(s) {
   clean(b);
 }
 
+/* The kiosk's ID + password + SMS code path, for a citizen without a
+ * smartphone, at 1080p portrait: nothing remembered (autocomplete off, the
+ * password gone once sent, every field wiped on "back" and after a form left
+ * alone), then a kiosk session - the portal page in kiosk-sized text, the
+ * kiosk's idle countdown, and back to the kiosk with nothing left. axe on
+ * the form and the portal page; the form's screenshot is
+ * docs/kiosk-password.png. */
+async function kioskPassword(s) {
+  const page = await newPage(s, null, { viewport: { width: 1080, height: 1920 } });
+  await page.goto(s.base + '/kiosk.html');
+  await readyQr(page);
+  await page.click('#k-pw-open');
+  await page.waitForSelector('#k-pw:not([hidden])');
+  check(await page.evaluate(() => document.activeElement.id) === 'k-id', 'focus not on the ID');
+  for (const id of ['k-pw-form', 'k-id', 'k-password', 'k-otp-form', 'k-otp'])
+    check(await page.getAttribute('#' + id, 'autocomplete') === 'off', id + ' may autocomplete');
+  await axeCheck(page, 'kiosk, password path');
+  await page.locator('#k-pw').screenshot({ path: path.join(ART, 'kiosk-password.png') });
+  /* "back" wipes the form */
+  await page.fill('#k-id', AN);
+  await page.fill('#k-password', PW);
+  await page.click('#k-pw-back');
+  await page.waitForSelector('#k-qr:not([hidden])');
+  check(await page.inputValue('#k-id') === '' && await page.inputValue('#k-password') === '',
+    'the form kept what was typed');
+  /* a form left alone is wiped and the QR comes back (the wait shortened) */
+  await page.evaluate(() => document.documentElement.setAttribute('data-form-idle', '2'));
+  await page.click('#k-pw-open');
+  await page.fill('#k-id', AN);
+  await page.waitForSelector('#k-qr:not([hidden])', { timeout: 15000 });
+  check(await page.inputValue('#k-id') === '', 'an abandoned form kept the ID');
+  await page.evaluate(() => document.documentElement.removeAttribute('data-form-idle'));
+  /* the login */
+  await page.click('#k-pw-open');
+  await page.fill('#k-id', AN);
+  await page.fill('#k-password', PW);
+  await page.click('#k-pw-form button[type=submit]');
+  await page.waitForSelector('#k-otp-form:not([hidden])');
+  check(await page.inputValue('#k-password') === '', 'the password stayed in the page');
+  const inbox = await sim(s, 'inbox', ['inbox', '--phone', '0912345678']);
+  check(inbox.code === 0 && /^\d{6}$/.test(inbox.out.otp), 'no SMS: ' + inbox.raw);
+  await page.fill('#k-otp', inbox.out.otp);
+  await page.click('#k-otp-form button[type=submit]');
+  await page.waitForURL('**/portal.html#kiosk');
+  await page.waitForSelector('#profile:not([hidden])');
+  check(await page.evaluate(() => document.body.classList.contains('kiosk-portal')), 'no kiosk text');
+  const h1 = await page.evaluate(() => parseFloat(getComputedStyle(document.querySelector('h1')).fontSize));
+  check(h1 >= 36, 'portal heading not kiosk-sized: ' + h1 + ' px');
+  check((await page.textContent('#method')).includes('máy tự phục vụ'), 'method not the kiosk\'s');
+  const me = await (await page.context().request.get(s.base + '/api/me')).json();
+  check(me.method === 'otp_kiosk' && me.kiosk, 'not a kiosk session: ' + me.method);
+  await axeCheck(page, 'portal page after a kiosk password login');
+  await shot(page, 'kiosk-password-portal');
+  await page.click('#logout');
+  await page.waitForURL('**/kiosk.html');
+  await readyQr(page);
+  check(await page.evaluate(() => localStorage.length + sessionStorage.length) === 0, 'storage left behind');
+  check((await page.context().request.get(s.base + '/api/me')).status() === 401, 'session survived');
+  clean(page);
+}
+
 async function main() {
   for (const v of ['QRLOGIND', 'VNEID_SIM', 'QRL_WEB_DIR'])
     check(process.env[v], v + ' is not set');
@@ -590,7 +651,7 @@ async function main() {
     console.error('FATAL: Chromium (' + CHROMIUM + ') does not start: ' + e.message);
     process.exit(1);
   }
-  scenarios.web_not_me = webNotMe; /* h-websessions */
+  Object.assign(scenarios, { web_not_me: webNotMe, kiosk_password: kioskPassword }); /* h-websessions */
   const only = process.argv[2];
   let failed = 0, ran = 0;
   for (const [name, fn] of Object.entries(scenarios)) {

@@ -5,7 +5,8 @@
  * the session cookie, as the page's own does. One browser lists both
  * sessions and ends the other: the other's cookie is refused and its socket
  * is told at once. Someone else's session, a foreign Origin, a missing
- * cookie and malformed ids are refused with their own codes.
+ * cookie and malformed ids are refused with their own codes. And the kiosk's
+ * password path: "kiosk": true on /api/otp/verify opens a kiosk session.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -355,6 +356,58 @@ SERVER_TEST(forged_requests_and_bad_ids_are_refused, NULL) {
   return 0;
 }
 
-TEST_MAIN(one_browser_lists_both_and_ends_the_other,
+/* ---- the kiosk's password path (item 9) --------------------------------------- */
+
+/* ID + password + SMS code with "kiosk" as given (raw JSON value, or NULL:
+ * absent): the status of verify, the cookie pair in cookie, the error code in
+ * code. */
+static int kiosk_otp_login(const qrl_h_server *s, const char *who, const char *phone,
+                           const char *kiosk, char cookie[128], char code[48]) {
+  char attempt[23], otp[7], body[256], set[512], *resp = NULL, *semi;
+  int st = qrl_h_otp_start(s, "/api/otp/start", "id", who, PW, attempt, NULL);
+  cJSON *j;
+  cookie[0] = code[0] = '\0';
+  if (st != 200) return st;
+  if (qrl_h_otp_code(s, phone, otp)) return -1;
+  snprintf(body, sizeof(body), "{\"attempt\":\"%s\",\"otp\":\"%s\"%s%s}", attempt, otp,
+           kiosk ? ",\"kiosk\":" : "", kiosk ? kiosk : "");
+  st = qrl_h_http(s, "POST", "/api/otp/verify", s->http, NULL, body, &resp, set);
+  j = resp ? cJSON_Parse(resp) : NULL;
+  snprintf(code, 48, "%s", qrl_h_str(j, "code"));
+  cJSON_Delete(j);
+  free(resp);
+  if ((semi = strchr(set, ';'))) *semi = '\0';
+  if (strlen(set) >= 128) return -1;
+  memcpy(cookie, set, strlen(set) + 1);
+  return st;
+}
+
+SERVER_TEST(the_kiosk_password_path_opens_a_kiosk_session, "--kiosk-idle-secs", "45",
+            "--kiosk-name", "UBND phường Bến Nghé", NULL) {
+  char k[128], d[128], code[48];
+  cJSON *me;
+  ASSERT_EQ_INT(kiosk_otp_login(s, AN, AN_PHONE, "true", k, code), 200);
+  me = qrl_h_me(s, k);
+  ASSERT_TRUE(me != NULL);
+  ASSERT_EQ_STR(qrl_h_str(me, "method"), "otp_kiosk");
+  ASSERT_EQ_INT((int)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(me, "idle_secs")),
+                45);
+  ASSERT_EQ_STR(qrl_h_str(cJSON_GetObjectItemCaseSensitive(me, "kiosk"), "name"),
+                "UBND phường Bến Nghé");
+  cJSON_Delete(me);
+  /* the desk's is not a kiosk's */
+  ASSERT_EQ_INT(kiosk_otp_login(s, AN, AN_PHONE, "false", d, code), 200);
+  me = qrl_h_me(s, d);
+  ASSERT_TRUE(me != NULL);
+  ASSERT_EQ_STR(qrl_h_str(me, "method"), "password_otp");
+  ASSERT_TRUE(cJSON_GetObjectItemCaseSensitive(me, "kiosk") == NULL);
+  cJSON_Delete(me);
+  /* a malformed flag is refused before anything is counted */
+  ASSERT_EQ_INT(kiosk_otp_login(s, AN, AN_PHONE, "\"yes\"", d, code), 400);
+  ASSERT_EQ_STR(code, "bad_message");
+  return 0;
+}
+
+TEST_MAIN(the_kiosk_password_path_opens_a_kiosk_session, one_browser_lists_both_and_ends_the_other,
           the_phone_ending_a_session_tells_its_page,
           nobody_ends_or_sees_someone_elses_session, forged_requests_and_bad_ids_are_refused)
