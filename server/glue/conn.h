@@ -94,6 +94,8 @@ typedef struct qrl_conn {
           int watch;               /* the portal page (/portal): no code, it
                                       waits to hear its session has ended */
           int64_t web_session;     /* watch: the session's row, once known */
+          int watch_recheck;       /* watch: a session ended while the look-up
+                                      was out; look again */
         };
         struct { /* QRL_CONN_PHONE */
           char sms_phone[16]; /* (demo) the number whose SMS it receives */

@@ -236,9 +236,26 @@ static void send_ended(qrl_conn *c, const char *reason) {
   qrl_send_json(c, o);
 }
 
+static const qrl_task_type watch_type;
+
 static void watch_done(qrl_task *t, qrl_conn *c) {
   watch_task *w = qrl_container_of(t, watch_task, base);
+  qrl_services *sv = qrl_task_ctx(t);
+  watch_task *again;
+  qrl_err rc;
   if (!c) return;
+  if (!t->rc && c->watch_recheck) {
+    /* A session ended while this look-up was out, maybe this one, before
+     * the socket could be told: look again (that ending is committed). */
+    c->watch_recheck = 0;
+    if (!(again = (watch_task *)qrl_task_new(sv->tasks, c, &watch_type, sizeof(*again)))) {
+      qrl_send_error(c, QRL_NOMEM, "watch");
+      return;
+    }
+    memcpy(again->session, w->session, sizeof(again->session));
+    if ((rc = qrl_task_submit(&again->base))) qrl_send_error(c, rc, "watch");
+    return;
+  }
   if (t->rc == QRL_NOT_AUTHENTICATED) {
     send_ended(c, "not_live");
   } else if (t->rc) {
@@ -290,7 +307,9 @@ typedef struct ended_arg {
 
 static void tell_ended(qrl_conn *c, void *arg) {
   ended_arg *a = arg;
-  if (!c->watch || c->web_session != a->id) return;
+  if (!c->watch) return;
+  if (!c->web_session) c->watch_recheck = 1; /* its look-up is out */
+  if (c->web_session != a->id) return;
   send_ended(c, a->reason);
   c->web_session = 0; /* told once */
   a->told++;

@@ -13,9 +13,9 @@
  * request is looked up (a worker; not a use of the session) and the page is
  * told "watching", or "session_ended" at once if the session is not live,
  * or later when "Không phải tôi" ends it (qrl_browser_push_session_ended),
- * from the web or the phone. A session ended while its page's look-up is on
- * a worker may be missed by that socket (the page finds out at its next
- * request), and so is one ended by another qrlogind process.
+ * from the web or the phone (a session ended while a page's look-up is on a
+ * worker makes that page look again). A session ended by another qrlogind
+ * process is not pushed: the page finds out at its next request.
  * Not here: anything the phone does (ws_phone.h).
  */
 #ifndef QRLOGIN_WS_BROWSER_H

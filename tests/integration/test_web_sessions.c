@@ -243,6 +243,31 @@ SERVER_TEST(one_browser_lists_both_and_ends_the_other, NULL) {
   return 0;
 }
 
+/* A page whose socket opens just as its session is ended is told either
+ * way: its look-up sees the ending, or the push reaches it, or the look-up
+ * is made again because an ending came while it was out. */
+SERVER_TEST(a_page_opening_as_its_session_ends_is_told, NULL) {
+  char a[128], b[128], code[48];
+  cJSON *body = NULL, *m = NULL;
+  long long idb;
+  int st, fd, told = 0;
+
+  ASSERT_EQ_INT(qrl_h_otp_login(s, "/api/otp/start", "id", AN, PW, AN_PHONE, a), 200);
+  ASSERT_EQ_INT(qrl_h_otp_login(s, "/api/otp/start", "id", AN, PW, AN_PHONE, b), 200);
+  ASSERT_EQ_INT(list(s, a, &body, NULL), 200);
+  idb = pick(body, 0);
+  cJSON_Delete(body);
+  fd = portal_ws(s, s->http, b, &st);
+  ASSERT_EQ_INT(st, 101);
+  ASSERT_EQ_INT(end_session(s, a, idb, code, NULL), 200); /* not waiting for "watching" */
+  while ((m = ws_next(fd)) && strcmp(qrl_h_type(m), QRL_MSG_WATCHING) == 0) cJSON_Delete(m);
+  told = m && strcmp(qrl_h_type(m), QRL_MSG_SESSION_ENDED) == 0;
+  cJSON_Delete(m);
+  close(fd);
+  ASSERT_TRUE(told);
+  return 0;
+}
+
 /* The phone's "Không phải tôi" reaches the web page by the same push. */
 SERVER_TEST(the_phone_ending_a_session_tells_its_page, NULL) {
   char a[128], reason[32];
@@ -409,5 +434,5 @@ SERVER_TEST(the_kiosk_password_path_opens_a_kiosk_session, "--kiosk-idle-secs", 
 }
 
 TEST_MAIN(the_kiosk_password_path_opens_a_kiosk_session, one_browser_lists_both_and_ends_the_other,
-          the_phone_ending_a_session_tells_its_page,
+          the_phone_ending_a_session_tells_its_page, a_page_opening_as_its_session_ends_is_told,
           nobody_ends_or_sees_someone_elses_session, forged_requests_and_bad_ids_are_refused)
