@@ -16,6 +16,7 @@
 
 #include "handlers/api_otp.h"
 #include "handlers/api_session.h"
+#include "handlers/api_sessions.h"
 #include "glue/config.h"
 #include "handlers/http.h"
 #include "handlers/ops.h"
@@ -61,6 +62,7 @@ static int attach_handlers(qrl_server *srv) {
   if (qrl_browser_attach(srv) || qrl_phone_attach(srv)) return -1;
   if (!(api = qrl_http_attach(srv))) return -1;
   if (qrl_api_session_attach(api) || qrl_api_otp_attach(api)) return -1;
+  if (qrl_api_sessions_attach(api)) return -1;
   if (qrl_ops_attach(srv)) return -1;
   return 0;
 }

@@ -258,6 +258,12 @@
     apply();
   }
 
+  /* A page's own part brings its texts (sessions.js): added before the
+   * page is translated. */
+  window.QRL_I18N_ADD = function (vi, en) {
+    Object.keys(vi).forEach(function (k) { D.vi[k] = vi[k]; });
+    Object.keys(en).forEach(function (k) { D.en[k] = en[k]; });
+  };
   window.QRL_T = t;
   window.QRL_ERR = err;
   window.QRL_LANG = function () { return lang; };

@@ -93,6 +93,8 @@
     else window.location.replace('/');
   }
 
+  window.QRL_LEAVE = leave; /* sessions.js: this session was ended elsewhere */
+
   function load() {
     return fetch('/api/me', { credentials: 'same-origin' })
       .then(function (r) {
@@ -197,6 +199,7 @@
   function startKiosk(k) {
     if (kiosk) return;
     kiosk = k;
+    document.body.classList.add('kiosk-portal'); /* read standing, at arm's length */
     resetIdle();
     ['pointerdown', 'keydown', 'touchstart', 'wheel'].forEach(function (ev) {
       document.addEventListener(ev, resetIdle, { passive: true });

@@ -51,6 +51,11 @@
 #define QRL_MSG_EXPIRED "expired"             /* server -> browser */
 #define QRL_MSG_COMPLETED "completed"         /* server -> browser */
 #define QRL_MSG_ERROR "error"                 /* server -> either */
+/* The portal page's socket (path /portal): no code, only news of its own
+ * session. */
+#define QRL_MSG_WATCHING "watching"           /* server -> portal page: session found */
+#define QRL_MSG_SESSION_ENDED "session_ended" /* server -> portal page: it was ended
+                                                 ("Không phải tôi"), or is not live */
 
 /* The `reason` of a `declined` push: why the challenge ended, so that the
  * page can say what happened. Stable names; a page that does not know a

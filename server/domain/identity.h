@@ -40,6 +40,7 @@ typedef struct qrl_web_session {
   qrl_portal_account portal;
   char method[16]; /* "qr", "password_otp", "portal_otp" */
   int64_t created_at;
+  int64_t id;      /* the session's row: its public handle ("Không phải tôi") */
 } qrl_web_session;
 
 #endif /* QRLOGIN_IDENTITY_H */

@@ -318,11 +318,11 @@ static qrl_err mark(qrl_db *db, const char *sql, int64_t now, int64_t id) {
   return qrl_sql_run(db, st);
 }
 
-qrl_err qrl_otp_verify(qrl_db *db, const qrl_acct_policy *apol,
-                       const qrl_otp_policy *opol, const char *attempt,
-                       const char *code, const qrl_req_ctx *rc,
-                       char token[QRL_SESSION_B64LEN + 1], qrl_web_session *ws,
-                       int *left) {
+/* qrl_otp_verify(), at a kiosk if kiosk is set. */
+static qrl_err verify(qrl_db *db, const qrl_acct_policy *apol, const qrl_otp_policy *opol,
+                      const char *attempt, const char *code, const qrl_req_ctx *rc,
+                      char token[QRL_SESSION_B64LEN + 1], qrl_web_session *ws, int *left,
+                      int kiosk) {
   attempt_row r;
   uint8_t mac[QRL_SHA256_LEN];
   qrl_err err;
@@ -333,6 +333,10 @@ qrl_err qrl_otp_verify(qrl_db *db, const qrl_acct_policy *apol,
   *left = 0;
   if (qrl_sql_begin(db)) return QRL_DB;
   if ((err = load_live_attempt(db, attempt, &r))) goto out;
+  if (kiosk && r.portal) { /* the kiosk offers the citizen ID only */
+    err = QRL_FORBIDDEN;
+    goto out;
+  }
   if (rc->now >= r.expires_at) {
     err = QRL_OTP_EXPIRED;
     goto out;
@@ -375,7 +379,7 @@ qrl_err qrl_otp_verify(qrl_db *db, const qrl_acct_policy *apol,
     snprintf(ws->method, sizeof(ws->method), "portal_otp");
   } else {
     if ((err = qrl_db_get_citizen(db, r.citizen_id, &ws->citizen))) goto out;
-    snprintf(ws->method, sizeof(ws->method), "password_otp");
+    snprintf(ws->method, sizeof(ws->method), kiosk ? "otp_kiosk" : "password_otp");
     if ((err = qrl_legacy_link(db, r.citizen_id, rc, NULL))) goto out;
   }
   if ((err = mark(db, "UPDATE otp_logins SET used_at = ?1 WHERE id = ?2", rc->now, r.id)))
@@ -397,4 +401,20 @@ out:
 audit:
   qrl_db_audit(db, "otp_verify", err, r.citizen_id[0] ? r.citizen_id : NULL, 0, NULL, rc);
   return err;
+}
+
+qrl_err qrl_otp_verify(qrl_db *db, const qrl_acct_policy *apol,
+                       const qrl_otp_policy *opol, const char *attempt,
+                       const char *code, const qrl_req_ctx *rc,
+                       char token[QRL_SESSION_B64LEN + 1], qrl_web_session *ws,
+                       int *left) {
+  return verify(db, apol, opol, attempt, code, rc, token, ws, left, 0);
+}
+
+qrl_err qrl_otp_verify_kiosk(qrl_db *db, const qrl_acct_policy *apol,
+                             const qrl_otp_policy *opol, const char *attempt,
+                             const char *code, const qrl_req_ctx *rc,
+                             char token[QRL_SESSION_B64LEN + 1], qrl_web_session *ws,
+                             int *left) {
+  return verify(db, apol, opol, attempt, code, rc, token, ws, left, 1);
 }

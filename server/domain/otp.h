@@ -106,4 +106,14 @@ qrl_err qrl_otp_verify(qrl_db *db, const qrl_acct_policy *apol,
                        char token[QRL_SESSION_B64LEN + 1], qrl_web_session *ws,
                        int *left);
 
+/* qrl_otp_verify() at a kiosk (the kiosk page's password path): a citizen's
+ * session is opened with method "otp_kiosk" - the kiosk's lifetime and idle
+ * limit. A portal account's is refused (QRL_FORBIDDEN, audited; the attempt
+ * is left as it was): the kiosk offers only the citizen ID. */
+qrl_err qrl_otp_verify_kiosk(qrl_db *db, const qrl_acct_policy *apol,
+                             const qrl_otp_policy *opol, const char *attempt,
+                             const char *code, const qrl_req_ctx *rc,
+                             char token[QRL_SESSION_B64LEN + 1], qrl_web_session *ws,
+                             int *left);
+
 #endif /* QRLOGIN_OTP_H */

@@ -67,19 +67,26 @@ qrl_err qrl_acct_exchange_code(qrl_db *db, const qrl_acct_policy *pol,
   if ((err = qrl_random_token(QRL_SESSION_BYTES, token, QRL_SESSION_B64LEN + 1)))
     goto tx_out;
   if ((err = qrl_token_hash(token, th))) goto tx_out;
+  /* The session is where the code is redeemed: the browser's address and
+   * User-Agent, not those of the phone that confirmed ("Không phải tôi"
+   * lists them). */
   st = qrl_sql_prep(db, "UPDATE web_sessions SET code_used_at = ?1, token_hash = ?2,"
-                " expires_at = ?3, last_seen_at = ?1 WHERE id = ?4");
+                " expires_at = ?3, last_seen_at = ?1, ip = coalesce(?5, ip),"
+                " user_agent = coalesce(?6, user_agent) WHERE id = ?4");
   if (st) {
+    if (rc->ip && rc->ip[0]) qrl_sql_bind_text(st, 5, rc->ip);
+    if (rc->user_agent && rc->user_agent[0]) qrl_sql_bind_text(st, 6, rc->user_agent);
     sqlite3_bind_int64(st, 1, rc->now);
     qrl_sql_bind_blob(st, 2, th, sizeof(th));
     /* A kiosk is a shared machine: its sessions are short. */
-    sqlite3_bind_int64(st, 3, rc->now + (strcmp(out->method, "qr_kiosk") == 0
+    sqlite3_bind_int64(st, 3, rc->now + (qrl_web_method_kiosk(out->method)
                                              ? pol->kiosk_session_secs
                                              : pol->web_session_secs));
     sqlite3_bind_int64(st, 4, row);
   }
   err = qrl_sql_run(db, st);
   out->created_at = rc->now;
+  out->id = row;
   /* Success is audited in the same transaction; refusals on their own. */
   if (flow[0]) arc.flow = flow;
   if (!err && !(err = qrl_db_audit(db, "code_exchange", QRL_OK, citizen, 0, NULL, &arc)))
@@ -98,8 +105,12 @@ audit:
   return err;
 }
 
+int qrl_web_method_kiosk(const char *method) {
+  return method && (strcmp(method, "qr_kiosk") == 0 || strcmp(method, "otp_kiosk") == 0);
+}
+
 int64_t qrl_web_idle_secs(const qrl_acct_policy *pol, const char *method) {
-  return strcmp(method, "qr_kiosk") == 0 ? pol->kiosk_idle_secs : pol->web_idle_secs;
+  return qrl_web_method_kiosk(method) ? pol->kiosk_idle_secs : pol->web_idle_secs;
 }
 
 int64_t qrl_web_touch_secs(int64_t idle_secs) {
@@ -227,6 +238,24 @@ qrl_err qrl_acct_web_session(qrl_db *db, const qrl_acct_policy *pol,
   }
   memcpy(out->method, r.method, sizeof(out->method));
   out->created_at = r.created_at;
+  out->id = r.id;
+  return QRL_OK;
+}
+
+qrl_err qrl_acct_web_session_peek(qrl_db *db, const qrl_acct_policy *pol, const char *token,
+                                  int64_t now, int64_t *id) {
+  uint8_t th[QRL_SHA256_LEN];
+  session_row r;
+  qrl_err err;
+
+  *id = 0;
+  if (!token || strlen(token) != QRL_SESSION_B64LEN) return QRL_NOT_AUTHENTICATED;
+  if (qrl_token_hash(token, th)) return QRL_CRYPTO;
+  err = find_live(db, th, now, &r);
+  if (err) return err == QRL_NOT_FOUND ? QRL_NOT_AUTHENTICATED : err;
+  /* Not a use: an idle one is refused but left for its next use to end. */
+  if (now - r.last_seen >= qrl_web_idle_secs(pol, r.method)) return QRL_NOT_AUTHENTICATED;
+  *id = r.id;
   return QRL_OK;
 }
 
@@ -252,7 +281,9 @@ qrl_err qrl_acct_open_web_session(qrl_db *db, const qrl_acct_policy *pol,
     qrl_sql_bind_text(st, 3, method);
     qrl_sql_bind_blob(st, 4, th, sizeof(th));
     sqlite3_bind_int64(st, 5, rc->now);
-    sqlite3_bind_int64(st, 6, rc->now + pol->web_session_secs);
+    sqlite3_bind_int64(st, 6, rc->now + (qrl_web_method_kiosk(method)
+                                             ? pol->kiosk_session_secs
+                                             : pol->web_session_secs));
     qrl_sql_bind_text(st, 7, rc->ip);
     qrl_sql_bind_text(st, 8, rc->user_agent);
     qrl_sql_bind_text(st, 9, rc->flow);
@@ -299,7 +330,7 @@ qrl_err qrl_acct_web_logins(qrl_db *db, const qrl_acct_policy *pol, const char *
       "SELECT id, coalesce(code_used_at, created_at), ip, user_agent, method,"
       " revoked_at IS NULL AND expires_at > ?2"
       " AND ?2 - coalesce(last_seen_at, code_used_at, created_at)"
-      "     < CASE method WHEN 'qr_kiosk' THEN ?4 ELSE ?5 END"
+      "     < CASE WHEN method IN ('qr_kiosk', 'otp_kiosk') THEN ?4 ELSE ?5 END"
       " FROM web_sessions"
       " WHERE citizen_id = ?1 AND token_hash IS NOT NULL"
       " AND coalesce(code_used_at, created_at) > ?2 - 30 * 86400"

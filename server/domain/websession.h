@@ -9,7 +9,7 @@
  *
  * Idle limit: besides its lifetime, a session ends when unused for
  * pol->web_idle_secs (pol->kiosk_idle_secs for a kiosk's, method
- * "qr_kiosk"). Every use (qrl_acct_web_session) checks it against the
+ * "qr_kiosk" or "otp_kiosk"). Every use (qrl_acct_web_session) checks it against the
  * recorded last use, exactly: unused for the limit or longer and the session
  * is revoked then and there (audited) and refused. A use is recorded only
  * when the record is qrl_web_touch_secs() old or more - one write a minute
@@ -43,7 +43,8 @@ qrl_err qrl_acct_exchange_code(qrl_db *db, const qrl_acct_policy *pol,
 
 /* Opens a web session for a citizen (citizen_id) or a portal account
  * (portal_account != 0) directly (the OTP paths, where the browser itself
- * proved the login); writes the new token. Call inside the caller's
+ * proved the login); writes the new token. A kiosk's method gets the
+ * kiosk's lifetime. Call inside the caller's
  * transaction. Returns QRL_OK, QRL_CRYPTO or QRL_DB. */
 qrl_err qrl_acct_open_web_session(qrl_db *db, const qrl_acct_policy *pol,
                                   const char *citizen_id, int64_t portal_account,
@@ -71,7 +72,12 @@ qrl_err qrl_acct_web_logins(qrl_db *db, const qrl_acct_policy *pol, const char *
 qrl_err qrl_acct_revoke_web_login(qrl_db *db, const char *citizen_id, int64_t id,
                                   const qrl_req_ctx *rc);
 
-/* The idle limit, in seconds, of a web session opened by method ("qr_kiosk":
+/* 1 if method is a kiosk's ("qr_kiosk": the QR on /kiosk.html; "otp_kiosk":
+ * ID + password + SMS code there): a shared machine's session, short and
+ * ended early when unused. */
+int qrl_web_method_kiosk(const char *method);
+
+/* The idle limit, in seconds, of a web session opened by method (a kiosk's:
  * pol->kiosk_idle_secs; any other: pol->web_idle_secs). */
 int64_t qrl_web_idle_secs(const qrl_acct_policy *pol, const char *method);
 
@@ -89,6 +95,13 @@ int64_t qrl_web_touch_secs(int64_t idle_secs);
 qrl_err qrl_acct_web_session(qrl_db *db, const qrl_acct_policy *pol,
                              const char *token, const qrl_req_ctx *rc,
                              qrl_web_session *out);
+
+/* Finds the live session of token at now without counting it as a use (a
+ * page watching for its session's end is not the citizen using it): writes
+ * its row id to *id. QRL_OK, QRL_NOT_AUTHENTICATED (unknown, revoked,
+ * expired or idle past its limit), QRL_CRYPTO or QRL_DB. Nothing written. */
+qrl_err qrl_acct_web_session_peek(qrl_db *db, const qrl_acct_policy *pol, const char *token,
+                                  int64_t now, int64_t *id);
 
 /* Ends a web session server-side (one past its idle limit too). Unknown
  * tokens are not an error. Audited. */

@@ -80,6 +80,14 @@ qrl_conn *qrl_conn_find(qrl_conns *reg, uint64_t id) {
   return NULL;
 }
 
+void qrl_conn_each(qrl_conns *reg, qrl_conn_kind kind, void (*fn)(qrl_conn *c, void *arg),
+                   void *arg) {
+  if (!reg->buckets) return;
+  for (size_t b = 0; b < reg->nbuckets; b++)
+    for (qrl_conn *c = reg->buckets[b]; c; c = c->hnext)
+      if (c->kind == kind) fn(c, arg);
+}
+
 void qrl_conn_release(qrl_conns *reg, qrl_conn *c) {
   qrl_outmsg *m = c->out_head;
 

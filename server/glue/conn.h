@@ -91,6 +91,11 @@ typedef struct qrl_conn {
                                       and key, wiped when the code or the
                                       socket goes */
           int kiosk;               /* the kiosk page (/kiosk) */
+          int watch;               /* the portal page (/portal): no code, it
+                                      waits to hear its session has ended */
+          int64_t web_session;     /* watch: the session's row, once known */
+          int watch_recheck;       /* watch: a session ended while the look-up
+                                      was out; look again */
         };
         struct { /* QRL_CONN_PHONE */
           char sms_phone[16]; /* (demo) the number whose SMS it receives */
@@ -123,6 +128,12 @@ qrl_err qrl_conn_register(qrl_conns *reg, qrl_conn *c, struct lws *wsi,
 void qrl_conn_release(qrl_conns *reg, qrl_conn *c);
 /* Returns the live connection with id, or NULL. */
 qrl_conn *qrl_conn_find(qrl_conns *reg, uint64_t id);
+
+/* Calls fn(c, arg) for every registered connection of kind, in no order.
+ * fn must not close or release connections (queueing messages is fine).
+ * O(connections): for rare events only. */
+void qrl_conn_each(qrl_conns *reg, qrl_conn_kind kind, void (*fn)(qrl_conn *c, void *arg),
+                   void *arg);
 
 /* A socket anyone can open but only a credential makes useful (the phone's)
  * is closed by lws after secs unless qrl_conn_proven() is called first. */

@@ -60,6 +60,8 @@ void qrl_metrics_login(qrl_metrics *m, qrl_login_method method, qrl_login_outcom
 }
 
 qrl_login_method qrl_metrics_method_of(const char *label) {
+  /* The kiosk's password path is counted with the password path. */
+  if (label && strcmp(label, "otp_kiosk") == 0) return QRL_LOGIN_PASSWORD_OTP;
   for (int i = 0; i < QRL_LOGIN_NMETHODS; i++)
     if (label && strcmp(label, method_labels[i]) == 0) return (qrl_login_method)i;
   return QRL_LOGIN_NMETHODS;

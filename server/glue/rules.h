@@ -11,6 +11,8 @@
 /* Rates (qrl_throttle_hit). */
 #define QRL_RL_MINT_IP 30        /* QR codes minted per IP ... */
 #define QRL_RL_MINT_WINDOW 60    /* ... per minute */
+#define QRL_RL_WATCH_IP 60       /* portal pages' session look-ups (/portal) per IP ... */
+#define QRL_RL_WATCH_WINDOW 60   /* ... per minute */
 #define QRL_RL_PHONE_ACCT 20     /* scans, confirms, declines per account ... */
 #define QRL_RL_PHONE_WINDOW 60   /* ... per minute */
 #define QRL_RL_SOCKET_MSGS 60    /* messages per socket ... */

@@ -132,6 +132,7 @@ typedef struct attempt_task {
   qrl_sms_sent sms;
   int64_t retry_in;
   int left;
+  int kiosk; /* verify: from the kiosk page ("kiosk": true) */
   char token[QRL_SESSION_B64LEN + 1];
   qrl_web_session web;
 } attempt_task;
@@ -170,8 +171,8 @@ static void verify_run(qrl_task *t, qrl_db *db) {
   attempt_task *a = qrl_container_of(t, attempt_task, base);
   qrl_services *sv = qrl_task_ctx(t);
   qrl_req_ctx rc = qrl_task_req(t);
-  t->rc = qrl_otp_verify(db, sv->pol, sv->opol, a->attempt, a->code, &rc, a->token, &a->web,
-                         &a->left);
+  t->rc = (a->kiosk ? qrl_otp_verify_kiosk : qrl_otp_verify)(
+      db, sv->pol, sv->opol, a->attempt, a->code, &rc, a->token, &a->web, &a->left);
   qrl_cleanse(a->code, sizeof(a->code));
 }
 
@@ -200,11 +201,15 @@ static const qrl_task_type verify_type = {"otp/verify", verify_run, verify_done}
 
 static void attempt_route(qrl_services *sv, qrl_conn *c, const cJSON *body, int verify) {
   const char *attempt, *code = NULL;
+  int kiosk = 0;
   attempt_task *a;
   /* The request's shape first: a malformed one is named, and costs no token. */
   qrl_err rc = qrl_json_str(body, "attempt", QRL_TOKEN_B64LEN, &attempt);
   /* Any string up to 16 chars; a malformed code is a wrong code (otp.c). */
   if (!rc && verify) rc = qrl_json_str(body, "otp", 16, &code);
+  /* The kiosk page's: a shared machine's session (optional, false if absent). */
+  if (!rc && verify && cJSON_GetObjectItemCaseSensitive(body, "kiosk"))
+    rc = qrl_json_bool(body, "kiosk", &kiosk);
   if (rc) {
     qrl_http_error(c, rc, NULL);
     return;
@@ -217,6 +222,7 @@ static void attempt_route(qrl_services *sv, qrl_conn *c, const cJSON *body, int 
   }
   snprintf(a->attempt, sizeof(a->attempt), "%s", attempt);
   if (code) snprintf(a->code, sizeof(a->code), "%s", code);
+  a->kiosk = kiosk;
   if (verify) qrl_rules_otp(&a->base.hold, c->ip);
   else qrl_rules_sms(&a->base.hold, c->ip);
   if (qrl_http_throttled(c, &a->base)) return;

@@ -3,7 +3,9 @@
  *
  *   POST /api/otp/start        {"id","password"}        -> attempt + SMS
  *   POST /api/portal/start     {"username","password"}  -> attempt + SMS
- *   POST /api/otp/verify       {"attempt","otp"}        -> session cookie
+ *   POST /api/otp/verify       {"attempt","otp"[,"kiosk"]} -> session cookie
+ *                              ("kiosk": true from the kiosk page: a kiosk's
+ *                              session, method "otp_kiosk")
  *   POST /api/otp/resend       {"attempt"}              -> a new code
  *   POST /api/portal/verify-id {"citizen_id"} + cookie  -> ID verified
  *

@@ -179,7 +179,7 @@ static void me_done(qrl_task *t, qrl_conn *c) {
     cJSON_AddNumberToObject(o, "idle_secs", (double)idle);
     cJSON_AddNumberToObject(o, "idle_touch_secs", (double)qrl_web_touch_secs(idle));
   }
-  if (strcmp(m->web.method, "qr_kiosk") == 0) {
+  if (qrl_web_method_kiosk(m->web.method)) {
     cJSON *k = cJSON_AddObjectToObject(o, "kiosk");
     if (k) {
       cJSON_AddStringToObject(k, "name", sv->cfg->kiosk_name);

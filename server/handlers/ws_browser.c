@@ -8,6 +8,9 @@
 
 #include "glue/audit.h"
 #include "domain/challenge.h"
+#include "domain/websession.h"
+#include "handlers/http.h"
+#include "helpers/cookie.h"
 #include "helpers/clock.h"
 #include "glue/config.h"
 #include "helpers/crypto.h"
@@ -212,6 +215,113 @@ int qrl_browser_push_completed(qrl_conns *conns, uint64_t browser_conn, const ch
   return 1;
 }
 
+/* ---- the portal page: watching its own session ------------------------------ */
+
+typedef struct watch_task {
+  qrl_task base;
+  char session[QRL_SESSION_B64LEN + 1];
+  int64_t id;
+} watch_task;
+
+static void watch_run(qrl_task *t, qrl_db *db) {
+  watch_task *w = qrl_container_of(t, watch_task, base);
+  qrl_services *sv = qrl_task_ctx(t);
+  t->rc = qrl_acct_web_session_peek(db, sv->pol, w->session, t->now, &w->id);
+}
+
+static void send_ended(qrl_conn *c, const char *reason) {
+  cJSON *o = qrl_json_msg(QRL_MSG_SESSION_ENDED);
+  if (!o) return;
+  cJSON_AddStringToObject(o, "reason", reason);
+  qrl_send_json(c, o);
+}
+
+static const qrl_task_type watch_type;
+
+static void watch_done(qrl_task *t, qrl_conn *c) {
+  watch_task *w = qrl_container_of(t, watch_task, base);
+  qrl_services *sv = qrl_task_ctx(t);
+  watch_task *again;
+  qrl_err rc;
+  if (!c) return;
+  if (!t->rc && c->watch_recheck) {
+    /* A session ended while this look-up was out, maybe this one, before
+     * the socket could be told: look again (that ending is committed). */
+    c->watch_recheck = 0;
+    if (!(again = (watch_task *)qrl_task_new(sv->tasks, c, &watch_type, sizeof(*again)))) {
+      qrl_send_error(c, QRL_NOMEM, "watch");
+      return;
+    }
+    memcpy(again->session, w->session, sizeof(again->session));
+    if ((rc = qrl_task_submit(&again->base))) qrl_send_error(c, rc, "watch");
+    return;
+  }
+  if (t->rc == QRL_NOT_AUTHENTICATED) {
+    send_ended(c, "not_live");
+  } else if (t->rc) {
+    qrl_send_error(c, t->rc, "watch");
+  } else {
+    c->web_session = w->id;
+    qrl_send_json(c, qrl_json_msg(QRL_MSG_WATCHING));
+  }
+}
+
+static const qrl_task_type watch_type = {"watch", watch_run, watch_done};
+
+/* ESTABLISHED on /portal: looks the page's session up from its cookie (the
+ * upgrade request's headers are still there now). */
+static void start_watch(qrl_services *sv, qrl_conn *c, struct lws *wsi) {
+  char hdr[4096] = "";
+  watch_task *w;
+  int len = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_COOKIE);
+  qrl_err rc;
+
+  /* A page reconnecting in a loop costs a database look-up each time. */
+  if (!qrl_throttle_hit(sv->thr, c, "watch:ip", c->ip, QRL_RL_WATCH_IP, QRL_RL_WATCH_WINDOW)) {
+    qrl_send_error(c, QRL_RATE_LIMITED, "watch");
+    goto out;
+  }
+  if (len <= 0 || len >= (int)sizeof(hdr) ||
+      lws_hdr_copy(wsi, hdr, sizeof(hdr), WSI_TOKEN_HTTP_COOKIE) < 0)
+    hdr[0] = '\0';
+  if (!(w = (watch_task *)qrl_task_new(sv->tasks, c, &watch_type, sizeof(*w)))) {
+    qrl_send_error(c, QRL_NOMEM, "watch");
+    goto out;
+  }
+  if (!qrl_cookie_find(hdr, QRL_COOKIE_NAME, QRL_SESSION_B64LEN, w->session,
+                       sizeof(w->session))) {
+    qrl_task_free(&w->base);
+    send_ended(c, "not_live");
+    goto out;
+  }
+  if ((rc = qrl_task_submit(&w->base))) qrl_send_error(c, rc, "watch");
+out:
+  qrl_cleanse(hdr, sizeof(hdr));
+}
+
+typedef struct ended_arg {
+  int64_t id;
+  const char *reason;
+  int told;
+} ended_arg;
+
+static void tell_ended(qrl_conn *c, void *arg) {
+  ended_arg *a = arg;
+  if (!c->watch) return;
+  if (!c->web_session) c->watch_recheck = 1; /* its look-up is out */
+  if (c->web_session != a->id) return;
+  send_ended(c, a->reason);
+  c->web_session = 0; /* told once */
+  a->told++;
+}
+
+int qrl_browser_push_session_ended(qrl_conns *conns, int64_t id, const char *reason) {
+  ended_arg a = {id, reason, 0};
+  if (id <= 0) return 0;
+  qrl_conn_each(conns, QRL_CONN_BROWSER, tell_ended, &a);
+  return a.told;
+}
+
 static void handle_message(qrl_services *sv, qrl_conn *c, struct lws *wsi) {
   browser_state *bs = state_of(wsi);
   cJSON *msg = NULL;
@@ -223,7 +333,7 @@ static void handle_message(qrl_services *sv, qrl_conn *c, struct lws *wsi) {
     goto fail;
   }
   if ((rc = qrl_json_parse_request(c->rx, c->rx_len, &msg, &type))) goto fail;
-  if (strcmp(type, QRL_MSG_NEW_CHALLENGE) == 0) {
+  if (strcmp(type, QRL_MSG_NEW_CHALLENGE) == 0 && !c->watch) {
     if ((rc = send_new_challenge(bs, c))) goto fail;
     goto out;
   }
@@ -249,11 +359,13 @@ static int browser_callback(struct lws *wsi, enum lws_callback_reasons reason, v
     if (lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) < (int)sizeof(uri))
       lws_hdr_copy(wsi, uri, sizeof(uri), WSI_TOKEN_GET_URI);
     c->kiosk = strcmp(uri, "/kiosk") == 0;
+    c->watch = strcmp(uri, "/portal") == 0;
     return qrl_origin_filter_ws(sv->cfg, sv->audit, c, wsi, 1);
   }
   case LWS_CALLBACK_ESTABLISHED:
     qrl_ws_established(sv, c, wsi, QRL_CONN_BROWSER);
-    if ((rc = send_new_challenge(state_of(wsi), c))) qrl_send_error(c, rc, NULL);
+    if (c->watch) start_watch(sv, c, wsi);
+    else if ((rc = send_new_challenge(state_of(wsi), c))) qrl_send_error(c, rc, NULL);
     return 0;
   case LWS_CALLBACK_RECEIVE:
     return qrl_ws_receive(sv, c, wsi, in, len, "browser_message", handle_message);

@@ -8,6 +8,14 @@
  * completion with its one-time code is pushed by the phone side
  * (qrl_browser_push_completed) once the session is written. Closing the
  * socket cancels its live challenge.
+ * The portal page opens the same protocol on path /portal to watch its own
+ * web session instead: it gets no code; the session cookie of the upgrade
+ * request is looked up (a worker; not a use of the session) and the page is
+ * told "watching", or "session_ended" at once if the session is not live,
+ * or later when "Không phải tôi" ends it (qrl_browser_push_session_ended),
+ * from the web or the phone (a session ended while a page's look-up is on a
+ * worker makes that page look again). A session ended by another qrlogind
+ * process is not pushed: the page finds out at its next request.
  * Not here: anything the phone does (ws_phone.h).
  */
 #ifndef QRLOGIN_WS_BROWSER_H
@@ -25,5 +33,10 @@ qrl_err qrl_browser_attach(qrl_server *srv);
  * that browser still shows that challenge. Returns 1 if told. */
 int qrl_browser_push_completed(qrl_conns *conns, uint64_t browser_conn, const char *id,
                                const char *code, qrl_err err);
+
+/* Tells every portal page watching web session id (its row) that the
+ * session has ended (reason: a static string, e.g. "revoked"). Loop thread;
+ * O(browser sockets), for a rare event. Returns how many were told. */
+int qrl_browser_push_session_ended(qrl_conns *conns, int64_t id, const char *reason);
 
 #endif /* QRLOGIN_WS_BROWSER_H */

@@ -17,6 +17,7 @@
 #include "glue/origin.h"
 #include "handlers/phone.h"
 #include "glue/reply.h"
+#include "handlers/ws_browser.h"
 #include "handlers/ws_common.h"
 #include "glue/rules.h"
 #include "domain/sms.h"
@@ -216,8 +217,17 @@ static void logins_done(qrl_task *t, qrl_conn *c) {
   qrl_send_json(c, o);
 }
 
+/* Revoked: its pages are told even if the phone has gone meanwhile. */
+static void revoke_done(qrl_task *t, qrl_conn *c) {
+  logins_task *l = qrl_container_of(t, logins_task, base);
+  if (!t->rc)
+    qrl_browser_push_session_ended(((qrl_services *)qrl_task_ctx(t))->conns, l->target_id,
+                                   "revoked");
+  logins_done(t, c);
+}
+
 static const qrl_task_type web_logins_type = {QRL_MSG_WEB_LOGINS, logins_run, logins_done};
-static const qrl_task_type revoke_type = {QRL_MSG_REVOKE_WEB_LOGIN, logins_run, logins_done};
+static const qrl_task_type revoke_type = {QRL_MSG_REVOKE_WEB_LOGIN, logins_run, revoke_done};
 
 static qrl_err prep_logins(qrl_services *sv, qrl_conn *c, const cJSON *msg, int revoke,
                            qrl_task **out) {

@@ -20,25 +20,35 @@ static const struct {
                {"iPad", "iPadOS"},        {"CrOS", "ChromeOS"},   {"Mac OS X", "macOS"},
                {"Linux", "Linux"}};
 
-void qrl_ua_summary(const char *ua, char *out, size_t outlen) {
-  const char *browser = NULL, *os = NULL, *ver = NULL;
+void qrl_ua_parts(const char *ua, char *browser, size_t blen, char *os, size_t olen) {
+  const char *name = NULL, *sys = NULL, *ver = NULL;
   size_t vlen = 0;
-  if (!out || !outlen) return;
-  for (size_t i = 0; ua && i < sizeof(browsers) / sizeof(browsers[0]) && !browser; i++) {
+  for (size_t i = 0; ua && i < sizeof(browsers) / sizeof(browsers[0]) && !name; i++) {
     const char *p = strstr(ua, browsers[i].token);
     if (!p) continue;
-    browser = browsers[i].name;
+    name = browsers[i].name;
     ver = p + strlen(browsers[i].token);
     vlen = strspn(ver, "0123456789");
     if (vlen > 5) vlen = 5;
   }
-  for (size_t i = 0; ua && i < sizeof(systems) / sizeof(systems[0]) && !os; i++)
-    if (strstr(ua, systems[i].token)) os = systems[i].name;
-  if (browser && os)
-    snprintf(out, outlen, "%s %.*s trên %s", browser, (int)vlen, ver, os);
-  else if (browser)
-    snprintf(out, outlen, "%s %.*s", browser, (int)vlen, ver);
-  else if (os)
+  for (size_t i = 0; ua && i < sizeof(systems) / sizeof(systems[0]) && !sys; i++)
+    if (strstr(ua, systems[i].token)) sys = systems[i].name;
+  if (browser && blen) {
+    if (name && vlen) snprintf(browser, blen, "%s %.*s", name, (int)vlen, ver);
+    else snprintf(browser, blen, "%s", name ? name : "");
+  }
+  if (os && olen) snprintf(os, olen, "%s", sys ? sys : "");
+}
+
+void qrl_ua_summary(const char *ua, char *out, size_t outlen) {
+  char browser[48], os[24];
+  if (!out || !outlen) return;
+  qrl_ua_parts(ua, browser, sizeof(browser), os, sizeof(os));
+  if (browser[0] && os[0])
+    snprintf(out, outlen, "%s trên %s", browser, os);
+  else if (browser[0])
+    snprintf(out, outlen, "%s", browser);
+  else if (os[0])
     snprintf(out, outlen, "Trình duyệt trên %s", os);
   else
     snprintf(out, outlen, "Trình duyệt không rõ");

@@ -504,6 +504,140 @@ const scenarios = {
   }
 };
 
+// --- web sessions and kiosk password (h-websessions) ---
+
+/* ID + password + SMS code on the login page's second tab, as a citizen
+ * types it; waits for the portal page. */
+async function passwordLogin(page, s, id, phone) {
+  await openVneid(page, s);
+  await page.click('#tab-pw');
+  await page.fill('#pw-id', id);
+  await page.fill('#pw-password', PW);
+  await page.click('#pw-form button[type=submit]');
+  await page.waitForSelector('#otp-panel:not([hidden])');
+  const inbox = await sim(s, 'inbox', ['inbox', '--phone', phone]);
+  check(inbox.code === 0 && /^\d{6}$/.test(inbox.out.otp), 'no SMS: ' + inbox.raw);
+  await page.fill('#otp-code', inbox.out.otp);
+  await page.click('#otp-form button[type=submit]');
+  await page.waitForURL('**/portal.html');
+  await page.waitForSelector('#profile:not([hidden])');
+}
+
+/* "Không phải tôi" on the web: An logs in on this computer by QR (through
+ * the camera's path) and, elsewhere, someone logs in as An with ID +
+ * password + SMS code on a Windows Chrome (its own browser context). The
+ * portal page lists both - this browser marked -, and ends the other: that
+ * page is told at once by its socket and offers to log in again; its cookie
+ * is refused. axe-core on the list; its screenshot is docs/web-sessions.png. */
+async function webNotMe(s) {
+  const a = await newPage(s);
+  const otherCtx = await browser.newContext({ viewport: { width: 1280, height: 900 },
+    userAgent: 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 ' +
+      '(KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36' });
+  const b = await newPage(s, otherCtx);
+  await passwordLogin(b, s, AN, '0912345678');
+  await b.waitForSelector('#sessions[data-watching]');
+
+  await openVneid(a, s);
+  await sim(s, 'an', ['login', '--id', AN, '--password', PW]);
+  await sim(s, 'an', ['settings', 'web-login', 'on', '--passcode', '123456']);
+  await scanAndConfirm(a, s, 'an');
+  await a.waitForURL('**/portal.html');
+  await a.waitForSelector('#session-rows tr:nth-child(2)');
+  const rows = a.locator('#session-rows tr');
+  check(await rows.count() === 2, 'not two sessions: ' + await rows.count());
+  const mine = a.locator('#session-rows tr', { hasText: 'Trình duyệt này' });
+  check(await mine.count() === 1, 'this browser is not marked once');
+  check((await mine.textContent()).includes('Quét mã QR'), 'this browser\'s method is not QR');
+  const other = a.locator('#session-rows tr', { hasText: 'Chrome 131 trên Windows' });
+  check(await other.count() === 1, 'the other browser is not listed by its User-Agent');
+  check((await other.textContent()).includes('127.0.0.1'), 'no IP');
+  check((await other.textContent()).includes('Mật khẩu và mã OTP'), 'no method');
+  check(!(await a.content()).includes((await otherCtx.cookies()).find((c) => c.name === 'qrl_session').value),
+    'a session token is on the page');
+  await axeCheck(a, 'portal page, web sessions');
+  await a.locator('#sessions').screenshot({ path: path.join(ART, 'web-sessions.png') });
+
+  /* "Không phải tôi" on the other one */
+  await other.getByRole('button', { name: /Không phải tôi/ }).click();
+  await b.waitForSelector('#ended:not([hidden])');
+  check((await b.textContent('#ended-text')).includes('Không phải tôi'), 'the other page is not told why');
+  check(await b.evaluate(() => document.activeElement.id) === 'ended-ok', 'focus not on "Đăng nhập lại"');
+  await axeCheck(b, 'portal page, session ended elsewhere');
+  await shot(b, 'web-session-ended');
+  const st = (await otherCtx.request.get(s.base + '/api/me')).status();
+  check(st === 401, 'the ended session still works: ' + st);
+  await a.waitForSelector('#sessions-status:has-text("Đã kết thúc phiên")');
+  await a.waitForSelector('#session-rows tr:has-text("Đã kết thúc")');
+  check(await a.locator('#session-rows tr', { hasText: 'Trình duyệt này' }).count() === 1,
+    'this browser lost its session');
+  await b.click('#ended-ok');
+  await b.waitForURL(s.base + '/');
+  clean(a);
+  clean(b);
+}
+
+/* The kiosk's ID + password + SMS code path, for a citizen without a
+ * smartphone, at 1080p portrait: nothing remembered (autocomplete off, the
+ * password gone once sent, every field wiped on "back" and after a form left
+ * alone), then a kiosk session - the portal page in kiosk-sized text, the
+ * kiosk's idle countdown, and back to the kiosk with nothing left. axe on
+ * the form and the portal page; the form's screenshot is
+ * docs/kiosk-password.png. */
+async function kioskPassword(s) {
+  const page = await newPage(s, null, { viewport: { width: 1080, height: 1920 } });
+  await page.goto(s.base + '/kiosk.html');
+  await readyQr(page);
+  await page.click('#k-pw-open');
+  await page.waitForSelector('#k-pw:not([hidden])');
+  check(await page.evaluate(() => document.activeElement.id) === 'k-id', 'focus not on the ID');
+  for (const id of ['k-pw-form', 'k-id', 'k-password', 'k-otp-form', 'k-otp'])
+    check(await page.getAttribute('#' + id, 'autocomplete') === 'off', id + ' may autocomplete');
+  await axeCheck(page, 'kiosk, password path');
+  await page.locator('#k-pw').screenshot({ path: path.join(ART, 'kiosk-password.png') });
+  /* "back" wipes the form */
+  await page.fill('#k-id', AN);
+  await page.fill('#k-password', PW);
+  await page.click('#k-pw-back');
+  await page.waitForSelector('#k-qr:not([hidden])');
+  check(await page.inputValue('#k-id') === '' && await page.inputValue('#k-password') === '',
+    'the form kept what was typed');
+  /* a form left alone is wiped and the QR comes back (the wait shortened) */
+  await page.evaluate(() => document.documentElement.setAttribute('data-form-idle', '2'));
+  await page.click('#k-pw-open');
+  await page.fill('#k-id', AN);
+  await page.waitForSelector('#k-qr:not([hidden])', { timeout: 15000 });
+  check(await page.inputValue('#k-id') === '', 'an abandoned form kept the ID');
+  await page.evaluate(() => document.documentElement.removeAttribute('data-form-idle'));
+  /* the login */
+  await page.click('#k-pw-open');
+  await page.fill('#k-id', AN);
+  await page.fill('#k-password', PW);
+  await page.click('#k-pw-form button[type=submit]');
+  await page.waitForSelector('#k-otp-form:not([hidden])');
+  check(await page.inputValue('#k-password') === '', 'the password stayed in the page');
+  const inbox = await sim(s, 'inbox', ['inbox', '--phone', '0912345678']);
+  check(inbox.code === 0 && /^\d{6}$/.test(inbox.out.otp), 'no SMS: ' + inbox.raw);
+  await page.fill('#k-otp', inbox.out.otp);
+  await page.click('#k-otp-form button[type=submit]');
+  await page.waitForURL('**/portal.html#kiosk');
+  await page.waitForSelector('#profile:not([hidden])');
+  check(await page.evaluate(() => document.body.classList.contains('kiosk-portal')), 'no kiosk text');
+  const h1 = await page.evaluate(() => parseFloat(getComputedStyle(document.querySelector('h1')).fontSize));
+  check(h1 >= 36, 'portal heading not kiosk-sized: ' + h1 + ' px');
+  check((await page.textContent('#method')).includes('máy tự phục vụ'), 'method not the kiosk\'s');
+  const me = await (await page.context().request.get(s.base + '/api/me')).json();
+  check(me.method === 'otp_kiosk' && me.kiosk, 'not a kiosk session: ' + me.method);
+  await axeCheck(page, 'portal page after a kiosk password login');
+  await shot(page, 'kiosk-password-portal');
+  await page.click('#logout');
+  await page.waitForURL('**/kiosk.html');
+  await readyQr(page);
+  check(await page.evaluate(() => localStorage.length + sessionStorage.length) === 0, 'storage left behind');
+  check((await page.context().request.get(s.base + '/api/me')).status() === 401, 'session survived');
+  clean(page);
+}
+
 async function main() {
   for (const v of ['QRLOGIND', 'VNEID_SIM', 'QRL_WEB_DIR'])
     check(process.env[v], v + ' is not set');
@@ -517,6 +651,7 @@ async function main() {
     console.error('FATAL: Chromium (' + CHROMIUM + ') does not start: ' + e.message);
     process.exit(1);
   }
+  Object.assign(scenarios, { web_not_me: webNotMe, kiosk_password: kioskPassword }); /* h-websessions */
   const only = process.argv[2];
   let failed = 0, ran = 0;
   for (const [name, fn] of Object.entries(scenarios)) {

@@ -13,6 +13,7 @@
 #include "crypto_fail.h"
 #include "domain/legacy.h"
 #include "domain/otp.h"
+#include "domain/websession.h"
 #include "sql.h"
 #include "test.h"
 #include "tmpdb.h"
@@ -306,7 +307,38 @@ TEST(digest_failure_fails_closed) {
   return 0;
 }
 
-TEST_MAIN(codes_are_six_digits_and_stored_only_as_a_mac,
+/* The kiosk's password path: a kiosk's session (method, short lifetime);
+ * a portal account's attempt is refused there and left usable. */
+TEST(a_kiosk_verify_opens_a_kiosk_session) {
+  fx f;
+  qrl_otp_sent s;
+  qrl_req_ctx rc = at(T0);
+  qrl_web_session ws;
+  char token[QRL_SESSION_B64LEN + 1];
+  int left;
+  ASSERT_EQ_INT(fx_open(&f), 0);
+  f.ap.kiosk_session_secs = 600;
+  ASSERT_ERR(qrl_otp_start_citizen(f.db, &f.ap, &f.op, AN, PW, &rc, &s), QRL_OK);
+  ASSERT_ERR(qrl_otp_verify_kiosk(f.db, &f.ap, &f.op, s.attempt, s.code, &rc, token, &ws,
+                                  &left),
+             QRL_OK);
+  ASSERT_EQ_STR(ws.method, "otp_kiosk");
+  ASSERT_TRUE(qrl_web_method_kiosk(ws.method));
+  rc = at(T0 + 60);
+  ASSERT_ERR(qrl_acct_web_session(f.db, &f.ap, token, &rc, &ws), QRL_OK);
+  rc = at(T0 + 600);
+  ASSERT_ERR(qrl_acct_web_session(f.db, &f.ap, token, &rc, &ws), QRL_NOT_AUTHENTICATED);
+  rc = at(T0 + 600);
+  ASSERT_ERR(qrl_otp_start_portal(f.db, &f.ap, &f.op, "0101234567", PW, &rc, &s), QRL_OK);
+  ASSERT_ERR(qrl_otp_verify_kiosk(f.db, &f.ap, &f.op, s.attempt, s.code, &rc, token, &ws,
+                                  &left),
+             QRL_FORBIDDEN);
+  ASSERT_ERR(verify(&f, s.attempt, s.code, T0 + 601, &left), QRL_OK);
+  fx_close(&f);
+  return 0;
+}
+
+TEST_MAIN(a_kiosk_verify_opens_a_kiosk_session, codes_are_six_digits_and_stored_only_as_a_mac,
           right_code_once_wrong_codes_counted_and_void_at_five,
           code_expires_after_its_ttl, resend_timing_replacement_and_cap,
           phone_hourly_cap, cutover_for_legacy_citizens_only, password_format,

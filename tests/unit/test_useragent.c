@@ -39,4 +39,25 @@ TEST(unknown_and_empty) {
   return 0;
 }
 
-TEST_MAIN(common_browsers, unknown_and_empty)
+/* The portal page's list shows the browser and the system apart. */
+TEST(parts_apart) {
+  char b[48], o[24];
+  qrl_ua_parts("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like "
+               "Gecko) Chrome/131.0.0.0 Safari/537.36", b, sizeof(b), o, sizeof(o));
+  ASSERT_EQ_STR(b, "Chrome 131");
+  ASSERT_EQ_STR(o, "Windows");
+  qrl_ua_parts("Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 "
+               "(KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1", b, sizeof(b), o,
+               sizeof(o));
+  ASSERT_EQ_STR(b, "Safari 17");
+  ASSERT_EQ_STR(o, "iOS");
+  qrl_ua_parts("curl/8.5.0", b, sizeof(b), o, sizeof(o));
+  ASSERT_EQ_STR(b, "");
+  ASSERT_EQ_STR(o, "");
+  qrl_ua_parts(NULL, b, sizeof(b), o, sizeof(o));
+  ASSERT_EQ_STR(b, "");
+  ASSERT_EQ_STR(o, "");
+  return 0;
+}
+
+TEST_MAIN(common_browsers, unknown_and_empty, parts_apart)

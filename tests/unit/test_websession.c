@@ -275,9 +275,50 @@ TEST(sessions_open_before_the_upgrade_count_from_their_start) {
   return 0;
 }
 
+/* The portal page's socket looks its session up without using it: the
+ * record of the last use stays, the idle limit still ends it, and the id is
+ * the one a use reports and the list shows. */
+TEST(a_peek_finds_the_session_without_using_it) {
+  fixture f;
+  char tok[QRL_SESSION_B64LEN + 1];
+  qrl_req_ctx rc;
+  qrl_web_session ws;
+  qrl_web_login l[2];
+  size_t n = 0;
+  int64_t id = -1;
+  ASSERT_EQ_INT(open_fixture(&f), 0);
+  ASSERT_ERR(open_session(&f, "password_otp", tok), QRL_OK);
+  f.clock.wall += 120;
+  ASSERT_ERR(qrl_acct_web_session_peek(f.db, &f.pol, tok, f.clock.wall, &id), QRL_OK);
+  ASSERT_EQ_INT(last_seen(&f, tok), T0); /* not a use */
+  rc = now(&f);
+  ASSERT_ERR(qrl_acct_web_session(f.db, &f.pol, tok, &rc, &ws), QRL_OK);
+  ASSERT_EQ_INT(ws.id, id);
+  ASSERT_ERR(qrl_acct_web_logins(f.db, &f.pol, AN, f.clock.wall, l, 2, &n), QRL_OK);
+  ASSERT_EQ_INT(n, 1);
+  ASSERT_EQ_INT(l[0].id, id);
+  ASSERT_ERR(qrl_acct_web_session_peek(f.db, &f.pol, "short", f.clock.wall, &id),
+             QRL_NOT_AUTHENTICATED);
+  /* idle past the limit: refused, and ended only by a use */
+  f.clock.wall += f.pol.web_idle_secs;
+  ASSERT_ERR(qrl_acct_web_session_peek(f.db, &f.pol, tok, f.clock.wall, &id),
+             QRL_NOT_AUTHENTICATED);
+  ASSERT_EQ_INT(id, 0);
+  /* "Không phải tôi": refused after */
+  f.clock.wall -= f.pol.web_idle_secs;
+  rc = now(&f);
+  ASSERT_ERR(qrl_acct_revoke_web_login(f.db, AN, l[0].id, &rc), QRL_OK);
+  ASSERT_ERR(qrl_acct_web_session_peek(f.db, &f.pol, tok, f.clock.wall, &id),
+             QRL_NOT_AUTHENTICATED);
+  ASSERT_ERR(qrl_acct_revoke_web_login(f.db, AN, l[0].id, &rc), QRL_NOT_FOUND);
+  close_fixture(&f);
+  return 0;
+}
+
 TEST_MAIN(touch_step_is_a_twentieth_between_one_second_and_a_minute,
           an_idle_session_is_refused_exactly_at_the_limit_and_for_good,
           uses_keep_it_alive_with_one_write_per_step_at_most,
           a_kiosk_session_has_the_kiosk_limit, the_phone_lists_an_idle_session_as_ended,
           a_wall_clock_step_back_does_not_hold_the_limit_off,
-          sessions_open_before_the_upgrade_count_from_their_start)
+          sessions_open_before_the_upgrade_count_from_their_start,
+          a_peek_finds_the_session_without_using_it)
