@@ -504,6 +504,47 @@ const scenarios = {
   }
 };
 
+// --- error pages and messages (h-errpages) ---
+
+/* An address that does not exist: the portal's 404 page (styled by the
+ * portal's own stylesheet, Vietnamese then English, no script), axe-clean,
+ * whose link leads back to the login page. */
+async function errpagesNotFound(s) {
+  const page = await newPage(s);
+  const resp = await page.goto(s.base + '/khong-co-trang-nay');
+  check(resp.status() === 404, '404 page status ' + resp.status());
+  check((resp.headers()['content-security-policy'] || '').includes("default-src 'none'"),
+    '404 page without the CSP');
+  check((await page.textContent('h1')).trim() === 'Không tìm thấy trang', 'h1: ' + await page.textContent('h1'));
+  check((await page.textContent('#err-title-en')).includes('Page not found'), 'no English');
+  check(await page.evaluate(() => getComputedStyle(document.querySelector('.top')).display === 'flex' &&
+    document.styleSheets.length === 1 && document.styleSheets[0].cssRules.length > 20),
+  'the portal stylesheet did not apply');
+  await axeCheck(page, '404 page');
+  await shot(page, 'not-found');
+  await page.click('#back');
+  await page.waitForURL(s.base + '/');
+  await page.waitForSelector('#choose-vneid', { state: 'visible' });
+  /* Chromium reports the 404 itself on the console: that one is expected. */
+  page.problems = page.problems.filter((p) => !/status of 404/.test(p));
+  clean(page);
+}
+
+/* /kiosk typed by a person opens the kiosk page (and /portal the portal's). */
+async function errpagesShortNames(s) {
+  const page = await newPage(s, null, { viewport: { width: 1080, height: 1920 } });
+  const resp = await page.goto(s.base + '/kiosk');
+  check(resp.status() === 200, '/kiosk status ' + resp.status());
+  check(await page.evaluate(() => document.documentElement.hasAttribute('data-kiosk')), 'not the kiosk page');
+  await readyQr(page);
+  clean(page);
+}
+
+const errpagesScenarios = {
+  errpages_not_found: errpagesNotFound,
+  errpages_short_names: errpagesShortNames,
+};
+
 async function main() {
   for (const v of ['QRLOGIND', 'VNEID_SIM', 'QRL_WEB_DIR'])
     check(process.env[v], v + ' is not set');
@@ -517,6 +558,7 @@ async function main() {
     console.error('FATAL: Chromium (' + CHROMIUM + ') does not start: ' + e.message);
     process.exit(1);
   }
+  Object.assign(scenarios, errpagesScenarios);
   const only = process.argv[2];
   let failed = 0, ran = 0;
   for (const [name, fn] of Object.entries(scenarios)) {
