@@ -540,9 +540,69 @@ async function errpagesShortNames(s) {
   clean(page);
 }
 
+/* The page's messages: an ID whose first 3 digits are no province code says
+ * so (not "12 digits"), in both languages; after the password login the
+ * focus is on the portal page's heading, not on "Đăng xuất"; dates read
+ * dd/mm/yyyy in both languages; dossier statuses are translated. */
+async function errpagesMessages(s) {
+  const page = await newPage(s);
+  await openVneid(page, s);
+  await page.click('#tab-pw');
+  await page.fill('#pw-password', PW);
+  await page.fill('#pw-id', '000099012345');
+  await page.click('#pw-form button[type=submit]');
+  await page.waitForFunction(() => document.getElementById('pw-error').textContent !== '');
+  let msg = await page.textContent('#pw-error');
+  check(msg.includes('mã tỉnh') && msg.includes('000 không phải mã tỉnh'), 'province message: ' + msg);
+  await shot(page, 'bad-province');
+  await axeCheck(page, 'login page, bad province');
+  await page.click('#lang');
+  await page.click('#pw-form button[type=submit]');
+  await page.waitForFunction(() => /province code/.test(document.getElementById('pw-error').textContent));
+  msg = await page.textContent('#pw-error');
+  check(msg.includes('000 is not a province code'), 'English province message: ' + msg);
+  await page.fill('#pw-id', '0010990123');
+  await page.click('#pw-form button[type=submit]');
+  await page.waitForFunction(() => /12 digits/.test(document.getElementById('pw-error').textContent));
+  await page.click('#lang');
+
+  await page.fill('#pw-id', AN);
+  await page.click('#pw-form button[type=submit]');
+  await page.waitForSelector('#otp-panel:not([hidden])');
+  const inbox = await sim(s, 'inbox', ['inbox', '--phone', '0912345678']);
+  check(inbox.code === 0 && /^\d{6}$/.test(inbox.out.otp), 'no SMS: ' + inbox.raw);
+  await page.fill('#otp-code', inbox.out.otp);
+  await page.click('#otp-form button[type=submit]');
+  await page.waitForURL('**/portal.html');
+  await page.waitForSelector('#profile:not([hidden])');
+  await page.waitForFunction(() => document.activeElement && document.activeElement.id === 'greeting');
+  const read = () => page.evaluate(() => ({
+    at: document.getElementById('login-at').textContent,
+    rows: Array.from(document.querySelectorAll('#dossier-rows tr'))
+      .map((tr) => Array.from(tr.cells).map((td) => td.textContent))
+  }));
+  const vi = await read();
+  check(/^\d{2}\/\d{2}\/\d{4} \d{2}:\d{2}$/.test(vi.at), 'login time: ' + vi.at);
+  check(vi.rows.length === 2 && vi.rows.every((r) => /^\d{2}\/\d{2}\/\d{4}$/.test(r[3])),
+    'dossier dates: ' + JSON.stringify(vi.rows));
+  check(vi.rows.some((r) => r[2] === 'Đã trả kết quả') && vi.rows.some((r) => r[2] === 'Đang xử lý'),
+    'Vietnamese statuses: ' + JSON.stringify(vi.rows));
+  await axeCheck(page, 'portal page, focus on the heading');
+  await page.click('#lang');
+  const en = await read();
+  check(en.at === vi.at, 'login time differs in English: ' + en.at + ' / ' + vi.at);
+  check(en.rows.map((r) => r[3]).join() === vi.rows.map((r) => r[3]).join(),
+    'dossier dates differ in English: ' + JSON.stringify(en.rows));
+  check(en.rows.some((r) => r[2] === 'Result returned') && en.rows.some((r) => r[2] === 'Being processed'),
+    'statuses not translated: ' + JSON.stringify(en.rows));
+  await page.click('#lang');
+  clean(page);
+}
+
 const errpagesScenarios = {
   errpages_not_found: errpagesNotFound,
   errpages_short_names: errpagesShortNames,
+  errpages_messages: errpagesMessages,
 };
 
 async function main() {
