@@ -370,6 +370,7 @@ static int on_request(qrl_http *h, struct lws *wsi, qrl_conn *c, const char *in,
                       size_t len) {
   qrl_services *sv = qrl_services_of(wsi);
   size_t n = len < sizeof(c->path) ? len : 0;
+  int head;
   qrl_err rc;
   /* lws 4.1.6 hands a GET the whole URI ("/api/me") but a POST only the
    * part under the mount ("/session"): route on the part under /api. */
@@ -390,7 +391,9 @@ static int on_request(qrl_http *h, struct lws *wsi, qrl_conn *c, const char *in,
   /* A body, wanted or not, arrives whole within 10 s however it trickles. */
   c->body_deadline = qrl_clock_mono_ms(sv->clock) + BODY_SECS * 1000;
   c->method_post = lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI) > 0;
-  if (!c->method_post && lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) <= 0) {
+  /* Pages take a HEAD too (lws sends a file's headers only). */
+  head = h->pages && lws_hdr_total_length(wsi, WSI_TOKEN_HEAD_URI) > 0;
+  if (!c->method_post && !head && lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) <= 0) {
     refuse(h, c, QRL_METHOD); /* HEAD, PUT, DELETE, OPTIONS... */
     return 0;
   }
@@ -402,11 +405,12 @@ static int on_request(qrl_http *h, struct lws *wsi, qrl_conn *c, const char *in,
   if (h->pages) {
     /* A file is sent by lws, which needs the connection read (see above):
      * reading stops only for an answer of ours. */
-    if (len >= sizeof(c->path)) {
-      answer_error(h, c, QRL_NOT_FOUND); /* no file has so long a name */
-      return 0;
-    }
-    return h->pages->get(sv, c, wsi) < 0 ? -1 : 0;
+    if (len >= sizeof(c->path)) answer_error(h, c, QRL_NOT_FOUND); /* no such name */
+    else if (h->pages->get(sv, c, wsi) < 0) return -1;
+    /* Our answer to a HEAD has its body all the same: the connection
+     * closes after it, so that nothing reads that body as an answer. */
+    if (head && c->resp_ready) c->resp_close = 1;
+    return 0;
   }
   hold_rx(c);
   route(h, wsi, c);

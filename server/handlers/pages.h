@@ -1,13 +1,13 @@
 /*
  * pages.h - what a person's browser gets outside /api: the login pages and
  * their files from the web directory, the short names people type (/kiosk,
- * /portal), and an HTML page for every HTTP error on the way (404, 405...),
- * in the portal's style, Vietnamese first and English, with a link back to
- * the login page - never lws's bare error page.
+ * /portal), and an HTML page for every HTTP error on the way (404, 405...;
+ * helpers/errpage.h) - never lws's bare error page.
  *
  * The router is mounted at "/" and sees every request no other mount takes
  * (the /api JSON router, /healthz, the operators' URLs keep theirs): a file
- * that exists is handed to lws to send; anything else is answered here.
+ * that exists is handed to lws to send (a HEAD gets its headers); anything
+ * else is answered here.
  * Not here: the API's JSON errors (http.c), websockets, the Host check
  * (origin.c, before any mount).
  */
@@ -31,10 +31,5 @@ qrl_err qrl_pages_attach(qrl_server *srv);
  * qualify (letters, digits, '.', '-', '_', not starting with '.'). 0, or -1
  * if no file can serve path. */
 int qrl_pages_file_for(const char *path, char *out, size_t cap);
-
-/* The error page for HTTP status (any status; unknown ones read as a
- * server error), as a NUL-terminated HTML document: caller frees. NULL on
- * allocation failure. */
-char *qrl_pages_error_html(int status);
 
 #endif /* QRLOGIN_PAGES_H */

@@ -118,5 +118,43 @@ SERVER_TEST(the_api_keeps_its_json_errors, NULL) {
   return 0;
 }
 
+/* A HEAD of a page gets its headers, as from lws's file mount before. */
+SERVER_TEST(a_head_of_a_page_gets_its_headers, NULL) {
+  char *resp = NULL;
+  ASSERT_EQ_INT(send_req(s, "HEAD", "/", NULL, &resp), 200);
+  ASSERT_TRUE(strstr(resp, "content-type: text/html") != NULL);
+  free(resp);
+  resp = NULL;
+  ASSERT_EQ_INT(send_req(s, "HEAD", "/khong-co", NULL, &resp), 404);
+  free(resp);
+  return 0;
+}
+
+/* A person who opened the server by a name it does not serve (its IP
+ * address, say) reads why, on a page; scripts and /api still get JSON
+ * (test_rebinding). */
+SERVER_TEST(a_wrong_host_name_is_a_page_for_a_person, "--origin", "http://dichvucong.example",
+            QRL_H_NO_DEMO) {
+  char req[512], *resp = NULL;
+  snprintf(req, sizeof(req),
+           "GET / HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n"
+           "Accept: text/html,application/xhtml+xml,*/*;q=0.8\r\nConnection: close\r\n\r\n",
+           s->port);
+  ASSERT_EQ_INT(qrl_h_raw_http(s, req, &resp), 421);
+  ASSERT_TRUE(is_error_page(resp, 421));
+  ASSERT_TRUE(strstr(resp, "Sai địa chỉ máy chủ") != NULL);
+  free(resp);
+  resp = NULL;
+  snprintf(req, sizeof(req),
+           "GET /api/me HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nAccept: text/html\r\n"
+           "Connection: close\r\n\r\n",
+           s->port);
+  ASSERT_EQ_INT(qrl_h_raw_http(s, req, &resp), 421);
+  ASSERT_TRUE(strstr(resp, "\"code\":\"bad_host\"") != NULL);
+  free(resp);
+  return 0;
+}
+
 TEST_MAIN(an_unknown_address_gets_the_portals_404_page, other_errors_on_pages_are_pages_too,
-          short_names_open_the_kiosk_and_portal_pages, the_api_keeps_its_json_errors)
+          short_names_open_the_kiosk_and_portal_pages, the_api_keeps_its_json_errors,
+          a_head_of_a_page_gets_its_headers, a_wrong_host_name_is_a_page_for_a_person)
