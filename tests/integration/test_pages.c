@@ -134,7 +134,7 @@ SERVER_TEST(a_head_of_a_page_gets_its_headers, NULL) {
  * address, say) reads why, on a page; scripts and /api still get JSON
  * (test_rebinding). */
 SERVER_TEST(a_wrong_host_name_is_a_page_for_a_person, "--origin", "http://dichvucong.example",
-            QRL_H_NO_DEMO) {
+            QRL_H_NO_DEMO, NULL) {
   char req[512], *resp = NULL;
   snprintf(req, sizeof(req),
            "GET / HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n"
