@@ -43,9 +43,11 @@ int cmd_login(sim_ctx *ctx, sim_args *a) {
 
   memset(&key, 0, sizeof(key));
   if (!a->id) return sim_usage_error(ctx, QRL_INVAL, "login needs --id ID");
-  if (!qrl_citizen_id_valid(a->id, strlen(a->id)))
-    return sim_usage_error(ctx, QRL_INVALID_ID,
-                           "bad --id '%s': 12 digits, province code 001-096",
+  if ((rc = qrl_citizen_id_check(a->id, strlen(a->id))))
+    return sim_usage_error(ctx, rc,
+                           rc == QRL_BAD_PROVINCE
+                               ? "bad --id '%s': its first 3 digits are no province code"
+                               : "bad --id '%s': 12 digits, province code 001-096",
                            a->id);
   if (a->password) {
     n = snprintf(password, sizeof(password), "%s", a->password);

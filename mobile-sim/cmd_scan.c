@@ -73,11 +73,16 @@ static int number_offered(const cJSON *reply, long n) {
 static void scan_show(sim_ctx *ctx, const cJSON *reply, const char *pname,
                       const char *porigin) {
   const cJSON *br = cJSON_GetObjectItemCaseSensitive(reply, "browser");
-  const cJSON *cat = cJSON_GetObjectItemCaseSensitive(reply, "created_at");
+  /* "Thời gian": when the login request reached the server (this scan),
+   * not when the page first showed its QR (created_at); an older server
+   * sends only the latter. */
+  const cJSON *cat = cJSON_GetObjectItemCaseSensitive(reply, "requested_at");
   const cJSON *exp = cJSON_GetObjectItemCaseSensitive(reply, "expires_in");
   const char *ua = sim_json_str(br, "user_agent"), *ip = sim_json_str(br, "ip");
   const char *summary = sim_json_str(br, "summary"), *prox = sim_json_str(reply, "proximity");
   char when[64] = "-";
+
+  if (!cJSON_IsNumber(cat)) cat = cJSON_GetObjectItemCaseSensitive(reply, "created_at");
 
   if (cJSON_IsNumber(cat)) {
     time_t t = (time_t)cat->valuedouble;
@@ -100,7 +105,7 @@ static void scan_show(sim_ctx *ctx, const cJSON *reply, const char *pname,
     sim_say(ctx, "  Hết hạn sau: %d giây\n", exp->valueint);
   if (ctx->json) {
     const char *keys[] = {"challenge", "portal", "browser", "created_at",
-                          "expires_in", "kiosk", "proximity"};
+                          "requested_at", "expires_in", "kiosk", "proximity"};
     size_t i;
     for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
       const cJSON *v = cJSON_GetObjectItemCaseSensitive(reply, keys[i]);

@@ -61,6 +61,36 @@ void sim_set_server_error(sim_ctx *ctx, const char *code, const char *message) {
   qrl_text_clean(ctx->err_msg, 1);
 }
 
+void sim_note_passcode_refusal(sim_ctx *ctx, qrl_err err, const cJSON *m) {
+  const cJSON *left = cJSON_GetObjectItemCaseSensitive(m, "tries_left");
+  const cJSON *until = cJSON_GetObjectItemCaseSensitive(m, "locked_until");
+  char when[32] = "";
+  time_t t;
+  struct tm tm;
+
+  if (err == QRL_WRONG_PASSCODE && cJSON_IsNumber(left) && left->valueint > 0) {
+    snprintf(ctx->err_msg, sizeof(ctx->err_msg),
+             "Mã bảo vệ không đúng. Bạn còn %d lần thử.", left->valueint);
+    snprintf(ctx->err_detail, sizeof(ctx->err_detail), "wrong passcode: %d %s left",
+             left->valueint, left->valueint == 1 ? "try" : "tries");
+    if (ctx->json && (ctx->out || (ctx->out = cJSON_CreateObject())))
+      cJSON_AddNumberToObject(ctx->out, "tries_left", left->valueint);
+    return;
+  }
+  if (err != QRL_LOCKED || !cJSON_IsNumber(until) || until->valuedouble <= 0) return;
+  t = (time_t)until->valuedouble;
+  if (!localtime_r(&t, &tm) || !strftime(when, sizeof(when), "%d/%m/%Y %H:%M", &tm)) return;
+  snprintf(ctx->err_msg, sizeof(ctx->err_msg),
+           "Bạn đã nhập sai mã bảo vệ quá nhiều lần. Tài khoản tạm khoá đến %s "
+           "(giờ trên điện thoại). Vui lòng thử lại sau thời điểm này.", when);
+  snprintf(ctx->err_detail, sizeof(ctx->err_detail),
+           "too many wrong passcodes: locked until %s (local time)", when);
+  if (ctx->json && (ctx->out || (ctx->out = cJSON_CreateObject()))) {
+    cJSON_AddNumberToObject(ctx->out, "locked_until", until->valuedouble);
+    cJSON_AddStringToObject(ctx->out, "locked_until_local", when);
+  }
+}
+
 void sim_clear_error(sim_ctx *ctx) {
   ctx->err_code[0] = ctx->err_msg[0] = ctx->err_detail[0] = '\0';
 }

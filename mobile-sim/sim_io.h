@@ -48,6 +48,14 @@ void sim_detail(sim_ctx *ctx, const char *fmt, ...) SIM_PRINTF(2, 3);
 /* Records a server error: code and message as received (copied). */
 void sim_set_server_error(sim_ctx *ctx, const char *code, const char *message);
 
+/* What a passcode refusal (err, the server's error message m) adds to the
+ * recorded error: "Bạn còn N lần thử" for wrong_passcode with tries_left,
+ * and for locked with locked_until the end of the lock in local time
+ * (dd/mm/yyyy HH:MM), in the Vietnamese message and the English detail; with
+ * --json also tries_left / locked_until (unix seconds) and
+ * locked_until_local. Nothing for other errors. */
+void sim_note_passcode_refusal(sim_ctx *ctx, qrl_err err, const cJSON *m);
+
 /* Clears a recorded error. */
 void sim_clear_error(sim_ctx *ctx);
 

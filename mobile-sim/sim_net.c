@@ -149,6 +149,7 @@ qrl_err sim_request(sim_ctx *ctx, qrl_wsc *ws, const cJSON *req,
         if (rc == QRL_OK) rc = QRL_PROTOCOL; /* "error" with code "ok" */
         sim_set_server_error(ctx, code ? code : "protocol_error",
                              msg ? msg : qrl_err_message_vi(rc));
+        sim_note_passcode_refusal(ctx, rc, m);
         *reply = m;
         m = NULL;
         goto out;

@@ -20,6 +20,7 @@
 #include "glue/config.h"
 #include "handlers/http.h"
 #include "handlers/ops.h"
+#include "handlers/pages.h"
 #include "glue/server.h"
 #include "helpers/log.h"
 #include "handlers/ws_browser.h"
@@ -59,6 +60,9 @@ static const char *default_web_dir(char *out, size_t n) {
 
 static int attach_handlers(qrl_server *srv) {
   qrl_http *api;
+  /* The pages' "/" first: lws hands a request to the last mount that
+   * matches (pages.h). */
+  if (qrl_pages_attach(srv)) return -1;
   if (qrl_browser_attach(srv) || qrl_phone_attach(srv)) return -1;
   if (!(api = qrl_http_attach(srv))) return -1;
   if (qrl_api_session_attach(api) || qrl_api_otp_attach(api)) return -1;

@@ -5,7 +5,9 @@
  * The button #lang switches; the choice is kept in localStorage except on
  * the kiosk (a shared machine keeps nothing between citizens). Server
  * errors carry a Vietnamese message and a stable code; in English the code
- * picks the text here, falling back to the server's message. */
+ * picks the text here, falling back to the server's message. Also here, as
+ * the pages share them: the personal ID's check (12 digits, a province
+ * code), dates (dd/mm/yyyy in both languages) and dossier statuses. */
 'use strict';
 
 (function () {
@@ -60,6 +62,7 @@
       'retry.in': ' (thử lại sau {n} giây)',
       'resend.wait': 'Gửi lại mã ({n} giây)',
       'bad.id': 'Số định danh cá nhân phải gồm 12 chữ số.',
+      'bad.province': 'Ba chữ số đầu của số định danh cá nhân là mã tỉnh, thành phố nơi đăng ký khai sinh (001–096): {code} không phải mã tỉnh. Vui lòng kiểm tra lại số trên thẻ căn cước.',
       'bad.otp': 'Mã OTP gồm 6 chữ số.',
       'missing': 'Vui lòng nhập đủ thông tin.',
       'network': 'Không kết nối được tới máy chủ. Vui lòng thử lại.',
@@ -153,6 +156,7 @@
       'retry.in': ' (try again in {n} seconds)',
       'resend.wait': 'Send a new code ({n} s)',
       'bad.id': 'The personal ID number has 12 digits.',
+      'bad.province': 'The first three digits of the personal ID number are the province code of birth registration (001–096): {code} is not a province code. Check the number on your ID card.',
       'bad.otp': 'The one-time code has 6 digits.',
       'missing': 'Please fill in both fields.',
       'network': 'Cannot reach the server. Please try again.',
@@ -177,6 +181,16 @@
       'err.legacy_login_closed': 'Citizens now log in with their VNeID electronic identity.',
       'err.bad_password_format': 'The password has 8 to 20 characters.',
       'err.invalid_citizen_id': 'The personal ID number has 12 digits.',
+      'err.invalid_province_code': 'The first three digits of the personal ID number are not a province code. Check the number on your ID card.',
+      /* Dossier statuses as the portal records them (Vietnamese). */
+      'ds.Đã tiếp nhận': 'Received',
+      'ds.Đang xử lý': 'Being processed',
+      'ds.Chờ bổ sung': 'Awaiting more documents',
+      'ds.Chờ thanh toán': 'Awaiting payment',
+      'ds.Đã trả kết quả': 'Result returned',
+      'ds.Hoàn thành': 'Completed',
+      'ds.Từ chối': 'Rejected',
+      'ds.Đã huỷ': 'Cancelled',
       'err.invalid_username': 'The username is not valid.',
       'err.no_phone': 'This account has no phone number for the code. Please contact support.',
       'err.code_invalid': 'This login code is no longer valid. Please get a new QR code.',
@@ -264,8 +278,43 @@
     Object.keys(vi).forEach(function (k) { D.vi[k] = vi[k]; });
     Object.keys(en).forEach(function (k) { D.en[k] = en[k]; });
   };
+
+  /* The 63 province codes that open a 12-digit personal ID (as
+   * server/helpers/protocol.c): 001 Hà Nội ... 096 Cà Mau. */
+  var PROVINCES = [1, 2, 4, 6, 8, 10, 11, 12, 14, 15, 17, 19, 20, 22, 24, 25, 26, 27, 30, 31,
+    33, 34, 35, 36, 37, 38, 40, 42, 44, 45, 46, 48, 49, 51, 52, 54, 56, 58, 60, 62, 64, 66, 67,
+    68, 70, 72, 74, 75, 77, 79, 80, 82, 83, 84, 86, 87, 89, 91, 92, 93, 94, 95, 96];
+
+  /* What is wrong with a typed personal ID, in the page's language, or ''
+   * if nothing is (the server checks again and answers the same). */
+  function idProblem(id) {
+    if (!/^[0-9]{12}$/.test(id)) return t('bad.id');
+    if (PROVINCES.indexOf(Number(id.slice(0, 3))) < 0) return t('bad.province', { code: id.slice(0, 3) });
+    return '';
+  }
+
+  /* Dates the same in both languages: dd/mm/yyyy, and HH:MM after it. */
+  function two(n) { return (n < 10 ? '0' : '') + n; }
+  function date(unix) {
+    var d = new Date(unix * 1000);
+    return two(d.getDate()) + '/' + two(d.getMonth() + 1) + '/' + d.getFullYear();
+  }
+  function dateTime(unix) {
+    var d = new Date(unix * 1000);
+    return date(unix) + ' ' + two(d.getHours()) + ':' + two(d.getMinutes());
+  }
+
+  /* A dossier's status (stored in Vietnamese) in the page's language. */
+  function dossierStatus(s) {
+    return (lang === 'en' && D.en['ds.' + s]) || s;
+  }
+
   window.QRL_T = t;
   window.QRL_ERR = err;
+  window.QRL_ID_PROBLEM = idProblem;
+  window.QRL_DATE = date;
+  window.QRL_DATETIME = dateTime;
+  window.QRL_DOSSIER_STATUS = dossierStatus;
   window.QRL_LANG = function () { return lang; };
   window.QRL_SET_LANG = function (l) { if (l !== lang) toggle(); };
   document.addEventListener('DOMContentLoaded', function () {

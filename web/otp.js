@@ -102,8 +102,8 @@
     ev.preventDefault();
     el(box).textContent = '';
     body[field] = who.value.trim();
-    if (from !== 'portal' && !/^[0-9]{12}$/.test(body[field])) {
-      el(box).textContent = T('bad.id');
+    if (from !== 'portal' && window.QRL_ID_PROBLEM(body[field])) {
+      el(box).textContent = window.QRL_ID_PROBLEM(body[field]);
       who.focus();
       return;
     }

@@ -18,13 +18,6 @@
     return id && id.length === 12 ? id.slice(0, 4) + '••••' + id.slice(8) : (id || '');
   }
 
-  function locale() {
-    return window.QRL_LANG && window.QRL_LANG() === 'en' ? 'en-GB' : 'vi-VN';
-  }
-
-  function day(unix) {
-    return new Date(unix * 1000).toLocaleDateString(locale());
-  }
 
   function cell(row, text) {
     var td = document.createElement('td');
@@ -39,8 +32,8 @@
       var tr = document.createElement('tr');
       cell(tr, d.id);
       cell(tr, d.title);
-      cell(tr, d.status);
-      cell(tr, day(d.submitted_at));
+      cell(tr, window.QRL_DOSSIER_STATUS(d.status));
+      cell(tr, window.QRL_DATE(d.submitted_at));
       body.appendChild(tr);
     });
     el('dossiers').hidden = list.length === 0;
@@ -75,7 +68,7 @@
         : T(a.id_verified ? 'kind.legacy.v' : 'kind.legacy');
     }
     el('method').textContent = T('m.' + me.method) || me.method;
-    el('login-at').textContent = new Date(me.login_at * 1000).toLocaleString(locale());
+    el('login-at').textContent = window.QRL_DATETIME(me.login_at);
     notice = me.link && me.link.status === 'unverified'
       ? (window.QRL_LANG() === 'en' ? T('link.' + me.link.status) : me.link.message) : '';
     el('link-notice').textContent = notice;
@@ -116,8 +109,8 @@
     var id = el('verify-id').value.trim();
     ev.preventDefault();
     el('verify-error').textContent = '';
-    if (!/^[0-9]{12}$/.test(id)) {
-      el('verify-error').textContent = T('bad.id');
+    if (window.QRL_ID_PROBLEM(id)) {
+      el('verify-error').textContent = window.QRL_ID_PROBLEM(id);
       return;
     }
     fetch('/api/portal/verify-id', {
@@ -231,6 +224,12 @@
   document.addEventListener('DOMContentLoaded', function () {
     el('logout').addEventListener('click', logout);
     el('verify-form').addEventListener('submit', verifyId);
-    load().then(function () { if (!el('profile').hidden) el('logout').focus(); });
+    /* After login the page's heading has the focus (a screen reader starts
+     * at the greeting), not "Đăng xuất". */
+    load().then(function () {
+      if (el('profile').hidden) return;
+      el('greeting').setAttribute('tabindex', '-1');
+      el('greeting').focus();
+    });
   });
 })();

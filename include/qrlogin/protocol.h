@@ -148,6 +148,12 @@ qrl_err qrl_sign_string(const qrl_qr_payload *qr, const char *origin,
  * else 0. */
 int qrl_citizen_id_valid(const char *s, size_t len);
 
+/* What is wrong with s (len bytes) as a citizen ID, for the citizen:
+ * QRL_OK if it is well-formed (qrl_citizen_id_valid), QRL_INVALID_ID if it
+ * is not 12 digits, QRL_BAD_PROVINCE if its first 3 digits are no province
+ * code (000, 003, 097...). */
+qrl_err qrl_citizen_id_check(const char *s, size_t len);
+
 /* Returns 1 if s (len bytes) is exactly 6 ASCII digits, else 0. */
 int qrl_passcode_valid(const char *s, size_t len);
 

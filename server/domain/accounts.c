@@ -76,7 +76,8 @@ qrl_err qrl_db_add_citizen(qrl_db *db, const qrl_acct_policy *pol,
   sqlite3_stmt *st;
   qrl_err rc;
 
-  if (!id || !qrl_citizen_id_valid(id, strlen(id))) return QRL_INVALID_ID;
+  if (!id) return QRL_INVALID_ID;
+  if ((rc = qrl_citizen_id_check(id, strlen(id)))) return rc;
   if (!passcode || !qrl_passcode_valid(passcode, strlen(passcode)))
     return QRL_BAD_PASSCODE_FORMAT;
   /* The name is shown on phones and pages: text, not terminal escapes. */
@@ -204,8 +205,8 @@ qrl_err qrl_acct_app_login(qrl_db *db, const qrl_acct_policy *pol,
   int in_tx = 0;
 
   memset(who, 0, sizeof(*who));
-  if (!id || !qrl_citizen_id_valid(id, strlen(id))) {
-    err = QRL_INVALID_ID;
+  if (!id || (err = qrl_citizen_id_check(id, strlen(id)))) {
+    if (!id) err = QRL_INVALID_ID;
     goto audit;
   }
   if ((err = qrl_acct_check_password(db, pol, id, password, who))) goto audit;
@@ -375,6 +376,8 @@ static qrl_err passcode_gate(qrl_db *db, const qrl_acct_policy *pol, qrl_app_aut
 
   snprintf(detail, sizeof(detail), "%s", on < 0 ? "passcode" : on ? "web_login=on"
                                                               : "web_login=off");
+  auth->passcode_left = 0;
+  auth->passcode_locked_until = 0;
   if (!passcode || !qrl_passcode_valid(passcode, strlen(passcode))) {
     err = QRL_BAD_PASSCODE_FORMAT;
     qrl_db_audit(db, event, err, auth->citizen.id, auth->device_id, detail, rc);
@@ -409,6 +412,7 @@ static qrl_err passcode_gate(qrl_db *db, const qrl_acct_policy *pol, qrl_app_aut
   qrl_sql_done(db, st);
   if (locked_until > rc->now) {
     err = QRL_LOCKED;
+    auth->passcode_locked_until = locked_until;
     goto done;
   }
   if (locked_until && locked_until <= rc->now) failures = 0; /* lock served */
@@ -421,9 +425,11 @@ static qrl_err passcode_gate(qrl_db *db, const qrl_acct_policy *pol, qrl_app_aut
       locked_until = rc->now + (pol->passcode_lock_secs << (locks < 6 ? locks : 6));
       locks++;
       err = QRL_LOCKED;
+      auth->passcode_locked_until = locked_until;
     } else {
       locked_until = 0;
       err = QRL_WRONG_PASSCODE;
+      auth->passcode_left = pol->passcode_max_failures - failures;
     }
     st = qrl_sql_prep(db, "UPDATE citizens SET passcode_failures = ?1,"
                   " passcode_locked_until = ?2, updated_at = ?3, passcode_locks = ?5"

@@ -38,6 +38,11 @@ typedef struct qrl_app_auth {
   int64_t device_since;                 /* when the device was registered */
   uint8_t device_pub[QRL_PUBKEY_BYTES]; /* the device's P-256 public point */
   uint8_t session_hash[32];             /* SHA-256 of the app session token */
+  /* After a passcode check (qrl_acct_set_web_login, qrl_acct_check_passcode):
+   * the tries left before the lock (QRL_WRONG_PASSCODE), and when the lock
+   * ends, unix seconds (QRL_LOCKED); else 0. */
+  int passcode_left;
+  int64_t passcode_locked_until;
 } qrl_app_auth;
 
 

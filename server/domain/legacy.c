@@ -89,8 +89,8 @@ qrl_err qrl_portal_add(qrl_db *db, const qrl_acct_policy *pol, const char *kind,
       (dob && !dob_valid(dob)))
     return QRL_INVAL;
   if (!qrl_portal_username_valid(username)) return QRL_INVALID_USERNAME;
-  if (citizen_id && !qrl_citizen_id_valid(citizen_id, strlen(citizen_id)))
-    return QRL_INVALID_ID;
+  if (citizen_id && (rc = qrl_citizen_id_check(citizen_id, strlen(citizen_id))))
+    return rc;
   if ((rc = qrl_hash_secret(password, strlen(password), pol->hash_cost_log2, pw,
                             sizeof(pw))))
     return rc;
@@ -181,7 +181,9 @@ qrl_err qrl_dossier_add(qrl_db *db, int64_t account, const char *id,
 qrl_err qrl_population_add(qrl_db *db, const char *id, const char *full_name,
                            const char *dob) {
   sqlite3_stmt *st;
-  if (!id || !qrl_citizen_id_valid(id, strlen(id))) return QRL_INVALID_ID;
+  qrl_err err;
+  if (!id) return QRL_INVALID_ID;
+  if ((err = qrl_citizen_id_check(id, strlen(id)))) return err;
   if (!full_name || !*full_name || !dob_valid(dob)) return QRL_INVAL;
   st = qrl_sql_prep(db, "INSERT OR IGNORE INTO population(id, full_name, dob)"
                         " VALUES(?,?,?)");
@@ -201,8 +203,8 @@ qrl_err qrl_portal_verify_id(qrl_db *db, int64_t account, const char *citizen_id
   int match = 0;
 
   memset(&a, 0, sizeof(a)); /* the refusal's audit row reads a.username */
-  if (!citizen_id || !qrl_citizen_id_valid(citizen_id, strlen(citizen_id)))
-    return QRL_INVALID_ID;
+  if (!citizen_id) return QRL_INVALID_ID;
+  if ((err = qrl_citizen_id_check(citizen_id, strlen(citizen_id)))) return err;
   if (qrl_sql_begin(db)) return QRL_DB;
   if ((err = qrl_portal_get(db, account, &a))) goto out;
   if (strcmp(a.kind, "citizen") != 0) {

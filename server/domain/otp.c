@@ -142,7 +142,8 @@ qrl_err qrl_otp_start_citizen(qrl_db *db, const qrl_acct_policy *apol,
   qrl_err err;
 
   memset(out, 0, sizeof(*out));
-  if (!id || !qrl_citizen_id_valid(id, strlen(id))) return QRL_INVALID_ID;
+  if (!id) return QRL_INVALID_ID;
+  if ((err = qrl_citizen_id_check(id, strlen(id)))) return err;
   if (!qrl_password_format_ok(password)) return QRL_BAD_PASSWORD_FORMAT;
   snprintf(out->citizen_id, sizeof(out->citizen_id), "%s", id);
   err = qrl_acct_check_password(db, apol, id, password, &c);

@@ -10,6 +10,7 @@
 
 #include "glue/metrics.h"
 #include "glue/services.h"
+#include "helpers/errpage.h"
 #include "helpers/netaddr.h"
 #include "helpers/text.h"
 #include "helpers/log.h"
@@ -67,27 +68,53 @@ void qrl_request_host(struct lws *wsi, char *out, size_t cap) {
   if (lws_hdr_copy(wsi, out, (int)cap, (enum lws_token_indexes)tok) < 0) out[0] = '\0';
 }
 
+/* 1 if the request is a person's browser asking for a page: it accepts
+ * HTML and its path is not under /api (whose clients read JSON). */
+static int wants_page(struct lws *wsi) {
+  char accept[256] = "", path[512] = "";
+  int tok = WSI_TOKEN_GET_URI, n;
+#if defined(LWS_ROLE_H2)
+  if (lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) <= 0) tok = WSI_TOKEN_HTTP_COLON_PATH;
+#endif
+  n = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_ACCEPT);
+  if (n <= 0 || n >= (int)sizeof(accept) ||
+      lws_hdr_copy(wsi, accept, sizeof(accept), WSI_TOKEN_HTTP_ACCEPT) < 0 ||
+      !strstr(accept, "text/html"))
+    return 0;
+  n = lws_hdr_total_length(wsi, (enum lws_token_indexes)tok);
+  if (n <= 0 || n >= (int)sizeof(path) ||
+      lws_hdr_copy(wsi, path, sizeof(path), (enum lws_token_indexes)tok) < 0)
+    return 0;
+  return strncmp(path, "/api/", 5) != 0 && strcmp(path, "/api") != 0;
+}
+
 /* Answers the request with status and err's JSON body ({code, message,
- * message_en}, as every /api error), written now: the caller closes the
+ * message_en}, as every /api error) - or, to a person's browser asking for
+ * a page, the HTML error page - written now: the caller closes the
  * connection next. 0, or -1 if it could not be written. */
 static int answer_now(struct lws *wsi, unsigned int status, qrl_err err) {
-  unsigned char buf[LWS_PRE + 2048], *start = &buf[LWS_PRE], *p = start,
+  unsigned char buf[LWS_PRE + 4096], *start = &buf[LWS_PRE], *p = start,
                                      *end = &buf[sizeof(buf) - 1];
-  cJSON *o = cJSON_CreateObject();
+  cJSON *o = NULL;
   char *body = NULL, len[24];
+  const char *type = "application/json; charset=utf-8";
   int h2 = lws_get_network_wsi(wsi) != wsi, rc = -1, n, blen;
 
-  if (!o || !cJSON_AddStringToObject(o, "code", qrl_err_code(err)) ||
-      !cJSON_AddStringToObject(o, "message", qrl_err_message_vi(err)) ||
-      !cJSON_AddStringToObject(o, "message_en", qrl_strerror(err)) ||
-      !(body = cJSON_PrintUnformatted(o)))
+  if (wants_page(wsi)) {
+    if (!(body = qrl_errpage_html((int)status))) goto out;
+    type = "text/html; charset=utf-8";
+  } else if (!(o = cJSON_CreateObject()) ||
+             !cJSON_AddStringToObject(o, "code", qrl_err_code(err)) ||
+             !cJSON_AddStringToObject(o, "message", qrl_err_message_vi(err)) ||
+             !cJSON_AddStringToObject(o, "message_en", qrl_strerror(err)) ||
+             !(body = cJSON_PrintUnformatted(o))) {
     goto out;
+  }
   blen = (int)strlen(body);
   n = snprintf(len, sizeof(len), "%d", blen);
   if (lws_add_http_header_status(wsi, status, &p, end) ||
       lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CONTENT_TYPE,
-                                   (const unsigned char *)"application/json; charset=utf-8",
-                                   31, &p, end) ||
+                                   (const unsigned char *)type, (int)strlen(type), &p, end) ||
       lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH,
                                    (const unsigned char *)len, n, &p, end) ||
       lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CACHE_CONTROL,

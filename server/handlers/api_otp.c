@@ -89,8 +89,10 @@ static void start(qrl_services *sv, qrl_conn *c, const cJSON *body, int portal) 
     return;
   }
   /* Malformed input is named before anything is looked up or counted. */
-  if (portal ? !qrl_portal_username_valid(who) : !qrl_citizen_id_valid(who, strlen(who))) {
-    qrl_http_error(c, portal ? QRL_INVALID_USERNAME : QRL_INVALID_ID, NULL);
+  rc = portal ? (qrl_portal_username_valid(who) ? QRL_OK : QRL_INVALID_USERNAME)
+              : qrl_citizen_id_check(who, strlen(who));
+  if (rc) {
+    qrl_http_error(c, rc, NULL);
     return;
   }
   if (!qrl_password_format_ok(pw)) {
@@ -273,7 +275,7 @@ static void verify_id_route(qrl_services *sv, qrl_conn *c, const cJSON *body) {
   const char *id;
   verify_id_task *v;
   qrl_err rc = qrl_json_str(body, "citizen_id", 16, &id);
-  if (!rc && !qrl_citizen_id_valid(id, strlen(id))) rc = QRL_INVALID_ID;
+  if (!rc) rc = qrl_citizen_id_check(id, strlen(id));
   if (rc) {
     qrl_http_error(c, rc, NULL);
     return;

@@ -33,6 +33,7 @@ struct qrl_http {
   size_t ntables;
   int api;       /* the /api router (paths under /api, timed); else a top one */
   int operators; /* only for --metrics-allow clients */
+  const qrl_http_pages *pages; /* a router of pages for people: HTML errors */
 };
 
 qrl_err qrl_http_add_routes(qrl_http *h, const qrl_route *routes, size_t n) {
@@ -150,6 +151,23 @@ void qrl_http_error(qrl_conn *c, qrl_err err, cJSON *extra) {
   qrl_http_respond(c, qrl_http_status_for(err), qrl_json_take_print(o), NULL);
 }
 
+/* Answers err as h's clients read it: JSON from the API and the operators'
+ * routers, an HTML page from the pages router. */
+static void answer_error(const qrl_http *h, qrl_conn *c, qrl_err err) {
+  char *html;
+  if (!h || !h->pages) {
+    qrl_http_error(c, err, NULL);
+    return;
+  }
+  qrl_metrics_error(qrl_services_of(c->wsi)->metrics, err);
+  html = h->pages->error_html(qrl_http_status_for(err));
+  if (!html) {
+    qrl_http_error(c, err, NULL);
+    return;
+  }
+  qrl_http_respond_as(c, qrl_http_status_for(err), html, "text/html; charset=utf-8");
+}
+
 void qrl_http_json(qrl_conn *c, cJSON *o, const char *token) {
   char cookie[160];
   int set = token && token[0];
@@ -193,10 +211,10 @@ int qrl_http_throttled(qrl_conn *c, qrl_task *t) {
  * unread, would reset the connection and could lose the answer. A request
  * pipelined behind it is not answered; "close" tells the client to send it
  * again (RFC 9112 §9.6). */
-static void refuse(qrl_conn *c, qrl_err err) {
+static void refuse(const qrl_http *h, qrl_conn *c, qrl_err err) {
   c->resp_close = 1;
   c->body_len = MAX_BODY + 1; /* ignore whatever body follows */
-  qrl_http_error(c, err, NULL);
+  answer_error(h, c, err);
 }
 
 /* How the request's body is delimited (RFC 9112 §6), checked before any of
@@ -248,11 +266,12 @@ static void route(qrl_http *h, struct lws *wsi, qrl_conn *c) {
   /* The operators' URLs do not exist for anyone else (not even 405). */
   if (h->operators && !qrl_config_metrics_allowed(sv->cfg, c->ip)) r = NULL;
   if (!r) {
-    qrl_http_error(c, QRL_NOT_FOUND, NULL);
+    /* Pages are only read: a POST to one is the wrong method. */
+    answer_error(h, c, h->pages && c->method_post ? QRL_METHOD : QRL_NOT_FOUND);
     return;
   }
   if (r->post != c->method_post) {
-    qrl_http_error(c, QRL_METHOD, NULL);
+    answer_error(h, c, QRL_METHOD);
     return;
   }
   qrl_request_host(wsi, host, sizeof(host));
@@ -353,6 +372,7 @@ static int on_request(qrl_http *h, struct lws *wsi, qrl_conn *c, const char *in,
                       size_t len) {
   qrl_services *sv = qrl_services_of(wsi);
   size_t n = len < sizeof(c->path) ? len : 0;
+  int head;
   qrl_err rc;
   /* lws 4.1.6 hands a GET the whole URI ("/api/me") but a POST only the
    * part under the mount ("/session"): route on the part under /api. */
@@ -373,15 +393,27 @@ static int on_request(qrl_http *h, struct lws *wsi, qrl_conn *c, const char *in,
   /* A body, wanted or not, arrives whole within 10 s however it trickles. */
   c->body_deadline = qrl_clock_mono_ms(sv->clock) + BODY_SECS * 1000;
   c->method_post = lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI) > 0;
-  if (!c->method_post && lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) <= 0) {
-    refuse(c, QRL_METHOD); /* HEAD, PUT, DELETE, OPTIONS... */
+  /* Pages take a HEAD too (lws sends a file's headers only). */
+  head = h->pages && lws_hdr_total_length(wsi, WSI_TOKEN_HEAD_URI) > 0;
+  if (!c->method_post && !head && lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) <= 0) {
+    refuse(h, c, QRL_METHOD); /* HEAD, PUT, DELETE, OPTIONS... */
     return 0;
   }
   if ((rc = check_framing(wsi, c->method_post))) {
-    refuse(c, rc);
+    refuse(h, c, rc);
     return 0;
   }
   if (c->method_post) return 0; /* wait for the body */
+  if (h->pages) {
+    /* A file is sent by lws, which needs the connection read (see above):
+     * reading stops only for an answer of ours. */
+    if (len >= sizeof(c->path)) answer_error(h, c, QRL_NOT_FOUND); /* no such name */
+    else if (h->pages->get(sv, c, wsi) < 0) return -1;
+    /* Our answer to a HEAD has its body all the same: the connection
+     * closes after it, so that nothing reads that body as an answer. */
+    if (head && c->resp_ready) c->resp_close = 1;
+    return 0;
+  }
   hold_rx(c);
   route(h, wsi, c);
   return 0;
@@ -398,7 +430,8 @@ static int replayed_request(const char *in, size_t len) {
   return len >= 5 && memcmp(in, "POST ", 5) == 0;
 }
 
-static int on_body(struct lws *wsi, qrl_conn *c, const void *in, size_t len) {
+static int on_body(const qrl_http *h, struct lws *wsi, qrl_conn *c, const void *in,
+                   size_t len) {
   if (!len) return 0; /* lws passes in == NULL for an empty body */
   if (!c->body_len && replayed_request(in, len)) {
     qrl_log_kv(qrl_services_of(wsi)->log, QRL_LOG_DEBUG, "http_refused", "ip", c->ip, "msg",
@@ -411,7 +444,7 @@ static int on_body(struct lws *wsi, qrl_conn *c, const void *in, size_t len) {
     return -1;
   }
   if (c->body_len + len > MAX_BODY) {
-    if (c->body_len <= MAX_BODY) qrl_http_error(c, QRL_FRAME_TOO_BIG, NULL);
+    if (c->body_len <= MAX_BODY) answer_error(h, c, QRL_FRAME_TOO_BIG);
     c->body_len = MAX_BODY + 1; /* ignore the rest */
     return 0;
   }
@@ -431,7 +464,7 @@ static int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void
   case LWS_CALLBACK_HTTP:
     return on_request(h, wsi, c, in, len);
   case LWS_CALLBACK_HTTP_BODY:
-    return on_body(wsi, c, in, len);
+    return on_body(h, wsi, c, in, len);
   case LWS_CALLBACK_HTTP_BODY_COMPLETION:
     if (c->body_done++) return -1; /* lws completing a taken request again */
     hold_rx(c);
@@ -457,7 +490,7 @@ static int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void
 
 /* A router for protocol name (static) at the NULL-terminated mountpoints. */
 static qrl_http *attach(qrl_server *srv, const char *name, const char *const *mounts,
-                        int api, int operators) {
+                        int api, int operators, const qrl_http_pages *pages) {
   qrl_http *h = calloc(1, sizeof(*h));
   /* An answer goes out in one send (lws would keep all past rx_buffer_size
    * for later, and a kept answer ends an HTTP/1 connection: see above). */
@@ -465,6 +498,7 @@ static qrl_http *attach(qrl_server *srv, const char *name, const char *const *mo
   if (!h) return NULL;
   h->api = api;
   h->operators = operators;
+  h->pages = pages;
   p.user = h;
   if (qrl_server_at_free(srv, free, h)) {
     free(h);
@@ -478,10 +512,16 @@ static qrl_http *attach(qrl_server *srv, const char *name, const char *const *mo
 
 qrl_http *qrl_http_attach(qrl_server *srv) {
   static const char *const mounts[] = {"/api", NULL};
-  return attach(srv, "qrl-api", mounts, 1, 0);
+  return attach(srv, "qrl-api", mounts, 1, 0, NULL);
 }
 
 qrl_http *qrl_http_attach_top(qrl_server *srv, const char *name,
                               const char *const *mountpoints, int operators) {
-  return attach(srv, name, mountpoints, 0, operators);
+  return attach(srv, name, mountpoints, 0, operators, NULL);
+}
+
+qrl_http *qrl_http_attach_pages(qrl_server *srv, const char *name,
+                                const char *const *mountpoints,
+                                const qrl_http_pages *pages) {
+  return attach(srv, name, mountpoints, 0, 0, pages);
 }

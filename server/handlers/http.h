@@ -15,7 +15,8 @@
  * or HTTP_WRITEABLE (an HTTP/2 stream).
  * Every error answer is counted by its code (metrics.h), and every /api
  * request's time to its answer.
- * Not here: static files (the runtime's mount), websockets.
+ * A router of pages (pages.h) answers its errors as HTML pages instead.
+ * Not here: static files (pages.c), websockets.
  */
 #ifndef QRLOGIN_HTTP_H
 #define QRLOGIN_HTTP_H
@@ -54,6 +55,25 @@ qrl_http *qrl_http_attach(qrl_server *srv);
  * failure. */
 qrl_http *qrl_http_attach_top(qrl_server *srv, const char *name,
                               const char *const *mountpoints, int operators);
+
+/* What makes a router one of pages for people (pages.h) rather than of
+ * JSON: how it answers a GET, and its errors' HTML. */
+typedef struct qrl_http_pages {
+  /* Loop thread, for every GET (c->path holds its path; no routes are
+   * looked at): answers c (qrl_http_respond_as) and returns 0, has lws send
+   * a file (lws_serve_http_file) and returns 0, or returns -1 to close. */
+  int (*get)(qrl_services *sv, qrl_conn *c, struct lws *wsi);
+  /* The error page for HTTP status: caller frees; NULL if out of memory
+   * (the error is answered as JSON then). */
+  char *(*error_html)(int status);
+} qrl_http_pages;
+
+/* Registers a router of pages at mountpoints (as qrl_http_attach_top; pages
+ * is static and not copied): its errors - a POST, an unknown method, bad
+ * framing, a body too big - are HTML pages. NULL on allocation failure. */
+qrl_http *qrl_http_attach_pages(qrl_server *srv, const char *name,
+                                const char *const *mountpoints,
+                                const qrl_http_pages *pages);
 
 /* Adds n routes (static table, not copied). QRL_NOMEM if the router is
  * full. */

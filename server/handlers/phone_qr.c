@@ -15,6 +15,7 @@
 #include "glue/config.h"
 #include "helpers/crypto.h"
 #include "glue/jsonio.h"
+#include "glue/metrics.h"
 #include "helpers/netaddr.h"
 #include "handlers/phone.h"
 #include "glue/reply.h"
@@ -65,9 +66,40 @@ static void scan_run(qrl_task *t, qrl_db *db) {
   t->rc = qrl_acct_app_auth(db, sv->pol, s->session, t->now, &s->auth);
 }
 
-/* What the phone shows before the citizen confirms: who asks, from where. */
+/* A refusal of a passcode says what the phone needs to tell the citizen:
+ * how many tries are left (wrong_passcode: "tries_left", and the message
+ * says it), or until when the account is locked (locked: "locked_until",
+ * unix seconds: the phone shows it in its own local time). */
+static void send_passcode_error(qrl_conn *c, qrl_err err, const char *req,
+                                const qrl_app_auth *auth) {
+  cJSON *o;
+  char vi[160], en[64];
+
+  if ((err != QRL_WRONG_PASSCODE || auth->passcode_left <= 0) &&
+      (err != QRL_LOCKED || auth->passcode_locked_until <= 0)) {
+    qrl_send_error(c, err, req);
+    return;
+  }
+  if (!(o = qrl_json_error_obj(err, req))) return;
+  if (err == QRL_WRONG_PASSCODE) {
+    snprintf(vi, sizeof(vi), "%s Bạn còn %d lần thử.", qrl_err_message_vi(err),
+             auth->passcode_left);
+    snprintf(en, sizeof(en), "%s: %d tries left", qrl_strerror(err), auth->passcode_left);
+    cJSON_ReplaceItemInObjectCaseSensitive(o, "message", cJSON_CreateString(vi));
+    cJSON_ReplaceItemInObjectCaseSensitive(o, "message_en", cJSON_CreateString(en));
+    cJSON_AddNumberToObject(o, "tries_left", auth->passcode_left);
+  } else {
+    cJSON_AddNumberToObject(o, "locked_until", (double)auth->passcode_locked_until);
+  }
+  if (c->wsi) qrl_metrics_error(qrl_services_of(c->wsi)->metrics, err);
+  qrl_send_json(c, o);
+}
+
+/* What the phone shows before the citizen confirms: who asks, from where,
+ * and when: requested_at is when this scan reached the server (the login
+ * request the citizen answers), created_at when the page showed the QR. */
 static cJSON *scan_ok_msg(const qrl_services *sv, const qrl_challenge *ch,
-                          const qrl_citizen *who, int64_t now_ms) {
+                          const qrl_citizen *who, int64_t now_ms, int64_t requested_at) {
   cJSON *o = qrl_json_msg("scan_ok"), *p, *b, *arr;
   if (!o) return NULL;
   cJSON_AddStringToObject(o, "challenge", ch->id);
@@ -83,6 +115,7 @@ static cJSON *scan_ok_msg(const qrl_services *sv, const qrl_challenge *ch,
     cJSON_AddStringToObject(b, "summary", summary);
   }
   cJSON_AddNumberToObject(o, "created_at", (double)ch->created_at);
+  cJSON_AddNumberToObject(o, "requested_at", (double)requested_at);
   /* A kiosk: the phone says where the shared machine is. */
   if (ch->kiosk) {
     cJSON *k = cJSON_AddObjectToObject(o, "kiosk");
@@ -124,7 +157,7 @@ static void scan_done(qrl_task *t, qrl_conn *c) {
     goto fail;
   }
   if ((rc = qrl_store_apply(sv->store, s->qr.id, scan_fn, &a, &ch))) goto fail;
-  qrl_send_json(c, scan_ok_msg(sv, &ch, who, a.now_ms));
+  qrl_send_json(c, scan_ok_msg(sv, &ch, who, a.now_ms, t->now));
   qrl_audit_row(sv->audit, c, "scan", QRL_OK, who->id,
                 ch.far ? "proximity=different_network" : "proximity=same_network", ch.flow);
   qrl_cleanse(&ch, sizeof(ch));
@@ -182,7 +215,7 @@ static void setperm_run(qrl_task *t, qrl_db *db) {
 static void setperm_done(qrl_task *t, qrl_conn *c) {
   setperm_task *p = qrl_container_of(t, setperm_task, base);
   if (!c) return;
-  if (t->rc) qrl_send_error(c, t->rc, t->type->name);
+  if (t->rc) send_passcode_error(c, t->rc, t->type->name, &p->auth);
   else qrl_phone_reply_account(c, "set_permission_ok", &p->auth.citizen, NULL);
 }
 
@@ -346,7 +379,7 @@ static void decide_done(qrl_task *t, qrl_conn *c) {
     qrl_audit_row(sv->audit, c, t->type->name, rc, id[0] ? id : NULL, NULL,
                   d->chal.flow[0] ? d->chal.flow : NULL);
   if (rc) {
-    if (c) qrl_send_error(c, rc, t->type->name);
+    if (c) send_passcode_error(c, rc, t->type->name, &d->auth);
     return;
   }
   if (d->decision == QRL_DECISION_DECLINE) {

@@ -91,7 +91,7 @@ static qrl_err prep_login(qrl_services *sv, qrl_conn *c, const cJSON *msg,
   if ((rc = qrl_json_str(msg, "password", 128, &pw))) return rc;
   if ((rc = qrl_json_str(msg, "device_key", 128, &key))) return rc;
   if ((rc = qrl_json_str_opt(msg, "device_name", 64, &name))) return rc;
-  if (!qrl_citizen_id_valid(id, strlen(id))) return QRL_INVALID_ID;
+  if ((rc = qrl_citizen_id_check(id, strlen(id)))) return rc;
   if (qrl_b64url_decode(key, strlen(key), pub, sizeof(pub)) != QRL_PUBKEY_BYTES)
     return QRL_BAD_DEVICE_KEY;
   if (!(l = (login_task *)qrl_task_new(sv->tasks, c, &login_type, sizeof(*l))))

@@ -106,18 +106,22 @@ static const unsigned char provinces[] = {
     49, 51, 52, 54, 56, 58, 60, 62, 64, 66, 67, 68, 70, 72, 74, 75,
     77, 79, 80, 82, 83, 84, 86, 87, 89, 91, 92, 93, 94, 95, 96};
 
-int qrl_citizen_id_valid(const char *s, size_t len) {
+qrl_err qrl_citizen_id_check(const char *s, size_t len) {
   int province;
 
   /* 3 digits province, 1 digit century and sex, 2 digits year of birth,
    * 6 digits serial: all digits; only the province code has holes. */
-  if (!s || len != QRL_CITIZEN_ID_LEN) return 0;
+  if (!s || len != QRL_CITIZEN_ID_LEN) return QRL_INVALID_ID;
   for (size_t i = 0; i < len; i++)
-    if (s[i] < '0' || s[i] > '9') return 0;
+    if (s[i] < '0' || s[i] > '9') return QRL_INVALID_ID;
   province = (s[0] - '0') * 100 + (s[1] - '0') * 10 + (s[2] - '0');
   for (size_t i = 0; i < sizeof(provinces); i++)
-    if (provinces[i] == province) return 1;
-  return 0;
+    if (provinces[i] == province) return QRL_OK;
+  return QRL_BAD_PROVINCE;
+}
+
+int qrl_citizen_id_valid(const char *s, size_t len) {
+  return qrl_citizen_id_check(s, len) == QRL_OK;
 }
 
 int qrl_passcode_valid(const char *s, size_t len) {

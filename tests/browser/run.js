@@ -638,6 +638,107 @@ async function kioskPassword(s) {
   clean(page);
 }
 
+// --- error pages and messages (h-errpages) ---
+
+/* An address that does not exist: the portal's 404 page (styled by the
+ * portal's own stylesheet, Vietnamese then English, no script), axe-clean,
+ * whose link leads back to the login page. */
+async function errpagesNotFound(s) {
+  const page = await newPage(s);
+  const resp = await page.goto(s.base + '/khong-co-trang-nay');
+  check(resp.status() === 404, '404 page status ' + resp.status());
+  check((resp.headers()['content-security-policy'] || '').includes("default-src 'none'"),
+    '404 page without the CSP');
+  check((await page.textContent('h1')).trim() === 'Không tìm thấy trang', 'h1: ' + await page.textContent('h1'));
+  check((await page.textContent('#err-title-en')).includes('Page not found'), 'no English');
+  check(await page.evaluate(() => getComputedStyle(document.querySelector('.top')).display === 'flex' &&
+    document.styleSheets.length === 1 && document.styleSheets[0].cssRules.length > 20),
+  'the portal stylesheet did not apply');
+  await axeCheck(page, '404 page');
+  await shot(page, 'not-found');
+  await page.click('#back');
+  await page.waitForURL(s.base + '/');
+  await page.waitForSelector('#choose-vneid', { state: 'visible' });
+  /* Chromium reports the 404 itself on the console: that one is expected. */
+  page.problems = page.problems.filter((p) => !/status of 404/.test(p));
+  clean(page);
+}
+
+/* /kiosk typed by a person opens the kiosk page (and /portal the portal's). */
+async function errpagesShortNames(s) {
+  const page = await newPage(s, null, { viewport: { width: 1080, height: 1920 } });
+  const resp = await page.goto(s.base + '/kiosk');
+  check(resp.status() === 200, '/kiosk status ' + resp.status());
+  check(await page.evaluate(() => document.documentElement.hasAttribute('data-kiosk')), 'not the kiosk page');
+  await readyQr(page);
+  clean(page);
+}
+
+/* The page's messages: an ID whose first 3 digits are no province code says
+ * so (not "12 digits"), in both languages; after the password login the
+ * focus is on the portal page's heading, not on "Đăng xuất"; dates read
+ * dd/mm/yyyy in both languages; dossier statuses are translated. */
+async function errpagesMessages(s) {
+  const page = await newPage(s);
+  await openVneid(page, s);
+  await page.click('#tab-pw');
+  await page.fill('#pw-password', PW);
+  await page.fill('#pw-id', '000099012345');
+  await page.click('#pw-form button[type=submit]');
+  await page.waitForFunction(() => document.getElementById('pw-error').textContent !== '');
+  let msg = await page.textContent('#pw-error');
+  check(msg.includes('mã tỉnh') && msg.includes('000 không phải mã tỉnh'), 'province message: ' + msg);
+  await shot(page, 'bad-province');
+  await axeCheck(page, 'login page, bad province');
+  await page.click('#lang');
+  await page.click('#pw-form button[type=submit]');
+  await page.waitForFunction(() => /province code/.test(document.getElementById('pw-error').textContent));
+  msg = await page.textContent('#pw-error');
+  check(msg.includes('000 is not a province code'), 'English province message: ' + msg);
+  await page.fill('#pw-id', '0010990123');
+  await page.click('#pw-form button[type=submit]');
+  await page.waitForFunction(() => /12 digits/.test(document.getElementById('pw-error').textContent));
+  await page.click('#lang');
+
+  await page.fill('#pw-id', AN);
+  await page.click('#pw-form button[type=submit]');
+  await page.waitForSelector('#otp-panel:not([hidden])');
+  const inbox = await sim(s, 'inbox', ['inbox', '--phone', '0912345678']);
+  check(inbox.code === 0 && /^\d{6}$/.test(inbox.out.otp), 'no SMS: ' + inbox.raw);
+  await page.fill('#otp-code', inbox.out.otp);
+  await page.click('#otp-form button[type=submit]');
+  await page.waitForURL('**/portal.html');
+  await page.waitForSelector('#profile:not([hidden])');
+  await page.waitForFunction(() => document.activeElement && document.activeElement.id === 'greeting');
+  const read = () => page.evaluate(() => ({
+    at: document.getElementById('login-at').textContent,
+    rows: Array.from(document.querySelectorAll('#dossier-rows tr'))
+      .map((tr) => Array.from(tr.cells).map((td) => td.textContent))
+  }));
+  const vi = await read();
+  check(/^\d{2}\/\d{2}\/\d{4} \d{2}:\d{2}$/.test(vi.at), 'login time: ' + vi.at);
+  check(vi.rows.length === 2 && vi.rows.every((r) => /^\d{2}\/\d{2}\/\d{4}$/.test(r[3])),
+    'dossier dates: ' + JSON.stringify(vi.rows));
+  check(vi.rows.some((r) => r[2] === 'Đã trả kết quả') && vi.rows.some((r) => r[2] === 'Đang xử lý'),
+    'Vietnamese statuses: ' + JSON.stringify(vi.rows));
+  await axeCheck(page, 'portal page, focus on the heading');
+  await page.click('#lang');
+  const en = await read();
+  check(en.at === vi.at, 'login time differs in English: ' + en.at + ' / ' + vi.at);
+  check(en.rows.map((r) => r[3]).join() === vi.rows.map((r) => r[3]).join(),
+    'dossier dates differ in English: ' + JSON.stringify(en.rows));
+  check(en.rows.some((r) => r[2] === 'Result returned') && en.rows.some((r) => r[2] === 'Being processed'),
+    'statuses not translated: ' + JSON.stringify(en.rows));
+  await page.click('#lang');
+  clean(page);
+}
+
+const errpagesScenarios = {
+  errpages_not_found: errpagesNotFound,
+  errpages_short_names: errpagesShortNames,
+  errpages_messages: errpagesMessages,
+};
+
 async function main() {
   for (const v of ['QRLOGIND', 'VNEID_SIM', 'QRL_WEB_DIR'])
     check(process.env[v], v + ' is not set');
@@ -652,6 +753,7 @@ async function main() {
     process.exit(1);
   }
   Object.assign(scenarios, { web_not_me: webNotMe, kiosk_password: kioskPassword }); /* h-websessions */
+  Object.assign(scenarios, errpagesScenarios);
   const only = process.argv[2];
   let failed = 0, ran = 0;
   for (const [name, fn] of Object.entries(scenarios)) {

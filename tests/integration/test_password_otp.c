@@ -286,7 +286,7 @@ SERVER_TEST(bad_input_is_named_before_any_lookup, NULL) {
     int status;
   } cases[] = {
       {"{\"id\":\"12345\",\"password\":\"MatKhau@2024\"}", "invalid_citizen_id", 400},
-      {"{\"id\":\"000099012345\",\"password\":\"MatKhau@2024\"}", "invalid_citizen_id", 400},
+      {"{\"id\":\"000099012345\",\"password\":\"MatKhau@2024\"}", "invalid_province_code", 400},
       {"{\"id\":\"001099012345\",\"password\":\"short\"}", "bad_password_format", 400},
       {"{\"id\":\"001099012345\",\"password\":\"123456789012345678901\"}",
        "bad_password_format", 400},

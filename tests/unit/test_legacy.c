@@ -112,7 +112,7 @@ TEST(refused_accounts_write_nothing) {
              QRL_INVALID_ID);
   ASSERT_ERR(qrl_portal_add(f.db, &f.pol, "citizen", "newone", "X", PW, NULL, NULL,
                             "999099012345", 1, T0, &id),
-             QRL_INVALID_ID); /* no such province */
+             QRL_BAD_PROVINCE); /* no such province */
   ASSERT_ERR(qrl_portal_add(f.db, &f.pol, "robot", "newone", "X", PW, NULL, NULL, NULL,
                             0, T0, &id),
              QRL_INVAL);

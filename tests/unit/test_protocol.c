@@ -129,6 +129,14 @@ TEST(citizen_id_validator) {
   ASSERT_FALSE(qrl_citizen_id_valid("", 0));
   ASSERT_FALSE(qrl_citizen_id_valid("001099012345", 11));
   ASSERT_FALSE(qrl_citizen_id_valid("-01099012345", 12));
+  /* What is wrong is said: the length/digits, or the province code. */
+  ASSERT_ERR(qrl_citizen_id_check("001099012345", 12), QRL_OK);
+  ASSERT_ERR(qrl_citizen_id_check("00109901234", 11), QRL_INVALID_ID);
+  ASSERT_ERR(qrl_citizen_id_check("00109901234a", 12), QRL_INVALID_ID);
+  ASSERT_ERR(qrl_citizen_id_check("000099012345", 12), QRL_BAD_PROVINCE);
+  ASSERT_ERR(qrl_citizen_id_check("003099012345", 12), QRL_BAD_PROVINCE);
+  ASSERT_ERR(qrl_citizen_id_check("097099012345", 12), QRL_BAD_PROVINCE);
+  ASSERT_ERR(qrl_citizen_id_check(NULL, 0), QRL_INVALID_ID);
   return 0;
 }
 

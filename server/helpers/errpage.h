@@ -1,0 +1,17 @@
+/*
+ * errpage.h - the page a person's browser gets for an HTTP error outside
+ * /api (404, 405, 400, 421...): in the portal's style (its own stylesheet
+ * and icon, nothing from elsewhere, no script - the CSP allows neither
+ * inline script nor inline style), Vietnamese first and English below, with
+ * a link back to the login page. Not here: sending it (handlers/pages.c,
+ * glue/origin.c), the API's JSON errors. Depends on libc only.
+ */
+#ifndef QRLOGIN_ERRPAGE_H
+#define QRLOGIN_ERRPAGE_H
+
+/* The error page for HTTP status (any status: an unknown 4xx reads as a
+ * bad request, anything else as a server error), as a NUL-terminated HTML
+ * document: caller frees. NULL on allocation failure. */
+char *qrl_errpage_html(int status);
+
+#endif /* QRLOGIN_ERRPAGE_H */
