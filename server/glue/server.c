@@ -114,7 +114,7 @@ struct qrl_server {
   struct lws_vhost *vhost;
   struct lws_protocols protos[MAX_PROTOCOLS + 1]; /* [0] ours, NULL-terminated */
   size_t nprotos;
-  struct lws_http_mount mounts[MAX_MOUNTS + 1];  /* + the static files */
+  struct lws_http_mount mounts[MAX_MOUNTS];
   size_t nmounts;
   tick_hook ticks[MAX_HOOKS];
   event_hook events[MAX_HOOKS];
@@ -492,9 +492,6 @@ static const lws_retry_bo_t no_idle_policy = {
     .secs_since_valid_hangup = 0,
 };
 
-static const struct lws_protocol_vhost_options mime_js = {
-    NULL, NULL, ".js", "text/javascript; charset=utf-8"};
-
 /* TLS 1.2's suites: ECDHE key exchange, AEAD ciphers only. */
 #define TLS12_CIPHERS                                                           \
   "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"                  \
@@ -545,25 +542,18 @@ static void on_accept(void *arg, int fd, const struct sockaddr *sa) {
 
 static int listen_and_loop(qrl_server *srv) {
   struct lws_context_creation_info info;
-  struct lws_http_mount *files = &srv->mounts[srv->nmounts];
   void *loops[1] = {&srv->loop};
   char url[128];
 
-  memset(files, 0, sizeof(*files));
-  files->mountpoint = "/";
-  files->mountpoint_len = 1;
-  files->origin = srv->cfg->web_dir;
-  files->def = "index.html";
-  files->origin_protocol = LWSMPRO_FILE;
-  files->extra_mimetypes = &mime_js;
-  files->cache_max_age = 0;
-  for (size_t i = 0; i < srv->nmounts; i++) srv->mounts[i].mount_next = &srv->mounts[i + 1];
+  /* The handlers' mounts, the login page's files among them
+   * (handlers/pages.c): the runtime serves nothing itself. */
+  for (size_t i = 0; i + 1 < srv->nmounts; i++) srv->mounts[i].mount_next = &srv->mounts[i + 1];
 
   memset(&info, 0, sizeof(info));
   /* We listen and accept (listener.h); lws serves what we hand it. */
   info.port = CONTEXT_PORT_NO_LISTEN_SERVER;
   info.protocols = srv->protos;
-  info.mounts = &srv->mounts[0];
+  info.mounts = srv->nmounts ? &srv->mounts[0] : NULL;
   info.user = srv;
   info.foreign_loops = loops;
   info.retry_and_idle_policy = &no_idle_policy;

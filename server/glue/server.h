@@ -53,8 +53,10 @@ qrl_services *qrl_server_services(qrl_server *srv);
 qrl_err qrl_server_add_protocol(qrl_server *srv, const struct lws_protocols *p);
 
 /* Serves URLs under mountpoint (static string) with the HTTP callback of
- * protocol (a static name). Registered mounts come before the static files
- * mount at "/". */
+ * protocol (a static name). The runtime serves no files itself: the login
+ * page is a handler's mount at "/" (handlers/pages.h). lws 4.1.6 gives a
+ * request to the last registered mount that matches, so "/" is registered
+ * first. */
 qrl_err qrl_server_add_mount(qrl_server *srv, const char *mountpoint,
                              const char *protocol);
 
