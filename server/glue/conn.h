@@ -128,7 +128,8 @@ qrl_conn *qrl_conn_find(qrl_conns *reg, uint64_t id);
  * is closed by lws after secs unless qrl_conn_proven() is called first. */
 void qrl_conn_await_proof(qrl_conn *c, int secs);
 /* A request of c succeeded (it showed a session or a password): c may stay
- * open as long as it answers pings. */
+ * open as long as it answers pings. Nothing for a connection that is not a
+ * phone's. */
 void qrl_conn_proven(qrl_conn *c);
 
 /* Copies the peer address, User-Agent and Origin of wsi into c. Call in
