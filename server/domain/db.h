@@ -39,7 +39,7 @@ qrl_err qrl_db_open(const char *path, qrl_db **out);
 qrl_err qrl_db_open_version(const char *path, int target, qrl_db **out);
 
 /* The schema version qrl_db_open() migrates to. */
-#define QRL_DB_SCHEMA_VERSION 7
+#define QRL_DB_SCHEMA_VERSION 9
 
 /* Closes db; NULL-safe. */
 void qrl_db_close(qrl_db *db);

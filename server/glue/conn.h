@@ -62,7 +62,7 @@ typedef struct qrl_conn {
    * FILTER_PROTOCOL_CONNECTION on, before it is registered). */
   union {
     struct { /* QRL_CONN_HTTP: the request and its answer */
-      char path[32];
+      char path[48]; /* "/.well-known/openid-configuration" fits */
       int method_post;
       int64_t body_deadline; /* monotonic ms: the whole body must arrive by then
                                 (slowloris) */
@@ -77,6 +77,7 @@ typedef struct qrl_conn {
       int rx_held;    /* reading stopped until the answer is written (pipelining) */
       int body_done;  /* BODY_COMPLETION seen */
       const char *resp_type; /* static: the answer's Content-Type; NULL: JSON */
+      const char *resp_cache; /* static: the answer's Cache-Control; NULL: no-store */
       int64_t req_start_us;  /* monotonic us of an /api request (metrics.h); 0:
                                 not timed */
     };

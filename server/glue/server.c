@@ -673,7 +673,7 @@ qrl_server *qrl_server_new(const qrl_config *cfg) {
                            &srv->metrics.task_wait};
   srv->sv = (qrl_services){cfg,        srv->clock, &srv->pol,   &srv->opol,  srv->store,
                            &srv->conns, &srv->tasks, &srv->thr,  &srv->audit,
-                           &srv->sms,   &srv->alive, &srv->closing, &srv->metrics, NULL};
+                           &srv->sms,   &srv->alive, &srv->closing, &srv->metrics, NULL, NULL};
   return srv;
 fail:
   qrl_server_free(srv);

@@ -26,6 +26,7 @@ struct qrl_sms_relay;
 struct qrl_clock;
 struct qrl_metrics;
 typedef struct qrl_ops qrl_ops;
+typedef struct qrl_oidc qrl_oidc;
 
 /* What every handler may use, all owned by the server and valid from
  * qrl_server_new() to qrl_server_free(). Loop thread, except where the
@@ -47,6 +48,8 @@ typedef struct qrl_services {
   struct qrl_metrics *metrics; /* counters and histograms (metrics.h) */
   qrl_ops *ops;              /* the operators' URLs' state (handlers/ops.h), set
                                 when they attach */
+  qrl_oidc *oidc;            /* the OpenID Connect provider's published state
+                                (handlers/oidc_meta.h), set when it attaches */
 } qrl_services;
 
 /* The services of the server that owns wsi (any lws callback). */
