@@ -361,8 +361,12 @@ static int client_show(qrl_db *db, const char *id, int json) {
 
   if (!c) return refused(QRL_NOMEM, "client show");
   if ((err = qrl_client_get(db, id, c))) {
-    ex = err == QRL_NOT_FOUND ? (fprintf(stderr, "qrlogin-admin: no client %s\n", id), EX_REFUSED)
-                              : refused(err, "client show");
+    if (err != QRL_NOT_FOUND) {
+      ex = refused(err, "client show");
+      goto out;
+    }
+    fprintf(stderr, "qrlogin-admin: no client %s\n", id);
+    ex = EX_REFUSED;
     goto out;
   }
   if (json) {
