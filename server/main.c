@@ -2,7 +2,8 @@
  * main.c - qrlogind: parse the config file and options (finding the login page: the
  * installed copy, else the source tree's), build the runtime, attach the
  * handlers (the browser's and the phone's websockets, the /api routes, the
- * operators' /healthz, /readyz and /metrics), run,
+ * operators' /healthz, /readyz and /metrics, the OpenID Connect provider's
+ * discovery document and key set), run,
  * exit 0 after a clean shutdown. The only place that names every handler.
  */
 #include <limits.h>
@@ -19,6 +20,7 @@
 #include "handlers/api_sessions.h"
 #include "glue/config.h"
 #include "handlers/http.h"
+#include "handlers/oidc_meta.h"
 #include "handlers/ops.h"
 #include "handlers/pages.h"
 #include "glue/server.h"
@@ -68,6 +70,7 @@ static int attach_handlers(qrl_server *srv) {
   if (qrl_api_session_attach(api) || qrl_api_otp_attach(api)) return -1;
   if (qrl_api_sessions_attach(api)) return -1;
   if (qrl_ops_attach(srv)) return -1;
+  if (qrl_oidc_meta_attach(srv)) return -1;
   return 0;
 }
 

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "admin.h"
+#include "oidc.h"
 #include "helpers/num.h"
 #include "domain/operator.h"
 #include "domain/otp.h"
@@ -54,8 +55,8 @@ static const char usage_text[] =
     "                                          event and outcome, the last N days\n"
     "                                          with today; default 30)\n"
     "  portal verify-id USERNAME CITIZEN_ID    (support: check a portal account's\n"
-    "                                           ID against the population register)\n\n"
-    "Exit status: 0 done, 1 refused, 2 usage error.\n";
+    "                                           ID against the population register)\n";
+static const char usage_tail[] = "\nExit status: 0 done, 1 refused, 2 usage error.\n";
 
 __attribute__((format(printf, 1, 2))) static int usage_error(const char *fmt, ...) {
   va_list ap;
@@ -146,6 +147,7 @@ static int run(qrl_db *db, const qrl_acct_policy *pol, int json, const char *gro
   char **pos;
   qrl_err err;
 
+  if ((ex = qrl_admin_oidc_run(db, json, group, argc, argv, now)) >= 0) return ex;
   if ((ex = parse_opts(argc, argv, &o))) return ex;
   fmt = (json || o.json) ? QRL_ADMIN_JSON : QRL_ADMIN_TEXT;
   pos = argv + optind;
@@ -327,7 +329,11 @@ int main(int argc, char **argv) {
       if (qrl_parse_long(optarg, 10, 20, &v)) return usage_error("--hash-cost wants 10..20, not '%s'", optarg);
       pol.hash_cost_log2 = (int)v;
       break;
-    case 'h': fputs(usage_text, stdout); return 0;
+    case 'h':
+      fputs(usage_text, stdout);
+      fputs(qrl_admin_oidc_usage, stdout);
+      fputs(usage_tail, stdout);
+      return 0;
     case 'j': json = 1; break;
     case ':': return usage_error("option %s needs a value", argv[optind - 1]);
     default: return usage_error("unknown option %s", argv[optind - 1]);

@@ -471,11 +471,54 @@ static const char schema_v7[] =
     " clear_at INTEGER NOT NULL);"
     "CREATE INDEX failure_limits_clear ON failure_limits(clear_at);";
 
+/* v8: the OpenID Connect provider's signing keys (oidc_keys.h). A key is
+ * published (JWKS) from created_at, signs from activate_at, stops signing at
+ * retire_at (the next key's activate_at; NULL while it is the newest) and is
+ * unpublished, then deleted, at expire_at, when every token it signed has
+ * expired. The private key is PKCS#8 DER; kid its RFC 7638 thumbprint. */
+static const char schema_v8[] =
+    "CREATE TABLE oidc_keys("
+    " kid TEXT PRIMARY KEY CHECK(length(kid) = 43),"
+    " alg TEXT NOT NULL CHECK(alg IN ('ES256')),"
+    " private_der BLOB NOT NULL,"
+    " public_key BLOB NOT NULL CHECK(length(public_key) = 65),"
+    " created_at INTEGER NOT NULL,"
+    " activate_at INTEGER NOT NULL CHECK(activate_at >= created_at),"
+    " retire_at INTEGER CHECK(retire_at IS NULL OR retire_at >= activate_at),"
+    " expire_at INTEGER CHECK(expire_at IS NULL OR retire_at IS NOT NULL AND"
+    "                         expire_at >= retire_at));"
+    "CREATE INDEX oidc_keys_activate ON oidc_keys(activate_at);";
+
+/* v9: the relying portals of the OpenID Connect provider (oidc_clients.h):
+ * the client, how it authenticates (the SHA-256 of its secret, or its JWK
+ * Set), and its exact redirect and post-logout redirect URIs. */
+static const char schema_v9[] =
+    "CREATE TABLE oidc_clients("
+    " client_id TEXT PRIMARY KEY CHECK(length(client_id) BETWEEN 3 AND 64),"
+    " name TEXT NOT NULL CHECK(length(name) > 0),"
+    " auth_method TEXT NOT NULL"
+    "  CHECK(auth_method IN ('client_secret_basic', 'private_key_jwt')),"
+    " secret_hash BLOB CHECK(secret_hash IS NULL OR length(secret_hash) = 32),"
+    " jwks TEXT,"
+    " min_acr INTEGER NOT NULL CHECK(min_acr IN (1, 2)),"
+    " backchannel_logout_uri TEXT,"
+    " created_at INTEGER NOT NULL,"
+    " secret_at INTEGER,"
+    " CHECK((auth_method = 'client_secret_basic') = (secret_hash IS NOT NULL)),"
+    " CHECK((auth_method = 'private_key_jwt') = (jwks IS NOT NULL)));"
+    "CREATE TABLE oidc_client_uris("
+    " client_id TEXT NOT NULL REFERENCES oidc_clients(client_id) ON DELETE CASCADE,"
+    " kind TEXT NOT NULL CHECK(kind IN ('redirect', 'post_logout')),"
+    " uri TEXT NOT NULL,"
+    " position INTEGER NOT NULL,"
+    " PRIMARY KEY(client_id, kind, uri));";
+
 static const struct {
   int version;
   const char *sql;
 } migrations[] = {{1, schema_v1}, {2, schema_v2}, {3, schema_v3}, {4, schema_v4},
-                  {5, schema_v5}, {6, schema_v6}, {7, schema_v7}};
+                  {5, schema_v5}, {6, schema_v6}, {7, schema_v7}, {8, schema_v8},
+                  {9, schema_v9}};
 
 #define SCHEMA_VERSION QRL_DB_SCHEMA_VERSION
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == SCHEMA_VERSION,

@@ -133,6 +133,11 @@ void qrl_config_usage(void *stream, const char *prog) {
           "  --tls-cert PEM       serve HTTPS and wss:// with this certificate chain\n"
           "  --tls-key PEM        ... and this private key, mode 600 (both or neither); adds HSTS\n"
           "                       and Secure cookies\n"
+          "  --issuer URL         the OpenID Connect issuer relying portals see, e.g.\n"
+          "                       https://xacthuc.dichvucong.gov.vn: scheme://host[:port],\n"
+          "                       no path, query, fragment or trailing slash; the\n"
+          "                       provider's endpoints are under it (default\n"
+          "                       http://<bind>:<port>, https with --tls-cert)\n"
           "  --kiosk-name NAME    the kiosk's name and place, shown on the phone for\n"
           "                       logins from /kiosk.html (a shared machine)\n"
           "  --kiosk-idle-secs N  a kiosk session ends after N seconds unused, on the\n"
@@ -155,7 +160,8 @@ void qrl_config_usage(void *stream, const char *prog) {
           "                       stderr; SIGHUP opens it again (after logrotate)\n"
           "  --no-rate-limits     turn the per-IP/account/socket throttles off: for load\n"
           "                       tests and benchmarks only, never in production\n"
-          "  --demo               seed demo citizens, portal accounts and dossiers; the\n"
+          "  --demo               seed demo citizens, portal accounts and dossiers, and\n"
+          "                       the demo provincial portal's OpenID Connect client; the\n"
           "                       page shows the QR text; SMS also go to the simulated\n"
           "                       mobile network (vneid-sim inbox)\n"
           "  --config PATH        read the options from this file first (default\n"
@@ -179,6 +185,28 @@ static int origin_ok(const char *s) {
   if (n == 0 || n > 127) return 0;
   if (strncmp(s, "http://", 7) != 0 && strncmp(s, "https://", 8) != 0) return 0;
   return qrl_host_parse(strstr(s, "://") + 3, name, &port) == 0;
+}
+
+/* An OpenID Connect issuer: origin_ok() and a lowercase host, or NULL; else
+ * the reason (static). Relying parties compare it byte for byte with the
+ * "iss" of every token, so nothing may vary: no path (our endpoints are at
+ * the root), query, fragment or trailing slash. */
+static const char *issuer_problem(const char *s) {
+  const char *host = strstr(s, "://");
+  if (strncmp(s, "http://", 7) != 0 && strncmp(s, "https://", 8) != 0)
+    return "--issuer wants an absolute http:// or https:// URL, e.g. "
+           "https://xacthuc.dichvucong.gov.vn";
+  if (!host[3]) return "--issuer wants a host: scheme://host[:port]";
+  if (strpbrk(s, "?#")) return "--issuer takes no query or fragment";
+  if (s[strlen(s) - 1] == '/')
+    return "--issuer takes no trailing slash (tokens carry it byte for byte): "
+           "https://host, not https://host/";
+  if (strchr(host + 3, '/')) return "--issuer takes no path: the endpoints are at the server's root";
+  if (strchr(host + 3, '@')) return "--issuer takes no user name";
+  for (const char *p = host + 3; *p; p++)
+    if (*p >= 'A' && *p <= 'Z') return "--issuer wants a lowercase host name";
+  if (!origin_ok(s)) return "--issuer wants scheme://host[:port] with a valid host and port";
+  return NULL;
 }
 
 /* A Host name without a port. */
@@ -234,7 +262,7 @@ enum {
   OPT_PWLEVEL, OPT_CUTOVER, OPT_OUTBOX, OPT_OTPTTL, OPT_CERT, OPT_KEY, OPT_FRAME,
   OPT_PROX, OPT_FRESH, OPT_NORL, OPT_KNAME, OPT_KIDLE, OPT_HOST, OPT_MAXCH_IP,
   OPT_MAXCONNIP, OPT_WIDLE, OPT_WSPING, OPT_METRICS_ALLOW, OPT_CONFIG, OPT_LOGFMT,
-  OPT_LOGLEVEL, OPT_LOGFILE
+  OPT_LOGLEVEL, OPT_LOGFILE, OPT_ISSUER
 };
 
 /* Every option; a config file's keys are the same names (not help, config). */
@@ -272,6 +300,7 @@ static const struct option opts[] = {
     {"log-format", required_argument, NULL, OPT_LOGFMT},
     {"log-level", required_argument, NULL, OPT_LOGLEVEL},
     {"log-file", required_argument, NULL, OPT_LOGFILE},
+    {"issuer", required_argument, NULL, OPT_ISSUER},
     {"config", required_argument, NULL, OPT_CONFIG},
     {"help", no_argument, NULL, OPT_HELP},
     {NULL, 0, NULL, 0}};
@@ -443,6 +472,10 @@ static int apply(qrl_config *cfg, parse_state *st, int c, const char *arg, int s
     } else {
       cfg->tls_cert = arg;
     }
+    break;
+  case OPT_ISSUER:
+    if ((*what = issuer_problem(arg))) return -1;
+    cfg->issuer = arg;
     break;
   case OPT_KNAME:
     if (!*arg || strlen(arg) > 90 || !qrl_text_is_clean(arg)) {
@@ -818,6 +851,7 @@ size_t qrl_config_restart_keys(const qrl_config *a, const qrl_config *b, char *o
   STR(sms_outbox, "sms-outbox");
   FIELD(otp_ttl, "otp-ttl");
   KEY_DIFFERS(!a->tls_cert != !b->tls_cert, "tls-cert");
+  STR(issuer, "issuer");
 #undef STR
 #undef FIELD
 #undef KEY_DIFFERS

@@ -67,6 +67,9 @@ typedef struct qrl_config {
   qrl_cidr metrics_allow[QRL_MAX_ORIGINS]; /* who may read /metrics and /readyz:
                               127.0.0.1 and ::1 unless --metrics-allow is given */
   size_t nmetrics_allow;
+  const char *issuer;      /* the OpenID Connect issuer (--issuer): scheme://host
+                              [:port]; NULL: http://<bind>:<port listened on>
+                              (https with --tls-cert) */
   const char *config_default; /* the config file read when --config is not
                               given, if it exists: NULL here (none); qrlogind
                               sets QRL_CONFIG_FILE. Not owned */

@@ -248,7 +248,10 @@ void qrl_conn_await_proof(qrl_conn *c, int secs) {
 }
 
 void qrl_conn_proven(qrl_conn *c) {
-  if (!c->awaiting_proof) return;
+  /* awaiting_proof is the phone's part of the union: on any other kind of
+   * connection it is another field's bytes (an HTTP request's cookie or
+   * body pointer), neither read nor written. */
+  if (c->kind != QRL_CONN_PHONE || !c->awaiting_proof) return;
   c->awaiting_proof = 0;
   lws_set_timeout(c->wsi, NO_PENDING_TIMEOUT, 0);
 }

@@ -62,7 +62,7 @@ typedef struct qrl_conn {
    * FILTER_PROTOCOL_CONNECTION on, before it is registered). */
   union {
     struct { /* QRL_CONN_HTTP: the request and its answer */
-      char path[32];
+      char path[48]; /* "/.well-known/openid-configuration" fits */
       int method_post;
       int64_t body_deadline; /* monotonic ms: the whole body must arrive by then
                                 (slowloris) */
@@ -77,6 +77,7 @@ typedef struct qrl_conn {
       int rx_held;    /* reading stopped until the answer is written (pipelining) */
       int body_done;  /* BODY_COMPLETION seen */
       const char *resp_type; /* static: the answer's Content-Type; NULL: JSON */
+      const char *resp_cache; /* static: the answer's Cache-Control; NULL: no-store */
       int64_t req_start_us;  /* monotonic us of an /api request (metrics.h); 0:
                                 not timed */
     };
@@ -139,7 +140,8 @@ void qrl_conn_each(qrl_conns *reg, qrl_conn_kind kind, void (*fn)(qrl_conn *c, v
  * is closed by lws after secs unless qrl_conn_proven() is called first. */
 void qrl_conn_await_proof(qrl_conn *c, int secs);
 /* A request of c succeeded (it showed a session or a password): c may stay
- * open as long as it answers pings. */
+ * open as long as it answers pings. Nothing for a connection that is not a
+ * phone's. */
 void qrl_conn_proven(qrl_conn *c);
 
 /* Copies the peer address, User-Agent and Origin of wsi into c. Call in

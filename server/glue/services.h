@@ -27,6 +27,7 @@ struct qrl_clock;
 struct qrl_metrics;
 struct qrl_log;
 typedef struct qrl_ops qrl_ops;
+typedef struct qrl_oidc qrl_oidc;
 
 /* What every handler may use, all owned by the server and valid from
  * qrl_server_new() to qrl_server_free(). Loop thread, except where the
@@ -48,6 +49,8 @@ typedef struct qrl_services {
   struct qrl_metrics *metrics; /* counters and histograms (metrics.h) */
   qrl_ops *ops;              /* the operators' URLs' state (handlers/ops.h), set
                                 when they attach */
+  qrl_oidc *oidc;            /* the OpenID Connect provider's published state
+                                (handlers/oidc_meta.h), set when it attaches */
   struct qrl_log *log;       /* the log (helpers/log.h); any thread */
 } qrl_services;
 

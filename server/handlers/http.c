@@ -98,6 +98,7 @@ void qrl_http_respond(qrl_conn *c, int status, char *body, const char *cookie) {
   c->resp = body ? body : strdup("{}");
   c->resp_cookie = cookie ? strdup(cookie) : NULL;
   c->resp_type = NULL;
+  c->resp_cache = NULL;
   c->resp_ready = 1;
   hold_rx(c);
   if (!c->rx_held) {
@@ -327,7 +328,8 @@ static int write_response(struct lws *wsi, qrl_conn *c) {
        lws_add_http_header_content_length(wsi, (lws_filepos_t)blen, &p, end)))
     return -1;
   if (lws_add_http_header_by_name(wsi, (const unsigned char *)"cache-control:",
-                                  (const unsigned char *)"no-store", 8, &p, end))
+                                  (const unsigned char *)(c->resp_cache ? c->resp_cache : "no-store"),
+                                  (int)strlen(c->resp_cache ? c->resp_cache : "no-store"), &p, end))
     return -1;
   if (c->resp_cookie &&
       lws_add_http_header_by_name(wsi, (const unsigned char *)"set-cookie:",
@@ -343,6 +345,7 @@ static int write_response(struct lws *wsi, qrl_conn *c) {
   if (n < 0) return -1;
   c->resp_ready = 0;
   c->resp_type = NULL;
+  c->resp_cache = NULL;
   if (c->req_start_us) {
     qrl_histogram_observe(&qrl_services_of(wsi)->metrics->http,
                           qrl_metrics_now_us() - c->req_start_us);

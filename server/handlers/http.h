@@ -87,6 +87,9 @@ void qrl_http_respond(qrl_conn *c, int status, char *body, const char *cookie);
  * Content-Type type (a static string, e.g. "text/plain; charset=utf-8"). */
 void qrl_http_respond_as(qrl_conn *c, int status, char *body, const char *type);
 
+/* After qrl_http_respond*(): c->resp_cache (a static string) sets the
+ * answer's Cache-Control instead of "no-store". */
+
 /* Answers {"code","message","message_en"} for err with its HTTP status;
  * extra (may be NULL) gives more fields and is deleted. */
 void qrl_http_error(qrl_conn *c, qrl_err err, cJSON *extra);

@@ -14,6 +14,7 @@
 #include <openssl/kdf.h>
 #include <openssl/param_build.h>
 #include <openssl/rand.h>
+#include <openssl/x509.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -228,6 +229,62 @@ out:
   EC_POINT_free(pt);
   BN_clear_free(d);
   EC_GROUP_free(g);
+  return rc;
+}
+
+qrl_err qrl_ec_priv_to_der(const uint8_t priv[QRL_PRIVKEY_BYTES], uint8_t **der, size_t *len) {
+  uint8_t pub[65];
+  EVP_PKEY *pkey = NULL;
+  PKCS8_PRIV_KEY_INFO *p8 = NULL;
+  unsigned char *buf = NULL;
+  int n = 0;
+  qrl_err rc = QRL_CRYPTO;
+
+  *der = NULL;
+  *len = 0;
+  if (pub_from_priv(priv, pub)) goto out;
+  if (!(pkey = ec_key(pub, sizeof(pub), priv)) || !(p8 = EVP_PKEY2PKCS8(pkey))) goto out;
+  if ((n = i2d_PKCS8_PRIV_KEY_INFO(p8, &buf)) <= 0) goto out;
+  rc = QRL_NOMEM;
+  if (!(*der = malloc((size_t)n))) goto out;
+  memcpy(*der, buf, (size_t)n);
+  *len = (size_t)n;
+  rc = QRL_OK;
+out:
+  if (buf) OPENSSL_clear_free(buf, n > 0 ? (size_t)n : 0);
+  PKCS8_PRIV_KEY_INFO_free(p8);
+  EVP_PKEY_free(pkey);
+  return rc;
+}
+
+qrl_err qrl_ec_priv_from_der(const uint8_t *der, size_t len, uint8_t priv[QRL_PRIVKEY_BYTES],
+                             uint8_t pub[65]) {
+  const unsigned char *p = der;
+  EVP_PKEY *pkey = NULL;
+  BIGNUM *d = NULL;
+  char group[32];
+  uint8_t k[QRL_PRIVKEY_BYTES], pt[65];
+  qrl_err rc = QRL_INVAL;
+
+  if (!der || !len || len > 4096) return rc;
+  if (!(pkey = d2i_AutoPrivateKey(NULL, &p, (long)len)) || p != der + len) goto out;
+  if (!EVP_PKEY_is_a(pkey, "EC") ||
+      EVP_PKEY_get_utf8_string_param(pkey, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof(group),
+                                     NULL) != 1 ||
+      strcmp(group, "prime256v1") != 0)
+    goto out;
+  if (EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_PRIV_KEY, &d) != 1 ||
+      BN_bn2binpad(d, k, QRL_PRIVKEY_BYTES) != QRL_PRIVKEY_BYTES)
+    goto out;
+  /* The point from the scalar, whatever the encoding carried beside it. */
+  if (pub_from_priv(k, pt)) goto out;
+  memcpy(priv, k, sizeof(k));
+  memcpy(pub, pt, sizeof(pt));
+  rc = QRL_OK;
+out:
+  qrl_cleanse(k, sizeof(k));
+  BN_clear_free(d);
+  EVP_PKEY_free(pkey);
   return rc;
 }
 

@@ -86,6 +86,17 @@ qrl_err qrl_verify_secret(const char *secret, size_t len, const char *stored);
  * the public key as an uncompressed point (65 bytes). */
 qrl_err qrl_ec_keygen(uint8_t priv[QRL_PRIVKEY_BYTES], uint8_t pub[65]);
 
+/* Encodes the P-256 private scalar priv as a PKCS#8 PrivateKeyInfo (DER,
+ * with its public point): *der is malloc'd, *len bytes; the caller cleanses
+ * (qrl_cleanse) and frees it. QRL_OK, QRL_CRYPTO or QRL_NOMEM. */
+qrl_err qrl_ec_priv_to_der(const uint8_t priv[QRL_PRIVKEY_BYTES], uint8_t **der, size_t *len);
+
+/* Decodes a PKCS#8 (or SEC1) DER private key of len bytes into the P-256
+ * scalar priv and its public point pub. QRL_OK, or QRL_INVAL if der is no
+ * P-256 private key (nothing written then). */
+qrl_err qrl_ec_priv_from_der(const uint8_t *der, size_t len, uint8_t priv[QRL_PRIVKEY_BYTES],
+                             uint8_t pub[65]);
+
 /* Returns QRL_OK if pub (len bytes) is an uncompressed P-256 point on the
  * curve, else QRL_BAD_DEVICE_KEY. */
 qrl_err qrl_ec_pub_check(const uint8_t *pub, size_t len);

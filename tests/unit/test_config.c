@@ -244,6 +244,32 @@ TEST(origins_are_exact_and_counted) {
 
 /* --origin is scheme://host[:port] and nothing more (its host is served);
  * --host is a name or address without a port (any port is served). */
+/* The issuer is compared byte for byte by relying parties: one spelling
+ * only, and the reason named. */
+TEST(issuer_is_an_exact_origin) {
+  static const char *const bad[] = {"",
+                                    "xacthuc.dichvucong.gov.vn",
+                                    "ftp://x",
+                                    "https://x/",
+                                    "https://x/sso",
+                                    "https://x?a=1",
+                                    "https://x#f",
+                                    "https://X.gov.vn",
+                                    "https://user@x",
+                                    "https://x:99999",
+                                    "https://"};
+  qrl_config c;
+  for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+    if (accepts("--issuer", bad[i])) TEST_FAIL_("--issuer '%s' accepted", bad[i]);
+  ASSERT_ERR(parse(&c, NULL, NULL), QRL_OK);
+  ASSERT_TRUE(c.issuer == NULL); /* http://<bind>:<port>, known once listening */
+  ASSERT_ERR(parse(&c, NULL, "--issuer", "https://xacthuc.dichvucong.gov.vn", NULL), QRL_OK);
+  ASSERT_EQ_STR(c.issuer, "https://xacthuc.dichvucong.gov.vn");
+  ASSERT_TRUE(accepts("--issuer", "http://127.0.0.1:8080"));
+  ASSERT_TRUE(accepts("--issuer", "http://[::1]:8080"));
+  return 0;
+}
+
 TEST(hosts_are_names_without_ports) {
   static const char *const bad_host[] = {"", "dichvucong.gov.vn:443", "https://x", "a b",
                                          "x/y", "user@x", "[::1", "*.gov.vn"};
@@ -366,7 +392,7 @@ TEST(help_text_names_every_option) {
       "--password-level", "--cutover",     "--otp-ttl",     "--sms-outbox",
       "--host",         "--max-challenges-per-ip", "--max-conns-per-ip",
       "--kiosk-name",   "--kiosk-idle-secs", "--web-idle-secs", "--ws-ping-secs", "--no-rate-limits", "--demo",
-      "--metrics-allow", "--config",
+      "--metrics-allow", "--config", "--issuer",
       "--help"};
   char *buf = NULL;
   size_t len = 0;
@@ -652,7 +678,7 @@ TEST(example_config_names_every_key_with_valid_values) {
       "workers", "hash-cost", "max-challenges", "password-level", "cutover", "otp-ttl",
       "sms-outbox", "host", "max-challenges-per-ip", "max-conns-per-ip", "kiosk-name",
       "kiosk-idle-secs", "web-idle-secs", "ws-ping-secs", "no-rate-limits", "demo",
-      "metrics-allow"};
+      "metrics-allow", "issuer"};
   const char *args[] = {"--config", QRL_EXAMPLE_CONF, NULL};
   char err[512], path[64], line[512], *text = NULL, *all = NULL;
   size_t tlen = 0, alen = 0;
@@ -696,7 +722,7 @@ TEST(example_config_names_every_key_with_valid_values) {
 TEST_MAIN(defaults_are_the_documented_ones, every_option_sets_its_field,
           demo_defaults_yield_to_explicit_options, bounds_are_inclusive_and_enforced,
           numbers_are_digits_only, cutover_is_a_real_date_at_midnight_in_vietnam,
-          origins_are_exact_and_counted, hosts_are_names_without_ports,
+          origins_are_exact_and_counted, issuer_is_an_exact_origin, hosts_are_names_without_ports,
           outside_the_demo_the_served_names_are_required, strings_have_limits,
           tls_files_must_be_readable_and_paired,
           unknown_missing_and_stray_arguments_are_refused, help_text_names_every_option,
