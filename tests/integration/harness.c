@@ -13,6 +13,7 @@
 #include <ftw.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -272,26 +273,33 @@ static int rm_entry(const char *path, const struct stat *sb, int flag,
 /* ---- what the server's log may not hold --------------------------------- */
 
 #define MAX_SECRETS 4096
-/* The secrets this test process used (one process: a test binary). */
+/* The secrets this test process used (one process: a test binary; tests
+ * register from several threads at once). */
 static struct {
+  pthread_mutex_t lock;
   char *s[MAX_SECRETS];
   size_t n;
-} secrets;
+} secrets = {PTHREAD_MUTEX_INITIALIZER, {NULL}, 0};
 
 void qrl_h_secret(const char *secret) {
-  if (!secret || strlen(secret) < 6 || secrets.n == MAX_SECRETS) return;
-  for (size_t i = 0; i < secrets.n; i++)
-    if (!strcmp(secrets.s[i], secret)) return;
-  if ((secrets.s[secrets.n] = strdup(secret))) secrets.n++;
+  size_t i;
+  if (!secret || strlen(secret) < 6) return;
+  pthread_mutex_lock(&secrets.lock);
+  for (i = 0; i < secrets.n && strcmp(secrets.s[i], secret) != 0; i++) {}
+  if (i == secrets.n && secrets.n < MAX_SECRETS && (secrets.s[secrets.n] = strdup(secret)))
+    secrets.n++;
+  pthread_mutex_unlock(&secrets.lock);
 }
 
 void qrl_h_secret_drop(const char *secret) {
+  pthread_mutex_lock(&secrets.lock);
   for (size_t i = 0; i < secrets.n; i++)
     if (!strcmp(secrets.s[i], secret)) {
       free(secrets.s[i]);
       secrets.s[i] = secrets.s[--secrets.n];
-      return;
+      break;
     }
+  pthread_mutex_unlock(&secrets.lock);
 }
 
 int qrl_h_count_lines(const char *path, const char *needle) {
@@ -363,12 +371,14 @@ static int check_log(const qrl_h_server *s) {
   while (fgets(line, sizeof(line), f)) {
     lineno++;
     line[strcspn(line, "\n")] = '\0';
+    pthread_mutex_lock(&secrets.lock);
     for (size_t i = 0; i < secrets.n; i++)
       if (holds(line, secrets.s[i])) {
         fprintf(stderr, "harness: %s:%d holds a secret the test used (%.4s...): %s\n", path,
                 lineno, secrets.s[i], line);
         bad = 1;
       }
+    pthread_mutex_unlock(&secrets.lock);
     if (strict) {
       cJSON *j = cJSON_Parse(line);
       if (!cJSON_IsObject(j) || !cJSON_IsString(cJSON_GetObjectItemCaseSensitive(j, "time")) ||
