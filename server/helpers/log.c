@@ -60,9 +60,23 @@ qrl_err qrl_log_open(qrl_log *l, const char *path) {
       return QRL_IO;
     }
   }
-  qrl_log_close(l);
+  if (l->fd != 2) {
+    /* A descriptor of ours: what it refers to changes in one step (dup2),
+     * so a worker writing now writes whole to the old file or the new one,
+     * never to a closed or reused number. */
+    if (dup2(fd, l->fd) < 0) {
+      int e = errno;
+      if (fd != 2) close(fd);
+      free(copy);
+      errno = e;
+      return QRL_IO;
+    }
+    if (fd != 2) close(fd);
+  } else if (fd != 2) {
+    __atomic_store_n(&l->fd, fd, __ATOMIC_RELEASE);
+  }
+  free(l->path);
   l->path = copy;
-  __atomic_store_n(&l->fd, fd, __ATOMIC_RELEASE);
   return QRL_OK;
 }
 
@@ -92,11 +106,9 @@ int qrl_log_on(const qrl_log *l, int level) {
 }
 
 void qrl_log_close(qrl_log *l) {
-  if (l->path) {
-    close(l->fd);
-    free(l->path);
-    l->path = NULL;
-  }
+  if (l->fd != 2) close(l->fd);
+  free(l->path);
+  l->path = NULL;
   l->fd = 2;
 }
 

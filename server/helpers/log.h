@@ -51,8 +51,10 @@ int qrl_log_parse_level(const char *s);
 const char *qrl_log_level_name(int level);
 
 /* Sends lines to the file at path from now on (created 0640, appended to;
- * path is copied), or to stderr if path is NULL. QRL_OK, or QRL_IO with the
- * log unchanged (the caller says why: errno is kept). */
+ * path is copied), or to stderr if path is NULL. Safe while other threads
+ * log: the descriptor they write to is switched with dup2(), never closed.
+ * QRL_OK, or QRL_IO with the log unchanged (the caller says why: errno is
+ * kept). */
 qrl_err qrl_log_open(qrl_log *l, const char *path);
 
 /* Opens the log file again (after logrotate moved it): the lines after this
