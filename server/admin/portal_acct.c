@@ -48,7 +48,7 @@ static int parse(int argc, char **argv, desk_opts *o) {
       {"phone", required_argument, NULL, 'p'},    {"password", required_argument, NULL, 'w'},
       {"by-desk", required_argument, NULL, 'b'},  {"dob", required_argument, NULL, 'd'},
       {"id", required_argument, NULL, 'i'},       {"accounts-close", required_argument, NULL, 'c'},
-      {NULL, 0, NULL, 0}};
+      {"json", no_argument, NULL, 'j'},           {NULL, 0, NULL, 0}};
   int c;
   opterr = 0;
   optind = 0;
@@ -62,6 +62,7 @@ static int parse(int argc, char **argv, desk_opts *o) {
     case 'd': o->dob = optarg; break;
     case 'i': o->id = optarg; break;
     case 'c': o->close = optarg; break;
+    case 'j': break; /* accepted after the command as everywhere; add prints no view */
     case ':': return usage("option %s needs a value", argv[optind - 1]);
     default: return usage("unknown option %s", argv[optind - 1]);
     }

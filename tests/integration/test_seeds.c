@@ -167,7 +167,7 @@ SERVER_TEST(desk_accounts_close_for_citizens, NULL) {
   ASSERT_EQ_INT(qrl_admin_run(s, &o, "portal-account", "add", "0309999999", "--kind",
                               "organization", "--name", "Công ty TNHH Thử Nghiệm", "--phone",
                               "0281234567", "--password", DESK_PW, "--by-desk",
-                              "canbo.motcua01", NULL),
+                              "canbo.motcua01", "--json", NULL),
                 0);
   ASSERT_TRUE(has(o.out, "0309999999"));
   /* The organization logs in with it. */
