@@ -15,6 +15,7 @@
 
 #include <libwebsockets.h>
 
+#include "handlers/api_identity.h"
 #include "handlers/api_otp.h"
 #include "handlers/api_session.h"
 #include "handlers/api_sessions.h"
@@ -68,7 +69,7 @@ static int attach_handlers(qrl_server *srv) {
   if (qrl_browser_attach(srv) || qrl_phone_attach(srv)) return -1;
   if (!(api = qrl_http_attach(srv))) return -1;
   if (qrl_api_session_attach(api) || qrl_api_otp_attach(api)) return -1;
-  if (qrl_api_sessions_attach(api)) return -1;
+  if (qrl_api_sessions_attach(api) || qrl_api_identity_attach(api)) return -1;
   if (qrl_ops_attach(srv)) return -1;
   if (qrl_oidc_meta_attach(srv)) return -1;
   return 0;

@@ -122,7 +122,7 @@
       return r.json().then(function (j) { return { ok: r.ok, body: j }; },
                            function () { return { ok: false, body: null }; });
     }).then(function (res) {
-      if (res.ok) load();
+      if (res.ok) { load(); document.dispatchEvent(new CustomEvent('qrl-identity')); }
       else el('verify-error').textContent = res.body ? window.QRL_ERR(res.body) : T('verify.failed');
     }).catch(function () {
       el('verify-error').textContent = T('network');

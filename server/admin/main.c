@@ -17,6 +17,7 @@
 
 #include "admin.h"
 #include "oidc.h"
+#include "portal_acct.h"
 #include "helpers/num.h"
 #include "domain/operator.h"
 #include "domain/otp.h"
@@ -148,6 +149,7 @@ static int run(qrl_db *db, const qrl_acct_policy *pol, int json, const char *gro
   qrl_err err;
 
   if ((ex = qrl_admin_oidc_run(db, json, group, argc, argv, now)) >= 0) return ex;
+  if ((ex = qrl_admin_portal_acct_run(db, pol, group, argc, argv, now)) >= 0) return ex;
   if ((ex = parse_opts(argc, argv, &o))) return ex;
   fmt = (json || o.json) ? QRL_ADMIN_JSON : QRL_ADMIN_TEXT;
   pos = argv + optind;
@@ -332,6 +334,7 @@ int main(int argc, char **argv) {
     case 'h':
       fputs(usage_text, stdout);
       fputs(qrl_admin_oidc_usage, stdout);
+      fputs(qrl_admin_portal_acct_usage, stdout);
       fputs(usage_tail, stdout);
       return 0;
     case 'j': json = 1; break;

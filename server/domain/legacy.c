@@ -126,6 +126,37 @@ out:
   return rc;
 }
 
+qrl_err qrl_portal_accounts_open(const char *kind, int64_t now, int64_t accounts_close) {
+  return kind && strcmp(kind, "citizen") == 0 && now >= accounts_close ? QRL_ACCOUNTS_CLOSED
+                                                                       : QRL_OK;
+}
+
+qrl_err qrl_portal_add_at_desk(qrl_db *db, const qrl_acct_policy *pol,
+                               const char *official, int64_t accounts_close,
+                               const char *kind, const char *username,
+                               const char *display_name, const char *password,
+                               const char *phone, const char *dob,
+                               const char *citizen_id, int64_t now, int64_t *id) {
+  char detail[256];
+  qrl_req_ctx c = {NULL, NULL, now, NULL};
+  qrl_err rc;
+  size_t n = official ? strlen(official) : 0;
+
+  if (n == 0 || n > 64) return QRL_INVAL;
+  snprintf(detail, sizeof(detail), "official=%s kind=%s user=%s", official,
+           kind ? kind : "", username ? username : "");
+  rc = qrl_portal_accounts_open(kind, now, accounts_close);
+  if (!rc)
+    rc = qrl_portal_add(db, pol, kind, username, display_name, password, phone, dob,
+                        citizen_id, 0, now, id);
+  /* The desk's act is on record, made or refused. */
+  {
+    qrl_err arc = qrl_db_audit(db, "portal_account_desk", rc, citizen_id, 0, detail, &c);
+    if (!rc) rc = arc;
+  }
+  return rc;
+}
+
 qrl_err qrl_portal_check_password(qrl_db *db, const qrl_acct_policy *pol,
                                   const char *username, const char *password,
                                   qrl_portal_account *out) {
@@ -301,6 +332,53 @@ qrl_err qrl_legacy_link_state(qrl_db *db, const char *citizen_id,
   }
   qrl_sql_done(db, st);
   return QRL_OK;
+}
+
+qrl_err qrl_legacy_identity(qrl_db *db, const qrl_web_session *ws,
+                            qrl_identity_link *out) {
+  sqlite3_stmt *st;
+  qrl_err rc = QRL_OK;
+  int r;
+
+  memset(out, 0, sizeof(*out));
+  if (ws->citizen.id[0]) {
+    /* The linked account if any, else one that declares the ID (a verified
+     * one first). */
+    st = qrl_sql_prep(db, "SELECT kind, username, id_verified_at, linked_at"
+                          " FROM portal_accounts WHERE kind = 'citizen'"
+                          " AND (linked_citizen = ?1 OR citizen_id = ?1)"
+                          " ORDER BY linked_citizen = ?1 DESC,"
+                          " id_verified_at IS NOT NULL DESC, id LIMIT 1");
+    if (st) qrl_sql_bind_text(st, 1, ws->citizen.id);
+  } else {
+    st = qrl_sql_prep(db, "SELECT kind, username, id_verified_at, linked_at"
+                          " FROM portal_accounts WHERE id = ?1");
+    if (st) sqlite3_bind_int64(st, 1, ws->portal.id);
+  }
+  if (!st) return QRL_DB;
+  r = sqlite3_step(st);
+  if (r == SQLITE_ROW) {
+    char kind[16];
+    qrl_sql_copy_col(st, 0, kind, sizeof(kind));
+    qrl_sql_copy_col(st, 1, out->username, sizeof(out->username));
+    out->verified_at = sqlite3_column_int64(st, 2);
+    out->linked_at = sqlite3_column_int64(st, 3);
+    if (strcmp(kind, "citizen") != 0) out->status = QRL_IDENT_ORG;
+    else if (out->linked_at) out->status = QRL_IDENT_LINKED;
+    else if (out->verified_at) out->status = QRL_IDENT_VERIFIED;
+    else out->status = QRL_IDENT_UNVERIFIED;
+  } else if (r != SQLITE_DONE) {
+    rc = QRL_DB;
+  }
+  qrl_sql_done(db, st);
+  return rc;
+}
+
+int qrl_legacy_vneid_notice(const qrl_web_session *ws, const qrl_identity_link *l,
+                            int64_t now, int64_t cutover) {
+  return !ws->citizen.id[0] && ws->portal.id &&
+         (l->status == QRL_IDENT_VERIFIED || l->status == QRL_IDENT_LINKED) &&
+         now < cutover;
 }
 
 qrl_err qrl_dossiers_for(qrl_db *db, const qrl_web_session *ws, qrl_dossier *out,

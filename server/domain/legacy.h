@@ -61,6 +61,23 @@ qrl_err qrl_portal_add(qrl_db *db, const qrl_acct_policy *pol, const char *kind,
                        const char *citizen_id, int verified, int64_t now,
                        int64_t *id);
 
+/* qrl_portal_add() by an official at a one-stop desk ("Bộ phận một
+ * cửa"), named by official (required, 1..64 bytes): from accounts_close on
+ * (unix time), a citizen account is refused with QRL_ACCOUNTS_CLOSED and
+ * nothing written but the refusal's audit row; an organization's is made at
+ * any date. Audited ("portal_account_desk", detail "official=... kind=...
+ * user=..."), the refusal too. Other errors as qrl_portal_add(). Slow. */
+qrl_err qrl_portal_add_at_desk(qrl_db *db, const qrl_acct_policy *pol,
+                               const char *official, int64_t accounts_close,
+                               const char *kind, const char *username,
+                               const char *display_name, const char *password,
+                               const char *phone, const char *dob,
+                               const char *citizen_id, int64_t now, int64_t *id);
+
+/* Returns QRL_ACCOUNTS_CLOSED if a new portal account of kind may no longer
+ * be made at now (a citizen's, from accounts_close on), else QRL_OK. */
+qrl_err qrl_portal_accounts_open(const char *kind, int64_t now, int64_t accounts_close);
+
 /* Reads the account with this username. QRL_OK or QRL_NOT_FOUND. */
 qrl_err qrl_portal_find(qrl_db *db, const char *username, qrl_portal_account *out);
 
@@ -99,6 +116,36 @@ qrl_err qrl_legacy_link(qrl_db *db, const char *citizen_id, const qrl_req_ctx *r
 /* The link state of a VNeID identity (see qrl_link_state). */
 qrl_err qrl_legacy_link_state(qrl_db *db, const char *citizen_id,
                               qrl_link_state *out);
+
+/* "Thông tin định danh": where a web session's old portal account stands
+ * with the VNeID identity. */
+typedef enum qrl_identity_status {
+  QRL_IDENT_NONE,       /* a VNeID citizen with no old portal account */
+  QRL_IDENT_LINKED,     /* linked (since linked_at) */
+  QRL_IDENT_VERIFIED,   /* ID verified, not linked yet: a VNeID login links it */
+  QRL_IDENT_UNVERIFIED, /* ID never verified: "Cập nhật từ CSDL ..." first */
+  QRL_IDENT_ORG         /* an organization's account: nothing to link */
+} qrl_identity_status;
+
+typedef struct qrl_identity_link {
+  qrl_identity_status status;
+  char username[65];   /* the old portal account's ("" for NONE) */
+  int64_t verified_at; /* 0: never */
+  int64_t linked_at;   /* 0: not linked */
+} qrl_identity_link;
+
+/* Reads the identity section of web session ws: for a VNeID citizen, the
+ * old citizen account that names their ID (a linked one first); for a portal
+ * account, that account itself, as stored now. QRL_OK or QRL_DB. */
+qrl_err qrl_legacy_identity(qrl_db *db, const qrl_web_session *ws,
+                            qrl_identity_link *out);
+
+/* Returns 1 if a portal-account session should be told to log in with VNeID
+ * from now on ("Nhấp chọn đăng nhập tài khoản VNeID"): a citizen's old
+ * account whose ID was verified (linked or not), before the cutover (after
+ * it, such a login is refused with QRL_LEGACY_CLOSED, which says the same). */
+int qrl_legacy_vneid_notice(const qrl_web_session *ws, const qrl_identity_link *l,
+                            int64_t now, int64_t cutover);
 
 /* Reads portal account id into *out. QRL_OK or QRL_NOT_FOUND. */
 qrl_err qrl_portal_get(qrl_db *db, int64_t id, qrl_portal_account *out);

@@ -24,6 +24,7 @@
 #include "helpers/netaddr.h"
 #include "helpers/num.h"
 #include "helpers/text.h"
+#include "helpers/vndate.h"
 
 /* Where parse problems are said: cfg->errs, or stderr. */
 static FILE *errs_of(const qrl_config *cfg) { return cfg->errs ? cfg->errs : stderr; }
@@ -65,6 +66,7 @@ void qrl_config_defaults(qrl_config *cfg, const char *web_dir_default) {
   cfg->max_challenges_per_ip = 64;
   cfg->password_level = 2;
   cfg->cutover = 1719766800; /* 2024-07-01 00:00 +07:00 */
+  cfg->accounts_close = 1718384400; /* 2024-06-15 00:00 +07:00 */
   cfg->sms_outbox = "sms-outbox.log";
   cfg->otp_ttl = 300;
   cfg->log_format = QRL_LOG_TEXT;
@@ -127,6 +129,9 @@ void qrl_config_usage(void *stream, const char *prog) {
           "  --cutover DATE       from this day (YYYY-MM-DD, Vietnam time) citizens can no\n"
           "                       longer log in with portal-issued accounts (default\n"
           "                       2024-07-01); organizations still can\n"
+          "  --accounts-close DATE  from this day (YYYY-MM-DD, Vietnam time) no new citizen\n"
+          "                       portal accounts are made, not even at a one-stop desk\n"
+          "                       (default 2024-06-15); organizations still get them\n"
           "  --otp-ttl S          seconds a one-time code stays valid (default 300, 1..3600)\n"
           "  --sms-outbox PATH    append every SMS sent to this file (default\n"
           "                       ./sms-outbox.log; it holds one-time codes: mode 0600)\n"
@@ -228,32 +233,6 @@ qrl_err qrl_config_check_hosts(const qrl_config *cfg, const char *prog) {
   return QRL_INVAL;
 }
 
-/* Parses "YYYY-MM-DD" as midnight in Vietnam (UTC+7, no DST) into *out. */
-static int parse_date(const char *s, int64_t *out) {
-  int y, m, d;
-  char tail;
-  static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-  int64_t days;
-  if (strlen(s) != 10 || s[4] != '-' || s[7] != '-') return -1;
-  for (int i = 0; i < 10; i++)
-    if (i != 4 && i != 7 && (s[i] < '0' || s[i] > '9')) return -1;
-  if (sscanf(s, "%4d-%2d-%2d%c", &y, &m, &d, &tail) != 3) return -1;
-  if (y < 2000 || y > 2100 || m < 1 || m > 12 || d < 1 || d > mdays[m - 1]) return -1;
-  if (m == 2 && d == 29 && !((y % 4 == 0 && y % 100 != 0) || y % 400 == 0)) return -1;
-  /* Days from 1970-01-01 (civil-from-days, Howard Hinnant's algorithm). */
-  {
-    int yy = y - (m <= 2);
-    int era = yy / 400;
-    int yoe = yy - era * 400;
-    int doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    int doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    days = (int64_t)era * 146097 + doe - 719468;
-  }
-  *out = days * 86400 - 7 * 3600;
-  return 0;
-}
-
-
 /* ---- one option, from the command line or the file ----------------------- */
 
 enum {
@@ -262,7 +241,7 @@ enum {
   OPT_PWLEVEL, OPT_CUTOVER, OPT_OUTBOX, OPT_OTPTTL, OPT_CERT, OPT_KEY, OPT_FRAME,
   OPT_PROX, OPT_FRESH, OPT_NORL, OPT_KNAME, OPT_KIDLE, OPT_HOST, OPT_MAXCH_IP,
   OPT_MAXCONNIP, OPT_WIDLE, OPT_WSPING, OPT_METRICS_ALLOW, OPT_CONFIG, OPT_LOGFMT,
-  OPT_LOGLEVEL, OPT_LOGFILE, OPT_ISSUER
+  OPT_LOGLEVEL, OPT_LOGFILE, OPT_ISSUER, OPT_ACCTCLOSE
 };
 
 /* Every option; a config file's keys are the same names (not help, config). */
@@ -270,6 +249,7 @@ static const struct option opts[] = {
     {"port", required_argument, NULL, OPT_PORT},
     {"password-level", required_argument, NULL, OPT_PWLEVEL},
     {"cutover", required_argument, NULL, OPT_CUTOVER},
+    {"accounts-close", required_argument, NULL, OPT_ACCTCLOSE},
     {"sms-outbox", required_argument, NULL, OPT_OUTBOX},
     {"otp-ttl", required_argument, NULL, OPT_OTPTTL},
     {"qr-frame-secs", required_argument, NULL, OPT_FRAME},
@@ -448,8 +428,14 @@ static int apply(qrl_config *cfg, parse_state *st, int c, const char *arg, int s
     cfg->password_level = (int)v;
     break;
   case OPT_CUTOVER:
-    if (parse_date(arg, &cfg->cutover)) {
+    if (qrl_vndate_parse(arg, &cfg->cutover)) {
       *what = "--cutover wants a date YYYY-MM-DD (2000..2100)";
+      return -1;
+    }
+    break;
+  case OPT_ACCTCLOSE:
+    if (qrl_vndate_parse(arg, &cfg->accounts_close)) {
+      *what = "--accounts-close wants a date YYYY-MM-DD (2000..2100)";
       return -1;
     }
     break;
@@ -848,6 +834,7 @@ size_t qrl_config_restart_keys(const qrl_config *a, const qrl_config *b, char *o
   FIELD(max_challenges_per_ip, "max-challenges-per-ip");
   FIELD(password_level, "password-level");
   FIELD(cutover, "cutover");
+  FIELD(accounts_close, "accounts-close");
   STR(sms_outbox, "sms-outbox");
   FIELD(otp_ttl, "otp-ttl");
   KEY_DIFFERS(!a->tls_cert != !b->tls_cert, "tls-cert");

@@ -57,6 +57,10 @@ typedef struct qrl_config {
   int password_level;      /* level the ID + password + OTP path needs: 2 */
   int64_t cutover;         /* unix time legacy citizen logins end:
                               2024-07-01 00:00 Vietnam time */
+  int64_t accounts_close;  /* unix time new citizen portal accounts end (a
+                              citizen's or a one-stop desk's): 2024-06-15
+                              00:00 Vietnam time; shown on the portal page
+                              (qrlogin-admin enforces it for the desk) */
   const char *sms_outbox;  /* append-only SMS outbox file: "sms-outbox.log" */
   int otp_ttl;             /* seconds a one-time code stays valid: 300 */
   const char *tls_cert;    /* PEM certificate chain: serve https/wss (with key) */

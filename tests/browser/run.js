@@ -739,6 +739,142 @@ const errpagesScenarios = {
   errpages_messages: errpagesMessages,
 };
 
+// --- seeds (h-seeds) ---
+
+const BINH = '079199001234', BINH_PHONE = '0987654321';
+
+/* Bình's old portal account, on a server before the cutover (its own, with
+ * --cutover 2099-01-01: the default cutover has passed): "Thông tin định
+ * danh" says it is not linked and how to link it; "Cập nhật từ CSDL Quốc gia
+ * về dân cư" brings the notice "Nhấp chọn đăng nhập tài khoản VNeID" (focused,
+ * both languages), and again at her next portal-account login; its button
+ * ends the session and opens the VNeID login, whose ID + password login
+ * links the account: the identity section then says since when.
+ * Screenshots: docs/identity-unverified.png, docs/vneid-notice.png,
+ * docs/identity-linked.png. */
+async function seedsVneidNotice(base) {
+  await stopServer(base); /* this scenario needs its own dates */
+  const s = await startServer(['--cutover', '2099-01-01', '--password-level', '1',
+    '--accounts-close', '2098-12-15']);
+  try {
+    const page = await newPage(s);
+    /* sessions.js asks a portal-account page for /api/sessions and is told
+     * 403 (not listed), as it expects; the probe below gets its 401. Chromium
+     * logs both as console errors: allowed for these URLs only. */
+    const refused = [];
+    page.on('response', (r) => { if (r.status() === 401 || r.status() === 403) refused.push(r.status() + ' ' + new URL(r.url()).pathname); });
+    const portalLogin = async () => {
+      await page.goto(s.base + '/');
+      await page.click('#choose-portal');
+      await page.fill('#portal-user', 'tranthibinh');
+      await page.fill('#portal-password', PW);
+      await page.click('#portal-form button[type=submit]');
+      await page.waitForSelector('#otp-panel:not([hidden])');
+      const inbox = await sim(s, 'inbox', ['inbox', '--phone', BINH_PHONE]);
+      check(inbox.code === 0 && /^\d{6}$/.test(inbox.out.otp), 'no SMS: ' + inbox.raw);
+      await page.fill('#otp-code', inbox.out.otp);
+      await page.click('#otp-form button[type=submit]');
+      await page.waitForURL('**/portal.html');
+      await page.waitForSelector('#identity:not([hidden])');
+    };
+    await portalLogin();
+    check(await page.isHidden('#vneid-notice'), 'notice before verification');
+    check(/Chưa liên kết/.test(await page.textContent('#identity-state')),
+      'state: ' + await page.textContent('#identity-state'));
+    check(/Cập nhật từ CSDL Quốc gia về dân cư/.test(await page.textContent('#identity-how')),
+      'how to link: ' + await page.textContent('#identity-how'));
+    const dates = await page.textContent('#identity-dates');
+    check(/15\/12\/2098/.test(dates) && /01\/01\/2099/.test(dates), 'dates: ' + dates);
+    await axeCheck(page, 'portal page, identity section (unverified)');
+    await page.locator('#identity').screenshot({ path: path.join(ART, 'identity-unverified.png') });
+
+    await page.fill('#verify-id', BINH);
+    await page.click('#verify-form button[type=submit]');
+    await page.waitForSelector('#vneid-notice:not([hidden])');
+    await page.waitForFunction(() => document.activeElement &&
+      document.activeElement.id === 'vneid-notice-title');
+    check((await page.textContent('#vneid-go')).trim() === 'Nhấp chọn đăng nhập tài khoản VNeID',
+      'button: ' + await page.textContent('#vneid-go'));
+    check(/01\/01\/2099/.test(await page.textContent('#vneid-notice-text')), 'cutover in notice');
+    check(/Đã xác thực số định danh/.test(await page.textContent('#identity-state')), 'verified');
+    await axeCheck(page, 'portal page, VNeID notice');
+    await shot(page, 'seeds-vneid-notice');
+    await page.locator('#vneid-notice').screenshot({ path: path.join(ART, 'vneid-notice.png') });
+    await page.click('#lang');
+    check((await page.textContent('#vneid-go')).trim() === 'Log in with VNeID', 'English button');
+    check(/ID verified/.test(await page.textContent('#identity-state')), 'English state');
+    await page.click('#lang');
+
+    /* The next portal-account login is told again. */
+    await page.click('#logout');
+    await page.waitForURL(s.base + '/');
+    await portalLogin();
+    await page.waitForSelector('#vneid-notice:not([hidden])');
+
+    /* The button: this session ends, the VNeID login opens. */
+    await page.click('#vneid-go');
+    await page.waitForURL(s.base + '/#vneid');
+    await page.waitForSelector('#vneid-panel:not([hidden])');
+    const me = await page.evaluate(() => fetch('/api/me').then((r) => r.status));
+    check(me === 401, 'the portal-account session survived: ' + me);
+
+    await passwordLogin(page, s, BINH, BINH_PHONE);
+    await page.waitForSelector('#identity:not([hidden])');
+    check(/Đã liên kết/.test(await page.textContent('#identity-state')), 'linked');
+    check(/^\d{2}\/\d{2}\/\d{4}$/.test(await page.textContent('#identity-since')),
+      'since: ' + await page.textContent('#identity-since'));
+    check(await page.isHidden('#vneid-notice'), 'notice on a VNeID session');
+    await axeCheck(page, 'portal page, identity section (linked)');
+    await page.locator('#identity').screenshot({ path: path.join(ART, 'identity-linked.png') });
+    check(refused.every((r) => r === '403 /api/sessions' || r === '401 /api/me'),
+      'refused requests: ' + refused.join(', '));
+    page.problems = page.problems.filter((p) => !/status of (401|403)/.test(p));
+    clean(page);
+  } catch (e) {
+    console.log('qrlogind log (--cutover 2099-01-01):\n' + s.log());
+    throw e;
+  } finally {
+    await stopServer(s);
+  }
+}
+
+/* "Hỗ trợ" on the login page: the hotline as a tel: link, how to get a
+ * VNeID account, "Quên mật khẩu" - text only, both languages, no request
+ * leaves the server (newPage fails the scenario on one). docs/help.png. */
+async function seedsHelp(s) {
+  const page = await newPage(s);
+  await page.goto(s.base + '/');
+  await page.waitForSelector('#help');
+  check(await page.getAttribute('#hotline', 'href') === 'tel:19000368', 'hotline link');
+  check((await page.textContent('#hotline')).trim() === '1900.0368', 'hotline text');
+  await page.click('#help-vneid summary');
+  await page.click('#help-forgot summary');
+  const text = await page.textContent('#help');
+  check(/ứng dụng VNeID/.test(text) && /cơ quan Công an/.test(text), 'VNeID how-to: ' + text);
+  check(/Quên mật khẩu/.test(text), 'forgot password');
+  await axeCheck(page, 'login page, help');
+  await page.locator('#help').screenshot({ path: path.join(ART, 'help.png') });
+  await page.click('#lang');
+  const en = await page.textContent('#help');
+  check(/How do I get a VNeID account\?/.test(en) && /Forgot your password/.test(en) &&
+    /police/.test(en), 'English help: ' + en);
+  check(await page.getAttribute('#hotline', 'aria-label') === 'Call the hotline 1900.0368',
+    'English hotline label');
+  await page.click('#lang');
+  /* On a phone too, under the password tab it opens with. */
+  const phone = await newPage(s, null, { viewport: { width: 390, height: 844 } });
+  await phone.goto(s.base + '/');
+  await phone.waitForSelector('#help');
+  await axeCheck(phone, 'login page on a phone, help');
+  clean(phone);
+  clean(page);
+}
+
+const seedsScenarios = {
+  seeds_vneid_notice_and_identity: seedsVneidNotice,
+  seeds_help: seedsHelp,
+};
+
 async function main() {
   for (const v of ['QRLOGIND', 'VNEID_SIM', 'QRL_WEB_DIR'])
     check(process.env[v], v + ' is not set');
@@ -754,6 +890,7 @@ async function main() {
   }
   Object.assign(scenarios, { web_not_me: webNotMe, kiosk_password: kioskPassword }); /* h-websessions */
   Object.assign(scenarios, errpagesScenarios);
+  Object.assign(scenarios, seedsScenarios); /* h-seeds */
   const only = process.argv[2];
   let failed = 0, ran = 0;
   for (const [name, fn] of Object.entries(scenarios)) {

@@ -209,6 +209,12 @@ TEST(cutover_is_a_real_date_at_midnight_in_vietnam) {
                                     " 2024-07-1", "tomorrow",   ""};
   for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
     if (accepts("--cutover", bad[i])) TEST_FAIL_("--cutover '%s' accepted", bad[i]);
+  for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+    if (accepts("--accounts-close", bad[i])) TEST_FAIL_("--accounts-close '%s' accepted", bad[i]);
+  ASSERT_ERR(parse(&c, NULL, NULL), QRL_OK);
+  ASSERT_EQ_INT(c.accounts_close, 1718384400); /* 2024-06-15 00:00 +07:00 */
+  ASSERT_ERR(parse(&c, NULL, "--accounts-close", "2024-06-16", NULL), QRL_OK);
+  ASSERT_EQ_INT(c.accounts_close, 1718470800);
   ASSERT_ERR(parse(&c, NULL, "--cutover", "2024-02-29", NULL), QRL_OK);
   ASSERT_EQ_INT(c.cutover, 1709139600); /* 2024-02-29 00:00 +07:00 */
   ASSERT_ERR(parse(&c, NULL, "--cutover", "2000-03-01", NULL), QRL_OK);
@@ -389,7 +395,7 @@ TEST(help_text_names_every_option) {
       "--origin",       "--challenge-ttl", "--qr-frame-secs", "--proximity",
       "--fresh-device-hours", "--tls-cert", "--tls-key",   "--required-level",
       "--portal-name",  "--workers",       "--hash-cost",   "--max-challenges",
-      "--password-level", "--cutover",     "--otp-ttl",     "--sms-outbox",
+      "--password-level", "--cutover", "--accounts-close", "--otp-ttl",     "--sms-outbox",
       "--host",         "--max-challenges-per-ip", "--max-conns-per-ip",
       "--kiosk-name",   "--kiosk-idle-secs", "--web-idle-secs", "--ws-ping-secs", "--no-rate-limits", "--demo",
       "--metrics-allow", "--config", "--issuer",
@@ -675,7 +681,8 @@ TEST(example_config_names_every_key_with_valid_values) {
   static const char *const keys[] = {
       "port", "bind", "db", "web", "origin", "challenge-ttl", "qr-frame-secs", "proximity",
       "fresh-device-hours", "tls-cert", "tls-key", "required-level", "portal-name",
-      "workers", "hash-cost", "max-challenges", "password-level", "cutover", "otp-ttl",
+      "workers", "hash-cost", "max-challenges", "password-level", "cutover", "accounts-close",
+      "otp-ttl",
       "sms-outbox", "host", "max-challenges-per-ip", "max-conns-per-ip", "kiosk-name",
       "kiosk-idle-secs", "web-idle-secs", "ws-ping-secs", "no-rate-limits", "demo",
       "metrics-allow", "issuer"};

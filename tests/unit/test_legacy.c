@@ -328,7 +328,100 @@ TEST(population_register_validates_and_seeds_are_idempotent) {
   return 0;
 }
 
-TEST_MAIN(usernames_are_checked_by_shape, refused_accounts_write_nothing,
+/* --- seeds (h-seeds) --- */
+
+/* "Thông tin định danh": a portal session sees its own account's state,
+ * a VNeID session the old account that names its ID; the VNeID notice is
+ * for a verified citizen account's portal session before the cutover. */
+TEST(identity_section_follows_verify_and_link) {
+  fx f;
+  qrl_req_ctx rc = at(T0 + 40);
+  qrl_web_session ws;
+  qrl_identity_link l;
+  int linked = 0;
+  ASSERT_EQ_INT(fx_open(&f), 0);
+
+  /* Bình's own portal session: unverified, no notice. */
+  memset(&ws, 0, sizeof(ws));
+  ASSERT_ERR(qrl_portal_find(f.db, "tranthibinh", &ws.portal), QRL_OK);
+  ASSERT_ERR(qrl_legacy_identity(f.db, &ws, &l), QRL_OK);
+  ASSERT_EQ_INT(l.status, QRL_IDENT_UNVERIFIED);
+  ASSERT_EQ_STR(l.username, "tranthibinh");
+  ASSERT_EQ_INT(l.linked_at, 0);
+  ASSERT_EQ_INT(qrl_legacy_vneid_notice(&ws, &l, T0, T0 + 100), 0);
+  /* Verified: not linked yet, and told to use VNeID - until the cutover. */
+  ASSERT_ERR(qrl_portal_verify_id(f.db, ws.portal.id, BINH, &rc), QRL_OK);
+  ASSERT_ERR(qrl_legacy_identity(f.db, &ws, &l), QRL_OK);
+  ASSERT_EQ_INT(l.status, QRL_IDENT_VERIFIED);
+  ASSERT_EQ_INT(l.verified_at, T0 + 40);
+  ASSERT_EQ_INT(qrl_legacy_vneid_notice(&ws, &l, T0 + 99, T0 + 100), 1);
+  ASSERT_EQ_INT(qrl_legacy_vneid_notice(&ws, &l, T0 + 100, T0 + 100), 0);
+
+  /* Her VNeID session before the link sees the verified account ... */
+  memset(&ws, 0, sizeof(ws));
+  snprintf(ws.citizen.id, sizeof(ws.citizen.id), "%s", BINH);
+  ASSERT_ERR(qrl_legacy_identity(f.db, &ws, &l), QRL_OK);
+  ASSERT_EQ_INT(l.status, QRL_IDENT_VERIFIED);
+  /* ... and after it, linked since the login; no notice on a VNeID session. */
+  rc.now = T0 + 50;
+  ASSERT_ERR(qrl_legacy_link(f.db, BINH, &rc, &linked), QRL_OK);
+  ASSERT_ERR(qrl_legacy_identity(f.db, &ws, &l), QRL_OK);
+  ASSERT_EQ_INT(l.status, QRL_IDENT_LINKED);
+  ASSERT_EQ_INT(l.linked_at, T0 + 50);
+  ASSERT_EQ_STR(l.username, "tranthibinh");
+  ASSERT_EQ_INT(qrl_legacy_vneid_notice(&ws, &l, T0, T0 + 100), 0);
+
+  /* Cường has no old account; the organization has nothing to link. */
+  snprintf(ws.citizen.id, sizeof(ws.citizen.id), "%s", CUONG);
+  ASSERT_ERR(qrl_legacy_identity(f.db, &ws, &l), QRL_OK);
+  ASSERT_EQ_INT(l.status, QRL_IDENT_NONE);
+  ASSERT_EQ_STR(l.username, "");
+  memset(&ws, 0, sizeof(ws));
+  ASSERT_ERR(qrl_portal_find(f.db, "0101234567", &ws.portal), QRL_OK);
+  ASSERT_ERR(qrl_legacy_identity(f.db, &ws, &l), QRL_OK);
+  ASSERT_EQ_INT(l.status, QRL_IDENT_ORG);
+  ASSERT_EQ_INT(qrl_legacy_vneid_notice(&ws, &l, T0, T0 + 100), 0);
+  fx_close(&f);
+  return 0;
+}
+
+/* A one-stop desk: citizens' accounts until the closing day, organizations'
+ * after it too; each act and refusal audited with the official. */
+TEST(desk_accounts_close_for_citizens_not_organizations) {
+  fx f;
+  long before;
+  ASSERT_EQ_INT(fx_open(&f), 0);
+  ASSERT_ERR(qrl_portal_accounts_open("citizen", T0 - 1, T0), QRL_OK);
+  ASSERT_ERR(qrl_portal_accounts_open("citizen", T0, T0), QRL_ACCOUNTS_CLOSED);
+  ASSERT_ERR(qrl_portal_accounts_open("organization", T0 + 1, T0), QRL_OK);
+
+  ASSERT_ERR(qrl_portal_add_at_desk(f.db, &f.pol, "canbo01", T0 + 10, "citizen", "levancuong",
+                                    "Lê Văn Cường", PW, "0911111111", "2001-11-02", CUONG,
+                                    T0, NULL),
+             QRL_OK);
+  before = count_rows(&f, "portal_accounts");
+  ASSERT_ERR(qrl_portal_add_at_desk(f.db, &f.pol, "canbo01", T0, "citizen", "cuong2",
+                                    "Lê Văn Cường", PW, "0911111111", "2001-11-02", CUONG,
+                                    T0, NULL),
+             QRL_ACCOUNTS_CLOSED);
+  ASSERT_EQ_INT(count_rows(&f, "portal_accounts"), before);
+  ASSERT_ERR(qrl_portal_add_at_desk(f.db, &f.pol, "canbo01", T0, "organization", "0309999999",
+                                    "Công ty TNHH Thử", PW, "0281234567", NULL, NULL, T0 + 5,
+                                    NULL),
+             QRL_OK);
+  ASSERT_EQ_INT(count_rows(&f, "portal_accounts"), before + 1);
+  ASSERT_ERR(qrl_portal_add_at_desk(f.db, &f.pol, "", T0 + 10, "citizen", "x123", "X", PW,
+                                    NULL, NULL, NULL, T0, NULL),
+             QRL_INVAL);
+  ASSERT_EQ_INT(qrl_db_audit_count(f.db, "portal_account_desk", "ok"), 2);
+  ASSERT_EQ_INT(qrl_db_audit_count(f.db, "portal_account_desk", "citizen_accounts_closed"), 1);
+  fx_close(&f);
+  return 0;
+}
+
+TEST_MAIN(identity_section_follows_verify_and_link,
+          desk_accounts_close_for_citizens_not_organizations,
+          usernames_are_checked_by_shape, refused_accounts_write_nothing,
           password_check_does_not_tell_unknown_from_wrong,
           verify_id_against_the_population_register, only_verified_accounts_are_linked_once,
           linked_account_is_never_repointed, dossiers_follow_the_link,
