@@ -35,11 +35,43 @@ function check(cond, msg) { if (!cond) fail(msg); }
 
 /* ---- a real qrlogind ------------------------------------------------------ */
 
+/* What a server's log may never hold (as the C harness checks, harness.h):
+ * the passwords and passcodes typed, the one-time codes read from the
+ * simulated network, the session cookies the browser was given. */
+/* QRL_PLANT=VALUE treats VALUE as a secret too: QRL_PLANT=127.0.0.1 makes
+ * every scenario fail at its server's stop (the check can fail). */
+const SECRETS = new Set([PW, '123456', ...(process.env.QRL_PLANT ? [process.env.QRL_PLANT] : [])]);
+function secret(v) { if (typeof v === 'string' && v.length >= 6) SECRETS.add(v); }
+
+/* A short secret (a code) counts only as a whole token, a long one anywhere. */
+function holds(line, v) {
+  if (v.length >= 12) return line.includes(v);
+  const tok = /[0-9A-Za-z_-]/;
+  for (let i = line.indexOf(v); i >= 0; i = line.indexOf(v, i + 1))
+    if ((i === 0 || !tok.test(line[i - 1])) && !tok.test(line[i + v.length] || ' ')) return true;
+  return false;
+}
+
+/* Every line of a server's log is a JSON object with time, level and event,
+ * and holds no secret of this run. */
+function checkLog(s) {
+  s.log().split('\n').filter((l) => l).forEach((line, i) => {
+    let j = null;
+    try { j = JSON.parse(line); } catch (e) { /* said below */ }
+    check(j && typeof j.time === 'string' && typeof j.level === 'string' &&
+      typeof j.event === 'string', 'server log line ' + (i + 1) + ' is not a JSON log line: ' + line);
+    for (const v of SECRETS)
+      check(!holds(line, v), 'server log line ' + (i + 1) + ' holds a secret (' + v.slice(0, 4) +
+        '...): ' + line);
+  });
+}
+
 async function startServer(extra = [], reuse = null) {
   const dir = reuse ? reuse.dir : fs.mkdtempSync(path.join(os.tmpdir(), 'qrl-br-'));
   const args = ['--port', reuse ? String(reuse.port) : '0', '--bind', '127.0.0.1',
     '--db', path.join(dir, 'q.db'), '--web', WEB, '--demo', '--hash-cost', '10',
-    '--sms-outbox', path.join(dir, 'sms.log'), '--qr-frame-secs', '5', ...extra];
+    '--sms-outbox', path.join(dir, 'sms.log'), '--qr-frame-secs', '5', '--log-format', 'json',
+    ...extra];
   const proc = spawn(QRLOGIND, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';
   proc.stderr.on('data', (d) => { log += d; });
@@ -64,6 +96,7 @@ async function stopServer(s, keepDir = false) {
     const code = await done;
     check(code === 0, 'qrlogind did not exit 0 on SIGTERM: ' + code);
   }
+  checkLog(s);
   if (!keepDir) fs.rmSync(s.dir, { recursive: true, force: true });
 }
 
@@ -80,6 +113,7 @@ function sim(s, home, args, input) {
     p.on('exit', (code) => {
       let j = null;
       try { j = JSON.parse(out); } catch (e) { /* not JSON */ }
+      if (j) { secret(j.otp); secret(j.session); }
       const raw = inputError ? out + '\n[while preparing stdin] ' + inputError.message : out;
       resolve({ code, out: j, raw });
     });
@@ -133,6 +167,11 @@ async function newPage(s, ctx, opts = {}) {
       page.problems.push('console ' + m.type() + ': ' + m.text());
   });
   page.on('pageerror', (e) => page.problems.push('page error: ' + e.message));
+  /* Every cookie the server sets is a secret its log must not hold. */
+  page.on('response', (r) => {
+    const sc = r.headers()['set-cookie'];
+    if (sc) sc.split('\n').forEach((c) => secret((c.split(';')[0].split('=')[1] || '').trim()));
+  });
   page.on('request', (r) => {
     const u = r.url();
     if (!u.startsWith(s.base) && !u.startsWith('ws://127.0.0.1:' + s.port) && !u.startsWith('data:'))
