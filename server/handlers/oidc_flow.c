@@ -393,6 +393,58 @@ static void resume_route(qrl_services *sv, qrl_conn *c, const cJSON *body) {
   qrl_http_submit(c, &x->base);
 }
 
+/* ---- the login page asks whom the citizen logs in to -------------------------- */
+
+typedef struct info_task {
+  qrl_task base;
+  char req[QRL_OIDC_REQ_ID_LEN + 1];
+  char name[QRL_CLIENT_NAME_MAX + 1];
+} info_task;
+
+static void info_run(qrl_task *t, qrl_db *db) {
+  info_task *i = qrl_container_of(t, info_task, base);
+  qrl_oidc_authz a;
+  qrl_client cl;
+  memset(&cl, 0, sizeof(cl));
+  t->rc = qrl_oidc_authz_load(db, i->req, t->now, &a);
+  if (!t->rc) t->rc = qrl_client_get(db, a.client_id, &cl);
+  if (!t->rc) snprintf(i->name, sizeof(i->name), "%s", cl.name);
+  qrl_client_clear(&cl);
+}
+
+static void info_done(qrl_task *t, qrl_conn *c) {
+  info_task *i = qrl_container_of(t, info_task, base);
+  cJSON *o;
+  if (!c) return;
+  if (t->rc) {
+    qrl_http_error(c, t->rc, NULL);
+    return;
+  }
+  o = cJSON_CreateObject();
+  if (o) cJSON_AddStringToObject(o, "client_name", i->name);
+  qrl_http_json(c, o, NULL);
+}
+
+static const qrl_task_type info_type = {"oidc_request", info_run, info_done};
+
+/* GET /oauth2/request?req=ID: {"client_name"} of a waiting request (the
+ * portal the citizen is logging in to, which the login page shows). */
+static void info_route(qrl_services *sv, qrl_conn *c, const cJSON *body) {
+  info_task *i;
+  char req[64];
+  (void)body;
+  if (!query_get(c, "req", req, sizeof(req)) || strlen(req) != QRL_OIDC_REQ_ID_LEN) {
+    qrl_http_error(c, QRL_NOT_FOUND, NULL);
+    return;
+  }
+  if (!(i = (info_task *)qrl_task_new(sv->tasks, c, &info_type, sizeof(*i)))) {
+    qrl_http_error(c, QRL_NOMEM, NULL);
+    return;
+  }
+  memcpy(i->req, req, sizeof(i->req));
+  qrl_http_submit(c, &i->base);
+}
+
 /* ---- token ------------------------------------------------------------------ */
 
 typedef struct token_task {
@@ -652,6 +704,7 @@ static void userinfo_route(qrl_services *sv, qrl_conn *c, const cJSON *body) {
 static const qrl_route routes[] = {
     {"/oauth2/authorize", 0, 0, 0, authorize_route},
     {"/oauth2/resume", 0, 0, 0, resume_route},
+    {"/oauth2/request", 0, 0, 0, info_route},
     {"/oauth2/token", 1, QRL_ROUTE_FORM, 0, token_route},
     {"/oauth2/userinfo", 0, 0, 0, userinfo_route},
 };

@@ -12,7 +12,8 @@
  * exceeded max_age, the code is issued at once (SSO); prompt=none without
  * one answers login_required; otherwise the request is stored and the
  * browser sent to the login page, "/?oidc=<request id>", which after the
- * login goes to /oauth2/resume?req=<id>. Every redirect to a portal carries
+ * login goes to /oauth2/resume?req=<id> (GET /oauth2/request?req=<id> tells
+ * it the portal's name, {"client_name"}). Every redirect to a portal carries
  * iss (RFC 9207) and state. Database work and signing run on workers.
  * Not here: discovery and the key set (oidc_meta.h), the codes' storage
  * (domain/oidc_grants.h), logout.

@@ -307,6 +307,18 @@ SERVER_TEST(qr_login_through_authorize_gives_a_verified_id_token, "--demo") {
   ASSERT_TRUE(strncmp(loc, "/?oidc=", 7) == 0);
   ASSERT_EQ_INT(qparam(loc, "oidc", req, sizeof(req)), 0);
   ASSERT_EQ_INT((int)strlen(req), 22);
+  /* the page asks whom the citizen logs in to */
+  {
+    char *body = NULL;
+    snprintf(path, sizeof(path), "/oauth2/request?req=%s", req);
+    ASSERT_EQ_INT(qrl_h_http(s, "GET", path, NULL, NULL, NULL, &body, NULL), 200);
+    ASSERT_TRUE(strstr(body, "\"client_name\":\"" QRL_DEMO_CLIENT_NAME "\"") != NULL);
+    free(body);
+    ASSERT_EQ_INT(qrl_h_http(s, "GET", "/oauth2/request?req=AAAAAAAAAAAAAAAAAAAAAA", NULL, NULL,
+                             NULL, NULL, NULL),
+                  404);
+    ASSERT_EQ_INT(qrl_h_http(s, "GET", "/oauth2/nothing", NULL, NULL, NULL, NULL, NULL), 404);
+  }
 
   /* The QR login, then the page goes back to the provider. */
   ASSERT_EQ_INT(qr_cookie(s, cookie), 0);
