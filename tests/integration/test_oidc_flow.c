@@ -293,7 +293,7 @@ static int check_claims(const qrl_h_server *s, const cJSON *c, int64_t t0) {
   return 0;
 }
 
-SERVER_TEST(qr_login_through_authorize_gives_a_verified_id_token, "--demo") {
+SERVER_TEST(qr_login_through_authorize_gives_a_verified_id_token, "--demo", NULL) {
   char q[1024], loc[2048], req[64], cookie[160], set[512], code[64], path[128], auth[128];
   cJSON *tok, *claims = NULL, *ui;
   static const char *const qr_amr[] = {"swk", "mca"};
@@ -392,7 +392,7 @@ SERVER_TEST(qr_login_through_authorize_gives_a_verified_id_token, "--demo") {
   return 0;
 }
 
-SERVER_TEST(password_sms_login_through_authorize, "--demo") {
+SERVER_TEST(password_sms_login_through_authorize, "--demo", NULL) {
   char q[1024], loc[2048], req[64], cookie[128], code[64], path[128];
   cJSON *tok, *claims = NULL;
   static const char *const otp_amr[] = {"pwd", "sms", "mfa"};
@@ -438,7 +438,7 @@ static int error_redirect(const qrl_h_server *s, const char *cookie, const char 
   return 0;
 }
 
-SERVER_TEST(authorize_refusals, "--demo") {
+SERVER_TEST(authorize_refusals, "--demo", NULL) {
   char q[1024], loc[2048], ch[44];
   challenge_of(VERIFIER, ch);
   /* no code_challenge */
@@ -506,7 +506,7 @@ SERVER_TEST(authorize_refusals, "--demo") {
   return 0;
 }
 
-SERVER_TEST(token_refusals, "--demo") {
+SERVER_TEST(token_refusals, "--demo", NULL) {
   char cookie[128], code[64], form[512], auth[128], *resp = NULL, *hdrs = NULL, v[128];
   cJSON *tok, *ui;
   qrl_h_secret(SECRET);
@@ -582,7 +582,7 @@ static void *race(void *arg) {
   return NULL;
 }
 
-SERVER_TEST(ten_parallel_redemptions_one_succeeds, "--demo") {
+SERVER_TEST(ten_parallel_redemptions_one_succeeds, "--demo", NULL) {
   char cookie[128], code[64], form[512];
   pthread_t th[10];
   racer r[10];
