@@ -44,11 +44,18 @@ qrl_err qrl_http_add_routes(qrl_http *h, const qrl_route *routes, size_t n) {
   return QRL_OK;
 }
 
-static const qrl_route *find_route(const qrl_http *h, const char *path) {
+/* The route of path for the method (post), else one of path for another
+ * method (answered 405), else NULL. */
+static const qrl_route *find_route(const qrl_http *h, const char *path, int post) {
+  const qrl_route *other = NULL;
   for (size_t t = 0; t < h->ntables; t++)
-    for (size_t i = 0; i < h->tables[t].n; i++)
-      if (strcmp(h->tables[t].routes[i].path, path) == 0) return &h->tables[t].routes[i];
-  return NULL;
+    for (size_t i = 0; i < h->tables[t].n; i++) {
+      const qrl_route *r = &h->tables[t].routes[i];
+      if (strcmp(r->path, path) != 0) continue;
+      if (r->post == post) return r;
+      other = r;
+    }
+  return other;
 }
 
 /* ---- answers: HTTP/1 pipelining ---------------------------------------------
@@ -278,7 +285,7 @@ static void read_cookie(const qrl_http *h, struct lws *wsi, qrl_conn *c) {
 /* A GET, or a POST whose body has arrived: checks it and runs its route. */
 static void route(qrl_http *h, struct lws *wsi, qrl_conn *c) {
   qrl_services *sv = qrl_services_of(wsi);
-  const qrl_route *r = find_route(h, c->path);
+  const qrl_route *r = find_route(h, c->path, c->method_post);
   cJSON *body = NULL;
   char host[128] = "";
 

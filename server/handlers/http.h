@@ -43,7 +43,7 @@
 
 typedef struct qrl_http qrl_http;
 
-/* One API route. */
+/* One API route. A path may have two: one for GET, one for POST. */
 typedef struct qrl_route {
   const char *path; /* under /api, e.g. "/session" */
   int post;         /* 1: POST (must come from an allowed Origin); 0: GET */

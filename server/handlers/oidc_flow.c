@@ -361,21 +361,33 @@ static authz_task *authz_new(qrl_services *sv, qrl_conn *c) {
   return x;
 }
 
+/* A parameter of the request into out (cap bytes): from the query of a
+ * GET, the form body of a POST. 1 found; 0 absent, too long or (a POST)
+ * given twice. */
+static int param_get(qrl_conn *c, const char *name, char *out, size_t cap) {
+  if (!c->method_post) return query_get(c, name, out, cap);
+  if (form_get(c->body ? c->body : "", c->body ? c->body_len : 0, name, out, cap) == 1) return 1;
+  out[0] = '\0';
+  return 0;
+}
+
+/* GET or POST (OpenID Connect Core §3.1.2.1: a form of the same
+ * parameters). */
 static void authorize_route(qrl_services *sv, qrl_conn *c, const cJSON *body) {
   authz_task *x = authz_new(sv, c);
   (void)body;
   if (!x) return;
-  query_get(c, "client_id", x->a.client_id, sizeof(x->a.client_id));
-  query_get(c, "redirect_uri", x->a.redirect_uri, sizeof(x->a.redirect_uri));
-  query_get(c, "response_type", x->response_type, sizeof(x->response_type));
-  query_get(c, "scope", x->scope, sizeof(x->scope));
-  query_get(c, "state", x->a.state, sizeof(x->a.state));
-  query_get(c, "nonce", x->a.nonce, sizeof(x->a.nonce));
-  query_get(c, "code_challenge", x->challenge, sizeof(x->challenge));
-  query_get(c, "code_challenge_method", x->method, sizeof(x->method));
-  query_get(c, "prompt", x->prompt, sizeof(x->prompt));
-  query_get(c, "max_age", x->max_age, sizeof(x->max_age));
-  query_get(c, "acr_values", x->a.acr_values, sizeof(x->a.acr_values));
+  param_get(c, "client_id", x->a.client_id, sizeof(x->a.client_id));
+  param_get(c, "redirect_uri", x->a.redirect_uri, sizeof(x->a.redirect_uri));
+  param_get(c, "response_type", x->response_type, sizeof(x->response_type));
+  param_get(c, "scope", x->scope, sizeof(x->scope));
+  param_get(c, "state", x->a.state, sizeof(x->a.state));
+  param_get(c, "nonce", x->a.nonce, sizeof(x->a.nonce));
+  param_get(c, "code_challenge", x->challenge, sizeof(x->challenge));
+  param_get(c, "code_challenge_method", x->method, sizeof(x->method));
+  param_get(c, "prompt", x->prompt, sizeof(x->prompt));
+  param_get(c, "max_age", x->max_age, sizeof(x->max_age));
+  param_get(c, "acr_values", x->a.acr_values, sizeof(x->a.acr_values));
   qrl_http_submit(c, &x->base);
 }
 
@@ -675,26 +687,36 @@ static void userinfo_done(qrl_task *t, qrl_conn *c) {
 
 static const qrl_task_type userinfo_type = {"oidc_userinfo", userinfo_run, userinfo_done};
 
+/* GET or POST; the token in "Authorization: Bearer", or (a POST) as
+ * access_token in a form body (RFC 6750 §2.1, §2.2). */
 static void userinfo_route(qrl_services *sv, qrl_conn *c, const cJSON *body) {
-  char hdr[128];
+  char hdr[128], token[QRL_OIDC_SECRET_LEN + 2] = "";
   userinfo_task *u;
+  int n = lws_hdr_copy(c->wsi, hdr, sizeof(hdr), WSI_TOKEN_HTTP_AUTHORIZATION);
   (void)body;
-  if (lws_hdr_copy(c->wsi, hdr, sizeof(hdr), WSI_TOKEN_HTTP_AUTHORIZATION) <= 0 ||
-      strncasecmp(hdr, "Bearer ", 7) != 0) {
+  if (n > 0 && strncasecmp(hdr, "Bearer ", 7) == 0)
+    snprintf(token, sizeof(token), "%.*s", QRL_OIDC_SECRET_LEN + 1, hdr + 7);
+  else if (n <= 0 && c->method_post &&
+           form_get(c->body ? c->body : "", c->body ? c->body_len : 0, "access_token", token,
+                    sizeof(token)) != 1)
+    token[0] = '\0';
+  qrl_cleanse(hdr, sizeof(hdr));
+  if (!token[0]) {
     bearer_error(c, 401, "Bearer realm=\"qrlogin\"");
     return;
   }
-  if (strlen(hdr + 7) != QRL_OIDC_SECRET_LEN) {
-    qrl_cleanse(hdr, sizeof(hdr));
+  if (strlen(token) != QRL_OIDC_SECRET_LEN) {
+    qrl_cleanse(token, sizeof(token));
     bearer_error(c, 401, "Bearer error=\"invalid_token\"");
     return;
   }
   if (!(u = (userinfo_task *)qrl_task_new(sv->tasks, c, &userinfo_type, sizeof(*u)))) {
+    qrl_cleanse(token, sizeof(token));
     qrl_http_error(c, QRL_NOMEM, NULL);
     return;
   }
-  memcpy(u->token, hdr + 7, sizeof(u->token));
-  qrl_cleanse(hdr, sizeof(hdr));
+  memcpy(u->token, token, sizeof(u->token));
+  qrl_cleanse(token, sizeof(token));
   qrl_http_submit(c, &u->base);
 }
 
@@ -703,10 +725,12 @@ static void userinfo_route(qrl_services *sv, qrl_conn *c, const cJSON *body) {
 /* path, POST?, body, cookie?, handler */
 static const qrl_route routes[] = {
     {"/oauth2/authorize", 0, 0, 0, authorize_route},
+    {"/oauth2/authorize", 1, QRL_ROUTE_FORM, 0, authorize_route},
     {"/oauth2/resume", 0, 0, 0, resume_route},
     {"/oauth2/request", 0, 0, 0, info_route},
     {"/oauth2/token", 1, QRL_ROUTE_FORM, 0, token_route},
     {"/oauth2/userinfo", 0, 0, 0, userinfo_route},
+    {"/oauth2/userinfo", 1, QRL_ROUTE_FORM, 0, userinfo_route},
 };
 
 qrl_err qrl_oidc_flow_attach(qrl_http *h) {

@@ -570,6 +570,51 @@ SERVER_TEST(token_refusals, "--demo", NULL) {
   return 0;
 }
 
+/* POSTs form to path with cookie (may be NULL): the status; the whole
+ * answer into *all (caller frees). */
+static int post_form(const qrl_h_server *s, const char *path, const char *cookie,
+                     const char *form, char **all) {
+  char req[4096];
+  snprintf(req, sizeof(req),
+           "POST %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nConnection: close\r\n%s%s%s"
+           "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: %zu\r\n\r\n%s",
+           path, s->port, cookie ? "Cookie: " : "", cookie ? cookie : "", cookie ? "\r\n" : "",
+           strlen(form), form);
+  return qrl_h_raw_http(s, req, all);
+}
+
+SERVER_TEST(authorize_and_userinfo_by_post, "--demo", NULL) {
+  char cookie[128], q[1024], loc[2048], code[64], form[256], *all = NULL;
+  cJSON *tok;
+  qrl_h_secret(SECRET);
+  qrl_h_secret(VERIFIER);
+  ASSERT_EQ_INT(otp_cookie(s, cookie), 0);
+  /* the same parameters as a form: SSO gives the code at once */
+  std_query(q, sizeof(q), "");
+  ASSERT_EQ_INT(post_form(s, "/oauth2/authorize", cookie, q, &all), 302);
+  header(all, "location:", loc, sizeof(loc));
+  free(all);
+  ASSERT_EQ_INT(check_code_redirect(s, loc, code), 0);
+  /* without a session: the login page */
+  ASSERT_EQ_INT(post_form(s, "/oauth2/authorize", NULL, q, &all), 302);
+  header(all, "location:", loc, sizeof(loc));
+  free(all);
+  ASSERT_TRUE(strncmp(loc, "/?oidc=", 7) == 0);
+  /* userinfo with the token in a form body */
+  ASSERT_TRUE((tok = redeem_ok(s, code)) != NULL);
+  snprintf(form, sizeof(form), "access_token=%s",
+           cJSON_GetStringValue(cJSON_GetObjectItem(tok, "access_token")));
+  cJSON_Delete(tok);
+  ASSERT_EQ_INT(post_form(s, "/oauth2/userinfo", NULL, form, &all), 200);
+  ASSERT_TRUE(strstr(all, "\"citizen_id\":\"" AN "\"") != NULL);
+  free(all);
+  ASSERT_EQ_INT(post_form(s, "/oauth2/userinfo", NULL, "access_token=nope", &all), 401);
+  free(all);
+  /* the token endpoint is POST only */
+  ASSERT_EQ_INT(qrl_h_http(s, "GET", "/oauth2/token", NULL, NULL, NULL, NULL, NULL), 405);
+  return 0;
+}
+
 typedef struct racer {
   const qrl_h_server *s;
   const char *form;
@@ -610,4 +655,5 @@ SERVER_TEST(ten_parallel_redemptions_one_succeeds, "--demo", NULL) {
 
 TEST_MAIN(qr_login_through_authorize_gives_a_verified_id_token,
           password_sms_login_through_authorize, authorize_refusals, token_refusals,
+          authorize_and_userinfo_by_post,
           ten_parallel_redemptions_one_succeeds)
