@@ -54,7 +54,8 @@ qrl_err qrl_oidc_authz_save(qrl_db *db, const qrl_oidc_authz *a, int64_t now,
   st = qrl_sql_prep(db,
                     "INSERT INTO oidc_requests(id, client_id, redirect_uri, scope, state, nonce,"
                     " challenge, acr_values, force_login, max_age, created_at, expires_at,"
-                    " not_session) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)");
+                    " not_session)"
+                    " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)");
   if (st) {
     qrl_sql_bind_text(st, 1, id);
     qrl_sql_bind_text(st, 2, a->client_id);
@@ -81,7 +82,8 @@ out:
 qrl_err qrl_oidc_authz_load(qrl_db *db, const char *id, int64_t now, qrl_oidc_authz *out) {
   sqlite3_stmt *st = qrl_sql_prep(
       db, "SELECT client_id, redirect_uri, scope, state, nonce, challenge, acr_values,"
-          " force_login, max_age, created_at, not_session FROM oidc_requests WHERE id = ?1 AND expires_at > ?2");
+          " force_login, max_age, created_at, not_session FROM oidc_requests"
+          " WHERE id = ?1 AND expires_at > ?2");
   qrl_err rc = QRL_DB;
   int r;
   memset(out, 0, sizeof(*out));

@@ -20,84 +20,13 @@
 #include "helpers/b64.h"
 #include "helpers/crypto.h"
 #include "helpers/errpage.h"
+#include "helpers/form.h"
 #include "helpers/jose.h"
 
 #define ISSUER_MAX 160
 #define URL_MAX 4096
 
 /* ---- small parsers ----------------------------------------------------------- */
-
-static int hexval(char ch) {
-  if (ch >= '0' && ch <= '9') return ch - '0';
-  if (ch >= 'a' && ch <= 'f') return ch - 'a' + 10;
-  if (ch >= 'A' && ch <= 'F') return ch - 'A' + 10;
-  return -1;
-}
-
-/* Decodes n bytes of application/x-www-form-urlencoded text into out (cap
- * bytes, NUL-terminated). 0, or -1 (malformed, a NUL, or too long). */
-static int form_decode(const char *in, size_t n, char *out, size_t cap) {
-  size_t o = 0;
-  for (size_t i = 0; i < n; i++) {
-    char ch = in[i];
-    if (ch == '+') ch = ' ';
-    else if (ch == '%') {
-      int hi, lo;
-      if (i + 2 >= n) return -1;
-      hi = hexval(in[i + 1]);
-      lo = hexval(in[i + 2]);
-      if (hi < 0 || lo < 0) return -1;
-      ch = (char)(hi * 16 + lo);
-      i += 2;
-    }
-    if (ch == '\0' || o + 1 >= cap) return -1;
-    out[o++] = ch;
-  }
-  out[o] = '\0';
-  return 0;
-}
-
-/* The value of name in form body (len bytes) into out. 1 found, 0 absent,
- * -1 malformed, too long or given twice (RFC 6749 §3.2). */
-static int form_get(const char *body, size_t len, const char *name, char *out, size_t cap) {
-  size_t nl = strlen(name), i = 0;
-  int found = 0;
-  out[0] = '\0';
-  while (i < len) {
-    size_t end = i, eq;
-    while (end < len && body[end] != '&') end++;
-    for (eq = i; eq < end && body[eq] != '='; eq++) {}
-    if (eq - i == nl && memcmp(body + i, name, nl) == 0) {
-      if (found) return -1;
-      if (eq == end) out[0] = '\0';
-      else if (form_decode(body + eq + 1, end - eq - 1, out, cap)) return -1;
-      found = 1;
-    }
-    i = end + 1;
-  }
-  return found;
-}
-
-/* Appends "&name=urlencoded(value)" (or "?..." first) to url. 0 or -1. */
-static int url_add(char *url, size_t cap, const char *name, const char *value) {
-  size_t n = strlen(url);
-  int w = snprintf(url + n, cap - n, "%s%s=", strchr(url, '?') ? "&" : "?", name);
-  if (w < 0 || (size_t)w >= cap - n) return -1;
-  n += (size_t)w;
-  for (const unsigned char *p = (const unsigned char *)value; *p; p++) {
-    if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
-        *p == '-' || *p == '_' || *p == '.' || *p == '~') {
-      if (n + 1 >= cap) return -1;
-      url[n++] = (char)*p;
-    } else {
-      if (n + 3 >= cap) return -1;
-      snprintf(url + n, 4, "%%%02X", *p);
-      n += 3;
-    }
-  }
-  url[n] = '\0';
-  return 0;
-}
 
 /* 1 if word is one of the space-separated words of list. */
 static int has_word(const char *list, const char *word) {
@@ -323,15 +252,15 @@ static void authz_done(qrl_task *t, qrl_conn *c) {
     goto out;
   case OUT_LOGIN:
     snprintf(url, sizeof(url), "/");
-    bad = url_add(url, sizeof(url), "oidc", x->req);
+    bad = qrl_url_add_param(url, sizeof(url), "oidc", x->req);
     break;
   case OUT_ERROR:
   case OUT_CODE:
     snprintf(url, sizeof(url), "%s", x->a.redirect_uri);
-    if (x->out == OUT_CODE) bad = url_add(url, sizeof(url), "code", x->code);
-    else bad = url_add(url, sizeof(url), "error", x->error);
-    if (!bad && x->a.state[0]) bad = url_add(url, sizeof(url), "state", x->a.state);
-    if (!bad) bad = url_add(url, sizeof(url), "iss", x->issuer);
+    if (x->out == OUT_CODE) bad = qrl_url_add_param(url, sizeof(url), "code", x->code);
+    else bad = qrl_url_add_param(url, sizeof(url), "error", x->error);
+    if (!bad && x->a.state[0]) bad = qrl_url_add_param(url, sizeof(url), "state", x->a.state);
+    if (!bad) bad = qrl_url_add_param(url, sizeof(url), "iss", x->issuer);
     break;
   }
   if (bad) {
@@ -366,7 +295,8 @@ static authz_task *authz_new(qrl_services *sv, qrl_conn *c) {
  * given twice. */
 static int param_get(qrl_conn *c, const char *name, char *out, size_t cap) {
   if (!c->method_post) return query_get(c, name, out, cap);
-  if (form_get(c->body ? c->body : "", c->body ? c->body_len : 0, name, out, cap) == 1) return 1;
+  if (qrl_form_get(c->body ? c->body : "", c->body ? c->body_len : 0, name, out, cap) == 1)
+    return 1;
   out[0] = '\0';
   return 0;
 }
@@ -582,8 +512,9 @@ static int basic_auth(qrl_conn *c, token_task *k) {
   raw[n] = '\0';
   if (memchr(raw, '\0', (size_t)n)) goto out;
   if (!(colon = strchr((char *)raw, ':'))) goto out;
-  if (form_decode((char *)raw, (size_t)(colon - (char *)raw), k->client_id, sizeof(k->client_id)) ||
-      form_decode(colon + 1, strlen(colon + 1), k->secret, sizeof(k->secret)))
+  if (qrl_form_decode((char *)raw, (size_t)(colon - (char *)raw), k->client_id,
+                      sizeof(k->client_id)) ||
+      qrl_form_decode(colon + 1, strlen(colon + 1), k->secret, sizeof(k->secret)))
     goto out;
   rc = 0;
 out:
@@ -612,11 +543,11 @@ static void token_route(qrl_services *sv, qrl_conn *c, const cJSON *body_unused)
     return;
   }
   snprintf(k->issuer, sizeof(k->issuer), "%s", iss);
-  g = form_get(b, len, "grant_type", grant, sizeof(grant));
-  cd = form_get(b, len, "code", k->code, sizeof(k->code));
-  ru = form_get(b, len, "redirect_uri", k->redirect_uri, sizeof(k->redirect_uri));
-  cv = form_get(b, len, "code_verifier", k->verifier, sizeof(k->verifier));
-  fc = form_get(b, len, "client_id", form_client, sizeof(form_client));
+  g = qrl_form_get(b, len, "grant_type", grant, sizeof(grant));
+  cd = qrl_form_get(b, len, "code", k->code, sizeof(k->code));
+  ru = qrl_form_get(b, len, "redirect_uri", k->redirect_uri, sizeof(k->redirect_uri));
+  cv = qrl_form_get(b, len, "code_verifier", k->verifier, sizeof(k->verifier));
+  fc = qrl_form_get(b, len, "client_id", form_client, sizeof(form_client));
   if (basic_auth(c, k)) {
     qrl_task_free(&k->base);
     token_error(c, 401, "invalid_client", "client_secret_basic is required");
@@ -697,7 +628,7 @@ static void userinfo_route(qrl_services *sv, qrl_conn *c, const cJSON *body) {
   if (n > 0 && strncasecmp(hdr, "Bearer ", 7) == 0)
     snprintf(token, sizeof(token), "%.*s", QRL_OIDC_SECRET_LEN + 1, hdr + 7);
   else if (n <= 0 && c->method_post &&
-           form_get(c->body ? c->body : "", c->body ? c->body_len : 0, "access_token", token,
+           qrl_form_get(c->body ? c->body : "", c->body ? c->body_len : 0, "access_token", token,
                     sizeof(token)) != 1)
     token[0] = '\0';
   qrl_cleanse(hdr, sizeof(hdr));

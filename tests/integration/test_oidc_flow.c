@@ -333,7 +333,8 @@ SERVER_TEST(qr_login_through_authorize_gives_a_verified_id_token, "--demo", NULL
   ASSERT_EQ_INT(check_code_redirect(s, loc, code), 0);
   /* the provider's cookie survives a portal's cross-site navigation */
   ASSERT_TRUE(strncmp(set, "qrl_op=", 7) == 0);
-  ASSERT_TRUE(strstr(set, "SameSite=Lax") && strstr(set, "HttpOnly") && strstr(set, "Path=/oauth2"));
+  ASSERT_TRUE(strstr(set, "SameSite=Lax") && strstr(set, "HttpOnly") &&
+              strstr(set, "Path=/oauth2"));
   /* the request is done */
   ASSERT_EQ_INT(qrl_h_http(s, "GET", path, NULL, cookie, NULL, NULL, NULL), 400);
 

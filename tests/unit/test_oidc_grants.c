@@ -145,7 +145,8 @@ TEST(code_is_bound_and_a_mismatch_burns_it) {
   } bad[] = {
       {"other", "https://dvc.example/cb", VERIFIER, T0 + 1},
       {"dvc-dongnai", "https://dvc.example/cb2", VERIFIER, T0 + 1},
-      {"dvc-dongnai", "https://dvc.example/cb", "wrong-verifier-wrong-verifier-wrong-verifier", T0 + 1},
+      {"dvc-dongnai", "https://dvc.example/cb", "wrong-verifier-wrong-verifier-wrong-verifier",
+       T0 + 1},
       {"dvc-dongnai", "https://dvc.example/cb", VERIFIER, T0 + QRL_OIDC_CODE_SECS},
   };
   ASSERT_EQ_INT(open_fixture(&f), 0);
