@@ -144,8 +144,9 @@ static qrl_err subject_of(qrl_db *db, const char *citizen_id, char sub[QRL_OIDC_
 
 /* ---- codes ------------------------------------------------------------------ */
 
-qrl_err qrl_oidc_code_issue(qrl_db *db, qrl_oidc_grant *g, int64_t now,
+qrl_err qrl_oidc_code_issue(qrl_db *db, qrl_oidc_grant *g, const qrl_req_ctx *rc_,
                             char code[QRL_OIDC_SECRET_LEN + 1]) {
+  int64_t now = rc_->now;
   uint8_t h[QRL_SHA256_LEN];
   sqlite3_stmt *st;
   qrl_err rc = qrl_random_token(32, code, QRL_OIDC_SECRET_LEN + 1);
@@ -176,6 +177,7 @@ qrl_err qrl_oidc_code_issue(qrl_db *db, qrl_oidc_grant *g, int64_t now,
     sqlite3_bind_int64(st, 13, now + QRL_OIDC_CODE_SECS);
   }
   if ((rc = qrl_sql_run(db, st))) goto out;
+  if ((rc = qrl_db_audit(db, "oidc_code", QRL_OK, g->citizen_id, 0, g->client_id, rc_))) goto out;
   return qrl_sql_commit(db);
 out:
   qrl_sql_rollback(db);
@@ -216,11 +218,14 @@ static qrl_err code_row(qrl_db *db, const uint8_t h[QRL_SHA256_LEN], qrl_oidc_gr
 }
 
 qrl_err qrl_oidc_code_redeem(qrl_db *db, const char *code, const char *client_id,
-                             const char *redirect_uri, const char *verifier, int64_t now,
-                             qrl_oidc_grant *out, char access[QRL_OIDC_SECRET_LEN + 1]) {
+                             const char *redirect_uri, const char *verifier,
+                             const qrl_req_ctx *rc_, qrl_oidc_grant *out,
+                             char access[QRL_OIDC_SECRET_LEN + 1]) {
+  int64_t now = rc_->now;
   uint8_t h[QRL_SHA256_LEN], th[QRL_SHA256_LEN];
   sqlite3_stmt *st;
   int64_t expires_at = 0;
+  const char *why = NULL; /* a refusal's audit detail */
   int won;
   qrl_err rc;
 
@@ -244,13 +249,19 @@ qrl_err qrl_oidc_code_redeem(qrl_db *db, const char *code, const char *client_id
       sqlite3_bind_int64(st, 2, now);
     }
     if ((rc = qrl_sql_run(db, st))) goto fail;
+    rc = code_row(db, h, out, &expires_at);
+    if (rc && rc != QRL_CODE_INVALID) goto fail;
+    why = rc ? "unknown code" : "code used again: its tokens revoked";
     rc = QRL_CODE_INVALID;
     goto burn;
   }
   if ((rc = code_row(db, h, out, &expires_at))) goto fail;
-  if (expires_at <= now || strcmp(out->client_id, client_id ? client_id : "") != 0 ||
-      strcmp(out->redirect_uri, redirect_uri ? redirect_uri : "") != 0 ||
-      !qrl_oidc_pkce_ok(verifier, out->challenge)) {
+  if (expires_at <= now) why = "code expired";
+  else if (strcmp(out->client_id, client_id ? client_id : "") != 0) why = "another client";
+  else if (strcmp(out->redirect_uri, redirect_uri ? redirect_uri : "") != 0)
+    why = "another redirect_uri";
+  else if (!qrl_oidc_pkce_ok(verifier, out->challenge)) why = "wrong code_verifier";
+  if (why) {
     rc = QRL_CODE_INVALID; /* used up all the same */
     goto burn;
   }
@@ -266,10 +277,15 @@ qrl_err qrl_oidc_code_redeem(qrl_db *db, const char *code, const char *client_id
     sqlite3_bind_int64(st, 7, now + QRL_OIDC_ACCESS_SECS);
   }
   if ((rc = qrl_sql_run(db, st))) goto fail;
+  if ((rc = qrl_db_audit(db, "oidc_token", QRL_OK, out->citizen_id, 0, out->client_id, rc_)))
+    goto fail;
   return qrl_sql_commit(db);
 burn:
   {
-    qrl_err c = qrl_sql_commit(db);
+    qrl_err c;
+    /* The code stays used up even if its audit row cannot be written. */
+    qrl_db_audit(db, "oidc_token", rc, out->citizen_id[0] ? out->citizen_id : NULL, 0, why, rc_);
+    if ((c = qrl_sql_commit(db))) qrl_sql_rollback(db);
     memset(out, 0, sizeof(*out));
     qrl_cleanse(access, QRL_OIDC_SECRET_LEN + 1);
     return c ? c : rc;

@@ -89,19 +89,22 @@ qrl_err qrl_oidc_authz_load(qrl_db *db, const char *id, int64_t now, qrl_oidc_au
 qrl_err qrl_oidc_authz_done(qrl_db *db, const char *id);
 
 /* Issues a code for g (g->sub is filled with the citizen's subject, made on
- * a first grant) at now, into code. QRL_OK, QRL_CRYPTO, QRL_DB. */
-qrl_err qrl_oidc_code_issue(qrl_db *db, qrl_oidc_grant *g, int64_t now,
+ * a first grant) at rc->now, into code. Audited ("oidc_code", detail the
+ * client). QRL_OK, QRL_CRYPTO, QRL_DB. */
+qrl_err qrl_oidc_code_issue(qrl_db *db, qrl_oidc_grant *g, const qrl_req_ctx *rc,
                             char code[QRL_OIDC_SECRET_LEN + 1]);
 
 /* Redeems code for client_id with redirect_uri and the PKCE verifier at
- * now: on success fills *out and a new access token (stored hashed, valid
+ * rc->now, audited ("oidc_token": the client, or why it was refused - no
+ * secret): on success fills *out and a new access token (stored hashed, valid
  * QRL_OIDC_ACCESS_SECS) into access. The code is used up either way.
  * QRL_OK; QRL_CODE_INVALID (unknown, used before - then the tokens it gave
  * are revoked -, expired, another client or redirect_uri, a wrong
  * verifier); QRL_CRYPTO, QRL_DB. */
 qrl_err qrl_oidc_code_redeem(qrl_db *db, const char *code, const char *client_id,
-                             const char *redirect_uri, const char *verifier, int64_t now,
-                             qrl_oidc_grant *out, char access[QRL_OIDC_SECRET_LEN + 1]);
+                             const char *redirect_uri, const char *verifier,
+                             const qrl_req_ctx *rc, qrl_oidc_grant *out,
+                             char access[QRL_OIDC_SECRET_LEN + 1]);
 
 /* Resolves access token at now into *out (client, scope, citizen, sub).
  * QRL_OK; QRL_NOT_AUTHENTICATED (unknown, expired, revoked); QRL_CRYPTO,

@@ -128,7 +128,10 @@ static void issue(qrl_db *db, authz_task *x, const qrl_web_session *w) {
     x->base.rc = QRL_CRYPTO;
     return;
   }
-  x->base.rc = qrl_oidc_code_issue(db, &g, x->base.now, x->code);
+  {
+    qrl_req_ctx rc = qrl_task_req(&x->base);
+    x->base.rc = qrl_oidc_code_issue(db, &g, &rc, x->code);
+  }
   if (!x->base.rc) {
     x->out = OUT_CODE;
     x->set_cookie = 1;
@@ -445,8 +448,11 @@ static void token_run(qrl_task *t, qrl_db *db) {
   token_task *k = qrl_container_of(t, token_task, base);
   t->rc = qrl_client_check_secret(db, k->client_id, k->secret, strlen(k->secret));
   if (t->rc) return;
-  t->rc = qrl_oidc_code_redeem(db, k->code, k->client_id, k->redirect_uri, k->verifier, t->now,
-                               &k->g, k->access);
+  {
+    qrl_req_ctx rc = qrl_task_req(t);
+    t->rc = qrl_oidc_code_redeem(db, k->code, k->client_id, k->redirect_uri, k->verifier, &rc,
+                                 &k->g, k->access);
+  }
   if (!t->rc) t->rc = sign_id_token(db, k, t->now, &k->id_token);
 }
 

@@ -41,6 +41,14 @@ static void close_fixture(fixture *f) {
   qrl_tmpdb_remove(&f->t);
 }
 
+/* A request context at unix time t. */
+#define CTX(t) (&(qrl_req_ctx){"127.0.0.1", "test", (t), NULL})
+
+/* Audit rows of event with outcome. */
+static long audited(qrl_db *db, const char *event, const char *outcome) {
+  return qrl_db_audit_count(db, event, outcome);
+}
+
 static qrl_oidc_grant grant(void) {
   qrl_oidc_grant g;
   memset(&g, 0, sizeof(g));
@@ -101,11 +109,11 @@ TEST(code_works_once_and_replay_revokes_its_token) {
   qrl_oidc_grant g = grant(), out, who;
   char code[QRL_OIDC_SECRET_LEN + 1], acc[QRL_OIDC_SECRET_LEN + 1], acc2[QRL_OIDC_SECRET_LEN + 1];
   ASSERT_EQ_INT(open_fixture(&f), 0);
-  ASSERT_ERR(qrl_oidc_code_issue(f.db, &g, T0, code), QRL_OK);
+  ASSERT_ERR(qrl_oidc_code_issue(f.db, &g, CTX(T0), code), QRL_OK);
   ASSERT_EQ_INT((int)strlen(g.sub), QRL_OIDC_SUB_LEN);
   ASSERT_TRUE(strstr(g.sub, AN) == NULL);
   ASSERT_ERR(qrl_oidc_code_redeem(f.db, code, "dvc-dongnai", "https://dvc.example/cb", VERIFIER,
-                                  T0 + 1, &out, acc),
+                                  CTX(T0 + 1), &out, acc),
              QRL_OK);
   ASSERT_EQ_STR(out.nonce, "n-0S6_WzA2Mj");
   ASSERT_EQ_STR(out.sub, g.sub);
@@ -120,14 +128,18 @@ TEST(code_works_once_and_replay_revokes_its_token) {
              QRL_NOT_AUTHENTICATED);
   /* again: refused, and the token it gave is revoked */
   ASSERT_ERR(qrl_oidc_code_redeem(f.db, code, "dvc-dongnai", "https://dvc.example/cb", VERIFIER,
-                                  T0 + 2, &out, acc2),
+                                  CTX(T0 + 2), &out, acc2),
              QRL_CODE_INVALID);
   ASSERT_ERR(qrl_oidc_access_check(f.db, acc, T0 + 3, &who), QRL_NOT_AUTHENTICATED);
+  /* audited: the code, the tokens, the replay */
+  ASSERT_EQ_INT(audited(f.db, "oidc_code", "ok"), 1);
+  ASSERT_EQ_INT(audited(f.db, "oidc_token", "ok"), 1);
+  ASSERT_EQ_INT(audited(f.db, "oidc_token", "code_invalid"), 1);
   /* the same citizen keeps the same subject */
   {
     qrl_oidc_grant g2 = grant();
     char code2[QRL_OIDC_SECRET_LEN + 1];
-    ASSERT_ERR(qrl_oidc_code_issue(f.db, &g2, T0, code2), QRL_OK);
+    ASSERT_ERR(qrl_oidc_code_issue(f.db, &g2, CTX(T0), code2), QRL_OK);
     ASSERT_EQ_STR(g2.sub, g.sub);
     ASSERT_TRUE(strcmp(code2, code) != 0);
   }
@@ -152,18 +164,18 @@ TEST(code_is_bound_and_a_mismatch_burns_it) {
   ASSERT_EQ_INT(open_fixture(&f), 0);
   for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
     g = grant();
-    ASSERT_ERR(qrl_oidc_code_issue(f.db, &g, T0, code), QRL_OK);
+    ASSERT_ERR(qrl_oidc_code_issue(f.db, &g, CTX(T0), code), QRL_OK);
     ASSERT_ERR(qrl_oidc_code_redeem(f.db, code, bad[i].client, bad[i].redirect, bad[i].verifier,
-                                    bad[i].at, &out, acc),
+                                    CTX(bad[i].at), &out, acc),
                QRL_CODE_INVALID);
     ASSERT_EQ_STR(acc, "");
     /* burned: the right redemption fails now too */
     ASSERT_ERR(qrl_oidc_code_redeem(f.db, code, "dvc-dongnai", "https://dvc.example/cb",
-                                    VERIFIER, T0 + 1, &out, acc),
+                                    VERIFIER, CTX(T0 + 1), &out, acc),
                QRL_CODE_INVALID);
   }
   ASSERT_ERR(qrl_oidc_code_redeem(f.db, "x", "dvc-dongnai", "https://dvc.example/cb", VERIFIER,
-                                  T0 + 1, &out, acc),
+                                  CTX(T0 + 1), &out, acc),
              QRL_CODE_INVALID);
   close_fixture(&f);
   return 0;
@@ -177,9 +189,9 @@ TEST(codes_and_tokens_are_stored_hashed) {
   FILE *fp;
   size_t n;
   ASSERT_EQ_INT(open_fixture(&f), 0);
-  ASSERT_ERR(qrl_oidc_code_issue(f.db, &g, T0, code), QRL_OK);
+  ASSERT_ERR(qrl_oidc_code_issue(f.db, &g, CTX(T0), code), QRL_OK);
   ASSERT_ERR(qrl_oidc_code_redeem(f.db, code, "dvc-dongnai", "https://dvc.example/cb", VERIFIER,
-                                  T0 + 1, &out, acc),
+                                  CTX(T0 + 1), &out, acc),
              QRL_OK);
   qrl_db_close(f.db);
   f.db = NULL;
