@@ -187,8 +187,11 @@ static void authorize_run(qrl_db *db, authz_task *x, qrl_services *sv) {
   x->a.max_age = max_age;
   x->base.rc = QRL_OK;
   have = live_session(db, sv, x, &w);
+  /* A new login for prompt=login, a session older than max_age, or one
+   * below the LoA2 asked for (the code then says what the login achieved). */
   x->a.force_login = has_word(x->prompt, "login") ||
-                     (have && max_age >= 0 && x->base.now - w.created_at > max_age);
+                     (have && max_age >= 0 && x->base.now - w.created_at > max_age) ||
+                     (have && has_word(x->a.acr_values, "LoA2") && w.citizen.level < 2);
   if (have && !x->a.force_login) {
     issue(db, x, &w);
     goto out;

@@ -616,6 +616,35 @@ SERVER_TEST(authorize_and_userinfo_by_post, "--demo", NULL) {
   return 0;
 }
 
+SERVER_TEST(level_1_account_gets_loa1_and_loa2_asks_a_new_login, "--demo", "--password-level",
+            "1", NULL) {
+  char cookie[128], q[1024], loc[2048], code[64];
+  cJSON *tok, *claims = NULL;
+  qrl_h_secret(SECRET);
+  qrl_h_secret(VERIFIER);
+  /* Trần Thị Bình, a level-1 account, by ID + password + SMS (let in by
+   * --password-level 1) */
+  ASSERT_EQ_INT(qrl_h_otp_login(s, "/api/otp/start", "id", "079199001234", PW, "0987654321",
+                                cookie),
+                200);
+  ASSERT_EQ_INT(sso_code(s, cookie, code), 0);
+  ASSERT_TRUE((tok = redeem_ok(s, code)) != NULL);
+  ASSERT_EQ_INT(verify_id_token(s, cJSON_GetStringValue(cJSON_GetObjectItem(tok, "id_token")),
+                                &claims),
+                0);
+  ASSERT_EQ_STR(cJSON_GetStringValue(cJSON_GetObjectItem(claims, "acr")), "LoA1");
+  cJSON_Delete(claims);
+  cJSON_Delete(tok);
+  /* a portal asking for LoA2: the session is not enough, the login page */
+  std_query(q, sizeof(q), "&acr_values=LoA2");
+  ASSERT_EQ_INT(authorize(s, cookie, q, loc, NULL), 302);
+  ASSERT_TRUE(strncmp(loc, "/?oidc=", 7) == 0);
+  /* and with prompt=none: login_required */
+  std_query(q, sizeof(q), "&acr_values=LoA2&prompt=none");
+  ASSERT_EQ_INT(error_redirect(s, cookie, q, "login_required"), 0);
+  return 0;
+}
+
 typedef struct racer {
   const qrl_h_server *s;
   const char *form;
@@ -656,5 +685,5 @@ SERVER_TEST(ten_parallel_redemptions_one_succeeds, "--demo", NULL) {
 
 TEST_MAIN(qr_login_through_authorize_gives_a_verified_id_token,
           password_sms_login_through_authorize, authorize_refusals, token_refusals,
-          authorize_and_userinfo_by_post,
+          authorize_and_userinfo_by_post, level_1_account_gets_loa1_and_loa2_asks_a_new_login,
           ten_parallel_redemptions_one_succeeds)
