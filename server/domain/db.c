@@ -515,7 +515,8 @@ static const char schema_v9[] =
 
 /* v10: the OpenID Connect provider's grants (oidc_grants.h): authorization
  * requests waiting for a login, codes and access tokens (SHA-256 only), and
- * the opaque subject of each citizen. */
+ * the opaque subject of each citizen; the jti of each private_key_jwt
+ * client assertion until it expires (oidc_assert.h). */
 static const char schema_v10[] =
     "CREATE TABLE oidc_requests("
     " id TEXT PRIMARY KEY,"
@@ -560,7 +561,12 @@ static const char schema_v10[] =
     " sub TEXT NOT NULL,"
     " expires_at INTEGER NOT NULL,"
     " revoked_at INTEGER);"
-    "CREATE INDEX oidc_tokens_code ON oidc_tokens(code_hash);";
+    "CREATE INDEX oidc_tokens_code ON oidc_tokens(code_hash);"
+    "CREATE TABLE oidc_assertion_jtis("
+    " client_id TEXT NOT NULL,"
+    " jti_hash BLOB NOT NULL CHECK(length(jti_hash) = 32),"
+    " expires_at INTEGER NOT NULL,"
+    " PRIMARY KEY(client_id, jti_hash));";
 
 static const struct {
   int version;

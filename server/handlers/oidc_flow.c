@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "domain/oidc_assert.h"
 #include "domain/oidc_clients.h"
 #include "domain/oidc_grants.h"
 #include "domain/oidc_keys.h"
@@ -395,9 +396,12 @@ static void info_route(qrl_services *sv, qrl_conn *c, const cJSON *body) {
 
 /* ---- token ------------------------------------------------------------------ */
 
+#define JWT_BEARER "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+
 typedef struct token_task {
   qrl_task base;
   char issuer[ISSUER_MAX];
+  char assertion[QRL_OIDC_ASSERTION_MAX_LEN + 1]; /* private_key_jwt; "" for Basic */
   char client_id[QRL_CLIENT_ID_MAX + 1];
   char secret[128];
   char code[QRL_OIDC_SECRET_LEN + 1];
@@ -449,7 +453,15 @@ out:
 
 static void token_run(qrl_task *t, qrl_db *db) {
   token_task *k = qrl_container_of(t, token_task, base);
-  t->rc = qrl_client_check_secret(db, k->client_id, k->secret, strlen(k->secret));
+  if (k->assertion[0]) {
+    char url[ISSUER_MAX + 16], hint[QRL_CLIENT_ID_MAX + 1];
+    snprintf(url, sizeof(url), "%s/oauth2/token", k->issuer);
+    memcpy(hint, k->client_id, sizeof(hint));
+    t->rc = qrl_oidc_client_assertion(db, k->assertion, hint, url, k->issuer, t->now,
+                                      k->client_id);
+  } else {
+    t->rc = qrl_client_check_secret(db, k->client_id, k->secret, strlen(k->secret));
+  }
   if (t->rc) return;
   {
     qrl_req_ctx rc = qrl_task_req(t);
@@ -557,10 +569,27 @@ static void token_route(qrl_services *sv, qrl_conn *c, const cJSON *body_unused)
   ru = qrl_form_get(b, len, "redirect_uri", k->redirect_uri, sizeof(k->redirect_uri));
   cv = qrl_form_get(b, len, "code_verifier", k->verifier, sizeof(k->verifier));
   fc = qrl_form_get(b, len, "client_id", form_client, sizeof(form_client));
-  if (basic_auth(c, k)) {
-    qrl_task_free(&k->base);
-    token_error(c, 401, "invalid_client", "client_secret_basic is required");
-    return;
+  {
+    char atype[80];
+    int at = qrl_form_get(b, len, "client_assertion_type", atype, sizeof(atype));
+    int as = qrl_form_get(b, len, "client_assertion", k->assertion, sizeof(k->assertion));
+    int has_basic = lws_hdr_total_length(c->wsi, WSI_TOKEN_HTTP_AUTHORIZATION) > 0;
+    /* One way to authenticate: Basic, or a private_key_jwt assertion. */
+    if (at == 1 && !has_basic) {
+      if (strcmp(atype, JWT_BEARER) != 0 || as != 1 || fc < 0) {
+        qrl_task_free(&k->base);
+        token_error(c, 401, "invalid_client", "a client assertion must be a jwt-bearer");
+        return;
+      }
+      if (fc == 1) snprintf(k->client_id, sizeof(k->client_id), "%s", form_client);
+      fc = 0; /* checked against the assertion's iss and sub */
+    } else if (at != 0 || as != 0 || basic_auth(c, k)) {
+      k->assertion[0] = '\0';
+      qrl_task_free(&k->base);
+      token_error(c, 401, "invalid_client",
+                  "client_secret_basic or private_key_jwt (one of them) is required");
+      return;
+    }
   }
   if (g == 1 && strcmp(grant, "authorization_code") != 0) {
     qrl_task_free(&k->base);

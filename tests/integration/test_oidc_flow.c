@@ -9,7 +9,9 @@
  * code_challenge, plain, an unregistered redirect_uri or unknown client (an
  * error page, never a redirect), a wrong client secret, a wrong verifier
  * (the code is burned), a reused code (its access token is revoked), and
- * ten parallel redemptions of one code (exactly one succeeds).
+ * ten parallel redemptions of one code (exactly one succeeds); a
+ * private_key_jwt client (a replayed jti, a foreign key, alg none and a
+ * secret refused).
  */
 #define _GNU_SOURCE /* strcasestr */
 #include <pthread.h>
@@ -645,6 +647,130 @@ SERVER_TEST(level_1_account_gets_loa1_and_loa2_asks_a_new_login, "--demo", "--pa
   return 0;
 }
 
+#define PKJWT "pkjwt-portal"
+
+/* Registers the private_key_jwt client PKJWT with the public key of priv
+ * (kid "k1") in s's database. 0 or -1. */
+static int add_pkjwt_client(const qrl_h_server *s, uint8_t priv[QRL_PRIVKEY_BYTES]) {
+  uint8_t pub[65];
+  char x[44], y[44], jwks[400], none[QRL_CLIENT_SECRET_LEN + 1];
+  qrl_client_spec spec;
+  qrl_db *db = NULL;
+  int rc = -1;
+  if (qrl_ec_keygen(priv, pub)) return -1;
+  qrl_b64url_encode(pub + 1, 32, x, sizeof(x));
+  qrl_b64url_encode(pub + 33, 32, y, sizeof(y));
+  snprintf(jwks, sizeof(jwks),
+           "{\"keys\":[{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"%s\",\"y\":\"%s\","
+           "\"kid\":\"k1\",\"use\":\"sig\",\"alg\":\"ES256\"}]}",
+           x, y);
+  memset(&spec, 0, sizeof(spec));
+  spec.id = PKJWT;
+  spec.name = "Cổng thử private_key_jwt";
+  spec.redirect[0] = REDIRECT;
+  spec.nredirect = 1;
+  spec.auth = QRL_CLIENT_PRIVATE_KEY_JWT;
+  spec.jwks = jwks;
+  spec.min_acr = 1;
+  if (qrl_db_open(s->db, &db) == QRL_OK &&
+      qrl_client_add(db, &spec, (int64_t)time(NULL), none) == QRL_OK)
+    rc = 0;
+  qrl_db_close(db);
+  return rc;
+}
+
+/* A client assertion for PKJWT signed with priv (kid "k1"), with jti. */
+static char *assertion(const qrl_h_server *s, const uint8_t priv[QRL_PRIVKEY_BYTES],
+                       const char *jti) {
+  char claims[512], *jws = NULL;
+  snprintf(claims, sizeof(claims),
+           "{\"iss\":\"" PKJWT "\",\"sub\":\"" PKJWT "\",\"aud\":\"%s/oauth2/token\","
+           "\"exp\":%lld,\"iat\":%lld,\"jti\":\"%s\"}",
+           s->http, (long long)time(NULL) + 60, (long long)time(NULL), jti);
+  if (qrl_jws_sign(priv, "k1", "JWT", claims, strlen(claims), &jws)) return NULL;
+  return jws;
+}
+
+/* A code for PKJWT from cookie's session. 0 or 1. */
+static int pkjwt_code(const qrl_h_server *s, const char *cookie, char code[64]) {
+  char q[1024], loc[2048], ch[44];
+  challenge_of(VERIFIER, ch);
+  snprintf(q, sizeof(q),
+           "response_type=code&client_id=" PKJWT "&redirect_uri=" REDIRECT_ENC
+           "&scope=openid&state=st-123&nonce=n-456&code_challenge=%s&code_challenge_method=S256",
+           ch);
+  ASSERT_EQ_INT(authorize(s, cookie, q, loc, NULL), 302);
+  return check_code_redirect(s, loc, code);
+}
+
+/* Redeems code with client assertion jws: the status; the body in *resp. */
+static int redeem_jwt(const qrl_h_server *s, const char *code, const char *jws, char **resp) {
+  char form[4096];
+  snprintf(form, sizeof(form),
+           "grant_type=authorization_code&code=%s&redirect_uri=" REDIRECT_ENC
+           "&code_verifier=" VERIFIER "&client_assertion_type="
+           "urn%%3Aietf%%3Aparams%%3Aoauth%%3Aclient-assertion-type%%3Ajwt-bearer"
+           "&client_assertion=%s",
+           code, jws);
+  return token_req(s, NULL, NULL, form, resp, NULL);
+}
+
+SERVER_TEST(private_key_jwt_client, "--demo", NULL) {
+  uint8_t priv[QRL_PRIVKEY_BYTES], other[QRL_PRIVKEY_BYTES], pub[65];
+  char cookie[128], code[64], *jws = NULL, *resp = NULL;
+  cJSON *o;
+  qrl_h_secret(VERIFIER);
+  ASSERT_EQ_INT(add_pkjwt_client(s, priv), 0);
+  ASSERT_EQ_INT(otp_cookie(s, cookie), 0);
+
+  /* a good assertion */
+  ASSERT_EQ_INT(pkjwt_code(s, cookie, code), 0);
+  ASSERT_TRUE((jws = assertion(s, priv, "jti-1")) != NULL);
+  ASSERT_EQ_INT(redeem_jwt(s, code, jws, &resp), 200);
+  ASSERT_TRUE((o = cJSON_Parse(resp)) != NULL);
+  qrl_h_secret(cJSON_GetStringValue(cJSON_GetObjectItem(o, "access_token")));
+  cJSON_Delete(o);
+  free(resp);
+
+  /* the same jti again: invalid_client (and the code is untouched) */
+  ASSERT_EQ_INT(pkjwt_code(s, cookie, code), 0);
+  ASSERT_EQ_INT(redeem_jwt(s, code, jws, &resp), 401);
+  ASSERT_TRUE(strstr(resp, "\"invalid_client\"") != NULL);
+  free(resp);
+  free(jws);
+  /* a key not the client's */
+  ASSERT_EQ_INT(qrl_ec_keygen(other, pub), 0);
+  ASSERT_TRUE((jws = assertion(s, other, "jti-2")) != NULL);
+  ASSERT_EQ_INT(redeem_jwt(s, code, jws, &resp), 401);
+  free(resp);
+  /* alg none: the same claims, no signature */
+  {
+    char none[2048];
+    const char *dot = strchr(jws, '.');
+    snprintf(none, sizeof(none), "eyJhbGciOiJub25lIn0%.*s.", (int)strcspn(dot, "") -
+             (int)strlen(strrchr(jws, '.')), dot);
+    ASSERT_EQ_INT(redeem_jwt(s, code, none, &resp), 401);
+    free(resp);
+  }
+  free(jws);
+  /* a secret for a private_key_jwt client */
+  {
+    char form[512];
+    redeem_form(form, sizeof(form), code, VERIFIER);
+    ASSERT_EQ_INT(token_req(s, PKJWT, "anything", form, &resp, NULL), 401);
+    free(resp);
+  }
+  /* the code still works with a fresh assertion */
+  ASSERT_TRUE((jws = assertion(s, priv, "jti-3")) != NULL);
+  ASSERT_EQ_INT(redeem_jwt(s, code, jws, &resp), 200);
+  ASSERT_TRUE((o = cJSON_Parse(resp)) != NULL);
+  qrl_h_secret(cJSON_GetStringValue(cJSON_GetObjectItem(o, "access_token")));
+  cJSON_Delete(o);
+  free(resp);
+  free(jws);
+  return 0;
+}
+
 typedef struct racer {
   const qrl_h_server *s;
   const char *form;
@@ -686,4 +812,5 @@ SERVER_TEST(ten_parallel_redemptions_one_succeeds, "--demo", NULL) {
 TEST_MAIN(qr_login_through_authorize_gives_a_verified_id_token,
           password_sms_login_through_authorize, authorize_refusals, token_refusals,
           authorize_and_userinfo_by_post, level_1_account_gets_loa1_and_loa2_asks_a_new_login,
+          private_key_jwt_client,
           ten_parallel_redemptions_one_succeeds)
