@@ -21,6 +21,7 @@
 #include "handlers/api_sessions.h"
 #include "glue/config.h"
 #include "handlers/http.h"
+#include "handlers/oidc_flow.h"
 #include "handlers/oidc_meta.h"
 #include "handlers/ops.h"
 #include "handlers/pages.h"
@@ -62,7 +63,7 @@ static const char *default_web_dir(char *out, size_t n) {
 }
 
 static int attach_handlers(qrl_server *srv) {
-  qrl_http *api;
+  qrl_http *api, *oidc;
   /* The pages' "/" first: lws hands a request to the last mount that
    * matches (pages.h). */
   if (qrl_pages_attach(srv)) return -1;
@@ -71,7 +72,7 @@ static int attach_handlers(qrl_server *srv) {
   if (qrl_api_session_attach(api) || qrl_api_otp_attach(api)) return -1;
   if (qrl_api_sessions_attach(api) || qrl_api_identity_attach(api)) return -1;
   if (qrl_ops_attach(srv)) return -1;
-  if (qrl_oidc_meta_attach(srv)) return -1;
+  if (qrl_oidc_meta_attach(srv, &oidc) || qrl_oidc_flow_attach(oidc)) return -1;
   return 0;
 }
 

@@ -104,7 +104,8 @@
       'd.id': 'Mã hồ sơ',
       'd.title': 'Thủ tục',
       'd.status': 'Trạng thái',
-      'd.date': 'Ngày nộp'
+      'd.date': 'Ngày nộp',
+      'oidc.for': 'Đăng nhập để sử dụng dịch vụ của'
     },
     en: {
       'portal': 'National Public Service Portal',
@@ -228,7 +229,8 @@
       'd.id': 'Dossier no.',
       'd.title': 'Procedure',
       'd.status': 'Status',
-      'd.date': 'Submitted'
+      'd.date': 'Submitted',
+      'oidc.for': 'Log in to use the services of'
     }
   };
   /* The kiosk page, or the portal page reached from it ("#kiosk"). */

@@ -130,7 +130,7 @@
     }).then(function (res) {
       var to;
       if (!res.ok) { done = false; setState('failed', window.QRL_ERR(res.body)); return; }
-      to = res.body.redirect || '/portal.html';
+      to = window.QRL_NEXT(res.body.redirect || '/portal.html');
       /* The portal page must find its way back to the kiosk. */
       if (document.documentElement.hasAttribute('data-kiosk')) to += '#kiosk';
       window.location.assign(to);
@@ -302,6 +302,27 @@
   /* For otp.js: the OTP step replaces the form it came from. */
   window.QRL = { showPanel: showPanel, back: back };
 
+  /* A relying portal's login (OpenID Connect, "/?oidc=<request id>"): the
+   * page names the portal and, once logged in, goes back to the provider,
+   * which sends the citizen on to the portal. */
+  var oidcReq = (function () {
+    var m = /[?&]oidc=([A-Za-z0-9_-]{22})(?:&|$)/.exec(window.location.search);
+    return m ? m[1] : '';
+  })();
+  window.QRL_NEXT = function (to) {
+    return oidcReq ? '/oauth2/resume?req=' + oidcReq : to;
+  };
+  function showOidcClient() {
+    if (!oidcReq) return;
+    fetch('/oauth2/request?req=' + oidcReq, { credentials: 'same-origin' }).then(function (r) {
+      return r.ok ? r.json() : null;
+    }).then(function (body) {
+      if (!body || !body.client_name) return;
+      el('oidc-client').textContent = body.client_name;
+      el('oidc-for').hidden = false;
+    }).catch(function () { /* the login works without the name */ });
+  }
+
   document.addEventListener('DOMContentLoaded', function () {
     if (document.documentElement.hasAttribute('data-kiosk')) {
       /* The kiosk shows the QR at once and nothing else. */
@@ -309,6 +330,7 @@
       startQr();
       return;
     }
+    showOidcClient();
     el('choose-vneid').addEventListener('click', openVneid);
     el('choose-portal').addEventListener('click', openPortal);
     el('tab-qr').addEventListener('click', function () { selectTab('qr'); });

@@ -131,7 +131,8 @@
     post('/api/otp/verify', { attempt: attempt, otp: code }).then(function (res) {
       busy(form, false);
       if (res.status === 200) {
-        window.location.assign(res.body.redirect || '/portal.html');
+        var to = res.body.redirect || '/portal.html';
+        window.location.assign(window.QRL_NEXT ? window.QRL_NEXT(to) : to);
       } else if (res.body.code === 'otp_void' || res.body.code === 'otp_invalid') {
         leaveOtp(window.QRL_ERR(res.body));
       } else {

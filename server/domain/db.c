@@ -513,12 +513,67 @@ static const char schema_v9[] =
     " position INTEGER NOT NULL,"
     " PRIMARY KEY(client_id, kind, uri));";
 
+/* v10: the OpenID Connect provider's grants (oidc_grants.h): authorization
+ * requests waiting for a login, codes and access tokens (SHA-256 only), and
+ * the opaque subject of each citizen; the jti of each private_key_jwt
+ * client assertion until it expires (oidc_assert.h). */
+static const char schema_v10[] =
+    "CREATE TABLE oidc_requests("
+    " id TEXT PRIMARY KEY,"
+    " client_id TEXT NOT NULL,"
+    " redirect_uri TEXT NOT NULL,"
+    " scope TEXT NOT NULL,"
+    " state TEXT,"
+    " nonce TEXT,"
+    " challenge TEXT NOT NULL,"
+    " acr_values TEXT,"
+    " force_login INTEGER NOT NULL,"
+    " max_age INTEGER NOT NULL,"
+    " not_session INTEGER NOT NULL,"
+    " created_at INTEGER NOT NULL,"
+    " expires_at INTEGER NOT NULL);"
+    "CREATE INDEX oidc_requests_expires ON oidc_requests(expires_at);"
+    "CREATE TABLE oidc_subjects("
+    " citizen_id TEXT PRIMARY KEY REFERENCES citizens(id),"
+    " sub TEXT NOT NULL UNIQUE);"
+    "CREATE TABLE oidc_codes("
+    " code_hash BLOB PRIMARY KEY CHECK(length(code_hash) = 32),"
+    " client_id TEXT NOT NULL,"
+    " redirect_uri TEXT NOT NULL,"
+    " scope TEXT NOT NULL,"
+    " nonce TEXT,"
+    " challenge TEXT NOT NULL,"
+    " citizen_id TEXT NOT NULL,"
+    " sid TEXT NOT NULL,"
+    " sub TEXT NOT NULL,"
+    " acr TEXT NOT NULL,"
+    " amr TEXT NOT NULL,"
+    " auth_time INTEGER NOT NULL,"
+    " expires_at INTEGER NOT NULL,"
+    " used INTEGER NOT NULL DEFAULT 0);"
+    "CREATE INDEX oidc_codes_expires ON oidc_codes(expires_at);"
+    "CREATE TABLE oidc_tokens("
+    " token_hash BLOB PRIMARY KEY CHECK(length(token_hash) = 32),"
+    " code_hash BLOB NOT NULL,"
+    " client_id TEXT NOT NULL,"
+    " scope TEXT NOT NULL,"
+    " citizen_id TEXT NOT NULL,"
+    " sub TEXT NOT NULL,"
+    " expires_at INTEGER NOT NULL,"
+    " revoked_at INTEGER);"
+    "CREATE INDEX oidc_tokens_code ON oidc_tokens(code_hash);"
+    "CREATE TABLE oidc_assertion_jtis("
+    " client_id TEXT NOT NULL,"
+    " jti_hash BLOB NOT NULL CHECK(length(jti_hash) = 32),"
+    " expires_at INTEGER NOT NULL,"
+    " PRIMARY KEY(client_id, jti_hash));";
+
 static const struct {
   int version;
   const char *sql;
 } migrations[] = {{1, schema_v1}, {2, schema_v2}, {3, schema_v3}, {4, schema_v4},
                   {5, schema_v5}, {6, schema_v6}, {7, schema_v7}, {8, schema_v8},
-                  {9, schema_v9}};
+                  {9, schema_v9}, {10, schema_v10}};
 
 #define SCHEMA_VERSION QRL_DB_SCHEMA_VERSION
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == SCHEMA_VERSION,

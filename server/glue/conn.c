@@ -114,7 +114,8 @@ void qrl_conn_release(qrl_conns *reg, qrl_conn *c) {
     free(c->body);
     free(c->resp);
     free(c->resp_cookie);
-    c->body = c->resp = c->resp_cookie = NULL;
+    free(c->resp_location);
+    c->body = c->resp = c->resp_cookie = c->resp_location = NULL;
   }
   c->id = 0;
 }

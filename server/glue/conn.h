@@ -77,7 +77,10 @@ typedef struct qrl_conn {
       int rx_held;    /* reading stopped until the answer is written (pipelining) */
       int body_done;  /* BODY_COMPLETION seen */
       const char *resp_type; /* static: the answer's Content-Type; NULL: JSON */
-      const char *resp_cache; /* static: the answer's Cache-Control; NULL: no-store */
+      const char *resp_cache; /* static: the answer's Cache-Control; NULL: no-store
+                                 (with "Pragma: no-cache") */
+      char *resp_location;    /* owned: a redirect's Location, or NULL */
+      const char *resp_auth;  /* static: the answer's WWW-Authenticate, or NULL */
       int64_t req_start_us;  /* monotonic us of an /api request (metrics.h); 0:
                                 not timed */
     };

@@ -44,11 +44,18 @@ qrl_err qrl_http_add_routes(qrl_http *h, const qrl_route *routes, size_t n) {
   return QRL_OK;
 }
 
-static const qrl_route *find_route(const qrl_http *h, const char *path) {
+/* The route of path for the method (post), else one of path for another
+ * method (answered 405), else NULL. */
+static const qrl_route *find_route(const qrl_http *h, const char *path, int post) {
+  const qrl_route *other = NULL;
   for (size_t t = 0; t < h->ntables; t++)
-    for (size_t i = 0; i < h->tables[t].n; i++)
-      if (strcmp(h->tables[t].routes[i].path, path) == 0) return &h->tables[t].routes[i];
-  return NULL;
+    for (size_t i = 0; i < h->tables[t].n; i++) {
+      const qrl_route *r = &h->tables[t].routes[i];
+      if (strcmp(r->path, path) != 0) continue;
+      if (r->post == post) return r;
+      other = r;
+    }
+  return other;
 }
 
 /* ---- answers: HTTP/1 pipelining ---------------------------------------------
@@ -99,6 +106,9 @@ void qrl_http_respond(qrl_conn *c, int status, char *body, const char *cookie) {
   c->resp_cookie = cookie ? strdup(cookie) : NULL;
   c->resp_type = NULL;
   c->resp_cache = NULL;
+  free(c->resp_location);
+  c->resp_location = NULL;
+  c->resp_auth = NULL;
   c->resp_ready = 1;
   hold_rx(c);
   if (!c->rx_held) {
@@ -114,6 +124,17 @@ void qrl_http_respond(qrl_conn *c, int status, char *body, const char *cookie) {
 void qrl_http_respond_as(qrl_conn *c, int status, char *body, const char *type) {
   qrl_http_respond(c, status, body, NULL);
   c->resp_type = type;
+}
+
+void qrl_http_redirect(qrl_conn *c, const char *location, const char *cookie) {
+  qrl_http_respond(c, 302, strdup(""), cookie);
+  c->resp_type = "text/html; charset=utf-8";
+  c->resp_location = strdup(location);
+  if (!c->resp_location) {
+    free(c->resp);
+    c->resp = strdup("");
+    c->http_status = 500;
+  }
 }
 
 int qrl_http_status_for(qrl_err err) {
@@ -247,7 +268,7 @@ static qrl_err check_framing(struct lws *wsi, int post) {
 
 /* Our session cookie from the Cookie header (lws_http_cookie_get is
  * unreliable in 4.1.6; the parsing itself is cookie.c, fuzzed). */
-static void read_cookie(struct lws *wsi, qrl_conn *c) {
+static void read_cookie(const qrl_http *h, struct lws *wsi, qrl_conn *c) {
   char hdr[1024];
   int n = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_COOKIE);
 
@@ -255,12 +276,16 @@ static void read_cookie(struct lws *wsi, qrl_conn *c) {
   if (n <= 0 || n >= (int)sizeof(hdr)) return;
   if (lws_hdr_copy(wsi, hdr, sizeof(hdr), WSI_TOKEN_HTTP_COOKIE) < 0) return;
   qrl_cookie_find(hdr, QRL_COOKIE_NAME, QRL_SESSION_B64LEN, c->cookie, sizeof(c->cookie));
+  /* Outside /api, the OpenID provider's cookie (SameSite=Lax, sent on a
+   * portal's cross-site navigation) stands for the session too. */
+  if (!c->cookie[0] && !h->api)
+    qrl_cookie_find(hdr, QRL_OP_COOKIE_NAME, QRL_SESSION_B64LEN, c->cookie, sizeof(c->cookie));
 }
 
 /* A GET, or a POST whose body has arrived: checks it and runs its route. */
 static void route(qrl_http *h, struct lws *wsi, qrl_conn *c) {
   qrl_services *sv = qrl_services_of(wsi);
-  const qrl_route *r = find_route(h, c->path);
+  const qrl_route *r = find_route(h, c->path, c->method_post);
   cJSON *body = NULL;
   char host[128] = "";
 
@@ -276,12 +301,12 @@ static void route(qrl_http *h, struct lws *wsi, qrl_conn *c) {
     return;
   }
   qrl_request_host(wsi, host, sizeof(host));
-  if (r->post && !qrl_origin_allowed(sv->cfg, c->origin, host)) {
+  if (r->post && r->body != QRL_ROUTE_FORM && !qrl_origin_allowed(sv->cfg, c->origin, host)) {
     qrl_audit_refusal(sv->audit, c, "http_post", QRL_BAD_ORIGIN, c->origin);
     qrl_http_error(c, QRL_BAD_ORIGIN, NULL);
     return;
   }
-  if (r->body) {
+  if (r->body == QRL_ROUTE_JSON) {
     body = c->body ? cJSON_ParseWithLength(c->body, c->body_len) : NULL;
     if (!cJSON_IsObject(body)) {
       qrl_http_error(c, QRL_BAD_JSON, NULL);
@@ -331,6 +356,20 @@ static int write_response(struct lws *wsi, qrl_conn *c) {
                                   (const unsigned char *)(c->resp_cache ? c->resp_cache : "no-store"),
                                   (int)strlen(c->resp_cache ? c->resp_cache : "no-store"), &p, end))
     return -1;
+  if (!c->resp_cache &&
+      lws_add_http_header_by_name(wsi, (const unsigned char *)"pragma:",
+                                  (const unsigned char *)"no-cache", 8, &p, end))
+    return -1;
+  if (c->resp_location &&
+      lws_add_http_header_by_name(wsi, (const unsigned char *)"location:",
+                                  (const unsigned char *)c->resp_location,
+                                  (int)strlen(c->resp_location), &p, end))
+    return -1;
+  if (c->resp_auth &&
+      lws_add_http_header_by_name(wsi, (const unsigned char *)"www-authenticate:",
+                                  (const unsigned char *)c->resp_auth,
+                                  (int)strlen(c->resp_auth), &p, end))
+    return -1;
   if (c->resp_cookie &&
       lws_add_http_header_by_name(wsi, (const unsigned char *)"set-cookie:",
                                   (const unsigned char *)c->resp_cookie,
@@ -353,7 +392,9 @@ static int write_response(struct lws *wsi, qrl_conn *c) {
   }
   free(c->resp);
   free(c->resp_cookie);
-  c->resp = c->resp_cookie = NULL;
+  free(c->resp_location);
+  c->resp = c->resp_cookie = c->resp_location = NULL;
+  c->resp_auth = NULL;
   free(c->body);
   c->body = NULL;
   c->body_len = 0;
@@ -385,9 +426,15 @@ static int on_request(qrl_http *h, struct lws *wsi, qrl_conn *c, const char *in,
   }
   if (!c->id) qrl_conn_register(sv->conns, c, wsi, QRL_CONN_HTTP);
   qrl_conn_capture_headers(c, wsi);
-  read_cookie(wsi, c);
+  read_cookie(h, wsi, c);
   memcpy(c->path, in, n);
   c->path[n] = '\0';
+  /* ... and a top-level router's POST nothing useful: its whole path is
+   * its POST URI (no query: lws keeps that apart). */
+  if (!h->api && !h->pages && lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI) > 0) {
+    int m = lws_hdr_copy(wsi, c->path, sizeof(c->path), WSI_TOKEN_POST_URI);
+    if (m < 0) c->path[0] = '\0';
+  }
   free(c->body);
   c->body = NULL;
   c->body_len = 0;

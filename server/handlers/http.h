@@ -29,14 +29,25 @@
 #include "glue/task.h"
 
 #define QRL_COOKIE_NAME "qrl_session"
+/* The OpenID provider's copy of the session token: SameSite=Lax, Path=/oauth2
+ * (set by handlers/oidc_flow.c), read by the top-level routers only. */
+#define QRL_OP_COOKIE_NAME "qrl_op"
+
+/* What a POST route takes as its body (qrl_route.body). */
+#define QRL_ROUTE_NOBODY 0
+#define QRL_ROUTE_JSON 1 /* a JSON object; the Origin is checked (CSRF) */
+#define QRL_ROUTE_FORM 2 /* anything, left in c->body (c->body_len bytes, not
+                            NUL-terminated): for clients that are not browsers
+                            and prove who they are otherwise (the OpenID token
+                            endpoint): no Origin check */
 
 typedef struct qrl_http qrl_http;
 
-/* One API route. */
+/* One API route. A path may have two: one for GET, one for POST. */
 typedef struct qrl_route {
   const char *path; /* under /api, e.g. "/session" */
   int post;         /* 1: POST (must come from an allowed Origin); 0: GET */
-  int body;         /* POST: a JSON object body is required */
+  int body;         /* POST: QRL_ROUTE_NOBODY, _JSON (required) or _FORM */
   int cookie;       /* the session cookie is required (c->cookie is set) */
   /* Loop thread. body is the parsed object, or NULL when the route takes
    * none; it is deleted after the call. */
@@ -107,6 +118,10 @@ void qrl_http_submit(qrl_conn *c, qrl_task *t);
 /* Answers rate_limited with retry_in unless t's hold can be taken; returns
  * 1 if it answered (t is freed then), 0 to go on. */
 int qrl_http_throttled(qrl_conn *c, qrl_task *t);
+
+/* Answers 302 to location (copied) with an optional Set-Cookie value
+ * (copied). */
+void qrl_http_redirect(qrl_conn *c, const char *location, const char *cookie);
 
 /* The HTTP status for err. */
 int qrl_http_status_for(qrl_err err);

@@ -232,6 +232,12 @@ static int know_issuer(qrl_services *sv, qrl_oidc *o, qrl_conn *c) {
   return 0;
 }
 
+const char *qrl_oidc_issuer(qrl_services *sv, qrl_conn *c) {
+  qrl_oidc *o = sv->oidc;
+  if (!o || know_issuer(sv, o, c)) return NULL;
+  return o->issuer;
+}
+
 static void discovery(qrl_services *sv, qrl_conn *c, const cJSON *body) {
   qrl_oidc *o = sv->oidc;
   char *text;
@@ -277,14 +283,16 @@ static const qrl_route routes[] = {
     {"/oauth2/jwks", 0, 0, 0, jwks},
 };
 
-qrl_err qrl_oidc_meta_attach(qrl_server *srv) {
-  static const char *const mounts[] = {"/.well-known/openid-configuration", "/oauth2/jwks",
-                                       NULL};
+qrl_err qrl_oidc_meta_attach(qrl_server *srv, qrl_http **router) {
+  /* "/oauth2" whole: the flow's routes (oidc_flow.h) join this router (lws
+   * 4.1.6 allows few protocols and mounts). */
+  static const char *const mounts[] = {"/.well-known/openid-configuration", "/oauth2", NULL};
   qrl_services *sv = qrl_server_services(srv);
   qrl_oidc *o = calloc(1, sizeof(*o));
   qrl_http *h;
   qrl_err rc;
 
+  if (router) *router = NULL;
   if (!o) return QRL_NOMEM;
   if (qrl_server_at_free(srv, oidc_free, o)) {
     free(o);
@@ -293,5 +301,6 @@ qrl_err qrl_oidc_meta_attach(qrl_server *srv) {
   sv->oidc = o;
   if ((rc = load_keys(sv->cfg, o, qrl_clock_wall(sv->clock)))) return rc;
   if (!(h = qrl_http_attach_top(srv, "qrl-oidc", mounts, 0))) return QRL_NOMEM;
+  if (router) *router = h;
   return qrl_http_add_routes(h, routes, sizeof(routes) / sizeof(routes[0]));
 }

@@ -24,14 +24,24 @@
 #ifndef QRLOGIN_OIDC_META_H
 #define QRLOGIN_OIDC_META_H
 
+#include "glue/conn.h"
 #include "glue/server.h"
+#include "handlers/http.h"
 
 /* Cache-Control of the discovery document and the key set. */
 #define QRL_OIDC_META_MAX_AGE 300
 
 /* Loads (or makes) the signing keys from the database and registers both
- * URLs with srv; their state lives as long as srv. QRL_OK, or the error
- * (said on stderr): the database's, QRL_CRYPTO, QRL_NOMEM. */
-qrl_err qrl_oidc_meta_attach(qrl_server *srv);
+ * URLs with srv, through a router mounted at the discovery URL and at
+ * "/oauth2" (given in *router, may be NULL, for the flow's routes:
+ * oidc_flow.h; other /oauth2 paths answer 404); their state lives as long
+ * as srv. QRL_OK, or the error (said on stderr): the database's,
+ * QRL_CRYPTO, QRL_NOMEM. */
+qrl_err qrl_oidc_meta_attach(qrl_server *srv, qrl_http **router);
+
+/* The issuer (--issuer, else http(s)://<bind>:<the port c came in on>),
+ * owned by sv's provider; NULL if it cannot be known (or the provider is
+ * not attached). Loop thread. */
+const char *qrl_oidc_issuer(qrl_services *sv, qrl_conn *c);
 
 #endif /* QRLOGIN_OIDC_META_H */
