@@ -105,6 +105,9 @@
     deadline = Date.now() + msg.expires_in * 1000;
     if (msg.portal && msg.portal.name && window.QRL_LANG() === 'vi') {
       el('portal-name').textContent = msg.portal.name;
+      /* Who asks: this portal, unless a relying portal's request names another. */
+      var vp = el('vouch-portal'); /* not on the kiosk page */
+      if (vp && vp.hasAttribute('data-i18n')) vp.textContent = msg.portal.name;
     }
     if (msg.kiosk && el('kiosk-name')) el('kiosk-name').textContent = '· ' + msg.kiosk;
     el('demo').hidden = !msg.demo || document.documentElement.hasAttribute('data-kiosk');
@@ -320,6 +323,11 @@
       if (!body || !body.client_name) return;
       el('oidc-client').textContent = body.client_name;
       el('oidc-for').hidden = false;
+      /* The relying portal asks; the translation no longer names ours. */
+      if (el('vouch-portal')) {
+        el('vouch-portal').removeAttribute('data-i18n');
+        el('vouch-portal').textContent = body.client_name;
+      }
     }).catch(function () { /* the login works without the name */ });
   }
 

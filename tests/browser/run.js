@@ -227,6 +227,15 @@ async function openVneid(page, s) {
   await page.goto(s.base + '/');
   await page.click('#choose-vneid');
   await readyQr(page);
+  /* Who vouches and who asks, both on the screen (issue 10 item 5). */
+  const vouch = await page.evaluate(() => ({
+    text: document.getElementById('vouch').innerText,
+    portal: document.getElementById('vouch-portal').textContent,
+    shown: document.getElementById('vouch').getBoundingClientRect().height > 0
+  }));
+  check(vouch.shown && /Bộ Công an — Trung tâm dữ liệu Quốc gia về dân cư/.test(vouch.text) &&
+    /Đăng nhập VNeID/.test(vouch.text) && vouch.portal === 'Cổng Dịch vụ công quốc gia',
+  'the login page does not show who vouches and who asks: ' + JSON.stringify(vouch));
 }
 
 /* ---- scenarios ------------------------------------------------------------ */
