@@ -189,6 +189,41 @@ static int scan_read_qr(sim_ctx *ctx, const sim_args *a, char *text,
   return 0;
 }
 
+/* The QR scanned is no longer the one on the page (frame_stale: the page
+ * has drawn newer ones; the server keeps a frame fresh across the permission
+ * grant on this socket, so this is a slow scan or a new connection). Says
+ * what to do - "Quét lại mã đang hiển thị" - and waits for it: an empty line
+ * reads the --image file again (the citizen saved the page's QR anew), a
+ * line of text is the new payload. Returns 0 with text and *qr replaced, or
+ * the exit code (no answer: the refusal stands). */
+static int scan_again(sim_ctx *ctx, qrl_wsc *ws, const sim_args *a, char *text,
+                      size_t len, qrl_qr_payload *qr) {
+  char line[512];
+  int n;
+
+  sim_say(ctx, "Mã QR đã đổi. Quét lại mã đang hiển thị trên trang đăng nhập.\n");
+  if (!sim_prompt(ctx, ws,
+                  a->image ? "Lưu lại ảnh mã QR rồi nhấn Enter (hoặc dán nội dung mã): "
+                           : "Dán nội dung mã QR đang hiển thị: ",
+                  1, line, sizeof(line)))
+    return sim_fail(ctx, QRL_FRAME_STALE, 0);
+  if (line[0]) {
+    n = snprintf(text, len, "%s", line);
+    if (n < 0 || (size_t)n >= len) text[0] = '\0';
+  } else if (a->image) {
+    int ex = cmd_read_qr_png(ctx, a->image, text, len);
+    if (ex) return ex;
+  } else {
+    return sim_fail(ctx, QRL_FRAME_STALE, 0);
+  }
+  if (qrl_qr_payload_parse(text, strlen(text), qr)) {
+    sim_detail(ctx, "not a qrlogin QR payload (QRL2.<id>.<frame>.<code>)");
+    return sim_fail(ctx, QRL_BAD_QR, 0);
+  }
+  sim_clear_error(ctx);
+  return 0;
+}
+
 /* Prints the three numbers scan_ok offered and adds them to the JSON answer. */
 static void scan_show_numbers(sim_ctx *ctx, const cJSON *reply) {
   const cJSON *nums = cJSON_GetObjectItemCaseSensitive(reply, "numbers"), *x;
@@ -241,7 +276,7 @@ int cmd_scan(sim_ctx *ctx, sim_args *a) {
   char pname[256], porigin[256], stepup[16] = "";
   const char *v;
   qrl_decision d;
-  int ex = 0, attempt, n;
+  int ex = 0, granted = 0, rescans = 0, n;
   qrl_err rc;
 
   /* Arguments first, all of them, before any state or network. */
@@ -252,8 +287,10 @@ int cmd_scan(sim_ctx *ctx, sim_args *a) {
     ex = sim_fail(ctx, rc, 0);
     goto out;
   }
-  /* Scan; if the permission is off, grant it and scan once more. */
-  for (attempt = 0;; attempt++) {
+  /* Scan; if the permission is off, grant it and scan once more (the
+   * server holds the frame fresh while the citizen grants); if the QR has
+   * changed meanwhile, the citizen scans the one on the page (twice at most). */
+  for (;;) {
     cJSON_Delete(req);
     cJSON_Delete(reply);
     reply = NULL;
@@ -264,8 +301,13 @@ int cmd_scan(sim_ctx *ctx, sim_args *a) {
     }
     rc = sim_request(ctx, ws, req, &reply);
     if (rc == QRL_OK) break;
-    if (rc == QRL_NOT_PERMITTED && attempt == 0) {
+    if (rc == QRL_NOT_PERMITTED && !granted) {
       if ((ex = scan_grant(ctx, ws, &s, a))) goto out;
+      granted = 1;
+      continue;
+    }
+    if (rc == QRL_FRAME_STALE && rescans++ < 2) {
+      if ((ex = scan_again(ctx, ws, a, text, sizeof(text), &qr))) goto out;
       continue;
     }
     ex = cmd_server_fail(ctx, rc);

@@ -283,16 +283,23 @@ static void keep_frame(qrl_challenge *c, const qrl_qr_payload *qr) {
 qrl_err qrl_challenge_scan(qrl_challenge *c, const qrl_qr_payload *qr,
                            const char *citizen_id, int64_t device_id,
                            uint64_t phone_conn, int64_t now_ms) {
+  return qrl_challenge_scan_seen(c, qr, citizen_id, device_id, phone_conn, now_ms, now_ms);
+}
+
+qrl_err qrl_challenge_scan_seen(qrl_challenge *c, const qrl_qr_payload *qr,
+                                const char *citizen_id, int64_t device_id,
+                                uint64_t phone_conn, int64_t seen_ms, int64_t now_ms) {
   char want[QRL_FRAME_CODE_B64LEN + 1];
   qrl_frames f;
   int64_t cur;
   qrl_err rc = qrl_challenge_state_error(c->state);
 
   if (rc) return rc;
+  if (seen_ms > now_ms) return QRL_INVAL;
   if (strcmp(qr->id, c->id) != 0) return QRL_CHALLENGE_UNKNOWN;
   qrl_frames_of(c, &f);
   rc = frame_code(&f, qr->frame, want);
-  cur = frame_now(&f, now_ms);
+  cur = frame_now(&f, seen_ms); /* the frame on the page when it was seen */
   qrl_cleanse(&f, sizeof(f));
   if (rc) return QRL_CRYPTO;
   if (!qrl_ct_equal(want, qr->code, QRL_FRAME_CODE_B64LEN)) return QRL_CHALLENGE_UNKNOWN;

@@ -151,6 +151,15 @@ qrl_err qrl_challenge_scan(qrl_challenge *c, const qrl_qr_payload *qr,
                            const char *citizen_id, int64_t device_id,
                            uint64_t phone_conn, int64_t now_ms);
 
+/* qrl_challenge_scan with the frame's freshness judged at seen_ms instead of
+ * now_ms: seen_ms is when the server itself first saw this phone present
+ * this very frame (a scan held while the citizen granted the web-login
+ * permission, handlers/phone_qr.c), never a time the phone claims. Expiry is
+ * still judged at now_ms. QRL_INVAL if seen_ms > now_ms. */
+qrl_err qrl_challenge_scan_seen(qrl_challenge *c, const qrl_qr_payload *qr,
+                                const char *citizen_id, int64_t device_id,
+                                uint64_t phone_conn, int64_t seen_ms, int64_t now_ms);
+
 /* SCANNED -> COMPLETED (confirm, with number == the match) or -> DECLINED
  * (decline; why = QRL_CHAL_WHY_CITIZEN), by the account and device that
  * scanned. The signature is checked by the caller first. A confirm with the

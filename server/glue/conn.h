@@ -104,6 +104,14 @@ typedef struct qrl_conn {
         struct { /* QRL_CONN_PHONE */
           char sms_phone[16]; /* (demo) the number whose SMS it receives */
           int awaiting_proof; /* closed unless a request succeeds in time */
+          /* A scan refused only because the web-login permission is off,
+           * of a frame that was genuine and fresh then: while the citizen
+           * grants the permission (a dialogue at human speed), the same
+           * phone's rescan of that very frame is judged fresh as of
+           * held_seen_ms (handlers/phone_qr.c). held_seen_ms 0: none. */
+          qrl_qr_payload held;
+          int64_t held_seen_ms; /* monotonic ms the server first saw it */
+          int64_t held_device;  /* by this device */
         };
       };
     };

@@ -36,6 +36,7 @@ typedef struct scan_task {
 typedef struct scan_arg {
   const scan_task *s;
   uint64_t phone_conn;
+  int64_t seen_ms; /* when the frame counts as seen (a held scan's, or now) */
   int64_t now_ms;
   int proximity; /* policy, config.h */
 } scan_arg;
@@ -49,15 +50,44 @@ static qrl_err scan_fn(qrl_challenge *ch, void *arg) {
   if (far && a->proximity == QRL_PROX_REFUSE && ch->state == QRL_CHAL_PENDING) {
     /* Still check the frame first: a stranger's guess is "unknown". */
     qrl_challenge probe = *ch;
-    rc = qrl_challenge_scan(&probe, &a->s->qr, auth->citizen.id, auth->device_id,
-                            a->phone_conn, a->now_ms);
+    rc = qrl_challenge_scan_seen(&probe, &a->s->qr, auth->citizen.id, auth->device_id,
+                                 a->phone_conn, a->seen_ms, a->now_ms);
     qrl_cleanse(&probe, sizeof(probe));
     return rc ? rc : QRL_PROXIMITY;
   }
-  rc = qrl_challenge_scan(ch, &a->s->qr, auth->citizen.id, auth->device_id, a->phone_conn,
-                          a->now_ms);
+  rc = qrl_challenge_scan_seen(ch, &a->s->qr, auth->citizen.id, auth->device_id,
+                               a->phone_conn, a->seen_ms, a->now_ms);
   if (!rc) ch->far = far;
   return rc;
+}
+
+/* Whether c holds exactly this frame, held for this device. */
+static int holds(const qrl_conn *c, const qrl_qr_payload *qr, int64_t device_id) {
+  return c->held_seen_ms > 0 && c->held_device == device_id &&
+         strcmp(c->held.id, qr->id) == 0 && c->held.frame == qr->frame &&
+         qrl_ct_equal(c->held.code, qr->code, QRL_FRAME_CODE_B64LEN);
+}
+
+/* The permission is off: the citizen is about to grant it (confirm,
+ * passcode), which takes longer than a frame lives. If the frame is genuine
+ * and fresh now, for this account and device, c keeps it with the time it
+ * was seen, so that this phone's rescan of it after the grant is not stale
+ * (the hold proves no more than the scan would have: the QR was on a page
+ * at that moment). Nothing in the store changes. Returns 1 if held. */
+static int hold_frame(qrl_services *sv, qrl_conn *c, const scan_task *s, int64_t now_ms) {
+  qrl_challenge probe;
+  int ok;
+
+  if (holds(c, &s->qr, s->auth.device_id)) return 1; /* seen earlier: keep that */
+  if (qrl_store_get(sv->store, s->qr.id, &probe)) return 0;
+  ok = qrl_challenge_scan(&probe, &s->qr, s->auth.citizen.id, s->auth.device_id,
+                          c->id, now_ms) == QRL_OK;
+  qrl_cleanse(&probe, sizeof(probe));
+  if (!ok) return 0;
+  c->held = s->qr;
+  c->held_seen_ms = now_ms;
+  c->held_device = s->auth.device_id;
+  return 1;
 }
 
 static void scan_run(qrl_task *t, qrl_db *db) {
@@ -137,8 +167,10 @@ static void scan_done(qrl_task *t, qrl_conn *c) {
   scan_task *s = qrl_container_of(t, scan_task, base);
   qrl_services *sv = qrl_task_ctx(t);
   const qrl_citizen *who = &s->auth.citizen;
-  scan_arg a = {s, t->conn_id, qrl_clock_mono_ms(sv->clock), sv->cfg->proximity};
+  int64_t now_ms = qrl_clock_mono_ms(sv->clock);
+  scan_arg a = {s, t->conn_id, now_ms, now_ms, sv->cfg->proximity};
   qrl_challenge ch;
+  const char *detail = NULL;
   qrl_err rc = t->rc;
 
   if (!c) return;
@@ -153,10 +185,16 @@ static void scan_done(qrl_task *t, qrl_conn *c) {
     goto fail;
   }
   if (!who->web_login) {
+    if (hold_frame(sv, c, s, now_ms)) detail = "frame_held_for_grant";
     rc = QRL_NOT_PERMITTED;
     goto fail;
   }
+  if (holds(c, &s->qr, s->auth.device_id)) a.seen_ms = c->held_seen_ms;
   if ((rc = qrl_store_apply(sv->store, s->qr.id, scan_fn, &a, &ch))) goto fail;
+  if (c->held_seen_ms) { /* used, or another frame since: the hold is spent */
+    qrl_cleanse(&c->held, sizeof(c->held));
+    c->held_seen_ms = 0;
+  }
   qrl_send_json(c, scan_ok_msg(sv, &ch, who, a.now_ms, t->now));
   qrl_audit_row(sv->audit, c, "scan", QRL_OK, who->id,
                 ch.far ? "proximity=different_network" : "proximity=same_network", ch.flow);
@@ -166,7 +204,7 @@ fail:
   qrl_send_error(c, rc, t->type->name);
   /* A refused scan of a live QR is part of that login's story too. */
   if (qrl_store_get(sv->store, s->qr.id, &ch)) ch.flow[0] = '\0';
-  qrl_audit_row(sv->audit, c, "scan", rc, who->id[0] ? who->id : NULL, NULL,
+  qrl_audit_row(sv->audit, c, "scan", rc, who->id[0] ? who->id : NULL, detail,
                 ch.flow[0] ? ch.flow : NULL);
   qrl_cleanse(&ch, sizeof(ch));
 }

@@ -396,6 +396,7 @@ static int phone_callback(struct lws *wsi, enum lws_callback_reasons reason, voi
     return qrl_origin_filter_ws(sv->cfg, sv->audit, c, wsi, 0);
   case LWS_CALLBACK_ESTABLISHED:
     qrl_ws_established(sv, c, wsi, QRL_CONN_PHONE);
+    c->held_seen_ms = 0; /* no frame held for a permission grant yet */
     /* Until a request shows an app session or a password, the socket is
      * anyone's: it gets QRL_PHONE_PROOF_SECS (ws_phone.h), pings or not. */
     qrl_conn_await_proof(c, QRL_PHONE_PROOF_SECS);

@@ -227,6 +227,25 @@ TEST(frames_fresh_stale_forged) {
   return 0;
 }
 
+/* A frame seen fresh (the scan held while the citizen granted the
+ * permission) is judged at the time it was seen, expiry at now; a seen time
+ * after now is refused. */
+TEST(held_frame_judged_when_seen) {
+  qrl_challenge c = fresh(), before;
+  qrl_qr_payload f0;
+  ASSERT_ERR(qrl_challenge_frame(&c, NOW, &f0), QRL_OK);
+  before = c;
+  ASSERT_ERR(qrl_challenge_scan_seen(&c, &f0, AN, 1, 9, NOW + S(5), NOW + S(4)), QRL_INVAL);
+  ASSERT_ERR(qrl_challenge_scan_seen(&c, &f0, AN, 1, 9, NOW + S(4), NOW + S(40)),
+             QRL_FRAME_STALE);
+  ASSERT_ERR(qrl_challenge_scan_seen(&c, &f0, AN, 1, 9, NOW, NOW + TTL * 1000), QRL_CHALLENGE_EXPIRED);
+  ASSERT_TRUE(memcmp(&before, &c, sizeof(c)) == 0);
+  ASSERT_ERR(qrl_challenge_scan_seen(&c, &f0, AN, 1, 9, NOW + S(1), NOW + S(40)), QRL_OK);
+  ASSERT_EQ_INT(c.state, QRL_CHAL_SCANNED);
+  ASSERT_EQ_INT(c.scanned_ms, NOW + S(40));
+  return 0;
+}
+
 /* Number matching: the match is one of three different 2-digit choices; a
  * confirm with another number fails closed (DECLINED), a decline needs none. */
 TEST(number_matching) {
@@ -424,7 +443,8 @@ TEST(frames_copy_draws_the_same_frames) {
 }
 
 TEST_MAIN(functions_follow_the_transition_table_exhaustively,
-          invariants_catch_a_broken_challenge, frames_fresh_stale_forged, number_matching, init_makes_distinct_random_tokens,
+          invariants_catch_a_broken_challenge, frames_fresh_stale_forged, held_frame_judged_when_seen,
+          number_matching, init_makes_distinct_random_tokens,
           scan_then_confirm_completes, scan_then_decline,
           rescan_by_same_phone_is_idempotent, scan_by_another_account_refused_unchanged,
           confirm_by_another_account_refused_unchanged, confirm_before_scan_refused,
