@@ -164,7 +164,16 @@
     switch (msg.type) {
     case 'scanned':
       current.number = msg.number;
+      /* The phone has --scan-grace to confirm, maybe past the code's life. */
+      if (typeof msg.expires_in === 'number') deadline = Date.now() + msg.expires_in * 1000;
       showScanned();
+      break;
+    case 'held':
+      /* Scanned by a phone whose web login is off: the citizen is turning
+       * it on; the code waits longer, and its QR goes on changing. */
+      if (typeof msg.expires_in === 'number') deadline = Date.now() + msg.expires_in * 1000;
+      el('status').textContent = T('held');
+      tick();
       break;
     case 'frame':
       /* The QR changes every few seconds; an old photo of it is useless. */

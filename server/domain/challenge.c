@@ -322,6 +322,24 @@ qrl_err qrl_challenge_scan_seen(qrl_challenge *c, const qrl_qr_payload *qr,
   return move(c, QRL_CHAL_EV_SCAN) ? QRL_INTERNAL : QRL_OK;
 }
 
+int qrl_challenge_extend(qrl_challenge *c, int64_t until_ms) {
+  if (qrl_challenge_state_error(c->state) || until_ms <= c->expires_ms) return 0;
+  c->expires_ms = until_ms;
+  return 1;
+}
+
+qrl_err qrl_challenge_hold(qrl_challenge *c, const qrl_qr_payload *qr,
+                           const char *citizen_id, int64_t device_id, int64_t now_ms,
+                           int64_t grace_ms) {
+  qrl_challenge probe = *c;
+  qrl_err rc = qrl_challenge_scan(&probe, qr, citizen_id, device_id, 0, now_ms);
+
+  qrl_cleanse(&probe, sizeof(probe));
+  if (rc) return rc;
+  if (c->state == QRL_CHAL_PENDING && grace_ms > 0) qrl_challenge_extend(c, now_ms + grace_ms);
+  return QRL_OK;
+}
+
 qrl_err qrl_challenge_decide(qrl_challenge *c, const char *citizen_id,
                              int64_t device_id, qrl_decision decision, int number,
                              int64_t now_ms) {

@@ -160,6 +160,20 @@ qrl_err qrl_challenge_scan_seen(qrl_challenge *c, const qrl_qr_payload *qr,
                                 const char *citizen_id, int64_t device_id,
                                 uint64_t phone_conn, int64_t seen_ms, int64_t now_ms);
 
+/* Gives the citizen time on the phone: a live challenge's expiry moves to
+ * until_ms if that is later (never earlier; a terminal state is left as it
+ * is). Returns 1 if it moved. The caller tells the page (its countdown). */
+int qrl_challenge_extend(qrl_challenge *c, int64_t until_ms);
+
+/* A scan that cannot go on yet because the account's web-login permission
+ * is off, while the citizen grants it (three confirmations and the
+ * passcode: minutes at human speed): if qr would scan now (the same checks
+ * as qrl_challenge_scan, nothing recorded), a PENDING challenge lives until
+ * at least now_ms + grace_ms. QRL_OK, or the scan's error (unchanged). */
+qrl_err qrl_challenge_hold(qrl_challenge *c, const qrl_qr_payload *qr,
+                           const char *citizen_id, int64_t device_id, int64_t now_ms,
+                           int64_t grace_ms);
+
 /* SCANNED -> COMPLETED (confirm, with number == the match) or -> DECLINED
  * (decline; why = QRL_CHAL_WHY_CITIZEN), by the account and device that
  * scanned. The signature is checked by the caller first. A confirm with the

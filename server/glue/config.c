@@ -47,6 +47,7 @@ void qrl_config_defaults(qrl_config *cfg, const char *web_dir_default) {
   cfg->db_path = "qrlogin.db";
   cfg->web_dir = web_dir_default;
   cfg->challenge_ttl = 120;
+  cfg->scan_grace = 300;
   cfg->qr_frame_secs = 2;
   cfg->fresh_device_hours = 24;
   cfg->kiosk_name = "Máy tự phục vụ dịch vụ công";
@@ -103,6 +104,9 @@ void qrl_config_usage(void *stream, const char *prog) {
           "                       Hosts get 421 (DNS rebinding). --demo also serves\n"
           "                       localhost, 127.0.0.0/8 and [::1]\n"
           "  --challenge-ttl S    seconds a QR code stays valid (default 120, 1..3600)\n"
+          "  --scan-grace S       once scanned (or while the citizen turns web login on),\n"
+          "                       the code lives at least S seconds more for the phone's\n"
+          "                       confirm (default 300, 0..3600)\n"
           "  --qr-frame-secs S    the QR code changes every S seconds; a frame older\n"
           "                       than the one before is refused (default 2; 15 with\n"
           "                       --demo; 1..60)\n"
@@ -241,7 +245,7 @@ enum {
   OPT_PWLEVEL, OPT_CUTOVER, OPT_OUTBOX, OPT_OTPTTL, OPT_CERT, OPT_KEY, OPT_FRAME,
   OPT_PROX, OPT_FRESH, OPT_NORL, OPT_KNAME, OPT_KIDLE, OPT_HOST, OPT_MAXCH_IP,
   OPT_MAXCONNIP, OPT_WIDLE, OPT_WSPING, OPT_METRICS_ALLOW, OPT_CONFIG, OPT_LOGFMT,
-  OPT_LOGLEVEL, OPT_LOGFILE, OPT_ISSUER, OPT_ACCTCLOSE
+  OPT_LOGLEVEL, OPT_LOGFILE, OPT_ISSUER, OPT_ACCTCLOSE, OPT_GRACE
 };
 
 /* Every option; a config file's keys are the same names (not help, config). */
@@ -267,6 +271,7 @@ static const struct option opts[] = {
     {"web", required_argument, NULL, OPT_WEB},
     {"origin", required_argument, NULL, OPT_ORIGIN},
     {"challenge-ttl", required_argument, NULL, OPT_TTL},
+    {"scan-grace", required_argument, NULL, OPT_GRACE},
     {"demo", no_argument, NULL, OPT_DEMO},
     {"hash-cost", required_argument, NULL, OPT_HASH},
     {"workers", required_argument, NULL, OPT_WORKERS},
@@ -378,6 +383,10 @@ static int apply(qrl_config *cfg, parse_state *st, int c, const char *arg, int s
   case OPT_TTL:
     if (qrl_parse_long(arg, 1, 3600, &v)) { *what = "--challenge-ttl wants 1..3600 seconds"; return -1; }
     cfg->challenge_ttl = v;
+    break;
+  case OPT_GRACE:
+    if (qrl_parse_long(arg, 0, 3600, &v)) { *what = "--scan-grace wants 0..3600 seconds"; return -1; }
+    cfg->scan_grace = v;
     break;
   case OPT_DEMO:
   case OPT_NORL:
@@ -816,6 +825,7 @@ size_t qrl_config_restart_keys(const qrl_config *a, const qrl_config *b, char *o
   KEY_DIFFERS(list_differs(a->origins, a->norigins, b->origins, b->norigins), "origin");
   KEY_DIFFERS(list_differs(a->hosts, a->nhosts, b->hosts, b->nhosts), "host");
   FIELD(challenge_ttl, "challenge-ttl");
+  FIELD(scan_grace, "scan-grace");
   FIELD(qr_frame_secs, "qr-frame-secs");
   FIELD(fresh_device_hours, "fresh-device-hours");
   FIELD(no_rate_limits, "no-rate-limits");

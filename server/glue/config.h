@@ -33,6 +33,9 @@ typedef struct qrl_config {
   size_t nhosts;           /* without --origin or --host only --demo may run
                               (which also serves the loopback names) */
   int64_t challenge_ttl;   /* seconds a QR code lives: 120 */
+  int64_t scan_grace;      /* seconds the citizen has on the phone after a scan
+                              (or while granting web login), past the code's
+                              own life if need be: 300 (0: none) */
   int64_t qr_frame_secs;   /* the QR changes every ... seconds: 2 */
   int fresh_device_hours;  /* a device this new cannot turn web login on: 24
                               (0 with --demo unless given) */

@@ -38,6 +38,7 @@ typedef struct scan_arg {
   uint64_t phone_conn;
   int64_t seen_ms; /* when the frame counts as seen (a held scan's, or now) */
   int64_t now_ms;
+  int64_t grace_ms; /* --scan-grace: the phone's time to confirm */
   int proximity; /* policy, config.h */
 } scan_arg;
 
@@ -57,8 +58,18 @@ static qrl_err scan_fn(qrl_challenge *ch, void *arg) {
   }
   rc = qrl_challenge_scan_seen(ch, &a->s->qr, auth->citizen.id, auth->device_id,
                                a->phone_conn, a->seen_ms, a->now_ms);
-  if (!rc) ch->far = far;
+  if (!rc) {
+    ch->far = far;
+    qrl_challenge_extend(ch, a->now_ms + a->grace_ms);
+  }
   return rc;
+}
+
+/* Under the store: the permission is off, the citizen is granting it. */
+static qrl_err hold_fn(qrl_challenge *ch, void *arg) {
+  scan_arg *a = arg;
+  return qrl_challenge_hold(ch, &a->s->qr, a->s->auth.citizen.id, a->s->auth.device_id,
+                            a->now_ms, a->grace_ms);
 }
 
 /* Whether c holds exactly this frame, held for this device. */
@@ -68,25 +79,24 @@ static int holds(const qrl_conn *c, const qrl_qr_payload *qr, int64_t device_id)
          qrl_ct_equal(c->held.code, qr->code, QRL_FRAME_CODE_B64LEN);
 }
 
-/* The permission is off: the citizen is about to grant it (confirm,
- * passcode), which takes longer than a frame lives. If the frame is genuine
- * and fresh now, for this account and device, c keeps it with the time it
- * was seen, so that this phone's rescan of it after the grant is not stale
- * (the hold proves no more than the scan would have: the QR was on a page
- * at that moment). Nothing in the store changes. Returns 1 if held. */
-static int hold_frame(qrl_services *sv, qrl_conn *c, const scan_task *s, int64_t now_ms) {
-  qrl_challenge probe;
-  int ok;
+/* The permission is off: the citizen is about to grant it (three
+ * confirmations, the passcode: minutes at human speed), longer than a frame
+ * lives and maybe than the code. If the frame is genuine and fresh now, for
+ * this account and device, c keeps it with the time it was seen, so that
+ * this phone's rescan of it after the grant is not stale (the hold proves no
+ * more than the scan would have: the QR was on a page at that moment); the
+ * code lives --scan-grace more, and its page is told. Returns 1 if held. */
+static int hold_frame(qrl_services *sv, qrl_conn *c, scan_arg *a) {
+  const scan_task *s = a->s;
+  qrl_challenge ch;
 
   if (holds(c, &s->qr, s->auth.device_id)) return 1; /* seen earlier: keep that */
-  if (qrl_store_get(sv->store, s->qr.id, &probe)) return 0;
-  ok = qrl_challenge_scan(&probe, &s->qr, s->auth.citizen.id, s->auth.device_id,
-                          c->id, now_ms) == QRL_OK;
-  qrl_cleanse(&probe, sizeof(probe));
-  if (!ok) return 0;
+  if (qrl_store_apply(sv->store, s->qr.id, hold_fn, a, &ch)) return 0;
   c->held = s->qr;
-  c->held_seen_ms = now_ms;
+  c->held_seen_ms = a->now_ms;
   c->held_device = s->auth.device_id;
+  if (ch.state == QRL_CHAL_PENDING) qrl_browser_push_held(sv->conns, &ch, a->now_ms);
+  qrl_cleanse(&ch, sizeof(ch));
   return 1;
 }
 
@@ -168,7 +178,7 @@ static void scan_done(qrl_task *t, qrl_conn *c) {
   qrl_services *sv = qrl_task_ctx(t);
   const qrl_citizen *who = &s->auth.citizen;
   int64_t now_ms = qrl_clock_mono_ms(sv->clock);
-  scan_arg a = {s, t->conn_id, now_ms, now_ms, sv->cfg->proximity};
+  scan_arg a = {s, t->conn_id, now_ms, now_ms, sv->cfg->scan_grace * 1000, sv->cfg->proximity};
   qrl_challenge ch;
   const char *detail = NULL;
   qrl_err rc = t->rc;
@@ -185,7 +195,7 @@ static void scan_done(qrl_task *t, qrl_conn *c) {
     goto fail;
   }
   if (!who->web_login) {
-    if (hold_frame(sv, c, s, now_ms)) detail = "frame_held_for_grant";
+    if (hold_frame(sv, c, &a)) detail = "frame_held_for_grant";
     rc = QRL_NOT_PERMITTED;
     goto fail;
   }

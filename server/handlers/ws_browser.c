@@ -170,6 +170,11 @@ static qrl_conn *showing(qrl_conns *conns, uint64_t browser_conn, const char *id
   return c;
 }
 
+/* Seconds from now_ms until monotonic expires_ms, rounded down, >= 0. */
+static double secs_left(int64_t expires_ms, int64_t now_ms) {
+  return expires_ms > now_ms ? (double)((expires_ms - now_ms) / 1000) : 0;
+}
+
 static void on_challenge(void *arg, const qrl_challenge *ch, int prev) {
   browser_state *bs = arg;
   qrl_services *sv = bs->sv;
@@ -190,13 +195,31 @@ static void on_challenge(void *arg, const qrl_challenge *ch, int prev) {
   if (!(c = showing(sv->conns, ch->browser_conn, ch->id))) return;
   if (!(o = qrl_json_msg(type))) return;
   /* The number the citizen must pick on the phone. */
-  if (ch->state == QRL_CHAL_SCANNED) cJSON_AddNumberToObject(o, "number", ch->match);
+  if (ch->state == QRL_CHAL_SCANNED) {
+    cJSON_AddNumberToObject(o, "number", ch->match);
+    /* The time left for the phone's confirm (--scan-grace). */
+    cJSON_AddNumberToObject(o, "expires_in",
+                            secs_left(ch->expires_ms, qrl_clock_mono_ms(sv->clock)));
+  }
   cJSON_AddStringToObject(o, "id", ch->id);
   /* Why it was declined: the page says what happened (a wrong number is
    * not the citizen saying no). */
   if (ch->state == QRL_CHAL_DECLINED && qrl_chal_why_name(ch->why))
     cJSON_AddStringToObject(o, "reason", qrl_chal_why_name(ch->why));
   qrl_send_json(c, o);
+}
+
+int qrl_browser_push_held(qrl_conns *conns, const qrl_challenge *ch, int64_t now_ms) {
+  qrl_conn *b = showing(conns, ch->browser_conn, ch->id);
+  cJSON *o;
+  if (!b) return 0;
+  b->frames.expires_ms = ch->expires_ms; /* its frames go on as long */
+  if (!(o = qrl_json_msg(QRL_MSG_HELD))) return 0;
+  cJSON_AddStringToObject(o, "id", ch->id);
+  cJSON_AddStringToObject(o, "reason", "permission");
+  cJSON_AddNumberToObject(o, "expires_in", secs_left(ch->expires_ms, now_ms));
+  qrl_send_json(b, o);
+  return 1;
 }
 
 int qrl_browser_push_completed(qrl_conns *conns, uint64_t browser_conn, const char *id,

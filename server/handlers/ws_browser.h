@@ -34,6 +34,12 @@ qrl_err qrl_browser_attach(qrl_server *srv);
 int qrl_browser_push_completed(qrl_conns *conns, uint64_t browser_conn, const char *id,
                                const char *code, qrl_err err);
 
+/* Tells the browser that shows challenge ch that a phone scanned it and is
+ * turning its web-login permission on (qrl_challenge_hold): the code lives
+ * until ch's new expiry, which the page counts down and its frames follow.
+ * now_ms monotonic. Returns 1 if told. */
+int qrl_browser_push_held(qrl_conns *conns, const qrl_challenge *ch, int64_t now_ms);
+
 /* Tells every portal page watching web session id (its row) that the
  * session has ended (reason: a static string, e.g. "revoked"). Loop thread;
  * O(browser sockets), for a rare event. Returns how many were told. */

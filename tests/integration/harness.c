@@ -591,18 +591,30 @@ static int is_frame(const cJSON *m) {
   return strcmp(qrl_h_type(m), QRL_MSG_FRAME) == 0;
 }
 
-cJSON *qrl_h_recv(qrl_wsc *c, int timeout_ms) {
+/* `held`: a phone is turning its web-login permission on; the code waits
+ * longer. Only tests of that wait look for it. */
+static int is_held(const cJSON *m) {
+  return strcmp(qrl_h_type(m), QRL_MSG_HELD) == 0;
+}
+
+/* The next message that is neither a frame nor (unless keep_held) `held`. */
+static cJSON *recv_skipping(qrl_wsc *c, int timeout_ms, int keep_held) {
   int64_t deadline = qrl_h_mono_ms() + timeout_ms;
   for (;;) {
     cJSON *m = recv_any(c, left_ms(deadline));
-    if (!m || !is_frame(m)) return m;
+    if (!m || (!is_frame(m) && (keep_held || !is_held(m)))) return m;
     cJSON_Delete(m); /* the animated QR's redraw: not what anyone waits for */
   }
 }
 
+cJSON *qrl_h_recv(qrl_wsc *c, int timeout_ms) {
+  return recv_skipping(c, timeout_ms, 0);
+}
+
 cJSON *qrl_h_expect(qrl_wsc *c, const char *type, int timeout_ms) {
   int want_frame = strcmp(type, QRL_MSG_FRAME) == 0;
-  cJSON *m = want_frame ? recv_any(c, timeout_ms) : qrl_h_recv(c, timeout_ms);
+  cJSON *m = want_frame ? recv_any(c, timeout_ms)
+                        : recv_skipping(c, timeout_ms, strcmp(type, QRL_MSG_HELD) == 0);
   char *text;
   if (!m) {
     fprintf(stderr, "harness: expected \"%s\", got nothing\n", type);
@@ -630,7 +642,7 @@ cJSON *qrl_h_shown_qr(qrl_wsc *br, const cJSON *challenge, int wait_new) {
     if (is_frame(m) && strcmp(qrl_h_str(m, "id"), id) == 0) {
       cJSON_Delete(newest);
       newest = m;
-    } else if (is_frame(m)) {
+    } else if (is_frame(m) || is_held(m)) {
       cJSON_Delete(m);
     } else {
       char *text = cJSON_PrintUnformatted(m);

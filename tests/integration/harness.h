@@ -160,7 +160,9 @@ qrl_wsc *qrl_h_phone_socket_from(const qrl_h_server *s, const char *iface);
 /* Waits for the next message and parses it; NULL on timeout/close/garbage.
  * A browser socket also hears the animated QR's `frame` push every few
  * seconds, at any moment: those are skipped (within the same timeout), so
- * "the next message" is never a redraw that happened to land first. */
+ * "the next message" is never a redraw that happened to land first; so is
+ * `held` (a phone granting its permission: the code waits longer), which
+ * only qrl_h_expect(c, "held") returns. */
 cJSON *qrl_h_recv(qrl_wsc *c, int timeout_ms);
 
 /* Like qrl_h_recv, but NULL (with a message) unless its "type" is type.

@@ -246,6 +246,36 @@ TEST(held_frame_judged_when_seen) {
   return 0;
 }
 
+/* The phone's time: extend moves a live code's expiry later, never earlier,
+ * and not a finished one's. hold extends a PENDING code only for a frame
+ * that would scan, and records no scan. */
+TEST(extend_and_hold) {
+  qrl_challenge c = fresh(), before;
+  qrl_qr_payload f0;
+  int64_t first = c.expires_ms;
+  ASSERT_EQ_INT(qrl_challenge_extend(&c, first - 1), 0);
+  ASSERT_EQ_INT(c.expires_ms, first);
+  ASSERT_EQ_INT(qrl_challenge_extend(&c, first + S(300)), 1);
+  ASSERT_EQ_INT(c.expires_ms, first + S(300));
+  c = fresh();
+  ASSERT_ERR(qrl_challenge_frame(&c, NOW, &f0), QRL_OK);
+  before = c;
+  /* Stale by now: refused, nothing changes. */
+  ASSERT_ERR(qrl_challenge_hold(&c, &f0, AN, 1, NOW + S(4), S(300)), QRL_FRAME_STALE);
+  ASSERT_TRUE(memcmp(&before, &c, sizeof(c)) == 0);
+  ASSERT_ERR(qrl_challenge_hold(&c, &f0, AN, 1, NOW + S(1), S(300)), QRL_OK);
+  ASSERT_EQ_INT(c.state, QRL_CHAL_PENDING);
+  ASSERT_EQ_INT(c.expires_ms, NOW + S(301));
+  ASSERT_EQ_STR(c.citizen_id, "");
+  /* Past the first life, a scan judged as of the hold is still in time. */
+  ASSERT_ERR(qrl_challenge_scan_seen(&c, &f0, AN, 1, 9, NOW + S(1), NOW + S(TTL + 60)), QRL_OK);
+  ASSERT_EQ_INT(c.state, QRL_CHAL_SCANNED);
+  ASSERT_ERR(decide_at(&c, AN, 1, QRL_DECISION_CONFIRM, NOW + S(TTL + 90)), QRL_OK);
+  ASSERT_EQ_INT(c.state, QRL_CHAL_COMPLETED);
+  ASSERT_EQ_INT(qrl_challenge_extend(&c, NOW + S(900)), 0); /* finished: as it is */
+  return 0;
+}
+
 /* Number matching: the match is one of three different 2-digit choices; a
  * confirm with another number fails closed (DECLINED), a decline needs none. */
 TEST(number_matching) {
@@ -444,7 +474,7 @@ TEST(frames_copy_draws_the_same_frames) {
 
 TEST_MAIN(functions_follow_the_transition_table_exhaustively,
           invariants_catch_a_broken_challenge, frames_fresh_stale_forged, held_frame_judged_when_seen,
-          number_matching, init_makes_distinct_random_tokens,
+          extend_and_hold, number_matching, init_makes_distinct_random_tokens,
           scan_then_confirm_completes, scan_then_decline,
           rescan_by_same_phone_is_idempotent, scan_by_another_account_refused_unchanged,
           confirm_by_another_account_refused_unchanged, confirm_before_scan_refused,
