@@ -250,6 +250,17 @@ const scenarios = {
     await shot(page, 'desktop-qr');
     const login = await sim(s, 'an', ['login', '--id', AN, '--password', PW]);
     check(login.code === 0, 'sim login: ' + login.raw);
+    /* The first scan stops at the permission message (no answer given): the
+     * page says the phone is turning web login on and that its code waits
+     * (--scan-grace: 5 minutes, more than the 2 it had left). Issue 10 item 6. */
+    const first = await sim(s, 'an', ['scan', '--image', await photo(page, s, 'held')]);
+    check(first.code === 5 && first.out.code === 'web_login_not_permitted',
+      'the first scan did not stop at the permission: ' + first.raw);
+    await page.waitForFunction(() => /đang cập nhật quyền/.test(
+      document.getElementById('status').textContent), null, { timeout: 15000 });
+    const left = await page.textContent('#countdown');
+    check(/ 4:5\d$| 5:00$/.test(left), 'the held code does not count down from 5 minutes: ' + left);
+    await page.locator('#vneid-panel').screenshot({ path: path.join(ART, 'held-page.png') });
     const r = await scanAndConfirm(page, s, 'an', ['--grant', '--passcode', '123456']);
     check(r.out.permission_granted === true, 'permission was not granted');
     await page.waitForURL('**/portal.html', { timeout: 15000 });
