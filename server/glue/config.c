@@ -53,6 +53,7 @@ void qrl_config_defaults(qrl_config *cfg, const char *web_dir_default) {
   cfg->kiosk_idle_secs = 120;
   cfg->web_idle_secs = 1800;
   cfg->ws_ping_secs = 30;
+  cfg->bclogout_retry_ms = 1000;
   cfg->hash_cost = 15;
   cfg->workers = qrl_config_cores();
   cfg->required_level = 2;
@@ -143,6 +144,9 @@ void qrl_config_usage(void *stream, const char *prog) {
           "                       no path, query, fragment or trailing slash; the\n"
           "                       provider's endpoints are under it (default\n"
           "                       http://<bind>:<port>, https with --tls-cert)\n"
+          "  --bclogout-retry-ms N  wait N ms before retrying a back-channel logout a\n"
+          "                       portal did not take, doubling each time up to 10\n"
+          "                       minutes, for an hour at most (default 1000, 10..600000)\n"
           "  --kiosk-name NAME    the kiosk's name and place, shown on the phone for\n"
           "                       logins from /kiosk.html (a shared machine)\n"
           "  --kiosk-idle-secs N  a kiosk session ends after N seconds unused, on the\n"
@@ -241,7 +245,7 @@ enum {
   OPT_PWLEVEL, OPT_CUTOVER, OPT_OUTBOX, OPT_OTPTTL, OPT_CERT, OPT_KEY, OPT_FRAME,
   OPT_PROX, OPT_FRESH, OPT_NORL, OPT_KNAME, OPT_KIDLE, OPT_HOST, OPT_MAXCH_IP,
   OPT_MAXCONNIP, OPT_WIDLE, OPT_WSPING, OPT_METRICS_ALLOW, OPT_CONFIG, OPT_LOGFMT,
-  OPT_LOGLEVEL, OPT_LOGFILE, OPT_ISSUER, OPT_ACCTCLOSE
+  OPT_LOGLEVEL, OPT_LOGFILE, OPT_ISSUER, OPT_ACCTCLOSE, OPT_BCLRETRY
 };
 
 /* Every option; a config file's keys are the same names (not help, config). */
@@ -281,6 +285,7 @@ static const struct option opts[] = {
     {"log-level", required_argument, NULL, OPT_LOGLEVEL},
     {"log-file", required_argument, NULL, OPT_LOGFILE},
     {"issuer", required_argument, NULL, OPT_ISSUER},
+    {"bclogout-retry-ms", required_argument, NULL, OPT_BCLRETRY},
     {"config", required_argument, NULL, OPT_CONFIG},
     {"help", no_argument, NULL, OPT_HELP},
     {NULL, 0, NULL, 0}};
@@ -477,6 +482,13 @@ static int apply(qrl_config *cfg, parse_state *st, int c, const char *arg, int s
   case OPT_WIDLE:
     if (qrl_parse_long(arg, 60, 28800, &v)) { *what = "--web-idle-secs wants 60..28800"; return -1; }
     cfg->web_idle_secs = (int)v;
+    break;
+  case OPT_BCLRETRY:
+    if (qrl_parse_long(arg, 10, 600000, &v)) {
+      *what = "--bclogout-retry-ms wants 10..600000";
+      return -1;
+    }
+    cfg->bclogout_retry_ms = v;
     break;
   case OPT_WSPING:
     if (qrl_parse_long(arg, 1, 300, &v)) { *what = "--ws-ping-secs wants 1..300"; return -1; }
@@ -823,6 +835,7 @@ size_t qrl_config_restart_keys(const qrl_config *a, const qrl_config *b, char *o
   FIELD(kiosk_idle_secs, "kiosk-idle-secs");
   FIELD(web_idle_secs, "web-idle-secs");
   FIELD(ws_ping_secs, "ws-ping-secs");
+  FIELD(bclogout_retry_ms, "bclogout-retry-ms");
   FIELD(proximity, "proximity");
   FIELD(demo, "demo");
   FIELD(hash_cost, "hash-cost");

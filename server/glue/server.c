@@ -818,7 +818,7 @@ qrl_server *qrl_server_new(qrl_config *cfg) {
   srv->sv = (qrl_services){cfg,        srv->clock, &srv->pol,   &srv->opol,  srv->store,
                            &srv->conns, &srv->tasks, &srv->thr,  &srv->audit,
                            &srv->sms,   &srv->alive, &srv->closing, &srv->metrics, NULL,
-                           NULL,        &srv->log};
+                           NULL,        &srv->log,   NULL};
   return srv;
 fail:
   qrl_server_free(srv);
