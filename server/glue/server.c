@@ -52,7 +52,7 @@
 
 #define MAX_PROTOCOLS 8
 #define MAX_MOUNTS 8
-#define MAX_HOOKS 8
+#define MAX_HOOKS 16
 #define QUEUE_LIMIT QRL_TASK_QUEUE_LIMIT
 #define SHUTDOWN_DRAIN_MS 3000  /* running work and queued writes get this long */
 #define SHUTDOWN_POLL_MS 20
