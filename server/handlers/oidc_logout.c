@@ -151,6 +151,7 @@ static void logout_done(qrl_task *t, qrl_conn *c) {
   if (l->ended) {
     /* The page of that session learns it ended; deliver its logouts now. */
     qrl_browser_push_session_ended(sv->conns, l->ended, "revoked");
+    if (!qrl_bclogout_has_issuer(sv->bclogout)) qrl_bclogout_set_issuer(sv->bclogout, l->issuer);
     qrl_bclogout_kick(sv->bclogout);
   }
   if (!c) goto out;

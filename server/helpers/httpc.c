@@ -80,6 +80,13 @@ qrl_err qrl_httpc_post_form(const char *url, const char *body, size_t len,
   if (!(h = curl_easy_init())) goto out;
   if (!(hdrs = curl_slist_append(NULL, "Content-Type: application/x-www-form-urlencoded")))
     goto out;
+  /* No "Expect: 100-continue" (libcurl adds it past 1 KB): a portal that
+   * does not answer it would cost each logout a second's wait. */
+  {
+    struct curl_slist *more = curl_slist_append(hdrs, "Expect:");
+    if (!more) goto out;
+    hdrs = more;
+  }
   curl_easy_setopt(h, CURLOPT_URL, url);
   curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
   curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);

@@ -13,7 +13,8 @@
  * and the session no longer logs in silently (prompt=none: login_required);
  * an unregistered post_logout_redirect_uri gets an error page, no redirect,
  * and ends nothing; without a hint the citizen confirms with a one-time
- * token; the phone's "Không phải tôi" and `qrlogin-admin session revoke` (a
+ * token; the web page's own logout, the phone's "Không phải tôi" and
+ * `qrlogin-admin session revoke` (a
  * separate process: the durable outbox) deliver tokens; a portal answering
  * 500 first gets its token on the retry (--bclogout-retry-ms); two portals
  * of one session receive one token each.
@@ -443,6 +444,7 @@ static long metric(const qrl_h_server *s, const char *result) {
 /* ---- the cases ---------------------------------------------------------------- */
 
 SERVER_TEST(rp_logout_redirects_with_state_and_the_portal_gets_its_token, NULL) {
+  int64_t t0;
   portal a = {0};
   char cookie[160] = "", path[4096], loc[2048], set[512], *idt = NULL, *body = NULL;
   cJSON *idc = NULL;
@@ -477,10 +479,13 @@ SERVER_TEST(rp_logout_redirects_with_state_and_the_portal_gets_its_token, NULL) 
            "/oauth2/logout?id_token_hint=%s&post_logout_redirect_uri=" BYE "&state=st%%20ate"
            "&ui_locales=vi",
            idt);
+  t0 = qrl_h_mono_ms();
   ASSERT_EQ_INT(get(s, path, cookie, loc, set, NULL), 302);
   ASSERT_EQ_STR(loc, BYE "?state=st%20ate");
   ASSERT_TRUE(strncmp(set, "qrl_op=;", 8) == 0 && strstr(set, "Max-Age=0"));
   ASSERT_EQ_INT(expect_logout(s, &a, idc), 0);
+  fprintf(stderr, "RP logout -> logout token received: %lld ms\n",
+          (long long)(qrl_h_mono_ms() - t0));
   ASSERT_EQ_INT(silent_login_refused(s, &a, cookie), 0);
   /* the same hint again: nothing left to end, the redirect all the same */
   ASSERT_EQ_INT(get(s, path, cookie, loc, NULL, NULL), 302);
@@ -587,15 +592,34 @@ SERVER_TEST(the_phones_not_me_sends_a_logout_token, NULL) {
   return 0;
 }
 
+SERVER_TEST(the_web_pages_own_logout_sends_a_logout_token, NULL) {
+  portal a = {0};
+  char cookie[160] = "", *idt = NULL;
+  cJSON *idc = NULL;
+  ASSERT_EQ_INT(portal_add(s, &a, "portal-a"), 0);
+  ASSERT_EQ_INT(session_at(s, &a, cookie, &idt, &idc), 0);
+  ASSERT_EQ_INT(qrl_h_http(s, "POST", "/api/logout", s->http, cookie, NULL, NULL, NULL), 200);
+  ASSERT_EQ_INT(expect_logout(s, &a, idc), 0);
+  ASSERT_EQ_INT(silent_login_refused(s, &a, cookie), 0);
+  cJSON_Delete(idc);
+  free(idt);
+  portal_close(&a);
+  return 0;
+}
+
 SERVER_TEST(an_admin_revoke_in_another_process_reaches_the_portal, NULL) {
+  int64_t t0;
   portal a = {0};
   char cookie[160] = "", *idt = NULL;
   cJSON *idc = NULL;
   ASSERT_EQ_INT(portal_add(s, &a, "portal-a"), 0);
   ASSERT_EQ_INT(session_at(s, &a, cookie, &idt, &idc), 0);
   /* qrlogin-admin writes the outbox row; qrlogind polls and delivers it */
+  t0 = qrl_h_mono_ms();
   ASSERT_EQ_INT(admin(s, NULL, 0, "session", "revoke", AN, NULL), 0);
   ASSERT_EQ_INT(expect_logout(s, &a, idc), 0);
+  fprintf(stderr, "admin revoke -> logout token received: %lld ms (the poll is 1 s)\n",
+          (long long)(qrl_h_mono_ms() - t0));
   ASSERT_EQ_INT(silent_login_refused(s, &a, cookie), 0);
   cJSON_Delete(idc);
   free(idt);
@@ -658,6 +682,7 @@ SERVER_TEST(two_portals_of_one_session_get_one_token_each, NULL) {
 
 TEST_MAIN(rp_logout_redirects_with_state_and_the_portal_gets_its_token,
           logout_without_a_hint_asks_the_citizen_first, the_phones_not_me_sends_a_logout_token,
+          the_web_pages_own_logout_sends_a_logout_token,
           an_admin_revoke_in_another_process_reaches_the_portal,
           a_portal_that_fails_first_gets_its_token_on_the_retry,
           two_portals_of_one_session_get_one_token_each)
