@@ -1,7 +1,9 @@
 # The Debian package (cpack -G DEB in the build directory): what `cmake
 # --install` lays out, under /usr. Shared-library dependencies come from
-# dpkg-shlibdeps (dpkg-dev, part of build-essential); the libuv event-loop
-# plugin of libwebsockets is loaded at run time, so it is named here.
+# dpkg-shlibdeps (dpkg-dev, part of build-essential) - libcurl4 (OpenSSL
+# flavour: back-channel logout's HTTP client) among them; the libuv
+# event-loop plugin of libwebsockets is loaded at run time, so it is named
+# here.
 # tests/install/test_deb.sh builds, installs, uses and removes it.
 set(CPACK_GENERATOR DEB)
 set(CPACK_PACKAGE_NAME qrlogin)
@@ -16,7 +18,7 @@ set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 set(CPACK_DEBIAN_PACKAGE_SECTION net)
 set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
-set(CPACK_DEBIAN_PACKAGE_DEPENDS "libwebsockets-evlib-uv")
+set(CPACK_DEBIAN_PACKAGE_DEPENDS "libwebsockets-evlib-uv, libcurl4")
 set(CPACK_DEBIAN_PACKAGE_HOMEPAGE "https://github.com/qrlogin/qrlogin")
 # The qrlogin user and /var/lib/qrlogin on install; the state removed on purge.
 set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA "${PROJECT_SOURCE_DIR}/packaging/postinst;${PROJECT_SOURCE_DIR}/packaging/postrm")

@@ -22,6 +22,7 @@
 #include "glue/config.h"
 #include "handlers/http.h"
 #include "handlers/oidc_flow.h"
+#include "handlers/oidc_logout.h"
 #include "handlers/oidc_meta.h"
 #include "handlers/ops.h"
 #include "handlers/pages.h"
@@ -73,6 +74,7 @@ static int attach_handlers(qrl_server *srv) {
   if (qrl_api_sessions_attach(api) || qrl_api_identity_attach(api)) return -1;
   if (qrl_ops_attach(srv)) return -1;
   if (qrl_oidc_meta_attach(srv, &oidc) || qrl_oidc_flow_attach(oidc)) return -1;
+  if (qrl_oidc_logout_attach(srv, oidc)) return -1;
   return 0;
 }
 

@@ -568,12 +568,61 @@ static const char schema_v10[] =
     " expires_at INTEGER NOT NULL,"
     " PRIMARY KEY(client_id, jti_hash));";
 
+/* v11: OpenID Connect logout (oidc_logout.h). A code remembers its web
+ * session; redeeming it (its access token inserted) records that the portal
+ * holds an ID token of that session (oidc_rp_sessions). When the session is
+ * revoked - by whatever path, in whatever process: the web page's logout,
+ * the phone's "Không phải tôi", qrlogin-admin, the idle limit, RP-initiated
+ * logout - a trigger, in the same transaction, puts one back-channel logout
+ * per portal with a backchannel_logout_uri into the durable outbox, which
+ * qrlogind delivers from (glue/bclogout.h). oidc_logout_confirms keeps the
+ * one-time tokens of the "log out?" confirmation form (SHA-256 only). */
+static const char schema_v11[] =
+    "ALTER TABLE oidc_codes ADD COLUMN session_id INTEGER;"
+    "CREATE TABLE oidc_rp_sessions("
+    " session_id INTEGER NOT NULL,"
+    " client_id TEXT NOT NULL,"
+    " sid TEXT NOT NULL,"
+    " sub TEXT NOT NULL,"
+    " PRIMARY KEY(session_id, client_id));"
+    "CREATE INDEX oidc_rp_sessions_sid ON oidc_rp_sessions(sid);"
+    "CREATE TABLE oidc_bcl_outbox("
+    " id INTEGER PRIMARY KEY,"
+    " client_id TEXT NOT NULL,"
+    " sid TEXT NOT NULL,"
+    " sub TEXT NOT NULL,"
+    " created_at INTEGER NOT NULL,"
+    " attempts INTEGER NOT NULL DEFAULT 0,"
+    " next_ms INTEGER NOT NULL DEFAULT 0,"
+    " UNIQUE(client_id, sid));"
+    "CREATE INDEX oidc_bcl_outbox_due ON oidc_bcl_outbox(next_ms);"
+    "CREATE TRIGGER oidc_rp_session_add AFTER INSERT ON oidc_tokens BEGIN"
+    " INSERT OR IGNORE INTO oidc_rp_sessions(session_id, client_id, sid, sub)"
+    "  SELECT session_id, client_id, sid, sub FROM oidc_codes"
+    "  WHERE code_hash = NEW.code_hash AND session_id IS NOT NULL;"
+    " END;"
+    "CREATE TRIGGER oidc_bcl_session_revoked AFTER UPDATE OF revoked_at ON web_sessions"
+    " WHEN OLD.revoked_at IS NULL AND NEW.revoked_at IS NOT NULL BEGIN"
+    " INSERT OR IGNORE INTO oidc_bcl_outbox(client_id, sid, sub, created_at)"
+    "  SELECT r.client_id, r.sid, r.sub, NEW.revoked_at FROM oidc_rp_sessions r"
+    "  JOIN oidc_clients c ON c.client_id = r.client_id"
+    "  WHERE r.session_id = NEW.id AND coalesce(c.backchannel_logout_uri, '') != '';"
+    " DELETE FROM oidc_rp_sessions WHERE session_id = NEW.id;"
+    " END;"
+    "CREATE TABLE oidc_logout_confirms("
+    " token_hash BLOB PRIMARY KEY CHECK(length(token_hash) = 32),"
+    " session_id INTEGER NOT NULL,"
+    " client_id TEXT,"
+    " redirect_uri TEXT,"
+    " state TEXT,"
+    " expires_at INTEGER NOT NULL);";
+
 static const struct {
   int version;
   const char *sql;
 } migrations[] = {{1, schema_v1}, {2, schema_v2}, {3, schema_v3}, {4, schema_v4},
                   {5, schema_v5}, {6, schema_v6}, {7, schema_v7}, {8, schema_v8},
-                  {9, schema_v9}, {10, schema_v10}};
+                  {9, schema_v9}, {10, schema_v10}, {11, schema_v11}};
 
 #define SCHEMA_VERSION QRL_DB_SCHEMA_VERSION
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == SCHEMA_VERSION,

@@ -159,8 +159,8 @@ qrl_err qrl_oidc_code_issue(qrl_db *db, qrl_oidc_grant *g, const qrl_req_ctx *rc
   if ((rc = qrl_sql_run(db, st))) goto out;
   st = qrl_sql_prep(db,
                     "INSERT INTO oidc_codes(code_hash, client_id, redirect_uri, scope, nonce,"
-                    " challenge, citizen_id, sid, sub, acr, amr, auth_time, expires_at)"
-                    " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)");
+                    " challenge, citizen_id, sid, sub, acr, amr, auth_time, expires_at, session_id)"
+                    " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)");
   if (st) {
     qrl_sql_bind_blob(st, 1, h, sizeof(h));
     qrl_sql_bind_text(st, 2, g->client_id);
@@ -175,6 +175,7 @@ qrl_err qrl_oidc_code_issue(qrl_db *db, qrl_oidc_grant *g, const qrl_req_ctx *rc
     qrl_sql_bind_text(st, 11, g->amr);
     sqlite3_bind_int64(st, 12, g->auth_time);
     sqlite3_bind_int64(st, 13, now + QRL_OIDC_CODE_SECS);
+    if (g->session_id > 0) sqlite3_bind_int64(st, 14, g->session_id);
   }
   if ((rc = qrl_sql_run(db, st))) goto out;
   if ((rc = qrl_db_audit(db, "oidc_code", QRL_OK, g->citizen_id, 0, g->client_id, rc_))) goto out;

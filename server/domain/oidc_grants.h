@@ -67,6 +67,9 @@ typedef struct qrl_oidc_grant {
   char acr[8];                    /* "LoA1" or "LoA2" */
   char amr[40];                   /* RFC 8176 values, space-separated */
   int64_t auth_time;
+  int64_t session_id; /* the web session (row id) behind sid; 0 if unknown.
+                         Kept with the code: the session's end then sends
+                         back-channel logout to the portal (oidc_logout.h) */
 } qrl_oidc_grant;
 
 /* A citizen's claims for a portal. */

@@ -54,6 +54,7 @@ void qrl_config_defaults(qrl_config *cfg, const char *web_dir_default) {
   cfg->kiosk_idle_secs = 120;
   cfg->web_idle_secs = 1800;
   cfg->ws_ping_secs = 30;
+  cfg->bclogout_retry_ms = 1000;
   cfg->hash_cost = 15;
   cfg->workers = qrl_config_cores();
   cfg->required_level = 2;
@@ -147,6 +148,9 @@ void qrl_config_usage(void *stream, const char *prog) {
           "                       no path, query, fragment or trailing slash; the\n"
           "                       provider's endpoints are under it (default\n"
           "                       http://<bind>:<port>, https with --tls-cert)\n"
+          "  --bclogout-retry-ms N  wait N ms before retrying a back-channel logout a\n"
+          "                       portal did not take, doubling each time up to 10\n"
+          "                       minutes, for an hour at most (default 1000, 10..600000)\n"
           "  --kiosk-name NAME    the kiosk's name and place, shown on the phone for\n"
           "                       logins from /kiosk.html (a shared machine)\n"
           "  --kiosk-idle-secs N  a kiosk session ends after N seconds unused, on the\n"
@@ -240,6 +244,7 @@ qrl_err qrl_config_check_hosts(const qrl_config *cfg, const char *prog) {
 /* ---- one option, from the command line or the file ----------------------- */
 
 enum {
+  OPT_BCLRETRY = 900, /* --bclogout-retry-ms */
   OPT_PORT = 1000, OPT_BIND, OPT_DB, OPT_WEB, OPT_ORIGIN, OPT_TTL, OPT_DEMO,
   OPT_HASH, OPT_WORKERS, OPT_LEVEL, OPT_PORTAL, OPT_MAXCH, OPT_HELP,
   OPT_PWLEVEL, OPT_CUTOVER, OPT_OUTBOX, OPT_OTPTTL, OPT_CERT, OPT_KEY, OPT_FRAME,
@@ -286,6 +291,7 @@ static const struct option opts[] = {
     {"log-level", required_argument, NULL, OPT_LOGLEVEL},
     {"log-file", required_argument, NULL, OPT_LOGFILE},
     {"issuer", required_argument, NULL, OPT_ISSUER},
+    {"bclogout-retry-ms", required_argument, NULL, OPT_BCLRETRY},
     {"config", required_argument, NULL, OPT_CONFIG},
     {"help", no_argument, NULL, OPT_HELP},
     {NULL, 0, NULL, 0}};
@@ -486,6 +492,13 @@ static int apply(qrl_config *cfg, parse_state *st, int c, const char *arg, int s
   case OPT_WIDLE:
     if (qrl_parse_long(arg, 60, 28800, &v)) { *what = "--web-idle-secs wants 60..28800"; return -1; }
     cfg->web_idle_secs = (int)v;
+    break;
+  case OPT_BCLRETRY:
+    if (qrl_parse_long(arg, 10, 600000, &v)) {
+      *what = "--bclogout-retry-ms wants 10..600000";
+      return -1;
+    }
+    cfg->bclogout_retry_ms = v;
     break;
   case OPT_WSPING:
     if (qrl_parse_long(arg, 1, 300, &v)) { *what = "--ws-ping-secs wants 1..300"; return -1; }
@@ -833,6 +846,7 @@ size_t qrl_config_restart_keys(const qrl_config *a, const qrl_config *b, char *o
   FIELD(kiosk_idle_secs, "kiosk-idle-secs");
   FIELD(web_idle_secs, "web-idle-secs");
   FIELD(ws_ping_secs, "ws-ping-secs");
+  FIELD(bclogout_retry_ms, "bclogout-retry-ms");
   FIELD(proximity, "proximity");
   FIELD(demo, "demo");
   FIELD(hash_cost, "hash-cost");

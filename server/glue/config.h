@@ -44,6 +44,8 @@ typedef struct qrl_config {
   int kiosk_idle_secs;     /* a kiosk session ends after this idle time: 120 */
   int web_idle_secs;       /* any other web session ends after this idle time:
                               1800 */
+  long bclogout_retry_ms;  /* the first back-channel logout retry's wait, ms:
+                              1000 (then doubling; domain/oidc_logout.h) */
   int ws_ping_secs;        /* a silent websocket is pinged after this, closed
                               after twice this: 30 */
   int proximity;           /* phone and browser on different networks:

@@ -292,6 +292,15 @@ char *qrl_metrics_render(const qrl_services *sv) {
   scalar(&t, "qrlogin_sqlite_busy_timeouts_total", "counter",
          "Times a worker gave up waiting for the database lock (the request failed).",
          load(&m->sqlite_busy_timeouts));
+  head(&t, "qrlogin_oidc_backchannel_logout_total", "counter",
+       "OpenID Connect back-channel logouts sent to portals, by result: delivered, retry "
+       "(failed, tried again later), failed (given up).");
+  put(&t, "qrlogin_oidc_backchannel_logout_total{result=\"delivered\"} %llu\n",
+      (unsigned long long)load(&m->bclogout[0]));
+  put(&t, "qrlogin_oidc_backchannel_logout_total{result=\"retry\"} %llu\n",
+      (unsigned long long)load(&m->bclogout[1]));
+  put(&t, "qrlogin_oidc_backchannel_logout_total{result=\"failed\"} %llu\n",
+      (unsigned long long)load(&m->bclogout[2]));
   scalar(&t, "qrlogin_log_lines_failed_total", "counter",
          "Log lines that could not be written whole (a full disk, a closed stderr).",
          sv->log ? load(&sv->log->failed) : 0);

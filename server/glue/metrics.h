@@ -112,6 +112,9 @@ typedef struct qrl_metrics {
   uint64_t sqlite_busy;     /* a worker found the database locked and waited
                                (workers: atomic) */
   uint64_t sqlite_busy_timeouts; /* ... and gave up after the busy timeout (atomic) */
+  uint64_t bclogout[3];     /* back-channel logout attempts by outcome: delivered,
+                               retry, failed (domain/oidc_logout.h's order; the
+                               deliverer's thread: atomic) */
 } qrl_metrics;
 
 /* Monotonic microseconds (CLOCK_MONOTONIC), for timing. */

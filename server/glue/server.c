@@ -52,7 +52,7 @@
 
 #define MAX_PROTOCOLS 8
 #define MAX_MOUNTS 8
-#define MAX_HOOKS 8
+#define MAX_HOOKS 16
 #define QUEUE_LIMIT QRL_TASK_QUEUE_LIMIT
 #define SHUTDOWN_DRAIN_MS 3000  /* running work and queued writes get this long */
 #define SHUTDOWN_POLL_MS 20
@@ -818,7 +818,7 @@ qrl_server *qrl_server_new(qrl_config *cfg) {
   srv->sv = (qrl_services){cfg,        srv->clock, &srv->pol,   &srv->opol,  srv->store,
                            &srv->conns, &srv->tasks, &srv->thr,  &srv->audit,
                            &srv->sms,   &srv->alive, &srv->closing, &srv->metrics, NULL,
-                           NULL,        &srv->log};
+                           NULL,        &srv->log,   NULL};
   return srv;
 fail:
   qrl_server_free(srv);

@@ -52,6 +52,9 @@ typedef struct qrl_services {
   qrl_oidc *oidc;            /* the OpenID Connect provider's published state
                                 (handlers/oidc_meta.h), set when it attaches */
   struct qrl_log *log;       /* the log (helpers/log.h); any thread */
+  struct qrl_bclogout *bclogout; /* the back-channel logout deliverer
+                                (glue/bclogout.h), set when the provider's
+                                logout attaches; NULL before */
 } qrl_services;
 
 /* The services of the server that owns wsi (any lws callback). */

@@ -125,6 +125,7 @@ static void issue(qrl_db *db, authz_task *x, const qrl_web_session *w) {
    * passcode step-up is not recorded on the session: not claimed. */
   snprintf(g.amr, sizeof(g.amr), "%s", qr ? "swk mca" : "pwd sms mfa");
   g.auth_time = w->created_at;
+  g.session_id = w->id; /* back-channel logout when it ends (oidc_logout.h) */
   if (sid_of(x->session, g.sid)) {
     x->base.rc = QRL_CRYPTO;
     return;

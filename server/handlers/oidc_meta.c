@@ -238,6 +238,14 @@ const char *qrl_oidc_issuer(qrl_services *sv, qrl_conn *c) {
   return o->issuer;
 }
 
+const char *qrl_oidc_issuer_known(qrl_services *sv) {
+  qrl_oidc *o = sv->oidc;
+  if (!o) return NULL;
+  /* Without a connection only a configured issuer or port tells it. */
+  if (!o->issuer[0] && (sv->cfg->issuer || sv->cfg->port)) know_issuer(sv, o, NULL);
+  return o->issuer[0] ? o->issuer : NULL;
+}
+
 static void discovery(qrl_services *sv, qrl_conn *c, const cJSON *body) {
   qrl_oidc *o = sv->oidc;
   char *text;

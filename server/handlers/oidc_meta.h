@@ -44,4 +44,8 @@ qrl_err qrl_oidc_meta_attach(qrl_server *srv, qrl_http **router);
  * not attached). Loop thread. */
 const char *qrl_oidc_issuer(qrl_services *sv, qrl_conn *c);
 
+/* The issuer if it is known without a connection (--issuer or --port
+ * given, or a request already told the port), else NULL. Loop thread. */
+const char *qrl_oidc_issuer_known(qrl_services *sv);
+
 #endif /* QRLOGIN_OIDC_META_H */
