@@ -30,5 +30,5 @@ fi
 node "$portal/server.js" &
 portal_pid=$!
 trap 'kill "$portal_pid" 2>/dev/null; wait "$portal_pid" 2>/dev/null || true' EXIT
-echo "demo.sh: open http://localhost:8081/ and click \"Đăng nhập\" (README: Walk-through of the demo)"
+echo "demo.sh: open http://localhost:8081/ and click \"Đăng nhập\" (README: Quick start)"
 "$qrlogind" --demo "$@"

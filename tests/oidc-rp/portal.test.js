@@ -7,15 +7,16 @@
  * receives a logout token that jose verifies (typ logout+jwt, the session's
  * sid, no nonce) when another portal logs out and on an admin revoke. Those
  * need qrlogind's /oauth2/logout: they are skipped while discovery has no
- * end_session_endpoint, and run by themselves once it has one.
+ * end_session_endpoint or it answers 404, and run by themselves once it
+ * works.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { SignJWT, generateKeyPair, decodeProtectedHeader } from 'jose';
 import {
-  AN, Browser, DEMO_REDIRECT, addClient, admin, authRequest, client, phoneReady, qrLoginAt, rp,
-  secret, startOp
+  AN, Browser, DEMO_REDIRECT, addClient, admin, authRequest, client, otpLoginAt, phoneReady,
+  qrLoginAt, rp, secret, startOp
 } from './lib.js';
 
 const PORTAL = process.env.DEMO_PORTAL;
@@ -35,8 +36,9 @@ const hasLogout = await (async () => {
 })();
 const needsLogout = { skip: !hasLogout && 'no end_session_endpoint yet (or /oauth2/logout 404)' };
 
-/* Logs a citizen in to the portal in browser b with the phone home: the
- * greeting page's HTML. */
+/* Logs a citizen in to the portal in browser b with the phone home (or by
+ * SSO): {page: the greeting page's HTML, callback: the URL it came back
+ * to}. */
 async function portalLogin(op, p, b, home) {
   const start = await b.fetch(p.base + '/login');
   assert.equal(start.status, 303);
@@ -62,7 +64,8 @@ async function withPortal(body) {
   try {
     /* the portal's port is only known once it listens: start it on a free
      * port as the demo client, register a client for that port, restart it
-     * on the same port with that client */
+     * on the same port with that client (should another program take the
+     * port in the moment between, the restart fails loudly, never wrongly) */
     const probe = await startPortal(['--port', '0', '--issuer', op.issuer]);
     const port = probe.port;
     await probe.stop();
@@ -225,7 +228,6 @@ test('RP-initiated logout redirects with state and ends the national session', n
       const b = new Browser();
       const { url, checks } = await authRequest(config);
       const first = await b.navigate(url.href, op);
-      const { otpLoginAt } = await import('./lib.js');
       const back = await otpLoginAt(op, b, first.location);
       const tokens = await client.authorizationCodeGrant(config, new URL(back.location), checks);
       secret(tokens.id_token);
