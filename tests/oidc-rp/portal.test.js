@@ -2,7 +2,9 @@
  * portal.test.js - the demo provincial portal (examples/demo-portal) against
  * a real qrlogind, black box: a citizen logs in to it by QR and is greeted
  * with what the ID token says; its /backchannel-logout refuses tokens that
- * are not the OP's; its logout. And logout itself: RP-initiated logout
+ * are not the OP's, and with the OP's own key (read from its database with
+ * Debian's sqlite3) takes a good one and refuses each broken rule; its
+ * logout. And logout itself: RP-initiated logout
  * redirects with state and ends the national session, and the portal
  * receives a logout token that jose verifies (typ logout+jwt, the session's
  * sid, no nonce) when another portal logs out and on an admin revoke. Those
@@ -12,7 +14,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { createPrivateKey, randomUUID } from 'node:crypto';
 import { SignJWT, generateKeyPair, decodeProtectedHeader } from 'jose';
 import {
   AN, Browser, DEMO_REDIRECT, addClient, admin, authRequest, client, otpLoginAt, phoneReady,
@@ -219,6 +222,65 @@ test('the demo portal: QR login, the greeting, logout tokens not the OP\'s refus
     }
     assert.match((await b.fetch(p.base + '/')).body, /id="login"/);
   }));
+
+/* The provider's signing key, read from its database (white box: the
+ * provider signs logout tokens only once /oauth2/logout lands, and the
+ * portal's acceptance must be proved now): {kid, key}. */
+function opKey(op) {
+  const row = execFileSync('sqlite3', ['-readonly', op.db,
+    'SELECT kid, hex(private_der) FROM oidc_keys ORDER BY created_at LIMIT 1']).toString().trim();
+  const [kid, hex] = row.split('|');
+  return { kid, key: createPrivateKey({ key: Buffer.from(hex, 'hex'), format: 'der', type: 'pkcs8' }) };
+}
+
+/* A logout token signed with the provider's key: claims over the defaults,
+ * a claim set to undefined left out; header over {alg ES256, typ
+ * logout+jwt, kid}. */
+async function opToken(op, k, c, sid, claims = {}, header = {}) {
+  const all = { iss: op.issuer, aud: c.client_id, iat: Math.floor(Date.now() / 1000),
+    jti: randomUUID(), sid, events: { [EVENT]: {} }, ...claims };
+  for (const n of Object.keys(all)) if (all[n] === undefined) delete all[n];
+  return new SignJWT(all).setProtectedHeader({ alg: 'ES256', typ: 'logout+jwt', kid: k.kid, ...header })
+    .sign(k.key);
+}
+
+test('the demo portal\'s back-channel logout with the provider\'s own key: every rule, then the ' +
+  'session of that sid ends', () => withPortal(async (op, p, c) => {
+  await phoneReady(op, 'an');
+  const b = new Browser();
+  await portalLogin(op, p, b, 'an');
+  const { sid } = await p.event('login');
+  const k = opKey(op);
+  const old = Math.floor(Date.now() / 1000) - 600;
+  const refused = {
+    'typ JWT (an ID token)': await opToken(op, k, c, sid, {}, { typ: 'JWT' }),
+    'a nonce': await opToken(op, k, c, sid, { nonce: 'n' }),
+    'no events': await opToken(op, k, c, sid, { events: undefined }),
+    'another event': await opToken(op, k, c, sid, { events: { 'urn:other': {} } }),
+    'another audience': await opToken(op, k, c, sid, { aud: 'dongnai-demo' }),
+    'another issuer': await opToken(op, k, c, sid, { iss: 'http://127.0.0.1:1' }),
+    'neither sid nor sub': await opToken(op, k, c, undefined),
+    'no jti': await opToken(op, k, c, sid, { jti: undefined }),
+    'issued 10 minutes ago': await opToken(op, k, c, sid, { iat: old })
+  };
+  for (const [why, t] of Object.entries(refused)) {
+    const r = await postToken(p, t);
+    assert.equal(r.status, 400, why + ' accepted');
+  }
+  assert.match((await b.fetch(p.base + '/')).body, /Xin chào, Nguyễn Văn An/);
+  /* a good token for another sid: accepted, ends nothing here */
+  assert.equal((await postToken(p, await opToken(op, k, c, 'another-session-id'))).status, 200);
+  assert.equal((await p.event('backchannel_logout', (j) => j.sid === 'another-session-id'))
+    .sessions_ended, 0);
+  assert.match((await b.fetch(p.base + '/')).body, /Xin chào, Nguyễn Văn An/);
+  /* this session's: ended */
+  const good = await opToken(op, k, c, sid);
+  assert.equal((await postToken(p, good)).status, 200);
+  assert.equal((await p.event('backchannel_logout', (j) => j.sid === sid)).sessions_ended, 1);
+  assert.match((await b.fetch(p.base + '/')).body, /id="login"/);
+  /* the same token again (its jti): refused */
+  assert.equal((await postToken(p, good)).status, 400);
+}));
 
 test('RP-initiated logout redirects with state and ends the national session', needsLogout,
   async () => {
