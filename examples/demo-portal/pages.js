@@ -111,7 +111,7 @@ body{margin:0;font-family:system-ui,"Segoe UI",Roboto,Arial,sans-serif;color:#1b
 .emblem{font-size:32px;color:#ffd54f}
 .org{margin:0;font-size:14px}
 .name{margin:0;font-size:20px;font-weight:700}
-main{background:#fff;margin-top:24px;padding:24px 16px;border-radius:8px}
+main.wrap{background:#fff;margin-top:24px;padding:24px 16px;border-radius:8px}
 h1{font-size:24px;margin-top:0}
 .button{display:inline-block;background:#b71c1c;color:#fff;border:0;border-radius:6px;padding:10px 20px;font-size:16px;text-decoration:none;cursor:pointer}
 .button:focus-visible,.button:hover{background:#8e1414;outline:3px solid #ffd54f}
