@@ -934,6 +934,93 @@ const seedsScenarios = {
   seeds_help: seedsHelp,
 };
 
+/* ---- the demo provincial portal (issue 11): a relying portal end to end -- */
+
+/* examples/demo-portal as a process for server s: started on a free port,
+ * a client registered for that port with qrlogin-admin, started again on
+ * the same port with that client. {base, stop(), out()}. */
+async function startDemoPortal(s) {
+  const PORTAL = process.env.DEMO_PORTAL, ADMIN = process.env.QRLOGIN_ADMIN;
+  check(PORTAL && ADMIN, 'DEMO_PORTAL and QRLOGIN_ADMIN must be set (ctest sets them)');
+  const run = (args) => new Promise((resolve, reject) => {
+    const proc = spawn(process.execPath, [PORTAL, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    const timer = setTimeout(() => reject(new Error('the demo portal did not start: ' + out)), 15000);
+    proc.stderr.on('data', (d) => { out += d; });
+    proc.stdout.on('data', (d) => {
+      out += d;
+      const m = out.match(/demo-portal: listening on http:\/\/localhost:(\d+)\//);
+      if (m) { clearTimeout(timer); resolve({ proc, port: Number(m[1]), out: () => out }); }
+    });
+    proc.on('exit', (c) => { clearTimeout(timer); reject(new Error('the demo portal exited ' + c + ': ' + out)); });
+  });
+  const stop = async (p) => {
+    if (p.proc.exitCode !== null) return;
+    const done = new Promise((r) => p.proc.on('exit', (c) => r(c)));
+    p.proc.kill('SIGTERM');
+    check(await done === 0, 'the demo portal did not exit 0');
+  };
+  const probe = await run(['--port', '0', '--issuer', s.base]);
+  await stop(probe);
+  const base = `http://localhost:${probe.port}`;
+  const added = await new Promise((resolve) => execFile(ADMIN, ['--db', path.join(s.dir, 'q.db'),
+    '--json', 'client', 'add', 'dongnai-browser', '--name', 'Cổng Dịch vụ công tỉnh Đồng Nai (demo)',
+    '--redirect-uri', base + '/callback', '--post-logout-redirect-uri', base + '/',
+    '--backchannel-logout-uri', base + '/backchannel-logout'],
+  (e, out, err) => resolve({ code: e ? e.code : 0, out, err })));
+  check(added.code === 0, 'client add: ' + added.out + added.err);
+  const c = JSON.parse(added.out);
+  secret(c.client_secret);
+  const p = await run(['--port', String(probe.port), '--issuer', s.base, '--client-id', c.client_id,
+    '--client-secret', c.client_secret]);
+  return { base, stop: () => stop(p), out: p.out };
+}
+
+/* The newcomer's click-through: the provincial portal's "Đăng nhập" -> the
+ * national login page naming the portal -> the QR, photographed and
+ * scanned by vneid-sim -> the number confirmed -> back on the portal,
+ * greeted by name with the ID token's acr and amr. */
+async function demoPortal(s) {
+  const portal = await startDemoPortal(s);
+  try {
+    const page = await newPage(s);
+    await page.goto(portal.base + '/');
+    check((await page.title()) === 'Cổng Dịch vụ công tỉnh Đồng Nai (demo)', 'portal title: ' +
+      await page.title());
+    await shot(page, 'demo-portal-home');
+    await axeCheck(page, 'demo portal, home');
+    await sim(s, 'an', ['login', '--id', AN, '--password', PW]);
+    await sim(s, 'an', ['settings', 'web-login', 'on', '--passcode', '123456']);
+    await page.click('#login');
+    await page.waitForURL(s.base + '/?oidc=*', { timeout: 15000 });
+    await page.click('#choose-vneid');
+    await readyQr(page);
+    await page.waitForSelector('#oidc-for:not([hidden])');
+    check((await page.textContent('#oidc-client')) === 'Cổng Dịch vụ công tỉnh Đồng Nai (demo)',
+      'the login page does not name the portal: ' + await page.textContent('#oidc-client'));
+    await shot(page, 'demo-portal-national-login');
+    await scanAndConfirm(page, s, 'an');
+    await page.waitForURL(portal.base + '/', { timeout: 15000 });
+    await page.waitForSelector('#greeting');
+    check((await page.textContent('#greeting')) === 'Xin chào, Nguyễn Văn An',
+      'greeting: ' + await page.textContent('#greeting'));
+    check((await page.textContent('#acr')) === 'LoA2', 'acr: ' + await page.textContent('#acr'));
+    check((await page.getAttribute('#amr', 'data-amr')) === 'swk mca', 'amr');
+    await shot(page, 'demo-portal-greeting');
+    await axeCheck(page, 'demo portal, greeting');
+    const ck = (await page.context().cookies(portal.base)).find((k) => k.name === 'dp_session');
+    check(ck && ck.httpOnly, 'the portal session cookie is not HttpOnly');
+    /* The portal's own origin is the only other one the pages may ask. */
+    page.problems = page.problems.filter((p) => !p.startsWith('external request: ' + portal.base + '/'));
+    clean(page);
+  } catch (e) {
+    console.log('demo portal output:\n' + portal.out());
+    throw e;
+  } finally {
+    await portal.stop();
+  }
+}
+
 async function main() {
   for (const v of ['QRLOGIND', 'VNEID_SIM', 'QRL_WEB_DIR'])
     check(process.env[v], v + ' is not set');
@@ -950,6 +1037,7 @@ async function main() {
   Object.assign(scenarios, { web_not_me: webNotMe, kiosk_password: kioskPassword }); /* h-websessions */
   Object.assign(scenarios, errpagesScenarios);
   Object.assign(scenarios, seedsScenarios); /* h-seeds */
+  Object.assign(scenarios, { demo_portal: demoPortal }); /* h-demoportal */
   const only = process.argv[2];
   let failed = 0, ran = 0;
   for (const [name, fn] of Object.entries(scenarios)) {
