@@ -412,10 +412,10 @@ typedef struct token_task {
   qrl_oidc_grant g;
 } token_task;
 
-/* The ID token of g (malloc'd into *out), signed with the active key. */
+/* The ID token of g (malloc'd into *out), signed with the active key of
+ * the algorithm the client registered (qrl_oidc_jwt_sign). */
 static qrl_err sign_id_token(qrl_db *db, const token_task *k, int64_t now, char **out) {
-  uint8_t priv[QRL_PRIVKEY_BYTES];
-  qrl_oidc_key key;
+  qrl_client cl;
   cJSON *o = cJSON_CreateObject(), *amr;
   char *payload = NULL;
   qrl_err rc = QRL_NOMEM;
@@ -442,9 +442,9 @@ static qrl_err sign_id_token(qrl_db *db, const token_task *k, int64_t now, char 
   }
   cJSON_AddStringToObject(o, "sid", k->g.sid);
   if (!(payload = cJSON_PrintUnformatted(o))) goto out;
-  if ((rc = qrl_oidc_key_signing(db, now, &key, priv))) goto out;
-  rc = qrl_jws_sign(priv, key.kid, "JWT", payload, strlen(payload), out);
-  qrl_cleanse(priv, sizeof(priv));
+  if ((rc = qrl_client_get(db, k->g.client_id, &cl))) goto out;
+  rc = qrl_oidc_jwt_sign(db, now, cl.id_token_alg, "JWT", payload, out);
+  qrl_client_clear(&cl);
 out:
   free(payload);
   cJSON_Delete(o);
