@@ -104,6 +104,8 @@ typedef struct qrl_conn {
         struct { /* QRL_CONN_PHONE */
           char sms_phone[16]; /* (demo) the number whose SMS it receives */
           int awaiting_proof; /* closed unless a request succeeds in time */
+          int64_t pin_ok_ms;  /* monotonic ms this socket last proved the
+                                 passcode (a permission grant); 0: never */
         };
       };
     };

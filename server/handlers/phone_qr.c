@@ -215,8 +215,14 @@ static void setperm_run(qrl_task *t, qrl_db *db) {
 static void setperm_done(qrl_task *t, qrl_conn *c) {
   setperm_task *p = qrl_container_of(t, setperm_task, base);
   if (!c) return;
-  if (t->rc) send_passcode_error(c, t->rc, t->type->name, &p->auth);
-  else qrl_phone_reply_account(c, "set_permission_ok", &p->auth.citizen, NULL);
+  if (t->rc) {
+    send_passcode_error(c, t->rc, t->type->name, &p->auth);
+    return;
+  }
+  /* The passcode was proved on this socket: a QR login it confirms from
+   * now on ran the passcode step-up (amr "pin"). */
+  if (p->value) c->pin_ok_ms = qrl_clock_mono_ms(((qrl_services *)qrl_task_ctx(t))->clock);
+  qrl_phone_reply_account(c, "set_permission_ok", &p->auth.citizen, NULL);
 }
 
 static const qrl_task_type setperm_type = {QRL_MSG_SET_PERMISSION, setperm_run,
@@ -255,6 +261,7 @@ typedef struct decide_task {
   qrl_challenge chal; /* a copy: its scanned frame and origin are what was signed */
   qrl_err chal_refusal; /* what its state says: told only to a valid app session */
   qrl_decision decision;
+  int step_up; /* the passcode was proved during this login (amr pin) */
   int number; /* confirm: the matching number the user picked */
   int64_t ts;
   uint8_t sig[QRL_SIG_MAX];
@@ -310,7 +317,9 @@ static void decide_run(qrl_task *t, qrl_db *db) {
     qrl_req_ctx rc = qrl_task_req(t);
     t->rc = qrl_acct_check_passcode(db, sv->pol, &d->auth,
                                     d->passcode[0] ? d->passcode : NULL, &rc);
+    if (!t->rc) d->step_up = 1;
   }
+  d->auth.step_up = d->step_up;
 out:
   qrl_cleanse(d->passcode, sizeof(d->passcode));
 }
@@ -451,6 +460,9 @@ static qrl_err prep_decide(qrl_services *sv, qrl_conn *c, const cJSON *msg,
   else if ((rc = qrl_challenge_state_error(d->chal.state))) d->chal_refusal = rc;
   else if (d->chal.state == QRL_CHAL_PENDING) d->chal_refusal = QRL_CHALLENGE_NOT_SCANNED;
   if (d->chal.flow[0]) memcpy(d->base.flow, d->chal.flow, sizeof(d->base.flow));
+  /* A permission grant with the passcode on this socket since the
+   * challenge was made: this login ran the passcode step-up. */
+  d->step_up = !d->chal_refusal && c->pin_ok_ms && c->pin_ok_ms >= d->chal.created_ms;
   *out = &d->base;
   return QRL_OK;
 }
