@@ -98,6 +98,9 @@ typedef struct qrl_conn {
           int watch;               /* the portal page (/portal): no code, it
                                       waits to hear its session has ended */
           int64_t web_session;     /* watch: the session's row, once known */
+          char oidc_req[23];       /* the page serves /oauth2/authorize request
+                                      (its id, from "?oidc=" on the socket's
+                                      URL), "" for none */
           int watch_recheck;       /* watch: a session ended while the look-up
                                       was out; look again */
         };

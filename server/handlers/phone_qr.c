@@ -11,6 +11,8 @@
 #include "glue/audit.h"
 #include "helpers/b64.h"
 #include "domain/challenge.h"
+#include "domain/oidc_clients.h"
+#include "domain/oidc_grants.h"
 #include "helpers/clock.h"
 #include "glue/config.h"
 #include "helpers/crypto.h"
@@ -31,6 +33,8 @@ typedef struct scan_task {
   char session[QRL_SESSION_B64LEN + 1];
   qrl_app_auth auth;
   qrl_qr_payload qr; /* the frame scanned: its code proves the QR was seen */
+  char oidc_req[24]; /* the challenge's /oauth2/authorize request, "" */
+  char relying[QRL_CLIENT_NAME_MAX + 1]; /* its portal's registered name, "" */
 } scan_task;
 
 typedef struct scan_arg {
@@ -64,6 +68,18 @@ static void scan_run(qrl_task *t, qrl_db *db) {
   scan_task *s = qrl_container_of(t, scan_task, base);
   qrl_services *sv = qrl_task_ctx(t);
   t->rc = qrl_acct_app_auth(db, sv->pol, s->session, t->now, &s->auth);
+  /* The relying portal a login for an authorize request is for: the name
+   * the admin registered (checked again: clean UTF-8, no control
+   * characters). Not found (the request expired): the phone names ours. */
+  if (!t->rc && s->oidc_req[0]) {
+    qrl_oidc_authz a;
+    qrl_client cl;
+    memset(&cl, 0, sizeof(cl));
+    if (!qrl_oidc_authz_load(db, s->oidc_req, t->now, &a) &&
+        !qrl_client_get(db, a.client_id, &cl) && qrl_client_name_valid(cl.name))
+      memcpy(s->relying, cl.name, sizeof(s->relying));
+    qrl_client_clear(&cl);
+  }
 }
 
 /* A refusal of a passcode says what the phone needs to tell the citizen:
@@ -99,7 +115,8 @@ static void send_passcode_error(qrl_conn *c, qrl_err err, const char *req,
  * and when: requested_at is when this scan reached the server (the login
  * request the citizen answers), created_at when the page showed the QR. */
 static cJSON *scan_ok_msg(const qrl_services *sv, const qrl_challenge *ch,
-                          const qrl_citizen *who, int64_t now_ms, int64_t requested_at) {
+                          const qrl_citizen *who, int64_t now_ms, int64_t requested_at,
+                          const char *relying) {
   cJSON *o = qrl_json_msg("scan_ok"), *p, *b, *arr;
   if (!o) return NULL;
   cJSON_AddStringToObject(o, "challenge", ch->id);
@@ -107,6 +124,10 @@ static cJSON *scan_ok_msg(const qrl_services *sv, const qrl_challenge *ch,
     cJSON_AddStringToObject(p, "name", ch->portal_name);
     cJSON_AddStringToObject(p, "origin", ch->portal_origin);
   }
+  /* A login for a relying portal (/oauth2/authorize): the phone names it,
+   * "<name> yêu cầu đăng nhập". */
+  if (relying && relying[0] && (p = cJSON_AddObjectToObject(o, "relying_portal")))
+    cJSON_AddStringToObject(p, "name", relying);
   if ((b = cJSON_AddObjectToObject(o, "browser"))) {
     char summary[96];
     qrl_ua_summary(ch->browser_ua, summary, sizeof(summary));
@@ -157,7 +178,7 @@ static void scan_done(qrl_task *t, qrl_conn *c) {
     goto fail;
   }
   if ((rc = qrl_store_apply(sv->store, s->qr.id, scan_fn, &a, &ch))) goto fail;
-  qrl_send_json(c, scan_ok_msg(sv, &ch, who, a.now_ms, t->now));
+  qrl_send_json(c, scan_ok_msg(sv, &ch, who, a.now_ms, t->now, s->relying));
   qrl_audit_row(sv->audit, c, "scan", QRL_OK, who->id,
                 ch.far ? "proximity=different_network" : "proximity=same_network", ch.flow);
   qrl_cleanse(&ch, sizeof(ch));
@@ -188,6 +209,19 @@ qrl_err qrl_phone_prep_scan(qrl_services *sv, qrl_conn *c, const cJSON *msg,
     return QRL_NOMEM;
   memcpy(s->session, session, sizeof(session));
   s->qr = qp;
+  {
+    /* Which relying portal, if any: the request the page showing this
+     * code serves (its socket's "?oidc="), looked up on the worker. A page
+     * on another node (the Redis transport) is not seen here: the phone
+     * then names our portal only. */
+    qrl_challenge ch;
+    const qrl_conn *br;
+    if (!qrl_store_get(sv->store, qp.id, &ch) &&
+        (br = qrl_conn_find(sv->conns, ch.browser_conn)) && br->kind == QRL_CONN_BROWSER &&
+        !strcmp(br->frames.id, ch.id))
+      memcpy(s->oidc_req, br->oidc_req, sizeof(br->oidc_req));
+    qrl_cleanse(&ch, sizeof(ch));
+  }
   *out = &s->base;
   return QRL_OK;
 }

@@ -1059,6 +1059,78 @@ SERVER_TEST(rs256_client_gets_rs256_id_tokens, "--demo", NULL) {
   return 0;
 }
 
+/* A browser socket of the login page of request req ("/?oidc=req" on its
+ * URL, as web/login.js opens it); its first challenge into *ch. */
+static qrl_wsc *oidc_browser(const qrl_h_server *s, const char *req, cJSON **ch) {
+  char url[128];
+  qrl_wsc *br = NULL;
+  *ch = NULL;
+  snprintf(url, sizeof(url), "%s?oidc=%s", s->ws, req);
+  if (qrl_wsc_connect_from(url, QRL_SUBPROTO_BROWSER, s->http, s->tls ? s->ca : NULL, NULL,
+                           QRL_H_TIMEOUT_MS, &br, NULL) != QRL_OK)
+    return NULL;
+  if (!(*ch = qrl_h_expect(br, "challenge", QRL_H_TIMEOUT_MS))) {
+    qrl_wsc_free(br);
+    return NULL;
+  }
+  return br;
+}
+
+/* Item 7: the phone's context screen names the relying portal: scan_ok
+ * carries relying_portal.name, the name the admin registered (quotes and
+ * angle brackets arrive as text, JSON-escaped), when the page serves an
+ * authorize request; a page without one (or with a malformed id) gets none. */
+SERVER_TEST(phone_is_told_which_portal_asks, "--demo", NULL) {
+  static const char name[] = "Cổng \"Bình Dương\" <thử>";
+  char secret[QRL_CLIENT_SECRET_LEN + 1], q[1024], req[64], bind[64] = "";
+  qrl_client_spec spec;
+  qrl_db *db = NULL;
+  qrl_h_phone p;
+  qrl_wsc *br = NULL;
+  cJSON *ch = NULL, *m;
+  const cJSON *rp;
+  qrl_err rc = QRL_DB;
+  memset(&p, 0, sizeof(p));
+  memset(&spec, 0, sizeof(spec));
+  spec.id = "named-portal";
+  spec.name = name;
+  spec.redirect[0] = REDIRECT;
+  spec.nredirect = 1;
+  spec.min_acr = 1;
+  if (qrl_db_open(s->db, &db) == QRL_OK) rc = qrl_client_add(db, &spec, (int64_t)time(NULL), secret);
+  qrl_db_close(db);
+  ASSERT_EQ_INT(rc, QRL_OK);
+  client_query(q, sizeof(q), "named-portal", "");
+  ASSERT_EQ_INT(to_login(s, NULL, q, req, bind), 0);
+
+  ASSERT_EQ_INT(qrl_h_phone_ready(s, &p, AN, PW, NULL), 0);
+  ASSERT_TRUE((br = oidc_browser(s, req, &ch)) != NULL);
+  m = qrl_h_phone_scan_page(&p, br, ch, NULL);
+  ASSERT_TRUE(m != NULL);
+  ASSERT_EQ_STR(qrl_h_type(m), "scan_ok");
+  rp = cJSON_GetObjectItem(m, "relying_portal");
+  ASSERT_EQ_STR(cJSON_GetStringValue(cJSON_GetObjectItem(rp, "name")), name);
+  /* our own portal stays what the confirm signs */
+  ASSERT_EQ_STR(cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetObjectItem(m, "portal"),
+                                                         "origin")),
+                s->http);
+  cJSON_Delete(m);
+  cJSON_Delete(ch);
+  qrl_wsc_free(br);
+
+  /* a malformed request id: no relying portal */
+  ASSERT_TRUE((br = oidc_browser(s, "not-an-id", &ch)) != NULL);
+  m = qrl_h_phone_scan_page(&p, br, ch, NULL);
+  ASSERT_TRUE(m != NULL);
+  ASSERT_EQ_STR(qrl_h_type(m), "scan_ok");
+  ASSERT_TRUE(cJSON_GetObjectItem(m, "relying_portal") == NULL);
+  cJSON_Delete(m);
+  cJSON_Delete(ch);
+  qrl_wsc_free(br);
+  qrl_h_phone_close(&p);
+  return 0;
+}
+
 SERVER_TEST(private_key_jwt_client, "--demo", NULL) {
   uint8_t priv[QRL_PRIVKEY_BYTES], other[QRL_PRIVKEY_BYTES], pub[65];
   char cookie[128], code[64], *jws = NULL, *resp = NULL;
@@ -1161,4 +1233,5 @@ TEST_MAIN(qr_login_through_authorize_gives_a_verified_id_token,
           min_acr_loa2_client_never_gets_a_level_1_login,
           ui_locales_opens_the_login_page_in_that_language,
           max_age_forces_a_new_login_with_a_new_auth_time,
-          qr_login_with_passcode_step_up_claims_pin_and_mfa, rs256_client_gets_rs256_id_tokens)
+          qr_login_with_passcode_step_up_claims_pin_and_mfa, rs256_client_gets_rs256_id_tokens,
+          phone_is_told_which_portal_asks)
