@@ -1131,6 +1131,44 @@ SERVER_TEST(phone_is_told_which_portal_asks, "--demo", NULL) {
   return 0;
 }
 
+/* Odds and ends of the OpenID Foundation's Basic OP test plan
+ * (docs/oidc.md maps it): a request without nonce succeeds (and the ID
+ * token has none); scope in another order; display, login_hint,
+ * claims_locales and an unknown parameter are ignored; prompt=none with a
+ * session gives the code; userinfo by POST with the bearer in the header. */
+SERVER_TEST(basic_op_plan_odds_and_ends, "--demo", NULL) {
+  char cookie[128], q[1024], loc[2048], code[64], ch[44], req[512], *all = NULL;
+  cJSON *tok, *claims = NULL;
+  qrl_h_secret(SECRET);
+  qrl_h_secret(VERIFIER);
+  ASSERT_EQ_INT(otp_cookie(s, cookie), 0);
+  challenge_of(VERIFIER, ch);
+  snprintf(q, sizeof(q),
+           "response_type=code&client_id=" CLIENT "&redirect_uri=" REDIRECT_ENC
+           "&scope=profile%%20openid&state=st-123&code_challenge=%s&code_challenge_method=S256"
+           "&display=popup&login_hint=" AN "&claims_locales=en&unknown_parameter=x&prompt=none",
+           ch);
+  ASSERT_EQ_INT(authorize(s, cookie, q, loc, NULL), 302);
+  ASSERT_EQ_INT(check_code_redirect(s, loc, code), 0);
+  ASSERT_TRUE((tok = redeem_ok(s, code)) != NULL);
+  ASSERT_EQ_INT(verify_id_token(s, cJSON_GetStringValue(cJSON_GetObjectItem(tok, "id_token")),
+                                &claims),
+                0);
+  ASSERT_TRUE(cJSON_GetObjectItem(claims, "nonce") == NULL);
+  ASSERT_EQ_STR(cJSON_GetStringValue(cJSON_GetObjectItem(tok, "scope")), "profile openid");
+  cJSON_Delete(claims);
+  snprintf(req, sizeof(req),
+           "POST /oauth2/userinfo HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nConnection: close\r\n"
+           "Authorization: Bearer %s\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+           "Content-Length: 0\r\n\r\n",
+           s->port, cJSON_GetStringValue(cJSON_GetObjectItem(tok, "access_token")));
+  cJSON_Delete(tok);
+  ASSERT_EQ_INT(qrl_h_raw_http(s, req, &all), 200);
+  ASSERT_TRUE(strstr(all, "\"name\":\"Nguyễn Văn An\"") != NULL);
+  free(all);
+  return 0;
+}
+
 SERVER_TEST(private_key_jwt_client, "--demo", NULL) {
   uint8_t priv[QRL_PRIVKEY_BYTES], other[QRL_PRIVKEY_BYTES], pub[65];
   char cookie[128], code[64], *jws = NULL, *resp = NULL;
@@ -1234,4 +1272,4 @@ TEST_MAIN(qr_login_through_authorize_gives_a_verified_id_token,
           ui_locales_opens_the_login_page_in_that_language,
           max_age_forces_a_new_login_with_a_new_auth_time,
           qr_login_with_passcode_step_up_claims_pin_and_mfa, rs256_client_gets_rs256_id_tokens,
-          phone_is_told_which_portal_asks)
+          phone_is_told_which_portal_asks, basic_op_plan_odds_and_ends)
