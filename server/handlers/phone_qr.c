@@ -494,9 +494,11 @@ static qrl_err prep_decide(qrl_services *sv, qrl_conn *c, const cJSON *msg,
   else if ((rc = qrl_challenge_state_error(d->chal.state))) d->chal_refusal = rc;
   else if (d->chal.state == QRL_CHAL_PENDING) d->chal_refusal = QRL_CHALLENGE_NOT_SCANNED;
   if (d->chal.flow[0]) memcpy(d->base.flow, d->chal.flow, sizeof(d->base.flow));
-  /* A permission grant with the passcode on this socket since the
-   * challenge was made: this login ran the passcode step-up. */
-  d->step_up = !d->chal_refusal && c->pin_ok_ms && c->pin_ok_ms >= d->chal.created_ms;
+  /* A permission grant with the passcode on this socket after the
+   * challenge was made (strictly: a grant the phone made before the page
+   * showed its code, in the same millisecond, is not this login's): this
+   * login ran the passcode step-up. */
+  d->step_up = !d->chal_refusal && c->pin_ok_ms && c->pin_ok_ms > d->chal.created_ms;
   *out = &d->base;
   return QRL_OK;
 }
