@@ -121,6 +121,7 @@ typedef struct authz_task {
   char response_type[32], scope[QRL_OIDC_PARAM_MAX + 1], method[16], prompt[32], max_age[16];
   char challenge[64];
   char ui_locales[64];
+  int request_obj, request_uri; /* a "request" / "request_uri" parameter came */
   char bind[QRL_OIDC_BIND_LEN + 1]; /* the browser's binding cookie, "" if none */
   qrl_oidc_authz a;
   /* out */
@@ -198,6 +199,13 @@ static void authorize_run(qrl_db *db, authz_task *x, qrl_services *sv) {
   }
   if (!has_word(x->scope, "openid")) {
     x->error = "invalid_scope";
+    goto out;
+  }
+  /* Request objects are not supported (Discovery: request_parameter_supported
+   * and request_uri_parameter_supported false): said, not ignored (OpenID
+   * Connect Core 3.1.2.6). */
+  if (x->request_obj || x->request_uri) {
+    x->error = x->request_obj ? "request_not_supported" : "request_uri_not_supported";
     goto out;
   }
   if (strcmp(x->method, "S256") != 0 || !qrl_oidc_challenge_valid(x->challenge)) {
@@ -405,6 +413,16 @@ static int param_get(qrl_conn *c, const char *name, char *out, size_t cap) {
   return 0;
 }
 
+/* 1 if parameter name came at all (any value, any length), else 0. */
+static int param_present(qrl_conn *c, const char *name) {
+  char key[40], probe[4096];
+  if (c->method_post)
+    return qrl_form_get(c->body ? c->body : "", c->body ? c->body_len : 0, name, probe,
+                        sizeof(probe)) != 0;
+  snprintf(key, sizeof(key), "%s=", name);
+  return lws_get_urlarg_by_name(c->wsi, key, probe, (int)sizeof(probe)) != NULL;
+}
+
 /* GET or POST (OpenID Connect Core §3.1.2.1: a form of the same
  * parameters). */
 static void authorize_route(qrl_services *sv, qrl_conn *c, const cJSON *body) {
@@ -423,6 +441,8 @@ static void authorize_route(qrl_services *sv, qrl_conn *c, const cJSON *body) {
   param_get(c, "max_age", x->max_age, sizeof(x->max_age));
   param_get(c, "acr_values", x->a.acr_values, sizeof(x->a.acr_values));
   param_get(c, "ui_locales", x->ui_locales, sizeof(x->ui_locales));
+  x->request_obj = param_present(c, "request");
+  x->request_uri = param_present(c, "request_uri");
   qrl_http_submit(c, &x->base);
 }
 

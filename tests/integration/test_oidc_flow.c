@@ -779,6 +779,14 @@ static int check_error_loc(const qrl_h_server *s, const char *loc, const char *w
   return 0;
 }
 
+/* GET /oauth2/authorize?query with cookie: an error redirect with want. */
+static int check_error_loc_of(const qrl_h_server *s, const char *cookie, const char *query,
+                              const char *want) {
+  char loc[2048];
+  ASSERT_EQ_INT(authorize(s, cookie, query, loc, NULL), 302);
+  return check_error_loc(s, loc, want);
+}
+
 /* The claims of the ID token a code for cookie's session gives (SSO, the
  * standard query plus extra). NULL on failure. */
 static cJSON *sso_claims(const qrl_h_server *s, const char *cookie, const char *extra) {
@@ -1135,7 +1143,8 @@ SERVER_TEST(phone_is_told_which_portal_asks, "--demo", NULL) {
  * (docs/oidc.md maps it): a request without nonce succeeds (and the ID
  * token has none); scope in another order; display, login_hint,
  * claims_locales and an unknown parameter are ignored; prompt=none with a
- * session gives the code; userinfo by POST with the bearer in the header. */
+ * session gives the code; userinfo by POST with the bearer in the header;
+ * request and request_uri are refused as unsupported. */
 SERVER_TEST(basic_op_plan_odds_and_ends, "--demo", NULL) {
   char cookie[128], q[1024], loc[2048], code[64], ch[44], req[512], *all = NULL;
   cJSON *tok, *claims = NULL;
@@ -1166,6 +1175,11 @@ SERVER_TEST(basic_op_plan_odds_and_ends, "--demo", NULL) {
   ASSERT_EQ_INT(qrl_h_raw_http(s, req, &all), 200);
   ASSERT_TRUE(strstr(all, "\"name\":\"Nguyễn Văn An\"") != NULL);
   free(all);
+  /* request objects are refused as unsupported, not ignored */
+  std_query(q, sizeof(q), "&request=eyJhbGciOiJub25lIn0.e30.");
+  ASSERT_EQ_INT(check_error_loc_of(s, cookie, q, "request_not_supported"), 0);
+  std_query(q, sizeof(q), "&request_uri=https%3A%2F%2Fx.example%2Fr");
+  ASSERT_EQ_INT(check_error_loc_of(s, cookie, q, "request_uri_not_supported"), 0);
   return 0;
 }
 
