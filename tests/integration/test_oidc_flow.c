@@ -1088,7 +1088,7 @@ static qrl_wsc *oidc_browser(const qrl_h_server *s, const char *req, cJSON **ch)
  * carries relying_portal.name, the name the admin registered (quotes and
  * angle brackets arrive as text, JSON-escaped), when the page serves an
  * authorize request; a page without one (or with a malformed id) gets none. */
-SERVER_TEST(phone_is_told_which_portal_asks, "--demo", NULL) {
+SERVER_TEST(phone_is_told_which_portal_asks, "--demo", "--qr-frame-secs", "60", NULL) {
   static const char name[] = "Cổng \"Bình Dương\" <thử>";
   char secret[QRL_CLIENT_SECRET_LEN + 1], q[1024], req[64], bind[64] = "";
   qrl_client_spec spec;
@@ -1136,6 +1136,23 @@ SERVER_TEST(phone_is_told_which_portal_asks, "--demo", NULL) {
   cJSON_Delete(ch);
   qrl_wsc_free(br);
   qrl_h_phone_close(&p);
+  /* vneid-sim shows it and gives it in its JSON answer (declined here; it
+   * logs in as a new device, so after the harness phone is done) */
+  ASSERT_TRUE((br = oidc_browser(s, req, &ch)) != NULL);
+  ASSERT_EQ_INT(qrl_h_sim(s, "an", NULL, NULL, "login", "--id", AN, "--password", PW, NULL), 0);
+  {
+    cJSON *out = NULL;
+    const char *payload = qrl_h_str(cJSON_GetObjectItemCaseSensitive(ch, "qr"), "payload");
+    ASSERT_EQ_INT(qrl_h_sim(s, "an", NULL, &out, "scan", payload, "--no", "--grant", "--passcode",
+                            "123456", NULL),
+                  3); /* declined */
+    rp = cJSON_GetObjectItem(out, "relying_portal");
+    ASSERT_EQ_STR(cJSON_GetStringValue(cJSON_GetObjectItem(rp, "name")), name);
+    cJSON_Delete(out);
+  }
+  cJSON_Delete(ch);
+  qrl_wsc_free(br);
+
   return 0;
 }
 
