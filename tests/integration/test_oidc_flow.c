@@ -1152,7 +1152,6 @@ SERVER_TEST(phone_is_told_which_portal_asks, "--demo", "--qr-frame-secs", "60", 
   }
   cJSON_Delete(ch);
   qrl_wsc_free(br);
-
   return 0;
 }
 
