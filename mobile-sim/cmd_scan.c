@@ -90,6 +90,20 @@ static void scan_show(sim_ctx *ctx, const cJSON *reply, const char *pname,
     if (localtime_r(&t, &tm))
       strftime(when, sizeof(when), "%H:%M:%S %d/%m/%Y", &tm);
   }
+  {
+    /* A relying portal's login (OpenID Connect): it is the one asking.
+     * Its name comes from the server's admin: printed without control
+     * characters whatever arrives. */
+    const char *rp = sim_json_str(cJSON_GetObjectItemCaseSensitive(reply, "relying_portal"), "name");
+    if (rp) {
+      char clean[256];
+      size_t i;
+      for (i = 0; rp[i] && i + 1 < sizeof(clean); i++)
+        clean[i] = (unsigned char)rp[i] < 0x20 || rp[i] == 0x7f ? '?' : rp[i];
+      clean[i] = '\0';
+      sim_say(ctx, "%s yêu cầu đăng nhập\n", clean);
+    }
+  }
   sim_say(ctx, "Yêu cầu đăng nhập:\n");
   sim_say(ctx, "  Cổng:        %s (%s)\n", pname, porigin);
   if (sim_json_str(cJSON_GetObjectItemCaseSensitive(reply, "kiosk"), "name"))
@@ -104,8 +118,8 @@ static void scan_show(sim_ctx *ctx, const cJSON *reply, const char *pname,
   if (cJSON_IsNumber(exp))
     sim_say(ctx, "  Hết hạn sau: %d giây\n", exp->valueint);
   if (ctx->json) {
-    const char *keys[] = {"challenge", "portal", "browser", "created_at",
-                          "requested_at", "expires_in", "kiosk", "proximity"};
+    const char *keys[] = {"challenge", "portal", "browser", "created_at", "requested_at",
+                          "expires_in", "kiosk", "proximity", "relying_portal"};
     size_t i;
     for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
       const cJSON *v = cJSON_GetObjectItemCaseSensitive(reply, keys[i]);

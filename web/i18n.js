@@ -246,6 +246,13 @@
     window.location.hash === '#kiosk';
   var lang = 'vi';
   try { if (!kiosk && localStorage.getItem('qrl-lang') === 'en') lang = 'en'; } catch (e) { /* no storage */ }
+  /* A relying portal's ui_locales (OpenID Connect): the provider puts the
+   * first language we speak on the login page's URL ("/?oidc=...&ui_locales=en");
+   * it decides for this page, without changing the stored choice. */
+  (function () {
+    var m = /[?&]ui_locales=(vi|en)(?:&|$)/.exec(window.location.search);
+    if (m && !kiosk) lang = m[1];
+  })();
 
   function t(key, vars) {
     var s = (D[lang] && D[lang][key]) || D.vi[key] || '';

@@ -197,6 +197,8 @@
     if (retryTimer) { clearTimeout(retryTimer); retryTimer = 0; }
     var scheme = window.location.protocol === 'https:' ? 'wss://' : 'ws://';
     var path = document.documentElement.hasAttribute('data-kiosk') ? '/kiosk' : '/';
+    /* A relying portal's login: the server names that portal on the phone. */
+    if (path === '/' && oidcReq) path = '/?oidc=' + oidcReq;
     var sock = new WebSocket(scheme + window.location.host + path, SUBPROTOCOL);
     ws = sock;
     sock.onopen = function () { retryMs = 500; };

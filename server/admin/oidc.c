@@ -24,13 +24,14 @@ const char qrl_admin_oidc_usage[] =
     "                                          state, when published, signing,\n"
     "                                          retired, unpublished; never the\n"
     "                                          private key)\n"
-    "  oidc key rotate                         (a new key, published now, signs\n"
+    "  oidc key rotate [--alg ES256|RS256]     (a new key of that algorithm (ES256\n"
+    "                                          by default), published now, signs\n"
     "                                          after 15 minutes; the old one stays\n"
     "                                          published until its tokens expire)\n"
     "  client add CLIENT_ID --name NAME --redirect-uri URI [--redirect-uri URI ...]\n"
     "             [--post-logout-redirect-uri URI ...] [--backchannel-logout-uri URI]\n"
     "             [--auth client_secret_basic|private_key_jwt] [--jwks FILE]\n"
-    "             [--min-acr LoA1|LoA2]\n"
+    "             [--min-acr LoA1|LoA2] [--id-token-alg ES256|RS256]\n"
     "                                          (a relying portal; NAME is what\n"
     "                                          citizens see; prints its secret once)\n"
     "  client list\n"
@@ -125,11 +126,11 @@ static int key_list(qrl_db *db, int json, int64_t now) {
   return 0;
 }
 
-static int key_rotate(qrl_db *db, int json, int64_t now) {
+static int key_rotate(qrl_db *db, const char *alg, int json, int64_t now) {
   qrl_oidc_key_policy pol = qrl_oidc_key_policy_default();
   qrl_oidc_key k;
   char a[24];
-  qrl_err err = qrl_oidc_keys_rotate(db, &pol, now, QRL_OP_AGENT, &k);
+  qrl_err err = qrl_oidc_keys_rotate_alg(db, alg, &pol, now, QRL_OP_AGENT, &k);
   if (err == QRL_FORBIDDEN) {
     fprintf(stderr,
             "qrlogin-admin: oidc key rotate: key %s is already waiting to sign (from %s); "
@@ -139,7 +140,7 @@ static int key_rotate(qrl_db *db, int json, int64_t now) {
   }
   if (err) return refused(err, "oidc key rotate");
   if (json) return print_json(key_json(&k, now));
-  printf("new key %s published; it signs from %s\n", k.kid, when(k.activate_at, a));
+  printf("new %s key %s published; it signs from %s\n", k.alg, k.kid, when(k.activate_at, a));
   return 0;
 }
 
@@ -180,7 +181,7 @@ static char *read_jwks(const char *path) {
 /* Parses `client ACTION ...` options into o; positional arguments stay at
  * argv[optind..]. 0, or the usage exit status (said). */
 static int parse_client(int argc, char **argv, client_opts *o) {
-  enum { O_NAME = 1, O_REDIRECT, O_POST, O_BACK, O_AUTH, O_JWKS, O_ACR, O_JSON };
+  enum { O_NAME = 1, O_REDIRECT, O_POST, O_BACK, O_AUTH, O_JWKS, O_ACR, O_JSON, O_ALG };
   static const struct option lo[] = {{"name", required_argument, NULL, O_NAME},
                                      {"redirect-uri", required_argument, NULL, O_REDIRECT},
                                      {"post-logout-redirect-uri", required_argument, NULL, O_POST},
@@ -189,6 +190,7 @@ static int parse_client(int argc, char **argv, client_opts *o) {
                                      {"jwks", required_argument, NULL, O_JWKS},
                                      {"min-acr", required_argument, NULL, O_ACR},
                                      {"json", no_argument, NULL, O_JSON},
+                                     {"id-token-alg", required_argument, NULL, O_ALG},
                                      {NULL, 0, NULL, 0}};
   qrl_client_spec *s = &o->spec;
   const char *why;
@@ -241,6 +243,11 @@ static int parse_client(int argc, char **argv, client_opts *o) {
       else return usage("--min-acr wants LoA1 or LoA2, not '%s'", optarg);
       break;
     case O_JSON: o->json = 1; break;
+    case O_ALG:
+      if (!qrl_oidc_alg_valid(optarg))
+        return usage("--id-token-alg wants ES256 or RS256, not '%s'", optarg);
+      s->id_token_alg = optarg;
+      break;
     case ':': return usage("option %s needs a value", argv[optind - 1]);
     default: /* "-x..." is read as short options: name the letter */
       if (optopt) return usage("unknown option -%c", optopt);
@@ -375,6 +382,7 @@ static int client_show(qrl_db *db, const char *id, int json) {
       cJSON_AddStringToObject(o, "name", c->name);
       cJSON_AddStringToObject(o, "auth", qrl_client_auth_name(c->auth));
       cJSON_AddStringToObject(o, "min_acr", acr_name(c->min_acr));
+      cJSON_AddStringToObject(o, "id_token_alg", c->id_token_alg);
       if ((a = cJSON_AddArrayToObject(o, "redirect_uris")))
         for (size_t i = 0; i < c->nredirect; i++)
           cJSON_AddItemToArray(a, cJSON_CreateString(c->redirect[i]));
@@ -391,8 +399,9 @@ static int client_show(qrl_db *db, const char *id, int json) {
     ex = print_json(o);
     goto out;
   }
-  printf("client_id:  %s\nname:       %s\nauth:       %s\nmin_acr:    %s\n", c->id, c->name,
-         qrl_client_auth_name(c->auth), acr_name(c->min_acr));
+  printf("client_id:  %s\nname:       %s\nauth:       %s\nmin_acr:    %s\n"
+         "id_token_alg: %s\n",
+         c->id, c->name, qrl_client_auth_name(c->auth), acr_name(c->min_acr), c->id_token_alg);
   for (size_t i = 0; i < c->nredirect; i++) printf("redirect:   %s\n", c->redirect[i]);
   for (size_t i = 0; i < c->npost_logout; i++) printf("post-logout: %s\n", c->post_logout[i]);
   printf("backchannel: %s\n", c->backchannel[0] ? c->backchannel : "-");
@@ -420,7 +429,7 @@ static int client_cmd(qrl_db *db, int json, int argc, char **argv, int64_t now) 
   npos = argc - optind;
   if (!strcmp(action, "add")) return client_add(db, &o, npos, pos, now);
   if (o.spec.name || o.spec.nredirect || o.spec.npost_logout || o.spec.backchannel ||
-      o.auth_set || o.jwks_file || o.spec.min_acr != 1)
+      o.auth_set || o.jwks_file || o.spec.min_acr != 1 || o.spec.id_token_alg)
     return usage("client %s takes no options but --json", action);
   if (!strcmp(action, "list")) {
     if (npos) return usage("%s", "client list takes no arguments");
@@ -471,16 +480,21 @@ static int client_cmd(qrl_db *db, int json, int argc, char **argv, int64_t now) 
 
 /* ---- dispatch ------------------------------------------------------------ */
 
-/* Takes --json out of argv (argv[0] is the action); the positional
- * arguments stay at argv[optind..]. 0, or the usage exit status. */
-static int parse_json_only(int argc, char **argv, int *json) {
-  static const struct option lo[] = {{"json", no_argument, NULL, 'j'}, {NULL, 0, NULL, 0}};
+/* Takes --json and --alg (into *alg, when alg is not NULL) out of argv
+ * (argv[0] is the action); the positional arguments stay at
+ * argv[optind..]. 0, or the usage exit status. */
+static int parse_key_opts(int argc, char **argv, int *json, const char **alg) {
+  static const struct option lo[] = {
+      {"json", no_argument, NULL, 'j'}, {"alg", required_argument, NULL, 'a'}, {NULL, 0, NULL, 0}};
   int c;
   opterr = 0;
   optind = 0;
   while ((c = getopt_long(argc, argv, ":", lo, NULL)) != -1) {
     if (c == 'j') *json = 1;
-    else if (c == ':') return usage("option %s needs a value", argv[optind - 1]);
+    else if (c == 'a') {
+      if (!qrl_oidc_alg_valid(optarg)) return usage("--alg wants ES256 or RS256, not '%s'", optarg);
+      *alg = optarg;
+    } else if (c == ':') return usage("option %s needs a value", argv[optind - 1]);
     else return usage("unknown option %s", argv[optind - 1]);
   }
   return 0;
@@ -488,14 +502,16 @@ static int parse_json_only(int argc, char **argv, int *json) {
 
 int qrl_admin_oidc_run(qrl_db *db, int json, const char *group, int argc, char **argv,
                        int64_t now) {
+  const char *alg = NULL;
   int ex, npos;
   if (!strcmp(group, "client")) return client_cmd(db, json, argc, argv, now);
   if (strcmp(group, "oidc") != 0) return -1;
   if (strcmp(argv[0], "key") != 0)
     return usage("unknown command 'oidc %s': oidc key list|rotate", argv[0]);
-  if ((ex = parse_json_only(argc, argv, &json))) return ex;
+  if ((ex = parse_key_opts(argc, argv, &json, &alg))) return ex;
   npos = argc - optind;
-  if (npos == 1 && !strcmp(argv[optind], "list")) return key_list(db, json, now);
-  if (npos == 1 && !strcmp(argv[optind], "rotate")) return key_rotate(db, json, now);
-  return usage("%s", "oidc key list|rotate takes no other arguments");
+  if (npos == 1 && !strcmp(argv[optind], "list") && !alg) return key_list(db, json, now);
+  if (npos == 1 && !strcmp(argv[optind], "rotate"))
+    return key_rotate(db, alg ? alg : "ES256", json, now);
+  return usage("%s", "oidc key list|rotate [--alg ES256|RS256] takes no other arguments");
 }

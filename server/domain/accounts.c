@@ -533,8 +533,8 @@ qrl_err qrl_acct_complete_web_login(qrl_db *db, const qrl_acct_policy *pol,
   else if (now_auth.citizen.level < pol->required_level) err = QRL_LEVEL_TOO_LOW;
   if (err) goto out;
   st = qrl_sql_prep(db, "INSERT INTO web_sessions(citizen_id, method, code_hash,"
-                " binding_hash, code_expires_at, created_at, ip, user_agent, flow)"
-                " VALUES(?,?,?,?,?,?,?,?,?)");
+                " binding_hash, code_expires_at, created_at, ip, user_agent, flow, step_up)"
+                " VALUES(?,?,?,?,?,?,?,?,?,?)");
   if (st) {
     qrl_sql_bind_text(st, 1, auth->citizen.id);
     qrl_sql_bind_text(st, 2, method ? method : "qr");
@@ -545,6 +545,7 @@ qrl_err qrl_acct_complete_web_login(qrl_db *db, const qrl_acct_policy *pol,
     qrl_sql_bind_text(st, 7, rc->ip);
     qrl_sql_bind_text(st, 8, rc->user_agent);
     qrl_sql_bind_text(st, 9, rc->flow);
+    sqlite3_bind_int(st, 10, auth->step_up ? 1 : 0);
   }
   if ((err = qrl_sql_run(db, st))) goto out;
   /* A verified legacy portal account of this citizen becomes theirs - not

@@ -43,6 +43,11 @@ typedef struct qrl_app_auth {
    * ends, unix seconds (QRL_LOCKED); else 0. */
   int passcode_left;
   int64_t passcode_locked_until;
+  /* Set by the caller, not read from the database: the phone proved the
+   * passcode during the login this auth completes (a permission grant on
+   * its socket since the challenge was made, or the confirm's proximity
+   * step-up). qrl_acct_complete_web_login records it on the web session. */
+  int step_up;
 } qrl_app_auth;
 
 

@@ -617,12 +617,43 @@ static const char schema_v11[] =
     " state TEXT,"
     " expires_at INTEGER NOT NULL);";
 
+/* v12: the OpenID Connect provider's RS256 keys and its rules for a login
+ * (issue 11): oidc_keys takes RSA keys too (alg RS256, the public key as
+ * DER SubjectPublicKeyInfo; rebuilt, since SQLite cannot change a CHECK);
+ * each client's ID token algorithm; a waiting request's minimum level (the
+ * client's --min-acr), its ui_locales and the SHA-256 of the browser
+ * binding cookie set with it; and whether a web session's QR login ran the
+ * passcode step-up (amr "pin"). */
+static const char schema_v12[] =
+    "CREATE TABLE oidc_keys_v12("
+    " kid TEXT PRIMARY KEY CHECK(length(kid) = 43),"
+    " alg TEXT NOT NULL CHECK(alg IN ('ES256', 'RS256')),"
+    " private_der BLOB NOT NULL,"
+    " public_key BLOB NOT NULL CHECK(alg = 'ES256' AND length(public_key) = 65 OR"
+    "                                alg = 'RS256' AND length(public_key) BETWEEN 256 AND 600),"
+    " created_at INTEGER NOT NULL,"
+    " activate_at INTEGER NOT NULL CHECK(activate_at >= created_at),"
+    " retire_at INTEGER CHECK(retire_at IS NULL OR retire_at >= activate_at),"
+    " expire_at INTEGER CHECK(expire_at IS NULL OR retire_at IS NOT NULL AND"
+    "                         expire_at >= retire_at));"
+    "INSERT INTO oidc_keys_v12 SELECT kid, alg, private_der, public_key, created_at,"
+    " activate_at, retire_at, expire_at FROM oidc_keys;"
+    "DROP TABLE oidc_keys;"
+    "ALTER TABLE oidc_keys_v12 RENAME TO oidc_keys;"
+    "CREATE INDEX oidc_keys_activate ON oidc_keys(alg, activate_at);"
+    "ALTER TABLE oidc_clients ADD COLUMN id_token_alg TEXT NOT NULL DEFAULT 'ES256'"
+    " CHECK(id_token_alg IN ('ES256', 'RS256'));"
+    "ALTER TABLE oidc_requests ADD COLUMN min_level INTEGER NOT NULL DEFAULT 1;"
+    "ALTER TABLE oidc_requests ADD COLUMN ui_locales TEXT;"
+    "ALTER TABLE oidc_requests ADD COLUMN browser_hash BLOB;"
+    "ALTER TABLE web_sessions ADD COLUMN step_up INTEGER NOT NULL DEFAULT 0;";
+
 static const struct {
   int version;
   const char *sql;
 } migrations[] = {{1, schema_v1}, {2, schema_v2}, {3, schema_v3}, {4, schema_v4},
                   {5, schema_v5}, {6, schema_v6}, {7, schema_v7}, {8, schema_v8},
-                  {9, schema_v9}, {10, schema_v10}, {11, schema_v11}};
+                  {9, schema_v9}, {10, schema_v10}, {11, schema_v11}, {12, schema_v12}};
 
 #define SCHEMA_VERSION QRL_DB_SCHEMA_VERSION
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == SCHEMA_VERSION,

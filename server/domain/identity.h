@@ -41,6 +41,8 @@ typedef struct qrl_web_session {
   char method[16]; /* "qr", "password_otp", "portal_otp" */
   int64_t created_at;
   int64_t id;      /* the session's row: its public handle ("Không phải tôi") */
+  int step_up;     /* a QR login whose phone proved the passcode during it
+                      (OpenID amr "pin", "mfa") */
 } qrl_web_session;
 
 #endif /* QRLOGIN_IDENTITY_H */

@@ -54,8 +54,19 @@ static qrl_err verify_with_set(const char *jwks, const char *jws, const char *ki
     const char *x = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(k, "x"));
     const char *y = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(k, "y"));
     const char *id = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(k, "kid"));
+    const char *kty = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(k, "kty"));
     uint8_t pt[65];
     if (has_kid && (!id || strcmp(id, kid))) continue;
+    if (kty && !strcmp(kty, "RSA")) {
+      /* RS256 only (qrl_jws_verify_rsa refuses any other alg). */
+      const char *n = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(k, "n"));
+      const char *e = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(k, "e"));
+      if (n && e && qrl_jws_verify_rsa(n, e, jws, strlen(jws), payload, &plen) == QRL_OK) {
+        rc = QRL_OK;
+        break;
+      }
+      continue;
+    }
     if (!x || !y) continue;
     pt[0] = 0x04;
     if (qrl_b64url_decode(x, strlen(x), pt + 1, 32) != 32 ||

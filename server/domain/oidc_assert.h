@@ -1,11 +1,12 @@
 /*
  * oidc_assert.h - private_key_jwt (RFC 7523 §2.2, OpenID Connect Core §9):
  * a relying portal authenticates to the token endpoint with a JWT it signed
- * (ES256) with a key of its registered JWK Set.
+ * (ES256 or RS256) with a key of its registered JWK Set.
  *
  * The assertion must verify with one of the client's keys (the one its
- * "kid" names, else any), with "alg" ES256 only (so "none", HS256 or a
- * foreign key are refused); iss and sub are the client id, aud names the
+ * "kid" names, else any), with "alg" ES256 for an EC key and RS256 for an
+ * RSA key, nothing else (so "none", HS256, an alg that does not fit the key
+ * or a foreign key are refused); iss and sub are the client id, aud names the
  * token endpoint (or the issuer), exp is in the future and at most
  * QRL_OIDC_ASSERTION_MAX_SECS ahead, and its jti has not been seen: each jti
  * is recorded (hashed) until its exp, so a replay is refused.

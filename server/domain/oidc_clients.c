@@ -12,6 +12,7 @@
 #include "domain/operator.h"
 #include "helpers/b64.h"
 #include "helpers/crypto.h"
+#include "helpers/jose.h"
 #include "helpers/netaddr.h"
 #include "helpers/text.h"
 #include "sql.h"
@@ -79,7 +80,23 @@ const char *qrl_client_uri_problem(const char *uri) {
   return NULL;
 }
 
-/* NULL if k is an EC P-256 public JWK for ES256 signatures, else why not. */
+/* NULL if k is an RSA public JWK for RS256 signatures, else why not. */
+static const char *rsa_jwk_problem(const cJSON *k, const cJSON *alg) {
+  static const char *const priv[] = {"d", "p", "q", "dp", "dq", "qi", "oth"};
+  const char *n = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(k, "n"));
+  const char *e = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(k, "e"));
+  for (size_t i = 0; i < sizeof(priv) / sizeof(priv[0]); i++)
+    if (cJSON_GetObjectItemCaseSensitive(k, priv[i]))
+      return "a private key (\"d\", \"p\", ...): give the public keys only";
+  if (alg && (!cJSON_IsString(alg) || strcmp(alg->valuestring, "RS256")))
+    return "an RSA key whose \"alg\" is not \"RS256\"";
+  if (!n || !e || !qrl_jwk_rsa_ok(n, e))
+    return "an RSA key without n of 2048..4096 bits and an odd e";
+  return NULL;
+}
+
+/* NULL if k is an EC P-256 public JWK for ES256 signatures or an RSA one
+ * for RS256, else why not. */
 static const char *jwk_problem(const cJSON *k) {
   const cJSON *use = cJSON_GetObjectItemCaseSensitive(k, "use");
   const cJSON *alg = cJSON_GetObjectItemCaseSensitive(k, "alg");
@@ -90,12 +107,13 @@ static const char *jwk_problem(const cJSON *k) {
   uint8_t pt[65];
 
   if (!cJSON_IsObject(k)) return "a key that is not a JSON object";
+  if (use && (!cJSON_IsString(use) || strcmp(use->valuestring, "sig")))
+    return "a key whose \"use\" is not \"sig\"";
+  if (kty && !strcmp(kty, "RSA")) return rsa_jwk_problem(k, alg);
   if (cJSON_GetObjectItemCaseSensitive(k, "d"))
     return "a private key (\"d\"): give the public keys only";
   if (!kty || strcmp(kty, "EC") || !crv || strcmp(crv, "P-256"))
-    return "a key that is not EC P-256 (kty EC, crv P-256: ES256 is what qrlogin verifies)";
-  if (use && (!cJSON_IsString(use) || strcmp(use->valuestring, "sig")))
-    return "a key whose \"use\" is not \"sig\"";
+    return "a key that is neither EC P-256 (ES256) nor RSA (RS256)";
   if (alg && (!cJSON_IsString(alg) || strcmp(alg->valuestring, "ES256")))
     return "a key whose \"alg\" is not \"ES256\"";
   if (!x || !y || strlen(x) != 43 || strlen(y) != 43) return "a key without x and y of 32 bytes";
@@ -151,6 +169,8 @@ const char *qrl_client_spec_problem(const qrl_client_spec *s) {
   if (has_twice(s->redirect, s->nredirect) || has_twice(s->post_logout, s->npost_logout))
     return "a URI given twice";
   if (s->min_acr != 1 && s->min_acr != 2) return "the minimum acr: LoA1 or LoA2";
+  if (s->id_token_alg && strcmp(s->id_token_alg, "ES256") && strcmp(s->id_token_alg, "RS256"))
+    return "the ID token algorithm: ES256 or RS256";
   if ((s->auth == QRL_CLIENT_PRIVATE_KEY_JWT) != (s->jwks != NULL))
     return "a JWK Set goes with private_key_jwt, and only with it";
   if (s->jwks && qrl_client_jwks_problem(s->jwks)) return "the JWK Set is not valid";
@@ -208,8 +228,8 @@ static qrl_err insert_client(qrl_db *db, const qrl_client_spec *s, const uint8_t
   }
   if (qrl_sql_begin(db)) goto done;
   st = qrl_sql_prep(db, "INSERT INTO oidc_clients(client_id, name, auth_method, secret_hash,"
-                        " jwks, min_acr, backchannel_logout_uri, created_at, secret_at)"
-                        " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
+                        " jwks, min_acr, backchannel_logout_uri, created_at, secret_at,"
+                        " id_token_alg) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)");
   if (!st) goto out;
   qrl_sql_bind_text(st, 1, s->id);
   qrl_sql_bind_text(st, 2, s->name);
@@ -220,6 +240,7 @@ static qrl_err insert_client(qrl_db *db, const qrl_client_spec *s, const uint8_t
   qrl_sql_bind_text(st, 7, s->backchannel);
   sqlite3_bind_int64(st, 8, now);
   if (hash) sqlite3_bind_int64(st, 9, now);
+  qrl_sql_bind_text(st, 10, s->id_token_alg ? s->id_token_alg : "ES256");
   r = sqlite3_step(st);
   if (r != SQLITE_DONE) r = sqlite3_extended_errcode(qrl_sql_handle(db));
   qrl_sql_done(db, st);
@@ -243,13 +264,19 @@ done:
 qrl_err qrl_client_add(qrl_db *db, const qrl_client_spec *spec, int64_t now,
                        char secret[QRL_CLIENT_SECRET_LEN + 1]) {
   uint8_t hash[QRL_SHA256_LEN];
+  int basic;
   qrl_err rc;
-  secret[0] = '\0';
+  if (!spec) return QRL_INVAL;
+  basic = spec->auth == QRL_CLIENT_SECRET_BASIC;
+  /* A secret made with nowhere to put it would be one nobody ever saw: a
+   * client_secret_basic client needs the buffer (refused before anything
+   * is written); a private_key_jwt one has no secret and may pass NULL. */
+  if (basic && !secret) return QRL_INVAL;
+  if (secret) secret[0] = '\0';
   if (qrl_client_spec_problem(spec)) return QRL_INVAL;
-  if (spec->auth == QRL_CLIENT_SECRET_BASIC && (rc = new_secret(secret, hash))) return rc;
-  rc = insert_client(db, spec, spec->auth == QRL_CLIENT_SECRET_BASIC ? hash : NULL, now,
-                     "admin_client_add");
-  if (rc) qrl_cleanse(secret, QRL_CLIENT_SECRET_LEN + 1);
+  if (basic && (rc = new_secret(secret, hash))) return rc;
+  rc = insert_client(db, spec, basic ? hash : NULL, now, "admin_client_add");
+  if (rc && secret) qrl_cleanse(secret, QRL_CLIENT_SECRET_LEN + 1);
   return rc;
 }
 
@@ -285,7 +312,7 @@ qrl_err qrl_client_get(qrl_db *db, const char *id, qrl_client *out) {
 
   memset(out, 0, sizeof(*out));
   st = qrl_sql_prep(db, "SELECT client_id, name, auth_method, jwks, min_acr,"
-                        " backchannel_logout_uri, created_at, secret_at"
+                        " backchannel_logout_uri, created_at, secret_at, id_token_alg"
                         " FROM oidc_clients WHERE client_id = ?1");
   if (!st) return QRL_DB;
   qrl_sql_bind_text(st, 1, id);
@@ -300,6 +327,8 @@ qrl_err qrl_client_get(qrl_db *db, const char *id, qrl_client *out) {
     qrl_sql_copy_col(st, 5, out->backchannel, sizeof(out->backchannel));
     out->created_at = sqlite3_column_int64(st, 6);
     out->secret_at = sqlite3_column_int64(st, 7);
+    qrl_sql_copy_col(st, 8, out->id_token_alg, sizeof(out->id_token_alg));
+    if (strcmp(out->id_token_alg, "RS256") != 0) memcpy(out->id_token_alg, "ES256", 6);
     rc = QRL_OK;
     if (j && !(out->jwks = strdup((const char *)j))) rc = QRL_NOMEM;
   } else if (r == SQLITE_DONE) {

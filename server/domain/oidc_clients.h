@@ -9,7 +9,10 @@
  * token endpoint: client_secret_basic (a secret of 256 random bits from
  * OpenSSL's CSPRNG, shown once and stored as its SHA-256 - a fast hash is
  * enough for a secret nobody chose - compared in constant time) or
- * private_key_jwt (its public keys, a JWK Set of EC P-256 keys; no secret).
+ * private_key_jwt (its public keys, a JWK Set of EC P-256 keys for ES256
+ * and RSA keys of 2048..4096 bits for RS256; no secret), and the algorithm
+ * its ID tokens (and logout tokens) are signed with: ES256 (the default) or
+ * RS256.
  *
  * Every URI is absolute, https - or http on localhost or 127.0.0.1, for
  * development - with no fragment, user name, space or control character.
@@ -60,6 +63,7 @@ typedef struct qrl_client_spec {
   qrl_client_auth auth;
   const char *jwks; /* private_key_jwt: the JWK Set's JSON text; else NULL */
   int min_acr;      /* 1 (LoA1) or 2 (LoA2) */
+  const char *id_token_alg; /* "ES256" or "RS256"; NULL: "ES256" */
 } qrl_client_spec;
 
 /* A registered client as stored (no secret, not even its hash). */
@@ -74,6 +78,7 @@ typedef struct qrl_client {
   qrl_client_auth auth;
   char *jwks; /* owned (qrl_client_clear): the JWK Set, or NULL */
   int min_acr;
+  char id_token_alg[8]; /* "ES256" or "RS256" */
   int64_t created_at;
   int64_t secret_at; /* when its secret was made or last replaced; 0: none */
 } qrl_client;
@@ -104,9 +109,10 @@ int qrl_client_name_valid(const char *name);
  * logout URI), else why not (static English text). */
 const char *qrl_client_uri_problem(const char *uri);
 
-/* NULL if json (its text) is a JWK Set of 1..8 EC P-256 public keys (kty
- * "EC", crv "P-256", x and y a point on the curve, no private "d"), else why
- * not (static). */
+/* NULL if json (its text) is a JWK Set of 1..8 public signing keys, else
+ * why not (static): EC P-256 (kty "EC", crv "P-256", x and y a point on the
+ * curve; alg, if given, "ES256") or RSA (kty "RSA", n of 2048..4096 bits, e;
+ * alg, if given, "RS256"); no private member ("d", "p", "q", ...). */
 const char *qrl_client_jwks_problem(const char *json);
 
 /* NULL if spec may be registered (every rule above; no URI twice; jwks with
@@ -114,10 +120,11 @@ const char *qrl_client_jwks_problem(const char *json);
 const char *qrl_client_spec_problem(const qrl_client_spec *spec);
 
 /* Registers spec at now. With client_secret_basic a new secret goes into
- * secret (QRL_CLIENT_SECRET_LEN + 1 bytes; "" for private_key_jwt): the only
- * time it exists in clear. QRL_OK; QRL_INVAL (spec refused: see
- * qrl_client_spec_problem); QRL_BAD_MESSAGE (the id is taken); QRL_DB,
- * QRL_CRYPTO. */
+ * secret (QRL_CLIENT_SECRET_LEN + 1 bytes; "" for private_key_jwt, which
+ * may pass NULL): the only time it exists in clear. QRL_OK; QRL_INVAL (spec
+ * refused: see qrl_client_spec_problem; spec NULL; or secret NULL for a
+ * client_secret_basic client - nothing written);
+ * QRL_BAD_MESSAGE (the id is taken); QRL_DB, QRL_CRYPTO. */
 qrl_err qrl_client_add(qrl_db *db, const qrl_client_spec *spec, int64_t now,
                        char secret[QRL_CLIENT_SECRET_LEN + 1]);
 

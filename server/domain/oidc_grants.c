@@ -54,8 +54,9 @@ qrl_err qrl_oidc_authz_save(qrl_db *db, const qrl_oidc_authz *a, int64_t now,
   st = qrl_sql_prep(db,
                     "INSERT INTO oidc_requests(id, client_id, redirect_uri, scope, state, nonce,"
                     " challenge, acr_values, force_login, max_age, created_at, expires_at,"
-                    " not_session)"
-                    " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)");
+                    " not_session, min_level, ui_locales, browser_hash)"
+                    " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15,"
+                    " ?16)");
   if (st) {
     qrl_sql_bind_text(st, 1, id);
     qrl_sql_bind_text(st, 2, a->client_id);
@@ -70,6 +71,9 @@ qrl_err qrl_oidc_authz_save(qrl_db *db, const qrl_oidc_authz *a, int64_t now,
     sqlite3_bind_int64(st, 11, now);
     sqlite3_bind_int64(st, 12, now + QRL_OIDC_REQ_SECS);
     sqlite3_bind_int64(st, 13, a->not_session);
+    sqlite3_bind_int(st, 14, a->min_level >= 2 ? 2 : 1);
+    qrl_sql_bind_text(st, 15, a->ui_locales[0] ? a->ui_locales : NULL);
+    qrl_sql_bind_blob(st, 16, a->browser_hash, sizeof(a->browser_hash));
   }
   if ((rc = qrl_sql_run(db, st))) goto out;
   rc = qrl_sql_commit(db);
@@ -82,7 +86,8 @@ out:
 qrl_err qrl_oidc_authz_load(qrl_db *db, const char *id, int64_t now, qrl_oidc_authz *out) {
   sqlite3_stmt *st = qrl_sql_prep(
       db, "SELECT client_id, redirect_uri, scope, state, nonce, challenge, acr_values,"
-          " force_login, max_age, created_at, not_session FROM oidc_requests"
+          " force_login, max_age, created_at, not_session, min_level, ui_locales,"
+          " browser_hash FROM oidc_requests"
           " WHERE id = ?1 AND expires_at > ?2");
   qrl_err rc = QRL_DB;
   int r;
@@ -103,12 +108,29 @@ qrl_err qrl_oidc_authz_load(qrl_db *db, const char *id, int64_t now, qrl_oidc_au
     out->max_age = sqlite3_column_int64(st, 8);
     out->created_at = sqlite3_column_int64(st, 9);
     out->not_session = sqlite3_column_int64(st, 10);
+    out->min_level = sqlite3_column_int(st, 11);
+    qrl_sql_copy_col(st, 12, out->ui_locales, sizeof(out->ui_locales));
+    /* A request without a binding (none stored) matches no cookie. */
+    if (sqlite3_column_bytes(st, 13) == (int)sizeof(out->browser_hash))
+      memcpy(out->browser_hash, sqlite3_column_blob(st, 13), sizeof(out->browser_hash));
+    else
+      memset(out->browser_hash, 0xff, sizeof(out->browser_hash));
     rc = QRL_OK;
   } else if (r == SQLITE_DONE) {
     rc = QRL_NOT_FOUND;
   }
   qrl_sql_done(db, st);
   return rc;
+}
+
+int qrl_oidc_authz_browser_ok(const qrl_oidc_authz *a, const char *cookie) {
+  uint8_t h[QRL_SHA256_LEN];
+  size_t n = cookie ? strlen(cookie) : 0;
+  int ok;
+  /* Hashed first: what is compared is always 32 bytes, in constant time. */
+  if (qrl_sha256(cookie ? cookie : "", n, h)) return 0;
+  ok = qrl_ct_equal(h, a->browser_hash, sizeof(h));
+  return ok && n == QRL_OIDC_BIND_LEN;
 }
 
 qrl_err qrl_oidc_authz_done(qrl_db *db, const char *id) {

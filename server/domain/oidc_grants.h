@@ -25,6 +25,7 @@
 
 #include "domain/db.h"
 #include "domain/oidc_clients.h"
+#include "helpers/crypto.h"
 #include "qrlogin/error.h"
 #include "qrlogin/protocol.h"
 
@@ -52,6 +53,11 @@ typedef struct qrl_oidc_authz {
   int64_t not_session; /* the web session (row id) present at the request; 0 */
   int64_t max_age;   /* -1: none */
   int64_t created_at;
+  int min_level;     /* the client's --min-acr (1 or 2): a login below it
+                        gets no code (unmet_authentication_requirements) */
+  char ui_locales[8]; /* the first of ui_locales we speak: "vi", "en"; "" */
+  uint8_t browser_hash[QRL_SHA256_LEN]; /* SHA-256 of the browser binding
+                                           cookie set with the request */
 } qrl_oidc_authz;
 
 /* What a code, and then its access token, carries. */
@@ -87,6 +93,18 @@ qrl_err qrl_oidc_authz_save(qrl_db *db, const qrl_oidc_authz *a, int64_t now,
 /* Reads request id, if still waiting at now, into *out. QRL_OK,
  * QRL_NOT_FOUND (unknown, expired or done), QRL_DB. */
 qrl_err qrl_oidc_authz_load(qrl_db *db, const char *id, int64_t now, qrl_oidc_authz *out);
+
+/* The browser binding of a stored request: the random value
+ * (QRL_OIDC_BIND_LEN characters of base64url, 128 bits) of the cookie
+ * QRL_OIDC_BIND_COOKIE that /oauth2/authorize sets (HttpOnly, Path=/oauth2,
+ * SameSite=Lax) and whose SHA-256 the request keeps; the request is resumed
+ * only by a browser that sends it back. */
+#define QRL_OIDC_BIND_COOKIE "qrl_oidc_bind"
+#define QRL_OIDC_BIND_LEN 22
+
+/* 1 if cookie (the binding cookie's value, may be NULL or "") is the one
+ * request a was stored with (SHA-256 compared in constant time), else 0. */
+int qrl_oidc_authz_browser_ok(const qrl_oidc_authz *a, const char *cookie);
 
 /* Forgets request id (its code was issued). QRL_OK or QRL_DB. */
 qrl_err qrl_oidc_authz_done(qrl_db *db, const char *id);

@@ -36,11 +36,14 @@ const char *qrl_oidc_key_state_name(qrl_oidc_key_state s) {
 
 /* Reads the KEY_COLS of st's row at col 0 into k. -1 if malformed. */
 static int read_key(sqlite3_stmt *st, qrl_oidc_key *k) {
+  int n;
   memset(k, 0, sizeof(*k));
   qrl_sql_copy_col(st, 0, k->kid, sizeof(k->kid));
   qrl_sql_copy_col(st, 1, k->alg, sizeof(k->alg));
-  if (sqlite3_column_bytes(st, 2) != (int)sizeof(k->pub)) return -1;
-  memcpy(k->pub, sqlite3_column_blob(st, 2), sizeof(k->pub));
+  n = sqlite3_column_bytes(st, 2);
+  if (!strcmp(k->alg, "ES256") ? n != 65 : (n <= 0 || n > (int)sizeof(k->pub))) return -1;
+  memcpy(k->pub, sqlite3_column_blob(st, 2), (size_t)n);
+  k->publen = (size_t)n;
   k->created_at = sqlite3_column_int64(st, 3);
   k->activate_at = sqlite3_column_int64(st, 4);
   k->retire_at = sqlite3_column_int64(st, 5);
@@ -87,7 +90,7 @@ qrl_err qrl_oidc_keys_published(qrl_db *db, int64_t now, qrl_oidc_key *out, size
 qrl_err qrl_oidc_key_signing(qrl_db *db, int64_t now, qrl_oidc_key *key,
                              uint8_t priv[QRL_PRIVKEY_BYTES]) {
   sqlite3_stmt *st = qrl_sql_prep(db, "SELECT " KEY_COLS ", private_der FROM oidc_keys"
-                                      " WHERE activate_at <= ?1 AND"
+                                      " WHERE alg = 'ES256' AND activate_at <= ?1 AND"
                                       " (retire_at IS NULL OR retire_at > ?1)"
                                       " ORDER BY activate_at DESC LIMIT 1");
   uint8_t pub[65];
@@ -111,19 +114,27 @@ qrl_err qrl_oidc_key_signing(qrl_db *db, int64_t now, qrl_oidc_key *key,
   return rc;
 }
 
-/* Makes a key and inserts it (inside the caller's transaction) published
- * from now, signing from activate_at; its public side in *out. */
-static qrl_err insert_key(qrl_db *db, int64_t now, int64_t activate_at, qrl_oidc_key *out) {
+/* Makes a key of alg and inserts it (inside the caller's transaction)
+ * published from now, signing from activate_at; its public side in *out. */
+static qrl_err insert_key(qrl_db *db, const char *alg, int64_t now, int64_t activate_at,
+                          qrl_oidc_key *out) {
   uint8_t priv[QRL_PRIVKEY_BYTES], *der = NULL;
   size_t derlen = 0;
   sqlite3_stmt *st;
   qrl_err rc;
 
   memset(out, 0, sizeof(*out));
-  if ((rc = qrl_ec_keygen(priv, out->pub))) goto out;
-  if ((rc = qrl_jwk_thumbprint(out->pub, out->kid))) goto out;
-  if ((rc = qrl_ec_priv_to_der(priv, &der, &derlen))) goto out;
-  snprintf(out->alg, sizeof(out->alg), "ES256");
+  memset(priv, 0, sizeof(priv));
+  if (!strcmp(alg, "RS256")) {
+    if ((rc = qrl_rsa_keygen(QRL_OIDC_RSA_BITS, &der, &derlen, out->pub, &out->publen))) goto out;
+    if ((rc = qrl_jwk_rsa_thumbprint(out->pub, out->publen, out->kid))) goto out;
+  } else {
+    if ((rc = qrl_ec_keygen(priv, out->pub))) goto out;
+    out->publen = 65;
+    if ((rc = qrl_jwk_thumbprint(out->pub, out->kid))) goto out;
+    if ((rc = qrl_ec_priv_to_der(priv, &der, &derlen))) goto out;
+  }
+  snprintf(out->alg, sizeof(out->alg), "%s", alg);
   out->created_at = now;
   out->activate_at = activate_at;
   st = qrl_sql_prep(db, "INSERT INTO oidc_keys(kid, alg, private_der, public_key, created_at,"
@@ -132,7 +143,7 @@ static qrl_err insert_key(qrl_db *db, int64_t now, int64_t activate_at, qrl_oidc
     qrl_sql_bind_text(st, 1, out->kid);
     qrl_sql_bind_text(st, 2, out->alg);
     qrl_sql_bind_blob(st, 3, der, derlen);
-    qrl_sql_bind_blob(st, 4, out->pub, sizeof(out->pub));
+    qrl_sql_bind_blob(st, 4, out->pub, out->publen);
     sqlite3_bind_int64(st, 5, now);
     sqlite3_bind_int64(st, 6, activate_at);
   }
@@ -155,14 +166,15 @@ static qrl_err audit_key(qrl_db *db, const char *event, const qrl_oidc_key *k, i
   return qrl_db_audit(db, event, QRL_OK, NULL, 0, detail, &rc);
 }
 
-/* The newest key that signs now or will (activate_at latest): 1 found, 0
- * none, -1 error. */
-static int newest_key(qrl_db *db, qrl_oidc_key *k) {
+/* The newest key of alg that signs now or will (activate_at latest): 1
+ * found, 0 none, -1 error. */
+static int newest_key(qrl_db *db, const char *alg, qrl_oidc_key *k) {
   sqlite3_stmt *st = qrl_sql_prep(db, "SELECT " KEY_COLS " FROM oidc_keys"
-                                      " WHERE retire_at IS NULL"
+                                      " WHERE retire_at IS NULL AND alg = ?1"
                                       " ORDER BY activate_at DESC LIMIT 1");
   int r, found = -1;
   if (!st) return -1;
+  qrl_sql_bind_text(st, 1, alg);
   r = sqlite3_step(st);
   if (r == SQLITE_DONE) found = 0;
   else if (r == SQLITE_ROW && !read_key(st, k)) found = 1;
@@ -170,19 +182,36 @@ static int newest_key(qrl_db *db, qrl_oidc_key *k) {
   return found;
 }
 
+int qrl_oidc_alg_valid(const char *alg) {
+  return alg && (!strcmp(alg, "ES256") || !strcmp(alg, "RS256"));
+}
+
+qrl_err qrl_oidc_key_jwk(const qrl_oidc_key *k, char **out) {
+  *out = NULL;
+  if (!strcmp(k->alg, "RS256")) return qrl_jwk_rsa_public_json(k->pub, k->publen, out);
+  if (k->publen != 65) return QRL_CRYPTO;
+  return qrl_jwk_public_json(k->pub, out);
+}
+
 qrl_err qrl_oidc_keys_ensure(qrl_db *db, int64_t now, const char *agent, int *created) {
+  return qrl_oidc_keys_ensure_alg(db, "ES256", now, agent, created);
+}
+
+qrl_err qrl_oidc_keys_ensure_alg(qrl_db *db, const char *alg, int64_t now, const char *agent,
+                                 int *created) {
   qrl_oidc_key k;
   qrl_err rc = QRL_DB;
   int found;
 
   if (created) *created = 0;
+  if (!qrl_oidc_alg_valid(alg)) return QRL_INVAL;
   if (qrl_sql_begin(db)) return QRL_DB;
-  if ((found = newest_key(db, &k)) < 0) goto out;
+  if ((found = newest_key(db, alg, &k)) < 0) goto out;
   if (found) {
     rc = QRL_OK;
     goto out;
   }
-  if ((rc = insert_key(db, now, now, &k))) goto out;
+  if ((rc = insert_key(db, alg, now, now, &k))) goto out;
   if ((rc = audit_key(db, "oidc_key_create", &k, now, agent))) goto out;
   if ((rc = qrl_sql_commit(db))) goto out;
   if (created) *created = 1;
@@ -194,18 +223,24 @@ out:
 
 qrl_err qrl_oidc_keys_rotate(qrl_db *db, const qrl_oidc_key_policy *pol, int64_t now,
                              const char *agent, qrl_oidc_key *out) {
+  return qrl_oidc_keys_rotate_alg(db, "ES256", pol, now, agent, out);
+}
+
+qrl_err qrl_oidc_keys_rotate_alg(qrl_db *db, const char *alg, const qrl_oidc_key_policy *pol,
+                                 int64_t now, const char *agent, qrl_oidc_key *out) {
   qrl_oidc_key cur, k;
   sqlite3_stmt *st;
   int64_t activate = now;
   qrl_err rc = QRL_DB;
   int found;
 
+  if (!qrl_oidc_alg_valid(alg)) return QRL_INVAL;
   if (qrl_sql_begin(db)) return QRL_DB;
   st = qrl_sql_prep(db, "DELETE FROM oidc_keys WHERE expire_at IS NOT NULL AND expire_at <= ?1");
   if (st) sqlite3_bind_int64(st, 1, now);
   if ((rc = qrl_sql_run(db, st))) goto out;
   rc = QRL_DB;
-  if ((found = newest_key(db, &cur)) < 0) goto out;
+  if ((found = newest_key(db, alg, &cur)) < 0) goto out;
   if (found && cur.activate_at > now) { /* a rotation is under way */
     if (out) *out = cur;
     rc = QRL_FORBIDDEN;
@@ -221,12 +256,49 @@ qrl_err qrl_oidc_keys_rotate(qrl_db *db, const qrl_oidc_key_policy *pol, int64_t
     }
     if ((rc = qrl_sql_run(db, st))) goto out;
   }
-  if ((rc = insert_key(db, now, activate, &k))) goto out;
+  if ((rc = insert_key(db, alg, now, activate, &k))) goto out;
   if ((rc = audit_key(db, "oidc_key_rotate", &k, now, agent))) goto out;
   if ((rc = qrl_sql_commit(db))) goto out;
   if (out) *out = k;
   return QRL_OK;
 out:
   qrl_sql_rollback(db);
+  return rc;
+}
+
+qrl_err qrl_oidc_jwt_sign(qrl_db *db, int64_t now, const char *alg, const char *typ,
+                          const char *payload, char **out) {
+  sqlite3_stmt *st;
+  qrl_oidc_key key;
+  uint8_t pub[QRL_JWK_PUB_MAX];
+  size_t publen = 0;
+  qrl_err rc = QRL_DB;
+  int r;
+
+  *out = NULL;
+  if (!qrl_oidc_alg_valid(alg)) return QRL_INVAL;
+  st = qrl_sql_prep(db, "SELECT " KEY_COLS ", private_der FROM oidc_keys"
+                        " WHERE alg = ?2 AND activate_at <= ?1 AND"
+                        " (retire_at IS NULL OR retire_at > ?1)"
+                        " ORDER BY activate_at DESC LIMIT 1");
+  if (!st) return QRL_DB;
+  sqlite3_bind_int64(st, 1, now);
+  qrl_sql_bind_text(st, 2, alg);
+  r = sqlite3_step(st);
+  if (r == SQLITE_DONE) {
+    rc = QRL_NOT_FOUND;
+  } else if (r == SQLITE_ROW && !read_key(st, &key)) {
+    const uint8_t *der = sqlite3_column_blob(st, 7);
+    size_t derlen = (size_t)sqlite3_column_bytes(st, 7);
+    rc = QRL_CRYPTO;
+    /* A row whose private key is not its public key's is no key to sign
+     * with (for ES256 the stored point is the raw one: compare its tail). */
+    if (!qrl_priv_der_public(der, derlen, pub, &publen) &&
+        (!strcmp(alg, "RS256")
+             ? publen == key.publen && !memcmp(pub, key.pub, publen)
+             : publen >= 65 && !memcmp(pub + publen - 65, key.pub, 65)))
+      rc = qrl_jws_sign_der(alg, der, derlen, key.kid, typ, payload, strlen(payload), out);
+  }
+  qrl_sql_done(db, st);
   return rc;
 }

@@ -21,9 +21,13 @@
  * by the old key still verifies until it has expired. One rotation waits at a
  * time: rotating again while a key is NEXT is refused.
  *
- * Keys are ES256 (P-256); the private key is stored as PKCS#8 DER and leaves
- * this module only through qrl_oidc_key_signing() (for signing, never for
- * printing). The key id is the RFC 7638 thumbprint (jose.h). Every change is
+ * Keys are ES256 (P-256) or RS256 (RSA, QRL_OIDC_RSA_BITS), each algorithm
+ * with its own chain of keys rotated on its own (the functions without
+ * _alg are the ES256 chain's); the private key is stored as PKCS#8 DER and
+ * leaves this module only to sign: qrl_oidc_jwt_sign() is the one entry
+ * point every signer uses (ID tokens, logout tokens), choosing the chain by
+ * the relying portal's algorithm; qrl_oidc_key_signing() hands out the
+ * ES256 scalar (tests). The key id is the RFC 7638 thumbprint (jose.h). Every change is
  * one transaction with its audit row. Depends on db.h, crypto.h, jose.h.
  */
 #ifndef QRLOGIN_OIDC_KEYS_H
@@ -54,11 +58,16 @@ typedef enum qrl_oidc_key_state {
   QRL_OIDC_KEY_EXPIRED  /* unpublished; deleted at the next rotation */
 } qrl_oidc_key_state;
 
+/* The RSA keys qrlogin makes (RS256). */
+#define QRL_OIDC_RSA_BITS 2048
+
 /* One key's public side and its life (no private key). */
 typedef struct qrl_oidc_key {
   char kid[QRL_JWK_KID_LEN + 1];
-  char alg[8];         /* "ES256" */
-  uint8_t pub[65];     /* uncompressed P-256 point */
+  char alg[8];                   /* "ES256" or "RS256" */
+  uint8_t pub[QRL_JWK_PUB_MAX];  /* ES256: the uncompressed P-256 point (65
+                                    bytes); RS256: DER SubjectPublicKeyInfo */
+  size_t publen;
   int64_t created_at;  /* unix seconds: published from then */
   int64_t activate_at; /* signs from then */
   int64_t retire_at;   /* signs no more from then; 0: not set (the newest key) */
@@ -113,5 +122,30 @@ qrl_err qrl_oidc_keys_ensure(qrl_db *db, int64_t now, const char *agent, int *cr
  * rotation at a time; that key in *out); QRL_DB, QRL_CRYPTO, QRL_NOMEM. */
 qrl_err qrl_oidc_keys_rotate(qrl_db *db, const qrl_oidc_key_policy *pol, int64_t now,
                              const char *agent, qrl_oidc_key *out);
+
+/* 1 if alg is an algorithm these keys sign with ("ES256", "RS256"). */
+int qrl_oidc_alg_valid(const char *alg);
+
+/* The public JWK of k as JSON text (malloc'd into *out): EC or RSA by its
+ * alg, kid its thumbprint. QRL_OK, QRL_CRYPTO, QRL_NOMEM. */
+qrl_err qrl_oidc_key_jwk(const qrl_oidc_key *k, char **out);
+
+/* qrl_oidc_keys_ensure for the chain of alg ("ES256" or "RS256"; QRL_INVAL
+ * otherwise). An RSA key takes tens to hundreds of ms to make. */
+qrl_err qrl_oidc_keys_ensure_alg(qrl_db *db, const char *alg, int64_t now, const char *agent,
+                                 int *created);
+
+/* qrl_oidc_keys_rotate for the chain of alg (QRL_INVAL for another). */
+qrl_err qrl_oidc_keys_rotate_alg(qrl_db *db, const char *alg, const qrl_oidc_key_policy *pol,
+                                 int64_t now, const char *agent, qrl_oidc_key *out);
+
+/* The one signing entry point: signs payload (the claims' JSON text) at now
+ * with the key of alg's chain that signs then, into a compact JWS (*out,
+ * malloc'd) whose header carries that key's kid and typ (when not NULL,
+ * e.g. "JWT", "logout+jwt"). The private key never leaves this call.
+ * QRL_OK; QRL_INVAL (alg); QRL_NOT_FOUND (no key of alg signs yet); QRL_DB;
+ * QRL_CRYPTO; QRL_NOMEM. */
+qrl_err qrl_oidc_jwt_sign(qrl_db *db, int64_t now, const char *alg, const char *typ,
+                          const char *payload, char **out);
 
 #endif /* QRLOGIN_OIDC_KEYS_H */

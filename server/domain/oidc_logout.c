@@ -123,8 +123,8 @@ qrl_err qrl_bcl_forget_ended(qrl_db *db, int64_t now) {
 
 qrl_err qrl_oidc_logout_token(qrl_db *db, const char *issuer, const qrl_bcl_item *it,
                               int64_t now, char **out) {
-  uint8_t priv[QRL_PRIVKEY_BYTES];
-  qrl_oidc_key key;
+  qrl_client client;
+  const char *alg = "ES256";
   char jti[QRL_OIDC_SUB_LEN + 1], *payload = NULL;
   cJSON *o = cJSON_CreateObject(), *ev, *e;
   qrl_err rc = QRL_NOMEM;
@@ -146,10 +146,11 @@ qrl_err qrl_oidc_logout_token(qrl_db *db, const char *issuer, const qrl_bcl_item
     goto out;
   }
   if (!(payload = cJSON_PrintUnformatted(o))) goto out;
-  /* The signing path of ID tokens (handlers/oidc_flow.c): the active key. */
-  if ((rc = qrl_oidc_key_signing(db, now, &key, priv))) goto out;
-  rc = qrl_jws_sign(priv, key.kid, "logout+jwt", payload, strlen(payload), out);
-  qrl_cleanse(priv, sizeof(priv));
+  /* Signed as the portal's ID tokens are: its algorithm (ES256 unless it
+   * registered RS256), the key of that chain that signs now. */
+  if (qrl_client_get(db, it->client_id, &client) == QRL_OK && client.id_token_alg[0])
+    alg = client.id_token_alg;
+  rc = qrl_oidc_jwt_sign(db, now, alg, "logout+jwt", payload, out);
 out:
   free(payload);
   cJSON_Delete(o);
@@ -198,6 +199,26 @@ out:
   return rc;
 }
 
+/* Verifies jws with RS256 key k (its published n and e). */
+static qrl_err verify_rsa(const qrl_oidc_key *k, const char *jws, size_t len, char **payload,
+                          size_t *plen) {
+  char *jwk = NULL;
+  cJSON *o = NULL;
+  const char *n, *e;
+  qrl_err rc = qrl_jwk_rsa_public_json(k->pub, k->publen, &jwk);
+
+  if (rc) goto out;
+  rc = QRL_NOMEM;
+  if (!(o = cJSON_Parse(jwk))) goto out;
+  n = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, "n"));
+  e = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, "e"));
+  rc = n && e ? qrl_jws_verify_rsa(n, e, jws, len, payload, plen) : QRL_CRYPTO;
+out:
+  cJSON_Delete(o);
+  free(jwk);
+  return rc;
+}
+
 qrl_err qrl_oidc_hint_check(qrl_db *db, const char *hint, const char *issuer, int64_t now,
                             qrl_oidc_hint *out) {
   qrl_oidc_key keys[QRL_OIDC_KEYS_MAX];
@@ -213,7 +234,10 @@ qrl_err qrl_oidc_hint_check(qrl_db *db, const char *hint, const char *issuer, in
   rc = QRL_BAD_SIGNATURE;
   for (size_t i = 0; i < n; i++) {
     if (strcmp(keys[i].kid, kid) != 0) continue;
-    rc = qrl_jws_verify(keys[i].pub, hint, len, &payload, &plen);
+    if (!strcmp(keys[i].alg, "RS256"))
+      rc = verify_rsa(&keys[i], hint, len, &payload, &plen);
+    else
+      rc = qrl_jws_verify(keys[i].pub, hint, len, &payload, &plen);
     break;
   }
   if (rc == QRL_BAD_DEVICE_KEY) rc = QRL_BAD_SIGNATURE;

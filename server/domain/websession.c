@@ -126,6 +126,7 @@ typedef struct session_row {
   char method[16];
   int64_t created_at; /* when the browser got its token */
   int64_t last_seen;  /* the recorded last use */
+  int step_up;        /* the passcode step-up ran during the login */
 } session_row;
 
 /* Finds the live session whose token hashes to th. QRL_OK, QRL_NOT_FOUND or
@@ -139,7 +140,7 @@ static qrl_err find_live(qrl_db *db, const uint8_t th[QRL_SHA256_LEN], int64_t n
   memset(r, 0, sizeof(*r));
   st = qrl_sql_prep(db, "SELECT id, citizen_id, portal_account, method,"
                 " coalesce(code_used_at, created_at),"
-                " coalesce(last_seen_at, code_used_at, created_at)"
+                " coalesce(last_seen_at, code_used_at, created_at), step_up"
                 " FROM web_sessions WHERE token_hash = ? AND revoked_at IS NULL"
                 " AND expires_at > ?");
   if (!st) return QRL_DB;
@@ -154,6 +155,7 @@ static qrl_err find_live(qrl_db *db, const uint8_t th[QRL_SHA256_LEN], int64_t n
     /* QR sessions start when the code is exchanged; OTP ones when made. */
     r->created_at = sqlite3_column_int64(st, 4);
     r->last_seen = sqlite3_column_int64(st, 5);
+    r->step_up = sqlite3_column_int(st, 6) != 0;
     rc = QRL_OK;
   } else if (step != SQLITE_DONE) {
     rc = QRL_DB;
@@ -239,6 +241,7 @@ qrl_err qrl_acct_web_session(qrl_db *db, const qrl_acct_policy *pol,
   memcpy(out->method, r.method, sizeof(out->method));
   out->created_at = r.created_at;
   out->id = r.id;
+  out->step_up = r.step_up;
   return QRL_OK;
 }
 

@@ -98,6 +98,9 @@ typedef struct qrl_conn {
           int watch;               /* the portal page (/portal): no code, it
                                       waits to hear its session has ended */
           int64_t web_session;     /* watch: the session's row, once known */
+          char oidc_req[23];       /* the page serves /oauth2/authorize request
+                                      (its id, from "?oidc=" on the socket's
+                                      URL), "" for none */
           int watch_recheck;       /* watch: a session ended while the look-up
                                       was out; look again */
         };
@@ -112,6 +115,8 @@ typedef struct qrl_conn {
           qrl_qr_payload held;
           int64_t held_seen_ms; /* monotonic ms the server first saw it */
           int64_t held_device;  /* by this device */
+          int64_t pin_ok_ms;  /* monotonic ms this socket last proved the
+                                 passcode (a permission grant); 0: never */
         };
       };
     };

@@ -19,6 +19,7 @@
 #include "handlers/http.h"
 #include "handlers/oidc_meta.h"
 #include "helpers/b64.h"
+#include "helpers/cookie.h"
 #include "helpers/crypto.h"
 #include "helpers/errpage.h"
 #include "helpers/form.h"
@@ -69,6 +70,33 @@ static int sid_of(const char *token, char sid[QRL_OIDC_SID_LEN + 1]) {
   return rc;
 }
 
+/* The first language of ui_locales (space-separated BCP 47 tags, in order
+ * of preference) that the login page speaks - "vi" or "en", a region
+ * ("en-US") read as its language - into out; "" if none. */
+static void pick_locale(const char *ui_locales, char out[8]) {
+  out[0] = '\0';
+  for (const char *p = ui_locales; *p;) {
+    size_t n;
+    while (*p == ' ') p++;
+    n = strcspn(p, " ");
+    if (n >= 2 && (n == 2 || p[2] == '-') &&
+        (!strncasecmp(p, "vi", 2) || !strncasecmp(p, "en", 2))) {
+      out[0] = (char)(p[0] | 0x20);
+      out[1] = (char)(p[1] | 0x20);
+      out[2] = '\0';
+      return;
+    }
+    p += n;
+  }
+}
+
+/* The browser binding cookie for value into out: the browser that started
+ * an authorization request is the one that resumes it. */
+static void bind_cookie(const qrl_services *sv, const char *value, char *out, size_t cap) {
+  snprintf(out, cap, QRL_OIDC_BIND_COOKIE "=%s; HttpOnly; SameSite=Lax; Path=/oauth2%s", value,
+           sv->cfg->tls_cert ? "; Secure" : "");
+}
+
 /* The OP cookie for session token into out. */
 static void op_cookie(const qrl_services *sv, const char *token, char *out, size_t cap) {
   snprintf(out, cap, QRL_OP_COOKIE_NAME "=%s; HttpOnly; SameSite=Lax; Path=/oauth2%s", token,
@@ -92,12 +120,16 @@ typedef struct authz_task {
   char req[QRL_OIDC_REQ_ID_LEN + 1];
   char response_type[32], scope[QRL_OIDC_PARAM_MAX + 1], method[16], prompt[32], max_age[16];
   char challenge[64];
+  char ui_locales[64];
+  int request_obj, request_uri; /* a "request" / "request_uri" parameter came */
+  char bind[QRL_OIDC_BIND_LEN + 1]; /* the browser's binding cookie, "" if none */
   qrl_oidc_authz a;
   /* out */
   flow_out out;
   const char *error; /* OUT_ERROR: static */
   char code[QRL_OIDC_SECRET_LEN + 1];
   int set_cookie;
+  int set_bind; /* OUT_LOGIN: a new binding cookie goes with it */
 } authz_task;
 
 /* The citizen's live web session of x's cookie into *w: 1, or 0. */
@@ -121,9 +153,11 @@ static void issue(qrl_db *db, authz_task *x, const qrl_web_session *w) {
   snprintf(g.citizen_id, sizeof(g.citizen_id), "%s", w->citizen.id);
   snprintf(g.acr, sizeof(g.acr), "%s", w->citizen.level >= 2 ? "LoA2" : "LoA1");
   /* RFC 8176: the QR login is a software-key signature on another device
-   * (multiple-channel); the ID + password + SMS path is password plus SMS. A
-   * passcode step-up is not recorded on the session: not claimed. */
-  snprintf(g.amr, sizeof(g.amr), "%s", qr ? "swk mca" : "pwd sms mfa");
+   * (multiple-channel), plus the passcode (pin) and so two factors (mfa)
+   * when the phone proved it during this login (web_sessions.step_up); the
+   * ID + password + SMS path is password plus SMS. */
+  snprintf(g.amr, sizeof(g.amr), "%s",
+           qr ? (w->step_up ? "swk mca pin mfa" : "swk mca") : "pwd sms mfa");
   g.auth_time = w->created_at;
   g.session_id = w->id; /* back-channel logout when it ends (oidc_logout.h) */
   if (sid_of(x->session, g.sid)) {
@@ -143,7 +177,7 @@ static void issue(qrl_db *db, authz_task *x, const qrl_web_session *w) {
 static void authorize_run(qrl_db *db, authz_task *x, qrl_services *sv) {
   qrl_client cl;
   qrl_web_session w;
-  int ok = 0, have;
+  int ok = 0, have, need;
   long max_age = -1;
 
   memset(&cl, 0, sizeof(cl));
@@ -168,6 +202,13 @@ static void authorize_run(qrl_db *db, authz_task *x, qrl_services *sv) {
     x->error = "invalid_scope";
     goto out;
   }
+  /* Request objects are not supported (Discovery: request_parameter_supported
+   * and request_uri_parameter_supported false): said, not ignored (OpenID
+   * Connect Core 3.1.2.6). */
+  if (x->request_obj || x->request_uri) {
+    x->error = x->request_obj ? "request_not_supported" : "request_uri_not_supported";
+    goto out;
+  }
   if (strcmp(x->method, "S256") != 0 || !qrl_oidc_challenge_valid(x->challenge)) {
     x->error = "invalid_request"; /* PKCE S256 is required; never plain */
     goto out;
@@ -187,13 +228,19 @@ static void authorize_run(qrl_db *db, authz_task *x, qrl_services *sv) {
   snprintf(x->a.scope, sizeof(x->a.scope), "%s", x->scope);
   memcpy(x->a.challenge, x->challenge, sizeof(x->a.challenge)); /* valid: 43 + NUL */
   x->a.max_age = max_age;
+  x->a.min_level = cl.min_acr >= 2 ? 2 : 1;
+  pick_locale(x->ui_locales, x->a.ui_locales);
+  need = has_word(x->a.acr_values, "LoA2") ? 2 : x->a.min_level;
   x->base.rc = QRL_OK;
   have = live_session(db, sv, x, &w);
   /* A new login for prompt=login, a session older than max_age, or one
-   * below the LoA2 asked for (the code then says what the login achieved). */
+   * below the level asked for: the client's --min-acr (which the login
+   * must then reach, resume_run) or acr_values=LoA2 (voluntary: the code
+   * then says what the login achieved). */
   x->a.force_login = has_word(x->prompt, "login") ||
-                     (have && max_age >= 0 && x->base.now - w.created_at > max_age) ||
-                     (have && has_word(x->a.acr_values, "LoA2") && w.citizen.level < 2);
+                     (have && max_age == 0) || /* whole seconds: 0 is always passed */
+                     (have && max_age > 0 && x->base.now - w.created_at > max_age) ||
+                     (have && w.citizen.level < need);
   if (have && !x->a.force_login) {
     issue(db, x, &w);
     goto out;
@@ -203,6 +250,16 @@ static void authorize_run(qrl_db *db, authz_task *x, qrl_services *sv) {
     goto out;
   }
   x->a.not_session = have && x->a.force_login ? w.id : 0;
+  /* Bound to this browser: its binding cookie (kept if it has one, so
+   * requests in two tabs both resume), hashed into the request. */
+  if (!x->bind[0]) {
+    if ((x->base.rc = qrl_random_token(16, x->bind, sizeof(x->bind)))) goto out;
+    x->set_bind = 1;
+  }
+  if (qrl_sha256(x->bind, strlen(x->bind), x->a.browser_hash)) {
+    x->base.rc = QRL_CRYPTO;
+    goto out;
+  }
   x->base.rc = qrl_oidc_authz_save(db, &x->a, x->base.now, x->req);
   if (!x->base.rc) x->out = OUT_LOGIN;
 out:
@@ -217,10 +274,27 @@ static void resume_run(qrl_db *db, authz_task *x, qrl_services *sv) {
     if (x->base.rc == QRL_NOT_FOUND) x->base.rc = QRL_BAD_REQUEST;
     return;
   }
+  /* Only the browser that started the request resumes it: a link to
+   * someone else's request (login CSRF) ends here, changing nothing. */
+  if (!qrl_oidc_authz_browser_ok(&x->a, x->bind)) {
+    x->base.rc = QRL_OIDC_OTHER_BROWSER;
+    return;
+  }
   x->out = OUT_LOGIN;
   if (!live_session(db, sv, x, &w)) return;
   /* A login the request asked for: a session begun since, not the old one. */
   if (x->a.force_login && (w.id == x->a.not_session || w.created_at < x->a.created_at)) return;
+  if (w.citizen.level < x->a.min_level) {
+    /* The login reached less than the client accepts (a level-1 account's
+     * password + SMS login for a --min-acr LoA2 portal): no code. The
+     * portal is told (OpenID Connect Core Error Code
+     * unmet_authentication_requirements); the request is spent. */
+    x->out = OUT_ERROR;
+    x->error = "unmet_authentication_requirements";
+    x->base.rc = qrl_oidc_authz_done(db, x->req);
+    if (x->base.rc) x->error = "server_error";
+    return;
+  }
   issue(db, x, &w);
   if (!x->base.rc) x->base.rc = qrl_oidc_authz_done(db, x->req);
   if (x->base.rc) x->out = OUT_ERROR, x->error = "server_error";
@@ -242,6 +316,21 @@ static void page_error(qrl_conn *c, int status) {
   qrl_http_respond_as(c, status, html, "text/html; charset=utf-8");
 }
 
+/* 403: the request belongs to another browser (its binding cookie is
+ * missing or another one), with what to do. */
+static void other_browser_page(qrl_conn *c) {
+  char *html = qrl_errpage_html_code(
+      403, qrl_err_code(QRL_OIDC_OTHER_BROWSER), "Liên kết đăng nhập không thuộc trình duyệt này",
+      qrl_err_message_vi(QRL_OIDC_OTHER_BROWSER), "This login link belongs to another browser",
+      "This login was started in another browser. To keep your account safe, go back to the "
+      "portal you want to use and press Log in again.");
+  if (!html) {
+    qrl_http_error(c, QRL_NOMEM, NULL);
+    return;
+  }
+  qrl_http_respond_as(c, 403, html, "text/html; charset=utf-8");
+}
+
 static void authz_done(qrl_task *t, qrl_conn *c) {
   authz_task *x = qrl_container_of(t, authz_task, base);
   qrl_services *sv = qrl_task_ctx(t);
@@ -256,11 +345,18 @@ static void authz_done(qrl_task *t, qrl_conn *c) {
   url[0] = '\0';
   switch (x->out) {
   case OUT_PAGE:
+    if (t->rc == QRL_OIDC_OTHER_BROWSER) {
+      other_browser_page(c);
+      goto out;
+    }
     page_error(c, t->rc == QRL_BAD_REQUEST ? 400 : qrl_http_status_for(t->rc));
     goto out;
   case OUT_LOGIN:
     snprintf(url, sizeof(url), "/");
     bad = qrl_url_add_param(url, sizeof(url), "oidc", x->req);
+    /* The login page opens in the language the portal asked for. */
+    if (!bad && x->a.ui_locales[0])
+      bad = qrl_url_add_param(url, sizeof(url), "ui_locales", x->a.ui_locales);
     break;
   case OUT_ERROR:
   case OUT_CODE:
@@ -276,7 +372,8 @@ static void authz_done(qrl_task *t, qrl_conn *c) {
     goto out;
   }
   if (x->set_cookie) op_cookie(sv, x->session, cookie, sizeof(cookie));
-  qrl_http_redirect(c, url, x->set_cookie ? cookie : NULL);
+  else if (x->set_bind && x->out == OUT_LOGIN) bind_cookie(sv, x->bind, cookie, sizeof(cookie));
+  qrl_http_redirect(c, url, x->set_cookie || (x->set_bind && x->out == OUT_LOGIN) ? cookie : NULL);
 out:
   qrl_cleanse(x->code, sizeof(x->code));
   qrl_cleanse(url, sizeof(url));
@@ -295,6 +392,14 @@ static authz_task *authz_new(qrl_services *sv, qrl_conn *c) {
   }
   snprintf(x->issuer, sizeof(x->issuer), "%s", iss);
   memcpy(x->session, c->cookie, sizeof(x->session));
+  {
+    char hdr[1024];
+    int n = lws_hdr_total_length(c->wsi, WSI_TOKEN_HTTP_COOKIE);
+    if (n > 0 && n < (int)sizeof(hdr) &&
+        lws_hdr_copy(c->wsi, hdr, sizeof(hdr), WSI_TOKEN_HTTP_COOKIE) > 0)
+      qrl_cookie_find(hdr, QRL_OIDC_BIND_COOKIE, QRL_OIDC_BIND_LEN, x->bind, sizeof(x->bind));
+    qrl_cleanse(hdr, sizeof(hdr));
+  }
   return x;
 }
 
@@ -307,6 +412,16 @@ static int param_get(qrl_conn *c, const char *name, char *out, size_t cap) {
     return 1;
   out[0] = '\0';
   return 0;
+}
+
+/* 1 if parameter name came at all (any value, any length), else 0. */
+static int param_present(qrl_conn *c, const char *name) {
+  char key[40], probe[4096];
+  if (c->method_post)
+    return qrl_form_get(c->body ? c->body : "", c->body ? c->body_len : 0, name, probe,
+                        sizeof(probe)) != 0;
+  snprintf(key, sizeof(key), "%s=", name);
+  return lws_get_urlarg_by_name(c->wsi, key, probe, (int)sizeof(probe)) != NULL;
 }
 
 /* GET or POST (OpenID Connect Core §3.1.2.1: a form of the same
@@ -326,6 +441,9 @@ static void authorize_route(qrl_services *sv, qrl_conn *c, const cJSON *body) {
   param_get(c, "prompt", x->prompt, sizeof(x->prompt));
   param_get(c, "max_age", x->max_age, sizeof(x->max_age));
   param_get(c, "acr_values", x->a.acr_values, sizeof(x->a.acr_values));
+  param_get(c, "ui_locales", x->ui_locales, sizeof(x->ui_locales));
+  x->request_obj = param_present(c, "request");
+  x->request_uri = param_present(c, "request_uri");
   qrl_http_submit(c, &x->base);
 }
 
@@ -413,10 +531,10 @@ typedef struct token_task {
   qrl_oidc_grant g;
 } token_task;
 
-/* The ID token of g (malloc'd into *out), signed with the active key. */
+/* The ID token of g (malloc'd into *out), signed with the active key of
+ * the algorithm the client registered (qrl_oidc_jwt_sign). */
 static qrl_err sign_id_token(qrl_db *db, const token_task *k, int64_t now, char **out) {
-  uint8_t priv[QRL_PRIVKEY_BYTES];
-  qrl_oidc_key key;
+  qrl_client cl;
   cJSON *o = cJSON_CreateObject(), *amr;
   char *payload = NULL;
   qrl_err rc = QRL_NOMEM;
@@ -443,9 +561,9 @@ static qrl_err sign_id_token(qrl_db *db, const token_task *k, int64_t now, char 
   }
   cJSON_AddStringToObject(o, "sid", k->g.sid);
   if (!(payload = cJSON_PrintUnformatted(o))) goto out;
-  if ((rc = qrl_oidc_key_signing(db, now, &key, priv))) goto out;
-  rc = qrl_jws_sign(priv, key.kid, "JWT", payload, strlen(payload), out);
-  qrl_cleanse(priv, sizeof(priv));
+  if ((rc = qrl_client_get(db, k->g.client_id, &cl))) goto out;
+  rc = qrl_oidc_jwt_sign(db, now, cl.id_token_alg, "JWT", payload, out);
+  qrl_client_clear(&cl);
 out:
   free(payload);
   cJSON_Delete(o);

@@ -58,7 +58,7 @@ static qrl_err build_jwks(qrl_db *db, int64_t now, char **out) {
   for (size_t i = 0; i < n; i++) {
     char *jwk = NULL;
     cJSON *k;
-    if ((rc = qrl_jwk_public_json(keys[i].pub, &jwk))) goto out;
+    if ((rc = qrl_oidc_key_jwk(&keys[i], &jwk))) goto out;
     k = cJSON_Parse(jwk);
     free(jwk);
     rc = QRL_NOMEM;
@@ -166,7 +166,7 @@ static char *build_discovery(const char *issuer) {
   static const char *const response_modes[] = {"query", NULL};
   static const char *const grant_types[] = {"authorization_code", NULL};
   static const char *const subject_types[] = {"public", NULL};
-  static const char *const algs[] = {"ES256", NULL};
+  static const char *const algs[] = {"ES256", "RS256", NULL};
   static const char *const auth_methods[] = {"client_secret_basic", "private_key_jwt", NULL};
   static const char *const pkce[] = {"S256", NULL};
   static const char *const acr[] = {"LoA1", "LoA2", NULL};
@@ -276,7 +276,8 @@ static void oidc_free(void *arg) {
 static qrl_err load_keys(const qrl_config *cfg, qrl_oidc *o, int64_t now) {
   qrl_db *db = NULL;
   qrl_err rc = qrl_db_open(cfg->db_path, &db);
-  if (!rc) rc = qrl_oidc_keys_ensure(db, now, "qrlogind", NULL);
+  if (!rc) rc = qrl_oidc_keys_ensure_alg(db, "ES256", now, "qrlogind", NULL);
+  if (!rc) rc = qrl_oidc_keys_ensure_alg(db, "RS256", now, "qrlogind", NULL);
   if (!rc) rc = build_jwks(db, now, &o->jwks);
   if (rc) fprintf(stderr, "qrlogind: cannot load the OpenID Connect signing keys: %s\n",
                   qrl_strerror(rc));

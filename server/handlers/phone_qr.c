@@ -11,6 +11,8 @@
 #include "glue/audit.h"
 #include "helpers/b64.h"
 #include "domain/challenge.h"
+#include "domain/oidc_clients.h"
+#include "domain/oidc_grants.h"
 #include "helpers/clock.h"
 #include "glue/config.h"
 #include "helpers/crypto.h"
@@ -31,6 +33,8 @@ typedef struct scan_task {
   char session[QRL_SESSION_B64LEN + 1];
   qrl_app_auth auth;
   qrl_qr_payload qr; /* the frame scanned: its code proves the QR was seen */
+  char oidc_req[24]; /* the challenge's /oauth2/authorize request, "" */
+  char relying[QRL_CLIENT_NAME_MAX + 1]; /* its portal's registered name, "" */
 } scan_task;
 
 typedef struct scan_arg {
@@ -104,6 +108,18 @@ static void scan_run(qrl_task *t, qrl_db *db) {
   scan_task *s = qrl_container_of(t, scan_task, base);
   qrl_services *sv = qrl_task_ctx(t);
   t->rc = qrl_acct_app_auth(db, sv->pol, s->session, t->now, &s->auth);
+  /* The relying portal a login for an authorize request is for: the name
+   * the admin registered (checked again: clean UTF-8, no control
+   * characters). Not found (the request expired): the phone names ours. */
+  if (!t->rc && s->oidc_req[0]) {
+    qrl_oidc_authz a;
+    qrl_client cl;
+    memset(&cl, 0, sizeof(cl));
+    if (!qrl_oidc_authz_load(db, s->oidc_req, t->now, &a) &&
+        !qrl_client_get(db, a.client_id, &cl) && qrl_client_name_valid(cl.name))
+      memcpy(s->relying, cl.name, sizeof(s->relying));
+    qrl_client_clear(&cl);
+  }
 }
 
 /* A refusal of a passcode says what the phone needs to tell the citizen:
@@ -139,7 +155,8 @@ static void send_passcode_error(qrl_conn *c, qrl_err err, const char *req,
  * and when: requested_at is when this scan reached the server (the login
  * request the citizen answers), created_at when the page showed the QR. */
 static cJSON *scan_ok_msg(const qrl_services *sv, const qrl_challenge *ch,
-                          const qrl_citizen *who, int64_t now_ms, int64_t requested_at) {
+                          const qrl_citizen *who, int64_t now_ms, int64_t requested_at,
+                          const char *relying) {
   cJSON *o = qrl_json_msg("scan_ok"), *p, *b, *arr;
   if (!o) return NULL;
   cJSON_AddStringToObject(o, "challenge", ch->id);
@@ -147,6 +164,10 @@ static cJSON *scan_ok_msg(const qrl_services *sv, const qrl_challenge *ch,
     cJSON_AddStringToObject(p, "name", ch->portal_name);
     cJSON_AddStringToObject(p, "origin", ch->portal_origin);
   }
+  /* A login for a relying portal (/oauth2/authorize): the phone names it,
+   * "<name> yêu cầu đăng nhập". */
+  if (relying && relying[0] && (p = cJSON_AddObjectToObject(o, "relying_portal")))
+    cJSON_AddStringToObject(p, "name", relying);
   if ((b = cJSON_AddObjectToObject(o, "browser"))) {
     char summary[96];
     qrl_ua_summary(ch->browser_ua, summary, sizeof(summary));
@@ -205,7 +226,7 @@ static void scan_done(qrl_task *t, qrl_conn *c) {
     qrl_cleanse(&c->held, sizeof(c->held));
     c->held_seen_ms = 0;
   }
-  qrl_send_json(c, scan_ok_msg(sv, &ch, who, a.now_ms, t->now));
+  qrl_send_json(c, scan_ok_msg(sv, &ch, who, a.now_ms, t->now, s->relying));
   qrl_audit_row(sv->audit, c, "scan", QRL_OK, who->id,
                 ch.far ? "proximity=different_network" : "proximity=same_network", ch.flow);
   qrl_cleanse(&ch, sizeof(ch));
@@ -236,6 +257,19 @@ qrl_err qrl_phone_prep_scan(qrl_services *sv, qrl_conn *c, const cJSON *msg,
     return QRL_NOMEM;
   memcpy(s->session, session, sizeof(session));
   s->qr = qp;
+  {
+    /* Which relying portal, if any: the request the page showing this
+     * code serves (its socket's "?oidc="), looked up on the worker. A page
+     * on another node (the Redis transport) is not seen here: the phone
+     * then names our portal only. */
+    qrl_challenge ch;
+    const qrl_conn *br;
+    if (!qrl_store_get(sv->store, qp.id, &ch) &&
+        (br = qrl_conn_find(sv->conns, ch.browser_conn)) && br->kind == QRL_CONN_BROWSER &&
+        !strcmp(br->frames.id, ch.id))
+      memcpy(s->oidc_req, br->oidc_req, sizeof(br->oidc_req));
+    qrl_cleanse(&ch, sizeof(ch));
+  }
   *out = &s->base;
   return QRL_OK;
 }
@@ -263,8 +297,14 @@ static void setperm_run(qrl_task *t, qrl_db *db) {
 static void setperm_done(qrl_task *t, qrl_conn *c) {
   setperm_task *p = qrl_container_of(t, setperm_task, base);
   if (!c) return;
-  if (t->rc) send_passcode_error(c, t->rc, t->type->name, &p->auth);
-  else qrl_phone_reply_account(c, "set_permission_ok", &p->auth.citizen, NULL);
+  if (t->rc) {
+    send_passcode_error(c, t->rc, t->type->name, &p->auth);
+    return;
+  }
+  /* The passcode was proved on this socket: a QR login it confirms from
+   * now on ran the passcode step-up (amr "pin"). */
+  if (p->value) c->pin_ok_ms = qrl_clock_mono_ms(((qrl_services *)qrl_task_ctx(t))->clock);
+  qrl_phone_reply_account(c, "set_permission_ok", &p->auth.citizen, NULL);
 }
 
 static const qrl_task_type setperm_type = {QRL_MSG_SET_PERMISSION, setperm_run,
@@ -303,6 +343,7 @@ typedef struct decide_task {
   qrl_challenge chal; /* a copy: its scanned frame and origin are what was signed */
   qrl_err chal_refusal; /* what its state says: told only to a valid app session */
   qrl_decision decision;
+  int step_up; /* the passcode was proved during this login (amr pin) */
   int number; /* confirm: the matching number the user picked */
   int64_t ts;
   uint8_t sig[QRL_SIG_MAX];
@@ -358,7 +399,9 @@ static void decide_run(qrl_task *t, qrl_db *db) {
     qrl_req_ctx rc = qrl_task_req(t);
     t->rc = qrl_acct_check_passcode(db, sv->pol, &d->auth,
                                     d->passcode[0] ? d->passcode : NULL, &rc);
+    if (!t->rc) d->step_up = 1;
   }
+  d->auth.step_up = d->step_up;
 out:
   qrl_cleanse(d->passcode, sizeof(d->passcode));
 }
@@ -499,6 +542,11 @@ static qrl_err prep_decide(qrl_services *sv, qrl_conn *c, const cJSON *msg,
   else if ((rc = qrl_challenge_state_error(d->chal.state))) d->chal_refusal = rc;
   else if (d->chal.state == QRL_CHAL_PENDING) d->chal_refusal = QRL_CHALLENGE_NOT_SCANNED;
   if (d->chal.flow[0]) memcpy(d->base.flow, d->chal.flow, sizeof(d->base.flow));
+  /* A permission grant with the passcode on this socket after the
+   * challenge was made (strictly: a grant the phone made before the page
+   * showed its code, in the same millisecond, is not this login's): this
+   * login ran the passcode step-up. */
+  d->step_up = !d->chal_refusal && c->pin_ok_ms && c->pin_ok_ms > d->chal.created_ms;
   *out = &d->base;
   return QRL_OK;
 }

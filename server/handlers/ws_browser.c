@@ -383,6 +383,17 @@ static int browser_callback(struct lws *wsi, enum lws_callback_reasons reason, v
       lws_hdr_copy(wsi, uri, sizeof(uri), WSI_TOKEN_GET_URI);
     c->kiosk = strcmp(uri, "/kiosk") == 0;
     c->watch = strcmp(uri, "/portal") == 0;
+    /* A relying portal's login page ("/?oidc=ID") says whose request it
+     * serves: 22 characters of base64url, else nothing. */
+    c->oidc_req[0] = '\0';
+    if (!c->kiosk && !c->watch) {
+      char buf[64];
+      const char *v = lws_get_urlarg_by_name(wsi, "oidc=", buf, (int)sizeof(buf));
+      size_t n = v ? strlen(v) : 0;
+      if (n == sizeof(c->oidc_req) - 1 && strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                                                    "0123456789-_") == n)
+        memcpy(c->oidc_req, v, n + 1);
+    }
     return qrl_origin_filter_ws(sv->cfg, sv->audit, c, wsi, 1);
   }
   case LWS_CALLBACK_ESTABLISHED:

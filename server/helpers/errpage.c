@@ -63,7 +63,7 @@ static const char page_fmt[] =
     "    <span class=\"portal-name\">Cổng Dịch vụ công quốc gia</span>\n"
     "  </header>\n"
     "  <main class=\"card\" id=\"main\">\n"
-    "    <p class=\"err-code\" id=\"err-code\">Lỗi %d</p>\n"
+    "    <p class=\"err-code\" id=\"err-code\"%s>Lỗi %d</p>\n"
     "    <h1 id=\"err-title\">%s</h1>\n"
     "    <p class=\"lead\">%s</p>\n"
     "    <p class=\"actions\"><a class=\"primary\" id=\"back\" href=\"/\">Về trang đăng nhập</a></p>\n"
@@ -76,13 +76,28 @@ static const char page_fmt[] =
     "</body>\n"
     "</html>\n";
 
-char *qrl_errpage_html(int status) {
-  const page_text *t = text_for(status);
+/* The page of t, with attr (" data-code=..." or "") on the error line. */
+static char *render(const page_text *t, int status, const char *attr) {
   char *out = NULL;
-  int n = snprintf(NULL, 0, page_fmt, t->title_vi, status, t->title_vi, t->text_vi, status,
+  int n = snprintf(NULL, 0, page_fmt, t->title_vi, attr, status, t->title_vi, t->text_vi, status,
                    t->title_en, t->text_en);
   if (n < 0 || !(out = malloc((size_t)n + 1))) return NULL;
-  snprintf(out, (size_t)n + 1, page_fmt, t->title_vi, status, t->title_vi, t->text_vi, status,
-           t->title_en, t->text_en);
+  snprintf(out, (size_t)n + 1, page_fmt, t->title_vi, attr, status, t->title_vi, t->text_vi,
+           status, t->title_en, t->text_en);
   return out;
+}
+
+char *qrl_errpage_html(int status) {
+  return render(text_for(status), status, "");
+}
+
+char *qrl_errpage_html_code(int status, const char *code, const char *title_vi,
+                            const char *text_vi, const char *title_en, const char *text_en) {
+  page_text t = {status, title_vi, text_vi, title_en, text_en};
+  char attr[80];
+  /* code is one of ours ([a-z_]): no escaping needed, checked all the same */
+  for (const char *p = code; *p; p++)
+    if ((*p < 'a' || *p > 'z') && *p != '_') return NULL;
+  snprintf(attr, sizeof(attr), " data-code=\"%.60s\"", code);
+  return render(&t, status, attr);
 }

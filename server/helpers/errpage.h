@@ -14,4 +14,11 @@
  * document: caller frees. NULL on allocation failure. */
 char *qrl_errpage_html(int status);
 
+/* A page for one particular refusal: status, the stable machine-readable
+ * code (the error's wire code, [a-z_] only; shown as data-code on the error
+ * line) and its texts (static, trusted HTML-free text). Caller frees; NULL
+ * on allocation failure or a code of other characters. */
+char *qrl_errpage_html_code(int status, const char *code, const char *title_vi,
+                            const char *text_vi, const char *title_en, const char *text_en);
+
 #endif /* QRLOGIN_ERRPAGE_H */

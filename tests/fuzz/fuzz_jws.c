@@ -1,57 +1,80 @@
 /*
- * fuzz_jws.c - an id_token_hint as /oauth2/logout gets it: compact JWS
- * parsing (helpers/jose.h: qrl_jws_kid, qrl_jws_verify with a fixed key)
- * and the claims of a verified hint (domain/oidc_logout.h:
- * qrl_oidc_hint_claims, also fed the input as a payload directly, since a
- * random input never carries a valid signature). Never crashes or reads
- * past the input; a refusal leaves no claims; accepted claims fit their
- * buffers and have the lengths they must.
+ * fuzz_jws.c - the JOSE parsers that read what a relying portal sends
+ * (helpers/jose.h): the header of a private_key_jwt client assertion (its
+ * "kid"), ES256 and RS256 verification of a compact JWS, and an RSA JWK's
+ * n and e (a client's JWK Set). Never crashes, never leaks; nothing the
+ * fuzzer makes verifies under keys it does not hold (made at start, private
+ * halves dropped); a "kid" read fits its buffer. The first byte picks the
+ * parser.
  */
+#include <cjson/cJSON.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "domain/oidc_logout.h"
 #include "helpers/crypto.h"
 #include "helpers/jose.h"
 
-#define ISS "https://xacthuc.example"
+static uint8_t ec_pub[65];
+static char rsa_n[800], rsa_e[16];
 
-/* A valid P-256 point (the generator), so verification gets past the key. */
-static const uint8_t pub[65] = {
-    4,    0x6b, 0x17, 0xd1, 0xf2, 0xe1, 0x2c, 0x42, 0x47, 0xf8, 0xbc, 0xe6, 0xe5, 0x63, 0xa4,
-    0x40, 0xf2, 0x77, 0x03, 0x7d, 0x81, 0x2d, 0xeb, 0x33, 0xa0, 0xf4, 0xa1, 0x39, 0x45, 0xd8,
-    0x98, 0xc2, 0x96, 0x4f, 0xe3, 0x42, 0xe2, 0xfe, 0x1a, 0x7f, 0x9b, 0x8e, 0xe7, 0xeb, 0x4a,
-    0x7c, 0x0f, 0x9e, 0x16, 0x2b, 0xce, 0x33, 0x57, 0x6b, 0x31, 0x5e, 0xce, 0xcb, 0xb6, 0x40,
-    0x68, 0x37, 0xbf, 0x51, 0xf5};
-
-static void check_claims(const char *p, size_t n) {
-  qrl_oidc_hint h;
-  if (qrl_oidc_hint_claims(p, n, ISS, &h) != QRL_OK) {
-    if (h.client_id[0] || h.sid[0] || h.sub[0]) abort();
-    return;
-  }
-  if (!h.client_id[0] || strlen(h.sid) != QRL_OIDC_SID_LEN || strlen(h.sub) != QRL_OIDC_SUB_LEN)
-    abort();
+int LLVMFuzzerInitialize(int *argc, char ***argv) {
+  uint8_t priv[QRL_PRIVKEY_BYTES], *der = NULL, spki[QRL_JWK_PUB_MAX];
+  size_t derlen = 0, spkilen = 0;
+  char *jwk = NULL;
+  cJSON *o;
+  (void)argc;
+  (void)argv;
+  if (qrl_ec_keygen(priv, ec_pub)) abort();
+  qrl_cleanse(priv, sizeof(priv));
+  if (qrl_rsa_keygen(QRL_RSA_MIN_BITS, &der, &derlen, spki, &spkilen)) abort();
+  qrl_cleanse(der, derlen);
+  free(der);
+  if (qrl_jwk_rsa_public_json(spki, spkilen, &jwk) || !(o = cJSON_Parse(jwk))) abort();
+  snprintf(rsa_n, sizeof(rsa_n), "%s", cJSON_GetStringValue(cJSON_GetObjectItem(o, "n")));
+  snprintf(rsa_e, sizeof(rsa_e), "%s", cJSON_GetStringValue(cJSON_GetObjectItem(o, "e")));
+  cJSON_Delete(o);
+  free(jwk);
+  return 0;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-  char *in = malloc(size + 1), kid[QRL_JWK_KID_LEN + 1], *payload = NULL;
-  size_t plen = 0;
+  static char buf[8192];
+  char kid[QRL_JWK_KID_LEN + 1], *payload = NULL;
+  size_t len, plen = 0;
   int has_kid = 0;
-  if (!in) return 0;
-  memcpy(in, data, size);
-  in[size] = '\0';
-  if (qrl_jws_kid(in, size, kid, sizeof(kid), &has_kid) == QRL_OK && has_kid &&
-      strlen(kid) > QRL_JWK_KID_LEN)
-    abort();
-  if (qrl_jws_verify(pub, in, size, &payload, &plen) == QRL_OK) {
-    check_claims(payload, plen);
-    free(payload);
-  } else if (payload) {
-    abort();
+  if (size < 1 || size - 1 >= sizeof(buf)) return 0;
+  len = size - 1;
+  memcpy(buf, data + 1, len);
+  buf[len] = '\0';
+  switch (data[0] % 4) {
+  case 0:
+    memset(kid, 0x55, sizeof(kid));
+    if (qrl_jws_kid(buf, len, kid, sizeof(kid), &has_kid) == QRL_OK && has_kid &&
+        !memchr(kid, '\0', sizeof(kid)))
+      abort(); /* a kid that does not fit was cut, not overrun */
+    break;
+  case 1:
+    if (qrl_jws_verify(ec_pub, buf, len, &payload, &plen) == QRL_OK) abort(); /* forged */
+    if (payload) abort();
+    break;
+  case 2:
+    if (qrl_jws_verify_rsa(rsa_n, rsa_e, buf, len, &payload, &plen) == QRL_OK) abort();
+    if (payload) abort();
+    break;
+  default: {
+    /* "n.e": an RSA JWK's members as a client's JWK Set gives them */
+    char *dot = strchr(buf, '.');
+    if (!dot) return 0;
+    *dot = '\0';
+    if (qrl_jwk_rsa_ok(buf, dot + 1)) { /* accepted: usable to verify */
+      if (qrl_jws_verify_rsa(buf, dot + 1, "e30.e30.AAAA", 12, &payload, &plen) == QRL_OK) abort();
+      free(payload);
+    }
+    break;
   }
-  check_claims((const char *)data, size);
-  free(in);
+  }
+  free(payload);
   return 0;
 }

@@ -110,7 +110,8 @@ SERVER_TEST(add_list_show_rotate_remove, NULL) {
   ASSERT_TRUE(strstr(o.out, secret) == NULL);
   ASSERT_TRUE((j = cJSON_Parse(o.out)) != NULL);
   member_names(j, names, sizeof(names));
-  ASSERT_EQ_STR(names, "client_id,name,auth,min_acr,redirect_uris,post_logout_redirect_uris,"
+  ASSERT_EQ_STR(names, "client_id,name,auth,min_acr,id_token_alg,redirect_uris,"
+                       "post_logout_redirect_uris,"
                        "backchannel_logout_uri,jwks,created_at,secret_at");
   a = cJSON_GetObjectItem(j, "redirect_uris");
   ASSERT_EQ_INT(cJSON_GetArraySize(a), 2);

@@ -174,7 +174,8 @@ typedef struct portal {
   receiver r;
 } portal;
 
-static int portal_add(const qrl_h_server *s, portal *pt, const char *id) {
+/* Registers portal id whose ID tokens are signed with alg. */
+static int portal_add_alg(const qrl_h_server *s, portal *pt, const char *id, const char *alg) {
   char out[1024];
   cJSON *o;
   const char *sec;
@@ -182,7 +183,7 @@ static int portal_add(const qrl_h_server *s, portal *pt, const char *id) {
   ASSERT_EQ_INT(receiver_open(&pt->r), 0);
   ASSERT_EQ_INT(admin(s, out, sizeof(out), "client", "add", id, "--name", "Cổng thử", "--redirect-uri",
                       CB, "--post-logout-redirect-uri", BYE, "--backchannel-logout-uri", pt->r.uri,
-                      "--json", NULL),
+                      "--id-token-alg", alg, "--json", NULL),
                 0);
   o = cJSON_Parse(out);
   sec = cJSON_GetStringValue(cJSON_GetObjectItem(o, "client_secret"));
@@ -191,6 +192,10 @@ static int portal_add(const qrl_h_server *s, portal *pt, const char *id) {
   qrl_h_secret(pt->secret);
   cJSON_Delete(o);
   return 0;
+}
+
+static int portal_add(const qrl_h_server *s, portal *pt, const char *id) {
+  return portal_add_alg(s, pt, id, "ES256");
 }
 
 static void portal_close(portal *pt) {
@@ -346,7 +351,15 @@ static cJSON *verified(const qrl_h_server *s, const char *jws, char typ[32]) {
   cJSON_ArrayForEach(k, cJSON_GetObjectItem(set, "keys")) {
     const char *x = cJSON_GetStringValue(cJSON_GetObjectItem(k, "x"));
     const char *y = cJSON_GetStringValue(cJSON_GetObjectItem(k, "y"));
+    const char *n = cJSON_GetStringValue(cJSON_GetObjectItem(k, "n"));
+    const char *e = cJSON_GetStringValue(cJSON_GetObjectItem(k, "e"));
     if (strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(k, "kid")), kid)) continue;
+    if (n && e) { /* RS256 */
+      if (qrl_jws_verify_rsa(n, e, jws, strlen(jws), &payload, &plen) == QRL_OK)
+        claims = cJSON_Parse(payload);
+      continue;
+    }
+    if (!x || !y) continue;
     pub[0] = 4;
     qrl_b64url_decode(x, strlen(x), pub + 1, 32);
     qrl_b64url_decode(y, strlen(y), pub + 33, 32);
@@ -492,6 +505,39 @@ SERVER_TEST(rp_logout_redirects_with_state_and_the_portal_gets_its_token, NULL) 
   ASSERT_EQ_INT(wait_outcomes(s, "delivered", 1), 0);
   ASSERT_TRUE(!pending(&a.r));
   ASSERT_EQ_INT((int)metric(s, "delivered"), 1);
+  cJSON_Delete(idc);
+  free(idt);
+  portal_close(&a);
+  return 0;
+}
+
+/* A portal whose ID tokens are RS256: its id_token_hint verifies with the
+ * provider's RSA key, and its logout token is signed RS256 too (the alg it
+ * registered), verified against the published n and e. */
+SERVER_TEST(an_rs256_portal_logs_out_with_rs256_tokens, NULL) {
+  portal a = {0};
+  char cookie[160] = "", path[4096], loc[2048], alg[16] = "", *idt = NULL, *got;
+  cJSON *idc = NULL, *hdr;
+  unsigned char hb[512];
+  long hn;
+  ASSERT_EQ_INT(portal_add_alg(s, &a, "portal-rsa", "RS256"), 0);
+  ASSERT_EQ_INT(session_at(s, &a, cookie, &idt, &idc), 0);
+  snprintf(path, sizeof(path),
+           "/oauth2/logout?id_token_hint=%s&post_logout_redirect_uri=" BYE "&state=r", idt);
+  ASSERT_EQ_INT(get(s, path, cookie, loc, NULL, NULL), 302);
+  ASSERT_EQ_STR(loc, BYE "?state=r");
+  got = receive(&a.r, 200, QRL_H_TIMEOUT_MS);
+  ASSERT_TRUE(got != NULL);
+  hn = qrl_b64url_decode(got, strcspn(got, "."), hb, sizeof(hb) - 1);
+  ASSERT_TRUE(hn > 0);
+  hb[hn] = '\0';
+  ASSERT_TRUE((hdr = cJSON_Parse((const char *)hb)) != NULL);
+  snprintf(alg, sizeof(alg), "%s", cJSON_GetStringValue(cJSON_GetObjectItem(hdr, "alg")));
+  cJSON_Delete(hdr);
+  ASSERT_EQ_STR(alg, "RS256");
+  ASSERT_EQ_INT(check_logout_token(s, &a, got, idc), 0); /* verified: n and e */
+  free(got);
+  ASSERT_EQ_INT(silent_login_refused(s, &a, cookie), 0);
   cJSON_Delete(idc);
   free(idt);
   portal_close(&a);
@@ -681,6 +727,7 @@ SERVER_TEST(two_portals_of_one_session_get_one_token_each, NULL) {
 }
 
 TEST_MAIN(rp_logout_redirects_with_state_and_the_portal_gets_its_token,
+          an_rs256_portal_logs_out_with_rs256_tokens,
           logout_without_a_hint_asks_the_citizen_first, the_phones_not_me_sends_a_logout_token,
           the_web_pages_own_logout_sends_a_logout_token,
           an_admin_revoke_in_another_process_reaches_the_portal,

@@ -16,6 +16,7 @@
 #include "domain/oidc_keys.h"
 #include "harness.h"
 #include "helpers/b64.h"
+#include "helpers/crypto.h"
 #include "helpers/jose.h"
 
 /* GET path; the parsed body on 200 (caller frees), else NULL. The
@@ -61,6 +62,7 @@ static int check_discovery(const cJSON *d, const char *issuer) {
   ASSERT_EQ_INT(cJSON_GetArraySize(v), 1);
   ASSERT_TRUE(has(v = cJSON_GetObjectItem(d, "subject_types_supported"), "public"));
   ASSERT_TRUE(has(cJSON_GetObjectItem(d, "id_token_signing_alg_values_supported"), "ES256"));
+  ASSERT_TRUE(has(cJSON_GetObjectItem(d, "id_token_signing_alg_values_supported"), "RS256"));
   ASSERT_TRUE(has(v = cJSON_GetObjectItem(d, "code_challenge_methods_supported"), "S256"));
   ASSERT_EQ_INT(cJSON_GetArraySize(v), 1); /* never "plain" */
   ASSERT_TRUE(has(v = cJSON_GetObjectItem(d, "acr_values_supported"), "LoA1"));
@@ -105,19 +107,52 @@ SERVER_TEST(discovery_names_everything_under_the_given_issuer, "--issuer",
   return 0;
 }
 
-/* The key set's keys: kids in kids (up to 4, "" after the last), the public
- * point of the one with kid want (if not NULL) in pub. Returns how many
- * keys, or -1 if one is not a public P-256 signing JWK whose kid is its
- * thumbprint. */
-static int read_jwks(const cJSON *set, char kids[4][QRL_JWK_KID_LEN + 1], const char *want,
-                     uint8_t pub[65]) {
+/* 0 if k is a public RSA signing JWK for RS256 (kty, n, e, kid, use, alg
+ * only) whose kid is its RFC 7638 thumbprint, computed here from n and e;
+ * else -1. */
+static int check_rsa_jwk(const cJSON *k) {
+  static const char *const allowed[] = {"kty", "n", "e", "kid", "use", "alg"};
+  const char *n = cJSON_GetStringValue(cJSON_GetObjectItem(k, "n"));
+  const char *e = cJSON_GetStringValue(cJSON_GetObjectItem(k, "e"));
+  const char *id = cJSON_GetStringValue(cJSON_GetObjectItem(k, "kid"));
+  char canon[1024], kid[QRL_JWK_KID_LEN + 1];
+  uint8_t h[32];
+  const cJSON *m;
+  cJSON_ArrayForEach(m, k) {
+    size_t i = 0;
+    while (i < sizeof(allowed) / sizeof(allowed[0]) && strcmp(allowed[i], m->string)) i++;
+    if (i == sizeof(allowed) / sizeof(allowed[0])) return -1;
+  }
+  if (!n || !e || !id || strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(k, "use")), "sig") ||
+      strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(k, "alg")), "RS256"))
+    return -1;
+  if (strlen(n) < 342 || !qrl_jwk_rsa_ok(n, e)) return -1; /* 2048 bits at least */
+  snprintf(canon, sizeof(canon), "{\"e\":\"%s\",\"kty\":\"RSA\",\"n\":\"%s\"}", e, n);
+  if (qrl_sha256(canon, strlen(canon), h)) return -1;
+  qrl_b64url_encode(h, sizeof(h), kid, sizeof(kid));
+  return strcmp(kid, id) ? -1 : 0;
+}
+
+/* The key set's EC keys: kids in kids (up to 4, "" after the last), the
+ * public point of the one with kid want (if not NULL) in pub; RSA keys are
+ * checked (check_rsa_jwk) and counted into *nrsa (if not NULL). Returns how
+ * many EC keys, or -1 if a key is not a public P-256 or RSA signing JWK
+ * whose kid is its thumbprint. */
+static int read_jwks_all(const cJSON *set, char kids[4][QRL_JWK_KID_LEN + 1], const char *want,
+                         uint8_t pub[65], int *nrsa) {
   static const char *const allowed[] = {"kty", "crv", "x", "y", "kid", "use", "alg"};
   const cJSON *keys = cJSON_GetObjectItem(set, "keys"), *k;
   int n = 0;
   memset(kids, 0, 4 * (QRL_JWK_KID_LEN + 1));
+  if (nrsa) *nrsa = 0;
   if (!cJSON_IsArray(keys)) return -1;
   cJSON_ArrayForEach(k, keys) {
     const cJSON *m;
+    if (!strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(k, "kty")), "RSA")) {
+      if (check_rsa_jwk(k)) return -1;
+      if (nrsa) (*nrsa)++;
+      continue;
+    }
     uint8_t pt[65];
     char kid[QRL_JWK_KID_LEN + 1];
     const char *x = cJSON_GetStringValue(cJSON_GetObjectItem(k, "x"));
@@ -146,6 +181,20 @@ static int read_jwks(const cJSON *set, char kids[4][QRL_JWK_KID_LEN + 1], const 
     n++;
   }
   return n;
+}
+
+static int read_jwks(const cJSON *set, char kids[4][QRL_JWK_KID_LEN + 1], const char *want,
+                     uint8_t pub[65]) {
+  return read_jwks_all(set, kids, want, pub, NULL);
+}
+
+/* The idx-th entry of alg in a `oidc key list --json` array, or NULL. */
+static const cJSON *key_of_alg(const cJSON *list, const char *alg, int idx) {
+  const cJSON *e;
+  cJSON_ArrayForEach(e, list) {
+    if (!strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(e, "alg")), alg) && idx-- == 0) return e;
+  }
+  return NULL;
 }
 
 SERVER_TEST(jwks_verifies_a_token_signed_with_the_active_key, NULL) {
@@ -211,13 +260,14 @@ SERVER_TEST(rotation_shows_both_keys_while_running_and_after_restart, NULL) {
   ASSERT_EQ_INT(qrl_admin_run(s, &o, "--json", "oidc", "key", "list", NULL), 0);
   ASSERT_TRUE(strstr(o.out, "\"d\"") == NULL && strstr(o.out, "private") == NULL);
   ASSERT_TRUE((j = cJSON_Parse(o.out)) != NULL);
-  ASSERT_EQ_INT(cJSON_GetArraySize(j), 2);
-  e = cJSON_GetArrayItem(j, 0);
+  ASSERT_EQ_INT(cJSON_GetArraySize(j), 3); /* and the RS256 key, untouched */
+  ASSERT_TRUE(key_of_alg(j, "RS256", 0) && !key_of_alg(j, "RS256", 1));
+  e = (cJSON *)key_of_alg(j, "ES256", 0);
   ASSERT_EQ_STR(cJSON_GetStringValue(cJSON_GetObjectItem(e, "kid")), first);
   ASSERT_EQ_STR(cJSON_GetStringValue(cJSON_GetObjectItem(e, "state")), "active");
   ASSERT_TRUE(cJSON_IsString(cJSON_GetObjectItem(e, "retires_at")));
   ASSERT_TRUE(cJSON_IsString(cJSON_GetObjectItem(e, "expires_at")));
-  e = cJSON_GetArrayItem(j, 1);
+  e = (cJSON *)key_of_alg(j, "ES256", 1);
   ASSERT_EQ_STR(cJSON_GetStringValue(cJSON_GetObjectItem(e, "state")), "next");
   ASSERT_TRUE(cJSON_IsNull(cJSON_GetObjectItem(e, "retires_at")));
   cJSON_Delete(j);
@@ -239,6 +289,72 @@ SERVER_TEST(rotation_shows_both_keys_while_running_and_after_restart, NULL) {
   return 0;
 }
 
+/* RS256 (Discovery 1.0 §15.1: an OP must support it): the key set
+ * publishes an RSA key from the first start; a token signed through the
+ * one signing entry point with it verifies with that JWK's n and e, and not
+ * once a byte of it changes; an RS256 rotation leaves the ES256 keys alone. */
+SERVER_TEST(rs256_key_is_published_and_verifies, NULL) {
+  char kids[4][QRL_JWK_KID_LEN + 1], *jws = NULL, *payload = NULL, hdr[256];
+  const cJSON *k, *rsa = NULL;
+  qrl_admin_out o;
+  qrl_db *db = NULL;
+  size_t plen = 0;
+  cJSON *set, *j;
+  long hl;
+  int nrsa = 0;
+  qrl_err rc;
+  static const char claims[] = "{\"iss\":\"x\",\"sub\":\"rs\"}";
+
+  ASSERT_EQ_INT(qrl_db_open(s->db, &db), QRL_OK);
+  rc = qrl_oidc_jwt_sign(db, (int64_t)time(NULL), "RS256", "JWT", claims, &jws);
+  ASSERT_EQ_INT(qrl_oidc_jwt_sign(db, (int64_t)time(NULL), "HS256", "JWT", claims, &payload),
+                QRL_INVAL);
+  qrl_db_close(db);
+  ASSERT_EQ_INT(rc, QRL_OK);
+  /* the header names RS256 and the key */
+  hl = qrl_b64url_decode(jws, strcspn(jws, "."), (uint8_t *)hdr, sizeof(hdr) - 1);
+  ASSERT_TRUE(hl > 0);
+  hdr[hl] = '\0';
+  ASSERT_TRUE(strstr(hdr, "\"alg\":\"RS256\"") && strstr(hdr, "\"typ\":\"JWT\""));
+
+  ASSERT_TRUE((set = get_json(s, "/oauth2/jwks", NULL)) != NULL);
+  ASSERT_EQ_INT(read_jwks_all(set, kids, NULL, NULL, &nrsa), 1);
+  ASSERT_EQ_INT(nrsa, 1);
+  cJSON_ArrayForEach(k, cJSON_GetObjectItem(set, "keys")) {
+    if (!strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(k, "kty")), "RSA")) rsa = k;
+  }
+  ASSERT_TRUE(rsa != NULL && strstr(hdr, cJSON_GetStringValue(cJSON_GetObjectItem(rsa, "kid"))));
+  rc = qrl_jws_verify_rsa(cJSON_GetStringValue(cJSON_GetObjectItem(rsa, "n")),
+                          cJSON_GetStringValue(cJSON_GetObjectItem(rsa, "e")), jws, strlen(jws),
+                          &payload, &plen);
+  ASSERT_EQ_INT(rc, QRL_OK);
+  ASSERT_EQ_STR(payload, claims);
+  free(payload);
+  payload = NULL;
+  jws[strlen(jws) - 5] ^= 1; /* one byte of the signature */
+  ASSERT_EQ_INT(qrl_jws_verify_rsa(cJSON_GetStringValue(cJSON_GetObjectItem(rsa, "n")),
+                                   cJSON_GetStringValue(cJSON_GetObjectItem(rsa, "e")), jws,
+                                   strlen(jws), &payload, &plen),
+                QRL_BAD_SIGNATURE);
+  free(jws);
+  cJSON_Delete(set);
+
+  /* An RS256 rotation: a second RSA key published, the ES256 one alone. */
+  ASSERT_EQ_INT(qrl_admin_run(s, &o, "oidc", "key", "rotate", "--alg", "RS256", "--json", NULL),
+                0);
+  ASSERT_TRUE((j = cJSON_Parse(o.out)) != NULL);
+  ASSERT_EQ_STR(cJSON_GetStringValue(cJSON_GetObjectItem(j, "alg")), "RS256");
+  ASSERT_EQ_STR(cJSON_GetStringValue(cJSON_GetObjectItem(j, "state")), "next");
+  cJSON_Delete(j);
+  ASSERT_TRUE((set = get_json(s, "/oauth2/jwks", NULL)) != NULL);
+  ASSERT_EQ_INT(read_jwks_all(set, kids, NULL, NULL, &nrsa), 1);
+  ASSERT_EQ_INT(nrsa, 2);
+  cJSON_Delete(set);
+  ASSERT_EQ_INT(qrl_admin_run(s, &o, "oidc", "key", "rotate", "--alg", "HS256", NULL), 2);
+  ASSERT_TRUE(strstr(o.err, "ES256 or RS256") != NULL);
+  return 0;
+}
+
 SERVER_TEST(admin_key_commands_refuse_bad_arguments, NULL) {
   qrl_admin_out o;
   ASSERT_EQ_INT(qrl_admin_run(s, &o, "oidc", "key", "rotate", "now", NULL), 2);
@@ -255,4 +371,5 @@ TEST_MAIN(discovery_names_everything_under_the_default_issuer,
           discovery_names_everything_under_the_given_issuer,
           jwks_verifies_a_token_signed_with_the_active_key,
           rotation_shows_both_keys_while_running_and_after_restart,
+          rs256_key_is_published_and_verifies,
           admin_key_commands_refuse_bad_arguments)

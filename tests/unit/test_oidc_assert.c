@@ -132,4 +132,91 @@ TEST(bad_assertions_are_refused) {
   return 0;
 }
 
-TEST_MAIN(good_assertion_works_once, bad_assertions_are_refused)
+/* A fresh RSA key: its private DER into *der (caller frees) and its public
+ * JWK members into a JWK Set with kid "r1" in jwks. 0 or -1. */
+static int rsa_key(uint8_t **der, size_t *derlen, char *jwks, size_t cap) {
+  uint8_t spki[QRL_JWK_PUB_MAX];
+  size_t spkilen = 0;
+  char *jwk = NULL;
+  if (qrl_rsa_keygen(2048, der, derlen, spki, &spkilen)) return -1;
+  if (qrl_jwk_rsa_public_json(spki, spkilen, &jwk)) return -1;
+  /* the key's own kid is its thumbprint: named "r1" here, as a portal may */
+  snprintf(jwks, cap, "{\"keys\":[%.*s,\"kid\":\"r1\"}]}", (int)(strstr(jwk, ",\"kid\"") - jwk),
+           jwk);
+  free(jwk);
+  return 0;
+}
+
+/* An RS256 assertion for portal-rsa signed with der, with header alg. */
+static char *sign_rsa(const uint8_t *der, size_t derlen, const char *jti) {
+  char claims[256], *jws = NULL;
+  snprintf(claims, sizeof(claims),
+           "{\"iss\":\"portal-rsa\",\"sub\":\"portal-rsa\",\"aud\":\"%s\",\"exp\":%lld,"
+           "\"jti\":\"%s\"}",
+           URL, (long long)T0 + 60, jti);
+  if (qrl_jws_sign_der("RS256", der, derlen, "r1", "JWT", claims, strlen(claims), &jws))
+    return NULL;
+  return jws;
+}
+
+/* RS256 assertions of a client whose JWK Set holds an RSA key: accepted
+ * once; refused when signed by another RSA key, with "alg" changed to
+ * ES256 or none (the signature no longer fits), or sent for the EC client. */
+TEST(rs256_assertions_with_rsa_keys) {
+  fixture f;
+  uint8_t *der = NULL, *der2 = NULL;
+  size_t derlen = 0, der2len = 0;
+  char jwks[1024], jwks2[1024], secret[QRL_CLIENT_SECRET_LEN + 1], id[QRL_CLIENT_ID_MAX + 1];
+  char *jws, *forged;
+  qrl_client_spec spec;
+  ASSERT_EQ_INT(open_fixture(&f), 0);
+  ASSERT_EQ_INT(rsa_key(&der, &derlen, jwks, sizeof(jwks)), 0);
+  ASSERT_EQ_INT(rsa_key(&der2, &der2len, jwks2, sizeof(jwks2)), 0);
+  memset(&spec, 0, sizeof(spec));
+  spec.id = "portal-rsa";
+  spec.name = "RSA portal";
+  spec.redirect[0] = "https://p.example/cb";
+  spec.nredirect = 1;
+  spec.auth = QRL_CLIENT_PRIVATE_KEY_JWT;
+  spec.jwks = jwks;
+  spec.min_acr = 1;
+  ASSERT_ERR(qrl_client_add(f.db, &spec, T0, secret), QRL_OK);
+
+  jws = sign_rsa(der, derlen, "r-1");
+  ASSERT_TRUE(jws != NULL);
+  ASSERT_ERR(check(&f, jws, "portal-rsa", id), QRL_OK);
+  ASSERT_EQ_STR(id, "portal-rsa");
+  ASSERT_ERR(check(&f, jws, "portal-rsa", id), QRL_BAD_CREDENTIALS); /* replayed jti */
+  /* the EC client does not take it */
+  ASSERT_ERR(check(&f, jws, "portal-jwt", id), QRL_BAD_CREDENTIALS);
+  free(jws);
+  /* another RSA key */
+  jws = sign_rsa(der2, der2len, "r-2");
+  ASSERT_ERR(check(&f, jws, "portal-rsa", id), QRL_BAD_CREDENTIALS);
+  free(jws);
+  /* the header's alg changed (ES256, none): refused */
+  jws = sign_rsa(der, derlen, "r-3");
+  {
+    static const char *const hdrs[] = {"{\"alg\":\"ES256\",\"kid\":\"r1\"}",
+                                       "{\"alg\":\"none\",\"kid\":\"r1\"}",
+                                       "{\"alg\":\"HS256\",\"kid\":\"r1\"}"};
+    for (size_t i = 0; i < sizeof(hdrs) / sizeof(hdrs[0]); i++) {
+      char h64[128];
+      const char *rest = strchr(jws, '.');
+      qrl_b64url_encode((const uint8_t *)hdrs[i], strlen(hdrs[i]), h64, sizeof(h64));
+      forged = malloc(strlen(h64) + strlen(rest) + 1);
+      ASSERT_TRUE(forged != NULL);
+      snprintf(forged, strlen(h64) + strlen(rest) + 1, "%s%s", h64, rest);
+      ASSERT_ERR(check(&f, forged, "portal-rsa", id), QRL_BAD_CREDENTIALS);
+      free(forged);
+    }
+  }
+  ASSERT_ERR(check(&f, jws, "portal-rsa", id), QRL_OK); /* the unforged one still works */
+  free(jws);
+  free(der);
+  free(der2);
+  close_fixture(&f);
+  return 0;
+}
+
+TEST_MAIN(good_assertion_works_once, bad_assertions_are_refused, rs256_assertions_with_rsa_keys)

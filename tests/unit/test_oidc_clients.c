@@ -14,6 +14,7 @@
 #include "domain/oidc_clients.h"
 #include "helpers/b64.h"
 #include "helpers/crypto.h"
+#include "helpers/jose.h"
 #include "test.h"
 #include "tmpdb.h"
 
@@ -104,8 +105,11 @@ TEST(jwks_are_public_p256_keys) {
   ASSERT_TRUE(qrl_client_jwks_problem("not json") != NULL);
   ASSERT_TRUE(qrl_client_jwks_problem("{\"keys\":[]}") != NULL);
   ASSERT_TRUE(qrl_client_jwks_problem("[]") != NULL);
+  /* an RSA key too short for RS256 (and one of a type we do not verify) */
   ASSERT_TRUE(strstr(qrl_client_jwks_problem("{\"keys\":[{\"kty\":\"RSA\",\"n\":\"AQAB\",\"e\":\"AQAB\"}]}"),
-                     "P-256") != NULL);
+                     "2048") != NULL);
+  ASSERT_TRUE(strstr(qrl_client_jwks_problem("{\"keys\":[{\"kty\":\"oct\",\"k\":\"AQAB\"}]}"),
+                     "RSA") != NULL);
   /* a point off the curve */
   ASSERT_TRUE(qrl_client_jwks_problem(
                   "{\"keys\":[{\"kty\":\"EC\",\"crv\":\"P-256\","
@@ -276,7 +280,77 @@ TEST(demo_portal_is_registered_once_and_kept) {
   return 0;
 }
 
+/* The public JWK Set of a fresh RSA key of bits (its n and e from the
+ * key's thumbprint JSON), with extra members appended (may be ""). */
+static int make_rsa_jwks(char *out, size_t cap, int bits, const char *extra) {
+  uint8_t *der = NULL, spki[QRL_JWK_PUB_MAX];
+  size_t derlen = 0, spkilen = 0;
+  char *jwk = NULL;
+  size_t n;
+  if (qrl_rsa_keygen(bits, &der, &derlen, spki, &spkilen)) return -1;
+  free(der);
+  if (qrl_jwk_rsa_public_json(spki, spkilen, &jwk)) return -1;
+  n = strlen(jwk);
+  jwk[n - 1] = '\0'; /* drop the closing brace */
+  snprintf(out, cap, "{\"keys\":[%s%s}]}", jwk, extra);
+  free(jwk);
+  return 0;
+}
+
+/* Issue 11: RSA keys (RS256) in a private_key_jwt client's JWK Set. */
+TEST(jwks_may_hold_rsa_keys_for_rs256) {
+  char jwks[2048];
+  ASSERT_EQ_INT(make_rsa_jwks(jwks, sizeof(jwks), 2048, ""), 0);
+  ASSERT_TRUE(qrl_client_jwks_problem(jwks) == NULL);
+  ASSERT_EQ_INT(make_rsa_jwks(jwks, sizeof(jwks), 2048, ",\"d\":\"AQAB\""), 0);
+  ASSERT_TRUE(strstr(qrl_client_jwks_problem(jwks), "private") != NULL);
+  ASSERT_EQ_INT(make_rsa_jwks(jwks, sizeof(jwks), 2048, ",\"p\":\"AQAB\""), 0);
+  ASSERT_TRUE(strstr(qrl_client_jwks_problem(jwks), "private") != NULL);
+  /* the JWK says RS256 already: a second "alg" of ES256 is a conflict the
+   * parser sees as the first; an RSA key that claims ES256 is refused */
+  ASSERT_TRUE(qrl_client_jwks_problem("{\"keys\":[{\"kty\":\"RSA\",\"alg\":\"ES256\","
+                                      "\"n\":\"AQAB\",\"e\":\"AQAB\"}]}") != NULL);
+  /* an even exponent */
+  ASSERT_EQ_INT(qrl_jwk_rsa_ok("AQAB", "AQAC"), 0);
+  return 0;
+}
+
+/* Issue 11 item 8: a NULL secret buffer is refused with QRL_INVAL (it
+ * used to crash), and nothing is registered; a private_key_jwt client,
+ * which has no secret, may pass NULL. The ID token algorithm is stored. */
+TEST(add_without_a_secret_buffer_is_refused_not_a_crash) {
+  fixture f;
+  qrl_client_spec s = basic_spec();
+  char jwks[1024];
+  qrl_client c;
+  ASSERT_EQ_INT(open_fixture(&f), 0);
+  ASSERT_EQ_INT(qrl_client_add(f.db, &s, T0, NULL), QRL_INVAL);
+  ASSERT_EQ_INT(qrl_client_get(f.db, s.id, &c), QRL_NOT_FOUND);
+  ASSERT_EQ_INT(qrl_db_audit_count(f.db, "admin_client_add", "ok"), 0);
+  ASSERT_EQ_INT(qrl_client_add(f.db, NULL, T0, NULL), QRL_INVAL);
+  s.auth = QRL_CLIENT_PRIVATE_KEY_JWT;
+  make_jwks(jwks, sizeof(jwks), 0);
+  s.jwks = jwks;
+  s.id_token_alg = "RS256";
+  ASSERT_EQ_INT(qrl_client_add(f.db, &s, T0, NULL), QRL_OK);
+  ASSERT_EQ_INT(qrl_client_get(f.db, s.id, &c), QRL_OK);
+  ASSERT_EQ_STR(c.id_token_alg, "RS256");
+  qrl_client_clear(&c);
+  s.id = "other";
+  s.id_token_alg = "HS256";
+  ASSERT_TRUE(strstr(qrl_client_spec_problem(&s), "ES256 or RS256") != NULL);
+  ASSERT_EQ_INT(qrl_client_add(f.db, &s, T0, NULL), QRL_INVAL);
+  s.id_token_alg = NULL; /* the default */
+  ASSERT_EQ_INT(qrl_client_add(f.db, &s, T0, NULL), QRL_OK);
+  ASSERT_EQ_INT(qrl_client_get(f.db, "other", &c), QRL_OK);
+  ASSERT_EQ_STR(c.id_token_alg, "ES256");
+  qrl_client_clear(&c);
+  close_fixture(&f);
+  return 0;
+}
+
 TEST_MAIN(client_ids_and_names, redirect_uris_are_absolute_https_or_loopback_http,
           jwks_are_public_p256_keys, secret_is_random_shown_once_stored_hashed_and_rotates,
           private_key_jwt_clients_have_keys_and_no_secret, spec_refusals,
-          demo_portal_is_registered_once_and_kept)
+          demo_portal_is_registered_once_and_kept, jwks_may_hold_rsa_keys_for_rs256,
+          add_without_a_secret_buffer_is_refused_not_a_crash)

@@ -7,6 +7,8 @@
  * private key is DER that signs tokens the published key verifies; the
  * state names. Time is passed in, so the test steps it.
  */
+#include <cjson/cJSON.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "domain/oidc_keys.h"
@@ -179,6 +181,76 @@ TEST(rotate_without_keys_makes_a_signing_key) {
   return 0;
 }
 
+/* RS256 (issue 11): its own chain beside ES256's, made by ensure, rotated
+ * on its own; qrl_oidc_jwt_sign signs with the chain's active key, and the
+ * published RSA key verifies it; a database of schema v10 with an ES256 key
+ * keeps it through the v12 migration (the table is rebuilt). */
+TEST(rs256_chain_beside_es256_and_the_v12_migration_keeps_keys) {
+  fixture f;
+  qrl_oidc_key_policy pol = qrl_oidc_key_policy_default();
+  qrl_oidc_key keys[8], es, next;
+  qrl_db *old = NULL;
+  char *jws = NULL, *payload = NULL, *jwk = NULL;
+  size_t n = 0, plen = 0;
+  int created = 0, nrsa = 0;
+  memset(&f, 0, sizeof(f));
+  ASSERT_EQ_INT(qrl_tmpdb_make(&f.t, "oidckeys12"), 0);
+  /* v10: the ES256 key as the server made it then */
+  ASSERT_EQ_INT(qrl_db_open_version(f.t.path, 10, &old), QRL_OK);
+  ASSERT_EQ_INT(qrl_oidc_keys_ensure(old, T0, "test", &created), QRL_OK);
+  ASSERT_EQ_INT(qrl_oidc_keys_list(old, &es, 1, &n), QRL_OK);
+  qrl_db_close(old);
+  ASSERT_EQ_INT(qrl_db_open(f.t.path, &f.db), QRL_OK); /* migrates to v12 */
+  ASSERT_EQ_INT(qrl_oidc_keys_list(f.db, keys, 8, &n), QRL_OK);
+  ASSERT_EQ_INT((int)n, 1);
+  ASSERT_EQ_STR(keys[0].kid, es.kid);
+  ASSERT_EQ_STR(keys[0].alg, "ES256");
+  ASSERT_EQ_INT(qrl_oidc_jwt_sign(f.db, T0, "ES256", "JWT", "{}", &jws), QRL_OK);
+  free(jws);
+  jws = NULL;
+  /* no RSA key yet; ensure makes one that signs at once */
+  ASSERT_EQ_INT(qrl_oidc_jwt_sign(f.db, T0, "RS256", "JWT", "{}", &jws), QRL_NOT_FOUND);
+  ASSERT_EQ_INT(qrl_oidc_keys_ensure_alg(f.db, "RS256", T0, "test", &created), QRL_OK);
+  ASSERT_TRUE(created);
+  ASSERT_EQ_INT(qrl_oidc_keys_ensure_alg(f.db, "RS256", T0 + 1, "test", &created), QRL_OK);
+  ASSERT_FALSE(created);
+  ASSERT_EQ_INT(qrl_oidc_keys_ensure_alg(f.db, "HS256", T0, "test", &created), QRL_INVAL);
+  ASSERT_EQ_INT(qrl_oidc_jwt_sign(f.db, T0, "RS256", "JWT", "{\"a\":1}", &jws), QRL_OK);
+  ASSERT_EQ_INT(qrl_oidc_keys_published(f.db, T0, keys, 8, &n), QRL_OK);
+  ASSERT_EQ_INT((int)n, 2);
+  for (size_t i = 0; i < n; i++) {
+    cJSON *o;
+    if (strcmp(keys[i].alg, "RS256")) continue;
+    nrsa++;
+    ASSERT_EQ_INT(qrl_oidc_key_jwk(&keys[i], &jwk), QRL_OK);
+    ASSERT_TRUE((o = cJSON_Parse(jwk)) != NULL);
+    ASSERT_EQ_STR(cJSON_GetStringValue(cJSON_GetObjectItem(o, "kid")), keys[i].kid);
+    ASSERT_TRUE(cJSON_GetObjectItem(o, "d") == NULL && cJSON_GetObjectItem(o, "p") == NULL);
+    ASSERT_EQ_INT(qrl_jws_verify_rsa(cJSON_GetStringValue(cJSON_GetObjectItem(o, "n")),
+                                     cJSON_GetStringValue(cJSON_GetObjectItem(o, "e")), jws,
+                                     strlen(jws), &payload, &plen),
+                  QRL_OK);
+    ASSERT_EQ_STR(payload, "{\"a\":1}");
+    cJSON_Delete(o);
+    free(jwk);
+    free(payload);
+  }
+  ASSERT_EQ_INT(nrsa, 1);
+  free(jws);
+  /* an RS256 rotation leaves the ES256 chain alone, and the other way */
+  ASSERT_EQ_INT(qrl_oidc_keys_rotate_alg(f.db, "RS256", &pol, T0 + 10, "test", &next), QRL_OK);
+  ASSERT_EQ_STR(next.alg, "RS256");
+  ASSERT_EQ_INT(qrl_oidc_keys_rotate_alg(f.db, "RS256", &pol, T0 + 11, "test", &next),
+                QRL_FORBIDDEN);
+  ASSERT_EQ_INT(qrl_oidc_keys_rotate(f.db, &pol, T0 + 12, "test", &next), QRL_OK);
+  ASSERT_EQ_STR(next.alg, "ES256");
+  ASSERT_EQ_INT(qrl_oidc_keys_list(f.db, keys, 8, &n), QRL_OK);
+  ASSERT_EQ_INT((int)n, 4);
+  close_fixture(&f);
+  return 0;
+}
+
 TEST_MAIN(first_key_signs_at_once_and_is_kept, stored_key_signs_what_the_published_key_verifies,
           der_round_trip_and_refusals, rotation_publishes_before_signing_and_keeps_until_expiry,
-          rotate_without_keys_makes_a_signing_key)
+          rotate_without_keys_makes_a_signing_key,
+          rs256_chain_beside_es256_and_the_v12_migration_keeps_keys)
