@@ -100,7 +100,11 @@ function securityHeaders(res, issuerOrigin) {
     `form-action 'self' ${issuerOrigin}; frame-ancestors 'none'; base-uri 'none'`);
   res.setHeader('X-Content-Type-Options', 'nosniff');
   res.setHeader('X-Frame-Options', 'DENY');
-  res.setHeader('Referrer-Policy', 'no-referrer');
+  /* same-origin, not no-referrer: under no-referrer a browser sends its
+   * own form POSTs with "Origin: null" (Fetch, "serializing a request
+   * origin"), and the logout's Origin check would refuse the portal's own
+   * button. Other sites still get no Referer. */
+  res.setHeader('Referrer-Policy', 'same-origin');
   res.setHeader('Cache-Control', 'no-store');
 }
 

@@ -1010,6 +1010,24 @@ async function demoPortal(s) {
     await axeCheck(page, 'demo portal, greeting');
     const ck = (await page.context().cookies(portal.base)).find((k) => k.name === 'dp_session');
     check(ck && ck.httpOnly, 'the portal session cookie is not HttpOnly');
+    /* "Đăng xuất" on the portal ends the national session too: back on the
+     * portal saying so, and the national login no longer knows the browser. */
+    await page.click('#logout');
+    await page.waitForURL(portal.base + '/?state=*', { timeout: 15000 });
+    check(/khỏi Cổng Dịch vụ công quốc gia/.test(await page.textContent('main')),
+      'the portal does not say the national session ended: ' + await page.textContent('main'));
+    const op = (await page.context().cookies(s.base + '/oauth2')).find((k) => k.name === 'qrl_op');
+    check(!op, 'the national session cookie outlived the logout');
+    /* A portal's ui_locales=en: the provider's login page opens in English
+     * for that visit (web/i18n.js), the stored choice unchanged. */
+    await page.goto(s.base + '/?ui_locales=en');
+    check((await page.textContent('#choose-vneid .choice-title')).trim() ===
+      'Electronic identity account issued by the Ministry of Public Security',
+    'ui_locales=en did not open the page in English: ' +
+      await page.textContent('#choose-vneid .choice-title'));
+    await page.goto(s.base + '/');
+    check((await page.textContent('#choose-vneid .choice-title')).trim() ===
+      'Tài khoản Định danh điện tử cấp bởi Bộ Công an', 'ui_locales changed the stored language');
     /* The portal's own origin is the only other one the pages may ask. */
     page.problems = page.problems.filter((p) => !p.startsWith('external request: ' + portal.base + '/'));
     clean(page);
