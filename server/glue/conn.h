@@ -5,8 +5,9 @@
  * A qrl_conn is lws's per-session data (lws allocates and frees it). Work
  * that finishes later (a worker job, a store event) refers to a connection
  * by its 64-bit id, never by pointer: if the connection closed meanwhile the
- * lookup fails and the result is dropped. Outgoing messages are queued and
- * written one per WRITEABLE callback; a peer that does not read is cut off
+ * lookup fails and the result is dropped. An outgoing websocket message with
+ * nothing ahead of it is written at once; the others are queued and written
+ * one per WRITEABLE callback; a peer that does not read is cut off
  * when its queue passes a bound, so a slow reader cannot grow server memory.
  * Incoming websocket fragments are reassembled here up to QRL_MAX_MESSAGE.
  * Depends on lws.
@@ -151,8 +152,10 @@ void qrl_conn_proven(qrl_conn *c);
  * FILTER_PROTOCOL_CONNECTION or HTTP (the headers are gone later). */
 void qrl_conn_capture_headers(qrl_conn *c, struct lws *wsi);
 
-/* Queues len bytes of text (copied) for c and asks for a WRITEABLE callback.
- * If the queue is over its bound the connection is closed instead. */
+/* Sends len bytes of text (copied) to c: written at once when nothing of
+ * c's is waiting to go out (a websocket's), else queued behind it with a
+ * WRITEABLE callback asked for. If the queue is over its bound the
+ * connection is closed instead. Call on the loop's thread only. */
 qrl_err qrl_conn_send(qrl_conn *c, const char *text, size_t len);
 
 /* Queues a ping ahead of c's messages. */
