@@ -107,6 +107,7 @@ struct qrl_server {
   int loop_ok;
   uv_signal_t sig_int, sig_term, sig_hup;
   uv_timer_t tick, drain;
+  uv_timer_t audit_gather; /* ends each group commit of audit rows (audit.h) */
   uv_async_t wake; /* workers -> loop: finished work is waiting */
   qrl_notify notify; /* systemd's READY/STOPPING/WATCHDOG */
   uint64_t drain_started;
@@ -335,6 +336,7 @@ static void close_everything(qrl_server *srv) {
   /* The refusals counted so far get their summary rows; whatever is queued
    * or still runs finishes here. */
   qrl_audit_flush(&srv->audit);
+  uv_close((uv_handle_t *)&srv->audit_gather, NULL);
   qrl_workq_free(srv->wq);
   srv->wq = NULL;
   /* What the trail is missing, said once more where an operator looks last. */
@@ -622,6 +624,9 @@ static void close_unstarted(qrl_server *srv) {
   uv_close((uv_handle_t *)&srv->sig_hup, NULL);
   uv_close((uv_handle_t *)&srv->tick, NULL);
   uv_close((uv_handle_t *)&srv->drain, NULL);
+  /* Built, never run: no callback can have queued a row. */
+  uv_timer_stop(&srv->audit_gather);
+  uv_close((uv_handle_t *)&srv->audit_gather, NULL);
   qrl_notify_close(&srv->notify);
   close_everys(srv);
   qrl_workq_free(srv->wq);
@@ -754,6 +759,7 @@ static int start_loop(qrl_server *srv) {
   uv_signal_start(&srv->sig_hup, on_hup, SIGHUP);
   uv_timer_init(&srv->loop, &srv->tick);
   uv_timer_init(&srv->loop, &srv->drain);
+  uv_timer_init(&srv->loop, &srv->audit_gather);
   srv->tick.data = srv->drain.data = srv;
   uv_timer_start(&srv->tick, on_tick, 1000, 1000);
   return 0;
@@ -810,6 +816,7 @@ qrl_server *qrl_server_new(qrl_config *cfg) {
   if (!(srv->peers = qrl_peers_new((unsigned)cfg->max_conns_per_ip, conn_capacity(fd_limit))))
     goto fail;
   srv->audit = (qrl_audit){.wq = srv->wq, .clock = srv->clock, .log = &srv->log};
+  qrl_audit_gather(&srv->audit, &srv->audit_gather);
   srv->thr = (qrl_throttle){qrl_rl_new(200000), cfg->no_rate_limits, &srv->audit, srv->clock, 0,
                             &srv->metrics};
   if (!srv->thr.rl) goto fail;
