@@ -24,11 +24,15 @@ qrl_err qrl_conns_init(qrl_conns *reg) {
   reg->nbuckets = 256;
   reg->buckets = calloc(reg->nbuckets, sizeof(*reg->buckets));
   reg->next_id = 1;
-  return reg->buckets ? QRL_OK : QRL_NOMEM;
+  reg->strs = qrl_intern_new();
+  if (reg->buckets && reg->strs) return QRL_OK;
+  qrl_conns_free(reg);
+  return QRL_NOMEM;
 }
 
 void qrl_conns_free(qrl_conns *reg) {
   free(reg->buckets);
+  qrl_intern_free(reg->strs);
   memset(reg, 0, sizeof(*reg));
 }
 
@@ -107,6 +111,7 @@ void qrl_conn_release(qrl_conns *reg, qrl_conn *c) {
   }
   c->out_head = c->out_tail = NULL;
   c->out_count = c->out_bytes = 0;
+  qrl_conn_forget_headers(reg, c);
   free(c->rx);
   c->rx = NULL;
   if (c->kind == QRL_CONN_BROWSER) qrl_cleanse(&c->frames, sizeof(c->frames)); /* the key */
@@ -120,33 +125,47 @@ void qrl_conn_release(qrl_conns *reg, qrl_conn *c) {
   c->id = 0;
 }
 
-static void copy_hdr(struct lws *wsi, enum lws_token_indexes tok, char *dst,
-                     size_t cap) {
-  int n = lws_hdr_total_length(wsi, tok);
-  dst[0] = '\0';
-  if (n <= 0 || (size_t)n >= cap) return; /* absent or too long: treat as none */
-  if (lws_hdr_copy(wsi, dst, (int)cap, tok) < 0) dst[0] = '\0';
+void qrl_conn_forget_headers(qrl_conns *reg, qrl_conn *c) {
+  qrl_intern_drop(reg->strs, c->ua);
+  qrl_intern_drop(reg->strs, c->origin);
+  c->ua = c->origin = NULL;
+}
+
+/* A shared copy of s, or NULL if s is empty (or out of memory: the header
+ * is then treated as absent). */
+static const char *share(qrl_conns *reg, const char *s) {
+  return s[0] ? qrl_intern_take(reg->strs, s) : NULL;
 }
 
 void qrl_conn_capture_headers(qrl_conn *c, struct lws *wsi) {
+  qrl_conns *reg = qrl_services_of(wsi)->conns;
+  char origin[QRL_CONN_ORIGIN_MAX + 1] = "", ua[QRL_CONN_UA_MAX + 1] = "";
+  int n;
+
+  qrl_conn_forget_headers(reg, c);
   lws_get_peer_simple(wsi, c->ip, sizeof(c->ip));
-  copy_hdr(wsi, WSI_TOKEN_ORIGIN, c->origin, sizeof(c->origin));
+  n = lws_hdr_total_length(wsi, WSI_TOKEN_ORIGIN);
+  /* absent or too long: treat as none */
+  if (n > 0 && (size_t)n < sizeof(origin) &&
+      lws_hdr_copy(wsi, origin, (int)sizeof(origin), WSI_TOKEN_ORIGIN) < 0)
+    origin[0] = '\0';
   /* A User-Agent longer than we keep is cut, not dropped. */
-  {
-    int n = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_USER_AGENT);
-    char *ua = n > 0 ? malloc((size_t)n + 1) : NULL; /* bounded by lws's header pool */
-    c->ua[0] = '\0';
-    if (ua && lws_hdr_copy(wsi, ua, n + 1, WSI_TOKEN_HTTP_USER_AGENT) > 0) {
-      size_t k = strlen(ua);
-      if (k >= sizeof(c->ua)) k = sizeof(c->ua) - 1;
-      memcpy(c->ua, ua, k);
-      c->ua[k] = '\0';
+  n = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_USER_AGENT);
+  if (n > 0) {
+    char *all = malloc((size_t)n + 1); /* bounded by lws's header pool */
+    if (all && lws_hdr_copy(wsi, all, n + 1, WSI_TOKEN_HTTP_USER_AGENT) > 0) {
+      size_t k = strlen(all);
+      if (k > QRL_CONN_UA_MAX) k = QRL_CONN_UA_MAX;
+      memcpy(ua, all, k);
+      ua[k] = '\0';
       /* Shown on the citizen's phone and stored: no escapes, no bells, no
        * bidi tricks, no half of a UTF-8 sequence cut above. */
-      qrl_text_clean(c->ua, 0);
+      qrl_text_clean(ua, 0);
     }
-    free(ua);
+    free(all);
   }
+  c->origin = share(reg, origin);
+  c->ua = share(reg, ua);
 }
 
 /* A message with nothing ahead of it is written at once, on the loop's

@@ -143,8 +143,13 @@ static int reject_callback(struct lws *wsi, enum lws_callback_reasons reason, vo
   switch (reason) {
   case LWS_CALLBACK_WSI_DESTROY: {
     /* Every connection we adopted ends here, whatever protocol it took:
-     * its client's count goes down. */
+     * its client's count goes down, and its per-session data (a qrl_conn
+     * whatever the protocol, still there) gives back its headers. */
     qrl_peer *peer = lws_get_opaque_user_data(wsi);
+    if (user) {
+      qrl_server *srv = lws_context_user(lws_get_context(wsi));
+      qrl_conn_forget_headers(&srv->conns, user);
+    }
     if (peer) {
       qrl_server *srv = lws_context_user(lws_get_context(wsi));
       lws_set_opaque_user_data(wsi, NULL);
@@ -154,8 +159,16 @@ static int reject_callback(struct lws *wsi, enum lws_callback_reasons reason, vo
   }
   case LWS_CALLBACK_FILTER_HTTP_CONNECTION: {
     qrl_server *srv = lws_context_user(lws_get_context(wsi));
+    int rc;
     if (!user) return -1; /* lws gives protocol 0 its qrl_conn first: cannot happen */
-    return qrl_host_filter_http(srv->cfg, &srv->audit, user, wsi);
+    rc = qrl_host_filter_http(srv->cfg, &srv->audit, user, wsi);
+    /* lws 4.1.6 may free this qrl_conn without a callback when it binds
+     * the request to its mount's protocol (a new connection starts on
+     * protocol 0 by assignment, not lws_bind_protocol, so no DROP_PROTOCOL
+     * comes): its headers go back now. The mount's protocol (or the
+     * websocket's filter) captures them again. */
+    qrl_conn_forget_headers(&srv->conns, user);
+    return rc;
   }
   case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
     return -1; /* no (or an unknown) subprotocol: no upgrade */
