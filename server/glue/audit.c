@@ -1,6 +1,7 @@
 /*
- * audit.c - audit rows as small worker jobs (not request tasks): rows queued
- * while the last job waits for a worker join it, and go in one transaction.
+ * audit.c - audit rows as small worker jobs (not request tasks): rows of a
+ * few milliseconds, and rows queued while the last job waits for a worker,
+ * join it and go in one transaction.
  */
 #include "glue/audit.h"
 
@@ -98,6 +99,30 @@ static int add_to_open(qrl_audit *a, const char *ip, const char *ua, const char 
   return 1;
 }
 
+/* Hands the held batch to the pool. */
+static void release_held(qrl_audit *a) {
+  qrl_audit_batch *b = a->held;
+  if (!b) return;
+  a->held = NULL;
+  if (a->gather) uv_timer_stop(a->gather);
+  if (qrl_workq_submit(a->wq, &b->job)) {
+    unsigned n = __atomic_fetch_or(&b->state, BATCH_TAKEN, __ATOMIC_ACQ_REL) & ~BATCH_TAKEN;
+    a->lost += n;
+    a->queued -= n;
+    qrl_log_kv(a->log, QRL_LOG_WARN, "audit_lost", "audit_event", b->rows[0].event, "msg",
+               "queue full or stopping", (const char *)NULL);
+    if (a->open == b) a->open = NULL;
+    free(b);
+  }
+}
+
+static void on_gathered(uv_timer_t *t) { release_held(t->data); }
+
+void qrl_audit_gather(qrl_audit *a, uv_timer_t *gather) {
+  a->gather = gather;
+  if (gather) gather->data = a;
+}
+
 /* Queues one row from ip and ua (may be NULL). */
 static void queue_row(qrl_audit *a, const char *ip, const char *ua, const char *event,
                       qrl_err outcome, const char *citizen_id, const char *detail,
@@ -105,8 +130,10 @@ static void queue_row(qrl_audit *a, const char *ip, const char *ua, const char *
   qrl_audit_batch *b;
   if (add_to_open(a, ip, ua, event, outcome, citizen_id, detail, flow)) {
     a->queued++;
+    if (a->held && a->open_rows >= QRL_AUDIT_BATCH) release_held(a); /* full */
     return;
   }
+  release_held(a); /* full, or (cannot be) taken: this row starts the next */
   b = malloc(sizeof(*b));
   if (!b) {
     a->lost++;
@@ -121,6 +148,13 @@ static void queue_row(qrl_audit *a, const char *ip, const char *ua, const char *
   b->a = a;
   b->state = 1;
   fill_row(&b->rows[0], a, ip, ua, event, outcome, citizen_id, detail, flow);
+  if (a->gather) { /* held for the others of the next few milliseconds */
+    a->held = a->open = b;
+    a->open_rows = 1;
+    a->queued++;
+    uv_timer_start(a->gather, on_gathered, QRL_AUDIT_GATHER_MS, 0);
+    return;
+  }
   if (qrl_workq_submit(a->wq, &b->job)) {
     a->lost++;
     qrl_log_kv(a->log, QRL_LOG_WARN, "audit_lost", "audit_event", event, "msg",
@@ -233,6 +267,9 @@ void qrl_audit_tick(qrl_audit *a) { drain_bursts(a, 0); }
 
 void qrl_audit_flush(qrl_audit *a) {
   drain_bursts(a, 1);
+  release_held(a);
+  if (a->gather) uv_timer_stop(a->gather);
+  a->gather = NULL; /* a row after this (none is expected) goes at once */
   free(a->bursts);
   a->bursts = NULL;
 }

@@ -1,8 +1,14 @@
 /*
  * audit.h - audit rows from the event loop: a worker writes them into the
  * hash-chained audit table (db.h qrl_db_audit_rows), so the loop never
- * touches the disk. A row is handed to the pool at once; rows queued while
- * the last one still waits for a worker join it, in one transaction.
+ * touches the disk. Rows are gathered for QRL_AUDIT_GATHER_MS (group
+ * commit: one transaction, one commit and one worker hand-off for all the
+ * rows of those milliseconds) when the writer has a gather timer, else
+ * handed to the pool at once; rows queued while a batch still waits for a
+ * worker join it, in the same transaction. A batch of QRL_AUDIT_BATCH rows
+ * goes at once. Nothing waits on these rows: what must be on disk before an
+ * answer (a completed login's confirm, a code exchange) is written by the
+ * domain in the answer's own transaction.
  *
  * A row that cannot be queued (allocation, queue full) or written is logged
  * and counted, never dropped in silence. Refusals of requests nobody has
@@ -16,6 +22,7 @@
 #define QRLOGIN_AUDIT_H
 
 #include <stdint.h>
+#include <uv.h>
 
 #include "helpers/clock.h"
 #include "glue/conn.h"
@@ -31,6 +38,8 @@ typedef struct qrl_audit_burst qrl_audit_burst;
 typedef struct qrl_audit_batch qrl_audit_batch;
 
 #define QRL_AUDIT_BATCH 16 /* rows written in one transaction at most */
+#define QRL_AUDIT_GATHER_MS 5 /* how long a row may wait for others to share
+                                 its commit */
 
 typedef struct qrl_audit {
   qrl_workq *wq;          /* not owned: the runtime's worker pool */
@@ -46,7 +55,16 @@ typedef struct qrl_audit {
   uint64_t coalesced;     /* refusals folded into summary rows */
   qrl_audit_burst *bursts; /* owned: QRL_AUDIT_BURSTS slots, made on first use */
   uint64_t overflow;      /* refusals counted while every slot was taken */
+  uv_timer_t *gather;     /* not owned (the server's; NULL: no gathering):
+                             hands the held batch to the pool when it fires */
+  qrl_audit_batch *held;  /* owned until handed over: the open batch, not yet
+                             given to the pool (it is also `open`) */
 } qrl_audit;
+
+/* Gives a the timer that ends each gathering (initialised on the loop that
+ * runs a's callers; its data is set to a here). Without one, rows go to the
+ * pool at once. */
+void qrl_audit_gather(qrl_audit *a, uv_timer_t *gather);
 
 /* Queues one audit row: event (a static name of ours, never the sender's
  * text), outcome, and - each may be NULL - the citizen ID, a short detail
@@ -70,7 +88,9 @@ void qrl_audit_refusal_ip(qrl_audit *a, const char *ip, const char *event, qrl_e
  * work: one pass over QRL_AUDIT_BURSTS slots). */
 void qrl_audit_tick(qrl_audit *a);
 
-/* Shutdown: writes every pending summary row now, and frees the counters. */
+/* Shutdown: writes every pending summary row now, hands a held batch to
+ * the pool, stops the gather timer (the caller closes it) and frees the
+ * counters. */
 void qrl_audit_flush(qrl_audit *a);
 
 #endif /* QRLOGIN_AUDIT_H */

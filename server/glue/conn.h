@@ -5,8 +5,9 @@
  * A qrl_conn is lws's per-session data (lws allocates and frees it). Work
  * that finishes later (a worker job, a store event) refers to a connection
  * by its 64-bit id, never by pointer: if the connection closed meanwhile the
- * lookup fails and the result is dropped. Outgoing messages are queued and
- * written one per WRITEABLE callback; a peer that does not read is cut off
+ * lookup fails and the result is dropped. An outgoing websocket message with
+ * nothing ahead of it is written at once; the others are queued and written
+ * one per WRITEABLE callback; a peer that does not read is cut off
  * when its queue passes a bound, so a slow reader cannot grow server memory.
  * Incoming websocket fragments are reassembled here up to QRL_MAX_MESSAGE.
  * Depends on lws.
@@ -19,6 +20,7 @@
 #include <stdint.h>
 
 #include "domain/challenge.h"
+#include "helpers/intern.h"
 #include "helpers/keepalive.h"
 #include "helpers/wheel.h"
 #include "qrlogin/error.h"
@@ -32,6 +34,11 @@ typedef enum qrl_conn_kind {
 } qrl_conn_kind;
 
 typedef struct qrl_outmsg qrl_outmsg;
+
+/* The longest User-Agent / Origin kept (a longer User-Agent is cut, a longer
+ * Origin counts as none). */
+#define QRL_CONN_UA_MAX 159
+#define QRL_CONN_ORIGIN_MAX 127
 
 /* Most queued outgoing messages / bytes before a connection is dropped. */
 #define QRL_OUTQ_MAX_MSGS 32
@@ -50,8 +57,13 @@ typedef struct qrl_conn {
   size_t rx_len;
   int rx_overflow;
   char ip[48];
-  char ua[160];
-  char origin[128];
+  /* The request's User-Agent (cleaned, cut to QRL_CONN_UA_MAX bytes) and
+   * Origin, shared: thousands of waiting pages send a few dozen distinct
+   * ones. References in the registry's table (qrl_conns.strs), taken by
+   * qrl_conn_capture_headers and given back by qrl_conn_forget_headers; NULL
+   * when absent. Read them with qrl_conn_ua() and qrl_conn_origin(). */
+  const char *ua;
+  const char *origin;
   double msg_tokens;  /* message budget (server.c) */
   int flooded;        /* over the budget: closing (1008) */
   int64_t msg_last;   /* monotonic ms of the last message */
@@ -126,6 +138,7 @@ typedef struct qrl_conn {
 /* The registry: connection id -> live qrl_conn. One per server. */
 typedef struct qrl_conns {
   qrl_conn **buckets; /* owned */
+  qrl_intern *strs;   /* owned: the connections' User-Agents and Origins */
   size_t nbuckets;
   size_t count;
   size_t by_kind[4]; /* registered connections by qrl_conn_kind */
@@ -160,12 +173,27 @@ void qrl_conn_await_proof(qrl_conn *c, int secs);
  * phone's. */
 void qrl_conn_proven(qrl_conn *c);
 
-/* Copies the peer address, User-Agent and Origin of wsi into c. Call in
+/* Copies the peer address of wsi into c and takes shared copies of its
+ * User-Agent and Origin (giving back the ones c held). Call in
  * FILTER_PROTOCOL_CONNECTION or HTTP (the headers are gone later). */
 void qrl_conn_capture_headers(qrl_conn *c, struct lws *wsi);
+/* Gives back c's User-Agent and Origin (NULL after). Idempotent: called
+ * wherever lws may free c (qrl_conn_release, protocol 0's WSI_DESTROY, and
+ * the end of protocol 0's own filter, whose per-session data lws 4.1.6 frees
+ * without a callback when it binds the request to another protocol). */
+void qrl_conn_forget_headers(qrl_conns *reg, qrl_conn *c);
 
-/* Queues len bytes of text (copied) for c and asks for a WRITEABLE callback.
- * If the queue is over its bound the connection is closed instead. */
+/* c's User-Agent, or "" if it sent none. */
+static inline const char *qrl_conn_ua(const qrl_conn *c) { return c->ua ? c->ua : ""; }
+/* c's Origin, or "" if it sent none (or one too long to keep). */
+static inline const char *qrl_conn_origin(const qrl_conn *c) {
+  return c->origin ? c->origin : "";
+}
+
+/* Sends len bytes of text (copied) to c: written at once when nothing of
+ * c's is waiting to go out (a websocket's), else queued behind it with a
+ * WRITEABLE callback asked for. If the queue is over its bound the
+ * connection is closed instead. Call on the loop's thread only. */
 qrl_err qrl_conn_send(qrl_conn *c, const char *text, size_t len);
 
 /* Queues a ping ahead of c's messages. */

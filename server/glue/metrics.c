@@ -243,6 +243,9 @@ char *qrl_metrics_render(const qrl_services *sv) {
   put(&t, "qrlogin_connections{kind=\"browser\"} %zu\n", sv->conns->by_kind[QRL_CONN_BROWSER]);
   put(&t, "qrlogin_connections{kind=\"phone\"} %zu\n", sv->conns->by_kind[QRL_CONN_PHONE]);
   put(&t, "qrlogin_connections{kind=\"http\"} %zu\n", sv->conns->by_kind[QRL_CONN_HTTP]);
+  scalar(&t, "qrlogin_connection_strings", "gauge",
+         "Distinct User-Agent and Origin strings the open connections share.",
+         (uint64_t)(sv->conns->strs ? qrl_intern_count(sv->conns->strs) : 0));
   scalar(&t, "qrlogin_worker_jobs", "gauge",
          "Worker jobs waiting, running, or finished and not yet answered.",
          (uint64_t)qrl_workq_busy(sv->tasks->wq));

@@ -187,18 +187,18 @@ int qrl_origin_filter_ws(const qrl_config *cfg, qrl_audit *audit, qrl_conn *c,
   qrl_conn_capture_headers(c, wsi);
   if (check_host(cfg, audit, c, wsi, "ws_upgrade")) return -1;
   qrl_request_host(wsi, host, sizeof(host));
-  if (!c->origin[0] && lws_hdr_total_length(wsi, WSI_TOKEN_ORIGIN) > 0) {
+  if (!c->origin && lws_hdr_total_length(wsi, WSI_TOKEN_ORIGIN) > 0) {
     /* present but longer than we keep: never allowed */
     qrl_audit_refusal(audit, c, "ws_upgrade", QRL_BAD_ORIGIN, "origin too long");
     qrl_metrics_error(qrl_services_of(wsi)->metrics, QRL_BAD_ORIGIN);
     lws_return_http_status(wsi, HTTP_STATUS_FORBIDDEN, NULL);
     return -1;
   }
-  if (!c->origin[0] && !required) return 0;
-  if (qrl_origin_allowed(cfg, c->origin, host)) return 0;
+  if (!c->origin && !required) return 0;
+  if (qrl_origin_allowed(cfg, qrl_conn_origin(c), host)) return 0;
   qrl_log_kv(qrl_services_of(wsi)->log, QRL_LOG_DEBUG, "refused", "what", "ws_upgrade", "ip",
-             c->ip, "origin", c->origin, (const char *)NULL);
-  qrl_audit_refusal(audit, c, "ws_upgrade", QRL_BAD_ORIGIN, c->origin);
+             c->ip, "origin", qrl_conn_origin(c), (const char *)NULL);
+  qrl_audit_refusal(audit, c, "ws_upgrade", QRL_BAD_ORIGIN, qrl_conn_origin(c));
   qrl_metrics_error(qrl_services_of(wsi)->metrics, QRL_BAD_ORIGIN);
   /* Answer 403 instead of just dropping the socket, so that a client can
    * tell "refused" from "network trouble". */

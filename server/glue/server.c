@@ -107,6 +107,7 @@ struct qrl_server {
   int loop_ok;
   uv_signal_t sig_int, sig_term, sig_hup;
   uv_timer_t tick, drain;
+  uv_timer_t audit_gather; /* ends each group commit of audit rows (audit.h) */
   uv_async_t wake; /* workers -> loop: finished work is waiting */
   qrl_notify notify; /* systemd's READY/STOPPING/WATCHDOG */
   uint64_t drain_started;
@@ -142,8 +143,13 @@ static int reject_callback(struct lws *wsi, enum lws_callback_reasons reason, vo
   switch (reason) {
   case LWS_CALLBACK_WSI_DESTROY: {
     /* Every connection we adopted ends here, whatever protocol it took:
-     * its client's count goes down. */
+     * its client's count goes down, and its per-session data (a qrl_conn
+     * whatever the protocol, still there) gives back its headers. */
     qrl_peer *peer = lws_get_opaque_user_data(wsi);
+    if (user) {
+      qrl_server *srv = lws_context_user(lws_get_context(wsi));
+      qrl_conn_forget_headers(&srv->conns, user);
+    }
     if (peer) {
       qrl_server *srv = lws_context_user(lws_get_context(wsi));
       lws_set_opaque_user_data(wsi, NULL);
@@ -153,8 +159,16 @@ static int reject_callback(struct lws *wsi, enum lws_callback_reasons reason, vo
   }
   case LWS_CALLBACK_FILTER_HTTP_CONNECTION: {
     qrl_server *srv = lws_context_user(lws_get_context(wsi));
+    int rc;
     if (!user) return -1; /* lws gives protocol 0 its qrl_conn first: cannot happen */
-    return qrl_host_filter_http(srv->cfg, &srv->audit, user, wsi);
+    rc = qrl_host_filter_http(srv->cfg, &srv->audit, user, wsi);
+    /* lws 4.1.6 may free this qrl_conn without a callback when it binds
+     * the request to its mount's protocol (a new connection starts on
+     * protocol 0 by assignment, not lws_bind_protocol, so no DROP_PROTOCOL
+     * comes): its headers go back now. The mount's protocol (or the
+     * websocket's filter) captures them again. */
+    qrl_conn_forget_headers(&srv->conns, user);
+    return rc;
   }
   case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
     return -1; /* no (or an unknown) subprotocol: no upgrade */
@@ -335,6 +349,7 @@ static void close_everything(qrl_server *srv) {
   /* The refusals counted so far get their summary rows; whatever is queued
    * or still runs finishes here. */
   qrl_audit_flush(&srv->audit);
+  uv_close((uv_handle_t *)&srv->audit_gather, NULL);
   qrl_workq_free(srv->wq);
   srv->wq = NULL;
   /* What the trail is missing, said once more where an operator looks last. */
@@ -622,6 +637,9 @@ static void close_unstarted(qrl_server *srv) {
   uv_close((uv_handle_t *)&srv->sig_hup, NULL);
   uv_close((uv_handle_t *)&srv->tick, NULL);
   uv_close((uv_handle_t *)&srv->drain, NULL);
+  /* Built, never run: no callback can have queued a row. */
+  uv_timer_stop(&srv->audit_gather);
+  uv_close((uv_handle_t *)&srv->audit_gather, NULL);
   qrl_notify_close(&srv->notify);
   close_everys(srv);
   qrl_workq_free(srv->wq);
@@ -754,6 +772,7 @@ static int start_loop(qrl_server *srv) {
   uv_signal_start(&srv->sig_hup, on_hup, SIGHUP);
   uv_timer_init(&srv->loop, &srv->tick);
   uv_timer_init(&srv->loop, &srv->drain);
+  uv_timer_init(&srv->loop, &srv->audit_gather);
   srv->tick.data = srv->drain.data = srv;
   uv_timer_start(&srv->tick, on_tick, 1000, 1000);
   return 0;
@@ -810,6 +829,7 @@ qrl_server *qrl_server_new(qrl_config *cfg) {
   if (!(srv->peers = qrl_peers_new((unsigned)cfg->max_conns_per_ip, conn_capacity(fd_limit))))
     goto fail;
   srv->audit = (qrl_audit){.wq = srv->wq, .clock = srv->clock, .log = &srv->log};
+  qrl_audit_gather(&srv->audit, &srv->audit_gather);
   srv->thr = (qrl_throttle){qrl_rl_new(200000), cfg->no_rate_limits, &srv->audit, srv->clock, 0,
                             &srv->metrics};
   if (!srv->thr.rl) goto fail;

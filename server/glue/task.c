@@ -3,6 +3,7 @@
  */
 #include "glue/task.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -56,7 +57,7 @@ qrl_task *qrl_task_new(qrl_tasks *pool, const qrl_conn *c, const qrl_task_type *
   if (c) {
     t->conn_id = c->id;
     memcpy(t->ip, c->ip, sizeof(t->ip));
-    memcpy(t->ua, c->ua, sizeof(t->ua));
+    snprintf(t->ua, sizeof(t->ua), "%s", qrl_conn_ua(c));
   }
   return t;
 }

@@ -301,8 +301,8 @@ static void route(qrl_http *h, struct lws *wsi, qrl_conn *c) {
     return;
   }
   qrl_request_host(wsi, host, sizeof(host));
-  if (r->post && r->body != QRL_ROUTE_FORM && !qrl_origin_allowed(sv->cfg, c->origin, host)) {
-    qrl_audit_refusal(sv->audit, c, "http_post", QRL_BAD_ORIGIN, c->origin);
+  if (r->post && r->body != QRL_ROUTE_FORM && !qrl_origin_allowed(sv->cfg, qrl_conn_origin(c), host)) {
+    qrl_audit_refusal(sv->audit, c, "http_post", QRL_BAD_ORIGIN, qrl_conn_origin(c));
     qrl_http_error(c, QRL_BAD_ORIGIN, NULL);
     return;
   }

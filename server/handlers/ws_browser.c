@@ -112,7 +112,7 @@ static qrl_err send_new_challenge(browser_state *bs, qrl_conn *c) {
    * gets a few codes a minute per IP, not an unbounded stream. */
   if (!qrl_throttle_hit(sv->thr, c, "mint:ip", c->ip, QRL_RL_MINT_IP, QRL_RL_MINT_WINDOW))
     return QRL_RATE_LIMITED;
-  rc = qrl_challenge_init(&ch, sv->cfg->portal_name, c->origin, c->ip, c->ua, c->id, now,
+  rc = qrl_challenge_init(&ch, sv->cfg->portal_name, qrl_conn_origin(c), c->ip, qrl_conn_ua(c), c->id, now,
                           sv->cfg->challenge_ttl, sv->cfg->qr_frame_secs);
   if (rc) goto out;
   ch.kiosk = c->kiosk;

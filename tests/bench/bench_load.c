@@ -19,7 +19,9 @@
  * --bare-no-ping runs the bare server without lws's ping and idle policy
  * (its cost apart); --bare-only skips qrlogind. --keep keeps the servers'
  * temporary directories (their logs). README "Load: waiting browsers and QR
- * logins" has the figures and what each one means.
+ * logins" has the figures and what each one means. QRL_BENCH_QRLOGIND, if
+ * set, names another qrlogind binary to run (a saved build, to compare
+ * before and after in interleaved runs on a noisy machine).
  *
  * A frame's lag: frame k of a challenge is due k * F after the challenge was
  * minted (docs/protocol.md: the frame number counts steps since then; the
@@ -103,7 +105,9 @@ int lb_start(lp_server *s, const lb_opts *o, int bare, const lb_sizes *sizes) {
         "--hash-cost", "10", "--no-rate-limits", "--challenge-ttl", "900",
         "--max-conns-per-ip", "0", "--max-challenges-per-ip", "10000000",
         "--max-challenges", "10000000", NULL};
-    argv[n++] = QRLOGIND_PATH;
+    argv[n++] = getenv("QRL_BENCH_QRLOGIND") && *getenv("QRL_BENCH_QRLOGIND")
+                    ? getenv("QRL_BENCH_QRLOGIND")
+                    : QRLOGIND_PATH;
     for (int i = 0; fixed[i]; i++) argv[n++] = fixed[i];
     argv[n++] = "--db";
     argv[n++] = s->db;

@@ -124,6 +124,104 @@ out:
   return status;
 }
 
+/* Sends req on a new plain connection and reads until the headers are in;
+ * the socket (caller closes), or -1. *status gets the answer's code. */
+static int raw_request(const qrl_h_server *s, const char *req, int *status) {
+  struct sockaddr_in a = {.sin_family = AF_INET};
+  struct timeval tv = {QRL_H_TIMEOUT_MS / 1000, 0};
+  char buf[2048];
+  size_t got = 0;
+  ssize_t n;
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+  *status = -1;
+  if (fd < 0) return -1;
+  a.sin_port = htons((uint16_t)s->port);
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  if (connect(fd, (struct sockaddr *)&a, sizeof(a)) ||
+      send(fd, req, strlen(req), MSG_NOSIGNAL) != (ssize_t)strlen(req)) {
+    close(fd);
+    return -1;
+  }
+  while (got < sizeof(buf) - 1 && (n = recv(fd, buf + got, sizeof(buf) - 1 - got, 0)) > 0) {
+    got += (size_t)n;
+    buf[got] = '\0';
+    if (strstr(buf, "\r\n\r\n")) break;
+  }
+  buf[got] = '\0';
+  if (sscanf(buf, "HTTP/1.%*d %d", status) != 1) *status = -1;
+  return fd;
+}
+
+/* Scrapes until key reads want (the server sees closes in its own time),
+ * within the harness timeout. The last value read, or -1. */
+static double wait_val(const qrl_h_server *s, const char *key, double want) {
+  double v = -1;
+  for (int64_t end = qrl_h_mono_ms() + QRL_H_TIMEOUT_MS; qrl_h_mono_ms() < end;) {
+    cJSON *m = scrape(s);
+    if (!m) return -1;
+    v = val(m, key);
+    cJSON_Delete(m);
+    if (v == want) break;
+  }
+  return v;
+}
+
+/* A connection's User-Agent and Origin are shared strings (conn.h): every
+ * way a connection ends gives them back - an HTTP request, two on one
+ * keep-alive connection, an upgrade refused for its Origin, a page's socket
+ * that was open - so the table is back to what it held before. */
+SERVER_TEST(connection_strings_are_given_back, NULL) {
+  static const char *const key = "qrlogin_connection_strings";
+  char req[1024];
+  double base, open_now;
+  int fd, status, rc = 1;
+
+  if ((base = wait_val(s, key, 0)) != 0) TEST_FAIL_("%g shared strings at rest", base);
+  snprintf(req, sizeof(req),
+           "GET / HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nUser-Agent: strings-one\r\n\r\n"
+           "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nUser-Agent: strings-two\r\n"
+           "Origin: %s\r\nConnection: close\r\n\r\n",
+           s->port, s->port, s->http);
+  if ((fd = raw_request(s, req, &status)) < 0 || status != 200)
+    TEST_FAIL_("keep-alive GETs: HTTP %d", status);
+  qrl_h_wait_eof(fd, QRL_H_TIMEOUT_MS);
+  close(fd);
+  snprintf(req, sizeof(req),
+           "GET / HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nUpgrade: websocket\r\n"
+           "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+           "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: %s\r\n"
+           "Origin: https://elsewhere.example\r\nUser-Agent: strings-refused\r\n\r\n",
+           s->port, QRL_SUBPROTO_BROWSER);
+  if ((fd = raw_request(s, req, &status)) < 0 || status != 403)
+    TEST_FAIL_("a foreign Origin's upgrade: HTTP %d", status);
+  close(fd);
+  snprintf(req, sizeof(req),
+           "GET / HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nUpgrade: websocket\r\n"
+           "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+           "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: %s\r\n"
+           "Origin: %s\r\nUser-Agent: strings-page\r\n\r\n",
+           s->port, QRL_SUBPROTO_BROWSER, s->http);
+  if ((fd = raw_request(s, req, &status)) < 0 || status != 101)
+    TEST_FAIL_("the page's upgrade: HTTP %d", status);
+  /* Open: its User-Agent and its Origin. */
+  open_now = wait_val(s, key, 2);
+  close(fd);
+  if (open_now != 2) {
+    fprintf(stderr, "%g shared strings with one page open (want 2)\n", open_now);
+    goto out;
+  }
+  if ((open_now = wait_val(s, key, 0)) != 0) {
+    fprintf(stderr, "%g shared strings left after every connection closed\n", open_now);
+    goto out;
+  }
+  rc = 0;
+out:
+  if (rc) TEST_FAIL_("see above");
+  return 0;
+}
+
 SERVER_TEST(metrics_parse_and_count_one_per_login, NULL) {
   cJSON *m0 = NULL, *m1 = NULL, *m2 = NULL, *m3 = NULL;
   char failed[64] = "", cookie[128];
@@ -411,6 +509,6 @@ out:
   return 0;
 }
 
-TEST_MAIN(metrics_parse_and_count_one_per_login, readyz_follows_the_database_file,
+TEST_MAIN(connection_strings_are_given_back, metrics_parse_and_count_one_per_login, readyz_follows_the_database_file,
           only_allowed_addresses_read_metrics_and_readyz, metrics_allow_replaces_the_default,
           the_dashboard_queries_only_real_series, a_locked_database_is_counted_as_a_wait)

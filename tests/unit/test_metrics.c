@@ -170,6 +170,7 @@ TEST(rendering_sums_codes_and_reads_the_gauges) {
         "qrlogin_connections{kind=\"browser\"} 7",
         "qrlogin_connections{kind=\"phone\"} 2",
         "qrlogin_challenges_live 0",
+        "qrlogin_connection_strings 0",
         "qrlogin_worker_jobs 0",
         "qrlogin_workers 3",
         "qrlogin_tasks_refused_total 5",
