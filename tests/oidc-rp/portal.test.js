@@ -7,10 +7,7 @@
  * logout. And logout itself: RP-initiated logout
  * redirects with state and ends the national session, and the portal
  * receives a logout token that jose verifies (typ logout+jwt, the session's
- * sid, no nonce) when another portal logs out and on an admin revoke. Those
- * need qrlogind's /oauth2/logout: they are skipped while discovery has no
- * end_session_endpoint or it answers 404, and run by themselves once it
- * works.
+ * sid, no nonce) when another portal logs out and on an admin revoke.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -25,9 +22,9 @@ import {
 const PORTAL = process.env.DEMO_PORTAL;
 const EVENT = 'http://schemas.openid.net/event/backchannel-logout';
 
-/* Does this qrlogind offer RP-initiated logout yet? Discovery names
- * end_session_endpoint already while /oauth2/logout still answers 404 (it
- * is being built): both must be there. */
+/* qrlogind offers RP-initiated logout: discovery names end_session_endpoint
+ * and it answers (not 404). Required: the logout tests below must run, never
+ * be skipped. */
 const hasLogout = await (async () => {
   const op = await startOp();
   try {
@@ -37,7 +34,8 @@ const hasLogout = await (async () => {
     await op.stop();
   }
 })();
-const needsLogout = { skip: !hasLogout && 'no end_session_endpoint yet (or /oauth2/logout 404)' };
+assert.ok(hasLogout, 'qrlogind has no working end_session_endpoint (/oauth2/logout)');
+const needsLogout = {};
 
 /* Logs a citizen in to the portal in browser b with the phone home (or by
  * SSO): {page: the greeting page's HTML, callback: the URL it came back
