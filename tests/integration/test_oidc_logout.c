@@ -30,6 +30,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "admin_run.h"
 #include "harness.h"
 #include "helpers/b64.h"
 #include "helpers/crypto.h"
@@ -127,46 +128,6 @@ static int pending(receiver *r) {
 
 /* ---- qrlogin-admin ---------------------------------------------------------- */
 
-/* Runs qrlogin-admin --db <s->db> ARGS...; its stdout in out (if not NULL).
- * The exit status. */
-static int admin(const qrl_h_server *s, char *out, size_t n, ...) {
-  const char *argv[32];
-  int p[2], argc = 0, st = 0;
-  size_t got = 0;
-  pid_t pid;
-  va_list ap;
-  const char *a;
-  argv[argc++] = QRLOGIN_ADMIN_PATH;
-  argv[argc++] = "--db";
-  argv[argc++] = s->db;
-  va_start(ap, n);
-  while ((a = va_arg(ap, const char *)) && argc < 31) argv[argc++] = a;
-  va_end(ap);
-  argv[argc] = NULL;
-  if (pipe(p)) return -1;
-  if ((pid = fork()) == 0) {
-    dup2(p[1], STDOUT_FILENO);
-    close(p[0]);
-    close(p[1]);
-    execv(argv[0], (char *const *)argv);
-    _exit(127);
-  }
-  close(p[1]);
-  for (;;) {
-    char buf[512];
-    ssize_t r = read(p[0], buf, sizeof(buf));
-    if (r <= 0) break;
-    if (out && got + (size_t)r < n) {
-      memcpy(out + got, buf, (size_t)r);
-      got += (size_t)r;
-    }
-  }
-  if (out && n) out[got < n ? got : n - 1] = '\0';
-  close(p[0]);
-  if (waitpid(pid, &st, 0) < 0) return -1;
-  return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
 /* A relying portal registered with qrlogin-admin, its receiver at r. */
 typedef struct portal {
   char id[32];
@@ -176,16 +137,16 @@ typedef struct portal {
 
 /* Registers portal id whose ID tokens are signed with alg. */
 static int portal_add_alg(const qrl_h_server *s, portal *pt, const char *id, const char *alg) {
-  char out[1024];
+  qrl_admin_out out;
   cJSON *o;
   const char *sec;
   snprintf(pt->id, sizeof(pt->id), "%s", id);
   ASSERT_EQ_INT(receiver_open(&pt->r), 0);
-  ASSERT_EQ_INT(admin(s, out, sizeof(out), "client", "add", id, "--name", "Cổng thử", "--redirect-uri",
+  ASSERT_EQ_INT(qrl_admin_run(s, &out, "client", "add", id, "--name", "Cổng thử", "--redirect-uri",
                       CB, "--post-logout-redirect-uri", BYE, "--backchannel-logout-uri", pt->r.uri,
                       "--id-token-alg", alg, "--json", NULL),
                 0);
-  o = cJSON_Parse(out);
+  o = cJSON_Parse(out.out);
   sec = cJSON_GetStringValue(cJSON_GetObjectItem(o, "client_secret"));
   ASSERT_TRUE(sec != NULL);
   snprintf(pt->secret, sizeof(pt->secret), "%s", sec);
@@ -662,7 +623,7 @@ SERVER_TEST(an_admin_revoke_in_another_process_reaches_the_portal, NULL) {
   ASSERT_EQ_INT(session_at(s, &a, cookie, &idt, &idc), 0);
   /* qrlogin-admin writes the outbox row; qrlogind polls and delivers it */
   t0 = qrl_h_mono_ms();
-  ASSERT_EQ_INT(admin(s, NULL, 0, "session", "revoke", AN, NULL), 0);
+  ASSERT_EQ_INT(qrl_admin_run(s, NULL, "session", "revoke", AN, NULL), 0);
   ASSERT_EQ_INT(expect_logout(s, &a, idc), 0);
   fprintf(stderr, "admin revoke -> logout token received: %lld ms (the poll is 1 s)\n",
           (long long)(qrl_h_mono_ms() - t0));
@@ -680,7 +641,7 @@ SERVER_TEST(a_portal_that_fails_first_gets_its_token_on_the_retry, "--bclogout-r
   cJSON *idc = NULL;
   ASSERT_EQ_INT(portal_add(s, &a, "portal-a"), 0);
   ASSERT_EQ_INT(session_at(s, &a, cookie, &idt, &idc), 0);
-  ASSERT_EQ_INT(admin(s, NULL, 0, "session", "revoke", AN, NULL), 0);
+  ASSERT_EQ_INT(qrl_admin_run(s, NULL, "session", "revoke", AN, NULL), 0);
   first = receive(&a.r, 500, QRL_H_TIMEOUT_MS);
   ASSERT_TRUE(first != NULL);
   ASSERT_EQ_INT(check_logout_token(s, &a, first, idc), 0);
