@@ -5,6 +5,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 typedef struct page_text {
   int status;
@@ -47,12 +48,13 @@ static const page_text *text_for(int status) {
 /* No inline script or style (the CSP forbids both) and nothing from
  * elsewhere: the portal's own stylesheet and icon. Absolute links, since
  * the page answers any path. */
-static const char page_fmt[] =
+static const char head[] =
     "<!doctype html>\n"
     "<html lang=\"vi\">\n"
     "<head>\n"
     "  <meta charset=\"utf-8\">\n"
     "  <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+    "  <meta name=\"referrer\" content=\"no-referrer\">\n"
     "  <title>%s — Cổng Dịch vụ công quốc gia</title>\n"
     "  <link rel=\"icon\" href=\"/favicon.svg\" type=\"image/svg+xml\">\n"
     "  <link rel=\"stylesheet\" href=\"/style.css\">\n"
@@ -62,7 +64,24 @@ static const char page_fmt[] =
     "    <img src=\"/favicon.svg\" alt=\"\" class=\"logo\" width=\"40\" height=\"40\">\n"
     "    <span class=\"portal-name\">Cổng Dịch vụ công quốc gia</span>\n"
     "  </header>\n"
-    "  <main class=\"card\" id=\"main\">\n"
+    "  <main class=\"card\" id=\"main\">\n";
+
+static const char tail[] = "  </main>\n</body>\n</html>\n";
+
+char *qrl_page_html(const char *title, const char *main_html) {
+  int n = snprintf(NULL, 0, head, title);
+  size_t ml = strlen(main_html), len;
+  char *out;
+  if (n < 0) return NULL;
+  len = (size_t)n + ml + sizeof(tail);
+  if (!(out = malloc(len))) return NULL;
+  snprintf(out, len, head, title);
+  memcpy(out + n, main_html, ml);
+  memcpy(out + n + ml, tail, sizeof(tail)); /* with its NUL */
+  return out;
+}
+
+static const char card_fmt[] =
     "    <p class=\"err-code\" id=\"err-code\"%s>Lỗi %d</p>\n"
     "    <h1 id=\"err-title\">%s</h1>\n"
     "    <p class=\"lead\">%s</p>\n"
@@ -71,19 +90,18 @@ static const char page_fmt[] =
     "      <h2 id=\"err-title-en\">Error %d: %s</h2>\n"
     "      <p>%s</p>\n"
     "      <p><a href=\"/\" id=\"back-en\">Back to the login page</a></p>\n"
-    "    </section>\n"
-    "  </main>\n"
-    "</body>\n"
-    "</html>\n";
+    "    </section>\n";
 
 /* The page of t, with attr (" data-code=..." or "") on the error line. */
 static char *render(const page_text *t, int status, const char *attr) {
-  char *out = NULL;
-  int n = snprintf(NULL, 0, page_fmt, t->title_vi, attr, status, t->title_vi, t->text_vi, status,
+  char *card = NULL, *out;
+  int n = snprintf(NULL, 0, card_fmt, attr, status, t->title_vi, t->text_vi, status,
                    t->title_en, t->text_en);
-  if (n < 0 || !(out = malloc((size_t)n + 1))) return NULL;
-  snprintf(out, (size_t)n + 1, page_fmt, t->title_vi, attr, status, t->title_vi, t->text_vi,
-           status, t->title_en, t->text_en);
+  if (n < 0 || !(card = malloc((size_t)n + 1))) return NULL;
+  snprintf(card, (size_t)n + 1, card_fmt, attr, status, t->title_vi, t->text_vi, status,
+           t->title_en, t->text_en);
+  out = qrl_page_html(t->title_vi, card);
+  free(card);
   return out;
 }
 

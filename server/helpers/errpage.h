@@ -21,4 +21,11 @@ char *qrl_errpage_html(int status);
 char *qrl_errpage_html_code(int status, const char *code, const char *title_vi,
                             const char *text_vi, const char *title_en, const char *text_en);
 
+/* The portal's page shell - head (its stylesheet and icon, no referrer),
+ * header, a main card - around main_html (trusted HTML: the caller escapes
+ * what it puts in), titled "title — Cổng Dịch vụ công quốc gia" (title is
+ * trusted text). The error pages and the logout pages (logoutpage.h) are
+ * made with it. Caller frees; NULL on allocation failure. */
+char *qrl_page_html(const char *title, const char *main_html);
+
 #endif /* QRLOGIN_ERRPAGE_H */

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "helpers/errpage.h"
+
 #define URL_MAX 4096
 
 int qrl_html_escape_cat(char *out, size_t cap, const char *s) {
@@ -32,38 +34,6 @@ int qrl_html_escape_cat(char *out, size_t cap, const char *s) {
   return 0;
 }
 
-static const char head[] =
-    "<!doctype html>\n"
-    "<html lang=\"vi\">\n"
-    "<head>\n"
-    "  <meta charset=\"utf-8\">\n"
-    "  <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
-    "  <meta name=\"referrer\" content=\"no-referrer\">\n"
-    "  <title>%s — Cổng Dịch vụ công quốc gia</title>\n"
-    "  <link rel=\"icon\" href=\"/favicon.svg\" type=\"image/svg+xml\">\n"
-    "  <link rel=\"stylesheet\" href=\"/style.css\">\n"
-    "</head>\n"
-    "<body class=\"errpage\">\n"
-    "  <header class=\"top\">\n"
-    "    <img src=\"/favicon.svg\" alt=\"\" class=\"logo\" width=\"40\" height=\"40\">\n"
-    "    <span class=\"portal-name\">Cổng Dịch vụ công quốc gia</span>\n"
-    "  </header>\n"
-    "  <main class=\"card\" id=\"main\">\n";
-
-static const char tail[] = "  </main>\n</body>\n</html>\n";
-
-/* head (titled title) + middle + tail, malloc'd. */
-static char *page(const char *title, const char *middle) {
-  int n = snprintf(NULL, 0, head, title);
-  size_t ml = strlen(middle), len = (size_t)(n < 0 ? 0 : n) + ml + sizeof(tail);
-  char *out = n < 0 ? NULL : malloc(len);
-  if (!out) return NULL;
-  snprintf(out, len, head, title);
-  memcpy(out + n, middle, ml);
-  memcpy(out + n + ml, tail, sizeof(tail)); /* with its NUL */
-  return out;
-}
-
 char *qrl_logout_page_html(const char *back_url) {
   char esc[URL_MAX * 6] = "", mid[URL_MAX * 6 + 1024];
   if (back_url && back_url[0] && qrl_html_escape_cat(esc, sizeof(esc), back_url)) esc[0] = '\0';
@@ -80,7 +50,7 @@ char *qrl_logout_page_html(const char *back_url) {
            esc[0] ? "<a class=\"primary\" id=\"back\" href=\"" : "", esc,
            esc[0] ? "\">Quay lại cổng dịch vụ công / Back to the portal</a> " : "",
            esc[0] ? "" : "class=\"primary\" ");
-  return page("Đã đăng xuất", mid);
+  return qrl_page_html("Đã đăng xuất", mid);
 }
 
 char *qrl_logout_confirm_html(const char *token) {
@@ -101,5 +71,5 @@ char *qrl_logout_confirm_html(const char *token) {
            "browser. Do you want to log out?</p>\n"
            "    </section>\n",
            esc);
-  return page("Đăng xuất?", mid);
+  return qrl_page_html("Đăng xuất?", mid);
 }
