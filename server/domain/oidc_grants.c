@@ -147,7 +147,6 @@ static qrl_err subject_of(qrl_db *db, const char *citizen_id, char sub[QRL_OIDC_
   char fresh[QRL_OIDC_SUB_LEN + 1];
   sqlite3_stmt *st;
   qrl_err rc = qrl_random_token(16, fresh, sizeof(fresh));
-  int r;
   if (rc) return rc;
   st = qrl_sql_prep(db, "INSERT OR IGNORE INTO oidc_subjects(citizen_id, sub) VALUES(?1, ?2)");
   if (st) {
@@ -155,13 +154,21 @@ static qrl_err subject_of(qrl_db *db, const char *citizen_id, char sub[QRL_OIDC_
     qrl_sql_bind_text(st, 2, fresh);
   }
   if ((rc = qrl_sql_run(db, st))) return rc;
-  if (!(st = qrl_sql_prep(db, "SELECT sub FROM oidc_subjects WHERE citizen_id = ?1")))
-    return QRL_DB;
+  rc = qrl_oidc_subject_find(db, citizen_id, sub);
+  return rc == QRL_NOT_FOUND ? QRL_DB : rc;
+}
+
+qrl_err qrl_oidc_subject_find(qrl_db *db, const char *citizen_id,
+                              char sub[QRL_OIDC_SUB_LEN + 1]) {
+  sqlite3_stmt *st = qrl_sql_prep(db, "SELECT sub FROM oidc_subjects WHERE citizen_id = ?1");
+  int r;
+  sub[0] = '\0';
+  if (!st) return QRL_DB;
   qrl_sql_bind_text(st, 1, citizen_id);
   r = sqlite3_step(st);
   if (r == SQLITE_ROW) qrl_sql_copy_col(st, 0, sub, QRL_OIDC_SUB_LEN + 1);
   qrl_sql_done(db, st);
-  return r == SQLITE_ROW ? QRL_OK : QRL_DB;
+  return r == SQLITE_ROW ? QRL_OK : r == SQLITE_DONE ? QRL_NOT_FOUND : QRL_DB;
 }
 
 /* ---- codes ------------------------------------------------------------------ */

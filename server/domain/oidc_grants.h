@@ -109,6 +109,12 @@ int qrl_oidc_authz_browser_ok(const qrl_oidc_authz *a, const char *cookie);
 /* Forgets request id (its code was issued). QRL_OK or QRL_DB. */
 qrl_err qrl_oidc_authz_done(qrl_db *db, const char *id);
 
+/* The subject (sub) of citizen_id, if an ID token was ever made for them:
+ * QRL_OK; QRL_NOT_FOUND (none yet: no portal has seen this citizen);
+ * QRL_DB. */
+qrl_err qrl_oidc_subject_find(qrl_db *db, const char *citizen_id,
+                              char sub[QRL_OIDC_SUB_LEN + 1]);
+
 /* Issues a code for g (g->sub is filled with the citizen's subject, made on
  * a first grant) at rc->now, into code. Audited ("oidc_code", detail the
  * client). QRL_OK, QRL_CRYPTO, QRL_DB. */

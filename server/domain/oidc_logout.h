@@ -101,6 +101,9 @@ qrl_err qrl_bcl_forget_ended(qrl_db *db, int64_t now);
 qrl_err qrl_oidc_logout_token(qrl_db *db, const char *issuer, const qrl_bcl_item *it,
                               int64_t now, char **out);
 
+/* The longest id_token_hint taken (an RS256 ID token of 4096-bit key fits). */
+#define QRL_OIDC_HINT_MAX 4096
+
 /* What an id_token_hint says. */
 typedef struct qrl_oidc_hint {
   char client_id[QRL_CLIENT_ID_MAX + 1]; /* its aud */

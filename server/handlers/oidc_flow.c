@@ -12,6 +12,7 @@
 #include "domain/oidc_clients.h"
 #include "domain/oidc_grants.h"
 #include "domain/oidc_keys.h"
+#include "domain/oidc_logout.h"
 #include "domain/websession.h"
 #include "glue/config.h"
 #include "glue/jsonio.h"
@@ -46,16 +47,21 @@ static int has_word(const char *list, const char *word) {
 /* A query parameter of c's request into out (cap bytes): 1 found, 0
  * absent (or too long: taken as absent). */
 static int query_get(qrl_conn *c, const char *name, char *out, size_t cap) {
-  char key[40], buf[QRL_CLIENT_URI_MAX + 64];
+  char key[40], *buf = malloc(cap + 64);
   const char *v;
   size_t n;
+  int ok = 0;
   snprintf(key, sizeof(key), "%s=", name);
   out[0] = '\0';
+  if (!buf) return 0;
   /* lws gives "name=value" in buf and a pointer past "name=" */
-  v = lws_get_urlarg_by_name(c->wsi, key, buf, (int)sizeof(buf));
-  if (!v || (n = strlen(v)) >= cap) return 0;
-  memcpy(out, v, n + 1);
-  return 1;
+  v = lws_get_urlarg_by_name(c->wsi, key, buf, (int)(cap + 64));
+  if (v && (n = strlen(v)) < cap) {
+    memcpy(out, v, n + 1);
+    ok = 1;
+  }
+  free(buf);
+  return ok;
 }
 
 /* The opaque session id (sid) of web session token: 128 bits of
@@ -121,6 +127,7 @@ typedef struct authz_task {
   char response_type[32], scope[QRL_OIDC_PARAM_MAX + 1], method[16], prompt[32], max_age[16];
   char challenge[64];
   char ui_locales[64];
+  char hint[QRL_OIDC_HINT_MAX + 1]; /* id_token_hint, "" if none */
   int request_obj, request_uri; /* a "request" / "request_uri" parameter came */
   char bind[QRL_OIDC_BIND_LEN + 1]; /* the browser's binding cookie, "" if none */
   qrl_oidc_authz a;
@@ -177,7 +184,8 @@ static void issue(qrl_db *db, authz_task *x, const qrl_web_session *w) {
 static void authorize_run(qrl_db *db, authz_task *x, qrl_services *sv) {
   qrl_client cl;
   qrl_web_session w;
-  int ok = 0, have, need;
+  qrl_oidc_hint hint;
+  int ok = 0, have, need, other = 0;
   long max_age = -1;
 
   memset(&cl, 0, sizeof(cl));
@@ -225,6 +233,13 @@ static void authorize_run(qrl_db *db, authz_task *x, qrl_services *sv) {
       goto out;
     }
   }
+  /* id_token_hint (Core 3.1.2.1): an ID token of ours naming the citizen the
+   * portal expects (expired ones too). One that is not ours is refused; a
+   * live session of another citizen is not reused for it. */
+  if (x->hint[0] && qrl_oidc_hint_check(db, x->hint, x->issuer, x->base.now, &hint)) {
+    x->error = "invalid_request";
+    goto out;
+  }
   snprintf(x->a.scope, sizeof(x->a.scope), "%s", x->scope);
   memcpy(x->a.challenge, x->challenge, sizeof(x->a.challenge)); /* valid: 43 + NUL */
   x->a.max_age = max_age;
@@ -233,6 +248,15 @@ static void authorize_run(qrl_db *db, authz_task *x, qrl_services *sv) {
   need = has_word(x->a.acr_values, "LoA2") ? 2 : x->a.min_level;
   x->base.rc = QRL_OK;
   have = live_session(db, sv, x, &w);
+  if (have && x->hint[0]) {
+    char sub[QRL_OIDC_SUB_LEN + 1];
+    qrl_err r = qrl_oidc_subject_find(db, w.citizen.id, sub);
+    if (r && r != QRL_NOT_FOUND) {
+      x->base.rc = r;
+      goto out;
+    }
+    other = r == QRL_NOT_FOUND || strcmp(sub, hint.sub) != 0;
+  }
   /* A new login for prompt=login, a session older than max_age, or one
    * below the level asked for: the client's --min-acr (which the login
    * must then reach, resume_run) or acr_values=LoA2 (voluntary: the code
@@ -240,7 +264,8 @@ static void authorize_run(qrl_db *db, authz_task *x, qrl_services *sv) {
   x->a.force_login = has_word(x->prompt, "login") ||
                      (have && max_age == 0) || /* whole seconds: 0 is always passed */
                      (have && max_age > 0 && x->base.now - w.created_at > max_age) ||
-                     (have && w.citizen.level < need);
+                     (have && w.citizen.level < need) ||
+                     (have && other); /* the hint names another citizen */
   if (have && !x->a.force_login) {
     issue(db, x, &w);
     goto out;
@@ -442,6 +467,9 @@ static void authorize_route(qrl_services *sv, qrl_conn *c, const cJSON *body) {
   param_get(c, "max_age", x->max_age, sizeof(x->max_age));
   param_get(c, "acr_values", x->a.acr_values, sizeof(x->a.acr_values));
   param_get(c, "ui_locales", x->ui_locales, sizeof(x->ui_locales));
+  if (param_present(c, "id_token_hint") &&
+      !param_get(c, "id_token_hint", x->hint, sizeof(x->hint)))
+    snprintf(x->hint, sizeof(x->hint), "%s", "-"); /* too long or empty: refused below */
   x->request_obj = param_present(c, "request");
   x->request_uri = param_present(c, "request_uri");
   qrl_http_submit(c, &x->base);

@@ -24,7 +24,7 @@
 
 #define ISSUER_MAX 160
 #define URL_MAX 4096
-#define HINT_MAX 4096
+#define HINT_MAX QRL_OIDC_HINT_MAX
 
 typedef enum logout_out {
   OUT_ERROR,      /* an error page (t->rc) */

@@ -85,7 +85,7 @@ static int header(const char *hdrs, const char *name, char *out, size_t cap) {
  * Location into loc ("" if none) and the Set-Cookie into set (if not NULL). */
 static int authorize(const qrl_h_server *s, const char *cookie, const char *query,
                      char loc[2048], char set[512]) {
-  char path[2048], *body = NULL, *hdrs = NULL;
+  char path[8192], *body = NULL, *hdrs = NULL;
   int st;
   snprintf(path, sizeof(path), "/oauth2/authorize?%s", query);
   st = qrl_h_http_ex(s, "GET", path, NULL, cookie, NULL, &body, set, &hdrs);
@@ -801,6 +801,55 @@ static cJSON *sso_claims(const qrl_h_server *s, const char *cookie, const char *
   return claims;
 }
 
+/* id_token_hint at /oauth2/authorize (Core 3.1.2.1; the Basic OP plan's
+ * oidcc-id-token-hint): a hint naming the session's citizen gets the code
+ * at once (prompt=none too); a hint naming another citizen is not answered
+ * with this session (prompt=none: login_required; otherwise the login
+ * page); a hint that is not one of our ID tokens is an invalid_request. */
+SERVER_TEST(id_token_hint_at_authorize, "--demo", "--password-level", "1", NULL) {
+  char an[128], binh[128], q[8192], loc[2048], code[64], *an_idt, *binh_idt;
+  cJSON *tok;
+  qrl_h_secret(SECRET);
+  qrl_h_secret(VERIFIER);
+  ASSERT_EQ_INT(otp_cookie(s, an), 0);
+  ASSERT_EQ_INT(sso_code(s, an, code), 0);
+  ASSERT_TRUE((tok = redeem_ok(s, code)) != NULL);
+  an_idt = strdup(cJSON_GetStringValue(cJSON_GetObjectItem(tok, "id_token")));
+  cJSON_Delete(tok);
+  ASSERT_EQ_INT(qrl_h_otp_login(s, "/api/otp/start", "id", "079199001234", PW, "0987654321",
+                                binh),
+                200);
+  ASSERT_EQ_INT(sso_code(s, binh, code), 0);
+  ASSERT_TRUE((tok = redeem_ok(s, code)) != NULL);
+  binh_idt = strdup(cJSON_GetStringValue(cJSON_GetObjectItem(tok, "id_token")));
+  cJSON_Delete(tok);
+
+  /* An's own hint, in An's browser: a code at once, prompt=none too. */
+  snprintf(q, sizeof(q), "&prompt=none&id_token_hint=%s", an_idt);
+  {
+    char full[8192];
+    std_query(full, sizeof(full), q);
+    ASSERT_EQ_INT(authorize(s, an, full, loc, NULL), 302);
+    ASSERT_EQ_INT(check_code_redirect(s, loc, code), 0);
+    /* Bình's hint in An's browser: not answered with An's session. */
+    snprintf(q, sizeof(q), "&prompt=none&id_token_hint=%s", binh_idt);
+    std_query(full, sizeof(full), q);
+    ASSERT_EQ_INT(check_error_loc_of(s, an, full, "login_required"), 0);
+    snprintf(q, sizeof(q), "&id_token_hint=%s", binh_idt);
+    std_query(full, sizeof(full), q);
+    ASSERT_EQ_INT(authorize(s, an, full, loc, NULL), 302);
+    ASSERT_TRUE(strncmp(loc, "/?oidc=", 7) == 0); /* a new login */
+    /* A hint that is not ours (its signature changed): refused. */
+    binh_idt[strlen(binh_idt) - 2] = binh_idt[strlen(binh_idt) - 2] == 'A' ? 'B' : 'A';
+    snprintf(q, sizeof(q), "&id_token_hint=%s", binh_idt);
+    std_query(full, sizeof(full), q);
+    ASSERT_EQ_INT(check_error_loc_of(s, an, full, "invalid_request"), 0);
+  }
+  free(an_idt);
+  free(binh_idt);
+  return 0;
+}
+
 /* Item 6: a stored request resumes only in the browser that started it. An
  * attacker's own request, sent to a victim as a resume link, meets the
  * victim's session without the attacker's binding cookie: a 403 page with
@@ -1293,7 +1342,7 @@ SERVER_TEST(ten_parallel_redemptions_one_succeeds, "--demo", NULL) {
   return 0;
 }
 
-TEST_MAIN(qr_login_through_authorize_gives_a_verified_id_token,
+TEST_MAIN(qr_login_through_authorize_gives_a_verified_id_token, id_token_hint_at_authorize,
           password_sms_login_through_authorize, authorize_refusals, token_refusals,
           authorize_and_userinfo_by_post, level_1_account_gets_loa1_and_loa2_asks_a_new_login,
           private_key_jwt_client,
