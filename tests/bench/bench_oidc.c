@@ -267,30 +267,6 @@ fail:
   return -1;
 }
 
-/* The value of header name (lowercase, with its colon) into out. 0 or -1. */
-static int header(const char *hdrs, const char *name, char *out, size_t cap) {
-  const char *h = strcasestr(hdrs, name);
-  if (!h) return -1;
-  h += strlen(name);
-  while (*h == ' ') h++;
-  snprintf(out, cap, "%.*s", (int)strcspn(h, "\r\n"), h);
-  return 0;
-}
-
-/* Query parameter name of url into out (no percent-decoding: the values
- * checked here are base64url). 0 or -1. */
-static int qparam(const char *url, const char *name, char *out, size_t cap) {
-  size_t nl = strlen(name);
-  for (const char *q = strchr(url, '?'); q; q = strchr(q, '&')) {
-    q++;
-    if (!strncmp(q, name, nl) && q[nl] == '=') {
-      snprintf(out, cap, "%.*s", (int)strcspn(q + nl + 1, "&"), q + nl + 1);
-      return 0;
-    }
-  }
-  return -1;
-}
-
 static void rand_b64(char *out, size_t cap, size_t nbytes) {
   uint8_t r[32];
   if (nbytes > sizeof(r) || RAND_bytes(r, (int)nbytes) != 1) abort();
@@ -319,9 +295,10 @@ static int flow(bench *b, conn *c) {
                        "Host: 127.0.0.1:%d\r\nCookie: %s\r\n\r\n",
                        REDIRECT_ENC, state, nonce, chal, b->port, b->cookie);
   if ((st = conn_call(c, req, n, &hdrs, &body)) < 0) return -1;
-  if (st != 302 || header(hdrs, "\nlocation:", loc, sizeof(loc)) ||
-      strncmp(loc, REDIRECT "?", strlen(REDIRECT) + 1) || qparam(loc, "code", code, sizeof(code)) ||
-      qparam(loc, "state", v, sizeof(v)) || strcmp(v, state)) {
+  if (st != 302 || qrl_h_header(hdrs, "location:", loc, sizeof(loc)) ||
+      strncmp(loc, REDIRECT "?", strlen(REDIRECT) + 1) ||
+      qrl_h_url_param(loc, "code", code, sizeof(code)) ||
+      qrl_h_url_param(loc, "state", v, sizeof(v)) || strcmp(v, state)) {
     fprintf(stderr, "oidc bench: authorize answered %d, Location '%s'\n", st, loc);
     return 1;
   }

@@ -40,6 +40,50 @@
 #error "QRLOGIND_PATH must be defined by the build"
 #endif
 
+int qrl_h_url_param(const char *url, const char *name, char *out, size_t cap) {
+  const char *q = strchr(url, '?');
+  size_t nl = strlen(name), o = 0;
+  out[0] = '\0';
+  while (q) {
+    q++;
+    if (!strncmp(q, name, nl) && q[nl] == '=') {
+      const char *p = q + nl + 1;
+      while (*p && *p != '&' && o + 1 < cap) {
+        if (*p == '%' && p[1] && p[2]) {
+          char hex[3] = {p[1], p[2], 0};
+          out[o++] = (char)strtol(hex, NULL, 16);
+          p += 3;
+        } else {
+          out[o++] = *p == '+' ? ' ' : *p;
+          p++;
+        }
+      }
+      out[o] = '\0';
+      return 0;
+    }
+    q = strchr(q, '&');
+  }
+  return -1;
+}
+
+int qrl_h_header(const char *hdrs, const char *name, char *out, size_t cap) {
+  char pat[64];
+  const char *h;
+  snprintf(pat, sizeof(pat), "\n%s", name);
+  out[0] = '\0';
+  if (!hdrs || !(h = strcasestr(hdrs, pat))) return -1;
+  h += strlen(pat);
+  while (*h == ' ') h++;
+  snprintf(out, cap, "%.*s", (int)strcspn(h, "\r\n"), h);
+  return 0;
+}
+
+void qrl_h_pkce_challenge(const char *verifier, char out[44]) {
+  uint8_t h[QRL_SHA256_LEN];
+  if (qrl_sha256(verifier, strlen(verifier), h)) out[0] = '\0';
+  else qrl_b64url_encode(h, sizeof(h), out, 44);
+}
+
 int64_t qrl_h_mono_ms(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);

@@ -325,6 +325,17 @@ int qrl_h_raw_ws(const qrl_h_server *s, const char *proto);
  * Returns its length, or 0 if it does not fit. */
 size_t qrl_h_ws_frame(const char *text, uint8_t *out, size_t cap);
 
+/* OAuth/OpenID helpers for the provider's tests and bench. */
+/* Query parameter name of url, percent-decoded, into out (cap bytes): 0, or
+ * -1 if absent. */
+int qrl_h_url_param(const char *url, const char *name, char *out, size_t cap);
+/* The value of header name (lowercase, with its colon, e.g. "location:") in
+ * an answer's headers hdrs (may be NULL) into out: 0, or -1. */
+int qrl_h_header(const char *hdrs, const char *name, char *out, size_t cap);
+/* The PKCE S256 challenge of verifier (base64url, 43 characters) into out;
+ * "" if hashing failed. */
+void qrl_h_pkce_challenge(const char *verifier, char out[44]);
+
 /* Milliseconds on the monotonic clock (for deadlines and for timing what a
  * test measures; never for waiting). */
 int64_t qrl_h_mono_ms(void);

@@ -33,54 +33,6 @@
 #define REDIRECT_ENC REDIRECT /* ":" and "/" may stand in a query as they are */
 #define VERIFIER "oidc-flow-test-verifier-0123456789-abcdefghijklmnop"
 
-/* S256 of VERIFIER. */
-static void challenge_of(const char *verifier, char out[44]) {
-  uint8_t h[QRL_SHA256_LEN];
-  if (qrl_sha256(verifier, strlen(verifier), h)) out[0] = '\0';
-  else qrl_b64url_encode(h, sizeof(h), out, 44);
-}
-
-/* Query parameter name of url, percent-decoded, into out: 0, or -1. */
-static int qparam(const char *url, const char *name, char *out, size_t cap) {
-  const char *q = strchr(url, '?');
-  size_t nl = strlen(name), o = 0;
-  out[0] = '\0';
-  while (q) {
-    q++;
-    if (!strncmp(q, name, nl) && q[nl] == '=') {
-      const char *p = q + nl + 1;
-      while (*p && *p != '&' && o + 1 < cap) {
-        if (*p == '%' && p[1] && p[2]) {
-          char hex[3] = {p[1], p[2], 0};
-          out[o++] = (char)strtol(hex, NULL, 16);
-          p += 3;
-        } else {
-          out[o++] = *p == '+' ? ' ' : *p;
-          p++;
-        }
-      }
-      out[o] = '\0';
-      return 0;
-    }
-    q = strchr(q, '&');
-  }
-  return -1;
-}
-
-/* Header name's value (name with its colon, lowercase) of the answer's
- * headers into out: 0, or -1. */
-static int header(const char *hdrs, const char *name, char *out, size_t cap) {
-  char pat[64];
-  const char *h;
-  snprintf(pat, sizeof(pat), "\n%s", name);
-  out[0] = '\0';
-  if (!hdrs || !(h = strcasestr(hdrs, pat))) return -1;
-  h += strlen(pat);
-  while (*h == ' ') h++;
-  snprintf(out, cap, "%.*s", (int)strcspn(h, "\r\n"), h);
-  return 0;
-}
-
 /* GET /oauth2/authorize?query (cookie may be NULL). The status; the
  * Location into loc ("" if none) and the Set-Cookie into set (if not NULL). */
 static int authorize(const qrl_h_server *s, const char *cookie, const char *query,
@@ -89,7 +41,7 @@ static int authorize(const qrl_h_server *s, const char *cookie, const char *quer
   int st;
   snprintf(path, sizeof(path), "/oauth2/authorize?%s", query);
   st = qrl_h_http_ex(s, "GET", path, NULL, cookie, NULL, &body, set, &hdrs);
-  header(hdrs, "location:", loc, 2048);
+  qrl_h_header(hdrs, "location:", loc, 2048);
   free(body);
   free(hdrs);
   return st;
@@ -114,7 +66,7 @@ static int resume(const qrl_h_server *s, const char *cookie, const char *req, ch
   int st;
   snprintf(path, sizeof(path), "/oauth2/resume?req=%s", req);
   st = qrl_h_http_ex(s, "GET", path, NULL, cookie, NULL, body, set, &hdrs);
-  header(hdrs, "location:", loc, 2048);
+  qrl_h_header(hdrs, "location:", loc, 2048);
   free(hdrs);
   return st;
 }
@@ -128,7 +80,7 @@ static int to_login(const qrl_h_server *s, const char *cookie, const char *query
   char loc[2048], set[512] = "";
   ASSERT_EQ_INT(authorize(s, cookie, query, loc, set), 302);
   ASSERT_TRUE(strncmp(loc, "/?oidc=", 7) == 0);
-  ASSERT_EQ_INT(qparam(loc, "oidc", req, 64), 0);
+  ASSERT_EQ_INT(qrl_h_url_param(loc, "oidc", req, 64), 0);
   ASSERT_EQ_INT((int)strlen(req), 22);
   if (set[0]) {
     ASSERT_TRUE(strncmp(set, "qrl_oidc_bind=", 14) == 0);
@@ -143,7 +95,7 @@ static int to_login(const qrl_h_server *s, const char *cookie, const char *query
 /* The standard query with extra appended (may be ""). */
 static void std_query(char *out, size_t cap, const char *extra) {
   char ch[44];
-  challenge_of(VERIFIER, ch);
+  qrl_h_pkce_challenge(VERIFIER, ch);
   snprintf(out, cap,
            "response_type=code&client_id=" CLIENT "&redirect_uri=" REDIRECT_ENC
            "&scope=openid%%20profile%%20citizen_id&state=st-123&nonce=n-456"
@@ -202,7 +154,7 @@ static int userinfo(const qrl_h_server *s, const char *token, cJSON **out, char 
            s->port, token);
   st = qrl_h_raw_http(s, req, &all);
   *out = NULL;
-  header(all, "www-authenticate:", auth, 128);
+  qrl_h_header(all, "www-authenticate:", auth, 128);
   if (st == 200 && all && (sep = strstr(all, "\r\n\r\n"))) *out = cJSON_Parse(sep + 4);
   free(all);
   return st;
@@ -246,12 +198,12 @@ static int qr_cookie(const qrl_h_server *s, char cookie[160]) {
 static int check_code_redirect(const qrl_h_server *s, const char *loc, char code[64]) {
   char v[256];
   ASSERT_TRUE(strncmp(loc, REDIRECT "?", strlen(REDIRECT) + 1) == 0);
-  ASSERT_EQ_INT(qparam(loc, "code", code, 64), 0);
+  ASSERT_EQ_INT(qrl_h_url_param(loc, "code", code, 64), 0);
   ASSERT_EQ_INT((int)strlen(code), 43);
   qrl_h_secret(code);
-  ASSERT_EQ_INT(qparam(loc, "state", v, sizeof(v)), 0);
+  ASSERT_EQ_INT(qrl_h_url_param(loc, "state", v, sizeof(v)), 0);
   ASSERT_EQ_STR(v, "st-123");
-  ASSERT_EQ_INT(qparam(loc, "iss", v, sizeof(v)), 0);
+  ASSERT_EQ_INT(qrl_h_url_param(loc, "iss", v, sizeof(v)), 0);
   ASSERT_EQ_STR(v, s->http);
   return 0;
 }
@@ -307,8 +259,8 @@ static cJSON *redeem_ok(const qrl_h_server *s, const char *code) {
   cJSON *o = NULL;
   redeem_form(form, sizeof(form), code, VERIFIER);
   if (token_req(s, CLIENT, SECRET, form, &resp, &hdrs) == 200) {
-    header(hdrs, "cache-control:", v, sizeof(v));
-    if (!strcmp(v, "no-store") && !header(hdrs, "pragma:", v, sizeof(v)) &&
+    qrl_h_header(hdrs, "cache-control:", v, sizeof(v));
+    if (!strcmp(v, "no-store") && !qrl_h_header(hdrs, "pragma:", v, sizeof(v)) &&
         !strcmp(v, "no-cache"))
       o = cJSON_Parse(resp);
   }
@@ -469,19 +421,19 @@ static int error_redirect(const qrl_h_server *s, const char *cookie, const char 
   char loc[2048], v[256];
   ASSERT_EQ_INT(authorize(s, cookie, query, loc, NULL), 302);
   ASSERT_TRUE(strncmp(loc, REDIRECT "?", strlen(REDIRECT) + 1) == 0);
-  ASSERT_EQ_INT(qparam(loc, "error", v, sizeof(v)), 0);
+  ASSERT_EQ_INT(qrl_h_url_param(loc, "error", v, sizeof(v)), 0);
   ASSERT_EQ_STR(v, want);
-  ASSERT_EQ_INT(qparam(loc, "state", v, sizeof(v)), 0);
+  ASSERT_EQ_INT(qrl_h_url_param(loc, "state", v, sizeof(v)), 0);
   ASSERT_EQ_STR(v, "st-123");
-  ASSERT_EQ_INT(qparam(loc, "iss", v, sizeof(v)), 0);
+  ASSERT_EQ_INT(qrl_h_url_param(loc, "iss", v, sizeof(v)), 0);
   ASSERT_EQ_STR(v, s->http);
-  ASSERT_TRUE(qparam(loc, "code", v, sizeof(v)) != 0);
+  ASSERT_TRUE(qrl_h_url_param(loc, "code", v, sizeof(v)) != 0);
   return 0;
 }
 
 SERVER_TEST(authorize_refusals, "--demo", NULL) {
   char q[1024], loc[2048], ch[44];
-  challenge_of(VERIFIER, ch);
+  qrl_h_pkce_challenge(VERIFIER, ch);
   /* no code_challenge */
   ASSERT_EQ_INT(error_redirect(s, NULL,
                                "response_type=code&client_id=" CLIENT "&redirect_uri=" REDIRECT_ENC
@@ -559,7 +511,7 @@ SERVER_TEST(token_refusals, "--demo", NULL) {
   redeem_form(form, sizeof(form), code, VERIFIER);
   ASSERT_EQ_INT(token_req(s, CLIENT, "not-the-secret", form, &resp, &hdrs), 401);
   ASSERT_TRUE(strstr(resp, "\"invalid_client\"") != NULL);
-  ASSERT_EQ_INT(header(hdrs, "www-authenticate:", v, sizeof(v)), 0);
+  ASSERT_EQ_INT(qrl_h_header(hdrs, "www-authenticate:", v, sizeof(v)), 0);
   ASSERT_TRUE(strncmp(v, "Basic", 5) == 0);
   free(resp);
   free(hdrs);
@@ -633,12 +585,12 @@ SERVER_TEST(authorize_and_userinfo_by_post, "--demo", NULL) {
   /* the same parameters as a form: SSO gives the code at once */
   std_query(q, sizeof(q), "");
   ASSERT_EQ_INT(post_form(s, "/oauth2/authorize", cookie, q, &all), 302);
-  header(all, "location:", loc, sizeof(loc));
+  qrl_h_header(all, "location:", loc, sizeof(loc));
   free(all);
   ASSERT_EQ_INT(check_code_redirect(s, loc, code), 0);
   /* without a session: the login page */
   ASSERT_EQ_INT(post_form(s, "/oauth2/authorize", NULL, q, &all), 302);
-  header(all, "location:", loc, sizeof(loc));
+  qrl_h_header(all, "location:", loc, sizeof(loc));
   free(all);
   ASSERT_TRUE(strncmp(loc, "/?oidc=", 7) == 0);
   /* userinfo with the token in a form body */
@@ -732,7 +684,7 @@ static char *assertion(const qrl_h_server *s, const uint8_t priv[QRL_PRIVKEY_BYT
 /* A code for PKJWT from cookie's session. 0 or 1. */
 static int pkjwt_code(const qrl_h_server *s, const char *cookie, char code[64]) {
   char q[1024], loc[2048], ch[44];
-  challenge_of(VERIFIER, ch);
+  qrl_h_pkce_challenge(VERIFIER, ch);
   snprintf(q, sizeof(q),
            "response_type=code&client_id=" PKJWT "&redirect_uri=" REDIRECT_ENC
            "&scope=openid&state=st-123&nonce=n-456&code_challenge=%s&code_challenge_method=S256",
@@ -769,13 +721,13 @@ static void wait_clock_past(int64_t t) {
 static int check_error_loc(const qrl_h_server *s, const char *loc, const char *want) {
   char v[256];
   ASSERT_TRUE(strncmp(loc, REDIRECT "?", strlen(REDIRECT) + 1) == 0);
-  ASSERT_EQ_INT(qparam(loc, "error", v, sizeof(v)), 0);
+  ASSERT_EQ_INT(qrl_h_url_param(loc, "error", v, sizeof(v)), 0);
   ASSERT_EQ_STR(v, want);
-  ASSERT_EQ_INT(qparam(loc, "state", v, sizeof(v)), 0);
+  ASSERT_EQ_INT(qrl_h_url_param(loc, "state", v, sizeof(v)), 0);
   ASSERT_EQ_STR(v, "st-123");
-  ASSERT_EQ_INT(qparam(loc, "iss", v, sizeof(v)), 0);
+  ASSERT_EQ_INT(qrl_h_url_param(loc, "iss", v, sizeof(v)), 0);
   ASSERT_EQ_STR(v, s->http);
-  ASSERT_TRUE(qparam(loc, "code", v, sizeof(v)) != 0);
+  ASSERT_TRUE(qrl_h_url_param(loc, "code", v, sizeof(v)) != 0);
   return 0;
 }
 
@@ -807,7 +759,7 @@ static cJSON *sso_claims(const qrl_h_server *s, const char *cookie, const char *
  * with this session (prompt=none: login_required; otherwise the login
  * page); a hint that is not one of our ID tokens is an invalid_request. */
 SERVER_TEST(id_token_hint_at_authorize, "--demo", "--password-level", "1", NULL) {
-  char an[128], binh[128], q[8192], loc[2048], code[64], *an_idt, *binh_idt;
+  char an[128], binh[128], q[4096], loc[2048], code[64], *an_idt, *binh_idt;
   cJSON *tok;
   qrl_h_secret(SECRET);
   qrl_h_secret(VERIFIER);
@@ -910,7 +862,7 @@ static int add_client(const qrl_h_server *s, const char *id, int min_acr, const 
 /* The standard query for client id. */
 static void client_query(char *out, size_t cap, const char *id, const char *extra) {
   char ch[44];
-  challenge_of(VERIFIER, ch);
+  qrl_h_pkce_challenge(VERIFIER, ch);
   snprintf(out, cap,
            "response_type=code&client_id=%s&redirect_uri=" REDIRECT_ENC
            "&scope=openid%%20profile&state=st-123&nonce=n-456"
@@ -975,10 +927,10 @@ SERVER_TEST(ui_locales_opens_the_login_page_in_that_language, "--demo", NULL) {
     ASSERT_EQ_INT(authorize(s, NULL, q, loc, NULL), 302);
     ASSERT_TRUE(strncmp(loc, "/?oidc=", 7) == 0);
     if (cases[i].want) {
-      ASSERT_EQ_INT(qparam(loc, "ui_locales", v, sizeof(v)), 0);
+      ASSERT_EQ_INT(qrl_h_url_param(loc, "ui_locales", v, sizeof(v)), 0);
       ASSERT_EQ_STR(v, cases[i].want);
     } else {
-      ASSERT_TRUE(qparam(loc, "ui_locales", v, sizeof(v)) != 0);
+      ASSERT_TRUE(qrl_h_url_param(loc, "ui_locales", v, sizeof(v)) != 0);
     }
   }
   return 0;
@@ -1216,7 +1168,7 @@ SERVER_TEST(basic_op_plan_odds_and_ends, "--demo", NULL) {
   qrl_h_secret(SECRET);
   qrl_h_secret(VERIFIER);
   ASSERT_EQ_INT(otp_cookie(s, cookie), 0);
-  challenge_of(VERIFIER, ch);
+  qrl_h_pkce_challenge(VERIFIER, ch);
   snprintf(q, sizeof(q),
            "response_type=code&client_id=" CLIENT "&redirect_uri=" REDIRECT_ENC
            "&scope=profile%%20openid&state=st-123&code_challenge=%s&code_challenge_method=S256"

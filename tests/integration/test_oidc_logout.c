@@ -165,51 +165,13 @@ static void portal_close(portal *pt) {
 
 /* ---- the code flow (as test_oidc_flow.c) ------------------------------------- */
 
-static int qparam(const char *url, const char *name, char *out, size_t cap) {
-  const char *q = strchr(url, '?');
-  size_t nl = strlen(name), o = 0;
-  out[0] = '\0';
-  while (q) {
-    q++;
-    if (!strncmp(q, name, nl) && q[nl] == '=') {
-      const char *p = q + nl + 1;
-      while (*p && *p != '&' && o + 1 < cap) {
-        if (*p == '%' && p[1] && p[2]) {
-          char hex[3] = {p[1], p[2], 0};
-          out[o++] = (char)strtol(hex, NULL, 16);
-          p += 3;
-        } else {
-          out[o++] = *p == '+' ? ' ' : *p;
-          p++;
-        }
-      }
-      out[o] = '\0';
-      return 0;
-    }
-    q = strchr(q, '&');
-  }
-  return -1;
-}
-
-static int header(const char *hdrs, const char *name, char *out, size_t cap) {
-  char pat[64];
-  const char *h;
-  snprintf(pat, sizeof(pat), "\n%s", name);
-  out[0] = '\0';
-  if (!hdrs || !(h = strcasestr(hdrs, pat))) return -1;
-  h += strlen(pat);
-  while (*h == ' ') h++;
-  snprintf(out, cap, "%.*s", (int)strcspn(h, "\r\n"), h);
-  return 0;
-}
-
 /* GET path with cookie (may be NULL): the status; Location into loc, the
  * Set-Cookie into set (may be NULL), the body into *body (may be NULL). */
 static int get(const qrl_h_server *s, const char *path, const char *cookie, char loc[2048],
                char set[512], char **body) {
   char *b = NULL, *hdrs = NULL;
   int st = qrl_h_http_ex(s, "GET", path, NULL, cookie, NULL, &b, set, &hdrs);
-  header(hdrs, "location:", loc, 2048);
+  qrl_h_header(hdrs, "location:", loc, 2048);
   free(hdrs);
   if (body) *body = b;
   else free(b);
@@ -220,9 +182,7 @@ static int get(const qrl_h_server *s, const char *path, const char *cookie, char
 static int authorize(const qrl_h_server *s, const portal *pt, const char *cookie,
                      const char *extra, char loc[2048]) {
   char path[1024], ch[44];
-  uint8_t h[QRL_SHA256_LEN];
-  if (qrl_sha256(VERIFIER, strlen(VERIFIER), h)) return -1;
-  qrl_b64url_encode(h, sizeof(h), ch, sizeof(ch));
+  qrl_h_pkce_challenge(VERIFIER, ch);
   snprintf(path, sizeof(path),
            "/oauth2/authorize?response_type=code&client_id=%s&redirect_uri=" CB
            "&scope=openid&state=s1&nonce=n1&code_challenge=%s&code_challenge_method=S256%s",
@@ -341,7 +301,7 @@ static int session_at(const qrl_h_server *s, const portal *pt, char cookie[160],
   char loc[2048], code[64], typ[32];
   if (!cookie[0]) ASSERT_EQ_INT(qr_cookie(s, cookie), 0);
   ASSERT_EQ_INT(authorize(s, pt, cookie, "", loc), 302);
-  ASSERT_EQ_INT(qparam(loc, "code", code, sizeof(code)), 0);
+  ASSERT_EQ_INT(qrl_h_url_param(loc, "code", code, sizeof(code)), 0);
   qrl_h_secret(code);
   ASSERT_TRUE((*idt = redeem(s, pt, code)) != NULL);
   ASSERT_TRUE((*idc = verified(s, *idt, typ)) != NULL);
@@ -388,7 +348,7 @@ static int expect_logout(const qrl_h_server *s, portal *pt, const cJSON *idc) {
 static int silent_login_refused(const qrl_h_server *s, const portal *pt, const char *cookie) {
   char loc[2048], err[64];
   ASSERT_EQ_INT(authorize(s, pt, cookie, "&prompt=none", loc), 302);
-  ASSERT_EQ_INT(qparam(loc, "error", err, sizeof(err)), 0);
+  ASSERT_EQ_INT(qrl_h_url_param(loc, "error", err, sizeof(err)), 0);
   ASSERT_EQ_STR(err, "login_required");
   return 0;
 }
