@@ -6,6 +6,7 @@
  */
 #include "handlers/api_identity.h"
 
+#include <stddef.h>
 #include <string.h>
 
 #include "domain/accounts.h"
@@ -75,14 +76,10 @@ static void identity_done(qrl_task *t, qrl_conn *c) {
 static const qrl_task_type identity_type = {"identity", identity_run, identity_done};
 
 static void identity_route(qrl_services *sv, qrl_conn *c, const cJSON *body) {
-  identity_task *it = (identity_task *)qrl_task_new(sv->tasks, c, &identity_type, sizeof(*it));
+  qrl_task *t = qrl_http_cookie_task(sv, c, &identity_type, sizeof(identity_task),
+                                     offsetof(identity_task, session));
   (void)body;
-  if (!it) {
-    qrl_http_error(c, QRL_NOMEM, NULL);
-    return;
-  }
-  memcpy(it->session, c->cookie, sizeof(it->session));
-  qrl_http_submit(c, &it->base);
+  if (t) qrl_http_submit(c, t);
 }
 
 /* path, POST?, JSON body?, cookie?, handler */

@@ -6,6 +6,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "domain/accounts.h"
@@ -193,14 +194,10 @@ static void me_done(qrl_task *t, qrl_conn *c) {
 static const qrl_task_type me_type = {"me", me_run, me_done};
 
 static void me_route(qrl_services *sv, qrl_conn *c, const cJSON *body) {
-  me_task *m = (me_task *)qrl_task_new(sv->tasks, c, &me_type, sizeof(*m));
+  qrl_task *t =
+      qrl_http_cookie_task(sv, c, &me_type, sizeof(me_task), offsetof(me_task, session));
   (void)body;
-  if (!m) {
-    qrl_http_error(c, QRL_NOMEM, NULL);
-    return;
-  }
-  memcpy(m->session, c->cookie, sizeof(m->session));
-  qrl_http_submit(c, &m->base);
+  if (t) qrl_http_submit(c, t);
 }
 
 /* ---- POST /api/logout ------------------------------------------------------ */
@@ -229,18 +226,15 @@ static void logout_done(qrl_task *t, qrl_conn *c) {
 static const qrl_task_type logout_type = {"logout", logout_run, logout_done};
 
 static void logout_route(qrl_services *sv, qrl_conn *c, const cJSON *body) {
-  logout_task *l;
+  qrl_task *t;
   (void)body;
   if (!c->cookie[0]) { /* nothing to end */
     qrl_http_respond(c, 200, strdup("{\"ok\":true}"), NULL);
     return;
   }
-  if (!(l = (logout_task *)qrl_task_new(sv->tasks, c, &logout_type, sizeof(*l)))) {
-    qrl_http_error(c, QRL_NOMEM, NULL);
-    return;
-  }
-  memcpy(l->session, c->cookie, sizeof(l->session));
-  qrl_http_submit(c, &l->base);
+  if ((t = qrl_http_cookie_task(sv, c, &logout_type, sizeof(logout_task),
+                                offsetof(logout_task, session))))
+    qrl_http_submit(c, t);
 }
 
 /* path, POST?, JSON body?, cookie?, handler */

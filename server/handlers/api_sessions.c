@@ -5,6 +5,7 @@
 #include "handlers/api_sessions.h"
 
 #include <stdlib.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "domain/websession.h"
@@ -89,14 +90,10 @@ out:
 static const qrl_task_type list_type = {"sessions", list_run, list_done};
 
 static void list_route(qrl_services *sv, qrl_conn *c, const cJSON *body) {
-  list_task *l = (list_task *)qrl_task_new(sv->tasks, c, &list_type, sizeof(*l));
+  qrl_task *t =
+      qrl_http_cookie_task(sv, c, &list_type, sizeof(list_task), offsetof(list_task, session));
   (void)body;
-  if (!l) {
-    qrl_http_error(c, QRL_NOMEM, NULL);
-    return;
-  }
-  memcpy(l->session, c->cookie, sizeof(l->session));
-  qrl_http_submit(c, &l->base);
+  if (t) qrl_http_submit(c, t);
 }
 
 /* ---- POST /api/sessions/revoke ---------------------------------------------- */
@@ -153,16 +150,16 @@ static const qrl_task_type revoke_type = {"sessions_revoke", revoke_run, revoke_
 static void revoke_route(qrl_services *sv, qrl_conn *c, const cJSON *body) {
   long long id = 0;
   revoke_task *r;
+  qrl_task *t;
   qrl_err rc = qrl_json_int(body, "id", 1, 9007199254740991.0, &id);
   if (rc) {
     qrl_http_error(c, rc, NULL);
     return;
   }
-  if (!(r = (revoke_task *)qrl_task_new(sv->tasks, c, &revoke_type, sizeof(*r)))) {
-    qrl_http_error(c, QRL_NOMEM, NULL);
+  if (!(t = qrl_http_cookie_task(sv, c, &revoke_type, sizeof(revoke_task),
+                                  offsetof(revoke_task, session))))
     return;
-  }
-  memcpy(r->session, c->cookie, sizeof(r->session));
+  r = qrl_container_of(t, revoke_task, base);
   r->target = id;
   qrl_http_submit(c, &r->base);
 }

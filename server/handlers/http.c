@@ -214,6 +214,17 @@ void qrl_http_submit(qrl_conn *c, qrl_task *t) {
   if (rc) qrl_http_error(c, rc, NULL);
 }
 
+qrl_task *qrl_http_cookie_task(qrl_services *sv, qrl_conn *c, const qrl_task_type *type,
+                               size_t size, size_t session_at) {
+  qrl_task *t = qrl_task_new(sv->tasks, c, type, size);
+  if (!t) {
+    qrl_http_error(c, QRL_NOMEM, NULL);
+    return NULL;
+  }
+  memcpy((char *)t + session_at, c->cookie, QRL_SESSION_B64LEN + 1);
+  return t;
+}
+
 int qrl_http_throttled(qrl_conn *c, qrl_task *t) {
   int64_t retry = 0;
   cJSON *o;

@@ -115,6 +115,14 @@ void qrl_http_logged_in(qrl_conn *c, const char *token);
 /* Hands t to a worker, or answers the error (t is freed then). */
 void qrl_http_submit(qrl_conn *c, qrl_task *t);
 
+/* A new task of type (size bytes) for a request that acts on the caller's
+ * web session: c's session cookie is copied into the task's
+ * char[QRL_SESSION_B64LEN + 1] member at offset session_at. Returns it, not
+ * submitted (the caller may add fields, then qrl_http_submit), or NULL
+ * with the error answered. */
+qrl_task *qrl_http_cookie_task(qrl_services *sv, qrl_conn *c, const qrl_task_type *type,
+                               size_t size, size_t session_at);
+
 /* Answers rate_limited with retry_in unless t's hold can be taken; returns
  * 1 if it answered (t is freed then), 0 to go on. */
 int qrl_http_throttled(qrl_conn *c, qrl_task *t);
