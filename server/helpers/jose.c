@@ -143,6 +143,25 @@ static cJSON *header_of(const char *jws, size_t d1) {
   }
 }
 
+/* The payload of a verified jws (its part between dots d1 and d2),
+ * decoded and NUL-terminated into *payload (malloc'd), its length in *plen.
+ * QRL_OK, QRL_BAD_SIGNATURE (not base64url) or QRL_NOMEM. */
+static qrl_err payload_of(const char *jws, size_t d1, size_t d2, char **payload, size_t *plen) {
+  size_t cap = (d2 - d1 - 1) / 4 * 3 + 4;
+  char *body = malloc(cap);
+  long got;
+  if (!body) return QRL_NOMEM;
+  got = qrl_b64url_decode(jws + d1 + 1, d2 - d1 - 1, (uint8_t *)body, cap - 1);
+  if (got < 0) {
+    free(body);
+    return QRL_BAD_SIGNATURE;
+  }
+  body[got] = '\0';
+  *payload = body;
+  *plen = (size_t)got;
+  return QRL_OK;
+}
+
 qrl_err qrl_jws_kid(const char *jws, size_t len, char *kid, size_t kidcap, int *has_kid) {
   size_t d1, d2;
   cJSON *h, *k;
@@ -167,8 +186,6 @@ qrl_err qrl_jws_verify(const uint8_t pub[65], const char *jws, size_t len, char 
   cJSON *h = NULL, *alg;
   uint8_t raw[QRL_SIG_RAW_BYTES + 1], der[QRL_SIG_MAX];
   size_t derlen;
-  char *body = NULL;
-  long n;
   qrl_err rc = QRL_BAD_SIGNATURE;
 
   *payload = NULL;
@@ -187,18 +204,8 @@ qrl_err qrl_jws_verify(const uint8_t pub[65], const char *jws, size_t len, char 
     if (rc != QRL_BAD_DEVICE_KEY) rc = QRL_BAD_SIGNATURE;
     goto out;
   }
-  rc = QRL_NOMEM;
-  if (!(body = malloc((d2 - d1 - 1) / 4 * 3 + 4))) goto out;
-  rc = QRL_BAD_SIGNATURE;
-  n = qrl_b64url_decode(jws + d1 + 1, d2 - d1 - 1, (uint8_t *)body, (d2 - d1 - 1) / 4 * 3 + 3);
-  if (n < 0) goto out;
-  body[n] = '\0';
-  *payload = body;
-  *plen = (size_t)n;
-  body = NULL;
-  rc = QRL_OK;
+  rc = payload_of(jws, d1, d2, payload, plen);
 out:
-  free(body);
   cJSON_Delete(h);
   return rc;
 }
@@ -438,8 +445,6 @@ qrl_err qrl_jws_verify_rsa(const char *n, const char *e, const char *jws, size_t
   size_t d1, d2, slen, mod;
   cJSON *h = NULL, *alg;
   uint8_t sig[QRL_RSA_MAX_BITS / 8 + 4];
-  char *body = NULL;
-  long got;
   qrl_err rc = QRL_BAD_DEVICE_KEY;
 
   *payload = NULL;
@@ -457,18 +462,8 @@ qrl_err qrl_jws_verify_rsa(const char *n, const char *e, const char *jws, size_t
   if (!(md = EVP_MD_CTX_new()) || EVP_DigestVerifyInit(md, NULL, EVP_sha256(), NULL, pk) != 1 ||
       EVP_DigestVerify(md, sig, mod, (const unsigned char *)jws, d2) != 1)
     goto out;
-  rc = QRL_NOMEM;
-  if (!(body = malloc((d2 - d1 - 1) / 4 * 3 + 4))) goto out;
-  rc = QRL_BAD_SIGNATURE;
-  got = qrl_b64url_decode(jws + d1 + 1, d2 - d1 - 1, (uint8_t *)body, (d2 - d1 - 1) / 4 * 3 + 3);
-  if (got < 0) goto out;
-  body[got] = '\0';
-  *payload = body;
-  *plen = (size_t)got;
-  body = NULL;
-  rc = QRL_OK;
+  rc = payload_of(jws, d1, d2, payload, plen);
 out:
-  free(body);
   cJSON_Delete(h);
   EVP_MD_CTX_free(md);
   EVP_PKEY_free(pk);
