@@ -415,11 +415,10 @@ SERVER_TEST(password_sms_login_through_authorize, "--demo", NULL) {
   return 0;
 }
 
-/* The error redirect of query: error into err; checks state and iss. */
-static int error_redirect(const qrl_h_server *s, const char *cookie, const char *query,
-                          const char *want) {
-  char loc[2048], v[256];
-  ASSERT_EQ_INT(authorize(s, cookie, query, loc, NULL), 302);
+/* Checks that loc is an error redirect to the demo callback with error
+ * want, state st-123, iss and no code. 0 or 1. */
+static int check_error_loc(const qrl_h_server *s, const char *loc, const char *want) {
+  char v[256];
   ASSERT_TRUE(strncmp(loc, REDIRECT "?", strlen(REDIRECT) + 1) == 0);
   ASSERT_EQ_INT(qrl_h_url_param(loc, "error", v, sizeof(v)), 0);
   ASSERT_EQ_STR(v, want);
@@ -429,6 +428,15 @@ static int error_redirect(const qrl_h_server *s, const char *cookie, const char 
   ASSERT_EQ_STR(v, s->http);
   ASSERT_TRUE(qrl_h_url_param(loc, "code", v, sizeof(v)) != 0);
   return 0;
+}
+
+/* GET /oauth2/authorize?query with cookie: an error redirect with want
+ * (check_error_loc). 0 or 1. */
+static int error_redirect(const qrl_h_server *s, const char *cookie, const char *query,
+                          const char *want) {
+  char loc[2048];
+  ASSERT_EQ_INT(authorize(s, cookie, query, loc, NULL), 302);
+  return check_error_loc(s, loc, want);
 }
 
 SERVER_TEST(authorize_refusals, "--demo", NULL) {
@@ -716,29 +724,6 @@ static void wait_clock_past(int64_t t) {
   }
 }
 
-/* Checks that loc is an error redirect to the demo callback with error
- * want, state st-123, iss and no code. 0 or 1. */
-static int check_error_loc(const qrl_h_server *s, const char *loc, const char *want) {
-  char v[256];
-  ASSERT_TRUE(strncmp(loc, REDIRECT "?", strlen(REDIRECT) + 1) == 0);
-  ASSERT_EQ_INT(qrl_h_url_param(loc, "error", v, sizeof(v)), 0);
-  ASSERT_EQ_STR(v, want);
-  ASSERT_EQ_INT(qrl_h_url_param(loc, "state", v, sizeof(v)), 0);
-  ASSERT_EQ_STR(v, "st-123");
-  ASSERT_EQ_INT(qrl_h_url_param(loc, "iss", v, sizeof(v)), 0);
-  ASSERT_EQ_STR(v, s->http);
-  ASSERT_TRUE(qrl_h_url_param(loc, "code", v, sizeof(v)) != 0);
-  return 0;
-}
-
-/* GET /oauth2/authorize?query with cookie: an error redirect with want. */
-static int check_error_loc_of(const qrl_h_server *s, const char *cookie, const char *query,
-                              const char *want) {
-  char loc[2048];
-  ASSERT_EQ_INT(authorize(s, cookie, query, loc, NULL), 302);
-  return check_error_loc(s, loc, want);
-}
-
 /* The claims of the ID token a code for cookie's session gives (SSO, the
  * standard query plus extra). NULL on failure. */
 static cJSON *sso_claims(const qrl_h_server *s, const char *cookie, const char *extra) {
@@ -786,7 +771,7 @@ SERVER_TEST(id_token_hint_at_authorize, "--demo", "--password-level", "1", NULL)
     /* Bình's hint in An's browser: not answered with An's session. */
     snprintf(q, sizeof(q), "&prompt=none&id_token_hint=%s", binh_idt);
     std_query(full, sizeof(full), q);
-    ASSERT_EQ_INT(check_error_loc_of(s, an, full, "login_required"), 0);
+    ASSERT_EQ_INT(error_redirect(s, an, full, "login_required"), 0);
     snprintf(q, sizeof(q), "&id_token_hint=%s", binh_idt);
     std_query(full, sizeof(full), q);
     ASSERT_EQ_INT(authorize(s, an, full, loc, NULL), 302);
@@ -795,7 +780,7 @@ SERVER_TEST(id_token_hint_at_authorize, "--demo", "--password-level", "1", NULL)
     binh_idt[strlen(binh_idt) - 2] = binh_idt[strlen(binh_idt) - 2] == 'A' ? 'B' : 'A';
     snprintf(q, sizeof(q), "&id_token_hint=%s", binh_idt);
     std_query(full, sizeof(full), q);
-    ASSERT_EQ_INT(check_error_loc_of(s, an, full, "invalid_request"), 0);
+    ASSERT_EQ_INT(error_redirect(s, an, full, "invalid_request"), 0);
   }
   free(an_idt);
   free(binh_idt);
@@ -1194,9 +1179,9 @@ SERVER_TEST(basic_op_plan_odds_and_ends, "--demo", NULL) {
   free(all);
   /* request objects are refused as unsupported, not ignored */
   std_query(q, sizeof(q), "&request=eyJhbGciOiJub25lIn0.e30.");
-  ASSERT_EQ_INT(check_error_loc_of(s, cookie, q, "request_not_supported"), 0);
+  ASSERT_EQ_INT(error_redirect(s, cookie, q, "request_not_supported"), 0);
   std_query(q, sizeof(q), "&request_uri=https%3A%2F%2Fx.example%2Fr");
-  ASSERT_EQ_INT(check_error_loc_of(s, cookie, q, "request_uri_not_supported"), 0);
+  ASSERT_EQ_INT(error_redirect(s, cookie, q, "request_uri_not_supported"), 0);
   return 0;
 }
 
