@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "glue/redis.h"
 #include "helpers/log.h"
 #include "helpers/netaddr.h"
 #include "helpers/num.h"
@@ -108,6 +109,12 @@ void qrl_config_usage(void *stream, const char *prog) {
           "  --scan-grace S       once scanned (or while the citizen turns web login on),\n"
           "                       the code lives at least S seconds more for the phone's\n"
           "                       confirm (default 300, 0..3600)\n"
+          "  --redis URL          share live QR codes and their events with the other\n"
+          "                       nodes through Redis: redis://HOST[:PORT][/DB] or\n"
+          "                       unix:/PATH[?db=N] (default: none, this process alone).\n"
+          "                       Its maxmemory-policy must be noeviction\n"
+          "  --node-id NAME       this node's name among those sharing a Redis (1..32 of\n"
+          "                       A-Z a-z 0-9 - _; default: a random one per start)\n"
           "  --qr-frame-secs S    the QR code changes every S seconds; a frame older\n"
           "                       than the one before is refused (default 2; 15 with\n"
           "                       --demo; 1..60)\n"
@@ -250,8 +257,19 @@ enum {
   OPT_PWLEVEL, OPT_CUTOVER, OPT_OUTBOX, OPT_OTPTTL, OPT_CERT, OPT_KEY, OPT_FRAME,
   OPT_PROX, OPT_FRESH, OPT_NORL, OPT_KNAME, OPT_KIDLE, OPT_HOST, OPT_MAXCH_IP,
   OPT_MAXCONNIP, OPT_WIDLE, OPT_WSPING, OPT_METRICS_ALLOW, OPT_CONFIG, OPT_LOGFMT,
-  OPT_LOGLEVEL, OPT_LOGFILE, OPT_ISSUER, OPT_ACCTCLOSE, OPT_GRACE
+  OPT_LOGLEVEL, OPT_LOGFILE, OPT_ISSUER, OPT_ACCTCLOSE, OPT_GRACE, OPT_REDIS, OPT_NODEID
 };
+
+/* A node's name: 1..32 of [A-Za-z0-9_-] (it names Redis keys and channels). */
+static int node_id_valid(const char *s) {
+  size_t n = strlen(s);
+  if (n < 1 || n > 32) return 0;
+  for (size_t i = 0; i < n; i++)
+    if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+          (s[i] >= '0' && s[i] <= '9') || s[i] == '-' || s[i] == '_'))
+      return 0;
+  return 1;
+}
 
 /* Every option; a config file's keys are the same names (not help, config). */
 static const struct option opts[] = {
@@ -277,6 +295,8 @@ static const struct option opts[] = {
     {"origin", required_argument, NULL, OPT_ORIGIN},
     {"challenge-ttl", required_argument, NULL, OPT_TTL},
     {"scan-grace", required_argument, NULL, OPT_GRACE},
+    {"redis", required_argument, NULL, OPT_REDIS},
+    {"node-id", required_argument, NULL, OPT_NODEID},
     {"demo", no_argument, NULL, OPT_DEMO},
     {"hash-cost", required_argument, NULL, OPT_HASH},
     {"workers", required_argument, NULL, OPT_WORKERS},
@@ -393,6 +413,23 @@ static int apply(qrl_config *cfg, parse_state *st, int c, const char *arg, int s
   case OPT_GRACE:
     if (qrl_parse_long(arg, 0, 3600, &v)) { *what = "--scan-grace wants 0..3600 seconds"; return -1; }
     cfg->scan_grace = v;
+    break;
+  case OPT_REDIS: {
+    qrl_redis_addr ra;
+    char why[160];
+    if (qrl_redis_addr_parse(arg, &ra, why, sizeof(why))) {
+      *what = "--redis wants redis://HOST[:PORT][/DB] (DB 0..15) or unix:/PATH[?db=N]";
+      return -1;
+    }
+    cfg->redis = arg;
+    break;
+  }
+  case OPT_NODEID:
+    if (!node_id_valid(arg)) {
+      *what = "--node-id wants 1..32 letters, digits, '-' or '_'";
+      return -1;
+    }
+    cfg->node_id = arg;
     break;
   case OPT_DEMO:
   case OPT_NORL:
@@ -839,6 +876,8 @@ size_t qrl_config_restart_keys(const qrl_config *a, const qrl_config *b, char *o
   KEY_DIFFERS(list_differs(a->hosts, a->nhosts, b->hosts, b->nhosts), "host");
   FIELD(challenge_ttl, "challenge-ttl");
   FIELD(scan_grace, "scan-grace");
+  STR(redis, "redis");
+  STR(node_id, "node-id");
   FIELD(qr_frame_secs, "qr-frame-secs");
   FIELD(fresh_device_hours, "fresh-device-hours");
   FIELD(no_rate_limits, "no-rate-limits");

@@ -76,6 +76,12 @@ typedef struct qrl_config {
   qrl_cidr metrics_allow[QRL_MAX_ORIGINS]; /* who may read /metrics and /readyz:
                               127.0.0.1 and ::1 unless --metrics-allow is given */
   size_t nmetrics_allow;
+  const char *redis;       /* --redis URL: challenges and their events shared
+                              with other nodes through Redis (glue/redis.h);
+                              NULL: the in-memory store (one process) */
+  const char *node_id;     /* --node-id: this node's name among the nodes
+                              sharing a Redis ([A-Za-z0-9_-]{1,32}); NULL: a
+                              random one per start */
   const char *issuer;      /* the OpenID Connect issuer (--issuer): scheme://host
                               [:port]; NULL: http://<bind>:<port listened on>
                               (https with --tls-cert) */

@@ -29,6 +29,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <hiredis/hiredis.h>
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
@@ -1288,4 +1289,75 @@ out:
   qrl_h_phone_close(&p);
   qrl_wsc_free(br);
   return rc;
+}
+
+/* ---- redis-server ----------------------------------------------------------- */
+
+int qrl_h_redis_start(qrl_h_redis *rp, const char *policy) {
+  char logf[200];
+  int seen;
+  if (!rp->dir[0]) {
+    snprintf(rp->dir, sizeof(rp->dir), "/tmp/qrl-redis-XXXXXX");
+    if (!mkdtemp(rp->dir)) return -1;
+  }
+  snprintf(rp->sock, sizeof(rp->sock), "%s/r.sock", rp->dir);
+  snprintf(rp->url, sizeof(rp->url), "unix:%s", rp->sock);
+  snprintf(logf, sizeof(logf), "%s/redis.log", rp->dir);
+  /* A restart appends to the log: its own "ready" line is the next one. */
+  seen = qrl_h_count_lines(logf, "ready to accept connections");
+  if (seen < 0) seen = 0;
+  rp->pid = fork();
+  if (rp->pid < 0) return -1;
+  if (rp->pid == 0) {
+    int fd = open(logf, O_WRONLY | O_CREAT | O_APPEND, 0600);
+    if (fd >= 0) {
+      dup2(fd, 1);
+      dup2(fd, 2);
+    }
+    execlp("redis-server", "redis-server", "--port", "0", "--unixsocket", rp->sock,
+           "--unixsocketperm", "700", "--save", "", "--appendonly", "no",
+           "--maxmemory-policy", policy, "--dir", rp->dir, (char *)NULL);
+    _exit(127);
+  }
+  /* It says so once it listens (its log, watched with inotify); then one
+   * blocking PING with a deadline. */
+  {
+    struct timeval tv = {2, 0};
+    redisContext *c;
+    redisReply *rep = NULL;
+    int ok = 0;
+    if (qrl_h_wait_lines(logf, "ready to accept connections", seen + 1, QRL_H_TIMEOUT_MS) ==
+        0) {
+      c = redisConnectUnixWithTimeout(rp->sock, tv);
+      if (c && !c->err) redisSetTimeout(c, tv);
+      rep = c && !c->err ? redisCommand(c, "PING") : NULL;
+      ok = rep && rep->type == REDIS_REPLY_STATUS;
+      if (!ok) fprintf(stderr, "PING: %s\n", c && c->err ? c->errstr : "no PONG");
+      if (rep) freeReplyObject(rep);
+      if (c) redisFree(c);
+    }
+    if (!ok) {
+      char cmd[300];
+      fprintf(stderr, "redis-server did not come up:\n");
+      snprintf(cmd, sizeof(cmd), "cat %s 1>&2", logf);
+      if (system(cmd) != 0) fprintf(stderr, "(no log)\n");
+    }
+    return ok ? 0 : -1;
+  }
+}
+
+void qrl_h_redis_kill(qrl_h_redis *rp) {
+  if (rp->pid > 0) {
+    kill(rp->pid, SIGCONT);
+    kill(rp->pid, SIGKILL);
+    waitpid(rp->pid, NULL, 0);
+  }
+  rp->pid = -1;
+}
+
+void qrl_h_redis_cleanup(qrl_h_redis *rp) {
+  char cmd[120];
+  qrl_h_redis_kill(rp);
+  snprintf(cmd, sizeof(cmd), "rm -rf %s", rp->dir);
+  if (rp->dir[0] && system(cmd) != 0) fprintf(stderr, "cannot remove %s\n", rp->dir);
 }

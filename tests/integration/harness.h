@@ -366,4 +366,22 @@ void qrl_h_path(const qrl_h_server *s, const char *name, char *out, size_t n);
   }                                                                           \
   static int body_##name(qrl_h_server *s)
 
+/* A redis-server of the test's own (Debian's): unix socket dir/r.sock in a
+ * temporary directory, no persistence, no TCP. */
+typedef struct qrl_h_redis {
+  pid_t pid;
+  char dir[64];
+  char sock[128];
+  char url[140]; /* "unix:" sock, for --redis */
+} qrl_h_redis;
+
+/* Starts it (again, on the same directory, after qrl_h_redis_kill) with
+ * maxmemory-policy policy; returns 0 once it answers PING, else -1 (its log
+ * said). */
+int qrl_h_redis_start(qrl_h_redis *rp, const char *policy);
+/* SIGKILLs it (a stopped one too) and reaps it; the directory stays. */
+void qrl_h_redis_kill(qrl_h_redis *rp);
+/* Kills it and removes its directory. */
+void qrl_h_redis_cleanup(qrl_h_redis *rp);
+
 #endif /* QRL_TEST_HARNESS_H */

@@ -25,82 +25,6 @@
 #include "glue/redis.h"
 #include "harness.h"
 
-typedef struct redis_proc {
-  pid_t pid;
-  char dir[64];
-  char sock[128];
-} redis_proc;
-
-/* Starts redis-server on dir/r.sock with policy; returns once it accepts
- * (a blocking hiredis PING with a deadline, tried as the socket appears). */
-static int redis_start(redis_proc *rp, const char *policy) {
-  char logf[200];
-  int seen;
-  if (!rp->dir[0]) {
-    snprintf(rp->dir, sizeof(rp->dir), "/tmp/qrl-redis-XXXXXX");
-    if (!mkdtemp(rp->dir)) return -1;
-  }
-  snprintf(rp->sock, sizeof(rp->sock), "%s/r.sock", rp->dir);
-  snprintf(logf, sizeof(logf), "%s/redis.log", rp->dir);
-  /* A restart appends to the log: its own "ready" line is the next one. */
-  seen = qrl_h_count_lines(logf, "ready to accept connections");
-  if (seen < 0) seen = 0;
-  rp->pid = fork();
-  if (rp->pid < 0) return -1;
-  if (rp->pid == 0) {
-    int fd = open(logf, O_WRONLY | O_CREAT | O_APPEND, 0600);
-    if (fd >= 0) {
-      dup2(fd, 1);
-      dup2(fd, 2);
-    }
-    execlp("redis-server", "redis-server", "--port", "0", "--unixsocket", rp->sock,
-           "--unixsocketperm", "700", "--save", "", "--appendonly", "no",
-           "--maxmemory-policy", policy, "--dir", rp->dir, (char *)NULL);
-    _exit(127);
-  }
-  /* It says so once it listens (its log, watched with inotify); then one
-   * blocking PING with a deadline. */
-  {
-    struct timeval tv = {2, 0};
-    redisContext *c;
-    redisReply *rep = NULL;
-    int ok = 0;
-    if (qrl_h_wait_lines(logf, "ready to accept connections", seen + 1, QRL_H_TIMEOUT_MS) ==
-        0) {
-      c = redisConnectUnixWithTimeout(rp->sock, tv);
-      if (c && !c->err) redisSetTimeout(c, tv);
-      rep = c && !c->err ? redisCommand(c, "PING") : NULL;
-      ok = rep && rep->type == REDIS_REPLY_STATUS;
-      if (!ok) fprintf(stderr, "PING: %s\n", c && c->err ? c->errstr : "no PONG");
-      if (rep) freeReplyObject(rep);
-      if (c) redisFree(c);
-    }
-    if (!ok) {
-      char cmd[300];
-      fprintf(stderr, "redis-server did not come up:\n");
-      snprintf(cmd, sizeof(cmd), "cat %s 1>&2", logf);
-      if (system(cmd) != 0) fprintf(stderr, "(no log)\n");
-    }
-    return ok ? 0 : -1;
-  }
-}
-
-static void redis_kill(redis_proc *rp) {
-  if (rp->pid > 0) {
-    kill(rp->pid, SIGCONT);
-    kill(rp->pid, SIGKILL);
-    waitpid(rp->pid, NULL, 0);
-  }
-  rp->pid = -1;
-}
-
-static void redis_cleanup(redis_proc *rp) {
-  char cmd[120];
-  redis_kill(rp);
-  snprintf(cmd, sizeof(cmd), "rm -rf %s", rp->dir);
-  if (rp->dir[0] && system(cmd) != 0) fprintf(stderr, "cannot remove %s\n", rp->dir);
-}
-
 /* ---- the loop ---------------------------------------------------------------- */
 
 typedef struct answer {
@@ -157,7 +81,7 @@ static void close_loop(uv_loop_t *loop) {
   uv_loop_close(loop);
 }
 
-static qrl_redis *client(uv_loop_t *loop, const redis_proc *rp, int command_ms) {
+static qrl_redis *client(uv_loop_t *loop, const qrl_h_redis *rp, int command_ms) {
   qrl_redis_addr a;
   char why[200], url[200];
   snprintf(url, sizeof(url), "unix:%s", rp->sock);
@@ -196,13 +120,13 @@ TEST(addresses_parse_or_say_why) {
 }
 
 TEST(commands_and_error_replies_come_back) {
-  redis_proc rp = {0};
+  qrl_h_redis rp = {0};
   uv_loop_t loop;
   qrl_redis *r = NULL;
   answer set = {0}, get = {0}, bad = {0};
   int rc = 1;
   ASSERT_EQ_INT(uv_loop_init(&loop), 0);
-  if (redis_start(&rp, "noeviction")) goto out;
+  if (qrl_h_redis_start(&rp, "noeviction")) goto out;
   if (!(r = client(&loop, &rp, 1000))) goto out;
   /* Refused at once until it is up: callers fail closed, never wait. */
   if (qrl_redis_cmd(r, on_answer, &set, "PING") != QRL_UNAVAILABLE || set.done) goto out;
@@ -223,19 +147,19 @@ TEST(commands_and_error_replies_come_back) {
 out:
   qrl_redis_free(r);
   close_loop(&loop);
-  redis_cleanup(&rp);
+  qrl_h_redis_cleanup(&rp);
   if (rc) TEST_FAIL_("see above");
   return 0;
 }
 
 TEST(a_redis_that_may_evict_is_refused) {
-  redis_proc rp = {0};
+  qrl_h_redis rp = {0};
   uv_loop_t loop;
   qrl_redis *r = NULL;
   answer a = {0};
   int rc = 1;
   ASSERT_EQ_INT(uv_loop_init(&loop), 0);
-  if (redis_start(&rp, "allkeys-lru")) goto out;
+  if (qrl_h_redis_start(&rp, "allkeys-lru")) goto out;
   if (!(r = client(&loop, &rp, 1000))) goto out;
   if (run_until(&loop, NULL, r, QRL_REDIS_MISCONFIGURED, QRL_H_TIMEOUT_MS)) goto out;
   if (!strstr(qrl_redis_why(r), "'allkeys-lru', not noeviction")) {
@@ -247,20 +171,20 @@ TEST(a_redis_that_may_evict_is_refused) {
 out:
   qrl_redis_free(r);
   close_loop(&loop);
-  redis_cleanup(&rp);
+  qrl_h_redis_cleanup(&rp);
   if (rc) TEST_FAIL_("see above");
   return 0;
 }
 
 TEST(a_stalled_redis_times_out_and_comes_back) {
-  redis_proc rp = {0};
+  qrl_h_redis rp = {0};
   uv_loop_t loop;
   qrl_redis *r = NULL;
   answer a = {0}, b = {0}, c = {0};
   int64_t sent;
   int rc = 1;
   ASSERT_EQ_INT(uv_loop_init(&loop), 0);
-  if (redis_start(&rp, "noeviction")) goto out;
+  if (qrl_h_redis_start(&rp, "noeviction")) goto out;
   if (!(r = client(&loop, &rp, 300))) goto out;
   if (run_until(&loop, NULL, r, QRL_REDIS_UP, QRL_H_TIMEOUT_MS)) goto out;
   kill(rp.pid, SIGSTOP);
@@ -286,27 +210,27 @@ TEST(a_stalled_redis_times_out_and_comes_back) {
 out:
   qrl_redis_free(r);
   close_loop(&loop);
-  redis_cleanup(&rp);
+  qrl_h_redis_cleanup(&rp);
   if (rc) TEST_FAIL_("see above");
   return 0;
 }
 
 TEST(a_killed_redis_is_reconnected_when_it_returns) {
-  redis_proc rp = {0};
+  qrl_h_redis rp = {0};
   uv_loop_t loop;
   qrl_redis *r = NULL;
   answer a = {0}, b = {0};
   int64_t back;
   int rc = 1;
   ASSERT_EQ_INT(uv_loop_init(&loop), 0);
-  if (redis_start(&rp, "noeviction")) goto out;
+  if (qrl_h_redis_start(&rp, "noeviction")) goto out;
   if (!(r = client(&loop, &rp, 1000))) goto out;
   if (run_until(&loop, NULL, r, QRL_REDIS_UP, QRL_H_TIMEOUT_MS)) goto out;
   if (qrl_redis_cmd(r, on_answer, &a, "BLPOP %s %d", "qrl:never", 0)) goto out; /* waits */
-  redis_kill(&rp);
+  qrl_h_redis_kill(&rp);
   if (run_until(&loop, &a.done, r, 0, QRL_H_TIMEOUT_MS) || a.err != QRL_UNAVAILABLE) goto out;
   if (qrl_redis_state_of(r) == QRL_REDIS_UP) goto out;
-  if (redis_start(&rp, "noeviction")) goto out;
+  if (qrl_h_redis_start(&rp, "noeviction")) goto out;
   back = qrl_h_mono_ms();
   if (run_until(&loop, NULL, r, QRL_REDIS_UP, 8000)) goto out;
   if (qrl_h_mono_ms() - back > 5500) {
@@ -321,7 +245,7 @@ TEST(a_killed_redis_is_reconnected_when_it_returns) {
 out:
   qrl_redis_free(r);
   close_loop(&loop);
-  redis_cleanup(&rp);
+  qrl_h_redis_cleanup(&rp);
   if (rc) TEST_FAIL_("see above");
   return 0;
 }
