@@ -833,7 +833,7 @@ qrl_server *qrl_server_new(qrl_config *cfg) {
   srv->thr = (qrl_throttle){qrl_rl_new(200000), cfg->no_rate_limits, &srv->audit, srv->clock, 0,
                             &srv->metrics};
   if (!srv->thr.rl) goto fail;
-  srv->tasks = (qrl_tasks){srv->wq,        &srv->conns, &srv->thr, &srv->sv, srv->clock, 0, 0,
+  srv->tasks = (qrl_tasks){srv->wq, &srv->conns, &srv->thr, srv->store, &srv->sv, srv->clock, 0, 0,
                            &srv->metrics.task_wait};
   srv->sv = (qrl_services){cfg,        srv->clock, &srv->pol,   &srv->opol,  srv->store,
                            &srv->conns, &srv->tasks, &srv->thr,  &srv->audit,

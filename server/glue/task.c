@@ -11,6 +11,8 @@
 #include "glue/metrics.h"
 #include "glue/worker.h"
 
+static void task_done(qrl_job *job);
+
 static void wipe_free(qrl_task *t) {
   qrl_cleanse(t, t->size); /* passwords, passcodes, tokens */
   free(t);
@@ -27,19 +29,6 @@ static void task_run(void *thread_ctx, qrl_job *job) {
   t->ran = 1;
   qrl_hold_settle_persisted(&t->hold, w->db, t->now, t->rc);
   qrl_worker_count_lost(w);
-}
-
-static void task_done(qrl_job *job) {
-  qrl_task *t = qrl_container_of(job, qrl_task, job);
-  qrl_conn *c = NULL;
-
-  if (job->cancelled) t->rc = QRL_UNAVAILABLE;
-  if (t->conn_id) c = qrl_conn_find(t->pool->conns, t->conn_id);
-  qrl_throttle_note_persisted(t->pool->thr, c, &t->hold);
-  qrl_throttle_settle(t->pool->thr, &t->hold, t->rc);
-  t->type->done(t, c);
-  if (c && t->rc == QRL_OK) qrl_conn_proven(c);
-  wipe_free(t);
 }
 
 qrl_task *qrl_task_new(qrl_tasks *pool, const qrl_conn *c, const qrl_task_type *type,
@@ -66,8 +55,58 @@ int qrl_task_take(qrl_task *t, const qrl_conn *c, int64_t *retry_in) {
   return qrl_throttle_take(t->pool->thr, c, &t->hold, retry_in);
 }
 
+/* Runs t's done() with its connection (if still open), then frees t
+ * unless done() kept it. */
+static void finish(qrl_task *t) {
+  qrl_conn *c = t->conn_id ? qrl_conn_find(t->pool->conns, t->conn_id) : NULL;
+  qrl_throttle_note_persisted(t->pool->thr, c, &t->hold);
+  qrl_throttle_settle(t->pool->thr, &t->hold, t->rc);
+  t->in_done = 1;
+  t->type->done(t, c);
+  t->in_done = 0;
+  if (c && t->rc == QRL_OK) qrl_conn_proven(c);
+  if (!t->kept) wipe_free(t);
+}
+
+static void task_done(qrl_job *job) {
+  qrl_task *t = qrl_container_of(job, qrl_task, job);
+  if (job->cancelled) t->rc = QRL_UNAVAILABLE;
+  finish(t);
+}
+
+void qrl_task_keep(qrl_task *t) { t->kept = 1; }
+
+void qrl_task_end(qrl_task *t) {
+  if (t->in_done) t->kept = 0; /* freed as done() returns */
+  else wipe_free(t);
+}
+
+/* Queues t; if it cannot be, t's client is answered through done(). */
+static void submit_or_answer(qrl_task *t) {
+  t->queued_us = qrl_metrics_now_us();
+  if (!t->pool->stopping && qrl_workq_submit(t->pool->wq, &t->job) == QRL_OK) return;
+  t->pool->refused++;
+  t->rc = QRL_UNAVAILABLE;
+  finish(t); /* its hold is settled there as never counted */
+}
+
+static void on_fetched(void *ud, qrl_err rc, const qrl_challenge *c) {
+  qrl_task *t = ud;
+  t->fetched(t, rc, c);
+  submit_or_answer(t);
+}
+
+void qrl_task_fetch(qrl_task *t, const char *id, qrl_task_fetched fn) {
+  snprintf(t->fetch_id, sizeof(t->fetch_id), "%s", id);
+  t->fetched = fn;
+}
+
 qrl_err qrl_task_submit(qrl_task *t) {
   qrl_err rc;
+  if (t->fetched) {
+    qrl_store_get(t->pool->store, t->fetch_id, on_fetched, t);
+    return QRL_OK;
+  }
   t->queued_us = qrl_metrics_now_us();
   rc = t->pool->stopping ? QRL_UNAVAILABLE : qrl_workq_submit(t->pool->wq, &t->job);
   if (rc) {

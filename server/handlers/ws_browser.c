@@ -54,7 +54,7 @@ static qrl_err cancel_fn(qrl_challenge *ch, void *arg) {
 
 static void cancel_current(qrl_services *sv, qrl_conn *c) {
   if (!c->frames.id[0]) return;
-  qrl_store_apply(sv->store, c->frames.id, cancel_fn, NULL, NULL);
+  qrl_store_apply(sv->store, c->frames.id, cancel_fn, NULL, NULL, NULL);
   qrl_cleanse(&c->frames, sizeof(c->frames)); /* no code, no key */
 }
 
@@ -99,12 +99,54 @@ out:
   return rc;
 }
 
-/* Mints a challenge for browser socket c and sends it. */
-static qrl_err send_new_challenge(browser_state *bs, qrl_conn *c) {
+/* A code being put in the store for a page: what is sent once it is there. */
+typedef struct minting {
+  browser_state *bs;
+  uint64_t conn; /* the page's socket (it may close meanwhile) */
+  cJSON *msg;    /* the "challenge" message, first frame included */
+  int64_t frame;
+  const char *req; /* the request it answers (an error names it), or NULL */
+} minting;
+
+/* The store has answered: the page gets its code (or the error), or, if it
+ * has gone meanwhile, the code is cancelled. */
+static void minted(void *ud, qrl_err rc, const qrl_challenge *ch) {
+  minting *m = ud;
+  qrl_services *sv = m->bs->sv;
+  qrl_conn *c = qrl_conn_find(sv->conns, m->conn);
+
+  if (c && c->kind != QRL_CONN_BROWSER) c = NULL;
+  if (rc) {
+    if (c) {
+      qrl_send_error(c, rc, m->req);
+      if (m->req) qrl_audit_refusal(sv->audit, c, "browser_message", rc, m->req);
+    }
+  } else if (!c || *sv->closing) {
+    qrl_store_apply(sv->store, ch->id, cancel_fn, NULL, NULL, NULL);
+  } else {
+    /* A page that asked again before this answer: the older code goes. */
+    if (c->frames.id[0] && strcmp(c->frames.id, ch->id) != 0) cancel_current(sv, c);
+    qrl_metrics_login(sv->metrics, ch->kiosk ? QRL_LOGIN_QR_KIOSK : QRL_LOGIN_QR,
+                      QRL_LOGIN_STARTED);
+    c->frame = m->frame;
+    qrl_frames_of(ch, &c->frames);
+    schedule_next_frame(m->bs, c);
+    qrl_send_json(c, m->msg);
+    m->msg = NULL;
+  }
+  cJSON_Delete(m->msg);
+  free(m);
+}
+
+/* Mints a challenge for browser socket c and sends it once the store has
+ * it. An error returned here is the caller's to tell; one from the store
+ * minted() tells. */
+static qrl_err send_new_challenge(browser_state *bs, qrl_conn *c, const char *req) {
   qrl_services *sv = bs->sv;
   qrl_challenge ch;
   qrl_qr_payload qp;
   cJSON *o = NULL;
+  minting *m = NULL;
   qrl_instant now = qrl_clock_now(sv->clock);
   qrl_err rc;
 
@@ -118,17 +160,15 @@ static qrl_err send_new_challenge(browser_state *bs, qrl_conn *c) {
   ch.kiosk = c->kiosk;
   if ((rc = qrl_challenge_frame(&ch, now.mono_ms, &qp))) goto out;
   if ((rc = challenge_msg(sv, c, &ch, &qp, &o))) goto out;
-  /* The old code goes only now that the new one is ready (and frees its
-   * place under --max-challenges for it). */
-  cancel_current(sv, c);
-  if ((rc = qrl_store_put(sv->store, &ch))) goto out;
-  qrl_metrics_login(sv->metrics, ch.kiosk ? QRL_LOGIN_QR_KIOSK : QRL_LOGIN_QR,
-                    QRL_LOGIN_STARTED);
-  c->frame = qp.frame;
-  qrl_frames_of(&ch, &c->frames);
-  schedule_next_frame(bs, c);
-  qrl_send_json(c, o);
+  rc = QRL_NOMEM;
+  if (!(m = calloc(1, sizeof(*m)))) goto out;
+  *m = (minting){bs, c->id, o, qp.frame, req};
   o = NULL;
+  /* The old code goes first (and frees its place under --max-challenges
+   * for the new one: a shared store runs the two in this order too). */
+  cancel_current(sv, c);
+  qrl_store_put(sv->store, &ch, minted, m);
+  rc = QRL_OK;
 out:
   cJSON_Delete(o);
   qrl_cleanse(&ch, sizeof(ch));
@@ -209,7 +249,7 @@ static void on_challenge(void *arg, const qrl_challenge *ch, int prev) {
   qrl_send_json(c, o);
 }
 
-int qrl_browser_push_held(qrl_conns *conns, const qrl_challenge *ch, int64_t now_ms) {
+static int push_held(qrl_conns *conns, const qrl_challenge *ch, int64_t now_ms) {
   qrl_conn *b = showing(conns, ch->browser_conn, ch->id);
   cJSON *o;
   if (!b) return 0;
@@ -236,6 +276,19 @@ int qrl_browser_push_completed(qrl_conns *conns, uint64_t browser_conn, const ch
   cJSON_AddStringToObject(o, "code", code);
   qrl_send_json(b, o);
   return 1;
+}
+
+/* A note from the store about one of this node's pages: the citizen is
+ * granting web login (the code lives longer), or the login is done (the
+ * one-time code the page exchanges for its session, or why not). */
+static void on_note(void *arg, const qrl_challenge *ch, const qrl_store_note *n) {
+  browser_state *bs = arg;
+  qrl_services *sv = bs->sv;
+  if (*sv->closing) return;
+  if (n->kind == QRL_STORE_HELD)
+    push_held(sv->conns, ch, qrl_clock_mono_ms(sv->clock));
+  else
+    qrl_browser_push_completed(sv->conns, ch->browser_conn, ch->id, n->code, n->err);
 }
 
 /* ---- the portal page: watching its own session ------------------------------ */
@@ -357,7 +410,7 @@ static void handle_message(qrl_services *sv, qrl_conn *c, struct lws *wsi) {
   }
   if ((rc = qrl_json_parse_request(c->rx, c->rx_len, &msg, &type))) goto fail;
   if (strcmp(type, QRL_MSG_NEW_CHALLENGE) == 0 && !c->watch) {
-    if ((rc = send_new_challenge(bs, c))) goto fail;
+    if ((rc = send_new_challenge(bs, c, QRL_MSG_NEW_CHALLENGE))) goto fail;
     goto out;
   }
   rc = QRL_UNKNOWN_TYPE;
@@ -399,7 +452,7 @@ static int browser_callback(struct lws *wsi, enum lws_callback_reasons reason, v
   case LWS_CALLBACK_ESTABLISHED:
     qrl_ws_established(sv, c, wsi, QRL_CONN_BROWSER);
     if (c->watch) start_watch(sv, c, wsi);
-    else if ((rc = send_new_challenge(state_of(wsi), c))) qrl_send_error(c, rc, NULL);
+    else if ((rc = send_new_challenge(state_of(wsi), c, NULL))) qrl_send_error(c, rc, NULL);
     return 0;
   case LWS_CALLBACK_RECEIVE:
     return qrl_ws_receive(sv, c, wsi, in, len, "browser_message", handle_message);
@@ -451,5 +504,6 @@ qrl_err qrl_browser_attach(qrl_server *srv) {
   rc = qrl_server_add_protocol(srv, &proto);
   if (!rc) rc = qrl_server_every(srv, FRAME_SLOT_MS, frames_every, bs);
   if (!rc) rc = qrl_server_on_challenge(srv, on_challenge, bs);
+  if (!rc) qrl_store_on_note(sv->store, on_note, bs);
   return rc;
 }
