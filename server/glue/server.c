@@ -46,6 +46,7 @@
 #include "domain/ratelimit.h"
 #include "glue/sms_relay.h"
 #include "domain/store.h"
+#include "glue/store_redis.h"
 #include "glue/task.h"
 #include "glue/throttle.h"
 #include "glue/worker.h"
@@ -95,6 +96,7 @@ struct qrl_server {
   qrl_sms_relay sms;
   qrl_metrics metrics;
   qrl_store *store; /* owned */
+  char node[33];    /* this node's id among those sharing a Redis, or "" */
   qrl_workq *wq;    /* owned */
   qrl_listener *listener; /* owned; NULL once closed */
   qrl_peers *peers;       /* owned: open connections per client address */
@@ -346,6 +348,12 @@ static void close_everything(qrl_server *srv) {
   srv->closing = 1;
   /* Connections close now (their CLOSED callbacks cancel challenges). */
   lws_context_destroy(srv->ctx);
+  /* A shared store's connections close while the loop runs; what waited
+   * on them is answered now (before the audit's last rows are written). */
+  if (qrl_store_is_redis(srv->store)) {
+    qrl_store_free(srv->store);
+    srv->store = srv->sv.store = srv->tasks.store = NULL;
+  }
   /* The refusals counted so far get their summary rows; whatever is queued
    * or still runs finishes here. */
   qrl_audit_flush(&srv->audit);
@@ -555,6 +563,8 @@ static void on_accept(void *arg, int fd, const struct sockaddr *sa) {
   lws_set_opaque_user_data(wsi, peer);
 }
 
+static void wait_for_store(qrl_server *srv);
+
 static int listen_and_loop(qrl_server *srv) {
   struct lws_context_creation_info info;
   void *loops[1] = {&srv->loop};
@@ -598,6 +608,7 @@ static int listen_and_loop(qrl_server *srv) {
   if (!(srv->listener = qrl_listener_open(&srv->loop, srv->cfg->bind, srv->cfg->port,
                                               &srv->log)))
     return 1;
+  wait_for_store(srv);
   srv->ctx = lws_create_context(&info);
   srv->vhost = srv->ctx ? lws_get_vhost_by_name(srv->ctx, "default") : NULL;
   if (srv->vhost && srv->cfg->tls_cert && !srv->tls_attached) {
@@ -644,6 +655,10 @@ static void close_unstarted(qrl_server *srv) {
   close_everys(srv);
   qrl_workq_free(srv->wq);
   srv->wq = NULL;
+  if (qrl_store_is_redis(srv->store)) { /* it needs the loop to close */
+    qrl_store_free(srv->store);
+    srv->store = NULL;
+  }
   uv_close((uv_handle_t *)&srv->wake, NULL);
 }
 
@@ -778,6 +793,50 @@ static int start_loop(qrl_server *srv) {
   return 0;
 }
 
+/* A node on a shared store listens once the store can serve (in tests and
+ * at a rolling restart a request then never meets a store still
+ * connecting), but not later than STORE_WAIT_MS: with Redis away it starts
+ * anyway, answering `unavailable` (fail closed) until Redis is back. */
+#define STORE_WAIT_MS 5000
+static void wait_for_store(qrl_server *srv) {
+  uint64_t until = uv_now(&srv->loop) + STORE_WAIT_MS;
+  if (!qrl_store_is_redis(srv->store)) return;
+  while (!qrl_store_redis_ready(srv->store) && uv_now(&srv->loop) < until && !srv->stopping)
+    uv_run(&srv->loop, UV_RUN_ONCE);
+  if (!qrl_store_redis_ready(srv->store))
+    qrl_log_msg(&srv->log, QRL_LOG_WARN, "startup",
+                "the shared store is not ready after %d ms: serving anyway, logins answer "
+                "unavailable until it is", STORE_WAIT_MS);
+}
+
+/* The challenge store: this process's memory, or Redis shared with the
+ * other nodes (--redis; on the loop, so after start_loop). */
+static int make_store(qrl_server *srv) {
+  const qrl_config *cfg = srv->cfg;
+  qrl_redis_addr addr;
+  char why[160];
+  if (!cfg->redis) {
+    srv->store = qrl_store_mem_new(cfg->max_challenges, cfg->max_challenges_per_ip, 300,
+                                   on_store_event, srv);
+    return srv->store ? 0 : -1;
+  }
+  if (qrl_redis_addr_parse(cfg->redis, &addr, why, sizeof(why))) return -1; /* parsed before */
+  if (cfg->node_id) {
+    snprintf(srv->node, sizeof(srv->node), "%s", cfg->node_id);
+  } else {
+    uint8_t r[8];
+    if (qrl_random(r, sizeof(r))) return -1;
+    for (size_t i = 0; i < sizeof(r); i++) snprintf(srv->node + 2 * i, 3, "%02x", r[i]);
+  }
+  srv->store = qrl_store_redis_new(&srv->loop, &addr, srv->node, cfg->max_challenges,
+                                   cfg->max_challenges_per_ip, 300, srv->clock, &srv->log,
+                                   on_store_event, srv);
+  if (!srv->store) return -1;
+  qrl_log_kv(&srv->log, QRL_LOG_NOTICE, "node", "node_id", srv->node, "redis", cfg->redis,
+             (const char *)NULL);
+  return 0;
+}
+
 qrl_server *qrl_server_new(qrl_config *cfg) {
   qrl_server *srv = calloc(1, sizeof(*srv));
   long fd_limit;
@@ -818,10 +877,8 @@ qrl_server *qrl_server_new(qrl_config *cfg) {
   if (qrl_sms_relay_open(&srv->sms, cfg->sms_outbox, cfg->demo, cfg->otp_ttl,
                          &srv->log)) goto fail;
   if (qrl_conns_init(&srv->conns)) goto fail;
-  if (!(srv->store = qrl_store_mem_new(cfg->max_challenges, cfg->max_challenges_per_ip, 300,
-                                       on_store_event, srv)))
-    goto fail;
   if (start_loop(srv)) goto fail;
+  if (make_store(srv)) goto fail;
   if (qrl_keepalive_init(&srv->alive, cfg->ws_ping_secs, qrl_clock_mono_ms(srv->clock)) ||
       qrl_server_every(srv, QRL_KEEPALIVE_SLOT_MS, keepalive_every, &srv->alive))
     goto fail;
