@@ -69,6 +69,8 @@ typedef void (*free_fn)(void *arg);
 typedef struct tick_hook { tick_fn fn; void *arg; } tick_hook;
 typedef struct event_hook { event_fn fn; void *arg; } event_hook;
 typedef struct free_hook { free_fn fn; void *arg; } free_hook;
+typedef size_t (*drain_fn)(void *arg, int first);
+typedef struct drain_hook { drain_fn fn; void *arg; } drain_hook;
 typedef struct every_hook {
   uv_timer_t timer;
   tick_fn fn;
@@ -122,6 +124,10 @@ struct qrl_server {
   tick_hook ticks[MAX_HOOKS];
   event_hook events[MAX_HOOKS];
   free_hook frees[MAX_HOOKS];
+  drain_hook drains[MAX_HOOKS];
+  size_t ndrains;
+  int leaving; /* the shared store is being told this node is gone */
+  int left;    /* ... and has answered (or could not be told) */
   every_hook everys[MAX_HOOKS];
   size_t nticks, nevents, nfrees, neverys;
 };
@@ -250,6 +256,19 @@ qrl_err qrl_server_on_challenge(qrl_server *srv, event_fn fn, void *arg) {
   return QRL_OK;
 }
 
+qrl_err qrl_server_on_drain(qrl_server *srv, drain_fn fn, void *arg) {
+  if (srv->ndrains >= MAX_HOOKS) return QRL_NOMEM;
+  srv->drains[srv->ndrains++] = (drain_hook){fn, arg};
+  return QRL_OK;
+}
+
+/* What the handlers still have in flight (first: the drain begins). */
+static size_t in_flight(qrl_server *srv, int first) {
+  size_t n = 0;
+  for (size_t i = 0; i < srv->ndrains; i++) n += srv->drains[i].fn(srv->drains[i].arg, first);
+  return n;
+}
+
 qrl_err qrl_server_at_free(qrl_server *srv, free_fn fn, void *arg) {
   if (srv->nfrees >= MAX_HOOKS) return QRL_NOMEM;
   srv->frees[srv->nfrees++] = (free_hook){fn, arg};
@@ -371,14 +390,43 @@ static void close_everything(qrl_server *srv) {
 
 /* Shutdown, second half: once no work is left and the answers have been
  * written (or the drain time is up), close. */
+static void left(void *arg) {
+  qrl_server *srv = arg;
+  srv->left = 1;
+}
+
 static void on_drain(uv_timer_t *h) {
   qrl_server *srv = h->data;
-  int late = uv_now(&srv->loop) - srv->drain_started >= SHUTDOWN_DRAIN_MS;
+  uint64_t spent = uv_now(&srv->loop) - srv->drain_started;
+  uint64_t bound = (uint64_t)srv->cfg->drain_secs * 1000 + SHUTDOWN_DRAIN_MS;
+  size_t logins = in_flight(srv, 0);
+  int late = spent >= bound;
+  /* Logins in flight first (--drain-secs), then the last work and writes. */
+  if (!late && logins && spent < (uint64_t)srv->cfg->drain_secs * 1000) return;
+  if (!srv->tasks.stopping) {
+    /* Work no worker has started is dropped and answered "unavailable"
+     * (until now a login in flight could still send its confirm here). */
+    size_t dropped = qrl_tasks_stop(&srv->tasks);
+    if (dropped)
+      qrl_log_msg(&srv->log, QRL_LOG_NOTICE, "shutdown", "%zu queued requests dropped",
+                  dropped);
+  }
   if (!late && (qrl_workq_busy(srv->wq) || queued_writes(&srv->conns))) return;
-  if (late)
+  /* A shared store: this node's heartbeat goes before its pages do, so a
+   * confirm from now on is refused (browser_gone) rather than accepted for
+   * a page nobody sees. */
+  if (qrl_store_is_redis(srv->store) && !srv->left) {
+    if (!srv->leaving) {
+      srv->leaving = 1;
+      qrl_store_redis_leave(srv->store, left, srv);
+    }
+    if (!late) return;
+  }
+  if (late || logins)
     qrl_log_msg(&srv->log, QRL_LOG_WARN, "shutdown",
-                "%zu jobs, %zu writes still pending after %d ms", qrl_workq_busy(srv->wq),
-                queued_writes(&srv->conns), SHUTDOWN_DRAIN_MS);
+                "%zu logins in flight, %zu jobs, %zu writes still pending after %llu ms",
+                logins, qrl_workq_busy(srv->wq), queued_writes(&srv->conns),
+                (unsigned long long)spent);
   close_everything(srv);
 }
 
@@ -489,7 +537,6 @@ static void on_hup(uv_signal_t *h, int signum) {
 
 static void on_signal(uv_signal_t *h, int signum) {
   qrl_server *srv = h->data;
-  size_t dropped;
   if (srv->stopping) return; /* already on its way out, within the bound */
   qrl_log_msg(&srv->log, QRL_LOG_NOTICE, "shutdown", "signal %d: shutting down", signum);
   qrl_notify_stopping(&srv->notify);
@@ -500,11 +547,13 @@ static void on_signal(uv_signal_t *h, int signum) {
   uv_timer_stop(&srv->tick);
   uv_close((uv_handle_t *)&srv->tick, NULL);
   close_everys(srv);
-  /* Work no worker has started is dropped and answered "unavailable". */
-  dropped = qrl_tasks_stop(&srv->tasks);
-  if (dropped)
-    qrl_log_msg(&srv->log, QRL_LOG_NOTICE, "shutdown", "%zu queued requests dropped", dropped);
   srv->drain_started = uv_now(&srv->loop);
+  {
+    size_t n = in_flight(srv, 1); /* pages waiting for a scan go elsewhere */
+    if (n)
+      qrl_log_msg(&srv->log, QRL_LOG_NOTICE, "shutdown",
+                  "%zu logins in flight: up to %d s to finish", n, srv->cfg->drain_secs);
+  }
   uv_timer_start(&srv->drain, on_drain, 0, SHUTDOWN_POLL_MS);
 }
 

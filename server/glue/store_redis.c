@@ -100,6 +100,7 @@ typedef struct rs_store {
   int beat_ok;    /* the last heartbeat was written */
   int subscribed; /* the events subscription is confirmed (since it came up) */
   int ready;      /* both, with both connections up: said in the log */
+  int64_t off;    /* wall-clock ms - monotonic ms (wall_offset) */
   qrl_store_redis_stats st;
 } rs_store;
 
@@ -107,12 +108,17 @@ static const qrl_store_ops rs_ops;
 
 /* ---- time ------------------------------------------------------------------ */
 
-/* Wall-clock ms minus monotonic ms, now: added to a monotonic time gives
- * the wall-clock one Redis keeps (other nodes' monotonic clocks differ). */
-static int64_t wall_offset(const rs_store *s) {
+/* Wall-clock ms minus monotonic ms: added to a monotonic time gives the
+ * wall-clock one Redis keeps (other nodes' monotonic clocks differ). Taken
+ * once, when the store is made, so that a time read back is the time
+ * written (a stepped wall clock later does not move this node's
+ * deadlines; NTP keeps the nodes within a few ms of each other). */
+static int64_t wall_offset(const rs_store *s) { return s->off; }
+
+static int64_t offset_now(const qrl_clock *clock) {
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 - qrl_clock_mono_ms(s->clock);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 - qrl_clock_mono_ms(clock);
 }
 
 /* ---- the record ------------------------------------------------------------ */
@@ -740,6 +746,35 @@ static void on_beat(uv_timer_t *t) {
   check_ready(s);
 }
 
+typedef struct leaving {
+  void (*done)(void *arg);
+  void *arg;
+} leaving;
+
+static void left_answered(void *arg, qrl_err err, redisReply *rep) {
+  leaving *l = arg;
+  (void)err;
+  (void)rep;
+  l->done(l->arg);
+  free(l);
+}
+
+void qrl_store_redis_leave(qrl_store *base, void (*done)(void *arg), void *arg) {
+  rs_store *s = (rs_store *)base;
+  leaving *l = malloc(sizeof(*l));
+  uv_timer_stop(&s->beat);
+  if (!l) {
+    done(arg);
+    return;
+  }
+  *l = (leaving){done, arg};
+  s->st.calls++;
+  if (qrl_redis_cmd(s->cmd, left_answered, l, "DEL qrl:alive:%s", s->node)) {
+    free(l);
+    done(arg); /* unreachable: the heartbeat lapses by itself (3 s) */
+  }
+}
+
 static void beat_closed(uv_handle_t *h) { free(h->data); }
 
 static void rs_destroy(qrl_store *base) {
@@ -776,6 +811,7 @@ qrl_store *qrl_store_redis_new(uv_loop_t *loop, const qrl_redis_addr *addr, cons
   s->base.sink_ud = sink_ud;
   s->loop = loop;
   s->clock = clock;
+  s->off = offset_now(clock);
   s->log = log;
   snprintf(s->node, sizeof(s->node), "%s", node);
   s->max_live = max_live;

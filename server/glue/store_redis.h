@@ -66,6 +66,12 @@ qrl_redis_state qrl_store_redis_state(const qrl_store *s);
  * change, "store_unavailable" when it goes). */
 int qrl_store_redis_ready(const qrl_store *s);
 
+/* The node is leaving (the end of its drain): its heartbeat is deleted, so
+ * that from now on a confirm of one of its pages is refused
+ * (QRL_BROWSER_GONE); the heartbeat stops. done(arg) is called when Redis
+ * has answered, or at once if it cannot be reached. */
+void qrl_store_redis_leave(qrl_store *s, void (*done)(void *arg), void *arg);
+
 /* 1 if s is a Redis store. */
 int qrl_store_is_redis(const qrl_store *s);
 

@@ -28,6 +28,7 @@ typedef struct browser_state {
   qrl_services *sv;
   qrl_wheel frames; /* one node per page with a code waiting for its scan */
   int64_t now_ms;   /* the monotonic time of the wheel's current advance */
+  int draining;     /* the node is stopping: no new codes */
 } browser_state;
 
 #define FRAME_SLOT_MS 10   /* frame times are kept to 10 ms ... */
@@ -116,13 +117,14 @@ static void minted(void *ud, qrl_err rc, const qrl_challenge *ch) {
   qrl_conn *c = qrl_conn_find(sv->conns, m->conn);
 
   if (c && c->kind != QRL_CONN_BROWSER) c = NULL;
-  if (rc) {
-    if (c) {
-      qrl_send_error(c, rc, m->req);
-      if (m->req) qrl_audit_refusal(sv->audit, c, "browser_message", rc, m->req);
-    }
-  } else if (!c || *sv->closing) {
-    qrl_store_apply(sv->store, ch->id, cancel_fn, NULL, NULL, NULL);
+  if (!rc && m->bs->draining) rc = QRL_UNAVAILABLE; /* the node began stopping */
+  if (rc && c) {
+    qrl_send_error(c, rc, m->req);
+    if (m->req) qrl_audit_refusal(sv->audit, c, "browser_message", rc, m->req);
+  }
+  if (rc || !c || *sv->closing) {
+    /* Stored, but nobody will show it. */
+    if (ch) qrl_store_apply(sv->store, ch->id, cancel_fn, NULL, NULL, NULL);
   } else {
     /* A page that asked again before this answer: the older code goes. */
     if (c->frames.id[0] && strcmp(c->frames.id, ch->id) != 0) cancel_current(sv, c);
@@ -150,6 +152,7 @@ static qrl_err send_new_challenge(browser_state *bs, qrl_conn *c, const char *re
   qrl_instant now = qrl_clock_now(sv->clock);
   qrl_err rc;
 
+  if (bs->draining) return QRL_UNAVAILABLE; /* the node is stopping */
   /* A page that reloads in a loop (or a script minting codes to relay)
    * gets a few codes a minute per IP, not an unbounded stream. */
   if (!qrl_throttle_hit(sv->thr, c, "mint:ip", c->ip, QRL_RL_MINT_IP, QRL_RL_MINT_WINDOW))
@@ -223,9 +226,12 @@ static void on_challenge(void *arg, const qrl_challenge *ch, int prev) {
   cJSON *o;
 
   (void)prev;
-  /* A code no longer waiting for its scan is not redrawn. */
-  if (ch->state != QRL_CHAL_PENDING && (c = showing(sv->conns, ch->browser_conn, ch->id)))
-    qrl_wheel_cancel(&bs->frames, &c->frame_at);
+  /* A code no longer waiting for its scan is not redrawn; a scanned one is
+   * a login in flight (a draining node waits for it). */
+  if ((c = showing(sv->conns, ch->browser_conn, ch->id))) {
+    if (ch->state != QRL_CHAL_PENDING) qrl_wheel_cancel(&bs->frames, &c->frame_at);
+    c->in_flight = ch->state == QRL_CHAL_SCANNED;
+  }
   switch (ch->state) {
   case QRL_CHAL_SCANNED: type = QRL_MSG_SCANNED; break;
   case QRL_CHAL_DECLINED: type = QRL_MSG_DECLINED; break;
@@ -267,6 +273,7 @@ int qrl_browser_push_completed(qrl_conns *conns, uint64_t browser_conn, const ch
   qrl_conn *b = showing(conns, browser_conn, id);
   cJSON *o;
   if (!b) return 0;
+  b->in_flight = 0;
   if (err) {
     qrl_send_error(b, err, NULL);
     return 1;
@@ -289,6 +296,43 @@ static void on_note(void *arg, const qrl_challenge *ch, const qrl_store_note *n)
     push_held(sv->conns, ch, qrl_clock_mono_ms(sv->clock));
   else
     qrl_browser_push_completed(sv->conns, ch->browser_conn, ch->id, n->code, n->err);
+}
+
+/* ---- the node stopping ------------------------------------------------------- */
+
+typedef struct drain_walk {
+  browser_state *bs;
+  int first;
+  size_t in_flight;
+} drain_walk;
+
+/* A page waiting for a scan is told to reconnect (behind a load balancer:
+ * to another node, for a new code) and its code is cancelled; a scanned
+ * one waits for its login to finish. */
+static void drain_one(qrl_conn *c, void *arg) {
+  drain_walk *w = arg;
+  qrl_services *sv = w->bs->sv;
+  cJSON *o;
+  if (c->watch) return;
+  if (c->in_flight) {
+    w->in_flight++;
+    return;
+  }
+  if (!w->first) return;
+  qrl_wheel_cancel(&w->bs->frames, &c->frame_at);
+  cancel_current(sv, c);
+  if ((o = qrl_json_msg(QRL_MSG_RECONNECT))) {
+    cJSON_AddStringToObject(o, "reason", "node_stopping");
+    qrl_send_json(c, o);
+  }
+}
+
+static size_t drain(void *arg, int first) {
+  browser_state *bs = arg;
+  drain_walk w = {bs, first, 0};
+  if (first) bs->draining = 1;
+  qrl_conn_each(bs->sv->conns, QRL_CONN_BROWSER, drain_one, &w);
+  return w.in_flight;
 }
 
 /* ---- the portal page: watching its own session ------------------------------ */
@@ -504,6 +548,7 @@ qrl_err qrl_browser_attach(qrl_server *srv) {
   rc = qrl_server_add_protocol(srv, &proto);
   if (!rc) rc = qrl_server_every(srv, FRAME_SLOT_MS, frames_every, bs);
   if (!rc) rc = qrl_server_on_challenge(srv, on_challenge, bs);
+  if (!rc) rc = qrl_server_on_drain(srv, drain, bs);
   if (!rc) qrl_store_on_note(sv->store, on_note, bs);
   return rc;
 }

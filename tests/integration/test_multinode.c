@@ -322,5 +322,64 @@ TEST(redis_killed_mid_login) {
   return 0;
 }
 
-TEST_MAIN(page_on_a_phone_on_b, twenty_confirms_one_wins, node_killed_after_the_scan,
+TEST(rolling_restart_drains) {
+  cluster k;
+  qrl_h_phone p;
+  qrl_wsc *waiting, *scanned, *br;
+  cJSON *chw = NULL, *chs = NULL, *ch = NULL, *m, *done;
+  qrl_qr_payload qp;
+  char cookie[512];
+  int num;
+
+  memset(&p, 0, sizeof(p));
+  ASSERT_EQ_INT(cluster_start(&k), 0);
+  /* Two pages on A: one waits for a scan, one is scanned by a phone on B. */
+  ASSERT_TRUE((waiting = qrl_h_browser(&k.a, &chw)) != NULL);
+  ASSERT_TRUE((scanned = qrl_h_browser(&k.a, &chs)) != NULL);
+  ASSERT_EQ_INT(qrl_h_phone_ready(&k.b, &p, "001099012345", "MatKhau@2024", NULL), 0);
+  m = qrl_h_phone_scan_page(&p, scanned, chs, &qp);
+  ASSERT_TRUE(m != NULL);
+  ASSERT_EQ_STR(qrl_h_type(m), "scan_ok");
+  cJSON_Delete(m);
+  ASSERT_TRUE((num = qrl_h_scanned_number(scanned)) >= 10);
+
+  /* A is told to stop: the waiting page is told to reconnect... */
+  ASSERT_EQ_INT(kill(k.a.pid, SIGTERM), 0);
+  m = qrl_h_expect(waiting, "reconnect", QRL_H_TIMEOUT_MS);
+  ASSERT_TRUE(m != NULL);
+  ASSERT_EQ_STR(qrl_h_str(m, "reason"), "node_stopping");
+  cJSON_Delete(m);
+  /* ... while the scanned one's login finishes: confirmed on B, told on A. */
+  m = qrl_h_phone_decide(&p, &qp, k.a.http, (int64_t)time(NULL), num, QRL_DECISION_CONFIRM);
+  ASSERT_TRUE(m != NULL);
+  ASSERT_EQ_STR(qrl_h_type(m), "confirm_ok");
+  cJSON_Delete(m);
+  done = qrl_h_recv(scanned, QRL_H_TIMEOUT_MS);
+  ASSERT_TRUE(done != NULL);
+  ASSERT_EQ_STR(qrl_h_type(done), "completed");
+  ASSERT_EQ_INT(exchange(&k.b, done, chs, cookie), 200);
+  cJSON_Delete(done);
+  /* A exits cleanly; the waiting page, reconnected (to B), logs in. */
+  qrl_wsc_free(waiting);
+  qrl_wsc_free(scanned);
+  ASSERT_EQ_INT(qrl_h_stop(&k.a), 0);
+  k.a.pid = 0;
+  qrl_h_phone_close(&p);
+  memset(&p, 0, sizeof(p));
+  ASSERT_EQ_INT(qrl_h_phone_ready(&k.b, &p, "001099012345", "MatKhau@2024", NULL), 0);
+  ASSERT_TRUE((br = qrl_h_browser(&k.b, &ch)) != NULL);
+  done = qrl_h_confirm_page(&k.b, &p, br, ch);
+  ASSERT_TRUE(done != NULL);
+  ASSERT_EQ_STR(qrl_h_type(done), "completed");
+  cJSON_Delete(done);
+  cJSON_Delete(ch);
+  cJSON_Delete(chw);
+  cJSON_Delete(chs);
+  qrl_wsc_free(br);
+  qrl_h_phone_close(&p);
+  ASSERT_EQ_INT(cluster_stop(&k), 0);
+  return 0;
+}
+
+TEST_MAIN(rolling_restart_drains, page_on_a_phone_on_b, twenty_confirms_one_wins, node_killed_after_the_scan,
           redis_killed_mid_login)
