@@ -67,6 +67,20 @@ TEST(scan_then_confirm_completes) {
   return 0;
 }
 
+/* A node whose clock runs a few ms behind the one that made the code (a
+ * shared store) scans it as made now: frame 0, scanned at its creation -
+ * not a future frame, not a broken challenge. */
+TEST(scan_on_a_node_a_little_behind) {
+  qrl_challenge c = fresh();
+  qrl_qr_payload qp;
+  ASSERT_ERR(qrl_challenge_frame(&c, NOW, &qp), QRL_OK);
+  ASSERT_ERR(qrl_challenge_scan(&c, &qp, AN, 1, 9, NOW - 3), QRL_OK);
+  ASSERT_EQ_INT(c.scanned_ms, NOW);
+  ASSERT_ERR(qrl_challenge_check(&c), QRL_OK);
+  ASSERT_ERR(decide_at(&c, AN, 1, QRL_DECISION_CONFIRM, NOW - 2), QRL_OK);
+  return 0;
+}
+
 TEST(scan_then_decline) {
   qrl_challenge c = fresh();
   ASSERT_ERR(scan_at(&c, AN, 1, 9, NOW), QRL_OK);
@@ -475,7 +489,7 @@ TEST(frames_copy_draws_the_same_frames) {
 TEST_MAIN(functions_follow_the_transition_table_exhaustively,
           invariants_catch_a_broken_challenge, frames_fresh_stale_forged, held_frame_judged_when_seen,
           extend_and_hold, number_matching, init_makes_distinct_random_tokens,
-          scan_then_confirm_completes, scan_then_decline,
+          scan_then_confirm_completes, scan_on_a_node_a_little_behind, scan_then_decline,
           rescan_by_same_phone_is_idempotent, scan_by_another_account_refused_unchanged,
           confirm_by_another_account_refused_unchanged, confirm_before_scan_refused,
           second_confirm_is_used, declined_is_final, expiry_refuses_scan_and_confirm,
