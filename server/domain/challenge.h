@@ -80,6 +80,9 @@ typedef struct qrl_challenge {
   char portal_origin[128];
   char browser_ip[48];
   char browser_ua[160];
+  char oidc_req[24];     /* the /oauth2/authorize request its page serves (the
+                            page socket's "?oidc="), "" for none: the phone
+                            names that portal, on whichever node it scans */
   int64_t created_at;    /* wall clock, unix seconds: for people and audit */
   int64_t created_ms;    /* monotonic ms: frame 0 starts here */
   int64_t expires_ms;    /* monotonic ms: live until (excluded) */

@@ -56,7 +56,7 @@
  * must be added there (and to the round-trip test), then this size. (A
  * field that fits in padding leaves the size alone - `why` did, after
  * `state` - so read the struct too.) */
-_Static_assert(sizeof(qrl_challenge) == 712 || sizeof(void *) != 8,
+_Static_assert(sizeof(qrl_challenge) == 736 || sizeof(void *) != 8,
                "qrl_challenge changed: update pack() and unpack() in store_mem.c");
 
 /* The live challenges of one browser network, and the entries that name it. */
@@ -94,6 +94,7 @@ typedef struct mem_entry {
   const char *portal_name;   /* shared (intern.h), NULL for "" */
   const char *portal_origin; /* shared, NULL for "" */
   const char *browser_ua;    /* shared, NULL for "" */
+  const char *oidc_req;      /* shared (one page's), NULL for "" */
   int64_t created_at, created_ms, expires_ms, frame_secs;
   uint64_t browser_conn;
   int kiosk;
@@ -276,7 +277,7 @@ typedef struct pack_plan {
   int has_scan;
   size_t ip_len; /* with its NUL; 0 when the address is the network's key */
   size_t size;   /* of the whole entry */
-  const char *name, *origin, *ua; /* shared references taken for the entry */
+  const char *name, *origin, *ua, *oidc; /* shared references taken for the entry */
 } pack_plan;
 
 #define FIELD_SIZE(f) sizeof(((qrl_challenge *)NULL)->f)
@@ -309,6 +310,7 @@ static void plan_drop(mem_store *m, const pack_plan *p, const mem_entry *old) {
   if (p->name != (old ? old->portal_name : NULL)) qrl_intern_drop(m->strs, p->name);
   if (p->origin != (old ? old->portal_origin : NULL)) qrl_intern_drop(m->strs, p->origin);
   if (p->ua != (old ? old->browser_ua : NULL)) qrl_intern_drop(m->strs, p->ua);
+  if (p->oidc != (old ? old->oidc_req : NULL)) qrl_intern_drop(m->strs, p->oidc);
 }
 
 /* Plans an entry for c in network net, replacing old (NULL: a new entry).
@@ -324,7 +326,8 @@ static int plan(mem_store *m, const qrl_challenge *c, const net_count *net,
                &p->name) ||
       str_take(m, c->portal_origin, sizeof(c->portal_origin), old ? old->portal_origin : NULL,
                &p->origin) ||
-      str_take(m, c->browser_ua, sizeof(c->browser_ua), old ? old->browser_ua : NULL, &p->ua)) {
+      str_take(m, c->browser_ua, sizeof(c->browser_ua), old ? old->browser_ua : NULL, &p->ua) ||
+      str_take(m, c->oidc_req, sizeof(c->oidc_req), old ? old->oidc_req : NULL, &p->oidc)) {
     plan_drop(m, p, old);
     return -1;
   }
@@ -343,6 +346,7 @@ static void pack(mem_entry *e, const qrl_challenge *c, const pack_plan *p) {
   e->portal_name = p->name;
   e->portal_origin = p->origin;
   e->browser_ua = p->ua;
+  e->oidc_req = p->oidc;
   e->created_at = c->created_at;
   e->created_ms = c->created_ms;
   e->expires_ms = c->expires_ms;
@@ -381,6 +385,7 @@ static void unpack(const mem_entry *e, qrl_challenge *c) {
   str_out(c->portal_origin, sizeof(c->portal_origin), e->portal_origin);
   str_out(c->browser_ip, sizeof(c->browser_ip), (e->flags & E_IP) ? ip_of(e) : e->net->key);
   str_out(c->browser_ua, sizeof(c->browser_ua), e->browser_ua);
+  str_out(c->oidc_req, sizeof(c->oidc_req), e->oidc_req);
   c->created_at = e->created_at;
   c->created_ms = e->created_ms;
   c->expires_ms = e->expires_ms;
@@ -414,6 +419,7 @@ static void entry_free(mem_store *m, mem_entry *e) {
   qrl_intern_drop(m->strs, e->portal_name);
   qrl_intern_drop(m->strs, e->portal_origin);
   qrl_intern_drop(m->strs, e->browser_ua);
+  qrl_intern_drop(m->strs, e->oidc_req);
   net_release(m, e->net);
   entry_wipe(e);
 }

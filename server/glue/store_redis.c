@@ -140,6 +140,7 @@ static char *encode(const qrl_challenge *c, int64_t off) {
   add_str(o, "po", c->portal_origin);
   add_str(o, "ip", c->browser_ip);
   add_str(o, "ua", c->browser_ua);
+  if (c->oidc_req[0]) add_str(o, "oq", c->oidc_req);
   add_num(o, "cat", c->created_at);
   add_num(o, "cms", c->created_ms + off);
   add_num(o, "ems", c->expires_ms + off);
@@ -211,6 +212,8 @@ static int decode(const char *rec, size_t len, int64_t off, qrl_challenge *c) {
   bad |= get_str(o, "po", c->portal_origin, sizeof(c->portal_origin));
   bad |= get_str(o, "ip", c->browser_ip, sizeof(c->browser_ip));
   bad |= get_str(o, "ua", c->browser_ua, sizeof(c->browser_ua));
+  if (cJSON_GetObjectItemCaseSensitive(o, "oq"))
+    bad |= get_str(o, "oq", c->oidc_req, sizeof(c->oidc_req));
   bad |= get_num(o, "cat", &v[0]) | get_num(o, "cms", &v[1]) | get_num(o, "ems", &v[2]) |
          get_num(o, "fs", &v[3]) | get_num(o, "bc", &v[4]) | get_num(o, "st", &v[5]) |
          get_num(o, "why", &v[6]) | get_num(o, "k", &v[7]);

@@ -293,15 +293,10 @@ static void scan_done(qrl_task *t, qrl_conn *c) {
 static const qrl_task_type scan_type = {QRL_MSG_SCAN, scan_run, scan_done};
 
 /* The challenge scanned, before the worker: which relying portal its page
- * serves. A page on another node (a shared store) is not seen here: the
- * phone then names our portal only. */
+ * serves (kept with the challenge, so it is known on any node). */
 static void scan_fetched(qrl_task *t, qrl_err rc, const qrl_challenge *ch) {
   scan_task *s = qrl_container_of(t, scan_task, base);
-  qrl_services *sv = qrl_task_ctx(t);
-  const qrl_conn *br;
-  if (!rc && (br = qrl_conn_find(sv->conns, ch->browser_conn)) &&
-      br->kind == QRL_CONN_BROWSER && !strcmp(br->frames.id, ch->id))
-    memcpy(s->oidc_req, br->oidc_req, sizeof(br->oidc_req));
+  if (!rc) memcpy(s->oidc_req, ch->oidc_req, sizeof(s->oidc_req));
 }
 
 qrl_err qrl_phone_prep_scan(qrl_services *sv, qrl_conn *c, const cJSON *msg,

@@ -107,6 +107,7 @@ typedef struct minting {
   cJSON *msg;    /* the "challenge" message, first frame included */
   int64_t frame;
   const char *req; /* the request it answers (an error names it), or NULL */
+  qrl_challenge ch; /* to put once the page's old code is cancelled (wiped) */
 } minting;
 
 /* The store has answered: the page gets its code (or the error), or, if it
@@ -137,7 +138,18 @@ static void minted(void *ud, qrl_err rc, const qrl_challenge *ch) {
     m->msg = NULL;
   }
   cJSON_Delete(m->msg);
+  qrl_cleanse(&m->ch, sizeof(m->ch));
   free(m);
+}
+
+/* The page's old code is cancelled (or was already over): the new one goes
+ * in now, so that it takes the old one's place under the caps - on a shared
+ * store too, where the two would otherwise race. */
+static void old_cancelled(void *ud, qrl_err rc, const qrl_challenge *old) {
+  minting *m = ud;
+  (void)rc;
+  (void)old;
+  qrl_store_put(m->bs->sv->store, &m->ch, minted, m);
 }
 
 /* Mints a challenge for browser socket c and sends it once the store has
@@ -161,16 +173,23 @@ static qrl_err send_new_challenge(browser_state *bs, qrl_conn *c, const char *re
                           sv->cfg->challenge_ttl, sv->cfg->qr_frame_secs);
   if (rc) goto out;
   ch.kiosk = c->kiosk;
+  memcpy(ch.oidc_req, c->oidc_req, sizeof(c->oidc_req)); /* the phone names its portal */
   if ((rc = qrl_challenge_frame(&ch, now.mono_ms, &qp))) goto out;
   if ((rc = challenge_msg(sv, c, &ch, &qp, &o))) goto out;
   rc = QRL_NOMEM;
   if (!(m = calloc(1, sizeof(*m)))) goto out;
-  *m = (minting){bs, c->id, o, qp.frame, req};
+  *m = (minting){bs, c->id, o, qp.frame, req, ch};
   o = NULL;
-  /* The old code goes first (and frees its place under --max-challenges
-   * for the new one: a shared store runs the two in this order too). */
-  cancel_current(sv, c);
-  qrl_store_put(sv->store, &ch, minted, m);
+  /* The old code goes first, and frees its place under the caps for the
+   * new one. */
+  if (c->frames.id[0]) {
+    char old[sizeof(c->frames.id)];
+    memcpy(old, c->frames.id, sizeof(old));
+    qrl_cleanse(&c->frames, sizeof(c->frames));
+    qrl_store_apply(sv->store, old, cancel_fn, NULL, old_cancelled, m);
+  } else {
+    qrl_store_put(sv->store, &ch, minted, m);
+  }
   rc = QRL_OK;
 out:
   cJSON_Delete(o);

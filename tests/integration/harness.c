@@ -200,6 +200,13 @@ static int spawn(qrl_h_server *s, const char *const *extra, int append, long sof
   argv[n++] = "--log-format";
   argv[n++] = "json";
   s->json_log = 1;
+  /* The suite again on the shared store: a Redis of this server's own (a
+   * test's own --redis comes later and wins). */
+  if (getenv("QRL_H_REDIS") && !strcmp(getenv("QRL_H_REDIS"), "1")) {
+    if (s->redis.pid <= 0 && qrl_h_redis_start(&s->redis, "noeviction")) return -1;
+    argv[n++] = "--redis";
+    argv[n++] = s->redis.url;
+  }
 extra_args:
   for (int i = 0; extra && extra[i] && n < 54; i++) {
     if (strcmp(extra[i], QRL_H_NO_DEMO) != 0 && strcmp(extra[i], QRL_H_ONLY_ARGS) != 0)
@@ -463,6 +470,7 @@ int qrl_h_stop(qrl_h_server *s) {
   int status = qrl_h_settle(s);
   if (s->dir[0] && !getenv("QRL_KEEP_TMP"))
     nftw(s->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+  if (s->redis.dir[0]) qrl_h_redis_cleanup(&s->redis);
   return status;
 }
 
@@ -1360,4 +1368,5 @@ void qrl_h_redis_cleanup(qrl_h_redis *rp) {
   qrl_h_redis_kill(rp);
   snprintf(cmd, sizeof(cmd), "rm -rf %s", rp->dir);
   if (rp->dir[0] && system(cmd) != 0) fprintf(stderr, "cannot remove %s\n", rp->dir);
+  rp->dir[0] = '\0';
 }

@@ -33,6 +33,15 @@
  * and a valgrind start-up take over 10 s. */
 #define QRL_H_TIMEOUT_MS 30000
 
+/* A redis-server of the test's own (Debian's): unix socket dir/r.sock in a
+ * temporary directory, no persistence, no TCP. */
+typedef struct qrl_h_redis {
+  pid_t pid;
+  char dir[64];
+  char sock[128];
+  char url[140]; /* "unix:" sock, for --redis */
+} qrl_h_redis;
+
 typedef struct qrl_h_server {
   pid_t pid;
   int pidfd;
@@ -46,6 +55,9 @@ typedef struct qrl_h_server {
   int exit_status;          /* after qrl_h_settle(): how it exited */
   char ca[300];             /* then: the certificate to trust */
   int json_log;             /* its log is JSON lines (the harness's default) */
+  qrl_h_redis redis;        /* with QRL_H_REDIS=1 in the environment, every server
+                               the harness starts has its own redis-server and
+                               --redis (the suite again on the shared store) */
 } qrl_h_server;
 
 /* Every server the harness starts logs JSON lines (--log-format json; a
@@ -71,7 +83,8 @@ int qrl_h_count_lines(const char *path, const char *needle);
  * least min lines containing needle. 0, or -1 after timeout_ms (said). */
 int qrl_h_wait_lines(const char *path, const char *needle, int min, int timeout_ms);
 
-/* Starts qrlogind with --demo --hash-cost 10 and the extra arguments in argv
+/* Starts qrlogind with --demo --hash-cost 10 (and, with QRL_H_REDIS=1, --redis
+ * on a redis-server of its own, stopped with it) and the extra arguments in argv
  * (NULL-terminated, may be NULL). Returns 0 on success. An extra argument
  * QRL_H_NO_DEMO is not passed on: it leaves --demo out (no demo accounts;
  * the server then needs --origin or --host). */
@@ -365,15 +378,6 @@ void qrl_h_path(const qrl_h_server *s, const char *name, char *out, size_t n);
     return 0;                                                                 \
   }                                                                           \
   static int body_##name(qrl_h_server *s)
-
-/* A redis-server of the test's own (Debian's): unix socket dir/r.sock in a
- * temporary directory, no persistence, no TCP. */
-typedef struct qrl_h_redis {
-  pid_t pid;
-  char dir[64];
-  char sock[128];
-  char url[140]; /* "unix:" sock, for --redis */
-} qrl_h_redis;
 
 /* Starts it (again, on the same directory, after qrl_h_redis_kill) with
  * maxmemory-policy policy; returns 0 once it answers PING, else -1 (its log

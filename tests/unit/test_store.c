@@ -289,6 +289,7 @@ static int same_challenge(const qrl_challenge *a, const qrl_challenge *b) {
          strcmp(a->portal_name, b->portal_name) == 0 &&
          strcmp(a->portal_origin, b->portal_origin) == 0 &&
          strcmp(a->browser_ip, b->browser_ip) == 0 && strcmp(a->browser_ua, b->browser_ua) == 0 &&
+         strcmp(a->oidc_req, b->oidc_req) == 0 &&
          a->created_at == b->created_at && a->created_ms == b->created_ms &&
          a->expires_ms == b->expires_ms && a->frame_secs == b->frame_secs &&
          a->browser_conn == b->browser_conn && a->state == b->state &&
@@ -328,6 +329,7 @@ TEST(every_field_round_trips_at_its_longest) {
     FILL(c.portal_name, 'n');
     FILL(c.portal_origin, 'o' + (int)i); /* a string of its own each time */
     FILL(c.browser_ua, 'u');
+    if (i % 2) FILL(c.oidc_req, 'q' + (int)i); /* a relying portal's page, or none */
     c.portal_name[0] = 'A' + (char)i;
     c.kiosk = (int)i;
     ASSERT_ERR(qrl_store_mem_put(s, &c), QRL_OK);
