@@ -542,20 +542,10 @@ static op *op_new(rs_store *s, int kind, const char *id) {
   return o;
 }
 
-static void rs_get(qrl_store *base, const char *id, qrl_store_cb cb, void *ud) {
-  op *o = op_new((rs_store *)base, OP_GET, id);
-  if (!o) {
-    if (cb) cb(ud, QRL_NOMEM, NULL);
-    return;
-  }
-  o->cb = cb;
-  o->ud = ud;
-  read_record(o);
-}
-
-static void rs_apply(qrl_store *base, const char *id, qrl_store_fn fn, void *arg,
-                     qrl_store_cb cb, void *ud) {
-  op *o = op_new((rs_store *)base, OP_APPLY, id);
+/* A read (then, for apply, the transition fn(arg)) answering cb(ud, ...). */
+static void start(rs_store *s, int kind, const char *id, qrl_store_fn fn, void *arg,
+                  qrl_store_cb cb, void *ud) {
+  op *o = op_new(s, kind, id);
   if (!o) {
     if (cb) cb(ud, QRL_NOMEM, NULL);
     return;
@@ -565,6 +555,15 @@ static void rs_apply(qrl_store *base, const char *id, qrl_store_fn fn, void *arg
   o->cb = cb;
   o->ud = ud;
   read_record(o);
+}
+
+static void rs_get(qrl_store *base, const char *id, qrl_store_cb cb, void *ud) {
+  start((rs_store *)base, OP_GET, id, NULL, NULL, cb, ud);
+}
+
+static void rs_apply(qrl_store *base, const char *id, qrl_store_fn fn, void *arg,
+                     qrl_store_cb cb, void *ud) {
+  start((rs_store *)base, OP_APPLY, id, fn, arg, cb, ud);
 }
 
 /* ---- events between nodes ---------------------------------------------------- */

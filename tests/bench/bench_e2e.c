@@ -16,21 +16,11 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench_util.h"
 #include "harness.h"
 
-static double now_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
-static int cmp_double(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
-
 static void report(const char *what, double *v, int n) {
-  qsort(v, (size_t)n, sizeof(*v), cmp_double);
+  qsort(v, (size_t)n, sizeof(*v), bench_cmp_double);
   printf("%-44s p50 %6.2f ms   p90 %6.2f ms   p99 %6.2f ms   (n=%d)\n", what,
          v[n / 2], v[n * 9 / 10], v[n * 99 / 100], n);
 }
@@ -57,10 +47,10 @@ int main(int argc, char **argv) {
     qrl_h_phone p;
     qrl_qr_payload qp;
     char f[160], body[256];
-    double t0 = now_ms();
+    double t0 = bench_now_ms();
 
     if (!(br = qrl_h_browser(&s, &ch))) goto out;
-    conn[i] = now_ms() - t0;
+    conn[i] = bench_now_ms() - t0;
     if (qrl_h_challenge_payload(ch, &qp) ||
         qrl_h_phone_login(&s, &p, "001099012345", "MatKhau@2024", NULL))
       goto out;
@@ -72,7 +62,7 @@ int main(int argc, char **argv) {
     }
     snprintf(f, sizeof(f), "\"qr\":\"%s\"",
              qrl_h_str(cJSON_GetObjectItemCaseSensitive(ch, "qr"), "payload"));
-    t0 = now_ms();
+    t0 = bench_now_ms();
     m = qrl_h_phone_call(&p, "scan", f);
     if (strcmp(qrl_h_type(m), "scan_ok")) goto out;
     cJSON_Delete(m);
@@ -87,7 +77,7 @@ int main(int argc, char **argv) {
     if (qrl_h_http(&s, "POST", "/api/session", s.http, NULL, body, NULL,
                    NULL) != 200)
       goto out;
-    login[i] = now_ms() - t0;
+    login[i] = bench_now_ms() - t0;
     qrl_h_phone_close(&p);
     qrl_wsc_free(br);
     cJSON_Delete(ch);

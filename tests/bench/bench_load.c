@@ -44,6 +44,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_util.h"
 #include "load_bench.h"
 #include "load_ws.h"
 
@@ -133,15 +134,10 @@ int lb_stop(lp_server *s, const lb_opts *o, const char *name) {
   return st;
 }
 
-static int cmp_double(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
-
 double lb_pct(double *v, size_t n, double p) {
   size_t i;
   if (!n) return 0;
-  qsort(v, n, sizeof(*v), cmp_double);
+  qsort(v, n, sizeof(*v), bench_cmp_double);
   i = (size_t)ceil(p / 100.0 * (double)n);
   return v[i ? i - 1 : 0];
 }

@@ -32,6 +32,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_util.h"
 #include "admin_run.h"
 #include "harness.h"
 
@@ -49,19 +50,8 @@ typedef struct setup {
   char dir[64], db[128];
 } setup;
 
-static double now_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
-static int cmp_double(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
-
 static double pct(double *v, int n, int p) {
-  qsort(v, (size_t)n, sizeof(*v), cmp_double);
+  qsort(v, (size_t)n, sizeof(*v), bench_cmp_double);
   return n ? v[(n - 1) * p / 100] : 0;
 }
 
@@ -106,9 +96,9 @@ static int one_login(const qrl_h_server *pg, const qrl_h_server *ph, const char 
 
   memset(&p, 0, sizeof(p));
   if (qrl_h_phone_login(ph, &p, id, PASSWORD, NULL)) goto out;
-  t0 = now_ms();
+  t0 = bench_now_ms();
   if (!(br = qrl_h_browser(pg, &ch)) || qrl_h_challenge_payload(ch, &qp)) goto out;
-  t1 = now_ms();
+  t1 = bench_now_ms();
   if (t) t[0] = t1 - t0;
   snprintf(f, sizeof(f), "\"qr\":\"%s\"",
            qrl_h_str(cJSON_GetObjectItemCaseSensitive(ch, "qr"), "payload"));
@@ -116,24 +106,24 @@ static int one_login(const qrl_h_server *pg, const qrl_h_server *ph, const char 
   if (!m || strcmp(qrl_h_type(m), "scan_ok")) goto out;
   cJSON_Delete(m);
   m = NULL;
-  t0 = now_ms();
+  t0 = bench_now_ms();
   if (t) t[1] = t0 - t1;
   {
     int num = qrl_h_scanned_number(br);
-    t0 = now_ms();
+    t0 = bench_now_ms();
     m = qrl_h_phone_decide(&p, &qp, pg->http, (int64_t)time(NULL), num,
                            QRL_DECISION_CONFIRM);
   }
   if (!m || strcmp(qrl_h_type(m), "confirm_ok")) goto out;
   cJSON_Delete(m);
   if (!(m = qrl_h_expect(br, "completed", QRL_H_TIMEOUT_MS))) goto out;
-  t1 = now_ms();
+  t1 = bench_now_ms();
   if (t) t[2] = t1 - t0;
   snprintf(body, sizeof(body), "{\"code\":\"%s\",\"binding\":\"%s\"}", qrl_h_str(m, "code"),
            qrl_h_str(ch, "binding"));
   if (qrl_h_http(ph, "POST", "/api/session", ph->http, NULL, body, NULL, NULL) != 200)
     goto out;
-  if (t) t[3] = now_ms() - t1;
+  if (t) t[3] = bench_now_ms() - t1;
   rc = 0;
 out:
   if (rc) fprintf(stderr, "bench: a login of %s failed: %s\n", id,
@@ -192,15 +182,15 @@ static long throughput(setup *s, const opts *o, double *secs) {
   int fds[64][2];
   pid_t pid[64];
   long total = 0;
-  double t0 = now_ms();
+  double t0 = bench_now_ms();
   for (int k = 0; k < o->conc; k++) {
     if (pipe(fds[k])) return -1;
     if ((pid[k] = fork()) == 0) {
       char id[16];
       long n = 0;
-      double until = now_ms() + o->secs * 1000.0;
+      double until = bench_now_ms() + o->secs * 1000.0;
       snprintf(id, sizeof(id), "0011%08d", k + 1);
-      while (now_ms() < until) {
+      while (bench_now_ms() < until) {
         const qrl_h_server *pg = &s->n[n % s->nodes], *ph = &s->n[(n + 1) % s->nodes];
         if (one_login(pg, ph, id, NULL)) _exit(1);
         n++;
@@ -218,7 +208,7 @@ static long throughput(setup *s, const opts *o, double *secs) {
     waitpid(pid[k], &st, 0);
     if (!WIFEXITED(st) || WEXITSTATUS(st)) fprintf(stderr, "bench: client %d failed\n", k);
   }
-  *secs = (now_ms() - t0) / 1000.0;
+  *secs = (bench_now_ms() - t0) / 1000.0;
   return total;
 }
 

@@ -53,6 +53,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_util.h"
 #include "harness.h"
 #include "helpers/b64.h"
 #include "load_proc.h"
@@ -92,12 +93,6 @@ typedef struct bench {
 static const char *jstr(const cJSON *o, const char *name) {
   const char *v = cJSON_GetStringValue(cJSON_GetObjectItem(o, name));
   return v ? v : "";
-}
-
-static double now_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
 /* An EC P-256 public key from its JWK x and y (base64url). NULL if bad. */
@@ -325,8 +320,8 @@ static int flow(bench *b, conn *c) {
 static void *worker(void *arg) {
   bench *b = arg;
   conn c = {.fd = -1};
-  while (now_ms() < b->deadline_ms) {
-    double t0 = now_ms();
+  while (bench_now_ms() < b->deadline_ms) {
+    double t0 = bench_now_ms();
     int r;
     if (c.fd < 0 && conn_open(&c, b->port)) {
       pthread_mutex_lock(&b->mu);
@@ -336,7 +331,7 @@ static void *worker(void *arg) {
     }
     r = flow(b, &c);
     pthread_mutex_lock(&b->mu);
-    if (r == 0 && b->nlat < MAX_LAT) b->lat[b->nlat++] = now_ms() - t0;
+    if (r == 0 && b->nlat < MAX_LAT) b->lat[b->nlat++] = bench_now_ms() - t0;
     if (r == 1) b->failed++;
     if (r == -1) b->reconnects++;
     pthread_mutex_unlock(&b->mu);
@@ -384,11 +379,6 @@ out:
   qrl_h_phone_close(&p);
   qrl_wsc_free(br);
   return rc;
-}
-
-static int cmp_double(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
 }
 
 static double cpu_self_ms(void) {
@@ -456,11 +446,11 @@ int main(int argc, char **argv) {
          "client on CPU %d\n", secs, conc, cpu_server, cpu_client);
   cpu0 = lp_cpu_ns(srv.pid);
   ccpu0 = cpu_self_ms();
-  t0 = now_ms();
+  t0 = bench_now_ms();
   b.deadline_ms = t0 + secs * 1e3;
   for (int i = 0; i < conc; i++) pthread_create(&th[i], NULL, worker, &b);
   for (int i = 0; i < conc; i++) pthread_join(th[i], NULL);
-  t1 = now_ms();
+  t1 = bench_now_ms();
   cpu1 = lp_cpu_ns(srv.pid);
   ccpu1 = cpu_self_ms();
 
@@ -469,7 +459,7 @@ int main(int argc, char **argv) {
     lp_dump_log(&srv);
     goto out;
   }
-  qsort(b.lat, (size_t)b.nlat, sizeof(double), cmp_double);
+  qsort(b.lat, (size_t)b.nlat, sizeof(double), bench_cmp_double);
   printf("flows %ld in %.1f s: %.0f flows/s; failed %ld; reconnects %ld\n", b.nlat,
          (t1 - t0) / 1e3, (double)b.nlat * 1e3 / (t1 - t0), b.failed, b.reconnects);
   printf("server CPU per flow %.3f ms (%.1f %% of its core); client CPU per flow %.3f ms "

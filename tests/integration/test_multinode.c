@@ -79,6 +79,23 @@ static int exchange(const qrl_h_server *s, const cJSON *done, const cJSON *ch,
   return st;
 }
 
+/* A page on A, shown; a phone on B, logged in with web login on, has
+ * scanned it. Returns the number the page shows (>= 10), or -1. */
+static int scanned_on_a(cluster *k, qrl_h_phone *p, qrl_wsc **br, cJSON **ch,
+                        qrl_qr_payload *qp) {
+  cJSON *m;
+  int ok;
+  memset(p, 0, sizeof(*p));
+  if (cluster_start(k) || !(*br = qrl_h_browser(&k->a, ch)) ||
+      qrl_h_phone_ready(&k->b, p, "001099012345", "MatKhau@2024", NULL))
+    return -1;
+  m = qrl_h_phone_scan_page(p, *br, *ch, qp);
+  ok = m && !strcmp(qrl_h_type(m), "scan_ok");
+  if (!ok) fprintf(stderr, "scan on B refused: %s\n", m ? qrl_h_errcode(m) : "no answer");
+  cJSON_Delete(m);
+  return ok ? qrl_h_scanned_number(*br) : -1;
+}
+
 TEST(page_on_a_phone_on_b) {
   cluster k;
   qrl_h_phone p;
@@ -124,15 +141,7 @@ TEST(twenty_confirms_one_wins) {
   char fields[1024], msg[1400];
   int num, wins = 0, answered = 0;
 
-  memset(&p, 0, sizeof(p));
-  ASSERT_EQ_INT(cluster_start(&k), 0);
-  ASSERT_TRUE((br = qrl_h_browser(&k.a, &ch)) != NULL);
-  ASSERT_EQ_INT(qrl_h_phone_ready(&k.b, &p, "001099012345", "MatKhau@2024", NULL), 0);
-  m = qrl_h_phone_scan_page(&p, br, ch, &qp);
-  ASSERT_TRUE(m != NULL);
-  ASSERT_EQ_STR(qrl_h_type(m), "scan_ok");
-  cJSON_Delete(m);
-  ASSERT_TRUE((num = qrl_h_scanned_number(br)) >= 10);
+  ASSERT_TRUE((num = scanned_on_a(&k, &p, &br, &ch, &qp)) >= 10);
   /* One signed confirm, sent at once on 20 sockets, half to each node. */
   ASSERT_EQ_INT(qrl_h_sign_fields(&p, &qp, k.a.http, (int64_t)time(NULL), num,
                                   QRL_DECISION_CONFIRM, fields, sizeof(fields)), 0);
@@ -184,15 +193,7 @@ TEST(node_killed_after_the_scan) {
   redisReply *rep;
   int num, gone = 0;
 
-  memset(&p, 0, sizeof(p));
-  ASSERT_EQ_INT(cluster_start(&k), 0);
-  ASSERT_TRUE((br = qrl_h_browser(&k.a, &ch)) != NULL);
-  ASSERT_EQ_INT(qrl_h_phone_ready(&k.b, &p, "001099012345", "MatKhau@2024", NULL), 0);
-  m = qrl_h_phone_scan_page(&p, br, ch, &qp);
-  ASSERT_TRUE(m != NULL);
-  ASSERT_EQ_STR(qrl_h_type(m), "scan_ok");
-  cJSON_Delete(m);
-  ASSERT_TRUE((num = qrl_h_scanned_number(br)) >= 10);
+  ASSERT_TRUE((num = scanned_on_a(&k, &p, &br, &ch, &qp)) >= 10);
 
   /* Watch A's heartbeat key expire (keyspace events), then kill A. */
   ASSERT_TRUE((rc = redis_connect(&k.r)) != NULL);
@@ -258,15 +259,7 @@ TEST(redis_killed_mid_login) {
   int num;
   int64_t back;
 
-  memset(&p, 0, sizeof(p));
-  ASSERT_EQ_INT(cluster_start(&k), 0);
-  ASSERT_TRUE((br = qrl_h_browser(&k.a, &ch)) != NULL);
-  ASSERT_EQ_INT(qrl_h_phone_ready(&k.b, &p, "001099012345", "MatKhau@2024", NULL), 0);
-  m = qrl_h_phone_scan_page(&p, br, ch, &qp);
-  ASSERT_TRUE(m != NULL);
-  ASSERT_EQ_STR(qrl_h_type(m), "scan_ok");
-  cJSON_Delete(m);
-  ASSERT_TRUE((num = qrl_h_scanned_number(br)) >= 10);
+  ASSERT_TRUE((num = scanned_on_a(&k, &p, &br, &ch, &qp)) >= 10);
 
   snprintf(log_a, sizeof(log_a), "%s/server.log", k.a.dir);
   snprintf(log_b, sizeof(log_b), "%s/server.log", k.b.dir);
