@@ -15,6 +15,7 @@
 #include <hiredis/hiredis.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -330,6 +331,7 @@ static void connect_now(qrl_redis *r) {
   }
   r->ac = ac;
   r->state = QRL_REDIS_CONNECTING;
+  uv_update_time(r->loop); /* uv_now() is the loop's cached time: it may be old */
   r->connect_deadline = uv_now(r->loop) + (uint64_t)r->connect_ms;
   redisAsyncSetConnectCallback(ac, on_connect);
   redisAsyncSetDisconnectCallback(ac, on_disconnect);
@@ -346,11 +348,23 @@ static void schedule_retry(qrl_redis *r) {
   uv_timer_start(&r->retry, on_retry, (uint64_t)ms, 0);
 }
 
+/* Whether the connection's socket has something to read now: a process
+ * that did not run for a while (a loaded machine) finds its timers due
+ * before it has read the replies waiting for it. */
+static int reply_waiting(const qrl_redis *r) {
+  struct pollfd p = {.fd = r->ac ? r->ac->c.fd : -1, .events = POLLIN | POLLOUT};
+  if (p.fd < 0 || poll(&p, 1, 0) != 1) return 0;
+  return r->state == QRL_REDIS_CONNECTING ? (p.revents & (POLLIN | POLLOUT)) != 0
+                                          : (p.revents & POLLIN) != 0;
+}
+
 /* The deadlines: the connection's while it comes up, the oldest command's. */
 static void on_watch(uv_timer_t *t) {
   qrl_redis *r = t->data;
   uint64_t now = uv_now(r->loop);
   if (!r->ac) return;
+  /* Late only if nothing has come: what has is read first. */
+  if (reply_waiting(r)) return;
   if (r->state == QRL_REDIS_CONNECTING && now >= r->connect_deadline) {
     drop(r, "no connection within the connect timeout");
     return;
@@ -413,6 +427,7 @@ qrl_err qrl_redis_cmd(qrl_redis *r, qrl_redis_cb cb, void *arg, const char *fmt,
   p->r = r;
   p->cb = cb;
   p->arg = arg;
+  uv_update_time(r->loop);
   p->deadline = uv_now(r->loop) + (uint64_t)r->command_ms;
   va_start(ap, fmt);
   rc = redisvAsyncCommand(r->ac, on_reply, p, fmt, ap);

@@ -848,7 +848,9 @@ static int start_loop(qrl_server *srv) {
  * anyway, answering `unavailable` (fail closed) until Redis is back. */
 #define STORE_WAIT_MS 5000
 static void wait_for_store(qrl_server *srv) {
-  uint64_t until = uv_now(&srv->loop) + STORE_WAIT_MS;
+  uint64_t until;
+  uv_update_time(&srv->loop);
+  until = uv_now(&srv->loop) + STORE_WAIT_MS;
   if (!qrl_store_is_redis(srv->store)) return;
   while (!qrl_store_redis_ready(srv->store) && uv_now(&srv->loop) < until && !srv->stopping)
     uv_run(&srv->loop, UV_RUN_ONCE);
