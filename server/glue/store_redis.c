@@ -665,13 +665,18 @@ static void rs_tell(qrl_store *base, const qrl_challenge *c, const qrl_store_not
 
 static qrl_err expire_fn(qrl_challenge *c, void *arg) {
   int64_t *now_ms = arg;
-  return qrl_challenge_expire(c, *now_ms) ? QRL_OK : qrl_challenge_state_error(c->state);
+  qrl_err rc;
+  if (qrl_challenge_expire(c, *now_ms)) return QRL_OK;
+  rc = qrl_challenge_state_error(c->state);
+  return rc ? rc : QRL_INVAL; /* live still (another node gave it more time) */
 }
 
 static void expired(void *ud, qrl_err rc, const qrl_challenge *c) {
   owned *o = ud;
-  (void)c;
   o->expiring = 0;
+  /* Still live: its expiry moved (an event of that may have been lost). */
+  if (c && !qrl_chal_state_terminal(c->state) && c->expires_ms > o->expires_ms)
+    o->expires_ms = c->expires_ms;
   /* Gone from Redis (it outlived its record while Redis was away): it is
    * over here too. */
   if (rc == QRL_CHALLENGE_UNKNOWN && !o->terminal_ms) {

@@ -249,7 +249,8 @@ static void on_challenge(void *arg, const qrl_challenge *ch, int prev) {
    * a login in flight (a draining node waits for it). */
   if ((c = showing(sv->conns, ch->browser_conn, ch->id))) {
     if (ch->state != QRL_CHAL_PENDING) qrl_wheel_cancel(&bs->frames, &c->frame_at);
-    c->in_flight = ch->state == QRL_CHAL_SCANNED;
+    /* (completed: in flight until its code is pushed) */
+    c->in_flight = ch->state == QRL_CHAL_SCANNED || ch->state == QRL_CHAL_COMPLETED;
   }
   switch (ch->state) {
   case QRL_CHAL_SCANNED: type = QRL_MSG_SCANNED; break;
