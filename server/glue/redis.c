@@ -52,6 +52,8 @@ struct qrl_redis {
   uint64_t connect_deadline;
   pending *head, *tail;  /* sent, not answered, oldest first */
   char channel[96];      /* a subscriber's channel, or "" */
+  int deferred;          /* a deadline passed with bytes waiting: the loop
+                            gets one turn to read them before it counts */
   qrl_redis_msg_cb on_msg;
   qrl_redis_up_cb on_up;
   void *sub_arg;
@@ -362,9 +364,21 @@ static int reply_waiting(const qrl_redis *r) {
 static void on_watch(uv_timer_t *t) {
   qrl_redis *r = t->data;
   uint64_t now = uv_now(r->loop);
+  int late;
   if (!r->ac) return;
-  /* Late only if nothing has come: what has is read first. */
-  if (reply_waiting(r)) return;
+  late = (r->state == QRL_REDIS_CONNECTING && now >= r->connect_deadline) ||
+         (r->head && now >= r->head->deadline);
+  /* Late only if nothing has come: what has is read first - once (an
+   * end of file stays "readable" for ever). */
+  if (!late) {
+    r->deferred = 0;
+    return;
+  }
+  if (!r->deferred && reply_waiting(r)) {
+    r->deferred = 1;
+    return;
+  }
+  r->deferred = 0;
   if (r->state == QRL_REDIS_CONNECTING && now >= r->connect_deadline) {
     drop(r, "no connection within the connect timeout");
     return;

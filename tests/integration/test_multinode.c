@@ -374,5 +374,69 @@ TEST(rolling_restart_drains) {
   return 0;
 }
 
-TEST_MAIN(rolling_restart_drains, page_on_a_phone_on_b, twenty_confirms_one_wins, node_killed_after_the_scan,
+/* Runs a command on the test's own connection; its integer reply (or 0). */
+static long long redis_int(redisContext *c, const char *cmd) {
+  redisReply *rep = redisCommand(c, cmd);
+  long long v = rep && rep->type == REDIS_REPLY_INTEGER ? rep->integer : 0;
+  if (!rep || rep->type == REDIS_REPLY_ERROR)
+    fprintf(stderr, "redis %s: %s\n", cmd, rep ? rep->str : c->errstr);
+  if (rep) freeReplyObject(rep);
+  return v;
+}
+
+/* A lost event is healed: A's subscription is cut and kept from coming back
+ * (Redis at its client limit) while the phone on B scans A's page, so B's
+ * word to A goes to nobody; once A is subscribed again it reads its codes
+ * again and its page is told "scanned". */
+TEST(lost_event_is_healed) {
+  cluster k;
+  qrl_h_phone p;
+  qrl_wsc *br;
+  cJSON *ch = NULL, *m;
+  redisContext *rc;
+  char log_a[300], cmd[64];
+  int ready;
+
+  memset(&p, 0, sizeof(p));
+  ASSERT_EQ_INT(cluster_start(&k), 0);
+  ASSERT_TRUE((br = qrl_h_browser(&k.a, &ch)) != NULL);
+  ASSERT_EQ_INT(qrl_h_phone_ready(&k.b, &p, "001099012345", "MatKhau@2024", NULL), 0);
+  snprintf(log_a, sizeof(log_a), "%s/server.log", k.a.dir);
+  ready = qrl_h_count_lines(log_a, "\"store_ready\"");
+  ASSERT_TRUE((rc = redis_connect(&k.r)) != NULL);
+  /* Room for no more clients once the two subscribers (A's and B's) are
+   * cut; then they are. */
+  {
+    redisReply *rep = redisCommand(rc, "INFO clients");
+    const char *n = rep && rep->str ? strstr(rep->str, "connected_clients:") : NULL;
+    ASSERT_TRUE(n != NULL);
+    snprintf(cmd, sizeof(cmd), "CONFIG SET maxclients %d", atoi(n + 18) - 2);
+    freeReplyObject(rep);
+  }
+  freeReplyObject(redisCommand(rc, cmd));
+  ASSERT_EQ_INT(redis_int(rc, "CLIENT KILL TYPE pubsub"), 2);
+  ASSERT_EQ_INT(qrl_h_wait_lines(log_a, "\"store_unavailable\"", 1, QRL_H_TIMEOUT_MS), 0);
+  ASSERT_EQ_INT(redis_int(rc, "PUBSUB NUMSUB qrl:ev:a") , 0);
+  /* The scan goes through B (its command connection is up); the word to A
+   * is lost. */
+  m = qrl_h_phone_scan_page(&p, br, ch, NULL);
+  ASSERT_TRUE(m != NULL);
+  ASSERT_EQ_STR(qrl_h_type(m), "scan_ok");
+  cJSON_Delete(m);
+  /* Room again: A resubscribes, reads its codes again, tells its page. */
+  freeReplyObject(redisCommand(rc, "CONFIG SET maxclients 10000"));
+  if (qrl_h_wait_lines(log_a, "\"store_ready\"", ready + 1, QRL_H_TIMEOUT_MS)) {
+    qrl_h_dump_log(&k.a);
+    ASSERT_TRUE(!"A's store was ready again");
+  }
+  ASSERT_TRUE(qrl_h_scanned_number(br) >= 10);
+  redisFree(rc);
+  cJSON_Delete(ch);
+  qrl_wsc_free(br);
+  qrl_h_phone_close(&p);
+  ASSERT_EQ_INT(cluster_stop(&k), 0);
+  return 0;
+}
+
+TEST_MAIN(lost_event_is_healed, rolling_restart_drains, page_on_a_phone_on_b, twenty_confirms_one_wins, node_killed_after_the_scan,
           redis_killed_mid_login)
