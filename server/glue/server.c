@@ -37,6 +37,7 @@
 #include "glue/notify.h"
 #include "glue/origin.h"
 #include "glue/peers.h"
+#include "glue/redis.h"
 #include "helpers/crypto.h"
 #include "helpers/keepalive.h"
 #include "helpers/log.h"
@@ -98,6 +99,8 @@ struct qrl_server {
   qrl_workq *wq;    /* owned */
   qrl_listener *listener; /* owned; NULL once closed */
   qrl_peers *peers;       /* owned: open connections per client address */
+  qrl_redis *redis;       /* owned: --redis (the shared throttles borrow it);
+                             NULL without, and once closed at shutdown */
   uint64_t conn_refused;  /* connections refused by the caps */
   uint64_t refused_logged; /* conn_refused at the last log line */
   int64_t refused_log_ms;  /* monotonic ms of that line */
@@ -328,6 +331,15 @@ static size_t queued_writes(const qrl_conns *reg) {
   return n;
 }
 
+/* Closes the Redis connection: what still waits on it is answered
+ * unavailable (a task waiting for its shared throttle is answered and
+ * freed); the throttle refuses from now on. */
+static void close_redis(qrl_server *srv) {
+  srv->thr.redis = NULL;
+  qrl_redis_free(srv->redis);
+  srv->redis = NULL;
+}
+
 static void close_everything(qrl_server *srv) {
   uv_signal_stop(&srv->sig_int);
   uv_signal_stop(&srv->sig_term);
@@ -352,6 +364,7 @@ static void close_everything(qrl_server *srv) {
   uv_close((uv_handle_t *)&srv->audit_gather, NULL);
   qrl_workq_free(srv->wq);
   srv->wq = NULL;
+  close_redis(srv);
   /* What the trail is missing, said once more where an operator looks last. */
   if (srv->audit.unwritten || srv->audit.lost)
     qrl_log_msg(&srv->log, QRL_LOG_WARN, "audit_lost",
@@ -644,6 +657,7 @@ static void close_unstarted(qrl_server *srv) {
   close_everys(srv);
   qrl_workq_free(srv->wq);
   srv->wq = NULL;
+  close_redis(srv);
   uv_close((uv_handle_t *)&srv->wake, NULL);
 }
 
@@ -830,9 +844,21 @@ qrl_server *qrl_server_new(qrl_config *cfg) {
     goto fail;
   srv->audit = (qrl_audit){.wq = srv->wq, .clock = srv->clock, .log = &srv->log};
   qrl_audit_gather(&srv->audit, &srv->audit_gather);
-  srv->thr = (qrl_throttle){qrl_rl_new(200000), cfg->no_rate_limits, &srv->audit, srv->clock, 0,
-                            &srv->metrics};
+  srv->thr = (qrl_throttle){.rl = qrl_rl_new(200000), .off = cfg->no_rate_limits,
+                            .audit = &srv->audit, .clock = srv->clock,
+                            .metrics = &srv->metrics};
   if (!srv->thr.rl) goto fail;
+  if (cfg->redis) { /* the throttles count in Redis too (throttle.h) */
+    qrl_redis_addr ra;
+    char why[200] = "out of memory";
+    if (qrl_redis_addr_parse(cfg->redis, &ra, why, sizeof(why)) ||
+        !(srv->redis = qrl_redis_new(&srv->loop, &ra, 2000, 1000, &srv->log))) {
+      qrl_log_msg(&srv->log, QRL_LOG_ERROR, "startup", "--redis: %s", why);
+      goto fail;
+    }
+    srv->thr.shared = 1;
+    srv->thr.redis = srv->redis;
+  }
   srv->tasks = (qrl_tasks){srv->wq,        &srv->conns, &srv->thr, &srv->sv, srv->clock, 0, 0,
                            &srv->metrics.task_wait};
   srv->sv = (qrl_services){cfg,        srv->clock, &srv->pol,   &srv->opol,  srv->store,

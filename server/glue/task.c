@@ -66,10 +66,47 @@ int qrl_task_take(qrl_task *t, const qrl_conn *c, int64_t *retry_in) {
   return qrl_throttle_take(t->pool->thr, c, &t->hold, retry_in);
 }
 
+/* Ends a task that never reached a worker with rc: its hold settled, done()
+ * told, the task freed (as task_done, without the worker's part). */
+static void end_unqueued(qrl_task *t, qrl_err rc, int64_t retry_in, int by_redis) {
+  qrl_conn *c = t->conn_id ? qrl_conn_find(t->pool->conns, t->conn_id) : NULL;
+  t->rc = rc;
+  t->retry_in = retry_in;
+  if (by_redis) qrl_throttle_note_shared(t->pool->thr, c, &t->hold, rc);
+  else t->pool->refused++;
+  qrl_throttle_settle(t->pool->thr, &t->hold, rc);
+  t->type->done(t, c);
+  wipe_free(t);
+}
+
+/* The shared (Redis) take of t's hold came back: the task goes to a worker,
+ * or is answered now. */
+static void on_shared_taken(void *arg, qrl_err err, int64_t retry_in) {
+  qrl_task *t = arg;
+  if (err) {
+    end_unqueued(t, err, retry_in, 1);
+    return;
+  }
+  t->queued_us = qrl_metrics_now_us();
+  err = t->pool->stopping ? QRL_UNAVAILABLE : qrl_workq_submit(t->pool->wq, &t->job);
+  if (err) end_unqueued(t, err, 0, 0);
+}
+
 qrl_err qrl_task_submit(qrl_task *t) {
   qrl_err rc;
   t->queued_us = qrl_metrics_now_us();
-  rc = t->pool->stopping ? QRL_UNAVAILABLE : qrl_workq_submit(t->pool->wq, &t->job);
+  if (t->pool->stopping) {
+    rc = QRL_UNAVAILABLE;
+  } else if (qrl_throttle_shared_needed(t->pool->thr, &t->hold)) {
+    /* Counted in Redis first (throttle.h); the worker gets it after. */
+    if ((rc = qrl_throttle_take_shared(t->pool->thr, &t->hold, on_shared_taken, t)) == QRL_OK)
+      return QRL_OK;
+    qrl_throttle_note_shared(t->pool->thr,
+                             t->conn_id ? qrl_conn_find(t->pool->conns, t->conn_id) : NULL,
+                             &t->hold, rc);
+  } else {
+    rc = qrl_workq_submit(t->pool->wq, &t->job);
+  }
   if (rc) {
     t->pool->refused++;
     qrl_task_free(t);
