@@ -355,6 +355,9 @@ static void close_everything(qrl_server *srv) {
   uv_timer_stop(&srv->drain);
   uv_close((uv_handle_t *)&srv->drain, NULL);
   qrl_notify_close(&srv->notify);
+  /* Requests still waiting for Redis are answered unavailable while their
+   * sockets are open; give-backs after this are left to refill. */
+  close_redis(srv);
   srv->closing = 1;
   /* Connections close now (their CLOSED callbacks cancel challenges). */
   lws_context_destroy(srv->ctx);
@@ -364,7 +367,6 @@ static void close_everything(qrl_server *srv) {
   uv_close((uv_handle_t *)&srv->audit_gather, NULL);
   qrl_workq_free(srv->wq);
   srv->wq = NULL;
-  close_redis(srv);
   /* What the trail is missing, said once more where an operator looks last. */
   if (srv->audit.unwritten || srv->audit.lost)
     qrl_log_msg(&srv->log, QRL_LOG_WARN, "audit_lost",
