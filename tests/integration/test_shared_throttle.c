@@ -11,6 +11,7 @@
  */
 #define _GNU_SOURCE
 #include <hiredis/hiredis.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -245,6 +246,13 @@ TEST(redis_killed_fails_closed_then_recovers) {
     mint(s, what);
     CHECK(strcmp(what, "challenge") != 0 && what[0]);
   }
+  /* Counted, as refusals of the throttle's Redis. */
+  for (int i = 0; i < 2; i++) {
+    CHECK(qrl_h_http(i ? &k.b : &k.a, "GET", "/metrics", NULL, NULL, NULL, &r, NULL) == 200);
+    CHECK(has(r, "\nqrlogin_throttle_unavailable_total 3\n"));
+    free(r);
+    r = NULL;
+  }
   /* Back: the nodes reconnect by themselves (backoff at most 5 s). */
   CHECK(qrl_h_redis_start(&k.r, "noeviction") == 0);
   back = qrl_h_mono_ms();
@@ -264,7 +272,38 @@ out:
   return 0;
 }
 
+/* Redis stalled (SIGSTOP): a request that waits on it is answered
+ * `unavailable` at the command deadline (1 s), not held; awake, it works. */
+TEST(a_stalled_redis_answers_unavailable_at_the_deadline) {
+  cluster k;
+  char a[23], *r = NULL;
+  int failed = 1, stopped = 0;
+  int64_t t0, took;
+  CHECK(cluster_start(&k) == 0);
+  CHECK(kill(k.r.pid, SIGSTOP) == 0);
+  stopped = 1;
+  t0 = qrl_h_mono_ms();
+  CHECK(qrl_h_otp_start(&k.a, "/api/otp/start", "id", AN, PW, a, &r) == 503);
+  took = qrl_h_mono_ms() - t0;
+  fprintf(stderr, "answered unavailable after %lld ms\n", (long long)took);
+  CHECK(has(r, "\"unavailable\"") && took >= 900);
+  free(r);
+  r = NULL;
+  CHECK(kill(k.r.pid, SIGCONT) == 0);
+  stopped = 0;
+  CHECK(redis_up(&k.a, 2) == 0);
+  CHECK(qrl_h_otp_start(&k.a, "/api/otp/start", "id", AN, PW, a, NULL) == 200);
+  failed = 0;
+out:
+  if (stopped) kill(k.r.pid, SIGCONT);
+  free(r);
+  if (cluster_stop(&k, failed)) failed = 1;
+  if (failed) TEST_FAIL_("see above");
+  return 0;
+}
+
 TEST_MAIN(mints_spread_over_two_nodes_share_one_budget,
           failed_passwords_spread_over_two_nodes_share_one_budget,
           wrong_codes_spread_over_two_nodes_share_one_budget,
-          redis_killed_fails_closed_then_recovers)
+          redis_killed_fails_closed_then_recovers,
+          a_stalled_redis_answers_unavailable_at_the_deadline)
