@@ -84,7 +84,6 @@ static qrl_err hit_shared(qrl_throttle *t, const char *key, int limit, int windo
     free(h);
     return QRL_UNAVAILABLE;
   }
-  t->redis_calls++;
   return QRL_OK;
 }
 
@@ -175,7 +174,6 @@ static void settle_shared(qrl_throttle *t, qrl_hold *h, qrl_err outcome) {
                qrl_strerror(QRL_UNAVAILABLE), (const char *)NULL);
     return;
   }
-  t->redis_calls++;
 }
 
 void qrl_throttle_settle(qrl_throttle *t, qrl_hold *h, qrl_err outcome) {
@@ -244,7 +242,6 @@ qrl_err qrl_throttle_take_shared(qrl_throttle *t, qrl_hold *h, qrl_throttle_shar
     free(k);
     return QRL_UNAVAILABLE;
   }
-  t->redis_calls++;
   return QRL_OK;
 }
 

@@ -103,7 +103,6 @@ typedef struct qrl_throttle {
   int shared;              /* --redis: buckets are counted in Redis too */
   struct qrl_redis *redis; /* not owned: the connection (NULL once it is
                               closed at shutdown: shared buckets refuse) */
-  uint64_t redis_calls;    /* EVALs sent (takes, hits, give-backs) */
 } qrl_throttle;
 
 /* Adds bucket "<kind>:<value>" to h. Returns the rule (to set keep[] and
