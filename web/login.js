@@ -160,6 +160,16 @@
       setState('failed', window.QRL_ERR(msg));
       return;
     }
+    if (msg.type === 'reconnect') {
+      /* This server is stopping: connect again (a load balancer sends the
+       * page to another server) for a new code, the pages spread over a
+       * second rather than all at once. */
+      current = null;
+      setState('connecting', T('reconnecting'));
+      retryMs = 200 + Math.floor(Math.random() * 800);
+      if (ws) ws.close();
+      return;
+    }
     if (!current || msg.id !== current.id) return; /* a stale push */
     switch (msg.type) {
     case 'scanned':

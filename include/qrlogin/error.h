@@ -78,6 +78,7 @@
   XX(WEB_SESSION_UNKNOWN, "web_session_unknown", "no such web session of this account, or it has already ended", "Không tìm thấy phiên đăng nhập này của bạn, hoặc phiên đã kết thúc.") \
   XX(BAD_PROVINCE, "invalid_province_code", "the citizen ID's first 3 digits are not a province code", "Mã tỉnh, thành phố nơi đăng ký khai sinh (3 chữ số đầu) của số định danh cá nhân không đúng. Vui lòng kiểm tra lại số trên thẻ căn cước.") \
   XX(ACCOUNTS_CLOSED, "citizen_accounts_closed", "new citizen portal accounts are no longer made (since the accounts-close date)", "Từ ngày 15/6/2024, công dân đăng ký, đăng nhập Cổng Dịch vụ công quốc gia bằng tài khoản định danh điện tử VNeID; Bộ phận một cửa không còn tạo tài khoản cho công dân trên Cổng. Tổ chức, doanh nghiệp vẫn được cấp tài khoản.") \
+  XX(BROWSER_GONE, "browser_gone", "the login page's server is gone (its node stopped): the page must show a new code", "Trang đăng nhập trên máy tính đã mất kết nối với hệ thống nên không hoàn tất được đăng nhập. Bạn vẫn đang đăng nhập trên ứng dụng; vui lòng quét mã QR mới trên trang đăng nhập.") \
   XX(OIDC_OTHER_BROWSER, "oidc_other_browser", "the login request was started in another browser: its binding cookie is missing or different", "Yêu cầu đăng nhập này được bắt đầu trên một trình duyệt khác. Vì an toàn cho tài khoản của bạn, hãy quay lại trang của cổng dịch vụ muốn dùng và bấm Đăng nhập lại từ đầu.")
 
 /* The error type. QRL_OK is zero; every other value is a failure. */

@@ -48,6 +48,9 @@
 #define QRL_MSG_FRAME "frame"                 /* server -> browser: next QR frame */
 #define QRL_MSG_SCANNED "scanned"             /* server -> browser */
 #define QRL_MSG_HELD "held"                   /* server -> browser */
+#define QRL_MSG_RECONNECT "reconnect"         /* server -> browser: this node is
+                                                 stopping; connect again (to
+                                                 another node) for a new code */
 #define QRL_MSG_DECLINED "declined"           /* server -> browser, with a reason (below) */
 #define QRL_MSG_EXPIRED "expired"             /* server -> browser */
 #define QRL_MSG_COMPLETED "completed"         /* server -> browser */

@@ -297,6 +297,10 @@ qrl_err qrl_challenge_scan_seen(qrl_challenge *c, const qrl_qr_payload *qr,
   if (rc) return rc;
   if (seen_ms > now_ms) return QRL_INVAL;
   if (strcmp(qr->id, c->id) != 0) return QRL_CHALLENGE_UNKNOWN;
+  /* Nothing is seen before the code was made: another node's clock (a
+   * shared store) may run a few ms behind the one that made it. */
+  if (seen_ms < c->created_ms) seen_ms = c->created_ms;
+  if (now_ms < c->created_ms) now_ms = c->created_ms;
   qrl_frames_of(c, &f);
   rc = frame_code(&f, qr->frame, want);
   cur = frame_now(&f, seen_ms); /* the frame on the page when it was seen */

@@ -648,12 +648,22 @@ static const char schema_v12[] =
     "ALTER TABLE oidc_requests ADD COLUMN browser_hash BLOB;"
     "ALTER TABLE web_sessions ADD COLUMN step_up INTEGER NOT NULL DEFAULT 0;";
 
+/* v13: one web session per QR challenge, anchored in the database (issue
+ * 13): the challenge's browser binding is unique among web sessions, so a
+ * completion that a shared store's failover let happen twice (the
+ * challenge's COMPLETED write lost) cannot make a second session. (The app
+ * session that confirmed is revoked in the same transaction too.) */
+static const char schema_v13[] =
+    "CREATE UNIQUE INDEX web_sessions_binding ON web_sessions(binding_hash)"
+    " WHERE binding_hash IS NOT NULL;";
+
 static const struct {
   int version;
   const char *sql;
 } migrations[] = {{1, schema_v1}, {2, schema_v2}, {3, schema_v3}, {4, schema_v4},
                   {5, schema_v5}, {6, schema_v6}, {7, schema_v7}, {8, schema_v8},
-                  {9, schema_v9}, {10, schema_v10}, {11, schema_v11}, {12, schema_v12}};
+                  {9, schema_v9}, {10, schema_v10}, {11, schema_v11}, {12, schema_v12},
+                  {13, schema_v13}};
 
 #define SCHEMA_VERSION QRL_DB_SCHEMA_VERSION
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == SCHEMA_VERSION,

@@ -57,7 +57,7 @@ void qrl_db_count_busy(qrl_db *db, uint64_t *busy, uint64_t *timeouts);
 qrl_err qrl_db_open_version(const char *path, int target, qrl_db **out);
 
 /* The schema version qrl_db_open() migrates to. */
-#define QRL_DB_SCHEMA_VERSION 12
+#define QRL_DB_SCHEMA_VERSION 13
 
 /* Closes db; NULL-safe. */
 void qrl_db_close(qrl_db *db);

@@ -5,17 +5,26 @@
  */
 #include "domain/store.h"
 
-qrl_err qrl_store_put(qrl_store *s, const qrl_challenge *c) {
-  return s->ops->put(s, c);
+void qrl_store_put(qrl_store *s, const qrl_challenge *c, qrl_store_cb cb, void *ud) {
+  s->ops->put(s, c, cb, ud);
 }
 
-qrl_err qrl_store_get(qrl_store *s, const char *id, qrl_challenge *out) {
-  return s->ops->get(s, id, out);
+void qrl_store_get(qrl_store *s, const char *id, qrl_store_cb cb, void *ud) {
+  s->ops->get(s, id, cb, ud);
 }
 
-qrl_err qrl_store_apply(qrl_store *s, const char *id, qrl_store_fn fn,
-                        void *arg, qrl_challenge *out) {
-  return s->ops->apply(s, id, fn, arg, out);
+void qrl_store_apply(qrl_store *s, const char *id, qrl_store_fn fn, void *arg,
+                     qrl_store_cb cb, void *ud) {
+  s->ops->apply(s, id, fn, arg, cb, ud);
+}
+
+void qrl_store_tell(qrl_store *s, const qrl_challenge *c, const qrl_store_note *n) {
+  s->ops->tell(s, c, n);
+}
+
+void qrl_store_on_note(qrl_store *s, qrl_store_note_sink sink, void *ud) {
+  s->note_sink = sink;
+  s->note_ud = ud;
 }
 
 size_t qrl_store_sweep(qrl_store *s, int64_t now_ms) {
@@ -23,10 +32,6 @@ size_t qrl_store_sweep(qrl_store *s, int64_t now_ms) {
 }
 
 size_t qrl_store_live(qrl_store *s) { return s->ops->live(s); }
-
-size_t qrl_store_live_from(qrl_store *s, const char *ip) {
-  return s->ops->live_from(s, ip);
-}
 
 void qrl_store_free(qrl_store *s) {
   if (s) s->ops->destroy(s);

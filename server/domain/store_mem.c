@@ -660,8 +660,53 @@ static void mem_destroy(qrl_store *s) {
   free(m);
 }
 
-static const qrl_store_ops mem_ops = {mem_put,  mem_get,       mem_apply,  mem_sweep,
-                                      mem_live, mem_live_from, mem_destroy};
+/* The asynchronous face: every answer at once. */
+static void mem_put_cb(qrl_store *s, const qrl_challenge *c, qrl_store_cb cb, void *ud) {
+  qrl_err rc = mem_put(s, c);
+  if (cb) cb(ud, rc, rc ? NULL : c);
+}
+
+static void mem_get_cb(qrl_store *s, const char *id, qrl_store_cb cb, void *ud) {
+  qrl_challenge c;
+  qrl_err rc = mem_get(s, id, &c);
+  if (cb) cb(ud, rc, rc ? NULL : &c);
+  qrl_cleanse(&c, sizeof(c));
+}
+
+static void mem_apply_cb(qrl_store *s, const char *id, qrl_store_fn fn, void *arg,
+                         qrl_store_cb cb, void *ud) {
+  qrl_challenge c;
+  qrl_err rc;
+  memset(&c, 0, sizeof(c));
+  rc = mem_apply(s, id, fn, arg, &c);
+  if (cb) cb(ud, rc, c.id[0] ? &c : NULL);
+  qrl_cleanse(&c, sizeof(c));
+}
+
+/* One process: the owner is always here. */
+static void mem_tell(qrl_store *s, const qrl_challenge *c, const qrl_store_note *n) {
+  if (s->note_sink) s->note_sink(s->note_ud, c, n);
+}
+
+static const qrl_store_ops mem_ops = {mem_put_cb, mem_get_cb, mem_apply_cb, mem_tell,
+                                      mem_sweep,  mem_live,   mem_destroy};
+
+qrl_err qrl_store_mem_put(qrl_store *s, const qrl_challenge *c) {
+  return s->ops == &mem_ops ? mem_put(s, c) : QRL_INVAL;
+}
+
+qrl_err qrl_store_mem_get(qrl_store *s, const char *id, qrl_challenge *out) {
+  return s->ops == &mem_ops ? mem_get(s, id, out) : QRL_INVAL;
+}
+
+qrl_err qrl_store_mem_apply(qrl_store *s, const char *id, qrl_store_fn fn, void *arg,
+                            qrl_challenge *out) {
+  return s->ops == &mem_ops ? mem_apply(s, id, fn, arg, out) : QRL_INVAL;
+}
+
+size_t qrl_store_mem_live_from(qrl_store *s, const char *ip) {
+  return s->ops == &mem_ops ? mem_live_from(s, ip) : 0;
+}
 
 qrl_store *qrl_store_mem_new(size_t max_live, size_t max_per_net, int64_t linger,
                              qrl_store_sink sink, void *sink_ud) {

@@ -56,6 +56,7 @@ void qrl_config_defaults(qrl_config *cfg, const char *web_dir_default) {
   cfg->web_idle_secs = 1800;
   cfg->ws_ping_secs = 30;
   cfg->bclogout_retry_ms = 1000;
+  cfg->drain_secs = 10;
   cfg->hash_cost = 15;
   cfg->workers = qrl_config_cores();
   cfg->required_level = 2;
@@ -109,10 +110,13 @@ void qrl_config_usage(void *stream, const char *prog) {
           "  --scan-grace S       once scanned (or while the citizen turns web login on),\n"
           "                       the code lives at least S seconds more for the phone's\n"
           "                       confirm (default 300, 0..3600)\n"
-          "  --redis URL          share live QR codes and their events with the other\n"
-          "                       nodes through Redis: redis://HOST[:PORT][/DB] or\n"
+          "  --redis URL          share live QR codes, their events and the throttles with\n"
+          "                       the other nodes via Redis: redis://HOST[:PORT][/DB] or\n"
           "                       unix:/PATH[?db=N] (default: none, this process alone).\n"
           "                       Its maxmemory-policy must be noeviction\n"
+          "  --drain-secs S       at SIGTERM, pages waiting for a scan are told to\n"
+          "                       reconnect (to another node) and logins already scanned\n"
+          "                       get up to S seconds to finish (default 10, 0..600)\n"
           "  --node-id NAME       this node's name among those sharing a Redis (1..32 of\n"
           "                       A-Z a-z 0-9 - _; default: a random one per start)\n"
           "  --qr-frame-secs S    the QR code changes every S seconds; a frame older\n"
@@ -257,7 +261,7 @@ enum {
   OPT_PWLEVEL, OPT_CUTOVER, OPT_OUTBOX, OPT_OTPTTL, OPT_CERT, OPT_KEY, OPT_FRAME,
   OPT_PROX, OPT_FRESH, OPT_NORL, OPT_KNAME, OPT_KIDLE, OPT_HOST, OPT_MAXCH_IP,
   OPT_MAXCONNIP, OPT_WIDLE, OPT_WSPING, OPT_METRICS_ALLOW, OPT_CONFIG, OPT_LOGFMT,
-  OPT_LOGLEVEL, OPT_LOGFILE, OPT_ISSUER, OPT_ACCTCLOSE, OPT_GRACE, OPT_REDIS, OPT_NODEID
+  OPT_LOGLEVEL, OPT_LOGFILE, OPT_ISSUER, OPT_ACCTCLOSE, OPT_GRACE, OPT_REDIS, OPT_NODEID, OPT_DRAIN
 };
 
 /* A node's name: 1..32 of [A-Za-z0-9_-] (it names Redis keys and channels). */
@@ -297,6 +301,7 @@ static const struct option opts[] = {
     {"scan-grace", required_argument, NULL, OPT_GRACE},
     {"redis", required_argument, NULL, OPT_REDIS},
     {"node-id", required_argument, NULL, OPT_NODEID},
+    {"drain-secs", required_argument, NULL, OPT_DRAIN},
     {"demo", no_argument, NULL, OPT_DEMO},
     {"hash-cost", required_argument, NULL, OPT_HASH},
     {"workers", required_argument, NULL, OPT_WORKERS},
@@ -424,6 +429,10 @@ static int apply(qrl_config *cfg, parse_state *st, int c, const char *arg, int s
     cfg->redis = arg;
     break;
   }
+  case OPT_DRAIN:
+    if (qrl_parse_long(arg, 0, 600, &v)) { *what = "--drain-secs wants 0..600 seconds"; return -1; }
+    cfg->drain_secs = (int)v;
+    break;
   case OPT_NODEID:
     if (!node_id_valid(arg)) {
       *what = "--node-id wants 1..32 letters, digits, '-' or '_'";
@@ -878,6 +887,7 @@ size_t qrl_config_restart_keys(const qrl_config *a, const qrl_config *b, char *o
   FIELD(scan_grace, "scan-grace");
   STR(redis, "redis");
   STR(node_id, "node-id");
+  FIELD(drain_secs, "drain-secs");
   FIELD(qr_frame_secs, "qr-frame-secs");
   FIELD(fresh_device_hours, "fresh-device-hours");
   FIELD(no_rate_limits, "no-rate-limits");

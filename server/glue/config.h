@@ -76,6 +76,8 @@ typedef struct qrl_config {
   qrl_cidr metrics_allow[QRL_MAX_ORIGINS]; /* who may read /metrics and /readyz:
                               127.0.0.1 and ::1 unless --metrics-allow is given */
   size_t nmetrics_allow;
+  int drain_secs;          /* at SIGTERM, logins in flight (a page whose code
+                              is scanned) get this long to finish: 10 */
   const char *redis;       /* --redis URL: challenges and their events shared
                               with other nodes through Redis (glue/redis.h);
                               NULL: the in-memory store (one process) */

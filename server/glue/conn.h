@@ -115,6 +115,8 @@ typedef struct qrl_conn {
                                       URL), "" for none */
           int watch_recheck;       /* watch: a session ended while the look-up
                                       was out; look again */
+          int in_flight;           /* its code is scanned: a login in flight
+                                      (a draining node waits for it) */
         };
         struct { /* QRL_CONN_PHONE */
           char sms_phone[16]; /* (demo) the number whose SMS it receives */

@@ -2,6 +2,7 @@
  * metrics.c - the registry's updates and its text exposition (metrics.h).
  */
 #include "glue/metrics.h"
+#include "glue/store_redis.h"
 
 #include "helpers/log.h"
 
@@ -246,6 +247,23 @@ char *qrl_metrics_render(const qrl_services *sv) {
 
   scalar(&t, "qrlogin_challenges_live", "gauge", "Live QR login challenges.",
          (uint64_t)qrl_store_live(sv->store));
+  if (qrl_store_is_redis(sv->store)) {
+    const qrl_store_redis_stats *rs = qrl_store_redis_stats_of(sv->store);
+    scalar(&t, "qrlogin_store_ready", "gauge",
+           "1 while the shared store (Redis) can serve: connected, subscribed, heartbeat "
+           "written.",
+           (uint64_t)qrl_store_redis_ready(sv->store));
+    scalar(&t, "qrlogin_store_redis_calls_total", "counter",
+           "Commands and scripts the challenge store sent to Redis.", rs->calls);
+    scalar(&t, "qrlogin_store_cas_retries_total", "counter",
+           "Challenge writes lost to another node's and run again.", rs->cas_retry);
+    scalar(&t, "qrlogin_store_events_sent_total", "counter",
+           "Challenge events sent to the node that owns the page.", rs->published);
+    scalar(&t, "qrlogin_store_events_heard_total", "counter",
+           "Challenge events heard from other nodes.", rs->heard);
+    scalar(&t, "qrlogin_store_browser_gone_total", "counter",
+           "Confirms refused because the page's node had no heartbeat.", rs->gone);
+  }
   head(&t, "qrlogin_connections", "gauge", "Open connections, by kind.");
   put(&t, "qrlogin_connections{kind=\"browser\"} %zu\n", sv->conns->by_kind[QRL_CONN_BROWSER]);
   put(&t, "qrlogin_connections{kind=\"phone\"} %zu\n", sv->conns->by_kind[QRL_CONN_PHONE]);

@@ -50,6 +50,10 @@ struct qrl_redis {
   uv_timer_t watch;      /* deadlines: the connection's, the oldest command's */
   uint64_t connect_deadline;
   pending *head, *tail;  /* sent, not answered, oldest first */
+  char channel[96];      /* a subscriber's channel, or "" */
+  qrl_redis_msg_cb on_msg;
+  qrl_redis_up_cb on_up;
+  void *sub_arg;
   char why[200];
   qrl_redis_stats st;
 };
@@ -172,6 +176,7 @@ static void drop(qrl_redis *r, const char *why) {
 }
 
 static void on_reply(redisAsyncContext *ac, void *reply, void *privdata);
+static void on_sub(redisAsyncContext *ac, void *reply, void *privdata);
 
 static void on_disconnect(const redisAsyncContext *ac, int status) {
   qrl_redis *r = ac->data;
@@ -198,6 +203,32 @@ static int send_internal(qrl_redis *r, const char *fmt, ...) {
   else r->head = p;
   r->tail = p;
   return 0;
+}
+
+/* A subscriber's replies: the subscription's confirmation, then messages
+ * ([kind, channel, payload]). None (NULL) as the connection goes. */
+static void on_sub(redisAsyncContext *ac, void *reply, void *privdata) {
+  qrl_redis *r = privdata;
+  redisReply *rep = reply;
+  (void)ac;
+  if (!rep || rep->type != REDIS_REPLY_ARRAY || rep->elements != 3 ||
+      rep->element[0]->type != REDIS_REPLY_STRING)
+    return;
+  if (strcmp(rep->element[0]->str, "subscribe") == 0) {
+    if (r->on_up) r->on_up(r->sub_arg);
+  } else if (strcmp(rep->element[0]->str, "message") == 0 &&
+             rep->element[2]->type == REDIS_REPLY_STRING) {
+    r->st.replies++;
+    if (r->on_msg) r->on_msg(r->sub_arg, rep->element[2]->str, rep->element[2]->len);
+  }
+}
+
+void qrl_redis_subscribe(qrl_redis *r, const char *channel, qrl_redis_msg_cb msg,
+                         qrl_redis_up_cb up, void *arg) {
+  snprintf(r->channel, sizeof(r->channel), "%s", channel);
+  r->on_msg = msg;
+  r->on_up = up;
+  r->sub_arg = arg;
 }
 
 /* A reply to the bring-up: SELECT's, then CONFIG GET maxmemory-policy's. */
@@ -231,6 +262,9 @@ static void bring_up_reply(qrl_redis *r, redisReply *rep) {
   r->st.connects++;
   qrl_log_kv(r->log, QRL_LOG_NOTICE, "redis_up", "at", where(r, at, sizeof(at)),
              (const char *)NULL);
+  if (r->channel[0] &&
+      redisAsyncCommand(r->ac, on_sub, r, "SUBSCRIBE %s", r->channel) != REDIS_OK)
+    drop(r, "cannot subscribe");
 }
 
 static void on_reply(redisAsyncContext *ac, void *reply, void *privdata) {
@@ -368,7 +402,7 @@ qrl_err qrl_redis_cmd(qrl_redis *r, qrl_redis_cb cb, void *arg, const char *fmt,
   pending *p;
   va_list ap;
   int rc;
-  if (r->state != QRL_REDIS_UP || !r->ac || !cb) {
+  if (r->state != QRL_REDIS_UP || !r->ac || !cb || r->channel[0]) {
     r->st.refused++;
     return QRL_UNAVAILABLE;
   }

@@ -75,6 +75,19 @@ qrl_redis *qrl_redis_new(uv_loop_t *loop, const qrl_redis_addr *addr, int connec
  * cb not called). */
 qrl_err qrl_redis_cmd(qrl_redis *r, qrl_redis_cb cb, void *arg, const char *fmt, ...);
 
+/* A subscriber's message (borrowed: valid during the call), and its
+ * (re)subscription. */
+typedef void (*qrl_redis_msg_cb)(void *arg, const char *msg, size_t len);
+typedef void (*qrl_redis_up_cb)(void *arg);
+
+/* Makes r a subscriber to channel (copied; call once, before it is up): at
+ * every bring-up it subscribes and calls up(arg) once Redis has confirmed
+ * (messages published while it was down are lost: the caller re-reads what
+ * it needs then), and msg(arg, ...) for each message. No commands can be
+ * sent on a subscriber (qrl_redis_cmd refuses). */
+void qrl_redis_subscribe(qrl_redis *r, const char *channel, qrl_redis_msg_cb msg,
+                         qrl_redis_up_cb up, void *arg);
+
 qrl_redis_state qrl_redis_state_of(const qrl_redis *r);
 
 /* Why the last connection attempt failed or was refused ("" if none). */

@@ -47,6 +47,7 @@
 #include "domain/ratelimit.h"
 #include "glue/sms_relay.h"
 #include "domain/store.h"
+#include "glue/store_redis.h"
 #include "glue/task.h"
 #include "glue/throttle.h"
 #include "glue/worker.h"
@@ -69,6 +70,8 @@ typedef void (*free_fn)(void *arg);
 typedef struct tick_hook { tick_fn fn; void *arg; } tick_hook;
 typedef struct event_hook { event_fn fn; void *arg; } event_hook;
 typedef struct free_hook { free_fn fn; void *arg; } free_hook;
+typedef size_t (*drain_fn)(void *arg, int first);
+typedef struct drain_hook { drain_fn fn; void *arg; } drain_hook;
 typedef struct every_hook {
   uv_timer_t timer;
   tick_fn fn;
@@ -96,11 +99,10 @@ struct qrl_server {
   qrl_sms_relay sms;
   qrl_metrics metrics;
   qrl_store *store; /* owned */
+  char node[33];    /* this node's id among those sharing a Redis, or "" */
   qrl_workq *wq;    /* owned */
   qrl_listener *listener; /* owned; NULL once closed */
   qrl_peers *peers;       /* owned: open connections per client address */
-  qrl_redis *redis;       /* owned: --redis (the shared throttles borrow it);
-                             NULL without, and once closed at shutdown */
   uint64_t conn_refused;  /* connections refused by the caps */
   uint64_t refused_logged; /* conn_refused at the last log line */
   int64_t refused_log_ms;  /* monotonic ms of that line */
@@ -123,6 +125,10 @@ struct qrl_server {
   tick_hook ticks[MAX_HOOKS];
   event_hook events[MAX_HOOKS];
   free_hook frees[MAX_HOOKS];
+  drain_hook drains[MAX_HOOKS];
+  size_t ndrains;
+  int leaving; /* the shared store is being told this node is gone */
+  int left;    /* ... and has answered (or could not be told) */
   every_hook everys[MAX_HOOKS];
   size_t nticks, nevents, nfrees, neverys;
 };
@@ -251,6 +257,19 @@ qrl_err qrl_server_on_challenge(qrl_server *srv, event_fn fn, void *arg) {
   return QRL_OK;
 }
 
+qrl_err qrl_server_on_drain(qrl_server *srv, drain_fn fn, void *arg) {
+  if (srv->ndrains >= MAX_HOOKS) return QRL_NOMEM;
+  srv->drains[srv->ndrains++] = (drain_hook){fn, arg};
+  return QRL_OK;
+}
+
+/* What the handlers still have in flight (first: the drain begins). */
+static size_t in_flight(qrl_server *srv, int first) {
+  size_t n = 0;
+  for (size_t i = 0; i < srv->ndrains; i++) n += srv->drains[i].fn(srv->drains[i].arg, first);
+  return n;
+}
+
 qrl_err qrl_server_at_free(qrl_server *srv, free_fn fn, void *arg) {
   if (srv->nfrees >= MAX_HOOKS) return QRL_NOMEM;
   srv->frees[srv->nfrees++] = (free_hook){fn, arg};
@@ -331,15 +350,6 @@ static size_t queued_writes(const qrl_conns *reg) {
   return n;
 }
 
-/* Closes the Redis connection: what still waits on it is answered
- * unavailable (a task waiting for its shared throttle is answered and
- * freed); the throttle refuses from now on. */
-static void close_redis(qrl_server *srv) {
-  srv->thr.redis = NULL;
-  qrl_redis_free(srv->redis);
-  srv->redis = NULL;
-}
-
 static void close_everything(qrl_server *srv) {
   uv_signal_stop(&srv->sig_int);
   uv_signal_stop(&srv->sig_term);
@@ -355,12 +365,16 @@ static void close_everything(qrl_server *srv) {
   uv_timer_stop(&srv->drain);
   uv_close((uv_handle_t *)&srv->drain, NULL);
   qrl_notify_close(&srv->notify);
-  /* Requests still waiting for Redis are answered unavailable while their
-   * sockets are open; give-backs after this are left to refill. */
-  close_redis(srv);
   srv->closing = 1;
   /* Connections close now (their CLOSED callbacks cancel challenges). */
   lws_context_destroy(srv->ctx);
+  /* A shared store's connections close while the loop runs; what waited
+   * on them is answered now (before the audit's last rows are written). */
+  if (qrl_store_is_redis(srv->store)) {
+    srv->thr.redis = NULL; /* the throttle refuses from now on */
+    qrl_store_free(srv->store);
+    srv->store = srv->sv.store = srv->tasks.store = NULL;
+  }
   /* The refusals counted so far get their summary rows; whatever is queued
    * or still runs finishes here. */
   qrl_audit_flush(&srv->audit);
@@ -378,14 +392,43 @@ static void close_everything(qrl_server *srv) {
 
 /* Shutdown, second half: once no work is left and the answers have been
  * written (or the drain time is up), close. */
+static void left(void *arg) {
+  qrl_server *srv = arg;
+  srv->left = 1;
+}
+
 static void on_drain(uv_timer_t *h) {
   qrl_server *srv = h->data;
-  int late = uv_now(&srv->loop) - srv->drain_started >= SHUTDOWN_DRAIN_MS;
+  uint64_t spent = uv_now(&srv->loop) - srv->drain_started;
+  uint64_t bound = (uint64_t)srv->cfg->drain_secs * 1000 + SHUTDOWN_DRAIN_MS;
+  size_t logins = in_flight(srv, 0);
+  int late = spent >= bound;
+  /* Logins in flight first (--drain-secs), then the last work and writes. */
+  if (!late && logins && spent < (uint64_t)srv->cfg->drain_secs * 1000) return;
+  if (!srv->tasks.stopping) {
+    /* Work no worker has started is dropped and answered "unavailable"
+     * (until now a login in flight could still send its confirm here). */
+    size_t dropped = qrl_tasks_stop(&srv->tasks);
+    if (dropped)
+      qrl_log_msg(&srv->log, QRL_LOG_NOTICE, "shutdown", "%zu queued requests dropped",
+                  dropped);
+  }
   if (!late && (qrl_workq_busy(srv->wq) || queued_writes(&srv->conns))) return;
-  if (late)
+  /* A shared store: this node's heartbeat goes before its pages do, so a
+   * confirm from now on is refused (browser_gone) rather than accepted for
+   * a page nobody sees. */
+  if (qrl_store_is_redis(srv->store) && !srv->left) {
+    if (!srv->leaving) {
+      srv->leaving = 1;
+      qrl_store_redis_leave(srv->store, left, srv);
+    }
+    if (!late) return;
+  }
+  if (late || logins)
     qrl_log_msg(&srv->log, QRL_LOG_WARN, "shutdown",
-                "%zu jobs, %zu writes still pending after %d ms", qrl_workq_busy(srv->wq),
-                queued_writes(&srv->conns), SHUTDOWN_DRAIN_MS);
+                "%zu logins in flight, %zu jobs, %zu writes still pending after %llu ms",
+                logins, qrl_workq_busy(srv->wq), queued_writes(&srv->conns),
+                (unsigned long long)spent);
   close_everything(srv);
 }
 
@@ -496,7 +539,6 @@ static void on_hup(uv_signal_t *h, int signum) {
 
 static void on_signal(uv_signal_t *h, int signum) {
   qrl_server *srv = h->data;
-  size_t dropped;
   if (srv->stopping) return; /* already on its way out, within the bound */
   qrl_log_msg(&srv->log, QRL_LOG_NOTICE, "shutdown", "signal %d: shutting down", signum);
   qrl_notify_stopping(&srv->notify);
@@ -507,11 +549,13 @@ static void on_signal(uv_signal_t *h, int signum) {
   uv_timer_stop(&srv->tick);
   uv_close((uv_handle_t *)&srv->tick, NULL);
   close_everys(srv);
-  /* Work no worker has started is dropped and answered "unavailable". */
-  dropped = qrl_tasks_stop(&srv->tasks);
-  if (dropped)
-    qrl_log_msg(&srv->log, QRL_LOG_NOTICE, "shutdown", "%zu queued requests dropped", dropped);
   srv->drain_started = uv_now(&srv->loop);
+  {
+    size_t n = in_flight(srv, 1); /* pages waiting for a scan go elsewhere */
+    if (n)
+      qrl_log_msg(&srv->log, QRL_LOG_NOTICE, "shutdown",
+                  "%zu logins in flight: up to %d s to finish", n, srv->cfg->drain_secs);
+  }
   uv_timer_start(&srv->drain, on_drain, 0, SHUTDOWN_POLL_MS);
 }
 
@@ -570,6 +614,8 @@ static void on_accept(void *arg, int fd, const struct sockaddr *sa) {
   lws_set_opaque_user_data(wsi, peer);
 }
 
+static void wait_for_store(qrl_server *srv);
+
 static int listen_and_loop(qrl_server *srv) {
   struct lws_context_creation_info info;
   void *loops[1] = {&srv->loop};
@@ -613,6 +659,7 @@ static int listen_and_loop(qrl_server *srv) {
   if (!(srv->listener = qrl_listener_open(&srv->loop, srv->cfg->bind, srv->cfg->port,
                                               &srv->log)))
     return 1;
+  wait_for_store(srv);
   srv->ctx = lws_create_context(&info);
   srv->vhost = srv->ctx ? lws_get_vhost_by_name(srv->ctx, "default") : NULL;
   if (srv->vhost && srv->cfg->tls_cert && !srv->tls_attached) {
@@ -659,7 +706,11 @@ static void close_unstarted(qrl_server *srv) {
   close_everys(srv);
   qrl_workq_free(srv->wq);
   srv->wq = NULL;
-  close_redis(srv);
+  srv->thr.redis = NULL;
+  if (qrl_store_is_redis(srv->store)) { /* it needs the loop to close */
+    qrl_store_free(srv->store);
+    srv->store = NULL;
+  }
   uv_close((uv_handle_t *)&srv->wake, NULL);
 }
 
@@ -794,6 +845,50 @@ static int start_loop(qrl_server *srv) {
   return 0;
 }
 
+/* A node on a shared store listens once the store can serve (in tests and
+ * at a rolling restart a request then never meets a store still
+ * connecting), but not later than STORE_WAIT_MS: with Redis away it starts
+ * anyway, answering `unavailable` (fail closed) until Redis is back. */
+#define STORE_WAIT_MS 5000
+static void wait_for_store(qrl_server *srv) {
+  uint64_t until = uv_now(&srv->loop) + STORE_WAIT_MS;
+  if (!qrl_store_is_redis(srv->store)) return;
+  while (!qrl_store_redis_ready(srv->store) && uv_now(&srv->loop) < until && !srv->stopping)
+    uv_run(&srv->loop, UV_RUN_ONCE);
+  if (!qrl_store_redis_ready(srv->store))
+    qrl_log_msg(&srv->log, QRL_LOG_WARN, "startup",
+                "the shared store is not ready after %d ms: serving anyway, logins answer "
+                "unavailable until it is", STORE_WAIT_MS);
+}
+
+/* The challenge store: this process's memory, or Redis shared with the
+ * other nodes (--redis; on the loop, so after start_loop). */
+static int make_store(qrl_server *srv) {
+  const qrl_config *cfg = srv->cfg;
+  qrl_redis_addr addr;
+  char why[160];
+  if (!cfg->redis) {
+    srv->store = qrl_store_mem_new(cfg->max_challenges, cfg->max_challenges_per_ip, 300,
+                                   on_store_event, srv);
+    return srv->store ? 0 : -1;
+  }
+  if (qrl_redis_addr_parse(cfg->redis, &addr, why, sizeof(why))) return -1; /* parsed before */
+  if (cfg->node_id) {
+    snprintf(srv->node, sizeof(srv->node), "%s", cfg->node_id);
+  } else {
+    uint8_t r[8];
+    if (qrl_random(r, sizeof(r))) return -1;
+    for (size_t i = 0; i < sizeof(r); i++) snprintf(srv->node + 2 * i, 3, "%02x", r[i]);
+  }
+  srv->store = qrl_store_redis_new(&srv->loop, &addr, srv->node, cfg->max_challenges,
+                                   cfg->max_challenges_per_ip, 300, srv->clock, &srv->log,
+                                   on_store_event, srv);
+  if (!srv->store) return -1;
+  qrl_log_kv(&srv->log, QRL_LOG_NOTICE, "node", "node_id", srv->node, "redis", cfg->redis,
+             (const char *)NULL);
+  return 0;
+}
+
 qrl_server *qrl_server_new(qrl_config *cfg) {
   qrl_server *srv = calloc(1, sizeof(*srv));
   long fd_limit;
@@ -834,10 +929,8 @@ qrl_server *qrl_server_new(qrl_config *cfg) {
   if (qrl_sms_relay_open(&srv->sms, cfg->sms_outbox, cfg->demo, cfg->otp_ttl,
                          &srv->log)) goto fail;
   if (qrl_conns_init(&srv->conns)) goto fail;
-  if (!(srv->store = qrl_store_mem_new(cfg->max_challenges, cfg->max_challenges_per_ip, 300,
-                                       on_store_event, srv)))
-    goto fail;
   if (start_loop(srv)) goto fail;
+  if (make_store(srv)) goto fail;
   if (qrl_keepalive_init(&srv->alive, cfg->ws_ping_secs, qrl_clock_mono_ms(srv->clock)) ||
       qrl_server_every(srv, QRL_KEEPALIVE_SLOT_MS, keepalive_every, &srv->alive))
     goto fail;
@@ -850,18 +943,11 @@ qrl_server *qrl_server_new(qrl_config *cfg) {
                             .audit = &srv->audit, .clock = srv->clock,
                             .metrics = &srv->metrics};
   if (!srv->thr.rl) goto fail;
-  if (cfg->redis) { /* the throttles count in Redis too (throttle.h) */
-    qrl_redis_addr ra;
-    char why[200] = "out of memory";
-    if (qrl_redis_addr_parse(cfg->redis, &ra, why, sizeof(why)) ||
-        !(srv->redis = qrl_redis_new(&srv->loop, &ra, 2000, 1000, &srv->log))) {
-      qrl_log_msg(&srv->log, QRL_LOG_ERROR, "startup", "--redis: %s", why);
-      goto fail;
-    }
+  if (qrl_store_is_redis(srv->store)) { /* the throttles count in Redis too (throttle.h) */
     srv->thr.shared = 1;
-    srv->thr.redis = srv->redis;
+    srv->thr.redis = qrl_store_redis_conn(srv->store);
   }
-  srv->tasks = (qrl_tasks){srv->wq,        &srv->conns, &srv->thr, &srv->sv, srv->clock, 0, 0,
+  srv->tasks = (qrl_tasks){srv->wq, &srv->conns, &srv->thr, srv->store, &srv->sv, srv->clock, 0, 0,
                            &srv->metrics.task_wait};
   srv->sv = (qrl_services){cfg,        srv->clock, &srv->pol,   &srv->opol,  srv->store,
                            &srv->conns, &srv->tasks, &srv->thr,  &srv->audit,

@@ -76,6 +76,12 @@ qrl_err qrl_server_on_challenge(qrl_server *srv,
                                            int prev_state),
                                 void *arg);
 
+/* At shutdown (SIGTERM) srv drains: fn(arg, first) is called when it
+ * begins (first = 1: stop starting things, tell clients to go elsewhere) and
+ * then every few ms (first = 0) while it returns work still in flight that
+ * is worth waiting for (--drain-secs at most). */
+qrl_err qrl_server_on_drain(qrl_server *srv, size_t (*fn)(void *arg, int first), void *arg);
+
 /* Calls fn(arg) once when srv is freed (a handler's own state). */
 qrl_err qrl_server_at_free(qrl_server *srv, void (*fn)(void *arg), void *arg);
 

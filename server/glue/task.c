@@ -11,6 +11,8 @@
 #include "glue/metrics.h"
 #include "glue/worker.h"
 
+static void task_done(qrl_job *job);
+
 static void wipe_free(qrl_task *t) {
   qrl_cleanse(t, t->size); /* passwords, passcodes, tokens */
   free(t);
@@ -27,19 +29,6 @@ static void task_run(void *thread_ctx, qrl_job *job) {
   t->ran = 1;
   qrl_hold_settle_persisted(&t->hold, w->db, t->now, t->rc);
   qrl_worker_count_lost(w);
-}
-
-static void task_done(qrl_job *job) {
-  qrl_task *t = qrl_container_of(job, qrl_task, job);
-  qrl_conn *c = NULL;
-
-  if (job->cancelled) t->rc = QRL_UNAVAILABLE;
-  if (t->conn_id) c = qrl_conn_find(t->pool->conns, t->conn_id);
-  qrl_throttle_note_persisted(t->pool->thr, c, &t->hold);
-  qrl_throttle_settle(t->pool->thr, &t->hold, t->rc);
-  t->type->done(t, c);
-  if (c && t->rc == QRL_OK) qrl_conn_proven(c);
-  wipe_free(t);
 }
 
 qrl_task *qrl_task_new(qrl_tasks *pool, const qrl_conn *c, const qrl_task_type *type,
@@ -66,47 +55,89 @@ int qrl_task_take(qrl_task *t, const qrl_conn *c, int64_t *retry_in) {
   return qrl_throttle_take(t->pool->thr, c, &t->hold, retry_in);
 }
 
-/* Ends a task that never reached a worker with rc: its hold settled, done()
- * told, the task freed (as task_done, without the worker's part). */
-static void end_unqueued(qrl_task *t, qrl_err rc, int64_t retry_in, int by_redis) {
+/* Runs t's done() with its connection (if still open), then frees t
+ * unless done() kept it. */
+static void finish(qrl_task *t) {
   qrl_conn *c = t->conn_id ? qrl_conn_find(t->pool->conns, t->conn_id) : NULL;
-  t->rc = rc;
-  t->retry_in = retry_in;
-  if (by_redis) qrl_throttle_note_shared(t->pool->thr, c, &t->hold, rc);
-  else t->pool->refused++;
-  qrl_throttle_settle(t->pool->thr, &t->hold, rc);
+  qrl_throttle_note_persisted(t->pool->thr, c, &t->hold);
+  qrl_throttle_settle(t->pool->thr, &t->hold, t->rc);
+  t->in_done = 1;
   t->type->done(t, c);
-  wipe_free(t);
+  t->in_done = 0;
+  if (c && t->rc == QRL_OK) qrl_conn_proven(c);
+  if (!t->kept) wipe_free(t);
 }
 
-/* The shared (Redis) take of t's hold came back: the task goes to a worker,
- * or is answered now. */
+static void task_done(qrl_job *job) {
+  qrl_task *t = qrl_container_of(job, qrl_task, job);
+  if (job->cancelled) t->rc = QRL_UNAVAILABLE;
+  finish(t);
+}
+
+void qrl_task_keep(qrl_task *t) { t->kept = 1; }
+
+void qrl_task_end(qrl_task *t) {
+  if (t->in_done) t->kept = 0; /* freed as done() returns */
+  else wipe_free(t);
+}
+
+/* Queues t; if it cannot be, t's client is answered through done(). */
+static void submit_or_answer(qrl_task *t) {
+  t->queued_us = qrl_metrics_now_us();
+  if (!t->pool->stopping && qrl_workq_submit(t->pool->wq, &t->job) == QRL_OK) return;
+  t->pool->refused++;
+  t->rc = QRL_UNAVAILABLE;
+  finish(t); /* its hold is settled there as never counted */
+}
+
+static void on_fetched(void *ud, qrl_err rc, const qrl_challenge *c) {
+  qrl_task *t = ud;
+  t->fetched(t, rc, c);
+  submit_or_answer(t);
+}
+
+void qrl_task_fetch(qrl_task *t, const char *id, qrl_task_fetched fn) {
+  snprintf(t->fetch_id, sizeof(t->fetch_id), "%s", id);
+  t->fetched = fn;
+}
+
+/* The shared (Redis) take of t's hold came back (throttle.h): on to its
+ * fetch and its worker, or answered now through done() - rate_limited
+ * with retry_in, or unavailable - without running. */
 static void on_shared_taken(void *arg, qrl_err err, int64_t retry_in) {
   qrl_task *t = arg;
   if (err) {
-    end_unqueued(t, err, retry_in, 1);
+    if (err != QRL_RATE_LIMITED) /* a refusal by a bucket is noted in finish() */
+      qrl_throttle_note_shared(t->pool->thr,
+                               t->conn_id ? qrl_conn_find(t->pool->conns, t->conn_id) : NULL,
+                               &t->hold, err);
+    t->rc = err;
+    t->retry_in = retry_in;
+    finish(t);
     return;
   }
-  t->queued_us = qrl_metrics_now_us();
-  err = t->pool->stopping ? QRL_UNAVAILABLE : qrl_workq_submit(t->pool->wq, &t->job);
-  if (err) end_unqueued(t, err, 0, 0);
+  if (t->fetched) qrl_store_get(t->pool->store, t->fetch_id, on_fetched, t);
+  else submit_or_answer(t);
 }
 
 qrl_err qrl_task_submit(qrl_task *t) {
   qrl_err rc;
-  t->queued_us = qrl_metrics_now_us();
-  if (t->pool->stopping) {
-    rc = QRL_UNAVAILABLE;
-  } else if (qrl_throttle_shared_needed(t->pool->thr, &t->hold)) {
-    /* Counted in Redis first (throttle.h); the worker gets it after. */
+  if (!t->pool->stopping && qrl_throttle_shared_needed(t->pool->thr, &t->hold)) {
+    /* Counted in Redis first; the store and the worker get it after. */
     if ((rc = qrl_throttle_take_shared(t->pool->thr, &t->hold, on_shared_taken, t)) == QRL_OK)
       return QRL_OK;
     qrl_throttle_note_shared(t->pool->thr,
                              t->conn_id ? qrl_conn_find(t->pool->conns, t->conn_id) : NULL,
                              &t->hold, rc);
-  } else {
-    rc = qrl_workq_submit(t->pool->wq, &t->job);
+    qrl_task_free(t);
+    return rc;
   }
+  if (t->fetched) {
+    qrl_store_get(t->pool->store, t->fetch_id, on_fetched, t);
+    return QRL_OK;
+  }
+  t->queued_us = qrl_metrics_now_us();
+  rc = t->pool->stopping ? QRL_UNAVAILABLE : qrl_workq_submit(t->pool->wq, &t->job);
   if (rc) {
     t->pool->refused++;
     qrl_task_free(t);

@@ -32,6 +32,7 @@
 #include "helpers/clock.h"
 #include "glue/conn.h"
 #include "domain/db.h"
+#include "domain/store.h"
 #include "glue/throttle.h"
 #include "helpers/uuid.h"
 #include "helpers/workq.h"
@@ -57,6 +58,7 @@ typedef struct qrl_tasks {
   qrl_workq *wq;          /* not owned */
   qrl_conns *conns;       /* not owned */
   qrl_throttle *thr;      /* not owned */
+  qrl_store *store;       /* not owned: where qrl_task_fetch reads */
   void *ctx;              /* what handlers reach through qrl_task_ctx() */
   const qrl_clock *clock; /* not owned: t->now is its wall time */
   int stopping;           /* set at shutdown: submits are refused */
@@ -82,6 +84,12 @@ struct qrl_task {
   char flow[QRL_UUID_STRLEN + 1]; /* the QR login's flow id, if known */
   qrl_hold hold;    /* throttle buckets taken on arrival (may be empty) */
   int64_t queued_us; /* monotonic us when submitted (metrics.h) */
+  int kept;          /* done() asked to outlive it (qrl_task_keep) */
+  int in_done;       /* done() is running */
+  /* qrl_task_fetch: the challenge to read before the worker, and what
+   * takes it */
+  char fetch_id[QRL_TOKEN_B64LEN + 1];
+  void (*fetched)(qrl_task *t, qrl_err rc, const qrl_challenge *c);
 };
 
 /* Allocates a zeroed task of size bytes (>= sizeof(qrl_task); the payload
@@ -95,12 +103,34 @@ qrl_task *qrl_task_new(qrl_tasks *pool, const qrl_conn *c, const qrl_task_type *
  * *retry_in set and the refusal audited - the caller answers and frees t. */
 int qrl_task_take(qrl_task *t, const qrl_conn *c, int64_t *retry_in);
 
-/* Hands t to a worker - with a shared throttle, once Redis has counted its
- * hold. On QRL_OK the pool owns t until done() has run. On failure
- * (QRL_UNAVAILABLE: queue full, shutting down, or the shared throttle's
- * Redis not up) t's hold is given back, t is wiped and freed here, and the
- * caller answers. */
+/* Hands t to a worker (with a shared throttle, once Redis has counted its
+ * hold; then after its fetch, if it has one: then QRL_OK, and a later
+ * failure - a refusal by Redis too - is answered through done()). On
+ * QRL_OK the pool owns t until done() has run. On failure (QRL_UNAVAILABLE:
+ * queue full, shutting down, or the shared throttle's Redis not up) t's
+ * hold is given back, t is wiped and freed here, and the caller answers. */
 qrl_err qrl_task_submit(qrl_task *t);
+
+/* What a request needs from the challenge store before its worker runs:
+ * fn(t, rc, c) (loop) copies what it needs of challenge c (NULL when rc is
+ * an error) into t's payload. */
+typedef void (*qrl_task_fetched)(qrl_task *t, qrl_err rc, const qrl_challenge *c);
+
+/* Before t goes to a worker, qrl_task_submit() reads challenge id (copied)
+ * from the pool's store and gives it to fn - when the store answers, which
+ * the in-memory store does at once. If t then cannot be queued, done()
+ * runs with rc QRL_UNAVAILABLE and ran 0 (as for a dropped task), so its
+ * client is answered. */
+void qrl_task_fetch(qrl_task *t, const char *id, qrl_task_fetched fn);
+
+/* Called in done(): t outlives done() (it waits for another answer, such
+ * as the store's); whoever waits ends it with qrl_task_end(). Its
+ * connection may close meanwhile: find it again by t->conn_id. */
+void qrl_task_keep(qrl_task *t);
+
+/* Wipes and frees a kept task; called while its done() still runs (the
+ * store answered at once), it is freed when done() returns. */
+void qrl_task_end(qrl_task *t);
 
 /* Gives back t's hold, wipes and frees t (a task never submitted). NULL-safe. */
 void qrl_task_free(qrl_task *t);

@@ -10,6 +10,7 @@
 #include "domain/health.h"
 #include "glue/config.h"
 #include "glue/metrics.h"
+#include "glue/store_redis.h"
 #include "glue/task.h"
 #include "handlers/http.h"
 #include "helpers/clock.h"
@@ -102,6 +103,12 @@ static void readyz(qrl_services *sv, qrl_conn *c, const cJSON *body) {
   }
   if (qrl_workq_busy(sv->tasks->wq) >= READY_QUEUE_MAX) {
     answer_ready(c, "workers");
+    return;
+  }
+  /* A node whose shared store is away would answer every login
+   * `unavailable`: the load balancer sends pages elsewhere. */
+  if (qrl_store_is_redis(sv->store) && !qrl_store_redis_ready(sv->store)) {
+    answer_ready(c, "store");
     return;
   }
   if (o->checked_ms && now - o->checked_ms < READY_CACHE_MS) {

@@ -28,6 +28,17 @@
 
 /* ---- scan ----------------------------------------------------------------- */
 
+struct scan_task;
+
+typedef struct scan_arg {
+  const struct scan_task *s;
+  uint64_t phone_conn;
+  int64_t seen_ms; /* when the frame counts as seen (a held scan's, or now) */
+  int64_t now_ms;
+  int64_t grace_ms; /* --scan-grace: the phone's time to confirm */
+  int proximity; /* policy, config.h */
+} scan_arg;
+
 typedef struct scan_task {
   qrl_task base;
   char session[QRL_SESSION_B64LEN + 1];
@@ -35,16 +46,10 @@ typedef struct scan_task {
   qrl_qr_payload qr; /* the frame scanned: its code proves the QR was seen */
   char oidc_req[24]; /* the challenge's /oauth2/authorize request, "" */
   char relying[QRL_CLIENT_NAME_MAX + 1]; /* its portal's registered name, "" */
+  scan_arg a;        /* the store's transition runs on it (until it answers) */
+  qrl_err rc;        /* the answer being given */
+  const char *detail; /* its audit detail, or NULL */
 } scan_task;
-
-typedef struct scan_arg {
-  const scan_task *s;
-  uint64_t phone_conn;
-  int64_t seen_ms; /* when the frame counts as seen (a held scan's, or now) */
-  int64_t now_ms;
-  int64_t grace_ms; /* --scan-grace: the phone's time to confirm */
-  int proximity; /* policy, config.h */
-} scan_arg;
 
 /* Under the store: PENDING -> SCANNED, with the proximity policy. */
 static qrl_err scan_fn(qrl_challenge *ch, void *arg) {
@@ -83,25 +88,60 @@ static int holds(const qrl_conn *c, const qrl_qr_payload *qr, int64_t device_id)
          qrl_ct_equal(c->held.code, qr->code, QRL_FRAME_CODE_B64LEN);
 }
 
+/* The phone that scanned, if its socket is still open. */
+static qrl_conn *phone_of(qrl_services *sv, const qrl_task *t) {
+  return qrl_conn_find(sv->conns, t->conn_id);
+}
+
+/* The scan's story ends: audited (with the login's flow id, if the
+ * challenge is known) and the task freed. */
+static void scan_end(scan_task *s, const qrl_challenge *ch) {
+  qrl_services *sv = qrl_task_ctx(&s->base);
+  const char *who = s->auth.citizen.id;
+  qrl_audit_row(sv->audit, phone_of(sv, &s->base), "scan", s->rc, who[0] ? who : NULL,
+                s->detail, ch && ch->flow[0] ? ch->flow : NULL);
+  qrl_task_end(&s->base);
+}
+
+/* A refusal: said now; audited once the store has said whose login it was
+ * (a refused scan of a live QR is part of that login's story too). */
+static void refused_known(void *ud, qrl_err rc, const qrl_challenge *ch) {
+  (void)rc;
+  scan_end(ud, ch);
+}
+
+static void scan_refuse(scan_task *s, qrl_err rc) {
+  qrl_services *sv = qrl_task_ctx(&s->base);
+  qrl_conn *c = phone_of(sv, &s->base);
+  s->rc = rc;
+  if (c) qrl_send_error(c, rc, s->base.type->name);
+  qrl_store_get(sv->store, s->qr.id, refused_known, s);
+}
+
 /* The permission is off: the citizen is about to grant it (three
  * confirmations, the passcode: minutes at human speed), longer than a frame
  * lives and maybe than the code. If the frame is genuine and fresh now, for
- * this account and device, c keeps it with the time it was seen, so that
- * this phone's rescan of it after the grant is not stale (the hold proves no
- * more than the scan would have: the QR was on a page at that moment); the
- * code lives --scan-grace more, and its page is told. Returns 1 if held. */
-static int hold_frame(qrl_services *sv, qrl_conn *c, scan_arg *a) {
-  const scan_task *s = a->s;
-  qrl_challenge ch;
-
-  if (holds(c, &s->qr, s->auth.device_id)) return 1; /* seen earlier: keep that */
-  if (qrl_store_apply(sv->store, s->qr.id, hold_fn, a, &ch)) return 0;
-  c->held = s->qr;
-  c->held_seen_ms = a->now_ms;
-  c->held_device = s->auth.device_id;
-  if (ch.state == QRL_CHAL_PENDING) qrl_browser_push_held(sv->conns, &ch, a->now_ms);
-  qrl_cleanse(&ch, sizeof(ch));
-  return 1;
+ * this account and device, the phone's socket keeps it with the time it was
+ * seen, so that this phone's rescan of it after the grant is not stale (the
+ * hold proves no more than the scan would have: the QR was on a page at
+ * that moment); the code lives --scan-grace more, and its page is told. */
+static void held(void *ud, qrl_err rc, const qrl_challenge *ch) {
+  scan_task *s = ud;
+  qrl_services *sv = qrl_task_ctx(&s->base);
+  qrl_conn *c = phone_of(sv, &s->base);
+  if (!rc && c) {
+    c->held = s->qr;
+    c->held_seen_ms = s->a.now_ms;
+    c->held_device = s->auth.device_id;
+    s->detail = "frame_held_for_grant";
+    if (ch->state == QRL_CHAL_PENDING) {
+      qrl_store_note n = {QRL_STORE_HELD, NULL, QRL_OK};
+      qrl_store_tell(sv->store, ch, &n);
+    }
+  }
+  s->rc = QRL_NOT_PERMITTED;
+  if (c) qrl_send_error(c, s->rc, s->base.type->name);
+  scan_end(s, ch);
 }
 
 static void scan_run(qrl_task *t, qrl_db *db) {
@@ -194,53 +234,75 @@ static cJSON *scan_ok_msg(const qrl_services *sv, const qrl_challenge *ch,
   return o;
 }
 
+/* The store has run the scan. */
+static void scanned(void *ud, qrl_err rc, const qrl_challenge *ch) {
+  scan_task *s = ud;
+  qrl_services *sv = qrl_task_ctx(&s->base);
+  qrl_conn *c = phone_of(sv, &s->base);
+
+  s->rc = rc;
+  if (!c) {
+    scan_end(s, ch);
+    return;
+  }
+  if (rc) {
+    qrl_send_error(c, rc, s->base.type->name);
+    scan_end(s, ch);
+    return;
+  }
+  if (c->held_seen_ms) { /* used, or another frame since: the hold is spent */
+    qrl_cleanse(&c->held, sizeof(c->held));
+    c->held_seen_ms = 0;
+  }
+  qrl_send_json(c, scan_ok_msg(sv, ch, &s->auth.citizen, s->a.now_ms, s->base.now,
+                               s->relying));
+  s->detail = ch->far ? "proximity=different_network" : "proximity=same_network";
+  scan_end(s, ch);
+}
+
 static void scan_done(qrl_task *t, qrl_conn *c) {
   scan_task *s = qrl_container_of(t, scan_task, base);
   qrl_services *sv = qrl_task_ctx(t);
   const qrl_citizen *who = &s->auth.citizen;
   int64_t now_ms = qrl_clock_mono_ms(sv->clock);
-  scan_arg a = {s, t->conn_id, now_ms, now_ms, sv->cfg->scan_grace * 1000, sv->cfg->proximity};
-  qrl_challenge ch;
-  const char *detail = NULL;
   qrl_err rc = t->rc;
 
   if (!c) return;
-  if (rc) goto fail;
-  if (!qrl_throttle_hit(sv->thr, c, "phone:acct", who->id, QRL_RL_PHONE_ACCT,
-                        QRL_RL_PHONE_WINDOW)) {
-    rc = QRL_RATE_LIMITED;
-    goto fail;
+  s->a = (scan_arg){s, t->conn_id, now_ms, now_ms, sv->cfg->scan_grace * 1000,
+                    sv->cfg->proximity};
+  qrl_task_keep(t); /* until the store has answered and the row is written */
+  if (!rc)
+    rc = qrl_throttle_hit_err(sv->thr, c, "phone:acct", who->id, QRL_RL_PHONE_ACCT,
+                              QRL_RL_PHONE_WINDOW); /* rate_limited, or unavailable */
+  if (!rc && who->level < sv->cfg->required_level) rc = QRL_LEVEL_TOO_LOW;
+  if (rc) {
+    scan_refuse(s, rc);
+  } else if (!who->web_login) {
+    if (holds(c, &s->qr, s->auth.device_id)) { /* seen earlier: keep that */
+      s->detail = "frame_held_for_grant";
+      scan_refuse(s, QRL_NOT_PERMITTED);
+    } else {
+      qrl_store_apply(sv->store, s->qr.id, hold_fn, &s->a, held, s);
+    }
+  } else {
+    if (holds(c, &s->qr, s->auth.device_id)) s->a.seen_ms = c->held_seen_ms;
+    qrl_store_apply(sv->store, s->qr.id, scan_fn, &s->a, scanned, s);
   }
-  if (who->level < sv->cfg->required_level) {
-    rc = QRL_LEVEL_TOO_LOW;
-    goto fail;
-  }
-  if (!who->web_login) {
-    if (hold_frame(sv, c, &a)) detail = "frame_held_for_grant";
-    rc = QRL_NOT_PERMITTED;
-    goto fail;
-  }
-  if (holds(c, &s->qr, s->auth.device_id)) a.seen_ms = c->held_seen_ms;
-  if ((rc = qrl_store_apply(sv->store, s->qr.id, scan_fn, &a, &ch))) goto fail;
-  if (c->held_seen_ms) { /* used, or another frame since: the hold is spent */
-    qrl_cleanse(&c->held, sizeof(c->held));
-    c->held_seen_ms = 0;
-  }
-  qrl_send_json(c, scan_ok_msg(sv, &ch, who, a.now_ms, t->now, s->relying));
-  qrl_audit_row(sv->audit, c, "scan", QRL_OK, who->id,
-                ch.far ? "proximity=different_network" : "proximity=same_network", ch.flow);
-  qrl_cleanse(&ch, sizeof(ch));
-  return;
-fail:
-  qrl_send_error(c, rc, t->type->name);
-  /* A refused scan of a live QR is part of that login's story too. */
-  if (qrl_store_get(sv->store, s->qr.id, &ch)) ch.flow[0] = '\0';
-  qrl_audit_row(sv->audit, c, "scan", rc, who->id[0] ? who->id : NULL, detail,
-                ch.flow[0] ? ch.flow : NULL);
-  qrl_cleanse(&ch, sizeof(ch));
 }
 
 static const qrl_task_type scan_type = {QRL_MSG_SCAN, scan_run, scan_done};
+
+/* The challenge scanned, before the worker: which relying portal its page
+ * serves. A page on another node (a shared store) is not seen here: the
+ * phone then names our portal only. */
+static void scan_fetched(qrl_task *t, qrl_err rc, const qrl_challenge *ch) {
+  scan_task *s = qrl_container_of(t, scan_task, base);
+  qrl_services *sv = qrl_task_ctx(t);
+  const qrl_conn *br;
+  if (!rc && (br = qrl_conn_find(sv->conns, ch->browser_conn)) &&
+      br->kind == QRL_CONN_BROWSER && !strcmp(br->frames.id, ch->id))
+    memcpy(s->oidc_req, br->oidc_req, sizeof(br->oidc_req));
+}
 
 qrl_err qrl_phone_prep_scan(qrl_services *sv, qrl_conn *c, const cJSON *msg,
                             qrl_task **out) {
@@ -257,19 +319,9 @@ qrl_err qrl_phone_prep_scan(qrl_services *sv, qrl_conn *c, const cJSON *msg,
     return QRL_NOMEM;
   memcpy(s->session, session, sizeof(session));
   s->qr = qp;
-  {
-    /* Which relying portal, if any: the request the page showing this
-     * code serves (its socket's "?oidc="), looked up on the worker. A page
-     * on another node (the Redis transport) is not seen here: the phone
-     * then names our portal only. */
-    qrl_challenge ch;
-    const qrl_conn *br;
-    if (!qrl_store_get(sv->store, qp.id, &ch) &&
-        (br = qrl_conn_find(sv->conns, ch.browser_conn)) && br->kind == QRL_CONN_BROWSER &&
-        !strcmp(br->frames.id, ch.id))
-      memcpy(s->oidc_req, br->oidc_req, sizeof(br->oidc_req));
-    qrl_cleanse(&ch, sizeof(ch));
-  }
+  /* Which relying portal, if any: the request the page showing this code
+   * serves (its socket's "?oidc="), looked up on the worker. */
+  qrl_task_fetch(&s->base, qp.id, scan_fetched);
   *out = &s->base;
   return QRL_OK;
 }
@@ -335,8 +387,16 @@ qrl_err qrl_phone_prep_setperm(qrl_services *sv, qrl_conn *c, const cJSON *msg,
 
 /* ---- confirm / decline ---------------------------------------------------- */
 
+typedef struct decide_arg {
+  const qrl_app_auth *auth;
+  qrl_decision decision;
+  int number;
+  int64_t now_ms;
+} decide_arg;
+
 typedef struct decide_task {
   qrl_task base;
+  decide_arg a; /* the store's transition runs on it (until it answers) */
   char session[QRL_SESSION_B64LEN + 1];
   char passcode[QRL_PASSCODE_LEN + 1]; /* step-up, if the policy asks */
   qrl_app_auth auth;
@@ -349,13 +409,6 @@ typedef struct decide_task {
   uint8_t sig[QRL_SIG_MAX];
   size_t siglen;
 } decide_task;
-
-typedef struct decide_arg {
-  const qrl_app_auth *auth;
-  qrl_decision decision;
-  int number;
-  int64_t now_ms;
-} decide_arg;
 
 static qrl_err decide_fn(qrl_challenge *ch, void *arg) {
   decide_arg *a = arg;
@@ -431,9 +484,10 @@ static void complete_run(qrl_task *t, qrl_db *db) {
 static void complete_done(qrl_task *t, qrl_conn *c) {
   complete_task *k = qrl_container_of(t, complete_task, base);
   qrl_services *sv = qrl_task_ctx(t);
+  qrl_store_note n = {QRL_STORE_COMPLETED, k->code, t->rc};
   cJSON *o;
 
-  qrl_browser_push_completed(sv->conns, k->chal.browser_conn, k->chal.id, k->code, t->rc);
+  qrl_store_tell(sv->store, &k->chal, &n); /* to the page, on whichever node */
   if (!c) return; /* the phone left; its app session is revoked anyway */
   if (t->rc) {
     qrl_send_error(c, t->rc, QRL_MSG_CONFIRM);
@@ -452,18 +506,16 @@ static void complete_done(qrl_task *t, qrl_conn *c) {
 
 static const qrl_task_type complete_type = {QRL_MSG_CONFIRM, complete_run, complete_done};
 
-static void decide_done(qrl_task *t, qrl_conn *c) {
-  decide_task *d = qrl_container_of(t, decide_task, base);
+/* The store has run the decision (or refused it). */
+static void decided(void *ud, qrl_err rc, const qrl_challenge *ch) {
+  decide_task *d = ud;
+  qrl_task *t = &d->base;
   qrl_services *sv = qrl_task_ctx(t);
+  qrl_conn *c = phone_of(sv, t);
   const char *id = d->auth.citizen.id;
-  decide_arg a = {&d->auth, d->decision, d->number, qrl_clock_mono_ms(sv->clock)};
   complete_task *k;
-  qrl_err rc = t->rc;
 
-  if (!rc && !qrl_throttle_hit(sv->thr, c, "phone:acct", id, QRL_RL_PHONE_ACCT,
-                               QRL_RL_PHONE_WINDOW))
-    rc = QRL_RATE_LIMITED;
-  if (!rc) rc = qrl_store_apply(sv->store, d->chal.id, decide_fn, &a, &d->chal);
+  if (ch) d->chal = *ch;
   /* A confirm that goes on to write its session has its row written with
    * the session, in one transaction (complete_run). */
   if (rc || d->decision == QRL_DECISION_DECLINE)
@@ -471,7 +523,7 @@ static void decide_done(qrl_task *t, qrl_conn *c) {
                   d->chal.flow[0] ? d->chal.flow : NULL);
   if (rc) {
     if (c) send_passcode_error(c, rc, t->type->name, &d->auth);
-    return;
+    goto out;
   }
   if (d->decision == QRL_DECISION_DECLINE) {
     cJSON *o;
@@ -479,7 +531,7 @@ static void decide_done(qrl_task *t, qrl_conn *c) {
       cJSON_AddStringToObject(o, "challenge", d->chal.id);
       qrl_send_json(c, o);
     }
-    return;
+    goto out;
   }
   /* Consumed exactly once (above); now write the web session. */
   k = (complete_task *)qrl_task_new(sv->tasks, c, &complete_type, sizeof(*k));
@@ -490,17 +542,54 @@ static void decide_done(qrl_task *t, qrl_conn *c) {
     memcpy(k->base.flow, d->chal.flow, sizeof(k->base.flow));
     k->chal = d->chal;
     k->auth = d->auth;
-    if (qrl_task_submit(&k->base) == QRL_OK) return;
+    if (qrl_task_submit(&k->base) == QRL_OK) goto out;
   }
   /* The challenge is spent but no session was made: fail closed. */
   qrl_audit_row(sv->audit, c, t->type->name, QRL_OK, id, NULL,
                 d->chal.flow[0] ? d->chal.flow : NULL);
-  qrl_browser_push_completed(sv->conns, d->chal.browser_conn, d->chal.id, NULL,
-                             QRL_UNAVAILABLE);
+  {
+    qrl_store_note n = {QRL_STORE_COMPLETED, NULL, QRL_UNAVAILABLE};
+    qrl_store_tell(sv->store, &d->chal, &n);
+  }
   if (c) qrl_send_error(c, QRL_UNAVAILABLE, t->type->name);
+out:
+  qrl_task_end(t);
+}
+
+static void decide_done(qrl_task *t, qrl_conn *c) {
+  decide_task *d = qrl_container_of(t, decide_task, base);
+  qrl_services *sv = qrl_task_ctx(t);
+  qrl_err rc = t->rc;
+
+  d->a = (decide_arg){&d->auth, d->decision, d->number, qrl_clock_mono_ms(sv->clock)};
+  if (!rc)
+    rc = qrl_throttle_hit_err(sv->thr, c, "phone:acct", d->auth.citizen.id,
+                              QRL_RL_PHONE_ACCT, QRL_RL_PHONE_WINDOW);
+  qrl_task_keep(t); /* until the store has answered */
+  if (rc) decided(d, rc, NULL);
+  else qrl_store_apply(sv->store, d->chal.id, decide_fn, &d->a, decided, d);
 }
 
 static const qrl_task_type confirm_type = {QRL_MSG_CONFIRM, decide_run, decide_done};
+
+/* The challenge decided on, before the worker: a copy (its scanned frame and
+ * origin are what the phone signed) and what its state says. */
+static void decide_fetched(qrl_task *t, qrl_err rc, const qrl_challenge *ch) {
+  decide_task *d = qrl_container_of(t, decide_task, base);
+  const qrl_conn *c = phone_of(qrl_task_ctx(t), t);
+  /* Its state is told only to a valid app session (decide_run): the id is
+   * in the QR, and a QR observer has no business learning more. */
+  if (rc) d->chal_refusal = rc == QRL_UNAVAILABLE ? rc : QRL_CHALLENGE_UNKNOWN;
+  else if ((rc = qrl_challenge_state_error(ch->state))) d->chal_refusal = rc;
+  else if (ch->state == QRL_CHAL_PENDING) d->chal_refusal = QRL_CHALLENGE_NOT_SCANNED;
+  if (ch) d->chal = *ch;
+  if (d->chal.flow[0]) memcpy(t->flow, d->chal.flow, sizeof(t->flow));
+  /* A permission grant with the passcode on this socket after the
+   * challenge was made (strictly: a grant the phone made before the page
+   * showed its code, in the same millisecond, is not this login's): this
+   * login ran the passcode step-up. */
+  d->step_up = !d->chal_refusal && c && c->pin_ok_ms && c->pin_ok_ms > d->chal.created_ms;
+}
 static const qrl_task_type decline_type = {QRL_MSG_DECLINE, decide_run, decide_done};
 
 static qrl_err prep_decide(qrl_services *sv, qrl_conn *c, const cJSON *msg,
@@ -536,17 +625,7 @@ static qrl_err prep_decide(qrl_services *sv, qrl_conn *c, const cJSON *msg,
   d->number = (int)num;
   d->ts = ts;
   d->decision = decision;
-  /* Its state is told only to a valid app session (decide_run): the id is
-   * in the QR, and a QR observer has no business learning more. */
-  if (qrl_store_get(sv->store, id, &d->chal)) d->chal_refusal = QRL_CHALLENGE_UNKNOWN;
-  else if ((rc = qrl_challenge_state_error(d->chal.state))) d->chal_refusal = rc;
-  else if (d->chal.state == QRL_CHAL_PENDING) d->chal_refusal = QRL_CHALLENGE_NOT_SCANNED;
-  if (d->chal.flow[0]) memcpy(d->base.flow, d->chal.flow, sizeof(d->base.flow));
-  /* A permission grant with the passcode on this socket after the
-   * challenge was made (strictly: a grant the phone made before the page
-   * showed its code, in the same millisecond, is not this login's): this
-   * login ran the passcode step-up. */
-  d->step_up = !d->chal_refusal && c->pin_ok_ms && c->pin_ok_ms > d->chal.created_ms;
+  qrl_task_fetch(&d->base, id, decide_fetched);
   *out = &d->base;
   return QRL_OK;
 }

@@ -28,6 +28,7 @@ typedef struct browser_state {
   qrl_services *sv;
   qrl_wheel frames; /* one node per page with a code waiting for its scan */
   int64_t now_ms;   /* the monotonic time of the wheel's current advance */
+  int draining;     /* the node is stopping: no new codes */
 } browser_state;
 
 #define FRAME_SLOT_MS 10   /* frame times are kept to 10 ms ... */
@@ -54,7 +55,7 @@ static qrl_err cancel_fn(qrl_challenge *ch, void *arg) {
 
 static void cancel_current(qrl_services *sv, qrl_conn *c) {
   if (!c->frames.id[0]) return;
-  qrl_store_apply(sv->store, c->frames.id, cancel_fn, NULL, NULL);
+  qrl_store_apply(sv->store, c->frames.id, cancel_fn, NULL, NULL, NULL);
   qrl_cleanse(&c->frames, sizeof(c->frames)); /* no code, no key */
 }
 
@@ -99,36 +100,79 @@ out:
   return rc;
 }
 
-/* Mints a challenge for browser socket c and sends it. */
-static qrl_err send_new_challenge(browser_state *bs, qrl_conn *c) {
+/* A code being put in the store for a page: what is sent once it is there. */
+typedef struct minting {
+  browser_state *bs;
+  uint64_t conn; /* the page's socket (it may close meanwhile) */
+  cJSON *msg;    /* the "challenge" message, first frame included */
+  int64_t frame;
+  const char *req; /* the request it answers (an error names it), or NULL */
+} minting;
+
+/* The store has answered: the page gets its code (or the error), or, if it
+ * has gone meanwhile, the code is cancelled. */
+static void minted(void *ud, qrl_err rc, const qrl_challenge *ch) {
+  minting *m = ud;
+  qrl_services *sv = m->bs->sv;
+  qrl_conn *c = qrl_conn_find(sv->conns, m->conn);
+
+  if (c && c->kind != QRL_CONN_BROWSER) c = NULL;
+  if (!rc && m->bs->draining) rc = QRL_UNAVAILABLE; /* the node began stopping */
+  if (rc && c) {
+    qrl_send_error(c, rc, m->req);
+    if (m->req) qrl_audit_refusal(sv->audit, c, "browser_message", rc, m->req);
+  }
+  if (rc || !c || *sv->closing) {
+    /* Stored, but nobody will show it. */
+    if (ch) qrl_store_apply(sv->store, ch->id, cancel_fn, NULL, NULL, NULL);
+  } else {
+    /* A page that asked again before this answer: the older code goes. */
+    if (c->frames.id[0] && strcmp(c->frames.id, ch->id) != 0) cancel_current(sv, c);
+    qrl_metrics_login(sv->metrics, ch->kiosk ? QRL_LOGIN_QR_KIOSK : QRL_LOGIN_QR,
+                      QRL_LOGIN_STARTED);
+    c->frame = m->frame;
+    qrl_frames_of(ch, &c->frames);
+    schedule_next_frame(m->bs, c);
+    qrl_send_json(c, m->msg);
+    m->msg = NULL;
+  }
+  cJSON_Delete(m->msg);
+  free(m);
+}
+
+/* Mints a challenge for browser socket c and sends it once the store has
+ * it. An error returned here is the caller's to tell; one from the store
+ * minted() tells. */
+static qrl_err send_new_challenge(browser_state *bs, qrl_conn *c, const char *req) {
   qrl_services *sv = bs->sv;
   qrl_challenge ch;
   qrl_qr_payload qp;
   cJSON *o = NULL;
+  minting *m = NULL;
   qrl_instant now = qrl_clock_now(sv->clock);
   qrl_err rc;
 
+  if (bs->draining) return QRL_UNAVAILABLE; /* the node is stopping */
   /* A page that reloads in a loop (or a script minting codes to relay)
    * gets a few codes a minute per IP, not an unbounded stream. */
-  if (!qrl_throttle_hit(sv->thr, c, "mint:ip", c->ip, QRL_RL_MINT_IP, QRL_RL_MINT_WINDOW))
-    return QRL_RATE_LIMITED;
+  if ((rc = qrl_throttle_hit_err(sv->thr, c, "mint:ip", c->ip, QRL_RL_MINT_IP,
+                                 QRL_RL_MINT_WINDOW)))
+    return rc; /* rate_limited, or unavailable (a shared throttle without Redis) */
   rc = qrl_challenge_init(&ch, sv->cfg->portal_name, qrl_conn_origin(c), c->ip, qrl_conn_ua(c), c->id, now,
                           sv->cfg->challenge_ttl, sv->cfg->qr_frame_secs);
   if (rc) goto out;
   ch.kiosk = c->kiosk;
   if ((rc = qrl_challenge_frame(&ch, now.mono_ms, &qp))) goto out;
   if ((rc = challenge_msg(sv, c, &ch, &qp, &o))) goto out;
-  /* The old code goes only now that the new one is ready (and frees its
-   * place under --max-challenges for it). */
-  cancel_current(sv, c);
-  if ((rc = qrl_store_put(sv->store, &ch))) goto out;
-  qrl_metrics_login(sv->metrics, ch.kiosk ? QRL_LOGIN_QR_KIOSK : QRL_LOGIN_QR,
-                    QRL_LOGIN_STARTED);
-  c->frame = qp.frame;
-  qrl_frames_of(&ch, &c->frames);
-  schedule_next_frame(bs, c);
-  qrl_send_json(c, o);
+  rc = QRL_NOMEM;
+  if (!(m = calloc(1, sizeof(*m)))) goto out;
+  *m = (minting){bs, c->id, o, qp.frame, req};
   o = NULL;
+  /* The old code goes first (and frees its place under --max-challenges
+   * for the new one: a shared store runs the two in this order too). */
+  cancel_current(sv, c);
+  qrl_store_put(sv->store, &ch, minted, m);
+  rc = QRL_OK;
 out:
   cJSON_Delete(o);
   qrl_cleanse(&ch, sizeof(ch));
@@ -183,9 +227,12 @@ static void on_challenge(void *arg, const qrl_challenge *ch, int prev) {
   cJSON *o;
 
   (void)prev;
-  /* A code no longer waiting for its scan is not redrawn. */
-  if (ch->state != QRL_CHAL_PENDING && (c = showing(sv->conns, ch->browser_conn, ch->id)))
-    qrl_wheel_cancel(&bs->frames, &c->frame_at);
+  /* A code no longer waiting for its scan is not redrawn; a scanned one is
+   * a login in flight (a draining node waits for it). */
+  if ((c = showing(sv->conns, ch->browser_conn, ch->id))) {
+    if (ch->state != QRL_CHAL_PENDING) qrl_wheel_cancel(&bs->frames, &c->frame_at);
+    c->in_flight = ch->state == QRL_CHAL_SCANNED;
+  }
   switch (ch->state) {
   case QRL_CHAL_SCANNED: type = QRL_MSG_SCANNED; break;
   case QRL_CHAL_DECLINED: type = QRL_MSG_DECLINED; break;
@@ -209,7 +256,7 @@ static void on_challenge(void *arg, const qrl_challenge *ch, int prev) {
   qrl_send_json(c, o);
 }
 
-int qrl_browser_push_held(qrl_conns *conns, const qrl_challenge *ch, int64_t now_ms) {
+static int push_held(qrl_conns *conns, const qrl_challenge *ch, int64_t now_ms) {
   qrl_conn *b = showing(conns, ch->browser_conn, ch->id);
   cJSON *o;
   if (!b) return 0;
@@ -227,6 +274,7 @@ int qrl_browser_push_completed(qrl_conns *conns, uint64_t browser_conn, const ch
   qrl_conn *b = showing(conns, browser_conn, id);
   cJSON *o;
   if (!b) return 0;
+  b->in_flight = 0;
   if (err) {
     qrl_send_error(b, err, NULL);
     return 1;
@@ -236,6 +284,56 @@ int qrl_browser_push_completed(qrl_conns *conns, uint64_t browser_conn, const ch
   cJSON_AddStringToObject(o, "code", code);
   qrl_send_json(b, o);
   return 1;
+}
+
+/* A note from the store about one of this node's pages: the citizen is
+ * granting web login (the code lives longer), or the login is done (the
+ * one-time code the page exchanges for its session, or why not). */
+static void on_note(void *arg, const qrl_challenge *ch, const qrl_store_note *n) {
+  browser_state *bs = arg;
+  qrl_services *sv = bs->sv;
+  if (*sv->closing) return;
+  if (n->kind == QRL_STORE_HELD)
+    push_held(sv->conns, ch, qrl_clock_mono_ms(sv->clock));
+  else
+    qrl_browser_push_completed(sv->conns, ch->browser_conn, ch->id, n->code, n->err);
+}
+
+/* ---- the node stopping ------------------------------------------------------- */
+
+typedef struct drain_walk {
+  browser_state *bs;
+  int first;
+  size_t in_flight;
+} drain_walk;
+
+/* A page waiting for a scan is told to reconnect (behind a load balancer:
+ * to another node, for a new code) and its code is cancelled; a scanned
+ * one waits for its login to finish. */
+static void drain_one(qrl_conn *c, void *arg) {
+  drain_walk *w = arg;
+  qrl_services *sv = w->bs->sv;
+  cJSON *o;
+  if (c->watch) return;
+  if (c->in_flight) {
+    w->in_flight++;
+    return;
+  }
+  if (!w->first) return;
+  qrl_wheel_cancel(&w->bs->frames, &c->frame_at);
+  cancel_current(sv, c);
+  if ((o = qrl_json_msg(QRL_MSG_RECONNECT))) {
+    cJSON_AddStringToObject(o, "reason", "node_stopping");
+    qrl_send_json(c, o);
+  }
+}
+
+static size_t drain(void *arg, int first) {
+  browser_state *bs = arg;
+  drain_walk w = {bs, first, 0};
+  if (first) bs->draining = 1;
+  qrl_conn_each(bs->sv->conns, QRL_CONN_BROWSER, drain_one, &w);
+  return w.in_flight;
 }
 
 /* ---- the portal page: watching its own session ------------------------------ */
@@ -300,8 +398,9 @@ static void start_watch(qrl_services *sv, qrl_conn *c, struct lws *wsi) {
   qrl_err rc;
 
   /* A page reconnecting in a loop costs a database look-up each time. */
-  if (!qrl_throttle_hit(sv->thr, c, "watch:ip", c->ip, QRL_RL_WATCH_IP, QRL_RL_WATCH_WINDOW)) {
-    qrl_send_error(c, QRL_RATE_LIMITED, "watch");
+  if ((rc = qrl_throttle_hit_err(sv->thr, c, "watch:ip", c->ip, QRL_RL_WATCH_IP,
+                                 QRL_RL_WATCH_WINDOW))) {
+    qrl_send_error(c, rc, "watch");
     goto out;
   }
   if (len <= 0 || len >= (int)sizeof(hdr) ||
@@ -357,7 +456,7 @@ static void handle_message(qrl_services *sv, qrl_conn *c, struct lws *wsi) {
   }
   if ((rc = qrl_json_parse_request(c->rx, c->rx_len, &msg, &type))) goto fail;
   if (strcmp(type, QRL_MSG_NEW_CHALLENGE) == 0 && !c->watch) {
-    if ((rc = send_new_challenge(bs, c))) goto fail;
+    if ((rc = send_new_challenge(bs, c, QRL_MSG_NEW_CHALLENGE))) goto fail;
     goto out;
   }
   rc = QRL_UNKNOWN_TYPE;
@@ -399,7 +498,7 @@ static int browser_callback(struct lws *wsi, enum lws_callback_reasons reason, v
   case LWS_CALLBACK_ESTABLISHED:
     qrl_ws_established(sv, c, wsi, QRL_CONN_BROWSER);
     if (c->watch) start_watch(sv, c, wsi);
-    else if ((rc = send_new_challenge(state_of(wsi), c))) qrl_send_error(c, rc, NULL);
+    else if ((rc = send_new_challenge(state_of(wsi), c, NULL))) qrl_send_error(c, rc, NULL);
     return 0;
   case LWS_CALLBACK_RECEIVE:
     return qrl_ws_receive(sv, c, wsi, in, len, "browser_message", handle_message);
@@ -451,5 +550,7 @@ qrl_err qrl_browser_attach(qrl_server *srv) {
   rc = qrl_server_add_protocol(srv, &proto);
   if (!rc) rc = qrl_server_every(srv, FRAME_SLOT_MS, frames_every, bs);
   if (!rc) rc = qrl_server_on_challenge(srv, on_challenge, bs);
+  if (!rc) rc = qrl_server_on_drain(srv, drain, bs);
+  if (!rc) qrl_store_on_note(sv->store, on_note, bs);
   return rc;
 }

@@ -25,20 +25,17 @@
 #include "glue/server.h"
 
 /* Registers the browser protocol, its frame tick and its challenge-event
- * listener with srv. */
+ * listener with srv, and takes the store's notes (store.h: a code held
+ * for a permission grant, a login completed), which the phone's side sends
+ * through the store so that they reach the page on whichever node shows it. */
 qrl_err qrl_browser_attach(qrl_server *srv);
 
 /* Tells the browser connection browser_conn that challenge id completed,
  * with the one-time code - or, if err is not QRL_OK, that it failed - if
- * that browser still shows that challenge. Returns 1 if told. */
+ * that browser still shows that challenge. Returns 1 if told. (The phone's
+ * side reaches it through the store's note, qrl_store_tell.) */
 int qrl_browser_push_completed(qrl_conns *conns, uint64_t browser_conn, const char *id,
                                const char *code, qrl_err err);
-
-/* Tells the browser that shows challenge ch that a phone scanned it and is
- * turning its web-login permission on (qrl_challenge_hold): the code lives
- * until ch's new expiry, which the page counts down and its frames follow.
- * now_ms monotonic. Returns 1 if told. */
-int qrl_browser_push_held(qrl_conns *conns, const qrl_challenge *ch, int64_t now_ms);
 
 /* Tells every portal page watching web session id (its row) that the
  * session has ended (reason: a static string, e.g. "revoked"). Loop thread;

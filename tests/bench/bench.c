@@ -117,8 +117,8 @@ static int b_store(void *ctx, long i) {
   qrl_store *s = ctx;
   qrl_challenge c, out;
   if (qrl_challenge_init(&c, "p", "o", "ip", "ua", (uint64_t)i, T0, 120, 2)) return 1;
-  if (qrl_store_put(s, &c)) return 1;
-  return qrl_store_get(s, c.id, &out) != QRL_OK;
+  if (qrl_store_mem_put(s, &c)) return 1;
+  return qrl_store_mem_get(s, c.id, &out) != QRL_OK;
 }
 
 /* The store's 1 Hz sweep with 200,000 live codes (the figure issue 14 asks
@@ -138,7 +138,7 @@ static int bench_store_sweep(void) {
     qrl_challenge c;
     t.mono_ms += i * (TTL * 1000L) / N;
     if (qrl_challenge_init(&c, "p", "o", "ip", "ua", (uint64_t)i, t, TTL, 2) ||
-        qrl_store_put(s, &c))
+        qrl_store_mem_put(s, &c))
       return 1;
   }
   c0 = cpu_s();

@@ -112,7 +112,7 @@ static int bench_memory(long n, int distinct_ua) {
   s = qrl_store_mem_new((size_t)n, 0, 300, NULL, NULL);
   if (!s) return 1;
   for (i = 0; i < n; i++)
-    if (mint(i, distinct_ua, 120, &c) || qrl_store_put(s, &c)) return 1;
+    if (mint(i, distinct_ua, 120, &c) || qrl_store_mem_put(s, &c)) return 1;
   after = heap_used();
   printf("%-40s %8.1f bytes/page (%ld pages, %zu bytes)\n",
          distinct_ua ? "store memory, every user agent distinct" : "store memory, pending page",
@@ -134,7 +134,7 @@ static int bench_ops(long n) {
 
   if (!ids || !s) goto out;
   for (long i = 0; i < n; i++) {
-    if (mint(i, 0, 120, &c) || qrl_store_put(s, &c)) goto out;
+    if (mint(i, 0, 120, &c) || qrl_store_mem_put(s, &c)) goto out;
     memcpy(ids[i], c.id, sizeof(ids[i]));
   }
   srand(7);
@@ -144,25 +144,25 @@ static int bench_ops(long n) {
     for (long k = 0; k < OPS / 10; k++, base++) {
       if (mint(base, 0, 120, &c)) goto out;
       t = cpu_s();
-      if (qrl_store_put(s, &c)) goto out;
+      if (qrl_store_mem_put(s, &c)) goto out;
       sum += cpu_s() - t;
     }
     if (sum / (OPS / 10) < best_put) best_put = sum / (OPS / 10);
     t = cpu_s();
     for (long k = 0; k < OPS; k++)
-      if (qrl_store_get(s, ids[(size_t)rand() % (size_t)n], &out)) goto out;
+      if (qrl_store_mem_get(s, ids[(size_t)rand() % (size_t)n], &out)) goto out;
     t = (cpu_s() - t) / OPS;
     if (t < best_get) best_get = t;
     t = cpu_s();
     for (long k = 0; k < OPS; k++)
-      if (qrl_store_apply(s, ids[(size_t)rand() % (size_t)n], nothing_fn, NULL, &out)) goto out;
+      if (qrl_store_mem_apply(s, ids[(size_t)rand() % (size_t)n], nothing_fn, NULL, &out)) goto out;
     t = (cpu_s() - t) / OPS;
     if (t < best_nop) best_nop = t;
     t = cpu_s();
     for (long k = r * (n / ROUNDS); k < (r + 1) * (n / ROUNDS) && k < r * (n / ROUNDS) + 20000;
          k++)
-      if (qrl_store_apply(s, ids[k], scan_fn, NULL, &out) ||
-          qrl_store_apply(s, ids[k], confirm_fn, NULL, &out))
+      if (qrl_store_mem_apply(s, ids[k], scan_fn, NULL, &out) ||
+          qrl_store_mem_apply(s, ids[k], confirm_fn, NULL, &out))
         goto out;
     t = (cpu_s() - t) / 20000;
     if (t < best_scan) best_scan = t;

@@ -105,31 +105,31 @@ TEST(put_get_apply_events) {
   qrl_challenge c, out;
   ASSERT_TRUE(s != NULL);
   ASSERT_ERR(qrl_challenge_init(&c, "p", "http://o", "ip", "ua", 1, T0, 120, 2), QRL_OK);
-  ASSERT_ERR(qrl_store_put(s, &c), QRL_OK);
-  ASSERT_ERR(qrl_store_put(s, &c), QRL_INVAL);
+  ASSERT_ERR(qrl_store_mem_put(s, &c), QRL_OK);
+  ASSERT_ERR(qrl_store_mem_put(s, &c), QRL_INVAL);
   ASSERT_EQ_INT(qrl_store_live(s), 1);
-  ASSERT_ERR(qrl_store_get(s, c.id, &out), QRL_OK);
+  ASSERT_ERR(qrl_store_mem_get(s, c.id, &out), QRL_OK);
   ASSERT_EQ_STR(out.secret, c.secret);
-  ASSERT_ERR(qrl_store_get(s, "AAAAAAAAAAAAAAAAAAAAAA", &out), QRL_CHALLENGE_UNKNOWN);
+  ASSERT_ERR(qrl_store_mem_get(s, "AAAAAAAAAAAAAAAAAAAAAA", &out), QRL_CHALLENGE_UNKNOWN);
 
-  ASSERT_ERR(qrl_store_apply(s, c.id, fail_fn, NULL, &out), QRL_BAD_SIGNATURE);
+  ASSERT_ERR(qrl_store_mem_apply(s, c.id, fail_fn, NULL, &out), QRL_BAD_SIGNATURE);
   ASSERT_EQ_INT(out.state, QRL_CHAL_PENDING);
   ASSERT_EQ_STR(out.citizen_id, "");
   ASSERT_EQ_INT(ev.n, 0);
 
-  ASSERT_ERR(qrl_store_apply(s, c.id, scan_an, NULL, &out), QRL_OK);
+  ASSERT_ERR(qrl_store_mem_apply(s, c.id, scan_an, NULL, &out), QRL_OK);
   ASSERT_EQ_INT(ev.n, 1);
   ASSERT_EQ_INT(ev.last, QRL_CHAL_SCANNED);
   ASSERT_EQ_INT(ev.prev, QRL_CHAL_PENDING);
   /* rescan: success, but no state change, so no event */
-  ASSERT_ERR(qrl_store_apply(s, c.id, scan_an, NULL, &out), QRL_OK);
+  ASSERT_ERR(qrl_store_mem_apply(s, c.id, scan_an, NULL, &out), QRL_OK);
   ASSERT_EQ_INT(ev.n, 1);
 
-  ASSERT_ERR(qrl_store_apply(s, c.id, confirm_an, NULL, &out), QRL_OK);
+  ASSERT_ERR(qrl_store_mem_apply(s, c.id, confirm_an, NULL, &out), QRL_OK);
   ASSERT_EQ_INT(ev.n, 2);
   ASSERT_EQ_INT(ev.last, QRL_CHAL_COMPLETED);
   ASSERT_EQ_INT(qrl_store_live(s), 0);
-  ASSERT_ERR(qrl_store_apply(s, c.id, confirm_an, NULL, &out), QRL_CHALLENGE_USED);
+  ASSERT_ERR(qrl_store_mem_apply(s, c.id, confirm_an, NULL, &out), QRL_CHALLENGE_USED);
   ASSERT_EQ_INT(ev.n, 2);
   qrl_store_free(s);
   return 0;
@@ -140,7 +140,7 @@ TEST(sweep_expires_then_drops_after_linger) {
   qrl_store *s = qrl_store_mem_new(10, 0, 60, sink, &ev);
   qrl_challenge c, out;
   ASSERT_ERR(qrl_challenge_init(&c, "p", "o", "ip", "ua", 1, T0, 120, 2), QRL_OK);
-  ASSERT_ERR(qrl_store_put(s, &c), QRL_OK);
+  ASSERT_ERR(qrl_store_mem_put(s, &c), QRL_OK);
   ASSERT_EQ_INT(qrl_store_sweep(s, MONO + S(119)), 0);
   ASSERT_EQ_INT(ev.n, 0);
   ASSERT_EQ_INT(qrl_store_sweep(s, MONO + S(120)), 1);
@@ -149,11 +149,11 @@ TEST(sweep_expires_then_drops_after_linger) {
   ASSERT_EQ_STR(ev.id, c.id);
   ASSERT_EQ_INT(qrl_store_live(s), 0);
   /* still there while it lingers: a late scan learns "expired" */
-  ASSERT_ERR(qrl_store_apply(s, c.id, scan_an, NULL, &out), QRL_CHALLENGE_EXPIRED);
+  ASSERT_ERR(qrl_store_mem_apply(s, c.id, scan_an, NULL, &out), QRL_CHALLENGE_EXPIRED);
   ASSERT_EQ_INT(qrl_store_sweep(s, MONO + S(120 + 59)), 0);
-  ASSERT_ERR(qrl_store_get(s, c.id, &out), QRL_OK);
+  ASSERT_ERR(qrl_store_mem_get(s, c.id, &out), QRL_OK);
   ASSERT_EQ_INT(qrl_store_sweep(s, MONO + S(120 + 60)), 0);
-  ASSERT_ERR(qrl_store_get(s, c.id, &out), QRL_CHALLENGE_UNKNOWN);
+  ASSERT_ERR(qrl_store_mem_get(s, c.id, &out), QRL_CHALLENGE_UNKNOWN);
   ASSERT_EQ_INT(ev.n, 1);
   qrl_store_free(s);
   return 0;
@@ -164,13 +164,13 @@ TEST(live_cap) {
   qrl_challenge c;
   for (int i = 0; i < 3; i++) {
     ASSERT_ERR(qrl_challenge_init(&c, "p", "o", "ip", "ua", 1, T0, 120, 2), QRL_OK);
-    ASSERT_ERR(qrl_store_put(s, &c), QRL_OK);
+    ASSERT_ERR(qrl_store_mem_put(s, &c), QRL_OK);
   }
   ASSERT_ERR(qrl_challenge_init(&c, "p", "o", "ip", "ua", 1, T0, 120, 2), QRL_OK);
-  ASSERT_ERR(qrl_store_put(s, &c), QRL_SERVER_BUSY);
+  ASSERT_ERR(qrl_store_mem_put(s, &c), QRL_SERVER_BUSY);
   /* expiry frees capacity */
   ASSERT_EQ_INT(qrl_store_sweep(s, MONO + S(120)), 3);
-  ASSERT_ERR(qrl_store_put(s, &c), QRL_OK);
+  ASSERT_ERR(qrl_store_mem_put(s, &c), QRL_OK);
   qrl_store_free(s);
   return 0;
 }
@@ -188,7 +188,7 @@ static qrl_err cancel_fn(qrl_challenge *c, void *arg) {
 /* A challenge shown to a browser at ip, live for ttl seconds, put in s. */
 static qrl_err put_from(qrl_store *s, const char *ip, int64_t ttl, qrl_challenge *c) {
   qrl_err rc = qrl_challenge_init(c, "p", "o", ip, "ua", 1, T0, ttl, 2);
-  return rc ? rc : qrl_store_put(s, c);
+  return rc ? rc : qrl_store_mem_put(s, c);
 }
 
 /* One network (an IPv4 address, an IPv6 /64) holds at most max_per_net
@@ -203,34 +203,34 @@ TEST(live_cap_per_network) {
   ASSERT_ERR(put_from(s, "203.0.113.7", 120, &c[1]), QRL_OK);
   ASSERT_ERR(put_from(s, "::ffff:203.0.113.7", 120, &c[2]), QRL_OK); /* the same address */
   ASSERT_ERR(put_from(s, "203.0.113.7", 600, &c[3]), QRL_OK);
-  ASSERT_EQ_INT(qrl_store_live_from(s, "203.0.113.7"), 4);
+  ASSERT_EQ_INT(qrl_store_mem_live_from(s, "203.0.113.7"), 4);
   ASSERT_ERR(put_from(s, "203.0.113.7", 120, &x), QRL_TOO_MANY_CHALLENGES_IP);
-  ASSERT_ERR(qrl_store_get(s, x.id, &out), QRL_CHALLENGE_UNKNOWN); /* not kept */
+  ASSERT_ERR(qrl_store_mem_get(s, x.id, &out), QRL_CHALLENGE_UNKNOWN); /* not kept */
   /* The next address, and another network, still get codes. */
   ASSERT_ERR(put_from(s, "203.0.113.8", 120, &x), QRL_OK);
-  ASSERT_EQ_INT(qrl_store_live_from(s, "203.0.113.8"), 1);
+  ASSERT_EQ_INT(qrl_store_mem_live_from(s, "203.0.113.8"), 1);
   ASSERT_EQ_INT(qrl_store_live(s), 5);
 
   /* Each end of a live code returns its place. */
-  ASSERT_ERR(qrl_store_apply(s, c[0].id, scan_an, NULL, &out), QRL_OK); /* still live */
-  ASSERT_EQ_INT(qrl_store_live_from(s, "203.0.113.7"), 4);
-  ASSERT_ERR(qrl_store_apply(s, c[0].id, confirm_an, NULL, &out), QRL_OK); /* completed */
-  ASSERT_EQ_INT(qrl_store_live_from(s, "203.0.113.7"), 3);
+  ASSERT_ERR(qrl_store_mem_apply(s, c[0].id, scan_an, NULL, &out), QRL_OK); /* still live */
+  ASSERT_EQ_INT(qrl_store_mem_live_from(s, "203.0.113.7"), 4);
+  ASSERT_ERR(qrl_store_mem_apply(s, c[0].id, confirm_an, NULL, &out), QRL_OK); /* completed */
+  ASSERT_EQ_INT(qrl_store_mem_live_from(s, "203.0.113.7"), 3);
   ASSERT_ERR(put_from(s, "203.0.113.7", 120, &x), QRL_OK); /* its place is taken again */
-  ASSERT_ERR(qrl_store_apply(s, x.id, cancel_fn, NULL, &out), QRL_OK); /* browser left */
-  ASSERT_ERR(qrl_store_apply(s, c[1].id, scan_an, NULL, &out), QRL_OK);
-  ASSERT_ERR(qrl_store_apply(s, c[1].id, decline_an, NULL, &out), QRL_OK); /* declined */
-  ASSERT_EQ_INT(qrl_store_live_from(s, "203.0.113.7"), 2);
+  ASSERT_ERR(qrl_store_mem_apply(s, x.id, cancel_fn, NULL, &out), QRL_OK); /* browser left */
+  ASSERT_ERR(qrl_store_mem_apply(s, c[1].id, scan_an, NULL, &out), QRL_OK);
+  ASSERT_ERR(qrl_store_mem_apply(s, c[1].id, decline_an, NULL, &out), QRL_OK); /* declined */
+  ASSERT_EQ_INT(qrl_store_mem_live_from(s, "203.0.113.7"), 2);
   /* A refusal leaves the count alone; a fail-closed one (wrong number) ends it. */
-  ASSERT_ERR(qrl_store_apply(s, c[3].id, confirm_an, NULL, &out), QRL_CHALLENGE_NOT_SCANNED);
-  ASSERT_EQ_INT(qrl_store_live_from(s, "203.0.113.7"), 2);
-  ASSERT_ERR(qrl_store_apply(s, c[3].id, scan_an, NULL, &out), QRL_OK);
-  ASSERT_ERR(qrl_store_apply(s, c[3].id, fail_closed_fn, NULL, &out), QRL_WRONG_NUMBER);
-  ASSERT_EQ_INT(qrl_store_live_from(s, "203.0.113.7"), 1);
+  ASSERT_ERR(qrl_store_mem_apply(s, c[3].id, confirm_an, NULL, &out), QRL_CHALLENGE_NOT_SCANNED);
+  ASSERT_EQ_INT(qrl_store_mem_live_from(s, "203.0.113.7"), 2);
+  ASSERT_ERR(qrl_store_mem_apply(s, c[3].id, scan_an, NULL, &out), QRL_OK);
+  ASSERT_ERR(qrl_store_mem_apply(s, c[3].id, fail_closed_fn, NULL, &out), QRL_WRONG_NUMBER);
+  ASSERT_EQ_INT(qrl_store_mem_live_from(s, "203.0.113.7"), 1);
   /* Expiry (c[2]), and the other address's code: the counts are zero. */
   ASSERT_EQ_INT(qrl_store_sweep(s, MONO + S(120)), 2);
-  ASSERT_EQ_INT(qrl_store_live_from(s, "203.0.113.7"), 0);
-  ASSERT_EQ_INT(qrl_store_live_from(s, "203.0.113.8"), 0);
+  ASSERT_EQ_INT(qrl_store_mem_live_from(s, "203.0.113.7"), 0);
+  ASSERT_EQ_INT(qrl_store_mem_live_from(s, "203.0.113.8"), 0);
   ASSERT_EQ_INT(qrl_store_live(s), 0);
   /* ... so the network gets its four codes again, and no fifth. */
   for (int i = 0; i < 4; i++) ASSERT_ERR(put_from(s, "203.0.113.7", 120, &c[i]), QRL_OK);
@@ -250,7 +250,7 @@ TEST(ipv6_counts_per_64) {
   ASSERT_ERR(put_from(s, "2001:db8:1:2::1", 120, &c), QRL_OK);
   ASSERT_ERR(put_from(s, "2001:db8:1:2:ffff:ffff:ffff:ffff", 120, &c), QRL_OK);
   ASSERT_ERR(put_from(s, "2001:db8:1:2:abcd::9", 120, &c), QRL_TOO_MANY_CHALLENGES_IP);
-  ASSERT_EQ_INT(qrl_store_live_from(s, "2001:DB8:1:2::77"), 2);
+  ASSERT_EQ_INT(qrl_store_mem_live_from(s, "2001:DB8:1:2::77"), 2);
   ASSERT_ERR(put_from(s, "2001:db8:1:3::1", 120, &c), QRL_OK); /* the next /64 */
   /* Global cap first: a full server is server_busy whoever asks. */
   qrl_store_free(s);
@@ -270,11 +270,11 @@ TEST(many_challenges_grow_and_find) {
   qrl_challenge c, out;
   for (int i = 0; i < N; i++) {
     ASSERT_ERR(qrl_challenge_init(&c, "p", "o", "ip", "ua", (uint64_t)i, T0, 120, 2), QRL_OK);
-    ASSERT_ERR(qrl_store_put(s, &c), QRL_OK);
+    ASSERT_ERR(qrl_store_mem_put(s, &c), QRL_OK);
     memcpy(ids[i], c.id, sizeof(ids[i]));
   }
   for (int i = 0; i < N; i++) {
-    ASSERT_ERR(qrl_store_get(s, ids[i], &out), QRL_OK);
+    ASSERT_ERR(qrl_store_mem_get(s, ids[i], &out), QRL_OK);
     ASSERT_EQ_INT(out.browser_conn, i);
   }
   ASSERT_EQ_INT(qrl_store_live(s), N);
@@ -330,15 +330,15 @@ TEST(every_field_round_trips_at_its_longest) {
     FILL(c.browser_ua, 'u');
     c.portal_name[0] = 'A' + (char)i;
     c.kiosk = (int)i;
-    ASSERT_ERR(qrl_store_put(s, &c), QRL_OK);
-    ASSERT_ERR(qrl_store_get(s, c.id, &out), QRL_OK);
+    ASSERT_ERR(qrl_store_mem_put(s, &c), QRL_OK);
+    ASSERT_ERR(qrl_store_mem_get(s, c.id, &out), QRL_OK);
     ASSERT_TRUE(memcmp(&out, &c, sizeof(c)) == 0); /* padding and all: init zeroes it */
     ASSERT_EQ_INT(strlen(out.browser_ua), sizeof(out.browser_ua) - 1);
     ASSERT_EQ_STR(out.browser_ip, ips[i]);
     /* scanned: the scan's part is kept */
-    ASSERT_ERR(qrl_store_apply(s, c.id, scan_and_keep, &made, &out), QRL_OK);
+    ASSERT_ERR(qrl_store_mem_apply(s, c.id, scan_and_keep, &made, &out), QRL_OK);
     ASSERT_TRUE(same_challenge(&out, &made));
-    ASSERT_ERR(qrl_store_get(s, c.id, &out), QRL_OK);
+    ASSERT_ERR(qrl_store_mem_get(s, c.id, &out), QRL_OK);
     ASSERT_TRUE(same_challenge(&out, &made));
     ASSERT_EQ_STR(out.citizen_id, "001099012345");
     ASSERT_EQ_STR(out.scanned.id, c.id);
@@ -347,20 +347,20 @@ TEST(every_field_round_trips_at_its_longest) {
     /* terminal: still all there - completed, or declined with its reason
      * (the citizen's no, or a wrong number) */
     if (i % 3 == 0) {
-      ASSERT_ERR(qrl_store_apply(s, c.id, confirm_an, NULL, &out), QRL_OK);
+      ASSERT_ERR(qrl_store_mem_apply(s, c.id, confirm_an, NULL, &out), QRL_OK);
       made.state = QRL_CHAL_COMPLETED;
     } else if (i % 3 == 1) {
-      ASSERT_ERR(qrl_store_apply(s, c.id, decline_an, NULL, &out), QRL_OK);
+      ASSERT_ERR(qrl_store_mem_apply(s, c.id, decline_an, NULL, &out), QRL_OK);
       made.state = QRL_CHAL_DECLINED;
       made.why = QRL_CHAL_WHY_CITIZEN;
     } else {
-      ASSERT_ERR(qrl_store_apply(s, c.id, fail_closed_fn, NULL, &out), QRL_WRONG_NUMBER);
+      ASSERT_ERR(qrl_store_mem_apply(s, c.id, fail_closed_fn, NULL, &out), QRL_WRONG_NUMBER);
       made.state = QRL_CHAL_DECLINED;
       made.why = QRL_CHAL_WHY_WRONG_NUMBER;
     }
     ASSERT_TRUE(same_challenge(&out, &made));
     ASSERT_EQ_INT(qrl_store_sweep(s, MONO + S(1)), 0);
-    ASSERT_ERR(qrl_store_get(s, c.id, &out), QRL_OK);
+    ASSERT_ERR(qrl_store_mem_get(s, c.id, &out), QRL_OK);
     ASSERT_TRUE(same_challenge(&out, &made));
   }
   qrl_cleanse(&c, sizeof(c));
@@ -380,12 +380,12 @@ TEST(unterminated_strings_are_cut_to_fit) {
   memset(c.browser_ua, 'u', sizeof(c.browser_ua));
   memset(c.browser_ip, '1', sizeof(c.browser_ip));
   memset(c.portal_name, 'n', sizeof(c.portal_name));
-  ASSERT_ERR(qrl_store_put(s, &c), QRL_OK);
-  ASSERT_ERR(qrl_store_get(s, c.id, &out), QRL_OK);
+  ASSERT_ERR(qrl_store_mem_put(s, &c), QRL_OK);
+  ASSERT_ERR(qrl_store_mem_get(s, c.id, &out), QRL_OK);
   ASSERT_EQ_INT(strlen(out.browser_ua), sizeof(out.browser_ua) - 1);
   ASSERT_EQ_INT(strlen(out.browser_ip), sizeof(out.browser_ip) - 1);
   ASSERT_EQ_INT(strlen(out.portal_name), sizeof(out.portal_name) - 1);
-  ASSERT_EQ_INT(qrl_store_live_from(s, out.browser_ip), 1);
+  ASSERT_EQ_INT(qrl_store_mem_live_from(s, out.browser_ip), 1);
   qrl_cleanse(&c, sizeof(c));
   qrl_cleanse(&out, sizeof(out));
   qrl_store_free(s);
@@ -416,9 +416,9 @@ static int wave(qrl_store *s, int64_t t0) {
     snprintf(ua, sizeof(ua), "Mozilla/5.0 (X11; Linux x86_64) Chrome/%d.%d Safari/537.36", i, w);
     snprintf(origin, sizeof(origin), "https://portal-%d.gov.vn:%d", i % 7, 8000 + w);
     if (qrl_challenge_init(&c, "Cổng DVC", origin, ip, ua, (uint64_t)i, now, 120, 2) ||
-        qrl_store_put(s, &c))
+        qrl_store_mem_put(s, &c))
       return 1;
-    if (i % 2 && qrl_store_apply(s, c.id, scan_at, &t0, &out)) return 1; /* half scanned */
+    if (i % 2 && qrl_store_mem_apply(s, c.id, scan_at, &t0, &out)) return 1; /* half scanned */
   }
   if (qrl_store_sweep(s, t0 + S(120)) != N || qrl_store_live(s) != 0) return 1;
   qrl_store_sweep(s, t0 + S(180));
@@ -448,9 +448,9 @@ TEST(changes_outside_the_table_or_its_invariants_are_refused) {
   qrl_challenge c, out, bad;
   ASSERT_TRUE(s != NULL);
   ASSERT_ERR(qrl_challenge_init(&c, "p", "o", "ip", "ua", 1, T0, 120, 2), QRL_OK);
-  ASSERT_ERR(qrl_store_put(s, &c), QRL_OK);
+  ASSERT_ERR(qrl_store_mem_put(s, &c), QRL_OK);
   /* PENDING -> COMPLETED without a scan: not in the table */
-  ASSERT_ERR(qrl_store_apply(s, c.id, forbidden_fn, NULL, &out), QRL_INTERNAL);
+  ASSERT_ERR(qrl_store_mem_apply(s, c.id, forbidden_fn, NULL, &out), QRL_INTERNAL);
   ASSERT_EQ_INT(out.state, QRL_CHAL_PENDING);
   ASSERT_EQ_INT(ev.n, 0);
   ASSERT_EQ_INT(qrl_store_live(s), 1);
@@ -458,10 +458,10 @@ TEST(changes_outside_the_table_or_its_invariants_are_refused) {
   bad = c;
   memcpy(bad.id, "another-id-0000000000", 22);
   bad.state = QRL_CHAL_SCANNED;
-  ASSERT_ERR(qrl_store_put(s, &bad), QRL_INVAL);
+  ASSERT_ERR(qrl_store_mem_put(s, &bad), QRL_INVAL);
   /* the real path still works */
-  ASSERT_ERR(qrl_store_apply(s, c.id, scan_an, NULL, &out), QRL_OK);
-  ASSERT_ERR(qrl_store_apply(s, c.id, confirm_an, NULL, &out), QRL_OK);
+  ASSERT_ERR(qrl_store_mem_apply(s, c.id, scan_an, NULL, &out), QRL_OK);
+  ASSERT_ERR(qrl_store_mem_apply(s, c.id, confirm_an, NULL, &out), QRL_OK);
   ASSERT_EQ_INT(out.state, QRL_CHAL_COMPLETED);
   ASSERT_EQ_INT(ev.n, 2);
   qrl_store_free(s);
@@ -474,12 +474,12 @@ TEST(fail_closed_refusal_is_kept_and_announced) {
   qrl_challenge c, out;
   ASSERT_TRUE(s != NULL);
   ASSERT_ERR(qrl_challenge_init(&c, "p", "o", "ip", "ua", 1, T0, 120, 2), QRL_OK);
-  ASSERT_ERR(qrl_store_put(s, &c), QRL_OK);
-  ASSERT_ERR(qrl_store_apply(s, c.id, scan_an, NULL, &out), QRL_OK);
-  ASSERT_ERR(qrl_store_apply(s, c.id, fail_closed_fn, NULL, &out), QRL_WRONG_NUMBER);
+  ASSERT_ERR(qrl_store_mem_put(s, &c), QRL_OK);
+  ASSERT_ERR(qrl_store_mem_apply(s, c.id, scan_an, NULL, &out), QRL_OK);
+  ASSERT_ERR(qrl_store_mem_apply(s, c.id, fail_closed_fn, NULL, &out), QRL_WRONG_NUMBER);
   ASSERT_EQ_INT(out.state, QRL_CHAL_DECLINED);
   ASSERT_EQ_INT(out.why, QRL_CHAL_WHY_WRONG_NUMBER);
-  ASSERT_ERR(qrl_store_get(s, c.id, &out), QRL_OK);
+  ASSERT_ERR(qrl_store_mem_get(s, c.id, &out), QRL_OK);
   ASSERT_EQ_INT(out.state, QRL_CHAL_DECLINED);
   ASSERT_EQ_INT(out.why, QRL_CHAL_WHY_WRONG_NUMBER); /* kept: the browser is told why */
   ASSERT_EQ_INT(ev.n, 2);
@@ -500,7 +500,7 @@ TEST(wall_clock_steps_do_not_expire_live_challenges) {
   fake_clock_init(&f, WALL, MONO);
   ASSERT_ERR(qrl_challenge_init(&c, "p", "o", "ip", "ua", 1, qrl_clock_now(&f.clk), 120, 2),
              QRL_OK);
-  ASSERT_ERR(qrl_store_put(s, &c), QRL_OK);
+  ASSERT_ERR(qrl_store_mem_put(s, &c), QRL_OK);
   f.wall += FAKE_DAY;
   f.mono_ms += S(1);
   ASSERT_EQ_INT(qrl_store_sweep(s, qrl_clock_mono_ms(&f.clk)), 0);
@@ -571,22 +571,22 @@ TEST(secrets_are_wiped_before_free) {
   for (int i = 0; i < N; i++) {
     ASSERT_ERR(qrl_challenge_init(&c[i], "p", "o", "ip", "ua", 1, T0, i < 3 ? 120 : 600, 2),
                QRL_OK);
-    ASSERT_ERR(qrl_store_put(s, &c[i]), QRL_OK);
+    ASSERT_ERR(qrl_store_mem_put(s, &c[i]), QRL_OK);
     w.s[w.n++] = c[i].secret;
     w.s[w.n++] = c[i].binding;
   }
   watching = &w;
   /* A first scan moves an entry to a larger block: the old one is wiped. */
-  ASSERT_ERR(qrl_store_apply(s, c[3].id, scan_an, NULL, &out), QRL_OK);  /* scanned */
-  ASSERT_ERR(qrl_store_apply(s, c[4].id, scan_an, NULL, &out), QRL_OK);
-  ASSERT_ERR(qrl_store_apply(s, c[4].id, fail_closed_fn, NULL, &out), QRL_WRONG_NUMBER);
+  ASSERT_ERR(qrl_store_mem_apply(s, c[3].id, scan_an, NULL, &out), QRL_OK);  /* scanned */
+  ASSERT_ERR(qrl_store_mem_apply(s, c[4].id, scan_an, NULL, &out), QRL_OK);
+  ASSERT_ERR(qrl_store_mem_apply(s, c[4].id, fail_closed_fn, NULL, &out), QRL_WRONG_NUMBER);
   qrl_cleanse(&out, sizeof(out));
   ASSERT_TRUE(w.blocks >= 2);
   ASSERT_EQ_INT(w.found, 0);
   /* 0..2 expire (the event buffer is freed), then are dropped after linger. */
   ASSERT_EQ_INT(qrl_store_sweep(s, MONO + S(120)), 3);
   ASSERT_EQ_INT(qrl_store_sweep(s, MONO + S(180)), 0);
-  ASSERT_ERR(qrl_store_get(s, c[0].id, &out), QRL_CHALLENGE_UNKNOWN);
+  ASSERT_ERR(qrl_store_mem_get(s, c[0].id, &out), QRL_CHALLENGE_UNKNOWN);
   ASSERT_TRUE(w.blocks >= 2 + 4); /* 3 entries and the event buffer */
   /* 3 (scanned) and 4 (declined, lingering) go with the store. */
   qrl_store_free(s);
