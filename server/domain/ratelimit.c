@@ -378,37 +378,41 @@ out:
   return rc;
 }
 
+/* key's slot, added with a full bucket if absent; NULL if the table is full
+ * of live keys or cannot grow. */
+static slot *find_or_add(qrl_ratelimit *rl, const char *key, int64_t now_ms, int limit) {
+  uint64_t h = hash(key);
+  table *in;
+  size_t pos;
+  slot *s = lookup(rl, key, h, &in, &pos);
+  if (s) return s;
+  if (rl->used >= rl->max_keys) {
+    sweep(rl, now_ms, FULL_SWEEP_BUDGET);
+    if (rl->used >= rl->max_keys) return NULL; /* full of live keys */
+  }
+  if (rl->phase == IDLE && rl->t[0].cap < rl->max_cap && (rl->used + 1) * 4 > rl->t[0].cap)
+    grow_start(rl);
+  in = current(rl);
+  if ((in->used + 1) * 2 > in->cap) return NULL; /* no memory to grow */
+  s = place(in, h);
+  memset(s, 0, sizeof(*s));
+  memcpy(s->key, key, strlen(key) + 1);
+  s->tokens = limit;
+  s->last = now_ms;
+  in->used++;
+  rl->used++;
+  return s;
+}
+
 int qrl_rl_hit(qrl_ratelimit *rl, const char *key, int64_t now_ms, int limit,
                int64_t window) {
   int rc = -1;
-  uint64_t h;
-  table *in;
-  size_t pos;
   slot *s;
   double t;
   if (!rule_ok(key, limit, window)) return -1;
   call_begin(rl);
   step(rl, now_ms);
-  h = hash(key);
-  s = lookup(rl, key, h, &in, &pos);
-  if (!s) {
-    if (rl->used >= rl->max_keys) {
-      sweep(rl, now_ms, FULL_SWEEP_BUDGET);
-      if (rl->used >= rl->max_keys) goto out; /* full of live keys */
-    }
-    if (rl->phase == IDLE && rl->t[0].cap < rl->max_cap &&
-        (rl->used + 1) * 4 > rl->t[0].cap)
-      grow_start(rl);
-    in = current(rl);
-    if ((in->used + 1) * 2 > in->cap) goto out; /* no memory to grow: refused */
-    s = place(in, h);
-    memset(s, 0, sizeof(*s));
-    memcpy(s->key, key, strlen(key) + 1);
-    s->tokens = limit;
-    s->last = now_ms;
-    in->used++;
-    rl->used++;
-  }
+  if (!(s = find_or_add(rl, key, now_ms, limit))) goto out;
   t = level(s, now_ms, limit, window);
   if (t < 1.0) goto out;
   s->tokens = t - 1.0;
@@ -437,6 +441,29 @@ void qrl_rl_refund(qrl_ratelimit *rl, const char *key, int64_t now_ms, int limit
     s->full_at = full_at(s, now_ms, limit, window);
   }
   call_end(rl);
+}
+
+int qrl_rl_cap(qrl_ratelimit *rl, const char *key, int64_t now_ms, int limit,
+               int64_t window, double tokens) {
+  int rc = 0;
+  slot *s;
+  if (!rule_ok(key, limit, window)) return -1;
+  if (tokens < -limit) tokens = -limit;
+  if (tokens >= limit) return 0; /* a full bucket is no lower than any */
+  call_begin(rl);
+  step(rl, now_ms);
+  if (!(s = find_or_add(rl, key, now_ms, limit))) {
+    rc = -1;
+    goto out;
+  }
+  if (level(s, now_ms, limit, window) > tokens) {
+    s->tokens = tokens;
+    s->last = now_ms;
+    s->full_at = full_at(s, now_ms, limit, window);
+  }
+out:
+  call_end(rl);
+  return rc;
 }
 
 void qrl_rl_reset(qrl_ratelimit *rl, const char *key) {

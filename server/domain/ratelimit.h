@@ -28,8 +28,9 @@
  * QRL_RL_KEY_MAX bytes, and empty keys, are refused, never truncated (two
  * long keys cut to one prefix would share a bucket).
  *
- * A shared store (Redis) would implement the same calls for several
- * qrlogind processes. Depends on libc only.
+ * With --redis the same buckets are also counted in Redis for all nodes
+ * (glue/limiter.h), and qrl_rl_cap() brings a local bucket down to what
+ * Redis said. Depends on libc only.
  */
 #ifndef QRLOGIN_RATELIMIT_H
 #define QRLOGIN_RATELIMIT_H
@@ -74,6 +75,15 @@ int qrl_rl_allowed(qrl_ratelimit *rl, const char *key, int64_t now_ms, int limit
  * them failed - and refund it when the request turns out not to be one. */
 void qrl_rl_refund(qrl_ratelimit *rl, const char *key, int64_t now_ms, int limit,
                    int64_t window);
+
+/* Lowers key's bucket to at most tokens at now_ms (a count learnt from
+ * elsewhere: the shared buckets in Redis, throttle.h), adding the key if it
+ * is absent; a bucket already lower is left alone. tokens may be below 0
+ * (a debt, at least -limit): hits wait until it is earned back. 0, or -1 if the key
+ * could not be kept (a bad key or rule, or the table full of live keys).
+ * key is copied. */
+int qrl_rl_cap(qrl_ratelimit *rl, const char *key, int64_t now_ms, int limit,
+               int64_t window, double tokens);
 
 /* Forgets key (e.g. after a successful login). */
 void qrl_rl_reset(qrl_ratelimit *rl, const char *key);

@@ -232,6 +232,13 @@ char *qrl_metrics_render(const qrl_services *sv) {
     put(&t, "qrlogin_throttled_total{rule=\"%s\"} %llu\n", rule_labels[i],
         (unsigned long long)m->throttled[i]);
 
+  scalar(&t, "qrlogin_throttle_unavailable_total", "counter",
+         "Requests refused because the shared throttle (Redis) could not count them.",
+         m->throttle_unavailable);
+  scalar(&t, "qrlogin_throttle_late_total", "counter",
+         "Rate hits let through on this node's last known count that Redis then refused.",
+         m->throttle_late);
+
   head(&t, "qrlogin_connections_refused_total", "counter",
        "Connections refused by the connection caps, by reason.");
   for (int i = 0; i < QRL_REFUSED_N; i++)

@@ -103,6 +103,10 @@ typedef struct qrl_metrics {
                                      websocket (loop) */
   uint64_t throttled[QRL_RULE_N]; /* requests refused by a throttle (loop) */
   uint64_t refused[QRL_REFUSED_N]; /* connections refused by the caps (loop) */
+  uint64_t throttle_unavailable; /* requests refused because the shared
+                                    throttle (Redis) could not count them (loop) */
+  uint64_t throttle_late;   /* rate hits this node let through that Redis
+                               then found over the shared budget (loop) */
   uint64_t sms_sent, sms_failed;   /* one-time code texts (workers: atomic) */
   qrl_histogram http;                  /* /api request -> answer written */
   qrl_histogram task_wait;             /* request task queued -> a worker runs it */

@@ -37,6 +37,7 @@
 #include "glue/notify.h"
 #include "glue/origin.h"
 #include "glue/peers.h"
+#include "glue/redis.h"
 #include "helpers/crypto.h"
 #include "helpers/keepalive.h"
 #include "helpers/log.h"
@@ -370,6 +371,7 @@ static void close_everything(qrl_server *srv) {
   /* A shared store's connections close while the loop runs; what waited
    * on them is answered now (before the audit's last rows are written). */
   if (qrl_store_is_redis(srv->store)) {
+    srv->thr.redis = NULL; /* the throttle refuses from now on */
     qrl_store_free(srv->store);
     srv->store = srv->sv.store = srv->tasks.store = NULL;
   }
@@ -704,6 +706,7 @@ static void close_unstarted(qrl_server *srv) {
   close_everys(srv);
   qrl_workq_free(srv->wq);
   srv->wq = NULL;
+  srv->thr.redis = NULL;
   if (qrl_store_is_redis(srv->store)) { /* it needs the loop to close */
     qrl_store_free(srv->store);
     srv->store = NULL;
@@ -938,9 +941,14 @@ qrl_server *qrl_server_new(qrl_config *cfg) {
     goto fail;
   srv->audit = (qrl_audit){.wq = srv->wq, .clock = srv->clock, .log = &srv->log};
   qrl_audit_gather(&srv->audit, &srv->audit_gather);
-  srv->thr = (qrl_throttle){qrl_rl_new(200000), cfg->no_rate_limits, &srv->audit, srv->clock, 0,
-                            &srv->metrics};
+  srv->thr = (qrl_throttle){.rl = qrl_rl_new(200000), .off = cfg->no_rate_limits,
+                            .audit = &srv->audit, .clock = srv->clock,
+                            .metrics = &srv->metrics};
   if (!srv->thr.rl) goto fail;
+  if (qrl_store_is_redis(srv->store)) { /* the throttles count in Redis too (throttle.h) */
+    srv->thr.shared = 1;
+    srv->thr.redis = qrl_store_redis_conn(srv->store);
+  }
   srv->tasks = (qrl_tasks){srv->wq, &srv->conns, &srv->thr, srv->store, &srv->sv, srv->clock, 0, 0,
                            &srv->metrics.task_wait};
   srv->sv = (qrl_services){cfg,        srv->clock, &srv->pol,   &srv->opol,  srv->store,

@@ -850,4 +850,6 @@ qrl_redis_state qrl_store_redis_state(const qrl_store *s) {
   return qrl_redis_state_of(((const rs_store *)s)->cmd);
 }
 
+qrl_redis *qrl_store_redis_conn(qrl_store *s) { return ((rs_store *)s)->cmd; }
+
 int qrl_store_is_redis(const qrl_store *s) { return s && s->ops == &rs_ops; }

@@ -72,6 +72,10 @@ int qrl_store_redis_ready(const qrl_store *s);
  * has answered, or at once if it cannot be reached. */
 void qrl_store_redis_leave(qrl_store *s, void (*done)(void *arg), void *arg);
 
+/* Its command connection, which the shared throttles borrow (throttle.h:
+ * one command connection per node). Valid until qrl_store_free(s). */
+qrl_redis *qrl_store_redis_conn(qrl_store *s);
+
 /* 1 if s is a Redis store. */
 int qrl_store_is_redis(const qrl_store *s);
 

@@ -101,8 +101,37 @@ void qrl_task_fetch(qrl_task *t, const char *id, qrl_task_fetched fn) {
   t->fetched = fn;
 }
 
+/* The shared (Redis) take of t's hold came back (throttle.h): on to its
+ * fetch and its worker, or answered now through done() - rate_limited
+ * with retry_in, or unavailable - without running. */
+static void on_shared_taken(void *arg, qrl_err err, int64_t retry_in) {
+  qrl_task *t = arg;
+  if (err) {
+    if (err != QRL_RATE_LIMITED) /* a refusal by a bucket is noted in finish() */
+      qrl_throttle_note_shared(t->pool->thr,
+                               t->conn_id ? qrl_conn_find(t->pool->conns, t->conn_id) : NULL,
+                               &t->hold, err);
+    t->rc = err;
+    t->retry_in = retry_in;
+    finish(t);
+    return;
+  }
+  if (t->fetched) qrl_store_get(t->pool->store, t->fetch_id, on_fetched, t);
+  else submit_or_answer(t);
+}
+
 qrl_err qrl_task_submit(qrl_task *t) {
   qrl_err rc;
+  if (!t->pool->stopping && qrl_throttle_shared_needed(t->pool->thr, &t->hold)) {
+    /* Counted in Redis first; the store and the worker get it after. */
+    if ((rc = qrl_throttle_take_shared(t->pool->thr, &t->hold, on_shared_taken, t)) == QRL_OK)
+      return QRL_OK;
+    qrl_throttle_note_shared(t->pool->thr,
+                             t->conn_id ? qrl_conn_find(t->pool->conns, t->conn_id) : NULL,
+                             &t->hold, rc);
+    qrl_task_free(t);
+    return rc;
+  }
   if (t->fetched) {
     qrl_store_get(t->pool->store, t->fetch_id, on_fetched, t);
     return QRL_OK;

@@ -6,6 +6,9 @@
  *   loop:   qrl_task_new(pool, conn, &type, sizeof(payload)) ... fill ...
  *           [qrl_task_take: the throttle hold, taken on arrival]
  *           qrl_task_submit(t)
+ *           [--redis: the hold taken in Redis too (throttle.h), then
+ *           queued; a refusal reaches done() without run(), t->rc
+ *           QRL_RATE_LIMITED with t->retry_in, or QRL_UNAVAILABLE]
  *   worker: [the hold's persisting buckets taken in the database: if one
  *           is empty, t->rc = QRL_RATE_LIMITED and run() is skipped]
  *           type->run(t, db)            - t->rc says how it went
@@ -100,11 +103,12 @@ qrl_task *qrl_task_new(qrl_tasks *pool, const qrl_conn *c, const qrl_task_type *
  * *retry_in set and the refusal audited - the caller answers and frees t. */
 int qrl_task_take(qrl_task *t, const qrl_conn *c, int64_t *retry_in);
 
-/* Hands t to a worker (after its fetch, if it has one: then QRL_OK, and a
- * later failure is answered through done()). On QRL_OK the pool owns t
- * until done() has run. On failure (QRL_UNAVAILABLE: queue full or shutting
- * down) t's hold is given back, t is wiped and freed here, and the caller
- * answers. */
+/* Hands t to a worker (with a shared throttle, once Redis has counted its
+ * hold; then after its fetch, if it has one: then QRL_OK, and a later
+ * failure - a refusal by Redis too - is answered through done()). On
+ * QRL_OK the pool owns t until done() has run. On failure (QRL_UNAVAILABLE:
+ * queue full, shutting down, or the shared throttle's Redis not up) t's
+ * hold is given back, t is wiped and freed here, and the caller answers. */
 qrl_err qrl_task_submit(qrl_task *t);
 
 /* What a request needs from the challenge store before its worker runs:

@@ -1,15 +1,18 @@
 /*
- * throttle.c - takes, settles and refunds bucket tokens; the per-socket
- * message budget.
+ * throttle.c - takes, settles and refunds bucket tokens, here and (shared)
+ * in Redis; the per-socket message budget.
  */
 #include "glue/throttle.h"
 
 #include <libwebsockets.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "domain/faillimit.h"
+#include "glue/limiter.h"
 #include "glue/metrics.h"
+#include "glue/redis.h"
 #include "helpers/log.h"
 
 qrl_rule *qrl_hold_add(qrl_hold *h, const char *kind, const char *value, int limit,
@@ -40,19 +43,75 @@ static void refused(qrl_throttle *t, const qrl_conn *c, const char *key,
   qrl_audit_refusal(t->audit, c, "throttled", QRL_RATE_LIMITED, detail);
 }
 
-int qrl_throttle_hit(qrl_throttle *t, const qrl_conn *c, const char *kind,
-                     const char *value, int limit, int window) {
+/* Logs and audits a request refused because Redis could not count it. */
+static void unavailable(qrl_throttle *t, const qrl_conn *c, const char *detail) {
+  if (t->metrics) qrl_metric_inc(&t->metrics->throttle_unavailable);
+  qrl_log_kv(t->audit->log, QRL_LOG_DEBUG, "throttle_unavailable", "rule", detail, "ip",
+             c ? c->ip : NULL, (const char *)NULL);
+  qrl_audit_refusal(t->audit, c, "throttle_unavailable", QRL_UNAVAILABLE, detail);
+}
+
+/* A hit in flight to Redis: its bucket, to bring down to Redis' count. */
+typedef struct hit_call {
+  qrl_throttle *t;
   char key[QRL_RL_KEY_MAX + 1];
+  int limit, window;
+} hit_call;
+
+static void on_hit_reply(void *arg, const qrl_limiter_result *res) {
+  hit_call *h = arg;
+  qrl_throttle *t = h->t;
+  if (res->err == QRL_OK || res->err == QRL_RATE_LIMITED) {
+    qrl_rl_cap(t->rl, h->key, qrl_clock_mono_ms(t->clock), h->limit, h->window,
+               (double)res->level_milli[0] / 1000.0);
+    if (res->err == QRL_RATE_LIMITED && t->metrics) qrl_metric_inc(&t->metrics->throttle_late);
+  }
+  /* QRL_UNAVAILABLE: the connection dropped; the hits after it refuse. */
+  free(h);
+}
+
+/* Counts an allowed hit of key in Redis: QRL_OK (sent), or QRL_UNAVAILABLE. */
+static qrl_err hit_shared(qrl_throttle *t, const char *key, int limit, int window) {
+  qrl_limiter_bucket b = {key, limit, window};
+  hit_call *h;
+  if (!t->redis || qrl_redis_state_of(t->redis) != QRL_REDIS_UP) return QRL_UNAVAILABLE;
+  if (!(h = calloc(1, sizeof(*h)))) return QRL_UNAVAILABLE;
+  h->t = t;
+  memcpy(h->key, key, strlen(key) + 1);
+  h->limit = limit;
+  h->window = window;
+  if (qrl_limiter_hit(t->redis, &b, on_hit_reply, h)) {
+    free(h);
+    return QRL_UNAVAILABLE;
+  }
+  return QRL_OK;
+}
+
+qrl_err qrl_throttle_hit_err(qrl_throttle *t, const qrl_conn *c, const char *kind,
+                             const char *value, int limit, int window) {
+  char key[QRL_RL_KEY_MAX + 1];
+  int64_t now;
   int n;
-  if (t->off) return 1;
+  if (t->off) return QRL_OK;
   n = snprintf(key, sizeof(key), "%s:%s", kind, value);
   if (n < 0 || (size_t)n >= sizeof(key)) {
     refused(t, c, kind, kind); /* a value this long is no client of ours */
-    return 0;
+    return QRL_RATE_LIMITED;
   }
-  if (qrl_rl_hit(t->rl, key, qrl_clock_mono_ms(t->clock), limit, window) >= 0) return 1;
-  refused(t, c, key, kind);
-  return 0;
+  now = qrl_clock_mono_ms(t->clock);
+  if (qrl_rl_hit(t->rl, key, now, limit, window) < 0) {
+    refused(t, c, key, kind);
+    return QRL_RATE_LIMITED;
+  }
+  if (!t->shared || hit_shared(t, key, limit, window) == QRL_OK) return QRL_OK;
+  qrl_rl_refund(t->rl, key, now, limit, window); /* refused: costs nothing */
+  unavailable(t, c, kind);
+  return QRL_UNAVAILABLE;
+}
+
+int qrl_throttle_hit(qrl_throttle *t, const qrl_conn *c, const char *kind,
+                     const char *value, int limit, int window) {
+  return qrl_throttle_hit_err(t, c, kind, value, limit, window) == QRL_OK;
 }
 
 int qrl_throttle_take(qrl_throttle *t, const qrl_conn *c, qrl_hold *h,
@@ -89,6 +148,34 @@ static int keeps(const qrl_rule *r, qrl_err outcome) {
   return 0;
 }
 
+static void on_give_reply(void *arg, const qrl_limiter_result *res) {
+  qrl_throttle *t = arg;
+  if (res->err) /* the tokens stay taken until they refill: fail closed */
+    qrl_log_kv(t->audit->log, QRL_LOG_WARN, "throttle_unsettled", "where", "redis", "error",
+               qrl_strerror(res->err), (const char *)NULL);
+}
+
+/* Gives back in Redis the tokens of h's shared buckets that outcome does
+ * not keep (one EVAL, none if all keep theirs). */
+static void settle_shared(qrl_throttle *t, qrl_hold *h, qrl_err outcome) {
+  qrl_limiter_bucket b[QRL_HOLD_MAX];
+  int reset[QRL_HOLD_MAX];
+  size_t n = 0;
+  h->shared = 0;
+  for (size_t i = 0; i < h->n; i++) {
+    const qrl_rule *r = &h->rules[i];
+    if (r->persist || keeps(r, outcome)) continue;
+    b[n] = (qrl_limiter_bucket){r->key, r->limit, r->window};
+    reset[n++] = outcome == QRL_OK && r->reset_on_ok;
+  }
+  if (!n) return;
+  if (!t->redis || qrl_limiter_give(t->redis, b, reset, n, on_give_reply, t)) {
+    qrl_log_kv(t->audit->log, QRL_LOG_WARN, "throttle_unsettled", "where", "redis", "error",
+               qrl_strerror(QRL_UNAVAILABLE), (const char *)NULL);
+    return;
+  }
+}
+
 void qrl_throttle_settle(qrl_throttle *t, qrl_hold *h, qrl_err outcome) {
   int64_t now;
   if (!h->taken) return;
@@ -101,6 +188,81 @@ void qrl_throttle_settle(qrl_throttle *t, qrl_hold *h, qrl_err outcome) {
     if (outcome == QRL_OK && r->reset_on_ok) qrl_rl_reset(t->rl, r->key);
     else qrl_rl_refund(t->rl, r->key, now, r->limit, r->window);
   }
+  if (h->shared) settle_shared(t, h, outcome);
+}
+
+int qrl_throttle_shared_needed(const qrl_throttle *t, const qrl_hold *h) {
+  if (!t->shared || t->off || !h->taken) return 0;
+  for (size_t i = 0; i < h->n; i++)
+    if (!h->rules[i].persist) return 1;
+  return 0;
+}
+
+/* A shared take in flight: the hold and which of its rules were sent. */
+typedef struct take_call {
+  qrl_hold *h;
+  size_t idx[QRL_HOLD_MAX];
+  qrl_throttle_shared_cb cb;
+  void *arg;
+} take_call;
+
+static void on_take_reply(void *arg, const qrl_limiter_result *res) {
+  take_call *k = arg;
+  int64_t retry_in = 0;
+  qrl_err err = res->err;
+  if (err == QRL_OK) {
+    k->h->shared = 1;
+  } else if (err == QRL_RATE_LIMITED) {
+    k->h->refused = (int)k->idx[res->refused - 1] + 1;
+    retry_in = (res->retry_ms + 999) / 1000;
+  } else {
+    err = QRL_UNAVAILABLE;
+  }
+  k->cb(k->arg, err, retry_in);
+  free(k);
+}
+
+qrl_err qrl_throttle_take_shared(qrl_throttle *t, qrl_hold *h, qrl_throttle_shared_cb cb,
+                                 void *arg) {
+  qrl_limiter_bucket b[QRL_HOLD_MAX];
+  take_call *k;
+  size_t n = 0;
+  h->refused = 0;
+  h->shared = 0;
+  if (!t->redis || !(k = calloc(1, sizeof(*k)))) return QRL_UNAVAILABLE;
+  for (size_t i = 0; i < h->n; i++) {
+    if (h->rules[i].persist) continue;
+    b[n] = (qrl_limiter_bucket){h->rules[i].key, h->rules[i].limit, h->rules[i].window};
+    k->idx[n++] = i;
+  }
+  k->h = h;
+  k->cb = cb;
+  k->arg = arg;
+  if (!n || qrl_limiter_take(t->redis, b, n, on_take_reply, k)) {
+    free(k);
+    return QRL_UNAVAILABLE;
+  }
+  return QRL_OK;
+}
+
+void qrl_throttle_note_shared(qrl_throttle *t, const qrl_conn *c, const qrl_hold *h,
+                              qrl_err err) {
+  const char *c1, *c2;
+  char kind[24] = "hold";
+  if (err == QRL_RATE_LIMITED) {
+    qrl_throttle_note_persisted(t, c, h);
+    return;
+  }
+  /* The first shared bucket's kind ("pw:ip"), not the address after it. */
+  for (size_t i = 0; i < h->n; i++) {
+    if (h->rules[i].persist) continue;
+    c1 = strchr(h->rules[i].key, ':');
+    c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+    snprintf(kind, sizeof(kind), "%.*s",
+             c2 ? (int)(c2 - h->rules[i].key) : (int)strlen(h->rules[i].key), h->rules[i].key);
+    break;
+  }
+  unavailable(t, c, kind);
 }
 
 qrl_err qrl_hold_take_persisted(qrl_hold *h, qrl_db *db, int64_t now, int64_t *retry_in) {

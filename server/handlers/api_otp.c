@@ -192,6 +192,9 @@ static void verify_done(qrl_task *t, qrl_conn *c) {
   if (t->rc) {
     if (t->rc == QRL_OTP_WRONG && (o = cJSON_CreateObject()))
       cJSON_AddNumberToObject(o, "attempts_left", a->left);
+    /* Refused by the shared throttle (task.h): say how long. */
+    if (t->rc == QRL_RATE_LIMITED && t->retry_in > 0 && (o = cJSON_CreateObject()))
+      cJSON_AddNumberToObject(o, "retry_in", (double)t->retry_in);
     qrl_http_error(c, t->rc, o);
     return;
   }
@@ -258,10 +261,13 @@ static void verify_id_run(qrl_task *t, qrl_db *db) {
 }
 
 static void verify_id_done(qrl_task *t, qrl_conn *c) {
-  cJSON *o;
+  cJSON *o = NULL;
   if (!c) return;
   if (t->rc) {
-    qrl_http_error(c, t->rc, NULL);
+    /* Refused by the shared throttle (task.h): say how long. */
+    if (t->rc == QRL_RATE_LIMITED && t->retry_in > 0 && (o = cJSON_CreateObject()))
+      cJSON_AddNumberToObject(o, "retry_in", (double)t->retry_in);
+    qrl_http_error(c, t->rc, o);
     return;
   }
   if ((o = cJSON_CreateObject())) cJSON_AddBoolToObject(o, "ok", 1);

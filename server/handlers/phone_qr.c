@@ -271,9 +271,9 @@ static void scan_done(qrl_task *t, qrl_conn *c) {
   s->a = (scan_arg){s, t->conn_id, now_ms, now_ms, sv->cfg->scan_grace * 1000,
                     sv->cfg->proximity};
   qrl_task_keep(t); /* until the store has answered and the row is written */
-  if (!rc && !qrl_throttle_hit(sv->thr, c, "phone:acct", who->id, QRL_RL_PHONE_ACCT,
-                               QRL_RL_PHONE_WINDOW))
-    rc = QRL_RATE_LIMITED;
+  if (!rc)
+    rc = qrl_throttle_hit_err(sv->thr, c, "phone:acct", who->id, QRL_RL_PHONE_ACCT,
+                              QRL_RL_PHONE_WINDOW); /* rate_limited, or unavailable */
   if (!rc && who->level < sv->cfg->required_level) rc = QRL_LEVEL_TOO_LOW;
   if (rc) {
     scan_refuse(s, rc);
@@ -557,9 +557,9 @@ static void decide_done(qrl_task *t, qrl_conn *c) {
   qrl_err rc = t->rc;
 
   d->a = (decide_arg){&d->auth, d->decision, d->number, qrl_clock_mono_ms(sv->clock)};
-  if (!rc && !qrl_throttle_hit(sv->thr, c, "phone:acct", d->auth.citizen.id,
-                               QRL_RL_PHONE_ACCT, QRL_RL_PHONE_WINDOW))
-    rc = QRL_RATE_LIMITED;
+  if (!rc)
+    rc = qrl_throttle_hit_err(sv->thr, c, "phone:acct", d->auth.citizen.id,
+                              QRL_RL_PHONE_ACCT, QRL_RL_PHONE_WINDOW);
   qrl_task_keep(t); /* until the store has answered */
   if (rc) decided(d, rc, NULL);
   else qrl_store_apply(sv->store, d->chal.id, decide_fn, &d->a, decided, d);

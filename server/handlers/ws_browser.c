@@ -167,8 +167,9 @@ static qrl_err send_new_challenge(browser_state *bs, qrl_conn *c, const char *re
   if (bs->draining) return QRL_UNAVAILABLE; /* the node is stopping */
   /* A page that reloads in a loop (or a script minting codes to relay)
    * gets a few codes a minute per IP, not an unbounded stream. */
-  if (!qrl_throttle_hit(sv->thr, c, "mint:ip", c->ip, QRL_RL_MINT_IP, QRL_RL_MINT_WINDOW))
-    return QRL_RATE_LIMITED;
+  if ((rc = qrl_throttle_hit_err(sv->thr, c, "mint:ip", c->ip, QRL_RL_MINT_IP,
+                                 QRL_RL_MINT_WINDOW)))
+    return rc; /* rate_limited, or unavailable (a shared throttle without Redis) */
   rc = qrl_challenge_init(&ch, sv->cfg->portal_name, qrl_conn_origin(c), c->ip, qrl_conn_ua(c), c->id, now,
                           sv->cfg->challenge_ttl, sv->cfg->qr_frame_secs);
   if (rc) goto out;
@@ -417,8 +418,9 @@ static void start_watch(qrl_services *sv, qrl_conn *c, struct lws *wsi) {
   qrl_err rc;
 
   /* A page reconnecting in a loop costs a database look-up each time. */
-  if (!qrl_throttle_hit(sv->thr, c, "watch:ip", c->ip, QRL_RL_WATCH_IP, QRL_RL_WATCH_WINDOW)) {
-    qrl_send_error(c, QRL_RATE_LIMITED, "watch");
+  if ((rc = qrl_throttle_hit_err(sv->thr, c, "watch:ip", c->ip, QRL_RL_WATCH_IP,
+                                 QRL_RL_WATCH_WINDOW))) {
+    qrl_send_error(c, rc, "watch");
     goto out;
   }
   if (len <= 0 || len >= (int)sizeof(hdr) ||

@@ -152,6 +152,38 @@ TEST(refund_gives_back_one_token_up_to_the_limit) {
   return 0;
 }
 
+/* A count learnt from Redis (throttle.h) lowers a bucket, never raises it;
+ * a debt below zero is waited out at the bucket's rate; an absent key is
+ * added. */
+TEST(cap_lowers_a_bucket_to_a_count_learnt_elsewhere) {
+  qrl_ratelimit *rl = qrl_rl_new(16);
+  int64_t retry = 0;
+  ASSERT_TRUE(rl != NULL);
+  ASSERT_TRUE(qrl_rl_hit(rl, "mint:ip:a", S(1000), 30, 60) >= 0); /* 29 left here */
+  ASSERT_EQ_INT(qrl_rl_cap(rl, "mint:ip:a", S(1000), 30, 60, 0.5), 0); /* Redis: 0.5 */
+  ASSERT_FALSE(qrl_rl_allowed(rl, "mint:ip:a", S(1000), 30, 60, &retry));
+  ASSERT_EQ_INT(retry, 1); /* half a token at 2 s a token */
+  ASSERT_EQ_INT(qrl_rl_hit(rl, "mint:ip:a", S(1000), 30, 60), -1);
+  ASSERT_TRUE(qrl_rl_hit(rl, "mint:ip:a", S(1001), 30, 60) >= 0);
+  /* A higher count does not raise it. */
+  ASSERT_EQ_INT(qrl_rl_cap(rl, "mint:ip:a", S(1001), 30, 60, 25), 0);
+  ASSERT_EQ_INT(qrl_rl_hit(rl, "mint:ip:a", S(1001), 30, 60), -1);
+  /* A debt of 2 tokens: 3 tokens' time (6 s) before the next hit. */
+  ASSERT_EQ_INT(qrl_rl_cap(rl, "mint:ip:b", S(1000), 30, 60, -2), 0);
+  ASSERT_EQ_INT(qrl_rl_keys(rl), 2);
+  ASSERT_EQ_INT(qrl_rl_hit(rl, "mint:ip:b", S(1005), 30, 60), -1);
+  ASSERT_TRUE(qrl_rl_hit(rl, "mint:ip:b", S(1006), 30, 60) >= 0);
+  /* Deeper than the limit counts as -limit; a full count adds nothing. */
+  ASSERT_EQ_INT(qrl_rl_cap(rl, "mint:ip:c", S(1000), 2, 60, -50), 0);
+  ASSERT_EQ_INT(qrl_rl_hit(rl, "mint:ip:c", S(1089), 2, 60), -1);
+  ASSERT_TRUE(qrl_rl_hit(rl, "mint:ip:c", S(1090), 2, 60) >= 0);
+  ASSERT_EQ_INT(qrl_rl_cap(rl, "mint:ip:d", S(1000), 2, 60, 2), 0);
+  ASSERT_EQ_INT(qrl_rl_keys(rl), 3);
+  ASSERT_EQ_INT(qrl_rl_cap(rl, "", S(1000), 2, 60, 0), -1);
+  qrl_rl_free(rl);
+  return 0;
+}
+
 /* The table grows as keys arrive: every key keeps its bucket and its count
  * through each rehash. */
 TEST(growth_keeps_every_key_and_its_count) {
@@ -504,7 +536,7 @@ TEST(random_ops_match_a_model_across_doublings) {
 TEST_MAIN(burst_then_steady_rate, sustained_rate, reset_and_sweep, full_table_fails_closed,
           many_keys_with_deletions, bad_keys_are_refused,
           refund_gives_back_one_token_up_to_the_limit,
-          growth_keeps_every_key_and_its_count, new_limiter_is_small,
+          cap_lowers_a_bucket_to_a_count_learnt_elsewhere, growth_keeps_every_key_and_its_count, new_limiter_is_small,
           sweep_with_budget_makes_progress_and_drops_every_full_bucket,
           full_table_of_live_keys_refuses_a_new_key, long_keys_are_refused_not_truncated,
           wall_clock_steps_neither_refill_nor_drain,

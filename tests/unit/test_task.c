@@ -138,7 +138,7 @@ static int setup(fixture *f, size_t queue_limit) {
   if (qrl_conns_init(&f->conns)) return -1;
   fake_clock_init(&f->clock, 1700000000, 5000000);
   f->audit = (qrl_audit){.wq = f->wq, .clock = &f->clock.clk};
-  f->thr = (qrl_throttle){qrl_rl_new(1000), 0, &f->audit, &f->clock.clk, 0, NULL};
+  f->thr = (qrl_throttle){.rl = qrl_rl_new(1000), .audit = &f->audit, .clock = &f->clock.clk};
   f->tasks = (qrl_tasks){f->wq, &f->conns, &f->thr, NULL, f, &f->clock.clk, 0, 0, NULL};
   return f->thr.rl ? 0 : -1;
 }
