@@ -31,9 +31,10 @@
 #   multinode: ready http://127.0.0.1:P/
 # then how to point a browser and the simulator at it. A child that exits on
 # its own is said ("multinode: node2 exited with status 137"); the proxy
-# routes around a dead node, and a dead Redis or proxy stops everything.
-# Exit status: 0 when everything was stopped by us and exited cleanly, 1 if
-# something failed or died, 2 for a usage error.
+# routes around a node that is gone, and a dead Redis or proxy stops
+# everything. Exit status: 0 when every program exited cleanly (a node
+# stopped on purpose with SIGTERM, say for a rolling restart, exits 0 and
+# counts as clean), 1 if something failed or died, 2 for a usage error.
 set -euo pipefail
 
 me=multinode
@@ -396,10 +397,12 @@ while :; do
   st=0
   wait "$done_pid" || st=$?
   status_of[$done_pid]=$st
-  failed=1
+  # A node that exits 0 by itself was stopped on purpose (SIGTERM: it
+  # drained, say for a rolling restart); anything else is a failure.
+  ((st == 0)) || failed=1
   say "$name exited with status $st (its log: $dir/$name.log)"
   case $name in
-    redis|haproxy) say "cannot go on without $name"; stop_all ;;
+    redis|haproxy) failed=1; say "cannot go on without $name"; stop_all ;;
   esac
   alive=0
   for pid in "${pids[@]}"; do

@@ -10,10 +10,12 @@
  * qrlogind itself would serve, are not passed on. A web session made on one
  * node works on the other (the shared database). A node killed with SIGKILL is
  * routed around at once (the proxy retries elsewhere) and the script says
- * so. Ctrl-C (SIGINT to the script's process group, as a terminal sends it)
- * and SIGTERM each stop everything: the script exits with the right status,
- * no process it started is left (the test is the child subreaper, so an
- * orphan would become its child), and no port answers.
+ * so; one stopped with SIGTERM (a rolling restart) tells its waiting page to
+ * reconnect, which then finds the other node through the proxy. Ctrl-C (SIGINT
+ * to the script's process group, as a terminal sends it) and SIGTERM each stop
+ * everything: the script exits with the right status, no process it started is
+ * left (the test is the child subreaper, so an orphan would become its child),
+ * and no port answers.
  *
  * Without haproxy the cases that need it are skipped, loudly (exit 77);
  * CMake with -DQRL_FULL_SUITE=ON refuses to configure without it.
@@ -293,13 +295,16 @@ static int recipe_stop(recipe *r, int sig, int group, int want) {
     kill_children();
     rc = -1;
   }
-  /* A clean stop: every node said it shut down on the signal and exited 0. */
+  /* A clean stop: every node shut down on a signal and exited 0 (stopped
+   * by the script, or by the test before: a rolling restart). */
   for (int k = 0; want == 0 && k < r->nnodes; k++) {
-    char said[64], log[160];
+    char said[64], again[64], log[160];
     snprintf(said, sizeof(said), "multinode: node%d stopped (exit status 0)",
              k + 1);
+    snprintf(again, sizeof(again), "multinode: node%d exited with status 0",
+             k + 1);
     snprintf(log, sizeof(log), "%s/node%d.log", r->dir, k + 1);
-    if (!strstr(r->text, said) ||
+    if (!(strstr(r->text, said) || strstr(r->text, again)) ||
         qrl_h_count_lines(log, "shutting down") != 1) {
       fprintf(stderr, "node%d did not shut down cleanly (%s)\n", k + 1, log);
       rc = -1;
@@ -585,6 +590,64 @@ out:
   return 0;
 }
 
+TEST(a_stopping_node_sends_its_pages_to_the_other) {
+  recipe r;
+  qrl_h_server px, node1, node2;
+  qrl_wsc *page = NULL, *again = NULL;
+  cJSON *ch = NULL, *m = NULL;
+  long on2;
+  int fail = 1;
+
+  if (recipe_start(&r, 2)) {
+    recipe_stop(&r, SIGTERM, 0, 0);
+    TEST_FAIL_("run.sh did not come up");
+  }
+  as_server(&r, r.port, &px);
+  as_server(&r, r.node_port[0], &node1);
+  as_server(&r, r.node_port[1], &node2);
+
+  /* A login page on node1 (its own port, the public Origin). */
+  if (!(page = qrl_h_browser(&node1, &ch))) {
+    fprintf(stderr, "no page on node1\n");
+    goto out;
+  }
+  /* A rolling restart: node1 gets SIGTERM. Its waiting page is told to
+   * reconnect; through the proxy it lands on node2 and gets a new code. */
+  kill(r.node_pid[0], SIGTERM);
+  if (!(m = qrl_h_expect(page, "reconnect", QRL_H_TIMEOUT_MS)) ||
+      strcmp(qrl_h_str(m, "reason"), "node_stopping") != 0) {
+    fprintf(stderr, "the page on node1 was not told to reconnect\n");
+    goto out;
+  }
+  cJSON_Delete(ch);
+  ch = NULL;
+  if (!(again = qrl_h_browser(&px, &ch)) ||
+      strcmp(qrl_h_type(ch), "challenge") != 0) {
+    fprintf(stderr, "the page found no node through the proxy\n");
+    goto out;
+  }
+  if ((on2 = metric(&node2, "qrlogin_connections{kind=\"browser\"}")) != 1) {
+    fprintf(stderr, "node2 holds %ld pages, want the one that moved\n", on2);
+    goto out;
+  }
+  /* node1 drained and exited 0: the script says so and goes on. */
+  if (!wait_text(&r, "multinode: node1 exited with status 0",
+                 QRL_H_TIMEOUT_MS)) {
+    fprintf(stderr, "run.sh did not say that node1 exited 0\n");
+    goto out;
+  }
+  fail = 0;
+out:
+  cJSON_Delete(m);
+  cJSON_Delete(ch);
+  qrl_wsc_free(page);
+  qrl_wsc_free(again);
+  /* A node stopped on purpose is clean: the script exits 0. */
+  if (recipe_stop(&r, SIGTERM, 0, 0)) fail = 1;
+  if (fail) TEST_FAIL_("see above");
+  return 0;
+}
+
 /* Runs the script with argv and envs; its exit status and what it said on
  * stderr (into err) once it exits. */
 static int run_briefly(const char *const *argv, const char *const *envs,
@@ -656,12 +719,15 @@ TEST(usage_errors_and_missing_programs_are_said) {
 }
 
 int main(int argc, char **argv) {
+  /* clang-format off */
   static const qrl_test_case all[] = {
       TEST_ENTRY(two_nodes_behind_the_proxy_then_ctrl_c)
-          TEST_ENTRY(a_killed_node_is_routed_around_then_sigterm)
-              TEST_ENTRY(usage_errors_and_missing_programs_are_said)};
+      TEST_ENTRY(a_killed_node_is_routed_around_then_sigterm)
+      TEST_ENTRY(a_stopping_node_sends_its_pages_to_the_other)
+      TEST_ENTRY(usage_errors_and_missing_programs_are_said)};
   static const qrl_test_case without_haproxy[] = {
       TEST_ENTRY(usage_errors_and_missing_programs_are_said)};
+  /* clang-format on */
   int rc;
   /* Whatever run.sh leaves behind becomes this process's child. */
   if (prctl(PR_SET_CHILD_SUBREAPER, 1)) {
