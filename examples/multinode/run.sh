@@ -248,12 +248,19 @@ say "redis unix:$redis_sock pid $redis_pid log $dir/redis.log"
 # What every node shares goes in one config file, as in production; only the
 # port and the node's name differ, on its command line.
 conf=$dir/qrlogind.conf
+# The key the SMS one-time codes are kept under: one for every node, so a
+# code one node sent is checked by any (kept if the directory is reused).
+otp_key=$dir/otp.key
+if [[ ! -s $otp_key ]]; then
+  (umask 077 && head -c 32 /dev/urandom >"$otp_key")
+fi
 cat >"$conf" <<EOF
 # Written by examples/multinode/run.sh: what every node shares.
 # The database: change this one line (--db) when the nodes move to a
 # shared database server.
 db = $db
 redis = unix:$redis_sock
+otp-key-file = $otp_key
 # The public address is the proxy's: the page's Origin and the OpenID issuer
 # are the same on every node.
 origin = $public

@@ -117,6 +117,9 @@ void qrl_config_usage(void *stream, const char *prog) {
           "  --drain-secs S       at SIGTERM, pages waiting for a scan are told to\n"
           "                       reconnect (to another node) and logins already scanned\n"
           "                       get up to S seconds to finish (default 10, 0..600)\n"
+          "  --otp-key-file PATH  the key the SMS one-time codes are stored under (32..4096\n"
+          "                       random bytes, chmod 600; the same file on every node).\n"
+          "                       Required with --redis; default: a random key per start\n"
           "  --node-id NAME       this node's name among those sharing a Redis (1..32 of\n"
           "                       A-Z a-z 0-9 - _; default: a random one per start)\n"
           "  --qr-frame-secs S    the QR code changes every S seconds; a frame older\n"
@@ -261,7 +264,7 @@ enum {
   OPT_PWLEVEL, OPT_CUTOVER, OPT_OUTBOX, OPT_OTPTTL, OPT_CERT, OPT_KEY, OPT_FRAME,
   OPT_PROX, OPT_FRESH, OPT_NORL, OPT_KNAME, OPT_KIDLE, OPT_HOST, OPT_MAXCH_IP,
   OPT_MAXCONNIP, OPT_WIDLE, OPT_WSPING, OPT_METRICS_ALLOW, OPT_CONFIG, OPT_LOGFMT,
-  OPT_LOGLEVEL, OPT_LOGFILE, OPT_ISSUER, OPT_ACCTCLOSE, OPT_GRACE, OPT_REDIS, OPT_NODEID, OPT_DRAIN
+  OPT_LOGLEVEL, OPT_LOGFILE, OPT_ISSUER, OPT_ACCTCLOSE, OPT_GRACE, OPT_REDIS, OPT_NODEID, OPT_DRAIN, OPT_OTPKEY
 };
 
 /* A node's name: 1..32 of [A-Za-z0-9_-] (it names Redis keys and channels). */
@@ -302,6 +305,7 @@ static const struct option opts[] = {
     {"redis", required_argument, NULL, OPT_REDIS},
     {"node-id", required_argument, NULL, OPT_NODEID},
     {"drain-secs", required_argument, NULL, OPT_DRAIN},
+    {"otp-key-file", required_argument, NULL, OPT_OTPKEY},
     {"demo", no_argument, NULL, OPT_DEMO},
     {"hash-cost", required_argument, NULL, OPT_HASH},
     {"workers", required_argument, NULL, OPT_WORKERS},
@@ -500,6 +504,25 @@ static int apply(qrl_config *cfg, parse_state *st, int c, const char *arg, int s
       return -1;
     }
     break;
+  case OPT_OTPKEY: {
+    /* A secret: the owner's alone, like a TLS key; read (and its size
+     * checked) when the server starts. */
+    struct stat sb;
+    if (!*arg || access(arg, R_OK) != 0 || stat(arg, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+      *what = "--otp-key-file wants a readable file";
+      return -1;
+    }
+    if (sb.st_mode & 077) {
+      *what = "--otp-key-file must not be readable or writable by group or others (chmod 600)";
+      return -1;
+    }
+    if (sb.st_size < 32 || sb.st_size > 4096) {
+      *what = "--otp-key-file wants 32..4096 bytes of random data (openssl rand -out FILE 32)";
+      return -1;
+    }
+    cfg->otp_key_file = arg;
+    break;
+  }
   case OPT_CERT:
   case OPT_KEY:
     if (!*arg || access(arg, R_OK) != 0) {
@@ -829,6 +852,15 @@ qrl_err qrl_config_parse(qrl_config *cfg, int argc, char **argv, int *want_help)
   if (cfg->demo && !st.frame_set) cfg->qr_frame_secs = 15;
   /* ... and starts with a just-registered simulator. */
   if (cfg->demo && !st.fresh_set) cfg->fresh_device_hours = 0;
+  /* Many nodes check each other's SMS codes: one key for all of them. */
+  if (cfg->redis && !cfg->otp_key_file) {
+    fprintf(errs_of(cfg),
+            "%s: --redis needs --otp-key-file: every node must check the SMS codes the "
+            "others sent, so all of them need the same key file (openssl rand -out FILE 32; "
+            "chmod 600)\n",
+            prog);
+    goto usage;
+  }
   if (!cfg->tls_cert != !cfg->tls_key) {
     fprintf(errs_of(cfg), "%s: --tls-cert and --tls-key go together\n", prog);
     goto usage;
@@ -887,6 +919,7 @@ size_t qrl_config_restart_keys(const qrl_config *a, const qrl_config *b, char *o
   FIELD(scan_grace, "scan-grace");
   STR(redis, "redis");
   STR(node_id, "node-id");
+  STR(otp_key_file, "otp-key-file");
   FIELD(drain_secs, "drain-secs");
   FIELD(qr_frame_secs, "qr-frame-secs");
   FIELD(fresh_device_hours, "fresh-device-hours");

@@ -81,6 +81,10 @@ typedef struct qrl_config {
   const char *redis;       /* --redis URL: challenges and their events shared
                               with other nodes through Redis (glue/redis.h);
                               NULL: the in-memory store (one process) */
+  const char *otp_key_file; /* --otp-key-file: the SMS one-time codes' key
+                              (SHA-256 of the file), the same file on every
+                              node; NULL: a random key per process. Required
+                              with --redis */
   const char *node_id;     /* --node-id: this node's name among the nodes
                               sharing a Redis ([A-Za-z0-9_-]{1,32}); NULL: a
                               random one per start */

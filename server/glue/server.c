@@ -891,6 +891,26 @@ static int make_store(qrl_server *srv) {
   return 0;
 }
 
+/* The SMS codes' key from --otp-key-file: the SHA-256 of its bytes, so that
+ * every node given the file checks the codes any of them sent. 0, or -1
+ * with the problem logged. */
+static int load_otp_key(qrl_server *srv, const char *path) {
+  uint8_t buf[4096];
+  FILE *f = fopen(path, "rb");
+  size_t n = f ? fread(buf, 1, sizeof(buf), f) : 0;
+  int rc = -1;
+  if (f) fclose(f);
+  if (n < 32)
+    qrl_log_msg(&srv->log, QRL_LOG_ERROR, "startup",
+                "cannot read 32 bytes or more from the --otp-key-file %s", path);
+  else if (qrl_sha256(buf, n, srv->opol.pepper))
+    qrl_log_msg(&srv->log, QRL_LOG_ERROR, "startup", "cannot hash the --otp-key-file");
+  else
+    rc = 0;
+  qrl_cleanse(buf, sizeof(buf));
+  return rc;
+}
+
 qrl_server *qrl_server_new(qrl_config *cfg) {
   qrl_server *srv = calloc(1, sizeof(*srv));
   long fd_limit;
@@ -925,6 +945,7 @@ qrl_server *qrl_server_new(qrl_config *cfg) {
   /* Create/migrate the schema and seed before any thread or socket. */
   if (seed_and_migrate(srv)) goto fail;
   if ((err = qrl_otp_policy_default(&srv->opol))) goto fail;
+  if (cfg->otp_key_file && load_otp_key(srv, cfg->otp_key_file)) goto fail;
   srv->opol.password_level = cfg->password_level;
   srv->opol.cutover = cfg->cutover;
   srv->opol.ttl_secs = cfg->otp_ttl;

@@ -47,7 +47,7 @@ typedef struct setup {
   int redis, nodes;
   qrl_h_redis r;
   qrl_h_server n[2];
-  char dir[64], db[128];
+  char dir[64], db[128], key[128];
 } setup;
 
 static double pct(double *v, int n, int p) {
@@ -59,10 +59,12 @@ static int setup_start(setup *s) {
   snprintf(s->dir, sizeof(s->dir), "/tmp/qrl-bmn-XXXXXX");
   if (!mkdtemp(s->dir)) return -1;
   snprintf(s->db, sizeof(s->db), "%s/shared.db", s->dir);
+  if (qrl_h_otp_key(s->dir, s->key, sizeof(s->key))) return -1;
   if (s->redis && qrl_h_redis_start(&s->r, "noeviction")) return -1;
   for (int i = 0; i < s->nodes; i++) {
     char id[16];
     const char *with[] = {"--db",  s->db,  "--redis", s->r.url, "--node-id", id,
+                          "--otp-key-file", s->key,
                           "--no-rate-limits", "--workers", "2", "--max-challenges-per-ip",
                           "100000", "--max-conns-per-ip", "0", NULL};
     const char *without[] = {"--db", s->db, "--no-rate-limits", "--workers", "2",

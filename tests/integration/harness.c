@@ -204,8 +204,11 @@ static int spawn(qrl_h_server *s, const char *const *extra, int append, long sof
    * test's own --redis comes later and wins). */
   if (getenv("QRL_H_REDIS") && !strcmp(getenv("QRL_H_REDIS"), "1")) {
     if (s->redis.pid <= 0 && qrl_h_redis_start(&s->redis, "noeviction")) return -1;
+    if (qrl_h_otp_key(s->dir, s->otp_key, sizeof(s->otp_key))) return -1;
     argv[n++] = "--redis";
     argv[n++] = s->redis.url;
+    argv[n++] = "--otp-key-file";
+    argv[n++] = s->otp_key;
   }
 extra_args:
   for (int i = 0; extra && extra[i] && n < 54; i++) {
@@ -1369,4 +1372,18 @@ void qrl_h_redis_cleanup(qrl_h_redis *rp) {
   snprintf(cmd, sizeof(cmd), "rm -rf %s", rp->dir);
   if (rp->dir[0] && system(cmd) != 0) fprintf(stderr, "cannot remove %s\n", rp->dir);
   rp->dir[0] = '\0';
+}
+
+int qrl_h_otp_key(const char *dir, char *out, size_t n) {
+  uint8_t key[32];
+  int fd, ok;
+  if ((size_t)snprintf(out, n, "%s/otp.key", dir) >= n) return -1;
+  if (access(out, R_OK) == 0) return 0;
+  if (qrl_random(key, sizeof(key))) return -1;
+  fd = open(out, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  ok = fd >= 0 && write(fd, key, sizeof(key)) == (ssize_t)sizeof(key);
+  if (fd >= 0) close(fd);
+  qrl_cleanse(key, sizeof(key));
+  if (!ok) fprintf(stderr, "harness: cannot write %s\n", out);
+  return ok ? 0 : -1;
 }

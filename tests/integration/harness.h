@@ -55,6 +55,7 @@ typedef struct qrl_h_server {
   int exit_status;          /* after qrl_h_settle(): how it exited */
   char ca[300];             /* then: the certificate to trust */
   int json_log;             /* its log is JSON lines (the harness's default) */
+  char otp_key[300];        /* dir/otp.key, with QRL_H_REDIS=1 */
   qrl_h_redis redis;        /* with QRL_H_REDIS=1 in the environment, every server
                                the harness starts has its own redis-server and
                                --redis (the suite again on the shared store) */
@@ -387,5 +388,10 @@ int qrl_h_redis_start(qrl_h_redis *rp, const char *policy);
 void qrl_h_redis_kill(qrl_h_redis *rp);
 /* Kills it and removes its directory. */
 void qrl_h_redis_cleanup(qrl_h_redis *rp);
+
+/* Makes dir/otp.key (32 random bytes, mode 0600) unless it exists, for
+ * --otp-key-file (the nodes of one test share it); its path in out (n
+ * bytes). 0 or -1. */
+int qrl_h_otp_key(const char *dir, char *out, size_t n);
 
 #endif /* QRL_TEST_HARNESS_H */

@@ -32,10 +32,12 @@ typedef struct cluster {
   qrl_h_server a, b;
   char dir[64]; /* the shared database's */
   char db[128];
+  char key[128]; /* the SMS codes' key file, one for both */
 } cluster;
 
 static int node_start(cluster *k, qrl_h_server *s, const char *id) {
-  const char *args[] = {"--db", k->db, "--redis", k->r.url, "--node-id", id, NULL};
+  const char *args[] = {"--db", k->db, "--redis", k->r.url, "--node-id", id,
+                        "--otp-key-file", k->key, NULL};
   return qrl_h_start(s, args);
 }
 
@@ -44,6 +46,7 @@ static int cluster_start(cluster *k) {
   snprintf(k->dir, sizeof(k->dir), "/tmp/qrl-multi-XXXXXX");
   if (!mkdtemp(k->dir)) return -1;
   snprintf(k->db, sizeof(k->db), "%s/shared.db", k->dir);
+  if (qrl_h_otp_key(k->dir, k->key, sizeof(k->key))) return -1;
   if (qrl_h_redis_start(&k->r, "noeviction")) return -1;
   /* One after the other: the first makes the schema. */
   if (node_start(k, &k->a, "a")) return -1;
@@ -438,5 +441,24 @@ TEST(lost_event_is_healed) {
   return 0;
 }
 
-TEST_MAIN(lost_event_is_healed, rolling_restart_drains, page_on_a_phone_on_b, twenty_confirms_one_wins, node_killed_after_the_scan,
+/* The second way in across nodes: the password and the SMS code's start on
+ * A, the code typed on B (one --otp-key-file for both), the cookie good on
+ * both. */
+TEST(sms_code_sent_by_a_is_checked_by_b) {
+  cluster k;
+  char attempt[23], code[7], cookie[128];
+  cJSON *me;
+  ASSERT_EQ_INT(cluster_start(&k), 0);
+  ASSERT_EQ_INT(qrl_h_otp_start(&k.a, "/api/otp/start", "id", "001099012345", "MatKhau@2024",
+                                attempt, NULL),
+                200);
+  ASSERT_EQ_INT(qrl_h_otp_code(&k.a, "0912345678", code), 0);
+  ASSERT_EQ_INT(qrl_h_otp_verify(&k.b, attempt, code, cookie, NULL), 200);
+  ASSERT_TRUE((me = qrl_h_me(&k.a, cookie)) != NULL);
+  cJSON_Delete(me);
+  ASSERT_EQ_INT(cluster_stop(&k), 0);
+  return 0;
+}
+
+TEST_MAIN(sms_code_sent_by_a_is_checked_by_b, lost_event_is_healed, rolling_restart_drains, page_on_a_phone_on_b, twenty_confirms_one_wins, node_killed_after_the_scan,
           redis_killed_mid_login)

@@ -36,6 +36,7 @@ typedef struct cluster {
   qrl_h_redis r;
   qrl_h_server a, b;
   int up_a, up_b;
+  char key[160]; /* the SMS codes' key file, one for both */
 } cluster;
 
 /* Waits until node s has said "store_ready" at least n times: its shared
@@ -55,9 +56,15 @@ static int redis_down(const qrl_h_server *s, int n) {
 static int cluster_start(cluster *k) {
   memset(k, 0, sizeof(*k));
   if (qrl_h_redis_start(&k->r, "noeviction")) return -1;
-  if (qrl_h_start(&k->a, (const char *[]){"--redis", k->r.url, NULL})) return -1;
+  /* One SMS codes' key for both nodes: a code sent by one is checked by
+   * the other. */
+  if (qrl_h_otp_key(k->r.dir, k->key, sizeof(k->key))) return -1;
+  if (qrl_h_start(&k->a, (const char *[]){"--redis", k->r.url, "--otp-key-file", k->key,
+                                          NULL}))
+    return -1;
   k->up_a = 1;
-  if (qrl_h_start(&k->b, (const char *[]){"--db", k->a.db, "--redis", k->r.url, NULL}))
+  if (qrl_h_start(&k->b, (const char *[]){"--db", k->a.db, "--redis", k->r.url,
+                                          "--otp-key-file", k->key, NULL}))
     return -1;
   k->up_b = 1;
   return redis_up(&k->a, 1) || redis_up(&k->b, 1) ? -1 : 0;

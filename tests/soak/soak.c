@@ -97,7 +97,7 @@ static void say(int fd, const char *text) {
 }
 
 static void upgrade(int fd, int port, const char *proto, const char *origin) {
-  char req[1024];
+  char req[2048];
   snprintf(req, sizeof(req),
            "GET / HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nUpgrade: websocket\r\n"
            "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
@@ -124,7 +124,7 @@ static void attack(const qrl_h_server *s, int port, const char *http) {
   int hoard[HOARD], slow[SLOW], deaf[DEAF];
   uint8_t frame[160];
   size_t junk = qrl_h_ws_frame("{\"type\":\"scan\",\"session\":1}}}", frame, sizeof(frame));
-  char req[1024];
+  char req[2048];
   for (int i = 0; i < HOARD; i++) hoard[i] = -1;
   for (int i = 0; i < SLOW; i++) slow[i] = -1;
   for (int i = 0; i < DEAF; i++) deaf[i] = -1;

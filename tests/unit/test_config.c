@@ -371,6 +371,45 @@ TEST(tls_files_must_be_readable_and_paired) {
   return 0;
 }
 
+/* Many nodes (issue 13): --redis wants an address and the SMS codes' key
+ * file all nodes share; that file is a secret (0600) of 32..4096 bytes;
+ * a node's name is short and plain. */
+TEST(many_nodes_options) {
+  qrl_config c;
+  char key[] = "/tmp/qrl-test-otpkey-XXXXXX";
+  int fd = mkstemp(key); /* 0600 */
+  ASSERT_TRUE(fd >= 0);
+  ASSERT_EQ_INT(write(fd, "0123456789abcdef0123456789abcdef", 32), 32);
+  close(fd);
+  ASSERT_ERR(parse(&c, NULL, "--redis", "unix:/run/redis.sock", "--otp-key-file", key,
+                   "--node-id", "node-1_a", "--drain-secs", "0", NULL),
+             QRL_OK);
+  ASSERT_EQ_STR(c.redis, "unix:/run/redis.sock");
+  ASSERT_EQ_STR(c.otp_key_file, key);
+  ASSERT_EQ_STR(c.node_id, "node-1_a");
+  ASSERT_EQ_INT(c.drain_secs, 0);
+  /* without the shared key file, a node would refuse its peers' SMS codes */
+  ASSERT_ERR(parse(&c, NULL, "--redis", "redis://10.0.0.5:6379/2", NULL), QRL_INVAL);
+  ASSERT_ERR(parse(&c, NULL, "--redis", "http://x", "--otp-key-file", key, NULL), QRL_INVAL);
+  ASSERT_ERR(parse(&c, NULL, "--redis", "redis://h/16", "--otp-key-file", key, NULL),
+             QRL_INVAL);
+  ASSERT_ERR(parse(&c, NULL, "--node-id", "a b", NULL), QRL_INVAL);
+  ASSERT_ERR(parse(&c, NULL, "--node-id", "", NULL), QRL_INVAL);
+  ASSERT_ERR(parse(&c, NULL, "--node-id", "123456789012345678901234567890123", NULL),
+             QRL_INVAL);
+  ASSERT_ERR(parse(&c, NULL, "--drain-secs", "601", NULL), QRL_INVAL);
+  /* the key alone is fine (one node, a key that outlives restarts) */
+  ASSERT_ERR(parse(&c, NULL, "--otp-key-file", key, NULL), QRL_OK);
+  ASSERT_EQ_INT(chmod(key, 0640), 0);
+  ASSERT_ERR(parse(&c, NULL, "--otp-key-file", key, NULL), QRL_INVAL);
+  ASSERT_EQ_INT(chmod(key, 0600), 0);
+  ASSERT_EQ_INT(truncate(key, 31), 0);
+  ASSERT_ERR(parse(&c, NULL, "--otp-key-file", key, NULL), QRL_INVAL);
+  ASSERT_ERR(parse(&c, NULL, "--otp-key-file", "/nonexistent/key", NULL), QRL_INVAL);
+  unlink(key);
+  return 0;
+}
+
 TEST(unknown_missing_and_stray_arguments_are_refused) {
   qrl_config c;
   int help = -1;
@@ -398,7 +437,8 @@ TEST(help_text_names_every_option) {
       "--password-level", "--cutover", "--accounts-close", "--otp-ttl",     "--sms-outbox",
       "--host",         "--max-challenges-per-ip", "--max-conns-per-ip",
       "--kiosk-name",   "--kiosk-idle-secs", "--web-idle-secs", "--ws-ping-secs", "--no-rate-limits", "--demo",
-      "--metrics-allow", "--config", "--issuer",
+      "--metrics-allow", "--config", "--issuer", "--redis", "--node-id", "--otp-key-file",
+      "--drain-secs", "--scan-grace",
       "--help"};
   char *buf = NULL;
   size_t len = 0;
@@ -731,7 +771,7 @@ TEST_MAIN(defaults_are_the_documented_ones, every_option_sets_its_field,
           numbers_are_digits_only, cutover_is_a_real_date_at_midnight_in_vietnam,
           origins_are_exact_and_counted, issuer_is_an_exact_origin, hosts_are_names_without_ports,
           outside_the_demo_the_served_names_are_required, strings_have_limits,
-          tls_files_must_be_readable_and_paired,
+          tls_files_must_be_readable_and_paired, many_nodes_options,
           unknown_missing_and_stray_arguments_are_refused, help_text_names_every_option,
           config_file_keys_are_the_options, command_line_overrides_the_file,
           config_file_mistakes_name_file_and_line,
