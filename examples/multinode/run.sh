@@ -267,8 +267,10 @@ origin = $public
 origin = http://localhost:$port
 issuer = $public
 bind = 127.0.0.1
-# Every client comes through the proxy, with its address: cap at the proxy.
+# Every client comes through the proxy, with its address: cap at the proxy;
+# the client's own address is the one the proxy appends to X-Forwarded-For.
 max-conns-per-ip = 0
+trusted-proxy = 127.0.0.1
 ws-ping-secs = 30
 sms-outbox = $dir/sms-outbox.log
 # Demo citizens, the QR text on the page, the simulated mobile network.
@@ -330,8 +332,8 @@ frontend public
     # never pass them on (scrape each node's own port instead).
     # (Matched anywhere in the decoded path: no page has these words.)
     http-request deny deny_status 404 if { path,url_dec -i -m sub metrics readyz }
-    # Kept for the log and for a server that may one day trust it from
-    # the proxy; qrlogind ignores it today (docs/multinode.md, client IP).
+    # The client's address, appended: the nodes trust it from 127.0.0.1
+    # (--trusted-proxy; docs/multinode.md, the client's address).
     option forwardfor
     default_backend qrlogind
 

@@ -24,10 +24,12 @@
  *     address is its own key, so only IPv6 and odd text are kept);
  *   - what a scan sets (account, device, frame, match number, choices) only
  *     once it is set: a pending page has none of it.
- * A pending page from an IPv4 address is a 216-byte entry, a 32-byte block
+ * A pending page from an IPv4 address is a 224-byte entry, a 32-byte block
  * for its network (unless it shares one) and its share of the two bucket
- * arrays: 273 bytes of heap per page in qrl_bench_store at 100,000 pages, a
- * user agent of its own adds ~180 (the unpacked entries took 913).
+ * arrays: 289 bytes of heap per page in qrl_bench_store at 100,000 pages
+ * (273 before the relying portal's request id became a field: a pointer,
+ * NULL for most pages), a user agent of its own adds ~180 (the unpacked
+ * entries took 913).
  * An entry that changes size (its first scan) is moved to a new allocation.
  * Strings come back as they went in, up to their NUL; the bytes after it
  * come back zero. Adding a field to qrl_challenge means adding it to

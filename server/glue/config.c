@@ -81,6 +81,12 @@ void qrl_config_defaults(qrl_config *cfg, const char *web_dir_default) {
   cfg->nmetrics_allow = 2;
 }
 
+int qrl_config_trusted_proxy(const qrl_config *cfg, const char *ip) {
+  for (size_t i = 0; i < cfg->ntrusted_proxies; i++)
+    if (qrl_cidr_match(&cfg->trusted_proxies[i], ip)) return 1;
+  return 0;
+}
+
 int qrl_config_metrics_allowed(const qrl_config *cfg, const char *ip) {
   for (size_t i = 0; i < cfg->nmetrics_allow; i++)
     if (qrl_cidr_match(&cfg->metrics_allow[i], ip)) return 1;
@@ -117,6 +123,10 @@ void qrl_config_usage(void *stream, const char *prog) {
           "  --drain-secs S       at SIGTERM, pages waiting for a scan are told to\n"
           "                       reconnect (to another node) and logins already scanned\n"
           "                       get up to S seconds to finish (default 10, 0..600)\n"
+          "  --trusted-proxy CIDR a reverse proxy's address or block (repeatable): on its\n"
+          "                       connections the client is the rightmost X-Forwarded-For\n"
+          "                       address not itself a trusted proxy (default: none; the\n"
+          "                       header is then ignored)\n"
           "  --otp-key-file PATH  the key the SMS one-time codes are stored under (32..4096\n"
           "                       random bytes, chmod 600; the same file on every node).\n"
           "                       Required with --redis; default: a random key per start\n"
@@ -264,7 +274,7 @@ enum {
   OPT_PWLEVEL, OPT_CUTOVER, OPT_OUTBOX, OPT_OTPTTL, OPT_CERT, OPT_KEY, OPT_FRAME,
   OPT_PROX, OPT_FRESH, OPT_NORL, OPT_KNAME, OPT_KIDLE, OPT_HOST, OPT_MAXCH_IP,
   OPT_MAXCONNIP, OPT_WIDLE, OPT_WSPING, OPT_METRICS_ALLOW, OPT_CONFIG, OPT_LOGFMT,
-  OPT_LOGLEVEL, OPT_LOGFILE, OPT_ISSUER, OPT_ACCTCLOSE, OPT_GRACE, OPT_REDIS, OPT_NODEID, OPT_DRAIN, OPT_OTPKEY
+  OPT_LOGLEVEL, OPT_LOGFILE, OPT_ISSUER, OPT_ACCTCLOSE, OPT_GRACE, OPT_REDIS, OPT_NODEID, OPT_DRAIN, OPT_OTPKEY, OPT_TPROXY
 };
 
 /* A node's name: 1..32 of [A-Za-z0-9_-] (it names Redis keys and channels). */
@@ -306,6 +316,7 @@ static const struct option opts[] = {
     {"node-id", required_argument, NULL, OPT_NODEID},
     {"drain-secs", required_argument, NULL, OPT_DRAIN},
     {"otp-key-file", required_argument, NULL, OPT_OTPKEY},
+    {"trusted-proxy", required_argument, NULL, OPT_TPROXY},
     {"demo", no_argument, NULL, OPT_DEMO},
     {"hash-cost", required_argument, NULL, OPT_HASH},
     {"workers", required_argument, NULL, OPT_WORKERS},
@@ -327,7 +338,7 @@ static const struct option opts[] = {
 
 /* Where a value came from: a later source overrides an earlier one. */
 enum { SRC_DEFAULT, SRC_FILE, SRC_ARGV };
-enum { LIST_ORIGIN, LIST_HOST, LIST_METRICS_ALLOW, NLISTS };
+enum { LIST_ORIGIN, LIST_HOST, LIST_METRICS_ALLOW, LIST_TRUSTED_PROXY, NLISTS };
 
 /* What one parse remembers across the file and the command line. */
 typedef struct parse_state {
@@ -414,6 +425,19 @@ static int apply(qrl_config *cfg, parse_state *st, int c, const char *arg, int s
       return -1;
     }
     cfg->nmetrics_allow++;
+    break;
+  case OPT_TPROXY:
+    list_from(st, LIST_TRUSTED_PROXY, src, &cfg->ntrusted_proxies);
+    if (cfg->ntrusted_proxies == QRL_MAX_ORIGINS) {
+      *what = "too many --trusted-proxy (16 at most)";
+      return -1;
+    }
+    if (qrl_cidr_parse(arg, &cfg->trusted_proxies[cfg->ntrusted_proxies])) {
+      *what = "--trusted-proxy wants an address or ADDR/LEN with no host bits set, "
+              "e.g. 10.0.0.0/24 or 127.0.0.1";
+      return -1;
+    }
+    cfg->ntrusted_proxies++;
     break;
   case OPT_TTL:
     if (qrl_parse_long(arg, 1, 3600, &v)) { *what = "--challenge-ttl wants 1..3600 seconds"; return -1; }
@@ -915,6 +939,10 @@ size_t qrl_config_restart_keys(const qrl_config *a, const qrl_config *b, char *o
   STR(web_dir, "web");
   KEY_DIFFERS(list_differs(a->origins, a->norigins, b->origins, b->norigins), "origin");
   KEY_DIFFERS(list_differs(a->hosts, a->nhosts, b->hosts, b->nhosts), "host");
+  KEY_DIFFERS(a->ntrusted_proxies != b->ntrusted_proxies ||
+                  memcmp(a->trusted_proxies, b->trusted_proxies,
+                         a->ntrusted_proxies * sizeof(a->trusted_proxies[0])) != 0,
+              "trusted-proxy");
   FIELD(challenge_ttl, "challenge-ttl");
   FIELD(scan_grace, "scan-grace");
   STR(redis, "redis");

@@ -76,6 +76,11 @@ typedef struct qrl_config {
   qrl_cidr metrics_allow[QRL_MAX_ORIGINS]; /* who may read /metrics and /readyz:
                               127.0.0.1 and ::1 unless --metrics-allow is given */
   size_t nmetrics_allow;
+  qrl_cidr trusted_proxies[QRL_MAX_ORIGINS]; /* --trusted-proxy: a connection
+                              from one of these is a proxy's, and its client is
+                              the rightmost X-Forwarded-For address that is
+                              not a trusted proxy itself */
+  size_t ntrusted_proxies;
   int drain_secs;          /* at SIGTERM, logins in flight (a page whose code
                               is scanned) get this long to finish: 10 */
   const char *redis;       /* --redis URL: challenges and their events shared
@@ -149,6 +154,9 @@ qrl_err qrl_config_check_hosts(const qrl_config *cfg, const char *prog);
 /* Returns 1 if a client at address ip may read /metrics and /readyz
  * (--metrics-allow), else 0. */
 int qrl_config_metrics_allowed(const qrl_config *cfg, const char *ip);
+
+/* 1 if address ip is one of the --trusted-proxy blocks, else 0. */
+int qrl_config_trusted_proxy(const qrl_config *cfg, const char *ip);
 
 /* Prints the --help text to stream f (a FILE *). */
 void qrl_config_usage(void *f, const char *prog);

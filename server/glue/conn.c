@@ -4,6 +4,8 @@
  */
 #include "glue/conn.h"
 
+#include <arpa/inet.h>
+
 #include "helpers/crypto.h"
 
 #include <stdlib.h>
@@ -11,6 +13,7 @@
 
 #include "helpers/text.h"
 #include "helpers/log.h"
+#include "glue/config.h"
 #include "glue/services.h"
 
 struct qrl_outmsg {
@@ -137,13 +140,46 @@ static const char *share(qrl_conns *reg, const char *s) {
   return s[0] ? qrl_intern_take(reg->strs, s) : NULL;
 }
 
+/* The client behind a trusted reverse proxy (--trusted-proxy): the
+ * rightmost address of X-Forwarded-For that is not a trusted proxy itself
+ * (each proxy appends the address it was connected from; what a client
+ * wrote is to the left and never believed past the first untrusted
+ * address). The header absent, too long, or an entry that is not an
+ * address: the peer stays the proxy (its own requests: health checks). */
+static void forwarded_for(const qrl_config *cfg, struct lws *wsi, char *ip, size_t n) {
+  char xff[512];
+  int len = lws_hdr_total_length(wsi, WSI_TOKEN_X_FORWARDED_FOR);
+  if (len <= 0 || (size_t)len >= sizeof(xff) ||
+      lws_hdr_copy(wsi, xff, (int)sizeof(xff), WSI_TOKEN_X_FORWARDED_FOR) < 0)
+    return;
+  for (;;) {
+    char *comma = strrchr(xff, ','), *e = comma ? comma + 1 : xff;
+    unsigned char bin[16];
+    size_t k;
+    while (*e == ' ' || *e == '\t') e++;
+    k = strlen(e);
+    while (k && (e[k - 1] == ' ' || e[k - 1] == '\t')) e[--k] = '\0';
+    if (!k || k >= n || (inet_pton(AF_INET, e, bin) != 1 && inet_pton(AF_INET6, e, bin) != 1))
+      return;
+    if (!qrl_config_trusted_proxy(cfg, e)) {
+      memcpy(ip, e, k + 1);
+      return;
+    }
+    if (!comma) return; /* every hop a trusted proxy: the peer stands */
+    *comma = '\0';
+  }
+}
+
 void qrl_conn_capture_headers(qrl_conn *c, struct lws *wsi) {
-  qrl_conns *reg = qrl_services_of(wsi)->conns;
+  const qrl_services *sv = qrl_services_of(wsi);
+  qrl_conns *reg = sv->conns;
   char origin[QRL_CONN_ORIGIN_MAX + 1] = "", ua[QRL_CONN_UA_MAX + 1] = "";
   int n;
 
   qrl_conn_forget_headers(reg, c);
   lws_get_peer_simple(wsi, c->ip, sizeof(c->ip));
+  if (sv->cfg->ntrusted_proxies && qrl_config_trusted_proxy(sv->cfg, c->ip))
+    forwarded_for(sv->cfg, wsi, c->ip, sizeof(c->ip));
   n = lws_hdr_total_length(wsi, WSI_TOKEN_ORIGIN);
   /* absent or too long: treat as none */
   if (n > 0 && (size_t)n < sizeof(origin) &&
