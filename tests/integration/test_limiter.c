@@ -19,6 +19,7 @@
 #include "glue/limiter.h"
 #include "glue/redis.h"
 #include "harness.h"
+#include "redis_loop.h"
 
 #define CHECK(x)                                                                \
   do {                                                                          \
@@ -63,36 +64,6 @@ static void on_answer(void *arg, qrl_err err, struct redisReply *reply) {
              atoll(reply->element[1]->str));
 }
 
-static void on_guard(uv_timer_t *t) { (void)t; }
-
-/* Runs loop until *flag is set, or until r's state is want (flag NULL),
- * within ms. 0, or -1. */
-static int run_until(uv_loop_t *loop, const int *flag, qrl_redis *r, qrl_redis_state want,
-                     int ms) {
-  uv_timer_t guard;
-  int64_t end = qrl_h_mono_ms() + ms;
-  int rc = -1;
-  uv_timer_init(loop, &guard);
-  uv_timer_start(&guard, on_guard, 20, 20); /* wakes the loop to look at the clock */
-  while (qrl_h_mono_ms() < end) {
-    if (flag ? *flag : qrl_redis_state_of(r) == want) {
-      rc = 0;
-      break;
-    }
-    uv_run(loop, UV_RUN_ONCE);
-  }
-  uv_close((uv_handle_t *)&guard, NULL);
-  uv_run(loop, UV_RUN_NOWAIT);
-  return rc;
-}
-
-static qrl_redis *client(uv_loop_t *loop, const qrl_h_redis *rp, int command_ms) {
-  qrl_redis_addr a;
-  char why[200];
-  if (qrl_redis_addr_parse(rp->url, &a, why, sizeof(why))) return NULL;
-  return qrl_redis_new(loop, &a, 1000, command_ms, NULL);
-}
-
 /* Takes the n buckets b through r and waits for Redis' answer. The result's
  * err, or -1 if none came. */
 static int take(uv_loop_t *loop, qrl_redis *r, const qrl_limiter_bucket *b, size_t n,
@@ -127,11 +98,6 @@ static int raw(uv_loop_t *loop, qrl_redis *r, answer *a, const char *cmd, const 
     return -1;
   if (run_until(loop, &a->done, r, 0, QRL_H_TIMEOUT_MS)) return -1;
   return a->err ? -1 : 0;
-}
-
-static void close_loop(uv_loop_t *loop) {
-  uv_run(loop, UV_RUN_DEFAULT); /* the clients' handles close */
-  uv_loop_close(loop);
 }
 
 /* ---- the tests --------------------------------------------------------------- */

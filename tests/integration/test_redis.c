@@ -24,6 +24,7 @@
 
 #include "glue/redis.h"
 #include "harness.h"
+#include "redis_loop.h"
 
 /* ---- the loop ---------------------------------------------------------------- */
 
@@ -51,42 +52,6 @@ static void on_answer(void *arg, qrl_err err, struct redisReply *reply) {
       a->str[a->len] = '\0';
     }
   }
-}
-
-static void on_guard(uv_timer_t *t) { (void)t; }
-
-/* Runs loop until *flag is set, or until state is want (flag NULL), within
- * ms. 0, or -1. */
-static int run_until(uv_loop_t *loop, const int *flag, qrl_redis *r, qrl_redis_state want,
-                     int ms) {
-  uv_timer_t guard;
-  int64_t end = qrl_h_mono_ms() + ms;
-  int rc = -1;
-  uv_timer_init(loop, &guard);
-  uv_timer_start(&guard, on_guard, 20, 20); /* wakes the loop to look at the clock */
-  while (qrl_h_mono_ms() < end) {
-    if (flag ? *flag : qrl_redis_state_of(r) == want) {
-      rc = 0;
-      break;
-    }
-    uv_run(loop, UV_RUN_ONCE);
-  }
-  uv_close((uv_handle_t *)&guard, NULL);
-  uv_run(loop, UV_RUN_NOWAIT);
-  return rc;
-}
-
-static void close_loop(uv_loop_t *loop) {
-  uv_run(loop, UV_RUN_DEFAULT); /* the client's handles close */
-  uv_loop_close(loop);
-}
-
-static qrl_redis *client(uv_loop_t *loop, const qrl_h_redis *rp, int command_ms) {
-  qrl_redis_addr a;
-  char why[200], url[200];
-  snprintf(url, sizeof(url), "unix:%s", rp->sock);
-  if (qrl_redis_addr_parse(url, &a, why, sizeof(why))) return NULL;
-  return qrl_redis_new(loop, &a, 1000, command_ms, NULL);
 }
 
 /* ---- the tests --------------------------------------------------------------- */
