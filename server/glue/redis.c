@@ -57,6 +57,8 @@ struct qrl_redis {
   qrl_redis_msg_cb on_msg;
   qrl_redis_up_cb on_up;
   void *sub_arg;
+  void (*on_state)(void *arg, int up); /* qrl_redis_on_state */
+  void *state_arg;
   char why[200];
   qrl_redis_stats st;
 };
@@ -148,6 +150,7 @@ static void went_down(qrl_redis *r, const char *why) {
   r->ac = NULL;
   if (why && *why) snprintf(r->why, sizeof(r->why), "%s", why);
   if (was_up) r->st.drops++;
+  if (was_up && r->on_state && !r->freeing) r->on_state(r->state_arg, 0);
   if (r->state != QRL_REDIS_MISCONFIGURED) r->state = QRL_REDIS_DOWN;
   if (r->freeing) return;
   if (!r->said_down && r->state != QRL_REDIS_MISCONFIGURED) { /* once per outage */
@@ -226,6 +229,11 @@ static void on_sub(redisAsyncContext *ac, void *reply, void *privdata) {
   }
 }
 
+void qrl_redis_on_state(qrl_redis *r, void (*fn)(void *arg, int up), void *arg) {
+  r->on_state = fn;
+  r->state_arg = arg;
+}
+
 void qrl_redis_subscribe(qrl_redis *r, const char *channel, qrl_redis_msg_cb msg,
                          qrl_redis_up_cb up, void *arg) {
   snprintf(r->channel, sizeof(r->channel), "%s", channel);
@@ -265,6 +273,7 @@ static void bring_up_reply(qrl_redis *r, redisReply *rep) {
   r->st.connects++;
   qrl_log_kv(r->log, QRL_LOG_NOTICE, "redis_up", "at", where(r, at, sizeof(at)),
              (const char *)NULL);
+  if (r->on_state) r->on_state(r->state_arg, 1);
   if (r->channel[0] &&
       redisAsyncCommand(r->ac, on_sub, r, "SUBSCRIBE %s", r->channel) != REDIS_OK)
     drop(r, "cannot subscribe");

@@ -88,6 +88,11 @@ typedef void (*qrl_redis_up_cb)(void *arg);
 void qrl_redis_subscribe(qrl_redis *r, const char *channel, qrl_redis_msg_cb msg,
                          qrl_redis_up_cb up, void *arg);
 
+/* fn(arg, up) each time r comes up (1: ready for commands, or for a
+ * subscriber once connected) or goes down (0) - at once, however short the
+ * outage. One per connection; NULL to stop. */
+void qrl_redis_on_state(qrl_redis *r, void (*fn)(void *arg, int up), void *arg);
+
 qrl_redis_state qrl_redis_state_of(const qrl_redis *r);
 
 /* Why the last connection attempt failed or was refused ("" if none). */

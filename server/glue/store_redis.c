@@ -782,6 +782,21 @@ void qrl_store_redis_leave(qrl_store *base, void (*done)(void *arg), void *arg) 
   }
 }
 
+/* A connection came up or went down: readiness follows at once (a beat
+ * now, when the command connection is back). */
+static void cmd_state(void *arg, int up) {
+  rs_store *s = arg;
+  s->beat_ok = 0;
+  if (up) on_beat(&s->beat);
+  else check_ready(s);
+}
+
+static void sub_state(void *arg, int up) {
+  rs_store *s = arg;
+  if (!up) s->subscribed = 0;
+  check_ready(s);
+}
+
 static void beat_closed(uv_handle_t *h) { free(h->data); }
 
 static void rs_destroy(qrl_store *base) {
@@ -834,6 +849,8 @@ qrl_store *qrl_store_redis_new(uv_loop_t *loop, const qrl_redis_addr *addr, cons
     return NULL;
   }
   qrl_redis_subscribe(s->sub, channel, on_event, on_subscribed, s);
+  qrl_redis_on_state(s->cmd, cmd_state, s);
+  qrl_redis_on_state(s->sub, sub_state, s);
   uv_timer_init(loop, &s->beat);
   s->beat.data = s;
   uv_timer_start(&s->beat, on_beat, HEARTBEAT_MS / 10, HEARTBEAT_MS / 10);
