@@ -343,23 +343,27 @@ static void read_record(op *o);
 
 /* ---- put ------------------------------------------------------------------------ */
 
+/* A script's one-word answer ("ok", "retry", ...), or NULL if the call
+ * failed or Redis answered something else (an error reply is logged). */
+static const char *script_word(rs_store *s, qrl_err err, const redisReply *rep) {
+  if (err || !rep) return NULL;
+  if (rep->type == REDIS_REPLY_STRING || rep->type == REDIS_REPLY_STATUS) return rep->str;
+  qrl_log_kv(s->log, QRL_LOG_ERROR, "redis_store", "msg",
+             rep->type == REDIS_REPLY_ERROR ? rep->str : "unexpected reply to a script",
+             (const char *)NULL);
+  return NULL;
+}
+
 static void put_answered(void *arg, qrl_err err, redisReply *rep) {
   op *o = arg;
-  rs_store *s = o->s;
-  qrl_err rc = QRL_UNAVAILABLE;
-  if (!err && rep->type == REDIS_REPLY_STATUS) rc = QRL_INTERNAL;
-  if (!err && (rep->type == REDIS_REPLY_STRING || rep->type == REDIS_REPLY_STATUS)) {
-    if (!strcmp(rep->str, "ok")) rc = QRL_OK;
-    else if (!strcmp(rep->str, "busy")) rc = QRL_SERVER_BUSY;
-    else if (!strcmp(rep->str, "net")) rc = QRL_TOO_MANY_CHALLENGES_IP;
-    else if (!strcmp(rep->str, "exists")) rc = QRL_INVAL;
-  } else if (!err) {
-    qrl_log_kv(s->log, QRL_LOG_ERROR, "redis_store", "msg",
-               rep->type == REDIS_REPLY_ERROR ? rep->str : "unexpected reply to put",
-               (const char *)NULL);
-    rc = QRL_UNAVAILABLE;
-  }
-  if (!rc && !owned_add(s, &o->work)) rc = QRL_NOMEM; /* kept in Redis: it expires */
+  const char *w = script_word(o->s, err, rep);
+  qrl_err rc = !w                      ? QRL_UNAVAILABLE
+               : !strcmp(w, "ok")      ? QRL_OK
+               : !strcmp(w, "busy")    ? QRL_SERVER_BUSY
+               : !strcmp(w, "net")     ? QRL_TOO_MANY_CHALLENGES_IP
+               : !strcmp(w, "exists")  ? QRL_INVAL
+                                       : QRL_INTERNAL;
+  if (!rc && !owned_add(o->s, &o->work)) rc = QRL_NOMEM; /* kept in Redis: it expires */
   answer(o, rc, rc ? NULL : &o->work);
 }
 
@@ -439,12 +443,9 @@ static void transition(op *o, const qrl_challenge *cur) {
 static void cas_answered(void *arg, qrl_err err, redisReply *rep) {
   op *o = arg;
   rs_store *s = o->s;
-  const char *r = !err && rep && (rep->type == REDIS_REPLY_STRING ||
-                                  rep->type == REDIS_REPLY_STATUS) ? rep->str : NULL;
+  const char *r = script_word(s, err, rep);
   qrl_challenge done;
   if (!r) {
-    if (!err && rep && rep->type == REDIS_REPLY_ERROR)
-      qrl_log_kv(s->log, QRL_LOG_ERROR, "redis_store", "msg", rep->str, (const char *)NULL);
     answer(o, QRL_UNAVAILABLE, NULL);
     return;
   }

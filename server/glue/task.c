@@ -57,8 +57,13 @@ int qrl_task_take(qrl_task *t, const qrl_conn *c, int64_t *retry_in) {
 
 /* Runs t's done() with its connection (if still open), then frees t
  * unless done() kept it. */
+/* t's connection, if it is still open. */
+static qrl_conn *conn_of(const qrl_task *t) {
+  return t->conn_id ? qrl_conn_find(t->pool->conns, t->conn_id) : NULL;
+}
+
 static void finish(qrl_task *t) {
-  qrl_conn *c = t->conn_id ? qrl_conn_find(t->pool->conns, t->conn_id) : NULL;
+  qrl_conn *c = conn_of(t);
   qrl_throttle_note_persisted(t->pool->thr, c, &t->hold);
   qrl_throttle_settle(t->pool->thr, &t->hold, t->rc);
   t->in_done = 1;
@@ -101,6 +106,13 @@ void qrl_task_fetch(qrl_task *t, const char *id, qrl_task_fetched fn) {
   t->fetched = fn;
 }
 
+/* Past the shared take (if any): the challenge's read (if any), then a
+ * worker. */
+static void fetch_then_submit(qrl_task *t) {
+  if (t->fetched) qrl_store_get(t->pool->store, t->fetch_id, on_fetched, t);
+  else submit_or_answer(t);
+}
+
 /* The shared (Redis) take of t's hold came back (throttle.h): on to its
  * fetch and its worker, or answered now through done() - rate_limited
  * with retry_in, or unavailable - without running. */
@@ -108,16 +120,13 @@ static void on_shared_taken(void *arg, qrl_err err, int64_t retry_in) {
   qrl_task *t = arg;
   if (err) {
     if (err != QRL_RATE_LIMITED) /* a refusal by a bucket is noted in finish() */
-      qrl_throttle_note_shared(t->pool->thr,
-                               t->conn_id ? qrl_conn_find(t->pool->conns, t->conn_id) : NULL,
-                               &t->hold, err);
+      qrl_throttle_note_shared(t->pool->thr, conn_of(t), &t->hold, err);
     t->rc = err;
     t->retry_in = retry_in;
     finish(t);
     return;
   }
-  if (t->fetched) qrl_store_get(t->pool->store, t->fetch_id, on_fetched, t);
-  else submit_or_answer(t);
+  fetch_then_submit(t);
 }
 
 qrl_err qrl_task_submit(qrl_task *t) {
@@ -126,14 +135,12 @@ qrl_err qrl_task_submit(qrl_task *t) {
     /* Counted in Redis first; the store and the worker get it after. */
     if ((rc = qrl_throttle_take_shared(t->pool->thr, &t->hold, on_shared_taken, t)) == QRL_OK)
       return QRL_OK;
-    qrl_throttle_note_shared(t->pool->thr,
-                             t->conn_id ? qrl_conn_find(t->pool->conns, t->conn_id) : NULL,
-                             &t->hold, rc);
+    qrl_throttle_note_shared(t->pool->thr, conn_of(t), &t->hold, rc);
     qrl_task_free(t);
     return rc;
   }
   if (t->fetched) {
-    qrl_store_get(t->pool->store, t->fetch_id, on_fetched, t);
+    fetch_then_submit(t);
     return QRL_OK;
   }
   t->queued_us = qrl_metrics_now_us();

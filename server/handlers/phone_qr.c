@@ -93,29 +93,24 @@ static qrl_conn *phone_of(qrl_services *sv, const qrl_task *t) {
   return qrl_conn_find(sv->conns, t->conn_id);
 }
 
-/* The scan's story ends: audited (with the login's flow id, if the
- * challenge is known) and the task freed. */
+/* The scan's story ends: audited with the login's flow id (a refused scan
+ * of a live QR is part of that login's story too: the challenge as the
+ * store answered now, else as it was read before the worker) and the task
+ * freed. */
 static void scan_end(scan_task *s, const qrl_challenge *ch) {
   qrl_services *sv = qrl_task_ctx(&s->base);
   const char *who = s->auth.citizen.id;
+  const char *flow = ch && ch->flow[0] ? ch->flow : s->base.flow[0] ? s->base.flow : NULL;
   qrl_audit_row(sv->audit, phone_of(sv, &s->base), "scan", s->rc, who[0] ? who : NULL,
-                s->detail, ch && ch->flow[0] ? ch->flow : NULL);
+                s->detail, flow);
   qrl_task_end(&s->base);
 }
 
-/* A refusal: said now; audited once the store has said whose login it was
- * (a refused scan of a live QR is part of that login's story too). */
-static void refused_known(void *ud, qrl_err rc, const qrl_challenge *ch) {
-  (void)rc;
-  scan_end(ud, ch);
-}
-
 static void scan_refuse(scan_task *s, qrl_err rc) {
-  qrl_services *sv = qrl_task_ctx(&s->base);
-  qrl_conn *c = phone_of(sv, &s->base);
+  qrl_conn *c = phone_of(qrl_task_ctx(&s->base), &s->base);
   s->rc = rc;
   if (c) qrl_send_error(c, rc, s->base.type->name);
-  qrl_store_get(sv->store, s->qr.id, refused_known, s);
+  scan_end(s, NULL);
 }
 
 /* The permission is off: the citizen is about to grant it (three
@@ -296,7 +291,9 @@ static const qrl_task_type scan_type = {QRL_MSG_SCAN, scan_run, scan_done};
  * serves (kept with the challenge, so it is known on any node). */
 static void scan_fetched(qrl_task *t, qrl_err rc, const qrl_challenge *ch) {
   scan_task *s = qrl_container_of(t, scan_task, base);
-  if (!rc) memcpy(s->oidc_req, ch->oidc_req, sizeof(s->oidc_req));
+  if (rc) return;
+  memcpy(s->oidc_req, ch->oidc_req, sizeof(s->oidc_req));
+  memcpy(t->flow, ch->flow, sizeof(t->flow)); /* its audit rows name the login */
 }
 
 qrl_err qrl_phone_prep_scan(qrl_services *sv, qrl_conn *c, const cJSON *msg,
