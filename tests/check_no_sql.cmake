@@ -1,6 +1,6 @@
 # check_no_sql.cmake - SQL stays in the domain layer. Fails if a source
-# outside server/domain/ includes the domain's private sql.h or names SQLite
-# (sqlite3.h, sqlite3_*): glue, handlers, helpers, server/main.c, the
+# outside server/domain/ includes the domain's private sql.h or pg.h, or names
+# SQLite (sqlite3.h, sqlite3_*) or libpq (libpq-fe.h, PQ*()): glue, handlers, helpers, server/main.c, the
 # operator tool (server/admin/) and the simulator use the domain modules'
 # APIs. The compiler enforces half of it already (sql.h is on qrl_domain's
 # private include path only); <sqlite3.h> is a system header, hence this.
@@ -20,7 +20,7 @@ foreach(f ${files})
     continue()
   endif()
   math(EXPR checked "${checked} + 1")
-  file(STRINGS ${ROOT}/${f} hits REGEX "sqlite3|#[ \t]*include[ \t]*[\"<]([^\">]*/)?sql\\.h[\">]")
+  file(STRINGS ${ROOT}/${f} hits REGEX "sqlite3|libpq|[^A-Za-z_]PQ[a-z]+\\(|#[ \t]*include[ \t]*[\"<]([^\">]*/)?(sql|pg)\\.h[\">]")
   foreach(h ${hits})
     string(STRIP "${h}" h)
     string(APPEND bad "  ${f}: ${h}\n")

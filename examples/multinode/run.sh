@@ -2,21 +2,26 @@
 # shellcheck disable=SC2015 # "A && B || C" here means: C unless both A and B hold
 # Many qrlogind nodes on one machine, for trying the multi-node setup
 # (docs/multinode.md): a redis-server, N qrlogind nodes sharing it and one
-# database, and Debian's haproxy in front on one public port (websocket
+# database (a PostgreSQL cluster of its own with --postgresql, else one SQLite
+# file), and Debian's haproxy in front on one public port (websocket
 # upgrade, round-robin, no stickiness, health checks on /readyz). Everything
 # runs as the current user in one directory; Ctrl-C or SIGTERM stops it all.
 #
 #   bash examples/multinode/run.sh [--nodes N] [--port P] [--dir D]
-#                                  [--node-port P0] [--db DB] [-- QRLOGIND_OPTION...]
+#                                  [--node-port P0] [--db DB] [--postgresql]
+#                                  [-- QRLOGIND_OPTION...]
 #
 #   --nodes N      qrlogind nodes (default 2, 1..16)
 #   --port P       the proxy's public port on 127.0.0.1 (default 8080)
 #   --dir D        where the database, sockets, configs and logs go (kept);
 #                  default a new temporary directory, removed at the end
 #   --node-port P0 the nodes listen on P0, P0+1, ... (default 0: free ports)
-#   --db DB        the database every node shares (default D/qrlogin.db; the
-#                  one value to change when a shared database server is
-#                  supported: docs/multinode.md)
+#   --db DB        the database every node shares: a SQLite file (default
+#                  D/qrlogin.db; nodes on one machine only) or a postgresql://
+#                  URL of a PostgreSQL server of yours
+#   --postgresql   start a PostgreSQL cluster in D/pg (initdb, unix socket
+#                  only; as the postgres user when run as root) and use it
+#                  (apt-get install postgresql)
 #   -- ...         more options for every node (e.g. --hash-cost 10)
 #
 # Programs: QRLOGIND (default ./build/qrlogind), VNEID_SIM (default
@@ -26,6 +31,7 @@
 #
 # Output (stdout), one line each, machine-readable before the "ready" line:
 #   multinode: redis unix:D/redis.sock pid N log D/redis.log
+#   multinode: postgresql postgresql:///postgres?host=D/pg&user=qrlogin pid N log D/pg.log
 #   multinode: nodeK http://127.0.0.1:PORT/ pid N log D/nodeK.log
 #   multinode: haproxy http://127.0.0.1:P/ pid N log D/haproxy.log
 #   multinode: ready http://127.0.0.1:P/
@@ -42,13 +48,13 @@ say() { printf '%s: %s\n' "$me" "$*"; }
 die() { printf '%s: %s\n' "$me" "$*" >&2; exit "${2:-1}"; }
 # After the first child started: say why, stop everything, exit 1.
 fail() { printf '%s: %s\n' "$me" "$*" >&2; failed=1; stop_all; }
-usage() { sed -n '8,18p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '10,25p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 
 ((BASH_VERSINFO[0] > 4 || (BASH_VERSINFO[0] == 4 && BASH_VERSINFO[1] >= 4))) ||
   die "needs bash 4.4 or later; this is $BASH_VERSION"
 
 # ---- options ------------------------------------------------------------------
-nodes=2 port=8080 dir="" node_port=0 db="" extra=()
+nodes=2 port=8080 dir="" node_port=0 db="" pg=0 extra=()
 while (($#)); do
   case $1 in
     --nodes|--port|--dir|--node-port|--db)
@@ -58,6 +64,7 @@ while (($#)); do
         --node-port) node_port=$2 ;; --db) db=$2 ;;
       esac
       shift 2 ;;
+    --postgresql) pg=1; shift ;;
     --) shift; extra=("$@"); break ;;
     -h|--help) usage ;;
     *) printf '%s: unknown option %s\n' "$me" "$1" >&2; usage ;;
@@ -82,6 +89,21 @@ haproxy=${HAPROXY:-$(find_prog haproxy)}
   die "redis-server not found${REDIS_SERVER:+ at $REDIS_SERVER}: apt-get install redis-server"
 [ -n "$haproxy" ] && [ -x "$haproxy" ] ||
   die "haproxy not found${HAPROXY:+ at $HAPROXY}: apt-get install haproxy (Debian's; bash .ci/deps --test installs it)"
+if ((pg)); then
+  [ -z "$db" ] || die "--db and --postgresql: one or the other" 2
+  pg_bin=${PG_BINDIR:-$(pg_config --bindir 2>/dev/null || true)}
+  [ -n "$pg_bin" ] && [ -x "$pg_bin/initdb" ] && [ -x "$pg_bin/postgres" ] ||
+    die "PostgreSQL's initdb and postgres not found${pg_bin:+ in $pg_bin}: apt-get install postgresql libpq-dev (or set PG_BINDIR)"
+  # initdb refuses root: as root, the cluster is the postgres user's. setpriv
+  # execs (no process in between, so SIGTERM reaches postgres itself) and
+  # sets the parent-death signal again after the change of user, which
+  # clears it.
+  pg_as=()
+  if ((EUID == 0)); then
+    id postgres >/dev/null 2>&1 || die "running as root, PostgreSQL needs the postgres user (apt-get install postgresql)"
+    pg_as=(setpriv --reuid=postgres --regid=postgres --clear-groups --pdeathsig TERM --)
+  fi
+fi
 for prog in setsid setpriv mkfifo; do
   command -v "$prog" >/dev/null 2>&1 || die "$prog not found (Debian's util-linux and coreutils have it)"
 done
@@ -115,7 +137,15 @@ else
   dir=$(cd "$dir" && pwd)
 fi
 chmod 700 "$dir"
+# As root with --postgresql, the postgres user must reach D/pg (no more: D
+# stays unlistable).
+if ((pg && EUID == 0)); then
+  chmod 711 "$dir"
+  "${pg_as[@]}" test -x "$dir" ||
+    die "the postgres user cannot reach $dir (a parent directory is closed to it): pick a --dir it can reach" 2
+fi
 db=${db:-$dir/qrlogin.db}
+((pg)) && db="postgresql:///postgres?host=$dir/pg&user=qrlogin"
 public=http://127.0.0.1:$port
 # unix socket paths are short (108 bytes)
 ((${#dir} < 90)) || die "--dir path too long for a unix socket: $dir" 2
@@ -195,8 +225,8 @@ reap() {
   if [ -z "${status_of[$pid]:-}" ]; then
     wait "$pid" || st=$?
     status_of[$pid]=$st
-    # qrlogind and redis-server exit 0 after SIGTERM; haproxy dies of it
-    # (143: its hard stop).
+    # qrlogind, postgres and redis-server exit 0 after SIGTERM; haproxy
+    # dies of it (143: its hard stop).
     ((st == 0)) || [[ $name == haproxy && $st == 143 ]] || failed=1
     say "$name stopped (exit status $st)"
   fi
@@ -221,6 +251,8 @@ stop_all() {
   for pid in "${pids[@]}"; do
     [[ ${name_of[$pid]} == node* ]] && reap "${name_of[$pid]}" "$stop_secs"
   done
+  term pg
+  reap pg 30
   term redis
   reap redis 10
   rm -f "$never" "$dir/.events"
@@ -244,6 +276,24 @@ start redis '[Rr]eady to accept connections' \
 redis_pid=$last_pid
 say "redis unix:$redis_sock pid $redis_pid log $dir/redis.log"
 
+# ---- PostgreSQL ---------------------------------------------------------------
+# A cluster of the recipe's own: unix socket in D/pg (mode 700, so trust
+# authentication lets in only its owner, and root), no TCP. Kept in D like
+# the rest: a second run on the same --dir starts it again.
+if ((pg)); then
+  mkdir -p "$dir/pg"
+  ((EUID == 0)) && chown postgres "$dir/pg"
+  chmod 700 "$dir/pg"
+  if [ ! -s "$dir/pg/data/PG_VERSION" ]; then
+    "${pg_as[@]}" "$pg_bin/initdb" -D "$dir/pg/data" -U qrlogin --auth=trust -E UTF8 \
+      --locale=C.UTF-8 >"$dir/initdb.log" 2>&1 ||
+      { tail -n 15 "$dir/initdb.log" >&2; fail "initdb failed: the end of $dir/initdb.log is above"; }
+  fi
+  start pg 'database system is ready to accept connections' \
+    "${pg_as[@]}" "$pg_bin/postgres" -D "$dir/pg/data" -k "$dir/pg" -c listen_addresses=''
+  say "postgresql $db pid $last_pid log $dir/pg.log"
+fi
+
 # ---- the nodes ----------------------------------------------------------------
 # What every node shares goes in one config file, as in production; only the
 # port and the node's name differ, on its command line.
@@ -256,8 +306,8 @@ if [[ ! -s $otp_key ]]; then
 fi
 cat >"$conf" <<EOF
 # Written by examples/multinode/run.sh: what every node shares.
-# The database: change this one line (--db) when the nodes move to a
-# shared database server.
+# The database every node shares: a SQLite file (one machine), or a
+# PostgreSQL URL (--postgresql, or --db postgresql://...).
 db = $db
 redis = unix:$redis_sock
 otp-key-file = $otp_key
@@ -388,7 +438,7 @@ cat <<EOF
            $sim --server ws://127.0.0.1:$port/ settings web-login on --passcode 123456
            $sim --server ws://127.0.0.1:$port/ scan 'QRL2....' --yes
   The page and the phone may land on different nodes: Redis carries the login
-  across. The ID + password + SMS login does not cross nodes yet (docs/multinode.md).
+  across, and the SMS code one node sent is checked by any (--otp-key-file).
   Each node directly (metrics: curl -H 'Host: 127.0.0.1' URL/metrics): ${node_urls[*]}
   Drain a node (rolling restart, docs/multinode.md):
            echo "set server qrlogind/node1 state drain" | socat stdio unix:$dir/haproxy.sock
@@ -411,7 +461,7 @@ while :; do
   ((st == 0)) || failed=1
   say "$name exited with status $st (its log: $dir/$name.log)"
   case $name in
-    redis|haproxy) failed=1; say "cannot go on without $name"; stop_all ;;
+    redis|pg|haproxy) failed=1; say "cannot go on without $name"; stop_all ;;
   esac
   alive=0
   for pid in "${pids[@]}"; do

@@ -318,6 +318,7 @@ int main(int argc, char **argv) {
                                      {"json", no_argument, NULL, 'j'},
                                      {NULL, 0, NULL, 0}};
   const char *path = "qrlogin.db";
+  char shown[512];
   qrl_acct_policy pol = qrl_acct_policy_default();
   qrl_db *db = NULL;
   long v;
@@ -346,13 +347,15 @@ int main(int argc, char **argv) {
   one_word = argc - optind >= 1 && !strcmp(argv[optind], "stats");
   if (!one_word && argc - optind < 2)
     return usage_error("%s", "a command is GROUP ACTION, e.g. 'citizen list'");
-  /* Never create a database by accident (a typo in --db). */
-  if (access(path, R_OK | W_OK) != 0) {
+  /* Never create a database by accident (a typo in --db). On PostgreSQL
+   * a typo names a database that is not there: the connection fails. */
+  qrl_db_shown(path, shown, sizeof(shown));
+  if (!qrl_db_is_pg_url(path) && access(path, R_OK | W_OK) != 0) {
     fprintf(stderr, "qrlogin-admin: cannot open %s: %s\n", path, strerror(errno));
     return EX_REFUSED;
   }
   if (qrl_db_open(path, &db)) {
-    fprintf(stderr, "qrlogin-admin: %s is not a qrlogin database\n", path);
+    fprintf(stderr, "qrlogin-admin: %s is not a qrlogin database we can open\n", shown);
     return EX_REFUSED;
   }
   ex = one_word ? run(db, &pol, json, argv[optind], "", argc - optind, argv + optind)

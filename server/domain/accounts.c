@@ -25,7 +25,6 @@
  */
 #include "domain/accounts.h"
 
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,16 +50,16 @@ static qrl_err dummy_verify(const qrl_acct_policy *pol, const char *pw) {
 /* ---- citizens ------------------------------------------------------------- */
 
 qrl_err qrl_db_get_citizen(qrl_db *db, const char *id, qrl_citizen *out) {
-  sqlite3_stmt *st = qrl_sql_prep(db, "SELECT " QRL_CITIZEN_COLS " FROM citizens WHERE id = ?");
+  qrl_stmt *st = qrl_sql_prep(db, "SELECT " QRL_CITIZEN_COLS " FROM citizens WHERE id = ?");
   qrl_err rc = QRL_NOT_FOUND;
   int r;
   if (!st) return QRL_DB;
   qrl_sql_bind_text(st, 1, id);
-  r = sqlite3_step(st);
-  if (r == SQLITE_ROW) {
+  r = qrl_sql_step(st);
+  if (r == QRL_SQL_ROW) {
     qrl_row_citizen(st, 0, out);
     rc = QRL_OK;
-  } else if (r != SQLITE_DONE) {
+  } else if (r != QRL_SQL_DONE) {
     rc = QRL_DB;
   }
   qrl_sql_done(db, st);
@@ -73,7 +72,7 @@ qrl_err qrl_db_add_citizen(qrl_db *db, const qrl_acct_policy *pol,
                            const char *passcode, int web_login, int64_t now) {
   char pw_hash[QRL_HASH_STR_MAX], pc_hash[QRL_HASH_STR_MAX];
   qrl_citizen existing;
-  sqlite3_stmt *st;
+  qrl_stmt *st;
   qrl_err rc;
 
   if (!id) return QRL_INVALID_ID;
@@ -104,13 +103,13 @@ qrl_err qrl_db_add_citizen(qrl_db *db, const qrl_acct_policy *pol,
   if (st) {
     qrl_sql_bind_text(st, 1, id);
     qrl_sql_bind_text(st, 2, full_name);
-    sqlite3_bind_int(st, 3, level);
+    qrl_sql_bind_int64(st, 3, level);
     qrl_sql_bind_text(st, 4, phone);
     qrl_sql_bind_text(st, 5, pw_hash);
     qrl_sql_bind_text(st, 6, pc_hash);
-    sqlite3_bind_int(st, 7, web_login ? 1 : 0);
-    sqlite3_bind_int64(st, 8, now);
-    sqlite3_bind_int64(st, 9, now);
+    qrl_sql_bind_int64(st, 7, web_login ? 1 : 0);
+    qrl_sql_bind_int64(st, 8, now);
+    qrl_sql_bind_int64(st, 9, now);
   }
   rc = qrl_sql_run(db, st);
   if (!rc) {
@@ -149,7 +148,7 @@ qrl_err qrl_db_seed_demo(qrl_db *db, const qrl_acct_policy *pol, int64_t now) {
 static qrl_err get_secret(qrl_db *db, const char *id, const char *col,
                           char *hash, size_t cap, qrl_citizen *c) {
   char sql[160];
-  sqlite3_stmt *st;
+  qrl_stmt *st;
   qrl_err rc = QRL_NOT_FOUND;
   int r;
 
@@ -158,12 +157,12 @@ static qrl_err get_secret(qrl_db *db, const char *id, const char *col,
   st = qrl_sql_prep(db, sql);
   if (!st) return QRL_DB;
   qrl_sql_bind_text(st, 1, id);
-  r = sqlite3_step(st);
-  if (r == SQLITE_ROW) {
+  r = qrl_sql_step(st);
+  if (r == QRL_SQL_ROW) {
     qrl_row_citizen(st, 0, c);
     qrl_sql_copy_col(st, 5, hash, cap);
     rc = QRL_OK;
-  } else if (r != SQLITE_DONE) {
+  } else if (r != QRL_SQL_DONE) {
     rc = QRL_DB;
   }
   qrl_sql_done(db, st);
@@ -199,7 +198,7 @@ qrl_err qrl_acct_app_login(qrl_db *db, const qrl_acct_policy *pol,
                            const char *device_name, const qrl_req_ctx *rc,
                            char token[QRL_SESSION_B64LEN + 1], qrl_citizen *who) {
   uint8_t th[QRL_SHA256_LEN];
-  sqlite3_stmt *st;
+  qrl_stmt *st;
   int64_t device_id = 0;
   qrl_err err;
   int in_tx = 0;
@@ -225,35 +224,34 @@ qrl_err qrl_acct_app_login(qrl_db *db, const qrl_acct_policy *pol,
                 " revoke_reason = 'replaced_by_new_device'"
                 " WHERE citizen_id = ?2 AND revoked_at IS NULL");
   if (st) {
-    sqlite3_bind_int64(st, 1, rc->now);
+    qrl_sql_bind_int64(st, 1, rc->now);
     qrl_sql_bind_text(st, 2, id);
   }
   if ((err = qrl_sql_run(db, st))) goto audit;
   st = qrl_sql_prep(db, "UPDATE devices SET revoked_at = ?1 WHERE citizen_id = ?2"
                 " AND revoked_at IS NULL");
   if (st) {
-    sqlite3_bind_int64(st, 1, rc->now);
+    qrl_sql_bind_int64(st, 1, rc->now);
     qrl_sql_bind_text(st, 2, id);
   }
   if ((err = qrl_sql_run(db, st))) goto audit;
   st = qrl_sql_prep(db, "INSERT INTO devices(citizen_id, pubkey, name, created_at)"
-                " VALUES(?,?,?,?)");
+                " VALUES(?,?,?,?) RETURNING id");
   if (st) {
     qrl_sql_bind_text(st, 1, id);
     qrl_sql_bind_blob(st, 2, pub, QRL_PUBKEY_BYTES);
     qrl_sql_bind_text(st, 3, device_name);
-    sqlite3_bind_int64(st, 4, rc->now);
+    qrl_sql_bind_int64(st, 4, rc->now);
   }
-  if ((err = qrl_sql_run(db, st))) goto audit;
-  device_id = sqlite3_last_insert_rowid(qrl_sql_handle(db));
+  if ((err = qrl_sql_run_id(db, st, &device_id))) goto audit;
   st = qrl_sql_prep(db, "INSERT INTO app_sessions(token_hash, citizen_id, device_id,"
                 " created_at, expires_at) VALUES(?,?,?,?,?)");
   if (st) {
     qrl_sql_bind_blob(st, 1, th, sizeof(th));
     qrl_sql_bind_text(st, 2, id);
-    sqlite3_bind_int64(st, 3, device_id);
-    sqlite3_bind_int64(st, 4, rc->now);
-    sqlite3_bind_int64(st, 5, rc->now + pol->app_session_secs);
+    qrl_sql_bind_int64(st, 3, device_id);
+    qrl_sql_bind_int64(st, 4, rc->now);
+    qrl_sql_bind_int64(st, 5, rc->now + pol->app_session_secs);
   }
   err = qrl_sql_run(db, st);
 audit:
@@ -286,7 +284,7 @@ audit:
 /* Resolves a session by its hash inside or outside a transaction. */
 static qrl_err app_auth_hash(qrl_db *db, const uint8_t th[QRL_SHA256_LEN],
                              int64_t now, qrl_app_auth *out) {
-  sqlite3_stmt *st = qrl_sql_prep(db,
+  qrl_stmt *st = qrl_sql_prep(db,
       "SELECT c.id, c.full_name, c.level, c.phone, c.web_login, d.id, d.pubkey,"
       " d.revoked_at, s.revoked_at, s.expires_at, d.created_at"
       " FROM app_sessions s JOIN devices d ON d.id = s.device_id"
@@ -296,25 +294,25 @@ static qrl_err app_auth_hash(qrl_db *db, const uint8_t th[QRL_SHA256_LEN],
 
   if (!st) return QRL_DB;
   qrl_sql_bind_blob(st, 1, th, QRL_SHA256_LEN);
-  r = sqlite3_step(st);
-  if (r == SQLITE_ROW) {
-    if (sqlite3_column_type(st, 8) != SQLITE_NULL ||
-        sqlite3_column_int64(st, 9) <= now) {
+  r = qrl_sql_step(st);
+  if (r == QRL_SQL_ROW) {
+    if (!qrl_sql_col_null(st, 8) ||
+        qrl_sql_col_int64(st, 9) <= now) {
       rc = QRL_SESSION_INVALID;
-    } else if (sqlite3_column_type(st, 7) != SQLITE_NULL) {
+    } else if (!qrl_sql_col_null(st, 7)) {
       rc = QRL_WRONG_DEVICE;
-    } else if (sqlite3_column_bytes(st, 6) != QRL_PUBKEY_BYTES) {
+    } else if (qrl_sql_col_bytes(st, 6) != QRL_PUBKEY_BYTES) {
       rc = QRL_DB;
     } else {
       memset(out, 0, sizeof(*out));
       qrl_row_citizen(st, 0, &out->citizen);
-      out->device_id = sqlite3_column_int64(st, 5);
-      out->device_since = sqlite3_column_int64(st, 10);
-      memcpy(out->device_pub, sqlite3_column_blob(st, 6), QRL_PUBKEY_BYTES);
+      out->device_id = qrl_sql_col_int64(st, 5);
+      out->device_since = qrl_sql_col_int64(st, 10);
+      memcpy(out->device_pub, qrl_sql_col_blob(st, 6), QRL_PUBKEY_BYTES);
       memcpy(out->session_hash, th, QRL_SHA256_LEN);
       rc = QRL_OK;
     }
-  } else if (r != SQLITE_DONE) {
+  } else if (r != QRL_SQL_DONE) {
     rc = QRL_DB;
   }
   qrl_sql_done(db, st);
@@ -332,11 +330,11 @@ qrl_err qrl_acct_app_auth(qrl_db *db, const qrl_acct_policy *pol,
 
 static qrl_err revoke_app_session(qrl_db *db, const uint8_t th[QRL_SHA256_LEN],
                                   int64_t now, const char *reason) {
-  sqlite3_stmt *st = qrl_sql_prep(db, "UPDATE app_sessions SET revoked_at = ?1,"
+  qrl_stmt *st = qrl_sql_prep(db, "UPDATE app_sessions SET revoked_at = ?1,"
                               " revoke_reason = ?2 WHERE token_hash = ?3"
                               " AND revoked_at IS NULL");
   if (st) {
-    sqlite3_bind_int64(st, 1, now);
+    qrl_sql_bind_int64(st, 1, now);
     qrl_sql_bind_text(st, 2, reason);
     qrl_sql_bind_blob(st, 3, th, QRL_SHA256_LEN);
   }
@@ -369,7 +367,7 @@ static qrl_err passcode_gate(qrl_db *db, const qrl_acct_policy *pol, qrl_app_aut
   const char *event = on < 0 ? "step_up" : "set_permission";
   char hash[QRL_HASH_STR_MAX], detail[32];
   qrl_citizen c;
-  sqlite3_stmt *st;
+  qrl_stmt *st;
   int64_t locked_until = 0;
   int failures = 0, locks = 0;
   qrl_err err, verr;
@@ -404,10 +402,10 @@ static qrl_err passcode_gate(qrl_db *db, const qrl_acct_policy *pol, qrl_app_aut
     goto done;
   }
   qrl_sql_bind_text(st, 1, auth->citizen.id);
-  if (sqlite3_step(st) == SQLITE_ROW) {
-    failures = sqlite3_column_int(st, 0);
-    locked_until = sqlite3_column_int64(st, 1);
-    locks = sqlite3_column_int(st, 2);
+  if (qrl_sql_step(st) == QRL_SQL_ROW) {
+    failures = qrl_sql_col_int(st, 0);
+    locked_until = qrl_sql_col_int64(st, 1);
+    locks = qrl_sql_col_int(st, 2);
   }
   qrl_sql_done(db, st);
   if (locked_until > rc->now) {
@@ -435,11 +433,11 @@ static qrl_err passcode_gate(qrl_db *db, const qrl_acct_policy *pol, qrl_app_aut
                   " passcode_locked_until = ?2, updated_at = ?3, passcode_locks = ?5"
                   " WHERE id = ?4");
     if (st) {
-      sqlite3_bind_int(st, 1, err == QRL_LOCKED ? 0 : failures);
-      sqlite3_bind_int64(st, 2, locked_until);
-      sqlite3_bind_int64(st, 3, rc->now);
+      qrl_sql_bind_int64(st, 1, err == QRL_LOCKED ? 0 : failures);
+      qrl_sql_bind_int64(st, 2, locked_until);
+      qrl_sql_bind_int64(st, 3, rc->now);
       qrl_sql_bind_text(st, 4, auth->citizen.id);
-      sqlite3_bind_int(st, 5, locks);
+      qrl_sql_bind_int64(st, 5, locks);
     }
     if (qrl_sql_run(db, st)) err = QRL_DB;
     goto done;
@@ -449,8 +447,8 @@ static qrl_err passcode_gate(qrl_db *db, const qrl_acct_policy *pol, qrl_app_aut
                 " passcode_locked_until = 0, passcode_locks = 0, updated_at = ?2"
                 " WHERE id = ?3");
   if (st) {
-    sqlite3_bind_int(st, 1, on);
-    sqlite3_bind_int64(st, 2, rc->now);
+    qrl_sql_bind_int64(st, 1, on);
+    qrl_sql_bind_int64(st, 2, rc->now);
     qrl_sql_bind_text(st, 3, auth->citizen.id);
   }
   err = qrl_sql_run(db, st);
@@ -501,7 +499,7 @@ qrl_err qrl_acct_complete_web_login(qrl_db *db, const qrl_acct_policy *pol,
                                     char code[QRL_SESSION_B64LEN + 1]) {
   uint8_t ch[QRL_SHA256_LEN], bh[QRL_SHA256_LEN];
   qrl_app_auth now_auth;
-  sqlite3_stmt *st;
+  qrl_stmt *st;
   qrl_err err;
   int bstate = 0; /* before's row: 0 not in the transaction, 1 in it, 2 counted lost */
 
@@ -540,12 +538,12 @@ qrl_err qrl_acct_complete_web_login(qrl_db *db, const qrl_acct_policy *pol,
     qrl_sql_bind_text(st, 2, method ? method : "qr");
     qrl_sql_bind_blob(st, 3, ch, sizeof(ch));
     qrl_sql_bind_blob(st, 4, bh, sizeof(bh));
-    sqlite3_bind_int64(st, 5, rc->now + pol->code_secs);
-    sqlite3_bind_int64(st, 6, rc->now);
+    qrl_sql_bind_int64(st, 5, rc->now + pol->code_secs);
+    qrl_sql_bind_int64(st, 6, rc->now);
     qrl_sql_bind_text(st, 7, rc->ip);
     qrl_sql_bind_text(st, 8, rc->user_agent);
     qrl_sql_bind_text(st, 9, rc->flow);
-    sqlite3_bind_int(st, 10, auth->step_up ? 1 : 0);
+    qrl_sql_bind_int64(st, 10, auth->step_up ? 1 : 0);
   }
   if ((err = qrl_sql_run(db, st))) goto out;
   /* A verified legacy portal account of this citizen becomes theirs - not

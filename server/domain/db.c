@@ -16,6 +16,7 @@
 
 #include "helpers/crypto.h"
 #include "helpers/log.h"
+#include "pg.h"
 #include "sql.h"
 
 /* The statement cache: an open-addressed table keyed by the SQL text. A
@@ -28,7 +29,7 @@
 typedef struct stmt_slot {
   uint64_t hash;   /* of sql */
   char *sql;       /* owned: the text it was prepared from */
-  sqlite3_stmt *st; /* owned; NULL: a free slot */
+  qrl_stmt *st;    /* owned; NULL: a free slot */
   int busy;        /* handed out by qrl_sql_prep, not yet back (qrl_sql_done) */
 } stmt_slot;
 
@@ -46,7 +47,8 @@ typedef struct log_line {
 } log_line;
 
 struct qrl_db {
-  sqlite3 *h;
+  sqlite3 *h;            /* SQLite, or */
+  qrl_pg *pg;            /* PostgreSQL */
   qrl_log *log;          /* not owned; NULL: audited events are not logged */
   uint64_t *busy, *busy_timeouts; /* not owned: lock waits and give-ups (atomic) */
   int npending;          /* log lines of the open transaction's rows */
@@ -67,7 +69,7 @@ static void audit_lost(qrl_db *db, const char *event, int n) {
   snprintf(count, sizeof(count), "%d", n);
   snprintf(lost, sizeof(lost), "%llu", (unsigned long long)db->audit_lost);
   qrl_log_kv(db->log, QRL_LOG_WARN, "audit_lost", "audit_event", event, "rows", count,
-             "lost_here", lost, "msg", sqlite3_errmsg(db->h), (const char *)NULL);
+             "lost_here", lost, "msg", qrl_sql_errmsg(db), (const char *)NULL);
 }
 
 void qrl_db_set_log(qrl_db *db, qrl_log *log) { db->log = log; }
@@ -144,11 +146,36 @@ static void log_event(qrl_db *db, int in_tx, const char *event, qrl_err outcome,
 
 uint64_t qrl_db_audit_lost(const qrl_db *db) { return db ? db->audit_lost : 0; }
 
+/* ---- the statement layer (sql.h) ------------------------------------------ */
+
+struct qrl_stmt {
+  sqlite3_stmt *lite; /* owned: on SQLite */
+  qrl_pgq *pg;        /* owned: on PostgreSQL */
+  struct stmt_slot *slot; /* the cache's slot holding it; NULL: a one-off */
+};
+
 sqlite3 *qrl_sql_handle(qrl_db *db) { return db->h; }
 
-/* ---- helpers (sql.h) ------------------------------------------------------ */
+int qrl_db_is_pg_url(const char *path) { return qrl_pg_is_url(path); }
+
+void qrl_db_shown(const char *path, char *out, size_t cap) { qrl_pg_redact(path, out, cap); }
+
+int qrl_sql_is_pg(const qrl_db *db) { return db->pg != NULL; }
+
+int qrl_sql_in_tx(qrl_db *db) {
+  return db->pg ? qrl_pg_in_tx(db->pg) : !sqlite3_get_autocommit(db->h);
+}
+
+const char *qrl_sql_errmsg(qrl_db *db) {
+  return db->pg ? qrl_pg_errmsg(db->pg) : sqlite3_errmsg(db->h);
+}
+
+int64_t qrl_sql_changes(qrl_db *db) {
+  return db->pg ? qrl_pg_changes(db->pg) : sqlite3_changes(db->h);
+}
 
 int qrl_sql_exec(qrl_db *db, const char *sql) {
+  if (db->pg) return qrl_pg_exec(db->pg, sql);
   return sqlite3_exec(db->h, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
 }
 
@@ -170,22 +197,35 @@ static stmt_slot *stmt_find(qrl_db *db, const char *sql, uint64_t h) {
   return NULL;
 }
 
-static sqlite3_stmt *prepare(qrl_db *db, const char *sql, unsigned flags) {
-  sqlite3_stmt *st = NULL;
-  db->stmt_preps++;
-  if (sqlite3_prepare_v3(db->h, sql, -1, flags, &st, NULL) != SQLITE_OK) {
-    qrl_log_kv(db->log, QRL_LOG_ERROR, "db_prepare", "msg", sqlite3_errmsg(db->h), "sql", sql,
-               (const char *)NULL);
-    sqlite3_finalize(st);
-    return NULL;
-  }
-  return st;
+static void stmt_free(qrl_stmt *st) {
+  if (!st) return;
+  sqlite3_finalize(st->lite);
+  qrl_pg_free(st->pg);
+  free(st);
 }
 
-sqlite3_stmt *qrl_sql_prep(qrl_db *db, const char *sql) {
+static qrl_stmt *prepare(qrl_db *db, const char *sql, unsigned flags) {
+  qrl_stmt *st = calloc(1, sizeof(*st));
+  db->stmt_preps++;
+  if (!st) return NULL;
+  if (db->pg) {
+    if ((st->pg = qrl_pg_prepare(db->pg, sql))) return st;
+    qrl_log_kv(db->log, QRL_LOG_ERROR, "db_prepare", "msg", "out of memory or bad parameters",
+               "sql", sql, (const char *)NULL);
+  } else if (sqlite3_prepare_v3(db->h, sql, -1, flags, &st->lite, NULL) == SQLITE_OK) {
+    return st;
+  } else {
+    qrl_log_kv(db->log, QRL_LOG_ERROR, "db_prepare", "msg", sqlite3_errmsg(db->h), "sql", sql,
+               (const char *)NULL);
+  }
+  stmt_free(st);
+  return NULL;
+}
+
+qrl_stmt *qrl_sql_prep(qrl_db *db, const char *sql) {
   uint64_t h = sql_hash(sql);
   stmt_slot *s = stmt_find(db, sql, h);
-  sqlite3_stmt *st;
+  qrl_stmt *st;
 
   if (s && s->st && !s->busy) {
     db->stmt_hits++;
@@ -199,27 +239,25 @@ sqlite3_stmt *qrl_sql_prep(qrl_db *db, const char *sql) {
   s->hash = h;
   s->st = st;
   s->busy = 1;
+  st->slot = s;
   db->nstmts++;
   return st;
 }
 
-void qrl_sql_done(qrl_db *db, sqlite3_stmt *st) {
-  const char *sql;
+void qrl_sql_done(qrl_db *db, qrl_stmt *st) {
   if (!st) return;
-  /* Its slot, if it is cached, is on sql's probe path: compare handles. */
-  if ((sql = sqlite3_sql(st))) {
-    size_t i = (size_t)sql_hash(sql) & (STMT_SLOTS - 1);
-    for (size_t probe = 0; probe < STMT_SLOTS && db->stmts[i].st;
-         probe++, i = (i + 1) & (STMT_SLOTS - 1)) {
-      stmt_slot *s = &db->stmts[i];
-      if (s->st != st) continue;
-      sqlite3_reset(st);
-      sqlite3_clear_bindings(st); /* no blob or text of this use stays bound */
-      s->busy = 0;
-      return;
-    }
+  (void)db;
+  if (!st->slot) {
+    stmt_free(st); /* a one-off */
+    return;
   }
-  sqlite3_finalize(st); /* a one-off */
+  if (st->pg) {
+    qrl_pg_reset(st->pg); /* its result and bindings dropped */
+  } else {
+    sqlite3_reset(st->lite);
+    sqlite3_clear_bindings(st->lite); /* no blob or text of this use stays bound */
+  }
+  st->slot->busy = 0;
 }
 
 void qrl_sql_stmt_stats(const qrl_db *db, size_t *cached, uint64_t *hits,
@@ -229,38 +267,116 @@ void qrl_sql_stmt_stats(const qrl_db *db, size_t *cached, uint64_t *hits,
   if (prepared) *prepared = db->stmt_preps;
 }
 
+void qrl_sql_bind_int64(qrl_stmt *st, int i, int64_t v) {
+  if (st->pg) qrl_pg_bind_int64(st->pg, i, v);
+  else sqlite3_bind_int64(st->lite, i, v);
+}
+
+void qrl_sql_bind_double(qrl_stmt *st, int i, double v) {
+  if (st->pg) qrl_pg_bind_double(st->pg, i, v);
+  else sqlite3_bind_double(st->lite, i, v);
+}
+
+void qrl_sql_bind_null(qrl_stmt *st, int i) {
+  if (st->pg) qrl_pg_bind_null(st->pg, i);
+  else sqlite3_bind_null(st->lite, i);
+}
+
+void qrl_sql_bind_text(qrl_stmt *st, int i, const char *s) {
+  if (st->pg) qrl_pg_bind_text(st->pg, i, s);
+  else if (s) sqlite3_bind_text(st->lite, i, s, -1, SQLITE_TRANSIENT);
+  else sqlite3_bind_null(st->lite, i);
+}
+
+void qrl_sql_bind_blob(qrl_stmt *st, int i, const void *b, size_t n) {
+  if (st->pg) qrl_pg_bind_blob(st->pg, i, b, n);
+  else sqlite3_bind_blob(st->lite, i, b, (int)n, SQLITE_TRANSIENT);
+}
+
+int qrl_sql_step(qrl_stmt *st) {
+  int r;
+  if (!st) return QRL_SQL_ERROR;
+  if (st->pg) return qrl_pg_step(st->pg);
+  r = sqlite3_step(st->lite);
+  if (r == SQLITE_ROW) return QRL_SQL_ROW;
+  if (r == SQLITE_DONE) return QRL_SQL_DONE;
+  r = sqlite3_extended_errcode(sqlite3_db_handle(st->lite));
+  return r == SQLITE_CONSTRAINT_PRIMARYKEY || r == SQLITE_CONSTRAINT_UNIQUE ? QRL_SQL_DUP
+                                                                            : QRL_SQL_ERROR;
+}
+
+int qrl_sql_col_null(qrl_stmt *st, int col) {
+  if (st->pg) return qrl_pg_col_null(st->pg, col);
+  return sqlite3_column_type(st->lite, col) == SQLITE_NULL;
+}
+
+int64_t qrl_sql_col_int64(qrl_stmt *st, int col) {
+  return st->pg ? qrl_pg_col_int64(st->pg, col) : sqlite3_column_int64(st->lite, col);
+}
+
+int qrl_sql_col_int(qrl_stmt *st, int col) { return (int)qrl_sql_col_int64(st, col); }
+
+double qrl_sql_col_double(qrl_stmt *st, int col) {
+  return st->pg ? qrl_pg_col_double(st->pg, col) : sqlite3_column_double(st->lite, col);
+}
+
+const char *qrl_sql_col_text(qrl_stmt *st, int col) {
+  if (st->pg) return qrl_pg_col_text(st->pg, col);
+  return (const char *)sqlite3_column_text(st->lite, col);
+}
+
+const void *qrl_sql_col_blob(qrl_stmt *st, int col) {
+  int n;
+  return st->pg ? qrl_pg_col_blob(st->pg, col, &n) : sqlite3_column_blob(st->lite, col);
+}
+
+int qrl_sql_col_bytes(qrl_stmt *st, int col) {
+  int n;
+  if (!st->pg) return sqlite3_column_bytes(st->lite, col);
+  qrl_pg_col_blob(st->pg, col, &n);
+  return n;
+}
+
 /* Runs a cached statement of one word (BEGIN IMMEDIATE, COMMIT, ROLLBACK). */
 static int run_word(qrl_db *db, const char *sql) {
-  sqlite3_stmt *st = qrl_sql_prep(db, sql);
+  qrl_stmt *st;
   int r;
-  if (!st) return -1;
-  r = sqlite3_step(st);
+  if (db->pg) return qrl_pg_exec(db->pg, sql);
+  if (!(st = qrl_sql_prep(db, sql))) return -1;
+  r = qrl_sql_step(st);
   qrl_sql_done(db, st);
-  return r == SQLITE_DONE ? 0 : -1;
-}
-
-void qrl_sql_bind_text(sqlite3_stmt *st, int i, const char *s) {
-  if (s) sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT);
-  else sqlite3_bind_null(st, i);
-}
-
-void qrl_sql_bind_blob(sqlite3_stmt *st, int i, const void *b, size_t n) {
-  sqlite3_bind_blob(st, i, b, (int)n, SQLITE_TRANSIENT);
+  return r == QRL_SQL_DONE ? 0 : -1;
 }
 
 /* Runs a statement that returns no rows, then gives it back. */
-qrl_err qrl_sql_run(qrl_db *db, sqlite3_stmt *st) {
+qrl_err qrl_sql_run(qrl_db *db, qrl_stmt *st) {
   int r;
   if (!st) return QRL_DB;
-  r = sqlite3_step(st);
+  r = qrl_sql_step(st);
   qrl_sql_done(db, st);
-  return r == SQLITE_DONE ? QRL_OK : QRL_DB;
+  return r == QRL_SQL_DONE ? QRL_OK : QRL_DB;
 }
+
+qrl_err qrl_sql_run_id(qrl_db *db, qrl_stmt *st, int64_t *id) {
+  int r;
+  if (!st) return QRL_DB;
+  r = qrl_sql_step(st);
+  if (r == QRL_SQL_ROW && id) *id = qrl_sql_col_int64(st, 0);
+  qrl_sql_done(db, st);
+  return r == QRL_SQL_ROW ? QRL_OK : QRL_DB;
+}
+
+/* PostgreSQL: every write transaction takes this transaction-level
+ * advisory lock first, so writers on all nodes run one at a time, as
+ * SQLite's BEGIN IMMEDIATE makes them: the modules' read-then-write steps
+ * (attempt counts, one-time codes) and the audit chain's head stay
+ * consistent. ('qrlo' in ASCII.) */
+#define PG_WRITE_LOCK "BEGIN; SELECT pg_advisory_xact_lock(1903322223)"
 
 int qrl_sql_begin(qrl_db *db) {
   db->tx_audits = 0;
   db->npending = 0;
-  return run_word(db, "BEGIN IMMEDIATE");
+  return run_word(db, db->pg ? PG_WRITE_LOCK : "BEGIN IMMEDIATE");
 }
 
 /* An audit row goes with its transaction: a commit that fails (a full disk
@@ -277,12 +393,12 @@ void qrl_sql_rollback(qrl_db *db) {
   if (db->tx_audits) audit_lost(db, db->tx_event, db->tx_audits);
   db->tx_audits = 0;
   log_flush(db, 0);
-  if (!sqlite3_get_autocommit(db->h)) run_word(db, "ROLLBACK");
+  if (qrl_sql_in_tx(db)) run_word(db, "ROLLBACK");
 }
 
-void qrl_sql_copy_col(sqlite3_stmt *st, int col, char *dst, size_t cap) {
-  const unsigned char *s = sqlite3_column_text(st, col);
-  snprintf(dst, cap, "%s", s ? (const char *)s : "");
+void qrl_sql_copy_col(qrl_stmt *st, int col, char *dst, size_t cap) {
+  const char *s = qrl_sql_col_text(st, col);
+  snprintf(dst, cap, "%s", s ? s : "");
 }
 
 /* ---- schema --------------------------------------------------------------- */
@@ -721,15 +837,72 @@ static int make_private(const char *path, qrl_log *log) {
   return 0;
 }
 
+/* PostgreSQL: the schema is created whole, at QRL_DB_SCHEMA_VERSION (no
+ * PostgreSQL database predates it), under the write lock, so nodes that
+ * start together create it once; its version is in qrl_schema. */
+static qrl_err open_pg(qrl_db *db, const char *url, int target) {
+  char shown[512], bump[64];
+  qrl_stmt *st = NULL;
+  int version = -1, r;
+
+  qrl_pg_redact(url, shown, sizeof(shown));
+  if (target != SCHEMA_VERSION) {
+    qrl_log_msg(db->log, QRL_LOG_ERROR, "db_open",
+                "PostgreSQL databases begin at schema v%d: there is no v%d to make",
+                SCHEMA_VERSION, target);
+    return QRL_DB;
+  }
+  if (qrl_pg_connect(url, db->log, &db->pg)) return QRL_DB;
+  if (qrl_sql_begin(db)) goto fail;
+  st = qrl_sql_prep(db, "SELECT to_regclass('qrl_schema') IS NOT NULL");
+  r = qrl_sql_step(st);
+  if (r == QRL_SQL_ROW) version = qrl_sql_col_int(st, 0) ? -2 : 0;
+  qrl_sql_done(db, st);
+  if (version == -2) {
+    version = -1;
+    st = qrl_sql_prep(db, "SELECT version FROM qrl_schema");
+    if (qrl_sql_step(st) == QRL_SQL_ROW) version = qrl_sql_col_int(st, 0);
+    qrl_sql_done(db, st);
+  }
+  if (version < 0 || version > SCHEMA_VERSION) {
+    qrl_sql_rollback(db);
+    qrl_log_msg(db->log, QRL_LOG_ERROR, "db_open", "%s has unknown schema version %d", shown,
+                version);
+    return QRL_DB;
+  }
+  if (version == 0) {
+    snprintf(bump, sizeof(bump), "INSERT INTO qrl_schema VALUES(%d)", SCHEMA_VERSION);
+    if (qrl_sql_exec(db, qrl_pg_schema) ||
+        qrl_sql_exec(db, "CREATE TABLE qrl_schema(version BIGINT NOT NULL)") ||
+        qrl_sql_exec(db, bump)) {
+      qrl_log_msg(db->log, QRL_LOG_ERROR, "db_migrate", "creating the schema in %s failed: %s",
+                  shown, qrl_sql_errmsg(db));
+      qrl_sql_rollback(db);
+      return QRL_DB;
+    }
+    qrl_log_msg(db->log, QRL_LOG_NOTICE, "db_created", "schema v%d created in %s",
+                SCHEMA_VERSION, shown);
+  }
+  return qrl_sql_commit(db);
+fail:
+  qrl_log_msg(db->log, QRL_LOG_ERROR, "db_open", "cannot use %s: %s", shown,
+              qrl_sql_errmsg(db));
+  return QRL_DB;
+}
+
 static qrl_err open_db(const char *path, int target, qrl_log *log, qrl_db **out) {
   qrl_db *db = calloc(1, sizeof(*db));
-  sqlite3_stmt *st = NULL;
+  qrl_stmt *st = NULL;
   int version = -1;
   qrl_err rc = QRL_DB;
 
   *out = NULL;
   if (!db) return QRL_NOMEM;
   db->log = log;
+  if (qrl_pg_is_url(path)) {
+    rc = open_pg(db, path, target);
+    goto out;
+  }
   if (make_private(path, log)) {
     qrl_log_msg(log, QRL_LOG_ERROR, "db_open", "cannot open %s: %s", path, strerror(errno));
     goto out;
@@ -756,7 +929,7 @@ static qrl_err open_db(const char *path, int target, qrl_log *log, qrl_db **out)
   }
   if (qrl_sql_begin(db)) goto out;
   st = qrl_sql_prep(db, "PRAGMA user_version");
-  if (st && sqlite3_step(st) == SQLITE_ROW) version = sqlite3_column_int(st, 0);
+  if (qrl_sql_step(st) == QRL_SQL_ROW) version = qrl_sql_col_int(st, 0);
   qrl_sql_done(db, st);
   if (version < 0 || version > SCHEMA_VERSION || target > SCHEMA_VERSION) {
     qrl_sql_rollback(db);
@@ -785,10 +958,11 @@ out:
 void qrl_db_close(qrl_db *db) {
   if (!db) return;
   for (size_t i = 0; i < STMT_SLOTS; i++) {
-    sqlite3_finalize(db->stmts[i].st);
+    stmt_free(db->stmts[i].st);
     free(db->stmts[i].sql);
   }
-  sqlite3_close(db->h);
+  sqlite3_close(db->h); /* NULL-safe */
+  qrl_pg_close(db->pg);
   free(db);
 }
 
@@ -816,12 +990,12 @@ static qrl_err chain_hash(const uint8_t prev[QRL_SHA256_LEN], int64_t at,
 
 /* The row_hash of the newest chained row, or zeros if there is none. */
 static qrl_err chain_head(qrl_db *db, uint8_t head[QRL_SHA256_LEN]) {
-  sqlite3_stmt *st = qrl_sql_prep(db, "SELECT row_hash FROM audit WHERE row_hash IS NOT"
+  qrl_stmt *st = qrl_sql_prep(db, "SELECT row_hash FROM audit WHERE row_hash IS NOT"
                                       " NULL ORDER BY id DESC LIMIT 1");
   memset(head, 0, QRL_SHA256_LEN);
   if (!st) return QRL_DB;
-  if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_bytes(st, 0) == QRL_SHA256_LEN)
-    memcpy(head, sqlite3_column_blob(st, 0), QRL_SHA256_LEN);
+  if (qrl_sql_step(st) == QRL_SQL_ROW && qrl_sql_col_bytes(st, 0) == QRL_SHA256_LEN)
+    memcpy(head, qrl_sql_col_blob(st, 0), QRL_SHA256_LEN);
   qrl_sql_done(db, st);
   return QRL_OK;
 }
@@ -834,8 +1008,8 @@ qrl_err qrl_db_audit(qrl_db *db, const char *event, qrl_err outcome,
                          rc ? rc->flow : NULL, NULL};
   uint8_t prev[QRL_SHA256_LEN], hash[QRL_SHA256_LEN];
   int64_t at = rc ? rc->now : 0;
-  int own_tx = sqlite3_get_autocommit(db->h);
-  sqlite3_stmt *st;
+  int own_tx = !qrl_sql_in_tx(db);
+  qrl_stmt *st;
   qrl_err err;
 
   /* Reading the head and appending must not interleave with another
@@ -850,12 +1024,12 @@ qrl_err qrl_db_audit(qrl_db *db, const char *event, qrl_err outcome,
       "INSERT INTO audit(at, event, outcome, citizen_id, device_id, ip,"
       " user_agent, detail, flow, prev_hash, row_hash) VALUES(?,?,?,?,?,?,?,?,?,?,?)");
   if (st) {
-    sqlite3_bind_int64(st, 1, at);
+    qrl_sql_bind_int64(st, 1, at);
     qrl_sql_bind_text(st, 2, text[0]);
     qrl_sql_bind_text(st, 3, text[1]);
     qrl_sql_bind_text(st, 4, text[2]);
-    if (device_id) sqlite3_bind_int64(st, 5, device_id);
-    else sqlite3_bind_null(st, 5);
+    if (device_id) qrl_sql_bind_int64(st, 5, device_id);
+    else qrl_sql_bind_null(st, 5);
     qrl_sql_bind_text(st, 6, text[3]);
     qrl_sql_bind_text(st, 7, text[4]);
     qrl_sql_bind_text(st, 8, text[5]);
@@ -912,7 +1086,7 @@ void qrl_sql_audit_retried(qrl_db *db, int n) {
 }
 
 qrl_err qrl_db_audit_verify(qrl_db *db, int64_t *rows, int64_t *bad_id) {
-  sqlite3_stmt *st = qrl_sql_prep(db,
+  qrl_stmt *st = qrl_sql_prep(db,
       "SELECT id, at, event, outcome, citizen_id, device_id, ip, user_agent, detail,"
       " flow, prev_hash, row_hash FROM audit WHERE row_hash IS NOT NULL ORDER BY id");
   uint8_t expect[QRL_SHA256_LEN], hash[QRL_SHA256_LEN];
@@ -922,18 +1096,18 @@ qrl_err qrl_db_audit_verify(qrl_db *db, int64_t *rows, int64_t *bad_id) {
   *bad_id = 0;
   memset(expect, 0, sizeof(expect));
   if (!st) return QRL_DB;
-  while (sqlite3_step(st) == SQLITE_ROW) {
+  while (qrl_sql_step(st) == QRL_SQL_ROW) {
     const char *text[8];
-    for (int i = 0; i < 7; i++) text[i] = (const char *)sqlite3_column_text(st, 2 + (i < 3 ? i : i + 1));
+    for (int i = 0; i < 7; i++) text[i] = qrl_sql_col_text(st, 2 + (i < 3 ? i : i + 1));
     text[7] = NULL;
-    if ((err = chain_hash(expect, sqlite3_column_int64(st, 1), text,
-                          sqlite3_column_int64(st, 5), hash)))
+    if ((err = chain_hash(expect, qrl_sql_col_int64(st, 1), text,
+                          qrl_sql_col_int64(st, 5), hash)))
       break;
-    if (sqlite3_column_bytes(st, 10) != QRL_SHA256_LEN ||
-        sqlite3_column_bytes(st, 11) != QRL_SHA256_LEN ||
-        memcmp(sqlite3_column_blob(st, 10), expect, QRL_SHA256_LEN) != 0 ||
-        memcmp(sqlite3_column_blob(st, 11), hash, QRL_SHA256_LEN) != 0) {
-      *bad_id = sqlite3_column_int64(st, 0);
+    if (qrl_sql_col_bytes(st, 10) != QRL_SHA256_LEN ||
+        qrl_sql_col_bytes(st, 11) != QRL_SHA256_LEN ||
+        memcmp(qrl_sql_col_blob(st, 10), expect, QRL_SHA256_LEN) != 0 ||
+        memcmp(qrl_sql_col_blob(st, 11), hash, QRL_SHA256_LEN) != 0) {
+      *bad_id = qrl_sql_col_int64(st, 0);
       err = QRL_INTERNAL;
       break;
     }
@@ -945,14 +1119,14 @@ qrl_err qrl_db_audit_verify(qrl_db *db, int64_t *rows, int64_t *bad_id) {
 }
 
 long qrl_db_audit_count(qrl_db *db, const char *event, const char *outcome) {
-  sqlite3_stmt *st = qrl_sql_prep(db,
+  qrl_stmt *st = qrl_sql_prep(db,
       "SELECT count(*) FROM audit WHERE (?1 IS NULL OR event = ?1)"
       " AND (?2 IS NULL OR outcome = ?2)");
   long n = -1;
   if (!st) return -1;
   qrl_sql_bind_text(st, 1, event);
   qrl_sql_bind_text(st, 2, outcome);
-  if (sqlite3_step(st) == SQLITE_ROW) n = (long)sqlite3_column_int64(st, 0);
+  if (qrl_sql_step(st) == QRL_SQL_ROW) n = (long)qrl_sql_col_int64(st, 0);
   qrl_sql_done(db, st);
   return n;
 }

@@ -29,7 +29,18 @@ typedef struct qrl_req_ctx {
   const char *flow; /* the QR login's flow id (uuid.h), if the request has one */
 } qrl_req_ctx;
 
-/* Opens (creating if needed) the database at path, sets WAL mode, foreign
+/* 1 if path is a PostgreSQL URL (postgresql://... or postgres://...), 0 if
+ * it is a SQLite file. */
+int qrl_db_is_pg_url(const char *path);
+
+/* path as logs and messages may show it: a PostgreSQL URL's password, if
+ * it has one, replaced by "***" (out: cap bytes). */
+void qrl_db_shown(const char *path, char *out, size_t cap);
+
+/* Opens (creating if needed) the database at path (a file, or on
+ * PostgreSQL a postgresql:// URL: libpq's, e.g.
+ * postgresql://qrlogin@db.example/qrlogin or
+ * postgresql:///qrlogin?host=/run/postgresql), sets WAL mode, foreign
  * keys and a busy timeout, and creates or migrates the schema. On success
  * *out is a new handle the caller frees with qrl_db_close(). */
 qrl_err qrl_db_open(const char *path, qrl_db **out);

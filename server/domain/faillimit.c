@@ -4,7 +4,6 @@
 #include "domain/faillimit.h"
 
 #include <math.h>
-#include <sqlite3.h>
 #include <string.h>
 
 #include "sql.h"
@@ -28,19 +27,19 @@ static int rule_ok(const char *key, int limit, int64_t window) {
 
 /* key's record. QRL_OK (r->found 0 if none) or QRL_DB. */
 static qrl_err load(qrl_db *db, const char *key, record *r) {
-  sqlite3_stmt *st = qrl_sql_prep(db, "SELECT failures, at FROM failure_limits WHERE key = ?");
+  qrl_stmt *st = qrl_sql_prep(db, "SELECT failures, at FROM failure_limits WHERE key = ?");
   int step;
   memset(r, 0, sizeof(*r));
   if (!st) return QRL_DB;
   qrl_sql_bind_text(st, 1, key);
-  step = sqlite3_step(st);
-  if (step == SQLITE_ROW) {
+  step = qrl_sql_step(st);
+  if (step == QRL_SQL_ROW) {
     r->found = 1;
-    r->failures = sqlite3_column_double(st, 0);
-    r->at = sqlite3_column_int64(st, 1);
+    r->failures = qrl_sql_col_double(st, 0);
+    r->at = qrl_sql_col_int64(st, 1);
   }
   qrl_sql_done(db, st);
-  return step == SQLITE_ROW || step == SQLITE_DONE ? QRL_OK : QRL_DB;
+  return step == QRL_SQL_ROW || step == QRL_SQL_DONE ? QRL_OK : QRL_DB;
 }
 
 /* The failures of r not yet earned back at now. A record ahead of now (the
@@ -56,7 +55,7 @@ static double level(const record *r, int limit, int64_t window, int64_t now) {
 /* Writes key's record: failures as of now, or deletes it if none are left. */
 static qrl_err store(qrl_db *db, const char *key, double failures, int limit, int64_t window,
                      int64_t now) {
-  sqlite3_stmt *st;
+  qrl_stmt *st;
   if (failures <= EPS) {
     st = qrl_sql_prep(db, "DELETE FROM failure_limits WHERE key = ?");
     if (st) qrl_sql_bind_text(st, 1, key);
@@ -67,21 +66,21 @@ static qrl_err store(qrl_db *db, const char *key, double failures, int limit, in
                         " failures = ?2, at = ?3, clear_at = ?4");
   if (st) {
     qrl_sql_bind_text(st, 1, key);
-    sqlite3_bind_double(st, 2, failures);
-    sqlite3_bind_int64(st, 3, now);
+    qrl_sql_bind_double(st, 2, failures);
+    qrl_sql_bind_int64(st, 3, now);
     /* every failure earned back: the bucket is full, the row may go */
-    sqlite3_bind_int64(st, 4, now + (int64_t)ceil(failures * (double)window / limit - 1e-6));
+    qrl_sql_bind_int64(st, 4, now + (int64_t)ceil(failures * (double)window / limit - 1e-6));
   }
   return qrl_sql_run(db, st);
 }
 
 static qrl_err prune(qrl_db *db, int64_t now) {
-  sqlite3_stmt *st = qrl_sql_prep(db, "DELETE FROM failure_limits WHERE key IN"
+  qrl_stmt *st = qrl_sql_prep(db, "DELETE FROM failure_limits WHERE key IN"
                                       " (SELECT key FROM failure_limits WHERE clear_at <= ?1"
                                       " LIMIT ?2)");
   if (st) {
-    sqlite3_bind_int64(st, 1, now);
-    sqlite3_bind_int(st, 2, PRUNE_ROWS);
+    qrl_sql_bind_int64(st, 1, now);
+    qrl_sql_bind_int64(st, 2, PRUNE_ROWS);
   }
   return qrl_sql_run(db, st);
 }
@@ -132,7 +131,7 @@ qrl_err qrl_faillimit_give_back(qrl_db *db, const char *key, int limit, int64_t 
 }
 
 qrl_err qrl_faillimit_clear(qrl_db *db, const char *key) {
-  sqlite3_stmt *st = qrl_sql_prep(db, "DELETE FROM failure_limits WHERE key = ?");
+  qrl_stmt *st = qrl_sql_prep(db, "DELETE FROM failure_limits WHERE key = ?");
   if (st) qrl_sql_bind_text(st, 1, key);
   return qrl_sql_run(db, st);
 }
@@ -146,10 +145,10 @@ int qrl_faillimit_left(qrl_db *db, const char *key, int limit, int64_t window, i
 }
 
 long qrl_faillimit_keys(qrl_db *db) {
-  sqlite3_stmt *st = qrl_sql_prep(db, "SELECT count(*) FROM failure_limits");
+  qrl_stmt *st = qrl_sql_prep(db, "SELECT count(*) FROM failure_limits");
   long n = -1;
   if (!st) return -1;
-  if (sqlite3_step(st) == SQLITE_ROW) n = (long)sqlite3_column_int64(st, 0);
+  if (qrl_sql_step(st) == QRL_SQL_ROW) n = (long)qrl_sql_col_int64(st, 0);
   qrl_sql_done(db, st);
   return n;
 }

@@ -22,12 +22,25 @@ static int probe(sqlite3 *h) {
   return rc;
 }
 
+/* PostgreSQL: the worker's connection answers (opened again if it broke)
+ * and the schema is there. */
+static qrl_err health_pg(qrl_db *db) {
+  qrl_stmt *st = qrl_sql_prep(db, "SELECT version FROM qrl_schema");
+  int r = qrl_sql_step(st);
+  qrl_sql_done(db, st);
+  if (r == QRL_SQL_ROW) return QRL_OK;
+  qrl_log_kv(qrl_db_log(db), QRL_LOG_WARN, "db_not_ready", "what", "PostgreSQL", "error",
+             qrl_sql_errmsg(db), (const char *)NULL);
+  return QRL_DB;
+}
+
 qrl_err qrl_db_health(qrl_db *db, const char *path) {
   sqlite3 *fresh = NULL;
-  int rc = probe(qrl_sql_handle(db));
+  int rc;
   const char *what = "the worker's connection";
 
-  if (rc == SQLITE_OK) {
+  if (qrl_sql_is_pg(db)) return health_pg(db);
+  if ((rc = probe(qrl_sql_handle(db))) == SQLITE_OK) {
     what = path;
     rc = sqlite3_open_v2(path, &fresh, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL);
     if (rc == SQLITE_OK) {

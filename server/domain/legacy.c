@@ -15,16 +15,16 @@
   "id, username, kind, display_name, phone, dob, citizen_id,"                 \
   " id_verified_at IS NOT NULL, linked_citizen"
 
-static void read_portal(sqlite3_stmt *st, qrl_portal_account *a) {
+static void read_portal(qrl_stmt *st, qrl_portal_account *a) {
   memset(a, 0, sizeof(*a));
-  a->id = sqlite3_column_int64(st, 0);
+  a->id = qrl_sql_col_int64(st, 0);
   qrl_sql_copy_col(st, 1, a->username, sizeof(a->username));
   qrl_sql_copy_col(st, 2, a->kind, sizeof(a->kind));
   qrl_sql_copy_col(st, 3, a->display_name, sizeof(a->display_name));
   qrl_sql_copy_col(st, 4, a->phone, sizeof(a->phone));
   qrl_sql_copy_col(st, 5, a->dob, sizeof(a->dob));
   qrl_sql_copy_col(st, 6, a->citizen_id, sizeof(a->citizen_id));
-  a->id_verified = sqlite3_column_int(st, 7) != 0;
+  a->id_verified = qrl_sql_col_int(st, 7) != 0;
   qrl_sql_copy_col(st, 8, a->linked_citizen, sizeof(a->linked_citizen));
 }
 
@@ -32,19 +32,19 @@ static void read_portal(sqlite3_stmt *st, qrl_portal_account *a) {
 static qrl_err portal_one(qrl_db *db, const char *where, const char *text,
                           int64_t num, qrl_portal_account *out) {
   char sql[256];
-  sqlite3_stmt *st;
+  qrl_stmt *st;
   qrl_err rc = QRL_NOT_FOUND;
   int r;
   snprintf(sql, sizeof(sql), "SELECT " PORTAL_COLS " FROM portal_accounts WHERE %s",
            where);
   if (!(st = qrl_sql_prep(db, sql))) return QRL_DB;
   if (text) qrl_sql_bind_text(st, 1, text);
-  else sqlite3_bind_int64(st, 1, num);
-  r = sqlite3_step(st);
-  if (r == SQLITE_ROW) {
+  else qrl_sql_bind_int64(st, 1, num);
+  r = qrl_sql_step(st);
+  if (r == QRL_SQL_ROW) {
     read_portal(st, out);
     rc = QRL_OK;
-  } else if (r != SQLITE_DONE) {
+  } else if (r != QRL_SQL_DONE) {
     rc = QRL_DB;
   }
   qrl_sql_done(db, st);
@@ -81,7 +81,7 @@ qrl_err qrl_portal_add(qrl_db *db, const qrl_acct_policy *pol, const char *kind,
                        int64_t *id) {
   char pw[QRL_HASH_STR_MAX];
   qrl_portal_account existing;
-  sqlite3_stmt *st;
+  qrl_stmt *st;
   qrl_err rc;
 
   if (!kind || (strcmp(kind, "citizen") && strcmp(kind, "organization")) ||
@@ -100,7 +100,7 @@ qrl_err qrl_portal_add(qrl_db *db, const qrl_acct_policy *pol, const char *kind,
   if (rc != QRL_NOT_FOUND) goto out;
   st = qrl_sql_prep(db, "INSERT INTO portal_accounts(username, kind, display_name,"
                         " password_hash, phone, dob, citizen_id, id_verified_at,"
-                        " created_at) VALUES(?,?,?,?,?,?,?,?,?)");
+                        " created_at) VALUES(?,?,?,?,?,?,?,?,?) RETURNING id");
   if (st) {
     qrl_sql_bind_text(st, 1, username);
     qrl_sql_bind_text(st, 2, kind);
@@ -109,12 +109,11 @@ qrl_err qrl_portal_add(qrl_db *db, const qrl_acct_policy *pol, const char *kind,
     qrl_sql_bind_text(st, 5, phone);
     qrl_sql_bind_text(st, 6, dob);
     qrl_sql_bind_text(st, 7, citizen_id);
-    if (verified && citizen_id) sqlite3_bind_int64(st, 8, now);
-    else sqlite3_bind_null(st, 8);
-    sqlite3_bind_int64(st, 9, now);
+    if (verified && citizen_id) qrl_sql_bind_int64(st, 8, now);
+    else qrl_sql_bind_null(st, 8);
+    qrl_sql_bind_int64(st, 9, now);
   }
-  if ((rc = qrl_sql_run(db, st))) goto out;
-  if (id) *id = sqlite3_last_insert_rowid(qrl_sql_handle(db));
+  if ((rc = qrl_sql_run_id(db, st, id))) goto out;
   {
     qrl_req_ctx c = {NULL, NULL, now, NULL};
     rc = qrl_db_audit(db, "portal_account_added", QRL_OK, citizen_id, 0, username, &c);
@@ -161,7 +160,7 @@ qrl_err qrl_portal_check_password(qrl_db *db, const qrl_acct_policy *pol,
                                   const char *username, const char *password,
                                   qrl_portal_account *out) {
   char hash[QRL_HASH_STR_MAX] = "";
-  sqlite3_stmt *st;
+  qrl_stmt *st;
   qrl_err rc;
   int found = 0;
 
@@ -169,7 +168,7 @@ qrl_err qrl_portal_check_password(qrl_db *db, const qrl_acct_policy *pol,
   st = qrl_sql_prep(db, "SELECT password_hash FROM portal_accounts WHERE username = ?");
   if (!st) return QRL_DB;
   qrl_sql_bind_text(st, 1, username);
-  if (sqlite3_step(st) == SQLITE_ROW) {
+  if (qrl_sql_step(st) == QRL_SQL_ROW) {
     qrl_sql_copy_col(st, 0, hash, sizeof(hash));
     found = 1;
   }
@@ -191,7 +190,7 @@ qrl_err qrl_portal_check_password(qrl_db *db, const qrl_acct_policy *pol,
 qrl_err qrl_dossier_add(qrl_db *db, int64_t account, const char *id,
                         const char *title, const char *status,
                         int64_t submitted_at, int64_t updated_at) {
-  sqlite3_stmt *st = qrl_sql_prep(db, "INSERT INTO dossiers(id, account_id, title,"
+  qrl_stmt *st = qrl_sql_prep(db, "INSERT INTO dossiers(id, account_id, title,"
                                       " status, submitted_at, updated_at)"
                                       " VALUES(?,?,?,?,?,?)");
   if (!id || !*id || !title || !*title || !status || !*status) {
@@ -200,24 +199,24 @@ qrl_err qrl_dossier_add(qrl_db *db, int64_t account, const char *id,
   }
   if (st) {
     qrl_sql_bind_text(st, 1, id);
-    sqlite3_bind_int64(st, 2, account);
+    qrl_sql_bind_int64(st, 2, account);
     qrl_sql_bind_text(st, 3, title);
     qrl_sql_bind_text(st, 4, status);
-    sqlite3_bind_int64(st, 5, submitted_at);
-    sqlite3_bind_int64(st, 6, updated_at);
+    qrl_sql_bind_int64(st, 5, submitted_at);
+    qrl_sql_bind_int64(st, 6, updated_at);
   }
   return qrl_sql_run(db, st);
 }
 
 qrl_err qrl_population_add(qrl_db *db, const char *id, const char *full_name,
                            const char *dob) {
-  sqlite3_stmt *st;
+  qrl_stmt *st;
   qrl_err err;
   if (!id) return QRL_INVALID_ID;
   if ((err = qrl_citizen_id_check(id, strlen(id)))) return err;
   if (!full_name || !*full_name || !dob_valid(dob)) return QRL_INVAL;
-  st = qrl_sql_prep(db, "INSERT OR IGNORE INTO population(id, full_name, dob)"
-                        " VALUES(?,?,?)");
+  st = qrl_sql_prep(db, "INSERT INTO population(id, full_name, dob)"
+                        " VALUES(?,?,?) ON CONFLICT DO NOTHING");
   if (st) {
     qrl_sql_bind_text(st, 1, id);
     qrl_sql_bind_text(st, 2, full_name);
@@ -229,7 +228,7 @@ qrl_err qrl_population_add(qrl_db *db, const char *id, const char *full_name,
 qrl_err qrl_portal_verify_id(qrl_db *db, int64_t account, const char *citizen_id,
                              const qrl_req_ctx *rc) {
   qrl_portal_account a;
-  sqlite3_stmt *st;
+  qrl_stmt *st;
   qrl_err err;
   int match = 0;
 
@@ -252,7 +251,7 @@ qrl_err qrl_portal_verify_id(qrl_db *db, int64_t account, const char *citizen_id
   qrl_sql_bind_text(st, 1, citizen_id);
   qrl_sql_bind_text(st, 2, a.display_name);
   qrl_sql_bind_text(st, 3, a.dob);
-  match = sqlite3_step(st) == SQLITE_ROW;
+  match = qrl_sql_step(st) == QRL_SQL_ROW;
   qrl_sql_done(db, st);
   if (!match) {
     err = QRL_POPULATION_MISMATCH;
@@ -267,8 +266,8 @@ qrl_err qrl_portal_verify_id(qrl_db *db, int64_t account, const char *citizen_id
                         " id_verified_at = ?2 WHERE id = ?3");
   if (st) {
     qrl_sql_bind_text(st, 1, citizen_id);
-    sqlite3_bind_int64(st, 2, rc->now);
-    sqlite3_bind_int64(st, 3, account);
+    qrl_sql_bind_int64(st, 2, rc->now);
+    qrl_sql_bind_int64(st, 3, account);
   }
   if ((err = qrl_sql_run(db, st))) goto out;
   if ((err = qrl_db_audit(db, "legacy_verify_id", QRL_OK, citizen_id, 0, a.username, rc)))
@@ -286,7 +285,7 @@ out:
 
 qrl_err qrl_legacy_link(qrl_db *db, const char *citizen_id, const qrl_req_ctx *rc,
                         int *linked) {
-  sqlite3_stmt *st;
+  qrl_stmt *st;
   qrl_err err = QRL_OK;
   int n = 0;
 
@@ -297,7 +296,7 @@ qrl_err qrl_legacy_link(qrl_db *db, const char *citizen_id, const qrl_req_ctx *r
                         " AND linked_citizen IS NULL");
   if (!st) return QRL_DB;
   qrl_sql_bind_text(st, 1, citizen_id);
-  while (!err && sqlite3_step(st) == SQLITE_ROW) {
+  while (!err && qrl_sql_step(st) == QRL_SQL_ROW) {
     char user[65];
     qrl_sql_copy_col(st, 0, user, sizeof(user));
     err = qrl_db_audit(db, "legacy_link", QRL_OK, citizen_id, 0, user, rc);
@@ -310,7 +309,7 @@ qrl_err qrl_legacy_link(qrl_db *db, const char *citizen_id, const qrl_req_ctx *r
                         " AND id_verified_at IS NOT NULL AND linked_citizen IS NULL");
   if (st) {
     qrl_sql_bind_text(st, 1, citizen_id);
-    sqlite3_bind_int64(st, 2, rc->now);
+    qrl_sql_bind_int64(st, 2, rc->now);
   }
   err = qrl_sql_run(db, st);
   if (!err && linked) *linked = n;
@@ -319,16 +318,17 @@ qrl_err qrl_legacy_link(qrl_db *db, const char *citizen_id, const qrl_req_ctx *r
 
 qrl_err qrl_legacy_link_state(qrl_db *db, const char *citizen_id,
                               qrl_link_state *out) {
-  sqlite3_stmt *st = qrl_sql_prep(db,
-      "SELECT max(linked_citizen = ?1), max(id_verified_at IS NULL)"
+  qrl_stmt *st = qrl_sql_prep(db,
+      "SELECT max(CASE WHEN linked_citizen = ?1 THEN 1 ELSE 0 END),"
+      " max(CASE WHEN id_verified_at IS NULL THEN 1 ELSE 0 END)"
       " FROM portal_accounts WHERE kind = 'citizen'"
       " AND (linked_citizen = ?1 OR citizen_id = ?1)");
   *out = QRL_LINK_NONE;
   if (!st) return QRL_DB;
   qrl_sql_bind_text(st, 1, citizen_id);
-  if (sqlite3_step(st) == SQLITE_ROW) {
-    if (sqlite3_column_int(st, 0) == 1) *out = QRL_LINK_LINKED;
-    else if (sqlite3_column_int(st, 1) == 1) *out = QRL_LINK_UNVERIFIED;
+  if (qrl_sql_step(st) == QRL_SQL_ROW) {
+    if (qrl_sql_col_int(st, 0) == 1) *out = QRL_LINK_LINKED;
+    else if (qrl_sql_col_int(st, 1) == 1) *out = QRL_LINK_UNVERIFIED;
   }
   qrl_sql_done(db, st);
   return QRL_OK;
@@ -336,7 +336,7 @@ qrl_err qrl_legacy_link_state(qrl_db *db, const char *citizen_id,
 
 qrl_err qrl_legacy_identity(qrl_db *db, const qrl_web_session *ws,
                             qrl_identity_link *out) {
-  sqlite3_stmt *st;
+  qrl_stmt *st;
   qrl_err rc = QRL_OK;
   int r;
 
@@ -353,21 +353,21 @@ qrl_err qrl_legacy_identity(qrl_db *db, const qrl_web_session *ws,
   } else {
     st = qrl_sql_prep(db, "SELECT kind, username, id_verified_at, linked_at"
                           " FROM portal_accounts WHERE id = ?1");
-    if (st) sqlite3_bind_int64(st, 1, ws->portal.id);
+    if (st) qrl_sql_bind_int64(st, 1, ws->portal.id);
   }
   if (!st) return QRL_DB;
-  r = sqlite3_step(st);
-  if (r == SQLITE_ROW) {
+  r = qrl_sql_step(st);
+  if (r == QRL_SQL_ROW) {
     char kind[16];
     qrl_sql_copy_col(st, 0, kind, sizeof(kind));
     qrl_sql_copy_col(st, 1, out->username, sizeof(out->username));
-    out->verified_at = sqlite3_column_int64(st, 2);
-    out->linked_at = sqlite3_column_int64(st, 3);
+    out->verified_at = qrl_sql_col_int64(st, 2);
+    out->linked_at = qrl_sql_col_int64(st, 3);
     if (strcmp(kind, "citizen") != 0) out->status = QRL_IDENT_ORG;
     else if (out->linked_at) out->status = QRL_IDENT_LINKED;
     else if (out->verified_at) out->status = QRL_IDENT_VERIFIED;
     else out->status = QRL_IDENT_UNVERIFIED;
-  } else if (r != SQLITE_DONE) {
+  } else if (r != QRL_SQL_DONE) {
     rc = QRL_DB;
   }
   qrl_sql_done(db, st);
@@ -383,7 +383,7 @@ int qrl_legacy_vneid_notice(const qrl_web_session *ws, const qrl_identity_link *
 
 qrl_err qrl_dossiers_for(qrl_db *db, const qrl_web_session *ws, qrl_dossier *out,
                          size_t cap, size_t *n) {
-  sqlite3_stmt *st;
+  qrl_stmt *st;
   *n = 0;
   if (ws->citizen.id[0]) {
     st = qrl_sql_prep(db, "SELECT d.id, d.title, d.status, d.submitted_at, d.updated_at"
@@ -394,16 +394,16 @@ qrl_err qrl_dossiers_for(qrl_db *db, const qrl_web_session *ws, qrl_dossier *out
     st = qrl_sql_prep(db, "SELECT id, title, status, submitted_at, updated_at"
                           " FROM dossiers WHERE account_id = ?"
                           " ORDER BY submitted_at DESC");
-    if (st) sqlite3_bind_int64(st, 1, ws->portal.id);
+    if (st) qrl_sql_bind_int64(st, 1, ws->portal.id);
   }
   if (!st) return QRL_DB;
-  while (*n < cap && sqlite3_step(st) == SQLITE_ROW) {
+  while (*n < cap && qrl_sql_step(st) == QRL_SQL_ROW) {
     qrl_dossier *d = &out[(*n)++];
     qrl_sql_copy_col(st, 0, d->id, sizeof(d->id));
     qrl_sql_copy_col(st, 1, d->title, sizeof(d->title));
     qrl_sql_copy_col(st, 2, d->status, sizeof(d->status));
-    d->submitted_at = sqlite3_column_int64(st, 3);
-    d->updated_at = sqlite3_column_int64(st, 4);
+    d->submitted_at = qrl_sql_col_int64(st, 3);
+    d->updated_at = qrl_sql_col_int64(st, 4);
   }
   qrl_sql_done(db, st);
   return QRL_OK;
@@ -449,13 +449,13 @@ qrl_err qrl_legacy_seed_demo(qrl_db *db, const qrl_acct_policy *pol, int64_t now
                         accounts[i].cid, accounts[i].verified, now, NULL);
   }
   for (size_t i = 0; i < sizeof(dossiers) / sizeof(dossiers[0]) && !rc; i++) {
-    sqlite3_stmt *st;
+    qrl_stmt *st;
     int have = 0;
     if ((rc = qrl_portal_find(db, dossiers[i].user, &a))) break;
     st = qrl_sql_prep(db, "SELECT 1 FROM dossiers WHERE id = ?");
     if (!st) return QRL_DB;
     qrl_sql_bind_text(st, 1, dossiers[i].id);
-    have = sqlite3_step(st) == SQLITE_ROW;
+    have = qrl_sql_step(st) == QRL_SQL_ROW;
     qrl_sql_done(db, st);
     if (!have)
       rc = qrl_dossier_add(db, a.id, dossiers[i].id, dossiers[i].title,

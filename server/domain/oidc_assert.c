@@ -85,23 +85,23 @@ static qrl_err verify_with_set(const char *jwks, const char *jws, const char *ki
 static qrl_err use_jti(qrl_db *db, const char *client, const char *jti, int64_t exp,
                        int64_t now) {
   uint8_t h[QRL_SHA256_LEN];
-  sqlite3_stmt *st;
+  qrl_stmt *st;
   qrl_err rc;
   int added;
   if (qrl_sha256(jti, strlen(jti), h)) return QRL_CRYPTO;
   if (qrl_sql_begin(db)) return QRL_DB;
   st = qrl_sql_prep(db, "DELETE FROM oidc_assertion_jtis WHERE expires_at <= ?1");
-  if (st) sqlite3_bind_int64(st, 1, now);
+  if (st) qrl_sql_bind_int64(st, 1, now);
   if ((rc = qrl_sql_run(db, st))) goto out;
-  st = qrl_sql_prep(db, "INSERT OR IGNORE INTO oidc_assertion_jtis(client_id, jti_hash,"
-                        " expires_at) VALUES(?1, ?2, ?3)");
+  st = qrl_sql_prep(db, "INSERT INTO oidc_assertion_jtis(client_id, jti_hash,"
+                        " expires_at) VALUES(?1, ?2, ?3) ON CONFLICT DO NOTHING");
   if (st) {
     qrl_sql_bind_text(st, 1, client);
     qrl_sql_bind_blob(st, 2, h, sizeof(h));
-    sqlite3_bind_int64(st, 3, exp);
+    qrl_sql_bind_int64(st, 3, exp);
   }
   if ((rc = qrl_sql_run(db, st))) goto out;
-  added = sqlite3_changes(qrl_sql_handle(db)) == 1;
+  added = qrl_sql_changes(db) == 1;
   if ((rc = qrl_sql_commit(db))) goto out;
   return added ? QRL_OK : QRL_BAD_CREDENTIALS;
 out:

@@ -197,14 +197,14 @@ static qrl_err audit(qrl_db *db, const char *event, const char *id, int64_t now)
 static qrl_err insert_uris(qrl_db *db, const char *id, const char *kind, const char *const *v,
                            size_t n) {
   for (size_t i = 0; i < n; i++) {
-    sqlite3_stmt *st = qrl_sql_prep(
+    qrl_stmt *st = qrl_sql_prep(
         db, "INSERT INTO oidc_client_uris(client_id, kind, uri, position) VALUES(?1, ?2, ?3, ?4)");
     qrl_err rc;
     if (st) {
       qrl_sql_bind_text(st, 1, id);
       qrl_sql_bind_text(st, 2, kind);
       qrl_sql_bind_text(st, 3, v[i]);
-      sqlite3_bind_int64(st, 4, (int64_t)i);
+      qrl_sql_bind_int64(st, 4, (int64_t)i);
     }
     if ((rc = qrl_sql_run(db, st))) return rc;
   }
@@ -215,7 +215,7 @@ static qrl_err insert_uris(qrl_db *db, const char *id, const char *kind, const c
  * event, in one transaction. */
 static qrl_err insert_client(qrl_db *db, const qrl_client_spec *s, const uint8_t *hash,
                              int64_t now, const char *event) {
-  sqlite3_stmt *st;
+  qrl_stmt *st;
   char *jwks = NULL;
   qrl_err rc = QRL_DB;
   int r;
@@ -236,19 +236,18 @@ static qrl_err insert_client(qrl_db *db, const qrl_client_spec *s, const uint8_t
   qrl_sql_bind_text(st, 3, qrl_client_auth_name(s->auth));
   if (hash) qrl_sql_bind_blob(st, 4, hash, QRL_SHA256_LEN);
   qrl_sql_bind_text(st, 5, jwks);
-  sqlite3_bind_int(st, 6, s->min_acr);
+  qrl_sql_bind_int64(st, 6, s->min_acr);
   qrl_sql_bind_text(st, 7, s->backchannel);
-  sqlite3_bind_int64(st, 8, now);
-  if (hash) sqlite3_bind_int64(st, 9, now);
+  qrl_sql_bind_int64(st, 8, now);
+  if (hash) qrl_sql_bind_int64(st, 9, now);
   qrl_sql_bind_text(st, 10, s->id_token_alg ? s->id_token_alg : "ES256");
-  r = sqlite3_step(st);
-  if (r != SQLITE_DONE) r = sqlite3_extended_errcode(qrl_sql_handle(db));
+  r = qrl_sql_step(st);
   qrl_sql_done(db, st);
-  if (r == SQLITE_CONSTRAINT_PRIMARYKEY) {
+  if (r == QRL_SQL_DUP) {
     rc = QRL_BAD_MESSAGE; /* the id is taken */
     goto out;
   }
-  if (r != SQLITE_DONE) goto out;
+  if (r != QRL_SQL_DONE) goto out;
   if ((rc = insert_uris(db, s->id, "redirect", s->redirect, s->nredirect)) ||
       (rc = insert_uris(db, s->id, "post_logout", s->post_logout, s->npost_logout)) ||
       (rc = audit(db, event, s->id, now)))
@@ -306,7 +305,7 @@ void qrl_client_clear(qrl_client *c) {
 }
 
 qrl_err qrl_client_get(qrl_db *db, const char *id, qrl_client *out) {
-  sqlite3_stmt *st;
+  qrl_stmt *st;
   qrl_err rc = QRL_DB;
   int r;
 
@@ -316,22 +315,22 @@ qrl_err qrl_client_get(qrl_db *db, const char *id, qrl_client *out) {
                         " FROM oidc_clients WHERE client_id = ?1");
   if (!st) return QRL_DB;
   qrl_sql_bind_text(st, 1, id);
-  r = sqlite3_step(st);
-  if (r == SQLITE_ROW) {
-    const unsigned char *j = sqlite3_column_text(st, 3);
+  r = qrl_sql_step(st);
+  if (r == QRL_SQL_ROW) {
+    const char *j = qrl_sql_col_text(st, 3);
     qrl_sql_copy_col(st, 0, out->id, sizeof(out->id));
     qrl_sql_copy_col(st, 1, out->name, sizeof(out->name));
-    if (qrl_client_auth_parse((const char *)sqlite3_column_text(st, 2), &out->auth))
+    if (qrl_client_auth_parse(qrl_sql_col_text(st, 2), &out->auth))
       out->auth = QRL_CLIENT_SECRET_BASIC;
-    out->min_acr = sqlite3_column_int(st, 4);
+    out->min_acr = qrl_sql_col_int(st, 4);
     qrl_sql_copy_col(st, 5, out->backchannel, sizeof(out->backchannel));
-    out->created_at = sqlite3_column_int64(st, 6);
-    out->secret_at = sqlite3_column_int64(st, 7);
+    out->created_at = qrl_sql_col_int64(st, 6);
+    out->secret_at = qrl_sql_col_int64(st, 7);
     qrl_sql_copy_col(st, 8, out->id_token_alg, sizeof(out->id_token_alg));
     if (strcmp(out->id_token_alg, "RS256") != 0) memcpy(out->id_token_alg, "ES256", 6);
     rc = QRL_OK;
     if (j && !(out->jwks = strdup((const char *)j))) rc = QRL_NOMEM;
-  } else if (r == SQLITE_DONE) {
+  } else if (r == QRL_SQL_DONE) {
     rc = QRL_NOT_FOUND;
   }
   qrl_sql_done(db, st);
@@ -340,8 +339,8 @@ qrl_err qrl_client_get(qrl_db *db, const char *id, qrl_client *out) {
                         " ORDER BY kind, position");
   if (!st) return QRL_DB;
   qrl_sql_bind_text(st, 1, id);
-  while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-    int redirect = !strcmp((const char *)sqlite3_column_text(st, 0), "redirect");
+  while ((r = qrl_sql_step(st)) == QRL_SQL_ROW) {
+    int redirect = !strcmp(qrl_sql_col_text(st, 0), "redirect");
     size_t *n = redirect ? &out->nredirect : &out->npost_logout;
     if (*n == QRL_CLIENT_URIS_MAX) continue;
     qrl_sql_copy_col(st, 1, redirect ? out->redirect[*n] : out->post_logout[*n],
@@ -349,11 +348,11 @@ qrl_err qrl_client_get(qrl_db *db, const char *id, qrl_client *out) {
     (*n)++;
   }
   qrl_sql_done(db, st);
-  return r == SQLITE_DONE ? QRL_OK : QRL_DB;
+  return r == QRL_SQL_DONE ? QRL_OK : QRL_DB;
 }
 
 qrl_err qrl_client_list(qrl_db *db, qrl_client_row **rows, size_t *n) {
-  sqlite3_stmt *st = qrl_sql_prep(
+  qrl_stmt *st = qrl_sql_prep(
       db, "SELECT c.client_id, c.name, c.auth_method, c.min_acr, c.created_at,"
           " (SELECT count(*) FROM oidc_client_uris u WHERE u.client_id = c.client_id"
           "  AND u.kind = 'redirect')"
@@ -366,7 +365,7 @@ qrl_err qrl_client_list(qrl_db *db, qrl_client_row **rows, size_t *n) {
   *rows = NULL;
   *n = 0;
   if (!st) return QRL_DB;
-  while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+  while ((r = qrl_sql_step(st)) == QRL_SQL_ROW) {
     qrl_client_row *row;
     if (*n == cap) {
       qrl_client_row *nv = realloc(v, (cap ? cap * 2 : 8) * sizeof(*v));
@@ -381,13 +380,13 @@ qrl_err qrl_client_list(qrl_db *db, qrl_client_row **rows, size_t *n) {
     memset(row, 0, sizeof(*row));
     qrl_sql_copy_col(st, 0, row->id, sizeof(row->id));
     qrl_sql_copy_col(st, 1, row->name, sizeof(row->name));
-    if (qrl_client_auth_parse((const char *)sqlite3_column_text(st, 2), &row->auth))
+    if (qrl_client_auth_parse(qrl_sql_col_text(st, 2), &row->auth))
       row->auth = QRL_CLIENT_SECRET_BASIC;
-    row->min_acr = sqlite3_column_int(st, 3);
-    row->created_at = sqlite3_column_int64(st, 4);
-    row->nredirect = (size_t)sqlite3_column_int64(st, 5);
+    row->min_acr = qrl_sql_col_int(st, 3);
+    row->created_at = qrl_sql_col_int64(st, 4);
+    row->nredirect = (size_t)qrl_sql_col_int64(st, 5);
   }
-  if (!rc && r != SQLITE_DONE) rc = QRL_DB;
+  if (!rc && r != QRL_SQL_DONE) rc = QRL_DB;
   qrl_sql_done(db, st);
   if (rc) {
     free(v);
@@ -401,7 +400,7 @@ qrl_err qrl_client_list(qrl_db *db, qrl_client_row **rows, size_t *n) {
 qrl_err qrl_client_rotate_secret(qrl_db *db, const char *id, int64_t now,
                                  char secret[QRL_CLIENT_SECRET_LEN + 1]) {
   uint8_t hash[QRL_SHA256_LEN];
-  sqlite3_stmt *st;
+  qrl_stmt *st;
   qrl_err rc;
   int r;
 
@@ -411,10 +410,10 @@ qrl_err qrl_client_rotate_secret(qrl_db *db, const char *id, int64_t now,
   st = qrl_sql_prep(db, "SELECT auth_method FROM oidc_clients WHERE client_id = ?1");
   if (!st) goto out;
   qrl_sql_bind_text(st, 1, id);
-  r = sqlite3_step(st);
-  if (r == SQLITE_DONE) rc = QRL_NOT_FOUND;
-  else if (r == SQLITE_ROW)
-    rc = strcmp((const char *)sqlite3_column_text(st, 0), "client_secret_basic") ? QRL_FORBIDDEN
+  r = qrl_sql_step(st);
+  if (r == QRL_SQL_DONE) rc = QRL_NOT_FOUND;
+  else if (r == QRL_SQL_ROW)
+    rc = strcmp(qrl_sql_col_text(st, 0), "client_secret_basic") ? QRL_FORBIDDEN
                                                                                   : QRL_OK;
   qrl_sql_done(db, st);
   if (rc) goto out;
@@ -424,7 +423,7 @@ qrl_err qrl_client_rotate_secret(qrl_db *db, const char *id, int64_t now,
   if (st) {
     qrl_sql_bind_text(st, 1, id);
     qrl_sql_bind_blob(st, 2, hash, sizeof(hash));
-    sqlite3_bind_int64(st, 3, now);
+    qrl_sql_bind_int64(st, 3, now);
   }
   if ((rc = qrl_sql_run(db, st)) || (rc = audit(db, "admin_client_rotate_secret", id, now)))
     goto out;
@@ -438,13 +437,13 @@ out:
 }
 
 qrl_err qrl_client_remove(qrl_db *db, const char *id, int64_t now) {
-  sqlite3_stmt *st;
+  qrl_stmt *st;
   qrl_err rc;
   if (qrl_sql_begin(db)) return QRL_DB;
   st = qrl_sql_prep(db, "DELETE FROM oidc_clients WHERE client_id = ?1");
   if (st) qrl_sql_bind_text(st, 1, id);
   if ((rc = qrl_sql_run(db, st))) goto out;
-  if (sqlite3_changes(qrl_sql_handle(db)) == 0) {
+  if (qrl_sql_changes(db) == 0) {
     rc = QRL_NOT_FOUND;
     goto out;
   }
@@ -457,20 +456,20 @@ out:
 
 qrl_err qrl_client_check_secret(qrl_db *db, const char *id, const char *secret, size_t len) {
   uint8_t want[QRL_SHA256_LEN], got[QRL_SHA256_LEN];
-  sqlite3_stmt *st;
+  qrl_stmt *st;
   int found = 0, r;
 
   memset(want, 0xff, sizeof(want)); /* compared against all the same when unknown */
   st = qrl_sql_prep(db, "SELECT secret_hash FROM oidc_clients WHERE client_id = ?1");
   if (!st) return QRL_DB;
   qrl_sql_bind_text(st, 1, id);
-  r = sqlite3_step(st);
-  if (r == SQLITE_ROW && sqlite3_column_bytes(st, 0) == QRL_SHA256_LEN) {
-    memcpy(want, sqlite3_column_blob(st, 0), sizeof(want));
+  r = qrl_sql_step(st);
+  if (r == QRL_SQL_ROW && qrl_sql_col_bytes(st, 0) == QRL_SHA256_LEN) {
+    memcpy(want, qrl_sql_col_blob(st, 0), sizeof(want));
     found = 1;
   }
   qrl_sql_done(db, st);
-  if (r != SQLITE_ROW && r != SQLITE_DONE) return QRL_DB;
+  if (r != QRL_SQL_ROW && r != QRL_SQL_DONE) return QRL_DB;
   if (qrl_sha256(secret, len, got)) return QRL_CRYPTO;
   return qrl_ct_equal(want, got, sizeof(got)) && found ? QRL_OK : QRL_BAD_CREDENTIALS;
 }

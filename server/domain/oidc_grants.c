@@ -43,13 +43,13 @@ int qrl_oidc_pkce_ok(const char *verifier, const char *challenge) {
 
 qrl_err qrl_oidc_authz_save(qrl_db *db, const qrl_oidc_authz *a, int64_t now,
                             char id[QRL_OIDC_REQ_ID_LEN + 1]) {
-  sqlite3_stmt *st;
+  qrl_stmt *st;
   qrl_err rc = qrl_random_token(16, id, QRL_OIDC_REQ_ID_LEN + 1);
   if (rc) return rc;
   if (qrl_sql_begin(db)) return QRL_DB;
   /* Requests nobody finished go when a new one comes. */
   st = qrl_sql_prep(db, "DELETE FROM oidc_requests WHERE expires_at <= ?1");
-  if (st) sqlite3_bind_int64(st, 1, now);
+  if (st) qrl_sql_bind_int64(st, 1, now);
   if ((rc = qrl_sql_run(db, st))) goto out;
   st = qrl_sql_prep(db,
                     "INSERT INTO oidc_requests(id, client_id, redirect_uri, scope, state, nonce,"
@@ -66,12 +66,12 @@ qrl_err qrl_oidc_authz_save(qrl_db *db, const qrl_oidc_authz *a, int64_t now,
     qrl_sql_bind_text(st, 6, a->nonce);
     qrl_sql_bind_text(st, 7, a->challenge);
     qrl_sql_bind_text(st, 8, a->acr_values);
-    sqlite3_bind_int(st, 9, a->force_login);
-    sqlite3_bind_int64(st, 10, a->max_age);
-    sqlite3_bind_int64(st, 11, now);
-    sqlite3_bind_int64(st, 12, now + QRL_OIDC_REQ_SECS);
-    sqlite3_bind_int64(st, 13, a->not_session);
-    sqlite3_bind_int(st, 14, a->min_level >= 2 ? 2 : 1);
+    qrl_sql_bind_int64(st, 9, a->force_login);
+    qrl_sql_bind_int64(st, 10, a->max_age);
+    qrl_sql_bind_int64(st, 11, now);
+    qrl_sql_bind_int64(st, 12, now + QRL_OIDC_REQ_SECS);
+    qrl_sql_bind_int64(st, 13, a->not_session);
+    qrl_sql_bind_int64(st, 14, a->min_level >= 2 ? 2 : 1);
     qrl_sql_bind_text(st, 15, a->ui_locales[0] ? a->ui_locales : NULL);
     qrl_sql_bind_blob(st, 16, a->browser_hash, sizeof(a->browser_hash));
   }
@@ -84,7 +84,7 @@ out:
 }
 
 qrl_err qrl_oidc_authz_load(qrl_db *db, const char *id, int64_t now, qrl_oidc_authz *out) {
-  sqlite3_stmt *st = qrl_sql_prep(
+  qrl_stmt *st = qrl_sql_prep(
       db, "SELECT client_id, redirect_uri, scope, state, nonce, challenge, acr_values,"
           " force_login, max_age, created_at, not_session, min_level, ui_locales,"
           " browser_hash FROM oidc_requests"
@@ -94,9 +94,9 @@ qrl_err qrl_oidc_authz_load(qrl_db *db, const char *id, int64_t now, qrl_oidc_au
   memset(out, 0, sizeof(*out));
   if (!st) return QRL_DB;
   qrl_sql_bind_text(st, 1, id);
-  sqlite3_bind_int64(st, 2, now);
-  r = sqlite3_step(st);
-  if (r == SQLITE_ROW) {
+  qrl_sql_bind_int64(st, 2, now);
+  r = qrl_sql_step(st);
+  if (r == QRL_SQL_ROW) {
     qrl_sql_copy_col(st, 0, out->client_id, sizeof(out->client_id));
     qrl_sql_copy_col(st, 1, out->redirect_uri, sizeof(out->redirect_uri));
     qrl_sql_copy_col(st, 2, out->scope, sizeof(out->scope));
@@ -104,19 +104,19 @@ qrl_err qrl_oidc_authz_load(qrl_db *db, const char *id, int64_t now, qrl_oidc_au
     qrl_sql_copy_col(st, 4, out->nonce, sizeof(out->nonce));
     qrl_sql_copy_col(st, 5, out->challenge, sizeof(out->challenge));
     qrl_sql_copy_col(st, 6, out->acr_values, sizeof(out->acr_values));
-    out->force_login = sqlite3_column_int(st, 7);
-    out->max_age = sqlite3_column_int64(st, 8);
-    out->created_at = sqlite3_column_int64(st, 9);
-    out->not_session = sqlite3_column_int64(st, 10);
-    out->min_level = sqlite3_column_int(st, 11);
+    out->force_login = qrl_sql_col_int(st, 7);
+    out->max_age = qrl_sql_col_int64(st, 8);
+    out->created_at = qrl_sql_col_int64(st, 9);
+    out->not_session = qrl_sql_col_int64(st, 10);
+    out->min_level = qrl_sql_col_int(st, 11);
     qrl_sql_copy_col(st, 12, out->ui_locales, sizeof(out->ui_locales));
     /* A request without a binding (none stored) matches no cookie. */
-    if (sqlite3_column_bytes(st, 13) == (int)sizeof(out->browser_hash))
-      memcpy(out->browser_hash, sqlite3_column_blob(st, 13), sizeof(out->browser_hash));
+    if (qrl_sql_col_bytes(st, 13) == (int)sizeof(out->browser_hash))
+      memcpy(out->browser_hash, qrl_sql_col_blob(st, 13), sizeof(out->browser_hash));
     else
       memset(out->browser_hash, 0xff, sizeof(out->browser_hash));
     rc = QRL_OK;
-  } else if (r == SQLITE_DONE) {
+  } else if (r == QRL_SQL_DONE) {
     rc = QRL_NOT_FOUND;
   }
   qrl_sql_done(db, st);
@@ -134,7 +134,7 @@ int qrl_oidc_authz_browser_ok(const qrl_oidc_authz *a, const char *cookie) {
 }
 
 qrl_err qrl_oidc_authz_done(qrl_db *db, const char *id) {
-  sqlite3_stmt *st = qrl_sql_prep(db, "DELETE FROM oidc_requests WHERE id = ?1");
+  qrl_stmt *st = qrl_sql_prep(db, "DELETE FROM oidc_requests WHERE id = ?1");
   if (st) qrl_sql_bind_text(st, 1, id);
   return qrl_sql_run(db, st);
 }
@@ -145,10 +145,11 @@ qrl_err qrl_oidc_authz_done(qrl_db *db, const char *id) {
  * transaction). */
 static qrl_err subject_of(qrl_db *db, const char *citizen_id, char sub[QRL_OIDC_SUB_LEN + 1]) {
   char fresh[QRL_OIDC_SUB_LEN + 1];
-  sqlite3_stmt *st;
+  qrl_stmt *st;
   qrl_err rc = qrl_random_token(16, fresh, sizeof(fresh));
   if (rc) return rc;
-  st = qrl_sql_prep(db, "INSERT OR IGNORE INTO oidc_subjects(citizen_id, sub) VALUES(?1, ?2)");
+  st = qrl_sql_prep(db, "INSERT INTO oidc_subjects(citizen_id, sub) VALUES(?1, ?2)"
+                        " ON CONFLICT DO NOTHING");
   if (st) {
     qrl_sql_bind_text(st, 1, citizen_id);
     qrl_sql_bind_text(st, 2, fresh);
@@ -160,15 +161,15 @@ static qrl_err subject_of(qrl_db *db, const char *citizen_id, char sub[QRL_OIDC_
 
 qrl_err qrl_oidc_subject_find(qrl_db *db, const char *citizen_id,
                               char sub[QRL_OIDC_SUB_LEN + 1]) {
-  sqlite3_stmt *st = qrl_sql_prep(db, "SELECT sub FROM oidc_subjects WHERE citizen_id = ?1");
+  qrl_stmt *st = qrl_sql_prep(db, "SELECT sub FROM oidc_subjects WHERE citizen_id = ?1");
   int r;
   sub[0] = '\0';
   if (!st) return QRL_DB;
   qrl_sql_bind_text(st, 1, citizen_id);
-  r = sqlite3_step(st);
-  if (r == SQLITE_ROW) qrl_sql_copy_col(st, 0, sub, QRL_OIDC_SUB_LEN + 1);
+  r = qrl_sql_step(st);
+  if (r == QRL_SQL_ROW) qrl_sql_copy_col(st, 0, sub, QRL_OIDC_SUB_LEN + 1);
   qrl_sql_done(db, st);
-  return r == SQLITE_ROW ? QRL_OK : r == SQLITE_DONE ? QRL_NOT_FOUND : QRL_DB;
+  return r == QRL_SQL_ROW ? QRL_OK : r == QRL_SQL_DONE ? QRL_NOT_FOUND : QRL_DB;
 }
 
 /* ---- codes ------------------------------------------------------------------ */
@@ -177,14 +178,14 @@ qrl_err qrl_oidc_code_issue(qrl_db *db, qrl_oidc_grant *g, const qrl_req_ctx *rc
                             char code[QRL_OIDC_SECRET_LEN + 1]) {
   int64_t now = rc_->now;
   uint8_t h[QRL_SHA256_LEN];
-  sqlite3_stmt *st;
+  qrl_stmt *st;
   qrl_err rc = qrl_random_token(32, code, QRL_OIDC_SECRET_LEN + 1);
   if (!rc && qrl_sha256(code, strlen(code), h)) rc = QRL_CRYPTO;
   if (rc) return rc;
   if (qrl_sql_begin(db)) return QRL_DB;
   if ((rc = subject_of(db, g->citizen_id, g->sub))) goto out;
   st = qrl_sql_prep(db, "DELETE FROM oidc_codes WHERE expires_at <= ?1 AND used = 0");
-  if (st) sqlite3_bind_int64(st, 1, now - QRL_OIDC_ACCESS_SECS);
+  if (st) qrl_sql_bind_int64(st, 1, now - QRL_OIDC_ACCESS_SECS);
   if ((rc = qrl_sql_run(db, st))) goto out;
   st = qrl_sql_prep(db,
                     "INSERT INTO oidc_codes(code_hash, client_id, redirect_uri, scope, nonce,"
@@ -202,9 +203,9 @@ qrl_err qrl_oidc_code_issue(qrl_db *db, qrl_oidc_grant *g, const qrl_req_ctx *rc
     qrl_sql_bind_text(st, 9, g->sub);
     qrl_sql_bind_text(st, 10, g->acr);
     qrl_sql_bind_text(st, 11, g->amr);
-    sqlite3_bind_int64(st, 12, g->auth_time);
-    sqlite3_bind_int64(st, 13, now + QRL_OIDC_CODE_SECS);
-    if (g->session_id > 0) sqlite3_bind_int64(st, 14, g->session_id);
+    qrl_sql_bind_int64(st, 12, g->auth_time);
+    qrl_sql_bind_int64(st, 13, now + QRL_OIDC_CODE_SECS);
+    if (g->session_id > 0) qrl_sql_bind_int64(st, 14, g->session_id);
   }
   if ((rc = qrl_sql_run(db, st))) goto out;
   if ((rc = qrl_db_audit(db, "oidc_code", QRL_OK, g->citizen_id, 0, g->client_id, rc_))) goto out;
@@ -218,15 +219,15 @@ out:
  * QRL_CODE_INVALID (none), QRL_DB. */
 static qrl_err code_row(qrl_db *db, const uint8_t h[QRL_SHA256_LEN], qrl_oidc_grant *g,
                         int64_t *expires_at) {
-  sqlite3_stmt *st = qrl_sql_prep(
+  qrl_stmt *st = qrl_sql_prep(
       db, "SELECT client_id, redirect_uri, scope, nonce, challenge, citizen_id, sid, sub, acr,"
           " amr, auth_time, expires_at FROM oidc_codes WHERE code_hash = ?1");
   qrl_err rc = QRL_DB;
   int r;
   if (!st) return QRL_DB;
   qrl_sql_bind_blob(st, 1, h, QRL_SHA256_LEN);
-  r = sqlite3_step(st);
-  if (r == SQLITE_ROW) {
+  r = qrl_sql_step(st);
+  if (r == QRL_SQL_ROW) {
     qrl_sql_copy_col(st, 0, g->client_id, sizeof(g->client_id));
     qrl_sql_copy_col(st, 1, g->redirect_uri, sizeof(g->redirect_uri));
     qrl_sql_copy_col(st, 2, g->scope, sizeof(g->scope));
@@ -237,10 +238,10 @@ static qrl_err code_row(qrl_db *db, const uint8_t h[QRL_SHA256_LEN], qrl_oidc_gr
     qrl_sql_copy_col(st, 7, g->sub, sizeof(g->sub));
     qrl_sql_copy_col(st, 8, g->acr, sizeof(g->acr));
     qrl_sql_copy_col(st, 9, g->amr, sizeof(g->amr));
-    g->auth_time = sqlite3_column_int64(st, 10);
-    *expires_at = sqlite3_column_int64(st, 11);
+    g->auth_time = qrl_sql_col_int64(st, 10);
+    *expires_at = qrl_sql_col_int64(st, 11);
     rc = QRL_OK;
-  } else if (r == SQLITE_DONE) {
+  } else if (r == QRL_SQL_DONE) {
     rc = QRL_CODE_INVALID;
   }
   qrl_sql_done(db, st);
@@ -253,7 +254,7 @@ qrl_err qrl_oidc_code_redeem(qrl_db *db, const char *code, const char *client_id
                              char access[QRL_OIDC_SECRET_LEN + 1]) {
   int64_t now = rc_->now;
   uint8_t h[QRL_SHA256_LEN], th[QRL_SHA256_LEN];
-  sqlite3_stmt *st;
+  qrl_stmt *st;
   int64_t expires_at = 0;
   const char *why = NULL; /* a refusal's audit detail */
   int won;
@@ -269,14 +270,14 @@ qrl_err qrl_oidc_code_redeem(qrl_db *db, const char *code, const char *client_id
   st = qrl_sql_prep(db, "UPDATE oidc_codes SET used = 1 WHERE code_hash = ?1 AND used = 0");
   if (st) qrl_sql_bind_blob(st, 1, h, sizeof(h));
   if ((rc = qrl_sql_run(db, st))) goto fail;
-  won = sqlite3_changes(qrl_sql_handle(db)) == 1;
+  won = qrl_sql_changes(db) == 1;
   if (!won) {
     /* Unknown, or redeemed before: a replay revokes what the code gave. */
     st = qrl_sql_prep(db, "UPDATE oidc_tokens SET revoked_at = ?2"
                           " WHERE code_hash = ?1 AND revoked_at IS NULL");
     if (st) {
       qrl_sql_bind_blob(st, 1, h, sizeof(h));
-      sqlite3_bind_int64(st, 2, now);
+      qrl_sql_bind_int64(st, 2, now);
     }
     if ((rc = qrl_sql_run(db, st))) goto fail;
     rc = code_row(db, h, out, &expires_at);
@@ -304,7 +305,7 @@ qrl_err qrl_oidc_code_redeem(qrl_db *db, const char *code, const char *client_id
     qrl_sql_bind_text(st, 4, out->scope);
     qrl_sql_bind_text(st, 5, out->citizen_id);
     qrl_sql_bind_text(st, 6, out->sub);
-    sqlite3_bind_int64(st, 7, now + QRL_OIDC_ACCESS_SECS);
+    qrl_sql_bind_int64(st, 7, now + QRL_OIDC_ACCESS_SECS);
   }
   if ((rc = qrl_sql_run(db, st))) goto fail;
   if ((rc = qrl_db_audit(db, "oidc_token", QRL_OK, out->citizen_id, 0, out->client_id, rc_)))
@@ -331,7 +332,7 @@ fail:
 
 qrl_err qrl_oidc_access_check(qrl_db *db, const char *token, int64_t now, qrl_oidc_grant *out) {
   uint8_t h[QRL_SHA256_LEN];
-  sqlite3_stmt *st;
+  qrl_stmt *st;
   qrl_err rc = QRL_DB;
   int r;
   memset(out, 0, sizeof(*out));
@@ -341,15 +342,15 @@ qrl_err qrl_oidc_access_check(qrl_db *db, const char *token, int64_t now, qrl_oi
                         " WHERE token_hash = ?1 AND expires_at > ?2 AND revoked_at IS NULL");
   if (!st) return QRL_DB;
   qrl_sql_bind_blob(st, 1, h, sizeof(h));
-  sqlite3_bind_int64(st, 2, now);
-  r = sqlite3_step(st);
-  if (r == SQLITE_ROW) {
+  qrl_sql_bind_int64(st, 2, now);
+  r = qrl_sql_step(st);
+  if (r == QRL_SQL_ROW) {
     qrl_sql_copy_col(st, 0, out->client_id, sizeof(out->client_id));
     qrl_sql_copy_col(st, 1, out->scope, sizeof(out->scope));
     qrl_sql_copy_col(st, 2, out->citizen_id, sizeof(out->citizen_id));
     qrl_sql_copy_col(st, 3, out->sub, sizeof(out->sub));
     rc = QRL_OK;
-  } else if (r == SQLITE_DONE) {
+  } else if (r == QRL_SQL_DONE) {
     rc = QRL_NOT_AUTHENTICATED;
   }
   qrl_sql_done(db, st);
@@ -357,20 +358,20 @@ qrl_err qrl_oidc_access_check(qrl_db *db, const char *token, int64_t now, qrl_oi
 }
 
 qrl_err qrl_oidc_citizen_claims(qrl_db *db, const char *citizen_id, qrl_oidc_claims *out) {
-  sqlite3_stmt *st =
+  qrl_stmt *st =
       qrl_sql_prep(db, "SELECT full_name, level, dob FROM citizens WHERE id = ?1");
   qrl_err rc = QRL_DB;
   int r;
   memset(out, 0, sizeof(*out));
   if (!st) return QRL_DB;
   qrl_sql_bind_text(st, 1, citizen_id);
-  r = sqlite3_step(st);
-  if (r == SQLITE_ROW) {
+  r = qrl_sql_step(st);
+  if (r == QRL_SQL_ROW) {
     qrl_sql_copy_col(st, 0, out->name, sizeof(out->name));
-    out->level = sqlite3_column_int(st, 1);
+    out->level = qrl_sql_col_int(st, 1);
     qrl_sql_copy_col(st, 2, out->birthdate, sizeof(out->birthdate));
     rc = QRL_OK;
-  } else if (r == SQLITE_DONE) {
+  } else if (r == QRL_SQL_DONE) {
     rc = QRL_NOT_FOUND;
   }
   qrl_sql_done(db, st);

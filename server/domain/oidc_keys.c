@@ -35,30 +35,30 @@ const char *qrl_oidc_key_state_name(qrl_oidc_key_state s) {
 }
 
 /* Reads the KEY_COLS of st's row at col 0 into k. -1 if malformed. */
-static int read_key(sqlite3_stmt *st, qrl_oidc_key *k) {
+static int read_key(qrl_stmt *st, qrl_oidc_key *k) {
   int n;
   memset(k, 0, sizeof(*k));
   qrl_sql_copy_col(st, 0, k->kid, sizeof(k->kid));
   qrl_sql_copy_col(st, 1, k->alg, sizeof(k->alg));
-  n = sqlite3_column_bytes(st, 2);
+  n = qrl_sql_col_bytes(st, 2);
   if (!strcmp(k->alg, "ES256") ? n != 65 : (n <= 0 || n > (int)sizeof(k->pub))) return -1;
-  memcpy(k->pub, sqlite3_column_blob(st, 2), (size_t)n);
+  memcpy(k->pub, qrl_sql_col_blob(st, 2), (size_t)n);
   k->publen = (size_t)n;
-  k->created_at = sqlite3_column_int64(st, 3);
-  k->activate_at = sqlite3_column_int64(st, 4);
-  k->retire_at = sqlite3_column_int64(st, 5);
-  k->expire_at = sqlite3_column_int64(st, 6);
+  k->created_at = qrl_sql_col_int64(st, 3);
+  k->activate_at = qrl_sql_col_int64(st, 4);
+  k->retire_at = qrl_sql_col_int64(st, 5);
+  k->expire_at = qrl_sql_col_int64(st, 6);
   return 0;
 }
 
 /* Runs st (bound by the caller) and reads at most cap keys. */
-static qrl_err read_keys(qrl_db *db, sqlite3_stmt *st, qrl_oidc_key *out, size_t cap,
+static qrl_err read_keys(qrl_db *db, qrl_stmt *st, qrl_oidc_key *out, size_t cap,
                          size_t *n) {
   qrl_err rc = QRL_OK;
   int r;
   *n = 0;
   if (!st) return QRL_DB;
-  while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+  while ((r = qrl_sql_step(st)) == QRL_SQL_ROW) {
     if (*n == cap) continue;
     if (read_key(st, &out[*n])) {
       rc = QRL_DB;
@@ -66,30 +66,30 @@ static qrl_err read_keys(qrl_db *db, sqlite3_stmt *st, qrl_oidc_key *out, size_t
     }
     (*n)++;
   }
-  if (!rc && r != SQLITE_DONE) rc = QRL_DB;
+  if (!rc && r != QRL_SQL_DONE) rc = QRL_DB;
   qrl_sql_done(db, st);
   return rc;
 }
 
 qrl_err qrl_oidc_keys_list(qrl_db *db, qrl_oidc_key *out, size_t cap, size_t *n) {
-  sqlite3_stmt *st =
+  qrl_stmt *st =
       qrl_sql_prep(db, "SELECT " KEY_COLS " FROM oidc_keys ORDER BY created_at, activate_at, kid");
   return read_keys(db, st, out, cap, n);
 }
 
 qrl_err qrl_oidc_keys_published(qrl_db *db, int64_t now, qrl_oidc_key *out, size_t cap,
                                 size_t *n) {
-  sqlite3_stmt *st = qrl_sql_prep(db, "SELECT " KEY_COLS " FROM oidc_keys"
+  qrl_stmt *st = qrl_sql_prep(db, "SELECT " KEY_COLS " FROM oidc_keys"
                                       " WHERE created_at <= ?1 AND"
                                       " (expire_at IS NULL OR expire_at > ?1)"
                                       " ORDER BY created_at, activate_at, kid");
-  if (st) sqlite3_bind_int64(st, 1, now);
+  if (st) qrl_sql_bind_int64(st, 1, now);
   return read_keys(db, st, out, cap, n);
 }
 
 qrl_err qrl_oidc_key_signing(qrl_db *db, int64_t now, qrl_oidc_key *key,
                              uint8_t priv[QRL_PRIVKEY_BYTES]) {
-  sqlite3_stmt *st = qrl_sql_prep(db, "SELECT " KEY_COLS ", private_der FROM oidc_keys"
+  qrl_stmt *st = qrl_sql_prep(db, "SELECT " KEY_COLS ", private_der FROM oidc_keys"
                                       " WHERE alg = 'ES256' AND activate_at <= ?1 AND"
                                       " (retire_at IS NULL OR retire_at > ?1)"
                                       " ORDER BY activate_at DESC LIMIT 1");
@@ -97,12 +97,12 @@ qrl_err qrl_oidc_key_signing(qrl_db *db, int64_t now, qrl_oidc_key *key,
   qrl_err rc = QRL_DB;
   int r;
   if (!st) return QRL_DB;
-  sqlite3_bind_int64(st, 1, now);
-  r = sqlite3_step(st);
-  if (r == SQLITE_DONE) {
+  qrl_sql_bind_int64(st, 1, now);
+  r = qrl_sql_step(st);
+  if (r == QRL_SQL_DONE) {
     rc = QRL_NOT_FOUND;
-  } else if (r == SQLITE_ROW && !read_key(st, key)) {
-    rc = qrl_ec_priv_from_der(sqlite3_column_blob(st, 7), (size_t)sqlite3_column_bytes(st, 7),
+  } else if (r == QRL_SQL_ROW && !read_key(st, key)) {
+    rc = qrl_ec_priv_from_der(qrl_sql_col_blob(st, 7), (size_t)qrl_sql_col_bytes(st, 7),
                               priv, pub);
     /* A row whose private key is not its public key's is no key to sign with. */
     if (rc || memcmp(pub, key->pub, sizeof(pub)) != 0) {
@@ -120,7 +120,7 @@ static qrl_err insert_key(qrl_db *db, const char *alg, int64_t now, int64_t acti
                           qrl_oidc_key *out) {
   uint8_t priv[QRL_PRIVKEY_BYTES], *der = NULL;
   size_t derlen = 0;
-  sqlite3_stmt *st;
+  qrl_stmt *st;
   qrl_err rc;
 
   memset(out, 0, sizeof(*out));
@@ -144,8 +144,8 @@ static qrl_err insert_key(qrl_db *db, const char *alg, int64_t now, int64_t acti
     qrl_sql_bind_text(st, 2, out->alg);
     qrl_sql_bind_blob(st, 3, der, derlen);
     qrl_sql_bind_blob(st, 4, out->pub, out->publen);
-    sqlite3_bind_int64(st, 5, now);
-    sqlite3_bind_int64(st, 6, activate_at);
+    qrl_sql_bind_int64(st, 5, now);
+    qrl_sql_bind_int64(st, 6, activate_at);
   }
   rc = qrl_sql_run(db, st);
 out:
@@ -169,15 +169,15 @@ static qrl_err audit_key(qrl_db *db, const char *event, const qrl_oidc_key *k, i
 /* The newest key of alg that signs now or will (activate_at latest): 1
  * found, 0 none, -1 error. */
 static int newest_key(qrl_db *db, const char *alg, qrl_oidc_key *k) {
-  sqlite3_stmt *st = qrl_sql_prep(db, "SELECT " KEY_COLS " FROM oidc_keys"
+  qrl_stmt *st = qrl_sql_prep(db, "SELECT " KEY_COLS " FROM oidc_keys"
                                       " WHERE retire_at IS NULL AND alg = ?1"
                                       " ORDER BY activate_at DESC LIMIT 1");
   int r, found = -1;
   if (!st) return -1;
   qrl_sql_bind_text(st, 1, alg);
-  r = sqlite3_step(st);
-  if (r == SQLITE_DONE) found = 0;
-  else if (r == SQLITE_ROW && !read_key(st, k)) found = 1;
+  r = qrl_sql_step(st);
+  if (r == QRL_SQL_DONE) found = 0;
+  else if (r == QRL_SQL_ROW && !read_key(st, k)) found = 1;
   qrl_sql_done(db, st);
   return found;
 }
@@ -229,7 +229,7 @@ qrl_err qrl_oidc_keys_rotate(qrl_db *db, const qrl_oidc_key_policy *pol, int64_t
 qrl_err qrl_oidc_keys_rotate_alg(qrl_db *db, const char *alg, const qrl_oidc_key_policy *pol,
                                  int64_t now, const char *agent, qrl_oidc_key *out) {
   qrl_oidc_key cur, k;
-  sqlite3_stmt *st;
+  qrl_stmt *st;
   int64_t activate = now;
   qrl_err rc = QRL_DB;
   int found;
@@ -237,7 +237,7 @@ qrl_err qrl_oidc_keys_rotate_alg(qrl_db *db, const char *alg, const qrl_oidc_key
   if (!qrl_oidc_alg_valid(alg)) return QRL_INVAL;
   if (qrl_sql_begin(db)) return QRL_DB;
   st = qrl_sql_prep(db, "DELETE FROM oidc_keys WHERE expire_at IS NOT NULL AND expire_at <= ?1");
-  if (st) sqlite3_bind_int64(st, 1, now);
+  if (st) qrl_sql_bind_int64(st, 1, now);
   if ((rc = qrl_sql_run(db, st))) goto out;
   rc = QRL_DB;
   if ((found = newest_key(db, alg, &cur)) < 0) goto out;
@@ -251,8 +251,8 @@ qrl_err qrl_oidc_keys_rotate_alg(qrl_db *db, const char *alg, const qrl_oidc_key
     st = qrl_sql_prep(db, "UPDATE oidc_keys SET retire_at = ?2, expire_at = ?3 WHERE kid = ?1");
     if (st) {
       qrl_sql_bind_text(st, 1, cur.kid);
-      sqlite3_bind_int64(st, 2, activate);
-      sqlite3_bind_int64(st, 3, activate + pol->keep_secs);
+      qrl_sql_bind_int64(st, 2, activate);
+      qrl_sql_bind_int64(st, 3, activate + pol->keep_secs);
     }
     if ((rc = qrl_sql_run(db, st))) goto out;
   }
@@ -268,7 +268,7 @@ out:
 
 qrl_err qrl_oidc_jwt_sign(qrl_db *db, int64_t now, const char *alg, const char *typ,
                           const char *payload, char **out) {
-  sqlite3_stmt *st;
+  qrl_stmt *st;
   qrl_oidc_key key;
   uint8_t pub[QRL_JWK_PUB_MAX];
   size_t publen = 0;
@@ -282,14 +282,14 @@ qrl_err qrl_oidc_jwt_sign(qrl_db *db, int64_t now, const char *alg, const char *
                         " (retire_at IS NULL OR retire_at > ?1)"
                         " ORDER BY activate_at DESC LIMIT 1");
   if (!st) return QRL_DB;
-  sqlite3_bind_int64(st, 1, now);
+  qrl_sql_bind_int64(st, 1, now);
   qrl_sql_bind_text(st, 2, alg);
-  r = sqlite3_step(st);
-  if (r == SQLITE_DONE) {
+  r = qrl_sql_step(st);
+  if (r == QRL_SQL_DONE) {
     rc = QRL_NOT_FOUND;
-  } else if (r == SQLITE_ROW && !read_key(st, &key)) {
-    const uint8_t *der = sqlite3_column_blob(st, 7);
-    size_t derlen = (size_t)sqlite3_column_bytes(st, 7);
+  } else if (r == QRL_SQL_ROW && !read_key(st, &key)) {
+    const uint8_t *der = qrl_sql_col_blob(st, 7);
+    size_t derlen = (size_t)qrl_sql_col_bytes(st, 7);
     rc = QRL_CRYPTO;
     /* A row whose private key is not its public key's is no key to sign
      * with (for ES256 the stored point is the raw one: compare its tail). */

@@ -32,7 +32,7 @@ int64_t qrl_bcl_backoff_ms(int64_t base_ms, int attempts) {
 /* ---- the outbox -------------------------------------------------------------- */
 
 qrl_err qrl_bcl_claim(qrl_db *db, int64_t now_ms, qrl_bcl_item *out, size_t cap, size_t *n) {
-  sqlite3_stmt *st;
+  qrl_stmt *st;
   qrl_err rc = QRL_DB;
   int r;
 
@@ -43,18 +43,18 @@ qrl_err qrl_bcl_claim(qrl_db *db, int64_t now_ms, qrl_bcl_item *out, size_t cap,
                         " LEFT JOIN oidc_clients c ON c.client_id = o.client_id"
                         " WHERE o.next_ms <= ?1 ORDER BY o.next_ms, o.id LIMIT ?2");
   if (!st) goto out;
-  sqlite3_bind_int64(st, 1, now_ms);
-  sqlite3_bind_int64(st, 2, (sqlite3_int64)cap);
-  while (*n < cap && (r = sqlite3_step(st)) == SQLITE_ROW) {
+  qrl_sql_bind_int64(st, 1, now_ms);
+  qrl_sql_bind_int64(st, 2, (int64_t)cap);
+  while (*n < cap && (r = qrl_sql_step(st)) == QRL_SQL_ROW) {
     qrl_bcl_item *it = &out[*n];
     memset(it, 0, sizeof(*it));
-    it->id = sqlite3_column_int64(st, 0);
+    it->id = qrl_sql_col_int64(st, 0);
     qrl_sql_copy_col(st, 1, it->client_id, sizeof(it->client_id));
     qrl_sql_copy_col(st, 2, it->uri, sizeof(it->uri));
     qrl_sql_copy_col(st, 3, it->sid, sizeof(it->sid));
     qrl_sql_copy_col(st, 4, it->sub, sizeof(it->sub));
-    it->attempts = sqlite3_column_int(st, 5) + 1;
-    it->created_at = sqlite3_column_int64(st, 6);
+    it->attempts = qrl_sql_col_int(st, 5) + 1;
+    it->created_at = qrl_sql_col_int64(st, 6);
     (*n)++;
   }
   qrl_sql_done(db, st);
@@ -62,8 +62,8 @@ qrl_err qrl_bcl_claim(qrl_db *db, int64_t now_ms, qrl_bcl_item *out, size_t cap,
     st = qrl_sql_prep(db, "UPDATE oidc_bcl_outbox SET attempts = attempts + 1, next_ms = ?2"
                           " WHERE id = ?1");
     if (st) {
-      sqlite3_bind_int64(st, 1, out[i].id);
-      sqlite3_bind_int64(st, 2, now_ms + QRL_BCL_LEASE_MS);
+      qrl_sql_bind_int64(st, 1, out[i].id);
+      qrl_sql_bind_int64(st, 2, now_ms + QRL_BCL_LEASE_MS);
     }
     if (qrl_sql_run(db, st)) goto out;
   }
@@ -77,30 +77,30 @@ out:
 qrl_err qrl_bcl_settle(qrl_db *db, const qrl_bcl_item *it, int ok, int permanent,
                        int64_t now_ms, int64_t retry_ms, qrl_bcl_outcome *out) {
   int64_t delay = qrl_bcl_backoff_ms(retry_ms, it->attempts);
-  sqlite3_stmt *st;
+  qrl_stmt *st;
   *out = ok ? QRL_BCL_DELIVERED : QRL_BCL_RETRY;
   if (!ok && (permanent || it->attempts >= QRL_BCL_MAX_ATTEMPTS ||
               (now_ms + delay) / 1000 > it->created_at + QRL_BCL_MAX_SECS))
     *out = QRL_BCL_FAILED;
   if (*out == QRL_BCL_RETRY) {
     st = qrl_sql_prep(db, "UPDATE oidc_bcl_outbox SET next_ms = ?2 WHERE id = ?1");
-    if (st) sqlite3_bind_int64(st, 2, now_ms + delay);
+    if (st) qrl_sql_bind_int64(st, 2, now_ms + delay);
   } else {
     st = qrl_sql_prep(db, "DELETE FROM oidc_bcl_outbox WHERE id = ?1");
   }
-  if (st) sqlite3_bind_int64(st, 1, it->id);
+  if (st) qrl_sql_bind_int64(st, 1, it->id);
   return qrl_sql_run(db, st);
 }
 
 qrl_err qrl_bcl_next_due(qrl_db *db, int64_t *next_ms) {
-  sqlite3_stmt *st = qrl_sql_prep(db, "SELECT min(next_ms) FROM oidc_bcl_outbox");
+  qrl_stmt *st = qrl_sql_prep(db, "SELECT min(next_ms) FROM oidc_bcl_outbox");
   qrl_err rc = QRL_DB;
   *next_ms = 0;
   if (!st) return QRL_DB;
-  if (sqlite3_step(st) == SQLITE_ROW) {
-    if (sqlite3_column_type(st, 0) == SQLITE_NULL) rc = QRL_NOT_FOUND;
+  if (qrl_sql_step(st) == QRL_SQL_ROW) {
+    if (qrl_sql_col_null(st, 0)) rc = QRL_NOT_FOUND;
     else {
-      *next_ms = sqlite3_column_int64(st, 0);
+      *next_ms = qrl_sql_col_int64(st, 0);
       rc = QRL_OK;
     }
   }
@@ -109,13 +109,13 @@ qrl_err qrl_bcl_next_due(qrl_db *db, int64_t *next_ms) {
 }
 
 qrl_err qrl_bcl_forget_ended(qrl_db *db, int64_t now) {
-  sqlite3_stmt *st = qrl_sql_prep(
+  qrl_stmt *st = qrl_sql_prep(
       db, "DELETE FROM oidc_rp_sessions WHERE session_id IN (SELECT id FROM web_sessions"
           " WHERE expires_at <= ?1 OR revoked_at IS NOT NULL)");
-  if (st) sqlite3_bind_int64(st, 1, now);
+  if (st) qrl_sql_bind_int64(st, 1, now);
   if (qrl_sql_run(db, st)) return QRL_DB;
   st = qrl_sql_prep(db, "DELETE FROM oidc_logout_confirms WHERE expires_at <= ?1");
-  if (st) sqlite3_bind_int64(st, 1, now);
+  if (st) qrl_sql_bind_int64(st, 1, now);
   return qrl_sql_run(db, st);
 }
 
@@ -249,7 +249,7 @@ qrl_err qrl_oidc_hint_check(qrl_db *db, const char *hint, const char *issuer, in
 /* ---- ending a session ----------------------------------------------------------- */
 
 qrl_err qrl_oidc_session_of_sid(qrl_db *db, const char *sid, int64_t *session_id) {
-  sqlite3_stmt *st = qrl_sql_prep(
+  qrl_stmt *st = qrl_sql_prep(
       db, "SELECT r.session_id FROM oidc_rp_sessions r JOIN web_sessions w"
           " ON w.id = r.session_id WHERE r.sid = ?1 AND w.revoked_at IS NULL LIMIT 1");
   qrl_err rc = QRL_DB;
@@ -257,11 +257,11 @@ qrl_err qrl_oidc_session_of_sid(qrl_db *db, const char *sid, int64_t *session_id
   *session_id = 0;
   if (!st) return QRL_DB;
   qrl_sql_bind_text(st, 1, sid);
-  r = sqlite3_step(st);
-  if (r == SQLITE_ROW) {
-    *session_id = sqlite3_column_int64(st, 0);
+  r = qrl_sql_step(st);
+  if (r == QRL_SQL_ROW) {
+    *session_id = qrl_sql_col_int64(st, 0);
     rc = QRL_OK;
-  } else if (r == SQLITE_DONE) {
+  } else if (r == QRL_SQL_DONE) {
     rc = QRL_NOT_FOUND;
   }
   qrl_sql_done(db, st);
@@ -270,7 +270,7 @@ qrl_err qrl_oidc_session_of_sid(qrl_db *db, const char *sid, int64_t *session_id
 
 qrl_err qrl_oidc_logout_session(qrl_db *db, int64_t session_id, const char *client_id,
                                 const qrl_req_ctx *rc_, int *ended) {
-  sqlite3_stmt *st;
+  qrl_stmt *st;
   char citizen[QRL_CITIZEN_ID_LEN + 1] = "";
   qrl_err rc;
 
@@ -278,19 +278,19 @@ qrl_err qrl_oidc_logout_session(qrl_db *db, int64_t session_id, const char *clie
   if (qrl_sql_begin(db)) return QRL_DB;
   st = qrl_sql_prep(db, "SELECT citizen_id FROM web_sessions WHERE id = ?1");
   if (st) {
-    sqlite3_bind_int64(st, 1, session_id);
-    if (sqlite3_step(st) == SQLITE_ROW) qrl_sql_copy_col(st, 0, citizen, sizeof(citizen));
+    qrl_sql_bind_int64(st, 1, session_id);
+    if (qrl_sql_step(st) == QRL_SQL_ROW) qrl_sql_copy_col(st, 0, citizen, sizeof(citizen));
     qrl_sql_done(db, st);
   }
   /* The trigger oidc_bcl_session_revoked queues the back-channel logouts. */
   st = qrl_sql_prep(db, "UPDATE web_sessions SET revoked_at = ?2"
                         " WHERE id = ?1 AND revoked_at IS NULL");
   if (st) {
-    sqlite3_bind_int64(st, 1, session_id);
-    sqlite3_bind_int64(st, 2, rc_->now);
+    qrl_sql_bind_int64(st, 1, session_id);
+    qrl_sql_bind_int64(st, 2, rc_->now);
   }
   if ((rc = qrl_sql_run(db, st))) goto fail;
-  *ended = sqlite3_changes(qrl_sql_handle(db)) == 1;
+  *ended = qrl_sql_changes(db) == 1;
   if (*ended && (rc = qrl_db_audit(db, "oidc_logout", QRL_OK, citizen[0] ? citizen : NULL, 0,
                                    client_id && client_id[0] ? client_id : NULL, rc_)))
     goto fail;
@@ -306,7 +306,7 @@ fail:
 qrl_err qrl_oidc_confirm_new(qrl_db *db, const qrl_oidc_confirm *c, int64_t now,
                              char token[QRL_OIDC_CONFIRM_LEN + 1]) {
   uint8_t h[QRL_SHA256_LEN];
-  sqlite3_stmt *st;
+  qrl_stmt *st;
   qrl_err rc = qrl_random_token(32, token, QRL_OIDC_CONFIRM_LEN + 1);
   if (!rc && qrl_sha256(token, strlen(token), h)) rc = QRL_CRYPTO;
   if (rc) return rc;
@@ -314,11 +314,11 @@ qrl_err qrl_oidc_confirm_new(qrl_db *db, const qrl_oidc_confirm *c, int64_t now,
                         " redirect_uri, state, expires_at) VALUES(?1, ?2, ?3, ?4, ?5, ?6)");
   if (st) {
     qrl_sql_bind_blob(st, 1, h, sizeof(h));
-    sqlite3_bind_int64(st, 2, c->session_id);
+    qrl_sql_bind_int64(st, 2, c->session_id);
     qrl_sql_bind_text(st, 3, c->client_id);
     qrl_sql_bind_text(st, 4, c->redirect_uri);
     qrl_sql_bind_text(st, 5, c->state);
-    sqlite3_bind_int64(st, 6, now + QRL_OIDC_CONFIRM_SECS);
+    qrl_sql_bind_int64(st, 6, now + QRL_OIDC_CONFIRM_SECS);
   }
   if ((rc = qrl_sql_run(db, st))) qrl_cleanse(token, QRL_OIDC_CONFIRM_LEN + 1);
   return rc;
@@ -327,7 +327,7 @@ qrl_err qrl_oidc_confirm_new(qrl_db *db, const qrl_oidc_confirm *c, int64_t now,
 qrl_err qrl_oidc_confirm_take(qrl_db *db, const char *token, int64_t now,
                               qrl_oidc_confirm *out) {
   uint8_t h[QRL_SHA256_LEN];
-  sqlite3_stmt *st;
+  qrl_stmt *st;
   qrl_err rc = QRL_DB;
   int r;
 
@@ -339,15 +339,15 @@ qrl_err qrl_oidc_confirm_take(qrl_db *db, const char *token, int64_t now,
                         " oidc_logout_confirms WHERE token_hash = ?1 AND expires_at > ?2");
   if (!st) goto out;
   qrl_sql_bind_blob(st, 1, h, sizeof(h));
-  sqlite3_bind_int64(st, 2, now);
-  r = sqlite3_step(st);
-  if (r == SQLITE_ROW) {
-    out->session_id = sqlite3_column_int64(st, 0);
+  qrl_sql_bind_int64(st, 2, now);
+  r = qrl_sql_step(st);
+  if (r == QRL_SQL_ROW) {
+    out->session_id = qrl_sql_col_int64(st, 0);
     qrl_sql_copy_col(st, 1, out->client_id, sizeof(out->client_id));
     qrl_sql_copy_col(st, 2, out->redirect_uri, sizeof(out->redirect_uri));
     qrl_sql_copy_col(st, 3, out->state, sizeof(out->state));
     rc = QRL_OK;
-  } else if (r == SQLITE_DONE) {
+  } else if (r == QRL_SQL_DONE) {
     rc = QRL_NOT_FOUND;
   }
   qrl_sql_done(db, st);

@@ -7,7 +7,6 @@
  */
 #include "domain/operator.h"
 
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,18 +26,18 @@ static qrl_req_ctx op_ctx(int64_t now) {
 
 /* Copies text column col into *out (owned), or NULL for SQL NULL. 0, or -1
  * out of memory. */
-static int dup_col(sqlite3_stmt *st, int col, char **out) {
-  const unsigned char *s;
+static int dup_col(qrl_stmt *st, int col, char **out) {
+  const char *s;
   *out = NULL;
-  if (sqlite3_column_type(st, col) == SQLITE_NULL) return 0;
-  if (!(s = sqlite3_column_text(st, col))) return -1;
-  *out = strdup((const char *)s);
+  if (qrl_sql_col_null(st, col)) return 0;
+  if (!(s = qrl_sql_col_text(st, col))) return -1;
+  *out = strdup(s);
   return *out ? 0 : -1;
 }
 
 /* Reads the current result row of st into row; 0 or -1 out of memory (what
  * it copied stays in row for the release). */
-typedef int (*read_fn)(sqlite3_stmt *st, void *row);
+typedef int (*read_fn)(qrl_stmt *st, void *row);
 /* Frees n rows of an array and the array. */
 typedef void (*release_fn)(void *rows, size_t n);
 
@@ -46,7 +45,7 @@ typedef void (*release_fn)(void *rows, size_t n);
  * into a new array of size-byte rows. QRL_OK with *out (caller frees with
  * release) and *n; QRL_NOMEM or QRL_DB (also for st NULL) with *out NULL and
  * *n 0. */
-static qrl_err fetch(qrl_db *db, sqlite3_stmt *st, size_t size, read_fn read, release_fn release,
+static qrl_err fetch(qrl_db *db, qrl_stmt *st, size_t size, read_fn read, release_fn release,
                      void **out, size_t *n) {
   void *rows = NULL;
   size_t cap = 0, used = 0;
@@ -56,7 +55,7 @@ static qrl_err fetch(qrl_db *db, sqlite3_stmt *st, size_t size, read_fn read, re
   *out = NULL;
   *n = 0;
   if (!st) return QRL_DB;
-  while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+  while ((r = qrl_sql_step(st)) == QRL_SQL_ROW) {
     void *row;
     if (used == cap) {
       size_t c = cap ? cap * 2 : 16;
@@ -76,7 +75,7 @@ static qrl_err fetch(qrl_db *db, sqlite3_stmt *st, size_t size, read_fn read, re
       goto out;
     }
   }
-  if (r != SQLITE_DONE) err = QRL_DB;
+  if (r != QRL_SQL_DONE) err = QRL_DB;
 out:
   qrl_sql_done(db, st);
   if (err) {
@@ -92,13 +91,13 @@ out:
   "id, full_name, level, phone, web_login, passcode_failures,"                 \
   " passcode_locked_until, passcode_locks"
 
-static int read_citizen(sqlite3_stmt *st, void *row) {
+static int read_citizen(qrl_stmt *st, void *row) {
   qrl_op_citizen *c = row;
-  c->level = sqlite3_column_int(st, 2);
-  c->web_login = sqlite3_column_int(st, 4) != 0;
-  c->passcode_failures = sqlite3_column_int(st, 5);
-  c->passcode_locked_until = sqlite3_column_int64(st, 6);
-  c->passcode_locks = sqlite3_column_int(st, 7);
+  c->level = qrl_sql_col_int(st, 2);
+  c->web_login = qrl_sql_col_int(st, 4) != 0;
+  c->passcode_failures = qrl_sql_col_int(st, 5);
+  c->passcode_locked_until = qrl_sql_col_int64(st, 6);
+  c->passcode_locks = qrl_sql_col_int(st, 7);
   return dup_col(st, 0, &c->id) || dup_col(st, 1, &c->full_name) ||
                  dup_col(st, 3, &c->phone)
              ? -1
@@ -129,7 +128,7 @@ qrl_err qrl_op_citizens(qrl_db *db, qrl_op_citizen **rows, size_t *n) {
 }
 
 qrl_err qrl_op_citizen_get(qrl_db *db, const char *id, qrl_op_citizen *out) {
-  sqlite3_stmt *st = qrl_sql_prep(db, "SELECT " CITIZEN_COLS " FROM citizens WHERE id = ?");
+  qrl_stmt *st = qrl_sql_prep(db, "SELECT " CITIZEN_COLS " FROM citizens WHERE id = ?");
   void *rows = NULL;
   size_t n = 0;
   qrl_err err;
@@ -148,11 +147,11 @@ out:
   return err;
 }
 
-static int read_device(sqlite3_stmt *st, void *row) {
+static int read_device(qrl_stmt *st, void *row) {
   qrl_op_device *d = row;
-  d->id = sqlite3_column_int64(st, 0);
-  d->created_at = sqlite3_column_int64(st, 2);
-  d->revoked_at = sqlite3_column_int64(st, 3);
+  d->id = qrl_sql_col_int64(st, 0);
+  d->created_at = qrl_sql_col_int64(st, 2);
+  d->revoked_at = qrl_sql_col_int64(st, 3);
   return dup_col(st, 1, &d->name);
 }
 
@@ -165,7 +164,7 @@ static void release_devices(void *rows, size_t n) { qrl_op_devices_free(rows, n)
 
 qrl_err qrl_op_devices(qrl_db *db, const char *citizen_id, qrl_op_device **rows,
                        size_t *n) {
-  sqlite3_stmt *st = qrl_sql_prep(db, "SELECT id, name, created_at, revoked_at FROM devices"
+  qrl_stmt *st = qrl_sql_prep(db, "SELECT id, name, created_at, revoked_at FROM devices"
                                       " WHERE citizen_id = ? ORDER BY id");
   void *out;
   qrl_err err;
@@ -175,13 +174,13 @@ qrl_err qrl_op_devices(qrl_db *db, const char *citizen_id, qrl_op_device **rows,
   return err;
 }
 
-static int read_session(sqlite3_stmt *st, void *row) {
+static int read_session(qrl_stmt *st, void *row) {
   qrl_op_session *s = row;
   qrl_sql_copy_col(st, 0, s->kind, sizeof(s->kind));
-  s->device_id = sqlite3_column_int64(st, 1);
-  s->created_at = sqlite3_column_int64(st, 2);
-  s->expires_at = sqlite3_column_int64(st, 3);
-  s->revoked_at = sqlite3_column_int64(st, 4);
+  s->device_id = qrl_sql_col_int64(st, 1);
+  s->created_at = qrl_sql_col_int64(st, 2);
+  s->expires_at = qrl_sql_col_int64(st, 3);
+  s->revoked_at = qrl_sql_col_int64(st, 4);
   return dup_col(st, 5, &s->note);
 }
 
@@ -194,7 +193,7 @@ static void release_sessions(void *rows, size_t n) { qrl_op_sessions_free(rows, 
 
 qrl_err qrl_op_sessions(qrl_db *db, const char *citizen_id, qrl_op_session **rows,
                         size_t *n) {
-  sqlite3_stmt *st = qrl_sql_prep(db,
+  qrl_stmt *st = qrl_sql_prep(db,
       "SELECT 'app', device_id, created_at, expires_at, revoked_at, revoke_reason"
       " FROM app_sessions WHERE citizen_id = ?1"
       " UNION ALL SELECT 'web', NULL, created_at, expires_at, revoked_at, method"
@@ -207,9 +206,9 @@ qrl_err qrl_op_sessions(qrl_db *db, const char *citizen_id, qrl_op_session **row
   return err;
 }
 
-static int read_audit(sqlite3_stmt *st, void *row) {
+static int read_audit(qrl_stmt *st, void *row) {
   qrl_op_audit_row *a = row;
-  a->at = sqlite3_column_int64(st, 0);
+  a->at = qrl_sql_col_int64(st, 0);
   return dup_col(st, 1, &a->event) || dup_col(st, 2, &a->outcome) ||
                  dup_col(st, 3, &a->ip) || dup_col(st, 4, &a->detail) ||
                  dup_col(st, 5, &a->flow)
@@ -232,14 +231,14 @@ static void release_audit(void *rows, size_t n) { qrl_op_audit_free(rows, n); }
 
 qrl_err qrl_op_audit(qrl_db *db, const char *citizen_id, int limit,
                      qrl_op_audit_row **rows, size_t *n) {
-  sqlite3_stmt *st = qrl_sql_prep(db,
+  qrl_stmt *st = qrl_sql_prep(db,
       "SELECT at, event, outcome, ip, detail, flow FROM audit WHERE citizen_id = ?"
       " ORDER BY id DESC LIMIT ?");
   void *out;
   qrl_err err;
   if (st) {
     qrl_sql_bind_text(st, 1, citizen_id);
-    sqlite3_bind_int(st, 2, limit);
+    qrl_sql_bind_int64(st, 2, limit);
   }
   err = fetch(db, st, sizeof(**rows), read_audit, release_audit, &out, n);
   *rows = out;
@@ -247,51 +246,51 @@ qrl_err qrl_op_audit(qrl_db *db, const char *citizen_id, int limit,
 }
 
 /* A text column, or NULL for SQL NULL (borrowed until the next step). */
-static const char *col_text(sqlite3_stmt *st, int col) {
-  return sqlite3_column_type(st, col) == SQLITE_NULL ? NULL
-                                                      : (const char *)sqlite3_column_text(st, col);
+static const char *col_text(qrl_stmt *st, int col) {
+  return qrl_sql_col_null(st, col) ? NULL
+                                                      : qrl_sql_col_text(st, col);
 }
 
 qrl_err qrl_op_audit_each(qrl_db *db, int64_t after_id, int64_t limit,
                           int (*visit)(const qrl_op_audit_full *row, void *arg), void *arg) {
-  sqlite3_stmt *st = qrl_sql_prep(db,
+  qrl_stmt *st = qrl_sql_prep(db,
       "SELECT id, at, event, outcome, citizen_id, device_id, ip, user_agent, detail, flow,"
       " row_hash FROM audit WHERE id > ? ORDER BY id LIMIT ?");
   qrl_err err = QRL_OK;
   int r;
   if (!st) return QRL_DB;
-  sqlite3_bind_int64(st, 1, after_id);
-  sqlite3_bind_int64(st, 2, limit > 0 ? limit : -1); /* SQLite: -1 is no limit */
-  while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+  qrl_sql_bind_int64(st, 1, after_id);
+  qrl_sql_bind_int64(st, 2, limit > 0 ? limit : INT64_MAX); /* no limit */
+  while ((r = qrl_sql_step(st)) == QRL_SQL_ROW) {
     qrl_op_audit_full row = {0};
-    row.id = sqlite3_column_int64(st, 0);
-    row.at = sqlite3_column_int64(st, 1);
+    row.id = qrl_sql_col_int64(st, 0);
+    row.at = qrl_sql_col_int64(st, 1);
     row.event = col_text(st, 2);
     row.outcome = col_text(st, 3);
     row.citizen_id = col_text(st, 4);
-    row.device_id = sqlite3_column_int64(st, 5);
+    row.device_id = qrl_sql_col_int64(st, 5);
     row.ip = col_text(st, 6);
     row.user_agent = col_text(st, 7);
     row.detail = col_text(st, 8);
     row.flow = col_text(st, 9);
-    row.row_hash = sqlite3_column_blob(st, 10);
-    row.row_hash_len = (size_t)sqlite3_column_bytes(st, 10);
+    row.row_hash = qrl_sql_col_blob(st, 10);
+    row.row_hash_len = (size_t)qrl_sql_col_bytes(st, 10);
     if (!row.event || !row.outcome) { /* NOT NULL columns: out of memory */
       err = QRL_NOMEM;
       break;
     }
     if (visit(&row, arg)) break;
   }
-  if (!err && r != SQLITE_ROW && r != SQLITE_DONE) err = QRL_DB;
+  if (!err && r != QRL_SQL_ROW && r != QRL_SQL_DONE) err = QRL_DB;
   qrl_sql_done(db, st);
   return err;
 }
 
-static int read_stat(sqlite3_stmt *st, void *row) {
+static int read_stat(qrl_stmt *st, void *row) {
   qrl_op_stat *a = row;
   const char *day = col_text(st, 0);
   snprintf(a->day, sizeof(a->day), "%s", day ? day : "");
-  a->count = sqlite3_column_int64(st, 3);
+  a->count = qrl_sql_col_int64(st, 3);
   return dup_col(st, 1, &a->event) || dup_col(st, 2, &a->outcome) ? -1 : 0;
 }
 
@@ -307,12 +306,15 @@ static void release_stats(void *rows, size_t n) { qrl_op_stats_free(rows, n); }
 
 qrl_err qrl_op_stats(qrl_db *db, int64_t since, qrl_op_stat **rows, size_t *n) {
   /* Days begin at midnight in Vietnam (UTC+7, no daylight saving). */
-  sqlite3_stmt *st = qrl_sql_prep(db,
-      "SELECT date(at + 25200, 'unixepoch') AS day, event, outcome, count(*) FROM audit"
-      " WHERE at >= ? GROUP BY day, event, outcome ORDER BY day, event, outcome");
+  qrl_stmt *st = qrl_sql_prep(db, qrl_sql_is_pg(db)
+      ? "SELECT to_char(to_timestamp(at + 25200) AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS day,"
+        " event, outcome, count(*) FROM audit"
+        " WHERE at >= ? GROUP BY day, event, outcome ORDER BY day, event, outcome"
+      : "SELECT date(at + 25200, 'unixepoch') AS day, event, outcome, count(*) FROM audit"
+        " WHERE at >= ? GROUP BY day, event, outcome ORDER BY day, event, outcome");
   void *out;
   qrl_err err;
-  if (st) sqlite3_bind_int64(st, 1, since);
+  if (st) qrl_sql_bind_int64(st, 1, since);
   err = fetch(db, st, sizeof(**rows), read_stat, release_stats, &out, n);
   *rows = out;
   return err;
@@ -325,18 +327,18 @@ qrl_err qrl_op_stats(qrl_db *db, int64_t since, qrl_op_stat **rows, size_t *n) {
 static qrl_err change(qrl_db *db, const char *sql, const char *id, int64_t now,
                       int64_t num, const char *event, const char *detail) {
   qrl_req_ctx rc = op_ctx(now);
-  sqlite3_stmt *st;
+  qrl_stmt *st;
   qrl_err err;
 
   if (qrl_sql_begin(db)) return QRL_DB;
   st = qrl_sql_prep(db, sql);
   if (st) {
     qrl_sql_bind_text(st, 1, id);
-    sqlite3_bind_int64(st, 2, now);
-    sqlite3_bind_int64(st, 3, num);
+    qrl_sql_bind_int64(st, 2, now);
+    qrl_sql_bind_int64(st, 3, num);
   }
   if ((err = qrl_sql_run(db, st))) goto out;
-  if (sqlite3_changes(qrl_sql_handle(db)) == 0) {
+  if (qrl_sql_changes(db) == 0) {
     err = QRL_NOT_FOUND;
     goto out;
   }
@@ -363,10 +365,10 @@ qrl_err qrl_op_unlock(qrl_db *db, const char *id, int64_t now) {
 
 /* Runs sql (?1 = text id, ?2 = now) that needs no rows touched. */
 static qrl_err run_id_now(qrl_db *db, const char *sql, const char *id, int64_t now) {
-  sqlite3_stmt *st = qrl_sql_prep(db, sql);
+  qrl_stmt *st = qrl_sql_prep(db, sql);
   if (st) {
     qrl_sql_bind_text(st, 1, id);
-    sqlite3_bind_int64(st, 2, now);
+    qrl_sql_bind_int64(st, 2, now);
   }
   return qrl_sql_run(db, st);
 }
@@ -386,7 +388,7 @@ static qrl_err set_secret(qrl_db *db, const qrl_acct_policy *pol, const char *id
   char hash[QRL_HASH_STR_MAX] = "";
   qrl_req_ctx rc = op_ctx(now);
   qrl_citizen c;
-  sqlite3_stmt *st;
+  qrl_stmt *st;
   qrl_err err;
   int in_tx = 0;
 
@@ -407,7 +409,7 @@ static qrl_err set_secret(qrl_db *db, const qrl_acct_policy *pol, const char *id
                             : "UPDATE citizens SET password_hash = ?1, updated_at = ?2 WHERE id = ?3");
   if (st) {
     qrl_sql_bind_text(st, 1, hash);
-    sqlite3_bind_int64(st, 2, now);
+    qrl_sql_bind_int64(st, 2, now);
     qrl_sql_bind_text(st, 3, id);
   }
   if ((err = qrl_sql_run(db, st))) goto out;
@@ -436,7 +438,7 @@ qrl_err qrl_op_set_passcode(qrl_db *db, const qrl_acct_policy *pol, const char *
 qrl_err qrl_op_device_revoke(qrl_db *db, int64_t device, int64_t now) {
   qrl_req_ctx rc = op_ctx(now);
   char citizen[QRL_CITIZEN_ID_LEN + 1] = "", detail[32];
-  sqlite3_stmt *st;
+  qrl_stmt *st;
   qrl_err err = QRL_NOT_FOUND;
 
   if (qrl_sql_begin(db)) return QRL_DB;
@@ -445,8 +447,8 @@ qrl_err qrl_op_device_revoke(qrl_db *db, int64_t device, int64_t now) {
     err = QRL_DB;
     goto out;
   }
-  sqlite3_bind_int64(st, 1, device);
-  if (sqlite3_step(st) == SQLITE_ROW) {
+  qrl_sql_bind_int64(st, 1, device);
+  if (qrl_sql_step(st) == QRL_SQL_ROW) {
     qrl_sql_copy_col(st, 0, citizen, sizeof(citizen));
     err = QRL_OK;
   }
@@ -454,15 +456,15 @@ qrl_err qrl_op_device_revoke(qrl_db *db, int64_t device, int64_t now) {
   if (err) goto out;
   st = qrl_sql_prep(db, "UPDATE devices SET revoked_at = ?2 WHERE id = ?1");
   if (st) {
-    sqlite3_bind_int64(st, 1, device);
-    sqlite3_bind_int64(st, 2, now);
+    qrl_sql_bind_int64(st, 1, device);
+    qrl_sql_bind_int64(st, 2, now);
   }
   if ((err = qrl_sql_run(db, st))) goto out;
   st = qrl_sql_prep(db, "UPDATE app_sessions SET revoked_at = ?2, revoke_reason ="
                         " 'device_revoked' WHERE device_id = ?1 AND revoked_at IS NULL");
   if (st) {
-    sqlite3_bind_int64(st, 1, device);
-    sqlite3_bind_int64(st, 2, now);
+    qrl_sql_bind_int64(st, 1, device);
+    qrl_sql_bind_int64(st, 2, now);
   }
   if ((err = qrl_sql_run(db, st))) goto out;
   snprintf(detail, sizeof(detail), "device=%lld", (long long)device);
@@ -490,7 +492,7 @@ qrl_err qrl_op_session_revoke(qrl_db *db, const char *id, int64_t now, int *n) {
   if (qrl_sql_begin(db)) return QRL_DB;
   for (size_t i = 0; i < sizeof(revokes) / sizeof(revokes[0]); i++) {
     if ((err = run_id_now(db, revokes[i], id, now))) goto out;
-    *n += sqlite3_changes(qrl_sql_handle(db));
+    *n += qrl_sql_changes(db);
   }
   snprintf(detail, sizeof(detail), "sessions=%d", *n);
   if ((err = qrl_db_audit(db, "admin_session_revoke", QRL_OK, id, 0, detail, &rc))) goto out;

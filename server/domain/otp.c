@@ -63,13 +63,13 @@ static qrl_err code_mac(const qrl_otp_policy *p, const char *attempt, const char
 
 /* Codes sent to phone in the last hour (all attempts). -1 on error. */
 static int phone_sends_last_hour(qrl_db *db, const char *phone, int64_t now) {
-  sqlite3_stmt *st = qrl_sql_prep(db, "SELECT coalesce(sum(sends), 0) FROM otp_logins"
+  qrl_stmt *st = qrl_sql_prep(db, "SELECT coalesce(sum(sends), 0) FROM otp_logins"
                                       " WHERE phone = ? AND last_sent_at > ?");
   int n = -1;
   if (!st) return -1;
   qrl_sql_bind_text(st, 1, phone);
-  sqlite3_bind_int64(st, 2, now - 3600);
-  if (sqlite3_step(st) == SQLITE_ROW) n = sqlite3_column_int(st, 0);
+  qrl_sql_bind_int64(st, 2, now - 3600);
+  if (qrl_sql_step(st) == QRL_SQL_ROW) n = qrl_sql_col_int(st, 0);
   qrl_sql_done(db, st);
   return n;
 }
@@ -80,7 +80,7 @@ static qrl_err create_attempt(qrl_db *db, const qrl_otp_policy *p,
                               const char *phone, const qrl_req_ctx *rc,
                               qrl_otp_sent *out) {
   uint8_t ah[QRL_SHA256_LEN], mac[QRL_SHA256_LEN];
-  sqlite3_stmt *st;
+  qrl_stmt *st;
   qrl_err err;
   int sent;
 
@@ -107,13 +107,13 @@ static qrl_err create_attempt(qrl_db *db, const qrl_otp_policy *p,
   if (st) {
     qrl_sql_bind_blob(st, 1, ah, sizeof(ah));
     qrl_sql_bind_text(st, 2, citizen_id);
-    if (portal) sqlite3_bind_int64(st, 3, portal);
-    else sqlite3_bind_null(st, 3);
+    if (portal) qrl_sql_bind_int64(st, 3, portal);
+    else qrl_sql_bind_null(st, 3);
     qrl_sql_bind_text(st, 4, phone);
     qrl_sql_bind_blob(st, 5, mac, sizeof(mac));
-    sqlite3_bind_int64(st, 6, rc->now);
-    sqlite3_bind_int64(st, 7, rc->now + p->ttl_secs);
-    sqlite3_bind_int64(st, 8, rc->now);
+    qrl_sql_bind_int64(st, 6, rc->now);
+    qrl_sql_bind_int64(st, 7, rc->now + p->ttl_secs);
+    qrl_sql_bind_int64(st, 8, rc->now);
     qrl_sql_bind_text(st, 9, rc->ip);
   }
   if ((err = qrl_sql_run(db, st))) goto out;
@@ -199,7 +199,7 @@ static qrl_err load_live_attempt(qrl_db *db, const char *attempt, attempt_row *r
 
 static qrl_err load_attempt(qrl_db *db, const char *attempt, attempt_row *r) {
   uint8_t ah[QRL_SHA256_LEN];
-  sqlite3_stmt *st;
+  qrl_stmt *st;
   qrl_err err = QRL_OTP_INVALID;
 
   memset(r, 0, sizeof(*r));
@@ -211,20 +211,20 @@ static qrl_err load_attempt(qrl_db *db, const char *attempt, attempt_row *r) {
                         " FROM otp_logins WHERE attempt_hash = ?");
   if (!st) return QRL_DB;
   qrl_sql_bind_blob(st, 1, ah, sizeof(ah));
-  if (sqlite3_step(st) == SQLITE_ROW &&
-      sqlite3_column_bytes(st, 4) == QRL_SHA256_LEN) {
-    r->id = sqlite3_column_int64(st, 0);
+  if (qrl_sql_step(st) == QRL_SQL_ROW &&
+      qrl_sql_col_bytes(st, 4) == QRL_SHA256_LEN) {
+    r->id = qrl_sql_col_int64(st, 0);
     qrl_sql_copy_col(st, 1, r->citizen_id, sizeof(r->citizen_id));
-    r->portal = sqlite3_column_int64(st, 2);
+    r->portal = qrl_sql_col_int64(st, 2);
     qrl_sql_copy_col(st, 3, r->phone, sizeof(r->phone));
-    memcpy(r->mac, sqlite3_column_blob(st, 4), QRL_SHA256_LEN);
-    r->expires_at = sqlite3_column_int64(st, 5);
-    r->last_sent_at = sqlite3_column_int64(st, 6);
-    r->sends = sqlite3_column_int(st, 7);
-    r->failures = sqlite3_column_int(st, 8);
-    r->used = sqlite3_column_int(st, 9);
-    r->is_void = sqlite3_column_int(st, 10);
-    r->created_at = sqlite3_column_int64(st, 11);
+    memcpy(r->mac, qrl_sql_col_blob(st, 4), QRL_SHA256_LEN);
+    r->expires_at = qrl_sql_col_int64(st, 5);
+    r->last_sent_at = qrl_sql_col_int64(st, 6);
+    r->sends = qrl_sql_col_int(st, 7);
+    r->failures = qrl_sql_col_int(st, 8);
+    r->used = qrl_sql_col_int(st, 9);
+    r->is_void = qrl_sql_col_int(st, 10);
+    r->created_at = qrl_sql_col_int64(st, 11);
     err = QRL_OK;
   }
   qrl_sql_done(db, st);
@@ -235,7 +235,7 @@ qrl_err qrl_otp_resend(qrl_db *db, const qrl_otp_policy *opol, const char *attem
                        const qrl_req_ctx *rc, qrl_otp_sent *out, int64_t *retry_in) {
   attempt_row r;
   uint8_t mac[QRL_SHA256_LEN];
-  sqlite3_stmt *st;
+  qrl_stmt *st;
   qrl_err err;
   int sent;
 
@@ -268,9 +268,9 @@ qrl_err qrl_otp_resend(qrl_db *db, const qrl_otp_policy *opol, const char *attem
                         " last_sent_at = ?3, sends = sends + 1 WHERE id = ?4");
   if (st) {
     qrl_sql_bind_blob(st, 1, mac, sizeof(mac));
-    sqlite3_bind_int64(st, 2, rc->now + opol->ttl_secs);
-    sqlite3_bind_int64(st, 3, rc->now);
-    sqlite3_bind_int64(st, 4, r.id);
+    qrl_sql_bind_int64(st, 2, rc->now + opol->ttl_secs);
+    qrl_sql_bind_int64(st, 3, rc->now);
+    qrl_sql_bind_int64(st, 4, r.id);
   }
   if ((err = qrl_sql_run(db, st))) goto out;
   err = qrl_sql_commit(db);
@@ -289,16 +289,16 @@ out:
 
 qrl_err qrl_otp_undeliverable(qrl_db *db, const char *attempt, const qrl_req_ctx *rc) {
   attempt_row r;
-  sqlite3_stmt *st;
+  qrl_stmt *st;
   qrl_err err;
 
   if (qrl_sql_begin(db)) return QRL_DB;
   if ((err = load_attempt(db, attempt, &r))) goto out;
-  st = qrl_sql_prep(db, "UPDATE otp_logins SET void_at = ?1, sends = max(sends - 1, 0)"
+  st = qrl_sql_prep(db, "UPDATE otp_logins SET void_at = ?1, sends = CASE WHEN sends > 0 THEN sends - 1 ELSE 0 END"
                         " WHERE id = ?2");
   if (st) {
-    sqlite3_bind_int64(st, 1, rc->now);
-    sqlite3_bind_int64(st, 2, r.id);
+    qrl_sql_bind_int64(st, 1, rc->now);
+    qrl_sql_bind_int64(st, 2, r.id);
   }
   if ((err = qrl_sql_run(db, st))) goto out;
   if ((err = qrl_db_audit(db, "otp_sms", QRL_UNAVAILABLE,
@@ -311,10 +311,10 @@ out:
 }
 
 static qrl_err mark(qrl_db *db, const char *sql, int64_t now, int64_t id) {
-  sqlite3_stmt *st = qrl_sql_prep(db, sql);
+  qrl_stmt *st = qrl_sql_prep(db, sql);
   if (st) {
-    sqlite3_bind_int64(st, 1, now);
-    sqlite3_bind_int64(st, 2, id);
+    qrl_sql_bind_int64(st, 1, now);
+    qrl_sql_bind_int64(st, 2, id);
   }
   return qrl_sql_run(db, st);
 }
@@ -350,13 +350,13 @@ static qrl_err verify(qrl_db *db, const qrl_acct_policy *apol, const qrl_otp_pol
     ok = qrl_ct_equal(mac, r.mac, sizeof(mac));
   }
   if (!ok) {
-    sqlite3_stmt *st = qrl_sql_prep(db, "UPDATE otp_logins SET failures = failures + 1,"
+    qrl_stmt *st = qrl_sql_prep(db, "UPDATE otp_logins SET failures = failures + 1,"
                                         " void_at = CASE WHEN failures + 1 >= ?1"
                                         " THEN ?2 END WHERE id = ?3");
     if (st) {
-      sqlite3_bind_int(st, 1, opol->max_failures);
-      sqlite3_bind_int64(st, 2, rc->now);
-      sqlite3_bind_int64(st, 3, r.id);
+      qrl_sql_bind_int64(st, 1, opol->max_failures);
+      qrl_sql_bind_int64(st, 2, rc->now);
+      qrl_sql_bind_int64(st, 3, r.id);
     }
     if ((err = qrl_sql_run(db, st))) goto out;
     *left = opol->max_failures - (r.failures + 1);

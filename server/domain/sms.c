@@ -91,16 +91,16 @@ qrl_sms_gateway *qrl_sms_outbox_new(const char *path, qrl_err *err) {
 
 static qrl_err sim_send(qrl_sms_gateway *gw, qrl_db *db, const char *phone,
                         const char *text, int64_t now, int64_t *id) {
-  sqlite3_stmt *st = qrl_sql_prep(db, "INSERT INTO sms_sim(at, phone, text) VALUES(?,?,?)");
+  qrl_stmt *st = qrl_sql_prep(db, "INSERT INTO sms_sim(at, phone, text) VALUES(?,?,?)"
+                                      " RETURNING id");
   qrl_err rc;
   (void)gw;
   if (st) {
-    sqlite3_bind_int64(st, 1, now);
+    qrl_sql_bind_int64(st, 1, now);
     qrl_sql_bind_text(st, 2, phone);
     qrl_sql_bind_text(st, 3, text);
   }
-  rc = qrl_sql_run(db, st);
-  if (id) *id = rc ? 0 : sqlite3_last_insert_rowid(qrl_sql_handle(db));
+  rc = qrl_sql_run_id(db, st, id);
   return rc;
 }
 
@@ -121,17 +121,17 @@ qrl_sms_gateway *qrl_sms_sim_new(qrl_err *err) {
 qrl_err qrl_sms_sim_inbox(qrl_db *db, const char *phone, int64_t after,
                           qrl_sms *out, size_t cap, size_t *n) {
   /* The newest cap messages after `after`, oldest first. */
-  sqlite3_stmt *st = qrl_sql_prep(db, "SELECT id, at, text FROM (SELECT id, at, text"
+  qrl_stmt *st = qrl_sql_prep(db, "SELECT id, at, text FROM (SELECT id, at, text"
                                       " FROM sms_sim WHERE phone = ? AND id > ?"
-                                      " ORDER BY id DESC LIMIT ?) ORDER BY id");
+                                      " ORDER BY id DESC LIMIT ?) AS newest ORDER BY id");
   *n = 0;
   if (!st) return QRL_DB;
   qrl_sql_bind_text(st, 1, phone);
-  sqlite3_bind_int64(st, 2, after);
-  sqlite3_bind_int64(st, 3, (sqlite3_int64)cap);
-  while (*n < cap && sqlite3_step(st) == SQLITE_ROW) {
-    out[*n].id = sqlite3_column_int64(st, 0);
-    out[*n].at = sqlite3_column_int64(st, 1);
+  qrl_sql_bind_int64(st, 2, after);
+  qrl_sql_bind_int64(st, 3, (int64_t)cap);
+  while (*n < cap && qrl_sql_step(st) == QRL_SQL_ROW) {
+    out[*n].id = qrl_sql_col_int64(st, 0);
+    out[*n].at = qrl_sql_col_int64(st, 1);
     qrl_sql_copy_col(st, 2, out[*n].text, sizeof(out[*n].text));
     (*n)++;
   }

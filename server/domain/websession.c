@@ -3,7 +3,6 @@
  */
 #include "domain/websession.h"
 
-#include <sqlite3.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -20,7 +19,7 @@ qrl_err qrl_acct_exchange_code(qrl_db *db, const qrl_acct_policy *pol,
                                char token[QRL_SESSION_B64LEN + 1],
                                qrl_web_session *out) {
   uint8_t ch[QRL_SHA256_LEN], bh[QRL_SHA256_LEN], th[QRL_SHA256_LEN];
-  sqlite3_stmt *st;
+  qrl_stmt *st;
   int64_t row = 0;
   qrl_err err = QRL_CODE_INVALID;
   char citizen[QRL_CITIZEN_ID_LEN + 1] = "", flow[QRL_UUID_STRLEN + 1] = "";
@@ -45,19 +44,19 @@ qrl_err qrl_acct_exchange_code(qrl_db *db, const qrl_acct_policy *pol,
     goto tx_out;
   }
   qrl_sql_bind_blob(st, 1, ch, sizeof(ch));
-  if (sqlite3_step(st) != SQLITE_ROW) {
+  if (qrl_sql_step(st) != QRL_SQL_ROW) {
     qrl_sql_done(db, st);
     goto tx_out;
   }
   /* A known code, even refused (replayed, wrong browser, late), is audited
    * under its login's flow id: that is where a replay shows up. */
   qrl_sql_copy_col(st, 12, flow, sizeof(flow));
-  if (sqlite3_column_bytes(st, 1) == QRL_SHA256_LEN &&
-      qrl_ct_equal(sqlite3_column_blob(st, 1), bh, QRL_SHA256_LEN) &&
-      sqlite3_column_int64(st, 2) > rc->now &&
-      sqlite3_column_type(st, 3) == SQLITE_NULL &&
-      sqlite3_column_type(st, 4) == SQLITE_NULL) {
-    row = sqlite3_column_int64(st, 0);
+  if (qrl_sql_col_bytes(st, 1) == QRL_SHA256_LEN &&
+      qrl_ct_equal(qrl_sql_col_blob(st, 1), bh, QRL_SHA256_LEN) &&
+      qrl_sql_col_int64(st, 2) > rc->now &&
+      qrl_sql_col_null(st, 3) &&
+      qrl_sql_col_null(st, 4)) {
+    row = qrl_sql_col_int64(st, 0);
     qrl_sql_copy_col(st, 5, out->method, sizeof(out->method));
     qrl_row_citizen(st, 7, &out->citizen);
     memcpy(citizen, out->citizen.id, sizeof(citizen));
@@ -76,13 +75,13 @@ qrl_err qrl_acct_exchange_code(qrl_db *db, const qrl_acct_policy *pol,
   if (st) {
     if (rc->ip && rc->ip[0]) qrl_sql_bind_text(st, 5, rc->ip);
     if (rc->user_agent && rc->user_agent[0]) qrl_sql_bind_text(st, 6, rc->user_agent);
-    sqlite3_bind_int64(st, 1, rc->now);
+    qrl_sql_bind_int64(st, 1, rc->now);
     qrl_sql_bind_blob(st, 2, th, sizeof(th));
     /* A kiosk is a shared machine: its sessions are short. */
-    sqlite3_bind_int64(st, 3, rc->now + (qrl_web_method_kiosk(out->method)
+    qrl_sql_bind_int64(st, 3, rc->now + (qrl_web_method_kiosk(out->method)
                                              ? pol->kiosk_session_secs
                                              : pol->web_session_secs));
-    sqlite3_bind_int64(st, 4, row);
+    qrl_sql_bind_int64(st, 4, row);
   }
   err = qrl_sql_run(db, st);
   out->created_at = rc->now;
@@ -133,7 +132,7 @@ typedef struct session_row {
  * QRL_DB. */
 static qrl_err find_live(qrl_db *db, const uint8_t th[QRL_SHA256_LEN], int64_t now,
                          session_row *r) {
-  sqlite3_stmt *st;
+  qrl_stmt *st;
   qrl_err rc = QRL_NOT_FOUND;
   int step;
 
@@ -145,19 +144,19 @@ static qrl_err find_live(qrl_db *db, const uint8_t th[QRL_SHA256_LEN], int64_t n
                 " AND expires_at > ?");
   if (!st) return QRL_DB;
   qrl_sql_bind_blob(st, 1, th, QRL_SHA256_LEN);
-  sqlite3_bind_int64(st, 2, now);
-  step = sqlite3_step(st);
-  if (step == SQLITE_ROW) {
-    r->id = sqlite3_column_int64(st, 0);
+  qrl_sql_bind_int64(st, 2, now);
+  step = qrl_sql_step(st);
+  if (step == QRL_SQL_ROW) {
+    r->id = qrl_sql_col_int64(st, 0);
     qrl_sql_copy_col(st, 1, r->citizen_id, sizeof(r->citizen_id));
-    r->portal = sqlite3_column_int64(st, 2);
+    r->portal = qrl_sql_col_int64(st, 2);
     qrl_sql_copy_col(st, 3, r->method, sizeof(r->method));
     /* QR sessions start when the code is exchanged; OTP ones when made. */
-    r->created_at = sqlite3_column_int64(st, 4);
-    r->last_seen = sqlite3_column_int64(st, 5);
-    r->step_up = sqlite3_column_int(st, 6) != 0;
+    r->created_at = qrl_sql_col_int64(st, 4);
+    r->last_seen = qrl_sql_col_int64(st, 5);
+    r->step_up = qrl_sql_col_int(st, 6) != 0;
     rc = QRL_OK;
-  } else if (step != SQLITE_DONE) {
+  } else if (step != QRL_SQL_DONE) {
     rc = QRL_DB;
   }
   qrl_sql_done(db, st);
@@ -169,14 +168,14 @@ static qrl_err find_live(qrl_db *db, const uint8_t th[QRL_SHA256_LEN], int64_t n
 static qrl_err end_idle(qrl_db *db, const session_row *r, int64_t idle,
                         const qrl_req_ctx *rc) {
   char detail[96];
-  sqlite3_stmt *st;
+  qrl_stmt *st;
   qrl_err err;
   if (qrl_sql_begin(db)) return QRL_DB;
   st = qrl_sql_prep(db, "UPDATE web_sessions SET revoked_at = ?1 WHERE id = ?2"
                         " AND revoked_at IS NULL");
   if (st) {
-    sqlite3_bind_int64(st, 1, rc->now);
-    sqlite3_bind_int64(st, 2, r->id);
+    qrl_sql_bind_int64(st, 1, rc->now);
+    qrl_sql_bind_int64(st, 2, r->id);
   }
   err = qrl_sql_run(db, st);
   if (r->portal)
@@ -185,7 +184,7 @@ static qrl_err end_idle(qrl_db *db, const session_row *r, int64_t idle,
   else
     snprintf(detail, sizeof(detail), "idle web_session=%lld limit=%lld", (long long)r->id,
              (long long)idle);
-  if (!err && sqlite3_changes(qrl_sql_handle(db)) > 0)
+  if (!err && qrl_sql_changes(db) > 0)
     err = qrl_db_audit(db, "web_session_revoked", QRL_OK,
                        r->citizen_id[0] ? r->citizen_id : NULL, 0, detail, rc);
   if (!err) err = qrl_sql_commit(db);
@@ -198,13 +197,13 @@ static qrl_err end_idle(qrl_db *db, const session_row *r, int64_t idle,
  * record is ahead of now because the wall clock was stepped back, and would
  * otherwise hold the idle limit off until the clock caught up. */
 static qrl_err touch(qrl_db *db, int64_t id, int64_t now, int rebase) {
-  sqlite3_stmt *st = qrl_sql_prep(db, "UPDATE web_sessions SET last_seen_at = ?1"
+  qrl_stmt *st = qrl_sql_prep(db, "UPDATE web_sessions SET last_seen_at = ?1"
                                       " WHERE id = ?2 AND revoked_at IS NULL"
-                                      " AND (?3 OR coalesce(last_seen_at, 0) < ?1)");
+                                      " AND (?3 <> 0 OR coalesce(last_seen_at, 0) < ?1)");
   if (st) {
-    sqlite3_bind_int64(st, 1, now);
-    sqlite3_bind_int64(st, 2, id);
-    sqlite3_bind_int(st, 3, rebase);
+    qrl_sql_bind_int64(st, 1, now);
+    qrl_sql_bind_int64(st, 2, id);
+    qrl_sql_bind_int64(st, 3, rebase);
   }
   return qrl_sql_run(db, st);
 }
@@ -267,7 +266,7 @@ qrl_err qrl_acct_open_web_session(qrl_db *db, const qrl_acct_policy *pol,
                                   const char *method, const qrl_req_ctx *rc,
                                   char token[QRL_SESSION_B64LEN + 1]) {
   uint8_t th[QRL_SHA256_LEN];
-  sqlite3_stmt *st;
+  qrl_stmt *st;
   qrl_err err = qrl_random_token(QRL_SESSION_BYTES, token, QRL_SESSION_B64LEN + 1);
   if (err) return err;
   if (qrl_token_hash(token, th)) {
@@ -279,18 +278,18 @@ qrl_err qrl_acct_open_web_session(qrl_db *db, const qrl_acct_policy *pol,
                         " last_seen_at) VALUES(?,?,?,?,?,?,?,?,?,?)");
   if (st) {
     qrl_sql_bind_text(st, 1, citizen_id);
-    if (portal_account) sqlite3_bind_int64(st, 2, portal_account);
-    else sqlite3_bind_null(st, 2);
+    if (portal_account) qrl_sql_bind_int64(st, 2, portal_account);
+    else qrl_sql_bind_null(st, 2);
     qrl_sql_bind_text(st, 3, method);
     qrl_sql_bind_blob(st, 4, th, sizeof(th));
-    sqlite3_bind_int64(st, 5, rc->now);
-    sqlite3_bind_int64(st, 6, rc->now + (qrl_web_method_kiosk(method)
+    qrl_sql_bind_int64(st, 5, rc->now);
+    qrl_sql_bind_int64(st, 6, rc->now + (qrl_web_method_kiosk(method)
                                              ? pol->kiosk_session_secs
                                              : pol->web_session_secs));
     qrl_sql_bind_text(st, 7, rc->ip);
     qrl_sql_bind_text(st, 8, rc->user_agent);
     qrl_sql_bind_text(st, 9, rc->flow);
-    sqlite3_bind_int64(st, 10, rc->now);
+    qrl_sql_bind_int64(st, 10, rc->now);
   }
   err = qrl_sql_run(db, st);
   if (err) memset(token, 0, QRL_SESSION_B64LEN + 1);
@@ -301,7 +300,7 @@ qrl_err qrl_acct_web_logout(qrl_db *db, const char *token, const qrl_req_ctx *rc
   uint8_t th[QRL_SHA256_LEN];
   qrl_web_session ws;
   session_row r;
-  sqlite3_stmt *st;
+  qrl_stmt *st;
   qrl_err err;
 
   if (!token || strlen(token) != QRL_SESSION_B64LEN) return QRL_OK;
@@ -315,7 +314,7 @@ qrl_err qrl_acct_web_logout(qrl_db *db, const char *token, const qrl_req_ctx *rc
   st = qrl_sql_prep(db, "UPDATE web_sessions SET revoked_at = ?1 WHERE token_hash = ?2"
                 " AND revoked_at IS NULL");
   if (st) {
-    sqlite3_bind_int64(st, 1, rc->now);
+    qrl_sql_bind_int64(st, 1, rc->now);
     qrl_sql_bind_blob(st, 2, th, sizeof(th));
   }
   err = qrl_sql_run(db, st);
@@ -329,7 +328,7 @@ qrl_err qrl_acct_web_logout(qrl_db *db, const char *token, const qrl_req_ctx *rc
 
 qrl_err qrl_acct_web_logins(qrl_db *db, const qrl_acct_policy *pol, const char *citizen_id,
                             int64_t now, qrl_web_login *out, size_t cap, size_t *n) {
-  sqlite3_stmt *st = qrl_sql_prep(db,
+  qrl_stmt *st = qrl_sql_prep(db,
       "SELECT id, coalesce(code_used_at, created_at), ip, user_agent, method,"
       " revoked_at IS NULL AND expires_at > ?2"
       " AND ?2 - coalesce(last_seen_at, code_used_at, created_at)"
@@ -341,18 +340,18 @@ qrl_err qrl_acct_web_logins(qrl_db *db, const qrl_acct_policy *pol, const char *
   *n = 0;
   if (!st) return QRL_DB;
   qrl_sql_bind_text(st, 1, citizen_id);
-  sqlite3_bind_int64(st, 2, now);
-  sqlite3_bind_int64(st, 3, (sqlite3_int64)cap);
-  sqlite3_bind_int64(st, 4, qrl_web_idle_secs(pol, "qr_kiosk"));
-  sqlite3_bind_int64(st, 5, qrl_web_idle_secs(pol, "qr"));
-  while (*n < cap && sqlite3_step(st) == SQLITE_ROW) {
+  qrl_sql_bind_int64(st, 2, now);
+  qrl_sql_bind_int64(st, 3, (int64_t)cap);
+  qrl_sql_bind_int64(st, 4, qrl_web_idle_secs(pol, "qr_kiosk"));
+  qrl_sql_bind_int64(st, 5, qrl_web_idle_secs(pol, "qr"));
+  while (*n < cap && qrl_sql_step(st) == QRL_SQL_ROW) {
     qrl_web_login *w = &out[(*n)++];
-    w->id = sqlite3_column_int64(st, 0);
-    w->at = sqlite3_column_int64(st, 1);
+    w->id = qrl_sql_col_int64(st, 0);
+    w->at = qrl_sql_col_int64(st, 1);
     qrl_sql_copy_col(st, 2, w->ip, sizeof(w->ip));
     qrl_sql_copy_col(st, 3, w->user_agent, sizeof(w->user_agent));
     qrl_sql_copy_col(st, 4, w->method, sizeof(w->method));
-    w->active = sqlite3_column_int(st, 5);
+    w->active = qrl_sql_col_int(st, 5);
   }
   qrl_sql_done(db, st);
   return QRL_OK;
@@ -361,19 +360,19 @@ qrl_err qrl_acct_web_logins(qrl_db *db, const qrl_acct_policy *pol, const char *
 qrl_err qrl_acct_revoke_web_login(qrl_db *db, const char *citizen_id, int64_t id,
                                   const qrl_req_ctx *rc) {
   char detail[40];
-  sqlite3_stmt *st;
+  qrl_stmt *st;
   qrl_err err;
   if (qrl_sql_begin(db)) return QRL_DB;
   st = qrl_sql_prep(db, "UPDATE web_sessions SET revoked_at = ?3 WHERE id = ?1"
                         " AND citizen_id = ?2 AND token_hash IS NOT NULL"
                         " AND revoked_at IS NULL AND expires_at > ?3");
   if (st) {
-    sqlite3_bind_int64(st, 1, id);
+    qrl_sql_bind_int64(st, 1, id);
     qrl_sql_bind_text(st, 2, citizen_id);
-    sqlite3_bind_int64(st, 3, rc->now);
+    qrl_sql_bind_int64(st, 3, rc->now);
   }
   err = qrl_sql_run(db, st);
-  if (!err && sqlite3_changes(qrl_sql_handle(db)) == 0) err = QRL_NOT_FOUND;
+  if (!err && qrl_sql_changes(db) == 0) err = QRL_NOT_FOUND;
   snprintf(detail, sizeof(detail), "not_me web_session=%lld", (long long)id);
   if (!err) err = qrl_db_audit(db, "web_session_revoked", QRL_OK, citizen_id, 0, detail, rc);
   if (!err) err = qrl_sql_commit(db);

@@ -100,7 +100,11 @@ void qrl_config_usage(void *stream, const char *prog) {
           "QR cross-device login server (HTTP + websockets on one port).\n\n"
           "  --port N             TCP port (default 8080; 0 picks a free one)\n"
           "  --bind ADDR          address to listen on (default 127.0.0.1)\n"
-          "  --db PATH            SQLite database file (default ./qrlogin.db)\n"
+          "  --db PATH|URL        SQLite database file (default ./qrlogin.db), or a\n"
+          "                       PostgreSQL database: postgresql://USER@HOST/DB or\n"
+          "                       postgresql:///DB?host=/run/postgresql (several nodes\n"
+          "                       share one; a password belongs in ~/.pgpass or\n"
+          "                       PGPASSFILE, not in the URL, which ps shows)\n"
           "  --web DIR            directory of the login page (default: the installed one,\n"
           "                       PREFIX/share/qrlogin/web found from this program's own\n"
           "                       path; else the source tree's web/; see the last line)\n"
@@ -387,7 +391,7 @@ static int apply(qrl_config *cfg, parse_state *st, int c, const char *arg, int s
     cfg->bind = arg;
     break;
   case OPT_DB:
-    if (!*arg) { *what = "--db wants a file path"; return -1; }
+    if (!*arg) { *what = "--db wants a file path or a postgresql:// URL"; return -1; }
     cfg->db_path = arg;
     break;
   case OPT_WEB:

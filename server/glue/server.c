@@ -747,8 +747,10 @@ static int seed_and_migrate(qrl_server *srv) {
   qrl_db *db = NULL;
   qrl_err err = qrl_db_open_log(srv->cfg->db_path, &srv->log, &db);
   if (err) {
-    qrl_log_msg(&srv->log, QRL_LOG_ERROR, "startup", "cannot open database %s: %s",
-                srv->cfg->db_path, qrl_strerror(err));
+    char shown[512];
+    qrl_db_shown(srv->cfg->db_path, shown, sizeof(shown));
+    qrl_log_msg(&srv->log, QRL_LOG_ERROR, "startup", "cannot open database %s: %s", shown,
+                qrl_strerror(err));
     return -1;
   }
   if (srv->cfg->demo && ((err = qrl_db_seed_demo(db, &srv->pol, qrl_now())) ||

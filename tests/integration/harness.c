@@ -297,6 +297,7 @@ int qrl_h_start(qrl_h_server *s, const char *const *extra) {
 }
 
 int qrl_h_start_nofile(qrl_h_server *s, const char *const *extra, long soft, long hard) {
+  int own_db = 0;
   memset(s, 0, sizeof(*s));
   s->pid = -1;
   s->exit_status = -1;
@@ -307,6 +308,14 @@ int qrl_h_start_nofile(qrl_h_server *s, const char *const *extra, long soft, lon
     return -1;
   }
   qrl_h_path(s, "qrlogin.db", s->db, sizeof(s->db));
+  /* The suite again on PostgreSQL: a cluster of this server's own, unless
+   * the test names its own --db (it then wins, as a later argument). */
+  for (int i = 0; extra && extra[i]; i++)
+    if (!strcmp(extra[i], "--db")) own_db = 1;
+  if (qrl_h_on_pg() && !own_db) {
+    if (qrl_h_pg_start(&s->pg)) return -1;
+    snprintf(s->db, sizeof(s->db), "%s", s->pg.url);
+  }
   return spawn(s, extra, 0, soft, hard);
 }
 
@@ -474,6 +483,7 @@ int qrl_h_stop(qrl_h_server *s) {
   if (s->dir[0] && !getenv("QRL_KEEP_TMP"))
     nftw(s->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
   if (s->redis.dir[0]) qrl_h_redis_cleanup(&s->redis);
+  qrl_h_pg_cleanup(&s->pg);
   return status;
 }
 

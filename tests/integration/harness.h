@@ -42,13 +42,39 @@ typedef struct qrl_h_redis {
   char url[140]; /* "unix:" sock, for --redis */
 } qrl_h_redis;
 
+/* A PostgreSQL cluster of the test's own (Debian's): initdb in a temporary
+ * directory (as the postgres user when the test runs as root: initdb
+ * refuses root), unix socket in it, no TCP, fsync off. */
+typedef struct qrl_h_pg {
+  int up;
+  char dir[64];
+  char url[200]; /* postgresql:///postgres?host=DIR&user=qrl, for --db */
+} qrl_h_pg;
+
+/* Starts a cluster in a new directory (pg->dir) and waits until it
+ * answers. 0, or -1 (its log said). */
+int qrl_h_pg_start(qrl_h_pg *pg);
+
+/* Stops the cluster (pg_ctl -m fast: its connections are closed) and
+ * starts it again on the same directory. 0 or -1. */
+int qrl_h_pg_halt(qrl_h_pg *pg);
+int qrl_h_pg_resume(qrl_h_pg *pg);
+
+/* Stops it at once (pg_ctl -m immediate) and removes its directory. */
+void qrl_h_pg_cleanup(qrl_h_pg *pg);
+
+/* 1 if the harness's servers use PostgreSQL (QRL_H_PG=1 in the environment:
+ * the suite again on the second database engine; a server started with a
+ * --db of the test's own gets none). */
+int qrl_h_on_pg(void);
+
 typedef struct qrl_h_server {
   pid_t pid;
   int pidfd;
   int out_fd;               /* the server's stdout (read end) */
   int port;
   char dir[256];            /* temporary directory, removed by stop */
-  char db[300];             /* dir/qrlogin.db */
+  char db[300];             /* dir/qrlogin.db, or with QRL_H_PG=1 pg.url */
   char http[64];            /* "http://127.0.0.1:PORT" (also the Origin) */
   char ws[64];              /* "ws://127.0.0.1:PORT/" */
   int tls;                  /* serving https/wss (--tls-cert given) */
@@ -59,7 +85,20 @@ typedef struct qrl_h_server {
   qrl_h_redis redis;        /* with QRL_H_REDIS=1 in the environment, every server
                                the harness starts has its own redis-server and
                                --redis (the suite again on the shared store) */
+  qrl_h_pg pg;              /* with QRL_H_PG=1, every server's --db is a
+                               PostgreSQL cluster of its own */
 } qrl_h_server;
+
+/* Runs one statement on s's database, whichever engine holds it (the SQLite
+ * file, or PostgreSQL with QRL_H_PG=1), from another connection, as an
+ * operator's shell would. sql is written for both, with ?1..?9 parameters
+ * given by fmt: 't' a const char * (NULL: NULL), 'i' an int64_t, 'b' a
+ * const void * and a size_t. Returns the first column of the last row as
+ * an integer (NULL: -1; a boolean: 0 or 1) and copies its text into text
+ * (cap bytes; "" for NULL) if text is not NULL; for a statement without
+ * rows, the rows it changed. -2 on error (said on stderr). */
+int64_t qrl_h_sql(const qrl_h_server *s, char *text, size_t cap, const char *sql,
+                  const char *fmt, ...);
 
 /* Every server the harness starts logs JSON lines (--log-format json; a
  * test's own --log-format comes later and wins). When it stops

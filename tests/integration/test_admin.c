@@ -4,7 +4,6 @@
  * refused command writes nothing (the audit row count does not move).
  */
 #include <fcntl.h>
-#include <sqlite3.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,16 +64,8 @@ static int admin(const qrl_h_server *s, char *out, size_t n, ...) {
 }
 
 static int audit_total(const qrl_h_server *s) {
-  sqlite3 *db = NULL;
-  sqlite3_stmt *st = NULL;
-  int n = -1;
-  if (sqlite3_open_v2(s->db, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
-      sqlite3_prepare_v2(db, "SELECT count(*) FROM audit", -1, &st, NULL) == SQLITE_OK &&
-      sqlite3_step(st) == SQLITE_ROW)
-    n = sqlite3_column_int(st, 0);
-  sqlite3_finalize(st);
-  sqlite3_close(db);
-  return n;
+  int64_t n = qrl_h_sql(s, NULL, 0, "SELECT count(*) FROM audit", "");
+  return n < 0 ? -1 : (int)n;
 }
 
 SERVER_TEST(added_citizen_logs_in_and_shows_up, NULL) {

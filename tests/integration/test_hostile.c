@@ -10,7 +10,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <sqlite3.h>
 
 #include "harness.h"
 
@@ -408,24 +407,12 @@ SERVER_TEST(a_full_server_answers_server_busy, "--max-challenges", "2", NULL) {
 /* Rows of (event, outcome) and the detail of the last one. */
 static int audit_rows(const qrl_h_server *s, const char *event, const char *outcome,
                       char *last_detail, size_t n) {
-  sqlite3 *db = NULL;
-  sqlite3_stmt *st = NULL;
-  int rows = 0;
-  last_detail[0] = '\0';
-  if (sqlite3_open_v2(s->db, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) return -1;
-  if (sqlite3_prepare_v2(db, "SELECT detail FROM audit WHERE event = ? AND outcome = ?"
-                         " ORDER BY id", -1, &st, NULL) == SQLITE_OK) {
-    sqlite3_bind_text(st, 1, event, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, outcome, -1, SQLITE_STATIC);
-    while (sqlite3_step(st) == SQLITE_ROW) {
-      const unsigned char *d = sqlite3_column_text(st, 0);
-      snprintf(last_detail, n, "%s", d ? (const char *)d : "");
-      rows++;
-    }
-  }
-  sqlite3_finalize(st);
-  sqlite3_close(db);
-  return rows;
+  int64_t rows = qrl_h_sql(s, NULL, 0, "SELECT count(*) FROM audit WHERE event = ?1 AND outcome = ?2",
+                           "tt", event, outcome);
+  if (rows < 0 || qrl_h_sql(s, last_detail, n, "SELECT detail FROM audit WHERE event = ?1"
+                            " AND outcome = ?2 ORDER BY id", "tt", event, outcome) == -2)
+    return -1;
+  return (int)rows;
 }
 
 /* Refusals of unauthenticated requests cannot flood the hash-chained trail:

@@ -31,7 +31,8 @@ typedef struct cluster {
   qrl_h_redis r;
   qrl_h_server a, b;
   char dir[64]; /* the shared database's */
-  char db[128];
+  char db[256];  /* a SQLite file in dir, or with QRL_H_PG=1 pg's URL */
+  qrl_h_pg pg;
   char key[128]; /* the SMS codes' key file, one for both */
 } cluster;
 
@@ -46,6 +47,10 @@ static int cluster_start(cluster *k) {
   snprintf(k->dir, sizeof(k->dir), "/tmp/qrl-multi-XXXXXX");
   if (!mkdtemp(k->dir)) return -1;
   snprintf(k->db, sizeof(k->db), "%s/shared.db", k->dir);
+  if (qrl_h_on_pg()) {
+    if (qrl_h_pg_start(&k->pg)) return -1;
+    snprintf(k->db, sizeof(k->db), "%s", k->pg.url);
+  }
   if (qrl_h_otp_key(k->dir, k->key, sizeof(k->key))) return -1;
   if (qrl_h_redis_start(&k->r, "noeviction")) return -1;
   /* One after the other: the first makes the schema. */
@@ -57,6 +62,7 @@ static int cluster_stop(cluster *k) {
   char cmd[120];
   int ra = k->a.pid > 0 ? qrl_h_stop(&k->a) : 0, rb = k->b.pid > 0 ? qrl_h_stop(&k->b) : 0;
   qrl_h_redis_cleanup(&k->r);
+  qrl_h_pg_cleanup(&k->pg);
   snprintf(cmd, sizeof(cmd), "rm -rf %s", k->dir);
   if (system(cmd) != 0) fprintf(stderr, "cannot remove %s\n", k->dir);
   return ra || rb ? -1 : 0;

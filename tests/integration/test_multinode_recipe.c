@@ -195,8 +195,9 @@ static pid_t pid_in(const recipe *r, const char *prefix) {
   return (pid_t)atoi(p + 5);
 }
 
-/* run.sh --nodes nodes --port (free) --dir tmp/run -- --hash-cost 10, up to
- * its "ready" line. 0, or -1 (said). */
+/* run.sh --nodes nodes --port (free) --dir tmp/run -- --hash-cost 10 (and
+ * with QRL_H_PG=1 --postgresql: the nodes share a PostgreSQL cluster the
+ * script starts), up to its "ready" line. 0, or -1 (said). */
 static int recipe_start(recipe *r, int nodes) {
   char nn[8], pp[8], line[64];
   memset(r, 0, sizeof(*r));
@@ -204,14 +205,18 @@ static int recipe_start(recipe *r, int nodes) {
   r->nnodes = nodes;
   snprintf(r->tmp, sizeof(r->tmp), "/tmp/qrl-mn-XXXXXX");
   if (!mkdtemp(r->tmp)) return -1;
+  /* --postgresql as root: the postgres user runs the cluster in dir/pg. */
+  if (qrl_h_on_pg() && chmod(r->tmp, 0711) != 0) return -1;
   snprintf(r->dir, sizeof(r->dir), "%s/run", r->tmp);
   snprintf(nn, sizeof(nn), "%d", nodes);
   for (int attempt = 0; attempt < 3; attempt++) {
     const char *argv[] = {"--nodes", nn,   "--port",      pp,   "--dir",
                           r->dir,    "--", "--hash-cost", "10", NULL};
+    const char *argv_pg[] = {"--nodes", nn, "--port", pp, "--dir", r->dir, "--postgresql",
+                             "--", "--hash-cost", "10", NULL};
     r->port = free_port();
     snprintf(pp, sizeof(pp), "%d", r->port);
-    if (spawn(r, argv, NULL)) return -1;
+    if (spawn(r, qrl_h_on_pg() ? argv_pg : argv, NULL)) return -1;
     if (wait_text(r, "multinode: ready ", START_MS)) break;
     kill(r->pid, SIGTERM);
     if (wait_exit(r, QRL_H_TIMEOUT_MS)) {
@@ -232,6 +237,7 @@ static int recipe_start(recipe *r, int nodes) {
     r->node_pid[k] = pid_in(r, line);
     if (r->node_port[k] <= 0 || r->node_pid[k] <= 0) return -1;
   }
+  if (qrl_h_on_pg() && pid_in(r, "multinode: postgresql ") <= 0) return -1;
   r->redis_pid = pid_in(r, "multinode: redis ");
   r->haproxy_pid = pid_in(r, "multinode: haproxy ");
   return r->redis_pid > 0 && r->haproxy_pid > 0 ? 0 : -1;

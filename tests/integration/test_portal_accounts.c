@@ -4,7 +4,6 @@
  * no link for an unverified one, "Cập nhật từ CSDL Quốc gia về dân cư" then
  * login links, the cutover for citizens, organizations on both sides of it.
  */
-#include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -24,16 +23,8 @@ static int has(const char *body, const char *needle) {
 }
 
 static int count_rows(const qrl_h_server *s, const char *sql) {
-  sqlite3 *db = NULL;
-  sqlite3_stmt *st = NULL;
-  int n = -1;
-  if (sqlite3_open_v2(s->db, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
-      sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK &&
-      sqlite3_step(st) == SQLITE_ROW)
-    n = sqlite3_column_int(st, 0);
-  sqlite3_finalize(st);
-  sqlite3_close(db);
-  return n;
+  int64_t n = qrl_h_sql(s, NULL, 0, sql, "");
+  return n < 0 ? -1 : (int)n;
 }
 
 static const char *link_status(const cJSON *me) {

@@ -6,7 +6,6 @@
  * one device at a time, credentials) and the phone's own storage (an unsafe
  * home directory is refused).
  */
-#include <sqlite3.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <stdlib.h>
@@ -38,34 +37,14 @@ static int browser_qr_png(const qrl_h_server *s, const cJSON *qr, const char *na
  * file (WAL lets a reader in while the server writes). */
 static int audit_rows(const qrl_h_server *s, const char *event,
                       const char *outcome) {
-  sqlite3 *db = NULL;
-  sqlite3_stmt *st = NULL;
-  int n = -1;
-  if (sqlite3_open_v2(s->db, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
-      sqlite3_prepare_v2(db,
-                         "SELECT count(*) FROM audit WHERE event=?1 AND outcome=?2",
-                         -1, &st, NULL) == SQLITE_OK) {
-    sqlite3_bind_text(st, 1, event, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, outcome, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) == SQLITE_ROW) n = sqlite3_column_int(st, 0);
-  }
-  sqlite3_finalize(st);
-  sqlite3_close(db);
-  return n;
+  int64_t n = qrl_h_sql(s, NULL, 0, "SELECT count(*) FROM audit WHERE event=?1 AND outcome=?2",
+                        "tt", event, outcome);
+  return n < 0 ? -1 : (int)n;
 }
 
 static int query_int(const qrl_h_server *s, const char *sql, const char *arg) {
-  sqlite3 *db = NULL;
-  sqlite3_stmt *st = NULL;
-  int n = -1;
-  if (sqlite3_open_v2(s->db, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
-      sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK) {
-    if (arg) sqlite3_bind_text(st, 1, arg, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) == SQLITE_ROW) n = sqlite3_column_int(st, 0);
-  }
-  sqlite3_finalize(st);
-  sqlite3_close(db);
-  return n;
+  int64_t n = arg ? qrl_h_sql(s, NULL, 0, sql, "t", arg) : qrl_h_sql(s, NULL, 0, sql, "");
+  return n < 0 ? -1 : (int)n;
 }
 
 /* Rows of this event that carry a well-formed flow id. */

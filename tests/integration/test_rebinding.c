@@ -14,7 +14,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <sqlite3.h>
 
 #include "harness.h"
 
@@ -69,19 +68,9 @@ static int is_bad_host(const char *resp) {
 
 /* Rows of the audit trail with event and outcome. */
 static int audit_rows(const qrl_h_server *s, const char *event, const char *outcome) {
-  sqlite3 *db = NULL;
-  sqlite3_stmt *st = NULL;
-  int rows = -1;
-  if (sqlite3_open_v2(s->db, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
-      sqlite3_prepare_v2(db, "SELECT count(*) FROM audit WHERE event = ? AND outcome = ?", -1,
-                         &st, NULL) == SQLITE_OK) {
-    sqlite3_bind_text(st, 1, event, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, outcome, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) == SQLITE_ROW) rows = sqlite3_column_int(st, 0);
-  }
-  sqlite3_finalize(st);
-  sqlite3_close(db);
-  return rows;
+  int64_t n = qrl_h_sql(s, NULL, 0, "SELECT count(*) FROM audit WHERE event = ? AND outcome = ?",
+                        "tt", event, outcome);
+  return n < 0 ? -1 : (int)n;
 }
 
 /* The finding: Host evil.example with Origin http://evil.example was

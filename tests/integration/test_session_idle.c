@@ -7,7 +7,6 @@
  * server's own database file (SQLite, WAL: the server keeps it open), which
  * is what that much idle time would have left there.
  */
-#include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -36,28 +35,10 @@ static int64_t on_session(const qrl_h_server *s, const char *cookie, const char 
                           int64_t v) {
   const char *tok = strchr(cookie, '=');
   uint8_t th[QRL_SHA256_LEN];
-  sqlite3 *db = NULL;
-  sqlite3_stmt *st = NULL;
-  int64_t out = -1;
-  int r;
+  int64_t out;
   if (!tok || qrl_sha256(tok + 1, strlen(tok + 1), th)) return -1;
-  if (sqlite3_open_v2(s->db, &db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) goto out;
-  sqlite3_busy_timeout(db, QRL_H_TIMEOUT_MS);
-  if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
-    fprintf(stderr, "on_session: %s: %s\n", sqlite3_errmsg(db), sql);
-    goto out;
-  }
-  sqlite3_bind_blob(st, 1, th, sizeof(th), SQLITE_TRANSIENT);
-  sqlite3_bind_int64(st, 2, v);
-  r = sqlite3_step(st);
-  if (r == SQLITE_ROW) out = sqlite3_column_type(st, 0) == SQLITE_NULL ? -1
-                                                                      : sqlite3_column_int64(st, 0);
-  else if (r == SQLITE_DONE) out = sqlite3_changes(db);
-  else fprintf(stderr, "on_session: %s\n", sqlite3_errmsg(db));
-out:
-  sqlite3_finalize(st);
-  sqlite3_close(db);
-  return out;
+  out = qrl_h_sql(s, NULL, 0, sql, "bi", th, sizeof(th), v);
+  return out == -2 ? -1 : out;
 }
 
 /* What `secs` seconds of nobody using the session would have left in the
@@ -166,22 +147,11 @@ SERVER_TEST(a_kiosk_session_idle_past_the_limit_is_refused_by_the_server,
                 401);
   /* The audit trail says why it ended. */
   ASSERT_EQ_INT(qrl_h_settle(s), 0);
-  {
-    sqlite3 *db = NULL;
-    sqlite3_stmt *st = NULL;
-    int n = -1;
-    ASSERT_EQ_INT(sqlite3_open_v2(s->db, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-    ASSERT_EQ_INT(sqlite3_prepare_v2(db,
-                                     "SELECT count(*) FROM audit WHERE event ="
-                                     " 'web_session_revoked' AND citizen_id = '" AN "'"
-                                     " AND detail LIKE 'idle %limit=10'",
-                                     -1, &st, NULL),
-                  SQLITE_OK);
-    if (sqlite3_step(st) == SQLITE_ROW) n = sqlite3_column_int(st, 0);
-    sqlite3_finalize(st);
-    sqlite3_close(db);
-    ASSERT_EQ_INT(n, 1);
-  }
+  ASSERT_EQ_INT(qrl_h_sql(s, NULL, 0,
+                          "SELECT count(*) FROM audit WHERE event ="
+                          " 'web_session_revoked' AND citizen_id = '" AN "'"
+                          " AND detail LIKE 'idle %limit=10'", ""),
+                1);
   return 0;
 }
 

@@ -58,9 +58,9 @@ static void close_fixture(fixture *f) {
 }
 
 static long count(qrl_db *db, const char *sql) {
-  sqlite3_stmt *st = qrl_sql_prep(db, sql);
+  qrl_stmt *st = qrl_sql_prep(db, sql);
   long n = -1;
-  if (st && sqlite3_step(st) == SQLITE_ROW) n = sqlite3_column_int64(st, 0);
+  if (qrl_sql_step(st) == QRL_SQL_ROW) n = qrl_sql_col_int64(st, 0);
   qrl_sql_done(db, st);
   return n;
 }

