@@ -47,14 +47,47 @@ int qrl_pg_is_url(const char *path) {
   return path && (!strncmp(path, "postgresql://", 13) || !strncmp(path, "postgres://", 11));
 }
 
+/* Appends n bytes of s to out (cap bytes, *o used), cut short if full. */
+static void put(char *out, size_t cap, size_t *o, const char *s, size_t n) {
+  if (*o + 1 >= cap) return;
+  if (n > cap - 1 - *o) n = cap - 1 - *o;
+  memcpy(out + *o, s, n);
+  *o += n;
+  out[*o] = 0;
+}
+
 void qrl_pg_redact(const char *url, char *out, size_t cap) {
-  const char *scheme = strstr(url, "://"), *at, *colon;
-  if (!scheme || !(at = strchr(scheme + 3, '@')) ||
-      !(colon = memchr(scheme + 3, ':', (size_t)(at - scheme - 3)))) {
-    snprintf(out, cap, "%s", url);
+  const char *scheme = strstr(url, "://"), *auth, *at = NULL, *colon, *p;
+  size_t o = 0, len;
+  if (!cap) return;
+  out[0] = 0;
+  if (!scheme) {
+    put(out, cap, &o, url, strlen(url));
     return;
   }
-  snprintf(out, cap, "%.*s:***%s", (int)(colon - url), url, at);
+  auth = scheme + 3;
+  len = strcspn(auth, "/?"); /* user:password@host:port */
+  for (size_t i = 0; i < len; i++) /* the last @: a password may hold one */
+    if (auth[i] == '@') at = auth + i;
+  if (at && (colon = memchr(auth, ':', (size_t)(at - auth)))) {
+    put(out, cap, &o, url, (size_t)(colon - url));
+    put(out, cap, &o, ":***", 4);
+    p = at;
+  } else {
+    p = url;
+  }
+  /* The rest as it is, but a password=... parameter's value. */
+  while (*p) {
+    size_t n = strcspn(p, "?&");
+    put(out, cap, &o, p, n);
+    p += n;
+    if (!*p) break;
+    put(out, cap, &o, p++, 1); /* the ? or & */
+    if (!strncmp(p, "password=", 9)) {
+      put(out, cap, &o, "password=***", 12);
+      p += strcspn(p, "&");
+    }
+  }
 }
 
 static void set_err(qrl_pg *pg, const char *msg) {
@@ -175,7 +208,7 @@ int64_t qrl_pg_changes(qrl_pg *pg) { return pg->changes; }
 /* sql with SQLite's ?NNN and ? as $NNN (a plain ? is one more than the
  * largest number before it, as SQLite counts), quoted text left alone.
  * *n: the parameters. NULL if out of memory or a number is out of range. */
-static char *translate(const char *sql, int *n) {
+char *qrl_pg_translate(const char *sql, int *n) {
   size_t cap = strlen(sql) * 2 + 16, o = 0;
   char *out = malloc(cap), quote = 0;
   int max = 0;
@@ -214,7 +247,7 @@ qrl_pgq *qrl_pg_prepare(qrl_pg *pg, const char *sql) {
   qrl_pgq *q = calloc(1, sizeof(*q));
   if (!q) return NULL;
   q->pg = pg;
-  if (!(q->sql = translate(sql, &q->n))) goto fail;
+  if (!(q->sql = qrl_pg_translate(sql, &q->n))) goto fail;
   q->read_only = !strncmp(sql, "SELECT", 6);
   if (q->n && (!(q->val = calloc((size_t)q->n, sizeof(*q->val))) ||
                !(q->len = calloc((size_t)q->n, sizeof(*q->len))) ||

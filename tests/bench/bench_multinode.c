@@ -7,6 +7,8 @@
  *   redis1 one qrlogind on Redis (--redis)
  *   redis2 two qrlogind on one Redis and one database file, every login
  *          crossing nodes: the page on one, the phone on the other
+ *   pg1    mem on PostgreSQL (--db postgresql://, a cluster of its own)
+ *   pg2    redis2 on PostgreSQL: the many-node set-up of docs/multinode.md
  *
  * For each: (1) one login at a time, each step timed - the page's code
  * (connect -> `challenge`), the scan (-> `scan_ok`), the confirm (->
@@ -18,6 +20,7 @@
  * after) and Redis memory per waiting page (--pages pages held open).
  *
  *   qrl_bench_multinode [--rounds N] [--conc K] [--secs S] [--pages P]
+ *                       [--only NAME[,NAME...]]
  *
  * All processes share this machine's cores (the README says how many):
  * two nodes on two cores are not two machines. Figures only, not a test.
@@ -44,10 +47,11 @@ typedef struct opts {
 
 typedef struct setup {
   const char *name;
-  int redis, nodes;
+  int redis, nodes, pg;
   qrl_h_redis r;
+  qrl_h_pg p;
   qrl_h_server n[2];
-  char dir[64], db[128], key[128];
+  char dir[64], db[256], key[128];
 } setup;
 
 static double pct(double *v, int n, int p) {
@@ -59,6 +63,10 @@ static int setup_start(setup *s) {
   snprintf(s->dir, sizeof(s->dir), "/tmp/qrl-bmn-XXXXXX");
   if (!mkdtemp(s->dir)) return -1;
   snprintf(s->db, sizeof(s->db), "%s/shared.db", s->dir);
+  if (s->pg) {
+    if (qrl_h_pg_start(&s->p)) return -1;
+    snprintf(s->db, sizeof(s->db), "%s", s->p.url);
+  }
   if (qrl_h_otp_key(s->dir, s->key, sizeof(s->key))) return -1;
   if (s->redis && qrl_h_redis_start(&s->r, "noeviction")) return -1;
   for (int i = 0; i < s->nodes; i++) {
@@ -80,6 +88,7 @@ static void setup_stop(setup *s) {
   char cmd[120];
   for (int i = 0; i < s->nodes; i++) qrl_h_stop(&s->n[i]);
   if (s->redis) qrl_h_redis_cleanup(&s->r);
+  qrl_h_pg_cleanup(&s->p);
   snprintf(cmd, sizeof(cmd), "rm -rf %s", s->dir);
   if (system(cmd) != 0) fprintf(stderr, "cannot remove %s\n", s->dir);
 }
@@ -289,9 +298,12 @@ static int num(const char *s, int lo, int hi, int *out) {
 
 int main(int argc, char **argv) {
   opts o = {100, 4, 10, 1000};
+  const char *only = NULL;
   setup setups[] = {{.name = "mem", .nodes = 1},
                     {.name = "redis1", .redis = 1, .nodes = 1},
-                    {.name = "redis2", .redis = 1, .nodes = 2}};
+                    {.name = "redis2", .redis = 1, .nodes = 2},
+                    {.name = "pg1", .nodes = 1, .pg = 1},
+                    {.name = "pg2", .redis = 1, .nodes = 2, .pg = 1}};
   signal(SIGPIPE, SIG_IGN);
   for (int i = 1; i < argc; i++) {
     const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -300,19 +312,29 @@ int main(int argc, char **argv) {
     else if (!strcmp(argv[i], "--conc")) bad = num(v, 1, 64, &o.conc);
     else if (!strcmp(argv[i], "--secs")) bad = num(v, 1, 3600, &o.secs);
     else if (!strcmp(argv[i], "--pages")) bad = num(v, 0, 20000, &o.pages);
+    else if (!strcmp(argv[i], "--only") && v) bad = 0, only = v;
     if (bad) {
       fprintf(stderr, "usage: qrl_bench_multinode [--rounds N] [--conc K] [--secs S] "
-                      "[--pages P]\n");
+                      "[--pages P] [--only mem,redis1,redis2,pg1,pg2]\n");
       return 2;
     }
     i++;
   }
   printf("qrl_bench_multinode: %ld cores; %d rounds, %d clients for %d s, %d pages\n",
          sysconf(_SC_NPROCESSORS_ONLN), o.rounds, o.conc, o.secs, o.pages);
-  for (size_t i = 0; i < sizeof(setups) / sizeof(setups[0]); i++)
+  for (size_t i = 0; i < sizeof(setups) / sizeof(setups[0]); i++) {
+    if (only) { /* a name in the comma-separated list */
+      size_t n = strlen(setups[i].name);
+      const char *at = only;
+      while ((at = strstr(at, setups[i].name)) &&
+             !((at == only || at[-1] == ',') && (at[n] == ',' || at[n] == '\0')))
+        at += n;
+      if (!at) continue;
+    }
     if (run(&setups[i], &o)) {
       fprintf(stderr, "bench: %s failed\n", setups[i].name);
       return 1;
     }
+  }
   return 0;
 }

@@ -595,7 +595,7 @@ TEST(config_file_mistakes_name_file_and_line) {
        "invalid value 'dichvucong.gov.vn': origin wants scheme://host[:port], e.g. "
        "https://dichvucong.gov.vn"},
       {"demo = maybe\n", 1, "invalid value 'maybe': demo wants true or false"},
-      {"db =\n", 1, "invalid value '': db wants a file path"},
+      {"db =\n", 1, "invalid value '': db wants a file path or a postgresql:// URL"},
       {"port = 8080\n[server]\nport = 8081\n", 2,
        "sections are not part of this format: keys go at the top level"},
       {"port = 8080\njust words\n", 2, "not a 'key = value' line"},

@@ -136,6 +136,46 @@ TEST(transactions_commit_and_roll_back) {
   return 0;
 }
 
+/* The engine's answers as the interface's: a row, done, a key taken
+ * (QRL_SQL_DUP, which the modules turn into "that id is taken"), another
+ * error; RETURNING's id; NULL and blob columns; rows changed. */
+TEST(steps_and_columns_speak_one_language) {
+  qrl_db *db = fresh();
+  qrl_stmt *st;
+  int64_t id = 0;
+  static const unsigned char blob[3] = {0, 0xff, 7};
+  ASSERT_TRUE(db != NULL);
+  ASSERT_EQ_INT(qrl_sql_exec(db, "CREATE TABLE u(id INTEGER PRIMARY KEY, k TEXT UNIQUE,"
+                                 " b BLOB, n INTEGER)"),
+                0);
+  st = qrl_sql_prep(db, "INSERT INTO u(k, b) VALUES(?1, ?2) RETURNING id");
+  qrl_sql_bind_text(st, 1, "a");
+  qrl_sql_bind_blob(st, 2, blob, sizeof(blob));
+  ASSERT_ERR(qrl_sql_run_id(db, st, &id), QRL_OK);
+  ASSERT_EQ_INT(id, 1);
+  st = qrl_sql_prep(db, "INSERT INTO u(k) VALUES(?1)");
+  qrl_sql_bind_text(st, 1, "a");
+  ASSERT_EQ_INT(qrl_sql_step(st), QRL_SQL_DUP);
+  qrl_sql_done(db, st);
+  st = qrl_sql_prep(db, "INSERT INTO nowhere VALUES(1)");
+  ASSERT_TRUE(st == NULL); /* SQLite refuses at prepare, said in the log */
+  st = qrl_sql_prep(db, "SELECT b, n, k FROM u WHERE id = ?1");
+  qrl_sql_bind_int64(st, 1, id);
+  ASSERT_EQ_INT(qrl_sql_step(st), QRL_SQL_ROW);
+  ASSERT_EQ_INT(qrl_sql_col_bytes(st, 0), 3);
+  ASSERT_TRUE(memcmp(qrl_sql_col_blob(st, 0), blob, 3) == 0);
+  ASSERT_EQ_INT(qrl_sql_col_null(st, 1), 1);
+  ASSERT_EQ_INT(qrl_sql_col_int64(st, 1), 0);
+  ASSERT_EQ_STR(qrl_sql_col_text(st, 2), "a");
+  ASSERT_EQ_INT(qrl_sql_step(st), QRL_SQL_DONE);
+  qrl_sql_done(db, st);
+  ASSERT_ERR(qrl_sql_run(db, qrl_sql_prep(db, "UPDATE u SET n = 5")), QRL_OK);
+  ASSERT_EQ_INT(qrl_sql_changes(db), 1);
+  ASSERT_EQ_INT(qrl_sql_is_pg(db), 0);
+  qrl_db_close(db);
+  return 0;
+}
+
 TEST(cleanup) {
   if (tdb.dir[0]) qrl_tmpdb_remove(&tdb);
   return 0;
@@ -143,4 +183,4 @@ TEST(cleanup) {
 
 TEST_MAIN(a_statement_is_prepared_once_and_reused, a_statement_in_use_is_not_handed_out_again,
           nothing_of_one_use_stays_for_the_next, a_full_cache_falls_back_to_one_offs,
-          transactions_commit_and_roll_back, cleanup)
+          transactions_commit_and_roll_back, steps_and_columns_speak_one_language, cleanup)

@@ -47,6 +47,12 @@ const char *qrl_pg_errmsg(qrl_pg *pg);
 /* Rows the last statement on pg changed. */
 int64_t qrl_pg_changes(qrl_pg *pg);
 
+/* sql with SQLite's ?NNN and ? parameters as PostgreSQL's $NNN (a plain ?
+ * is one more than the largest number before it, as SQLite counts them);
+ * quoted text is left alone. Owned by the caller (free); *n: the
+ * parameters. NULL if out of memory or a number is above 999. */
+char *qrl_pg_translate(const char *sql, int *n);
+
 /* A statement for sql (translated, copied). NULL if out of memory or the
  * SQL's parameters are not well-formed. */
 qrl_pgq *qrl_pg_prepare(qrl_pg *pg, const char *sql);
