@@ -240,6 +240,7 @@ qrl_stmt *qrl_sql_prep(qrl_db *db, const char *sql) {
   s->st = st;
   s->busy = 1;
   st->slot = s;
+  if (st->pg) qrl_pg_keep(st->pg);
   db->nstmts++;
   return st;
 }

@@ -21,6 +21,8 @@
 
 struct qrl_pg {
   PGconn *c;
+  unsigned gen;    /* connections opened so far: a new one has no prepared statements */
+  unsigned names;  /* prepared statements named so far */
   qrl_log *log;    /* not owned */
   int tx;          /* a transaction this side began and has not ended */
   int64_t changes; /* rows the last statement changed */
@@ -32,6 +34,8 @@ struct qrl_pgq {
   char *sql;       /* owned: the PostgreSQL text */
   int n;           /* parameters */
   int read_only;   /* a SELECT */
+  char name[16];   /* its prepared statement's name on the connection; "": none */
+  unsigned gen;    /* the connection it was prepared on (qrl_pg.gen + 1; 0: not yet) */
   char **val;      /* owned: each parameter's bytes (NULL: SQL NULL) */
   int *len, *fmt;  /* per parameter: length (blobs), format (1: binary) */
   Oid *type;       /* per parameter: its type (0: PostgreSQL infers it) */
@@ -150,6 +154,7 @@ static int ensure(qrl_pg *pg) {
     return -1;
   }
   PQreset(pg->c);
+  pg->gen++;
   if (PQstatus(pg->c) != CONNECTION_OK) {
     set_err(pg, PQerrorMessage(pg->c));
     return -1;
@@ -335,6 +340,33 @@ void qrl_pg_bind_blob(qrl_pgq *q, int i, const void *b, size_t n) {
   bind(q, i, OID_BYTEA, b ? b : &none, n, 1);
 }
 
+/* Runs q once: as a prepared statement if it is kept (prepared on this
+ * connection the first time, with the types of the first use's parameters;
+ * a later use's NULL or text fits them), else parsed anew. */
+static PGresult *exec_once(qrl_pgq *q) {
+  qrl_pg *pg = q->pg;
+  if (q->name[0] && q->gen != pg->gen + 1) {
+    PGresult *r = PQprepare(pg->c, q->name, q->sql, q->n, q->type);
+    ExecStatusType s = PQresultStatus(r);
+    const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+    if (s == PGRES_COMMAND_OK) {
+      q->gen = pg->gen + 1;
+    } else if (!state || strcmp(state, "25P02") != 0) { /* not "transaction failed": never */
+      qrl_log_kv(pg->log, QRL_LOG_DEBUG, "db_unprepared", "sql", q->sql, (const char *)NULL);
+      q->name[0] = '\0';
+    }
+    PQclear(r);
+  }
+  if (q->name[0] && q->gen == pg->gen + 1)
+    return PQexecPrepared(pg->c, q->name, q->n, (const char *const *)q->val, q->len, q->fmt, 0);
+  return PQexecParams(pg->c, q->sql, q->n, q->type, (const char *const *)q->val, q->len, q->fmt,
+                      0);
+}
+
+void qrl_pg_keep(qrl_pgq *q) {
+  snprintf(q->name, sizeof(q->name), "qrl%u", ++q->pg->names);
+}
+
 int qrl_pg_step(qrl_pgq *q) {
   qrl_pg *pg = q->pg;
   ExecStatusType s;
@@ -342,13 +374,11 @@ int qrl_pg_step(qrl_pgq *q) {
 
   if (q->res) return ++q->row < q->rows ? QRL_SQL_ROW : QRL_SQL_DONE;
   if (ensure(pg)) return QRL_SQL_ERROR;
-  q->res = PQexecParams(pg->c, q->sql, q->n, q->type, (const char *const *)q->val, q->len,
-                        q->fmt, 0);
+  q->res = exec_once(q);
   s = PQresultStatus(q->res);
   if (s == PGRES_FATAL_ERROR && q->read_only && lost(pg) && !ensure(pg)) {
     PQclear(q->res); /* a read: safe to send again */
-    q->res = PQexecParams(pg->c, q->sql, q->n, q->type, (const char *const *)q->val, q->len,
-                          q->fmt, 0);
+    q->res = exec_once(q);
     s = PQresultStatus(q->res);
   }
   if (s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK) {

@@ -58,6 +58,10 @@ char *qrl_pg_translate(const char *sql, int *n);
 qrl_pgq *qrl_pg_prepare(qrl_pg *pg, const char *sql);
 void qrl_pg_free(qrl_pgq *q);
 
+/* q is kept for the connection's life (a cached statement): it is run as
+ * a server-side prepared statement, parsed and planned once. */
+void qrl_pg_keep(qrl_pgq *q);
+
 /* Drops q's result and bindings (it can be run again). */
 void qrl_pg_reset(qrl_pgq *q);
 
