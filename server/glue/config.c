@@ -124,6 +124,8 @@ void qrl_config_usage(void *stream, const char *prog) {
           "                       the other nodes via Redis: redis://HOST[:PORT][/DB] or\n"
           "                       unix:/PATH[?db=N] (default: none, this process alone).\n"
           "                       Its maxmemory-policy must be noeviction\n"
+          "  --redis-password-file PATH  Redis' password (requirepass): the file's first\n"
+          "                       line, chmod 600; sent as AUTH on every connection\n"
           "  --drain-secs S       at SIGTERM, pages waiting for a scan are told to\n"
           "                       reconnect (to another node) and logins already scanned\n"
           "                       get up to S seconds to finish (default 10, 0..600)\n"
@@ -278,7 +280,8 @@ enum {
   OPT_PWLEVEL, OPT_CUTOVER, OPT_OUTBOX, OPT_OTPTTL, OPT_CERT, OPT_KEY, OPT_FRAME,
   OPT_PROX, OPT_FRESH, OPT_NORL, OPT_KNAME, OPT_KIDLE, OPT_HOST, OPT_MAXCH_IP,
   OPT_MAXCONNIP, OPT_WIDLE, OPT_WSPING, OPT_METRICS_ALLOW, OPT_CONFIG, OPT_LOGFMT,
-  OPT_LOGLEVEL, OPT_LOGFILE, OPT_ISSUER, OPT_ACCTCLOSE, OPT_GRACE, OPT_REDIS, OPT_NODEID, OPT_DRAIN, OPT_OTPKEY, OPT_TPROXY
+  OPT_LOGLEVEL, OPT_LOGFILE, OPT_ISSUER, OPT_ACCTCLOSE, OPT_GRACE, OPT_REDIS, OPT_NODEID, OPT_DRAIN, OPT_OTPKEY, OPT_TPROXY,
+  OPT_REDISPW
 };
 
 /* A node's name: 1..32 of [A-Za-z0-9_-] (it names Redis keys and channels). */
@@ -320,6 +323,7 @@ static const struct option opts[] = {
     {"node-id", required_argument, NULL, OPT_NODEID},
     {"drain-secs", required_argument, NULL, OPT_DRAIN},
     {"otp-key-file", required_argument, NULL, OPT_OTPKEY},
+    {"redis-password-file", required_argument, NULL, OPT_REDISPW},
     {"trusted-proxy", required_argument, NULL, OPT_TPROXY},
     {"demo", no_argument, NULL, OPT_DEMO},
     {"hash-cost", required_argument, NULL, OPT_HASH},
@@ -532,6 +536,25 @@ static int apply(qrl_config *cfg, parse_state *st, int c, const char *arg, int s
       return -1;
     }
     break;
+  case OPT_REDISPW: {
+    /* A secret too: checked like the OTP key, read when the store starts. */
+    struct stat sb;
+    if (!*arg || access(arg, R_OK) != 0 || stat(arg, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+      *what = "--redis-password-file wants a readable file";
+      return -1;
+    }
+    if (sb.st_mode & 077) {
+      *what = "--redis-password-file must not be readable or writable by group or others "
+              "(chmod 600)";
+      return -1;
+    }
+    if (sb.st_size < 1 || sb.st_size > 512) {
+      *what = "--redis-password-file wants a password of 1..512 bytes on its first line";
+      return -1;
+    }
+    cfg->redis_password_file = arg;
+    break;
+  }
   case OPT_OTPKEY: {
     /* A secret: the owner's alone, like a TLS key; read (and its size
      * checked) when the server starts. */
@@ -889,6 +912,10 @@ qrl_err qrl_config_parse(qrl_config *cfg, int argc, char **argv, int *want_help)
             prog);
     goto usage;
   }
+  if (cfg->redis_password_file && !cfg->redis) {
+    fprintf(errs_of(cfg), "%s: --redis-password-file goes with --redis\n", prog);
+    goto usage;
+  }
   if (!cfg->tls_cert != !cfg->tls_key) {
     fprintf(errs_of(cfg), "%s: --tls-cert and --tls-key go together\n", prog);
     goto usage;
@@ -952,6 +979,7 @@ size_t qrl_config_restart_keys(const qrl_config *a, const qrl_config *b, char *o
   STR(redis, "redis");
   STR(node_id, "node-id");
   STR(otp_key_file, "otp-key-file");
+  STR(redis_password_file, "redis-password-file");
   FIELD(drain_secs, "drain-secs");
   FIELD(qr_frame_secs, "qr-frame-secs");
   FIELD(fresh_device_hours, "fresh-device-hours");

@@ -86,6 +86,8 @@ typedef struct qrl_config {
   const char *redis;       /* --redis URL: challenges and their events shared
                               with other nodes through Redis (glue/redis.h);
                               NULL: the in-memory store (one process) */
+  const char *redis_password_file; /* --redis-password-file: Redis' AUTH
+                              password (the file's first line), or NULL */
   const char *otp_key_file; /* --otp-key-file: the SMS one-time codes' key
                               (SHA-256 of the file), the same file on every
                               node; NULL: a random key per process. Required

@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "helpers/crypto.h"
 #include "helpers/log.h"
 
 #define BACKOFF_MIN_MS 100
@@ -312,9 +313,12 @@ static void on_connect(const redisAsyncContext *ac, int status) {
     went_down(r, ac->errstr[0] ? ac->errstr : "cannot connect"); /* hiredis frees ac */
     return;
   }
-  /* Connected: the database, then the policy; up after both replies. */
-  r->ready_steps = 2;
-  if (send_internal(r, "SELECT %d", r->addr.db) ||
+  /* Connected: the password, the database, then the policy; up after
+   * every reply (an error, e.g. WRONGPASS, drops the connection and says
+   * why; Redis' words never hold the password). */
+  r->ready_steps = r->addr.password[0] ? 3 : 2;
+  if ((r->addr.password[0] && send_internal(r, "AUTH %s", r->addr.password)) ||
+      send_internal(r, "SELECT %d", r->addr.db) ||
       send_internal(r, "CONFIG GET maxmemory-policy"))
     drop(r, "cannot send the bring-up commands");
 }
@@ -473,7 +477,10 @@ const qrl_redis_stats *qrl_redis_stats_of(const qrl_redis *r) { return &r->st; }
 
 static void on_timer_closed(uv_handle_t *h) {
   qrl_redis *r = h->data;
-  if (--r->timers_open == 0) free(r);
+  if (--r->timers_open == 0) {
+    qrl_cleanse(r->addr.password, sizeof(r->addr.password));
+    free(r);
+  }
 }
 
 void qrl_redis_free(qrl_redis *r) {

@@ -33,6 +33,7 @@ typedef struct qrl_redis_addr {
   int port;
   char path[108]; /* unix socket path, or "" */
   int db;         /* 0..15 */
+  char password[513]; /* AUTH's, or "" for none (never from the URL: a file) */
 } qrl_redis_addr;
 
 /* Parses url into *out. QRL_OK, or QRL_INVAL with the reason in why (n

@@ -865,6 +865,22 @@ static void wait_for_store(qrl_server *srv) {
                 "unavailable until it is", STORE_WAIT_MS);
 }
 
+/* Redis' password from --redis-password-file: its first line (without the
+ * line end) into addr. 0, or -1 with the problem logged. */
+static int load_redis_password(qrl_server *srv, const char *path, qrl_redis_addr *addr) {
+  FILE *f = fopen(path, "r");
+  int ok = f && fgets(addr->password, sizeof(addr->password), f);
+  if (f) fclose(f);
+  if (ok) addr->password[strcspn(addr->password, "\r\n")] = '\0';
+  if (!ok || !addr->password[0]) {
+    qrl_log_msg(&srv->log, QRL_LOG_ERROR, "startup",
+                "no password on the first line of the --redis-password-file %s", path);
+    qrl_cleanse(addr->password, sizeof(addr->password));
+    return -1;
+  }
+  return 0;
+}
+
 /* The challenge store: this process's memory, or Redis shared with the
  * other nodes (--redis; on the loop, so after start_loop). */
 static int make_store(qrl_server *srv) {
@@ -877,6 +893,8 @@ static int make_store(qrl_server *srv) {
     return srv->store ? 0 : -1;
   }
   if (qrl_redis_addr_parse(cfg->redis, &addr, why, sizeof(why))) return -1; /* parsed before */
+  if (cfg->redis_password_file && load_redis_password(srv, cfg->redis_password_file, &addr))
+    return -1;
   if (cfg->node_id) {
     snprintf(srv->node, sizeof(srv->node), "%s", cfg->node_id);
   } else {
@@ -887,6 +905,7 @@ static int make_store(qrl_server *srv) {
   srv->store = qrl_store_redis_new(&srv->loop, &addr, srv->node, cfg->max_challenges,
                                    cfg->max_challenges_per_ip, 300, srv->clock, &srv->log,
                                    on_store_event, srv);
+  qrl_cleanse(addr.password, sizeof(addr.password)); /* the connections keep their copies */
   if (!srv->store) return -1;
   qrl_log_kv(&srv->log, QRL_LOG_NOTICE, "node", "node_id", srv->node, "redis", cfg->redis,
              (const char *)NULL);

@@ -1335,6 +1335,11 @@ int qrl_h_redis_start(qrl_h_redis *rp, const char *policy) {
       dup2(fd, 1);
       dup2(fd, 2);
     }
+    if (rp->password[0])
+      execlp("redis-server", "redis-server", "--port", "0", "--unixsocket", rp->sock,
+             "--unixsocketperm", "700", "--save", "", "--appendonly", "no",
+             "--maxmemory-policy", policy, "--dir", rp->dir, "--requirepass", rp->password,
+             (char *)NULL);
     execlp("redis-server", "redis-server", "--port", "0", "--unixsocket", rp->sock,
            "--unixsocketperm", "700", "--save", "", "--appendonly", "no",
            "--maxmemory-policy", policy, "--dir", rp->dir, (char *)NULL);
@@ -1351,6 +1356,10 @@ int qrl_h_redis_start(qrl_h_redis *rp, const char *policy) {
         0) {
       c = redisConnectUnixWithTimeout(rp->sock, tv);
       if (c && !c->err) redisSetTimeout(c, tv);
+      if (c && !c->err && rp->password[0]) {
+        rep = redisCommand(c, "AUTH %s", rp->password);
+        if (rep) freeReplyObject(rep);
+      }
       rep = c && !c->err ? redisCommand(c, "PING") : NULL;
       ok = rep && rep->type == REDIS_REPLY_STATUS;
       if (!ok) fprintf(stderr, "PING: %s\n", c && c->err ? c->errstr : "no PONG");

@@ -40,6 +40,7 @@ typedef struct qrl_h_redis {
   char dir[64];
   char sock[128];
   char url[140]; /* "unix:" sock, for --redis */
+  char password[64]; /* set before qrl_h_redis_start: --requirepass */
 } qrl_h_redis;
 
 /* A PostgreSQL cluster of the test's own (Debian's): initdb in a temporary

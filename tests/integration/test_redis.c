@@ -6,7 +6,8 @@
  * is refused; a stalled Redis (SIGSTOP) turns a command into
  * QRL_UNAVAILABLE within the command deadline, later ones are refused at
  * once, and the connection comes back by itself when it wakes; a killed and
- * restarted Redis is reconnected to within seconds. Waits are on the loop's
+ * restarted Redis is reconnected to within seconds; a password-protected
+ * Redis is used with the right password and refused otherwise. Waits are on the loop's
  * events with a deadline, never sleeps.
  */
 #define _GNU_SOURCE
@@ -141,6 +142,81 @@ out:
   return 0;
 }
 
+/* A Redis with a password (requirepass): the right one is sent as AUTH
+ * before anything else and the client comes up; a wrong one, or none, keeps
+ * it down with Redis' reason - which never holds the password. qrlogind
+ * takes it from --redis-password-file and logs in a citizen through it. */
+TEST(a_password_protected_redis) {
+  qrl_h_redis rp = {0};
+  uv_loop_t loop;
+  qrl_redis *r = NULL;
+  qrl_redis_addr a;
+  answer ans = {0};
+  char why[200], pwfile[200], key[200], failed[64] = "";
+  qrl_h_server s = {0};
+  int rc = 1, fd;
+  snprintf(rp.password, sizeof(rp.password), "pw-%d-correct horse", (int)getpid());
+  ASSERT_EQ_INT(uv_loop_init(&loop), 0);
+  if (qrl_h_redis_start(&rp, "noeviction")) goto out;
+  for (int attempt = 0; attempt < 3; attempt++) { /* right, wrong, none */
+    if (qrl_redis_addr_parse(rp.url, &a, why, sizeof(why))) goto out;
+    if (attempt == 0) snprintf(a.password, sizeof(a.password), "%s", rp.password);
+    if (attempt == 1) snprintf(a.password, sizeof(a.password), "not-the-password");
+    if (!(r = qrl_redis_new(&loop, &a, 1000, 1000, NULL))) goto out;
+    if (attempt == 0) {
+      if (run_until(&loop, NULL, r, QRL_REDIS_UP, QRL_H_TIMEOUT_MS)) goto out;
+      if (qrl_redis_cmd(r, on_answer, &ans, "PING") != QRL_OK ||
+          run_until(&loop, &ans.done, NULL, 0, QRL_H_TIMEOUT_MS) || strcmp(ans.str, "PONG"))
+        goto out;
+    } else {
+      /* Down, saying why, never up. */
+      if (run_until(&loop, NULL, r, QRL_REDIS_DOWN, QRL_H_TIMEOUT_MS) ||
+          qrl_redis_state_of(r) == QRL_REDIS_UP || !qrl_redis_why(r)[0] ||
+          strstr(qrl_redis_why(r), "not-the-password")) {
+        fprintf(stderr, "attempt %d: state %d why '%s'\n", attempt, qrl_redis_state_of(r),
+                qrl_redis_why(r));
+        goto out;
+      }
+    }
+    qrl_redis_free(r);
+    r = NULL;
+  }
+  /* The server, with the password in a file of the owner's alone. */
+  snprintf(pwfile, sizeof(pwfile), "%s/redis.pw", rp.dir);
+  if ((fd = open(pwfile, O_WRONLY | O_CREAT | O_EXCL, 0600)) < 0) goto out;
+  if (dprintf(fd, "%s\n", rp.password) < 0) goto out;
+  close(fd);
+  if (qrl_h_otp_key(rp.dir, key, sizeof(key))) goto out;
+  {
+    const char *args[] = {"--redis", rp.url, "--redis-password-file", pwfile, "--otp-key-file",
+                          key, NULL};
+    if (qrl_h_start(&s, args)) goto out;
+    if (qrl_h_qr_login(&s, "001099012345", "MatKhau@2024", NULL, failed)) {
+      fprintf(stderr, "QR login through a password-protected Redis: %s\n", failed);
+      goto out;
+    }
+    if (qrl_h_stop(&s) != 0) goto out;
+  }
+  /* A group-readable password file is refused before anything starts. */
+  if (chmod(pwfile, 0640) != 0) goto out;
+  {
+    const char *args[] = {"--redis", rp.url, "--redis-password-file", pwfile, "--otp-key-file",
+                          key, NULL};
+    if (qrl_h_start(&s, args) == 0) {
+      fprintf(stderr, "qrlogind started with a group-readable --redis-password-file\n");
+      goto out;
+    }
+  }
+  rc = 0;
+out:
+  if (s.dir[0]) qrl_h_stop(&s); /* a server still running, or a refused one's directory */
+  qrl_redis_free(r);
+  close_loop(&loop);
+  qrl_h_redis_cleanup(&rp);
+  if (rc) TEST_FAIL_("see above");
+  return 0;
+}
+
 TEST(a_stalled_redis_times_out_and_comes_back) {
   qrl_h_redis rp = {0};
   uv_loop_t loop;
@@ -217,4 +293,4 @@ out:
 
 TEST_MAIN(addresses_parse_or_say_why, commands_and_error_replies_come_back,
           a_redis_that_may_evict_is_refused, a_stalled_redis_times_out_and_comes_back,
-          a_killed_redis_is_reconnected_when_it_returns)
+          a_killed_redis_is_reconnected_when_it_returns, a_password_protected_redis)

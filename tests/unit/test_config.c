@@ -406,6 +406,30 @@ TEST(many_nodes_options) {
   ASSERT_EQ_INT(truncate(key, 31), 0);
   ASSERT_ERR(parse(&c, NULL, "--otp-key-file", key, NULL), QRL_INVAL);
   ASSERT_ERR(parse(&c, NULL, "--otp-key-file", "/nonexistent/key", NULL), QRL_INVAL);
+  /* Redis' password file: the owner's alone, and only with --redis. */
+  ASSERT_EQ_INT(truncate(key, 32), 0);
+  {
+    char pw[] = "/tmp/qrl-test-redispw-XXXXXX";
+    int pfd = mkstemp(pw); /* 0600 */
+    ASSERT_TRUE(pfd >= 0);
+    ASSERT_EQ_INT(write(pfd, "s3cret\n", 7), 7);
+    close(pfd);
+    ASSERT_ERR(parse(&c, NULL, "--redis", "unix:/r.sock", "--otp-key-file", key,
+                     "--redis-password-file", pw, NULL),
+               QRL_OK);
+    ASSERT_EQ_STR(c.redis_password_file, pw);
+    ASSERT_ERR(parse(&c, NULL, "--redis-password-file", pw, NULL), QRL_INVAL); /* no --redis */
+    ASSERT_EQ_INT(chmod(pw, 0604), 0);
+    ASSERT_ERR(parse(&c, NULL, "--redis", "unix:/r.sock", "--otp-key-file", key,
+                     "--redis-password-file", pw, NULL),
+               QRL_INVAL);
+    ASSERT_EQ_INT(chmod(pw, 0600), 0);
+    ASSERT_EQ_INT(truncate(pw, 0), 0);
+    ASSERT_ERR(parse(&c, NULL, "--redis", "unix:/r.sock", "--otp-key-file", key,
+                     "--redis-password-file", pw, NULL),
+               QRL_INVAL);
+    unlink(pw);
+  }
   unlink(key);
   return 0;
 }
