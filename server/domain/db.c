@@ -16,6 +16,7 @@
 
 #include "helpers/crypto.h"
 #include "helpers/log.h"
+#include "helpers/text.h"
 #include "pg.h"
 #include "sql.h"
 
@@ -1007,17 +1008,32 @@ qrl_err qrl_db_audit(qrl_db *db, const char *event, qrl_err outcome,
   const char *text[8] = {event, qrl_err_code(outcome), citizen_id,
                          rc ? rc->ip : NULL, rc ? rc->user_agent : NULL, detail,
                          rc ? rc->flow : NULL, NULL};
+  char *clean[8] = {NULL};
   uint8_t prev[QRL_SHA256_LEN], hash[QRL_SHA256_LEN];
   int64_t at = rc ? rc->now : 0;
   int own_tx = !qrl_sql_in_tx(db);
   qrl_stmt *st;
-  qrl_err err;
+  qrl_err err = QRL_OK;
 
+  /* The trail holds clean text: a header that came from outside (an
+   * Origin, a User-Agent) may hold control characters or bytes that are
+   * not UTF-8, which an operator's terminal would obey and PostgreSQL
+   * refuses (a refused row would be lost, with the rows of its batch). */
+  for (int i = 0; i < 7; i++) {
+    if (!text[i] || qrl_text_is_clean(text[i])) continue;
+    if (!(clean[i] = strdup(text[i]))) {
+      err = QRL_NOMEM;
+      break;
+    }
+    qrl_text_clean(clean[i], 0);
+    text[i] = clean[i];
+  }
   /* Reading the head and appending must not interleave with another
    * writer: inside the caller's transaction, or one of our own. */
-  if (own_tx && qrl_sql_begin(db)) {
+  if (err || (own_tx && qrl_sql_begin(db))) {
+    for (int i = 0; i < 7; i++) free(clean[i]);
     audit_lost(db, event, 1);
-    return QRL_DB;
+    return err ? err : QRL_DB;
   }
   if ((err = chain_head(db, prev))) goto out;
   if ((err = chain_hash(prev, at, text, device_id, hash))) goto out;
@@ -1051,6 +1067,7 @@ out:
     if (!err) err = qrl_sql_commit(db);
     if (err) qrl_sql_rollback(db);
   }
+  for (int i = 0; i < 7; i++) free(clean[i]);
   return err;
 }
 
@@ -1058,12 +1075,14 @@ qrl_err qrl_db_audit_rows(qrl_db *db, const qrl_audit_rec *rows, size_t n) {
   qrl_err err = QRL_OK;
   size_t i = 0;
 
+  size_t bad = n; /* the row that failed in the batch, said and counted */
+
   if (n > 1 && !qrl_sql_begin(db)) {
     for (; i < n; i++) {
       const qrl_audit_rec *r = &rows[i];
       if ((err = qrl_db_audit(db, r->event, r->outcome, r->citizen_id, r->device_id,
                               r->detail, &r->rc))) {
-        i++; /* said and counted; the ones before it go with the rollback */
+        bad = i;
         break;
       }
     }
@@ -1071,10 +1090,14 @@ qrl_err qrl_db_audit_rows(qrl_db *db, const qrl_audit_rec *rows, size_t n) {
       if ((err = qrl_sql_commit(db))) qrl_sql_rollback(db); /* the rows counted */
       return err;
     }
+    /* The rows before it are written again below: not lost. */
+    qrl_sql_audit_retried(db, (int)bad);
     qrl_sql_rollback(db);
+    err = QRL_DB;
   }
-  for (; i < n; i++) { /* one by one, each in its own transaction */
+  for (i = 0; i < n; i++) { /* one by one, each in its own transaction */
     const qrl_audit_rec *r = &rows[i];
+    if (i == bad) continue;
     if (qrl_db_audit(db, r->event, r->outcome, r->citizen_id, r->device_id, r->detail,
                      &r->rc))
       err = QRL_DB;

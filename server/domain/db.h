@@ -76,7 +76,9 @@ void qrl_db_close(qrl_db *db);
 /* Appends an audit row: event name ("app_login", "scan", "confirm",
  * "set_permission", "web_login", "bad_frame", ...), the outcome as an error
  * (QRL_OK for success; stored as its wire code), optional citizen and device,
- * and a short detail (never a secret). */
+ * and a short detail (never a secret). Text fields that are not clean UTF-8
+ * (control characters, broken sequences: text.h) are stored with '?' in
+ * their place. */
 qrl_err qrl_db_audit(qrl_db *db, const char *event, qrl_err outcome,
                      const char *citizen_id, int64_t device_id,
                      const char *detail, const qrl_req_ctx *rc);
@@ -93,9 +95,10 @@ typedef struct qrl_audit_rec {
 
 /* Appends n audit rows in one transaction (the rows the loop queued close
  * together: one commit instead of n). A row that cannot be inserted is said
- * and counted (qrl_db_audit_lost); the transaction is then rolled back (its
- * rows counted too) and the rows after it are written one by one. QRL_OK
- * if every row was written. */
+ * and counted (qrl_db_audit_lost); the transaction is then rolled back and
+ * every other row - before it and after it - is written one by one, so one
+ * bad row loses no other. QRL_OK if every row was written. Text that is
+ * not clean UTF-8 (text.h) is stored cleaned, as in qrl_db_audit(). */
 qrl_err qrl_db_audit_rows(qrl_db *db, const qrl_audit_rec *rows, size_t n);
 
 /* Audit rows db could not write, since it was opened: a row whose insert

@@ -347,8 +347,9 @@ qrl_err qrl_legacy_identity(qrl_db *db, const qrl_web_session *ws,
     st = qrl_sql_prep(db, "SELECT kind, username, id_verified_at, linked_at"
                           " FROM portal_accounts WHERE kind = 'citizen'"
                           " AND (linked_citizen = ?1 OR citizen_id = ?1)"
-                          " ORDER BY linked_citizen = ?1 DESC,"
-                          " id_verified_at IS NOT NULL DESC, id LIMIT 1");
+                          " ORDER BY CASE WHEN linked_citizen = ?1 THEN 1 ELSE 0 END DESC,"
+                          " CASE WHEN id_verified_at IS NOT NULL THEN 1 ELSE 0 END DESC,"
+                          " id LIMIT 1");
     if (st) qrl_sql_bind_text(st, 1, ws->citizen.id);
   } else {
     st = qrl_sql_prep(db, "SELECT kind, username, id_verified_at, linked_at"

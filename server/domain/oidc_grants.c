@@ -314,9 +314,11 @@ qrl_err qrl_oidc_code_redeem(qrl_db *db, const char *code, const char *client_id
 burn:
   {
     qrl_err c;
-    /* The code stays used up even if its audit row cannot be written. */
-    qrl_db_audit(db, "oidc_token", rc, out->citizen_id[0] ? out->citizen_id : NULL, 0, why, rc_);
+    /* The code is used up first, its audit row after, in a transaction of
+     * its own: a row that cannot be written (on PostgreSQL a failed insert
+     * would undo the whole transaction) never leaves the code usable. */
     if ((c = qrl_sql_commit(db))) qrl_sql_rollback(db);
+    qrl_db_audit(db, "oidc_token", rc, out->citizen_id[0] ? out->citizen_id : NULL, 0, why, rc_);
     memset(out, 0, sizeof(*out));
     qrl_cleanse(access, QRL_OIDC_SECRET_LEN + 1);
     return c ? c : rc;

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "helpers/log.h"
 #include "sql.h"
@@ -34,6 +35,7 @@ struct qrl_pgq {
   char *sql;       /* owned: the PostgreSQL text */
   int n;           /* parameters */
   int read_only;   /* a SELECT */
+  int unbound;     /* a parameter could not be copied (out of memory): it fails */
   char name[16];   /* its prepared statement's name on the connection; "": none */
   unsigned gen;    /* the connection it was prepared on (qrl_pg.gen + 1; 0: not yet) */
   char **val;      /* owned: each parameter's bytes (NULL: SQL NULL) */
@@ -70,7 +72,7 @@ void qrl_pg_redact(const char *url, char *out, size_t cap) {
     return;
   }
   auth = scheme + 3;
-  len = strcspn(auth, "/?"); /* user:password@host:port */
+  len = strcspn(auth, "/"); /* user:password@host:port (libpq reads a ? in it as part) */
   for (size_t i = 0; i < len; i++) /* the last @: a password may hold one */
     if (auth[i] == '@') at = auth + i;
   if (at && (colon = memchr(auth, ':', (size_t)(at - auth)))) {
@@ -80,16 +82,25 @@ void qrl_pg_redact(const char *url, char *out, size_t cap) {
   } else {
     p = url;
   }
-  /* The rest as it is, but a password=... parameter's value. */
+  /* The rest as it is, but the value of a parameter whose name holds
+   * "pass" (password, sslpassword, a percent-encoded spelling of either). */
   while (*p) {
     size_t n = strcspn(p, "?&");
     put(out, cap, &o, p, n);
     p += n;
     if (!*p) break;
     put(out, cap, &o, p++, 1); /* the ? or & */
-    if (!strncmp(p, "password=", 9)) {
-      put(out, cap, &o, "password=***", 12);
-      p += strcspn(p, "&");
+    {
+      size_t key = strcspn(p, "=&");
+      int secret = 0;
+      for (size_t i = 0; i + 4 <= key && !secret; i++)
+        secret = !strncasecmp(p + i, "pass", 4);
+      if (secret && p[key] == '=') {
+        put(out, cap, &o, p, key + 1);
+        put(out, cap, &o, "***", 3);
+        p += key + 1;
+        p += strcspn(p, "&");
+      }
     }
   }
 }
@@ -111,13 +122,22 @@ qrl_err qrl_pg_connect(const char *url, qrl_log *log, qrl_pg **out) {
   /* The URL's own connect_timeout, if it has one, wins (expanded later). */
   const char *keys[] = {"connect_timeout", "dbname", NULL};
   const char *vals[] = {"5", url, NULL};
-  char shown[512];
-  qrl_pg *pg = calloc(1, sizeof(*pg));
+  char shown[512], *bad = NULL;
+  PQconninfoOption *opts;
+  qrl_pg *pg;
 
   *out = NULL;
-  if (!pg) return QRL_NOMEM;
-  pg->log = log;
   qrl_pg_redact(url, shown, sizeof(shown));
+  /* libpq's words about a malformed URL may quote it, password and all:
+   * parse it first, and say only that. */
+  if (!(opts = PQconninfoParse(url, &bad))) {
+    PQfreemem(bad);
+    qrl_log_msg(log, QRL_LOG_ERROR, "db_open", "%s is not a valid PostgreSQL URL", shown);
+    return QRL_DB;
+  }
+  PQconninfoFree(opts);
+  if (!(pg = calloc(1, sizeof(*pg)))) return QRL_NOMEM;
+  pg->log = log;
   pg->c = PQconnectdbParams(keys, vals, 1);
   if (!pg->c || PQstatus(pg->c) != CONNECTION_OK) {
     set_err(pg, pg->c ? PQerrorMessage(pg->c) : "out of memory");
@@ -196,6 +216,11 @@ int qrl_pg_exec(qrl_pg *pg, const char *sql) {
     set_err(pg, PQresultErrorMessage(r)[0] ? PQresultErrorMessage(r) : PQerrorMessage(pg->c));
   }
   PQclear(r);
+  /* "BEGIN; lock" whose lock timed out leaves a failed transaction open:
+   * end it, or every later statement on this connection would fail. */
+  if (begins && !ok && PQstatus(pg->c) == CONNECTION_OK &&
+      PQtransactionStatus(pg->c) != PQTRANS_IDLE)
+    PQclear(PQexec(pg->c, "ROLLBACK"));
   if (begins && ok) pg->tx = 1;
   if (ends) pg->tx = 0;
   return ok ? 0 : -1;
@@ -281,6 +306,7 @@ static void drop_result(qrl_pgq *q) {
 
 void qrl_pg_reset(qrl_pgq *q) {
   drop_result(q);
+  q->unbound = 0;
   for (int i = 0; i < q->n; i++) {
     free(q->val[i]);
     q->val[i] = NULL;
@@ -291,8 +317,8 @@ void qrl_pg_reset(qrl_pgq *q) {
 
 void qrl_pg_free(qrl_pgq *q) {
   if (!q) return;
-  if (q->val) qrl_pg_reset(q);
-  else drop_result(q);
+  drop_result(q);
+  for (int i = 0; q->val && i < q->n; i++) free(q->val[i]); /* the other arrays may be NULL */
   free(q->val);
   free(q->len);
   free(q->fmt);
@@ -305,7 +331,10 @@ void qrl_pg_free(qrl_pgq *q) {
 static void bind(qrl_pgq *q, int i, Oid type, const void *v, size_t n, int binary) {
   char *copy = NULL;
   if (i < 1 || i > q->n) return; /* as SQLite: SQLITE_RANGE, nothing bound */
-  if (v && !(copy = malloc(n + 1))) return; /* left NULL: the statement fails on it */
+  if (v && !(copy = malloc(n + 1))) {
+    q->unbound = 1; /* qrl_pg_step fails rather than run with a NULL in its place */
+    return;
+  }
   if (v) {
     memcpy(copy, v, n);
     copy[n] = 0;
@@ -351,7 +380,8 @@ static PGresult *exec_once(qrl_pgq *q) {
     const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
     if (s == PGRES_COMMAND_OK) {
       q->gen = pg->gen + 1;
-    } else if (!state || strcmp(state, "25P02") != 0) { /* not "transaction failed": never */
+    } else if (PQstatus(pg->c) == CONNECTION_OK && (!state || strcmp(state, "25P02") != 0)) {
+      /* refused for good (not a failed transaction, not a lost connection) */
       qrl_log_kv(pg->log, QRL_LOG_DEBUG, "db_unprepared", "sql", q->sql, (const char *)NULL);
       q->name[0] = '\0';
     }
@@ -373,6 +403,10 @@ int qrl_pg_step(qrl_pgq *q) {
   const char *state;
 
   if (q->res) return ++q->row < q->rows ? QRL_SQL_ROW : QRL_SQL_DONE;
+  if (q->unbound) {
+    set_err(pg, "out of memory binding a parameter");
+    return QRL_SQL_ERROR;
+  }
   if (ensure(pg)) return QRL_SQL_ERROR;
   q->res = exec_once(q);
   s = PQresultStatus(q->res);
@@ -382,7 +416,7 @@ int qrl_pg_step(qrl_pgq *q) {
     s = PQresultStatus(q->res);
   }
   if (s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK) {
-    pg->changes = strtoll(PQcmdTuples(q->res), NULL, 10);
+    if (!q->read_only) pg->changes = strtoll(PQcmdTuples(q->res), NULL, 10); /* as SQLite */
     q->rows = PQntuples(q->res);
     q->ncols = PQnfields(q->res);
     q->row = 0;

@@ -11,6 +11,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stddef.h>
@@ -868,11 +869,13 @@ static void wait_for_store(qrl_server *srv) {
 /* Redis' password from --redis-password-file: its first line (without the
  * line end) into addr. 0, or -1 with the problem logged. */
 static int load_redis_password(qrl_server *srv, const char *path, qrl_redis_addr *addr) {
-  FILE *f = fopen(path, "r");
-  int ok = f && fgets(addr->password, sizeof(addr->password), f);
-  if (f) fclose(f);
-  if (ok) addr->password[strcspn(addr->password, "\r\n")] = '\0';
-  if (!ok || !addr->password[0]) {
+  /* read(2) into addr itself: no stdio buffer keeps a copy */
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  ssize_t n = fd >= 0 ? read(fd, addr->password, sizeof(addr->password) - 1) : -1;
+  if (fd >= 0) close(fd);
+  addr->password[n > 0 ? n : 0] = '\0';
+  addr->password[strcspn(addr->password, "\r\n")] = '\0';
+  if (!addr->password[0]) {
     qrl_log_msg(&srv->log, QRL_LOG_ERROR, "startup",
                 "no password on the first line of the --redis-password-file %s", path);
     qrl_cleanse(addr->password, sizeof(addr->password));

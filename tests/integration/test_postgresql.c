@@ -7,6 +7,7 @@
  * reconnected to; no server is a clear error.
  * (The whole integration suite runs on PostgreSQL too: integration-pg.*.)
  */
+#include <libpq-fe.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
@@ -152,6 +153,65 @@ TEST(a_restarted_server_is_reconnected_to) {
   return 0;
 }
 
+/* Another connection holds the write lock past lock_timeout (5 s): the
+ * write that waited fails and is counted - and the connection is not left
+ * in the failed transaction: once the lock is free it writes again. */
+TEST(a_write_that_timed_out_on_the_lock_leaves_the_connection_usable) {
+  qrl_h_pg pg;
+  qrl_db *db = NULL;
+  qrl_req_ctx rc = {NULL, NULL, 1790000000, NULL};
+  PGconn *holder;
+  PGresult *r;
+  ASSERT_EQ_INT(qrl_h_pg_start(&pg), 0);
+  ASSERT_ERR(qrl_db_open(pg.url, &db), QRL_OK);
+  holder = PQconnectdb(pg.url);
+  ASSERT_TRUE(PQstatus(holder) == CONNECTION_OK);
+  r = PQexec(holder, "BEGIN; SELECT pg_advisory_xact_lock(1903322223)");
+  ASSERT_TRUE(PQresultStatus(r) == PGRES_TUPLES_OK);
+  PQclear(r);
+  ASSERT_ERR(qrl_db_audit(db, "waited", QRL_OK, NULL, 0, NULL, &rc), QRL_DB);
+  ASSERT_EQ_INT(qrl_db_audit_lost(db), 1);
+  r = PQexec(holder, "COMMIT");
+  PQclear(r);
+  PQfinish(holder);
+  ASSERT_ERR(qrl_db_audit(db, "after", QRL_OK, NULL, 0, NULL, &rc), QRL_OK);
+  ASSERT_EQ_INT(qrl_db_audit_count(db, "after", NULL), 1);
+  qrl_db_close(db);
+  qrl_h_pg_cleanup(&pg);
+  return 0;
+}
+
+/* Text from outside that is not UTF-8 (an Origin header of raw bytes):
+ * PostgreSQL would refuse it, so it is stored cleaned - and a batch with
+ * such a row loses none of the others. */
+TEST(a_row_of_raw_bytes_loses_nothing) {
+  qrl_h_pg pg;
+  qrl_db *db = NULL;
+  qrl_audit_rec rows[3] = {
+      {"batch", QRL_OK, NULL, 0, "first", {NULL, NULL, 1790000000, NULL}},
+      {"batch", QRL_BAD_ORIGIN, NULL, 0, "http://\xff\xfe\x1b[2J", {NULL, "ua\xc3", 1790000001, NULL}},
+      {"batch", QRL_OK, NULL, 0, "third", {NULL, NULL, 1790000002, NULL}},
+  };
+  qrl_h_server as = {0};
+  char detail[64];
+  int64_t n = 0, bad = 0;
+  ASSERT_EQ_INT(qrl_h_pg_start(&pg), 0);
+  ASSERT_ERR(qrl_db_open(pg.url, &db), QRL_OK);
+  ASSERT_ERR(qrl_db_audit_rows(db, rows, 3), QRL_OK);
+  ASSERT_EQ_INT(qrl_db_audit_count(db, "batch", NULL), 3);
+  ASSERT_EQ_INT(qrl_db_audit_lost(db), 0);
+  snprintf(as.db, sizeof(as.db), "%s", pg.url);
+  as.pg = pg;
+  ASSERT_TRUE(qrl_h_sql(&as, detail, sizeof(detail),
+                        "SELECT detail FROM audit WHERE event = 'batch' AND at = 1790000001",
+                        "") != -2);
+  ASSERT_EQ_STR(detail, "http://???[2J");
+  ASSERT_ERR(qrl_db_audit_verify(db, &n, &bad), QRL_OK);
+  qrl_db_close(db);
+  qrl_h_pg_cleanup(&pg);
+  return 0;
+}
+
 /* Nobody listens there: a failure at once (no socket file), not a handle.
  * (What a URL's password looks like in the messages: unit/test_sql_pg.c.) */
 TEST(no_server_is_a_clear_error) {
@@ -163,4 +223,6 @@ TEST(no_server_is_a_clear_error) {
 }
 
 TEST_MAIN(writers_on_several_connections_keep_one_chain, schema_made_once_and_a_newer_one_refused,
-          a_restarted_server_is_reconnected_to, no_server_is_a_clear_error)
+          a_restarted_server_is_reconnected_to,
+          a_write_that_timed_out_on_the_lock_leaves_the_connection_usable,
+          a_row_of_raw_bytes_loses_nothing, no_server_is_a_clear_error)

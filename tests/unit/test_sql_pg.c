@@ -51,6 +51,10 @@ TEST(a_url_shows_no_password) {
   ASSERT_EQ_STR(out, "postgresql:///db?host=/s&password=***&user=u");
   qrl_pg_redact("postgresql://u:pw@h/db?password=pw2", out, 20); /* cut short, terminated */
   ASSERT_EQ_STR(out, "postgresql://u:***@");
+  qrl_pg_redact("postgresql://u:pa?ss@h/db", out, sizeof(out)); /* libpq's password: pa?ss */
+  ASSERT_EQ_STR(out, "postgresql://u:***@h/db");
+  qrl_pg_redact("postgresql://h/db?sslpassword=k&pass%77ord=p&user=u", out, sizeof(out));
+  ASSERT_EQ_STR(out, "postgresql://h/db?sslpassword=***&pass%77ord=***&user=u");
   qrl_pg_redact("postgres://u@h/db", out, sizeof(out));
   ASSERT_EQ_STR(out, "postgres://u@h/db");
   qrl_pg_redact("postgresql:///db?host=/run/postgresql", out, sizeof(out));
