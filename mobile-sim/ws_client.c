@@ -14,10 +14,20 @@
  * does (pings), validate message content, or use threads. The Origin header
  * is sent verbatim (LWS_SERVER_OPTION_JUST_USE_RAW_ORIGIN; without it lws
  * 4.1.6 prefixes "http://"), and not at all when origin is NULL.
+ *
+ * For wss:// each qrl_wsc also owns the OpenSSL client context it hands to
+ * lws (provided_client_ssl_ctx), and frees it after the lws context. lws
+ * 4.1.6's own client contexts leak when a process holds two lws contexts at
+ * once: it files each SSL_CTX's bookkeeping under an ex-data index that every
+ * new context allocates again (lib/tls/openssl/openssl-tls.c), so destroying
+ * the older context looks it up at the newer index, finds nothing and never
+ * frees the SSL_CTX. lws still verifies the chain and the host name on every
+ * connection (SSL_VERIFY_PEER, X509_VERIFY_PARAM_set1_host).
  */
 #include "ws_client.h"
 
 #include <libwebsockets.h>
+#include <openssl/ssl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,6 +52,7 @@ typedef struct wsc_msg {
 
 struct qrl_wsc {
   struct lws_context *ctx; /* owned */
+  SSL_CTX *tls;            /* owned, wss only; freed after ctx */
   struct lws *wsi;         /* NULL once closed */
   lws_sorted_usec_list_t wake;
   enum wsc_state state;
@@ -347,6 +358,38 @@ out:
   return rc;
 }
 
+/* ---- TLS ----------------------------------------------------------------- */
+
+/* A client context trusting ca_file (PEM), or the system's CAs when NULL, on
+ * TLS 1.2 or later. *out is owned by the caller. QRL_INVAL if the CA file
+ * does not load, QRL_NOMEM otherwise. */
+static qrl_err wsc_tls_new(const char *ca_file, SSL_CTX **out) {
+  SSL_CTX *t = SSL_CTX_new(TLS_client_method());
+  qrl_err rc = QRL_OK;
+
+  *out = NULL;
+  if (!t) {
+    rc = QRL_NOMEM;
+    goto out;
+  }
+  SSL_CTX_set_options(t, SSL_OP_NO_COMPRESSION);
+  SSL_CTX_set_mode(t, SSL_MODE_RELEASE_BUFFERS);
+  if (!SSL_CTX_set_min_proto_version(t, TLS1_2_VERSION)) {
+    rc = QRL_NOMEM;
+    goto out;
+  }
+  if (ca_file ? SSL_CTX_load_verify_file(t, ca_file) != 1
+              : SSL_CTX_set_default_verify_paths(t) != 1) {
+    rc = ca_file ? QRL_INVAL : QRL_NOMEM;
+    goto out;
+  }
+  *out = t;
+  t = NULL;
+out:
+  SSL_CTX_free(t);
+  return rc;
+}
+
 /* ---- public API ---------------------------------------------------------- */
 
 qrl_err qrl_wsc_connect(const char *url, const char *subprotocol,
@@ -400,8 +443,10 @@ qrl_err qrl_wsc_connect_from(const char *url, const char *subprotocol,
   info.timeout_secs = timeout_ms > 1000 ? (unsigned)((timeout_ms + 999) / 1000) : 1;
   info.options = LWS_SERVER_OPTION_JUST_USE_RAW_ORIGIN;
   if (u->tls) {
+    if ((rc = wsc_tls_new(ca_file, &c->tls))) goto out;
+    /* lws 4.1.6 takes a provided client context only with the global init. */
     info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
-    info.client_ssl_ca_filepath = ca_file; /* NULL: the system's CAs */
+    info.provided_client_ssl_ctx = c->tls;
   }
   c->ctx = lws_create_context(&info);
   if (!c->ctx) {
@@ -440,6 +485,7 @@ out:
   if (c) {
     if (c->ctx) lws_context_destroy(c->ctx);
     c->ctx = NULL;
+    SSL_CTX_free(c->tls);
     free(c->rx);
     wsc_queue_free(c->rxq);
     wsc_queue_free(c->txq);
@@ -528,6 +574,7 @@ void qrl_wsc_free(qrl_wsc *c) {
     wsc_service_until(c, WSC_CLOSE_WAIT_MS, wsc_is_closed);
   }
   if (c->ctx) lws_context_destroy(c->ctx);
+  SSL_CTX_free(c->tls); /* after the lws context: its connections use it */
   free(c->rx);
   wsc_queue_free(c->rxq);
   wsc_queue_free(c->txq);

@@ -28,7 +28,8 @@ qrl_err qrl_wsc_connect(const char *url, const char *subprotocol,
                         int *http_status);
 
 /* Like qrl_wsc_connect(), for wss:// URLs trusting the CA certificates in
- * ca_file (PEM) instead of the system's (NULL: the system's). */
+ * ca_file (PEM) instead of the system's (NULL: the system's). QRL_INVAL if
+ * ca_file does not load. */
 qrl_err qrl_wsc_connect_ca(const char *url, const char *subprotocol,
                            const char *origin, const char *ca_file, int timeout_ms,
                            qrl_wsc **out, int *http_status);
