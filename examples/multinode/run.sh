@@ -440,7 +440,7 @@ cat <<EOF
   The page and the phone may land on different nodes: Redis carries the login
   across, and the SMS code one node sent is checked by any (--otp-key-file).
   Each node directly (metrics: curl -H 'Host: 127.0.0.1' URL/metrics): ${node_urls[*]}
-  Drain a node (rolling restart, docs/multinode.md):
+  Drain a node (rolling restart, docs/multinode.md; apt-get install socat):
            echo "set server qrlogind/node1 state drain" | socat stdio unix:$dir/haproxy.sock
   Logs: $dir/*.log    Stop: Ctrl-C
 EOF
