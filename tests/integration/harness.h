@@ -43,25 +43,29 @@ typedef struct qrl_h_redis {
   char password[64]; /* set before qrl_h_redis_start: --requirepass */
 } qrl_h_redis;
 
-/* A PostgreSQL cluster of the test's own (Debian's): initdb in a temporary
- * directory (as the postgres user when the test runs as root: initdb
- * refuses root), unix socket in it, no TCP, fsync off. */
+/* A PostgreSQL cluster of the test's own (Debian's) in a temporary
+ * directory: a copy of the template cluster QRL_H_PG_TEMPLATE names (made
+ * once per ctest run by tests/pg_template.sh), else initdb. postgres runs as
+ * the test's child (as the postgres user when the test runs as root: it
+ * refuses root) and dies with it; unix socket in the directory, no TCP,
+ * fsync off. */
 typedef struct qrl_h_pg {
   int up;
+  pid_t pid;     /* the postmaster, while up */
   char dir[64];
   char url[200]; /* postgresql:///postgres?host=DIR&user=qrl, for --db */
 } qrl_h_pg;
 
-/* Starts a cluster in a new directory (pg->dir) and waits until it
- * answers. 0, or -1 (its log said). */
+/* Makes a cluster in a new directory (pg->dir), starts it and waits until
+ * it answers. 0, or -1 (its logs said). */
 int qrl_h_pg_start(qrl_h_pg *pg);
 
-/* Stops the cluster (pg_ctl -m fast: its connections are closed) and
+/* Stops the cluster (fast shutdown: its connections are closed) and
  * starts it again on the same directory. 0 or -1. */
 int qrl_h_pg_halt(qrl_h_pg *pg);
 int qrl_h_pg_resume(qrl_h_pg *pg);
 
-/* Stops it at once (pg_ctl -m immediate) and removes its directory. */
+/* Stops it at once (immediate shutdown) and removes its directory. */
 void qrl_h_pg_cleanup(qrl_h_pg *pg);
 
 /* 1 if the harness's servers use PostgreSQL (QRL_H_PG=1 in the environment:

@@ -11,8 +11,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 int qrl_h_on_pg(void) {
@@ -48,35 +52,133 @@ static int run(const char *const *argv, const char *log) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
-/* Starts the cluster in pg->dir, made by initdb first if init. */
-static int pg_up(qrl_h_pg *pg, int init) {
-  char data[128], log[128], setup[128], opts[256];
-  snprintf(data, sizeof(data), "%s/data", pg->dir);
-  snprintf(log, sizeof(log), "%s/pg.log", pg->dir); /* the server's, its own file */
-  snprintf(setup, sizeof(setup), "%s/setup.log", pg->dir); /* initdb's and pg_ctl's */
-  snprintf(opts, sizeof(opts),
-           "-k %s -c listen_addresses= -c fsync=off -c full_page_writes=off"
-           " -c synchronous_commit=off -c shared_buffers=16MB",
-           pg->dir);
+/* Prints the cluster's setup and server logs to stderr. */
+static void pg_show_logs(const qrl_h_pg *pg) {
+  char cmd[300];
+  snprintf(cmd, sizeof(cmd), "cat %s/setup.log %s/pg.log 1>&2", pg->dir, pg->dir);
+  if (system(cmd) != 0) fprintf(stderr, "(no log)\n");
+}
+
+/* pg->dir/data: a copy of the template cluster QRL_H_PG_TEMPLATE names
+ * (tests/pg_template.sh, run once per ctest run as a fixture), or initdb. */
+static int pg_make(const char *data, const char *setup) {
+  const char *tmpl = getenv("QRL_H_PG_TEMPLATE");
+  char from[300], version[320];
+  struct stat st;
+  if (tmpl && *tmpl) {
+    snprintf(from, sizeof(from), "%s/data", tmpl);
+    snprintf(version, sizeof(version), "%s/PG_VERSION", from);
+    if (stat(version, &st) == 0) {
+      const char *cp[] = {"cp", "-a", from, data, NULL};
+      return run(cp, setup);
+    }
+    fprintf(stderr, "harness: no template cluster in %s, running initdb\n", tmpl);
+  }
   {
     const char *initdb[] = {QRL_PG_BINDIR "/initdb", "-D", data, "-U", "qrl", "--auth=trust",
                             "-E", "UTF8", "--locale=C.UTF-8", "-N", NULL};
-    const char *start[] = {QRL_PG_BINDIR "/pg_ctl", "-D", data, "-o", opts, "-l", log,
-                           "-w", "-t", "120", "start", NULL};
-    if ((init && run(initdb, setup) != 0) || run(start, setup) != 0) {
-      char cmd[300];
-      fprintf(stderr, "harness: PostgreSQL did not come up:\n");
-      snprintf(cmd, sizeof(cmd), "cat %s %s 1>&2", setup, log);
-      if (system(cmd) != 0) fprintf(stderr, "(no log)\n");
+    return run(initdb, setup);
+  }
+}
+
+/* Starts postgres on pg->dir (made first if init) as this process's child,
+ * which dies with it (SIGQUIT: PostgreSQL's immediate shutdown), and waits
+ * until it answers. */
+static int pg_up(qrl_h_pg *pg, int init) {
+  char data[128], log[128], setup[128];
+  struct timespec t0, now;
+  pid_t pid;
+  snprintf(data, sizeof(data), "%s/data", pg->dir);
+  snprintf(log, sizeof(log), "%s/pg.log", pg->dir); /* the server's, its own file */
+  snprintf(setup, sizeof(setup), "%s/setup.log", pg->dir); /* initdb's or cp's */
+  if (init && pg_make(data, setup) != 0) {
+    fprintf(stderr, "harness: the PostgreSQL cluster could not be made:\n");
+    pg_show_logs(pg);
+    return -1;
+  }
+  if ((pid = fork()) < 0) return -1;
+  if (pid == 0) {
+    const char *argv[32];
+    int n = 0, fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+    if (fd >= 0) {
+      dup2(fd, 1);
+      dup2(fd, 2);
+    }
+    if (geteuid() == 0) {
+      /* postgres refuses root. setpriv sets the parent-death signal again
+       * after the change of user (which clears it) and execs. */
+      argv[n++] = "setpriv";
+      argv[n++] = "--reuid=postgres";
+      argv[n++] = "--regid=postgres";
+      argv[n++] = "--clear-groups";
+      argv[n++] = "--pdeathsig=QUIT";
+      argv[n++] = "--";
+    } else {
+      prctl(PR_SET_PDEATHSIG, SIGQUIT);
+    }
+    argv[n++] = QRL_PG_BINDIR "/postgres";
+    argv[n++] = "-D";
+    argv[n++] = data;
+    argv[n++] = "-k";
+    argv[n++] = pg->dir;
+    argv[n++] = "-c";
+    argv[n++] = "listen_addresses=";
+    argv[n++] = "-c";
+    argv[n++] = "fsync=off";
+    argv[n++] = "-c";
+    argv[n++] = "full_page_writes=off";
+    argv[n++] = "-c";
+    argv[n++] = "synchronous_commit=off";
+    argv[n++] = "-c";
+    argv[n++] = "shared_buffers=16MB";
+    argv[n] = NULL;
+    execvp(argv[0], (char *const *)argv);
+    _exit(127);
+  }
+  pg->pid = pid;
+  /* Until it answers (PQping, as pg_ctl -w does), or exits, or 120 s. */
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  for (;;) {
+    int status;
+    if (PQping(pg->url) == PQPING_OK) break;
+    if (waitpid(pid, &status, WNOHANG) == pid) {
+      pg->pid = -1;
+      fprintf(stderr, "harness: PostgreSQL exited while starting:\n");
+      pg_show_logs(pg);
       return -1;
+    }
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    if (now.tv_sec - t0.tv_sec > 120) {
+      fprintf(stderr, "harness: PostgreSQL did not answer in 120 s:\n");
+      pg_show_logs(pg);
+      kill(pid, SIGQUIT);
+      waitpid(pid, &status, 0);
+      pg->pid = -1;
+      return -1;
+    }
+    {
+      struct timespec d = {0, 10 * 1000 * 1000}; /* between two connection attempts */
+      nanosleep(&d, NULL);
     }
   }
   pg->up = 1;
   return 0;
 }
 
+/* Stops postgres with sig (SIGINT: fast shutdown; SIGQUIT: immediate) and
+ * waits for it. 0 if it exited. */
+static int pg_down(qrl_h_pg *pg, int sig) {
+  int status;
+  if (!pg->up || pg->pid <= 0) return -1;
+  if (kill(pg->pid, sig) != 0 || waitpid(pg->pid, &status, 0) != pg->pid) return -1;
+  pg->pid = -1;
+  pg->up = 0;
+  return 0;
+}
+
 int qrl_h_pg_start(qrl_h_pg *pg) {
   memset(pg, 0, sizeof(*pg));
+  pg->pid = -1;
   snprintf(pg->dir, sizeof(pg->dir), "/tmp/qrl-pg-XXXXXX");
   if (!mkdtemp(pg->dir)) return -1;
   if (geteuid() == 0) {
@@ -90,28 +192,15 @@ int qrl_h_pg_start(qrl_h_pg *pg) {
   return pg_up(pg, 1);
 }
 
-int qrl_h_pg_halt(qrl_h_pg *pg) {
-  char data[128], log[128];
-  const char *stop[] = {QRL_PG_BINDIR "/pg_ctl", "-D", data, "-m", "fast", "-w", "stop", NULL};
-  snprintf(data, sizeof(data), "%s/data", pg->dir);
-  snprintf(log, sizeof(log), "%s/setup.log", pg->dir);
-  if (!pg->up || run(stop, log) != 0) return -1;
-  pg->up = 0;
-  return 0;
-}
+int qrl_h_pg_halt(qrl_h_pg *pg) { return pg_down(pg, SIGINT); }
 
 int qrl_h_pg_resume(qrl_h_pg *pg) { return pg->up ? -1 : pg_up(pg, 0); }
 
 void qrl_h_pg_cleanup(qrl_h_pg *pg) {
-  char data[128], log[128], cmd[120];
+  char cmd[120];
   if (!pg->dir[0]) return;
-  snprintf(data, sizeof(data), "%s/data", pg->dir);
-  snprintf(log, sizeof(log), "%s/setup.log", pg->dir);
-  if (pg->up) {
-    const char *stop[] = {QRL_PG_BINDIR "/pg_ctl", "-D", data, "-m", "immediate", "-w",
-                          "stop", NULL};
-    if (run(stop, log) != 0) fprintf(stderr, "harness: pg_ctl stop failed (%s)\n", log);
-  }
+  if (pg->up && pg_down(pg, SIGQUIT) != 0)
+    fprintf(stderr, "harness: PostgreSQL (pid %d) did not stop\n", (int)pg->pid);
   pg->up = 0;
   snprintf(cmd, sizeof(cmd), "rm -rf %s", pg->dir);
   if (!getenv("QRL_KEEP_TMP") && system(cmd) != 0)
