@@ -13,7 +13,10 @@
 #include <string.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <poll.h>
+#include <sys/inotify.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -87,6 +90,7 @@ static int pg_make(const char *data, const char *setup) {
 static int pg_up(qrl_h_pg *pg, int init) {
   char data[128], log[128], setup[128];
   struct timespec t0, now;
+  int watch, pidfd, rc = 0;
   pid_t pid;
   snprintf(data, sizeof(data), "%s/data", pg->dir);
   snprintf(log, sizeof(log), "%s/pg.log", pg->dir); /* the server's, its own file */
@@ -96,8 +100,22 @@ static int pg_up(qrl_h_pg *pg, int init) {
     pg_show_logs(pg);
     return -1;
   }
-  if ((pid = fork()) < 0) return -1;
+  /* Watched before the start, so that no change is missed. */
+  watch = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+  if (watch >= 0 &&
+      (inotify_add_watch(watch, data, IN_CLOSE_WRITE | IN_MODIFY | IN_CREATE | IN_MOVED_TO) < 0 ||
+       inotify_add_watch(watch, pg->dir, IN_CREATE) < 0)) {
+    close(watch);
+    watch = -1;
+  }
+  if ((pid = fork()) < 0) {
+    if (watch >= 0) close(watch);
+    return -1;
+  }
   if (pid == 0) {
+    static const char *const settings[] = {"listen_addresses=", "fsync=off",
+                                           "full_page_writes=off", "synchronous_commit=off",
+                                           "shared_buffers=16MB"};
     const char *argv[32];
     int n = 0, fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
     if (fd >= 0) {
@@ -121,46 +139,49 @@ static int pg_up(qrl_h_pg *pg, int init) {
     argv[n++] = data;
     argv[n++] = "-k";
     argv[n++] = pg->dir;
-    argv[n++] = "-c";
-    argv[n++] = "listen_addresses=";
-    argv[n++] = "-c";
-    argv[n++] = "fsync=off";
-    argv[n++] = "-c";
-    argv[n++] = "full_page_writes=off";
-    argv[n++] = "-c";
-    argv[n++] = "synchronous_commit=off";
-    argv[n++] = "-c";
-    argv[n++] = "shared_buffers=16MB";
+    for (size_t i = 0; i < sizeof(settings) / sizeof(settings[0]); i++) {
+      argv[n++] = "-c";
+      argv[n++] = settings[i];
+    }
     argv[n] = NULL;
     execvp(argv[0], (char *const *)argv);
     _exit(127);
   }
   pg->pid = pid;
-  /* Until it answers (PQping, as pg_ctl -w does), or exits, or 120 s. */
+  pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+  /* Until it answers (PQping, as pg_ctl -w does), or exits, or 120 s:
+   * asked again each time its directories change (postmaster.pid says
+   * "ready", the socket appears) or it exits (its pidfd). */
   clock_gettime(CLOCK_MONOTONIC, &t0);
   for (;;) {
-    int status;
+    struct pollfd pf[2] = {{watch, POLLIN, 0}, {pidfd, POLLIN, 0}};
+    long left;
     if (PQping(pg->url) == PQPING_OK) break;
-    if (waitpid(pid, &status, WNOHANG) == pid) {
-      pg->pid = -1;
-      fprintf(stderr, "harness: PostgreSQL exited while starting:\n");
-      pg_show_logs(pg);
-      return -1;
-    }
     clock_gettime(CLOCK_MONOTONIC, &now);
-    if (now.tv_sec - t0.tv_sec > 120) {
-      fprintf(stderr, "harness: PostgreSQL did not answer in 120 s:\n");
+    left = 120000 - ((now.tv_sec - t0.tv_sec) * 1000 + (now.tv_nsec - t0.tv_nsec) / 1000000);
+    if (left <= 0 || pidfd < 0 || watch < 0 ||
+        poll(pf, 2, (int)left) < 0 || (pf[1].revents & POLLIN)) {
+      int status;
+      int exited = waitpid(pid, &status, WNOHANG) == pid;
+      fprintf(stderr, "harness: PostgreSQL %s:\n",
+              exited ? "exited while starting" : "did not answer in 120 s");
       pg_show_logs(pg);
-      kill(pid, SIGQUIT);
-      waitpid(pid, &status, 0);
+      if (!exited) {
+        kill(pid, SIGQUIT);
+        waitpid(pid, &status, 0);
+      }
       pg->pid = -1;
-      return -1;
+      rc = -1;
+      break;
     }
-    {
-      struct timespec d = {0, 10 * 1000 * 1000}; /* between two connection attempts */
-      nanosleep(&d, NULL);
+    if (pf[0].revents & POLLIN) {
+      char ev[4096];
+      if (read(watch, ev, sizeof(ev)) < 0) { /* drained; the next ping tells */ }
     }
   }
+  if (watch >= 0) close(watch);
+  if (pidfd >= 0) close(pidfd);
+  if (rc) return rc;
   pg->up = 1;
   return 0;
 }
